@@ -1,0 +1,51 @@
+/**
+ * The one contract every image transport speaks. Pull, push, save and load are all
+ * `copyImage(source, sink)` (see copy.ts): the registry, docker-archive, OCI layout
+ * and the local store each implement one or both sides.
+ *
+ * Sources hand out re-openable blobs (a fresh stream per call). Sinks verify every blob
+ * against its descriptor before it becomes visible.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.ts';
+import type { Descriptor, Platform } from '../oci/schema.ts';
+
+export interface RawManifest {
+  readonly mediaType: string;
+  readonly digest: Digest;
+  readonly bytes: Buffer;
+}
+
+export interface TransferOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (ev: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { kind: 'blob-start'; digest: Digest; size: number; label: string }
+  | { kind: 'blob-progress'; digest: Digest; bytes: number; size: number }
+  | { kind: 'blob-done'; digest: Digest; skipped?: 'exists' | 'mounted' }
+  | { kind: 'message'; text: string };
+
+export interface ImageSource {
+  /** What the source calls itself in messages, e.g. `127.0.0.1:5000/app:1`. */
+  readonly description: string;
+  /** The top manifest (or index) the source was opened at. */
+  rootManifest(opts?: TransferOptions): Promise<RawManifest>;
+  /** A manifest by digest, e.g. a platform entry of an index. */
+  manifest(digest: Digest, opts?: TransferOptions): Promise<RawManifest>;
+  /** A fresh stream of a blob (config or layer). Not verified: the sink verifies. */
+  openBlob(desc: Descriptor, opts?: TransferOptions): Promise<Readable>;
+}
+
+export interface ImageSink {
+  readonly description: string;
+  /** Layer media types the sink accepts as they are; others are converted by copyImage. */
+  hasBlob(desc: Descriptor, opts?: TransferOptions): Promise<boolean>;
+  /** Stores a blob, verifying size and digest. */
+  putBlob(desc: Descriptor, open: () => Promise<Readable>, opts?: TransferOptions): Promise<void>;
+  /** Writes a manifest once all of its blobs are in. `tag` names it at the sink. */
+  putManifest(manifest: RawManifest, opts?: TransferOptions & { platform?: Platform }): Promise<void>;
+  /** Called once after the top manifest is written. */
+  finish?(root: RawManifest, opts?: TransferOptions): Promise<void>;
+}

@@ -1,0 +1,241 @@
+/**
+ * The content store: blobs by digest under `<root>/content/blobs/sha256/<hex>`.
+ *
+ * Contract: a blob is visible only once it is whole and verified. Writers stream into
+ * `content/ingest/<random>`, hashing as they go; `commit()` checks size and digest,
+ * fsyncs, and renames into place. Two processes ingesting the same blob both succeed:
+ * rename is atomic and the content is identical by construction. A crash leaves at
+ * most a stray ingest file, which `prune` removes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { digestHex, digestOfHash, isDigest, type Digest } from '../oci/digest.ts';
+
+export interface ContentInfo {
+  readonly digest: Digest;
+  readonly size: number;
+}
+
+export interface ContentProvider {
+  has(digest: Digest): Promise<boolean>;
+  info(digest: Digest): Promise<ContentInfo>;
+  /** A fresh stream of the blob; throws NOT_FOUND. */
+  open(digest: Digest, opts?: { start?: number }): Promise<Readable>;
+  readBytes(digest: Digest): Promise<Buffer>;
+  /** Path of the blob file, for zero-copy readers such as tar extraction. */
+  pathOf(digest: Digest): string;
+}
+
+export interface ContentWriter extends Writable {
+  /** Verifies and publishes. `expected` given to ingest() or here must match. */
+  commit(expected?: Digest, expectedSize?: number): Promise<ContentInfo>;
+  abort(): Promise<void>;
+}
+
+export interface ContentIngester {
+  ingest(opts?: { expected?: Digest; expectedSize?: number }): Promise<ContentWriter>;
+  /** Convenience: stream a Readable into the store, verified. */
+  put(source: Readable | Buffer | string, opts?: { expected?: Digest; expectedSize?: number; signal?: AbortSignal }): Promise<ContentInfo>;
+}
+
+export interface ContentManager {
+  delete(digest: Digest): Promise<void>;
+  walk(): AsyncIterable<ContentInfo>;
+  /** Recomputes a blob's digest; false when the bytes no longer match their name. */
+  verify(digest: Digest): Promise<boolean>;
+  pruneIngests(olderThanMs?: number): Promise<number>;
+}
+
+export type ContentStore = ContentProvider & ContentIngester & ContentManager;
+
+class IngestWriter extends Writable implements ContentWriter {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private readonly file: ReturnType<typeof createWriteStream>;
+
+  constructor(
+    private readonly tmpPath: string,
+    private readonly blobsDir: string,
+    private readonly expected?: Digest,
+    private readonly expectedSize?: number,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+    this.file = createWriteStream(tmpPath, { flags: 'wx', mode: 0o644 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (this.expectedSize !== undefined && this.size > this.expectedSize) {
+      cb(new BerthError('DATA_CORRUPT', `blob is larger than the expected ${this.expectedSize} bytes`));
+      return;
+    }
+    if (!this.file.write(chunk)) this.file.once('drain', () => cb());
+    else cb();
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.file.end(() => cb());
+  }
+
+  async commit(expected?: Digest, expectedSize?: number): Promise<ContentInfo> {
+    if (!this.writableFinished) {
+      await new Promise<void>((resolve, reject) => {
+        this.once('finish', resolve);
+        this.once('error', reject);
+        this.end();
+      });
+    }
+    const digest = digestOfHash(this.hash);
+    const want = expected ?? this.expected;
+    const wantSize = expectedSize ?? this.expectedSize;
+    try {
+      if (wantSize !== undefined && this.size !== wantSize) {
+        throw new BerthError('DATA_CORRUPT', `size mismatch for ${want ?? digest}: expected ${wantSize} bytes, got ${this.size}`);
+      }
+      if (want !== undefined && want !== digest) {
+        throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${want}, got ${digest}`, {
+          hint: 'the source sent different bytes than it promised; nothing was stored',
+        });
+      }
+      const fh = await open(this.tmpPath, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(this.tmpPath, join(this.blobsDir, digestHex(digest)));
+    } catch (e) {
+      await rm(this.tmpPath, { force: true });
+      throw e;
+    }
+    return { digest, size: this.size };
+  }
+
+  async abort(): Promise<void> {
+    this.destroy();
+    this.file.destroy();
+    await rm(this.tmpPath, { force: true });
+  }
+}
+
+export class LocalContentStore implements ContentStore {
+  private readonly blobsDir: string;
+  private readonly ingestDir: string;
+
+  constructor(root: string) {
+    this.blobsDir = join(root, 'blobs', 'sha256');
+    this.ingestDir = join(root, 'ingest');
+  }
+
+  async init(): Promise<this> {
+    await mkdir(this.blobsDir, { recursive: true });
+    await mkdir(this.ingestDir, { recursive: true });
+    return this;
+  }
+
+  pathOf(digest: Digest): string {
+    if (!isDigest(digest)) throw new BerthError('INVALID_ARGUMENT', `invalid digest "${digest}"`);
+    return join(this.blobsDir, digestHex(digest));
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    try {
+      await stat(this.pathOf(digest));
+      return true;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async info(digest: Digest): Promise<ContentInfo> {
+    try {
+      const st = await stat(this.pathOf(digest));
+      return { digest, size: st.size };
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new BerthError('NOT_FOUND', `content ${digest} not found`);
+      throw e;
+    }
+  }
+
+  async open(digest: Digest, opts: { start?: number } = {}): Promise<Readable> {
+    await this.info(digest);
+    return createReadStream(this.pathOf(digest), { start: opts.start, highWaterMark: 1 << 20 }) as ReadStream;
+  }
+
+  async readBytes(digest: Digest): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.open(digest)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async ingest(opts: { expected?: Digest; expectedSize?: number } = {}): Promise<ContentWriter> {
+    const tmp = join(this.ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    return new IngestWriter(tmp, this.blobsDir, opts.expected, opts.expectedSize);
+  }
+
+  async put(
+    source: Readable | Buffer | string,
+    opts: { expected?: Digest; expectedSize?: number; signal?: AbortSignal } = {},
+  ): Promise<ContentInfo> {
+    if (opts.expected && (await this.has(opts.expected))) {
+      if (typeof source === 'object' && 'destroy' in source) source.destroy();
+      return this.info(opts.expected);
+    }
+    const w = await this.ingest(opts);
+    try {
+      if (typeof source === 'string' || Buffer.isBuffer(source)) {
+        w.end(source);
+      } else {
+        await pipeline(source, w, { signal: opts.signal, end: true });
+      }
+      return await w.commit();
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.pathOf(digest), { force: true });
+  }
+
+  async *walk(): AsyncIterable<ContentInfo> {
+    for (const name of await readdir(this.blobsDir)) {
+      const digest = `sha256:${name}`;
+      if (!isDigest(digest)) continue;
+      const st = await stat(join(this.blobsDir, name)).catch(() => undefined);
+      if (st) yield { digest, size: st.size };
+    }
+  }
+
+  async verify(digest: Digest): Promise<boolean> {
+    const h = createHash('sha256');
+    try {
+      await pipeline(createReadStream(this.pathOf(digest), { highWaterMark: 1 << 20 }), h);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return false;
+      throw e;
+    }
+    return digestOfHash(h) === digest;
+  }
+
+  async pruneIngests(olderThanMs = 0): Promise<number> {
+    let n = 0;
+    const now = Date.now();
+    for (const name of await readdir(this.ingestDir)) {
+      const started = Number(name.split('-')[0]);
+      if (now - started >= olderThanMs) {
+        await rm(join(this.ingestDir, name), { force: true });
+        n++;
+      }
+    }
+    return n;
+  }
+}
