@@ -1,0 +1,31 @@
+/**
+ * berth's command line. Each verb group lives in its own file and exports
+ * `register(program)`; modules are imported lazily so a `berth run` does not pay for
+ * the builder or the registry client at startup.
+ */
+import { Command, CommanderError } from 'commander';
+import { exitCodeFor, formatError } from './exit.ts';
+
+const program = new Command('berth')
+  .description('A container engine with Docker\'s verbs')
+  .option('--root <dir>', 'state root (default /var/lib/berth as root; env BERTH_ROOT)')
+  .option('--debug', 'print stack traces for errors')
+  .version('0.1.0')
+  .showHelpAfterError(false)
+  .exitOverride();
+
+const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [];
+
+for (const load of groups) (await load()).register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : 125;
+  } else {
+    process.stderr.write(`berth: ${formatError(e)}\n`);
+    if (program.opts().debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = exitCodeFor(e);
+  }
+}
