@@ -14,7 +14,10 @@ const program = new Command('berth')
   .showHelpAfterError(false)
   .exitOverride();
 
-const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [];
+const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
+  () => import('./image.ts'),
+  () => import('./volume.ts'),
+];
 
 for (const load of groups) (await load()).register(program);
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything berth and its tests need on a bare Debian 12 machine (as root):
+# system tools from apt, node modules from npm, then the CLI bundle. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  runc                          # the OCI runtime berth drives
+  iptables iproute2             # bridge networking, NAT, netns
+  containernetworking-plugins   # CNI bridge, host-local, portmap, loopback
+  attr                          # setfattr/getfattr: overlay opaque dirs
+  tini                          # --init
+  busybox-static                # test and example base images
+  debootstrap                   # the Debian base image for examples/ml
+  docker-registry               # a real registry for push/pull tests
+  skopeo umoci                  # independent OCI validators in tests
+  docker.io                     # a real Docker engine for differential tests
+  apache2-utils openssl         # htpasswd + TLS certs for registry auth tests
+  ca-certificates
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules/better-sqlite3/build ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent

@@ -1,0 +1,20 @@
+/** What every verb needs: the engine for the chosen root, opened once and closed at exit. */
+import type { Command } from 'commander';
+import type { Engine } from '../engine.ts';
+
+let engine: Promise<Engine> | undefined;
+
+export function getEngine(cmd: Command): Promise<Engine> {
+  let root: string | undefined;
+  for (let c: Command | null = cmd; c; c = c.parent) root ??= (c.opts() as { root?: string }).root;
+  engine ??= import('../engine.ts').then((m) => m.openEngine({ root }));
+  return engine;
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function out(s: string): void {
+  process.stdout.write(s);
+}

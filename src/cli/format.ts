@@ -1,0 +1,105 @@
+/**
+ * Output shapes shared by every listing verb, matching docker's: tab-aligned tables
+ * (3 spaces between columns), human sizes in decimal units, "N minutes ago" times, and the
+ * `--format` Go-template subset people use in scripts (`{{.Field}}`, `{{json .}}`, `table`).
+ */
+
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  // Go's %.4g: three significant digits, trailing zeros dropped.
+  const s = Number(v.toPrecision(3)).toString();
+  return `${s}${units[i]}`;
+}
+
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+export function ago(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return 'N/A';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return 'N/A';
+  return `${humanDuration(now - t)} ago`;
+}
+
+export function renderTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+type Row = Record<string, unknown>;
+
+function lookup(row: Row, path: string): unknown {
+  if (path === '.' || path === '') return row;
+  let v: unknown = row;
+  for (const part of path.replace(/^\./, '').split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Row)[part];
+  }
+  return v;
+}
+
+function show(v: unknown): string {
+  if (v === undefined || v === null) return '<no value>';
+  if (typeof v === 'object') return Array.isArray(v) ? `[${v.map(show).join(' ')}]` : `map[${Object.entries(v).map(([k, x]) => `${k}:${show(x)}`).join(' ')}]`;
+  return String(v);
+}
+
+/** Renders one row through a Go-template subset: `{{.A.B}}`, `{{json .X}}`, `{{upper .X}}`, `{{lower .X}}`. */
+export function renderTemplate(template: string, row: Row): string {
+  const body = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return body.replace(/\{\{\s*(json|upper|lower|println)?\s*([.\w]*)\s*\}\}/g, (_m, fn: string | undefined, path: string) => {
+    const v = lookup(row, path);
+    switch (fn) {
+      case 'json':
+        return JSON.stringify(v ?? null);
+      case 'upper':
+        return show(v).toUpperCase();
+      case 'lower':
+        return show(v).toLowerCase();
+      default:
+        return show(v);
+    }
+  });
+}
+
+/**
+ * Docker's `--format` for list verbs: empty → the default table; `json` → one JSON object per
+ * line; `table TEMPLATE` → a table whose headers are the field names; otherwise the template per row.
+ */
+export function formatRows(
+  format: string | undefined,
+  rows: readonly Row[],
+  table: { headers: readonly string[]; cells: (r: Row) => string[] },
+): string {
+  if (!format || format === 'table') return renderTable(table.headers, rows.map(table.cells));
+  if (format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+  if (format.startsWith('table ')) {
+    const tpl = format.slice(6);
+    const cols = tpl.split(/\\t|\t/);
+    const headers = cols.map((c) => (/\{\{\s*\.?(\w+)/.exec(c)?.[1] ?? c).replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
+    return renderTable(headers, rows.map((r) => cols.map((c) => renderTemplate(c, r))));
+  }
+  return rows.map((r) => renderTemplate(format, r) + '\n').join('');
+}

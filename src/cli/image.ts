@@ -1,0 +1,242 @@
+/** Image verbs: import, images, tag, rmi, inspect, history, save, load. */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { BerthError } from '../errors/index.ts';
+import { collect, getEngine, out } from './context.ts';
+import { ago, formatRows, humanSize } from './format.ts';
+
+export function register(program: Command): void {
+  program
+    .command('import')
+    .description('Import the contents from a tarball to create a filesystem image')
+    .argument('<file>', 'rootfs tarball (.tar or .tar.gz), or - for stdin')
+    .argument('[reference]', 'name[:tag] for the new image')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the image', collect, [])
+    .option('-m, --message <text>', 'commit message for the imported image')
+    .action(async (file: string, reference: string | undefined, o: { change: string[]; message?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { normalizeName } = await import('../image/names.ts');
+      const { importRootfs } = await import('../image/import.ts');
+      const tags = reference ? [normalizeName(reference)] : [];
+      const input = file === '-' ? process.stdin : createReadStream(file);
+      input.on('error', () => undefined);
+      const opened = file === '-' ? Promise.resolve() : new Promise<void>((res, rej) => {
+        (input as ReturnType<typeof createReadStream>).once('open', () => res());
+        input.once('error', (e: Error) => rej(new BerthError('NOT_FOUND', `cannot open ${file}: ${(e as Error).message}`)));
+      });
+      await opened;
+      const rec = await importRootfs(engine, input, { tags, changes: o.change, message: o.message, source: file });
+      out(`${rec.id}\n`);
+    });
+
+  const listImages = async (repo: string | undefined, o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean }, cmd: Command) => {
+    const engine = await getEngine(cmd);
+    const { familiarTag } = await import('../image/inspect.ts');
+    const rows: Array<Record<string, unknown>> = [];
+    for (const img of engine.images.list()) {
+      const tags = engine.images.tagsOf(img.id).map(familiarTag);
+      const shortId = o.noTrunc ? img.id : img.id.slice(7, 19);
+      const base = { ID: shortId, CreatedAt: img.created ?? '', CreatedSince: ago(img.created), Size: humanSize(img.size), Containers: 'N/A', SharedSize: 'N/A', UniqueSize: 'N/A', VirtualSize: humanSize(img.size) };
+      const digest = engine.images.repoDigestsOf(img.id)[0]?.digest ?? '<none>';
+      const names = tags.length ? tags : ['<none>:<none>'];
+      for (const t of names) {
+        const i = t.lastIndexOf(':');
+        const repository = t.slice(0, i);
+        if (repo && repository !== repo && t !== repo) continue;
+        rows.push({ Repository: repository, Tag: t.slice(i + 1), Digest: digest, ...base });
+      }
+    }
+    if (o.quiet) {
+      out([...new Set(rows.map((r) => String(r.ID)))].map((id) => `${id}\n`).join(''));
+      return;
+    }
+    const headers = o.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
+    out(formatRows(o.format, rows, {
+      headers,
+      cells: (r) => (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
+    }));
+  };
+  for (const c of [program.command('images'), program.command('image').command('ls')]) {
+    c.description('List images')
+      .argument('[repository]')
+      .option('-q, --quiet', 'only show image IDs')
+      .option('-a, --all', 'show all images')
+      .option('--digests', 'show digests')
+      .option('--no-trunc', 'do not truncate output')
+      .option('--format <format>', 'table, json, or a Go template')
+      .action(listImages);
+  }
+
+  program
+    .command('tag')
+    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<source>')
+    .argument('<target>')
+    .action(async (source: string, target: string, _o: unknown, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { requireImageId } = await import('../image/resolve.ts');
+      const { normalizeName } = await import('../image/names.ts');
+      engine.images.tag(normalizeName(target), requireImageId(engine, source));
+    });
+
+  program
+    .command('rmi')
+    .description('Remove one or more images')
+    .argument('<images...>')
+    .option('-f, --force', 'force removal of the image')
+    .action(async (images: string[], o: { force?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { removeImage } = await import('../image/remove.ts');
+      let failed: unknown;
+      for (const name of images) {
+        try {
+          for (const ev of removeImage(engine, name, o)) out('Untagged' in ev ? `Untagged: ${ev.Untagged}\n` : `Deleted: ${ev.Deleted}\n`);
+        } catch (e) {
+          failed = e;
+          if (images.length > 1) process.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
+        }
+      }
+      if (failed) {
+        if (images.length > 1) process.exitCode = 1;
+        else throw failed;
+      }
+    });
+
+  const inspectImages = async (names: string[], o: { format?: string }, cmd: Command) => {
+    const engine = await getEngine(cmd);
+    const { requireImageId } = await import('../image/resolve.ts');
+    const { inspectImage } = await import('../image/inspect.ts');
+    const views = [];
+    for (const n of names) views.push(await inspectImage(engine, requireImageId(engine, n)));
+    if (o.format) {
+      const { renderTemplate } = await import('./format.ts');
+      return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+    }
+    out(`${JSON.stringify(views, null, 4)}\n`);
+  };
+  program.commands.find((c) => c.name() === 'image')!
+    .command('inspect')
+    .description('Display detailed information on one or more images')
+    .argument('<images...>')
+    .option('-f, --format <format>', 'format the output using a Go template')
+    .action(inspectImages);
+
+  program
+    .command('history')
+    .description('Show the history of an image')
+    .argument('<image>')
+    .option('-q, --quiet', 'only show image IDs')
+    .option('--no-trunc', 'do not truncate output')
+    .option('-H, --human [bool]', 'print sizes and dates in human readable format', true)
+    .option('--format <format>')
+    .action(async (image: string, o: { quiet?: boolean; trunc?: boolean; format?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { requireImageId } = await import('../image/resolve.ts');
+      const { imageHistory } = await import('../image/inspect.ts');
+      const rows = await imageHistory(engine, requireImageId(engine, image));
+      if (o.quiet) return out(rows.map((r) => `${r.id === '<missing>' ? r.id : r.id.slice(7, 19)}\n`).join(''));
+      const view = rows.map((r) => ({
+        ID: r.id === '<missing>' || o.trunc === false ? r.id : r.id.slice(7, 19),
+        CreatedSince: ago(r.created),
+        CreatedAt: r.created ?? '',
+        CreatedBy: o.trunc === false || r.createdBy.length <= 45 ? r.createdBy : `${r.createdBy.slice(0, 44)}…`,
+        Size: humanSize(r.size),
+        Comment: r.comment,
+      }));
+      out(formatRows(o.format, view, { headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String) }));
+    });
+
+  program
+    .command('save')
+    .description('Save one or more images to a tar archive (streamed to STDOUT by default)')
+    .argument('<images...>')
+    .option('-o, --output <file>', 'write to a file instead of STDOUT')
+    .option('--format <format>', 'docker-archive (default) or oci-archive', 'docker-archive')
+    .action(async (images: string[], o: { output?: string; format: string }, cmd: Command) => {
+      if (!o.output && process.stdout.isTTY) {
+        throw new BerthError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal', { hint: 'use the -o flag or redirect' });
+      }
+      const engine = await getEngine(cmd);
+      const { saveImages } = await import('../image/save-load.ts');
+      const target = o.output ? createWriteStream(`${o.output}.tmp-${process.pid}`) : process.stdout;
+      await saveImages(engine, images, target, { format: o.format });
+      if (o.output) {
+        const { rename } = await import('node:fs/promises');
+        await rename(`${o.output}.tmp-${process.pid}`, o.output);
+      }
+    });
+
+  program
+    .command('load')
+    .description('Load an image from a tar archive or STDIN')
+    .option('-i, --input <file>', 'read from a tar archive file (or an OCI layout directory) instead of STDIN')
+    .option('-q, --quiet', 'suppress the load output')
+    .action(async (o: { input?: string; quiet?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { loadImages } = await import('../image/save-load.ts');
+      const tmp = await mkdtemp(join(engine.root, 'tmp-load-'));
+      try {
+        const lines = await loadImages(engine, o.input ?? '-', tmp);
+        if (!o.quiet) out(lines.map((l) => `${l}\n`).join(''));
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+
+  program
+    .command('system')
+    .description('Manage berth')
+    .addCommand(systemCheck())
+    .addCommand(systemDf())
+    .addCommand(systemPrune());
+
+}
+
+function systemCheck() {
+  return new Command('check').description('Verify every blob digest and every reference in the store').action(async (_o: unknown, cmd: Command) => {
+    const engine = await getEngine(cmd);
+    const { checkStore } = await import('../store/gc.ts');
+    const r = await checkStore(engine);
+    out(`checked ${r.blobs} blobs, ${r.images} images, ${r.layers} layers\n`);
+    for (const p of r.problems) out(`problem: ${p}\n`);
+    if (r.problems.length) {
+      throw new BerthError('DATA_CORRUPT', `the store has ${r.problems.length} problem(s)`, { hint: 'run `berth system prune` to drop unreferenced data; re-pull or re-load damaged images' });
+    }
+    out('store is consistent\n');
+  });
+}
+
+function systemDf() {
+  return new Command('df').description('Show disk usage').option('--format <format>').action(async (o: { format?: string }, cmd: Command) => {
+    const engine = await getEngine(cmd);
+    const images = engine.images.list();
+    const active = images.filter((i) => (engine.db.prepare('SELECT 1 FROM containers WHERE image_id = ? LIMIT 1').get(i.id)));
+    const containers = engine.db.prepare('SELECT COUNT(*) n FROM containers').get() as { n: number };
+    const volumes = engine.db.prepare('SELECT COUNT(*) n FROM volumes').get() as { n: number };
+    const cache = engine.db.prepare('SELECT COUNT(*) n FROM build_cache').get() as { n: number };
+    const layerBytes = engine.images.allLayers().reduce((n, l) => n + l.size, 0);
+    const rows = [
+      { Type: 'Images', TotalCount: images.length, Active: active.length, Size: humanSize(layerBytes), Reclaimable: humanSize(0) },
+      { Type: 'Containers', TotalCount: containers.n, Active: 0, Size: humanSize(0), Reclaimable: humanSize(0) },
+      { Type: 'Local Volumes', TotalCount: volumes.n, Active: 0, Size: humanSize(0), Reclaimable: humanSize(0) },
+      { Type: 'Build Cache', TotalCount: cache.n, Active: 0, Size: humanSize(0), Reclaimable: humanSize(0) },
+    ];
+    out(formatRows(o.format, rows, { headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String) }));
+  });
+}
+
+function systemPrune() {
+  return new Command('prune')
+    .description('Remove dangling images and unreferenced blobs and layers')
+    .option('-a, --all', 'remove all unused images, not just dangling ones')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (o: { all?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { pruneStore } = await import('../store/gc.ts');
+      const r = await pruneStore(engine, { allImages: o.all });
+      if (r.deletedImages.length) out(`Deleted Images:\n${r.deletedImages.map((d) => `deleted: ${d}\n`).join('')}\n`);
+      out(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
+    });
+}

@@ -1,0 +1,74 @@
+/** `berth volume create|ls|inspect|rm|prune`. */
+import type { Command } from 'commander';
+import type { Volume } from '../volume/index.ts';
+import { collect, getEngine, out } from './context.ts';
+import { formatRows, humanSize } from './format.ts';
+
+function inspectView(v: Volume) {
+  return { CreatedAt: v.created, Driver: 'local', Labels: Object.keys(v.labels).length ? v.labels : null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
+}
+
+function parseLabels(list: string[]): Record<string, string> {
+  return Object.fromEntries(list.map((l) => [l.split('=')[0]!, l.includes('=') ? l.slice(l.indexOf('=') + 1) : '']));
+}
+
+export function register(program: Command): void {
+  const volume = program.command('volume').description('Manage volumes');
+  volume
+    .command('create')
+    .argument('[name]')
+    .option('--label <label>', 'set metadata for a volume', collect, [])
+    .option('-d, --driver <driver>', 'volume driver name', 'local')
+    .action(async (name: string | undefined, o: { label: string[] }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const v = await engine.volumes.create(name, { labels: parseLabels(o.label) });
+      out(`${v.name}\n`);
+    });
+  volume
+    .command('ls')
+    .alias('list')
+    .option('-q, --quiet', 'only display volume names')
+    .option('--format <format>')
+    .action(async (o: { quiet?: boolean; format?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const vols = engine.volumes.list();
+      if (o.quiet) return out(vols.map((v) => `${v.name}\n`).join(''));
+      const rows = vols.map((v) => ({ Driver: 'local', Name: v.name, Mountpoint: v.mountpoint, Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), Scope: 'local' }));
+      out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }));
+    });
+  volume
+    .command('inspect')
+    .argument('<names...>')
+    .option('-f, --format <format>')
+    .action(async (names: string[], o: { format?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const views = names.map((n) => inspectView(engine.volumes.require(n)));
+      if (o.format) {
+        const { renderTemplate } = await import('./format.ts');
+        return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+      }
+      out(`${JSON.stringify(views, null, 4)}\n`);
+    });
+  volume
+    .command('rm')
+    .alias('remove')
+    .argument('<names...>')
+    .option('-f, --force', 'force the removal of one or more volumes')
+    .action(async (names: string[], o: { force?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      for (const n of names) {
+        await engine.volumes.remove(n, o);
+        out(`${n}\n`);
+      }
+    });
+  volume
+    .command('prune')
+    .option('-a, --all', 'remove all unused volumes, not just anonymous ones')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (o: { all?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const r = await engine.volumes.prune(o);
+      if (r.removed.length) out(`Deleted Volumes:\n${r.removed.map((n) => `${n}\n`).join('')}\n`);
+      out(`Total reclaimed space: ${humanSize(r.bytes)}\n`);
+    });
+}

@@ -1,0 +1,35 @@
+/**
+ * The composition root: opens the state root once and wires the services every command
+ * shares. Commands take what they need from the returned `Engine`; nothing else
+ * constructs stores or drivers.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OverlaySnapshotter, type Snapshotter } from './snapshot/index.ts';
+import { LocalContentStore, type ContentStore } from './store/content.ts';
+import { openDatabase, type Database } from './store/db.ts';
+import { ImageRecords } from './store/images.ts';
+import { defaultRunRoot, defaultStateRoot } from './store/root.ts';
+import { VolumeStore } from './volume/index.ts';
+
+export interface Engine {
+  readonly root: string;
+  readonly runRoot: string;
+  readonly content: ContentStore;
+  readonly db: Database;
+  readonly images: ImageRecords;
+  readonly snapshots: Snapshotter;
+  readonly volumes: VolumeStore;
+  close(): void;
+}
+
+export async function openEngine(opts: { root?: string } = {}): Promise<Engine> {
+  const root = opts.root ?? defaultStateRoot();
+  const runRoot = defaultRunRoot(root);
+  await mkdir(root, { recursive: true, mode: 0o711 });
+  await mkdir(runRoot, { recursive: true, mode: 0o711 });
+  const content = await new LocalContentStore(join(root, 'content')).init();
+  const db = openDatabase(join(root, 'metadata.db'));
+  const snapshots = await new OverlaySnapshotter(join(root, 'snapshots'), content).init();
+  return { root, runRoot, content, db, images: new ImageRecords(db), snapshots, volumes: new VolumeStore(root, db), close: () => db.close() };
+}

@@ -1,0 +1,127 @@
+/**
+ * Writing image archives (`save`): one tar that is both a docker-archive (manifest.json,
+ * which `docker load` reads) and an OCI image layout (index.json + oci-layout, which skopeo
+ * and umoci read), as Docker 25 writes it. Blobs are written once, by digest, streamed.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+import { BerthError } from '../errors/index.ts';
+import type { Digest } from '../oci/digest.ts';
+import { MediaType } from '../oci/mediatypes.ts';
+import { manifestSchema, type Descriptor } from '../oci/schema.ts';
+import { familiarName, parseReference, withDefaultTag } from '../reference/index.ts';
+import type { ImageSink, RawManifest } from './transfer.ts';
+
+export interface ArchiveEntryImage {
+  readonly manifest: RawManifest;
+  readonly names: readonly string[]; // full normalized names
+}
+
+export class ArchiveWriter {
+  private readonly pack = tar.pack();
+  private queue: Promise<void> = Promise.resolve();
+  private readonly written = new Set<string>();
+  private readonly images: ArchiveEntryImage[] = [];
+  private readonly done: Promise<void>;
+  private readonly mtime = new Date(0);
+
+  constructor(out: Writable) {
+    this.done = pipeline(this.pack, out);
+    this.done.catch(() => undefined);
+  }
+
+  /** Serializes entries: a tar is written strictly one entry after another. */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  hasBlob(digest: Digest): boolean {
+    return this.written.has(digest);
+  }
+
+  writeBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.written.has(desc.digest)) return;
+      const src = await open();
+      await new Promise<void>((resolve, reject) => {
+        const entry = this.pack.entry({ name: `blobs/sha256/${desc.digest.slice(7)}`, size: desc.size, mode: 0o644, mtime: this.mtime }, (err) =>
+          err ? reject(new BerthError('DATA_CORRUPT', `cannot write blob ${desc.digest}: ${err.message}`)) : resolve(),
+        );
+        src.on('error', reject);
+        src.pipe(entry);
+      });
+      this.written.add(desc.digest);
+    });
+  }
+
+  private writeFile(name: string, data: string | Buffer): Promise<void> {
+    return this.enqueue(async () => {
+      this.pack.entry({ name, mode: 0o644, mtime: this.mtime }, data);
+    });
+  }
+
+  addImage(img: ArchiveEntryImage): void {
+    this.images.push(img);
+  }
+
+  async finish(opts: { ociRefNames?: boolean } = {}): Promise<void> {
+    const manifestJson = [];
+    const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] as Descriptor[] };
+    const repositories: Record<string, Record<string, string>> = {};
+    for (const img of this.images) {
+      await this.writeBlob({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length }, async () => {
+        const { Readable } = await import('node:stream');
+        return Readable.from([img.manifest.bytes]);
+      });
+      const m = manifestSchema.parse(JSON.parse(img.manifest.bytes.toString()));
+      const familiar = img.names.map((n) => familiarName(withDefaultTag(parseReference(n))));
+      manifestJson.push({ Config: `blobs/sha256/${m.config.digest.slice(7)}`, RepoTags: familiar, Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) });
+      const base = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length };
+      const names = img.names.length ? img.names : [undefined];
+      for (const name of names) {
+        const annotations: Record<string, string> = {};
+        if (name) {
+          annotations['io.containerd.image.name'] = name;
+          const ref = withDefaultTag(parseReference(name));
+          annotations['org.opencontainers.image.ref.name'] = opts.ociRefNames ? ref.tag ?? 'latest' : ref.tag ?? 'latest';
+          const fam = familiarName(ref);
+          const repo = fam.slice(0, fam.lastIndexOf(':'));
+          (repositories[repo] ??= {})[ref.tag ?? 'latest'] = m.config.digest.slice(7);
+        }
+        index.manifests.push(Object.keys(annotations).length ? { ...base, annotations } : base);
+      }
+    }
+    await this.writeFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    await this.writeFile('index.json', JSON.stringify(index));
+    await this.writeFile('manifest.json', JSON.stringify(manifestJson));
+    if (Object.keys(repositories).length) await this.writeFile('repositories', JSON.stringify(repositories));
+    await this.queue;
+    this.pack.finalize();
+    await this.done;
+  }
+}
+
+/** The archive as a copyImage sink for one image with the given names. */
+export class ArchiveImageSink implements ImageSink {
+  readonly description = 'image archive';
+  constructor(
+    private readonly writer: ArchiveWriter,
+    private readonly names: readonly string[],
+  ) {}
+
+  async hasBlob(desc: Descriptor): Promise<boolean> {
+    return this.writer.hasBlob(desc.digest);
+  }
+
+  putBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<void> {
+    return this.writer.writeBlob(desc, open);
+  }
+
+  async putManifest(manifest: RawManifest): Promise<void> {
+    if ((JSON.parse(manifest.bytes.toString()) as { manifests?: unknown }).manifests) return;
+    this.writer.addImage({ manifest, names: this.names });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The one copy loop. Pull, push, save and load are all copyImage(source, sink): resolve the
+ * root manifest, walk to the platform manifests wanted, send each missing blob once (in
+ * parallel, deduplicated), then the manifests bottom-up so a sink never sees a manifest
+ * before its blobs.
+ */
+import { BerthError } from '../errors/index.ts';
+import type { Digest } from '../oci/digest.ts';
+import { isIndexMediaType } from '../oci/mediatypes.ts';
+import { formatPlatform, platformMatches } from '../oci/platform.ts';
+import { indexSchema, manifestSchema, type Descriptor, type Manifest, type Platform } from '../oci/schema.ts';
+import type { ImageSink, ImageSource, RawManifest, TransferOptions } from './transfer.ts';
+
+export interface CopyOptions extends TransferOptions {
+  /** Which manifest of an index to copy; undefined with `allPlatforms` copies them all. */
+  readonly platform?: Platform;
+  readonly allPlatforms?: boolean;
+  readonly concurrency?: number;
+}
+
+export interface CopyResult {
+  readonly root: RawManifest;
+  /** The image manifests copied (one unless allPlatforms). */
+  readonly images: ReadonlyArray<{ manifest: RawManifest; parsed: Manifest; platform?: Platform }>;
+}
+
+export function mediaTypeOf(bytes: Buffer, declared?: string): string {
+  if (declared && declared !== 'application/json') return declared;
+  const doc = JSON.parse(bytes.toString()) as { mediaType?: string; manifests?: unknown };
+  if (doc.mediaType) return doc.mediaType;
+  return doc.manifests ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json';
+}
+
+function parseJson<T>(raw: RawManifest, schema: { parse(v: unknown): T }): T {
+  try {
+    return schema.parse(JSON.parse(raw.bytes.toString()));
+  } catch (e) {
+    throw new BerthError('DATA_CORRUPT', `manifest ${raw.digest} is not valid: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+}
+
+/** Runs `fn` over items with at most `limit` in flight; the first failure aborts the rest. */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+export async function copyImage(source: ImageSource, sink: ImageSink, opts: CopyOptions = {}): Promise<CopyResult> {
+  const root = await source.rootManifest(opts);
+  const rootType = mediaTypeOf(root.bytes, root.mediaType);
+  if (rootType.includes('manifest.v1')) {
+    throw new BerthError('UNSUPPORTED', `${source.description} uses the Docker schema1 manifest format, which berth does not support`, {
+      hint: 'push the image again with a current docker or skopeo',
+    });
+  }
+  const chosen: Array<{ desc?: Descriptor; raw: RawManifest; platform?: Platform }> = [];
+  if (isIndexMediaType(rootType)) {
+    const index = parseJson(root, indexSchema);
+    const candidates = index.manifests.filter((m) => m.platform && m.platform.architecture !== 'unknown');
+    const picked = opts.allPlatforms || !opts.platform ? (opts.allPlatforms ? candidates : candidates.slice(0, 1)) : candidates.filter((m) => platformMatches(opts.platform!, m.platform!)).slice(0, 1);
+    if (picked.length === 0) {
+      const have = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
+      throw new BerthError('NOT_FOUND', `no matching manifest for ${opts.platform ? formatPlatform(opts.platform) : 'this platform'} in ${source.description}`, {
+        hint: `the image provides: ${have}`,
+      });
+    }
+    for (const d of picked) chosen.push({ desc: d, raw: await source.manifest(d.digest, opts), platform: d.platform });
+  } else {
+    chosen.push({ raw: { ...root, mediaType: rootType } });
+  }
+
+  const images = chosen.map((c) => ({ manifest: c.raw, parsed: parseJson(c.raw, manifestSchema), platform: c.platform }));
+  const blobs = new Map<Digest, Descriptor>();
+  for (const img of images) for (const d of [img.parsed.config, ...img.parsed.layers]) blobs.set(d.digest, d);
+
+  await forEachLimit([...blobs.values()], opts.concurrency ?? 4, async (desc) => {
+    if (await sink.hasBlob(desc, opts)) {
+      opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, skipped: 'exists' });
+      return;
+    }
+    opts.onProgress?.({ kind: 'blob-start', digest: desc.digest, size: desc.size, label: desc.mediaType });
+    await sink.putBlob(desc, () => source.openBlob(desc, opts), opts);
+    opts.onProgress?.({ kind: 'blob-done', digest: desc.digest });
+  });
+  for (const img of images) await sink.putManifest(img.manifest, { ...opts, platform: img.platform });
+  if (isIndexMediaType(rootType) && opts.allPlatforms) await sink.putManifest({ ...root, mediaType: rootType }, opts);
+  await sink.finish?.({ ...root, mediaType: rootType }, opts);
+  return { root, images };
+}

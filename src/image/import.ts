@@ -1,0 +1,39 @@
+/** `berth import`: a rootfs tarball becomes a one-layer image. */
+import type { Readable } from 'node:stream';
+import type { Engine } from '../engine.ts';
+import { decompressAuto } from '../layer/index.ts';
+import { hostPlatform } from '../oci/platform.ts';
+import type { ImageConfig } from '../oci/schema.ts';
+import type { ImageRecord } from '../store/images.ts';
+import { applyConfigChanges } from './changes.ts';
+import { commitImage } from './commit.ts';
+
+export interface ImportOptions {
+  readonly tags: readonly string[];
+  readonly changes?: readonly string[];
+  readonly message?: string;
+  readonly source?: string;
+  readonly signal?: AbortSignal;
+}
+
+export async function importRootfs(engine: Engine, input: Readable, opts: ImportOptions): Promise<ImageRecord> {
+  // Store the uncompressed tar first (its digest is the diffID), then unpack from the
+  // stored, verified copy: a corrupt upload never reaches a layer dir.
+  const blob = await engine.content.put(input.pipe(decompressAuto()), { signal: opts.signal });
+  if (!(await engine.snapshots.hasLayer(blob.digest))) {
+    await engine.snapshots.unpackLayer(blob.digest, () => engine.content.open(blob.digest), { signal: opts.signal });
+  }
+  const created = new Date().toISOString();
+  const platform = hostPlatform();
+  let config: ImageConfig = {
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant ? { variant: platform.variant } : {}),
+    created,
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [blob.digest] },
+    history: [{ created, created_by: '', comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
+  };
+  if (opts.changes?.length) config = applyConfigChanges(config, opts.changes);
+  return commitImage(engine, config, [{ diffId: blob.digest, size: blob.size }], opts.tags);
+}

@@ -1,0 +1,46 @@
+/**
+ * `rmi` semantics as docker: removing by name untags; the image itself goes when its last
+ * tag goes (or when removed by id with a single tag or `-f`). An image a container uses is
+ * refused unless forced. Blobs and layer dirs are left for `system prune`, which is the one
+ * place that deletes shared content.
+ */
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import type { Digest } from '../oci/digest.ts';
+import { formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
+import { familiarTag } from './inspect.ts';
+import { requireImageId } from './resolve.ts';
+
+export type RemoveEvent = { Untagged: string } | { Deleted: string };
+
+function containersUsing(engine: Engine, id: Digest): string[] {
+  return (engine.db.prepare('SELECT id FROM containers WHERE image_id = ?').all(id) as Array<{ id: string }>).map((r) => r.id);
+}
+
+export function removeImage(engine: Engine, nameOrId: string, opts: { force?: boolean } = {}): RemoveEvent[] {
+  const id = requireImageId(engine, nameOrId);
+  const events: RemoveEvent[] = [];
+  const tags = engine.images.tagsOf(id);
+  const byName = !/^(sha256:)?[a-f0-9]{4,64}$/.test(nameOrId);
+  const users = containersUsing(engine, id);
+  if (byName && tags.length > 1) {
+    const full = formatReference(withDefaultTag(parseReference(nameOrId)));
+    engine.images.untag(full);
+    return [{ Untagged: familiarTag(full) }];
+  }
+  if (!byName && tags.length > 1 && !opts.force) {
+    throw new BerthError('CONFLICT', `conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
+  }
+  if (users.length && !opts.force) {
+    throw new BerthError('CONFLICT', `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0]!.slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`);
+  }
+  for (const t of tags) {
+    engine.images.untag(t);
+    events.push({ Untagged: familiarTag(t) });
+  }
+  for (const d of engine.images.repoDigestsOf(id)) events.push({ Untagged: `${d.repository}@${d.digest}` });
+  if (users.length) return events; // forced while in use: docker untags but keeps the image
+  engine.images.delete(id);
+  events.push({ Deleted: id });
+  return events;
+}

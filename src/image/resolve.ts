@@ -1,0 +1,65 @@
+/** Turns what a user typed (name, name:tag, name@digest, id, id prefix) into an image. */
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import type { Digest } from '../oci/digest.ts';
+import { imageConfigSchema, manifestSchema, type ImageConfig, type Manifest } from '../oci/schema.ts';
+import { formatReference, looksLikeImageId, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
+import type { ImageRecord } from '../store/images.ts';
+
+export interface LocalImage {
+  readonly record: ImageRecord;
+  readonly manifest: Manifest;
+  readonly config: ImageConfig;
+}
+
+export function findImageId(engine: Engine, nameOrId: string): Digest | undefined {
+  const s = nameOrId.trim();
+  const hex = s.replace(/^sha256:/, '');
+  if (/^[a-f0-9]{64}$/.test(hex)) {
+    const id = `sha256:${hex}` as Digest;
+    if (engine.images.get(id)) return id;
+  }
+  let ref;
+  try {
+    ref = parseReference(s);
+  } catch (e) {
+    // Not a valid name: it may still be a short id prefix.
+    if (/^[a-f0-9]{4,63}$/.test(hex)) return uniquePrefix(engine, hex);
+    throw e;
+  }
+  if (ref.digest) {
+    const byDigest = engine.images.resolveRepoDigest(repositoryName(ref), ref.digest);
+    if (byDigest) return byDigest;
+    return undefined;
+  }
+  const byTag = engine.images.resolveTag(formatReference(withDefaultTag(ref)));
+  if (byTag) return byTag;
+  if (looksLikeImageId(s) || /^[a-f0-9]{4,63}$/.test(hex)) return uniquePrefix(engine, hex);
+  return undefined;
+}
+
+function uniquePrefix(engine: Engine, hex: string): Digest | undefined {
+  const found = engine.images.byIdPrefix(hex);
+  if (found.length > 1) throw new BerthError('INVALID_ARGUMENT', `image id prefix ${hex} is ambiguous`);
+  return found[0]?.id;
+}
+
+export function requireImageId(engine: Engine, nameOrId: string): Digest {
+  const id = findImageId(engine, nameOrId);
+  if (!id) {
+    throw new BerthError('NOT_FOUND', `No such image: ${nameOrId}`, { hint: 'see `berth images`, or pull or import it first' });
+  }
+  return id;
+}
+
+export async function loadImage(engine: Engine, id: Digest): Promise<LocalImage> {
+  const record = engine.images.get(id);
+  if (!record) throw new BerthError('NOT_FOUND', `No such image: ${id}`);
+  const manifest = manifestSchema.parse(JSON.parse((await engine.content.readBytes(record.manifestDigest)).toString()));
+  const config = imageConfigSchema.parse(JSON.parse((await engine.content.readBytes(id)).toString()));
+  return { record, manifest, config };
+}
+
+export async function resolveImage(engine: Engine, nameOrId: string): Promise<LocalImage> {
+  return loadImage(engine, requireImageId(engine, nameOrId));
+}

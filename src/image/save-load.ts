@@ -1,0 +1,63 @@
+/** `save` and `load`: the store to an archive and back, both through copyImage. */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { hostPlatform } from '../oci/platform.ts';
+import { familiarName, parseReference, withDefaultTag } from '../reference/index.ts';
+import { normalizeName } from './names.ts';
+import { archiveImages, unpackArchive } from './archive-read.ts';
+import { ArchiveImageSink, ArchiveWriter } from './archive-write.ts';
+import { copyImage } from './copy.ts';
+import { requireImageId } from './resolve.ts';
+import { StoreImageSink, StoreImageSource } from './store-transport.ts';
+
+export async function saveImages(engine: Engine, names: readonly string[], outStream: Writable, opts: { format?: string; signal?: AbortSignal } = {}): Promise<void> {
+  if (opts.format && opts.format !== 'docker-archive' && opts.format !== 'oci-archive') {
+    throw new BerthError('INVALID_ARGUMENT', `unknown save format "${opts.format}"`, { hint: 'use docker-archive or oci-archive' });
+  }
+  // Resolve everything first: a typo fails before any byte is written.
+  const picked = names.map((n) => {
+    const id = requireImageId(engine, n);
+    const byId = /^(sha256:)?[a-f0-9]{4,64}$/.test(n) && !engine.images.resolveTag(normalizeName(n));
+    return { id, tags: byId ? [] : [normalizeName(n)] };
+  });
+  const writer = new ArchiveWriter(outStream);
+  for (const p of picked) {
+    const record = engine.images.get(p.id)!;
+    await copyImage(new StoreImageSource(engine, record), new ArchiveImageSink(writer, p.tags), { signal: opts.signal });
+  }
+  await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
+}
+
+/** Loads every image in the archive; returns docker's output lines. */
+export async function loadImages(engine: Engine, input: string, tmpDir: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+  let dir = tmpDir;
+  if (input !== '-' && (await stat(input).catch(() => undefined))?.isDirectory()) {
+    dir = input;
+  } else {
+    const stream = input === '-' ? process.stdin : createReadStream(input);
+    await unpackArchive(stream, tmpDir, opts);
+  }
+  const lines: string[] = [];
+  for (const img of await archiveImages(dir)) {
+    const tags: string[] = [];
+    for (const t of img.tags) {
+      try {
+        const ref = parseReference(t);
+        if (!ref.digest) tags.push(normalizeName(t));
+      } catch {
+        /* a bare OCI ref name such as "1" names no repository: load untagged */
+      }
+    }
+    const sink = new StoreImageSink(engine, { tags });
+    await copyImage(img.source, sink, { signal: opts.signal, platform: hostPlatform() });
+    const rec = sink.written.at(-1);
+    if (!rec) continue;
+    if (tags.length) for (const t of tags) lines.push(`Loaded image: ${familiarName(withDefaultTag(parseReference(t)))}`);
+    else lines.push(`Loaded image ID: ${rec.id}`);
+  }
+  if (!lines.length) throw new BerthError('DATA_CORRUPT', 'the archive holds no images');
+  return lines;
+}

@@ -1,0 +1,104 @@
+/**
+ * The local store as an image source (save, push) and sink (load, pull). The sink verifies
+ * every blob by digest as it lands, unpacks each layer once (checking its diffID against
+ * the config), and only then records the image and its tags: a failed copy leaves no image.
+ */
+import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import type { Digest } from '../oci/digest.ts';
+import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
+import type { ImageRecord } from '../store/images.ts';
+import type { ImageSink, ImageSource, RawManifest, TransferOptions } from './transfer.ts';
+
+export class StoreImageSource implements ImageSource {
+  readonly description: string;
+  constructor(
+    private readonly engine: Engine,
+    private readonly record: ImageRecord,
+    description?: string,
+  ) {
+    this.description = description ?? record.id;
+  }
+
+  async rootManifest(): Promise<RawManifest> {
+    return this.manifest(this.record.manifestDigest);
+  }
+
+  async manifest(digest: Digest): Promise<RawManifest> {
+    const bytes = await this.engine.content.readBytes(digest);
+    return { digest, bytes, mediaType: (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? this.record.manifestMediaType };
+  }
+
+  async openBlob(desc: Descriptor): Promise<Readable> {
+    return this.engine.content.open(desc.digest);
+  }
+}
+
+export interface StoreSinkOptions {
+  /** Full normalized names to tag the image with (e.g. docker.io/library/bb:1). */
+  readonly tags?: readonly string[];
+  /** Repository (full name, no tag) whose manifest digest becomes a RepoDigest. */
+  readonly repository?: string;
+}
+
+export class StoreImageSink implements ImageSink {
+  readonly description = 'local store';
+  readonly written: ImageRecord[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly opts: StoreSinkOptions = {},
+  ) {}
+
+  hasBlob(desc: Descriptor): Promise<boolean> {
+    return this.engine.content.has(desc.digest);
+  }
+
+  async putBlob(desc: Descriptor, open: () => Promise<Readable>, opts: TransferOptions = {}): Promise<void> {
+    await this.engine.content.put(await open(), { expected: desc.digest, expectedSize: desc.size, signal: opts.signal });
+  }
+
+  async putManifest(raw: RawManifest, opts: TransferOptions & { platform?: Platform } = {}): Promise<void> {
+    const doc = JSON.parse(raw.bytes.toString()) as { manifests?: unknown };
+    await this.engine.content.put(raw.bytes, { expected: raw.digest });
+    if (doc.manifests) return; // an index: its images were written before it
+    const manifest = manifestSchema.parse(doc);
+    const config = imageConfigSchema.parse(JSON.parse((await this.engine.content.readBytes(manifest.config.digest)).toString()));
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw new BerthError('DATA_CORRUPT', `image ${manifest.config.digest} lists ${manifest.layers.length} layers but its config has ${diffIds.length} diffIDs`);
+    }
+    let size = 0;
+    for (const [i, layer] of manifest.layers.entries()) {
+      const diffId = diffIds[i]!;
+      let layerSize = this.engine.images.layerSize(diffId);
+      if (layerSize === undefined || !(await this.engine.snapshots.hasLayer(diffId))) {
+        ({ size: layerSize } = await this.engine.snapshots.unpackLayer(diffId, () => this.engine.content.open(layer.digest), { signal: opts.signal }));
+      }
+      this.engine.images.putLayer(diffId, layerSize, { digest: layer.digest, mediaType: layer.mediaType, size: layer.size });
+      size += layerSize;
+    }
+    const record: ImageRecord = {
+      id: manifest.config.digest,
+      manifestDigest: raw.digest,
+      manifestMediaType: raw.mediaType,
+      created: config.created,
+      size,
+      os: config.os,
+      architecture: config.architecture,
+      variant: config.variant,
+      addedAt: Date.now(),
+    };
+    const repoDigests = this.opts.repository ? [{ repository: this.opts.repository, digest: raw.digest }] : [];
+    this.engine.images.put(record, this.opts.tags ?? [], repoDigests);
+    this.written.push(record);
+  }
+
+  async finish(root: RawManifest): Promise<void> {
+    const last = this.written.at(-1);
+    if (last && this.opts.repository && root.digest !== last.manifestDigest) {
+      this.engine.images.put(last, [], [{ repository: this.opts.repository, digest: root.digest }]);
+    }
+  }
+}

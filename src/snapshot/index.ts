@@ -1,0 +1,2 @@
+export type { ActiveSnapshot, CommittedLayer, Mount, Snapshotter } from './types.ts';
+export { OverlaySnapshotter } from './overlay.ts';

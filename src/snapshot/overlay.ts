@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { applyLayer, writeLayer } from '../layer/index.ts';
+import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import type { ContentIngester } from '../store/content.ts';
+import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
+
+const run = promisify(execFile);
+
+/** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
+export class OverlaySnapshotter implements Snapshotter {
+  readonly driver = 'overlay' as const;
+  private readonly layersDir: string;
+  private readonly activeDir: string;
+
+  constructor(root: string, private readonly content: ContentIngester) {
+    this.layersDir = join(root, 'layers');
+    this.activeDir = join(root, 'active');
+  }
+
+  async init(): Promise<this> {
+    await mkdir(join(this.layersDir, 'empty'), { recursive: true });
+    await mkdir(join(this.layersDir, 'tmp'), { recursive: true });
+    await mkdir(this.activeDir, { recursive: true });
+    return this;
+  }
+
+  layerPath(diffId: Digest): string {
+    return join(this.layersDir, digestHex(diffId));
+  }
+
+  async hasLayer(diffId: Digest): Promise<boolean> {
+    return exists(this.layerPath(diffId));
+  }
+
+  async unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    const tmp = join(this.layersDir, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+    await mkdir(tmp, { recursive: true });
+    try {
+      const got = await applyLayer(await open(), tmp, { whiteouts: 'overlay', signal: opts.signal });
+      if (got.diffId !== diffId) {
+        throw new BerthError('DATA_CORRUPT', `layer content does not match its diffID: expected ${diffId}, got ${got.diffId}`);
+      }
+      await publishDir(tmp, this.layerPath(diffId));
+      return { size: got.size };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private paths(key: string) {
+    const dir = join(this.activeDir, key);
+    return { dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged') };
+  }
+
+  async prepare(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
+    const p = this.paths(key);
+    if (await exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
+    await mkdir(p.upper, { recursive: true });
+    await mkdir(p.work, { recursive: true });
+    await mkdir(p.merged, { recursive: true });
+    return this.mount(key, layers);
+  }
+
+  async mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
+    const p = this.paths(key);
+    // Relative lowerdir names (resolved against cwd by the kernel) keep the option string
+    // under the one-page limit for images with many layers.
+    const lower = layers.length ? [...layers].reverse().map(digestHex) : ['empty'];
+    for (const l of layers) {
+      if (!(await this.hasLayer(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
+    }
+    const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`];
+    if (!(await isMountPoint(p.merged))) {
+      try {
+        await run('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), p.merged], { cwd: this.layersDir });
+      } catch (e) {
+        throw new BerthError('RUNTIME', `cannot mount the overlay for ${key}: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`, { cause: e });
+      }
+    }
+    return { key, rootfs: p.merged, upperDir: p.upper, mounts: [{ type: 'overlay', source: 'overlay', options }] };
+  }
+
+  async unmount(key: string): Promise<void> {
+    const { merged } = this.paths(key);
+    if (await isMountPoint(merged)) {
+      await run('umount', [merged]).catch(async () => run('umount', ['-l', merged]));
+    }
+  }
+
+  async commit(key: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal } = {}): Promise<CommittedLayer> {
+    await this.unmount(key);
+    const p = this.paths(key);
+    const tar = writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal });
+    const info = await this.content.put(tar, { signal: opts.signal });
+    // The upperdir already holds the layer in overlay form: it becomes the layer dir.
+    if (!(await this.hasLayer(info.digest))) await publishDir(p.upper, this.layerPath(info.digest)).catch(() => undefined);
+    await rm(p.dir, { recursive: true, force: true });
+    return { diffId: info.digest, size: info.size };
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.unmount(key);
+    await rm(this.paths(key).dir, { recursive: true, force: true });
+  }
+
+  async removeLayer(diffId: Digest): Promise<void> {
+    const dir = this.layerPath(diffId);
+    const trash = join(this.layersDir, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(dir, trash); // atomic disappearance first, slow delete after
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  async listLayers(): Promise<Digest[]> {
+    return (await readdir(this.layersDir)).map((n) => `sha256:${n}`).filter(isDigest);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Renames a finished dir into place; losing a race to an identical dir is fine. */
+async function publishDir(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+  }
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  try {
+    const [a, b] = await Promise.all([stat(path), stat(join(path, '..'))]);
+    return a.dev !== b.dev;
+  } catch {
+    return false;
+  }
+}

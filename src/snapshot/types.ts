@@ -1,0 +1,51 @@
+/**
+ * Snapshots: how layers become filesystems.
+ *
+ * Lifecycle:
+ *  1. `unpackLayer(diffId, open)` extracts a layer tar ONCE into a read-only layer dir
+ *     (`<root>/layers/<hex>`), verifying that the uncompressed bytes hash to `diffId`.
+ *     Every image and container that uses the layer shares that dir.
+ *  2. `prepare(key, layers)` gives a container or build step its own writable view: an
+ *     overlay of the layer dirs (top layer last in `layers`) with a fresh upperdir — the
+ *     thin read-write layer — mounted at `rootfs`.
+ *  3. `commit(key)` (build steps) unmounts, streams the upperdir as a deterministic tar
+ *     into the content store (its sha256 is the new layer's diffID), and moves the
+ *     upperdir into place as that layer's dir: no second extraction.
+ *  4. `remove(key)` unmounts and deletes the upperdir; the layers stay.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.ts';
+
+export interface Mount {
+  readonly type: string;
+  readonly source: string;
+  readonly options: readonly string[];
+}
+
+export interface ActiveSnapshot {
+  readonly key: string;
+  /** Where the merged view is mounted: the container's rootfs. */
+  readonly rootfs: string;
+  readonly upperDir: string;
+  readonly mounts: readonly Mount[];
+}
+
+export interface CommittedLayer {
+  readonly diffId: Digest;
+  readonly size: number;
+}
+
+export interface Snapshotter {
+  readonly driver: 'overlay' | 'native';
+  hasLayer(diffId: Digest): Promise<boolean>;
+  layerPath(diffId: Digest): string;
+  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  prepare(key: string, layers: readonly Digest[], opts?: { signal?: AbortSignal }): Promise<ActiveSnapshot>;
+  /** Mounts again (after a reboot or an explicit unmount). */
+  mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot>;
+  unmount(key: string): Promise<void>;
+  commit(key: string, opts?: { sourceDateEpoch?: number; signal?: AbortSignal }): Promise<CommittedLayer>;
+  remove(key: string): Promise<void>;
+  removeLayer(diffId: Digest): Promise<void>;
+  listLayers(): Promise<Digest[]>;
+}

@@ -1,0 +1,168 @@
+/**
+ * Image records: what the store knows about each image (keyed by config digest), its
+ * tags and repo digests, and each layer's blobs. Blobs themselves live in the content store.
+ */
+import type { Digest } from '../oci/digest.ts';
+import { immediate, type Database } from './db.ts';
+
+export interface ImageRecord {
+  readonly id: Digest;
+  readonly manifestDigest: Digest;
+  readonly manifestMediaType: string;
+  readonly created?: string;
+  readonly size: number;
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+  readonly addedAt: number;
+}
+
+export interface LayerBlob {
+  readonly diffId: Digest;
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+interface ImageRow {
+  id: string;
+  manifest_digest: string;
+  manifest_media_type: string;
+  created: string | null;
+  size: number;
+  os: string;
+  architecture: string;
+  variant: string | null;
+  added_at: number;
+}
+
+function toRecord(r: ImageRow): ImageRecord {
+  return {
+    id: r.id as Digest,
+    manifestDigest: r.manifest_digest as Digest,
+    manifestMediaType: r.manifest_media_type,
+    created: r.created ?? undefined,
+    size: r.size,
+    os: r.os,
+    architecture: r.architecture,
+    variant: r.variant ?? undefined,
+    addedAt: r.added_at,
+  };
+}
+
+export class ImageRecords {
+  constructor(private readonly db: Database) {}
+
+  /** Records an image and points `tags` at it, moving a tag that pointed elsewhere. */
+  put(img: ImageRecord, tags: readonly string[] = [], repoDigests: ReadonlyArray<{ repository: string; digest: Digest }> = []): void {
+    immediate(this.db, () => {
+      this.db
+        .prepare(
+          `INSERT INTO images (id, manifest_digest, manifest_media_type, created, size, os, architecture, variant, added_at)
+           VALUES (@id, @manifestDigest, @manifestMediaType, @created, @size, @os, @architecture, @variant, @addedAt)
+           ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest, manifest_media_type = excluded.manifest_media_type`,
+        )
+        .run({ ...img, created: img.created ?? null, variant: img.variant ?? null });
+      const tag = this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id');
+      for (const t of tags) tag.run(t, img.id);
+      const rd = this.db.prepare('INSERT OR REPLACE INTO repo_digests (repository, digest, image_id) VALUES (?, ?, ?)');
+      for (const d of repoDigests) rd.run(d.repository, d.digest, img.id);
+    });
+  }
+
+  get(id: Digest): ImageRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    return r && toRecord(r);
+  }
+
+  list(): ImageRecord[] {
+    return (this.db.prepare('SELECT * FROM images ORDER BY added_at DESC').all() as ImageRow[]).map(toRecord);
+  }
+
+  /** Ids starting with a hex prefix (Docker accepts unique id prefixes). */
+  byIdPrefix(hexPrefix: string): ImageRecord[] {
+    const rows = this.db.prepare("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2").all(`sha256:${hexPrefix}`, `sha256:${hexPrefix}\uffff`) as ImageRow[];
+    return rows.map(toRecord);
+  }
+
+  resolveTag(name: string): Digest | undefined {
+    const r = this.db.prepare('SELECT image_id FROM tags WHERE name = ?').get(name) as { image_id: string } | undefined;
+    return r?.image_id as Digest | undefined;
+  }
+
+  resolveRepoDigest(repository: string, digest: Digest): Digest | undefined {
+    const r = this.db.prepare('SELECT image_id FROM repo_digests WHERE repository = ? AND digest = ?').get(repository, digest) as { image_id: string } | undefined;
+    if (r) return r.image_id as Digest;
+    const m = this.db.prepare('SELECT id FROM images WHERE manifest_digest = ?').get(digest) as { id: string } | undefined;
+    return m?.id as Digest | undefined;
+  }
+
+  tagsOf(id: Digest): string[] {
+    return (this.db.prepare('SELECT name FROM tags WHERE image_id = ? ORDER BY name').all(id) as { name: string }[]).map((r) => r.name);
+  }
+
+  repoDigestsOf(id: Digest): Array<{ repository: string; digest: Digest }> {
+    return (this.db.prepare('SELECT repository, digest FROM repo_digests WHERE image_id = ? ORDER BY repository').all(id) as Array<{ repository: string; digest: Digest }>);
+  }
+
+  allTags(): Array<{ name: string; imageId: Digest }> {
+    return (this.db.prepare('SELECT name, image_id FROM tags').all() as Array<{ name: string; image_id: string }>).map((r) => ({ name: r.name, imageId: r.image_id as Digest }));
+  }
+
+  tag(name: string, id: Digest): void {
+    this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, id);
+  }
+
+  /** Removes a tag; returns whether it existed. */
+  untag(name: string): boolean {
+    return this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+  }
+
+  /** Deletes the image record and everything naming it. */
+  delete(id: Digest): void {
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
+      this.db.prepare('DELETE FROM repo_digests WHERE image_id = ?').run(id);
+      this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+    });
+  }
+
+  putLayer(diffId: Digest, size: number, blob?: Omit<LayerBlob, 'diffId'>): void {
+    immediate(this.db, () => {
+      this.db.prepare('INSERT OR IGNORE INTO layers (diff_id, size) VALUES (?, ?)').run(diffId, size);
+      if (blob) {
+        this.db
+          .prepare('INSERT OR IGNORE INTO layer_blobs (diff_id, digest, media_type, size) VALUES (?, ?, ?, ?)')
+          .run(diffId, blob.digest, blob.mediaType, blob.size);
+      }
+    });
+  }
+
+  layerSize(diffId: Digest): number | undefined {
+    const r = this.db.prepare('SELECT size FROM layers WHERE diff_id = ?').get(diffId) as { size: number } | undefined;
+    return r?.size;
+  }
+
+  blobsOfLayer(diffId: Digest): LayerBlob[] {
+    return (this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as Array<{ diff_id: string; digest: string; media_type: string; size: number }>).map(
+      (r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }),
+    );
+  }
+
+  allLayers(): Array<{ diffId: Digest; size: number }> {
+    return (this.db.prepare('SELECT diff_id, size FROM layers').all() as Array<{ diff_id: string; size: number }>).map((r) => ({ diffId: r.diff_id as Digest, size: r.size }));
+  }
+
+  deleteLayer(diffId: Digest): void {
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ?').run(diffId);
+      this.db.prepare('DELETE FROM layers WHERE diff_id = ?').run(diffId);
+    });
+  }
+
+  allLayerBlobs(): LayerBlob[] {
+    return (this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs').all() as Array<{ diff_id: string; digest: string; media_type: string; size: number }>).map(
+      (r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }),
+    );
+  }
+}

@@ -1,0 +1,19 @@
+/** Where berth keeps its state: `--root`, then BERTH_ROOT, then the per-user default. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BERTH_ROOT) return env.BERTH_ROOT;
+  if (process.getuid?.() === 0) return '/var/lib/berth';
+  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'berth');
+}
+
+/** Runtime state (runc's state, netns, sockets) lives on tmpfs so a reboot clears it. */
+export function defaultRunRoot(stateRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BERTH_RUN_ROOT) return env.BERTH_RUN_ROOT;
+  // A non-default state root gets its own run root, so parallel test roots never share runc state.
+  const base = process.getuid?.() === 0 ? '/run/berth' : join(env.XDG_RUNTIME_DIR || '/tmp', 'berth');
+  if (stateRoot === '/var/lib/berth') return base;
+  const tag = Buffer.from(stateRoot).toString('base64url').slice(-24);
+  return join(base, tag);
+}

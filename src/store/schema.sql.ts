@@ -1,0 +1,60 @@
+/** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY,                 -- config digest
+  manifest_digest TEXT NOT NULL,
+  manifest_media_type TEXT NOT NULL,
+  created TEXT,
+  size INTEGER NOT NULL,               -- uncompressed bytes of all layers
+  os TEXT NOT NULL,
+  architecture TEXT NOT NULL,
+  variant TEXT,
+  added_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+  name TEXT PRIMARY KEY,               -- normalized reference, e.g. docker.io/library/bb:1
+  image_id TEXT NOT NULL REFERENCES images(id)
+);
+CREATE INDEX IF NOT EXISTS tags_by_image ON tags(image_id);
+CREATE TABLE IF NOT EXISTS repo_digests (
+  repository TEXT NOT NULL,            -- e.g. 127.0.0.1:5000/app
+  digest TEXT NOT NULL,                -- manifest digest at that registry
+  image_id TEXT NOT NULL REFERENCES images(id),
+  PRIMARY KEY (repository, digest)
+);
+CREATE TABLE IF NOT EXISTS layers (
+  diff_id TEXT PRIMARY KEY,
+  size INTEGER NOT NULL                -- uncompressed tar bytes
+);
+CREATE TABLE IF NOT EXISTS layer_blobs (
+  diff_id TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (diff_id, digest)
+);
+CREATE TABLE IF NOT EXISTS containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  image_id TEXT NOT NULL,
+  image_ref TEXT NOT NULL,
+  created TEXT NOT NULL,
+  config TEXT NOT NULL,                -- JSON: what create was asked
+  state TEXT NOT NULL                  -- JSON: status, pid, exit code, times
+);
+CREATE TABLE IF NOT EXISTS volumes (
+  name TEXT PRIMARY KEY,
+  created TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  anonymous INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS build_cache (
+  cache_key TEXT PRIMARY KEY,
+  result TEXT NOT NULL,                -- JSON: the step's output (layer diffId or config change)
+  created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;

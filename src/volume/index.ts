@@ -1,0 +1,124 @@
+/**
+ * Volumes: named and anonymous data dirs under `<root>/volumes/<name>/_data` that outlive
+ * containers. A volume is filled from the image's content at its mount path the first time
+ * it is mounted empty (Docker's copy-up), so `-v data:/app/models` starts with the image's files.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BerthError } from '../errors/index.ts';
+import { immediate, type Database } from '../store/db.ts';
+
+const run = promisify(execFile);
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export interface Volume {
+  readonly name: string;
+  readonly created: string;
+  readonly labels: Record<string, string>;
+  readonly anonymous: boolean;
+  readonly mountpoint: string;
+}
+
+export class VolumeStore {
+  private readonly dir: string;
+  constructor(
+    root: string,
+    private readonly db: Database,
+  ) {
+    this.dir = join(root, 'volumes');
+  }
+
+  mountpoint(name: string): string {
+    return join(this.dir, name, '_data');
+  }
+
+  private toVolume(r: { name: string; created: string; labels: string; anonymous: number }): Volume {
+    return { name: r.name, created: r.created, labels: JSON.parse(r.labels) as Record<string, string>, anonymous: r.anonymous === 1, mountpoint: this.mountpoint(r.name) };
+  }
+
+  get(name: string): Volume | undefined {
+    const r = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as { name: string; created: string; labels: string; anonymous: number } | undefined;
+    return r && this.toVolume(r);
+  }
+
+  require(name: string): Volume {
+    const v = this.get(name);
+    if (!v) throw new BerthError('NOT_FOUND', `get ${name}: no such volume`);
+    return v;
+  }
+
+  list(): Volume[] {
+    return (this.db.prepare('SELECT * FROM volumes ORDER BY name').all() as Array<{ name: string; created: string; labels: string; anonymous: number }>).map((r) => this.toVolume(r));
+  }
+
+  /** Creates the volume, or returns the existing one of that name (docker's behaviour). */
+  async create(name?: string, opts: { labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<Volume> {
+    const vname = name ?? randomBytes(32).toString('hex');
+    if (!NAME_RE.test(vname)) {
+      throw new BerthError('INVALID_ARGUMENT', `"${vname}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
+    }
+    const existing = this.get(vname);
+    if (existing) return existing;
+    await mkdir(this.mountpoint(vname), { recursive: true, mode: 0o755 });
+    immediate(this.db, () => {
+      this.db
+        .prepare('INSERT OR IGNORE INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)')
+        .run(vname, new Date().toISOString(), JSON.stringify(opts.labels ?? {}), opts.anonymous ? 1 : 0);
+    });
+    return this.get(vname)!;
+  }
+
+  usedBy(name: string): string[] {
+    const rows = this.db.prepare("SELECT id, config FROM containers").all() as Array<{ id: string; config: string }>;
+    return rows.filter((r) => (JSON.parse(r.config) as { volumes?: string[] }).volumes?.includes(name)).map((r) => r.id);
+  }
+
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    if (!this.get(name)) {
+      if (opts.force) return;
+      throw new BerthError('NOT_FOUND', `get ${name}: no such volume`);
+    }
+    const users = this.usedBy(name);
+    if (users.length) throw new BerthError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
+    this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    await rm(join(this.dir, name), { recursive: true, force: true });
+  }
+
+  /** Removes volumes no container uses; anonymous only unless `all` (docker 23+ semantics). */
+  async prune(opts: { all?: boolean } = {}): Promise<{ removed: string[]; bytes: number }> {
+    const removed: string[] = [];
+    let bytes = 0;
+    for (const v of this.list()) {
+      if (!opts.all && !v.anonymous) continue;
+      if (this.usedBy(v.name).length) continue;
+      bytes += await dirSize(v.mountpoint);
+      await this.remove(v.name);
+      removed.push(v.name);
+    }
+    return { removed, bytes };
+  }
+
+  /** Copy-up: fills an empty volume from `source` (the image's dir at the mount path). */
+  async copyUp(name: string, source: string): Promise<void> {
+    const target = this.mountpoint(name);
+    if ((await readdir(target)).length > 0) return;
+    const st = await stat(source).catch(() => undefined);
+    if (!st?.isDirectory()) return;
+    // cp -a keeps owners, modes, links and xattrs, as Docker's copy-up does.
+    await run('cp', ['-a', '--', `${source}/.`, target]);
+    await run('chown', [`${st.uid}:${st.gid}`, target]);
+    await run('chmod', [(st.mode & 0o7777).toString(8), target]);
+  }
+}
+
+async function dirSize(dir: string): Promise<number> {
+  try {
+    const { stdout } = await run('du', ['-sb', dir]);
+    return Number(stdout.split(/\s/)[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
