@@ -7,7 +7,7 @@ tarball="$cache/debian-bookworm-minbase-$(date +%Y%m%d).tar"
 if [ ! -s "$tarball" ]; then
   mkdir -p "$cache"
   mirror=$(grep -hoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | awk '{print $2}' | grep -v security | head -n1)
+    | awk '{print $2}' | grep -v security | head -n1 || true)
   mirror=${mirror:-http://deb.debian.org/debian}
   work=$(mktemp -d "$cache/debootstrap.XXXXXX")
   trap 'rm -rf "$work"' EXIT

@@ -18,3 +18,8 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function out(s: string): void {
   process.stdout.write(s);
 }
+
+/** A verb group such as `image` or `container`, created once and shared by the files adding to it. */
+export function group(program: Command, name: string, description = ''): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
-import { collect, getEngine, out } from './context.ts';
+import { collect, getEngine, group, out } from './context.ts';
 import { ago, formatRows, humanSize } from './format.ts';
 
 export function register(program: Command): void {
@@ -58,7 +58,7 @@ export function register(program: Command): void {
       cells: (r) => (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
     }));
   };
-  for (const c of [program.command('images'), program.command('image').command('ls')]) {
+  for (const c of [program.command('images'), group(program, 'image', 'Manage images').command('ls')]) {
     c.description('List images')
       .argument('[repository]')
       .option('-q, --quiet', 'only show image IDs')
@@ -116,7 +116,7 @@ export function register(program: Command): void {
     }
     out(`${JSON.stringify(views, null, 4)}\n`);
   };
-  program.commands.find((c) => c.name() === 'image')!
+  group(program, 'image')
     .command('inspect')
     .description('Display detailed information on one or more images')
     .argument('<images...>')

@@ -12,11 +12,13 @@ const program = new Command('berth')
   .option('--debug', 'print stack traces for errors')
   .version('0.1.0')
   .showHelpAfterError(false)
-  .exitOverride();
+  .exitOverride()
+  .enablePositionalOptions();
 
 const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./image.ts'),
   () => import('./volume.ts'),
+  () => import('./container.ts'),
 ];
 
 for (const load of groups) (await load()).register(program);

@@ -1,0 +1,36 @@
+# Shared helpers for the benchmarks: medians of repeated runs, and private peers.
+# Source it; it never touches the system's own docker or berth state.
+
+BENCH_TMP=${BENCH_TMP:-/tmp/berth-bench}
+mkdir -p "$BENCH_TMP"
+
+# median_ms N cmd...: runs cmd N times, prints the median wall time in ms.
+median_ms() {
+  local n=$1; shift
+  local times=()
+  for _ in $(seq "$n"); do
+    local s e
+    s=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; return 1; }
+    e=$(date +%s%N)
+    times+=($(( (e - s) / 1000000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+# start_dockerd: a private Docker engine under $BENCH_TMP/d (ENVIRONMENT.md's recipe).
+start_dockerd() {
+  export DOCKER_HOST=unix://$BENCH_TMP/d/docker.sock
+  if docker info >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$BENCH_TMP/d"
+  dockerd --data-root "$BENCH_TMP/d/root" --exec-root "$BENCH_TMP/d/exec" -H "$DOCKER_HOST" \
+    --pidfile "$BENCH_TMP/d/pid" >"$BENCH_TMP/d/log" 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+  echo "bench: dockerd did not start (see $BENCH_TMP/d/log)" >&2; return 1
+}
+
+stop_dockerd() {
+  [ -f "$BENCH_TMP/d/pid" ] && kill "$(cat "$BENCH_TMP/d/pid")" 2>/dev/null || true
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Median of `run --rm bb true`: berth vs a private docker engine (and podman when installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+N=${N:-15}
+ROOT="$BENCH_TMP/berth-root"
+BB=$(node --import tsx -e "import('./test/helpers/busybox.ts').then(m => console.log(m.busyboxTar()))")
+
+./bin/berth --root "$ROOT" image inspect bb:1 >/dev/null 2>&1 || ./bin/berth --root "$ROOT" import "$BB" bb:1 >/dev/null
+berth_none=$(median_ms "$N" ./bin/berth --root "$ROOT" run --rm --network none bb:1 true)
+berth_bridge=$(median_ms "$N" ./bin/berth --root "$ROOT" run --rm bb:1 true)
+node_floor=$(median_ms "$N" node -e 0)
+
+start_dockerd
+docker image inspect bb:1 >/dev/null 2>&1 || docker import "$BB" bb:1 >/dev/null
+docker_ms=$(median_ms "$N" docker run --rm bb:1 true)
+docker_none=$(median_ms "$N" docker run --rm --network none bb:1 true)
+
+echo "run --rm bb true (median of $N, ms)"
+echo "  node -e 0 floor:        $node_floor"
+echo "  berth (bridge):         $berth_bridge   ratio to docker: $(ratio "$berth_bridge" "$docker_ms")"
+echo "  berth (--network none): $berth_none   ratio to docker --network none: $(ratio "$berth_none" "$docker_none")"
+echo "  docker (bridge):        $docker_ms"
+echo "  docker (--network none):$docker_none"
+if command -v podman >/dev/null; then
+  podman image exists bb:1 2>/dev/null || podman import "$BB" bb:1 >/dev/null
+  echo "  podman:                 $(median_ms "$N" podman run --rm bb:1 true)"
+fi

@@ -1,0 +1,242 @@
+/** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
+import { Command } from 'commander';
+import { BerthError } from '../errors/index.ts';
+import { getEngine, group, out } from './context.ts';
+import { formatRows, renderTemplate } from './format.ts';
+import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
+
+const lazy = {
+  create: () => import('../container/create.ts'),
+  start: () => import('../container/start.ts'),
+  control: () => import('../container/control.ts'),
+  records: () => import('../container/records.ts'),
+  views: () => import('../container/views.ts'),
+  logs: () => import('../container/logs.ts'),
+  paths: () => import('../container/paths.ts'),
+};
+
+export function register(program: Command): void {
+  addCreateFlags(program.command('create').description('Create a new container')).action(async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
+    const engine = await getEngine(cmd);
+    const rec = await (await lazy.create()).createContainer(engine, toCreateOptions(image, command, f));
+    out(`${rec.id}\n`);
+  });
+
+  addCreateFlags(program.command('run').description('Create and run a new container from an image'))
+    .option('-d, --detach', 'run container in background and print container ID')
+    .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const rec = await (await lazy.create()).createContainer(engine, toCreateOptions(image, command, f));
+      const start = await lazy.start();
+      if (f.detach) {
+        await start.startDetached(engine, rec.id);
+        out(`${rec.id}\n`);
+        return;
+      }
+      process.exitCode = await start.startAttached(engine, rec.id, { stdin: !!f.interactive });
+    });
+
+  program
+    .command('start')
+    .description('Start one or more stopped containers')
+    .argument('<containers...>')
+    .option('-a, --attach', 'attach STDOUT/STDERR and forward signals')
+    .option('-i, --interactive', 'attach container\'s STDIN')
+    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { ContainerRecords } = await lazy.records();
+      const records = new ContainerRecords(engine.db);
+      const start = await lazy.start();
+      for (const n of names) {
+        const rec = records.require(n);
+        if (rec.state.status === 'running') {
+          if (!o.attach) out(`${n}\n`);
+          continue;
+        }
+        if (o.attach) {
+          process.exitCode = await start.startAttached(engine, rec.id, { stdin: !!o.interactive });
+        } else {
+          await start.startDetached(engine, rec.id);
+          out(`${n}\n`);
+        }
+      }
+    });
+
+  program
+    .command('__monitor', { hidden: true })
+    .argument('<id>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      process.on('SIGINT', () => undefined).on('SIGHUP', () => undefined);
+      await (await lazy.start()).runMonitor(engine, id);
+    });
+
+  const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean }, cmd: Command) => {
+    const engine = await getEngine(cmd);
+    const { ContainerRecords } = await lazy.records();
+    const { reconcile } = await lazy.control();
+    const { psRow } = await lazy.views();
+    const recs = [];
+    for (const r of new ContainerRecords(engine.db).list()) recs.push(await reconcile(engine, r));
+    let shown = o.all ? recs : recs.filter((r) => r.state.status === 'running');
+    if (o.latest) shown = recs.slice(0, 1);
+    const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
+    if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
+    out(formatRows(o.format, rows, {
+      headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+      cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names].map(String),
+    }));
+  };
+  for (const c of [program.command('ps'), group(program, 'container', 'Manage containers').command('ls')]) {
+    c.description('List containers')
+      .option('-a, --all', 'show all containers (default shows just running)')
+      .option('-q, --quiet', 'only display container IDs')
+      .option('-l, --latest', 'show the latest created container')
+      .option('--no-trunc', 'do not truncate output')
+      .option('--format <format>', 'table, json, or a Go template')
+      .action(ps);
+  }
+
+  program
+    .command('logs')
+    .description('Fetch the logs of a container')
+    .argument('<container>')
+    .option('-f, --follow', 'follow log output')
+    .option('-n, --tail <n>', 'number of lines to show from the end of the logs', 'all')
+    .option('-t, --timestamps', 'show timestamps')
+    .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { ContainerRecords } = await lazy.records();
+      const records = new ContainerRecords(engine.db);
+      const rec = records.require(name);
+      const { readLogLines } = await lazy.logs();
+      const { containerPaths } = await lazy.paths();
+      const path = containerPaths(engine, rec.id).log;
+      const emit = (l: { log: string; stream: string; time: string }) =>
+        (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
+      let { lines, end } = await readLogLines(path);
+      if (o.tail !== 'all') lines = lines.slice(Math.max(0, lines.length - Number(o.tail)));
+      lines.forEach(emit);
+      if (!o.follow) return;
+      const { reconcile } = await lazy.control();
+      for (;;) {
+        const next = await readLogLines(path, { start: end });
+        next.lines.forEach(emit);
+        end = next.end;
+        const cur = records.get(rec.id);
+        if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
+          (await readLogLines(path, { start: end })).lines.forEach(emit);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+
+  program
+    .command('stop')
+    .description('Stop one or more running containers')
+    .argument('<containers...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing the container')
+    .option('-s, --signal <signal>', 'signal to send to the container')
+    .action(async (names: string[], o: { time?: string; signal?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { stopContainer } = await lazy.control();
+      for (const n of names) {
+        await stopContainer(engine, n, { timeout: o.time === undefined ? undefined : Number(o.time), signal: o.signal });
+        out(`${n}\n`);
+      }
+    });
+
+  program
+    .command('kill')
+    .description('Kill one or more running containers')
+    .argument('<containers...>')
+    .option('-s, --signal <signal>', 'signal to send to the container', 'SIGKILL')
+    .action(async (names: string[], o: { signal: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { killContainer } = await lazy.control();
+      for (const n of names) {
+        await killContainer(engine, n, o.signal);
+        out(`${n}\n`);
+      }
+    });
+
+  for (const c of [program.command('rm'), group(program, 'container', 'Manage containers').command('rm')]) {
+    c.description('Remove one or more containers')
+      .argument('<containers...>')
+      .option('-f, --force', 'force the removal of a running container (uses SIGKILL)')
+      .option('-v, --volumes', 'remove anonymous volumes associated with the container')
+      .action(async (names: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => {
+        const engine = await getEngine(cmd);
+        const { removeContainer } = await lazy.control();
+        let failed: unknown;
+        for (const n of names) {
+          try {
+            await removeContainer(engine, n, o);
+            out(`${n}\n`);
+          } catch (e) {
+            failed = e;
+            process.stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
+          }
+        }
+        if (failed) process.exitCode = 1;
+      });
+  }
+
+  program
+    .command('wait')
+    .description('Block until one or more containers stop, then print their exit codes')
+    .argument('<containers...>')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { waitContainer } = await lazy.control();
+      for (const n of names) out(`${await waitContainer(engine, n)}\n`);
+    });
+
+  group(program, 'container')
+    .command('prune')
+    .description('Remove all stopped containers')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (_o: unknown, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { ContainerRecords } = await lazy.records();
+      const { reconcile, removeContainer } = await lazy.control();
+      const removed: string[] = [];
+      for (const r of new ContainerRecords(engine.db).list()) {
+        if ((await reconcile(engine, r)).state.status === 'running') continue;
+        await removeContainer(engine, r.id);
+        removed.push(r.id);
+      }
+      if (removed.length) out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n`);
+      out('Total reclaimed space: 0B\n');
+    });
+
+  program
+    .command('inspect')
+    .description('Return low-level information on containers or images')
+    .argument('<names...>')
+    .option('-f, --format <format>', 'format the output using a Go template')
+    .option('--type <type>', 'only inspect objects of the given type (container, image)')
+    .action(async (names: string[], o: { format?: string; type?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { ContainerRecords } = await lazy.records();
+      const { inspectContainer } = await lazy.views();
+      const { containerPaths } = await lazy.paths();
+      const { findImageId } = await import('../image/resolve.ts');
+      const { inspectImage } = await import('../image/inspect.ts');
+      const views: Array<Record<string, unknown>> = [];
+      for (const n of names) {
+        const rec = o.type === 'image' ? undefined : new ContainerRecords(engine.db).find(n);
+        if (rec) {
+          const p = containerPaths(engine, rec.id);
+          views.push(inspectContainer(rec, { logPath: p.log, rootfs: `${engine.root}/snapshots/active/${rec.id}/merged` }));
+          continue;
+        }
+        const id = o.type === 'container' ? undefined : findImageId(engine, n);
+        if (!id) throw new BerthError('NOT_FOUND', `No such object: ${n}`);
+        views.push(await inspectImage(engine, id));
+      }
+      if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+      out(`${JSON.stringify(views, null, 4)}\n`);
+    });
+}

@@ -1,0 +1,112 @@
+/**
+ * Stop, kill, wait, remove — and `finishContainer`, the one place a container's exit is
+ * recorded and its per-run resources (network, runc state, mount) released. Whoever sees
+ * the exit calls it: the attached CLI, the monitor, or a reconcile after a crash.
+ */
+import { rm } from 'node:fs/promises';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { containerPaths } from './paths.ts';
+import { ContainerRecords, type ContainerRecord } from './records.ts';
+import { runcDelete, runcKill, runcStatus, teardownRuntime } from './runtime-adapter.ts';
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function finishContainer(engine: Engine, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean } = {}): Promise<void> {
+  const records = new ContainerRecords(engine.db);
+  const rec = records.get(id);
+  if (!rec) return;
+  await teardownRuntime(engine, rec).catch(() => undefined);
+  await engine.snapshots.unmount(id).catch(() => undefined);
+  records.updateState(id, (s) => ({
+    ...s,
+    status: 'exited',
+    pid: 0,
+    exitCode,
+    finishedAt: new Date().toISOString(),
+    error: extra.error ?? s.error,
+    oomKilled: extra.oomKilled ?? s.oomKilled,
+    network: undefined,
+    monitorPid: undefined,
+  }));
+}
+
+/** Corrects a record that says running when nobody is left to record its exit. */
+export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (rec.state.status !== 'running' || alive(rec.state.monitorPid)) return rec;
+  const st = await runcStatus(engine, rec.id);
+  if (st === 'running') return rec;
+  await finishContainer(engine, rec.id, 137, { error: 'the process recording this container\'s exit died' });
+  return new ContainerRecords(engine.db).require(rec.id);
+}
+
+export async function waitContainer(engine: Engine, idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  const records = new ContainerRecords(engine.db);
+  let rec = records.require(idOrName);
+  for (let i = 0; ; i++) {
+    if (rec.state.status === 'exited' || rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z') return rec.state.exitCode;
+    if (rec.state.status === 'created' || rec.state.status === 'dead') return rec.state.exitCode;
+    if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'wait cancelled');
+    await new Promise((r) => setTimeout(r, Math.min(10 + i * 5, 100)));
+    const next = records.get(rec.id);
+    if (!next) return rec.state.exitCode;
+    rec = i % 10 === 9 ? await reconcile(engine, next) : next;
+  }
+}
+
+export async function killContainer(engine: Engine, idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
+  const rec = await reconcile(engine, new ContainerRecords(engine.db).require(idOrName));
+  if (rec.state.status !== 'running') {
+    throw new BerthError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
+  }
+  await runcKill(engine, rec.id, signal);
+  return rec;
+}
+
+/** STOPSIGNAL, then SIGKILL after `timeout` seconds, as docker stop. */
+export async function stopContainer(engine: Engine, idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+  const records = new ContainerRecords(engine.db);
+  const rec = await reconcile(engine, records.require(idOrName));
+  if (rec.state.status !== 'running') return;
+  const timeout = opts.timeout ?? rec.config.stopTimeout;
+  await runcKill(engine, rec.id, opts.signal ?? rec.config.stopSignal).catch(() => undefined);
+  const deadline = Date.now() + timeout * 1000;
+  while (Date.now() < deadline) {
+    if (records.require(rec.id).state.status !== 'running') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await runcKill(engine, rec.id, 'SIGKILL').catch(() => undefined);
+  const ac = AbortSignal.timeout(15_000);
+  await waitContainer(engine, rec.id, { signal: ac }).catch(() => undefined);
+  await reconcile(engine, records.require(rec.id));
+}
+
+export async function removeContainer(engine: Engine, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  const records = new ContainerRecords(engine.db);
+  const rec = await reconcile(engine, records.require(idOrName));
+  if (rec.state.status === 'running') {
+    if (!opts.force) {
+      throw new BerthError('CONFLICT', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
+    }
+    await runcKill(engine, rec.id, 'SIGKILL').catch(() => undefined);
+    await waitContainer(engine, rec.id, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+  }
+  await runcDelete(engine, rec.id).catch(() => undefined);
+  await teardownRuntime(engine, records.get(rec.id) ?? rec).catch(() => undefined);
+  await engine.snapshots.remove(rec.id);
+  records.delete(rec.id);
+  if (opts.volumes) {
+    for (const m of rec.config.mounts) if (m.anonymous && m.volumeName) await engine.volumes.remove(m.volumeName, { force: true }).catch(() => undefined);
+  }
+  const paths = containerPaths(engine, rec.id);
+  await rm(paths.dir, { recursive: true, force: true });
+  await rm(paths.runDir, { recursive: true, force: true });
+}

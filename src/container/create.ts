@@ -1,0 +1,135 @@
+/**
+ * `create`: everything decided up front. The image is resolved, the thin RW layer is
+ * prepared, volumes are resolved, and the final process (entrypoint + cmd) is fixed in the
+ * record. `start` then needs nothing the user typed.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { resolveImage } from '../image/resolve.ts';
+import { resolveMounts } from './mounts.ts';
+import { NAME_RE, randomName } from './names.ts';
+import { containerPaths } from './paths.ts';
+import { ContainerRecords, type ContainerRecord } from './records.ts';
+import { initialState, type ContainerConfigRecord } from './types.ts';
+
+export interface CreateOptions {
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly name?: string;
+  readonly entrypoint?: string;
+  readonly env: readonly string[];
+  readonly envFiles: readonly string[];
+  readonly user?: string;
+  readonly workdir?: string;
+  readonly hostname?: string;
+  readonly tty: boolean;
+  readonly interactive: boolean;
+  readonly network: string;
+  readonly publish: readonly string[];
+  readonly volumes: readonly string[];
+  readonly mounts: readonly string[];
+  readonly tmpfs: readonly string[];
+  readonly autoRemove: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stopSignal?: string;
+  readonly stopTimeout?: number;
+  /** Options passed through to the runtime spec (caps, limits, read-only, init...). */
+  readonly runtime: Readonly<Record<string, unknown>>;
+}
+
+/** Docker's rule: `--entrypoint` replaces the image's and drops the image's CMD. */
+export function resolveProcess(image: { Entrypoint?: string[] | null; Cmd?: string[] | null }, opts: { entrypoint?: string; command: readonly string[] }): { path: string; args: string[]; entrypoint?: string[]; cmd?: string[] } {
+  let entrypoint = image.Entrypoint ?? undefined;
+  let cmd = image.Cmd ?? undefined;
+  if (opts.entrypoint !== undefined) {
+    entrypoint = opts.entrypoint === '' ? undefined : [opts.entrypoint];
+    cmd = undefined;
+  }
+  if (opts.command.length) cmd = [...opts.command];
+  const argv = [...(entrypoint ?? []), ...(cmd ?? [])];
+  if (!argv.length) {
+    throw new BerthError('INVALID_ARGUMENT', 'No command specified', { hint: 'give a command after the image name, or use an image with CMD or ENTRYPOINT' });
+  }
+  return { path: argv[0]!, args: argv.slice(1), entrypoint, cmd };
+}
+
+async function readEnvFiles(files: readonly string[]): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const out: string[] = [];
+  for (const f of files) {
+    const text = await readFile(f, 'utf8').catch((e: Error) => {
+      throw new BerthError('NOT_FOUND', `open ${f}: ${e.message}`);
+    });
+    for (const raw of text.split('\n')) {
+      const line = raw.replace(/^\s+/, '');
+      if (!line || line.startsWith('#')) continue;
+      out.push(line.replace(/\r$/, ''));
+    }
+  }
+  return out;
+}
+
+/** Docker's env merge: `K=V` sets, bare `K` copies from the caller's env (or is dropped). */
+function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
+  const env = new Map<string, string>();
+  for (const e of base) env.set(e.split('=')[0]!, e);
+  for (const e of extra) {
+    const k = e.split('=')[0]!;
+    if (e.includes('=')) env.set(k, e);
+    else if (process.env[k] !== undefined) env.set(k, `${k}=${process.env[k]}`);
+  }
+  return [...env.values()];
+}
+
+export async function createContainer(engine: Engine, opts: CreateOptions): Promise<ContainerRecord> {
+  const records = new ContainerRecords(engine.db);
+  if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
+    throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  const image = await resolveImage(engine, opts.image);
+  const ic = image.config.config ?? {};
+  const proc = resolveProcess(ic, opts);
+  const id = randomBytes(32).toString('hex');
+  const name = opts.name?.replace(/^\//, '') ?? randomName();
+  const userEnv = [...(await readEnvFiles(opts.envFiles)), ...opts.env];
+  const mounts = await resolveMounts(engine.volumes, {
+    volumes: opts.volumes,
+    mounts: opts.mounts,
+    tmpfs: opts.tmpfs,
+    imageVolumes: Object.keys(ic.Volumes ?? {}),
+  });
+  const config: ContainerConfigRecord = {
+    path: proc.path,
+    args: proc.args,
+    cmd: proc.cmd,
+    entrypoint: proc.entrypoint,
+    env: mergeEnv(ic.Env ?? [], userEnv),
+    user: opts.user ?? ic.User ?? '',
+    workdir: opts.workdir ?? ic.WorkingDir ?? '',
+    hostname: opts.hostname ?? id.slice(0, 12),
+    tty: opts.tty,
+    interactive: opts.interactive,
+    network: opts.network,
+    publish: opts.publish,
+    mounts,
+    volumes: mounts.flatMap((m) => (m.volumeName ? [m.volumeName] : [])),
+    autoRemove: opts.autoRemove,
+    labels: { ...(ic.Labels ?? {}), ...opts.labels },
+    stopSignal: opts.stopSignal ?? ic.StopSignal ?? 'SIGTERM',
+    stopTimeout: opts.stopTimeout ?? 10,
+    runtime: opts.runtime,
+  };
+  const rec: ContainerRecord = { id, name, imageId: image.record.id, imageRef: opts.image, created: new Date().toISOString(), config, state: initialState() };
+  const paths = containerPaths(engine, id);
+  await mkdir(paths.bundle, { recursive: true });
+  records.insert(rec);
+  try {
+    await engine.snapshots.prepare(id, image.config.rootfs.diff_ids);
+  } catch (e) {
+    records.delete(id);
+    throw e;
+  }
+  return rec;
+}

@@ -1,0 +1,134 @@
+/**
+ * Starting a container, attached or detached.
+ *
+ * Attached (`run`, `start -a`): this process spawns `runc run` itself — the fastest path —
+ * passes the terminal or pipes through, and records the exit. Detached (`run -d`): setup
+ * errors are still reported here, then a monitor process (`berth __monitor ID`, detached
+ * from the terminal) owns `runc run`, writes the json log and records the exit after this
+ * CLI is gone.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { loadImage } from '../image/resolve.ts';
+import { finishContainer, removeContainer } from './control.ts';
+import { JsonLogWriter } from './logs.ts';
+import { containerPaths } from './paths.ts';
+import { ContainerRecords, type ContainerRecord } from './records.ts';
+import { prepareRuntime, spawnRunc, waitForPidFile } from './runtime-adapter.ts';
+
+async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
+  if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
+  const { config } = await loadImage(engine, rec.imageId);
+  const snap = await engine.snapshots.mount(rec.id, config.rootfs.diff_ids);
+  for (const m of rec.config.mounts) {
+    if (m.type === 'volume' && m.volumeName) await engine.volumes.copyUp(m.volumeName, join(snap.rootfs, m.destination));
+  }
+  const paths = containerPaths(engine, rec.id);
+  await mkdir(paths.runDir, { recursive: true });
+  const records = new ContainerRecords(engine.db);
+  try {
+    const net = await prepareRuntime(engine, rec, snap.rootfs, config);
+    records.updateState(rec.id, (s) => ({ ...s, network: net.state, ports: net.ports, ipAddress: net.ipAddress, error: '' }));
+  } catch (e) {
+    const code = e instanceof BerthError && e.code === 'CMD_NOT_FOUND' ? 127 : e instanceof BerthError && e.code === 'CMD_NOT_EXECUTABLE' ? 126 : 128;
+    await finishContainer(engine, rec.id, code, { error: (e as Error).message });
+    throw e;
+  }
+}
+
+function markRunning(engine: Engine, id: string, pid: number, monitorPid: number): void {
+  new ContainerRecords(engine.db).updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
+}
+
+/** Runs the container attached to this terminal; resolves to its exit status. */
+export async function startAttached(engine: Engine, id: string, io: { stdin: boolean }): Promise<number> {
+  const records = new ContainerRecords(engine.db);
+  const rec = records.require(id);
+  try {
+    await prepare(engine, rec);
+  } catch (e) {
+    if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
+    throw e;
+  }
+  const paths = containerPaths(engine, rec.id);
+  const tty = rec.config.tty;
+  const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
+  const log = new JsonLogWriter(paths.log);
+  if (!tty) {
+    child.stdout!.on('data', (c: Buffer) => {
+      process.stdout.write(c);
+      log.write('stdout', c);
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      process.stderr.write(c);
+      log.write('stderr', c);
+    });
+  }
+  // runc forwards signals to the container; this process must outlive it to record the exit.
+  const ignore = () => undefined;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, ignore);
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
+  const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
+  markRunning(engine, rec.id, pid, process.pid);
+  const code = await exited;
+  await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
+  await log.close();
+  await finishContainer(engine, rec.id, code);
+  if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
+  return code;
+}
+
+function osSignal(name: NodeJS.Signals): number {
+  return constants.signals[name] ?? 0;
+}
+
+/** Starts the container under a monitor process and returns once it runs (or failed to). */
+export async function startDetached(engine: Engine, id: string): Promise<void> {
+  const records = new ContainerRecords(engine.db);
+  const rec = records.require(id);
+  try {
+    await prepare(engine, rec);
+  } catch (e) {
+    if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
+    throw e;
+  }
+  const entry = fileURLToPath(new URL('../../bin/berth', import.meta.url));
+  const monitor = spawn(process.execPath, [process.env.BERTH_ENTRY ?? entry, '--root', engine.root, '__monitor', rec.id], {
+    detached: true,
+    stdio: 'ignore',
+    env: process.env,
+  });
+  monitor.unref();
+  for (let i = 0; i < 3000; i++) {
+    const s = records.require(rec.id).state;
+    if (s.status === 'running' || s.status === 'exited') {
+      if (s.status === 'exited' && s.error) throw new BerthError('RUNTIME', s.error);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)} did not start within 30s`);
+}
+
+/** The monitor process body: own `runc run`, log its output, record its exit. */
+export async function runMonitor(engine: Engine, id: string): Promise<void> {
+  const records = new ContainerRecords(engine.db);
+  const rec = records.require(id);
+  const paths = containerPaths(engine, id);
+  const log = new JsonLogWriter(paths.log);
+  const child = spawnRunc(engine, id, ['ignore', 'pipe', 'pipe']);
+  child.stdout!.on('data', (c: Buffer) => log.write('stdout', c));
+  child.stderr!.on('data', (c: Buffer) => log.write('stderr', c));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
+  const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
+  markRunning(engine, id, pid, process.pid);
+  const code = await exited;
+  await log.close();
+  await finishContainer(engine, id, code);
+  if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
+}

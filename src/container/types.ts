@@ -1,0 +1,69 @@
+/** Plain data for containers: what `create` was asked, and what is known of the process. */
+
+export type MountType = 'volume' | 'bind' | 'tmpfs';
+
+export interface ContainerMount {
+  readonly type: MountType;
+  /** Host path (bind, volume mountpoint) or '' for tmpfs. */
+  readonly source: string;
+  readonly destination: string;
+  readonly readonly: boolean;
+  readonly volumeName?: string;
+  readonly anonymous?: boolean;
+  /** tmpfs options such as size=64m,mode=1777. */
+  readonly options?: readonly string[];
+}
+
+export interface PortBinding {
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+/** Everything `create` decided; start needs nothing else. */
+export interface ContainerConfigRecord {
+  readonly path: string;
+  readonly args: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly entrypoint?: readonly string[];
+  readonly env: readonly string[];
+  readonly user: string;
+  readonly workdir: string;
+  readonly hostname: string;
+  readonly tty: boolean;
+  readonly interactive: boolean;
+  readonly network: string;
+  readonly publish: readonly string[];
+  readonly mounts: readonly ContainerMount[];
+  /** Volume names this container holds (so volume rm can refuse). */
+  readonly volumes: readonly string[];
+  readonly autoRemove: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly stopSignal: string;
+  readonly stopTimeout: number;
+  /** The runtime's options, kept to rebuild the spec on start. */
+  readonly runtime: Readonly<Record<string, unknown>>;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
+
+export interface ContainerState {
+  readonly status: ContainerStatus;
+  readonly pid: number;
+  readonly exitCode: number;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly oomKilled: boolean;
+  readonly error: string;
+  readonly monitorPid?: number;
+  readonly ports?: readonly PortBinding[];
+  readonly ipAddress?: string;
+  readonly network?: unknown;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return { status: 'created', pid: 0, exitCode: 0, startedAt: ZERO_TIME, finishedAt: ZERO_TIME, oomKilled: false, error: '' };
+}
