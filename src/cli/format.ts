@@ -18,8 +18,8 @@ export function humanSize(bytes: number): string {
 }
 
 export function humanDuration(ms: number): string {
+  if (ms < 1000) return 'Less than a second';
   const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
   const m = Math.round(s / 60);
