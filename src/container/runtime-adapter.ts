@@ -1,0 +1,110 @@
+/**
+ * Where the container service meets the runtime and the network: everything `start` does
+ * to turn a record into a runnable runc bundle, and the calls that act on the live process.
+ */
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Engine } from '../engine.ts';
+import { resolveInRoot } from '../layer/safe-path.ts';
+import { setupNetwork, teardownNetwork, type NetworkAttachment } from '../network/index.ts';
+import type { ImageConfig } from '../oci/schema.ts';
+import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
+import { containerPaths } from './paths.ts';
+import type { ContainerRecord } from './records.ts';
+import type { ContainerMount, PortBinding } from './types.ts';
+
+export { waitForPidFile } from '../runtime/index.ts';
+
+function runc(engine: Engine): Runc {
+  return new Runc(containerPaths(engine, '').runcRoot);
+}
+
+function hardLimits(): Record<string, number> {
+  // The engine's own hard nofile limit is the ceiling for any container (ENVIRONMENT.md).
+  const n = Number(process.env.BERTH_NOFILE_HARD ?? 20000);
+  return { RLIMIT_NOFILE: n };
+}
+
+function userMounts(mounts: readonly ContainerMount[]): SpecMount[] {
+  return mounts.map((m) =>
+    m.type === 'tmpfs'
+      ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.readonly ? ['ro'] : []), ...(m.options ?? [])] }
+      : { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] },
+  );
+}
+
+async function writeAtomic(path: string, data: string): Promise<void> {
+  await writeFile(`${path}.tmp`, data);
+  await rename(`${path}.tmp`, path);
+}
+
+export interface PreparedRuntime {
+  readonly state: NetworkAttachment;
+  readonly ports: readonly PortBinding[];
+  readonly ipAddress?: string;
+}
+
+/** Network, /etc files, user, command check, spec: after this `runc run` can start it. */
+export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootfs: string, image: ImageConfig): Promise<PreparedRuntime> {
+  const paths = containerPaths(engine, rec.id);
+  const c = rec.config;
+  const opts = c.runtime as RuntimeOptions;
+  const user = await resolveUser(rootfs, c.user, opts.groupAdd ?? []);
+  const env = composeEnv(c.env, c.hostname, c.tty, user.home);
+  if (c.workdir) await mkdir(await resolveInRoot(rootfs, c.workdir, { followFinal: true }), { recursive: true, mode: 0o755 });
+  await checkCommand(rootfs, c.path, env, c.workdir);
+  await mkdir(paths.netDir, { recursive: true });
+  const net = await setupNetwork({ containerId: rec.id, mode: c.network, publish: c.publish, hostname: c.hostname, stateDir: paths.netDir });
+  try {
+    const etc: SpecMount[] = [
+      { destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConfPath, options: ['rbind', 'rprivate'] },
+      { destination: '/etc/hostname', type: 'bind', source: net.hostnamePath, options: ['rbind', 'rprivate'] },
+      { destination: '/etc/hosts', type: 'bind', source: net.hostsPath, options: ['rbind', 'rprivate'] },
+    ];
+    const spec = buildSpec({
+      id: rec.id,
+      rootfs,
+      args: [c.path, ...c.args],
+      env: c.env,
+      user,
+      workdir: c.workdir,
+      hostname: c.hostname,
+      tty: c.tty,
+      mounts: [...etc, ...userMounts(c.mounts)],
+      netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
+      options: opts,
+      hardLimits: hardLimits(),
+    });
+    await mkdir(paths.bundle, { recursive: true });
+    await writeAtomic(join(paths.bundle, 'config.json'), JSON.stringify(spec));
+    void image;
+    return { state: net, ports: net.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })), ipAddress: net.ipAddress };
+  } catch (e) {
+    await teardownNetwork(net).catch(() => undefined);
+    throw e;
+  }
+}
+
+export function spawnRunc(engine: Engine, id: string, stdio: StdioOptions): ChildProcess {
+  const paths = containerPaths(engine, id);
+  return runc(engine).run(id, paths.bundle, { stdio, pidFile: paths.pidFile });
+}
+
+export async function teardownRuntime(engine: Engine, rec: ContainerRecord): Promise<void> {
+  await runc(engine).delete(rec.id);
+  const net = rec.state.network as NetworkAttachment | undefined;
+  if (net) await teardownNetwork(net);
+}
+
+export function runcKill(engine: Engine, id: string, signal: string): Promise<void> {
+  return runc(engine).kill(id, signal);
+}
+
+export function runcDelete(engine: Engine, id: string): Promise<void> {
+  return runc(engine).delete(id);
+}
+
+export function runcStatus(engine: Engine, id: string): Promise<string | undefined> {
+  return runc(engine).status(id);
+}

@@ -1,0 +1,6 @@
+/** The runtime: OCI specs with Docker's defaults, and runc to run them. */
+export { buildSpec, capabilitySet, composeEnv, parseUlimits, type NetNamespace, type RuntimeOptions, type SpecInput } from './spec.ts';
+export { DEFAULT_PATH, type SpecMount } from './defaults.ts';
+export { resolveUser, type ResolvedUser } from './user.ts';
+export { checkCommand } from './command.ts';
+export { Runc, waitForPidFile } from './runc.ts';

@@ -1,0 +1,77 @@
+/**
+ * runc, driven as a child process. Every call passes `--root` so berth's containers live
+ * in their own runc state dir. `run` is foreground (`runc run`): runc passes its stdio to
+ * the container (or proxies a pty when the spec asks for a terminal), forwards the signals
+ * it receives, and exits with the container's status (128+n for a signal).
+ */
+import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { BerthError, errnoCode } from '../errors/index.ts';
+
+const exec = promisify(execFile);
+export const RUNC = process.env.BERTH_RUNC ?? 'runc';
+
+export class Runc {
+  constructor(private readonly stateRoot: string) {}
+
+  private base(): string[] {
+    return ['--root', this.stateRoot];
+  }
+
+  run(id: string, bundle: string, opts: { stdio: StdioOptions; pidFile?: string }): ChildProcess {
+    const args = [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id];
+    const child = spawn(RUNC, args, { stdio: opts.stdio });
+    child.on('error', () => undefined);
+    return child;
+  }
+
+  /** `runc exec` in the foreground with a process.json; resolves to the exit status. */
+  exec(id: string, processJson: string, opts: { stdio: StdioOptions; tty: boolean }): ChildProcess {
+    const args = [...this.base(), 'exec', '--process', processJson, ...(opts.tty ? ['--tty'] : []), id];
+    const child = spawn(RUNC, args, { stdio: opts.stdio });
+    child.on('error', () => undefined);
+    return child;
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    try {
+      await exec(RUNC, [...this.base(), 'kill', id, signal.replace(/^SIG/, '')]);
+    } catch (e) {
+      const msg = String((e as { stderr?: string }).stderr ?? e);
+      if (/not exist|container not running|process already finished/.test(msg)) {
+        throw new BerthError('CONFLICT', `container ${id.slice(0, 12)} is not running`);
+      }
+      throw new BerthError('RUNTIME', `runc kill failed: ${msg.trim()}`);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await exec(RUNC, [...this.base(), 'delete', '--force', id]).catch(() => undefined);
+  }
+
+  /** 'running' | 'created' | 'stopped' | 'paused', or undefined when runc knows no such container. */
+  async status(id: string): Promise<string | undefined> {
+    try {
+      const { stdout } = await exec(RUNC, [...this.base(), 'state', id]);
+      return (JSON.parse(stdout) as { status: string }).status;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Waits for runc's pid file; resolves to the container's pid. */
+export async function waitForPidFile(path: string, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 20)) {
+    try {
+      const pid = Number((await readFile(path, 'utf8')).trim());
+      if (pid > 0) return pid;
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  throw new BerthError('RUNTIME', 'the container did not start in time');
+}
