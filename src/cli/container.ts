@@ -1,7 +1,7 @@
 /** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
-import { getEngine, group, out } from './context.ts';
+import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
@@ -96,6 +96,25 @@ export function register(program: Command): void {
       .option('--format <format>', 'table, json, or a Go template')
       .action(ps);
   }
+
+  program
+    .command('exec')
+    .description('Execute a command in a running container')
+    .argument('<container>')
+    .argument('<command...>')
+    .passThroughOptions()
+    .option('-i, --interactive', 'keep STDIN open even if not attached')
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-e, --env <env>', 'set environment variables', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('--privileged', 'give extended privileges to the command')
+    .option('-d, --detach', 'detached mode: run command in the background')
+    .action(async (name: string, command: string[], o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { execInContainer } = await import('../container/exec.ts');
+      process.exitCode = await execInContainer(engine, name, { command, tty: !!o.tty, interactive: !!o.interactive, user: o.user, env: o.env, workdir: o.workdir, privileged: o.privileged });
+    });
 
   program
     .command('logs')

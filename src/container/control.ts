@@ -35,6 +35,7 @@ export async function finishContainer(engine: Engine, id: string, exitCode: numb
     error: extra.error ?? s.error,
     oomKilled: extra.oomKilled ?? s.oomKilled,
     network: undefined,
+    ports: [],
     monitorPid: undefined,
   }));
 }

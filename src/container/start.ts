@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
@@ -97,8 +96,9 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
     if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
     throw e;
   }
-  const entry = fileURLToPath(new URL('../../bin/berth', import.meta.url));
-  const monitor = spawn(process.execPath, [process.env.BERTH_ENTRY ?? entry, '--root', engine.root, '__monitor', rec.id], {
+  // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started.
+  const entry = process.argv[1]!;
+  const monitor = spawn(process.execPath, [entry, '--root', engine.root, '__monitor', rec.id], {
     detached: true,
     stdio: 'ignore',
     env: process.env,

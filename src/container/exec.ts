@@ -1,0 +1,53 @@
+/** `exec`: a new process in a running container, through `runc exec`, attached to this terminal. */
+import { constants } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { checkCommand, composeEnv, resolveUser, Runc, capabilitySet, type RuntimeOptions } from '../runtime/index.ts';
+import { reconcile } from './control.ts';
+import { containerPaths } from './paths.ts';
+import { ContainerRecords } from './records.ts';
+
+export interface ExecOptions {
+  readonly command: readonly string[];
+  readonly tty: boolean;
+  readonly interactive: boolean;
+  readonly user?: string;
+  readonly env: readonly string[];
+  readonly workdir?: string;
+  readonly privileged?: boolean;
+}
+
+export async function execInContainer(engine: Engine, idOrName: string, opts: ExecOptions): Promise<number> {
+  const rec = await reconcile(engine, new ContainerRecords(engine.db).require(idOrName));
+  if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `container ${rec.id} is not running`);
+  if (!opts.command.length) throw new BerthError('INVALID_ARGUMENT', 'exec needs a command to run');
+  const rootfs = join(engine.root, 'snapshots', 'active', rec.id, 'merged');
+  const user = await resolveUser(rootfs, opts.user ?? rec.config.user);
+  const env = composeEnv([...rec.config.env, ...opts.env], rec.config.hostname, opts.tty, user.home);
+  const cwd = opts.workdir ?? (rec.config.workdir || '/');
+  await checkCommand(rootfs, opts.command[0]!, env, cwd);
+  const caps = capabilitySet({ ...(rec.config.runtime as RuntimeOptions), ...(opts.privileged ? { privileged: true } : {}) });
+  const process_ = {
+    terminal: opts.tty,
+    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    args: opts.command,
+    env,
+    cwd,
+    capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+    noNewPrivileges: false,
+  };
+  const paths = containerPaths(engine, rec.id);
+  const file = join(paths.runDir, `exec-${randomBytes(6).toString('hex')}.json`);
+  await writeFile(file, JSON.stringify(process_));
+  try {
+    const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
+    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0))));
+  } finally {
+    await rm(file, { force: true });
+  }
+}
