@@ -63,7 +63,7 @@ export async function resolveUser(rootfs: string, spec: string, groupAdd: readon
     }
   }
   const additional = new Set<number>();
-  if (user && groupPart === undefined) for (const g of groups) if (g.members.includes(user.name) && g.gid !== gid) additional.add(g.gid);
+  if (user && groupPart === undefined) for (const g of groups) if (g.members.includes(user.name)) additional.add(g.gid);
   for (const ga of groupAdd) {
     if (isNum(ga)) additional.add(Number(ga));
     else {
@@ -72,5 +72,7 @@ export async function resolveUser(rootfs: string, spec: string, groupAdd: readon
       additional.add(g.gid);
     }
   }
+  // Docker always lists the primary gid among the supplementary groups too.
+  additional.add(gid);
   return { uid, gid, additionalGids: [...additional], home: user?.home || '/', name: user?.name };
 }
