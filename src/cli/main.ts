@@ -23,6 +23,11 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
 
 for (const load of groups) (await load()).register(program);
 
+// A closed pipe (`berth save | head`) ends the command quietly, as it does for docker.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(141);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -21,22 +21,38 @@ import type { ImageSource, RawManifest } from './transfer.ts';
 export async function unpackArchive(input: Readable, dir: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const extract = tar.extract();
   const done = pipeline(input, decompressAuto(), extract, { signal: opts.signal });
-  for await (const entry of extract) {
-    const name = normalize(entry.header.name).replace(/^\.\/+/, '');
-    if (name.startsWith('..') || name.startsWith('/')) {
-      entry.resume();
-      throw new BerthError('UNSAFE_PATH', `archive entry "${entry.header.name}" points outside the archive`);
+  // A truncated input fails the pipeline while an entry is half read: every wait on an
+  // entry races `failed`, or it would wait for the missing bytes forever.
+  let current: Readable | undefined;
+  done.catch(() => undefined); // the loop reports the failure
+  // tar-stream is a streamx stream: without its own error listener a failure is uncaught.
+  const failed = new Promise<never>((_, reject) => extract.on('error', (e: Error) => {
+    current?.destroy(e);
+    reject(e);
+  }));
+  failed.catch(() => undefined);
+  const corrupt = (e: unknown) =>
+    e instanceof BerthError ? e : new BerthError('DATA_CORRUPT', `cannot read the image archive: ${(e as Error).message}`, { cause: e });
+  try {
+    for await (const entry of extract) {
+      current = entry;
+      const name = normalize(entry.header.name).replace(/^\.\/+/, '');
+      if (name.startsWith('..') || name.startsWith('/')) {
+        entry.resume();
+        throw new BerthError('UNSAFE_PATH', `archive entry "${entry.header.name}" points outside the archive`);
+      }
+      if (entry.header.type === 'file' && name !== '.') {
+        await mkdir(dirname(join(dir, name)), { recursive: true });
+        await Promise.race([pipeline(entry, createWriteStream(join(dir, name))), failed]);
+      } else {
+        entry.resume();
+      }
     }
-    if (entry.header.type === 'file' && name !== '.') {
-      await mkdir(dirname(join(dir, name)), { recursive: true });
-      await pipeline(entry, createWriteStream(join(dir, name)));
-    } else {
-      entry.resume();
-    }
+    await done;
+  } catch (e) {
+    extract.destroy();
+    throw corrupt(e);
   }
-  await done.catch((e: unknown) => {
-    throw new BerthError('DATA_CORRUPT', `cannot read the image archive: ${(e as Error).message}`, { cause: e });
-  });
 }
 
 export interface ArchiveImage {

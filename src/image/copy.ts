@@ -6,7 +6,7 @@
  */
 import { BerthError } from '../errors/index.ts';
 import type { Digest } from '../oci/digest.ts';
-import { isIndexMediaType } from '../oci/mediatypes.ts';
+import { isIndexMediaType, MediaType } from '../oci/mediatypes.ts';
 import { formatPlatform, platformMatches } from '../oci/platform.ts';
 import { indexSchema, manifestSchema, type Descriptor, type Manifest, type Platform } from '../oci/schema.ts';
 import type { ImageSink, ImageSource, RawManifest, TransferOptions } from './transfer.ts';
@@ -60,7 +60,7 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (i
 export async function copyImage(source: ImageSource, sink: ImageSink, opts: CopyOptions = {}): Promise<CopyResult> {
   const root = await source.rootManifest(opts);
   const rootType = mediaTypeOf(root.bytes, root.mediaType);
-  if (rootType.includes('manifest.v1')) {
+  if (rootType === MediaType.DockerManifestSchema1 || rootType === MediaType.DockerManifestSchema1Signed) {
     throw new BerthError('UNSUPPORTED', `${source.description} uses the Docker schema1 manifest format, which berth does not support`, {
       hint: 'push the image again with a current docker or skopeo',
     });

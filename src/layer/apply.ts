@@ -57,7 +57,16 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   const hasher = hashingStream();
   const extract = tar.extract();
   const flow = pipeline(input, decompressAuto(), hasher.stream, extract, { signal: opts.signal });
-  flow.catch(() => undefined);
+  // A truncated input fails the pipeline mid-entry: every wait on an entry races
+  // `failed`, or it would wait for the missing bytes forever.
+  let current: Readable | undefined;
+  flow.catch(() => undefined); // the loop reports the failure
+  // tar-stream is a streamx stream: without its own error listener a failure is uncaught.
+  const failed = new Promise<never>((_, reject) => extract.on('error', (e: Error) => {
+    current?.destroy(e);
+    reject(e);
+  }));
+  failed.catch(() => undefined);
   const dirTimes: Array<[string, Date]> = [];
   const createdHere = new Set<string>();
   const overlayWhiteouts: string[] = [];
@@ -66,6 +75,7 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
 
   try {
     for await (const entry of extract) {
+      current = entry;
       const h = entry.header;
       const rel = archiveEntryPath(h.name);
       if (rel === '') {
@@ -108,7 +118,7 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
         case 'file':
         case 'contiguous-file':
           await clearFor(path, false);
-          await pipeline(entry, createWriteStream(path, { mode, flags: 'wx' }));
+          await Promise.race([pipeline(entry, createWriteStream(path, { mode, flags: 'wx' })), failed]);
           await lchown(path, uid, gid);
           await chmod(path, mode); // after chown, which clears setuid bits
           await utimes(path, mtime, mtime);
@@ -145,7 +155,7 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
       createdHere.add(path);
       entry.resume();
     }
-    await flow;
+    await Promise.race([flow, failed]);
   } catch (e) {
     extract.destroy();
     if (isBerthError(e)) throw e;
