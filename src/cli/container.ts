@@ -117,6 +117,22 @@ export function register(program: Command): void {
     });
 
   program
+    .command('cp')
+    .description('Copy files/folders between a container and the local filesystem')
+    .argument('<src>', 'CONTAINER:SRC_PATH or a host path')
+    .argument('<dest>', 'CONTAINER:DEST_PATH or a host path')
+    .option('-a, --archive', 'archive mode (copy all uid/gid information)')
+    .action(async (src: string, dest: string, _o: unknown, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const cp = await import('../container/copy.ts');
+      const a = cp.splitCopyArg(src);
+      const b = cp.splitCopyArg(dest);
+      if (a.container && !b.container) await cp.copyFromContainer(engine, a.container, a.path, b.path);
+      else if (b.container && !a.container) await cp.copyToContainer(engine, b.container, a.path, b.path);
+      else throw new BerthError('INVALID_ARGUMENT', 'copying between containers is not supported', { hint: 'one of the paths must be CONTAINER:PATH and the other a host path' });
+    });
+
+  program
     .command('logs')
     .description('Fetch the logs of a container')
     .argument('<container>')

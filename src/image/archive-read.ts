@@ -23,7 +23,7 @@ export async function unpackArchive(input: Readable, dir: string, opts: { signal
   const done = pipeline(input, decompressAuto(), extract, { signal: opts.signal });
   // A truncated input fails the pipeline while an entry is half read: every wait on an
   // entry races `failed`, or it would wait for the missing bytes forever.
-  let current: Readable | undefined;
+  let current: { destroy(e?: Error): void } | undefined;
   done.catch(() => undefined); // the loop reports the failure
   // tar-stream is a streamx stream: without its own error listener a failure is uncaught.
   const failed = new Promise<never>((_, reject) => extract.on('error', (e: Error) => {

@@ -59,7 +59,7 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   const flow = pipeline(input, decompressAuto(), hasher.stream, extract, { signal: opts.signal });
   // A truncated input fails the pipeline mid-entry: every wait on an entry races
   // `failed`, or it would wait for the missing bytes forever.
-  let current: Readable | undefined;
+  let current: { destroy(e?: Error): void } | undefined;
   flow.catch(() => undefined); // the loop reports the failure
   // tar-stream is a streamx stream: without its own error listener a failure is uncaught.
   const failed = new Promise<never>((_, reject) => extract.on('error', (e: Error) => {

@@ -1,7 +1,7 @@
 /** `berth run` on real runc and overlayfs: the acceptance cases of the runtime issue. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
@@ -99,5 +99,25 @@ describe('detached containers outlive the CLI', () => {
     const leftovers = execFileSync('sh', ['-c', `iptables-save | grep -c ${id.slice(0, 12)} || true`]).toString().trim();
     assert.equal(leftovers, '0');
     assert.doesNotMatch(readFileSync('/proc/mounts', 'utf8'), new RegExp(id));
+  });
+});
+
+describe('cp', () => {
+  it('copies into and out of a container, and cannot be led outside the rootfs by a symlink', () => {
+    const dir = mkdtempSync('/tmp/berth-cp-');
+    mkdirSync(`${dir}/in/sub`, { recursive: true });
+    writeFileSync(`${dir}/in/sub/a`, 'A');
+    assert.equal(t.run(['create', '--name', 'cpbox', 'bb:1', 'true']).code, 0);
+    assert.equal(t.run(['cp', `${dir}/in`, 'cpbox:/tmp']).code, 0);
+    assert.equal(t.run(['cp', 'cpbox:/tmp/in/sub/a', `${dir}/out-a`]).code, 0);
+    assert.equal(readFileSync(`${dir}/out-a`, 'utf8'), 'A');
+    // A symlink inside the container pointing at "/" is resolved inside the rootfs.
+    assert.equal(t.run(['run', '--name', 'cplink', 'bb:1', 'ln', '-s', '/', '/escape']).code, 0);
+    writeFileSync(`${dir}/evil`, 'evil');
+    assert.equal(t.run(['cp', `${dir}/evil`, 'cplink:/escape/tmp/evil-landed']).code, 0);
+    assert.equal(existsSync('/tmp/evil-landed'), false);
+    assert.equal(t.run(['cp', 'cplink:/tmp/evil-landed', `${dir}/back`]).code, 0);
+    assert.equal(readFileSync(`${dir}/back`, 'utf8'), 'evil');
+    t.run(['rm', 'cpbox', 'cplink']);
   });
 });
