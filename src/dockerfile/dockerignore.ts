@@ -1,0 +1,135 @@
+/**
+ * `.dockerignore` with Docker's semantics (moby/patternmatcher): patterns are cleaned
+ * paths; `*` and `?` never cross `/`, `**` crosses any number of dirs; a `!` pattern
+ * re-includes; the last matching pattern wins; a pattern that matches a parent dir
+ * matches everything below it.
+ */
+import { BerthError } from '../errors/index.ts';
+
+/** Go's path.Clean for slash paths. */
+export function cleanPath(p: string): string {
+  if (p === '') return '.';
+  const rooted = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length && out.at(-1) !== '..') out.pop();
+      else if (!rooted) out.push('..');
+    } else out.push(part);
+  }
+  const s = out.join('/');
+  return rooted ? `/${s}` : s || '.';
+}
+
+/** Go's path.Dir: everything but the last element, cleaned. */
+function goDir(p: string): string {
+  const i = p.lastIndexOf('/');
+  return cleanPath(i < 0 ? '.' : p.slice(0, i + 1));
+}
+
+const REGEX_SPECIAL = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
+
+interface Pattern {
+  readonly text: string;
+  readonly exclusion: boolean;
+  readonly re: RegExp;
+  readonly dirs: readonly string[];
+}
+
+function compile(pattern: string): RegExp {
+  let src = '^';
+  const chars = [...pattern];
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (ch === '*') {
+      if (chars[i + 1] === '*') {
+        i++;
+        if (chars[i + 1] === '/') i++;
+        src += i + 1 >= chars.length ? '.*' : '(.*/)?';
+      } else src += '[^/]*';
+    } else if (ch === '?') src += '[^/]';
+    else if (REGEX_SPECIAL.has(ch)) src += `\\${ch}`;
+    else if (ch === '\\') src += i + 1 < chars.length ? `\\${chars[++i]}` : '\\\\';
+    else src += ch;
+  }
+  try {
+    return new RegExp(`${src}$`, 'u');
+  } catch {
+    throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${pattern}"`);
+  }
+}
+
+export class IgnoreMatcher {
+  private readonly patterns: Pattern[] = [];
+  readonly hasExclusions: boolean;
+
+  constructor(patterns: readonly string[]) {
+    for (const raw of patterns) {
+      let p = raw.trim();
+      if (p === '') continue;
+      p = cleanPath(p);
+      let exclusion = false;
+      if (p.startsWith('!')) {
+        if (p.length === 1) throw new BerthError('INVALID_ARGUMENT', 'illegal exclusion pattern: "!"', { hint: 'a lone ! in .dockerignore excludes nothing; remove it' });
+        exclusion = true;
+        p = p.slice(1);
+      }
+      if (/\[[^\]]*$/.test(p.replace(/\\./g, ''))) throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${p}"`);
+      this.patterns.push({ text: p, exclusion, re: compile(p), dirs: p.split('/') });
+    }
+    this.hasExclusions = this.patterns.some((p) => p.exclusion);
+  }
+
+  /** Whether `path` (slash-separated, relative to the context) is left out of the context. */
+  matches(path: string): boolean {
+    const parent = goDir(path);
+    const parentDirs = parent.split('/');
+    let matched = false;
+    for (const p of this.patterns) {
+      if (p.exclusion !== matched) continue;
+      let m = p.re.test(path);
+      if (!m && parent !== '.') {
+        for (let i = 0; i < parentDirs.length && !m; i++) m = p.re.test(parentDirs.slice(0, i + 1).join('/'));
+      }
+      if (m) matched = !p.exclusion;
+    }
+    return matched;
+  }
+
+  /**
+   * True when `dir` is excluded and no `!` pattern could re-include anything below it, so
+   * a context walk may skip the whole tree (the datasets-in-the-folder case).
+   */
+  canSkipDir(dir: string): boolean {
+    if (!this.matches(dir)) return false;
+    const parts = dir.split('/');
+    for (const p of this.patterns) {
+      if (!p.exclusion) continue;
+      const n = Math.min(parts.length, p.dirs.length);
+      if (p.dirs.slice(0, n).some((d) => d.includes('**'))) return false;
+      const prefix = compile(p.dirs.slice(0, n).join('/'));
+      if (prefix.test(parts.slice(0, n).join('/'))) return false;
+    }
+    return true;
+  }
+}
+
+/** The lines of a .dockerignore file as patterns: comments and blanks dropped, leading `/` removed. */
+export function parseIgnoreFile(content: string): string[] {
+  const out: string[] = [];
+  for (const [i, rawLine] of content.split('\n').entries()) {
+    let line = i === 0 ? rawLine.replace(/^\uFEFF/, '') : rawLine;
+    if (line.startsWith('#')) continue;
+    line = line.trim();
+    if (line === '') continue;
+    const invert = line.startsWith('!');
+    if (invert) line = line.slice(1).trim();
+    if (line.length > 0) {
+      line = cleanPath(line);
+      if (line.length > 1 && line.startsWith('/')) line = line.slice(1);
+    }
+    out.push(invert ? `!${line}` : line);
+  }
+  return out;
+}
