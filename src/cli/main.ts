@@ -19,6 +19,7 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./image.ts'),
   () => import('./volume.ts'),
   () => import('./container.ts'),
+  () => import('./dockerfile.ts'),
 ];
 
 for (const load of groups) (await load()).register(program);

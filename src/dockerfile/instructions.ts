@@ -1,0 +1,196 @@
+/**
+ * AST → typed instructions (one discriminated union on `kind`) grouped into stages, with
+ * flags validated per instruction. Words stay unexpanded here: the builder expands them as
+ * it walks a stage, because ENV and ARG values change from one instruction to the next.
+ */
+import { BerthError } from '../errors/index.ts';
+import type { Heredoc, Node, ParseResult } from './ast.ts';
+import { INSTRUCTIONS } from './line-parsers.ts';
+import { syntaxError } from './parser.ts';
+
+interface Base {
+  readonly node: Node;
+  readonly flags: Readonly<Record<string, string[]>>;
+}
+
+export type Instruction =
+  | (Base & { kind: 'from'; image: string; stageName?: string; platform?: string })
+  | (Base & { kind: 'run'; json: boolean; args: string[]; heredocs: readonly Heredoc[] })
+  | (Base & { kind: 'copy' | 'add'; sources: string[]; dest: string; heredocs: readonly Heredoc[]; json: boolean })
+  | (Base & { kind: 'env' | 'label'; pairs: Array<[string, string]> })
+  | (Base & { kind: 'arg'; args: Array<{ name: string; value?: string }> })
+  | (Base & { kind: 'cmd' | 'entrypoint' | 'shell'; json: boolean; args: string[] })
+  | (Base & { kind: 'workdir' | 'user' | 'stopsignal' | 'maintainer'; value: string })
+  | (Base & { kind: 'expose' | 'volume'; values: string[] })
+  | (Base & { kind: 'healthcheck'; type: 'NONE' | 'CMD' | 'CMD-SHELL' | ''; json: boolean; args: string[] })
+  | (Base & { kind: 'onbuild'; expression: string });
+
+export interface Stage {
+  readonly index: number;
+  readonly name?: string;
+  readonly from: Extract<Instruction, { kind: 'from' }>;
+  readonly instructions: readonly Instruction[];
+}
+
+export interface Dockerfile {
+  readonly parsed: ParseResult;
+  /** ARGs before the first FROM: usable in FROM lines. */
+  readonly globalArgs: ReadonlyArray<Extract<Instruction, { kind: 'arg' }>>;
+  readonly stages: readonly Stage[];
+}
+
+const FLAGS: Readonly<Record<string, { single?: string[]; multi?: string[]; bool?: string[] }>> = {
+  from: { single: ['platform'] },
+  run: { single: ['network', 'security'], multi: ['mount'] },
+  copy: { single: ['from', 'chown', 'chmod'], bool: ['link', 'parents'], multi: ['exclude'] },
+  add: { single: ['chown', 'chmod', 'checksum'], bool: ['link', 'keep-git-dir', 'unpack'], multi: ['exclude'] },
+  healthcheck: { single: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'] },
+};
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)] as number[]);
+  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return dp[a.length]![b.length]!;
+}
+
+export function suggestInstruction(word: string): string | undefined {
+  const w = word.toLowerCase();
+  const best = INSTRUCTIONS.map((i) => [i, editDistance(w, i)] as const).sort((a, b) => a[1] - b[1])[0];
+  return best && best[1] <= 2 ? best[0].toUpperCase() : undefined;
+}
+
+function parseFlags(node: Node, fail: (msg: string, hint?: string) => never): Record<string, string[]> {
+  const spec = FLAGS[node.value] ?? {};
+  const out: Record<string, string[]> = {};
+  for (const raw of node.flags) {
+    const m = /^--([a-z][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(raw);
+    if (!m) fail(`invalid flag "${raw}"`);
+    const [, name, value] = m as unknown as [string, string, string | undefined];
+    if (spec.bool?.includes(name)) {
+      if (value !== undefined && value !== 'true' && value !== 'false') fail(`expecting boolean value for flag ${name}, not: ${value}`);
+      out[name] = [value ?? 'true'];
+    } else if (spec.single?.includes(name) || spec.multi?.includes(name)) {
+      if (value === undefined) fail(`missing a value on flag: ${name}`);
+      if (spec.single?.includes(name) && out[name]) fail(`duplicate flag specified: ${name}`);
+      out[name] = [...(out[name] ?? []), value];
+    } else {
+      const known = [...(spec.single ?? []), ...(spec.multi ?? []), ...(spec.bool ?? [])].map((f) => `--${f}`);
+      fail(`unknown flag: --${name}`, known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`);
+    }
+  }
+  return out;
+}
+
+export function toInstruction(node: Node, file: ParseResult): Instruction {
+  const fail = (msg: string, hint?: string): never => {
+    throw syntaxError(file.file, file.lines, node.startLine, msg, { hint });
+  };
+  const kind = node.value;
+  if (!INSTRUCTIONS.includes(kind)) {
+    const s = suggestInstruction(kind);
+    fail(`unknown instruction: ${kind.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
+  }
+  const flags = parseFlags(node, fail);
+  const base = { node, flags };
+  const args = [...node.next];
+  const need = (n: number, what: string) => {
+    if (args.length < n) fail(`${kind.toUpperCase()} requires ${what}`);
+  };
+  switch (kind) {
+    case 'from': {
+      need(1, 'at least one argument');
+      if (args.length !== 1 && !(args.length === 3 && args[1]!.toLowerCase() === 'as')) fail('FROM requires either one or three arguments', 'use FROM image [AS name]');
+      return { ...base, kind, image: args[0]!, stageName: args[2]?.toLowerCase(), platform: flags.platform?.[0] };
+    }
+    case 'run':
+      if (!args.length && !node.heredocs.length) fail('RUN requires at least one argument');
+      return { ...base, kind, json: node.json, args, heredocs: node.heredocs };
+    case 'copy':
+    case 'add': {
+      const min = node.heredocs.length ? 1 : 2;
+      need(min, 'at least two arguments, but got ' + args.length);
+      return { ...base, kind, sources: args.slice(0, -1), dest: args.at(-1)!, heredocs: node.heredocs, json: node.json };
+    }
+    case 'env':
+    case 'label': {
+      const pairs: Array<[string, string]> = [];
+      for (let i = 0; i + 2 < args.length + 1; i += 3) pairs.push([args[i]!, args[i + 1] ?? '']);
+      if (!pairs.length) fail(`${kind.toUpperCase()} requires at least one argument`);
+      return { ...base, kind, pairs };
+    }
+    case 'arg':
+      need(1, 'exactly one argument');
+      return { ...base, kind, args: args.map((a) => (a.includes('=') ? { name: a.slice(0, a.indexOf('=')), value: a.slice(a.indexOf('=') + 1) } : { name: a })) };
+    case 'cmd':
+    case 'entrypoint':
+    case 'shell':
+      if (kind === 'shell' && !node.json) fail('SHELL requires the arguments to be in JSON form', 'e.g. SHELL ["/bin/bash", "-c"]');
+      return { ...base, kind, json: node.json, args };
+    case 'workdir':
+    case 'user':
+    case 'stopsignal':
+    case 'maintainer':
+      need(1, 'exactly one argument');
+      return { ...base, kind, value: args[0]! };
+    case 'expose':
+    case 'volume':
+      need(1, 'at least one argument');
+      return { ...base, kind, values: args };
+    case 'healthcheck': {
+      const type = (args[0] ?? '').toUpperCase();
+      if (type !== '' && type !== 'NONE' && type !== 'CMD') fail(`unknown type for healthcheck command: ${args[0]}`, 'use HEALTHCHECK CMD ... or HEALTHCHECK NONE');
+      const cmdArgs = args.slice(1);
+      if (type === 'CMD' && !cmdArgs.length) fail('missing command after HEALTHCHECK CMD');
+      return { ...base, kind, type: type === 'CMD' && !node.json ? 'CMD-SHELL' : (type as 'NONE' | 'CMD' | ''), json: node.json, args: cmdArgs };
+    }
+    case 'onbuild': {
+      if (!node.child) fail('ONBUILD requires at least one argument');
+      const inner = node.child!.value;
+      if (inner === 'onbuild') fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+      if (inner === 'from' || inner === 'maintainer') fail(`${inner.toUpperCase()} isn't allowed as an ONBUILD trigger`);
+      return { ...base, kind, expression: node.original.trim().replace(/^onbuild\s+/i, '') };
+    }
+    default:
+      return fail(`unknown instruction: ${kind.toUpperCase()}`);
+  }
+}
+
+/** Types every instruction and groups them into stages; ARGs before the first FROM are global. */
+export function toDockerfile(parsed: ParseResult): Dockerfile {
+  const globalArgs: Array<Extract<Instruction, { kind: 'arg' }>> = [];
+  const stages: Array<{ index: number; name?: string; from: Extract<Instruction, { kind: 'from' }>; instructions: Instruction[] }> = [];
+  for (const node of parsed.children) {
+    const inst = toInstruction(node, parsed);
+    if (inst.kind === 'from') {
+      if (inst.stageName && stages.some((s) => s.name === inst.stageName)) {
+        throw syntaxError(parsed.file, parsed.lines, node.startLine, `duplicate stage name "${inst.stageName}"`);
+      }
+      if (inst.stageName && !/^[a-z][a-z0-9-_.]*$/.test(inst.stageName)) {
+        throw syntaxError(parsed.file, parsed.lines, node.startLine, `invalid name for build stage: "${inst.stageName}", name can't start with a number or contain symbols`);
+      }
+      stages.push({ index: stages.length, name: inst.stageName, from: inst, instructions: [] });
+    } else if (!stages.length) {
+      if (inst.kind !== 'arg') {
+        throw syntaxError(parsed.file, parsed.lines, node.startLine, `no build stage in current context: ${node.value.toUpperCase()} comes before any FROM`, {
+          hint: 'a Dockerfile starts with FROM (only ARG may come before it)',
+        });
+      }
+      globalArgs.push(inst);
+    } else {
+      stages.at(-1)!.instructions.push(inst);
+    }
+  }
+  if (!stages.length) {
+    throw syntaxError(parsed.file, parsed.lines, 1, 'the Dockerfile has no FROM instruction', { hint: 'add FROM <image> to start a build stage' });
+  }
+  return { parsed, globalArgs, stages };
+}
+
+export function isBerthSyntaxError(e: unknown): e is BerthError {
+  return e instanceof BerthError && e.code === 'SYNTAX';
+}

@@ -1,0 +1,120 @@
+/** The parser against BuildKit's own test files, the ML corpus, error cases and a fuzz run. */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { BerthError } from '../../src/errors/index.ts';
+import { dump, loadDockerfile, parseDockerfile } from '../../src/dockerfile/index.ts';
+
+const PARSER = new URL('../../../shared/corpus/buildkit-parser/', import.meta.url);
+const ML = new URL('../../../shared/corpus/ml-dockerfiles/', import.meta.url);
+const norm = (s: string) => s.split('\n').map((l) => l.trimEnd()).join('\n').trim();
+
+// Cases we cannot match, with the reason: none at the moment.
+const KNOWN_DIFFERENCES: Record<string, string> = {};
+
+describe('BuildKit parser corpus: testfiles dump exactly to result', () => {
+  const names = readdirSync(new URL('testfiles/', PARSER));
+  let pass = 0;
+  for (const name of names) {
+    it(name, { todo: KNOWN_DIFFERENCES[name] }, () => {
+      const src = readFileSync(new URL(`testfiles/${name}/Dockerfile`, PARSER), 'utf8');
+      const want = readFileSync(new URL(`testfiles/${name}/result`, PARSER), 'utf8');
+      assert.equal(norm(dump(parseDockerfile(src, name))), norm(want));
+      pass++;
+    });
+  }
+  it('reports the pass count', () => {
+    console.log(`# buildkit parser corpus: ${pass}/${names.length} dumps match`);
+    assert.equal(pass, names.length);
+  });
+});
+
+describe('BuildKit parser corpus: negative cases are rejected', () => {
+  for (const name of readdirSync(new URL('testfiles-negative/', PARSER))) {
+    it(name, () => {
+      const src = readFileSync(new URL(`testfiles-negative/${name}/Dockerfile`, PARSER), 'utf8');
+      assert.throws(() => parseDockerfile(src, name), (e) => e instanceof BerthError && e.code === 'SYNTAX' && e.position !== undefined);
+    });
+  }
+});
+
+describe('line numbers survive continuations, comments and blank lines', () => {
+  it('testfile-line', () => {
+    const r = parseDockerfile(readFileSync(new URL('testfile-line/Dockerfile', PARSER), 'utf8'));
+    assert.deepEqual(r.children.map((c) => [c.startLine, c.endLine]), [[5, 5], [11, 12], [17, 31]]);
+  });
+  it('heredocs extend the instruction to the terminator', () => {
+    const r = parseDockerfile('FROM x\nRUN <<EOF\necho a\necho b\nEOF\nRUN <<-A cat && cat <<"B"\n\tone\n\tA\ntwo $X\nB\n');
+    assert.deepEqual(r.children.map((c) => [c.value, c.startLine, c.endLine]), [['from', 1, 1], ['run', 2, 5], ['run', 6, 10]]);
+    assert.equal(r.children[1]!.heredocs[0]!.content, 'echo a\necho b\n');
+    assert.deepEqual(r.children[2]!.heredocs.map((h) => [h.name, h.chomp, h.expand, h.content]), [['A', true, true, '\tone\n'], ['B', false, false, 'two $X\n']]);
+  });
+});
+
+describe('every ML corpus file parses and types', () => {
+  const files = readdirSync(ML).filter((f) => f.endsWith('Dockerfile'));
+  for (const f of files) it(f, () => assert.ok(dump(loadDockerfile(readFileSync(new URL(f, ML), 'utf8'), f).parsed).length > 0));
+});
+
+describe('errors carry file:line:col and a hint', () => {
+  const cases: Array<[string, string, RegExp, number]> = [
+    ['unknown instruction', 'FROM a\nRUNN echo\n', /unknown instruction: RUNN \(did you mean RUN\?\)/, 2],
+    ['unterminated heredoc', 'FROM a\nRUN <<EOF\necho\n', /unterminated heredoc/, 2],
+    ['unknown flag', 'FROM a\nCOPY --form=b x y\n', /unknown flag: --form/, 2],
+    ['missing FROM', 'RUN echo\n', /no build stage in current context/, 1],
+    ['no instructions', '# only a comment\n', /file with no instructions/, 1],
+    ['nested JSON', 'FROM a\nCMD ["a", ["b"]]\n', /JSON arrays must contain only strings/, 2],
+    ['ENV without value', 'FROM a\nENV PATH\n', /ENV must have two arguments/, 2],
+    ['bad healthcheck', 'FROM a\nHEALTHCHECK FOO x\n', /unknown type for healthcheck/, 2],
+    ['FROM with two args', 'FROM a b\n', /either one or three arguments/, 1],
+    ['duplicate stage', 'FROM a AS x\nFROM b AS x\n', /duplicate stage name/, 2],
+  ];
+  for (const [name, src, msg, line] of cases) {
+    it(name, () => {
+      assert.throws(() => loadDockerfile(src, 'Dockerfile'), (e) => {
+        assert.ok(e instanceof BerthError && e.code === 'SYNTAX');
+        assert.match(e.message, msg);
+        assert.equal(e.position?.line, line);
+        assert.equal(e.position?.file, 'Dockerfile');
+        return true;
+      });
+    });
+  }
+});
+
+describe('fuzz: mutated corpus files only ever fail with a positioned BerthError', () => {
+  it('20k mutations', () => {
+    const sources = [
+      ...readdirSync(ML).filter((f) => f.endsWith('Dockerfile')).map((f) => readFileSync(new URL(f, ML), 'utf8')),
+      ...readdirSync(new URL('testfiles/', PARSER)).map((n) => readFileSync(new URL(`testfiles/${n}/Dockerfile`, PARSER), 'utf8')),
+    ];
+    let seed = 0x5eed;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const alphabet = ['\\', '`', '"', "'", '[', ']', '{', '}', '$', '<<', '<<-EOF', 'EOF', '\n', ' ', '#', '--', '=', 'ONBUILD ', 'FROM ', 'RUN ', '\t', '\u00e9'];
+    let inputs = 0;
+    let failures = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let s = sources[rand(sources.length)]!;
+      const edits = 1 + rand(4);
+      for (let k = 0; k < edits; k++) {
+        const pos = rand(s.length + 1);
+        const op = rand(3);
+        if (op === 0) s = s.slice(0, pos) + alphabet[rand(alphabet.length)] + s.slice(pos);
+        else if (op === 1) s = s.slice(0, pos) + s.slice(pos + 1 + rand(8));
+        else s = s.slice(0, pos) + s.slice(rand(s.length + 1));
+      }
+      inputs++;
+      try {
+        loadDockerfile(s, 'fuzz');
+      } catch (e) {
+        failures++;
+        if (!(e instanceof BerthError) || !e.position) throw new Error(`non-BerthError for input ${JSON.stringify(s.slice(0, 200))}: ${String(e)}`);
+      }
+    }
+    console.log(`# fuzz: ${inputs} inputs, ${failures} rejected cleanly`);
+    assert.equal(inputs, 20_000);
+  });
+});
