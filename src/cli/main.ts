@@ -20,6 +20,7 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./volume.ts'),
   () => import('./container.ts'),
   () => import('./dockerfile.ts'),
+  () => import('./build.ts'),
 ];
 
 for (const load of groups) (await load()).register(program);

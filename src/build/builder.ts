@@ -1,0 +1,173 @@
+/**
+ * `build`: Dockerfile → stages (a DAG through FROM <stage>, COPY --from and RUN
+ * --mount=from) → only the stages the target needs, independent ones in parallel → an
+ * image in the store, tagged.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { commitImage } from '../image/commit.ts';
+import { normalizeName } from '../image/names.ts';
+import { resolveImage } from '../image/resolve.ts';
+import { loadDockerfile, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
+import { hostPlatform, parsePlatform } from '../oci/platform.ts';
+import type { ImageConfig } from '../oci/schema.ts';
+import type { ProgressSink } from '../progress/index.ts';
+import type { ImageRecord } from '../store/images.ts';
+import { predefinedArgs } from './args.ts';
+import { BuildContext } from './context.ts';
+import type { CopyEnv } from './copy-step.ts';
+import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
+import { chainKey, type StageState } from './state.ts';
+import type { StepContext } from './step-context.ts';
+
+export interface BuildOptions {
+  readonly contextDir?: string;
+  readonly dockerfile: { readonly path: string; readonly content: string };
+  readonly tags: readonly string[];
+  readonly buildArgs: ReadonlyMap<string, string>;
+  readonly target?: string;
+  readonly noCache: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly platform?: string;
+  readonly network: string;
+  readonly secrets: ReadonlyMap<string, Buffer>;
+  readonly sourceDateEpoch?: number;
+  readonly progress: ProgressSink;
+  readonly signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  readonly image: ImageRecord;
+  readonly config: ImageConfig;
+  readonly stage: StageState;
+}
+
+function stageIndex(df: Dockerfile, ref: string): number | undefined {
+  const byName = df.stages.findIndex((s) => s.name === ref.toLowerCase());
+  if (byName >= 0) return byName;
+  return /^\d+$/.test(ref) && Number(ref) < df.stages.length ? Number(ref) : undefined;
+}
+
+/** Stages a stage reads from: its FROM base and every COPY --from / RUN --mount from=. */
+function dependencies(df: Dockerfile, s: Stage, globals: ReadonlyMap<string, string>): number[] {
+  const refs = [processWord(s.from.image, globals)];
+  for (const inst of s.instructions) {
+    if ((inst.kind === 'copy' || inst.kind === 'add') && inst.flags.from?.[0]) refs.push(inst.flags.from[0]);
+    if (inst.kind === 'run') for (const m of inst.flags.mount ?? []) refs.push(/(?:^|,)from=([^,]+)/.exec(m)?.[1] ?? '');
+  }
+  return refs.map((r) => stageIndex(df, r)).filter((i): i is number => i !== undefined && i < s.index);
+}
+
+export async function build(engine: Engine, opts: BuildOptions): Promise<BuildResult> {
+  const df = loadDockerfile(opts.dockerfile.content, opts.dockerfile.path);
+  const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+  const globals = new Map(predefinedArgs(platform));
+  for (const a of df.globalArgs) {
+    for (const x of a.args) {
+      const v = opts.buildArgs.get(x.name) ?? (x.value !== undefined ? processWord(x.value, globals) : undefined);
+      if (v !== undefined) globals.set(x.name, v);
+    }
+  }
+  const targetIndex = opts.target ? stageIndex(df, opts.target) : df.stages.length - 1;
+  if (targetIndex === undefined) throw new BerthError('NOT_FOUND', `target stage "${opts.target}" could not be found`, { hint: `stages: ${df.stages.map((s, i) => s.name ?? String(i)).join(', ')}` });
+
+  const tmpDir = join(engine.root, 'tmp', `build-${randomBytes(6).toString('hex')}`);
+  const context = opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db) : undefined;
+  const views: string[] = [];
+  const results = new Map<number, Promise<StageState>>();
+  let steps = 0;
+  const ctx: StepContext = {
+    engine,
+    progress: opts.progress,
+    network: opts.network,
+    sourceDateEpoch: opts.sourceDateEpoch,
+    signal: opts.signal,
+    mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from)).rootfs },
+  };
+  const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
+
+  /** Mounts a read-only view of a stage's or image's filesystem for COPY --from. */
+  const rootfsOf = async (from: string): Promise<{ rootfs: string; key: string }> => {
+    const idx = stageIndex(df, from);
+    let layers: string[];
+    let key: string;
+    if (idx !== undefined) {
+      const st = await buildStage(idx);
+      layers = st.layers.map((l) => l.diffId);
+      key = st.cacheKey;
+    } else {
+      const img = await resolveImage(engine, from);
+      layers = img.config.rootfs.diff_ids;
+      key = img.record.id;
+    }
+    const viewKey = `view-${randomBytes(8).toString('hex')}`;
+    views.push(viewKey);
+    const snap = await engine.snapshots.prepare(viewKey, layers as never);
+    return { rootfs: snap.rootfs, key };
+  };
+  const copyEnv: CopyEnv = { context, rootfsOf, tmpDir };
+
+  const baseState = async (s: Stage): Promise<StageState> => {
+    const ref = processWord(s.from.image, globals);
+    const dep = stageIndex(df, ref);
+    if (dep !== undefined && dep < s.index) {
+      const st = await buildStage(dep);
+      return { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
+    }
+    if (ref === 'scratch') {
+      return { layers: [], config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cacheKey: chainKey('scratch', platform), escape: df.parsed.escape, cmdSet: false };
+    }
+    const img = await resolveImage(engine, ref);
+    const layers = img.config.rootfs.diff_ids.map((d) => ({ diffId: d, size: engine.images.layerSize(d) ?? 0 }));
+    const { created: _c, ...config } = img.config;
+    return { layers, config: { ...config, history: [...(img.config.history ?? [])] }, args: new Map(), cacheKey: chainKey('image', img.record.id), escape: df.parsed.escape, cmdSet: false };
+  };
+
+  const buildStage = (i: number): Promise<StageState> => {
+    let p = results.get(i);
+    if (p) return p;
+    p = (async () => {
+      const s = df.stages[i]!;
+      await Promise.all(dependencies(df, s, globals).map((d) => buildStage(d)));
+      const run: StageRun = {
+        ctx,
+        copyEnv,
+        noCache: opts.noCache,
+        created,
+        buildArgs: opts.buildArgs,
+        argDefaults: globals,
+        stageLabel: s.name ?? `stage-${i}`,
+        nextStep: () => ++steps,
+      };
+      const step = run.nextStep();
+      opts.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel}] FROM ${processWord(s.from.image, globals)}` });
+      let state = await baseState(s);
+      opts.progress.emit({ kind: 'step-done', step, seconds: 0 });
+      state = await runOnBuild(run, state);
+      for (const [n, inst] of s.instructions.entries()) state = await runInstruction(run, state, inst, n + 1, s.instructions.length);
+      return state;
+    })();
+    results.set(i, p);
+    return p;
+  };
+
+  try {
+    await mkdir(tmpDir, { recursive: true });
+    const final = await buildStage(targetIndex);
+    const labels = { ...(final.config.config?.Labels ?? {}), ...opts.labels };
+    const config: ImageConfig = {
+      ...final.config,
+      created,
+      config: { ...(final.config.config ?? {}), ...(Object.keys(labels).length ? { Labels: labels } : {}) },
+      rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
+    };
+    const image = await commitImage(engine, config, final.layers, opts.tags.map(normalizeName));
+    return { image, config, stage: final };
+  } finally {
+    for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+}

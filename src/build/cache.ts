@@ -1,0 +1,35 @@
+/**
+ * The build cache: step cache key → the layer that step produced. A key chains the parent
+ * key, the expanded instruction and the content digest of its inputs, so a change misses
+ * that step and — because every later key contains it — every later step, and nothing else.
+ */
+import type { Engine } from '../engine.ts';
+import type { Digest } from '../oci/digest.ts';
+
+export interface CachedLayer {
+  readonly diffId: Digest;
+  readonly size: number;
+}
+
+export function cacheGet(engine: Engine, key: string): CachedLayer | undefined {
+  const row = engine.db.prepare('SELECT result FROM build_cache WHERE cache_key = ?').get(key) as { result: string } | undefined;
+  if (!row) return undefined;
+  const r = JSON.parse(row.result) as { layers: Digest[]; size: number };
+  return r.layers[0] ? { diffId: r.layers[0], size: r.size } : undefined;
+}
+
+/** A hit counts only if its layer is still unpacked and its blob still stored. */
+export async function cacheLookup(engine: Engine, key: string): Promise<CachedLayer | undefined> {
+  const hit = cacheGet(engine, key);
+  if (!hit) return undefined;
+  if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await engine.content.has(hit.diffId))) return undefined;
+  engine.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(Date.now(), key);
+  return hit;
+}
+
+export function cachePut(engine: Engine, key: string, layer: CachedLayer): void {
+  engine.images.putLayer(layer.diffId, layer.size, { digest: layer.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar', size: layer.size });
+  engine.db
+    .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')
+    .run(key, JSON.stringify({ layers: [layer.diffId], size: layer.size }), Date.now(), Date.now());
+}

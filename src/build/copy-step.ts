@@ -1,0 +1,181 @@
+/**
+ * COPY and ADD in two halves: `planCopy` finds the sources and their content digest (the
+ * cache key input, computed without touching the rootfs), and `applyCopy` writes them into
+ * a fresh overlay over the stage's layers, whose upperdir becomes the layer.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { BerthError } from '../errors/index.ts';
+import { IgnoreMatcher, processWord, type Instruction } from '../dockerfile/index.ts';
+import { applyLayer, resolveInRoot } from '../layer/index.ts';
+import { resolveUser } from '../runtime/index.ts';
+import type { CommittedLayer } from '../snapshot/index.ts';
+import type { BuildContext } from './context.ts';
+import { copyInto, mkdirInRoot } from './copy-files.ts';
+import { globToRegExp } from './context.ts';
+import { envMap, expandWord, type StageState } from './state.ts';
+import type { StepContext } from './step-context.ts';
+
+type CopyInstruction = Extract<Instruction, { kind: 'copy' | 'add' }>;
+
+interface SourceRoot {
+  /** Host path to read from. */
+  readonly abs: string;
+  /** Name relative to its base, for --parents and file destinations. */
+  readonly rel: string;
+  readonly isDir: boolean;
+  /** Downloaded by ADD from a URL: never auto-extracted, as in docker. */
+  readonly remote?: boolean;
+}
+
+export interface CopyPlan {
+  readonly roots: readonly SourceRoot[];
+  readonly dest: string;
+  readonly destIsDir: boolean;
+  readonly digest: string;
+  readonly cleanup: () => Promise<void>;
+  readonly extractTars: boolean;
+}
+
+export interface CopyEnv {
+  readonly context?: BuildContext;
+  /** A mounted rootfs for `--from` (stage name, index or image) and a key for its content. */
+  readonly rootfsOf: (from: string) => Promise<{ rootfs: string; key: string }>;
+  readonly tmpDir: string;
+}
+
+async function hashTree(roots: readonly SourceRoot[], context?: BuildContext): Promise<string> {
+  const h = createHash('sha256');
+  for (const r of roots) {
+    const stack = [r.abs];
+    while (stack.length) {
+      const p = stack.pop()!;
+      const st = await lstat(p);
+      h.update(`${posix.relative(r.abs, p)}\0${st.mode}\0${st.size}\0`);
+      if (st.isDirectory()) stack.push(...(await readdir(p)).sort().reverse().map((n) => join(p, n)));
+      else if (st.isFile()) {
+        if (context && p.startsWith(context.dir)) h.update(await context.fileDigest({ rel: '', abs: p, stat: st }));
+        else for await (const c of createReadStream(p)) h.update(c as Buffer);
+      }
+    }
+  }
+  return h.digest('hex');
+}
+
+async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
+  const clean = posix.normalize(`/${pattern}`);
+  if (!/[*?[]/.test(clean)) {
+    const abs = await resolveInRoot(rootfs, clean, { followFinal: true });
+    const st = await lstat(abs).catch(() => undefined);
+    if (!st) throw new BerthError('NOT_FOUND', `failed to compute cache key: "${clean}" not found`);
+    return [{ abs, rel: clean.slice(1), isDir: st.isDirectory() }];
+  }
+  const dir = posix.dirname(clean);
+  const re = globToRegExp(posix.basename(clean));
+  const hostDir = await resolveInRoot(rootfs, dir, { followFinal: true });
+  const out: SourceRoot[] = [];
+  for (const n of (await readdir(hostDir).catch(() => [])).sort()) {
+    if (!re.test(n)) continue;
+    const st = await lstat(join(hostDir, n));
+    out.push({ abs: join(hostDir, n), rel: posix.join(dir, n).slice(1), isDir: st.isDirectory() });
+  }
+  if (!out.length) throw new BerthError('NOT_FOUND', `failed to compute cache key: no files match "${clean}"`);
+  return out;
+}
+
+async function download(url: string, tmpDir: string, checksum?: string): Promise<SourceRoot> {
+  const res = await fetch(url).catch((e: Error) => {
+    throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.message}`);
+  });
+  if (!res.ok) throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${res.status}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  if (checksum && checksum !== got) throw new BerthError('DATA_CORRUPT', `digest mismatch for ${url}: expected ${checksum}, got ${got}`);
+  const name = posix.basename(new URL(url).pathname) || 'index.html';
+  await mkdir(tmpDir, { recursive: true });
+  const abs = join(tmpDir, name);
+  await writeFile(abs, bytes, { mode: 0o600 });
+  return { abs, rel: name, isDir: false, remote: true };
+}
+
+export async function planCopy(inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
+  const tmp = join(env.tmpDir, randomBytes(6).toString('hex'));
+  const cleanup = () => rm(tmp, { recursive: true, force: true });
+  const from = inst.flags.from?.[0] ? expandWord(state, inst.flags.from[0]) : undefined;
+  const roots: SourceRoot[] = [];
+  let key = '';
+  if (inst.heredocs.length) {
+    await mkdir(tmp, { recursive: true });
+    for (const h of inst.heredocs) {
+      const content = h.expand ? processWord(h.content, envMap(state), state.escape) : h.content;
+      await writeFile(join(tmp, h.name), content, { mode: 0o644 });
+      roots.push({ abs: join(tmp, h.name), rel: h.name, isDir: false });
+    }
+  }
+  const sources = inst.sources.filter((s) => !/^<<-?/.test(s)).map((s) => expandWord(state, s));
+  for (const s of sources) {
+    if (inst.kind === 'add' && /^https?:\/\//.test(s)) {
+      roots.push(await download(s, tmp, inst.flags.checksum?.[0]));
+    } else if (from) {
+      const view = await env.rootfsOf(from);
+      roots.push(...(await globIn(view.rootfs, s)));
+      key += `${view.key}:${s};`;
+    } else {
+      if (!env.context) throw new BerthError('INVALID_ARGUMENT', `${inst.kind.toUpperCase()} ${s}: there is no build context`, { hint: 'build from a directory, or use COPY --from' });
+      const { roots: found } = await env.context.select(s);
+      for (const f of found) roots.push({ abs: f.abs, rel: f.rel, isDir: f.stat.isDirectory() });
+    }
+  }
+  const rawDest = expandWord(state, inst.dest);
+  const workdir = state.config.config?.WorkingDir || '/';
+  const dest = rawDest.startsWith('/') ? rawDest : posix.join(workdir, rawDest);
+  const destIsDir = rawDest.endsWith('/') || rawDest === '.' || roots.length > 1 || sources.some((s) => /[*?[]/.test(s));
+  const digest = from ? createHash('sha256').update(key).update(await hashTree(roots.filter((r) => r.abs.startsWith(tmp)))).digest('hex') : await hashTree(roots, env.context);
+  return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
+}
+
+async function isTarArchive(path: string): Promise<boolean> {
+  const fh = await import('node:fs/promises').then((m) => m.open(path, 'r'));
+  try {
+    const b = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(b, 0, 512, 0);
+    if (bytesRead >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
+    return bytesRead >= 262 && b.subarray(257, 262).toString() === 'ustar';
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyInstruction, plan: CopyPlan): Promise<CommittedLayer> {
+  const engine = ctx.engine;
+  const key = `build-${randomBytes(8).toString('hex')}`;
+  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
+  try {
+    const chown = inst.flags.chown?.[0] ? expandWord(state, inst.flags.chown[0]) : undefined;
+    const user = chown ? await resolveUser(snap.rootfs, chown) : { uid: 0, gid: 0 };
+    const mode = inst.flags.chmod?.[0] ? parseInt(inst.flags.chmod[0], 8) : undefined;
+    if (mode !== undefined && Number.isNaN(mode)) throw new BerthError('INVALID_ARGUMENT', `invalid --chmod value ${inst.flags.chmod![0]}`);
+    const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
+    const own = { uid: user.uid, gid: user.gid, mode, exclude };
+    const parents = inst.flags.parents?.[0] === 'true';
+    const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
+    const destExistsAsDir = (await lstat(destHost).catch(() => undefined))?.isDirectory() ?? false;
+    if (plan.destIsDir || destExistsAsDir) await mkdirInRoot(snap.rootfs, plan.dest, own);
+    for (const r of plan.roots) {
+      if (plan.extractTars && !r.isDir && !r.remote && (await isTarArchive(r.abs))) {
+        const target = await mkdirInRoot(snap.rootfs, plan.dest, own);
+        await applyLayer(createReadStream(r.abs), target, { whiteouts: 'apply' });
+        continue;
+      }
+      const base = parents ? r.rel : posix.basename(r.rel);
+      const target = r.isDir ? (parents ? posix.join(plan.dest, r.rel) : plan.dest) : plan.destIsDir || destExistsAsDir ? posix.join(plan.dest, base) : plan.dest;
+      await copyInto(snap.rootfs, r.abs, target, own);
+    }
+    return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
+  } catch (e) {
+    await engine.snapshots.remove(key).catch(() => undefined);
+    throw e;
+  }
+}

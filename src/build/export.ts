@@ -1,0 +1,42 @@
+/** `build --output`: the result as a directory, a rootfs tar, or an image archive. */
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { saveImages } from '../image/save-load.ts';
+import { applyLayer, writeLayer } from '../layer/index.ts';
+import type { BuildResult } from './builder.ts';
+
+export async function exportBuild(engine: Engine, result: BuildResult, spec: string, tags: readonly string[]): Promise<void> {
+  const kv = Object.fromEntries(spec.split(',').map((f) => (f.includes('=') ? [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] : ['dest', f])));
+  const type = kv.type ?? 'local';
+  const dest = kv.dest;
+  if (!dest) throw new BerthError('INVALID_ARGUMENT', `--output ${spec}: dest is required`);
+  const materialize = async (dir: string) => {
+    for (const l of result.stage.layers) await applyLayer(await engine.content.open(l.diffId), dir, { whiteouts: 'apply' });
+  };
+  switch (type) {
+    case 'local':
+      await mkdir(dest, { recursive: true });
+      await materialize(dest);
+      return;
+    case 'tar': {
+      const tmp = await mkdtemp(join(engine.root, 'tmp-export-'));
+      try {
+        await materialize(tmp);
+        await pipeline(writeLayer(tmp, { mode: 'plain' }), dest === '-' ? process.stdout : createWriteStream(dest));
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+      return;
+    }
+    case 'oci':
+    case 'docker':
+      await saveImages(engine, tags.length ? [tags[0]!] : [result.image.id], dest === '-' ? process.stdout : createWriteStream(dest), { format: type === 'oci' ? 'oci-archive' : 'docker-archive' });
+      return;
+    default:
+      throw new BerthError('INVALID_ARGUMENT', `unknown output type "${type}"`, { hint: 'use local, tar, oci or docker' });
+  }
+}

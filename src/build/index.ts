@@ -1,0 +1,2 @@
+export { build, type BuildOptions, type BuildResult } from './builder.ts';
+export { BuildContext } from './context.ts';

@@ -1,0 +1,112 @@
+/**
+ * RUN --mount: cache dirs that persist in the store between builds (the pip/apt cache),
+ * read-only binds from the context or another stage, tmpfs, and secrets (bind-mounted from
+ * a file outside the rootfs, so their bytes never reach a layer or the history).
+ */
+import { createHash } from 'node:crypto';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { BerthError } from '../errors/index.ts';
+import type { SpecMount } from '../runtime/index.ts';
+
+export interface RunMountSpec {
+  readonly type: 'cache' | 'bind' | 'tmpfs' | 'secret' | 'ssh';
+  readonly target: string;
+  readonly id?: string;
+  readonly source?: string;
+  readonly from?: string;
+  readonly readonly: boolean;
+  readonly sharing?: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mode?: number;
+  readonly size?: string;
+  readonly required?: boolean;
+}
+
+export function parseRunMount(spec: string): RunMountSpec {
+  const kv: Record<string, string> = {};
+  for (const field of spec.split(',')) {
+    const i = field.indexOf('=');
+    kv[(i < 0 ? field : field.slice(0, i)).trim().toLowerCase()] = i < 0 ? 'true' : field.slice(i + 1);
+  }
+  const type = (kv.type ?? 'bind') as RunMountSpec['type'];
+  if (!['cache', 'bind', 'tmpfs', 'secret', 'ssh'].includes(type)) throw new BerthError('INVALID_ARGUMENT', `unsupported mount type "${type}"`);
+  const id = kv.id;
+  const target = kv.target ?? kv.dst ?? kv.destination ?? (type === 'secret' && id ? `/run/secrets/${id}` : undefined);
+  if (!target) throw new BerthError('INVALID_ARGUMENT', `mount ${spec}: target is required`);
+  const ro = kv.readonly ?? kv.ro;
+  const rw = kv.readwrite ?? kv.rw;
+  return {
+    type,
+    target: posix.normalize(target),
+    id,
+    source: kv.source ?? kv.src,
+    from: kv.from,
+    readonly: type === 'bind' ? rw !== 'true' : ro === 'true',
+    sharing: kv.sharing,
+    uid: kv.uid === undefined ? undefined : Number(kv.uid),
+    gid: kv.gid === undefined ? undefined : Number(kv.gid),
+    mode: kv.mode === undefined ? undefined : parseInt(kv.mode, 8),
+    size: kv.size,
+    required: kv.required === 'true',
+  };
+}
+
+export interface MountEnv {
+  /** Where cache mounts live: `<root>/build-cache-mounts`. */
+  readonly cacheDir: string;
+  /** Per-step private dir for secret files. */
+  readonly secretDir: string;
+  readonly secrets: ReadonlyMap<string, Buffer>;
+  readonly contextDir: string;
+  /** A stage's or image's rootfs, mounted for the duration of the step. */
+  readonly rootfsOf: (from: string) => Promise<string>;
+}
+
+export async function resolveRunMounts(specs: readonly RunMountSpec[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
+  const out: SpecMount[] = [];
+  for (const m of specs) {
+    const target = m.target.startsWith('/') ? m.target : posix.join(workdir || '/', m.target);
+    switch (m.type) {
+      case 'cache': {
+        const id = m.id ?? target;
+        const dir = join(env.cacheDir, createHash('sha256').update(id).digest('hex').slice(0, 32));
+        await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
+        if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
+        if (m.mode !== undefined) await chmod(dir, m.mode);
+        out.push({ destination: target, type: 'bind', source: dir, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] });
+        break;
+      }
+      case 'bind': {
+        const base = m.from ? await env.rootfsOf(m.from) : env.contextDir;
+        const source = join(base, posix.normalize(`/${m.source ?? '/'}`));
+        // A writable bind must not write back into the context: writes go to a tmpfs copy-free overlay is
+        // not available here, so rw binds are refused instead of silently changing the user's files.
+        if (!m.readonly && !m.from) throw new BerthError('UNSUPPORTED', 'read-write bind mounts of the build context are not supported', { hint: 'drop rw, or copy the files in' });
+        out.push({ destination: target, type: 'bind', source, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] });
+        break;
+      }
+      case 'tmpfs':
+        out.push({ destination: target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size ? [`size=${m.size}`] : [])] });
+        break;
+      case 'secret': {
+        const id = m.id ?? posix.basename(target);
+        const value = env.secrets.get(id);
+        if (!value) {
+          if (m.required) throw new BerthError('NOT_FOUND', `secret ${id} not found`, { hint: `pass it with --secret id=${id},src=FILE or env=VAR` });
+          break;
+        }
+        await mkdir(env.secretDir, { recursive: true, mode: 0o700 });
+        const file = join(env.secretDir, createHash('sha256').update(id).digest('hex').slice(0, 16));
+        await writeFile(file, value, { mode: m.mode ?? 0o400 });
+        if (m.uid !== undefined || m.gid !== undefined) await chown(file, m.uid ?? 0, m.gid ?? 0);
+        out.push({ destination: target, type: 'bind', source: file, options: ['rbind', 'rprivate', 'ro'] });
+        break;
+      }
+      case 'ssh':
+        throw new BerthError('UNSUPPORTED', 'RUN --mount=type=ssh is not supported yet');
+    }
+  }
+  return out;
+}

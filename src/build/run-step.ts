@@ -1,0 +1,127 @@
+/**
+ * RUN: the command runs in a container on a fresh overlay over the stage's layers, with
+ * the build env (image ENV plus ARGs in scope), the stage's USER and WORKDIR, and the
+ * step's mounts; its upperdir becomes the new layer. Mount points runc had to create for
+ * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import { BerthError } from '../errors/index.ts';
+import type { Instruction } from '../dockerfile/index.ts';
+import { resolveInRoot } from '../layer/index.ts';
+import { setupNetwork, teardownNetwork } from '../network/index.ts';
+import { buildSpec, composeEnv, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
+import type { CommittedLayer } from '../snapshot/index.ts';
+import { parseRunMount, resolveRunMounts } from './mounts.ts';
+import { envMap, expandWord, shellOf, type StageState } from './state.ts';
+import type { StepContext } from './step-context.ts';
+
+type RunInstruction = Extract<Instruction, { kind: 'run' }>;
+
+/** The argv a RUN executes: exec form as is; shell form (and heredocs) through the stage's SHELL. */
+export function runArgv(inst: RunInstruction, state: StageState): string[] {
+  if (inst.json) return inst.args;
+  const shell = shellOf(state);
+  const line = inst.args.join(' ');
+  if (inst.heredocs.length) {
+    if (/^\d*<<-?["']?[^\s"']+["']?$/.test(line.trim())) return [...shell, inst.heredocs[0]!.content];
+    const body = inst.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
+    return [...shell, `${line}\n${body}`];
+  }
+  return [...shell, line];
+}
+
+/** ENV of the image plus the ARGs in scope: what a RUN sees, and part of its cache key. */
+export function runEnv(state: StageState): string[] {
+  return [...envMap(state)].map(([k, v]) => `${k}=${v}`);
+}
+
+async function createdMountPoints(rootfs: string, targets: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const t of targets) {
+    const p = await resolveInRoot(rootfs, t, { followFinal: true });
+    if (!(await lstat(p).catch(() => undefined))) missing.push(t);
+  }
+  return missing;
+}
+
+/** Removes the (empty) mount points runc created from the upperdir, and their new empty parents. */
+async function removeMountPoints(upper: string, targets: readonly string[]): Promise<void> {
+  for (const t of targets) {
+    const p = join(upper, t);
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) continue;
+    if (st.isDirectory()) await rmdir(p).catch(() => undefined);
+    else if (st.size === 0) await rm(p, { force: true });
+    let dir = join(p, '..');
+    while (dir.startsWith(upper) && dir !== upper) {
+      if ((await readdir(dir).catch(() => ['x'])).length) break;
+      await rmdir(dir).catch(() => undefined);
+      dir = join(dir, '..');
+    }
+  }
+}
+
+export async function runStep(ctx: StepContext, state: StageState, inst: RunInstruction, stepNo: number): Promise<CommittedLayer> {
+  const key = `build-${randomBytes(8).toString('hex')}`;
+  const engine = ctx.engine;
+  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
+  const runDir = join(engine.runRoot, 'build', key);
+  let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
+  const runc = new Runc(join(engine.runRoot, 'runc'));
+  try {
+    const c = state.config.config ?? {};
+    const workdir = c.WorkingDir || '/';
+    await mkdir(await resolveInRoot(snap.rootfs, workdir, { followFinal: true }), { recursive: true });
+    const specs = (inst.flags.mount ?? []).map((m) => parseRunMount(expandWord(state, m)));
+    const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
+    const network = inst.flags.network?.[0] ?? ctx.network;
+    net = await setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
+    const etc: SpecMount[] = [
+      { destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConfPath, options: ['rbind', 'rprivate', 'ro'] },
+      { destination: '/etc/hosts', type: 'bind', source: net.hostsPath, options: ['rbind', 'rprivate', 'ro'] },
+    ];
+    const all = [...etc, ...mounts];
+    const created = await createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', ...all.map((m) => m.destination)]);
+    const user = await resolveUser(snap.rootfs, c.User ?? '');
+    const argv = runArgv(inst, state);
+    const spec = buildSpec({
+      id: key,
+      rootfs: snap.rootfs,
+      args: argv,
+      env: composeEnv(runEnv(state), 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')),
+      user,
+      workdir,
+      hostname: 'buildkitsandbox',
+      tty: false,
+      mounts: all,
+      netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
+      options: { privileged: inst.flags.security?.[0] === 'insecure' },
+    });
+    await mkdir(runDir, { recursive: true });
+    await writeFile(join(runDir, 'config.json.tmp'), JSON.stringify(spec));
+    await rename(join(runDir, 'config.json.tmp'), join(runDir, 'config.json'));
+    const child = runc.run(key, runDir, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
+    child.stderr!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
+    const abort = () => void runc.kill(key, 'SIGKILL').catch(() => undefined);
+    ctx.signal?.addEventListener('abort', abort);
+    const code = await new Promise<number>((resolve) => child.on('exit', (c2, sig) => resolve(c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0))));
+    ctx.signal?.removeEventListener('abort', abort);
+    if (code !== 0) {
+      throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
+    }
+    await engine.snapshots.unmount(key);
+    await removeMountPoints(snap.upperDir, created);
+    return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
+  } catch (e) {
+    await engine.snapshots.remove(key).catch(() => undefined);
+    throw e;
+  } finally {
+    await runc.delete(key).catch(() => undefined);
+    if (net) await teardownNetwork(net).catch(() => undefined);
+    await rm(runDir, { recursive: true, force: true });
+  }
+}

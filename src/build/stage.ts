@@ -1,0 +1,142 @@
+/**
+ * One stage, instruction by instruction: each step's cache key chains its parent's, a hit
+ * reuses the committed layer, a miss runs the step (RUN, COPY/ADD, WORKDIR) and records
+ * it. Metadata instructions only change the config and add an `empty_layer` history entry.
+ */
+import { lstat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { loadDockerfile, type Instruction } from '../dockerfile/index.ts';
+import type { History } from '../oci/schema.ts';
+import { cacheLookup, cachePut, type CachedLayer } from './cache.ts';
+import { applyCopy, planCopy, type CopyEnv } from './copy-step.ts';
+import { mkdirInRoot } from './copy-files.ts';
+import { applyMetadata, historyText } from './metadata.ts';
+import { runArgv, runEnv, runStep } from './run-step.ts';
+import { chainKey, expandWord, type StageState } from './state.ts';
+import type { StepContext } from './step-context.ts';
+import { randomBytes } from 'node:crypto';
+
+export interface StageRun {
+  readonly ctx: StepContext;
+  readonly copyEnv: CopyEnv;
+  readonly noCache: boolean;
+  readonly created: string;
+  readonly buildArgs: ReadonlyMap<string, string>;
+  /** Global ARG defaults and predefined ARGs, for `ARG NAME` without a value. */
+  readonly argDefaults: ReadonlyMap<string, string>;
+  readonly stageLabel: string;
+  readonly nextStep: () => number;
+}
+
+function history(run: StageRun, createdBy: string, emptyLayer: boolean): History {
+  return { created: run.created, created_by: createdBy, comment: 'buildkit.dockerfile.v0', ...(emptyLayer ? { empty_layer: true } : {}) };
+}
+
+function addLayer(state: StageState, layer: CachedLayer, key: string, h: History): StageState {
+  return {
+    ...state,
+    layers: [...state.layers, { diffId: layer.diffId, size: layer.size }],
+    cacheKey: key,
+    config: { ...state.config, history: [...(state.config.history ?? []), h] },
+  };
+}
+
+/** Looks for `path` in the layer dirs, top down: present, deleted (whiteout) or absent. */
+async function existsInLayers(run: StageRun, state: StageState, path: string): Promise<boolean> {
+  for (const l of [...state.layers].reverse()) {
+    const st = await lstat(join(run.ctx.engine.snapshots.layerPath(l.diffId), path)).catch(() => undefined);
+    if (st) return !(st.isCharacterDevice() && st.rdev === 0);
+  }
+  return false;
+}
+
+async function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>): Promise<CachedLayer> {
+  const hit = run.noCache ? undefined : await cacheLookup(run.ctx.engine, key);
+  if (hit) {
+    run.ctx.progress.emit({ kind: 'step-cached', step });
+    return hit;
+  }
+  const t0 = Date.now();
+  const layer = await exec();
+  cachePut(run.ctx.engine, key, layer);
+  run.ctx.progress.emit({ kind: 'step-done', step, seconds: (Date.now() - t0) / 1000 });
+  return layer;
+}
+
+export async function runInstruction(run: StageRun, state: StageState, inst: Instruction, index: number, total: number): Promise<StageState> {
+  const step = run.nextStep();
+  const text = historyText(inst);
+  run.ctx.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel} ${index}/${total}] ${text}` });
+  switch (inst.kind) {
+    case 'arg': {
+      const args = new Map(state.args);
+      for (const a of inst.args) {
+        const value = run.buildArgs.get(a.name) ?? (a.value !== undefined ? expandWord(state, a.value) : run.argDefaults.get(a.name));
+        if (value !== undefined) args.set(a.name, value);
+      }
+      const next = { ...state, args, cacheKey: chainKey(state.cacheKey, 'arg', [...args]) };
+      run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
+      return next;
+    }
+    case 'run': {
+      const key = chainKey(state.cacheKey, 'run', runArgv(inst, state), runEnv(state), state.config.config?.User ?? '', state.config.config?.WorkingDir ?? '', inst.flags);
+      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step));
+      return addLayer(state, layer, key, history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false));
+    }
+    case 'copy':
+    case 'add': {
+      const plan = await planCopy(inst, state, run.copyEnv);
+      try {
+        const key = chainKey(state.cacheKey, inst.kind, plan.digest, plan.dest, plan.destIsDir, inst.flags);
+        const layer = await cachedOrRun(run, step, key, () => applyCopy(run.ctx, state, inst, plan));
+        return addLayer(state, layer, key, history(run, `${text} # buildkit`, false));
+      } finally {
+        await plan.cleanup();
+      }
+    }
+    case 'workdir': {
+      const value = expandWord(state, inst.value);
+      const dir = posix.resolve(state.config.config?.WorkingDir || '/', value);
+      const withDir = { ...state, config: { ...state.config, config: { ...(state.config.config ?? {}), WorkingDir: dir } } };
+      if (await existsInLayers(run, state, dir)) {
+        run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
+        return { ...withDir, cacheKey: chainKey(state.cacheKey, 'workdir', dir), config: { ...withDir.config, history: [...(state.config.history ?? []), history(run, `WORKDIR ${dir}`, true)] } };
+      }
+      const key = chainKey(state.cacheKey, 'workdir', dir);
+      const layer = await cachedOrRun(run, step, key, async () => {
+        const snapKey = `build-${randomBytes(8).toString('hex')}`;
+        const snap = await run.ctx.engine.snapshots.prepare(snapKey, state.layers.map((l) => l.diffId));
+        try {
+          await mkdirInRoot(snap.rootfs, dir);
+          return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });
+        } catch (e) {
+          await run.ctx.engine.snapshots.remove(snapKey).catch(() => undefined);
+          throw e;
+        }
+      });
+      return addLayer(withDir, layer, key, history(run, `WORKDIR ${dir}`, false));
+    }
+    case 'from':
+      return state;
+    default: {
+      const next = applyMetadata(inst, state);
+      run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
+      return {
+        ...next,
+        cacheKey: chainKey(state.cacheKey, inst.kind, next.config.config ?? {}, next.config.author ?? ''),
+        config: { ...next.config, history: [...(next.config.history ?? []), history(run, text, true)] },
+      };
+    }
+  }
+}
+
+/** Runs the base image's ONBUILD triggers, then clears them, as docker does for a child build. */
+export async function runOnBuild(run: StageRun, state: StageState): Promise<StageState> {
+  const triggers = state.config.config?.OnBuild ?? [];
+  if (!triggers.length) return state;
+  let s: StageState = { ...state, config: { ...state.config, config: { ...(state.config.config ?? {}), OnBuild: null } } };
+  const parsed = loadDockerfile(`FROM scratch\n${triggers.join('\n')}\n`, 'ONBUILD');
+  const insts = parsed.stages[0]!.instructions;
+  for (const [i, inst] of insts.entries()) s = await runInstruction(run, s, inst, i + 1, insts.length);
+  return s;
+}

@@ -1,0 +1,13 @@
+import type { Engine } from '../engine.ts';
+import type { ProgressSink } from '../progress/index.ts';
+import type { MountEnv } from './mounts.ts';
+
+/** What every step of one build shares. */
+export interface StepContext {
+  readonly engine: Engine;
+  readonly progress: ProgressSink;
+  readonly network: string;
+  readonly sourceDateEpoch?: number;
+  readonly signal?: AbortSignal;
+  readonly mountEnv: Omit<MountEnv, 'secretDir'>;
+}

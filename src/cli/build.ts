@@ -1,0 +1,153 @@
+/** `berth build`: docker's flags, BuildKit-style progress, an image in the store. */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { BerthError } from '../errors/index.ts';
+import { collect, getEngine, out } from './context.ts';
+
+interface BuildFlags {
+  tag: string[];
+  file?: string;
+  buildArg: string[];
+  target?: string;
+  cache: boolean;
+  pull?: boolean;
+  label: string[];
+  platform?: string;
+  network: string;
+  secret: string[];
+  iidfile?: string;
+  output?: string;
+  progress: string;
+  quiet?: boolean;
+}
+
+function keyValues(list: readonly string[], flag: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const item of list) {
+    const i = item.indexOf('=');
+    if (i <= 0) {
+      const v = process.env[item];
+      if (v !== undefined) m.set(item, v);
+      else if (flag !== '--build-arg') throw new BerthError('INVALID_ARGUMENT', `invalid ${flag} "${item}"`, { hint: `use ${flag} KEY=VALUE` });
+      continue;
+    }
+    m.set(item.slice(0, i), item.slice(i + 1));
+  }
+  return m;
+}
+
+async function readSecrets(specs: readonly string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const spec of specs) {
+    const kv = Object.fromEntries(spec.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    const id = kv.id;
+    if (!id) throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": id is required`);
+    if (kv.env) {
+      const v = process.env[kv.env];
+      if (v === undefined) throw new BerthError('NOT_FOUND', `secret ${id}: environment variable ${kv.env} is not set`);
+      out.set(id, Buffer.from(v));
+    } else {
+      const src = kv.src ?? kv.source;
+      if (!src) throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": give src=FILE or env=VAR`);
+      out.set(id, await readFile(src).catch((e: Error) => {
+        throw new BerthError('NOT_FOUND', `secret ${id}: cannot read ${src}: ${e.message}`);
+      }));
+    }
+  }
+  return out;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('Build an image from a Dockerfile')
+    .argument('<context>', 'a directory, or - for a Dockerfile or a context tar on stdin')
+    .option('-t, --tag <name>', 'name and optionally a tag (name:tag)', collect, [])
+    .option('-f, --file <path>', 'name of the Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('--build-arg <arg>', 'set build-time variables', collect, [])
+    .option('--target <stage>', 'set the target build stage to build')
+    .option('--no-cache', 'do not use cache when building the image')
+    .option('--pull', 'always attempt to pull a newer version of the image')
+    .option('--label <label>', 'set metadata for an image', collect, [])
+    .option('--platform <platform>', 'set platform for the build')
+    .option('--network <mode>', 'networking mode for the RUN instructions (default, none, host)', 'default')
+    .option('--secret <spec>', 'secret to expose to the build (id=mysecret,src=/local/secret or env=VAR)', collect, [])
+    .option('--iidfile <file>', 'write the image ID to the file')
+    .option('-o, --output <spec>', 'output destination (type=local|tar|oci|docker,dest=path)')
+    .option('--progress <mode>', 'progress output (auto, plain, tty, rawjson, quiet)', 'auto')
+    .option('-q, --quiet', 'suppress the build output and print image ID on success')
+    .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { build } = await import('../build/index.ts');
+      const { progressRenderer } = await import('../progress/index.ts');
+      let contextDir: string | undefined;
+      let dockerfile: { path: string; content: string };
+      let tmpContext: string | undefined;
+      if (contextArg === '-') {
+        const input = await readStdin();
+        const isTar = (input[0] === 0x1f && input[1] === 0x8b) || input.subarray(257, 262).toString() === 'ustar';
+        if (isTar) {
+          tmpContext = await mkdtemp(join(engine.root, 'tmp-context-'));
+          const { unpackArchive } = await import('../image/archive-read.ts');
+          await unpackArchive(Readable.from([input]), tmpContext);
+          contextDir = tmpContext;
+          const path = join(contextDir, f.file ?? 'Dockerfile');
+          dockerfile = { path, content: await readFile(path, 'utf8') };
+        } else {
+          dockerfile = { path: 'Dockerfile', content: input.toString('utf8') };
+        }
+      } else {
+        contextDir = resolve(contextArg);
+        if (!existsSync(contextDir)) throw new BerthError('NOT_FOUND', `unable to prepare context: path "${contextArg}" not found`);
+        const path = f.file ? (existsSync(resolve(f.file)) ? resolve(f.file) : join(contextDir, f.file)) : join(contextDir, 'Dockerfile');
+        const content = await readFile(path, 'utf8').catch(() => {
+          throw new BerthError('NOT_FOUND', `failed to read dockerfile: open ${path}: no such file or directory`);
+        });
+        dockerfile = { path, content };
+      }
+      const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
+      const progress = progressRenderer(mode, (s) => process.stderr.write(s));
+      const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      try {
+        const result = await build(engine, {
+          contextDir,
+          dockerfile,
+          tags: f.tag,
+          buildArgs: keyValues(f.buildArg, '--build-arg'),
+          target: f.target,
+          noCache: !f.cache,
+          labels: Object.fromEntries(keyValues(f.label, '--label')),
+          platform: f.platform,
+          network: f.network,
+          secrets: await readSecrets(f.secret),
+          sourceDateEpoch: epoch !== undefined && Number.isFinite(epoch) ? epoch : undefined,
+          progress,
+          signal: ac.signal,
+        });
+        const id = result.image.id;
+        if (f.iidfile) await writeFile(f.iidfile, id);
+        if (f.output) {
+          const { exportBuild } = await import('../build/export.ts');
+          await exportBuild(engine, result, f.output, f.tag);
+        }
+        if (f.quiet) out(`${id}\n`);
+        else {
+          progress.emit({ kind: 'message', text: `writing image ${id} done` });
+          for (const t of f.tag) progress.emit({ kind: 'message', text: `naming to ${t} done` });
+        }
+      } finally {
+        if (tmpContext) await rm(tmpContext, { recursive: true, force: true });
+      }
+    });
+}
