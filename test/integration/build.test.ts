@@ -1,0 +1,156 @@
+/** berth build on real runc and overlayfs: cache behaviour, cache mounts, secrets, reproducibility. */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { tempRoot } from '../helpers/berth.ts';
+import { busyboxTar } from '../helpers/busybox.ts';
+
+const t = tempRoot('berth-build-');
+const work = mkdtempSync(join(tmpdir(), 'berth-build-ctx-'));
+before(() => assert.equal(t.run(['import', busyboxTar(), 'bb:1']).code, 0));
+after(() => {
+  t.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function context(name: string, files: Record<string, string>): string {
+  const dir = join(work, name);
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), content);
+  }
+  return dir;
+}
+
+function build(dir: string, tag: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const r = t.run(['build', '--network', 'none', '-t', tag, ...extra, dir], { env });
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
+function stepStatus(stderr: string): string[] {
+  // "#3 [stage-0 2/5] RUN ..." then "#3 CACHED" or "#3 DONE"; keep the instruction and its fate.
+  const names = new Map<string, string>();
+  const out: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const start = /^#(\d+) \[[^\]]+\] (\S+)/.exec(line);
+    if (start) names.set(start[1]!, start[2]!);
+    const end = /^#(\d+) (CACHED|DONE)/.exec(line);
+    if (end && names.get(end[1]!) && ['RUN', 'COPY', 'ADD'].includes(names.get(end[1]!)!)) out.push(`${names.get(end[1]!)}:${end[2]}`);
+  }
+  return out;
+}
+
+describe('build cache', () => {
+  const dir = context('cache', {
+    Dockerfile: 'FROM bb:1\nCOPY first.txt /first.txt\nRUN date +%s%N > /run1\nRUN cat /first.txt > /run2\nCOPY last.txt /last.txt\n',
+    'first.txt': 'one',
+    'last.txt': 'two',
+  });
+  const runStamp = () => t.run(['run', '--rm', '--network', 'none', 'cache:1', 'cat', '/run1']).stdout;
+
+  it('a second build is fully cached and gives the same image', () => {
+    build(dir, 'cache:1');
+    const id1 = t.run(['inspect', '-f', '{{.Id}}', 'cache:1']).stdout;
+    const r = build(dir, 'cache:1');
+    assert.deepEqual(stepStatus(r.stderr), ['COPY:CACHED', 'RUN:CACHED', 'RUN:CACHED', 'COPY:CACHED']);
+    assert.equal(t.run(['inspect', '-f', '{{json .RootFS.Layers}}', 'cache:1']).stdout, t.run(['inspect', '-f', '{{json .RootFS.Layers}}', id1.trim()]).stdout);
+  });
+
+  it('editing a file only the last COPY reads rebuilds only that step', () => {
+    const before = runStamp();
+    writeFileSync(join(dir, 'last.txt'), 'two-changed');
+    const r = build(dir, 'cache:1');
+    assert.deepEqual(stepStatus(r.stderr), ['COPY:CACHED', 'RUN:CACHED', 'RUN:CACHED', 'COPY:DONE']);
+    assert.equal(runStamp(), before, 'the RUN executed again');
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'cache:1', 'cat', '/last.txt']).stdout, 'two-changed');
+  });
+
+  it('editing the first COPY input rebuilds every step after it', () => {
+    const before = runStamp();
+    writeFileSync(join(dir, 'first.txt'), 'one-changed');
+    const r = build(dir, 'cache:1');
+    assert.deepEqual(stepStatus(r.stderr), ['COPY:DONE', 'RUN:DONE', 'RUN:DONE', 'COPY:DONE']);
+    assert.notEqual(runStamp(), before);
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'cache:1', 'cat', '/run2']).stdout, 'one-changed');
+  });
+
+  it('--no-cache runs every step', () => {
+    const r = build(dir, 'cache:1', ['--no-cache']);
+    assert.deepEqual(stepStatus(r.stderr), ['COPY:DONE', 'RUN:DONE', 'RUN:DONE', 'COPY:DONE']);
+  });
+});
+
+describe('RUN --mount', () => {
+  it('type=cache keeps files between builds', () => {
+    const dir = context('cachemount', { Dockerfile: 'FROM bb:1\nARG N\nRUN --mount=type=cache,target=/root/.cache sh -c "ls /root/.cache > /seen; echo $N > /root/.cache/from-$N"\n' });
+    build(dir, 'cm:1', ['--build-arg', 'N=1']);
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'cm:1', 'cat', '/seen']).stdout, '');
+    build(dir, 'cm:2', ['--build-arg', 'N=2']);
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'cm:2', 'cat', '/seen']).stdout, 'from-1\n');
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'cm:2', 'ls', '/root/.cache']).stdout, '', 'the cache dir content must not be in the layer');
+  });
+
+  it('type=secret never reaches a layer, the config or the history', () => {
+    const dir = context('secret', { Dockerfile: 'FROM bb:1\nRUN --mount=type=secret,id=hf sh -c "wc -c < /run/secrets/hf > /secret-len"\n' });
+    const secretFile = join(work, 'hf-token');
+    writeFileSync(secretFile, 'hf_SUPERSECRETVALUE');
+    build(dir, 'sec:1', ['--secret', `id=hf,src=${secretFile}`]);
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'sec:1', 'cat', '/secret-len']).stdout.trim(), '19');
+    const archive = join(work, 'sec.tar');
+    assert.equal(t.run(['save', '-o', archive, 'sec:1']).code, 0);
+    const unpacked = join(work, 'sec-unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xf', archive, '-C', unpacked]);
+    const grep = execFileSync('sh', ['-c', `for f in $(find ${unpacked} -type f); do (tar -xOf "$f" 2>/dev/null || cat "$f") | grep -c SUPERSECRET; done | paste -sd+ | bc`]).toString().trim();
+    assert.equal(grep, '0');
+    assert.doesNotMatch(t.run(['inspect', 'sec:1']).stdout, /SUPERSECRET/);
+    assert.doesNotMatch(t.run(['history', '--no-trunc', 'sec:1']).stdout, /SUPERSECRET/);
+    assert.doesNotMatch(readFileSync(archive).toString('latin1'), /SUPERSECRET/);
+  });
+});
+
+describe('reproducible builds', () => {
+  it('SOURCE_DATE_EPOCH gives the same image digest twice', () => {
+    const dir = context('repro', { Dockerfile: 'FROM bb:1\nCOPY a /a\nRUN echo built > /b\nLABEL x=y\n', a: 'A' });
+    const env = { SOURCE_DATE_EPOCH: '1700000000' };
+    build(dir, 'repro:1', ['--no-cache'], env);
+    const a = t.run(['inspect', '-f', '{{.Id}}', 'repro:1']).stdout;
+    build(dir, 'repro:2', ['--no-cache'], env);
+    assert.equal(t.run(['inspect', '-f', '{{.Id}}', 'repro:2']).stdout, a);
+  });
+});
+
+describe('multi-stage', () => {
+  it('builds only what the target needs, and COPY --from takes files from a stage', () => {
+    const dir = context('multi', {
+      Dockerfile: 'FROM bb:1 AS builder\nRUN echo artifact > /out\nFROM bb:1 AS unused\nRUN exit 1\nFROM bb:1\nCOPY --from=builder /out /app/out\nCMD ["cat", "/app/out"]\n',
+    });
+    build(dir, 'multi:1');
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'multi:1']).stdout, 'artifact\n');
+  });
+});
+
+describe('build errors', () => {
+  it('a failing RUN reports the command and its exit code', () => {
+    const dir = context('fail', { Dockerfile: 'FROM bb:1\nRUN exit 7\n' });
+    const r = t.run(['build', '--network', 'none', dir]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /did not complete successfully: exit code: 7/);
+  });
+  it('a syntax error points at file:line with a caret', () => {
+    const dir = context('syntax', { Dockerfile: 'FROM bb:1\nCOPPY a b\n' });
+    const r = t.run(['build', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Dockerfile:2:1: unknown instruction: COPPY \(did you mean COPY\?\)\n {2}COPPY a b\n {2}\^/);
+  });
+  it('a COPY source excluded by .dockerignore is not found, with a hint', () => {
+    const dir = context('ignored', { Dockerfile: 'FROM bb:1\nCOPY data/big.bin /x\n', '.dockerignore': 'data\n', 'data/big.bin': 'x' });
+    const r = t.run(['build', dir]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /excluded by .dockerignore/);
+  });
+});
