@@ -12,8 +12,9 @@ import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
 import { resolveImage } from '../image/resolve.ts';
 import { loadDockerfile, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
+import { isDigest } from '../oci/digest.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
-import type { ImageConfig } from '../oci/schema.ts';
+import { imageConfigSchema, type ImageConfig } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { predefinedArgs } from './args.ts';
@@ -164,10 +165,27 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
       config: { ...(final.config.config ?? {}), ...(Object.keys(labels).length ? { Labels: labels } : {}) },
       rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
     };
-    const image = await commitImage(engine, config, final.layers, opts.tags.map(normalizeName));
-    return { image, config, stage: final };
+    // A fully cached build gives the same image (same config digest), as BuildKit does:
+    // the config of the last build with this exact chain is reused, timestamps included.
+    const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
+    const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
+    const image = await commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes });
+    if (!previous) {
+      engine.db
+        .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')
+        .run(imageKey, JSON.stringify({ layers: [], config: image.id }), Date.now(), Date.now());
+    }
+    return { image, config: previous?.config ?? config, stage: final };
   } finally {
     for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
     await rm(tmpDir, { recursive: true, force: true });
   }
+}
+
+async function previousConfig(engine: Engine, key: string): Promise<{ config: ImageConfig; bytes: Buffer } | undefined> {
+  const row = engine.db.prepare('SELECT result FROM build_cache WHERE cache_key = ?').get(key) as { result: string } | undefined;
+  const id = row ? (JSON.parse(row.result) as { config?: string }).config : undefined;
+  if (!id || !isDigest(id) || !(await engine.content.has(id))) return undefined;
+  const bytes = await engine.content.readBytes(id);
+  return { config: imageConfigSchema.parse(JSON.parse(bytes.toString())), bytes };
 }

@@ -15,6 +15,7 @@ export function cacheGet(engine: Engine, key: string): CachedLayer | undefined {
   const row = engine.db.prepare('SELECT result FROM build_cache WHERE cache_key = ?').get(key) as { result: string } | undefined;
   if (!row) return undefined;
   const r = JSON.parse(row.result) as { layers: Digest[]; size: number };
+  if (!r.layers) return undefined;
   return r.layers[0] ? { diffId: r.layers[0], size: r.size } : undefined;
 }
 

@@ -19,8 +19,10 @@ export async function commitImage(
   config: ImageConfig,
   layers: readonly LocalLayer[],
   tags: readonly string[],
+  opts: { configBytes?: Buffer } = {},
 ): Promise<ImageRecord> {
-  const configBytes = Buffer.from(JSON.stringify(config));
+  // Reusing stored bytes keeps the digest: re-serializing parsed JSON may reorder keys.
+  const configBytes = opts.configBytes ?? Buffer.from(JSON.stringify(config));
   const configInfo = await engine.content.put(configBytes);
   const manifest: Manifest = {
     schemaVersion: 2,

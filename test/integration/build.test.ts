@@ -57,7 +57,7 @@ describe('build cache', () => {
     const id1 = t.run(['inspect', '-f', '{{.Id}}', 'cache:1']).stdout;
     const r = build(dir, 'cache:1');
     assert.deepEqual(stepStatus(r.stderr), ['COPY:CACHED', 'RUN:CACHED', 'RUN:CACHED', 'COPY:CACHED']);
-    assert.equal(t.run(['inspect', '-f', '{{json .RootFS.Layers}}', 'cache:1']).stdout, t.run(['inspect', '-f', '{{json .RootFS.Layers}}', id1.trim()]).stdout);
+    assert.equal(t.run(['inspect', '-f', '{{.Id}}', 'cache:1']).stdout, id1, 'a fully cached build must give the same image id');
   });
 
   it('editing a file only the last COPY reads rebuilds only that step', () => {
