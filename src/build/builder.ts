@@ -13,6 +13,7 @@ import { normalizeName } from '../image/names.ts';
 import { resolveImage } from '../image/resolve.ts';
 import { loadDockerfile, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
 import { isDigest } from '../oci/digest.ts';
+import { DEFAULT_PATH } from '../runtime/index.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
 import { imageConfigSchema, type ImageConfig } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
@@ -119,12 +120,15 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
       return { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
     }
     if (ref === 'scratch') {
-      return { layers: [], config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cacheKey: chainKey('scratch', platform), escape: df.parsed.escape, cmdSet: false };
+      return { layers: [], config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: { Env: [`PATH=${DEFAULT_PATH}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cacheKey: chainKey('scratch', platform), escape: df.parsed.escape, cmdSet: false };
     }
     const img = await resolveImage(engine, ref);
     const layers = img.config.rootfs.diff_ids.map((d) => ({ diffId: d, size: engine.images.layerSize(d) ?? 0 }));
     const { created: _c, ...config } = img.config;
-    return { layers, config: { ...config, history: [...(img.config.history ?? [])] }, args: new Map(), cacheKey: chainKey('image', img.record.id), escape: df.parsed.escape, cmdSet: false };
+    // As BuildKit: a base image without PATH gets the default one.
+    const env = config.config?.Env ?? [];
+    const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [`PATH=${DEFAULT_PATH}`, ...env];
+    return { layers, config: { ...config, config: { ...(config.config ?? {}), Env: withPath }, history: [...(img.config.history ?? [])] }, args: new Map(), cacheKey: chainKey('image', img.record.id), escape: df.parsed.escape, cmdSet: false };
   };
 
   const buildStage = (i: number): Promise<StageState> => {
@@ -158,7 +162,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   try {
     await mkdir(tmpDir, { recursive: true });
     const final = await buildStage(targetIndex);
-    const labels = { ...(final.config.config?.Labels ?? {}), ...opts.labels };
+    const labels = Object.fromEntries(Object.entries({ ...(final.config.config?.Labels ?? {}), ...opts.labels }).sort(([a], [b]) => (a < b ? -1 : 1)));
     const config: ImageConfig = {
       ...final.config,
       created,

@@ -13,6 +13,8 @@ export interface CopyOwnership {
   readonly gid: number;
   readonly mode?: number;
   readonly exclude?: IgnoreMatcher;
+  /** Paths (relative to the source root) to leave out, e.g. what .dockerignore excludes. */
+  readonly skip?: (rel: string) => boolean;
 }
 
 /** Creates `dir` (a path in the rootfs) and its missing parents; returns the host path. */
@@ -73,7 +75,7 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   const walk = async (rel: string): Promise<void> => {
     for (const name of (await readdir(join(src, rel))).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
-      if (own.exclude?.matches(childRel)) continue;
+      if (own.exclude?.matches(childRel) || own.skip?.(childRel)) continue;
       const from = join(src, childRel);
       const to = await resolveInRoot(rootfs, posix.join(dest, childRel), { followFinal: false });
       await copyEntry(from, to, own);

@@ -28,6 +28,8 @@ interface SourceRoot {
   readonly isDir: boolean;
   /** Downloaded by ADD from a URL: never auto-extracted, as in docker. */
   readonly remote?: boolean;
+  /** Paths under this root to leave out (the context's .dockerignore). */
+  readonly skip?: (rel: string) => boolean;
 }
 
 export interface CopyPlan {
@@ -52,6 +54,7 @@ async function hashTree(roots: readonly SourceRoot[], context?: BuildContext): P
     const stack = [r.abs];
     while (stack.length) {
       const p = stack.pop()!;
+      if (p !== r.abs && r.skip?.(posix.relative(r.abs, p))) continue;
       const st = await lstat(p);
       h.update(`${posix.relative(r.abs, p)}\0${st.mode}\0${st.size}\0`);
       if (st.isDirectory()) stack.push(...(await readdir(p)).sort().reverse().map((n) => join(p, n)));
@@ -124,8 +127,14 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
       key += `${view.key}:${s};`;
     } else {
       if (!env.context) throw new BerthError('INVALID_ARGUMENT', `${inst.kind.toUpperCase()} ${s}: there is no build context`, { hint: 'build from a directory, or use COPY --from' });
-      const { roots: found } = await env.context.select(s);
-      for (const f of found) roots.push({ abs: f.abs, rel: f.rel, isDir: f.stat.isDirectory() });
+      const ctx = env.context;
+      const { roots: found } = await ctx.select(s);
+      const whole = found.length === 0; // `.`: the context root itself
+      const list = whole ? [{ abs: ctx.dir, rel: '', stat: { isDirectory: () => true } }] : found;
+      for (const f of list) {
+        const skip = (rel: string) => ctx.matcher.matches(f.rel ? `${f.rel}/${rel}` : rel);
+        roots.push({ abs: f.abs, rel: f.rel, isDir: f.stat.isDirectory(), skip });
+      }
     }
   }
   const rawDest = expandWord(state, inst.dest);
@@ -171,7 +180,7 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
       }
       const base = parents ? r.rel : posix.basename(r.rel);
       const target = r.isDir ? (parents ? posix.join(plan.dest, r.rel) : plan.dest) : plan.destIsDir || destExistsAsDir ? posix.join(plan.dest, base) : plan.dest;
-      await copyInto(snap.rootfs, r.abs, target, own);
+      await copyInto(snap.rootfs, r.abs, target, { ...own, skip: r.skip });
     }
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
   } catch (e) {

@@ -22,6 +22,11 @@ function duration(flag: string, v: string | undefined, def: number): number {
   return Math.round(total);
 }
 
+/** Go's encoding/json writes map keys sorted; so must we, for the same config bytes. */
+function sorted<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** How the instruction is shown in history: `ENV A=1`, as BuildKit records it. */
 export function historyText(inst: Instruction): string {
   const words = inst.node.original.trim().replace(/^\S+\s*/, '');
@@ -37,12 +42,12 @@ export function applyMetadata(inst: Instruction, state: StageState): StageState 
         return { ...c, Env: env };
       });
     case 'label':
-      return withConfig(state, (c) => ({ ...c, Labels: { ...(c.Labels ?? {}), ...Object.fromEntries(inst.pairs.map(([k, v]) => [expandWord(state, k), expandWord(state, v)])) } }));
+      return withConfig(state, (c) => ({ ...c, Labels: sorted({ ...(c.Labels ?? {}), ...Object.fromEntries(inst.pairs.map(([k, v]) => [expandWord(state, k), expandWord(state, v)])) }) }));
     case 'expose':
       return withConfig(state, (c) => {
         const ports = { ...(c.ExposedPorts ?? {}) };
         for (const w of inst.values.flatMap((v) => expandWords(state, v))) ports[w.includes('/') ? w.toLowerCase() : `${w}/tcp`] = {};
-        return { ...c, ExposedPorts: ports };
+        return { ...c, ExposedPorts: sorted(ports) };
       });
     case 'volume':
       return withConfig(state, (c) => {
@@ -52,7 +57,7 @@ export function applyMetadata(inst: Instruction, state: StageState): StageState 
           if (!p) throw new BerthError('INVALID_ARGUMENT', 'VOLUME specified can not be an empty string');
           vols[p] = {};
         }
-        return { ...c, Volumes: vols };
+        return { ...c, Volumes: sorted(vols) };
       });
     case 'user':
       return withConfig(state, (c) => ({ ...c, User: expandWord(state, inst.value) }));

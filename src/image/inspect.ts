@@ -31,7 +31,7 @@ function containerConfigView(img: LocalImage) {
     Entrypoint: c.Entrypoint ?? null,
     OnBuild: c.OnBuild ?? null,
     Labels: c.Labels ?? null,
-    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    StopSignal: c.StopSignal ?? '',
     ...(c.Shell ? { Shell: c.Shell } : {}),
   };
 }
