@@ -8,6 +8,7 @@ import { BerthError } from '../errors/index.ts';
 import { collect, getEngine, out } from './context.ts';
 
 interface BuildFlags {
+  check?: boolean;
   tag: string[];
   file?: string;
   buildArg: string[];
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     .option('-o, --output <spec>', 'output destination (type=local|tar|oci|docker,dest=path)')
     .option('--progress <mode>', 'progress output (auto, plain, tty, rawjson, quiet)', 'auto')
     .option('-q, --quiet', 'suppress the build output and print image ID on success')
+    .option('--check', 'treat lint findings (warnings and errors) as build errors')
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { build } = await import('../build/index.ts');
@@ -116,6 +118,7 @@ export function register(program: Command): void {
       }
       const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
       const progress = progressRenderer(mode, (s) => process.stderr.write(s));
+      await lintBeforeBuild(dockerfile, contextDir, progress, !!f.check);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -150,4 +153,17 @@ export function register(program: Command): void {
         if (tmpContext) await rm(tmpContext, { recursive: true, force: true });
       }
     });
+}
+
+/** The linter's findings as warnings before the build starts; with --check they stop it. */
+async function lintBeforeBuild(dockerfile: { path: string; content: string }, contextDir: string | undefined, progress: { emit(ev: { kind: 'warning'; text: string }): void }, check: boolean): Promise<void> {
+  const { loadDockerfile } = await import('../dockerfile/index.ts');
+  const { lint } = await import('../lint/index.ts');
+  const { lintContext } = await import('../lint/context.ts');
+  const findings = await lint({ file: dockerfile.path, dockerfile: loadDockerfile(dockerfile.content, dockerfile.path), context: contextDir ? lintContext(contextDir) : undefined });
+  const relevant = findings.filter((f) => f.severity !== 'info');
+  for (const f of relevant) progress.emit({ kind: 'warning', text: `${f.ruleId}: ${f.message} (line ${f.line})` });
+  if (check && relevant.length) {
+    throw new BerthError('FAILED_PRECONDITION', `lint found ${relevant.length} problem(s) and --check is set`, { hint: 'run `berth lint` for details and fixes' });
+  }
 }

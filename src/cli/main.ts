@@ -21,6 +21,7 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./container.ts'),
   () => import('./dockerfile.ts'),
   () => import('./build.ts'),
+  () => import('./lint.ts'),
 ];
 
 for (const load of groups) (await load()).register(program);

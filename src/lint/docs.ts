@@ -1,0 +1,19 @@
+import { RULES } from './rules/index.ts';
+
+/** docs/lint-rules.md, generated from the rule values. */
+export function renderLintDocs(): string {
+  const head = [
+    '# berth lint rules',
+    '',
+    'Generated from `src/lint/rules/` by `npm run docs:lint`; do not edit by hand.',
+    'Silence a rule for a file with `# check=skip=BL001,BL008` as the first line, for one',
+    'instruction with `# berth-ignore BL005` on the line above it, or with `--ignore BL005`.',
+    '',
+    '| id | name | severity | finds |',
+    '|---|---|---|---|',
+    ...RULES.map((r) => `| ${r.id} | ${r.name} | ${r.severity} | ${r.summary.replace(/\|/g, '\\|')} |`),
+    '',
+  ];
+  const body = RULES.flatMap((r) => [`## ${r.id} ${r.name}`, '', `**${r.severity}**: ${r.summary}.`, '', `Why: ${r.why}`, '', `Fix: ${r.fix}`, '']);
+  return [...head, ...body].join('\n');
+}

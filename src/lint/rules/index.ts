@@ -1,0 +1,23 @@
+import type { Rule } from '../types.ts';
+import { addForLocal } from './add-for-local.ts';
+import { aptInstallFlags } from './apt-install-flags.ts';
+import { aptUpdateAlone } from './apt-update-alone.ts';
+import { baseImageTag } from './base-image-tag.ts';
+import { cacheBustingOrder } from './cache-busting-order.ts';
+import { consecutiveRuns } from './consecutive-runs.ts';
+import { copyIgnoredSource, largeContext } from './context-rules.ts';
+import { curlPipeSh } from './curl-pipe-sh.ts';
+import { maintainerDeprecated } from './maintainer.ts';
+import { pipNoCache } from './pip-no-cache.ts';
+import { archSpecificBinary, constantPlatform } from './platform.ts';
+import { rootUser } from './root-user.ts';
+import { secretInEnv } from './secret-in-env.ts';
+import { shellFormCmd } from './shell-form-cmd.ts';
+import { singleAmpersand } from './single-ampersand.ts';
+import { cdInRun, relativeWorkdir } from './workdir-rules.ts';
+
+/** Every rule, in id order. */
+export const RULES: readonly Rule[] = [
+  baseImageTag, rootUser, aptUpdateAlone, aptInstallFlags, singleAmpersand, pipNoCache, cacheBustingOrder, consecutiveRuns, addForLocal,
+  secretInEnv, relativeWorkdir, cdInRun, shellFormCmd, maintainerDeprecated, curlPipeSh, constantPlatform, archSpecificBinary, copyIgnoredSource, largeContext,
+];

@@ -1,0 +1,65 @@
+/** The linter's contract: a rule is a value with an id, a severity, docs, and a check. */
+import type { Dockerfile, Instruction, Stage } from '../dockerfile/index.ts';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  readonly ruleId: string;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly line: number;
+  readonly column: number;
+  readonly endLine: number;
+  readonly fix: string;
+}
+
+export interface LintInput {
+  readonly file: string;
+  readonly dockerfile: Dockerfile;
+  /** The build context, when linting a directory: for .dockerignore and size checks. */
+  readonly context?: { readonly dir: string; readonly hasDockerignore: boolean; readonly isIgnored: (rel: string) => boolean; readonly sizeBytes: () => Promise<number> };
+}
+
+export interface RuleHit {
+  readonly inst?: Instruction;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly name: string;
+  readonly severity: Severity;
+  /** One line: what the rule finds. */
+  readonly summary: string;
+  /** Why it matters (docs). */
+  readonly why: string;
+  /** What to do instead (docs and the finding's hint). */
+  readonly fix: string;
+  check(input: LintInput): RuleHit[] | Promise<RuleHit[]>;
+}
+
+/** The shell text of a RUN in shell form ('' for exec form), heredoc bodies included. */
+export function runText(inst: Instruction): string {
+  if (inst.kind !== 'run') return '';
+  const head = inst.json ? inst.args.join(' ') : inst.args.join(' ');
+  return [head, ...inst.heredocs.map((h) => h.content)].join('\n');
+}
+
+export function hasCacheMount(inst: Instruction, target?: RegExp): boolean {
+  return (inst.flags.mount ?? []).some((m) => /(^|,)type=cache(,|$)/.test(m) && (!target || target.test(m)));
+}
+
+export function finalStage(df: Dockerfile): Stage {
+  return df.stages.at(-1)!;
+}
+
+/** Splits a shell command line into simple commands on && || ; | & and newlines. */
+export function commands(text: string): string[] {
+  return text
+    .replace(/\\\n/g, ' ')
+    .split(/&&|\|\||;|\n|(?<![>&|])&(?![>&])|\|/)
+    .map((c) => c.trim())
+    .filter(Boolean);
+}
