@@ -154,3 +154,23 @@ describe('build errors', () => {
     assert.match(r.stderr, /excluded by .dockerignore/);
   });
 });
+
+describe('lint in the CLI and in build', () => {
+  const dir = context('lintctx', { Dockerfile: 'FROM bb:1\nRUN echo a & echo b\n' });
+  it('berth lint exits 1 on an error finding and prints file:line', () => {
+    const r = t.run(['lint', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /Dockerfile:2:1: error BL005/);
+    assert.equal(t.run(['lint', '--ignore', 'BL005', '--error-on', 'error', dir]).code, 0);
+    const sarif = JSON.parse(t.run(['lint', '--format', 'sarif', dir]).stdout) as { version: string };
+    assert.equal(sarif.version, '2.1.0');
+  });
+  it('build shows findings as warnings, and --check makes them errors', () => {
+    const warn = t.run(['build', '--network', 'none', dir]);
+    assert.equal(warn.code, 0, warn.stderr);
+    assert.match(warn.stderr, /WARN: BL005/);
+    const strict = t.run(['build', '--check', '--network', 'none', dir]);
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /--check/);
+  });
+});
