@@ -22,6 +22,7 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./dockerfile.ts'),
   () => import('./build.ts'),
   () => import('./lint.ts'),
+  () => import('./registry.ts'),
 ];
 
 for (const load of groups) (await load()).register(program);

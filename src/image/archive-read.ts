@@ -104,12 +104,12 @@ class DirSource implements ImageSource {
     return this.paths.get(digest) ?? join(this.dir, 'blobs', 'sha256', digest.slice(7));
   }
 
-  async openBlob(desc: Descriptor): Promise<Readable> {
+  async openBlob(desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> {
     const p = this.blobPath(desc.digest);
     await stat(p).catch(() => {
       throw new BerthError('DATA_CORRUPT', `the archive is missing blob ${desc.digest}`);
     });
-    return createReadStream(p, { highWaterMark: 1 << 20 });
+    return createReadStream(p, { highWaterMark: 1 << 20, start: opts.start });
   }
 }
 

@@ -116,8 +116,8 @@ export class ArchiveImageSink implements ImageSink {
     return this.writer.hasBlob(desc.digest);
   }
 
-  putBlob(desc: Descriptor, open: () => Promise<Readable>): Promise<void> {
-    return this.writer.writeBlob(desc, open);
+  putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>): Promise<void> {
+    return this.writer.writeBlob(desc, () => open());
   }
 
   async putManifest(manifest: RawManifest): Promise<void> {

@@ -91,7 +91,7 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
       return;
     }
     opts.onProgress?.({ kind: 'blob-start', digest: desc.digest, size: desc.size, label: desc.mediaType });
-    await sink.putBlob(desc, () => source.openBlob(desc, opts), opts);
+    await sink.putBlob(desc, (start) => source.openBlob(desc, { ...opts, start }), opts);
     opts.onProgress?.({ kind: 'blob-done', digest: desc.digest });
   });
   for (const img of images) await sink.putManifest(img.manifest, { ...opts, platform: img.platform });

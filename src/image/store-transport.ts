@@ -30,8 +30,8 @@ export class StoreImageSource implements ImageSource {
     return { digest, bytes, mediaType: (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? this.record.manifestMediaType };
   }
 
-  async openBlob(desc: Descriptor): Promise<Readable> {
-    return this.engine.content.open(desc.digest);
+  async openBlob(desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> {
+    return this.engine.content.open(desc.digest, { start: opts.start });
   }
 }
 
@@ -55,8 +55,9 @@ export class StoreImageSink implements ImageSink {
     return this.engine.content.has(desc.digest);
   }
 
-  async putBlob(desc: Descriptor, open: () => Promise<Readable>, opts: TransferOptions = {}): Promise<void> {
-    await this.engine.content.put(await open(), { expected: desc.digest, expectedSize: desc.size, signal: opts.signal });
+  /** Resumable: bytes of an interrupted transfer are kept by digest and continued from. */
+  async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: TransferOptions = {}): Promise<void> {
+    await this.engine.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
   }
 
   async putManifest(raw: RawManifest, opts: TransferOptions & { platform?: Platform } = {}): Promise<void> {

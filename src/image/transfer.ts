@@ -34,16 +34,16 @@ export interface ImageSource {
   rootManifest(opts?: TransferOptions): Promise<RawManifest>;
   /** A manifest by digest, e.g. a platform entry of an index. */
   manifest(digest: Digest, opts?: TransferOptions): Promise<RawManifest>;
-  /** A fresh stream of a blob (config or layer). Not verified: the sink verifies. */
-  openBlob(desc: Descriptor, opts?: TransferOptions): Promise<Readable>;
+  /** A fresh stream of a blob (config or layer), from byte `start` on. Not verified: the sink verifies. */
+  openBlob(desc: Descriptor, opts?: TransferOptions & { start?: number }): Promise<Readable>;
 }
 
 export interface ImageSink {
   readonly description: string;
   /** Layer media types the sink accepts as they are; others are converted by copyImage. */
   hasBlob(desc: Descriptor, opts?: TransferOptions): Promise<boolean>;
-  /** Stores a blob, verifying size and digest. */
-  putBlob(desc: Descriptor, open: () => Promise<Readable>, opts?: TransferOptions): Promise<void>;
+  /** Stores a blob, verifying size and digest. `open(start)` resumes from a byte offset. */
+  putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: TransferOptions): Promise<void>;
   /** Writes a manifest once all of its blobs are in. `tag` names it at the sink. */
   putManifest(manifest: RawManifest, opts?: TransferOptions & { platform?: Platform }): Promise<void>;
   /** Called once after the top manifest is written. */

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, open as open_, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,6 +43,16 @@ export interface ContentIngester {
   put(source: Readable | Buffer | string, opts?: { expected?: Digest; expectedSize?: number; signal?: AbortSignal }): Promise<ContentInfo>;
 }
 
+export interface ContentResumer {
+  /**
+   * Stores a blob that may have been partly downloaded before: bytes already in
+   * `ingest/resume-<hex>` are hashed and kept, and `open(start)` supplies the rest. The
+   * partial file survives a failure (or a SIGKILL) for the next try; a digest mismatch
+   * deletes it.
+   */
+  putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts?: { signal?: AbortSignal }): Promise<ContentInfo>;
+}
+
 export interface ContentManager {
   delete(digest: Digest): Promise<void>;
   walk(): AsyncIterable<ContentInfo>;
@@ -51,7 +61,7 @@ export interface ContentManager {
   pruneIngests(olderThanMs?: number): Promise<number>;
 }
 
-export type ContentStore = ContentProvider & ContentIngester & ContentManager;
+export type ContentStore = ContentProvider & ContentIngester & ContentManager & ContentResumer;
 
 class IngestWriter extends Writable implements ContentWriter {
   private readonly hash = createHash('sha256');
@@ -200,6 +210,63 @@ export class LocalContentStore implements ContentStore {
       await w.abort();
       throw e;
     }
+  }
+
+  async putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<ContentInfo> {
+    if (await this.has(expected)) return this.info(expected);
+    const partial = join(this.ingestDir, `resume-${digestHex(expected)}`);
+    const h = createHash('sha256');
+    let offset = 0;
+    try {
+      for await (const c of createReadStream(partial)) {
+        h.update(c as Buffer);
+        offset += (c as Buffer).length;
+      }
+    } catch {
+      offset = 0;
+    }
+    if (offset > expectedSize) {
+      await rm(partial, { force: true });
+      return this.putResumable(expected, expectedSize, open, opts);
+    }
+    if (offset < expectedSize) {
+      const src = await open(offset);
+      const out = createWriteStream(partial, { flags: offset ? 'a' : 'w' });
+      let received = offset;
+      await pipeline(
+        src,
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            received += chunk.length;
+            if (received > expectedSize) return cb(new BerthError('DATA_CORRUPT', `blob ${expected} is larger than its ${expectedSize} bytes`));
+            h.update(chunk);
+            if (!out.write(chunk)) out.once('drain', () => cb());
+            else cb();
+          },
+          final(cb) {
+            out.end(() => cb());
+          },
+        }),
+        { signal: opts.signal },
+      ).catch(async (e: unknown) => {
+        await new Promise<void>((r) => out.end(() => r()));
+        if (e instanceof BerthError && e.code === 'DATA_CORRUPT') await rm(partial, { force: true });
+        throw e;
+      });
+    }
+    const size = (await stat(partial)).size;
+    const digest = digestOfHash(h);
+    if (size !== expectedSize || digest !== expected) {
+      await rm(partial, { force: true });
+      throw new BerthError('DATA_CORRUPT', size !== expectedSize ? `blob ${expected}: expected ${expectedSize} bytes, got ${size}` : `digest mismatch: expected ${expected}, got ${digest}`, {
+        hint: 'the source sent different bytes than it promised; nothing was stored',
+      });
+    }
+    const fh = await open_(partial, 'r');
+    await fh.sync();
+    await fh.close();
+    await rename(partial, this.pathOf(expected));
+    return { digest: expected, size };
   }
 
   async delete(digest: Digest): Promise<void> {

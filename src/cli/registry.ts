@@ -1,0 +1,94 @@
+/** pull, push, login, logout — docker's output lines. */
+import type { Command } from 'commander';
+import { BerthError } from '../errors/index.ts';
+import type { ProgressEvent } from '../image/transfer.ts';
+import { getEngine, out } from './context.ts';
+
+function layerLines(verb: string): (ev: ProgressEvent) => void {
+  return (ev) => {
+    if (ev.kind === 'blob-done') {
+      const what = ev.skipped === 'exists' ? (verb === 'Pushed' ? 'Layer already exists' : 'Already exists') : ev.skipped === 'mounted' ? 'Mounted from another repository' : verb;
+      out(`${ev.digest.slice(7, 19)}: ${what}\n`);
+    }
+  };
+}
+
+async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString().replace(/\r?\n$/, '');
+}
+
+export function register(program: Command): void {
+  program
+    .command('pull')
+    .description('Download an image from a registry')
+    .argument('<name>', 'NAME[:TAG|@DIGEST]')
+    .option('-a, --all-tags', 'download all platform variants of the image')
+    .option('--platform <platform>', 'set platform if server is multi-platform capable')
+    .option('--tls-verify <bool>', 'require HTTPS and verify certificates', 'true')
+    .option('-q, --quiet', 'suppress verbose output')
+    .action(async (name: string, o: { allTags?: boolean; platform?: string; tlsVerify: string; quiet?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { pullImage } = await import('../registry/index.ts');
+      const { familiarName, parseReference, withDefaultTag } = await import('../reference/index.ts');
+      const ref = withDefaultTag(parseReference(name));
+      if (!o.quiet) out(`${ref.tag ?? ref.digest}: Pulling from ${familiarName({ ...ref, tag: undefined, digest: undefined }).replace(/^library\//, '')}\n`);
+      const r = await pullImage(engine, name, { platform: o.platform, allPlatforms: o.allTags, insecure: o.tlsVerify === 'false', onProgress: o.quiet ? undefined : layerLines('Pull complete') });
+      if (!o.quiet) out(`Digest: ${r.digest}\nStatus: Downloaded newer image for ${familiarName(ref)}\n`);
+      out(`${r.ref}\n`);
+    });
+
+  program
+    .command('push')
+    .description('Upload an image to a registry')
+    .argument('<name>', 'NAME[:TAG]')
+    .option('--tls-verify <bool>', 'require HTTPS and verify certificates', 'true')
+    .option('--compression-format <format>', 'auto (gzip unless it does not pay), gzip, none or zstd', 'auto')
+    .option('-q, --quiet', 'suppress verbose output')
+    .action(async (name: string, o: { tlsVerify: string; compressionFormat: string; quiet?: boolean }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { pushImage } = await import('../registry/index.ts');
+      const { parseReference, repositoryName, withDefaultTag } = await import('../reference/index.ts');
+      const ref = withDefaultTag(parseReference(name));
+      if (!['auto', 'gzip', 'none', 'zstd'].includes(o.compressionFormat)) throw new BerthError('INVALID_ARGUMENT', `unknown compression format "${o.compressionFormat}"`);
+      if (!o.quiet) out(`The push refers to repository [${repositoryName(ref)}]\n`);
+      const r = await pushImage(engine, name, {
+        insecure: o.tlsVerify === 'false',
+        compression: o.compressionFormat as 'auto',
+        onProgress: o.quiet ? undefined : layerLines('Pushed'),
+        onMessage: o.quiet ? undefined : (s) => out(`${s}\n`),
+      });
+      out(o.quiet ? `${name}\n` : `${ref.tag}: digest: ${r.digest} size: ${r.size}\n`);
+    });
+
+  program
+    .command('login')
+    .description('Log in to a registry')
+    .argument('[server]', 'registry host (default docker.io)', 'docker.io')
+    .option('-u, --username <name>', 'username')
+    .option('-p, --password <password>', 'password')
+    .option('--password-stdin', 'take the password from stdin')
+    .option('--tls-verify <bool>', 'require HTTPS and verify certificates', 'true')
+    .action(async (server: string, o: { username?: string; password?: string; passwordStdin?: boolean; tlsVerify: string }) => {
+      const { checkLogin, storeCredentials } = await import('../registry/index.ts');
+      const registry = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '').replace(/^index\.docker\.io$/, 'docker.io');
+      if (!o.username) throw new BerthError('INVALID_ARGUMENT', 'a username is required', { hint: 'use -u NAME' });
+      const password = o.passwordStdin ? await readPasswordFromStdin() : o.password;
+      if (!password) throw new BerthError('INVALID_ARGUMENT', 'a password is required', { hint: 'use --password-stdin' });
+      if (o.password) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      await checkLogin(registry, o.username, password, o.tlsVerify === 'false');
+      await storeCredentials(registry, { username: o.username, password });
+      out('Login Succeeded\n');
+    });
+
+  program
+    .command('logout')
+    .description('Log out from a registry')
+    .argument('[server]', 'registry host (default docker.io)', 'docker.io')
+    .action(async (server: string) => {
+      const { eraseCredentials } = await import('../registry/index.ts');
+      const registry = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+      out((await eraseCredentials(registry)) ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
+    });
+}

@@ -1,0 +1,192 @@
+/**
+ * HTTP to one registry, with the distribution spec's auth: anonymous, then on a 401 the
+ * challenge's scheme — Basic with stored credentials, or Bearer tokens fetched from the
+ * challenge's realm for the request's scope and cached per scope. TLS is verified; plain
+ * http is used only for loopback registries (as docker allows) or ones marked insecure.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.ts';
+import { getCredentials, type Credentials } from './credentials.ts';
+
+export interface ClientOptions {
+  /** Allow http and unverified TLS (`--tls-verify=false`, insecure-registries). */
+  readonly insecure?: boolean;
+  /** Explicit credentials; otherwise read from docker's config. */
+  readonly credentials?: Credentials;
+}
+
+export interface RequestOptions {
+  readonly headers?: Record<string, string | number>;
+  readonly body?: Buffer | Readable;
+  /** `repository:NAME:pull` or `…:pull,push`, for token auth. */
+  readonly scope?: string;
+  readonly signal?: AbortSignal;
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.startsWith('127.') || h === '::1';
+}
+
+function parseChallenge(h: string | undefined): { scheme: string; params: Record<string, string> } | undefined {
+  if (!h) return undefined;
+  const m = /^(\w+)\s+(.*)$/.exec(h.trim());
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of m[2]!.matchAll(/(\w+)="([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
+  return { scheme: m[1]!.toLowerCase(), params };
+}
+
+async function readBody(res: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function registryError(res: IncomingMessage, what: string): Promise<BerthError> {
+  const body = (await readBody(res).catch(() => Buffer.alloc(0))).toString();
+  let detail = body.trim().slice(0, 200);
+  let code = '';
+  try {
+    const j = JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> };
+    code = j.errors?.[0]?.code ?? '';
+    detail = j.errors?.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ') ?? detail;
+  } catch {
+    /* not JSON */
+  }
+  const status = res.statusCode ?? 0;
+  if (status === 401 || status === 403 || code === 'UNAUTHORIZED' || code === 'DENIED') {
+    return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, { hint: 'check the credentials with `berth login`' });
+  }
+  if (status === 404 || /UNKNOWN$/.test(code)) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
+  return new BerthError('UNAVAILABLE', `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`);
+}
+
+export class RegistryClient {
+  private base?: string;
+  private readonly tokens = new Map<string, string>();
+  private basic?: string;
+  private credsLoaded = false;
+  private creds?: Credentials;
+  private readonly ca?: Buffer;
+
+  constructor(
+    readonly registry: string,
+    private readonly opts: ClientOptions = {},
+  ) {
+    this.creds = opts.credentials;
+    this.credsLoaded = !!opts.credentials;
+    const caFile = join(process.env.BERTH_CERTS_D ?? '/etc/docker/certs.d', registry, 'ca.crt');
+    if (existsSync(caFile)) this.ca = readFileSync(caFile);
+  }
+
+  /** The host to connect to: docker.io is served by registry-1.docker.io. */
+  get host(): string {
+    return this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry;
+  }
+
+  private async credentials(): Promise<Credentials | undefined> {
+    if (!this.credsLoaded) {
+      this.creds = await getCredentials(this.registry);
+      this.credsLoaded = true;
+    }
+    return this.creds;
+  }
+
+  private raw(url: URL, method: string, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.opts.insecure, ca: this.ca, timeout: 60_000 }, resolve);
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      if (!body) req.end();
+      else if (Buffer.isBuffer(body)) req.end(body);
+      else {
+        body.on('error', (e) => req.destroy(e));
+        body.pipe(req);
+      }
+    });
+  }
+
+  /** Picks https, or http for loopback/insecure registries whose https does not answer. */
+  private async resolveBase(signal?: AbortSignal): Promise<string> {
+    if (this.base) return this.base;
+    const https = `https://${this.host}`;
+    const mayUseHttp = this.opts.insecure || isLoopback(this.host);
+    try {
+      const res = await this.raw(new URL(`${https}/v2/`), 'GET', {}, undefined, signal);
+      res.resume();
+      this.base = https;
+    } catch (e) {
+      if (!mayUseHttp) {
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint: 'for a registry without TLS use --tls-verify=false' });
+      }
+      this.base = `http://${this.host}`;
+    }
+    return this.base;
+  }
+
+  private async authorize(challenge: ReturnType<typeof parseChallenge>, scope: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+    if (!challenge) return undefined;
+    const creds = await this.credentials();
+    if (challenge.scheme === 'basic') {
+      if (!creds) return undefined;
+      this.basic = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      return this.basic;
+    }
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) return undefined;
+    const url = new URL(challenge.params.realm);
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    const wanted = scope ?? challenge.params.scope;
+    if (wanted) url.searchParams.set('scope', wanted);
+    const headers: Record<string, string> = {};
+    if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    const res = await this.raw(url, 'GET', headers, undefined, signal).catch((e: Error) => {
+      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`);
+    });
+    if (res.statusCode !== 200) throw await registryError(res, `token for ${this.registry}`);
+    const j = JSON.parse((await readBody(res)).toString()) as { token?: string; access_token?: string };
+    const token = j.token ?? j.access_token;
+    if (!token) throw new BerthError('UNAUTHORIZED', `the token server for ${this.registry} returned no token`);
+    this.tokens.set(wanted ?? '', `Bearer ${token}`);
+    return `Bearer ${token}`;
+  }
+
+  /** A request to `/v2/…`; retries once after a 401 with the challenge's credentials. */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+    const base = await this.resolveBase(opts.signal);
+    const url = new URL(path.startsWith('http') ? path : `${base}${path}`);
+    const send = (auth?: string) => {
+      const headers: Record<string, string | number> = { 'User-Agent': 'berth/0.1', ...(opts.headers ?? {}) };
+      if (auth && new URL(base).host === url.host) headers.Authorization = auth;
+      return this.raw(url, method, headers, opts.body, opts.signal).catch((e: Error) => {
+        if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`);
+      });
+    };
+    let auth = this.tokens.get(opts.scope ?? '') ?? this.basic;
+    let res = await send(auth);
+    if (res.statusCode === 401 && (!opts.body || Buffer.isBuffer(opts.body))) {
+      const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined);
+      res.resume();
+      auth = await this.authorize(challenge, opts.scope, opts.signal);
+      if (auth) res = await send(auth);
+      else throw new BerthError('UNAUTHORIZED', `${this.registry} requires authentication`, { hint: `run \`berth login ${this.registry}\`` });
+    }
+    // Blob GETs may redirect to storage on another host: follow without our credentials.
+    for (let hops = 0; hops < 5 && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && res.headers.location; hops++) {
+      const next = new URL(res.headers.location, url);
+      res.resume();
+      res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal);
+    }
+    return res;
+  }
+
+  async readJson(res: IncomingMessage): Promise<Buffer> {
+    return readBody(res);
+  }
+}

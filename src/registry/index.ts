@@ -1,0 +1,81 @@
+/**
+ * The OCI distribution client: a registry repository as an ImageSource (pull) and an
+ * ImageSink (push), both used through image/copy.ts's copyImage, with docker's auth and
+ * credential files.
+ */
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { copyImage } from '../image/copy.ts';
+import { requireImageId } from '../image/resolve.ts';
+import { StoreImageSink } from '../image/store-transport.ts';
+import type { ProgressEvent } from '../image/transfer.ts';
+import { hostPlatform, parsePlatform } from '../oci/platform.ts';
+import { formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
+import type { ImageRecord } from '../store/images.ts';
+import { RegistryClient } from './http.ts';
+import { pushSource, type CompressionFormat } from './push-source.ts';
+import { RegistrySink } from './sink.ts';
+import { RegistrySource } from './source.ts';
+
+export { RegistryClient } from './http.ts';
+export { RegistrySource } from './source.ts';
+export { RegistrySink } from './sink.ts';
+export { getCredentials, storeCredentials, eraseCredentials } from './credentials.ts';
+
+export interface PullOptions {
+  readonly platform?: string;
+  readonly allPlatforms?: boolean;
+  readonly insecure?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (ev: ProgressEvent) => void;
+}
+
+export async function pullImage(engine: Engine, name: string, opts: PullOptions = {}): Promise<{ record: ImageRecord; digest: string; ref: string }> {
+  const ref = withDefaultTag(parseReference(name));
+  const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
+  const sink = new StoreImageSink(engine, { tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [], repository: repositoryName(ref) });
+  const result = await copyImage(new RegistrySource(client, ref), sink, {
+    platform: opts.platform ? parsePlatform(opts.platform) : hostPlatform(),
+    allPlatforms: opts.allPlatforms,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+  });
+  const record = sink.written.at(-1);
+  if (!record) throw new BerthError('NOT_FOUND', `no image was found at ${name}`);
+  return { record, digest: result.root.digest, ref: formatReference(ref) };
+}
+
+export interface PushOptions {
+  readonly insecure?: boolean;
+  readonly compression?: CompressionFormat;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (ev: ProgressEvent) => void;
+  readonly onMessage?: (s: string) => void;
+}
+
+export async function pushImage(engine: Engine, name: string, opts: PushOptions = {}): Promise<{ digest: string; size: number }> {
+  const ref = withDefaultTag(parseReference(name));
+  const id = requireImageId(engine, name);
+  const record = engine.images.get(id)!;
+  const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
+  const mountFrom = engine.images
+    .repoDigestsOf(id)
+    .map((d) => parseReference(d.repository))
+    .filter((r) => r.registry === ref.registry)
+    .map((r) => r.repository);
+  const source = await pushSource(engine, record, opts.compression ?? 'auto', opts.onMessage);
+  const result = await copyImage(source, new RegistrySink(client, ref, mountFrom), { signal: opts.signal, onProgress: opts.onProgress });
+  engine.images.put(record, [], [{ repository: repositoryName(ref), digest: result.root.digest }]);
+  return { digest: result.root.digest, size: result.root.bytes.length };
+}
+
+/** Checks credentials against the registry's /v2/ endpoint. */
+export async function checkLogin(registry: string, username: string, password: string, insecure = false): Promise<void> {
+  const client = new RegistryClient(registry, { insecure, credentials: { username, password } });
+  const res = await client.request('GET', '/v2/', { scope: '' });
+  res.resume();
+  if (res.statusCode === 401 || res.statusCode === 403) {
+    throw new BerthError('UNAUTHORIZED', `login to ${registry} failed: 401 unauthorized: incorrect username or password`);
+  }
+  if ((res.statusCode ?? 500) >= 400) throw new BerthError('UNAVAILABLE', `login to ${registry} failed: registry answered ${res.statusCode}`);
+}

@@ -1,0 +1,73 @@
+/**
+ * What a push sends: the local image with its layers compressed for the wire. Compressed
+ * blobs are made once (parallel gzip) and cached by diffID, so a second push does not
+ * compress again. With `auto`, a layer that gzip cannot shrink (model weights) goes up
+ * uncompressed: the manifest's media type says so, and every client reads it.
+ */
+import { gzipSync, constants as zc } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import type { ImageSource, RawManifest } from '../image/transfer.ts';
+import { gzipParallel } from '../layer/index.ts';
+import { sha256, type Digest } from '../oci/digest.ts';
+import { layerCompression, MediaType } from '../oci/mediatypes.ts';
+import { manifestSchema, type Descriptor } from '../oci/schema.ts';
+import type { ImageRecord } from '../store/images.ts';
+
+export type CompressionFormat = 'auto' | 'gzip' | 'none' | 'zstd';
+
+async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
+  const stream = await engine.content.open(diffId);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    chunks.push(c as Buffer);
+    n += (c as Buffer).length;
+    if (n >= 1 << 20) break;
+  }
+  stream.destroy();
+  const sample = Buffer.concat(chunks);
+  return sample.length ? gzipSync(sample, { level: zc.Z_BEST_SPEED }).length / sample.length : 0;
+}
+
+async function gzipLayer(engine: Engine, diffId: Digest): Promise<Descriptor> {
+  const cached = engine.images.blobsOfLayer(diffId).find((b) => b.mediaType === MediaType.OciLayerGzip || b.mediaType === MediaType.DockerLayerGzip);
+  if (cached && (await engine.content.has(cached.digest))) return { mediaType: MediaType.OciLayerGzip, digest: cached.digest, size: cached.size };
+  const info = await engine.content.put((await engine.content.open(diffId)).pipe(gzipParallel()));
+  engine.images.putLayer(diffId, engine.images.layerSize(diffId) ?? 0, { digest: info.digest, mediaType: MediaType.OciLayerGzip, size: info.size });
+  return { mediaType: MediaType.OciLayerGzip, digest: info.digest, size: info.size };
+}
+
+/** The image as a push source, its manifest rewritten to the compressed layers. */
+export async function pushSource(engine: Engine, record: ImageRecord, format: CompressionFormat, onMessage?: (s: string) => void): Promise<ImageSource> {
+  if (format === 'zstd') throw new BerthError('UNSUPPORTED', 'zstd compression needs Node 22 or later; this berth runs on Node 20', { hint: 'use --compression-format gzip or auto' });
+  const original = manifestSchema.parse(JSON.parse((await engine.content.readBytes(record.manifestDigest)).toString()));
+  const config = JSON.parse((await engine.content.readBytes(record.id)).toString()) as { rootfs: { diff_ids: Digest[] } };
+  const layers: Descriptor[] = [];
+  for (const [i, l] of original.layers.entries()) {
+    const diffId = config.rootfs.diff_ids[i]!;
+    if (layerCompression(l.mediaType) !== 'none' || format === 'none') {
+      layers.push({ mediaType: l.mediaType, digest: l.digest, size: l.size });
+      continue;
+    }
+    if (format === 'auto' && (await sampleRatio(engine, diffId)) > 0.9) {
+      onMessage?.(`${diffId.slice(7, 19)}: does not compress; pushing it uncompressed`);
+      layers.push({ mediaType: MediaType.OciLayer, digest: l.digest, size: l.size });
+      continue;
+    }
+    layers.push(await gzipLayer(engine, diffId));
+  }
+  const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { ...original.config, mediaType: MediaType.OciConfig }, layers };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const root: RawManifest = { digest: sha256(bytes), bytes, mediaType: MediaType.OciManifest };
+  return {
+    description: record.id,
+    rootManifest: async () => root,
+    manifest: async (d: Digest) => {
+      if (d === root.digest) return root;
+      throw new BerthError('NOT_FOUND', `manifest ${d} is not part of this push`);
+    },
+    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => engine.content.open(desc.digest, { start: opts.start }),
+  };
+}

@@ -1,0 +1,75 @@
+/** A registry repository as an ImageSource (pull): manifests by tag or digest, blobs by digest. */
+import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.ts';
+import type { ImageSource, RawManifest, TransferOptions } from '../image/transfer.ts';
+import { sha256, type Digest } from '../oci/digest.ts';
+import { MediaType } from '../oci/mediatypes.ts';
+import type { Descriptor } from '../oci/schema.ts';
+import type { Reference } from '../reference/index.ts';
+import { registryError, type RegistryClient } from './http.ts';
+
+export const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest, MediaType.DockerManifestSchema1Signed].join(', ');
+
+export class RegistrySource implements ImageSource {
+  readonly description: string;
+  private readonly scope: string;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly ref: Reference,
+  ) {
+    this.description = `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+    this.scope = `repository:${ref.repository}:pull`;
+  }
+
+  private async fetchManifest(reference: string, opts: TransferOptions = {}): Promise<RawManifest> {
+    const res = await this.client.request('GET', `/v2/${this.ref.repository}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT }, scope: this.scope, signal: opts.signal });
+    if (res.statusCode !== 200) throw await registryError(res, `manifest ${this.ref.repository}:${reference}`);
+    const bytes = await this.client.readJson(res);
+    const digest = sha256(bytes);
+    const claimed = res.headers['docker-content-digest'] as string | undefined;
+    // By digest, the bytes must hash to it; by tag, the registry's claim must match the bytes.
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw new BerthError('DATA_CORRUPT', `manifest ${reference} from ${this.ref.registry} does not match its digest (got ${digest})`);
+    }
+    if (claimed && claimed.startsWith('sha256:') && claimed !== digest) {
+      throw new BerthError('DATA_CORRUPT', `the registry says manifest ${this.description} is ${claimed}, but its bytes hash to ${digest}`);
+    }
+    const mediaType = (res.headers['content-type'] as string | undefined)?.split(';')[0] ?? MediaType.OciManifest;
+    return { digest, bytes, mediaType };
+  }
+
+  rootManifest(opts?: TransferOptions): Promise<RawManifest> {
+    return this.fetchManifest(this.ref.digest ?? this.ref.tag ?? 'latest', opts);
+  }
+
+  manifest(digest: Digest, opts?: TransferOptions): Promise<RawManifest> {
+    return this.fetchManifest(digest, opts);
+  }
+
+  async openBlob(desc: Descriptor, opts: TransferOptions & { start?: number } = {}): Promise<Readable> {
+    const headers: Record<string, string> = {};
+    if (opts.start) headers.Range = `bytes=${opts.start}-`;
+    const res = await this.client.request('GET', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { headers, scope: this.scope, signal: opts.signal });
+    if (opts.start && res.statusCode === 200) {
+      // No range support: skip the bytes we already have.
+      let skip = opts.start;
+      const { Transform } = await import('node:stream');
+      return res.pipe(
+        new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            if (skip >= chunk.length) {
+              skip -= chunk.length;
+              return cb();
+            }
+            const rest = chunk.subarray(skip);
+            skip = 0;
+            cb(null, rest);
+          },
+        }),
+      );
+    }
+    if (res.statusCode !== 200 && res.statusCode !== 206) throw await registryError(res, `blob ${desc.digest}`);
+    return res;
+  }
+}
