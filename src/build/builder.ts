@@ -10,6 +10,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
+import { ensureImage } from '../image/ensure.ts';
 import { resolveImage } from '../image/resolve.ts';
 import { loadDockerfile, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
 import { isDigest } from '../oci/digest.ts';
@@ -37,6 +38,7 @@ export interface BuildOptions {
   readonly network: string;
   readonly secrets: ReadonlyMap<string, Buffer>;
   readonly sourceDateEpoch?: number;
+  readonly pull?: boolean;
   readonly progress: ProgressSink;
   readonly signal?: AbortSignal;
 }
@@ -122,7 +124,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     if (ref === 'scratch') {
       return { layers: [], config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: { Env: [`PATH=${DEFAULT_PATH}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cacheKey: chainKey('scratch', platform), escape: df.parsed.escape, cmdSet: false };
     }
-    const img = await resolveImage(engine, ref);
+    const img = await ensureImage(engine, ref, { pull: opts.pull ? 'always' : 'missing', platform: opts.platform, log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }) });
     const layers = img.config.rootfs.diff_ids.map((d) => ({ diffId: d, size: engine.images.layerSize(d) ?? 0 }));
     const { created: _c, ...config } = img.config;
     // As BuildKit: a base image without PATH gets the default one.

@@ -135,6 +135,7 @@ export function register(program: Command): void {
           network: f.network,
           secrets: await readSecrets(f.secret),
           sourceDateEpoch: epoch !== undefined && Number.isFinite(epoch) ? epoch : undefined,
+          pull: !!f.pull,
           progress,
           signal: ac.signal,
         });

@@ -120,6 +120,8 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     labels: Object.fromEntries(f.label.map((l) => [l.split('=')[0]!, l.includes('=') ? l.slice(l.indexOf('=') + 1) : ''])),
     stopSignal: f.stopSignal,
     stopTimeout: num(f.stopTimeout, '--stop-timeout'),
+    pull: f.pull as 'missing',
+    platform: f.platform,
     runtime: {
       readOnly: !!f.readOnly,
       capAdd: f.capAdd,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
-import { resolveImage } from '../image/resolve.ts';
+import { ensureImage, type PullPolicy } from '../image/ensure.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths } from './paths.ts';
@@ -37,6 +37,8 @@ export interface CreateOptions {
   readonly stopTimeout?: number;
   /** Options passed through to the runtime spec (caps, limits, read-only, init...). */
   readonly runtime: Readonly<Record<string, unknown>>;
+  readonly pull?: PullPolicy;
+  readonly platform?: string;
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops the image's CMD. */
@@ -88,7 +90,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
-  const image = await resolveImage(engine, opts.image);
+  const image = await ensureImage(engine, opts.image, { pull: opts.pull, platform: opts.platform, log: (s) => process.stderr.write(s) });
   const ic = image.config.config ?? {};
   const proc = resolveProcess(ic, opts);
   const id = randomBytes(32).toString('hex');
