@@ -1,0 +1,84 @@
+/** Push and pull against a real docker-registry, with docker and skopeo on the other side. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempRoot } from '../helpers/berth.ts';
+import { busyboxTar } from '../helpers/busybox.ts';
+import { docker, startDockerd } from '../helpers/dockerd.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+
+const t = tempRoot('berth-reg-');
+let reg: TestRegistry;
+const work = mkdtempSync(join(tmpdir(), 'berth-reg-work-'));
+before(async () => {
+  await startDockerd();
+  reg = await startRegistry();
+  assert.equal(t.run(['import', '--change', 'CMD ["echo", "pushed-by-berth"]', busyboxTar(), 'bb:1']).code, 0);
+});
+after(() => {
+  reg.stop();
+  t.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('berth push → docker pull → docker run', () => {
+  it('docker runs what berth pushed; skopeo copies it', () => {
+    const name = `${reg.host}/team/model:1`;
+    assert.equal(t.run(['tag', 'bb:1', name]).code, 0);
+    const p = t.run(['push', name]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^1: digest: sha256:[a-f0-9]{64} size: \d+$/m);
+    assert.equal(docker(['pull', name]).code, 0);
+    assert.equal(docker(['run', '--rm', '--network', 'none', name]).stdout, 'pushed-by-berth\n');
+    const dest = join(work, 'skopeo-oci');
+    execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${name}`, `oci:${dest}:1`]);
+    assert.ok(JSON.parse(readFileSync(join(dest, 'index.json'), 'utf8')).manifests.length === 1);
+  });
+
+  it('a second push uploads nothing and keeps the digest', () => {
+    const name = `${reg.host}/team/model:1`;
+    const first = t.run(['push', name]).stdout.match(/digest: (\S+)/)![1];
+    const again = t.run(['push', name]);
+    assert.match(again.stdout, /Layer already exists/);
+    assert.equal(again.stdout.match(/digest: (\S+)/)![1], first);
+  });
+
+  it('pushing to another repository mounts the blobs', () => {
+    const name = `${reg.host}/other/model:1`;
+    assert.equal(t.run(['tag', 'bb:1', name]).code, 0);
+    const p = t.run(['push', name]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /Mounted from another repository|Layer already exists/);
+  });
+});
+
+describe('docker push → berth pull → berth run', () => {
+  it('berth runs what docker pushed', () => {
+    const name = `${reg.host}/fromdocker/app:2`;
+    assert.equal(docker(['import', '--change', 'CMD ["echo", "pushed-by-docker"]', busyboxTar(), name]).code, 0);
+    assert.equal(docker(['push', name]).code, 0);
+    const fresh = tempRoot('berth-reg-pull-');
+    try {
+      const pull = fresh.run(['pull', name]);
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.match(pull.stdout, /Status: Downloaded newer image/);
+      assert.equal(fresh.run(['run', '--rm', '--network', 'none', name]).stdout, 'pushed-by-docker\n');
+      assert.match(fresh.run(['inspect', '-f', '{{json .RepoDigests}}', name]).stdout, new RegExp(`${reg.host}/fromdocker/app@sha256:`));
+      assert.equal(fresh.run(['system', 'check']).code, 0);
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
+  it('a missing image and a missing registry give clear errors', () => {
+    const r = t.run(['pull', `${reg.host}/no/such:1`]);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /not found/);
+    const down = t.run(['pull', '127.0.0.1:1/x:1']);
+    assert.equal(down.code, 125);
+    assert.match(down.stderr, /cannot reach registry 127\.0\.0\.1:1/);
+  });
+});
