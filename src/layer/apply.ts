@@ -1,187 +1,231 @@
 /**
  * Applying a layer tar to a directory, safely, in one pass that also computes the diffID
- * (sha256 of the uncompressed tar).
+ * (sha256 of the uncompressed tar) and its size.
  *
- * Safety: every entry name is checked (`..` refused, a leading `/` dropped) and its parent
- * is resolved inside the target with chroot semantics (resolveInRoot), so symlinks in the
- * tree — including ones this same archive planted — cannot lead a write outside. Hardlink
- * targets resolve the same way. Whiteouts are applied (`apply`) or converted to overlayfs's
- * form (`overlay`: 0/0 char devices and the trusted.overlay.opaque xattr).
+ * Safety — no entry writes outside the target:
+ * - a leading `/` is dropped (the entry lands inside the root, as Docker does); a name whose
+ *   `..` climbs above the root is refused with UNSAFE_PATH;
+ * - every parent is resolved inside the root with chroot semantics (resolveInRootSync), so
+ *   a symlink — absolute, relative, or planted by this same layer — is followed as if the
+ *   root were `/`: writes through it are contained, never refused;
+ * - the final component is never followed: files are created with O_EXCL, and anything in
+ *   the way is removed first (a dir over a dir merges, anything else replaces);
+ * - hardlink targets resolve the same way (`/etc/passwd` means `<root>/etc/passwd`);
+ * - a whiteout naming `.`, `..` or nothing is refused with UNSAFE_PATH; its parent resolves
+ *   inside the root like any other.
+ * Device nodes are created (as root, like Docker), but only at a contained path.
+ *
+ * Whiteouts: `apply` deletes the named path (`.wh..wh..opq` empties the dir of everything
+ * this layer did not bring); `overlay` writes overlayfs's own form for a layer extracted
+ * into its own empty dir — a 0/0 char device per deletion, trusted.overlay.opaque=y per
+ * opaque dir — created at the end in a few batched processes.
+ *
+ * File system calls are synchronous on purpose: they are short, and a 20k-file layer
+ * would otherwise pay a thread-pool round trip per call. Body bytes still stream.
  */
-import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, utimes } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
-import * as tar from 'tar-stream';
+import { closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync, chmodSync, utimesSync, constants as fsc } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
 import { BerthError, errnoCode, isBerthError } from '../errors/index.ts';
 import type { Digest } from '../oci/digest.ts';
+import { ApplyTree } from './apply-tree.ts';
 import { decompressAuto, hashingStream } from './compress.ts';
-import { archiveEntryPath, resolveInRoot } from './safe-path.ts';
+import { makeNode, makeWhiteouts, setXattrs } from './fs-tools.ts';
+import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
+import { readTar, type TarEntry } from './tar-reader.ts';
 
-const run = promisify(execFile);
-type TarHeader = Partial<tar.Header> & { name: string };
-export const WHITEOUT_PREFIX = '.wh.';
-export const OPAQUE_WHITEOUT = '.wh..wh..opq';
+/** overlayfs metadata a layer must not forge (redirects, metacopy, opaque) — berth sets it. */
+const FORBIDDEN_XATTR = /^trusted\.overlay\./;
 
 export interface ApplyOptions {
   readonly whiteouts: 'overlay' | 'apply';
   readonly signal?: AbortSignal;
 }
 
-async function removeAll(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: true });
+export interface ApplyResult {
+  /** sha256 of the uncompressed tar stream. */
+  readonly diffId: Digest;
+  /** Size in bytes of the uncompressed tar stream. */
+  readonly size: number;
 }
 
-/** Prepares `path` for a new entry: a dir over a dir merges, anything else replaces. */
-async function clearFor(path: string, isDir: boolean): Promise<void> {
-  try {
-    const st = await lstat(path);
-    if (isDir && st.isDirectory()) return;
-    await removeAll(path);
-  } catch (e) {
-    if (errnoCode(e) !== 'ENOENT') throw e;
-  }
-}
-
-function xattrsOf(h: TarHeader): Array<[string, string]> {
-  const pax = (h as { pax?: Record<string, string> }).pax ?? {};
-  return Object.entries(pax)
-    .filter(([k]) => k.startsWith('SCHILY.xattr.'))
-    .map(([k, v]) => [k.slice('SCHILY.xattr.'.length), v]);
-}
-
-export async function applyLayer(input: Readable, target: string, opts: ApplyOptions): Promise<{ diffId: Digest; size: number }> {
+export async function applyLayer(input: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult> {
+  const root = resolvePath(target);
+  mkdirSync(root, { recursive: true });
   const hasher = hashingStream();
-  const extract = tar.extract();
-  const flow = pipeline(input, decompressAuto(), hasher.stream, extract, { signal: opts.signal });
-  // A truncated input fails the pipeline mid-entry: every wait on an entry races
-  // `failed`, or it would wait for the missing bytes forever.
-  let current: { destroy(e?: Error): void } | undefined;
-  flow.catch(() => undefined); // the loop reports the failure
-  // tar-stream is a streamx stream: without its own error listener a failure is uncaught.
-  const failed = new Promise<never>((_, reject) => extract.on('error', (e: Error) => {
-    current?.destroy(e);
-    reject(e);
-  }));
-  failed.catch(() => undefined);
-  const dirTimes: Array<[string, Date]> = [];
-  const createdHere = new Set<string>();
-  const overlayWhiteouts: string[] = [];
-  const opaqueDirs: string[] = [];
-  const xattrs: Array<[string, string, string]> = [];
-
+  const tail = pipeline(input, decompressAuto(), hasher.stream, () => undefined);
+  const onAbort = () => input.destroy(new BerthError('CANCELLED', 'layer extraction was cancelled'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const tree = new ApplyTree(root, opts.whiteouts === 'apply');
   try {
-    for await (const entry of extract) {
-      current = entry;
-      const h = entry.header;
-      const rel = archiveEntryPath(h.name);
-      if (rel === '') {
-        entry.resume();
-        continue;
-      }
-      const base = rel.slice(rel.lastIndexOf('/') + 1);
-      const parentRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      const parent = await resolveInRoot(target, parentRel, { followFinal: true });
-
-      if (base.startsWith(WHITEOUT_PREFIX)) {
-        entry.resume();
-        await mkdir(parent, { recursive: true });
-        if (base === OPAQUE_WHITEOUT) {
-          if (opts.whiteouts === 'overlay') opaqueDirs.push(parent);
-          else for (const child of await readdir(parent)) if (!createdHere.has(join(parent, child))) await removeAll(join(parent, child));
-        } else {
-          const victim = base.slice(WHITEOUT_PREFIX.length);
-          if (!victim || victim === '.' || victim === '..' || victim.includes('/')) throw new BerthError('UNSAFE_PATH', `invalid whiteout "${h.name}"`);
-          if (opts.whiteouts === 'overlay') overlayWhiteouts.push(join(parent, victim));
-          else await removeAll(join(parent, victim));
-        }
-        continue;
-      }
-
-      await mkdir(parent, { recursive: true });
-      const path = join(parent, base);
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      const mtime = h.mtime ?? new Date(0);
-      const uid = h.uid ?? 0;
-      const gid = h.gid ?? 0;
-      switch (h.type) {
-        case 'directory':
-          await clearFor(path, true);
-          await mkdir(path, { recursive: true });
-          await chmod(path, mode);
-          await lchown(path, uid, gid);
-          dirTimes.push([path, mtime]);
-          break;
-        case 'file':
-        case 'contiguous-file':
-          await clearFor(path, false);
-          await Promise.race([pipeline(entry, createWriteStream(path, { mode, flags: 'wx' })), failed]);
-          await lchown(path, uid, gid);
-          await chmod(path, mode); // after chown, which clears setuid bits
-          await utimes(path, mtime, mtime);
-          break;
-        case 'symlink':
-          await clearFor(path, false);
-          await symlink(h.linkname ?? '', path);
-          await lchown(path, uid, gid);
-          await lutimes(path, mtime, mtime).catch(() => undefined);
-          break;
-        case 'link': {
-          const linkRel = archiveEntryPath(h.linkname ?? '');
-          const source = await resolveInRoot(target, linkRel, { followFinal: false });
-          const st = await lstat(source).catch(() => undefined);
-          if (!st) throw new BerthError('DATA_CORRUPT', `hardlink "${h.name}" points to "${h.linkname}", which the layer does not contain`);
-          await clearFor(path, false);
-          await link(source, path);
-          break;
-        }
-        case 'character-device':
-        case 'block-device':
-        case 'fifo': {
-          await clearFor(path, false);
-          const args = h.type === 'fifo' ? [path, 'p'] : [path, h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)];
-          await run('mknod', ['-m', mode.toString(8), ...args]);
-          await lchown(path, uid, gid);
-          break;
-        }
-        default:
-          // pax-global-header and unknown types carry no file.
-          break;
-      }
-      if (h.type !== 'link') for (const [k, v] of xattrsOf(h)) xattrs.push([path, k, v]);
-      createdHere.add(path);
-      entry.resume();
+    if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
+    for await (const entry of readTar(tail)) {
+      if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
+      await applyEntry(tree, entry, opts);
     }
-    await Promise.race([flow, failed]);
+    await finish(tree, opts);
   } catch (e) {
-    extract.destroy();
+    tail.destroy();
+    input.destroy();
+    if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled', { cause: e });
     if (isBerthError(e)) throw e;
-    const code = errnoCode(e);
-    if (code === 'ABORT_ERR') throw new BerthError('CANCELLED', 'layer extraction was cancelled', { cause: e });
-    if (code && code.startsWith('E') && code !== 'Z_DATA_ERROR') throw e;
-    throw new BerthError('DATA_CORRUPT', `cannot read the layer tar: ${(e as Error).message}`, { cause: e });
+    if (/^(Z_|ERR_STREAM_PREMATURE_CLOSE)/.test(errnoCode(e) ?? '')) throw new BerthError('DATA_CORRUPT', `cannot read the layer: ${(e as Error).message}`, { cause: e });
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
   }
-
-  await applyOverlayMarks(target, overlayWhiteouts, opaqueDirs);
-  for (const [path, k, v] of xattrs) await run('setfattr', ['-h', '-n', k, '-v', v, path]).catch(() => undefined);
-  for (const [path, t] of dirTimes.reverse()) await utimes(path, t, t).catch(() => undefined);
   return { diffId: hasher.digest(), size: hasher.size() };
 }
 
-/** Overlay whiteouts need mknod and setfattr, which Node lacks: one batched shell each. */
-async function applyOverlayMarks(target: string, whiteouts: readonly string[], opaque: readonly string[]): Promise<void> {
-  for (const w of whiteouts) {
-    if (relative(target, w).startsWith('..')) throw new BerthError('UNSAFE_PATH', `whiteout ${w} is outside the layer`);
-    await removeAll(w);
-    await mkdir(dirname(w), { recursive: true });
+async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promise<void> {
+  const h = entry.header;
+  const rel = archiveEntryPath(h.name);
+  if (rel === '') return; // the root itself: its metadata belongs to whoever made the target
+  const slash = rel.lastIndexOf('/');
+  const base = rel.slice(slash + 1);
+  const parentRel = slash === -1 ? '' : rel.slice(0, slash);
+
+  if (base.startsWith(WHITEOUT_PREFIX)) return applyWhiteout(tree, h.name, parentRel, base, opts);
+
+  const parent = tree.ensureDir(parentRel);
+  const path = join(parent, base);
+  const pathRel = tree.relOf(path);
+  const mode = h.mode & 0o7777;
+  tree.claim(pathRel);
+  switch (h.type) {
+    case 'directory':
+      makeDir(tree, path, pathRel);
+      lchownSync(path, h.uid, h.gid);
+      chmodSync(path, mode); // after chown, which may clear set-id bits
+      tree.rememberDir(pathRel);
+      tree.dirTimes.set(pathRel, h.mtime);
+      break;
+    case 'file':
+      await writeFile(tree, entry, path, pathRel);
+      break;
+    case 'symlink':
+      replacing(tree, pathRel, () => symlinkSync(h.linkname, path));
+      lchownSync(path, h.uid, h.gid);
+      lutimesSync(path, h.mtime, h.mtime);
+      break;
+    case 'link':
+      makeHardlink(tree, h, path, pathRel);
+      return; // a hardlink shares its target's inode: no metadata of its own
+    case 'character-device':
+    case 'block-device':
+    case 'fifo':
+      tree.remove(pathRel);
+      await makeNode(path, h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode, h.devmajor, h.devminor, opts);
+      lchownSync(path, h.uid, h.gid);
+      chmodSync(path, mode);
+      utimesSync(path, h.mtime, h.mtime);
+      break;
   }
-  for (let i = 0; i < whiteouts.length; i += 500) {
-    await run('sh', ['-c', 'for p; do mknod -m 000 "$p" c 0 0 || exit 1; done', 'sh', ...whiteouts.slice(i, i + 500)]);
+  recordXattrs(tree, pathRel, h);
+}
+
+/** Runs `create`; if something is in the way (EEXIST), removes it and runs it again. */
+function replacing(tree: ApplyTree, rel: string, create: () => void): void {
+  try {
+    create();
+  } catch (e) {
+    if (errnoCode(e) !== 'EEXIST') throw e;
+    tree.remove(rel);
+    create();
   }
-  for (let i = 0; i < opaque.length; i += 500) {
-    await run('sh', ['-c', 'for p; do setfattr -n trusted.overlay.opaque -v y "$p" || exit 1; done', 'sh', ...opaque.slice(i, i + 500)]);
+}
+
+/** Creates a dir; an existing dir is merged into, anything else replaced. */
+function makeDir(tree: ApplyTree, path: string, rel: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (e) {
+    if (errnoCode(e) !== 'EEXIST') throw e;
+    if (!lstatSync(path).isDirectory()) {
+      tree.remove(rel);
+      mkdirSync(path, { mode: 0o700 });
+    }
   }
+}
+
+async function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string): Promise<void> {
+  const h = entry.header;
+  const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+  let fd: number | undefined;
+  replacing(tree, rel, () => (fd = openSync(path, flags, 0o600)));
+  try {
+    for await (const chunk of entry.body()) {
+      for (let off = 0; off < chunk.length; ) off += writeSync(fd!, chunk, off);
+    }
+    fchownSync(fd!, h.uid, h.gid);
+    fchmodSync(fd!, h.mode & 0o7777);
+    futimesSync(fd!, h.mtime, h.mtime);
+  } finally {
+    closeSync(fd!);
+  }
+}
+
+function makeHardlink(tree: ApplyTree, h: TarHeader, path: string, rel: string): void {
+  const linkRel = archiveEntryPath(h.linkname);
+  // The link's own parents resolve inside the root; the final component is not followed
+  // (link(2) links a symlink itself), so the source is always inside the root.
+  const source = resolveInRootSync(tree.root, linkRel, { followFinal: false }).path;
+  let isDir = false;
+  try {
+    isDir = lstatSync(source).isDirectory();
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
+    throw new BerthError('DATA_CORRUPT', `hardlink "${h.name}" points to "${h.linkname}", which is not in the layer or the target`);
+  }
+  if (isDir) throw new BerthError('DATA_CORRUPT', `hardlink "${h.name}" points to the directory "${h.linkname}"`);
+  if (source === path) return;
+  replacing(tree, rel, () => linkSync(source, path));
+}
+
+function recordXattrs(tree: ApplyTree, rel: string, h: TarHeader): void {
+  const kept = new Map([...h.xattrs].filter(([k]) => !FORBIDDEN_XATTR.test(k)));
+  if (kept.size) tree.xattrs.set(rel, kept);
+  else tree.xattrs.delete(rel);
+}
+
+function applyWhiteout(tree: ApplyTree, name: string, parentRel: string, base: string, opts: ApplyOptions): void {
+  if (base === OPAQUE_WHITEOUT) {
+    if (opts.whiteouts === 'overlay') tree.opaqueDirs.add(tree.relOf(tree.ensureDir(parentRel)));
+    else {
+      const dir = tree.findDir(parentRel);
+      if (dir) tree.emptyDir(tree.relOf(dir));
+    }
+    return;
+  }
+  if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // AUFS metadata (.wh..wh.plnk…): not a deletion
+  const victim = base.slice(WHITEOUT_PREFIX.length);
+  if (victim === '' || victim === '.' || victim === '..') {
+    throw new BerthError('UNSAFE_PATH', `archive entry "${name}" is a whiteout of "${victim}", which is not a file name`, {
+      hint: 'the archive is malformed or hostile; nothing outside the target was written',
+    });
+  }
+  if (opts.whiteouts === 'overlay') {
+    const rel = tree.relOf(join(tree.ensureDir(parentRel), victim));
+    tree.remove(rel);
+    tree.whiteouts.add(rel);
+    return;
+  }
+  const dir = tree.findDir(parentRel);
+  if (dir) tree.remove(tree.relOf(join(dir, victim)));
+}
+
+/** The deferred work: whiteout devices, xattrs and opaque marks, then dir mtimes. */
+async function finish(tree: ApplyTree, opts: ApplyOptions): Promise<void> {
+  await makeWhiteouts([...tree.whiteouts].map((r) => tree.abs(r)), opts);
+  const marks = [...tree.opaqueDirs].map((r) => ({ path: tree.abs(r), name: 'trusted.overlay.opaque', value: Buffer.from('y') }));
+  if (marks.length) {
+    const failed = await setXattrs(marks, opts);
+    if (failed) throw new BerthError('RUNTIME', `cannot mark opaque dirs for overlayfs: ${failed}`);
+  }
+  const xattrs = [...tree.xattrs].flatMap(([rel, m]) => [...m].map(([name, value]) => ({ path: tree.abs(rel), name, value })));
+  // As Docker does with a file system that refuses some xattrs: the content still applies.
+  await setXattrs(xattrs, opts);
+  const dirs = [...tree.dirTimes].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0)); // children first
+  for (const [rel, t] of dirs) lutimesSync(tree.abs(rel), t, t);
 }

@@ -108,8 +108,16 @@ export function gzipParallel(opts: { level?: number; chunkSize?: number; workers
   });
 }
 
+export interface HashingStream {
+  /** Pass-through: bytes leave unchanged. */
+  readonly stream: Transform;
+  /** sha256 of everything that passed; call once the stream has ended. */
+  digest(): Digest;
+  size(): number;
+}
+
 /** A pass-through that hashes (sha256) and counts what flows through it. */
-export function hashingStream(): { stream: Transform; digest(): Digest; size(): number } {
+export function hashingStream(): HashingStream {
   const h = createHash('sha256');
   let n = 0;
   let digest: Digest | undefined;

@@ -2,7 +2,10 @@
  * Layer tar I/O: apply a layer to a dir (safe paths, whiteouts), write a dir or an overlay
  * upperdir as a deterministic tar, and the compression codecs. See each file's contract.
  */
-export { applyLayer, OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type ApplyOptions } from './apply.ts';
+export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { writeLayer, type WriteOptions } from './write.ts';
-export { compress, decompressAuto, gzipParallel, hashingStream } from './compress.ts';
-export { archiveEntryPath, cleanComponents, resolveInRoot } from './safe-path.ts';
+export { compress, decompressAuto, gzipParallel, hashingStream, type HashingStream } from './compress.ts';
+export { archiveEntryPath, cleanComponents, resolveInRoot, resolveInRootSync } from './safe-path.ts';
+export { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './tar-format.ts';
+export { readTar, type TarEntry } from './tar-reader.ts';
+export type { TarHeader } from './tar-format.ts';

@@ -1,120 +1,182 @@
 /**
- * Writing a directory as a deterministic layer tar. Entries come in a fixed order (depth
- * first, names sorted bytewise), with numeric ids and no user/group names, mtimes clamped
- * to SOURCE_DATE_EPOCH when given, and no atime/ctime — so the same tree always gives the
- * same bytes, and so the same diffID.
+ * Writing a directory as a deterministic layer tar: the same tree gives the same bytes, so
+ * the same diffID. Entries come depth first with the names in each dir in bytewise order
+ * (a full-path sort in which `/` sorts first, so parents precede children); ids are
+ * numeric with no user/group names; mtimes are whole seconds, clamped to sourceDateEpoch
+ * when given; there is no atime or ctime; a PAX header appears only when a field does not
+ * fit USTAR or an xattr (security.capability) is carried. Files with several links in the
+ * tree become one file and hardlink entries. Sockets are skipped, as Docker does.
  *
  * In `overlay-upper` mode the tree is an overlayfs upperdir: a 0/0 character device is a
  * deletion (written as `.wh.NAME`) and a dir with trusted.overlay.opaque=y hides the lower
- * dir's content (written as the dir plus `.wh..wh..opq`).
+ * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs are read with one
+ * getfattr process for the whole tree.
  */
-import { execFile } from 'node:child_process';
-import { createReadStream, type Stats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
-import * as tar from 'tar-stream';
-import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './apply.ts';
-
-const run = promisify(execFile);
-type TarHeader = Partial<tar.Header> & { name: string };
+import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import { Readable } from 'node:stream';
+import { BerthError, isBerthError } from '../errors/index.ts';
+import { readXattrs } from './fs-tools.ts';
+import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
 export interface WriteOptions {
   readonly mode: 'plain' | 'overlay-upper';
+  /** Clamp mtimes to this (seconds since the epoch), as SOURCE_DATE_EPOCH asks. */
   readonly sourceDateEpoch?: number;
   readonly signal?: AbortSignal;
+  /** Leaves out a path (relative, `/`-separated, no leading `/`) and, for a dir, all below it. */
+  readonly exclude?: (relPath: string) => boolean;
 }
 
-/** Dirs (relative paths) marked opaque, found with one getfattr over the whole tree. */
-async function opaqueDirs(root: string): Promise<Set<string>> {
-  const out = new Set<string>();
-  try {
-    const { stdout } = await run('getfattr', ['-R', '--absolute-names', '-m', 'trusted.overlay.opaque', '-d', root], { maxBuffer: 64 << 20 });
-    let current = '';
-    for (const line of stdout.split('\n')) {
-      if (line.startsWith('# file: ')) current = line.slice(8);
-      else if (line.startsWith('trusted.overlay.opaque="y"')) out.add(current === root ? '' : current.slice(root.length + 1));
-    }
-  } catch {
-    /* no getfattr output: no opaque dirs */
-  }
-  return out;
-}
-
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const OUTPUT_BATCH = 256 << 10; // small entries are gathered up to this before being pushed
+const SMALL_FILE = 256 << 10; // files up to this are read in one synchronous call
+const READ_CHUNK = 1 << 20;
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 export function writeLayer(dir: string, opts: WriteOptions): Readable {
-  const pack = tar.pack();
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const clamp = (d: Date) => (opts.sourceDateEpoch !== undefined && d.getTime() > opts.sourceDateEpoch * 1000 ? new Date(opts.sourceDateEpoch * 1000) : new Date(Math.floor(d.getTime() / 1000) * 1000));
-  const seenInodes = new Map<string, string>();
+  return Readable.from(generateLayer(resolvePath(dir), opts), { objectMode: false, highWaterMark: 1 << 20 });
+}
 
+interface Child {
+  readonly name: string;
+  /** The name written to the tar (`.wh.NAME` for a whiteout). */
+  readonly tarName: string;
+  readonly st: Stats;
+  readonly whiteout: boolean;
+}
+
+const byBytes = (a: Child, b: Child) => Buffer.compare(Buffer.from(a.tarName), Buffer.from(b.tarName));
+
+async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<Buffer> {
+  const overlay = opts.mode === 'overlay-upper';
+  const xattrs = await readXattrs(root, overlay ? '^(trusted\\.overlay\\.opaque|security\\.capability)$' : '^security\\.capability$', opts).catch((e: unknown) => {
+    if (!overlay && isBerthError(e, 'UNAVAILABLE')) return new Map<string, Map<string, Buffer>>(); // plain copies can do without
+    throw e;
+  });
+  const firstLinkOf = new Map<string, string>();
+  const clamp = (st: Stats) => {
+    const s = Math.floor(st.mtimeMs / 1000);
+    return opts.sourceDateEpoch !== undefined && s > opts.sourceDateEpoch ? opts.sourceDateEpoch : s;
+  };
   const header = (name: string, st: Stats, extra: Partial<TarHeader>): TarHeader => ({
-    name,
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-    mtime: clamp(st.mtime),
-    ...extra,
+    name, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: clamp(st),
+    linkname: '', devmajor: 0, devminor: 0, xattrs: NO_XATTRS, ...extra,
   });
 
-  const entry = (h: TarHeader, body?: Readable): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const sink = pack.entry(h, (err) => (err ? reject(err) : resolve()));
-      if (body) {
-        body.on('error', reject);
-        body.pipe(sink);
-      } else if (h.type === 'file' && (h.size ?? 0) === 0) {
-        sink.end(Buffer.alloc(0));
-      }
-    });
-
-  const walk = async (opaque: Set<string>, rel: string): Promise<void> => {
-    const names = (await readdir(join(dir, rel))).sort(byteOrder);
-    for (const name of names) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      const childRel = rel ? `${rel}/${name}` : name;
-      const abs = join(dir, childRel);
-      const st = await lstat(abs);
-      if (opts.mode === 'overlay-upper' && st.isCharacterDevice() && st.rdev === 0) {
-        await entry({ name: `${rel ? `${rel}/` : ''}${WHITEOUT_PREFIX}${name}`, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: clamp(st.mtime) });
-        continue;
-      }
-      if (st.isDirectory()) {
-        await entry(header(`${childRel}/`, st, { type: 'directory' }));
-        if (opts.mode === 'overlay-upper' && opaque.has(childRel)) {
-          await entry({ name: `${childRel}/${OPAQUE_WHITEOUT}`, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: clamp(st.mtime) });
-        }
-        await walk(opaque, childRel);
-      } else if (st.isSymbolicLink()) {
-        await entry(header(childRel, st, { type: 'symlink', linkname: await readlink(abs) }));
-      } else if (st.isFile()) {
-        const inode = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? seenInodes.get(inode) : undefined;
-        if (first !== undefined) {
-          await entry(header(childRel, st, { type: 'link', linkname: first, size: 0 }));
-          continue;
-        }
-        if (st.nlink > 1) seenInodes.set(inode, childRel);
-        await entry(header(childRel, st, { type: 'file', size: st.size }), st.size > 0 ? createReadStream(abs, { highWaterMark: 1 << 20 }) : undefined);
-      } else if (st.isFIFO()) {
-        await entry(header(childRel, st, { type: 'fifo' }));
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        const major = Math.floor(st.rdev / 256) & 0xfff;
-        const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
-        await entry(header(childRel, st, { type: st.isBlockDevice() ? 'block-device' : 'character-device', devmajor: major, devminor: minor }));
-      }
-      // Sockets are not archived, as in docker.
-    }
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const add = (b: Buffer) => {
+    batch.push(b);
+    batched += b.length;
+  };
+  const take = () => {
+    const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+    batch = [];
+    batched = 0;
+    return out;
   };
 
-  (async () => {
-    const opaque = opts.mode === 'overlay-upper' ? await opaqueDirs(dir) : new Set<string>();
-    await walk(opaque, '');
-    pack.finalize();
-  })().catch((e: unknown) => pack.destroy(e as Error));
-  pipeline(pack, out).catch((e: unknown) => out.destroy(e as Error));
-  return out;
+  async function* walk(rel: string): AsyncGenerator<Buffer> {
+    const abs = rel === '' ? root : join(root, rel);
+    const children: Child[] = [];
+    for (const name of readdirSync(abs)) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      if (opts.exclude?.(childRel)) continue;
+      const st = lstatSync(join(abs, name));
+      const whiteout = overlay && st.isCharacterDevice() && st.rdev === 0;
+      children.push({ name, tarName: whiteout ? WHITEOUT_PREFIX + name : name, st, whiteout });
+    }
+    children.sort(byBytes);
+    for (const { name, tarName, st, whiteout } of children) {
+      if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'writing the layer was cancelled');
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const tarPath = rel === '' ? tarName : `${rel}/${tarName}`;
+      const attrs = capabilityOf(xattrs.get(childRel));
+      if (whiteout) {
+        add(encodeHeader(header(tarPath, st, { mode: 0 })));
+      } else if (st.isDirectory()) {
+        add(encodeHeader(header(`${tarPath}/`, st, { type: 'directory', xattrs: attrs })));
+        if (overlay && xattrs.get(childRel)?.get('trusted.overlay.opaque')?.toString() === 'y') {
+          add(encodeHeader(header(`${tarPath}/${OPAQUE_WHITEOUT}`, st, { mode: 0 })));
+        }
+        yield* walk(childRel);
+      } else if (st.isSymbolicLink()) {
+        add(encodeHeader(header(tarPath, st, { type: 'symlink', linkname: readlinkSync(join(abs, name)), xattrs: attrs })));
+      } else if (st.isFile()) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? firstLinkOf.get(key) : undefined;
+        if (first !== undefined) {
+          add(encodeHeader(header(tarPath, st, { type: 'link', linkname: first })));
+        } else {
+          if (st.nlink > 1) firstLinkOf.set(key, tarPath);
+          add(encodeHeader(header(tarPath, st, { size: st.size, xattrs: attrs })));
+          if (st.size <= SMALL_FILE) add(readSmall(join(abs, name), st.size, tarPath));
+          else {
+            yield take();
+            yield* readLarge(join(abs, name), st.size, tarPath);
+          }
+          add(END_OF_ARCHIVE.subarray(0, padding(st.size)));
+        }
+      } else if (st.isFIFO()) {
+        add(encodeHeader(header(tarPath, st, { type: 'fifo' })));
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        const [devmajor, devminor] = deviceNumbers(st.rdev);
+        add(encodeHeader(header(tarPath, st, { type: st.isBlockDevice() ? 'block-device' : 'character-device', devmajor, devminor })));
+      }
+      if (batched >= OUTPUT_BATCH) yield take();
+    }
+  }
+
+  yield* walk('');
+  add(END_OF_ARCHIVE);
+  yield take();
+}
+
+function capabilityOf(attrs: Map<string, Buffer> | undefined): ReadonlyMap<string, Buffer> {
+  const cap = attrs?.get('security.capability');
+  return cap ? new Map([['security.capability', cap]]) : NO_XATTRS;
+}
+
+/** Linux's dev_t split (major: bits 8–19 and 32+, minor: bits 0–7 and 20–31). */
+function deviceNumbers(rdev: number): [number, number] {
+  const r = BigInt(rdev);
+  return [Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), Number((r & 0xffn) | ((r >> 12n) & ~0xffn))];
+}
+
+function changed(name: string): BerthError {
+  return new BerthError('CONFLICT', `"${name}" changed size while it was being archived`, { hint: 'nothing may write to a tree while it is archived; try again' });
+}
+
+function readSmall(path: string, size: number, name: string): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  if (size === 0) return buf;
+  const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) throw changed(name);
+      off += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
+}
+
+async function* readLarge(path: string, size: number, name: string): AsyncGenerator<Buffer> {
+  const fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  try {
+    let off = 0;
+    while (off < size) {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - off));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, off);
+      if (bytesRead === 0) throw changed(name);
+      off += bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }

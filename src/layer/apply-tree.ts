@@ -1,0 +1,106 @@
+/**
+ * The target tree as the applier sees it while a layer is being extracted: which dirs are
+ * known to be real (symlink-free) dirs, and what is still to be done at the end (dir
+ * mtimes, xattrs, overlay whiteouts and opaque marks).
+ *
+ * Everything here is keyed by the path relative to the root, and every such path was
+ * symlink-free when recorded. A path component can only turn into a symlink by being
+ * removed first, and every removal goes through `remove`, which forgets whatever lies
+ * under it. So a recorded path never leads outside the root when it is used later.
+ */
+import { lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoCode } from '../errors/index.ts';
+import { resolveInRootSync } from './safe-path.ts';
+
+export class ApplyTree {
+  private readonly knownDirs = new Set<string>();
+  /** Dirs whose mtime is set last (creating entries in them changes it). */
+  readonly dirTimes = new Map<string, number>();
+  readonly xattrs = new Map<string, Map<string, Buffer>>();
+  readonly whiteouts = new Set<string>();
+  readonly opaqueDirs = new Set<string>();
+  /** Entries this layer created (apply mode: an opaque dir keeps them). */
+  readonly created = new Set<string>();
+
+  constructor(readonly root: string, private readonly trackCreated: boolean) {}
+
+  abs(rel: string): string {
+    return rel === '' ? this.root : join(this.root, rel);
+  }
+
+  relOf(abs: string): string {
+    return abs === this.root ? '' : abs.slice(this.root.length + 1);
+  }
+
+  /**
+   * The host path of dir `rel`, created (with missing parents, 0755) if needed. Symlinks on
+   * the way are followed inside the root; symlink-free results are cached, which saves the
+   * per-component lstat for the thousands of entries sharing a parent.
+   */
+  ensureDir(rel: string): string {
+    if (rel === '' || this.knownDirs.has(rel)) return this.abs(rel);
+    const r = resolveInRootSync(this.root, rel, { followFinal: true });
+    mkdirSync(r.path, { recursive: true, mode: 0o755 });
+    const resolvedRel = this.relOf(r.path);
+    if (!r.viaSymlink) this.rememberDir(resolvedRel);
+    return r.path;
+  }
+
+  /** The host path of existing dir `rel`, or undefined; creates nothing. */
+  findDir(rel: string): string | undefined {
+    const p = this.knownDirs.has(rel) ? this.abs(rel) : resolveInRootSync(this.root, rel, { followFinal: true }).path;
+    try {
+      return lstatSync(p).isDirectory() ? p : undefined;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+      throw e;
+    }
+  }
+
+  rememberDir(rel: string): void {
+    for (let r = rel; r !== '' && !this.knownDirs.has(r); r = r.includes('/') ? r.slice(0, r.lastIndexOf('/')) : '') this.knownDirs.add(r);
+  }
+
+  /** Records that an entry now occupies `rel`: a pending whiteout there is void. */
+  claim(rel: string): void {
+    this.whiteouts.delete(rel);
+    if (this.trackCreated) this.created.add(rel);
+  }
+
+  /** Removes whatever is at `rel` (recursively) and forgets everything recorded under it. */
+  remove(rel: string): boolean {
+    const path = this.abs(rel);
+    let isDir: boolean;
+    try {
+      isDir = lstatSync(path).isDirectory();
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return false;
+      throw e;
+    }
+    if (isDir) {
+      rmSync(path, { recursive: true, force: true });
+      this.forgetUnder(rel);
+    } else {
+      unlinkSync(path);
+      this.xattrs.delete(rel);
+    }
+    return true;
+  }
+
+  /** Removes a dir's content except what this layer created (an opaque dir, apply mode). */
+  emptyDir(rel: string): void {
+    const dir = this.abs(rel);
+    for (const name of readdirSync(dir)) {
+      const child = rel === '' ? name : `${rel}/${name}`;
+      if (!this.created.has(child)) this.remove(child);
+    }
+  }
+
+  private forgetUnder(rel: string): void {
+    const prefix = `${rel}/`;
+    const under = (k: string) => k === rel || k.startsWith(prefix);
+    for (const set of [this.knownDirs, this.whiteouts, this.opaqueDirs, this.created]) for (const k of set) if (under(k)) set.delete(k);
+    for (const map of [this.dirTimes, this.xattrs]) for (const k of map.keys()) if (under(k)) map.delete(k);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * A streaming tar parser over an async byte source: USTAR, GNU and v7 headers, PAX (local
+ * and global, binary-safe values) and GNU long names. Each entry's body must be read or
+ * left before the next entry is requested; what is left is skipped. The source is always
+ * read to its very end, so a hash taken upstream covers the whole stream (the diffID).
+ *
+ * It never waits on bytes that will not come: the end of the source mid-header or
+ * mid-body is a DATA_CORRUPT error.
+ */
+import { BerthError } from '../errors/index.ts';
+import {
+  BLOCK, cString, isZeroBlock, padding, parseNumber, parsePax, verifyChecksum, XATTR_PAX_PREFIX,
+  type EntryType, type TarHeader,
+} from './tar-format.ts';
+
+export interface TarEntry {
+  readonly header: TarHeader;
+  /** The entry's content, in chunks; readable once. */
+  body(): AsyncGenerator<Buffer>;
+}
+
+const TYPES: Record<string, EntryType> = {
+  '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink',
+  '3': 'character-device', '4': 'block-device', '5': 'directory', '6': 'fifo',
+};
+const MAX_META = 16 << 20; // PAX / long-name bodies larger than this are not real headers
+
+class ByteReader {
+  private buf: Buffer = Buffer.alloc(0);
+  offset = 0;
+  constructor(private readonly it: AsyncIterator<Buffer>) {}
+
+  private async more(): Promise<boolean> {
+    const r = await this.it.next();
+    if (r.done) return false;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+    return true;
+  }
+
+  /** Exactly n bytes, or undefined when the source ended before any of them. */
+  async exact(n: number, what: string): Promise<Buffer | undefined> {
+    while (this.buf.length < n) {
+      if (!(await this.more())) {
+        if (this.buf.length === 0) return undefined;
+        throw truncated(what);
+      }
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    this.offset += n;
+    return out;
+  }
+
+  /** n bytes as they arrive, without gathering them. */
+  async *chunks(n: number, what: string): AsyncGenerator<Buffer> {
+    while (n > 0) {
+      if (this.buf.length === 0 && !(await this.more())) throw truncated(what);
+      const take = Math.min(n, this.buf.length);
+      const out = this.buf.subarray(0, take);
+      this.buf = this.buf.subarray(take);
+      this.offset += take;
+      n -= take;
+      yield out;
+    }
+  }
+
+  async skip(n: number, what: string): Promise<void> {
+    for await (const _ of this.chunks(n, what)) void _;
+  }
+
+  async drain(): Promise<void> {
+    this.buf = Buffer.alloc(0);
+    while (await this.more()) this.buf = Buffer.alloc(0);
+  }
+}
+
+function truncated(what: string): BerthError {
+  return new BerthError('DATA_CORRUPT', `the layer tar ends in the middle of ${what}`, { hint: 'the layer is truncated; fetch it again' });
+}
+
+function str(v: Buffer | undefined): string | undefined {
+  return v === undefined ? undefined : v.toString('utf8');
+}
+
+function num(v: Buffer | undefined, key: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v.toString('latin1'));
+  if (!Number.isFinite(n) || n < 0 && key !== 'mtime') throw new BerthError('DATA_CORRUPT', `invalid PAX ${key} "${v.toString('latin1')}" in the layer tar`);
+  return n;
+}
+
+export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
+  const r = new ByteReader(source[Symbol.asyncIterator]());
+  let globalPax = new Map<string, Buffer>();
+  let pax: Map<string, Buffer> | undefined;
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  for (;;) {
+    const at = r.offset;
+    const block = await r.exact(BLOCK, 'a header');
+    if (!block || isZeroBlock(block)) break; // a missing end marker is tolerated, as in Go's reader
+    verifyChecksum(block, at);
+    const flag = String.fromCharCode(block[156]!);
+    const size = parseNumber(block, 124, 12);
+    if (size < 0) throw new BerthError('DATA_CORRUPT', `negative entry size at byte ${at} of the layer tar`);
+
+    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      if (size > MAX_META) throw new BerthError('DATA_CORRUPT', `a ${size}-byte tar metadata header at byte ${at} is not plausible`);
+      const body = (await r.exact(size, 'a PAX header')) ?? Buffer.alloc(0);
+      if (body.length < size) throw truncated('a PAX header');
+      await r.skip(padding(size), 'a PAX header');
+      if (flag === 'x') pax = new Map([...(pax ?? []), ...parsePax(body)]);
+      else if (flag === 'g') globalPax = new Map([...globalPax, ...parsePax(body)]);
+      else if (flag === 'L') longName = cString(body, 0, body.length);
+      else longLink = cString(body, 0, body.length);
+      continue;
+    }
+    if (flag === 'S' || (pax ?? globalPax).has('GNU.sparse.major') || (pax ?? globalPax).has('GNU.sparse.size')) {
+      throw new BerthError('UNSUPPORTED', 'the layer tar contains a sparse file, which berth cannot extract', { hint: 'rebuild the layer without sparse files (tar --sparse off)' });
+    }
+
+    const magic = block.subarray(257, 263).toString('latin1');
+    let name = cString(block, 0, 100);
+    if (magic === 'ustar\0' && block[345] !== 0) name = `${cString(block, 345, 155)}/${name}`;
+    let type = TYPES[flag];
+    if (flag === '0' || flag === '\0') if (name.endsWith('/')) type = 'directory'; // old tars mark dirs so
+
+    const all = new Map([...globalPax, ...(pax ?? [])]);
+    const xattrs = new Map<string, Buffer>();
+    for (const [k, v] of all) if (k.startsWith(XATTR_PAX_PREFIX)) xattrs.set(k.slice(XATTR_PAX_PREFIX.length), v);
+    const header: TarHeader = {
+      name: str(all.get('path')) ?? longName ?? name,
+      type: type ?? 'file',
+      mode: parseNumber(block, 100, 8),
+      uid: num(all.get('uid'), 'uid') ?? parseNumber(block, 108, 8),
+      gid: num(all.get('gid'), 'gid') ?? parseNumber(block, 116, 8),
+      size: num(all.get('size'), 'size') ?? size,
+      mtime: num(all.get('mtime'), 'mtime') ?? parseNumber(block, 136, 12),
+      linkname: str(all.get('linkpath')) ?? longLink ?? cString(block, 157, 100),
+      devmajor: parseNumber(block, 329, 8),
+      devminor: parseNumber(block, 337, 8),
+      xattrs,
+    };
+    pax = longName = longLink = undefined;
+    // Header-only types carry no body whatever their size field says (as Go's reader does).
+    const bodySize = header.type === 'file' ? header.size : 0;
+    let consumed = 0;
+    const what = `the entry "${header.name}"`;
+    const body = async function* (): AsyncGenerator<Buffer> {
+      for await (const c of r.chunks(bodySize - consumed, what)) {
+        consumed += c.length;
+        yield c;
+      }
+    };
+    if (type === undefined) {
+      await r.skip(size + padding(size), what); // unknown entry types carry nothing to extract
+      continue;
+    }
+    yield { header, body };
+    await r.skip(bodySize - consumed + padding(bodySize), what);
+  }
+  await r.drain();
+}
