@@ -1,133 +1,219 @@
 /**
- * Container networking: `none` (a fresh netns that runc creates), `host` (no netns), and
- * `bridge` (the default): a named netns wired by the standard CNI plugins — bridge with
- * host-local IPAM and IP masquerade, then portmap for `-p` — exactly as a conflist would.
- * The attachment returned is plain JSON: it is stored with the container so that any
- * process (the CLI, the monitor, a later `rm`) can tear it down.
+ * Container networking. `setupNetwork` prepares a network namespace before runc starts the
+ * container; `teardownNetwork` undoes it after the container is gone. The modes:
+ *
+ * - `bridge` (also `default`): a named netns (`/run/netns/berth-<id12>`, see netns.ts) wired
+ *   by the standard CNI plugins exactly as a conflist would: bridge + host-local → portmap
+ *   → firewall (see bridge.ts), after the loopback plugin has brought `lo` up.
+ * - `none`: a named netns with only `lo`, brought up by the loopback plugin. berth makes it
+ *   rather than leaving it to runc so that every mode but host has a path to join, to
+ *   inspect (`ip netns exec`) and to tear down the same way.
+ * - `host`: no netns; the container gets copies of the host's /etc/hosts and resolv.conf.
+ *
+ * The attachment returned is plain JSON, saved with the container so that any process (the
+ * CLI, the monitor, a later `rm`) can tear it down; it carries the conflist used for ADD,
+ * so DEL runs with the same configuration whatever the environment is by then. A copy is
+ * kept as `attachment.json` in the state dir, written before the first plugin runs, so a
+ * setup that crashed half-way can still be undone with `teardownNetworkDir`.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
-import { runChain, runPlugin } from './cni.ts';
-import { writeEtcFiles } from './files.ts';
+import { bridgeConfList, checkSubnetFree, DEFAULT_BRIDGE, enableForwarding, enableLocalnetRouting, PORTS_DIR } from './bridge.ts';
+import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniConfList, type CniInvocation, type CniResult } from './cni.ts';
+import { writeEtcFiles, type DnsOptions } from './files.ts';
+import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
+import { allocatePorts, release } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
 
-export { parsePublish, type PortMapping } from './publish.ts';
-
-const run = promisify(execFile);
-export const BRIDGE_NAME = process.env.BERTH_BRIDGE ?? 'berth0';
-export const BRIDGE_SUBNET = process.env.BERTH_SUBNET ?? '10.87.0.0/16';
-const NETWORK_NAME = 'berth';
+export { parsePublish, formatPortMapping, type PortMapping, type PortProtocol } from './publish.ts';
+export { containerHosts, containerResolvConf, type DnsOptions } from './files.ts';
+export { netnsNameFor, netnsPathFor } from './netns.ts';
+export { DEFAULT_BRIDGE } from './bridge.ts';
 
 export interface NetworkAttachment {
-  readonly mode: 'bridge' | 'host' | 'none';
+  /** 'bridge', 'none' or 'host' ('default' is stored as 'bridge'). */
+  readonly mode: string;
   readonly containerId: string;
+  readonly stateDir: string;
+  /** Set for every mode but host. */
   readonly netnsName?: string;
   readonly netnsPath?: string;
   readonly ipAddress?: string;
+  readonly ipPrefixLength?: number;
   readonly gateway?: string;
+  readonly macAddress?: string;
+  /** Every mapping resolved: random and ranged host ports are the ones reserved. */
   readonly ports: readonly PortMapping[];
   readonly resolvConfPath: string;
   readonly hostsPath: string;
   readonly hostnamePath: string;
-  readonly stateDir: string;
-  readonly cniResult?: Record<string, unknown>;
+  /** The conflist ADD ran with; DEL and CHECK use it again. */
+  readonly cniConfig?: CniConfList;
+  readonly cniResult?: CniResult;
 }
 
-export interface SetupOptions {
+export interface SetupOptions extends DnsOptions {
   readonly containerId: string;
   readonly mode: string;
-  readonly publish: readonly string[];
+  /** Parsed mappings, or `-p` strings as the user typed them. */
+  readonly publish: ReadonlyArray<PortMapping | string>;
   readonly hostname: string;
+  /** The container's network dir (e.g. <runRoot>/net/<id12>): etc files and attachment.json. */
   readonly stateDir: string;
-  /** Where host-local keeps its leases; one per machine so containers never share an IP. */
-  readonly ipamDir?: string;
+  readonly extraHosts?: ReadonlyArray<{ readonly name: string; readonly ip: string }>;
 }
 
-function bridgePlugins(ipamDir: string): Array<Record<string, unknown>> {
-  return [
-    {
-      type: 'bridge',
-      bridge: BRIDGE_NAME,
-      isGateway: true,
-      ipMasq: true,
-      hairpinMode: true,
-      ipam: { type: 'host-local', ranges: [[{ subnet: BRIDGE_SUBNET }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
-    },
-    { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-  ];
+export interface TeardownResult {
+  /** What could not be undone; teardown itself never throws, so `rm` after a crash always works. */
+  readonly warnings: readonly string[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '0.0.0.0', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+const ATTACHMENT_FILE = 'attachment.json';
+
+function normalizeMode(mode: string): 'bridge' | 'none' | 'host' {
+  const m = mode === 'default' || mode === '' ? 'bridge' : mode;
+  if (m === 'bridge' || m === 'none' || m === 'host') return m;
+  throw new BerthError('NOT_FOUND', `network ${mode} not found`, { hint: 'use --network bridge, host or none' });
 }
 
-async function enableForwarding(): Promise<void> {
-  await writeFile('/proc/sys/net/ipv4/ip_forward', '1').catch(() => undefined);
+function mappingsOf(publish: SetupOptions['publish']): PortMapping[] {
+  return publish.flatMap((p) => (typeof p === 'string' ? parsePublish(p) : [p]));
 }
 
-function invocation(att: { containerId: string; netnsPath: string }, command: 'ADD' | 'DEL') {
-  return { command, containerId: att.containerId, netns: att.netnsPath, ifName: 'eth0' } as const;
+function cniPortMappings(ports: readonly PortMapping[]): Array<Record<string, unknown>> {
+  return ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? { hostIP: p.hostIp } : {}) }));
 }
 
-function cniPortMappings(ports: readonly PortMapping[]) {
-  return ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, hostIP: p.hostIp }));
+function eth0(att: { containerId: string; netnsPath: string }): CniInvocation {
+  return { containerId: att.containerId, netns: att.netnsPath, ifName: 'eth0' };
+}
+
+async function saveAttachment(att: NetworkAttachment): Promise<void> {
+  const path = join(att.stateDir, ATTACHMENT_FILE);
+  await writeFile(`${path}.tmp`, JSON.stringify(att));
+  await rename(`${path}.tmp`, path);
+}
+
+/** The container's address, prefix, gateway and MAC from a CNI 1.0 result. */
+function addressOf(result: CniResult, netnsPath: string): Pick<NetworkAttachment, 'ipAddress' | 'ipPrefixLength' | 'gateway' | 'macAddress'> {
+  const interfaces = (result.interfaces ?? []) as Array<{ name?: string; mac?: string; sandbox?: string }>;
+  const ips = (result.ips ?? []) as Array<{ interface?: number; address: string; gateway?: string }>;
+  const ip = ips.find((i) => i.interface === undefined || interfaces[i.interface]?.sandbox === netnsPath) ?? ips[0];
+  const iface = interfaces.find((i) => i.sandbox === netnsPath && i.name === 'eth0');
+  const [address, prefix] = (ip?.address ?? '').split('/');
+  return { ipAddress: address || undefined, ipPrefixLength: prefix ? Number(prefix) : undefined, gateway: ip?.gateway, macAddress: iface?.mac };
+}
+
+/** A netns of the same name from an earlier run that was never torn down (a crash): undo it first. */
+async function clearStale(containerId: string, stateDir: string, netnsName: string): Promise<void> {
+  const saved = await loadAttachment(stateDir);
+  if (saved && saved.netnsName === netnsName) {
+    await teardownNetwork(saved);
+    return;
+  }
+  const netnsPath = `${NETNS_DIR}/${netnsName}`;
+  await delNetwork(bridgeConfList(DEFAULT_BRIDGE), eth0({ containerId, netnsPath }), { portMappings: [] }, undefined);
+  await deleteNetns(netnsName);
+}
+
+async function createNamespace(containerId: string, stateDir: string): Promise<{ netnsName: string; netnsPath: string }> {
+  const netnsName = netnsNameFor(containerId);
+  try {
+    return { netnsName, netnsPath: await createNetns(netnsName) };
+  } catch (e) {
+    if (!(e instanceof BerthError && e.code === 'ALREADY_EXISTS')) throw e;
+    await clearStale(containerId, stateDir, netnsName);
+    return { netnsName, netnsPath: await createNetns(netnsName) };
+  }
+}
+
+async function bringUpLoopback(containerId: string, netnsPath: string): Promise<void> {
+  await runPlugin('loopback', { cniVersion: CNI_VERSION, name: 'lo', type: 'loopback' }, 'ADD', { containerId, netns: netnsPath, ifName: 'lo' });
 }
 
 export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachment> {
-  const mode = opts.mode === 'default' ? 'bridge' : opts.mode;
-  if (mode !== 'bridge' && mode !== 'host' && mode !== 'none') {
-    throw new BerthError('NOT_FOUND', `network ${opts.mode} not found`, { hint: 'berth supports --network bridge, host or none' });
+  const mode = normalizeMode(opts.mode);
+  const requested = mappingsOf(opts.publish);
+  if (mode === 'none' && requested.length) {
+    throw new BerthError('INVALID_ARGUMENT', 'conflicting options: port publishing and the container type network mode', { hint: 'drop -p, or use --network bridge' });
   }
-  await mkdir(opts.stateDir, { recursive: true });
-  const ports: PortMapping[] = [];
-  for (const spec of opts.publish) {
-    for (const p of parsePublish(spec)) ports.push(p.hostPort === 0 ? { ...p, hostPort: await freePort() } : p);
+  const etc = { hostname: opts.hostname, extraHosts: opts.extraHosts, dns: opts.dns, dnsSearch: opts.dnsSearch, dnsOptions: opts.dnsOptions };
+  if (mode === 'host') {
+    await mkdir(opts.stateDir, { recursive: true });
+    // Docker discards -p with the host network: the container's ports are the host's already.
+    const files = await writeEtcFiles(opts.stateDir, { mode, ...etc });
+    return { mode, containerId: opts.containerId, stateDir: opts.stateDir, ports: [], ...files };
   }
-  if (mode !== 'bridge') {
-    if (ports.length && mode === 'none') throw new BerthError('INVALID_ARGUMENT', 'conflicting options: port publishing and the container type network mode');
-    const files = await writeEtcFiles(opts.stateDir, { mode, hostname: opts.hostname });
-    return { mode, containerId: opts.containerId, ports: [], stateDir: opts.stateDir, ...files };
+  const cniConfig = mode === 'bridge' ? bridgeConfList(DEFAULT_BRIDGE) : undefined;
+  if (mode === 'bridge') {
+    await checkSubnetFree(DEFAULT_BRIDGE);
+    await enableForwarding();
   }
-  await enableForwarding();
-  const netnsName = `berth-${opts.containerId.slice(0, 12)}`;
-  const netnsPath = `/run/netns/${netnsName}`;
-  await run('ip', ['netns', 'add', netnsName]).catch((e: { stderr?: string }) => {
-    throw new BerthError('RUNTIME', `cannot create network namespace: ${e.stderr?.trim() ?? String(e)}`);
-  });
-  const ipamDir = opts.ipamDir ?? '/run/berth/cni-ipam';
-  const att = { containerId: opts.containerId, netnsPath };
+  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir);
+  const files = { hostsPath: join(opts.stateDir, 'hosts'), resolvConfPath: join(opts.stateDir, 'resolv.conf'), hostnamePath: join(opts.stateDir, 'hostname') };
+  let att: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName, netnsPath, ports: [], cniConfig, ...files };
   try {
-    await runPlugin('loopback', { cniVersion: '1.0.0', name: 'lo', type: 'loopback' }, { ...invocation(att, 'ADD'), ifName: 'lo' });
-    const result = await runChain(NETWORK_NAME, bridgePlugins(ipamDir), invocation(att, 'ADD'), { portMappings: cniPortMappings(ports) });
-    const ip = ((result.ips as Array<{ address: string; gateway?: string }> | undefined) ?? [])[0];
-    const ipAddress = ip?.address.split('/')[0];
-    const files = await writeEtcFiles(opts.stateDir, { mode, hostname: opts.hostname, ip: ipAddress });
-    return { mode, containerId: opts.containerId, netnsName, netnsPath, ipAddress, gateway: ip?.gateway, ports, stateDir: opts.stateDir, cniResult: result, ...files };
+    await mkdir(opts.stateDir, { recursive: true }); // only now: clearing a stale run removes the dir
+    await saveAttachment(att);
+    att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
+    await saveAttachment(att);
+    await bringUpLoopback(opts.containerId, netnsPath);
+    if (cniConfig) {
+      const cniResult = await addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) });
+      att = { ...att, cniResult, ...addressOf(cniResult, netnsPath) };
+      await saveAttachment(att);
+      await enableLocalnetRouting(DEFAULT_BRIDGE.bridge);
+    }
+    await writeEtcFiles(opts.stateDir, { mode, ...etc, ipAddress: att.ipAddress });
+    return att;
   } catch (e) {
-    await runChain(NETWORK_NAME, bridgePlugins(ipamDir), invocation(att, 'DEL'), { portMappings: cniPortMappings(ports) }).catch(() => undefined);
-    await run('ip', ['netns', 'del', netnsName]).catch(() => undefined);
+    await teardownNetwork(att);
     throw e;
   }
 }
 
-/** Idempotent: safe after a crash, and safe twice. */
-export async function teardownNetwork(att: NetworkAttachment, opts: { ipamDir?: string } = {}): Promise<void> {
-  if (att.mode === 'bridge' && att.netnsPath && att.netnsName) {
-    const ipamDir = opts.ipamDir ?? '/run/berth/cni-ipam';
-    await runChain(NETWORK_NAME, bridgePlugins(ipamDir), invocation({ containerId: att.containerId, netnsPath: att.netnsPath }, 'DEL'), { portMappings: cniPortMappings(att.ports) }, att.cniResult).catch(() => undefined);
-    await run('ip', ['netns', 'del', att.netnsName]).catch(() => undefined);
+/**
+ * CNI DEL in reverse order, then the port reservations, the netns and the state dir.
+ * Idempotent, and it never throws: after a crash half of it may already be gone.
+ */
+export async function teardownNetwork(att: NetworkAttachment, _opts: Record<string, never> = {}): Promise<TeardownResult> {
+  const warnings: string[] = [];
+  if (att.netnsName && att.netnsPath) {
+    // Records written before the conflist was stored carry none: they used the default bridge.
+    const conf = att.cniConfig ?? (att.mode === 'bridge' ? bridgeConfList(DEFAULT_BRIDGE) : undefined);
+    if (conf) {
+      const errors = await delNetwork(conf, eth0({ containerId: att.containerId, netnsPath: att.netnsPath }), { portMappings: cniPortMappings(att.ports) }, att.cniResult);
+      warnings.push(...errors.map((e) => e.message));
+    }
+    await deleteNetns(att.netnsName).catch((e: Error) => warnings.push(e.message));
   }
-  await rm(att.stateDir, { recursive: true, force: true }).catch(() => undefined);
-  void join;
+  await release(PORTS_DIR, att.containerId, att.ports).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
+  await rm(att.stateDir, { recursive: true, force: true }).catch((e: Error) => warnings.push(`remove ${att.stateDir}: ${e.message}`));
+  return { warnings };
+}
+
+/** The attachment saved in a container's network dir, if setup got as far as writing it. */
+export async function loadAttachment(stateDir: string): Promise<NetworkAttachment | undefined> {
+  const text = await readFile(join(stateDir, ATTACHMENT_FILE), 'utf8').catch(() => '');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as NetworkAttachment;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tears down whatever the state dir records: for a container whose record never got its attachment. */
+export async function teardownNetworkDir(stateDir: string): Promise<TeardownResult> {
+  const att = await loadAttachment(stateDir);
+  if (att) return teardownNetwork(att);
+  await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+  return { warnings: [] };
+}
+
+/** CNI CHECK on a live attachment: throws when an interface, address or rule has gone missing. */
+export async function checkNetwork(att: NetworkAttachment): Promise<void> {
+  if (!att.cniConfig || !att.netnsPath || !att.cniResult) return;
+  await cniCheck(att.cniConfig, eth0({ containerId: att.containerId, netnsPath: att.netnsPath }), { portMappings: cniPortMappings(att.ports) }, att.cniResult);
 }

@@ -1,53 +1,93 @@
-/** Docker's `-p` syntax: `[ip:][hostPort[-end]:]containerPort[-end][/proto]`, IPv6 in brackets. */
+/**
+ * Docker's `-p` syntax, parsed as Docker splits it: the last `:` field is the container
+ * port (or range), the one before it the host port (or range, or empty for a random one),
+ * and whatever is left is the host IP, bracketed or not for IPv6.
+ *
+ *   80                     container 80, random host port, all addresses
+ *   8080:80/udp            host 8080 → container 80, UDP
+ *   127.0.0.1::80          random host port on 127.0.0.1
+ *   [::1]:8080:80          IPv6 host address
+ *   8000-8002:80-82        one mapping per port, pairwise
+ *   8000-8010:80           the first free host port in 8000..8010
+ */
+import { isIP } from 'node:net';
 import { BerthError } from '../errors/index.ts';
 
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
 export interface PortMapping {
-  readonly hostIp: string; // '' = all addresses
-  readonly hostPort: number; // 0 = pick a free one
+  /** '' means every address of the host. */
+  readonly hostIp: string;
+  /** 0 means "pick a free port" at setup; resolved mappings always carry the real port. */
+  readonly hostPort: number;
+  /** With it, setup picks the first free port in hostPort..hostPortEnd. */
+  readonly hostPortEnd?: number;
   readonly containerPort: number;
-  readonly protocol: 'tcp' | 'udp' | 'sctp';
+  readonly protocol: PortProtocol;
 }
 
-function range(s: string, spec: string): [number, number] {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
-  if (!m) throw new BerthError('INVALID_ARGUMENT', `invalid port "${s}" in "${spec}"`);
-  const a = Number(m[1]);
-  const b = m[2] === undefined ? a : Number(m[2]);
-  if (a < 1 || b > 65535 || b < a) throw new BerthError('INVALID_ARGUMENT', `invalid port range "${s}" in "${spec}"`);
-  return [a, b];
+const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
+
+function invalid(message: string): BerthError {
+  return new BerthError('INVALID_ARGUMENT', message, { hint: 'use [ip:][hostPort:]containerPort[/tcp|udp|sctp], e.g. -p 127.0.0.1:8080:80' });
+}
+
+function portRange(text: string, what: string, spec: string): [number, number] {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  if (!m) throw invalid(`parse ${what} port "${text}" in "${spec}": not a port or port range`);
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  if (start < 1 || start > 65535 || end < 1 || end > 65535) throw invalid(`parse ${what} port "${text}" in "${spec}": ports are 1-65535`);
+  if (end < start) throw invalid(`parse ${what} port range "${text}" in "${spec}": the end is before the start`);
+  return [start, end];
+}
+
+function splitSpec(rest: string): { ip: string; host: string; container: string } {
+  const parts = rest.split(':');
+  const n = parts.length;
+  const container = parts[n - 1]!;
+  if (n === 1) return { ip: '', host: '', container };
+  if (n === 2) return { ip: '', host: parts[0]!, container };
+  return { ip: parts.slice(0, n - 2).join(':'), host: parts[n - 2]!, container };
 }
 
 export function parsePublish(spec: string): PortMapping[] {
-  let rest = spec.trim();
-  let protocol: PortMapping['protocol'] = 'tcp';
+  const text = spec.trim();
+  if (!text) throw invalid('parse port mapping: empty specification');
+  let rest = text;
+  let protocol: PortProtocol = 'tcp';
   const slash = rest.lastIndexOf('/');
   if (slash >= 0) {
     const p = rest.slice(slash + 1).toLowerCase();
-    if (p !== 'tcp' && p !== 'udp' && p !== 'sctp') throw new BerthError('INVALID_ARGUMENT', `invalid proto "${p}" in "${spec}"`);
-    protocol = p;
+    if (!PROTOCOLS.includes(p)) throw invalid(`parse protocol "${rest.slice(slash + 1)}" in "${spec}": expected tcp, udp or sctp`);
+    protocol = p as PortProtocol;
     rest = rest.slice(0, slash);
   }
-  let hostIp = '';
-  if (rest.startsWith('[')) {
-    const end = rest.indexOf(']');
-    if (end < 0) throw new BerthError('INVALID_ARGUMENT', `invalid IPv6 address in "${spec}"`);
-    hostIp = rest.slice(1, end);
-    rest = rest.slice(end + 2);
+  const { ip: rawIp, host, container } = splitSpec(rest);
+  let hostIp = rawIp;
+  if (hostIp.startsWith('[') || hostIp.endsWith(']')) {
+    if (!(hostIp.startsWith('[') && hostIp.endsWith(']'))) throw invalid(`parse IP address "${rawIp}" in "${spec}": unbalanced brackets`);
+    hostIp = hostIp.slice(1, -1);
   }
-  const parts = rest.split(':');
-  if (parts.length > 3 || parts.some((p, i) => p === '' && !(parts.length === 3 && i === 1))) {
-    throw new BerthError('INVALID_ARGUMENT', `invalid port specification: "${spec}"`, { hint: 'use [ip:]hostPort:containerPort[/proto]' });
-  }
-  let hostPart = '';
-  let containerPart: string;
-  if (parts.length === 3) [hostIp, hostPart, containerPart] = parts as [string, string, string];
-  else if (parts.length === 2) [hostPart, containerPart] = parts as [string, string];
-  else containerPart = parts[0]!;
-  if (hostIp && !/^[\d.]+$|:/.test(hostIp)) throw new BerthError('INVALID_ARGUMENT', `invalid IP address "${hostIp}" in "${spec}"`);
-  const [c0, c1] = range(containerPart, spec);
-  const [h0, h1] = hostPart ? range(hostPart, spec) : [0, 0];
-  if (hostPart && h1 - h0 !== c1 - c0 && h0 !== h1) throw new BerthError('INVALID_ARGUMENT', `port ranges don't match in "${spec}"`);
+  if (hostIp && isIP(hostIp) === 0) throw invalid(`parse IP address "${rawIp}" in "${spec}": not an IPv4 or IPv6 address`);
+  if (!container) throw invalid(`parse port mapping "${spec}": no container port`);
+  const [c0, c1] = portRange(container, 'container', spec);
+  if (!host) return rangeOf(c0, c1, (port) => ({ hostIp, hostPort: 0, containerPort: port, protocol }));
+  const [h0, h1] = portRange(host, 'host', spec);
+  if (h1 - h0 === c1 - c0) return rangeOf(c0, c1, (port) => ({ hostIp, hostPort: h0 + (port - c0), containerPort: port, protocol }));
+  // A host range for one container port means "any free one of these"; anything else is a mismatch.
+  if (c0 !== c1) throw invalid(`parse port mapping "${spec}": the host range ${host} and the container range ${container} differ in size`);
+  return [{ hostIp, hostPort: h0, hostPortEnd: h1, containerPort: c0, protocol }];
+}
+
+function rangeOf(start: number, end: number, make: (port: number) => PortMapping): PortMapping[] {
   const out: PortMapping[] = [];
-  for (let i = 0; i <= c1 - c0; i++) out.push({ hostIp, hostPort: hostPart ? (h0 === h1 ? h0 : h0 + i) : 0, containerPort: c0 + i, protocol });
+  for (let port = start; port <= end; port++) out.push(make(port));
   return out;
+}
+
+/** Docker's `HostIp:HostPort->ContainerPort/proto` form, for `ps` and `port`. */
+export function formatPortMapping(p: PortMapping): string {
+  const ip = p.hostIp === '' ? '0.0.0.0' : p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
+  return `${ip}:${p.hostPort}->${p.containerPort}/${p.protocol}`;
 }

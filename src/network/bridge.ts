@@ -1,0 +1,111 @@
+/**
+ * The default bridge network as a CNI conflist, and the host settings it relies on.
+ *
+ * - Bridge `berth0` on 10.87.0.0/16: Docker takes 172.17/16 and podman 10.88/16, so this
+ *   range is free on hosts that run either. `BERTH_BRIDGE` / `BERTH_SUBNET` override both.
+ * - The chain is bridge (host-local IPAM, gateway on the bridge, masquerade out) → portmap
+ *   (`-p`, with SNAT so 127.0.0.1:PORT works from the host) → firewall (accepts the
+ *   container's forwarded traffic even when the FORWARD policy is DROP, as dockerd sets it).
+ * - host-local keeps its leases in one directory per machine, not per state root: every
+ *   berth root shares the one bridge and subnet, so they must share the leases too, or two
+ *   roots would hand out the same address. It lives on /run (tmpfs) like the namespaces, so
+ *   a reboot clears both together.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { BerthError } from '../errors/index.ts';
+import { CNI_VERSION, type CniConfList } from './cni.ts';
+
+const exec = promisify(execFile);
+
+export const MACHINE_NET_DIR = process.env.BERTH_NET_DIR ?? '/run/berth';
+export const IPAM_DIR = `${MACHINE_NET_DIR}/cni-ipam`;
+export const PORTS_DIR = `${MACHINE_NET_DIR}/cni-ports`;
+
+export interface BridgeNetwork {
+  /** The CNI network name: host-local's lease subdirectory and the tag on iptables rules. */
+  readonly cniName: string;
+  readonly bridge: string;
+  readonly subnet: string;
+}
+
+export const DEFAULT_BRIDGE: BridgeNetwork = {
+  cniName: 'berth',
+  bridge: process.env.BERTH_BRIDGE ?? 'berth0',
+  subnet: process.env.BERTH_SUBNET ?? '10.87.0.0/16',
+};
+
+export function bridgeConfList(net: BridgeNetwork): CniConfList {
+  return {
+    cniVersion: CNI_VERSION,
+    name: net.cniName,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: net.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: net.subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: IPAM_DIR },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'firewall', backend: 'iptables' },
+    ],
+  };
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** [first, last] addresses of an IPv4 CIDR, as integers. */
+export function cidrRange(cidr: string): [number, number] {
+  const [ip, bitsText] = cidr.split('/');
+  const bits = bitsText === undefined ? 32 : Number(bitsText);
+  const size = 2 ** (32 - bits);
+  const first = Math.floor(ipv4ToInt(ip!) / size) * size;
+  return [first, first + size - 1];
+}
+
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [a0, a1] = cidrRange(a);
+  const [b0, b1] = cidrRange(b);
+  return a0 <= b1 && b0 <= a1;
+}
+
+/** Refuses a subnet that some other interface already routes: the containers could not reach it. */
+export async function checkSubnetFree(net: BridgeNetwork): Promise<void> {
+  const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main']).catch(() => ({ stdout: '[]' }));
+  const routes = JSON.parse(stdout || '[]') as Array<{ dst: string; dev?: string }>;
+  for (const r of routes) {
+    if (r.dst === 'default' || r.dev === net.bridge || !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst)) continue;
+    if (cidrsOverlap(r.dst, net.subnet)) {
+      throw new BerthError('FAILED_PRECONDITION', `use subnet ${net.subnet} for bridge ${net.bridge}: it overlaps the host route ${r.dst} on ${r.dev ?? 'another device'}`, {
+        hint: 'set BERTH_SUBNET to a free range, e.g. 10.231.0.0/16',
+      });
+    }
+  }
+}
+
+async function sysctl(path: string, value: string): Promise<void> {
+  try {
+    await writeFile(`/proc/sys/${path}`, value);
+  } catch (e) {
+    throw new BerthError('RUNTIME', `set ${path.replaceAll('/', '.')}=${value}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Before ADD: the host must route between the bridge and its uplink. */
+export function enableForwarding(): Promise<void> {
+  return sysctl('net/ipv4/ip_forward', '1');
+}
+
+/**
+ * After ADD (the bridge exists then): DNAT of 127.0.0.1:PORT to a container leaves a
+ * packet with a loopback source on the bridge, which the kernel drops unless
+ * route_localnet is on there. portmap sets it as well; setting it here does not depend on it.
+ */
+export function enableLocalnetRouting(bridge: string): Promise<void> {
+  return sysctl(`net/ipv4/conf/${bridge}/route_localnet`, '1');
+}
