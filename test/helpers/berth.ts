@@ -1,5 +1,5 @@
 /** Runs the real CLI (bin/berth) against a private state root, as a user would. */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,4 +36,18 @@ export function tempRoot(prefix = 'berth-test-'): { root: string; run: (args: re
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Like berthIn, without blocking the event loop: for tests that serve HTTP in-process. */
+export function berthAsync(root: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<BerthResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(BERTH, ['--root', root, ...args], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15), stdout, stderr }));
+    p.stdin.end(opts.input ?? '');
+  });
 }

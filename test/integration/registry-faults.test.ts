@@ -1,0 +1,74 @@
+/** A registry that lies or breaks mid-transfer never leaves a bad blob; interrupted pulls resume. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BERTH, berthAsync, tempRoot } from '../helpers/berth.ts';
+import { busyboxTar } from '../helpers/busybox.ts';
+import { startProxy, type FaultyProxy } from '../helpers/proxy.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+
+let reg: TestRegistry;
+let proxy: FaultyProxy;
+const src = tempRoot('berth-faults-src-');
+before(async () => {
+  reg = await startRegistry();
+  proxy = await startProxy(reg.host);
+  assert.equal(src.run(['import', busyboxTar(), `${reg.host}/faults/bb:1`]).code, 0);
+  // Push uncompressed so the layer blob is large enough (2 MB) to break in the middle.
+  assert.equal(src.run(['push', '--compression-format', 'none', `${reg.host}/faults/bb:1`]).code, 0);
+});
+after(async () => {
+  await proxy.close();
+  reg.stop();
+  src.cleanup();
+});
+
+describe('faulty registry', () => {
+  for (const fault of ['corrupt', 'truncate', 'drop'] as const) {
+    it(`${fault}: the pull fails cleanly, stores no bad blob, and a retry succeeds`, async () => {
+      const t = tempRoot(`berth-faults-${fault}-`);
+      try {
+        const name = `${proxy.host}/faults/bb:1`;
+        proxy.fault = fault;
+        const r = await berthAsync(t.root, ['pull', name]);
+        assert.notEqual(r.code, 0, 'the pull must fail');
+        assert.match(r.stderr, /^berth: Error: /m);
+        assert.equal(t.run(['system', 'check']).code, 0);
+        assert.equal(t.run(['images', '-q']).stdout, '');
+        proxy.fault = 'none';
+        proxy.ranges.length = 0;
+        const ok = await berthAsync(t.root, ['pull', name]);
+        assert.equal(ok.code, 0, ok.stderr);
+        if (fault !== 'corrupt') assert.ok(proxy.ranges.length > 0, 'the retry should resume with a Range request');
+        assert.equal(t.run(['run', '--rm', '--network', 'none', name, 'echo', 'ok']).stdout, 'ok\n');
+        assert.equal(t.run(['system', 'check']).code, 0);
+      } finally {
+        t.cleanup();
+      }
+    });
+  }
+
+  it('a pull killed with SIGKILL halfway resumes and succeeds', async () => {
+    const t = tempRoot('berth-faults-kill-');
+    try {
+      const name = `${proxy.host}/faults/bb:1`;
+      proxy.fault = 'slow';
+      proxy.bytesSent = 0;
+      const child = spawn(BERTH, ['--root', t.root, 'pull', name], { stdio: 'ignore' });
+      for (let i = 0; i < 200 && proxy.bytesSent < 600_000; i++) await new Promise((r) => setTimeout(r, 25));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      assert.ok(readdirSync(join(t.root, 'content', 'ingest')).some((f) => f.startsWith('resume-')), 'a partial download should remain');
+      proxy.fault = 'none';
+      proxy.ranges.length = 0;
+      const ok = await berthAsync(t.root, ['pull', name]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok(proxy.ranges.some((r) => /^bytes=[1-9]\d*-$/.test(r)), `expected a resuming Range request, saw ${proxy.ranges.join(',')}`);
+      assert.equal(t.run(['system', 'check']).code, 0);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
