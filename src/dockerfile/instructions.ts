@@ -64,38 +64,43 @@ export function suggestInstruction(word: string): string | undefined {
   return best && best[1] <= 2 ? best[0].toUpperCase() : undefined;
 }
 
-function parseFlags(node: Node, fail: (msg: string, hint?: string) => never): Record<string, string[]> {
+function parseFlags(node: Node, fail: (msg: string, hint?: string, column?: number) => never, columnOf: (text: string) => number | undefined): Record<string, string[]> {
   const spec = FLAGS[node.value] ?? {};
   const out: Record<string, string[]> = {};
   for (const raw of node.flags) {
     const m = /^--([a-z][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(raw);
-    if (!m) fail(`invalid flag "${raw}"`);
+    if (!m) fail(`invalid flag "${raw}"`, undefined, columnOf(raw));
     const [, name, value] = m as unknown as [string, string, string | undefined];
     if (spec.bool?.includes(name)) {
-      if (value !== undefined && value !== 'true' && value !== 'false') fail(`expecting boolean value for flag ${name}, not: ${value}`);
+      if (value !== undefined && value !== 'true' && value !== 'false') fail(`expecting boolean value for flag ${name}, not: ${value}`, undefined, columnOf(raw));
       out[name] = [value ?? 'true'];
     } else if (spec.single?.includes(name) || spec.multi?.includes(name)) {
-      if (value === undefined) fail(`missing a value on flag: ${name}`);
-      if (spec.single?.includes(name) && out[name]) fail(`duplicate flag specified: ${name}`);
+      if (value === undefined) fail(`missing a value on flag: ${name}`, undefined, columnOf(raw));
+      if (spec.single?.includes(name) && out[name]) fail(`duplicate flag specified: ${name}`, undefined, columnOf(raw));
       out[name] = [...(out[name] ?? []), value];
     } else {
       const known = [...(spec.single ?? []), ...(spec.multi ?? []), ...(spec.bool ?? [])].map((f) => `--${f}`);
-      fail(`unknown flag: --${name}`, known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`);
+      fail(`unknown flag: --${name}`, known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`, columnOf(`--${name}`));
     }
   }
   return out;
 }
 
 export function toInstruction(node: Node, file: ParseResult): Instruction {
-  const fail = (msg: string, hint?: string): never => {
-    throw syntaxError(file.file, file.lines, node.startLine, msg, { hint });
+  const fail = (msg: string, hint?: string, column?: number): never => {
+    throw syntaxError(file.file, file.lines, node.startLine, msg, { hint, column });
+  };
+  // Columns point into the instruction's first line; a flag on a continuation line gets the line's start.
+  const columnOf = (text: string): number | undefined => {
+    const i = (file.lines[node.startLine - 1] ?? '').indexOf(text);
+    return i < 0 ? undefined : i + 1;
   };
   const kind = node.value;
   if (!INSTRUCTIONS.includes(kind)) {
     const s = suggestInstruction(kind);
     fail(`unknown instruction: ${kind.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
   }
-  const flags = parseFlags(node, fail);
+  const flags = parseFlags(node, fail, columnOf);
   const base = { node, flags };
   const args = [...node.next];
   const need = (n: number, what: string) => {
@@ -153,6 +158,7 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
       const inner = node.child!.value;
       if (inner === 'onbuild') fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
       if (inner === 'from' || inner === 'maintainer') fail(`${inner.toUpperCase()} isn't allowed as an ONBUILD trigger`);
+      toInstruction(node.child!, file); // the trigger must itself be a valid instruction
       return { ...base, kind, expression: node.original.trim().replace(/^onbuild\s+/i, '') };
     }
     default:

@@ -7,7 +7,7 @@
 
 export class ShellError extends Error {}
 
-type Env = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+export type Env = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
 function lookup(env: Env, name: string): string | undefined {
   return env instanceof Map ? env.get(name) : (env as Record<string, string>)[name];
@@ -136,6 +136,28 @@ class Lexer {
     }
     if (stop !== undefined) throw new ShellError(`unexpected end of statement while looking for matching ${stop}`);
     return { text: result, words: words.finish() };
+  }
+
+  /**
+   * Heredoc body: only `$` expansions and the escape before `$` or itself are special;
+   * quotes and newlines stay as written, as a shell treats an unquoted here-document.
+   */
+  processHeredoc(): string {
+    let out = '';
+    while (this.peek() !== undefined) {
+      const ch = this.peek()!;
+      if (ch === '$') {
+        out += this.dollar();
+        continue;
+      }
+      this.next();
+      if (ch === this.escape && (this.peek() === '$' || this.peek() === this.escape)) {
+        out += this.next()!;
+        continue;
+      }
+      out += ch;
+    }
+    return out;
   }
 
   private singleQuote(): string {
@@ -268,4 +290,9 @@ export function processWord(word: string, env: Env, escape = '\\'): string {
 /** Expands and splits into words on unquoted whitespace. */
 export function processWords(line: string, env: Env, escape = '\\'): string[] {
   return new Lexer(line, env, escape).processStopOn(undefined).words;
+}
+
+/** Expands an unquoted-delimiter heredoc body (`COPY <<EOF`): variables only, quotes kept. */
+export function processHeredoc(content: string, env: Env, escape = '\\'): string {
+  return new Lexer(content, env, escape).processHeredoc();
 }

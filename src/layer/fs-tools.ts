@@ -78,7 +78,7 @@ export async function setXattrs(list: readonly XattrAssignment[], opts: { signal
  * are not followed.
  */
 export async function readXattrs(dir: string, pattern: string, opts: { signal?: AbortSignal } = {}): Promise<Map<string, Map<string, Buffer>>> {
-  const r = await runTool('getfattr', ['-R', '-P', '--absolute-names', '-e', 'hex', '-d', '-m', pattern, '--', dir], { signal: opts.signal });
+  const r = await runTool('getfattr', ['-R', '-P', '-h', '--absolute-names', '-e', 'hex', '-d', '-m', pattern, '--', dir], { signal: opts.signal });
   // getfattr exits non-zero when one file cannot be read but still reports the others.
   if (r.code !== 0 && r.stdout.length === 0 && r.stderr.trim()) {
     throw new BerthError('RUNTIME', `cannot read xattrs under ${dir}: ${r.stderr.trim()}`);

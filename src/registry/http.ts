@@ -1,8 +1,9 @@
 /**
  * HTTP to one registry, with the distribution spec's auth: anonymous, then on a 401 the
  * challenge's scheme — Basic with stored credentials, or Bearer tokens fetched from the
- * challenge's realm for the request's scope and cached per scope. TLS is verified; plain
- * http is used only for loopback registries (as docker allows) or ones marked insecure.
+ * challenge's realm for the request's scope and cached per scope. TLS is verified, except for
+ * registries marked insecure and loopback ones, which docker treats as insecure by default
+ * (TLS errors ignored, plain http allowed).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -84,6 +85,11 @@ export class RegistryClient {
     if (existsSync(caFile)) this.ca = readFileSync(caFile);
   }
 
+  /** As docker: loopback registries (127.0.0.0/8, localhost) are insecure by default. */
+  private get insecure(): boolean {
+    return !!this.opts.insecure || isLoopback(this.host);
+  }
+
   /** The host to connect to: docker.io is served by registry-1.docker.io. */
   get host(): string {
     return this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry;
@@ -100,7 +106,7 @@ export class RegistryClient {
   private raw(url: URL, method: string, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.opts.insecure, ca: this.ca, timeout: 60_000 }, resolve);
+      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca: this.ca, timeout: 60_000 }, resolve);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timed out')));
       if (!body) req.end();
@@ -116,7 +122,7 @@ export class RegistryClient {
   private async resolveBase(signal?: AbortSignal): Promise<string> {
     if (this.base) return this.base;
     const https = `https://${this.host}`;
-    const mayUseHttp = this.opts.insecure || isLoopback(this.host);
+    const mayUseHttp = this.insecure;
     try {
       const res = await this.raw(new URL(`${https}/v2/`), 'GET', {}, undefined, signal);
       res.resume();
