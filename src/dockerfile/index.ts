@@ -1,14 +1,57 @@
 /**
- * The Dockerfile front end: text → AST (parser.ts, BuildKit-compatible, dump.ts) → typed
- * instructions in stages (instructions.ts). Word expansion (shell.ts) and the
- * .dockerignore matcher (dockerignore.ts) live beside it. Nothing here executes anything.
+ * The Dockerfile front end. Nothing here executes anything; it goes text → AST → typed
+ * instructions → expanded stages, one step per file:
+ *
+ * - `parseDockerfile(text, file)` (parser.ts, line-parsers.ts): BuildKit-compatible AST.
+ *   `ParseResult.children` holds one `Node` per instruction, in source order, each with
+ *   `value` (lower-case keyword), `flags` (`--x=y` as written), `next` (arguments as
+ *   BuildKit's parser leaves them: quotes kept, nothing expanded; ENV/LABEL as key, value,
+ *   separator triples), `json` (exec form), `heredocs`, `child` (ONBUILD's trigger),
+ *   `original` (the logical line), `startLine`/`endLine` (1-based, inclusive, heredoc
+ *   bodies included) and `comments` (the comment lines right above). Lint walks this.
+ * - `dump(result)` (dump.ts): BuildKit's parser dump format, for `berth dockerfile parse`.
+ * - `toDockerfile(result)` / `loadDockerfile(text, file)` (instructions.ts): one typed
+ *   `Instruction` per node (a discriminated union on `kind`), flags checked per
+ *   instruction, grouped into `Stage`s; ARGs before the first FROM are `globalArgs`.
+ * - `resolveBuild(dockerfile, { buildArgs, target, targetPlatform, buildPlatform, imageEnv })`
+ *   (stages.ts, expand.ts): the stages the target needs, every instruction expanded in its
+ *   stage's ARG/ENV scope (RUN/CMD/ENTRYPOINT left raw), each with that `scope`.
+ * - `processWord` / `processWords` (shell.ts): BuildKit's word expansion.
+ * - `IgnoreMatcher` / `parseIgnoreFile` (dockerignore.ts): `.dockerignore`.
+ *
+ * Every syntax problem is a `BerthError('SYNTAX')` with `position: {file, line, column, lineText}`.
+ * These exported types are the contract with lint/ and build/: extend them, don't reshape them.
  */
-export type { Directive, Heredoc, Node, ParseResult, ParseWarning } from './ast.ts';
-export { parseDockerfile } from './parser.ts';
+export type { Arg, Directive, Heredoc, Node, ParseResult, ParseWarning } from './ast.ts';
+export { parseDockerfile, heredocsInLine } from './parser.ts';
 export { dump, dumpNode, goQuote } from './dump.ts';
-export { processWord, processWords, ShellError } from './shell.ts';
+export { processWord, processWords, processHeredoc, ShellError, type Env } from './shell.ts';
 export { IgnoreMatcher, parseIgnoreFile, cleanPath } from './dockerignore.ts';
-export { toDockerfile, toInstruction, suggestInstruction, type Dockerfile, type Instruction, type Stage } from './instructions.ts';
+export {
+  toDockerfile,
+  toInstruction,
+  suggestInstruction,
+  type Dockerfile,
+  type Instruction,
+  type InstructionKind,
+  type InstructionOf,
+  type Stage,
+} from './instructions.ts';
+export { expandInstruction, isExpandable, chompHeredoc } from './expand.ts';
+export {
+  resolveBuild,
+  findStage,
+  expansionEnv,
+  runEnvironment,
+  predefinedArgs,
+  PROXY_ARGS,
+  type ResolveOptions,
+  type ResolvedBuild,
+  type ResolvedStage,
+  type ResolvedInstruction,
+  type Scope,
+  type StageBase,
+} from './stages.ts';
 
 import { parseDockerfile } from './parser.ts';
 import { toDockerfile, type Dockerfile } from './instructions.ts';

@@ -25,6 +25,9 @@ export type Instruction =
   | (Base & { kind: 'healthcheck'; type: 'NONE' | 'CMD' | 'CMD-SHELL' | ''; json: boolean; args: string[] })
   | (Base & { kind: 'onbuild'; expression: string });
 
+export type InstructionKind = Instruction['kind'];
+export type InstructionOf<K extends InstructionKind> = Extract<Instruction, { kind: K }>;
+
 export interface Stage {
   readonly index: number;
   readonly name?: string;
