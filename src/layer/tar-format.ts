@@ -153,7 +153,12 @@ export function verifyChecksum(buf: Buffer, offset: number): void {
     unsigned += b;
     signed += b > 127 ? b - 256 : b;
   }
-  const stored = parseNumber(buf, 148, 8);
+  let stored: number | undefined;
+  try {
+    stored = parseNumber(buf, 148, 8);
+  } catch {
+    /* not even a number: reported as a bad checksum below */
+  }
   if (stored !== unsigned && stored !== signed) throw corrupt(`invalid tar header checksum at byte ${offset}; the layer is corrupt or not a tar`);
 }
 
