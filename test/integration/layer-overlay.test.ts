@@ -27,7 +27,9 @@ function layerOf(entries: Spec[]): Readable {
   const pack = tar.pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    pack.entry({ name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, linkname: e.linkname, mtime: new Date(1e12) }, type === 'file' ? e.body ?? e.name : undefined);
+    const header = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, linkname: e.linkname, mtime: new Date(1e12) };
+    if (type === 'file') pack.entry(header, e.body ?? e.name);
+    else pack.entry(header);
   }
   pack.finalize();
   return Readable.from(pack as AsyncIterable<Buffer>);
@@ -154,7 +156,7 @@ describe('whiteouts', () => {
     unmount(again.merged);
   });
 
-  it('an opaque marker after the layer's own entries keeps them and drops only lower content', async () => {
+  it("an opaque marker after the layer's own entries keeps them and drops only lower content", async () => {
     const dest = join(work, 'opq-order');
     await applyLayer(layerOf(LAYER1), dest, { whiteouts: 'apply' });
     await applyLayer(layerOf([{ name: 'opq/late' }, { name: 'opq/.wh..wh..opq' }]), dest, { whiteouts: 'apply' });

@@ -1,0 +1,194 @@
+/**
+ * The tar format both ways (header encoding, the streaming reader) and the path rules that
+ * keep extraction inside its root.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import * as tar from 'tar-stream';
+import { archiveEntryPath, readTar, resolveInRootSync, type TarHeader } from '../../src/layer/index.ts';
+import { encodeHeader, END_OF_ARCHIVE, padding } from '../../src/layer/tar-format.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'berth-layer-tar-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function h(over: Partial<TarHeader> & { name: string }): TarHeader {
+  return { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1_700_000_000, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map(), ...over };
+}
+
+function tarBytes(entries: Array<{ header: TarHeader; body?: Buffer }>): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    parts.push(encodeHeader({ ...e.header, size: e.body?.length ?? e.header.size }));
+    if (e.body) parts.push(e.body, Buffer.alloc(padding(e.body.length)));
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
+
+async function readAll(bytes: Buffer): Promise<Array<{ header: TarHeader; body: Buffer }>> {
+  const out: Array<{ header: TarHeader; body: Buffer }> = [];
+  for await (const e of readTar(Readable.from([bytes]))) {
+    const chunks: Buffer[] = [];
+    for await (const c of e.body()) chunks.push(c);
+    out.push({ header: e.header, body: Buffer.concat(chunks) });
+  }
+  return out;
+}
+
+const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+describe('encodeHeader ↔ readTar', () => {
+  const cases: Array<{ name: string; header: TarHeader; body?: Buffer; pax: boolean }> = [
+    { name: 'short name', header: h({ name: 'etc/hostname' }), body: Buffer.from('box\n'), pax: false },
+    { name: '150-char name fits USTAR prefix+name', header: h({ name: `${'p'.repeat(60)}/${'q'.repeat(89)}` }), pax: false },
+    { name: '300-char name needs PAX', header: h({ name: `${'d'.repeat(150)}/${'f'.repeat(149)}` }), body: Buffer.from('x'), pax: true },
+    { name: 'non-ASCII name needs PAX', header: h({ name: 'caf\u00e9/\u65e5\u672c' }), pax: true },
+    { name: 'long symlink target needs PAX', header: h({ name: 'l', type: 'symlink', linkname: 't'.repeat(101) }), pax: true },
+    { name: 'uid over 7 octal digits needs PAX', header: h({ name: 'u', uid: 3_000_000, gid: 2_097_151 }), pax: true },
+    { name: 'binary xattr value survives', header: h({ name: 'cap', xattrs: new Map([['security.capability', allBytes], ['user.note', Buffer.from('hi')]]) }), pax: true },
+    { name: 'device numbers', header: h({ name: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 }), pax: false },
+    { name: 'dir, setuid/sticky modes', header: h({ name: 'tmp/', type: 'directory', mode: 0o1777 }), pax: false },
+    { name: 'hardlink', header: h({ name: 'b', type: 'link', linkname: 'a', mode: 0o4755 }), pax: false },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const bytes = tarBytes([{ header: c.header, body: c.body }]);
+      assert.equal(bytes.includes('PaxHeaders'), c.pax, 'PAX only when needed');
+      const [got] = await readAll(bytes);
+      const want = { ...c.header, size: c.header.type === 'file' ? (c.body?.length ?? 0) : 0 };
+      assert.deepEqual({ ...got!.header, size: got!.header.type === 'file' ? got!.header.size : 0 }, want);
+      assert.ok(got!.body.equals(c.body ?? Buffer.alloc(0)));
+      // GNU tar reads the same header (names, ids, PAX) without complaint.
+      const listing = execFileSync('tar', ['--numeric-owner', '-tvf', '-'], { input: bytes }).toString();
+      assert.ok(listing.includes(c.header.name.replace(/\/$/, '')), listing);
+    });
+  }
+
+  it('encodes sizes beyond 8 GiB in PAX', () => {
+    const bytes = encodeHeader(h({ name: 'huge', size: 10 * 2 ** 30 }));
+    assert.ok(bytes.includes(`size=${10 * 2 ** 30}\n`));
+  });
+});
+
+describe('readTar', () => {
+  it("reads tar-stream's output, PAX included", async () => {
+    const pack = tar.pack();
+    pack.entry({ name: `${'x'.repeat(200)}/f`, uid: 5, gid: 6, mtime: new Date(1e12) }, 'body');
+    pack.entry({ name: 'l', type: 'symlink', linkname: 'f' });
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+    const got = await readAll(Buffer.concat(chunks));
+    assert.deepEqual(got.map((e) => [e.header.name, e.header.uid, e.header.gid, e.body.toString()]), [[`${'x'.repeat(200)}/f`, 5, 6, 'body'], ['l', 0, 0, '']]);
+  });
+
+  it("reads GNU tar's long names (gnu format) and xattrs (posix format)", async () => {
+    const dir = join(work, 'gnu');
+    const long = `${'n'.repeat(130)}/${'m'.repeat(130)}`;
+    mkdirSync(join(dir, long), { recursive: true });
+    writeFileSync(join(dir, long, 'f'), 'gnu');
+    symlinkSync('z'.repeat(120), join(dir, 'sl'));
+    writeFileSync(join(dir, 'cap'), 'c');
+    execFileSync('setfattr', ['-n', 'user.k', '-v', '0x00ff10', join(dir, 'cap')]);
+    for (const format of ['gnu', 'posix']) {
+      const bytes = execFileSync('tar', [`--format=${format}`, '--xattrs', '--xattrs-include=user.*', '-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 24 });
+      const got = await readAll(bytes);
+      const byName = new Map(got.map((e) => [e.header.name.replace(/^\.\//, ''), e]));
+      assert.equal(byName.get(`${long}/f`)?.body.toString(), 'gnu', format);
+      assert.equal(byName.get('sl')?.header.linkname, 'z'.repeat(120), format);
+      if (format === 'posix') assert.deepEqual(byName.get('cap')?.header.xattrs.get('user.k'), Buffer.from([0, 0xff, 0x10]));
+    }
+  });
+
+  it('applies a global PAX header to the entries after it', async () => {
+    const rec = (k: string, v: string) => {
+      const body = ` ${k}=${v}\n`;
+      let len = body.length + 1;
+      while (String(len).length + body.length !== len) len = String(len).length + body.length;
+      return `${len}${body}`;
+    };
+    const global = Buffer.from(rec('uid', '4242'));
+    const g = encodeHeader(h({ name: 'pax_global_header', size: global.length }));
+    g[156] = 'g'.charCodeAt(0);
+    // fix the checksum after changing the type flag
+    g.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of g.subarray(0, 512)) sum += b;
+    g.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const bytes = Buffer.concat([g, global, Buffer.alloc(padding(global.length)), tarBytes([{ header: h({ name: 'a' }) }, { header: h({ name: 'b' }) }])]);
+    const got = await readAll(bytes);
+    assert.deepEqual(got.map((e) => e.header.uid), [4242, 4242]);
+  });
+
+  it('skips unread bodies and reads every byte of the source (for the diffID)', async () => {
+    const bytes = Buffer.concat([tarBytes([{ header: h({ name: 'a' }), body: Buffer.alloc(3000, 1) }, { header: h({ name: 'b' }), body: Buffer.from('b') }]), Buffer.alloc(10_240)]);
+    let consumed = 0;
+    const src = Readable.from((function* () {
+      for (let i = 0; i < bytes.length; i += 700) {
+        consumed += Math.min(700, bytes.length - i);
+        yield bytes.subarray(i, i + 700);
+      }
+    })());
+    const names: string[] = [];
+    for await (const e of readTar(src)) names.push(e.header.name);
+    assert.deepEqual(names, ['a', 'b']);
+    assert.equal(consumed, bytes.length);
+  });
+});
+
+describe('archiveEntryPath', () => {
+  const cases: Array<[string, string | 'UNSAFE_PATH']> = [
+    ['etc/passwd', 'etc/passwd'],
+    ['./etc//passwd', 'etc/passwd'],
+    ['/etc/passwd', 'etc/passwd'],
+    ['a/../b', 'b'],
+    ['dir/', 'dir'],
+    ['./', ''],
+    ['..', 'UNSAFE_PATH'],
+    ['../x', 'UNSAFE_PATH'],
+    ['a/../../x', 'UNSAFE_PATH'],
+    ['/../x', 'UNSAFE_PATH'],
+  ];
+  for (const [input, want] of cases) {
+    it(`${JSON.stringify(input)} → ${want || '(root)'}`, () => {
+      if (want === 'UNSAFE_PATH') assert.throws(() => archiveEntryPath(input), { code: 'UNSAFE_PATH' });
+      else assert.equal(archiveEntryPath(input), want);
+    });
+  }
+});
+
+describe('resolveInRootSync', () => {
+  const root = join(work, 'root');
+  mkdirSync(join(root, 'usr/lib'), { recursive: true });
+  symlinkSync('usr/lib', join(root, 'lib'));
+  symlinkSync('/usr', join(root, 'abs'));
+  symlinkSync('../../../../..', join(root, 'up'));
+  symlinkSync('/etc', join(root, 'cfg'));
+  symlinkSync('loop', join(root, 'loop'));
+  const cases: Array<{ rel: string; follow: boolean; want: string; via: boolean }> = [
+    { rel: 'usr/lib/x', follow: true, want: 'usr/lib/x', via: false },
+    { rel: 'lib/x', follow: true, want: 'usr/lib/x', via: true },
+    { rel: 'lib', follow: false, want: 'lib', via: false },
+    { rel: 'abs/lib', follow: true, want: 'usr/lib', via: true },
+    { rel: 'up/etc/passwd', follow: true, want: 'etc/passwd', via: true },
+    { rel: 'cfg/passwd', follow: true, want: 'etc/passwd', via: true },
+    { rel: 'up/cfg', follow: false, want: 'cfg', via: true },
+    { rel: '../../x', follow: true, want: 'x', via: false },
+    { rel: 'missing/a/b', follow: true, want: 'missing/a/b', via: false },
+  ];
+  for (const c of cases) {
+    it(`${c.rel}${c.follow ? '' : ' (final not followed)'} → ${c.want}`, () => {
+      const r = resolveInRootSync(root, c.rel, { followFinal: c.follow });
+      assert.equal(r.path, join(root, c.want));
+      assert.equal(r.viaSymlink, c.via);
+    });
+  }
+  it('refuses a symlink loop', () => {
+    assert.throws(() => resolveInRootSync(root, 'loop/x', { followFinal: true }), { code: 'UNSAFE_PATH' });
+  });
+});
