@@ -26,7 +26,7 @@ type Spec = { name: string; type?: 'directory' | 'symlink'; body?: string; linkn
 function layerOf(entries: Spec[]): Readable {
   const pack = tar.pack();
   for (const e of entries) {
-    const type = e.type ?? 'file';
+    const type: 'file' | 'directory' | 'symlink' = e.type ?? 'file';
     const header = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, linkname: e.linkname, mtime: new Date(1e12) };
     if (type === 'file') pack.entry(header, e.body ?? e.name);
     else pack.entry(header);
