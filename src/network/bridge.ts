@@ -12,7 +12,7 @@
  *   a reboot clears both together.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { CNI_VERSION, type CniConfList } from './cni.ts';
@@ -22,6 +22,7 @@ const exec = promisify(execFile);
 export const MACHINE_NET_DIR = process.env.BERTH_NET_DIR ?? '/run/berth';
 export const IPAM_DIR = `${MACHINE_NET_DIR}/cni-ipam`;
 export const PORTS_DIR = `${MACHINE_NET_DIR}/cni-ports`;
+export const ATTACHMENTS_DIR = `${MACHINE_NET_DIR}/cni-attachments`;
 
 export interface BridgeNetwork {
   /** The CNI network name: host-local's lease subdirectory and the tag on iptables rules. */
@@ -108,4 +109,19 @@ export function enableForwarding(): Promise<void> {
  */
 export function enableLocalnetRouting(bridge: string): Promise<void> {
   return sysctl(`net/ipv4/conf/${bridge}/route_localnet`, '1');
+}
+
+/**
+ * The addresses host-local leased to a container, from its lease files (named by address,
+ * holding the container id): enough of a cached result for DEL when the real one is lost.
+ */
+export async function leasedAddresses(net: BridgeNetwork, containerId: string): Promise<string[]> {
+  const dir = `${IPAM_DIR}/${net.cniName}`;
+  const out: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue;
+    const owner = (await readFile(`${dir}/${name}`, 'utf8').catch(() => '')).split(/\r?\n/)[0];
+    if (owner === containerId) out.push(`${name}/${net.subnet.split('/')[1]}`);
+  }
+  return out;
 }

@@ -16,42 +16,22 @@
  * kept as `attachment.json` in the state dir, written before the first plugin runs, so a
  * setup that crashed half-way can still be undone with `teardownNetworkDir`.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
-import { bridgeConfList, checkSubnetFree, DEFAULT_BRIDGE, enableForwarding, enableLocalnetRouting, PORTS_DIR } from './bridge.ts';
+import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, type NetworkAttachment } from './attachment.ts';
+import { bridgeConfList, checkSubnetFree, DEFAULT_BRIDGE, enableForwarding, enableLocalnetRouting, leasedAddresses, PORTS_DIR } from './bridge.ts';
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniConfList, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
-import { allocatePorts, release } from './ports.ts';
+import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
 
 export { parsePublish, formatPortMapping, type PortMapping, type PortProtocol } from './publish.ts';
 export { containerHosts, containerResolvConf, type DnsOptions } from './files.ts';
 export { netnsNameFor, netnsPathFor } from './netns.ts';
 export { DEFAULT_BRIDGE } from './bridge.ts';
-
-export interface NetworkAttachment {
-  /** 'bridge', 'none' or 'host' ('default' is stored as 'bridge'). */
-  readonly mode: string;
-  readonly containerId: string;
-  readonly stateDir: string;
-  /** Set for every mode but host. */
-  readonly netnsName?: string;
-  readonly netnsPath?: string;
-  readonly ipAddress?: string;
-  readonly ipPrefixLength?: number;
-  readonly gateway?: string;
-  readonly macAddress?: string;
-  /** Every mapping resolved: random and ranged host ports are the ones reserved. */
-  readonly ports: readonly PortMapping[];
-  readonly resolvConfPath: string;
-  readonly hostsPath: string;
-  readonly hostnamePath: string;
-  /** The conflist ADD ran with; DEL and CHECK use it again. */
-  readonly cniConfig?: CniConfList;
-  readonly cniResult?: CniResult;
-}
+export { loadAttachment, type NetworkAttachment } from './attachment.ts';
 
 export interface SetupOptions extends DnsOptions {
   readonly containerId: string;
@@ -69,8 +49,6 @@ export interface TeardownResult {
   readonly warnings: readonly string[];
 }
 
-const ATTACHMENT_FILE = 'attachment.json';
-
 function normalizeMode(mode: string): 'bridge' | 'none' | 'host' {
   const m = mode === 'default' || mode === '' ? 'bridge' : mode;
   if (m === 'bridge' || m === 'none' || m === 'host') return m;
@@ -85,14 +63,19 @@ function cniPortMappings(ports: readonly PortMapping[]): Array<Record<string, un
   return ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? { hostIP: p.hostIp } : {}) }));
 }
 
-function eth0(att: { containerId: string; netnsPath: string }): CniInvocation {
-  return { containerId: att.containerId, netns: att.netnsPath, ifName: 'eth0' };
+/**
+ * portmap's DEL does nothing without mappings, but removes the container's chains whatever
+ * the mappings say: add the ports the reservation files hold, so a crash between reserving
+ * and recording still gets its rules removed.
+ */
+async function portmapArgs(ports: readonly PortMapping[], containerId: string): Promise<Array<Record<string, unknown>>> {
+  const owned = await ownedPorts(PORTS_DIR, containerId);
+  const extra = owned.filter((o) => !ports.some((p) => p.protocol === o.protocol && p.hostPort === o.hostPort));
+  return [...cniPortMappings(ports), ...extra.map((o) => ({ hostPort: o.hostPort, containerPort: o.hostPort, protocol: o.protocol }))];
 }
 
-async function saveAttachment(att: NetworkAttachment): Promise<void> {
-  const path = join(att.stateDir, ATTACHMENT_FILE);
-  await writeFile(`${path}.tmp`, JSON.stringify(att));
-  await rename(`${path}.tmp`, path);
+function eth0(att: { containerId: string; netnsPath: string }): CniInvocation {
+  return { containerId: att.containerId, netns: att.netnsPath, ifName: 'eth0' };
 }
 
 /** The container's address, prefix, gateway and MAC from a CNI 1.0 result. */
@@ -107,14 +90,18 @@ function addressOf(result: CniResult, netnsPath: string): Pick<NetworkAttachment
 
 /** A netns of the same name from an earlier run that was never torn down (a crash): undo it first. */
 async function clearStale(containerId: string, stateDir: string, netnsName: string): Promise<void> {
-  const saved = await loadAttachment(stateDir);
+  const saved = (await loadAttachment(stateDir)) ?? (await loadCachedAttachment(containerId));
   if (saved && saved.netnsName === netnsName) {
     await teardownNetwork(saved);
     return;
   }
+  // Nothing recorded: rebuild the cached result from the leases and reservations left behind.
   const netnsPath = `${NETNS_DIR}/${netnsName}`;
-  await delNetwork(bridgeConfList(DEFAULT_BRIDGE), eth0({ containerId, netnsPath }), { portMappings: [] }, undefined);
+  const addresses = await leasedAddresses(DEFAULT_BRIDGE, containerId);
+  const cached = { cniVersion: CNI_VERSION, interfaces: [{ name: 'eth0', sandbox: netnsPath }], ips: addresses.map((address) => ({ address, interface: 0 })) };
+  await delNetwork(bridgeConfList(DEFAULT_BRIDGE), eth0({ containerId, netnsPath }), { portMappings: await portmapArgs([], containerId) }, cached);
   await deleteNetns(netnsName);
+  await releaseAll(PORTS_DIR, containerId);
 }
 
 async function createNamespace(containerId: string, stateDir: string): Promise<{ netnsName: string; netnsPath: string }> {
@@ -183,25 +170,15 @@ export async function teardownNetwork(att: NetworkAttachment, _opts: Record<stri
     // Records written before the conflist was stored carry none: they used the default bridge.
     const conf = att.cniConfig ?? (att.mode === 'bridge' ? bridgeConfList(DEFAULT_BRIDGE) : undefined);
     if (conf) {
-      const errors = await delNetwork(conf, eth0({ containerId: att.containerId, netnsPath: att.netnsPath }), { portMappings: cniPortMappings(att.ports) }, att.cniResult);
+      const portMappings = await portmapArgs(att.ports, att.containerId);
+      const errors = await delNetwork(conf, eth0({ containerId: att.containerId, netnsPath: att.netnsPath }), { portMappings }, att.cniResult);
       warnings.push(...errors.map((e) => e.message));
     }
     await deleteNetns(att.netnsName).catch((e: Error) => warnings.push(e.message));
   }
-  await release(PORTS_DIR, att.containerId, att.ports).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
-  await rm(att.stateDir, { recursive: true, force: true }).catch((e: Error) => warnings.push(`remove ${att.stateDir}: ${e.message}`));
+  await releaseAll(PORTS_DIR, att.containerId).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
+  await forgetAttachment(att).catch((e: Error) => warnings.push(`remove ${att.stateDir}: ${e.message}`));
   return { warnings };
-}
-
-/** The attachment saved in a container's network dir, if setup got as far as writing it. */
-export async function loadAttachment(stateDir: string): Promise<NetworkAttachment | undefined> {
-  const text = await readFile(join(stateDir, ATTACHMENT_FILE), 'utf8').catch(() => '');
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as NetworkAttachment;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Tears down whatever the state dir records: for a container whose record never got its attachment. */
@@ -212,8 +189,15 @@ export async function teardownNetworkDir(stateDir: string): Promise<TeardownResu
   return { warnings: [] };
 }
 
-/** CNI CHECK on a live attachment: throws when an interface, address or rule has gone missing. */
+/**
+ * CNI CHECK on a live attachment: throws when an interface, address or rule has gone
+ * missing. portmap's CHECK is left out for an IPv4-only container: the installed release
+ * demands ip6tables chains that its ADD never made (containernetworking/plugins#819).
+ */
 export async function checkNetwork(att: NetworkAttachment): Promise<void> {
   if (!att.cniConfig || !att.netnsPath || !att.cniResult) return;
-  await cniCheck(att.cniConfig, eth0({ containerId: att.containerId, netnsPath: att.netnsPath }), { portMappings: cniPortMappings(att.ports) }, att.cniResult);
+  const ips = (att.cniResult.ips ?? []) as Array<{ address: string }>;
+  const hasV6 = ips.some((ip) => ip.address.includes(':'));
+  const conf = { ...att.cniConfig, plugins: att.cniConfig.plugins.filter((p) => hasV6 || p.type !== 'portmap') };
+  await cniCheck(conf, eth0({ containerId: att.containerId, netnsPath: att.netnsPath }), { portMappings: cniPortMappings(att.ports) }, att.cniResult);
 }

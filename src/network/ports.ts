@@ -8,7 +8,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
@@ -123,6 +123,32 @@ export async function release(dir: string, containerId: string, ports: readonly 
   for (const p of ports) {
     if (!p.hostPort) continue;
     const path = reservationPath(dir, p.protocol, p.hostPort);
+    const owner = (await readFile(path, 'utf8').catch(() => '')).trim();
+    if (owner === containerId) await unlink(path).catch(() => undefined);
+  }
+}
+
+/** The (protocol, port) pairs the container holds, from the reservation files alone. */
+export async function ownedPorts(dir: string, containerId: string): Promise<Array<{ protocol: string; hostPort: number }>> {
+  const out: Array<{ protocol: string; hostPort: number }> = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = /^(tcp|udp|sctp)-(\d+)$/.exec(name);
+    if (!m) continue;
+    const owner = (await readFile(join(dir, name), 'utf8').catch(() => '')).trim();
+    if (owner === containerId) out.push({ protocol: m[1]!, hostPort: Number(m[2]) });
+  }
+  return out;
+}
+
+/**
+ * Every reservation the container owns, recorded or not: a crash between reserving and
+ * saving the attachment leaves some that no record names. The directory holds one small
+ * file per published port on the machine, so reading it all is cheap.
+ */
+export async function releaseAll(dir: string, containerId: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const path = join(dir, name);
     const owner = (await readFile(path, 'utf8').catch(() => '')).trim();
     if (owner === containerId) await unlink(path).catch(() => undefined);
   }

@@ -1,0 +1,72 @@
+/**
+ * The attachment: everything teardown needs, as plain JSON. It is saved twice, before the
+ * first plugin runs and after each step: in the container's state dir (for
+ * `teardownNetworkDir`) and in a machine-wide cache keyed by container id, like libcni's
+ * result cache, so that a netns left by a crash can be undone even when its state dir is
+ * gone. Both live on /run with the namespaces and vanish with them at reboot.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ATTACHMENTS_DIR } from './bridge.ts';
+import type { CniConfList, CniResult } from './cni.ts';
+import type { PortMapping } from './publish.ts';
+
+export interface NetworkAttachment {
+  /** 'bridge', 'none' or 'host' ('default' is stored as 'bridge'). */
+  readonly mode: string;
+  readonly containerId: string;
+  readonly stateDir: string;
+  /** Set for every mode but host. */
+  readonly netnsName?: string;
+  readonly netnsPath?: string;
+  readonly ipAddress?: string;
+  readonly ipPrefixLength?: number;
+  readonly gateway?: string;
+  readonly macAddress?: string;
+  /** Every mapping resolved: random and ranged host ports are the ones reserved. */
+  readonly ports: readonly PortMapping[];
+  readonly resolvConfPath: string;
+  readonly hostsPath: string;
+  readonly hostnamePath: string;
+  /** The conflist ADD ran with; DEL and CHECK use it again. */
+  readonly cniConfig?: CniConfList;
+  /** The cached result of ADD: the prevResult of CHECK and DEL. */
+  readonly cniResult?: CniResult;
+}
+
+const FILE = 'attachment.json';
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
+export async function saveAttachment(att: NetworkAttachment): Promise<void> {
+  const text = JSON.stringify(att);
+  await mkdir(ATTACHMENTS_DIR, { recursive: true });
+  await writeAtomic(join(ATTACHMENTS_DIR, `${att.containerId}.json`), text);
+  await writeAtomic(join(att.stateDir, FILE), text);
+}
+
+async function load(path: string): Promise<NetworkAttachment | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  try {
+    return text ? (JSON.parse(text) as NetworkAttachment) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The attachment saved in a container's network dir, if setup got as far as writing it. */
+export function loadAttachment(stateDir: string): Promise<NetworkAttachment | undefined> {
+  return load(join(stateDir, FILE));
+}
+
+export function loadCachedAttachment(containerId: string): Promise<NetworkAttachment | undefined> {
+  return load(join(ATTACHMENTS_DIR, `${containerId}.json`));
+}
+
+export async function forgetAttachment(att: NetworkAttachment): Promise<void> {
+  await rm(join(ATTACHMENTS_DIR, `${att.containerId}.json`), { force: true });
+  await rm(att.stateDir, { recursive: true, force: true });
+}
