@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Cold and fully cached builds, berth vs docker BuildKit (and buildah when installed), on a
+# 4-step tiny Dockerfile and on a ~500 MB / 20k-file COPY context.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+N=${N:-5}
+ROOT="$BENCH_TMP/berth-root"
+BB=$(node --import tsx -e "import('./test/helpers/busybox.ts').then(m => console.log(m.busyboxTar()))")
+./bin/berth --root "$ROOT" image inspect bb:1 >/dev/null 2>&1 || ./bin/berth --root "$ROOT" import "$BB" bb:1 >/dev/null
+start_dockerd
+docker image inspect bb:1 >/dev/null 2>&1 || docker import "$BB" bb:1 >/dev/null
+export DOCKER_BUILDKIT=1
+DOCKER=/usr/bin/docker
+
+tiny="$BENCH_TMP/tiny"; mkdir -p "$tiny"
+printf 'FROM bb:1\nRUN echo one > /one\nCOPY f /f\nRUN cat /f > /g\nENV X=1\n' > "$tiny/Dockerfile"; echo data > "$tiny/f"
+
+big="$BENCH_TMP/big"
+if [ ! -f "$big/.done" ]; then
+  rm -rf "$big"; mkdir -p "$big/files"
+  for d in $(seq 0 199); do mkdir -p "$big/files/$d"; for f in $(seq 0 99); do head -c 1000 /dev/urandom > "$big/files/$d/$f.txt"; done; done
+  head -c 480000000 /dev/urandom > "$big/weights.bin"
+  printf 'FROM bb:1\nCOPY . /ctx/\n' > "$big/Dockerfile"; touch "$big/.done"
+fi
+
+cold() { # engine dir
+  case $1 in
+    berth) ./bin/berth --root "$ROOT" build -q --no-cache --network none -t b:1 "$2" ;;
+    docker) $DOCKER build -q --no-cache --network none -t b:1 "$2" ;;
+    buildah) buildah bud -q --no-cache --layers -t b:1 "$2" ;;
+  esac
+}
+warm() {
+  case $1 in
+    berth) ./bin/berth --root "$ROOT" build -q --network none -t b:1 "$2" ;;
+    docker) $DOCKER build -q --network none -t b:1 "$2" ;;
+    buildah) buildah bud -q --layers -t b:1 "$2" ;;
+  esac
+}
+engines="berth docker"; command -v buildah >/dev/null && engines="$engines buildah"
+for ctx in tiny big; do
+  dir="$BENCH_TMP/$ctx"
+  declare -A C W
+  for e in $engines; do
+    C[$e]=$(median_ms "$N" cold "$e" "$dir"); warm "$e" "$dir" >/dev/null; W[$e]=$(median_ms "$N" warm "$e" "$dir")
+  done
+  echo "$ctx context (median of $N, ms): cold / fully cached"
+  for e in $engines; do echo "  $e: ${C[$e]} / ${W[$e]}   ratio to docker: $(ratio "${C[$e]}" "${C[docker]}") / $(ratio "${W[$e]}" "${W[docker]}")"; done
+done

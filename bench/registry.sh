@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Push and pull of a ~600 MB image (random weights + 20k small files) to a local registry:
+# berth vs docker (vs skopeo for the pull side).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+ROOT="$BENCH_TMP/berth-root"
+PORT=${PORT:-15999}
+REG="$BENCH_TMP/registry"
+rm -rf "$REG"; mkdir -p "$REG"
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%s\n' "$REG" "$PORT" > "$REG/config.yml"
+docker-registry serve "$REG/config.yml" & RPID=$!
+trap 'kill $RPID 2>/dev/null || true' EXIT
+sleep 1
+bash bench/build.sh >/dev/null 2>&1 || true # makes the big context and b:1 in both engines
+start_dockerd
+export DOCKER_BUILDKIT=1
+./bin/berth --root "$ROOT" build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
+/usr/bin/docker build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
+t() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+./bin/berth --root "$ROOT" tag big:1 127.0.0.1:$PORT/berth/big:1
+docker tag big:1 127.0.0.1:$PORT/docker/big:1
+bp=$(t ./bin/berth --root "$ROOT" push 127.0.0.1:$PORT/berth/big:1)
+dp=$(t docker push 127.0.0.1:$PORT/docker/big:1)
+rm -rf "$BENCH_TMP/pull-root"
+bl=$(t ./bin/berth --root "$BENCH_TMP/pull-root" pull 127.0.0.1:$PORT/docker/big:1)
+docker rmi 127.0.0.1:$PORT/docker/big:1 big:1 >/dev/null 2>&1 || true; docker image prune -f >/dev/null
+dl=$(t docker pull 127.0.0.1:$PORT/docker/big:1)
+rm -rf "$BENCH_TMP/skopeo-oci"
+sl=$(t skopeo copy --src-tls-verify=false docker://127.0.0.1:$PORT/docker/big:1 oci:$BENCH_TMP/skopeo-oci:1)
+echo "push ~600 MB image (ms): berth $bp, docker $dp, ratio $(ratio "$bp" "$dp")"
+echo "pull it back with extraction (ms): berth $bl, docker $dl, ratio $(ratio "$bl" "$dl"); skopeo to an OCI dir (no extraction) $sl"
