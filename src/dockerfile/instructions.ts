@@ -67,105 +67,108 @@ export function suggestInstruction(word: string): string | undefined {
   return best && best[1] <= 2 ? best[0].toUpperCase() : undefined;
 }
 
-function parseFlags(node: Node, fail: (msg: string, hint?: string, column?: number) => never, columnOf: (text: string) => number | undefined): Record<string, string[]> {
+function failAt(file: ParseResult, node: Node, msg: string, hint?: string, column?: number): never {
+  throw syntaxError(file.file, file.lines, node.startLine, msg, { hint, column });
+}
+
+/** Columns point into the instruction's first line; a flag on a continuation line gets the line's start. */
+function columnIn(file: ParseResult, node: Node, text: string): number | undefined {
+  const i = (file.lines[node.startLine - 1] ?? '').indexOf(text);
+  return i < 0 ? undefined : i + 1;
+}
+
+function requireArgs(file: ParseResult, node: Node, n: number, what: string): void {
+  if (node.next.length < n) failAt(file, node, `${node.value.toUpperCase()} requires ${what}`);
+}
+
+function parseFlags(node: Node, file: ParseResult): Record<string, string[]> {
   const spec = FLAGS[node.value] ?? {};
   const out: Record<string, string[]> = {};
   for (const raw of node.flags) {
     const m = /^--([a-z][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(raw);
-    if (!m) fail(`invalid flag "${raw}"`, undefined, columnOf(raw));
+    if (!m) failAt(file, node, `invalid flag "${raw}"`, undefined, columnIn(file, node, raw));
     const [, name, value] = m as unknown as [string, string, string | undefined];
     if (spec.bool?.includes(name)) {
-      if (value !== undefined && value !== 'true' && value !== 'false') fail(`expecting boolean value for flag ${name}, not: ${value}`, undefined, columnOf(raw));
+      if (value !== undefined && value !== 'true' && value !== 'false') failAt(file, node, `expecting boolean value for flag ${name}, not: ${value}`, undefined, columnIn(file, node, raw));
       out[name] = [value ?? 'true'];
     } else if (spec.single?.includes(name) || spec.multi?.includes(name)) {
-      if (value === undefined) fail(`missing a value on flag: ${name}`, undefined, columnOf(raw));
-      if (spec.single?.includes(name) && out[name]) fail(`duplicate flag specified: ${name}`, undefined, columnOf(raw));
+      if (value === undefined) failAt(file, node, `missing a value on flag: ${name}`, undefined, columnIn(file, node, raw));
+      if (spec.single?.includes(name) && out[name]) failAt(file, node, `duplicate flag specified: ${name}`, undefined, columnIn(file, node, raw));
       out[name] = [...(out[name] ?? []), value];
     } else {
       const known = [...(spec.single ?? []), ...(spec.multi ?? []), ...(spec.bool ?? [])].map((f) => `--${f}`);
-      fail(`unknown flag: --${name}`, known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`, columnOf(`--${name}`));
+      failAt(file, node, `unknown flag: --${name}`, known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`, columnIn(file, node, `--${name}`));
     }
   }
   return out;
 }
 
 export function toInstruction(node: Node, file: ParseResult): Instruction {
-  const fail = (msg: string, hint?: string, column?: number): never => {
-    throw syntaxError(file.file, file.lines, node.startLine, msg, { hint, column });
-  };
-  // Columns point into the instruction's first line; a flag on a continuation line gets the line's start.
-  const columnOf = (text: string): number | undefined => {
-    const i = (file.lines[node.startLine - 1] ?? '').indexOf(text);
-    return i < 0 ? undefined : i + 1;
-  };
   const kind = node.value;
   if (!INSTRUCTIONS.includes(kind)) {
     const s = suggestInstruction(kind);
-    fail(`unknown instruction: ${kind.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
+    failAt(file, node, `unknown instruction: ${kind.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
   }
-  const flags = parseFlags(node, fail, columnOf);
+  const flags = parseFlags(node, file);
   const base = { node, flags };
   const args = [...node.next];
-  const need = (n: number, what: string) => {
-    if (args.length < n) fail(`${kind.toUpperCase()} requires ${what}`);
-  };
   switch (kind) {
     case 'from': {
-      need(1, 'at least one argument');
-      if (args.length !== 1 && !(args.length === 3 && args[1]!.toLowerCase() === 'as')) fail('FROM requires either one or three arguments', 'use FROM image [AS name]');
+      requireArgs(file, node, 1, 'at least one argument');
+      if (args.length !== 1 && !(args.length === 3 && args[1]!.toLowerCase() === 'as')) failAt(file, node, 'FROM requires either one or three arguments', 'use FROM image [AS name]');
       return { ...base, kind, image: args[0]!, stageName: args[2]?.toLowerCase(), platform: flags.platform?.[0] };
     }
     case 'run':
-      if (!args.length && !node.heredocs.length) fail('RUN requires at least one argument');
+      if (!args.length && !node.heredocs.length) failAt(file, node, 'RUN requires at least one argument');
       return { ...base, kind, json: node.json, args, heredocs: node.heredocs };
     case 'copy':
     case 'add': {
       const min = node.heredocs.length ? 1 : 2;
-      need(min, 'at least two arguments, but got ' + args.length);
+      requireArgs(file, node, min, 'at least two arguments, but got ' + args.length);
       return { ...base, kind, sources: args.slice(0, -1), dest: args.at(-1)!, heredocs: node.heredocs, json: node.json };
     }
     case 'env':
     case 'label': {
       const pairs: Array<[string, string]> = [];
       for (let i = 0; i + 2 < args.length + 1; i += 3) pairs.push([args[i]!, args[i + 1] ?? '']);
-      if (!pairs.length) fail(`${kind.toUpperCase()} requires at least one argument`);
+      if (!pairs.length) failAt(file, node, `${kind.toUpperCase()} requires at least one argument`);
       return { ...base, kind, pairs };
     }
     case 'arg':
-      need(1, 'exactly one argument');
+      requireArgs(file, node, 1, 'exactly one argument');
       return { ...base, kind, args: args.map((a) => (a.includes('=') ? { name: a.slice(0, a.indexOf('=')), value: a.slice(a.indexOf('=') + 1) } : { name: a })) };
     case 'cmd':
     case 'entrypoint':
     case 'shell':
-      if (kind === 'shell' && !node.json) fail('SHELL requires the arguments to be in JSON form', 'e.g. SHELL ["/bin/bash", "-c"]');
+      if (kind === 'shell' && !node.json) failAt(file, node, 'SHELL requires the arguments to be in JSON form', 'e.g. SHELL ["/bin/bash", "-c"]');
       return { ...base, kind, json: node.json, args };
     case 'workdir':
     case 'user':
     case 'stopsignal':
     case 'maintainer':
-      need(1, 'exactly one argument');
+      requireArgs(file, node, 1, 'exactly one argument');
       return { ...base, kind, value: args[0]! };
     case 'expose':
     case 'volume':
-      need(1, 'at least one argument');
+      requireArgs(file, node, 1, 'at least one argument');
       return { ...base, kind, values: args };
     case 'healthcheck': {
       const type = (args[0] ?? '').toUpperCase();
-      if (type !== '' && type !== 'NONE' && type !== 'CMD') fail(`unknown type for healthcheck command: ${args[0]}`, 'use HEALTHCHECK CMD ... or HEALTHCHECK NONE');
+      if (type !== '' && type !== 'NONE' && type !== 'CMD') failAt(file, node, `unknown type for healthcheck command: ${args[0]}`, 'use HEALTHCHECK CMD ... or HEALTHCHECK NONE');
       const cmdArgs = args.slice(1);
-      if (type === 'CMD' && !cmdArgs.length) fail('missing command after HEALTHCHECK CMD');
+      if (type === 'CMD' && !cmdArgs.length) failAt(file, node, 'missing command after HEALTHCHECK CMD');
       return { ...base, kind, type: type === 'CMD' && !node.json ? 'CMD-SHELL' : (type as 'NONE' | 'CMD' | ''), json: node.json, args: cmdArgs };
     }
     case 'onbuild': {
-      if (!node.child) fail('ONBUILD requires at least one argument');
+      if (!node.child) failAt(file, node, 'ONBUILD requires at least one argument');
       const inner = node.child!.value;
-      if (inner === 'onbuild') fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
-      if (inner === 'from' || inner === 'maintainer') fail(`${inner.toUpperCase()} isn't allowed as an ONBUILD trigger`);
+      if (inner === 'onbuild') failAt(file, node, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+      if (inner === 'from' || inner === 'maintainer') failAt(file, node, `${inner.toUpperCase()} isn't allowed as an ONBUILD trigger`);
       toInstruction(node.child!, file); // the trigger must itself be a valid instruction
       return { ...base, kind, expression: node.original.trim().replace(/^onbuild\s+/i, '') };
     }
     default:
-      return fail(`unknown instruction: ${kind.toUpperCase()}`);
+      return failAt(file, node, `unknown instruction: ${kind.toUpperCase()}`);
   }
 }
 

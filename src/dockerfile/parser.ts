@@ -24,33 +24,42 @@ class Directives {
   readonly list: Directive[] = [];
   private readonly seen = new Set<string>();
 
-  /** Looks at a line for a directive while still at the top of the file. */
-  consider(line: string, lineNo: number, fail: (msg: string) => never): void {
-    if (this.done) return;
+  /** Looks at a line for a directive while still at the top of the file; returns an error message. */
+  consider(line: string, lineNo: number): string | undefined {
+    if (this.done) return undefined;
     const m = DIRECTIVE_RE.exec(line);
     const name = m?.[1]!.toLowerCase();
     if (!m || (name !== 'syntax' && name !== 'escape' && name !== 'check')) {
       this.done = true;
-      return;
+      return undefined;
     }
-    if (this.seen.has(name)) fail(`only one ${name} parser directive can be used`);
+    if (this.seen.has(name)) return `only one ${name} parser directive can be used`;
     this.seen.add(name);
     const value = m[2]!;
     if (name === 'escape') {
-      if (value !== '`' && value !== '\\') fail(`invalid escape token ${value} does not match \` or \\`);
+      if (value !== '`' && value !== '\\') return `invalid escape token ${value} does not match \` or \\`;
       this.escape = value;
     }
     this.list.push({ name, value, line: lineNo });
+    return undefined;
   }
 }
 
+interface Continuation {
+  test(s: string): boolean;
+  strip(s: string): string;
+}
+
 /** An escape char ending the line continues it — unless it is itself escaped (`\\\\`). */
-function continuationRe(escape: string): { test(s: string): boolean; strip(s: string): string } {
+function continuation(escape: string): Continuation {
   const e = escape === '\\' ? '\\\\' : '`';
   const single = new RegExp(`${e}[ \\t]*$`);
   const double = new RegExp(`${e}${e}[ \\t]*$`);
   return { test: (s) => single.test(s) && !double.test(s), strip: (s) => s.replace(single, '') };
 }
+
+// Built once: the hot loop must not allocate regexes or closures per line.
+const CONTINUATION: Readonly<Record<'\\' | '`', Continuation>> = { '\\': continuation('\\'), '`': continuation('`') };
 
 /** Finds `<<[-]WORD` heredoc markers in a shell-form line (quotes around WORD disable expansion). */
 export function heredocsInLine(line: string): Array<Omit<Heredoc, 'content'>> {
@@ -87,9 +96,10 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
       const c = trimmedLeft.slice(1).trim();
       comments = c ? [...comments, c] : [];
     }
-    d.consider(trimmedLeft, cur.no, (m) => fail(cur!.no, m));
+    const directiveError = d.consider(trimmedLeft, cur.no);
+    if (directiveError !== undefined) fail(cur.no, directiveError);
     const startLine = cur.no;
-    const contRe = continuationRe(d.escape);
+    const contRe = CONTINUATION[d.escape];
     let line = COMMENT_RE.test(trimmedLeft) ? '' : trimmedLeft;
     let ended = !contRe.test(line);
     if (!ended) line = contRe.strip(line);
@@ -109,7 +119,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
       line += ended ? t : contRe.strip(t);
     }
     d.done = true;
-    const node = nodeFromLine(line, d.escape, comments, startLine, endLine, (msg, opts) => fail(startLine, msg, opts));
+    const node = nodeFromLine(line, d.escape, comments, startLine, endLine, fail);
     comments = [];
     let heredocs: Heredoc[] = [];
     let lastLine = endLine;
@@ -144,7 +154,7 @@ function nodeFromLine(
   comments: readonly string[],
   startLine: number,
   endLine: number,
-  fail: (msg: string, opts?: { column?: number; hint?: string }) => never,
+  fail: (line: number, msg: string, opts?: { column?: number; hint?: string }) => never,
 ): Node {
   const trimmed = line.trim();
   const m = /^(\S+)(?:[\t\v\f\r ]+([\s\S]*))?$/.exec(trimmed);
@@ -157,8 +167,8 @@ function nodeFromLine(
     try {
       parsed = { sub: undefined, ...parse(rest.trim(), escape) };
     } catch (e) {
-      if (e instanceof NotStringArray) fail(e.message);
-      if (e instanceof BerthError) fail(e.message, { hint: e.hint });
+      if (e instanceof NotStringArray) fail(startLine, e.message);
+      if (e instanceof BerthError) fail(startLine, e.message, { hint: e.hint });
       throw e;
     }
   }

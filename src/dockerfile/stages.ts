@@ -211,9 +211,14 @@ function resolveStage(df: Dockerfile, stage: Stage, io: StageInputs): ResolvedSt
 
   let args: ReadonlyMap<string, string> = new Map();
   const instructions: ResolvedInstruction[] = [];
+  let scope: Scope = { args, env };
+  let words = expansionEnv(scope); // rebuilt only when an ARG or ENV changes it
   for (const inst of stage.instructions) {
-    const scope: Scope = { args, env };
-    const x = expandInstruction(inst, expansionEnv(scope), parsed);
+    if (scope.args !== args || scope.env !== env) {
+      scope = { args, env };
+      words = expansionEnv(scope);
+    }
+    const x = expandInstruction(inst, words, parsed);
     instructions.push({ ...x, scope });
     switch (x.kind) {
       case 'arg': {
