@@ -12,9 +12,13 @@
  *
  * The attachment returned is plain JSON, saved with the container so that any process (the
  * CLI, the monitor, a later `rm`) can tear it down; it carries the conflist used for ADD,
- * so DEL runs with the same configuration whatever the environment is by then. A copy is
- * kept as `attachment.json` in the state dir, written before the first plugin runs, so a
- * setup that crashed half-way can still be undone with `teardownNetworkDir`.
+ * so DEL runs with the same configuration whatever the environment is by then. Copies are
+ * saved before the first plugin runs (attachment.ts), so a setup that crashed half-way is
+ * undone by `teardownNetworkDir`, or by the next setup of the same container id, which
+ * finds the stale netns. Teardown never throws: it reports what it could not undo.
+ *
+ * Machine-wide state (IP leases, host port reservations, attachment cache) lives under
+ * /run/berth (BERTH_NET_DIR), shared by every berth state root: they share one bridge.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,8 +63,10 @@ function mappingsOf(publish: SetupOptions['publish']): PortMapping[] {
   return publish.flatMap((p) => (typeof p === 'string' ? parsePublish(p) : [p]));
 }
 
+/** An unspecified host address (Docker prints 0.0.0.0) means every address: portmap wants no hostIP then. */
 function cniPortMappings(ports: readonly PortMapping[]): Array<Record<string, unknown>> {
-  return ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIp ? { hostIP: p.hostIp } : {}) }));
+  const anyAddress = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
+  return ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(anyAddress(p.hostIp) ? {} : { hostIP: p.hostIp }) }));
 }
 
 /**
@@ -164,7 +170,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
  * CNI DEL in reverse order, then the port reservations, the netns and the state dir.
  * Idempotent, and it never throws: after a crash half of it may already be gone.
  */
-export async function teardownNetwork(att: NetworkAttachment, _opts: Record<string, never> = {}): Promise<TeardownResult> {
+export async function teardownNetwork(att: NetworkAttachment): Promise<TeardownResult> {
   const warnings: string[] = [];
   if (att.netnsName && att.netnsPath) {
     // Records written before the conflist was stored carry none: they used the default bridge.
