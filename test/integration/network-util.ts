@@ -1,7 +1,7 @@
 /** Shared by the network-*.test.ts files: ids, temp dirs, and running things inside a netns. */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,9 @@ export function startHttpd(netnsPath: string, port: number, body: string): Child
   const dir = tempDir('berth-net-www-');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'index.html'), body);
-  return spawn('nsenter', [`--net=${netnsPath}`, '/bin/busybox', 'httpd', '-f', '-p', String(port), '-h', dir], { stdio: 'ignore' });
+  const child = spawn('nsenter', [`--net=${netnsPath}`, '/bin/busybox', 'httpd', '-f', '-p', String(port), '-h', dir], { stdio: 'ignore' });
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return child;
 }
 
 export function stopServer(child: ChildProcess): Promise<void> {
