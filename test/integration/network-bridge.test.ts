@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BRIDGE, setupNetwork, teardownNetwork, type NetworkAttachment } from '../../src/network/index.ts';
 import { cidrsOverlap } from '../../src/network/bridge.ts';
-import { aptMirrorUrl, hostHttpGet, iptablesSave, newId, nsHttpGet, nsRun, startHttpd, stopServer, tempDir } from './network-util.ts';
+import { aptMirrorUrl, hostHttpGet, iptablesSave, newId, nsHttpGet, nsRun, startHttpd, stopServer, tempDir, removeTempDirs } from './network-util.ts';
+
+after(removeTempDirs);
 
 describe('bridge network', () => {
   const id = newId();

@@ -1,10 +1,12 @@
 /** --network none and host, and the options setup refuses. */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { isBerthError } from '../../src/errors/index.ts';
 import { setupNetwork, teardownNetwork } from '../../src/network/index.ts';
-import { newId, nsRun, tempDir } from './network-util.ts';
+import { newId, nsRun, tempDir, removeTempDirs } from './network-util.ts';
+
+after(removeTempDirs);
 
 function interfacesIn(netnsPath: string): string[] {
   const r = nsRun(netnsPath, ['cat', '/proc/net/dev']);

@@ -2,11 +2,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ATTACHMENTS_DIR, IPAM_DIR, PORTS_DIR } from '../../src/network/bridge.ts';
 import { isBerthError } from '../../src/errors/index.ts';
 import { checkNetwork, loadAttachment, setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../../src/network/index.ts';
-import { iptablesSave, newId, tempDir } from './network-util.ts';
+import { iptablesSave, newId, tempDir, removeTempDirs } from './network-util.ts';
+
+after(removeTempDirs);
 
 function hostVeth(att: NetworkAttachment): string {
   const ifaces = ((att.cniResult as { interfaces?: Array<{ name: string; sandbox?: string }> }).interfaces ?? []);

@@ -10,8 +10,17 @@ export function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
+const made: string[] = [];
+
+/** A temp dir removed by removeTempDirs (teardown removes a state dir itself; a refused setup may not). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs argv inside the network namespace only (mounts and /etc stay the host's). */
