@@ -111,3 +111,38 @@ describe('bad input loses nothing', () => {
     }
   });
 });
+
+describe('image removal and archive integrity', () => {
+  it('rmi refuses an image a container uses, unless -f', () => {
+    assert.equal(t.run(['tag', 'arch:1', 'inuse:1']).code, 0);
+    assert.equal(t.run(['create', '--name', 'holder', 'inuse:1', 'true']).code, 0);
+    assert.equal(t.run(['rmi', 'inuse:1']).code, 0, 'untagging one of two names is fine');
+    const r = t.run(['rmi', 'arch:1']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /container [0-9a-f]{12} is using its referenced image/);
+    assert.equal(t.run(['rm', 'holder']).code, 0);
+  });
+
+  it('an archive whose blob does not match its digest is refused, and nothing is loaded', () => {
+    const tar = join(work, 'berth.tar');
+    const dir = join(work, 'tampered');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('tar', ['-xf', tar, '-C', dir]);
+    // Corrupt the config blob in place (the file keeps its digest name) and drop the
+    // docker manifest so the OCI index, which names blobs by digest, is what load reads.
+    const index = JSON.parse(execFileSync('cat', [join(dir, 'index.json')]).toString()) as { manifests: Array<{ digest: string }> };
+    const manifest = JSON.parse(execFileSync('cat', [join(dir, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7))]).toString()) as { config: { digest: string } };
+    writeFileSync(join(dir, 'blobs', 'sha256', manifest.config.digest.slice(7)), '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":1}');
+    execFileSync('rm', [join(dir, 'manifest.json')]);
+    const fresh = tempRoot('berth-tamper-');
+    try {
+      const r = fresh.run(['load', '-i', dir]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /expected \d+ bytes|digest mismatch/);
+      assert.equal(fresh.run(['images', '-q']).stdout, '');
+      assert.equal(fresh.run(['system', 'check']).code, 0);
+    } finally {
+      fresh.cleanup();
+    }
+  });
+});
