@@ -9,10 +9,23 @@ import { INSTRUCTIONS } from './line-parsers.ts';
 import { syntaxError } from './parser.ts';
 
 interface Base {
+  /** The AST node: position (`startLine`/`endLine`), `original` text, raw flags and args. */
   readonly node: Node;
+  /** Flags by name without `--`, each with its values in order (`--exclude` repeats; booleans are 'true'/'false'). */
   readonly flags: Readonly<Record<string, string[]>>;
 }
 
+/**
+ * One typed instruction. Words are as written (quotes kept, nothing expanded) until
+ * `resolveBuild` / `expandInstruction` expands the expandable ones.
+ * - from: `image` (a stage name or an image reference), `stageName` (lower-cased `AS` name), `platform` (`--platform`).
+ * - run: `args` is one shell string, or the argv in exec form (`json`); `heredocs` follow the line.
+ * - copy/add: `sources` (a heredoc source appears as its `<<NAME` word) and `dest`.
+ * - env/label: ordered `[key, value]` pairs. arg: `{name, value?}` per declared ARG.
+ * - cmd/entrypoint/shell: like run, without heredocs (SHELL is always JSON).
+ * - healthcheck: `type` NONE, CMD (exec form), CMD-SHELL (shell form) or '' (bare), `args` the command.
+ * - onbuild: `expression`, the trigger line as written (a later build runs it).
+ */
 export type Instruction =
   | (Base & { kind: 'from'; image: string; stageName?: string; platform?: string })
   | (Base & { kind: 'run'; json: boolean; args: string[]; heredocs: readonly Heredoc[] })

@@ -6,7 +6,7 @@
  */
 import { BerthError } from '../errors/index.ts';
 import type { Directive, Heredoc, Node, ParseResult, ParseWarning } from './ast.ts';
-import { DISPATCH, extractFlags, NotStringArray } from './line-parsers.ts';
+import { DISPATCH, extractFlags, NotStringArray, parseWords } from './line-parsers.ts';
 
 const DIRECTIVE_RE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const COMMENT_RE = /^#.*$/;
@@ -61,11 +61,17 @@ function continuation(escape: string): Continuation {
 // Built once: the hot loop must not allocate regexes or closures per line.
 const CONTINUATION: Readonly<Record<'\\' | '`', Continuation>> = { '\\': continuation('\\'), '`': continuation('`') };
 
-/** Finds `<<[-]WORD` heredoc markers in a shell-form line (quotes around WORD disable expansion). */
-export function heredocsInLine(line: string): Array<Omit<Heredoc, 'content'>> {
+/**
+ * Finds `<<[-]WORD` heredoc markers in a shell-form line: whole words only, so `"<<EOF"`
+ * inside quotes is not one. Quotes around WORD disable expansion of the body; a bare WORD
+ * ends at a shell operator (`<<EOF>out` writes to out).
+ */
+export function heredocsInLine(line: string, escape = '\\'): Array<Omit<Heredoc, 'content'>> {
+  if (!line.includes('<<')) return [];
   const out: Array<Omit<Heredoc, 'content'>> = [];
-  const re = /(?:^|\s)(\d*)<<(-?)(?:"([^"\s]+)"|'([^'\s]+)'|([A-Za-z0-9_.-]+))/g;
-  for (const m of line.matchAll(re)) {
+  for (const word of parseWords(line, escape)) {
+    const m = /^(\d*)<<(-?)(?:"([^"\s]+)"|'([^'\s]+)'|([^\s"'<>;&|()]+))/.exec(word);
+    if (!m) continue;
     const name = m[3] ?? m[4] ?? m[5]!;
     out.push({ name, chomp: m[2] === '-', expand: m[5] !== undefined, fileDescriptor: m[1] ? Number(m[1]) : 0 });
   }
@@ -124,7 +130,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
     let heredocs: Heredoc[] = [];
     let lastLine = endLine;
     if (HEREDOC_INSTRUCTIONS.has(node.value) && !node.json && line.includes('<<')) {
-      for (const h of heredocsInLine(line)) {
+      for (const h of heredocsInLine(line, d.escape)) {
         let content = '';
         let terminated = false;
         for (let more = next(); more; more = next()) {

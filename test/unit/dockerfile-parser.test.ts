@@ -51,6 +51,56 @@ describe('line numbers survive continuations, comments and blank lines', () => {
   });
 });
 
+describe('heredocs', () => {
+  const cases: Array<[string, string, Array<[string, boolean, boolean, string]>]> = [
+    ['quoted <<EOF is an argument, not a heredoc', 'FROM x\nRUN echo "a <<EOF"\n', []],
+    ['several on one line, quoted delimiters', 'FROM x\nRUN cat <<A <<\'B\'\n1\nA\n$2\nB\n', [['A', false, true, '1\n'], ['B', false, false, '$2\n']]],
+    ['COPY with <<-, redirect right after the name', 'FROM x\nCOPY <<-EOF /a\n\tx\n\tEOF\nRUN cat <<EOF>out\ny\nEOF\n', [['EOF', true, true, '\tx\n'], ['EOF', false, true, 'y\n']]],
+    ['not in exec form', 'FROM x\nRUN ["cat", "<<EOF"]\n', []],
+  ];
+  for (const [name, src, want] of cases) {
+    it(name, () => {
+      const hs = parseDockerfile(src).children.flatMap((c) => c.heredocs.map((h) => [h.name, h.chomp, h.expand, h.content]));
+      assert.deepEqual(hs, want);
+    });
+  }
+});
+
+describe('directives, continuations and forms', () => {
+  it('directives only at the top; the last escape wins for the file', () => {
+    const r = parseDockerfile('# syntax=docker/dockerfile:1\n#check=skip=all\n# escape=`\nFROM a\n# escape=\\\nRUN echo `\n  hi\n');
+    assert.deepEqual(r.directives.map((d) => [d.name, d.value, d.line]), [['syntax', 'docker/dockerfile:1', 1], ['check', 'skip=all', 2], ['escape', '`', 3]]);
+    assert.equal(dump(r), '(from "a")\n(run "echo   hi")\n');
+  });
+  it('a comment or blank line ends the directives', () => {
+    assert.equal(parseDockerfile('# hello\n# escape=`\nFROM a\n').escape, '\\');
+    assert.equal(parseDockerfile('\n# escape=`\nFROM a\n').escape, '\\');
+  });
+  it('comments and blank lines inside a continuation are skipped', () => {
+    const r = parseDockerfile('FROM a\nRUN a \\\n# note\n\n  && b\n');
+    assert.deepEqual([r.children[1]!.next, r.children[1]!.startLine, r.children[1]!.endLine], [['a   && b'], 2, 5]);
+    assert.equal(r.warnings.length, 1);
+  });
+  it('ENV legacy and = forms, flags, ONBUILD', () => {
+    const src = 'FROM --platform=$BUILDPLATFORM a AS b\nENV A b c\nENV x=1 y="2 3"\nCOPY --from=b --chown=1:1 --link --parents --exclude=*.md --exclude=*.txt a b\nRUN --mount=type=cache,target=/c --mount=type=secret,id=s --network=none --security=insecure make\nADD --checksum=sha256:00 --keep-git-dir=true https://x/y /z\nHEALTHCHECK --start-period=3s CMD ["true"]\nONBUILD RUN echo hi\n';
+    assert.equal(dump(parseDockerfile(src)), [
+      '(from ["--platform=$BUILDPLATFORM"] "a" "AS" "b")',
+      '(env "A" "b c" "")',
+      '(env "x" "1" "=" "y" "\\"2 3\\"" "=")',
+      '(copy ["--from=b" "--chown=1:1" "--link" "--parents" "--exclude=*.md" "--exclude=*.txt"] "a" "b")',
+      '(run ["--mount=type=cache,target=/c" "--mount=type=secret,id=s" "--network=none" "--security=insecure"] "make")',
+      '(add ["--checksum=sha256:00" "--keep-git-dir=true"] "https://x/y" "/z")',
+      '(healthcheck ["--start-period=3s"] "CMD" "true")',
+      '(onbuild (run "echo hi"))',
+      '',
+    ].join('\n'));
+    const df = loadDockerfile(src);
+    const copy = df.stages[0]!.instructions[2]!;
+    assert.ok(copy.kind === 'copy');
+    assert.deepEqual(copy.flags, { from: ['b'], chown: ['1:1'], link: ['true'], parents: ['true'], exclude: ['*.md', '*.txt'] });
+  });
+});
+
 describe('every ML corpus file parses and types', () => {
   const files = readdirSync(ML).filter((f) => f.endsWith('Dockerfile'));
   for (const f of files) it(f, () => assert.ok(dump(loadDockerfile(readFileSync(new URL(f, ML), 'utf8'), f).parsed).length > 0));
@@ -68,7 +118,18 @@ describe('errors carry file:line:col and a hint', () => {
     ['bad healthcheck', 'FROM a\nHEALTHCHECK FOO x\n', /unknown type for healthcheck/, 2],
     ['FROM with two args', 'FROM a b\n', /either one or three arguments/, 1],
     ['duplicate stage', 'FROM a AS x\nFROM b AS x\n', /duplicate stage name/, 2],
+    ['SHELL needs JSON', 'FROM a\nSHELL /bin/bash -c\n', /SHELL requires the arguments to be in JSON form/, 2],
+    ['only ARGs, no FROM', 'ARG a=1\n', /no FROM instruction/, 1],
+    ['instruction before FROM', 'ARG a=1\nENV b=2\nFROM x\n', /no build stage in current context/, 2],
+    ['unknown flag for RUN', 'FROM a\nRUN --mnt=x echo\n', /unknown flag: --mnt/, 2],
+    ['ONBUILD with a bad trigger', 'FROM a\nONBUILD RUN --from=x echo\n', /unknown flag: --from/, 2],
+    ['ONBUILD ONBUILD', 'FROM a\nONBUILD ONBUILD RUN x\n', /Chaining ONBUILD/, 2],
+    ['duplicate escape directive', '# escape=`\n# escape=\\\nFROM a\n', /only one escape parser directive/, 2],
+    ['bad escape directive', '# escape=x\nFROM a\n', /invalid escape token/, 1],
   ];
+  it('column points at the flag', () => {
+    assert.throws(() => loadDockerfile('FROM a\nCOPY --chown=1 --form=b x y\n'), (e) => e instanceof BerthError && e.position?.column === 16 && e.position.lineText === 'COPY --chown=1 --form=b x y');
+  });
   for (const [name, src, msg, line] of cases) {
     it(name, () => {
       assert.throws(() => loadDockerfile(src, 'Dockerfile'), (e) => {
