@@ -7,7 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
-import { setupNetwork, teardownNetwork, type NetworkAttachment } from '../network/index.ts';
+import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
 import type { ImageConfig } from '../oci/schema.ts';
 import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
 import { containerPaths } from './paths.ts';
@@ -94,7 +94,9 @@ export function spawnRunc(engine: Engine, id: string, stdio: StdioOptions): Chil
 export async function teardownRuntime(engine: Engine, rec: ContainerRecord): Promise<void> {
   await runc(engine).delete(rec.id);
   const net = rec.state.network as NetworkAttachment | undefined;
+  // A start that crashed before recording its attachment still left state in the net dir.
   if (net) await teardownNetwork(net);
+  else await teardownNetworkDir(containerPaths(engine, rec.id).netDir);
 }
 
 export function runcKill(engine: Engine, id: string, signal: string): Promise<void> {
