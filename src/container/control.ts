@@ -20,11 +20,11 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-export async function finishContainer(engine: Engine, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean } = {}): Promise<void> {
+export async function finishContainer(engine: Engine, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {}): Promise<void> {
   const records = new ContainerRecords(engine.db);
   const rec = records.get(id);
   if (!rec) return;
-  await teardownRuntime(engine, rec).catch(() => undefined);
+  await teardownRuntime(engine, rec, { runcGone: extra.runcGone }).catch(() => undefined);
   await engine.snapshots.unmount(id).catch(() => undefined);
   records.updateState(id, (s) => ({
     ...s,
@@ -93,15 +93,17 @@ export async function stopContainer(engine: Engine, idOrName: string, opts: { ti
 export async function removeContainer(engine: Engine, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const records = new ContainerRecords(engine.db);
   const rec = await reconcile(engine, records.require(idOrName));
-  if (rec.state.status === 'running') {
+  const wasRunning = rec.state.status === 'running';
+  if (wasRunning) {
     if (!opts.force) {
       throw new BerthError('CONFLICT', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
     }
     await runcKill(engine, rec.id, 'SIGKILL').catch(() => undefined);
     await waitContainer(engine, rec.id, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
   }
-  await runcDelete(engine, rec.id).catch(() => undefined);
-  await teardownRuntime(engine, records.get(rec.id) ?? rec).catch(() => undefined);
+  // An exited container's runc state and network were released when its exit was recorded.
+  if (wasRunning) await runcDelete(engine, rec.id).catch(() => undefined);
+  await teardownRuntime(engine, records.get(rec.id) ?? rec, { runcGone: true }).catch(() => undefined);
   await engine.snapshots.remove(rec.id);
   records.delete(rec.id);
   if (opts.volumes) {

@@ -3,7 +3,7 @@
  * to turn a record into a runnable runc bundle, and the calls that act on the live process.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
@@ -91,12 +91,20 @@ export function spawnRunc(engine: Engine, id: string, stdio: StdioOptions): Chil
   return runc(engine).run(id, paths.bundle, { stdio, pidFile: paths.pidFile });
 }
 
-export async function teardownRuntime(engine: Engine, rec: ContainerRecord): Promise<void> {
-  await runc(engine).delete(rec.id);
+/**
+ * Releases what a run held: runc's state (unless `runc run` already removed it, as it does
+ * when the container exits under it) and the network.
+ */
+export async function teardownRuntime(engine: Engine, rec: ContainerRecord, opts: { runcGone?: boolean } = {}): Promise<void> {
+  if (!opts.runcGone) await runc(engine).delete(rec.id);
   const net = rec.state.network as NetworkAttachment | undefined;
+  if (net) {
+    await teardownNetwork(net);
+    return;
+  }
   // A start that crashed before recording its attachment still left state in the net dir.
-  if (net) await teardownNetwork(net);
-  else await teardownNetworkDir(containerPaths(engine, rec.id).netDir);
+  const netDir = containerPaths(engine, rec.id).netDir;
+  if (await stat(netDir).then(() => true, () => false)) await teardownNetworkDir(netDir);
 }
 
 export function runcKill(engine: Engine, id: string, signal: string): Promise<void> {

@@ -77,7 +77,7 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const code = await exited;
   await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
   await log.close();
-  await finishContainer(engine, rec.id, code);
+  await finishContainer(engine, rec.id, code, { runcGone: true });
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
   return code;
 }
@@ -129,6 +129,6 @@ export async function runMonitor(engine: Engine, id: string): Promise<void> {
   markRunning(engine, id, pid, process.pid);
   const code = await exited;
   await log.close();
-  await finishContainer(engine, id, code);
+  await finishContainer(engine, id, code, { runcGone: true });
   if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
 }

@@ -10,7 +10,10 @@ import { promisify } from 'node:util';
 import { BerthError, errnoCode } from '../errors/index.ts';
 
 const exec = promisify(execFile);
-export const RUNC = process.env.BERTH_RUNC ?? 'runc';
+import { existsSync } from 'node:fs';
+
+/** An absolute path: a PATH search per call costs a dozen failed execs on a long PATH. */
+export const RUNC = process.env.BERTH_RUNC ?? ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p)) ?? 'runc';
 
 export class Runc {
   constructor(private readonly stateRoot: string) {}
