@@ -225,6 +225,7 @@ class Lexer {
     if (first === '{' || first === '}' || first === ':') throw new ShellError('syntax error: bad substitution');
     const name = this.name();
     const ch = this.next();
+    if (ch === undefined) throw new ShellError("syntax error: missing '}'");
     const value = lookup(this.env, name);
     const word = () => {
       try {

@@ -171,7 +171,9 @@ export function resolveBuild(df: Dockerfile, opts: ResolveOptions = {}): Resolve
   visit(target);
 
   const proxyArgs = new Map([...buildArgs].filter(([k]) => PROXY_ARGS.includes(k)));
-  const unusedBuildArgs = [...buildArgs.keys()].filter((k) => !declared.has(k) && !PROXY_ARGS.includes(k) && !predefined.has(k)).sort();
+  // BUILDKIT_* and SOURCE_DATE_EPOCH are read by the builder itself, never "unused".
+  const builtin = (k: string) => PROXY_ARGS.includes(k) || predefined.has(k) || k.startsWith('BUILDKIT_') || k === 'SOURCE_DATE_EPOCH';
+  const unusedBuildArgs = [...buildArgs.keys()].filter((k) => !declared.has(k) && !builtin(k)).sort();
   const stages = [...done.values()].filter((s) => state.get(s.index) === 'done').sort((a, b) => a.index - b.index);
   return { target, stages, globalArgs: globals, proxyArgs, unusedBuildArgs };
 }

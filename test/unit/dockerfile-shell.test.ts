@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { processWord, processWords } from '../../src/dockerfile/shell.ts';
+import { processHeredoc, processWord, processWords, ShellError } from '../../src/dockerfile/shell.ts';
 
 const CORPUS = new URL('../../../shared/corpus/buildkit-shell/', import.meta.url);
 const ENV = { PWD: '/home', SHELL: 'bash', KOREAN: '한국어', NULL: '' };
@@ -84,4 +84,26 @@ describe('pattern modifiers and our own cases', () => {
   ];
   for (const [input, want] of cases) it(`${input} → ${want}`, () => assert.equal(processWord(input, env), want));
   it('backtick escape', () => assert.equal(processWord('a`$F', env, '`'), 'a$F'));
+});
+
+describe('errors name the variable and the message', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['${U:?must be set}', /U: must be set/],
+    ['${U?}', /U: is not allowed to be unset/],
+    ['${E:?}', /E: is not allowed to be empty/],
+    ['${U', /missing '}'/],
+    ['${:}', /bad substitution/],
+    ["'open", /matching single-quote/],
+  ];
+  for (const [input, msg] of cases) it(input, () => assert.throws(() => processWord(input, { E: '' }), (e) => e instanceof ShellError && msg.test(e.message)));
+});
+
+describe('heredoc bodies: variables expand, quotes stay', () => {
+  const env = { X: '1', Y: 'a b' };
+  const cases: Array<[string, string]> = [
+    ['echo "$X" \'$Y\'\n', 'echo "1" \'a b\'\n'],
+    ['\\$X and \\\\ and \\n\n', '$X and \\ and \\n\n'],
+    ['${U:-def} ${X:+set}\n', 'def set\n'],
+  ];
+  for (const [input, want] of cases) it(JSON.stringify(input), () => assert.equal(processHeredoc(input, env), want));
 });

@@ -134,7 +134,7 @@ describe('stages and FROM', () => {
 
 describe('scope, proxies and unused build args', () => {
   it('each instruction carries the scope before it; RUN gets proxies, ARGs and ENV', () => {
-    const b = resolve('FROM a\nARG V=1\nENV V=2 W=3\nRUN env\n', { buildArgs: { HTTP_PROXY: 'http://p', NOPE: 'x' } });
+    const b = resolve('FROM a\nARG V=1\nENV V=2 W=3\nRUN env\n', { buildArgs: { HTTP_PROXY: 'http://p', NOPE: 'x', BUILDKIT_INLINE_CACHE: '1', SOURCE_DATE_EPOCH: '0' } });
     const run = b.stages[0]!.instructions[2]!;
     assert.deepEqual([...run.scope.args], [['V', '1']]);
     assert.deepEqual([...runEnvironment(run.scope, b.proxyArgs)], [['HTTP_PROXY', 'http://p'], ['V', '2'], ['W', '3']]);
@@ -144,5 +144,25 @@ describe('scope, proxies and unused build args', () => {
     const b = resolve('FROM a\nENV X=1\nWORKDIR \\\n  /$X\n');
     const w = b.stages[0]!.instructions[1]!;
     assert.deepEqual([w.node.startLine, w.node.endLine, w.node.original], [3, 4, 'WORKDIR   /$X']);
+  });
+});
+
+describe('ML corpus: every stage of every file resolves as a target', () => {
+  it('resolves', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const ml = new URL('../../../shared/corpus/ml-dockerfiles/', import.meta.url);
+    let stages = 0;
+    let runs = 0;
+    for (const f of readdirSync(ml).filter((x) => x.endsWith('Dockerfile'))) {
+      const df = loadDockerfile(readFileSync(new URL(f, ml), 'utf8'), f);
+      for (const s of df.stages) {
+        const b = resolveBuild(df, { target: String(s.index), buildPlatform: AMD64, targetPlatform: ARM64 });
+        assert.equal(b.stages.at(-1)!.index, s.index);
+        stages++;
+        for (const st of b.stages) for (const i of st.instructions) if (i.kind === 'run') runs++;
+      }
+    }
+    console.log(`# ML corpus: ${stages} stages resolved (${runs} RUN steps walked)`);
+    assert.ok(stages > 100);
   });
 });
