@@ -50,10 +50,17 @@ const byBytes = (a: Child, b: Child) => Buffer.compare(Buffer.from(a.tarName), B
 
 async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<Buffer> {
   const overlay = opts.mode === 'overlay-upper';
-  const xattrs = await readXattrs(root, overlay ? '^(trusted\\.overlay\\.opaque|security\\.capability)$' : '^security\\.capability$', opts).catch((e: unknown) => {
+  const xattrs = await readXattrs(root, overlay ? '^(trusted\\.overlay\\.(opaque|redirect|metacopy)|security\\.capability)$' : '^security\\.capability$', opts).catch((e: unknown) => {
     if (!overlay && isBerthError(e, 'UNAVAILABLE')) return new Map<string, Map<string, Buffer>>(); // plain copies can do without
     throw e;
   });
+  for (const [rel, attrs] of xattrs) {
+    // A redirected dir or a metadata-only copy-up keeps its content in a lower layer: the
+    // upperdir alone would make a layer that silently lacks it.
+    if (attrs.has('trusted.overlay.redirect') || attrs.has('trusted.overlay.metacopy')) {
+      throw new BerthError('UNSUPPORTED', `cannot write "${rel}" of an overlay upperdir that uses redirect_dir or metacopy`, { hint: 'mount the overlay with redirect_dir=off,metacopy=off' });
+    }
+  }
   const firstLinkOf = new Map<string, string>();
   const clamp = (st: Stats) => {
     const s = Math.floor(st.mtimeMs / 1000);
@@ -89,7 +96,7 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
     }
     children.sort(byBytes);
     for (const { name, tarName, st, whiteout } of children) {
-      if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'writing the layer was cancelled');
+      if (opts.signal?.aborted) throw cancelled();
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const tarPath = rel === '' ? tarName : `${rel}/${tarName}`;
       const attrs = capabilityOf(xattrs.get(childRel));
@@ -114,7 +121,7 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
           if (st.size <= SMALL_FILE) add(readSmall(join(abs, name), st.size, tarPath));
           else {
             yield take();
-            yield* readLarge(join(abs, name), st.size, tarPath);
+            yield* readLarge(join(abs, name), st.size, tarPath, opts.signal);
           }
           add(END_OF_ARCHIVE.subarray(0, padding(st.size)));
         }
@@ -144,6 +151,10 @@ function deviceNumbers(rdev: number): [number, number] {
   return [Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), Number((r & 0xffn) | ((r >> 12n) & ~0xffn))];
 }
 
+function cancelled(): BerthError {
+  return new BerthError('CANCELLED', 'writing the layer was cancelled');
+}
+
 function changed(name: string): BerthError {
   return new BerthError('CONFLICT', `"${name}" changed size while it was being archived`, { hint: 'nothing may write to a tree while it is archived; try again' });
 }
@@ -165,11 +176,12 @@ function readSmall(path: string, size: number, name: string): Buffer {
   return buf;
 }
 
-async function* readLarge(path: string, size: number, name: string): AsyncGenerator<Buffer> {
+async function* readLarge(path: string, size: number, name: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
   try {
     let off = 0;
     while (off < size) {
+      if (signal?.aborted) throw cancelled();
       const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - off));
       const { bytesRead } = await fh.read(buf, 0, buf.length, off);
       if (bytesRead === 0) throw changed(name);

@@ -186,4 +186,20 @@ describe('writeLayer → applyLayer', () => {
     const { 'etc/old': _d, 'etc/old/keep': _f, ...rest } = snapshot(dest);
     assert.deepEqual(rest, snapshot(src));
   });
+
+  it('stops with CANCELLED when aborted', async () => {
+    const ac = new AbortController();
+    const out = writeLayer(src, { mode: 'plain', signal: ac.signal });
+    out.once('data', () => ac.abort());
+    await assert.rejects(pipeline(out, async (s: AsyncIterable<Buffer>) => {
+      for await (const _ of s) void _;
+    }), { code: 'CANCELLED' });
+  });
+
+  it('refuses an upperdir whose content lives elsewhere (overlay redirect/metacopy)', async () => {
+    const upper = join(work, 'redirected-upper');
+    mkdirSync(join(upper, 'moved'), { recursive: true });
+    execFileSync('setfattr', ['-n', 'trusted.overlay.redirect', '-v', '/orig', join(upper, 'moved')]);
+    await assert.rejects(tarDigest(upper, { mode: 'overlay-upper' }), { code: 'UNSUPPORTED' });
+  });
 });
