@@ -12,14 +12,13 @@ import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
 import { ensureImage } from '../image/ensure.ts';
 import { resolveImage } from '../image/resolve.ts';
-import { loadDockerfile, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
+import { loadDockerfile, predefinedArgs, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
 import { isDigest } from '../oci/digest.ts';
 import { DEFAULT_PATH } from '../runtime/index.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
 import { imageConfigSchema, type ImageConfig } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { ImageRecord } from '../store/images.ts';
-import { predefinedArgs } from './args.ts';
 import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
@@ -68,7 +67,7 @@ function dependencies(df: Dockerfile, s: Stage, globals: ReadonlyMap<string, str
 export async function build(engine: Engine, opts: BuildOptions): Promise<BuildResult> {
   const df = loadDockerfile(opts.dockerfile.content, opts.dockerfile.path);
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
-  const globals = new Map(predefinedArgs(platform));
+  const globals = new Map(predefinedArgs(platform, hostPlatform()));
   for (const a of df.globalArgs) {
     for (const x of a.args) {
       const v = opts.buildArgs.get(x.name) ?? (x.value !== undefined ? processWord(x.value, globals) : undefined);

@@ -116,8 +116,11 @@ export function register(program: Command): void {
         });
         dockerfile = { path, content };
       }
+      const useTty = !f.quiet && (f.progress === 'tty' || (f.progress === 'auto' && process.stderr.isTTY && !process.env.CI));
       const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
-      const progress = progressRenderer(mode, (s) => process.stderr.write(s));
+      const { ttyRenderer } = await import('../progress/tty.ts');
+      const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
+      const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
       await lintBeforeBuild(dockerfile, contextDir, progress, !!f.check);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const ac = new AbortController();
@@ -151,6 +154,7 @@ export function register(program: Command): void {
           for (const t of f.tag) progress.emit({ kind: 'message', text: `naming to ${t} done` });
         }
       } finally {
+        tty?.finish();
         if (tmpContext) await rm(tmpContext, { recursive: true, force: true });
       }
     });
