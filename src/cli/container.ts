@@ -168,6 +168,36 @@ export function register(program: Command): void {
     });
 
   program
+    .command('attach')
+    .description("Attach to a running container's output, and exit with its status")
+    .argument('<container>')
+    .option('--no-stdin', 'do not attach STDIN (stdin of a detached container is not kept open)')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { ContainerRecords } = await lazy.records();
+      const { readLogLines } = await lazy.logs();
+      const { containerPaths } = await lazy.paths();
+      const { reconcile } = await lazy.control();
+      const records = new ContainerRecords(engine.db);
+      const rec = records.require(name);
+      if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
+      const path = containerPaths(engine, rec.id).log;
+      let { end } = await readLogLines(path); // live output only, as docker attach
+      for (;;) {
+        const next = await readLogLines(path, { start: end });
+        for (const l of next.lines) (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log);
+        end = next.end;
+        const cur = records.get(rec.id);
+        if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
+          for (const l of (await readLogLines(path, { start: end })).lines) (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log);
+          process.exitCode = records.get(rec.id)?.state.exitCode ?? 0;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+
+  program
     .command('stop')
     .description('Stop one or more running containers')
     .argument('<containers...>')

@@ -23,6 +23,7 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./build.ts'),
   () => import('./lint.ts'),
   () => import('./registry.ts'),
+  () => import('./system-info.ts'),
 ];
 
 for (const load of groups) (await load()).register(program);
