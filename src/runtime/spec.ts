@@ -4,9 +4,13 @@
  * the env Docker composes (PATH, HOSTNAME, TERM, image+user env, HOME), and `--init`.
  * Seccomp is not applied yet (Docker's default profile is a documented gap).
  */
+import { existsSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
 import type { ResolvedUser } from './user.ts';
+
+/** The init for `--init`: a static tini, so it runs in any image (busybox has no libc). */
+export const INIT_BINARY = ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/bin/tini'].find((p) => existsSync(p)) ?? '/usr/bin/tini-static';
 
 export interface RuntimeOptions {
   readonly readOnly?: boolean;
@@ -104,7 +108,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const noNewPrivileges = (o.securityOpt ?? []).some((s) => /^no-new-privileges(?:[:=]true)?$/.test(s));
   const args = o.init ? ['/sbin/docker-init', '--', ...input.args] : [...input.args];
   const mounts: SpecMount[] = [...defaultMounts(o.shmSize ?? 64 * 1024 * 1024)];
-  if (o.init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath ?? '/usr/bin/tini', options: ['rbind', 'ro', 'rprivate'] });
+  if (o.init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath ?? INIT_BINARY, options: ['rbind', 'ro', 'rprivate'] });
   mounts.push(...input.mounts);
   const namespaces: Array<Record<string, string>> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.netns.kind === 'new') namespaces.push({ type: 'network' });

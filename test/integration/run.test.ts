@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { tempRoot } from '../helpers/berth.ts';
+import { BERTH as BERTH_BIN, tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
 const t = tempRoot('berth-run-');
@@ -119,5 +119,30 @@ describe('cp', () => {
     assert.equal(t.run(['cp', 'cplink:/tmp/evil-landed', `${dir}/back`]).code, 0);
     assert.equal(readFileSync(`${dir}/back`, 'utf8'), 'evil');
     t.run(['rm', 'cpbox', 'cplink']);
+  });
+});
+
+describe('info, attach, init', () => {
+  it('info reports the snapshot driver and runtime', () => {
+    const r = t.run(['info', '--format', '{{.Driver}} {{.DefaultRuntime}}']);
+    assert.equal(r.stdout, 'overlay runc\n');
+  });
+  it('attach streams live output and exits with the container status', () => {
+    const id = t.run(['run', '-d', '--network', 'none', 'bb:1', 'sh', '-c', 'sleep 0.5; echo late; exit 4']).stdout.trim();
+    const r = t.run(['attach', id]);
+    assert.equal(r.stdout, 'late\n');
+    assert.equal(r.code, 4);
+    t.run(['rm', id]);
+  });
+  it('--init runs tini as PID 1 and the command under it', () => {
+    const r = t.run(['run', '--rm', '--init', '--network', 'none', 'bb:1', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$']);
+    assert.equal(r.code, 0, r.stderr);
+    const [pid1, self] = r.stdout.trim().split('\n');
+    assert.match(pid1!, /^\/sbin\/docker-init -- sh -c/);
+    assert.notEqual(self, '1');
+  });
+  it('-t gives the process a real terminal', () => {
+    const out = execFileSync('script', ['-qc', `${BERTH_BIN} --root ${t.root} run --rm -t --network none bb:1 sh -c "test -t 1 && echo tty-yes"`, '/dev/null']).toString();
+    assert.match(out, /tty-yes/);
   });
 });
