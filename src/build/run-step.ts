@@ -71,6 +71,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const runDir = join(engine.runRoot, 'build', key);
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const runc = new Runc(join(engine.runRoot, 'runc'));
+  let runcExited = false; // `runc run` removes its container when the process exits
   try {
     const c = state.config.config ?? {};
     const workdir = c.WorkingDir || '/';
@@ -109,6 +110,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const abort = () => void runc.kill(key, 'SIGKILL').catch(() => undefined);
     ctx.signal?.addEventListener('abort', abort);
     const code = await new Promise<number>((resolve) => child.on('exit', (c2, sig) => resolve(c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0))));
+    runcExited = true;
     ctx.signal?.removeEventListener('abort', abort);
     if (code !== 0) {
       throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
@@ -120,7 +122,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     await engine.snapshots.remove(key).catch(() => undefined);
     throw e;
   } finally {
-    await runc.delete(key).catch(() => undefined);
+    if (!runcExited) await runc.delete(key).catch(() => undefined);
     if (net) await teardownNetwork(net).catch(() => undefined);
     await rm(runDir, { recursive: true, force: true });
   }
