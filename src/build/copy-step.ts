@@ -48,7 +48,7 @@ export interface CopyEnv {
   readonly tmpDir: string;
 }
 
-async function hashTree(roots: readonly SourceRoot[], context?: BuildContext): Promise<string> {
+async function hashTree(roots: readonly SourceRoot[]): Promise<string> {
   const h = createHash('sha256');
   for (const r of roots) {
     const stack = [r.abs];
@@ -58,10 +58,7 @@ async function hashTree(roots: readonly SourceRoot[], context?: BuildContext): P
       const st = await lstat(p);
       h.update(`${posix.relative(r.abs, p)}\0${st.mode}\0${st.size}\0`);
       if (st.isDirectory()) stack.push(...(await readdir(p)).sort().reverse().map((n) => join(p, n)));
-      else if (st.isFile()) {
-        if (context && p.startsWith(context.dir)) h.update(await context.fileDigest({ rel: '', abs: p, stat: st }));
-        else for await (const c of createReadStream(p)) h.update(c as Buffer);
-      }
+      else if (st.isFile()) for await (const c of createReadStream(p)) h.update(c as Buffer);
     }
   }
   return h.digest('hex');
@@ -109,6 +106,7 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
   const from = inst.flags.from?.[0] ? expandWord(state, inst.flags.from[0]) : undefined;
   const roots: SourceRoot[] = [];
   let key = '';
+  const contextDigests: string[] = [];
   if (inst.heredocs.length) {
     await mkdir(tmp, { recursive: true });
     for (const h of inst.heredocs) {
@@ -128,7 +126,8 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
     } else {
       if (!env.context) throw new BerthError('INVALID_ARGUMENT', `${inst.kind.toUpperCase()} ${s}: there is no build context`, { hint: 'build from a directory, or use COPY --from' });
       const ctx = env.context;
-      const { roots: found } = await ctx.select(s);
+      const { roots: found, matched } = await ctx.select(s);
+      contextDigests.push(await ctx.digestOf(matched, found.length === 1 && found[0]!.stat.isDirectory() ? found[0]!.rel : ''));
       const whole = found.length === 0; // `.`: the context root itself
       const list = whole ? [{ abs: ctx.dir, rel: '', stat: { isDirectory: () => true } }] : found;
       for (const f of list) {
@@ -141,7 +140,10 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
   const workdir = state.config.config?.WorkingDir || '/';
   const dest = rawDest.startsWith('/') ? rawDest : posix.join(workdir, rawDest);
   const destIsDir = rawDest.endsWith('/') || rawDest === '.' || roots.length > 1 || sources.some((s) => /[*?[]/.test(s));
-  const digest = from ? createHash('sha256').update(key).update(await hashTree(roots.filter((r) => r.abs.startsWith(tmp)))).digest('hex') : await hashTree(roots, env.context);
+  // Context sources are hashed from the context listing; only downloaded, heredoc and
+  // --from files are hashed here.
+  const own = roots.filter((r) => r.abs.startsWith(tmp));
+  const digest = createHash('sha256').update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
   return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
 }
 

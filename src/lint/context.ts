@@ -1,12 +1,29 @@
 /** What the context rules need from a build context dir, computed lazily. */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { IgnoreMatcher, parseIgnoreFile } from '../dockerfile/index.ts';
 import type { LintInput } from './types.ts';
 
-const run = promisify(execFile);
+
+/** Stop counting past this: the rule only needs to know the context is over 100 MB. */
+const SIZE_LIMIT_HINT = 100 * 1000 * 1000 + 1;
+
+/** Bytes of the context that .dockerignore keeps, counted until `stopAt`. */
+function contextSize(dir: string, matcher: IgnoreMatcher, stopAt: number): number {
+  let total = 0;
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(dir, rel))) {
+      if (total >= stopAt) return;
+      const childRel = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(dir, childRel));
+      if (matcher.matches(childRel) && (!st.isDirectory() || matcher.canSkipDir(childRel))) continue;
+      if (st.isDirectory()) walk(childRel);
+      else total += st.size;
+    }
+  };
+  walk('');
+  return total;
+}
 
 export function lintContext(dir: string): NonNullable<LintInput['context']> {
   const ignoreFile = join(dir, '.dockerignore');
@@ -16,6 +33,6 @@ export function lintContext(dir: string): NonNullable<LintInput['context']> {
     dir,
     hasDockerignore,
     isIgnored: (rel) => matcher.matches(rel),
-    sizeBytes: async () => Number((await run('du', ['-sb', dir])).stdout.split(/\s/)[0]) || 0,
+    sizeBytes: async () => contextSize(dir, matcher, SIZE_LIMIT_HINT),
   };
 }
