@@ -4,6 +4,7 @@
  * that step and — because every later key contains it — every later step, and nothing else.
  */
 import type { Engine } from '../engine.ts';
+import { hasLayerBlob } from '../image/layer-blob.ts';
 import type { Digest } from '../oci/digest.ts';
 
 export interface CachedLayer {
@@ -23,13 +24,13 @@ export function cacheGet(engine: Engine, key: string): CachedLayer | undefined {
 export async function cacheLookup(engine: Engine, key: string): Promise<CachedLayer | undefined> {
   const hit = cacheGet(engine, key);
   if (!hit) return undefined;
-  if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await engine.content.has(hit.diffId))) return undefined;
+  if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
   engine.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(Date.now(), key);
   return hit;
 }
 
-export function cachePut(engine: Engine, key: string, layer: CachedLayer): void {
-  engine.images.putLayer(layer.diffId, layer.size, { digest: layer.diffId, mediaType: 'application/vnd.oci.image.layer.v1.tar', size: layer.size });
+export function cachePut(engine: Engine, key: string, layer: CachedLayer, sourceDateEpoch?: number): void {
+  if (!engine.images.layerSize(layer.diffId)) engine.images.putDirLayer(layer.diffId, layer.size, sourceDateEpoch);
   engine.db
     .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')
     .run(key, JSON.stringify({ layers: [layer.diffId], size: layer.size }), Date.now(), Date.now());

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
+import { openLayerBlob } from '../image/layer-blob.ts';
 import { saveImages } from '../image/save-load.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
 import type { BuildResult } from './builder.ts';
@@ -15,7 +16,7 @@ export async function exportBuild(engine: Engine, result: BuildResult, spec: str
   const dest = kv.dest;
   if (!dest) throw new BerthError('INVALID_ARGUMENT', `--output ${spec}: dest is required`);
   const materialize = async (dir: string) => {
-    for (const l of result.stage.layers) await applyLayer(await engine.content.open(l.diffId), dir, { whiteouts: 'apply' });
+    for (const l of result.stage.layers) await applyLayer(await openLayerBlob(engine, l.diffId), dir, { whiteouts: 'apply' });
   };
   switch (type) {
     case 'local':

@@ -33,7 +33,9 @@ export async function commitImage(
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestInfo = await engine.content.put(manifestBytes, { expected: sha256(manifestBytes) });
   for (const l of layers) {
-    engine.images.putLayer(l.diffId, l.size, { digest: l.diffId, mediaType: MediaType.OciLayer, size: l.size });
+    // Import stores the tar; build keeps only the layer dir (recorded by the build cache).
+    if (await engine.content.has(l.diffId)) engine.images.putLayer(l.diffId, l.size, { digest: l.diffId, mediaType: MediaType.OciLayer, size: l.size });
+    else engine.images.putLayer(l.diffId, l.size);
   }
   const record: ImageRecord = {
     id: configInfo.digest,

@@ -9,6 +9,7 @@ import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, RawManifest, TransferOptions } from './transfer.ts';
 
 export class StoreImageSource implements ImageSource {
@@ -31,7 +32,7 @@ export class StoreImageSource implements ImageSource {
   }
 
   async openBlob(desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> {
-    return this.engine.content.open(desc.digest, { start: opts.start });
+    return openLayerBlob(this.engine, desc.digest, { start: opts.start });
   }
 }
 

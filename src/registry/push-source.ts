@@ -8,6 +8,7 @@ import { gzipSync, constants as zc } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
+import { openLayerBlob } from '../image/layer-blob.ts';
 import type { ImageSource, RawManifest } from '../image/transfer.ts';
 import { gzipParallel } from '../layer/index.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
@@ -18,7 +19,7 @@ import type { ImageRecord } from '../store/images.ts';
 export type CompressionFormat = 'auto' | 'gzip' | 'none' | 'zstd';
 
 async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
-  const stream = await engine.content.open(diffId);
+  const stream = await openLayerBlob(engine, diffId);
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of stream) {
@@ -34,7 +35,7 @@ async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
 async function gzipLayer(engine: Engine, diffId: Digest): Promise<Descriptor> {
   const cached = engine.images.blobsOfLayer(diffId).find((b) => b.mediaType === MediaType.OciLayerGzip || b.mediaType === MediaType.DockerLayerGzip);
   if (cached && (await engine.content.has(cached.digest))) return { mediaType: MediaType.OciLayerGzip, digest: cached.digest, size: cached.size };
-  const info = await engine.content.put((await engine.content.open(diffId)).pipe(gzipParallel()));
+  const info = await engine.content.put((await openLayerBlob(engine, diffId)).pipe(gzipParallel()));
   engine.images.putLayer(diffId, engine.images.layerSize(diffId) ?? 0, { digest: info.digest, mediaType: MediaType.OciLayerGzip, size: info.size });
   return { mediaType: MediaType.OciLayerGzip, digest: info.digest, size: info.size };
 }
@@ -68,6 +69,6 @@ export async function pushSource(engine: Engine, record: ImageRecord, format: Co
       if (d === root.digest) return root;
       throw new BerthError('NOT_FOUND', `manifest ${d} is not part of this push`);
     },
-    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => engine.content.open(desc.digest, { start: opts.start }),
+    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => openLayerBlob(engine, desc.digest, { start: opts.start }),
   };
 }

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { applyLayer, writeLayer } from '../layer/index.ts';
+import { applyLayer, hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import type { ContentIngester } from '../store/content.ts';
 import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
@@ -96,12 +97,14 @@ export class OverlaySnapshotter implements Snapshotter {
   async commit(key: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal } = {}): Promise<CommittedLayer> {
     await this.unmount(key);
     const p = this.paths(key);
-    const tar = writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal });
-    const info = await this.content.put(tar, { signal: opts.signal });
-    // The upperdir already holds the layer in overlay form: it becomes the layer dir.
-    if (!(await this.hasLayer(info.digest))) await publishDir(p.upper, this.layerPath(info.digest)).catch(() => undefined);
+    // The tar is only hashed, never stored: the upperdir already holds the layer in overlay
+    // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
+    const hasher = hashingStream();
+    await pipeline(writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
+    const diffId = hasher.digest();
+    if (!(await this.hasLayer(diffId))) await publishDir(p.upper, this.layerPath(diffId)).catch(() => undefined);
     await rm(p.dir, { recursive: true, force: true });
-    return { diffId: info.digest, size: info.size };
+    return { diffId, size: hasher.size() };
   }
 
   async remove(key: string): Promise<void> {

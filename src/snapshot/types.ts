@@ -9,8 +9,9 @@
  *     overlay of the layer dirs (top layer last in `layers`) with a fresh upperdir — the
  *     thin read-write layer — mounted at `rootfs`.
  *  3. `commit(key)` (build steps) unmounts, streams the upperdir as a deterministic tar
- *     into the content store (its sha256 is the new layer's diffID), and moves the
- *     upperdir into place as that layer's dir: no second extraction.
+ *     through sha256 (the new layer's diffID) without storing it, and moves the upperdir
+ *     into place as that layer's dir: no copy, no second extraction. The tar is made
+ *     again, identically, when save or push needs it (image/layer-blob.ts).
  *  4. `remove(key)` unmounts and deletes the upperdir; the layers stay.
  */
 import type { Readable } from 'node:stream';

@@ -48,6 +48,8 @@ async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: 
 
 export async function checkStore(engine: Engine): Promise<CheckReport> {
   const { blobs: wanted, layers: wantedLayers, problems } = await imageRefs(engine);
+  const unpacked = new Set(await engine.snapshots.listLayers());
+  const unpackedHas = (d: Digest) => unpacked.has(d);
   let blobs = 0;
   const present = new Set<Digest>();
   for await (const b of engine.content.walk()) {
@@ -55,8 +57,10 @@ export async function checkStore(engine: Engine): Promise<CheckReport> {
     present.add(b.digest);
     if (!(await engine.content.verify(b.digest))) problems.push(`blob ${b.digest}: content does not match its digest`);
   }
-  for (const d of wanted) if (!present.has(d)) problems.push(`blob ${d}: referenced but missing`);
-  const unpacked = new Set(await engine.snapshots.listLayers());
+  for (const d of wanted) {
+    // A layer built here is kept as its unpacked dir only; its tar is regenerated on demand.
+    if (!present.has(d) && !(engine.images.dirLayer(d) && unpackedHas(d))) problems.push(`blob ${d}: referenced but missing`);
+  }
   for (const d of wantedLayers) if (!unpacked.has(d)) problems.push(`layer ${d}: referenced but not unpacked`);
   for (const t of engine.images.allTags()) if (!engine.images.get(t.imageId)) problems.push(`tag ${t.name}: points to missing image ${t.imageId}`);
   const integrity = engine.db.pragma('integrity_check', { simple: true });

@@ -156,6 +156,7 @@ export class ImageRecords {
   deleteLayer(diffId: Digest): void {
     immediate(this.db, () => {
       this.db.prepare('DELETE FROM layer_blobs WHERE diff_id = ?').run(diffId);
+      this.db.prepare('DELETE FROM layer_sources WHERE diff_id = ?').run(diffId);
       this.db.prepare('DELETE FROM layers WHERE diff_id = ?').run(diffId);
     });
   }
@@ -164,5 +165,19 @@ export class ImageRecords {
     return (this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs').all() as Array<{ diff_id: string; digest: string; media_type: string; size: number }>).map(
       (r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }),
     );
+  }
+
+  /** Marks a layer whose tar is not stored: it is regenerated from its unpacked dir. */
+  putDirLayer(diffId: Digest, size: number, sourceDateEpoch: number | undefined): void {
+    immediate(this.db, () => {
+      this.db.prepare('INSERT OR IGNORE INTO layers (diff_id, size) VALUES (?, ?)').run(diffId, size);
+      this.db.prepare('INSERT OR REPLACE INTO layer_sources (diff_id, source_date_epoch) VALUES (?, ?)').run(diffId, sourceDateEpoch ?? null);
+    });
+  }
+
+  /** For a dir-backed layer, the mtime clamp to regenerate its tar with (null: none). */
+  dirLayer(diffId: Digest): { sourceDateEpoch?: number } | undefined {
+    const r = this.db.prepare('SELECT source_date_epoch FROM layer_sources WHERE diff_id = ?').get(diffId) as { source_date_epoch: number | null } | undefined;
+    return r && { sourceDateEpoch: r.source_date_epoch ?? undefined };
   }
 }

@@ -1,5 +1,5 @@
 /** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS build_cache (
   last_used INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layer_sources (
+  diff_id TEXT PRIMARY KEY,            -- a layer kept only as its unpacked dir (built here)
+  source_date_epoch INTEGER            -- the mtime clamp its tar was hashed with, if any
+);
 CREATE TABLE IF NOT EXISTS file_hashes (
   path TEXT PRIMARY KEY,               -- absolute path of a build-context file
   stat_key TEXT NOT NULL,              -- dev:ino:size:mtimeNs:mode; a change invalidates

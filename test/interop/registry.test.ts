@@ -55,6 +55,20 @@ describe('berth push → docker pull → docker run', () => {
   });
 });
 
+describe('built images', () => {
+  it('a layer kept only as its dir is regenerated, verified, pushed and runs elsewhere', () => {
+    const ctx = join(work, 'built');
+    execFileSync('mkdir', ['-p', ctx]);
+    execFileSync('sh', ['-c', `printf 'FROM bb:1\\nRUN echo built-here > /b\\nCMD ["cat", "/b"]\\n' > ${ctx}/Dockerfile`]);
+    const name = `${reg.host}/built/app:1`;
+    const b = t.run(['build', '--network', 'none', '-t', name, ctx]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(t.run(['system', 'check']).code, 0);
+    assert.equal(t.run(['push', name]).code, 0);
+    assert.equal(docker(['run', '--rm', '--network', 'none', name]).stdout, 'built-here\n');
+  });
+});
+
 describe('docker push → berth pull → berth run', () => {
   it('berth runs what docker pushed', () => {
     const name = `${reg.host}/fromdocker/app:2`;

@@ -1,0 +1,45 @@
+/**
+ * A layer's uncompressed tar, wherever it lives. Pulled and loaded layers keep their blob in
+ * the content store. Layers built here are kept only as their unpacked dir: the tar was
+ * hashed (for the diffID) when the step was committed but never stored, and it is
+ * regenerated on demand — deterministically, and verified against the diffID as it streams.
+ */
+import { Transform, type Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { writeLayer } from '../layer/index.ts';
+import type { Digest } from '../oci/digest.ts';
+
+export async function hasLayerBlob(engine: Engine, digest: Digest): Promise<boolean> {
+  if (await engine.content.has(digest)) return true;
+  return !!engine.images.dirLayer(digest) && (await engine.snapshots.hasLayer(digest));
+}
+
+function verifying(expected: Digest, start: number): Transform {
+  const h = createHash('sha256');
+  let skip = start;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        return cb();
+      }
+      const out = skip ? chunk.subarray(skip) : chunk;
+      skip = 0;
+      cb(null, out);
+    },
+    flush(cb) {
+      const got = `sha256:${h.digest('hex')}`;
+      cb(got === expected ? null : new BerthError('DATA_CORRUPT', `layer ${expected} no longer matches its unpacked dir (got ${got})`, { hint: 'the layer dir was changed on disk; rebuild the image with --no-cache' }));
+    },
+  });
+}
+
+export async function openLayerBlob(engine: Engine, digest: Digest, opts: { start?: number } = {}): Promise<Readable> {
+  if (await engine.content.has(digest)) return engine.content.open(digest, { start: opts.start });
+  const dir = engine.images.dirLayer(digest);
+  if (!dir || !(await engine.snapshots.hasLayer(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
+  return writeLayer(engine.snapshots.layerPath(digest), { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch }).pipe(verifying(digest, opts.start ?? 0));
+}
