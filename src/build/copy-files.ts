@@ -2,11 +2,14 @@
  * Copying trees into a rootfs for COPY and ADD: every destination path resolves inside the
  * rootfs (so a symlink in the image cannot redirect a write outside it); files keep their
  * mode and mtime; ownership is 0:0 unless --chown; --chmod overrides modes.
+ *
+ * The calls are synchronous on purpose: a COPY of 20k small files is thread-pool round
+ * trips otherwise, several per file, and those cost far more than the syscalls.
  */
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { chmodSync, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { IgnoreMatcher } from '../dockerfile/index.ts';
-import { resolveInRoot } from '../layer/index.ts';
+import type { IgnoreMatcher } from '../dockerfile/index.ts';
+import { resolveInRootSync } from '../layer/index.ts';
 
 export interface CopyOwnership {
   readonly uid: number;
@@ -17,45 +20,53 @@ export interface CopyOwnership {
   readonly skip?: (rel: string) => boolean;
 }
 
+function lstatOrUndefined(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates `dir` (a path in the rootfs) and its missing parents; returns the host path. */
 export async function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnership): Promise<string> {
   let cur = '/';
   for (const part of dir.split('/').filter(Boolean)) {
     cur = posix.join(cur, part);
-    const host = await resolveInRoot(rootfs, cur, { followFinal: true });
-    const st = await lstat(host).catch(() => undefined);
-    if (!st) {
-      await mkdir(host, { mode: 0o755 });
-      if (own) await lchown(host, own.uid, own.gid);
-    } else if (!st.isDirectory()) {
-      await rm(host, { force: true });
-      await mkdir(host, { mode: 0o755 });
-      if (own) await lchown(host, own.uid, own.gid);
-    }
+    const host = resolveInRootSync(rootfs, cur, { followFinal: true }).path;
+    const st = lstatOrUndefined(host);
+    if (st?.isDirectory()) continue;
+    if (st) rmSync(host, { force: true });
+    mkdirSync(host, { mode: 0o755 });
+    if (own) lchownSync(host, own.uid, own.gid);
   }
-  return resolveInRoot(rootfs, dir, { followFinal: true });
+  return resolveInRootSync(rootfs, dir, { followFinal: true }).path;
 }
 
-async function copyEntry(src: string, hostDest: string, own: CopyOwnership): Promise<void> {
-  const st = await lstat(src);
-  const existing = await lstat(hostDest).catch(() => undefined);
-  if (existing && !(existing.isDirectory() && st.isDirectory())) await rm(hostDest, { recursive: true, force: true });
+function copyEntry(src: string, hostDest: string, own: CopyOwnership): void {
+  const st = lstatSync(src);
+  const existing = lstatOrUndefined(hostDest);
+  if (existing && !(existing.isDirectory() && st.isDirectory())) rmSync(hostDest, { recursive: true, force: true });
   if (st.isSymbolicLink()) {
-    await symlink(await readlink(src), hostDest);
-    await lchown(hostDest, own.uid, own.gid);
-    await lutimes(hostDest, st.atime, st.mtime).catch(() => undefined);
+    symlinkSync(readlinkSync(src), hostDest);
+    lchownSync(hostDest, own.uid, own.gid);
+    try {
+      lutimesSync(hostDest, st.atime, st.mtime);
+    } catch {
+      /* not supported everywhere */
+    }
     return;
   }
   if (st.isDirectory()) {
-    if (!existing) await mkdir(hostDest);
-    await lchown(hostDest, own.uid, own.gid);
-    await chmod(hostDest, own.mode ?? st.mode & 0o7777);
+    if (!existing) mkdirSync(hostDest);
+    lchownSync(hostDest, own.uid, own.gid);
+    chmodSync(hostDest, own.mode ?? st.mode & 0o7777);
     return;
   }
-  await copyFile(src, hostDest);
-  await lchown(hostDest, own.uid, own.gid);
-  await chmod(hostDest, own.mode ?? st.mode & 0o7777);
-  await utimes(hostDest, st.atime, st.mtime);
+  copyFileSync(src, hostDest);
+  lchownSync(hostDest, own.uid, own.gid);
+  chmodSync(hostDest, own.mode ?? st.mode & 0o7777); // after chown, which clears setuid bits
+  utimesSync(hostDest, st.atime, st.mtime);
 }
 
 /**
@@ -63,29 +74,39 @@ async function copyEntry(src: string, hostDest: string, own: CopyOwnership): Pro
  * merged into `dest`; a file becomes `dest`.
  */
 export async function copyInto(rootfs: string, src: string, dest: string, own: CopyOwnership): Promise<void> {
-  const st = await lstat(src);
+  const st = lstatSync(src);
   if (!st.isDirectory()) {
     await mkdirInRoot(rootfs, posix.dirname(dest));
-    const hostDest = await resolveInRoot(rootfs, dest, { followFinal: false });
-    await copyEntry(src, hostDest, own);
+    copyEntry(src, resolveInRootSync(rootfs, dest, { followFinal: false }).path, own);
     return;
   }
   const hostRoot = await mkdirInRoot(rootfs, dest, own);
   const dirTimes: Array<[string, Date, Date]> = [[hostRoot, st.atime, st.mtime]];
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(join(src, rel))).sort()) {
+  // Below the destination root every path is created by this copy: joining host paths
+  // directly is safe, as no symlink of the image can sit in between.
+  const walk = (rel: string, hostDir: string): void => {
+    for (const name of readdirSync(join(src, rel)).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
       if (own.exclude?.matches(childRel) || own.skip?.(childRel)) continue;
       const from = join(src, childRel);
-      const to = await resolveInRoot(rootfs, posix.join(dest, childRel), { followFinal: false });
-      await copyEntry(from, to, own);
-      const cst = await lstat(from);
+      const to = join(hostDir, name);
+      const existing = lstatOrUndefined(to);
+      // An existing symlink in the image at this path is replaced, never followed.
+      const target = existing?.isSymbolicLink() ? resolveInRootSync(rootfs, posix.join(dest, childRel), { followFinal: false }).path : to;
+      copyEntry(from, target, own);
+      const cst = lstatSync(from);
       if (cst.isDirectory()) {
-        dirTimes.push([to, cst.atime, cst.mtime]);
-        await walk(childRel);
+        dirTimes.push([target, cst.atime, cst.mtime]);
+        walk(childRel, target);
       }
     }
   };
-  await walk('');
-  for (const [p, a, m] of dirTimes.reverse()) await utimes(p, a, m).catch(() => undefined);
+  walk('', hostRoot);
+  for (const [p, a, m] of dirTimes.reverse()) {
+    try {
+      utimesSync(p, a, m);
+    } catch {
+      /* best effort, as docker */
+    }
+  }
 }
