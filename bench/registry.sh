@@ -9,7 +9,7 @@ PORT=${PORT:-15999}
 REG="$BENCH_TMP/registry"
 rm -rf "$REG"; mkdir -p "$REG"
 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%s\n' "$REG" "$PORT" > "$REG/config.yml"
-docker-registry serve "$REG/config.yml" & RPID=$!
+docker-registry serve "$REG/config.yml" >"$REG/log" 2>&1 & RPID=$!
 trap 'kill $RPID 2>/dev/null || true' EXIT
 sleep 1
 bash bench/build.sh >/dev/null 2>&1 || true # makes the big context and b:1 in both engines
@@ -17,14 +17,15 @@ start_dockerd
 export DOCKER_BUILDKIT=1
 ./bin/berth --root "$ROOT" build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
 /usr/bin/docker build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
-t() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+t() { local s e; s=$(date +%s%N); "$@" >>"$REG/commands.log" 2>&1 || { echo "failed: $*" >&2; echo NaN; return; }; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
 ./bin/berth --root "$ROOT" tag big:1 127.0.0.1:$PORT/berth/big:1
 docker tag big:1 127.0.0.1:$PORT/docker/big:1
 bp=$(t ./bin/berth --root "$ROOT" push 127.0.0.1:$PORT/berth/big:1)
 dp=$(t docker push 127.0.0.1:$PORT/docker/big:1)
 rm -rf "$BENCH_TMP/pull-root"
 bl=$(t ./bin/berth --root "$BENCH_TMP/pull-root" pull 127.0.0.1:$PORT/docker/big:1)
-docker rmi 127.0.0.1:$PORT/docker/big:1 big:1 >/dev/null 2>&1 || true; docker image prune -f >/dev/null
+# Empty the private engine so docker pull really downloads and extracts every layer.
+docker system prune -af >/dev/null 2>&1 || true # images, stopped containers and BuildKit's cache
 dl=$(t docker pull 127.0.0.1:$PORT/docker/big:1)
 rm -rf "$BENCH_TMP/skopeo-oci"
 sl=$(t skopeo copy --src-tls-verify=false docker://127.0.0.1:$PORT/docker/big:1 oci:$BENCH_TMP/skopeo-oci:1)
