@@ -7,7 +7,7 @@
  * from the terminal) owns `runc run`, writes the json log and records the exit after this
  * CLI is gone.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,21 @@ async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
   }
 }
 
+/** Prepares; a `--rm` container that cannot start is removed, as docker does. */
+async function prepareOrRemove(engine: Engine, rec: ContainerRecord): Promise<void> {
+  try {
+    await prepare(engine, rec);
+  } catch (e) {
+    if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The exit status of `runc run`: the container's own, or 128+n for a signal. */
+function exitStatus(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
+}
+
 function markRunning(engine: Engine, id: string, pid: number, monitorPid: number): void {
   new ContainerRecords(engine.db).updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
 }
@@ -48,12 +63,7 @@ function markRunning(engine: Engine, id: string, pid: number, monitorPid: number
 export async function startAttached(engine: Engine, id: string, io: { stdin: boolean }): Promise<number> {
   const records = new ContainerRecords(engine.db);
   const rec = records.require(id);
-  try {
-    await prepare(engine, rec);
-  } catch (e) {
-    if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
-    throw e;
-  }
+  await prepareOrRemove(engine, rec);
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
   const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
@@ -71,7 +81,7 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   // runc forwards signals to the container; this process must outlive it to record the exit.
   const ignore = () => undefined;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, ignore);
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
+  const exited = exitStatus(child);
   const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
   markRunning(engine, rec.id, pid, process.pid);
   const code = await exited;
@@ -90,12 +100,7 @@ function osSignal(name: NodeJS.Signals): number {
 export async function startDetached(engine: Engine, id: string): Promise<void> {
   const records = new ContainerRecords(engine.db);
   const rec = records.require(id);
-  try {
-    await prepare(engine, rec);
-  } catch (e) {
-    if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
-    throw e;
-  }
+  await prepareOrRemove(engine, rec);
   // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started.
   const entry = process.argv[1]!;
   const monitor = spawn(process.execPath, [entry, '--root', engine.root, '__monitor', rec.id], {
@@ -124,7 +129,7 @@ export async function runMonitor(engine: Engine, id: string): Promise<void> {
   const child = spawnRunc(engine, id, ['ignore', 'pipe', 'pipe']);
   child.stdout!.on('data', (c: Buffer) => log.write('stdout', c));
   child.stderr!.on('data', (c: Buffer) => log.write('stderr', c));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
+  const exited = exitStatus(child);
   const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
   markRunning(engine, id, pid, process.pid);
   const code = await exited;
