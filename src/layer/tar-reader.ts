@@ -64,7 +64,7 @@ class ByteReader {
     }
   }
 
-  async skip(n: number, what: string): Promise<void> {
+  async discard(n: number, what: string): Promise<void> {
     for await (const _ of this.chunks(n, what)) void _;
   }
 
@@ -108,7 +108,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       if (size > MAX_META) throw new BerthError('DATA_CORRUPT', `a ${size}-byte tar metadata header at byte ${at} is not plausible`);
       const body = (await r.exact(size, 'a PAX header')) ?? Buffer.alloc(0);
       if (body.length < size) throw truncated('a PAX header');
-      await r.skip(padding(size), 'a PAX header');
+      await r.discard(padding(size), 'a PAX header');
       if (flag === 'x') pax = new Map([...(pax ?? []), ...parsePax(body)]);
       else if (flag === 'g') globalPax = new Map([...globalPax, ...parsePax(body)]);
       else if (flag === 'L') longName = cString(body, 0, body.length);
@@ -153,11 +153,11 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       }
     };
     if (type === undefined) {
-      await r.skip(size + padding(size), what); // unknown entry types carry nothing to extract
+      await r.discard(size + padding(size), what); // unknown entry types carry nothing to extract
       continue;
     }
     yield { header, body };
-    await r.skip(bodySize - consumed + padding(bodySize), what);
+    await r.discard(bodySize - consumed + padding(bodySize), what);
   }
   await r.drain();
 }
