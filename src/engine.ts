@@ -30,6 +30,6 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   await mkdir(runRoot, { recursive: true, mode: 0o711 });
   const content = await new LocalContentStore(join(root, 'content')).init();
   const db = openDatabase(join(root, 'metadata.db'));
-  const snapshots = await new OverlaySnapshotter(join(root, 'snapshots'), content).init();
+  const snapshots = await new OverlaySnapshotter(join(root, 'snapshots')).init();
   return { root, runRoot, content, db, images: new ImageRecords(db), snapshots, volumes: new VolumeStore(root, db), close: () => db.close() };
 }

@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { applyLayer, hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
-import type { ContentIngester } from '../store/content.ts';
 import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
 
 const run = promisify(execFile);
@@ -19,7 +18,7 @@ export class OverlaySnapshotter implements Snapshotter {
   private readonly layersDir: string;
   private readonly activeDir: string;
 
-  constructor(root: string, private readonly content: ContentIngester) {
+  constructor(root: string) {
     this.layersDir = join(root, 'layers');
     this.activeDir = join(root, 'active');
   }
