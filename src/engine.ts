@@ -11,6 +11,7 @@ import { openDatabase, type Database } from './store/db.ts';
 import { ImageRecords } from './store/images.ts';
 import { defaultRunRoot, defaultStateRoot } from './store/root.ts';
 import { VolumeStore } from './volume/index.ts';
+import { mark } from './progress/timing.ts';
 
 export interface Engine {
   readonly root: string;
@@ -31,5 +32,6 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   const content = await new LocalContentStore(join(root, 'content')).init();
   const db = openDatabase(join(root, 'metadata.db'));
   const snapshots = await new OverlaySnapshotter(join(root, 'snapshots')).init();
+  mark('engine open');
   return { root, runRoot, content, db, images: new ImageRecords(db), snapshots, volumes: new VolumeStore(root, db), close: () => db.close() };
 }

@@ -1,6 +1,7 @@
 /** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
+import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
@@ -27,6 +28,7 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const rec = await (await lazy.create()).createContainer(engine, toCreateOptions(image, command, f));
+      mark('created');
       const start = await lazy.start();
       if (f.detach) {
         await start.startDetached(engine, rec.id);

@@ -5,6 +5,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './exit.ts';
+import { mark } from '../progress/timing.ts';
+
+mark('cli loaded');
 
 const program = new Command('berth')
   .description('A container engine with Docker\'s verbs')
@@ -27,6 +30,7 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
 ];
 
 for (const load of groups) (await load()).register(program);
+mark('commands registered');
 
 // A closed pipe (`berth save | head`) ends the command quietly, as it does for docker.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -24,8 +24,8 @@ export async function finishContainer(engine: Engine, id: string, exitCode: numb
   const records = new ContainerRecords(engine.db);
   const rec = records.get(id);
   if (!rec) return;
-  await teardownRuntime(engine, rec, { runcGone: extra.runcGone }).catch(() => undefined);
-  await engine.snapshots.unmount(id).catch(() => undefined);
+  // Independent: the network and the rootfs mount are released side by side.
+  await Promise.all([teardownRuntime(engine, rec, { runcGone: extra.runcGone }).catch(() => undefined), engine.snapshots.unmount(id).catch(() => undefined)]);
   records.updateState(id, (s) => ({
     ...s,
     status: 'exited',

@@ -16,6 +16,7 @@ import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
+import { mark } from '../progress/timing.ts';
 import { containerPaths } from './paths.ts';
 import { ContainerRecords, type ContainerRecord } from './records.ts';
 import { prepareRuntime, spawnRunc, waitForPidFile } from './runtime-adapter.ts';
@@ -64,6 +65,7 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const records = new ContainerRecords(engine.db);
   const rec = records.require(id);
   await prepareOrRemove(engine, rec);
+  mark('prepared');
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
   const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
@@ -84,11 +86,15 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const exited = exitStatus(child);
   const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
   markRunning(engine, rec.id, pid, process.pid);
+  mark('running');
   const code = await exited;
+  mark('exited');
   await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
   await log.close();
   await finishContainer(engine, rec.id, code, { runcGone: true });
+  mark('finished');
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
+  mark('removed');
   return code;
 }
 

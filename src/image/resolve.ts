@@ -2,7 +2,7 @@
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
-import { imageConfigSchema, manifestSchema, type ImageConfig, type Manifest } from '../oci/schema.ts';
+import type { ImageConfig, Manifest } from '../oci/schema.ts';
 import { formatReference, looksLikeImageId, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 
@@ -55,8 +55,12 @@ export function requireImageId(engine: Engine, nameOrId: string): Digest {
 export async function loadImage(engine: Engine, id: Digest): Promise<LocalImage> {
   const record = engine.images.get(id);
   if (!record) throw new BerthError('NOT_FOUND', `No such image: ${id}`);
-  const manifest = manifestSchema.parse(JSON.parse((await engine.content.readBytes(record.manifestDigest)).toString()));
-  const config = imageConfigSchema.parse(JSON.parse((await engine.content.readBytes(id)).toString()));
+  // Store content was validated against the schemas when it came in (import, load, pull,
+  // build) and is addressed by digest, so it is read back without the schema library — which
+  // would otherwise be compiled on every `run`.
+  const [manifestBytes, configBytes] = await Promise.all([engine.content.readBytes(record.manifestDigest), engine.content.readBytes(id)]);
+  const manifest = JSON.parse(manifestBytes.toString()) as Manifest;
+  const config = JSON.parse(configBytes.toString()) as ImageConfig;
   return { record, manifest, config };
 }
 

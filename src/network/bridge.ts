@@ -3,16 +3,20 @@
  *
  * - Bridge `berth0` on 10.87.0.0/16: Docker takes 172.17/16 and podman 10.88/16, so this
  *   range is free on hosts that run either. `BERTH_BRIDGE` / `BERTH_SUBNET` override both.
- * - The chain is bridge (host-local IPAM, gateway on the bridge, masquerade out) → portmap
- *   (`-p`, with SNAT so 127.0.0.1:PORT works from the host) → firewall (accepts the
- *   container's forwarded traffic even when the FORWARD policy is DROP, as dockerd sets it).
+ * - The chain is bridge (host-local IPAM, gateway on the bridge) → portmap (only when the
+ *   container publishes ports: `-p`, with SNAT so 127.0.0.1:PORT works from the host).
+ * - Masquerading and forwarding are per bridge, not per container, as Docker does them: two
+ *   chains of berth's own (see `ensureBridgeRules`) set up once per boot. Per-container rules
+ *   (the bridge plugin's ipMasq, the firewall plugin) cost about 30 iptables processes on every
+ *   start and stop, which was most of a bridge container's start time.
  * - host-local keeps its leases in one directory per machine, not per state root: every
  *   berth root shares the one bridge and subnet, so they must share the leases too, or two
  *   roots would hand out the same address. It lives on /run (tmpfs) like the namespaces, so
  *   a reboot clears both together.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { CNI_VERSION, type CniConfList } from './cni.ts';
@@ -37,23 +41,70 @@ export const DEFAULT_BRIDGE: BridgeNetwork = {
   subnet: process.env.BERTH_SUBNET ?? '10.87.0.0/16',
 };
 
-export function bridgeConfList(net: BridgeNetwork): CniConfList {
-  return {
-    cniVersion: CNI_VERSION,
-    name: net.cniName,
-    plugins: [
-      {
-        type: 'bridge',
-        bridge: net.bridge,
-        isGateway: true,
-        ipMasq: true,
-        hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: net.subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: IPAM_DIR },
-      },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-      { type: 'firewall', backend: 'iptables' },
-    ],
+/** The conflist a container attaches with; `portmap` only for one that publishes ports. */
+export function bridgeConfList(net: BridgeNetwork, opts: { portmap?: boolean } = {}): CniConfList {
+  const bridge = {
+    type: 'bridge',
+    bridge: net.bridge,
+    isGateway: true,
+    ipMasq: false, // the bridge's own rule does it: ensureBridgeRules
+    hairpinMode: true,
+    ipam: { type: 'host-local', ranges: [[{ subnet: net.subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: IPAM_DIR },
   };
+  const portmap = { type: 'portmap', capabilities: { portMappings: true }, snat: true };
+  return { cniVersion: CNI_VERSION, name: net.cniName, plugins: opts.portmap === false ? [bridge] : [bridge, portmap] };
+}
+
+/** Chain names of the bridge's own rules (iptables allows 28 characters; bridge names have 15). */
+export function bridgeChains(net: BridgeNetwork): { nat: string; forward: string } {
+  return { nat: `BERTH-NAT-${net.bridge}`, forward: `BERTH-FWD-${net.bridge}` };
+}
+
+async function iptables(args: readonly string[]): Promise<boolean> {
+  return exec('iptables', ['-w', ...args]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The bridge's rules, as Docker keeps them for docker0: traffic from the subnet leaving by
+ * another interface is masqueraded; the FORWARD chain accepts what comes from the bridge,
+ * replies to it, and connections DNATed to it by `-p` (even when the policy is DROP, as
+ * dockerd sets it). The chains are loaded whole by iptables-restore (which flushes a chain
+ * it declares, so a re-run never duplicates a rule) and jumped to from the top of
+ * POSTROUTING and FORWARD. A marker on /run skips all of it until the next boot.
+ */
+export async function ensureBridgeRules(net: BridgeNetwork): Promise<void> {
+  const marker = `${MACHINE_NET_DIR}/cni-rules/${net.bridge}`;
+  if ((await readFile(marker, 'utf8').catch(() => '')) === net.subnet) return;
+  // First container since boot: refuse a subnet another interface routes before any rule names it.
+  await checkSubnetFree(net);
+  const { nat, forward } = bridgeChains(net);
+  const rules = [
+    '*nat',
+    `:${nat} - [0:0]`,
+    `-A ${nat} -s ${net.subnet} ! -o ${net.bridge} -j MASQUERADE`,
+    'COMMIT',
+    '*filter',
+    `:${forward} - [0:0]`,
+    `-A ${forward} -o ${net.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    `-A ${forward} -o ${net.bridge} -m conntrack --ctstate DNAT -j ACCEPT`,
+    `-A ${forward} -i ${net.bridge} -j ACCEPT`,
+    'COMMIT',
+    '',
+  ].join('\n');
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('iptables-restore', ['-w', '--noflush'], (e, _out, stderr) =>
+      e ? reject(new BerthError('RUNTIME', `set up the rules of bridge ${net.bridge}: ${stderr.trim() || e.message}`, { cause: e, hint: 'berth needs root and iptables for bridge networking' })) : resolve(),
+    );
+    child.stdin!.end(rules);
+  });
+  for (const [table, chain, target] of [['nat', 'POSTROUTING', nat], ['filter', 'FORWARD', forward]] as const) {
+    if (!(await iptables(['-t', table, '-C', chain, '-j', target]))) await iptables(['-t', table, '-I', chain, '1', '-j', target]);
+  }
+  await mkdir(dirname(marker), { recursive: true });
+  await writeFile(marker, net.subnet);
 }
 
 function ipv4ToInt(ip: string): number {

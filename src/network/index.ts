@@ -4,10 +4,12 @@
  *
  * - `bridge` (also `default`): a named netns (`/run/netns/berth-<id12>`, see netns.ts) wired
  *   by the standard CNI plugins exactly as a conflist would: bridge + host-local → portmap
- *   → firewall (see bridge.ts), after the loopback plugin has brought `lo` up.
- * - `none`: a named netns with only `lo`, brought up by the loopback plugin. berth makes it
- *   rather than leaving it to runc so that every mode but host has a path to join, to
- *   inspect (`ip netns exec`) and to tear down the same way.
+ *   (with -p only), after the loopback plugin has brought `lo` up; masquerading and
+ *   forwarding are the bridge's own rules (bridge.ts).
+ * - `none`: no netns of berth's: runc makes a fresh one for the container, and runc brings
+ *   its `lo` up when it creates the namespace itself. That saves three helper processes
+ *   (`ip netns add`, the loopback plugin, `ip netns del`) on every start, and the namespace
+ *   goes away with the container's last process, so there is nothing to tear down.
  * - `host`: no netns; the container gets copies of the host's /etc/hosts and resolv.conf.
  *
  * The attachment returned is plain JSON, saved with the container so that any process (the
@@ -24,7 +26,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, type NetworkAttachment } from './attachment.ts';
-import { bridgeConfList, checkSubnetFree, DEFAULT_BRIDGE, enableForwarding, enableLocalnetRouting, leasedAddresses, PORTS_DIR } from './bridge.ts';
+import { bridgeConfList, DEFAULT_BRIDGE, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniConfList, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
@@ -132,17 +134,16 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     throw new BerthError('INVALID_ARGUMENT', 'conflicting options: port publishing and the container type network mode', { hint: 'drop -p, or use --network bridge' });
   }
   const etc = { hostname: opts.hostname, extraHosts: opts.extraHosts, dns: opts.dns, dnsSearch: opts.dnsSearch, dnsOptions: opts.dnsOptions };
-  if (mode === 'host') {
+  if (mode === 'host' || mode === 'none') {
     await mkdir(opts.stateDir, { recursive: true });
     // Docker discards -p with the host network: the container's ports are the host's already.
+    // With none the netns is runc's (no path here), so teardown only removes the state dir.
     const files = await writeEtcFiles(opts.stateDir, { mode, ...etc });
     return { mode, containerId: opts.containerId, stateDir: opts.stateDir, ports: [], ...files };
   }
-  const cniConfig = mode === 'bridge' ? bridgeConfList(DEFAULT_BRIDGE) : undefined;
-  if (mode === 'bridge') {
-    await checkSubnetFree(DEFAULT_BRIDGE);
-    await enableForwarding();
-  }
+  const cniConfig = bridgeConfList(DEFAULT_BRIDGE, { portmap: requested.length > 0 });
+  await enableForwarding();
+  await ensureBridgeRules(DEFAULT_BRIDGE);
   const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir);
   const files = { hostsPath: join(opts.stateDir, 'hosts'), resolvConfPath: join(opts.stateDir, 'resolv.conf'), hostnamePath: join(opts.stateDir, 'hostname') };
   let att: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName, netnsPath, ports: [], cniConfig, ...files };
@@ -152,12 +153,10 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
     await saveAttachment(att);
     await bringUpLoopback(opts.containerId, netnsPath);
-    if (cniConfig) {
-      const cniResult = await addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) });
-      att = { ...att, cniResult, ...addressOf(cniResult, netnsPath) };
-      await saveAttachment(att);
-      await enableLocalnetRouting(DEFAULT_BRIDGE.bridge);
-    }
+    const cniResult = await addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) });
+    att = { ...att, cniResult, ...addressOf(cniResult, netnsPath) };
+    await saveAttachment(att);
+    await enableLocalnetRouting(DEFAULT_BRIDGE.bridge);
     await writeEtcFiles(opts.stateDir, { mode, ...etc, ipAddress: att.ipAddress });
     return att;
   } catch (e) {

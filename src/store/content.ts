@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, open as open_, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -180,9 +180,12 @@ export class LocalContentStore implements ContentStore {
   }
 
   async readBytes(digest: Digest): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const c of await this.open(digest)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
+    try {
+      return await readFile(this.pathOf(digest));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') throw new BerthError('NOT_FOUND', `content ${digest} not found`);
+      throw e;
+    }
   }
 
   async ingest(opts: { expected?: Digest; expectedSize?: number } = {}): Promise<ContentWriter> {

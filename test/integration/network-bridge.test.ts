@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BRIDGE, setupNetwork, teardownNetwork, type NetworkAttachment } from '../../src/network/index.ts';
-import { cidrsOverlap } from '../../src/network/bridge.ts';
+import { bridgeChains, cidrsOverlap } from '../../src/network/bridge.ts';
 import { aptMirrorUrl, hostHttpGet, iptablesSave, newId, nsHttpGet, nsRun, startHttpd, stopServer, tempDir, removeTempDirs } from './network-util.ts';
 
 after(removeTempDirs);
@@ -74,12 +74,16 @@ describe('bridge network', () => {
     });
   });
 
-  it('masquerades the subnet and enables forwarding', () => {
-    const nat = iptablesSave();
-    const line = nat.split('\n').find((l) => l.includes(`-s ${att.ipAddress}/32`) && l.includes(id));
-    assert.ok(line, 'a POSTROUTING rule for the container address, tagged with its id');
-    const chain = /-j (CNI-[0-9a-f]+)/.exec(line)![1]!;
-    assert.match(nat, new RegExp(`-A ${chain} ! -d 224\\.0\\.0\\.0/4 .*-j MASQUERADE`));
+  it('masquerades the subnet with the bridge\'s own rules and enables forwarding', () => {
+    const rules = iptablesSave();
+    const { nat, forward } = bridgeChains(DEFAULT_BRIDGE);
+    const esc = (x: string) => x.replaceAll('.', '\\.').replaceAll('/', '\\/');
+    assert.match(rules, new RegExp(`^-A POSTROUTING -j ${nat}$`, 'm'));
+    assert.match(rules, new RegExp(`^-A ${nat} -s ${esc(DEFAULT_BRIDGE.subnet)} ! -o ${DEFAULT_BRIDGE.bridge} -j MASQUERADE$`, 'm'));
+    assert.match(rules, new RegExp(`^-A FORWARD -j ${forward}$`, 'm'));
+    assert.match(rules, new RegExp(`^-A ${forward} -i ${DEFAULT_BRIDGE.bridge} -j ACCEPT$`, 'm'));
+    assert.equal(rules.split('\n').filter((l) => l === `-A POSTROUTING -j ${nat}`).length, 1, 'one jump, however many containers started');
+    assert.ok(!rules.includes(`-s ${att.ipAddress}/32`), 'no per-container masquerade rule');
     assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), '1');
   });
 

@@ -4,27 +4,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { isBerthError } from '../../src/errors/index.ts';
 import { setupNetwork, teardownNetwork } from '../../src/network/index.ts';
-import { newId, nsRun, tempDir, removeTempDirs } from './network-util.ts';
+import { newId, tempDir, removeTempDirs } from './network-util.ts';
 
 after(removeTempDirs);
 
-function interfacesIn(netnsPath: string): string[] {
-  const r = nsRun(netnsPath, ['cat', '/proc/net/dev']);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean);
-}
-
 describe('--network none', () => {
-  it('makes a netns with only lo, up, and still writes the /etc files', async () => {
+  it('leaves the netns to runc and still writes the /etc files', async () => {
     const id = newId();
     const att = await setupNetwork({ containerId: id, mode: 'none', publish: [], hostname: 'quiet', stateDir: tempDir('berth-net-none-') });
     try {
       assert.equal(att.mode, 'none');
-      assert.equal(att.netnsPath, `/run/netns/berth-${id.slice(0, 12)}`);
+      assert.equal(att.netnsPath, undefined, 'runc makes the namespace');
+      assert.ok(!existsSync(`/run/netns/berth-${id.slice(0, 12)}`));
       assert.equal(att.ipAddress, undefined);
-      assert.deepEqual(interfacesIn(att.netnsPath!), ['lo']);
-      assert.match(nsRun(att.netnsPath!, ['busybox', 'ip', 'link', 'show', 'lo']).stdout, /<[^>]*\bUP\b[^>]*>/);
-      assert.equal(nsRun(att.netnsPath!, ['busybox', 'ping', '-c', '1', '-W', '2', '127.0.0.1']).code, 0);
       assert.ok(existsSync(att.resolvConfPath));
       const hosts = readFileSync(att.hostsPath, 'utf8');
       assert.match(hosts, /^127\.0\.0\.1\tlocalhost$/m);
@@ -33,7 +25,7 @@ describe('--network none', () => {
     } finally {
       await teardownNetwork(att);
     }
-    assert.ok(!existsSync(att.netnsPath!), 'netns removed');
+    assert.ok(!existsSync(att.stateDir), 'state dir removed');
   });
 
   it('refuses published ports', async () => {

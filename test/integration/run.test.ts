@@ -40,6 +40,8 @@ describe('berth run: output and exit codes', () => {
     { name: 'CapEff is docker\'s default set', args: ['bb:1', 'grep', 'CapEff', '/proc/self/status'], code: 0, stdout: /CapEff:\s+00000000a80425fb/ },
     { name: '--read-only refuses writes', args: ['--read-only', 'bb:1', 'touch', '/x'], code: 1 },
     { name: '--network none has only lo', args: ['--network', 'none', 'bb:1', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'], code: 0, stdout: 'lo\n' },
+    // IFF_UP|IFF_LOOPBACK: runc brings lo up in the namespace it makes, as docker's none has it.
+    { name: '--network none has lo up', args: ['--network', 'none', 'bb:1', 'cat', '/sys/class/net/lo/flags'], code: 0, stdout: '0x9\n' },
     { name: '-e and -w', args: ['-e', 'A=1', '-w', '/tmp', 'bb:1', 'sh', '-c', 'echo $A $(pwd)'], code: 0, stdout: '1 /tmp\n' },
     { name: '--entrypoint resets CMD', args: ['--entrypoint', 'echo', 'bb:1', 'x', 'y'], code: 0, stdout: 'x y\n' },
   ];
