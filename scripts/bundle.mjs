@@ -1,7 +1,7 @@
 // Bundles the CLI so `berth` starts with as little to load as possible (startup time is the
 // floor under every command). With splitting, the entry holds only the command table; each
 // verb's code, and the Node built-ins it imports (zlib, http, crypto...), load when that verb
-// runs. better-sqlite3 stays external: it is a native module.
+// runs. better-sqlite3 and node-pty stay external: they are native modules.
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
 
@@ -17,7 +17,7 @@ await build({
   format: 'esm',
   splitting: true,
   sourcemap: 'linked',
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'node-pty'],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -1,6 +1,7 @@
 /** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
@@ -14,7 +15,51 @@ const lazy = {
   views: () => import('../container/views.ts'),
   logs: () => import('../container/logs.ts'),
   paths: () => import('../container/paths.ts'),
+  attach: () => import('../container/attach.ts'),
 };
+
+/** Docker's detach-keys syntax: comma-separated `ctrl-<letter>`, `ctrl-@`, `ctrl-[` ... or single characters. */
+export function parseDetachKeys(spec: string): Buffer {
+  if (spec === '') return Buffer.alloc(0);
+  return Buffer.from(
+    spec.split(',').map((k) => {
+      const ctrl = /^ctrl-(.)$/i.exec(k);
+      if (ctrl) {
+        const c = ctrl[1]!.toLowerCase();
+        if (c >= 'a' && c <= 'z') return c.charCodeAt(0) - 96;
+        const special: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
+        if (c in special) return special[c]!;
+      } else if (k.length === 1) {
+        return k.charCodeAt(0);
+      }
+      throw new BerthError('INVALID_ARGUMENT', `invalid detach keys (${spec})`, { hint: 'use e.g. ctrl-p,ctrl-q or ctrl-a,x' });
+    }),
+  );
+}
+
+/** Live output of a container from its json log until it exits; exits with its status. */
+async function followLog(engine: Engine, id: string): Promise<void> {
+  const { ContainerRecords } = await lazy.records();
+  const { readLogLines } = await lazy.logs();
+  const { containerPaths } = await lazy.paths();
+  const { reconcile } = await lazy.control();
+  const records = new ContainerRecords(engine.db);
+  const path = containerPaths(engine, id).log;
+  const emit = (l: { stream: string; log: string }) => (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log);
+  let { end } = await readLogLines(path); // live output only, as docker attach
+  for (;;) {
+    const next = await readLogLines(path, { start: end });
+    next.lines.forEach(emit);
+    end = next.end;
+    const cur = records.get(id);
+    if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
+      (await readLogLines(path, { start: end })).lines.forEach(emit);
+      process.exitCode = records.get(id)?.state.exitCode ?? 0;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 export function register(program: Command): void {
   addCreateFlags(program.command('create').description('Create a new container')).action(async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
@@ -171,32 +216,26 @@ export function register(program: Command): void {
 
   program
     .command('attach')
-    .description("Attach to a running container's output, and exit with its status")
+    .description('Attach local standard input, output, and error streams to a running container')
     .argument('<container>')
-    .option('--no-stdin', 'do not attach STDIN (stdin of a detached container is not kept open)')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
+    .option('--no-stdin', 'do not attach STDIN')
+    .option('--detach-keys <keys>', 'key sequence for detaching a container', 'ctrl-p,ctrl-q')
+    .action(async (name: string, o: { stdin: boolean; detachKeys: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { ContainerRecords } = await lazy.records();
-      const { readLogLines } = await lazy.logs();
-      const { containerPaths } = await lazy.paths();
-      const { reconcile } = await lazy.control();
       const records = new ContainerRecords(engine.db);
       const rec = records.require(name);
       if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
-      const path = containerPaths(engine, rec.id).log;
-      let { end } = await readLogLines(path); // live output only, as docker attach
-      for (;;) {
-        const next = await readLogLines(path, { start: end });
-        for (const l of next.lines) (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log);
-        end = next.end;
-        const cur = records.get(rec.id);
-        if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
-          for (const l of (await readLogLines(path, { start: end })).lines) (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log);
-          process.exitCode = records.get(rec.id)?.state.exitCode ?? 0;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const attach = await lazy.attach();
+      const socket = attach.attachSocketPath(engine, rec.id);
+      const { existsSync } = await import('node:fs');
+      // Containers run attached by another CLI have no monitor to attach to: follow their log.
+      if (!existsSync(socket)) return followLog(engine, rec.id);
+      const end = await attach.attachClient(socket, { stdin: o.stdin && rec.config.interactive, tty: rec.config.tty, detachKeys: parseDetachKeys(o.detachKeys) });
+      if (end.detached) return; // docker detaches quietly, with status 0
+      const { reconcile } = await lazy.control();
+      const cur = records.get(rec.id);
+      process.exitCode = end.exitCode ?? (cur ? (await reconcile(engine, cur)).state.exitCode : 0);
     });
 
   program

@@ -9,7 +9,8 @@ import type { Engine } from '../engine.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
 import type { ImageConfig } from '../oci/schema.ts';
-import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
+import type { IPty } from 'node-pty';
+import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, RUNC, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
 import { containerPaths } from './paths.ts';
 import type { ContainerRecord } from './records.ts';
 import type { ContainerMount, PortBinding } from './types.ts';
@@ -84,6 +85,13 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
     await teardownNetwork(net).catch(() => undefined);
     throw e;
   }
+}
+
+/** `runc run` on the slave side of a new pty (node-pty), for a detached `-t` container. */
+export async function spawnRuncInPty(engine: Engine, id: string): Promise<IPty> {
+  const paths = containerPaths(engine, id);
+  const { spawn } = await import('node-pty');
+  return spawn(RUNC, runc(engine).runArgs(id, paths.bundle, { pidFile: paths.pidFile }), { cols: 80, rows: 24, env: process.env as Record<string, string>, encoding: null });
 }
 
 export function spawnRunc(engine: Engine, id: string, stdio: StdioOptions): ChildProcess {

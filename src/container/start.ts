@@ -19,7 +19,8 @@ import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
 import { containerPaths } from './paths.ts';
 import { ContainerRecords, type ContainerRecord } from './records.ts';
-import { prepareRuntime, spawnRunc, waitForPidFile } from './runtime-adapter.ts';
+import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
+import { prepareRuntime, spawnRunc, spawnRuncInPty, waitForPidFile } from './runtime-adapter.ts';
 
 async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
   if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
@@ -126,20 +127,64 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
   throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)} did not start within 30s`);
 }
 
-/** The monitor process body: own `runc run`, log its output, record its exit. */
+/** How the monitor runs `runc run`: in a pty of its own for a `-t` container, over pipes otherwise. */
+interface MonitoredProcess {
+  readonly exited: Promise<number>;
+  onOutput(fn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void): void;
+  input: AttachInput;
+}
+
+async function spawnMonitored(engine: Engine, rec: ContainerRecord): Promise<MonitoredProcess> {
+  const interactive = rec.config.interactive;
+  if (rec.config.tty) {
+    // runc proxies its own terminal to the container's console, so it needs a real pty: the
+    // monitor holds the master side, as a terminal would (docker's shim does the same).
+    const term = await spawnRuncInPty(engine, rec.id);
+    return {
+      exited: new Promise((resolve) => term.onExit(({ exitCode, signal }) => resolve(signal ? 128 + signal : exitCode))),
+      onOutput: (fn) => term.onData((d) => fn(FrameKind.Stdout, typeof d === 'string' ? Buffer.from(d) : d)),
+      input: {
+        onStdin: (data) => interactive && term.write(data),
+        onStdinEnd: () => undefined,
+        onResize: (cols, rows) => term.resize(cols, rows),
+      },
+    };
+  }
+  const child = spawnRunc(engine, rec.id, [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe']);
+  child.stdin?.on('error', () => undefined);
+  return {
+    exited: exitStatus(child),
+    onOutput: (fn) => {
+      child.stdout!.on('data', (c: Buffer) => fn(FrameKind.Stdout, c));
+      child.stderr!.on('data', (c: Buffer) => fn(FrameKind.Stderr, c));
+    },
+    input: { onStdin: (data) => child.stdin?.write(data), onStdinEnd: () => child.stdin?.end(), onResize: () => undefined },
+  };
+}
+
+/** The monitor process body: own `runc run`, log its output, serve attach, record its exit. */
 export async function runMonitor(engine: Engine, id: string): Promise<void> {
   const records = new ContainerRecords(engine.db);
   const rec = records.require(id);
   const paths = containerPaths(engine, id);
   const log = new JsonLogWriter(paths.log);
-  const child = spawnRunc(engine, id, ['ignore', 'pipe', 'pipe']);
-  child.stdout!.on('data', (c: Buffer) => log.write('stdout', c));
-  child.stderr!.on('data', (c: Buffer) => log.write('stderr', c));
-  const exited = exitStatus(child);
+  let proc: MonitoredProcess | undefined;
+  const attach = await serveAttach(attachSocketPath(engine, id), {
+    onStdin: (d) => proc?.input.onStdin(d),
+    onStdinEnd: () => proc?.input.onStdinEnd(),
+    onResize: (c, r) => proc?.input.onResize(c, r),
+  });
+  proc = await spawnMonitored(engine, rec);
+  proc.onOutput((kind, data) => {
+    log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
+    attach.output(kind, data);
+  });
+  const exited = proc.exited;
   const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
   markRunning(engine, id, pid, process.pid);
   const code = await exited;
   await log.close();
   await finishContainer(engine, id, code, { runcGone: true });
+  await attach.exit(code);
   if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
 }

@@ -3,4 +3,4 @@ export { buildSpec, capabilitySet, composeEnv, parseUlimits, type NetNamespace, 
 export { DEFAULT_PATH, type SpecMount } from './defaults.ts';
 export { resolveUser, type ResolvedUser } from './user.ts';
 export { checkCommand } from './command.ts';
-export { Runc, waitForPidFile } from './runc.ts';
+export { Runc, RUNC, waitForPidFile } from './runc.ts';

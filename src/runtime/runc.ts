@@ -22,9 +22,13 @@ export class Runc {
     return ['--root', this.stateRoot];
   }
 
+  /** The argv of a foreground `runc run`, for callers that spawn it themselves (in a pty). */
+  runArgs(id: string, bundle: string, opts: { pidFile?: string } = {}): string[] {
+    return [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id];
+  }
+
   run(id: string, bundle: string, opts: { stdio: StdioOptions; pidFile?: string }): ChildProcess {
-    const args = [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id];
-    const child = spawn(RUNC, args, { stdio: opts.stdio });
+    const child = spawn(RUNC, this.runArgs(id, bundle, opts), { stdio: opts.stdio });
     child.on('error', () => undefined);
     return child;
   }
