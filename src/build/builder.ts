@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { commitImage } from '../image/commit.ts';
@@ -174,7 +175,9 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     // the config of the last build with this exact chain is reused, timestamps included.
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
+    mark('stages built');
     const image = await commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes });
+    mark('image committed');
     if (!previous) {
       engine.db
         .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, processWord, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer, resolveInRoot } from '../layer/index.ts';
@@ -184,6 +185,7 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
       const target = r.isDir ? (parents ? posix.join(plan.dest, r.rel) : plan.dest) : plan.destIsDir || destExistsAsDir ? posix.join(plan.dest, base) : plan.dest;
       await copyInto(snap.rootfs, r.abs, target, { ...own, skip: r.skip });
     }
+    mark('copied into the step snapshot');
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
   } catch (e) {
     await engine.snapshots.remove(key).catch(() => undefined);
