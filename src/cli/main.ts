@@ -29,22 +29,26 @@ const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./system-info.ts'),
 ];
 
-for (const load of groups) (await load()).register(program);
-mark('commands registered');
-
 // A closed pipe (`berth save | head`) ends the command quietly, as it does for docker.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(141);
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode === 0 ? 0 : 125;
-  } else {
-    process.stderr.write(`berth: ${formatError(e)}\n`);
-    if (program.opts().debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-    process.exitCode = exitCodeFor(e);
+// No top-level await: the same module also runs as a CommonJS bundle (see bin/berth).
+async function main(): Promise<void> {
+  for (const load of groups) (await load()).register(program);
+  mark('commands registered');
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : 125;
+    } else {
+      process.stderr.write(`berth: ${formatError(e)}\n`);
+      if (program.opts().debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+      process.exitCode = exitCodeFor(e);
+    }
   }
 }
+
+void main();

@@ -57,6 +57,13 @@ function exitStatus(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
 }
 
+/** The container's pid once runc has written it, or 0 when it exited first (the poll stops then). */
+function pidOrExit(pidFile: string, exited: Promise<number>): Promise<number> {
+  const gone = new AbortController();
+  void exited.then(() => gone.abort());
+  return Promise.race([waitForPidFile(pidFile, { signal: gone.signal }), exited.then(() => 0)]);
+}
+
 function markRunning(engine: Engine, id: string, pid: number, monitorPid: number): void {
   new ContainerRecords(engine.db).updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
 }
@@ -85,7 +92,7 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const ignore = () => undefined;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, ignore);
   const exited = exitStatus(child);
-  const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
+  const pid = await pidOrExit(paths.pidFile, exited);
   markRunning(engine, rec.id, pid, process.pid);
   mark('running');
   const code = await exited;
@@ -180,7 +187,7 @@ export async function runMonitor(engine: Engine, id: string): Promise<void> {
     attach.output(kind, data);
   });
   const exited = proc.exited;
-  const pid = await Promise.race([waitForPidFile(paths.pidFile), exited.then(() => 0)]);
+  const pid = await pidOrExit(paths.pidFile, exited);
   markRunning(engine, id, pid, process.pid);
   const code = await exited;
   await log.close();

@@ -69,9 +69,11 @@ export class Runc {
 }
 
 /** Waits for runc's pid file; resolves to the container's pid. */
-export async function waitForPidFile(path: string, timeoutMs = 30_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
+export async function waitForPidFile(path: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 20)) {
+    // A container that exits at once may never leave a pid file to see: the caller says so.
+    if (opts.signal?.aborted) return 0;
     try {
       const pid = Number((await readFile(path, 'utf8')).trim());
       if (pid > 0) return pid;
