@@ -5,11 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${N:-5}
-ROOT="$BENCH_TMP/berth-root"
-BB=$(node --import tsx -e "import('./test/helpers/busybox.ts').then(m => console.log(m.busyboxTar()))")
-./bin/berth --root "$ROOT" image inspect bb:1 >/dev/null 2>&1 || ./bin/berth --root "$ROOT" import "$BB" bb:1 >/dev/null
+with_busybox
 start_dockerd
-docker image inspect bb:1 >/dev/null 2>&1 || docker import "$BB" bb:1 >/dev/null
+docker_busybox
 export DOCKER_BUILDKIT=1
 DOCKER=/usr/bin/docker
 

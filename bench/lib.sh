@@ -34,3 +34,14 @@ stop_dockerd() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# with_busybox: sets ROOT (the bench's berth state root) and BB (the busybox rootfs tar of the
+# tests), and imports BB as bb:1 into berth, and into the private dockerd once it runs.
+with_busybox() {
+  ROOT="$BENCH_TMP/berth-root"
+  BB=$(node --import tsx -e "import('./test/helpers/busybox.ts').then(m => console.log(m.busyboxTar()))")
+  ./bin/berth --root "$ROOT" image inspect bb:1 >/dev/null 2>&1 || ./bin/berth --root "$ROOT" import "$BB" bb:1 >/dev/null
+}
+docker_busybox() {
+  docker image inspect bb:1 >/dev/null 2>&1 || docker import "$BB" bb:1 >/dev/null
+}

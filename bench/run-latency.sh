@@ -4,16 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 N=${N:-15}
-ROOT="$BENCH_TMP/berth-root"
-BB=$(node --import tsx -e "import('./test/helpers/busybox.ts').then(m => console.log(m.busyboxTar()))")
-
-./bin/berth --root "$ROOT" image inspect bb:1 >/dev/null 2>&1 || ./bin/berth --root "$ROOT" import "$BB" bb:1 >/dev/null
+with_busybox
 berth_none=$(median_ms "$N" ./bin/berth --root "$ROOT" run --rm --network none bb:1 true)
 berth_bridge=$(median_ms "$N" ./bin/berth --root "$ROOT" run --rm bb:1 true)
 node_floor=$(median_ms "$N" node -e 0)
 
 start_dockerd
-docker image inspect bb:1 >/dev/null 2>&1 || docker import "$BB" bb:1 >/dev/null
+docker_busybox
 docker_ms=$(median_ms "$N" docker run --rm bb:1 true)
 docker_none=$(median_ms "$N" docker run --rm --network none bb:1 true)
 

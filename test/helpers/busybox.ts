@@ -2,10 +2,13 @@
  * Test images without Docker Hub: a busybox rootfs tarball made from Debian's
  * busybox-static, built once per machine and reused (it is deterministic).
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, symlinkSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { tempRoot } from './berth.ts';
 
 export const BUSYBOX_APPLETS = [
   'sh', 'ls', 'cat', 'echo', 'id', 'true', 'false', 'sleep', 'hostname', 'wget', 'httpd', 'env', 'pwd', 'kill',
@@ -45,4 +48,21 @@ export function busyboxTar(): string {
     rmSync(work, { recursive: true, force: true });
   }
   return tarPath;
+}
+
+/**
+ * A temp state root with the busybox image imported as bb:1 before the file's tests run; after
+ * them, its containers are removed (so no mount or netns outlives the file) and the root goes.
+ */
+export function busyboxRoot(prefix: string): ReturnType<typeof tempRoot> {
+  const t = tempRoot(prefix);
+  before(() => {
+    const r = t.run(['import', busyboxTar(), 'bb:1']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => {
+    for (const id of t.run(['ps', '-aq']).stdout.split('\n').filter(Boolean)) t.run(['rm', '-f', id]);
+    t.cleanup();
+  });
+  return t;
 }

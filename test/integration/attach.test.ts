@@ -1,21 +1,13 @@
 /** Detached containers with a terminal or open stdin, and `attach` to them (real runc, real ptys). */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { BERTH, tempRoot } from '../helpers/berth.ts';
-import { busyboxTar } from '../helpers/busybox.ts';
+import { describe, it } from 'node:test';
+import { BERTH } from '../helpers/berth.ts';
+import { busyboxRoot } from '../helpers/busybox.ts';
 import { parseDetachKeys } from '../../src/cli/container.ts';
 import { encodeFrame, FrameDecoder, FrameKind } from '../../src/container/attach.ts';
 
-const t = tempRoot('berth-attach-');
-before(() => {
-  const r = t.run(['import', busyboxTar(), 'bb:1']);
-  assert.equal(r.code, 0, r.stderr);
-});
-after(() => {
-  for (const id of t.run(['ps', '-aq']).stdout.split('\n').filter(Boolean)) t.run(['rm', '-f', id]);
-  t.cleanup();
-});
+const t = busyboxRoot('berth-attach-');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,19 +3,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import { BERTH as BERTH_BIN, tempRoot } from '../helpers/berth.ts';
-import { busyboxTar } from '../helpers/busybox.ts';
+import { describe, it } from 'node:test';
+import { BERTH as BERTH_BIN } from '../helpers/berth.ts';
+import { busyboxRoot } from '../helpers/busybox.ts';
 
-const t = tempRoot('berth-run-');
-before(() => {
-  const r = t.run(['import', busyboxTar(), 'bb:1']);
-  assert.equal(r.code, 0, r.stderr);
-});
-after(() => {
-  for (const id of t.run(['ps', '-aq']).stdout.split('\n').filter(Boolean)) t.run(['rm', '-f', id]);
-  t.cleanup();
-});
+const t = busyboxRoot('berth-run-');
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
