@@ -9,7 +9,7 @@ import { readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
-import { IgnoreMatcher, parseIgnoreFile } from '../dockerfile/index.ts';
+import { IgnoreMatcher, parseIgnoreFile, pathGlob } from '../dockerfile/index.ts';
 import type { Database } from '../store/db.ts';
 
 export interface ContextFile {
@@ -79,7 +79,7 @@ export class BuildContext {
     const all = await this.files();
     if (clean === '' || clean === '.') return { matched: all, roots: [] };
     const hasGlob = /[*?[]/.test(clean);
-    const re = hasGlob ? globToRegExp(clean) : undefined;
+    const re = hasGlob ? pathGlob(clean) : undefined;
     const roots = all.filter((f) => (re ? re.test(f.rel) : f.rel === clean));
     if (!roots.length) {
       throw new BerthError('NOT_FOUND', `failed to compute cache key: "/${clean}" not found`, {
@@ -121,24 +121,4 @@ export class BuildContext {
     if (pending.length) this.db.transaction(() => pending.forEach((p) => this.remember.run(...p)))();
     return h.digest('hex');
   }
-}
-
-/** filepath.Match-style glob: `*` and `?` stay within one path component. */
-export function globToRegExp(glob: string): RegExp {
-  let src = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') src += '[^/]*';
-    else if (c === '?') src += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) src += '\\[';
-      else {
-        src += `[${glob.slice(i + 1, end).replace(/^!/, '^')}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < glob.length) src += `\\${glob[++i]}`;
-    else src += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${src}$`);
 }

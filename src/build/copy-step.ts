@@ -9,13 +9,12 @@ import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
-import { IgnoreMatcher, processWord, type Instruction } from '../dockerfile/index.ts';
+import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer, resolveInRoot } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import type { BuildContext } from './context.ts';
 import { copyInto, mkdirInRoot } from './copy-files.ts';
-import { globToRegExp } from './context.ts';
 import { envMap, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
@@ -74,7 +73,7 @@ async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
     return [{ abs, rel: clean.slice(1), isDir: st.isDirectory() }];
   }
   const dir = posix.dirname(clean);
-  const re = globToRegExp(posix.basename(clean));
+  const re = pathGlob(posix.basename(clean));
   const hostDir = await resolveInRoot(rootfs, dir, { followFinal: true });
   const out: SourceRoot[] = [];
   for (const n of (await readdir(hostDir).catch(() => [])).sort()) {

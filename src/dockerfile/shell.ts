@@ -4,6 +4,7 @@
  * `%%` `/` `//`. `processWord` gives one word with quotes removed; `processWords` splits on
  * unquoted whitespace, including whitespace that an unquoted variable expands to.
  */
+import { globSource } from './glob.ts';
 
 export class ShellError extends Error {}
 
@@ -47,29 +48,8 @@ class Words {
   }
 }
 
-/** Converts a shell glob (`*`, `?`, `[...]`) to a RegExp source. */
-function globSource(pat: string): string {
-  let out = '';
-  for (let i = 0; i < pat.length; i++) {
-    const c = pat[i]!;
-    if (c === '*') out += '[\\s\\S]*';
-    else if (c === '?') out += '[\\s\\S]';
-    else if (c === '[') {
-      const end = pat.indexOf(']', i + 2);
-      if (end < 0) out += '\\[';
-      else {
-        const body = pat.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        out += `[${body}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < pat.length) out += pat[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return out;
-}
-
 function removePattern(value: string, pat: string, op: '#' | '##' | '%' | '%%'): string {
-  const src = globSource(pat);
+  const src = globSource(pat, { paths: false });
   if (op === '#' || op === '##') {
     const re = new RegExp(`^(?:${src})`);
     const lens = [...Array(value.length + 1).keys()];
@@ -84,7 +64,7 @@ function removePattern(value: string, pat: string, op: '#' | '##' | '%' | '%%'):
 
 function replacePattern(value: string, pat: string, repl: string, all: boolean): string {
   if (pat === '') return value;
-  const re = new RegExp(globSource(pat), all ? 'g' : '');
+  const re = new RegExp(globSource(pat, { paths: false }), all ? 'g' : '');
   return value.replace(re, () => repl);
 }
 
