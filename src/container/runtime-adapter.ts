@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
-import type { ImageConfig } from '../oci/schema.ts';
 import type { IPty } from 'node-pty';
 import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, RUNC, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
 import { containerPaths } from './paths.ts';
@@ -47,7 +46,7 @@ export interface PreparedRuntime {
 }
 
 /** Network, /etc files, user, command check, spec: after this `runc run` can start it. */
-export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootfs: string, image: ImageConfig): Promise<PreparedRuntime> {
+export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootfs: string): Promise<PreparedRuntime> {
   const paths = containerPaths(engine, rec.id);
   const c = rec.config;
   const opts = c.runtime as RuntimeOptions;
@@ -79,7 +78,6 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
     });
     await mkdir(paths.bundle, { recursive: true });
     await writeAtomic(join(paths.bundle, 'config.json'), JSON.stringify(spec));
-    void image;
     return { state: net, ports: net.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })), ipAddress: net.ipAddress };
   } catch (e) {
     await teardownNetwork(net).catch(() => undefined);

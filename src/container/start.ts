@@ -33,7 +33,7 @@ async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
   await mkdir(paths.runDir, { recursive: true });
   const records = new ContainerRecords(engine.db);
   try {
-    const net = await prepareRuntime(engine, rec, snap.rootfs, config);
+    const net = await prepareRuntime(engine, rec, snap.rootfs);
     records.updateState(rec.id, (s) => ({ ...s, network: net.state, ports: net.ports, ipAddress: net.ipAddress, error: '' }));
   } catch (e) {
     const code = e instanceof BerthError && e.code === 'CMD_NOT_FOUND' ? 127 : e instanceof BerthError && e.code === 'CMD_NOT_EXECUTABLE' ? 126 : 128;
