@@ -8,6 +8,7 @@ APT_PACKAGES=(
   runc                          # the OCI runtime berth drives
   iptables iproute2             # bridge networking, NAT, netns
   containernetworking-plugins   # CNI bridge, host-local, portmap, loopback
+  aardvark-dns                  # container names on user networks
   attr                          # setfattr/getfattr: overlay opaque dirs
   tini                          # --init
   busybox-static                # test and example base images

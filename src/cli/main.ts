@@ -21,6 +21,7 @@ const program = new Command('berth')
 const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
   () => import('./image.ts'),
   () => import('./volume.ts'),
+  () => import('./network.ts'),
   () => import('./container.ts'),
   () => import('./dockerfile.ts'),
   () => import('./build.ts'),

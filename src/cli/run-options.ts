@@ -18,7 +18,8 @@ export function addCreateFlags(cmd: Command): Command {
     .option('-h, --hostname <name>', 'container host name')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('-i, --interactive', 'keep STDIN open even if not attached')
-    .option('--network <mode>', 'connect a container to a network (bridge, host, none)', 'bridge')
+    .option('--network <mode>', 'connect a container to a network (bridge, host, none, or a network\'s name)', 'bridge')
+    .option('--network-alias <name>', 'add a network-scoped alias for the container', collect, [])
     .addOption(new Option('--net <mode>').hideHelp())
     .option('-p, --publish <spec>', 'publish a container\'s port(s) to the host', collect, [])
     .option('-v, --volume <spec>', 'bind mount a volume', collect, [])
@@ -65,6 +66,7 @@ export interface CreateFlags {
   tty?: boolean;
   interactive?: boolean;
   network: string;
+  networkAlias: string[];
   net?: string;
   publish: string[];
   volume: string[];
@@ -112,6 +114,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     tty: !!f.tty,
     interactive: !!f.interactive,
     network: f.net ?? f.network,
+    networkAliases: f.networkAlias,
     publish: f.publish,
     volumes: f.volume,
     mounts: f.mount,

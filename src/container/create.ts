@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { ensureImage, type PullPolicy } from '../image/ensure.ts';
+import { isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths } from './paths.ts';
@@ -27,6 +28,7 @@ export interface CreateOptions {
   readonly tty: boolean;
   readonly interactive: boolean;
   readonly network: string;
+  readonly networkAliases?: readonly string[];
   readonly publish: readonly string[];
   readonly volumes: readonly string[];
   readonly mounts: readonly string[];
@@ -90,6 +92,8 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
+  if (!isPredefinedNetwork(opts.network)) new NetworkRecords(engine.db).require(opts.network);
+  else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
   const image = await ensureImage(engine, opts.image, { pull: opts.pull, platform: opts.platform, log: (s) => process.stderr.write(s) });
   const ic = image.config.config ?? {};
   const proc = resolveProcess(ic, opts);
@@ -114,6 +118,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     tty: opts.tty,
     interactive: opts.interactive,
     network: opts.network,
+    networkAliases: opts.networkAliases ?? [],
     publish: opts.publish,
     mounts,
     volumes: mounts.flatMap((m) => (m.volumeName ? [m.volumeName] : [])),

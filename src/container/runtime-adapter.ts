@@ -7,6 +7,7 @@ import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
+import { bridgeOf, isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
 import type { IPty } from 'node-pty';
 import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, RUNC, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
@@ -39,6 +40,13 @@ async function writeAtomic(path: string, data: string): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
+/** A user network's bridge and the names its DNS gives the container: name, short id, aliases. */
+function userNetworkOf(engine: Engine, rec: ContainerRecord) {
+  if (isPredefinedNetwork(rec.config.network)) return undefined;
+  const net = new NetworkRecords(engine.db).require(rec.config.network);
+  return { bridge: bridgeOf(net), gateway: net.gateway, dnsNames: [rec.name, rec.id.slice(0, 12), ...(rec.config.networkAliases ?? [])] };
+}
+
 export interface PreparedRuntime {
   readonly state: NetworkAttachment;
   readonly ports: readonly PortBinding[];
@@ -55,7 +63,7 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
   if (c.workdir) await mkdir(await resolveInRoot(rootfs, c.workdir, { followFinal: true }), { recursive: true, mode: 0o755 });
   await checkCommand(rootfs, c.path, env, c.workdir);
   await mkdir(paths.netDir, { recursive: true });
-  const net = await setupNetwork({ containerId: rec.id, mode: c.network, publish: c.publish, hostname: c.hostname, stateDir: paths.netDir });
+  const net = await setupNetwork({ containerId: rec.id, mode: c.network, publish: c.publish, hostname: c.hostname, stateDir: paths.netDir, userNetwork: userNetworkOf(engine, rec) });
   try {
     const etc: SpecMount[] = [
       { destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConfPath, options: ['rbind', 'rprivate'] },

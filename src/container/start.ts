@@ -115,6 +115,8 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
   const records = new ContainerRecords(engine.db);
   const rec = records.require(id);
   await prepareOrRemove(engine, rec);
+  // A restart must not mistake the last run's exit for this one's: clear it before the monitor runs.
+  records.updateState(rec.id, (s) => ({ ...s, status: 'created' }));
   // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started.
   const entry = process.argv[1]!;
   const monitor = spawn(process.execPath, [entry, '--root', engine.root, '__monitor', rec.id], {

@@ -34,6 +34,8 @@ export interface ContainerConfigRecord {
   readonly tty: boolean;
   readonly interactive: boolean;
   readonly network: string;
+  /** Extra names the container answers to on a user network (`--network-alias`). */
+  readonly networkAliases?: readonly string[];
   readonly publish: readonly string[];
   readonly mounts: readonly ContainerMount[];
   /** Volume names this container holds (so volume rm can refuse). */

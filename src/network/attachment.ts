@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ATTACHMENTS_DIR } from './bridge.ts';
 import type { CniConfList, CniResult } from './cni.ts';
+import type { DnsNetwork } from './dns.ts';
 import type { PortMapping } from './publish.ts';
 
 export interface NetworkAttachment {
@@ -32,6 +33,8 @@ export interface NetworkAttachment {
   readonly cniConfig?: CniConfList;
   /** The cached result of ADD: the prevResult of CHECK and DEL. */
   readonly cniResult?: CniResult;
+  /** On a user network: where the container's DNS entry is. */
+  readonly dns?: DnsNetwork;
 }
 
 const FILE = 'attachment.json';

@@ -15,7 +15,7 @@
  *   a reboot clears both together.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
@@ -126,12 +126,17 @@ export function cidrsOverlap(a: string, b: string): boolean {
   return a0 <= b1 && b0 <= a1;
 }
 
-/** Refuses a subnet that some other interface already routes: the containers could not reach it. */
-export async function checkSubnetFree(net: BridgeNetwork): Promise<void> {
+/** The host's IPv4 routes (main table) with a destination prefix, and the device of each. */
+export async function hostRoutes(): Promise<Array<{ dst: string; dev?: string }>> {
   const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main']).catch(() => ({ stdout: '[]' }));
   const routes = JSON.parse(stdout || '[]') as Array<{ dst: string; dev?: string }>;
-  for (const r of routes) {
-    if (r.dst === 'default' || r.dev === net.bridge || !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst)) continue;
+  return routes.filter((r) => r.dst !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst));
+}
+
+/** Refuses a subnet that some other interface already routes: the containers could not reach it. */
+export async function checkSubnetFree(net: BridgeNetwork): Promise<void> {
+  for (const r of await hostRoutes()) {
+    if (r.dev === net.bridge) continue;
     if (cidrsOverlap(r.dst, net.subnet)) {
       throw new BerthError('FAILED_PRECONDITION', `use subnet ${net.subnet} for bridge ${net.bridge}: it overlaps the host route ${r.dst} on ${r.dev ?? 'another device'}`, {
         hint: 'set BERTH_SUBNET to a free range, e.g. 10.231.0.0/16',
@@ -160,6 +165,25 @@ export function enableForwarding(): Promise<void> {
  */
 export function enableLocalnetRouting(bridge: string): Promise<void> {
   return sysctl(`net/ipv4/conf/${bridge}/route_localnet`, '1');
+}
+
+/**
+ * Undoes a user network's machine state once no container uses it: the bridge interface, its
+ * rules and marker, host-local's leases. Never throws: it reports what it could not undo.
+ */
+export async function removeBridge(net: BridgeNetwork): Promise<string[]> {
+  const warnings: string[] = [];
+  const { nat, forward } = bridgeChains(net);
+  for (const [table, chain, target] of [['nat', 'POSTROUTING', nat], ['filter', 'FORWARD', forward]] as const) {
+    while (await iptables(['-t', table, '-D', chain, '-j', target]));
+    await iptables(['-t', table, '-F', target]);
+    await iptables(['-t', table, '-X', target]);
+  }
+  await rm(`${MACHINE_NET_DIR}/cni-rules/${net.bridge}`, { force: true });
+  await rm(`${IPAM_DIR}/${net.cniName}`, { recursive: true, force: true });
+  const { stdout } = await exec('ip', ['-j', 'link', 'show', net.bridge]).catch(() => ({ stdout: '' }));
+  if (stdout.trim()) await exec('ip', ['link', 'del', net.bridge]).catch((e: Error) => warnings.push(`delete bridge ${net.bridge}: ${e.message}`));
+  return warnings;
 }
 
 /**

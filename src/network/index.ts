@@ -26,9 +26,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, type NetworkAttachment } from './attachment.ts';
-import { bridgeConfList, DEFAULT_BRIDGE, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
+import { bridgeConfList, DEFAULT_BRIDGE, type BridgeNetwork, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniConfList, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
+import { addDnsEntry, removeDnsEntry } from './dns.ts';
 import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
 import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
@@ -48,6 +49,8 @@ export interface SetupOptions extends DnsOptions {
   /** The container's network dir (e.g. <runRoot>/net/<id12>): etc files and attachment.json. */
   readonly stateDir: string;
   readonly extraHosts?: ReadonlyArray<{ readonly name: string; readonly ip: string }>;
+  /** A user-defined network (`mode` is then its name): its bridge, and the names DNS gives the container. */
+  readonly userNetwork?: { readonly bridge: BridgeNetwork; readonly gateway: string; readonly dnsNames: readonly string[] };
 }
 
 export interface TeardownResult {
@@ -55,7 +58,8 @@ export interface TeardownResult {
   readonly warnings: readonly string[];
 }
 
-function normalizeMode(mode: string): 'bridge' | 'none' | 'host' {
+function normalizeMode(mode: string, user: boolean): string {
+  if (user) return mode;
   const m = mode === 'default' || mode === '' ? 'bridge' : mode;
   if (m === 'bridge' || m === 'none' || m === 'host') return m;
   throw new BerthError('NOT_FOUND', `network ${mode} not found`, { hint: 'use --network bridge, host or none' });
@@ -97,7 +101,7 @@ function addressOf(result: CniResult, netnsPath: string): Pick<NetworkAttachment
 }
 
 /** A netns of the same name from an earlier run that was never torn down (a crash): undo it first. */
-async function clearStale(containerId: string, stateDir: string, netnsName: string): Promise<void> {
+async function clearStale(containerId: string, stateDir: string, netnsName: string, net: BridgeNetwork): Promise<void> {
   const saved = (await loadAttachment(stateDir)) ?? (await loadCachedAttachment(containerId));
   if (saved && saved.netnsName === netnsName) {
     await teardownNetwork(saved);
@@ -105,20 +109,20 @@ async function clearStale(containerId: string, stateDir: string, netnsName: stri
   }
   // Nothing recorded: rebuild the cached result from the leases and reservations left behind.
   const netnsPath = `${NETNS_DIR}/${netnsName}`;
-  const addresses = await leasedAddresses(DEFAULT_BRIDGE, containerId);
+  const addresses = await leasedAddresses(net, containerId);
   const cached = { cniVersion: CNI_VERSION, interfaces: [{ name: 'eth0', sandbox: netnsPath }], ips: addresses.map((address) => ({ address, interface: 0 })) };
-  await delNetwork(bridgeConfList(DEFAULT_BRIDGE), eth0({ containerId, netnsPath }), { portMappings: await portmapArgs([], containerId) }, cached);
+  await delNetwork(bridgeConfList(net), eth0({ containerId, netnsPath }), { portMappings: await portmapArgs([], containerId) }, cached);
   await deleteNetns(netnsName);
   await releaseAll(PORTS_DIR, containerId);
 }
 
-async function createNamespace(containerId: string, stateDir: string): Promise<{ netnsName: string; netnsPath: string }> {
+async function createNamespace(containerId: string, stateDir: string, net: BridgeNetwork): Promise<{ netnsName: string; netnsPath: string }> {
   const netnsName = netnsNameFor(containerId);
   try {
     return { netnsName, netnsPath: await createNetns(netnsName) };
   } catch (e) {
     if (!(e instanceof BerthError && e.code === 'ALREADY_EXISTS')) throw e;
-    await clearStale(containerId, stateDir, netnsName);
+    await clearStale(containerId, stateDir, netnsName, net);
     return { netnsName, netnsPath: await createNetns(netnsName) };
   }
 }
@@ -128,7 +132,7 @@ async function bringUpLoopback(containerId: string, netnsPath: string): Promise<
 }
 
 export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachment> {
-  const mode = normalizeMode(opts.mode);
+  const mode = normalizeMode(opts.mode, !!opts.userNetwork);
   const requested = mappingsOf(opts.publish);
   if (mode === 'none' && requested.length) {
     throw new BerthError('INVALID_ARGUMENT', 'conflicting options: port publishing and the container type network mode', { hint: 'drop -p, or use --network bridge' });
@@ -141,10 +145,11 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     const files = await writeEtcFiles(opts.stateDir, { mode, ...etc });
     return { mode, containerId: opts.containerId, stateDir: opts.stateDir, ports: [], ...files };
   }
-  const cniConfig = bridgeConfList(DEFAULT_BRIDGE, { portmap: requested.length > 0 });
+  const net = opts.userNetwork?.bridge ?? DEFAULT_BRIDGE;
+  const cniConfig = bridgeConfList(net, { portmap: requested.length > 0 });
   await enableForwarding();
-  await ensureBridgeRules(DEFAULT_BRIDGE);
-  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir);
+  await ensureBridgeRules(net);
+  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
   const files = { hostsPath: join(opts.stateDir, 'hosts'), resolvConfPath: join(opts.stateDir, 'resolv.conf'), hostnamePath: join(opts.stateDir, 'hostname') };
   let att: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName, netnsPath, ports: [], cniConfig, ...files };
   try {
@@ -156,8 +161,18 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     const cniResult = await addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) });
     att = { ...att, cniResult, ...addressOf(cniResult, netnsPath) };
     await saveAttachment(att);
-    await enableLocalnetRouting(DEFAULT_BRIDGE.bridge);
-    await writeEtcFiles(opts.stateDir, { mode, ...etc, ipAddress: att.ipAddress });
+    await enableLocalnetRouting(net.bridge);
+    const user = opts.userNetwork;
+    const ip = att.ipAddress;
+    if (user && ip) {
+      const dnsNet = { bridge: net.bridge, gateway: user.gateway };
+      att = { ...att, dns: dnsNet };
+      await saveAttachment(att);
+      await addDnsEntry(dnsNet, opts.containerId, ip, user.dnsNames);
+    }
+    // On a user network the gateway's DNS server answers container names and forwards the rest.
+    const dns = user && !etc.dns?.length ? [user.gateway] : etc.dns;
+    await writeEtcFiles(opts.stateDir, { mode, ...etc, dns, ipAddress: att.ipAddress });
     return att;
   } catch (e) {
     await teardownNetwork(att);
@@ -171,6 +186,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
  */
 export async function teardownNetwork(att: NetworkAttachment): Promise<TeardownResult> {
   const warnings: string[] = [];
+  if (att.dns) await removeDnsEntry(att.dns, att.containerId).catch((e: Error) => warnings.push(`remove DNS entry: ${e.message}`));
   if (att.netnsName && att.netnsPath) {
     // Records written before the conflist was stored carry none: they used the default bridge.
     const conf = att.cniConfig ?? (att.mode === 'bridge' ? bridgeConfList(DEFAULT_BRIDGE) : undefined);

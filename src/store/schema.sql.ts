@@ -1,5 +1,5 @@
 /** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -60,6 +60,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS layer_sources (
   diff_id TEXT PRIMARY KEY,            -- a layer kept only as its unpacked dir (built here)
   source_date_epoch INTEGER            -- the mtime clamp its tar was hashed with, if any
+);
+CREATE TABLE IF NOT EXISTS networks (
+  id TEXT PRIMARY KEY,                 -- 64 hex, as docker's network ids
+  name TEXT NOT NULL UNIQUE,
+  bridge TEXT NOT NULL,                -- the host interface, br-<id12>
+  subnet TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  created TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS file_hashes (
   path TEXT PRIMARY KEY,               -- absolute path of a build-context file

@@ -1,0 +1,98 @@
+/**
+ * Names on user networks, answered by aardvark-dns (Podman's DNS server, Debian package
+ * `aardvark-dns`) listening on each network's gateway. One aardvark process serves the whole
+ * machine from one config dir: a file per network (named after its bridge, so names never
+ * clash across state roots), first line the gateway, then one line per container
+ * (`id ipv4s ipv6s names`). It forwards every other query to the host's resolvers, and
+ * re-reads its files on SIGHUP.
+ *
+ * Concurrent berth processes each keep one entry file per container and rebuild the network's
+ * file from the entries (write, then rename), repeating until what they wrote matches the
+ * entries they see: a rebuild that raced another one never hides a container for long.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BerthError } from '../errors/index.ts';
+import { MACHINE_NET_DIR } from './bridge.ts';
+
+export const DNS_DIR = `${MACHINE_NET_DIR}/dns`;
+const CONFIG_DIR = `${DNS_DIR}/config`;
+const AARDVARK = process.env.BERTH_AARDVARK ?? ['/usr/lib/podman/aardvark-dns', '/usr/libexec/podman/aardvark-dns', '/usr/bin/aardvark-dns'].find((p) => existsSync(p)) ?? 'aardvark-dns';
+
+export interface DnsNetwork {
+  /** The bridge: the config file's name. */
+  readonly bridge: string;
+  readonly gateway: string;
+}
+
+const entriesDir = (net: DnsNetwork) => join(DNS_DIR, 'entries', net.bridge);
+
+async function rebuild(net: DnsNetwork): Promise<void> {
+  const file = join(CONFIG_DIR, net.bridge);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const names = (await readdir(entriesDir(net)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
+    const lines = await Promise.all(names.map((n) => readFile(join(entriesDir(net), n), 'utf8').catch(() => '')));
+    const text = `${net.gateway}\n${lines.filter(Boolean).join('')}`;
+    await mkdir(CONFIG_DIR, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+    const again = (await readdir(entriesDir(net)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
+    if (again.join() === names.join() && (await readFile(file, 'utf8').catch(() => '')) === text) return;
+  }
+}
+
+async function aardvarkPid(): Promise<number | undefined> {
+  const pid = Number((await readFile(join(CONFIG_DIR, 'aardvark.pid'), 'utf8').catch(() => '')).trim());
+  if (!pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes aardvark (re)read its files: SIGHUP to the running one, or start one (it daemonizes). */
+async function reload(): Promise<void> {
+  const pid = await aardvarkPid();
+  if (pid) {
+    process.kill(pid, 'SIGHUP');
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(AARDVARK, ['--config', CONFIG_DIR, '-p', '53', 'run'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new BerthError('UNAVAILABLE', `start aardvark-dns: ${e.message}`, { hint: 'install aardvark-dns: container names on user networks need it' })));
+    // `run` forks the server and exits once it listens.
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new BerthError('RUNTIME', `aardvark-dns exited with ${code}: ${err.trim()}`))));
+  });
+}
+
+/** Publishes `names` → `ip` on the network; the container must be attached (its gateway exists). */
+export async function addDnsEntry(net: DnsNetwork, containerId: string, ip: string, names: readonly string[]): Promise<void> {
+  await mkdir(entriesDir(net), { recursive: true });
+  const path = join(entriesDir(net), containerId);
+  await writeFile(`${path}.tmp`, `${containerId} ${ip}  ${[...new Set(names)].join(',')}\n`);
+  await rename(`${path}.tmp`, path);
+  await rebuild(net);
+  await reload();
+}
+
+export async function removeDnsEntry(net: DnsNetwork, containerId: string): Promise<void> {
+  const path = join(entriesDir(net), containerId);
+  if (!existsSync(path)) return;
+  await rm(path, { force: true });
+  await rebuild(net);
+  if (await aardvarkPid()) await reload();
+}
+
+/** Forgets a removed network: its file and entries; aardvark stops listening on its gateway. */
+export async function removeDnsNetwork(net: DnsNetwork): Promise<void> {
+  await rm(entriesDir(net), { recursive: true, force: true });
+  await rm(join(CONFIG_DIR, net.bridge), { force: true });
+  if (await aardvarkPid()) await reload();
+}
