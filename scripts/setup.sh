@@ -11,6 +11,7 @@ APT_PACKAGES=(
   aardvark-dns                  # container names on user networks
   attr                          # setfattr/getfattr: overlay opaque dirs
   tini                          # --init
+  qemu-user-static              # images of other architectures (--platform), via binfmt_misc
   busybox-static                # test and example base images
   debootstrap                   # the Debian base image for examples/ml
   docker-registry               # a real registry for push/pull tests
@@ -20,15 +21,23 @@ APT_PACKAGES=(
   ca-certificates
 )
 
+# The arm64 busybox of the platform tests comes from apt (`apt-get download busybox-static:arm64`).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  NEED_UPDATE=1
+fi
+
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+export DEBIAN_FRONTEND=noninteractive
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+elif [ -n "${NEED_UPDATE:-}" ]; then
+  apt-get update -qq
 fi
 
 if [ ! -d node_modules/better-sqlite3/build ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -12,7 +12,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Instruction } from '../dockerfile/index.ts';
 import { resolveInRoot } from '../layer/index.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
-import { buildSpec, composeEnv, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
+import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { parseRunMount, resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
@@ -73,6 +73,8 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const runc = new Runc(join(engine.runRoot, 'runc'));
   let runcExited = false; // `runc run` removes its container when the process exits
   try {
+    // A stage FROM another platform runs its RUN steps under qemu, as BuildKit does.
+    await ensureEmulator(state.config.architecture);
     const c = state.config.config ?? {};
     const workdir = c.WorkingDir || '/';
     await mkdir(await resolveInRoot(snap.rootfs, workdir, { followFinal: true }), { recursive: true });

@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .argument('[reference]', 'name[:tag] for the new image')
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the image', collect, [])
     .option('-m, --message <text>', 'commit message for the imported image')
-    .action(async (file: string, reference: string | undefined, o: { change: string[]; message?: string }, cmd: Command) => {
+    .option('--platform <platform>', 'set platform if server is multi-platform capable')
+    .action(async (file: string, reference: string | undefined, o: { change: string[]; message?: string; platform?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { normalizeName } = await import('../image/names.ts');
       const { importRootfs } = await import('../image/import.ts');
@@ -27,7 +28,8 @@ export function register(program: Command): void {
         input.once('error', (e: Error) => rej(new BerthError('NOT_FOUND', `cannot open ${file}: ${(e as Error).message}`)));
       });
       await opened;
-      const rec = await importRootfs(engine, input, { tags, changes: o.change, message: o.message, source: file });
+      const platform = o.platform ? (await import('../oci/platform.ts')).parsePlatform(o.platform) : undefined;
+      const rec = await importRootfs(engine, input, { tags, changes: o.change, message: o.message, source: file, platform });
       out(`${rec.id}\n`);
     });
 

@@ -9,6 +9,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { ensureImage, type PullPolicy } from '../image/ensure.ts';
 import { isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
+import { formatPlatform, hostPlatform } from '../oci/platform.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths } from './paths.ts';
@@ -95,6 +96,9 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   if (!isPredefinedNetwork(opts.network)) new NetworkRecords(engine.db).require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
   const image = await ensureImage(engine, opts.image, { pull: opts.pull, platform: opts.platform, log: (s) => process.stderr.write(s) });
+  if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
+    process.stderr.write(`WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested\n`);
+  }
   const ic = image.config.config ?? {};
   const proc = resolveProcess(ic, opts);
   const id = randomBytes(32).toString('hex');

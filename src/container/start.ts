@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
+import { ensureEmulator } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
@@ -25,6 +26,9 @@ import { prepareRuntime, spawnRunc, spawnRuncInPty, waitForPidFile } from './run
 async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
   if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
   const { config } = await loadImage(engine, rec.imageId);
+  if ((await ensureEmulator(config.architecture)) === 'unavailable') {
+    process.stderr.write(`WARNING: the image's platform (${config.os}/${config.architecture}) does not match the host's, and no emulator is registered for it: install qemu-user-static\n`);
+  }
   const snap = await engine.snapshots.mount(rec.id, config.rootfs.diff_ids);
   for (const m of rec.config.mounts) {
     if (m.type === 'volume' && m.volumeName) await engine.volumes.copyUp(m.volumeName, join(snap.rootfs, m.destination));

@@ -4,18 +4,28 @@
  */
 import { BerthError, isBerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
+import { formatPlatform, parsePlatform, platformMatches } from '../oci/platform.ts';
 import { findImageId, loadImage, type LocalImage } from './resolve.ts';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 
 export async function ensureImage(engine: Engine, name: string, opts: { pull?: PullPolicy; platform?: string; log?: (s: string) => void } = {}): Promise<LocalImage> {
   const policy = opts.pull ?? 'missing';
+  let mismatch: string | undefined;
   if (!['missing', 'always', 'never'].includes(policy)) throw new BerthError('INVALID_ARGUMENT', `invalid pull policy "${policy}"`, { hint: 'use always, missing or never' });
-  const local = findImageId(engine, name);
-  if (local && policy !== 'always') return loadImage(engine, local);
+  const want = opts.platform ? parsePlatform(opts.platform) : undefined;
+  let local = findImageId(engine, name);
+  if (local && policy !== 'always') {
+    const image = await loadImage(engine, local);
+    if (!want || platformMatches(want, image.config)) return image;
+    // Docker looks for the wanted platform at the registry, and says what it found locally.
+    mismatch = `image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(image.config)}`;
+    if (policy === 'never') throw new BerthError('NOT_FOUND', mismatch);
+    local = undefined;
+  }
   if (policy === 'never') throw new BerthError('NOT_FOUND', `No such image: ${name}`, { hint: 'pull it first, or use --pull missing' });
   if (/^(sha256:)?[a-f0-9]{12,64}$/.test(name)) throw new BerthError('NOT_FOUND', `No such image: ${name}`);
-  if (!local) opts.log?.(`Unable to find image '${name}' locally\n`);
+  if (!local && !mismatch) opts.log?.(`Unable to find image '${name}' locally\n`);
   const { pullImage } = await import('../registry/index.ts');
   try {
     const r = await pullImage(engine, name, { platform: opts.platform });
@@ -23,6 +33,7 @@ export async function ensureImage(engine: Engine, name: string, opts: { pull?: P
     return loadImage(engine, r.record.id);
   } catch (e) {
     if (local && isBerthError(e, 'UNAVAILABLE')) return loadImage(engine, local);
+    if (mismatch) throw new BerthError('NOT_FOUND', mismatch, { cause: e });
     if (isBerthError(e, 'NOT_FOUND') || isBerthError(e, 'UNAUTHORIZED') || isBerthError(e, 'UNAVAILABLE')) {
       throw new BerthError(e.code, `Unable to find image '${name}': ${e.message}`, { hint: e.hint ?? 'check the name, or `berth login` to the registry', cause: e });
     }

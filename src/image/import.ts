@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Engine } from '../engine.ts';
 import { decompressAuto } from '../layer/index.ts';
 import { hostPlatform } from '../oci/platform.ts';
-import type { ImageConfig } from '../oci/schema.ts';
+import type { ImageConfig, Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { applyConfigChanges } from './changes.ts';
 import { commitImage } from './commit.ts';
@@ -13,6 +13,8 @@ export interface ImportOptions {
   readonly changes?: readonly string[];
   readonly message?: string;
   readonly source?: string;
+  /** The platform the image claims (`--platform`); the host's by default, as docker import does. */
+  readonly platform?: Platform;
   readonly signal?: AbortSignal;
 }
 
@@ -24,7 +26,7 @@ export async function importRootfs(engine: Engine, input: Readable, opts: Import
     await engine.snapshots.unpackLayer(blob.digest, () => engine.content.open(blob.digest), { signal: opts.signal });
   }
   const created = new Date().toISOString();
-  const platform = hostPlatform();
+  const platform = opts.platform ?? hostPlatform();
   let config: ImageConfig = {
     architecture: platform.architecture,
     os: platform.os,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, symlinkSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, copyFileSync, symlinkSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -17,9 +17,9 @@ export const BUSYBOX_APPLETS = [
 ];
 
 /** Writes a busybox rootfs into `dir` (bin/busybox + applet symlinks, /etc/passwd, /etc/group). */
-export function makeBusyboxRootfs(dir: string): void {
+export function makeBusyboxRootfs(dir: string, busybox = '/bin/busybox'): void {
   for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user', 'var/www', 'proc', 'sys', 'dev']) mkdirSync(join(dir, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(dir, 'bin', 'busybox'));
+  copyFileSync(busybox, join(dir, 'bin', 'busybox'));
   execFileSync('chmod', ['755', join(dir, 'bin', 'busybox')]);
   for (const a of BUSYBOX_APPLETS) {
     const p = join(dir, 'bin', a);
@@ -31,16 +31,27 @@ export function makeBusyboxRootfs(dir: string): void {
   execFileSync('chown', ['1000:1000', join(dir, 'home/user')]);
 }
 
-/** Path of a busybox rootfs tarball, built on first use and cached under the OS temp dir. */
-export function busyboxTar(): string {
+/**
+ * Path of a busybox rootfs tarball, built on first use and cached under the OS temp dir. For
+ * another architecture (`arm64`), the busybox comes from Debian's busybox-static of that
+ * architecture (setup.sh adds the architecture to apt), downloaded once.
+ */
+export function busyboxTar(arch?: string): string {
   const cacheDir = join(tmpdir(), 'berth-test-cache');
-  const tarPath = join(cacheDir, 'busybox-rootfs.tar');
+  const tarPath = join(cacheDir, arch ? `busybox-rootfs-${arch}.tar` : 'busybox-rootfs.tar');
   if (existsSync(tarPath)) return tarPath;
   mkdirSync(cacheDir, { recursive: true });
   const work = mkdtempSync(join(cacheDir, 'bb-'));
   try {
     const rootfs = join(work, 'rootfs');
-    makeBusyboxRootfs(rootfs);
+    let binary = '/bin/busybox';
+    if (arch) {
+      execFileSync('apt-get', ['download', '-q', `busybox-static:${arch}`], { cwd: work, stdio: 'ignore' });
+      const deb = readdirSync(work).find((f) => f.endsWith('.deb'))!;
+      execFileSync('dpkg-deb', ['-x', join(work, deb), join(work, 'pkg')]);
+      binary = join(work, 'pkg', 'bin', 'busybox');
+    }
+    makeBusyboxRootfs(rootfs, binary);
     const tmpTar = join(work, 'bb.tar');
     execFileSync('tar', ['--numeric-owner', '--sort=name', '--mtime=@0', '-C', rootfs, '-cf', tmpTar, '.']);
     renameSync(tmpTar, tarPath);
