@@ -87,7 +87,9 @@ async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
 
 async function download(url: string, tmpDir: string, checksum?: string): Promise<SourceRoot> {
   const res = await fetch(url).catch((e: Error) => {
-    throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.message}`);
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is its cause.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${cause?.code ?? cause?.message ?? e.message}`, { cause: e });
   });
   if (!res.ok) throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${res.status}`);
   const bytes = Buffer.from(await res.arrayBuffer());
