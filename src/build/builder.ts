@@ -28,6 +28,8 @@ import type { StepContext } from './step-context.ts';
 
 export interface BuildOptions {
   readonly contextDir?: string;
+  /** The context opened already (the CLI lints with its listing); opened here otherwise. */
+  readonly context?: BuildContext;
   readonly dockerfile: { readonly path: string; readonly content: string };
   readonly tags: readonly string[];
   readonly buildArgs: ReadonlyMap<string, string>;
@@ -79,7 +81,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   if (targetIndex === undefined) throw new BerthError('NOT_FOUND', `target stage "${opts.target}" could not be found`, { hint: `stages: ${df.stages.map((s, i) => s.name ?? String(i)).join(', ')}` });
 
   const tmpDir = join(engine.root, 'tmp', `build-${randomBytes(6).toString('hex')}`);
-  const context = opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db) : undefined;
+  const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db) : undefined);
   const views: string[] = [];
   const results = new Map<number, Promise<StageState>>();
   let steps = 0;

@@ -25,7 +25,7 @@ function statKey(st: Stats): string {
 
 export class BuildContext {
   private listing?: Promise<ContextFile[]>;
-  private readonly lookup: { get(...args: unknown[]): unknown };
+  private known?: Map<string, { stat_key: string; digest: string }>;
   private readonly remember: { run(...args: unknown[]): unknown };
 
   private constructor(
@@ -33,7 +33,6 @@ export class BuildContext {
     readonly matcher: IgnoreMatcher,
     private readonly db: Database,
   ) {
-    this.lookup = db.prepare('SELECT stat_key, digest FROM file_hashes WHERE path = ?');
     this.remember = db.prepare('INSERT OR REPLACE INTO file_hashes (path, stat_key, digest) VALUES (?, ?, ?)');
   }
 
@@ -90,15 +89,35 @@ export class BuildContext {
     return { matched, roots };
   }
 
+  /** Bytes of the regular files the context keeps: what a build would send, for lint's BL019. */
+  async sizeBytes(): Promise<number> {
+    return (await this.files()).reduce((n, f) => n + (f.stat.isFile() ? f.stat.size : 0), 0);
+  }
+
+  /**
+   * The remembered hashes of every file under the context dir, read in one range query: one
+   * statement per file costs more than the whole walk for a 20k-file context.
+   */
+  private knownHashes(): Map<string, { stat_key: string; digest: string }> {
+    if (!this.known) {
+      // Paths under `dir/` sort between `dir/` and `dir0` ('0' follows '/').
+      const prefix = this.dir.endsWith('/') ? this.dir : `${this.dir}/`;
+      const rows = this.db.prepare('SELECT path, stat_key, digest FROM file_hashes WHERE path > ? AND path < ?').all(prefix, `${prefix.slice(0, -1)}0`) as Array<{ path: string; stat_key: string; digest: string }>;
+      this.known = new Map(rows.map((r) => [r.path, r]));
+    }
+    return this.known;
+  }
+
   /** sha256 of a file's content, from the stat-keyed cache when the file is unchanged. */
   async fileDigest(f: ContextFile, pending?: Array<[string, string, string]>): Promise<string> {
     if (!f.stat.isFile()) return '';
     const key = statKey(f.stat);
-    const row = this.lookup.get(f.abs) as { stat_key: string; digest: string } | undefined;
+    const row = this.knownHashes().get(f.abs);
     if (row && row.stat_key === key) return row.digest;
     const h = createHash('sha256');
     await pipeline(createReadStream(f.abs, { highWaterMark: 1 << 20 }), h);
     const digest = h.digest('hex');
+    this.knownHashes().set(f.abs, { stat_key: key, digest });
     if (pending) pending.push([f.abs, key, digest]);
     else this.remember.run(f.abs, key, digest);
     return digest;

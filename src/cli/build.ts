@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import type { BuildContext } from '../build/context.ts';
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { collect, getEngine, out } from './context.ts';
@@ -121,13 +122,16 @@ export function register(program: Command): void {
       const { ttyRenderer } = await import('../progress/tty.ts');
       const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
       const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
-      await lintBeforeBuild(dockerfile, contextDir, progress, !!f.check);
+      const { BuildContext } = await import('../build/context.ts');
+      const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.db) : undefined;
+      await lintBeforeBuild(dockerfile, context, progress, !!f.check);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       try {
         const result = await build(engine, {
           contextDir,
+          context,
           dockerfile,
           tags: f.tag,
           buildArgs: keyValues(f.buildArg, '--build-arg'),
@@ -161,11 +165,12 @@ export function register(program: Command): void {
 }
 
 /** The linter's findings as warnings before the build starts; with --check they stop it. */
-async function lintBeforeBuild(dockerfile: { path: string; content: string }, contextDir: string | undefined, progress: { emit(ev: { kind: 'warning'; text: string }): void }, check: boolean): Promise<void> {
+async function lintBeforeBuild(dockerfile: { path: string; content: string }, context: BuildContext | undefined, progress: { emit(ev: { kind: 'warning'; text: string }): void }, check: boolean): Promise<void> {
   const { loadDockerfile } = await import('../dockerfile/index.ts');
   const { lint } = await import('../lint/index.ts');
   const { lintContext } = await import('../lint/context.ts');
-  const findings = await lint({ file: dockerfile.path, dockerfile: loadDockerfile(dockerfile.content, dockerfile.path), context: contextDir ? lintContext(contextDir) : undefined });
+  const lintCtx = context ? lintContext(context.dir, { sizeBytes: () => context.sizeBytes() }) : undefined;
+  const findings = await lint({ file: dockerfile.path, dockerfile: loadDockerfile(dockerfile.content, dockerfile.path), context: lintCtx });
   const relevant = findings.filter((f) => f.severity !== 'info');
   for (const f of relevant) progress.emit({ kind: 'warning', text: `${f.ruleId}: ${f.message} (line ${f.line})` });
   if (check && relevant.length) {

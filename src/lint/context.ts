@@ -25,7 +25,11 @@ function contextSize(dir: string, matcher: IgnoreMatcher, stopAt: number): numbe
   return total;
 }
 
-export function lintContext(dir: string): NonNullable<LintInput['context']> {
+/**
+ * What the rules see of a build context. A build passes the size from its own context listing
+ * (`sizeBytes`), so a large context is walked once, not once for lint and once for COPY.
+ */
+export function lintContext(dir: string, opts: { sizeBytes?: () => Promise<number> } = {}): NonNullable<LintInput['context']> {
   const ignoreFile = join(dir, '.dockerignore');
   const hasDockerignore = existsSync(ignoreFile);
   const matcher = new IgnoreMatcher(hasDockerignore ? parseIgnoreFile(readFileSync(ignoreFile, 'utf8')) : []);
@@ -33,6 +37,6 @@ export function lintContext(dir: string): NonNullable<LintInput['context']> {
     dir,
     hasDockerignore,
     isIgnored: (rel) => matcher.matches(rel),
-    sizeBytes: async () => contextSize(dir, matcher, SIZE_LIMIT_HINT),
+    sizeBytes: opts.sizeBytes ?? (async () => contextSize(dir, matcher, SIZE_LIMIT_HINT)),
   };
 }
