@@ -3,10 +3,13 @@
  * rootfs (so a symlink in the image cannot redirect a write outside it); files keep their
  * mode and mtime; ownership is 0:0 unless --chown; --chmod overrides modes.
  *
- * The calls are synchronous on purpose: a COPY of 20k small files is thread-pool round
- * trips otherwise, several per file, and those cost far more than the syscalls.
+ * The walk, dirs and symlinks are synchronous (a thread-pool round trip per lstat costs more
+ * than the lstat), but regular files are copied by several workers at once: creating files
+ * is the slow part of a 20k-file COPY, and the kernel creates them in parallel (about 3x
+ * faster with two workers than one on the development VM's disk).
  */
-import { chmodSync, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { resolveInRootSync } from '../layer/index.ts';
@@ -43,9 +46,10 @@ export async function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnersh
   return resolveInRootSync(rootfs, dir, { followFinal: true }).path;
 }
 
-function copyEntry(src: string, hostDest: string, own: CopyOwnership): void {
-  const st = lstatSync(src);
-  const existing = lstatOrUndefined(hostDest);
+type FileJob = { src: string; dest: string; st: Stats };
+
+/** Creates a dir or symlink at once; a regular file is returned as a job for the copy workers. */
+function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership, existing: Stats | undefined): FileJob | undefined {
   if (existing && !(existing.isDirectory() && st.isDirectory())) rmSync(hostDest, { recursive: true, force: true });
   if (st.isSymbolicLink()) {
     symlinkSync(readlinkSync(src), hostDest);
@@ -55,18 +59,32 @@ function copyEntry(src: string, hostDest: string, own: CopyOwnership): void {
     } catch {
       /* not supported everywhere */
     }
-    return;
+    return undefined;
   }
   if (st.isDirectory()) {
     if (!existing) mkdirSync(hostDest);
     lchownSync(hostDest, own.uid, own.gid);
     chmodSync(hostDest, own.mode ?? st.mode & 0o7777);
-    return;
+    return undefined;
   }
-  copyFileSync(src, hostDest);
-  lchownSync(hostDest, own.uid, own.gid);
-  chmodSync(hostDest, own.mode ?? st.mode & 0o7777); // after chown, which clears setuid bits
-  utimesSync(hostDest, st.atime, st.mtime);
+  return { src, dest: hostDest, st };
+}
+
+async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
+  await fsp.copyFile(job.src, job.dest);
+  await fsp.lchown(job.dest, own.uid, own.gid);
+  await fsp.chmod(job.dest, own.mode ?? job.st.mode & 0o7777); // after chown, which clears setuid bits
+  await fsp.utimes(job.dest, job.st.atime, job.st.mtime);
+}
+
+const COPY_WORKERS = 8;
+
+async function copyFiles(jobs: readonly FileJob[], own: CopyOwnership): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await copyFile(jobs[next++]!, own);
+  };
+  await Promise.all(Array.from({ length: Math.min(COPY_WORKERS, jobs.length) }, worker));
 }
 
 /**
@@ -77,31 +95,38 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   const st = lstatSync(src);
   if (!st.isDirectory()) {
     await mkdirInRoot(rootfs, posix.dirname(dest));
-    copyEntry(src, resolveInRootSync(rootfs, dest, { followFinal: false }).path, own);
+    const hostDest = resolveInRootSync(rootfs, dest, { followFinal: false }).path;
+    const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest));
+    if (job) await copyFile(job, own);
     return;
   }
   const hostRoot = await mkdirInRoot(rootfs, dest, own);
   const dirTimes: Array<[string, Date, Date]> = [[hostRoot, st.atime, st.mtime]];
+  const jobs: FileJob[] = [];
   // Below the destination root every path is created by this copy: joining host paths
   // directly is safe, as no symlink of the image can sit in between.
-  const walk = (rel: string, hostDir: string): void => {
+  const walk = (rel: string, hostDir: string, fresh: boolean): void => {
     for (const name of readdirSync(join(src, rel)).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
       if (own.exclude?.matches(childRel) || own.skip?.(childRel)) continue;
       const from = join(src, childRel);
+      const cst = lstatSync(from);
       const to = join(hostDir, name);
-      const existing = lstatOrUndefined(to);
+      // Below a dir this copy created nothing exists yet: no lookup (a slow negative lookup
+      // through every lower layer on overlayfs).
+      const existing = fresh ? undefined : lstatOrUndefined(to);
       // An existing symlink in the image at this path is replaced, never followed.
       const target = existing?.isSymbolicLink() ? resolveInRootSync(rootfs, posix.join(dest, childRel), { followFinal: false }).path : to;
-      copyEntry(from, target, own);
-      const cst = lstatSync(from);
+      const job = copyEntry(from, cst, target, own, existing?.isSymbolicLink() ? lstatOrUndefined(target) : existing);
+      if (job) jobs.push(job);
       if (cst.isDirectory()) {
         dirTimes.push([target, cst.atime, cst.mtime]);
-        walk(childRel, target);
+        walk(childRel, target, fresh || !existing);
       }
     }
   };
-  walk('', hostRoot);
+  walk('', hostRoot, false);
+  await copyFiles(jobs, own);
   for (const [p, a, m] of dirTimes.reverse()) {
     try {
       utimesSync(p, a, m);
