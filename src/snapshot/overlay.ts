@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -96,16 +96,34 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async commit(key: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal } = {}): Promise<CommittedLayer> {
-    await this.unmount(key);
     const p = this.paths(key);
     // The tar is only hashed, never stored: the upperdir already holds the layer in overlay
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
+    // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
+    // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
+    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it.
     const hasher = hashingStream();
-    await pipeline(writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
+    const hashed = pipeline(writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
+    await Promise.all([hashed, this.unmount(key)]);
     const diffId = hasher.digest();
     if (!(await this.hasLayer(diffId))) await publishDir(p.upper, this.layerPath(diffId)).catch(() => undefined);
-    await rm(p.dir, { recursive: true, force: true });
+    // What is left (work dirs, and the whole upperdir when it duplicates a layer already here,
+    // as a --no-cache rebuild does) is moved aside at once and deleted by a detached process.
+    await this.discard(p.dir);
     return { diffId, size: hasher.size() };
+  }
+
+  /** Moves a dir out of the way (atomic) and deletes it in the background. */
+  private async discard(dir: string): Promise<void> {
+    const trash = join(this.layersDir, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(dir, trash);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    spawn('rm', ['-rf', trash], { detached: true, stdio: 'ignore' }).unref();
   }
 
   async remove(key: string): Promise<void> {
