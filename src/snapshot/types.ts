@@ -8,10 +8,11 @@
  *  2. `prepare(key, layers)` gives a container or build step its own writable view: an
  *     overlay of the layer dirs (top layer last in `layers`) with a fresh upperdir — the
  *     thin read-write layer — mounted at `rootfs`.
- *  3. `commit(key)` (build steps) unmounts, streams the upperdir as a deterministic tar
- *     through sha256 (the new layer's diffID) without storing it, and moves the upperdir
- *     into place as that layer's dir: no copy, no second extraction. The tar is made
- *     again, identically, when save or push needs it (image/layer-blob.ts).
+ *  3. `commit(key)` (build steps) streams the upperdir as a deterministic tar through
+ *     sha256 (the new layer's diffID) without storing it, while the overlay detaches, and
+ *     moves the upperdir into place as that layer's dir: no copy, no second extraction.
+ *     The tar is made again, identically, when save or push needs it (image/layer-blob.ts).
+ *     Leftovers go to `layers/tmp/rm-*` and are deleted by a detached `rm`.
  *  4. `remove(key)` unmounts and deletes the upperdir; the layers stay.
  */
 import type { Readable } from 'node:stream';
