@@ -46,7 +46,7 @@ export async function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnersh
   return resolveInRootSync(rootfs, dir, { followFinal: true }).path;
 }
 
-type FileJob = { src: string; dest: string; st: Stats };
+type FileJob = { src: string; dest: string; st: Stats; setgidParent: boolean };
 
 /** Creates a dir or symlink at once; a regular file is returned as a job for the copy workers. */
 function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership, existing: Stats | undefined): FileJob | undefined {
@@ -67,13 +67,16 @@ function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership,
     chmodSync(hostDest, own.mode ?? st.mode & 0o7777);
     return undefined;
   }
-  return { src, dest: hostDest, st };
+  return { src, dest: hostDest, st, setgidParent: true };
 }
 
 async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
+  // copyFile gives the new file the source's exact mode, and root creates it as 0:0 (but in
+  // a setgid dir, which passes its group on): chown and chmod only when they change something.
   await fsp.copyFile(job.src, job.dest);
-  await fsp.lchown(job.dest, own.uid, own.gid);
-  await fsp.chmod(job.dest, own.mode ?? job.st.mode & 0o7777); // after chown, which clears setuid bits
+  const chown = own.uid !== 0 || own.gid !== 0 || job.setgidParent;
+  if (chown) await fsp.lchown(job.dest, own.uid, own.gid);
+  if (own.mode !== undefined || (chown && job.st.mode & 0o6000)) await fsp.chmod(job.dest, own.mode ?? job.st.mode & 0o7777); // chown clears setuid bits
   await fsp.utimes(job.dest, job.st.atime, job.st.mtime);
 }
 
@@ -105,7 +108,7 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   const jobs: FileJob[] = [];
   // Below the destination root every path is created by this copy: joining host paths
   // directly is safe, as no symlink of the image can sit in between.
-  const walk = (rel: string, hostDir: string, fresh: boolean): void => {
+  const walk = (rel: string, hostDir: string, fresh: boolean, setgidDir: boolean): void => {
     for (const name of readdirSync(join(src, rel)).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
       if (own.exclude?.matches(childRel) || own.skip?.(childRel)) continue;
@@ -118,14 +121,15 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
       // An existing symlink in the image at this path is replaced, never followed.
       const target = existing?.isSymbolicLink() ? resolveInRootSync(rootfs, posix.join(dest, childRel), { followFinal: false }).path : to;
       const job = copyEntry(from, cst, target, own, existing?.isSymbolicLink() ? lstatOrUndefined(target) : existing);
-      if (job) jobs.push(job);
+      if (job) jobs.push({ ...job, setgidParent: setgidDir });
       if (cst.isDirectory()) {
         dirTimes.push([target, cst.atime, cst.mtime]);
-        walk(childRel, target, fresh || !existing);
+        // copyEntry gave the dir this mode, so its setgid bit is known without a stat.
+        walk(childRel, target, fresh || !existing, ((own.mode ?? cst.mode) & 0o2000) !== 0);
       }
     }
   };
-  walk('', hostRoot, false);
+  walk('', hostRoot, false, (lstatSync(hostRoot).mode & 0o2000) !== 0);
   await copyFiles(jobs, own);
   for (const [p, a, m] of dirTimes.reverse()) {
     try {
