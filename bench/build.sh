@@ -36,7 +36,7 @@ warm() {
     buildah) buildah bud -q --layers -t b:1 "$2" ;;
   esac
 }
-engines="berth docker"; command -v buildah >/dev/null && engines="$engines buildah"
+engines="berth docker"; command -v buildah >/dev/null && podman_busybox && engines="$engines buildah"
 for ctx in tiny big; do
   dir="$BENCH_TMP/$ctx"
   declare -A C W

@@ -45,3 +45,15 @@ with_busybox() {
 docker_busybox() {
   docker image inspect bb:1 >/dev/null 2>&1 || docker import "$BB" bb:1 >/dev/null
 }
+
+# podman_busybox: when podman is installed, configures it as ENVIRONMENT.md says (runc, cgroupfs,
+# no default ulimits above the machine's hard limit) and imports BB as bb:1 into its storage,
+# which buildah shares. Returns 1 when podman is not installed.
+podman_busybox() {
+  command -v podman >/dev/null || return 1
+  if [ ! -f /etc/containers/containers.conf ]; then
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' > /etc/containers/containers.conf
+  fi
+  podman image exists bb:1 2>/dev/null || podman import "$BB" bb:1 >/dev/null 2>&1
+}

@@ -20,7 +20,7 @@ echo "  berth (bridge):         $berth_bridge   ratio to docker: $(ratio "$berth
 echo "  berth (--network none): $berth_none   ratio to docker --network none: $(ratio "$berth_none" "$docker_none")"
 echo "  docker (bridge):        $docker_ms"
 echo "  docker (--network none):$docker_none"
-if command -v podman >/dev/null; then
-  podman image exists bb:1 2>/dev/null || podman import "$BB" bb:1 >/dev/null
-  echo "  podman:                 $(median_ms "$N" podman run --rm bb:1 true)"
+if podman_busybox; then
+  podman_ms=$(median_ms "$N" podman run --rm bb:1 true)
+  echo "  podman:                 $podman_ms   berth (bridge) to podman: $(ratio "$berth_bridge" "$podman_ms")"
 fi
