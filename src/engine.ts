@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OverlaySnapshotter, type Snapshotter } from './snapshot/index.ts';
+import { openSnapshotter, type Snapshotter } from './snapshot/index.ts';
 import { LocalContentStore, type ContentStore } from './store/content.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { ImageRecords } from './store/images.ts';
@@ -31,7 +31,7 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   await mkdir(runRoot, { recursive: true, mode: 0o711 });
   const content = await new LocalContentStore(join(root, 'content')).init();
   const db = openDatabase(join(root, 'metadata.db'));
-  const snapshots = await new OverlaySnapshotter(join(root, 'snapshots')).init();
+  const snapshots = await openSnapshotter(join(root, 'snapshots'));
   mark('engine open');
   return { root, runRoot, content, db, images: new ImageRecords(db), snapshots, volumes: new VolumeStore(root, db), close: () => db.close() };
 }

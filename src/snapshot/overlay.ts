@@ -1,13 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { BerthError, errnoCode } from '../errors/index.ts';
-import { applyLayer, hashingStream, writeLayer } from '../layer/index.ts';
-import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import { BerthError } from '../errors/index.ts';
+import { hashingStream, writeLayer } from '../layer/index.ts';
+import { digestHex, type Digest } from '../oci/digest.ts';
+import { LayerDirs } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
 
 const run = promisify(execFile);
@@ -15,42 +15,32 @@ const run = promisify(execFile);
 /** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
 export class OverlaySnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
+  private readonly layers: LayerDirs;
   private readonly layersDir: string;
   private readonly activeDir: string;
 
   constructor(root: string) {
-    this.layersDir = join(root, 'layers');
+    this.layers = new LayerDirs(join(root, 'layers'));
+    this.layersDir = this.layers.root;
     this.activeDir = join(root, 'active');
   }
 
   async init(): Promise<this> {
-    await mkdir(join(this.layersDir, 'empty'), { recursive: true });
-    await mkdir(join(this.layersDir, 'tmp'), { recursive: true });
+    await this.layers.init();
     await mkdir(this.activeDir, { recursive: true });
     return this;
   }
 
   layerPath(diffId: Digest): string {
-    return join(this.layersDir, digestHex(diffId));
+    return this.layers.path(diffId);
   }
 
-  async hasLayer(diffId: Digest): Promise<boolean> {
-    return exists(this.layerPath(diffId));
+  hasLayer(diffId: Digest): Promise<boolean> {
+    return this.layers.has(diffId);
   }
 
-  async unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
-    const tmp = join(this.layersDir, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomBytes(6).toString('hex')}`);
-    await mkdir(tmp, { recursive: true });
-    try {
-      const got = await applyLayer(await open(), tmp, { whiteouts: 'overlay', signal: opts.signal });
-      if (got.diffId !== diffId) {
-        throw new BerthError('DATA_CORRUPT', `layer content does not match its diffID: expected ${diffId}, got ${got.diffId}`);
-      }
-      await publishDir(tmp, this.layerPath(diffId));
-      return { size: got.size };
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
+  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    return this.layers.unpack(diffId, open, opts);
   }
 
   private paths(key: string) {
@@ -60,7 +50,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async prepare(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
     const p = this.paths(key);
-    if (await exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
+    if (await this.layers.exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
     await mkdir(p.upper, { recursive: true });
     await mkdir(p.work, { recursive: true });
     await mkdir(p.merged, { recursive: true });
@@ -106,24 +96,11 @@ export class OverlaySnapshotter implements Snapshotter {
     const hashed = pipeline(writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
     await Promise.all([hashed, this.unmount(key)]);
     const diffId = hasher.digest();
-    if (!(await this.hasLayer(diffId))) await publishDir(p.upper, this.layerPath(diffId)).catch(() => undefined);
+    if (!(await this.hasLayer(diffId))) await this.layers.publish(p.upper, diffId).catch(() => undefined);
     // What is left (work dirs, and the whole upperdir when it duplicates a layer already here,
     // as a --no-cache rebuild does) is moved aside at once and deleted by a detached process.
-    await this.discard(p.dir);
+    await this.layers.discard(p.dir);
     return { diffId, size: hasher.size() };
-  }
-
-  /** Moves a dir out of the way (atomic) and deletes it in the background. */
-  private async discard(dir: string): Promise<void> {
-    const trash = join(this.layersDir, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
-    try {
-      await rename(dir, trash);
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
-      await rm(dir, { recursive: true, force: true });
-      return;
-    }
-    spawn('rm', ['-rf', trash], { detached: true, stdio: 'ignore' }).unref();
   }
 
   async remove(key: string): Promise<void> {
@@ -131,39 +108,12 @@ export class OverlaySnapshotter implements Snapshotter {
     await rm(this.paths(key).dir, { recursive: true, force: true });
   }
 
-  async removeLayer(diffId: Digest): Promise<void> {
-    const dir = this.layerPath(diffId);
-    const trash = join(this.layersDir, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
-    try {
-      await rename(dir, trash); // atomic disappearance first, slow delete after
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
-      throw e;
-    }
-    await rm(trash, { recursive: true, force: true });
+  removeLayer(diffId: Digest): Promise<void> {
+    return this.layers.remove(diffId);
   }
 
-  async listLayers(): Promise<Digest[]> {
-    return (await readdir(this.layersDir)).map((n) => `sha256:${n}`).filter(isDigest);
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Renames a finished dir into place; losing a race to an identical dir is fine. */
-async function publishDir(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+  listLayers(): Promise<Digest[]> {
+    return this.layers.list();
   }
 }
 

@@ -1,0 +1,92 @@
+/**
+ * The layer dirs both drivers share: `<root>/<diffID hex>`, each a layer unpacked once in
+ * overlay form and never changed after; `tmp/` for unpacking and for trees on their way out.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { applyLayer } from '../layer/index.ts';
+import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
+
+export class LayerDirs {
+  constructor(readonly root: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'empty'), { recursive: true });
+    await mkdir(join(this.root, 'tmp'), { recursive: true });
+  }
+
+  path(diffId: Digest): string {
+    return join(this.root, digestHex(diffId));
+  }
+
+  has(diffId: Digest): Promise<boolean> {
+    return this.exists(this.path(diffId));
+  }
+
+  async exists(p: string): Promise<boolean> {
+    try {
+      await stat(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Extracts a layer tar once, verifying that its bytes hash to `diffId` before it is published. */
+  async unpack(diffId: Digest, open: () => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    const tmp = join(this.root, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+    await mkdir(tmp, { recursive: true });
+    try {
+      const got = await applyLayer(await open(), tmp, { whiteouts: 'overlay', signal: opts.signal });
+      if (got.diffId !== diffId) {
+        throw new BerthError('DATA_CORRUPT', `layer content does not match its diffID: expected ${diffId}, got ${got.diffId}`);
+      }
+      await this.publish(tmp, diffId);
+      return { size: got.size };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Renames a finished dir into place; losing a race to an identical dir is fine. */
+  async publish(from: string, diffId: Digest): Promise<void> {
+    try {
+      await rename(from, this.path(diffId));
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    }
+  }
+
+  /** Moves a dir out of the way (atomic) and deletes it in the background. */
+  async discard(dir: string): Promise<void> {
+    const trash = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(dir, trash);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    spawn('rm', ['-rf', trash], { detached: true, stdio: 'ignore' }).unref();
+  }
+
+  async remove(diffId: Digest): Promise<void> {
+    const trash = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(this.path(diffId), trash); // atomic disappearance first, slow delete after
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  async list(): Promise<Digest[]> {
+    return (await readdir(this.root)).map((n) => `sha256:${n}`).filter(isDigest);
+  }
+}

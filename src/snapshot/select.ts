@@ -1,0 +1,57 @@
+/**
+ * Which snapshot driver a state root uses. Chosen once, when the root is first opened, and
+ * recorded in `snapshots/driver`, since layers and snapshots made by one driver mean nothing
+ * to the other: `BERTH_SNAPSHOTTER=overlay|native` when set, otherwise overlay if a test
+ * mount of overlayfs works on the root's own filesystem (it does not on overlayfs itself, nor
+ * without the kernel module), otherwise native.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BerthError } from '../errors/index.ts';
+import { NativeSnapshotter } from './native.ts';
+import { OverlaySnapshotter } from './overlay.ts';
+import type { Snapshotter } from './types.ts';
+
+const run = promisify(execFile);
+const DRIVERS = ['overlay', 'native'] as const;
+type Driver = (typeof DRIVERS)[number];
+
+/** Mounts a tiny overlay under `root` and takes it down again. */
+export async function overlayWorks(root: string): Promise<boolean> {
+  const probe = join(root, `probe-${randomBytes(4).toString('hex')}`);
+  const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(probe, d));
+  try {
+    for (const d of [lower!, upper!, work!, merged!]) await mkdir(d, { recursive: true });
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged!]);
+    await run('umount', [merged!]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(probe, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+export async function openSnapshotter(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Snapshotter> {
+  const wanted = env.BERTH_SNAPSHOTTER as Driver | undefined;
+  if (wanted && !DRIVERS.includes(wanted)) {
+    throw new BerthError('INVALID_ARGUMENT', `unknown snapshot driver "${wanted}"`, { hint: 'BERTH_SNAPSHOTTER takes overlay or native' });
+  }
+  const recordPath = join(root, 'driver');
+  const recorded = (await readFile(recordPath, 'utf8').catch(() => '')).trim() as Driver | '';
+  if (wanted && recorded && wanted !== recorded) {
+    throw new BerthError('FAILED_PRECONDITION', `this state root uses the ${recorded} snapshot driver, not ${wanted}`, {
+      hint: 'unset BERTH_SNAPSHOTTER, or use another --root for the other driver',
+    });
+  }
+  let driver: Driver = recorded || wanted || 'overlay';
+  if (!recorded) {
+    await mkdir(root, { recursive: true });
+    if (!wanted) driver = (await overlayWorks(root)) ? 'overlay' : 'native';
+    await writeFile(recordPath, `${driver}\n`);
+  }
+  return driver === 'overlay' ? new OverlaySnapshotter(root).init() : new NativeSnapshotter(root).init();
+}
