@@ -10,6 +10,7 @@ APT_PACKAGES=(
   containernetworking-plugins   # CNI bridge, host-local, portmap, loopback
   aardvark-dns                  # container names on user networks
   attr                          # setfattr/getfattr: overlay opaque dirs
+  zstd                          # zstd layers: push --compression-format zstd, and pulling them
   tini                          # --init
   qemu-user-static              # images of other architectures (--platform), via binfmt_misc
   busybox-static                # test and example base images
@@ -18,7 +19,7 @@ APT_PACKAGES=(
   skopeo umoci                  # independent OCI validators in tests
   docker.io                     # a real Docker engine for differential tests
   apache2-utils openssl         # htpasswd + TLS certs for registry auth tests
-  ca-certificates
+  ca-certificates curl
 )
 
 # The arm64 busybox of the platform tests comes from apt (`apt-get download busybox-static:arm64`).

@@ -1,6 +1,6 @@
 /**
- * Compression codecs for layers: sniffing decompression (plain tar or gzip; zstd is
- * recognised and refused clearly, as Node 20 has no zstd), gzip, and a parallel gzip that
+ * Compression codecs for layers: sniffing decompression (plain tar, gzip, or zstd through the
+ * zstd program: see zstd.ts), gzip, and a parallel gzip that
  * compresses fixed-size chunks on the libuv thread pool and emits them in order as
  * concatenated gzip members — valid gzip that any gunzip reads.
  */
@@ -10,6 +10,7 @@ import { createGunzip, createGzip, gzip as gzipCb, constants as zc } from 'node:
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
+import { zstdDecompress } from './zstd.ts';
 
 const gzipAsync = promisify(gzipCb);
 
@@ -32,10 +33,8 @@ export function decompressAuto(): Transform {
       }
       head = Buffer.concat([head, chunk]);
       if (head.length < 4) return cb();
-      if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-        return cb(new BerthError('UNSUPPORTED', 'zstd-compressed layers are not supported by this build of berth', { hint: 'use gzip or uncompressed layers' }));
-      }
-      inner = head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
+      const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+      inner = zstd ? (zstdDecompress() as unknown as Transform) : head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
       inner.on('data', (d: Buffer) => {
         if (!t.push(d)) inner!.pause();
       });

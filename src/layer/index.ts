@@ -5,6 +5,7 @@
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { writeLayer, type WriteOptions } from './write.ts';
 export { compress, decompressAuto, gzipParallel, hashingStream, type HashingStream } from './compress.ts';
+export { zstdCompress, zstdDecompress } from './zstd.ts';
 export { archiveEntryPath, cleanComponents, resolveInRoot, resolveInRootSync } from './safe-path.ts';
 export { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './tar-format.ts';
 export { readTar, type TarEntry } from './tar-reader.ts';

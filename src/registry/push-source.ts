@@ -1,7 +1,7 @@
 /**
  * What a push sends: the local image with its layers compressed for the wire. Compressed
- * blobs are made once (parallel gzip) and cached by diffID, so a second push does not
- * compress again. With `auto`, a layer that gzip cannot shrink (model weights) goes up
+ * blobs are made once (parallel gzip, or zstd with `--compression-format zstd`) and cached
+ * by diffID and format, so a second push does not compress again. With `auto`, a layer that gzip cannot shrink (model weights) goes up
  * uncompressed: the manifest's media type says so, and every client reads it.
  */
 import { gzipSync, constants as zc } from 'node:zlib';
@@ -10,7 +10,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { openLayerBlob } from '../image/layer-blob.ts';
 import type { ImageSource, RawManifest } from '../image/transfer.ts';
-import { gzipParallel } from '../layer/index.ts';
+import { gzipParallel, zstdCompress } from '../layer/index.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
 import { layerCompression, MediaType } from '../oci/mediatypes.ts';
 import { manifestSchema, type Descriptor } from '../oci/schema.ts';
@@ -32,22 +32,24 @@ async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
   return sample.length ? gzipSync(sample, { level: zc.Z_BEST_SPEED }).length / sample.length : 0;
 }
 
-async function gzipLayer(engine: Engine, diffId: Digest): Promise<Descriptor> {
-  const cached = engine.images.blobsOfLayer(diffId).find((b) => b.mediaType === MediaType.OciLayerGzip || b.mediaType === MediaType.DockerLayerGzip);
-  if (cached && (await engine.content.has(cached.digest))) return { mediaType: MediaType.OciLayerGzip, digest: cached.digest, size: cached.size };
-  const info = await engine.content.put((await openLayerBlob(engine, diffId)).pipe(gzipParallel()));
-  engine.images.putLayer(diffId, engine.images.layerSize(diffId) ?? 0, { digest: info.digest, mediaType: MediaType.OciLayerGzip, size: info.size });
-  return { mediaType: MediaType.OciLayerGzip, digest: info.digest, size: info.size };
+/** The layer compressed (parallel gzip, or zstd on all cores), made once and cached by diffID. */
+async function compressedLayer(engine: Engine, diffId: Digest, kind: 'gzip' | 'zstd'): Promise<Descriptor> {
+  const mediaType = kind === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayerZstd;
+  const cached = engine.images.blobsOfLayer(diffId).find((b) => layerCompression(b.mediaType) === kind);
+  if (cached && (await engine.content.has(cached.digest))) return { mediaType, digest: cached.digest, size: cached.size };
+  const info = await engine.content.put((await openLayerBlob(engine, diffId)).pipe(kind === 'gzip' ? gzipParallel() : zstdCompress()));
+  engine.images.putLayer(diffId, engine.images.layerSize(diffId) ?? 0, { digest: info.digest, mediaType, size: info.size });
+  return { mediaType, digest: info.digest, size: info.size };
 }
 
 /** The image as a push source, its manifest rewritten to the compressed layers. */
 export async function pushSource(engine: Engine, record: ImageRecord, format: CompressionFormat, onMessage?: (s: string) => void): Promise<ImageSource> {
-  if (format === 'zstd') throw new BerthError('UNSUPPORTED', 'zstd compression needs Node 22 or later; this berth runs on Node 20', { hint: 'use --compression-format gzip or auto' });
   const original = manifestSchema.parse(JSON.parse((await engine.content.readBytes(record.manifestDigest)).toString()));
   const config = JSON.parse((await engine.content.readBytes(record.id)).toString()) as { rootfs: { diff_ids: Digest[] } };
   const layers: Descriptor[] = [];
   for (const [i, l] of original.layers.entries()) {
     const diffId = config.rootfs.diff_ids[i]!;
+    // A layer that came compressed (pulled) goes up as it came: only local layers are compressed here.
     if (layerCompression(l.mediaType) !== 'none' || format === 'none') {
       layers.push({ mediaType: l.mediaType, digest: l.digest, size: l.size });
       continue;
@@ -57,7 +59,7 @@ export async function pushSource(engine: Engine, record: ImageRecord, format: Co
       layers.push({ mediaType: MediaType.OciLayer, digest: l.digest, size: l.size });
       continue;
     }
-    layers.push(await gzipLayer(engine, diffId));
+    layers.push(await compressedLayer(engine, diffId, format === 'zstd' ? 'zstd' : 'gzip'));
   }
   const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { ...original.config, mediaType: MediaType.OciConfig }, layers };
   const bytes = Buffer.from(JSON.stringify(manifest));

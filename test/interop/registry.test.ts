@@ -55,6 +55,32 @@ describe('berth push → docker pull → docker run', () => {
   });
 });
 
+describe('zstd', () => {
+  it('push --compression-format zstd sends zstd layers that berth pulls and runs, and skopeo copies', () => {
+    const name = `${reg.host}/team/zstd:1`;
+    assert.equal(t.run(['tag', 'bb:1', name]).code, 0);
+    const p = t.run(['push', '--compression-format', 'zstd', name]);
+    assert.equal(p.code, 0, p.stderr);
+    const digest = p.stdout.match(/digest: (\S+)/)![1]!;
+    const manifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' }));
+    assert.deepEqual(manifest.layers.map((l: { mediaType: string }) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+zstd']);
+    const blob = execFileSync('curl', ['-sfL', '-r', '0-3', `http://${reg.host}/v2/team/zstd/blobs/${manifest.layers[0].digest}`]);
+    assert.deepEqual([...blob.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'zstd magic');
+    const again = t.run(['push', '--compression-format', 'zstd', name]);
+    assert.equal(again.stdout.match(/digest: (\S+)/)![1], digest, 'the compressed blob is cached: same digest');
+    const fresh = tempRoot('berth-reg-zstd-');
+    try {
+      const pull = fresh.run(['pull', name]);
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.equal(fresh.run(['run', '--rm', '--network', 'none', name]).stdout, 'pushed-by-berth\n');
+      assert.equal(fresh.run(['system', 'check']).code, 0);
+    } finally {
+      fresh.cleanup();
+    }
+    execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${name}`, `oci:${join(work, 'skopeo-zstd')}:1`]);
+  });
+});
+
 describe('built images', () => {
   it('a layer kept only as its dir is regenerated, verified, pushed and runs elsewhere', () => {
     const ctx = join(work, 'built');
