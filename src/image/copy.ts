@@ -91,7 +91,8 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
       return;
     }
     opts.onProgress?.({ kind: 'blob-start', digest: desc.digest, size: desc.size, label: desc.mediaType });
-    await sink.putBlob(desc, (start) => source.openBlob(desc, { ...opts, start }), opts);
+    const openRange = source.openBlobRange ? (start: number, end: number, o: TransferOptions) => source.openBlobRange!(desc, start, end, { ...opts, ...o }) : undefined;
+    await sink.putBlob(desc, (start) => source.openBlob(desc, { ...opts, start }), { ...opts, openRange });
     opts.onProgress?.({ kind: 'blob-done', digest: desc.digest });
   });
   for (const img of images) await sink.putManifest(img.manifest, { ...opts, platform: img.platform });

@@ -10,7 +10,10 @@ import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { openLayerBlob } from './layer-blob.ts';
-import type { ImageSink, ImageSource, RawManifest, TransferOptions } from './transfer.ts';
+import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
+
+/** Blobs from this size up are fetched as parallel ranged parts (BERTH_RANGE_THRESHOLD). */
+const RANGE_THRESHOLD = Number(process.env.BERTH_RANGE_THRESHOLD ?? 64 << 20);
 
 export class StoreImageSource implements ImageSource {
   readonly description: string;
@@ -56,8 +59,15 @@ export class StoreImageSink implements ImageSink {
     return this.engine.content.has(desc.digest);
   }
 
-  /** Resumable: bytes of an interrupted transfer are kept by digest and continued from. */
-  async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: TransferOptions = {}): Promise<void> {
+  /**
+   * Resumable: bytes of an interrupted transfer are kept by digest and continued from. A big
+   * blob from a source that serves ranges comes as parallel parts (store/ranged.ts).
+   */
+  async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: PutBlobOptions = {}): Promise<void> {
+    if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
+      const stored = await this.engine.content.putRanged(desc.digest, desc.size, opts.openRange, { signal: opts.signal });
+      if (stored) return;
+    }
     await this.engine.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
   }
 

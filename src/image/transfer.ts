@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, Platform } from '../oci/schema.ts';
+import type { RangeOpener } from '../store/ranged.ts';
 
 export interface RawManifest {
   readonly mediaType: string;
@@ -36,6 +37,13 @@ export interface ImageSource {
   manifest(digest: Digest, opts?: TransferOptions): Promise<RawManifest>;
   /** A fresh stream of a blob (config or layer), from byte `start` on. Not verified: the sink verifies. */
   openBlob(desc: Descriptor, opts?: TransferOptions & { start?: number }): Promise<Readable>;
+  /** Bytes `start`..`end` (inclusive) of a blob, for parallel parts; 'unsupported' when the source cannot. */
+  openBlobRange?(desc: Descriptor, start: number, end: number, opts?: TransferOptions): Promise<Readable | 'unsupported'>;
+}
+
+/** What a sink may use besides `open(start)`: ranged parts, when the source serves them. */
+export interface PutBlobOptions extends TransferOptions {
+  readonly openRange?: RangeOpener;
 }
 
 export interface ImageSink {
@@ -43,7 +51,7 @@ export interface ImageSink {
   /** Layer media types the sink accepts as they are; others are converted by copyImage. */
   hasBlob(desc: Descriptor, opts?: TransferOptions): Promise<boolean>;
   /** Stores a blob, verifying size and digest. `open(start)` resumes from a byte offset. */
-  putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: TransferOptions): Promise<void>;
+  putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<void>;
   /** Writes a manifest once all of its blobs are in. `tag` names it at the sink. */
   putManifest(manifest: RawManifest, opts?: TransferOptions & { platform?: Platform }): Promise<void>;
   /** Called once after the top manifest is written. */

@@ -47,6 +47,22 @@ export class RegistrySource implements ImageSource {
     return this.fetchManifest(digest, opts);
   }
 
+  /** One ranged part: a 206 whose Content-Range is the range asked for, or 'unsupported' on a 200. */
+  async openBlobRange(desc: Descriptor, start: number, end: number, opts: TransferOptions = {}): Promise<Readable | 'unsupported'> {
+    const res = await this.client.request('GET', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { headers: { Range: `bytes=${start}-${end}` }, scope: this.scope, signal: opts.signal });
+    if (res.statusCode === 200) {
+      res.destroy();
+      return 'unsupported';
+    }
+    if (res.statusCode !== 206) throw await registryError(res, `blob ${desc.digest}`);
+    const range = /^bytes (\d+)-(\d+)\//.exec(String(res.headers['content-range'] ?? ''));
+    if (!range || Number(range[1]) !== start || Number(range[2]) !== end) {
+      res.destroy();
+      throw new BerthError('DATA_CORRUPT', `the registry answered bytes ${start}-${end} of ${desc.digest} with "${res.headers['content-range'] ?? 'no Content-Range'}"`);
+    }
+    return res;
+  }
+
   async openBlob(desc: Descriptor, opts: TransferOptions & { start?: number } = {}): Promise<Readable> {
     const headers: Record<string, string> = {};
     if (opts.start) headers.Range = `bytes=${opts.start}-`;

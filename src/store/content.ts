@@ -15,6 +15,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, digestOfHash, isDigest, type Digest } from '../oci/digest.ts';
+import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.ts';
 
 export interface ContentInfo {
   readonly digest: Digest;
@@ -51,6 +52,11 @@ export interface ContentResumer {
    * deletes it.
    */
   putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts?: { signal?: AbortSignal }): Promise<ContentInfo>;
+  /**
+   * Stores a big blob fetched as ranged parts in parallel, resumable by part (ranged.ts).
+   * Undefined when the source turns out not to serve ranges: use putResumable then.
+   */
+  putRanged(expected: Digest, expectedSize: number, openRange: RangeOpener, opts?: RangedOptions): Promise<ContentInfo | undefined>;
 }
 
 export interface ContentManager {
@@ -270,6 +276,12 @@ export class LocalContentStore implements ContentStore {
     await fh.close();
     await rename(partial, this.pathOf(expected));
     return { digest: expected, size };
+  }
+
+  async putRanged(expected: Digest, expectedSize: number, openRange: RangeOpener, opts: RangedOptions = {}): Promise<ContentInfo | undefined> {
+    if (await this.has(expected)) return this.info(expected);
+    const stored = await downloadRanged(this.ingestDir, this.pathOf(expected), expected, expectedSize, openRange, opts);
+    return stored ? { digest: expected, size: expectedSize } : undefined;
   }
 
   async delete(digest: Digest): Promise<void> {

@@ -5,7 +5,8 @@
  */
 import { createServer, request, type Server } from 'node:http';
 
-export type Fault = 'none' | 'corrupt' | 'truncate' | 'drop' | 'slow';
+/** `drop-once` drops one ranged part halfway, then behaves; `norange` hides Range from the registry. */
+export type Fault = 'none' | 'corrupt' | 'truncate' | 'drop' | 'drop-once' | 'slow' | 'norange';
 
 export interface FaultyProxy {
   readonly host: string;
@@ -20,10 +21,13 @@ export async function startProxy(target: string): Promise<FaultyProxy> {
   const server: Server = createServer((req, res) => {
     if (req.headers.range) state.ranges.push(String(req.headers.range));
     const [thost, tport] = target.split(':');
-    const up = request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers: { ...req.headers, host: target } }, (ur) => {
+    const headers = { ...req.headers, host: target };
+    if (state.fault === 'norange') delete headers.range;
+    const up = request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers }, (ur) => {
       const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && (ur.statusCode === 200 || ur.statusCode === 206);
       res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (!isBlob || state.fault === 'none') {
+      // drop-once breaks a ranged part (206), not the small blobs fetched whole.
+      if (!isBlob || state.fault === 'none' || state.fault === 'norange' || (state.fault === 'drop-once' && ur.statusCode !== 206)) {
         ur.on('data', (c: Buffer) => (state.bytesSent += c.length));
         ur.pipe(res);
         return;
@@ -39,11 +43,12 @@ export async function startProxy(target: string): Promise<FaultyProxy> {
           c[i] = c[i]! ^ 0xff;
           flipped = true;
         }
-        if ((state.fault === 'truncate' || state.fault === 'drop') && sent + c.length > total / 2) {
+        if ((state.fault === 'truncate' || state.fault === 'drop' || state.fault === 'drop-once') && sent + c.length > total / 2) {
           const keep = c.subarray(0, Math.max(0, Math.floor(total / 2) - sent));
           res.write(keep);
           state.bytesSent += keep.length;
-          if (state.fault === 'drop') req.socket.destroy();
+          if (state.fault === 'drop-once') state.fault = 'none';
+          if (state.fault !== 'truncate') req.socket.destroy();
           else res.end();
           ur.destroy();
           return;

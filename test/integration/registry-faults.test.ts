@@ -72,3 +72,85 @@ describe('faulty registry', () => {
     }
   });
 });
+
+describe('big blobs in ranged parts', () => {
+  // A 100 kB threshold and 256 kB parts split the 2 MB layer into 8 parts fetched 4 at a time.
+  const env = { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144' };
+  const pull = (root: string) => berthAsync(root, ['pull', `${proxy.host}/faults/bb:1`], { env });
+  const partRanges = () => proxy.ranges.filter((r) => /^bytes=\d+-\d+$/.test(r));
+
+  async function inRoot(prefix: string, fn: (t: ReturnType<typeof tempRoot>) => Promise<void>) {
+    const t = tempRoot(prefix);
+    try {
+      await fn(t);
+    } finally {
+      proxy.fault = 'none';
+      t.cleanup();
+    }
+  }
+
+  it('a pull fetches the parts in parallel, verifies the whole, and runs', () =>
+    inRoot('berth-ranged-ok-', async (t) => {
+      proxy.fault = 'none';
+      proxy.ranges.length = 0;
+      const r = await pull(t.root);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(partRanges().length, 8, proxy.ranges.join(','));
+      assert.equal(t.run(['run', '--rm', '--network', 'none', `${proxy.host}/faults/bb:1`, 'echo', 'ok']).stdout, 'ok\n');
+      assert.equal(t.run(['system', 'check']).code, 0);
+    }));
+
+  it('a corrupt part fails the pull and leaves nothing behind; a retry succeeds', () =>
+    inRoot('berth-ranged-bad-', async (t) => {
+      proxy.fault = 'corrupt';
+      const r = await pull(t.root);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /digest mismatch/);
+      assert.deepEqual(readdirSync(join(t.root, 'content', 'ingest')).filter((f) => f.startsWith('ranged-')), []);
+      assert.equal(t.run(['system', 'check']).code, 0);
+      proxy.fault = 'none';
+      assert.equal((await pull(t.root)).code, 0);
+    }));
+
+  it('a dropped connection is retried for that part alone', () =>
+    inRoot('berth-ranged-drop-', async (t) => {
+      proxy.fault = 'drop-once';
+      proxy.ranges.length = 0;
+      const r = await pull(t.root);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(partRanges().length, 9, 'eight parts and one retried');
+      assert.equal(t.run(['system', 'check']).code, 0);
+    }));
+
+  it('a registry that ignores Range gets one plain download', () =>
+    inRoot('berth-ranged-norange-', async (t) => {
+      proxy.fault = 'norange';
+      const r = await pull(t.root);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(t.run(['run', '--rm', '--network', 'none', `${proxy.host}/faults/bb:1`, 'echo', 'ok']).stdout, 'ok\n');
+    }));
+
+  it('SIGKILL halfway keeps the finished parts, and the next pull fetches only the rest', () =>
+    inRoot('berth-ranged-kill-', async (t) => {
+      proxy.fault = 'slow';
+      proxy.bytesSent = 0;
+      const child = spawn(BERTH, ['--root', t.root, 'pull', `${proxy.host}/faults/bb:1`], { stdio: 'ignore', env });
+      const parts = () => {
+        try {
+          return readdirSync(join(t.root, 'content', 'ingest')).filter((f) => f.endsWith('.parts'));
+        } catch {
+          return []; // the store is not made yet
+        }
+      };
+      for (let i = 0; i < 400 && !parts().length; i++) await new Promise((r) => setTimeout(r, 25));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      assert.equal(parts().length, 1, 'a record of finished parts should remain');
+      proxy.fault = 'none';
+      proxy.ranges.length = 0;
+      const ok = await pull(t.root);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok(partRanges().length < 8, `only the missing parts are fetched again: ${partRanges().join(',')}`);
+      assert.equal(t.run(['system', 'check']).code, 0);
+    }));
+});

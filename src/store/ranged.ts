@@ -1,0 +1,140 @@
+/**
+ * Downloading one big blob as ranged parts in parallel (model weights run to GBs, and one
+ * connection is the bottleneck). The parts are written at their offsets into
+ * `ingest/ranged-<hex>`; after each part's bytes are on disk, its index is added to
+ * `ingest/ranged-<hex>.parts`, so a pull killed halfway resumes with the parts it lacks.
+ * The whole file is hashed in order as its prefix completes (the hash follows the download),
+ * and only a file whose size and digest match is renamed into the store. Anything else is
+ * deleted: a bad part is never kept.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.ts';
+import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
+
+/** Opens bytes `start`..`end` (inclusive) of the blob, or says the source cannot do ranges. */
+export type RangeOpener = (start: number, end: number, opts: { signal?: AbortSignal }) => Promise<Readable | 'unsupported'>;
+
+export interface RangedOptions {
+  readonly partSize?: number;
+  readonly parallel?: number;
+  readonly signal?: AbortSignal;
+  /** Bytes as they land, for progress. */
+  readonly onBytes?: (n: number) => void;
+}
+
+export const RANGE_PART = Number(process.env.BERTH_RANGE_PART ?? 16 << 20);
+const ATTEMPTS = 3;
+
+/** Downloads into `<ingestDir>/ranged-<hex>`, verifies, and renames to `dest`. False: the source cannot do ranges. */
+export async function downloadRanged(ingestDir: string, dest: string, expected: Digest, size: number, openRange: RangeOpener, opts: RangedOptions = {}): Promise<boolean> {
+  const partSize = opts.partSize ?? RANGE_PART;
+  const count = Math.ceil(size / partSize);
+  const file = `${ingestDir}/ranged-${digestHex(expected)}`;
+  const record = `${file}.parts`;
+  const done = new Set<number>(JSON.parse(await readFile(record, 'utf8').catch(() => '[]')) as number[]);
+  if (done.size === 0) await rm(record, { force: true });
+  const fh = await open(file, done.size ? 'r+' : 'w+');
+  let ok = false;
+  try {
+    await fh.truncate(size);
+    const hash = createHash('sha256');
+    let hashed = 0; // parts fed to the hash, in order
+    // Workers finish parts concurrently; the hash takes them one at a time, in order.
+    let feeding = Promise.resolve();
+    const feed = () =>
+      (feeding = feeding.then(async () => {
+        while (hashed < count && done.has(hashed)) {
+          await hashPart(fh, hash, hashed * partSize, Math.min(partSize, size - hashed * partSize));
+          hashed++;
+        }
+      }));
+    await feed();
+    let saving = Promise.resolve();
+    const pending = [...Array(count).keys()].filter((i) => !done.has(i));
+    let next = 0;
+    let unsupported = false;
+    const worker = async () => {
+      while (next < pending.length && !unsupported) {
+        const part = pending[next++]!;
+        const start = part * partSize;
+        const len = Math.min(partSize, size - start);
+        if (!(await fetchPart(fh, openRange, start, len, opts))) {
+          unsupported = true;
+          return;
+        }
+        await fh.datasync();
+        done.add(part);
+        // The record is rewritten whole, one write at a time: it only ever lists fsynced parts.
+        saving = saving.then(() => writeAtomic(record, JSON.stringify([...done])));
+        await saving;
+        await feed();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, pending.length) }, worker));
+    if (unsupported) {
+      await rm(record, { force: true });
+      await rm(file, { force: true });
+      return false;
+    }
+    await feed();
+    const digest = digestOfHash(hash);
+    if (digest !== expected) {
+      throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
+    }
+    await fh.sync();
+    ok = true;
+  } catch (e) {
+    // A corrupt result is thrown away; an interrupted one is kept for the next try.
+    if (e instanceof BerthError && e.code === 'DATA_CORRUPT') {
+      await rm(file, { force: true });
+      await rm(record, { force: true });
+    }
+    throw e;
+  } finally {
+    await fh.close();
+  }
+  if (ok) {
+    await rename(file, dest);
+    await rm(record, { force: true });
+  }
+  return true;
+}
+
+async function hashPart(fh: import('node:fs/promises').FileHandle, hash: Hash, start: number, len: number): Promise<void> {
+  const buf = Buffer.allocUnsafe(Math.min(len, 1 << 20));
+  for (let off = 0; off < len; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, len - off), start + off);
+    if (bytesRead === 0) throw new BerthError('INTERNAL', 'short read of a downloaded part');
+    hash.update(buf.subarray(0, bytesRead));
+    off += bytesRead;
+  }
+}
+
+/** One part, retried when the connection breaks; false when the source ignores ranges. */
+async function fetchPart(fh: import('node:fs/promises').FileHandle, openRange: RangeOpener, start: number, len: number, opts: RangedOptions): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    let written = 0;
+    try {
+      const src = await openRange(start, start + len - 1, { signal: opts.signal });
+      if (src === 'unsupported') return false;
+      for await (const chunk of src) {
+        const c = chunk as Buffer;
+        if (written + c.length > len) throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`);
+        await fh.write(c, 0, c.length, start + written);
+        written += c.length;
+        opts.onBytes?.(c.length);
+      }
+      if (written !== len) throw new BerthError('UNAVAILABLE', `a part of the blob ended after ${written} of ${len} bytes`);
+      return true;
+    } catch (e) {
+      if (opts.signal?.aborted || (e instanceof BerthError && e.code === 'DATA_CORRUPT') || attempt >= ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
