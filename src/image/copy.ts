@@ -84,8 +84,7 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
   const images = chosen.map((c) => ({ manifest: c.raw, parsed: parseJson(c.raw, manifestSchema), platform: c.platform }));
   const blobs = new Map<Digest, Descriptor>();
   for (const img of images) for (const d of [img.parsed.config, ...img.parsed.layers]) blobs.set(d.digest, d);
-
-  await forEachLimit([...blobs.values()], opts.concurrency ?? 4, async (desc) => {
+  const copyBlob = async (desc: Descriptor) => {
     if (await sink.hasBlob(desc, opts)) {
       opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, skipped: 'exists' });
       return;
@@ -94,7 +93,13 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
     const openRange = source.openBlobRange ? (start: number, end: number, o: TransferOptions) => source.openBlobRange!(desc, start, end, { ...opts, ...o }) : undefined;
     await sink.putBlob(desc, (start) => source.openBlob(desc, { ...opts, start }), { ...opts, openRange });
     opts.onProgress?.({ kind: 'blob-done', digest: desc.digest });
-  });
+  };
+  // Configs first: a sink that unpacks layers learns their diffIDs from them, and can then
+  // unpack each layer while it downloads.
+  const configs = new Map(images.map((img) => [img.parsed.config.digest, img.parsed.config]));
+  await forEachLimit([...configs.values()], opts.concurrency ?? 4, copyBlob);
+  for (const img of images) await sink.expectLayers?.(img.parsed.config, img.parsed.layers);
+  await forEachLimit([...blobs.values()].filter((d) => !configs.has(d.digest)), opts.concurrency ?? 4, copyBlob);
   for (const img of images) await sink.putManifest(img.manifest, { ...opts, platform: img.platform });
   if (isIndexMediaType(rootType) && opts.allPlatforms) await sink.putManifest({ ...root, mediaType: rootType }, opts);
   await sink.finish?.({ ...root, mediaType: rootType }, opts);

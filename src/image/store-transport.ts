@@ -3,7 +3,7 @@
  * every blob by digest as it lands, unpacks each layer once (checking its diffID against
  * the config), and only then records the image and its tags: a failed copy leaves no image.
  */
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -55,6 +55,14 @@ export class StoreImageSink implements ImageSink {
     private readonly opts: StoreSinkOptions = {},
   ) {}
 
+  private readonly diffIds = new Map<Digest, Digest>();
+
+  async expectLayers(config: Descriptor, layers: readonly Descriptor[]): Promise<void> {
+    const doc = JSON.parse((await this.engine.content.readBytes(config.digest)).toString()) as { rootfs?: { diff_ids?: Digest[] } };
+    const diffIds = doc.rootfs?.diff_ids ?? [];
+    for (const [i, l] of layers.entries()) if (diffIds[i]) this.diffIds.set(l.digest, diffIds[i]!);
+  }
+
   hasBlob(desc: Descriptor): Promise<boolean> {
     return this.engine.content.has(desc.digest);
   }
@@ -68,7 +76,45 @@ export class StoreImageSink implements ImageSink {
       const stored = await this.engine.content.putRanged(desc.digest, desc.size, opts.openRange, { signal: opts.signal });
       if (stored) return;
     }
-    await this.engine.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
+    const diffId = this.diffIds.get(desc.digest);
+    if (!diffId || (await this.engine.snapshots.hasLayer(diffId))) {
+      await this.engine.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
+      return;
+    }
+    await this.downloadAndUnpack(desc, diffId, open, opts);
+  }
+
+  /**
+   * A layer unpacked while it downloads: the one stream feeds the content store and the
+   * extraction at once. The layer dir is published only when its diffID matches and the blob
+   * has been verified by digest. A download that resumes from a partial file unpacks after.
+   */
+  private async downloadAndUnpack(desc: Descriptor, diffId: Digest, open: (start?: number) => Promise<Readable>, opts: TransferOptions): Promise<void> {
+    let blobDone!: (e?: unknown) => void;
+    const verified = new Promise<void>((resolve, reject) => (blobDone = (e) => (e ? reject(e) : resolve())));
+    verified.catch(() => undefined);
+    let unpacking: Promise<unknown> | undefined;
+    const teeOpen = async (start?: number): Promise<Readable> => {
+      const src = await open(start);
+      if (start || unpacking) return src; // a resume: the extraction waits for the whole blob
+      // One stream, two readers; pipe() pauses the source while either is full.
+      const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+      const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+      src.on('error', (e) => (toUnpack.destroy(e), toStore.destroy(e)));
+      src.pipe(toUnpack);
+      src.pipe(toStore);
+      unpacking = this.engine.snapshots.unpackLayer(diffId, async () => toUnpack, { signal: opts.signal, gate: verified });
+      unpacking.catch(() => undefined);
+      return toStore;
+    };
+    try {
+      await this.engine.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal });
+      blobDone();
+    } catch (e) {
+      blobDone(e);
+      throw e;
+    }
+    await unpacking; // undefined after a resume: putManifest unpacks from the stored blob
   }
 
   async putManifest(raw: RawManifest, opts: TransferOptions & { platform?: Platform } = {}): Promise<void> {

@@ -52,6 +52,11 @@ export interface ImageSink {
   hasBlob(desc: Descriptor, opts?: TransferOptions): Promise<boolean>;
   /** Stores a blob, verifying size and digest. `open(start)` resumes from a byte offset. */
   putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<void>;
+  /**
+   * Called once an image's config blob is in and before its layers are sent: a sink that
+   * unpacks layers reads their diffIDs from it, so it can unpack them while they download.
+   */
+  expectLayers?(config: Descriptor, layers: readonly Descriptor[]): Promise<void>;
   /** Writes a manifest once all of its blobs are in. `tag` names it at the sink. */
   putManifest(manifest: RawManifest, opts?: TransferOptions & { platform?: Platform }): Promise<void>;
   /** Called once after the top manifest is written. */

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { applyLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import type { UnpackOptions } from './types.ts';
 
 export class LayerDirs {
   constructor(readonly root: string) {}
@@ -37,7 +38,7 @@ export class LayerDirs {
   }
 
   /** Extracts a layer tar once, verifying that its bytes hash to `diffId` before it is published. */
-  async unpack(diffId: Digest, open: () => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async unpack(diffId: Digest, open: () => Promise<Readable>, opts: UnpackOptions = {}): Promise<{ size: number }> {
     const tmp = join(this.root, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomBytes(6).toString('hex')}`);
     await mkdir(tmp, { recursive: true });
     try {
@@ -45,6 +46,7 @@ export class LayerDirs {
       if (got.diffId !== diffId) {
         throw new BerthError('DATA_CORRUPT', `layer content does not match its diffID: expected ${diffId}, got ${got.diffId}`);
       }
+      await opts.gate;
       await this.publish(tmp, diffId);
       return { size: got.size };
     } finally {

@@ -25,7 +25,7 @@ import { applyLayer, hashingStream, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
 import { LayerDirs } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
+import type { ActiveSnapshot, CommittedLayer, Snapshotter, UnpackOptions } from './types.ts';
 
 const run = promisify(execFile);
 
@@ -51,7 +51,7 @@ export class NativeSnapshotter implements Snapshotter {
   hasLayer(diffId: Digest): Promise<boolean> {
     return this.layers.has(diffId);
   }
-  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: { signal?: AbortSignal }): Promise<{ size: number }> {
+  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }> {
     return this.layers.unpack(diffId, open, opts);
   }
   removeLayer(diffId: Digest): Promise<void> {

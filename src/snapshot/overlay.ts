@@ -8,7 +8,7 @@ import { BerthError } from '../errors/index.ts';
 import { hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { LayerDirs } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
+import type { ActiveSnapshot, CommittedLayer, Snapshotter, UnpackOptions } from './types.ts';
 
 const run = promisify(execFile);
 
@@ -39,7 +39,7 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.layers.has(diffId);
   }
 
-  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts: UnpackOptions = {}): Promise<{ size: number }> {
     return this.layers.unpack(diffId, open, opts);
   }
 

@@ -37,11 +37,21 @@ export interface CommittedLayer {
   readonly size: number;
 }
 
+export interface UnpackOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Settles once the compressed blob the tar comes from is verified, when the two arrive
+   * together (a pull extracting while it downloads): the layer dir is published only after
+   * both its diffID and this check, and not at all if this rejects.
+   */
+  readonly gate?: Promise<unknown>;
+}
+
 export interface Snapshotter {
   readonly driver: 'overlay' | 'native';
   hasLayer(diffId: Digest): Promise<boolean>;
   layerPath(diffId: Digest): string;
-  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }>;
   prepare(key: string, layers: readonly Digest[], opts?: { signal?: AbortSignal }): Promise<ActiveSnapshot>;
   /** Mounts again (after a reboot or an explicit unmount). */
   mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot>;
