@@ -129,7 +129,10 @@ export class RegistryClient {
       this.base = https;
     } catch (e) {
       if (!mayUseHttp) {
-        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint: 'for a registry without TLS use --tls-verify=false' });
+        // The hint fits the failure: a name that does not resolve is not a TLS problem.
+        const code = (e as NodeJS.ErrnoException).code;
+        const hint = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `${this.registry} does not resolve: check the name, or this machine's DNS` : code === 'ECONNREFUSED' ? `nothing listens at ${this.registry}` : 'for a registry without TLS use --tls-verify=false';
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint });
       }
       this.base = `http://${this.host}`;
     }
