@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
+import { seccompFor } from './seccomp.ts';
 import type { ResolvedUser } from './user.ts';
 
 /** The init for `--init`: a static tini, so it runs in any image (busybox has no libc). */
@@ -106,6 +107,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const o = input.options;
   const caps = capabilitySet(o);
   const noNewPrivileges = (o.securityOpt ?? []).some((s) => /^no-new-privileges(?:[:=]true)?$/.test(s));
+  const seccomp = seccompFor(o, caps);
   const args = o.init ? ['/sbin/docker-init', '--', ...input.args] : [...input.args];
   const mounts: SpecMount[] = [...defaultMounts(o.shmSize ?? 64 * 1024 * 1024)];
   if (o.init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath ?? INIT_BINARY, options: ['rbind', 'ro', 'rprivate'] });
@@ -134,6 +136,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     hostname: input.hostname,
     mounts,
     linux: {
+      ...(seccomp ? { seccomp } : {}),
       resources,
       cgroupsPath: `/berth/${input.id}`,
       namespaces,

@@ -4,6 +4,9 @@
  * on the network setup of either engine.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
@@ -22,6 +25,9 @@ after(() => {
 });
 
 const HOST = ['--hostname', 'box'];
+/** A Docker-format profile that allows everything but mkdir. */
+const DENY_MKDIR = join(mkdtempSync(join(tmpdir(), 'berth-seccomp-')), 'deny-mkdir.json');
+writeFileSync(DENY_MKDIR, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
 const cases: Array<[string, string[]]> = [
   ['echo', ['bbdiff:1', 'echo', 'hello', 'world']],
   ['exit code', ['bbdiff:1', 'sh', '-c', 'exit 42']],
@@ -54,6 +60,12 @@ const cases: Array<[string, string[]]> = [
   ['masked paths', ['bbdiff:1', 'sh', '-c', 'cat /proc/kcore 2>&1 | head -c 10 | wc -c; ls /sys/firmware | wc -l']],
   ['ro proc sys', ['bbdiff:1', 'sh', '-c', 'echo 1 > /proc/sys/kernel/domainname 2>/dev/null; echo $?']],
   ['signal exit', ['bbdiff:1', 'sh', '-c', 'sleep 5 & kill -TERM $!; wait $!; echo $?']],
+  // Seccomp: the default profile refuses a user namespace from inside; without it, or with
+  // CAP_SYS_ADMIN, the kernel allows one. A custom profile can deny what the default allows.
+  ['seccomp default', ['bbdiff:1', 'sh', '-c', 'busybox unshare -U true 2>&1; echo $?']],
+  ['seccomp unconfined', ['--security-opt', 'seccomp=unconfined', 'bbdiff:1', 'sh', '-c', 'busybox unshare -U true; echo $?']],
+  ['seccomp with SYS_ADMIN', ['--cap-add', 'SYS_ADMIN', 'bbdiff:1', 'sh', '-c', 'busybox unshare -U true; echo $?']],
+  ['seccomp custom profile', ['--security-opt', `seccomp=${DENY_MKDIR}`, 'bbdiff:1', 'sh', '-c', 'mkdir /x 2>&1; echo $?; echo alive']],
 ];
 
 describe('run: berth matches docker', () => {

@@ -1,0 +1,107 @@
+/**
+ * Seccomp for containers, as Docker applies it: every container gets the default profile
+ * (seccomp-default.ts) unless it is `--privileged` or `--security-opt seccomp=unconfined`;
+ * `--security-opt seccomp=FILE` takes a profile in Docker's format. The profile's rules are
+ * filtered for the container (the capabilities it has, the host's architecture, the kernel)
+ * and written in the OCI runtime spec's form for runc.
+ */
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { z } from 'zod';
+import { BerthError } from '../errors/index.ts';
+import { DEFAULT_SECCOMP } from './seccomp-default.ts';
+
+const argSchema = z.object({ index: z.number().int().min(0).max(5), value: z.number(), valueTwo: z.number().optional(), op: z.string() });
+const filterSchema = z.object({ caps: z.array(z.string()).optional(), arches: z.array(z.string()).optional(), minKernel: z.string().optional() });
+const ruleSchema = z.object({
+  names: z.array(z.string()).optional(),
+  name: z.string().optional(),
+  action: z.string(),
+  errnoRet: z.number().int().optional(),
+  args: z.array(argSchema).nullish(),
+  includes: filterSchema.optional(),
+  excludes: filterSchema.optional(),
+  comment: z.string().optional(),
+});
+const profileSchema = z.object({
+  defaultAction: z.string(),
+  defaultErrnoRet: z.number().int().optional(),
+  architectures: z.array(z.string()).nullish(),
+  archMap: z.array(z.object({ architecture: z.string(), subArchitectures: z.array(z.string()).nullish() })).nullish(),
+  syscalls: z.array(ruleSchema).nullish(),
+});
+
+export type DockerSyscallRule = z.infer<typeof ruleSchema>;
+export type DockerSeccompProfile = z.infer<typeof profileSchema>;
+
+/** Node's process.arch → the Go names profiles use, and the native seccomp architecture. */
+const HOST: Record<string, { go: string; scmp: string }> = {
+  x64: { go: 'amd64', scmp: 'SCMP_ARCH_X86_64' },
+  arm64: { go: 'arm64', scmp: 'SCMP_ARCH_AARCH64' },
+  ppc64: { go: 'ppc64le', scmp: 'SCMP_ARCH_PPC64LE' },
+  s390x: { go: 's390x', scmp: 'SCMP_ARCH_S390X' },
+  riscv64: { go: 'riscv64', scmp: 'SCMP_ARCH_RISCV64' },
+};
+
+function kernelAtLeast(min: string, have = release()): boolean {
+  const [a, b] = have.split(/[.-]/).map(Number);
+  const [x, y] = min.split('.').map(Number);
+  return a! > x! || (a === x && b! >= y!);
+}
+
+/** The OCI `linux.seccomp` for a container with capabilities `caps` (names with CAP_). */
+export function toOciSeccomp(profile: DockerSeccompProfile, caps: readonly string[], arch = process.arch): Record<string, unknown> {
+  const host = HOST[arch] ?? { go: arch, scmp: '' };
+  const has = new Set(caps);
+  const applies = (r: DockerSyscallRule) => {
+    const inc = r.includes ?? {};
+    const exc = r.excludes ?? {};
+    if (inc.caps && !inc.caps.every((c) => has.has(c))) return false;
+    if (inc.arches && !inc.arches.includes(host.go)) return false;
+    if (inc.minKernel && !kernelAtLeast(inc.minKernel)) return false;
+    if (exc.caps && exc.caps.some((c) => has.has(c))) return false;
+    if (exc.arches && exc.arches.includes(host.go)) return false;
+    return true;
+  };
+  const mapped = profile.archMap?.find((m) => m.architecture === host.scmp);
+  const architectures = profile.architectures?.length ? profile.architectures : mapped ? [mapped.architecture, ...(mapped.subArchitectures ?? [])] : [];
+  const syscalls = (profile.syscalls ?? []).filter(applies).map((r) => ({
+    names: r.names ?? (r.name ? [r.name] : []),
+    action: r.action,
+    ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}),
+    ...(r.args?.length ? { args: r.args.map((a) => ({ index: a.index, value: a.value, valueTwo: a.valueTwo ?? 0, op: a.op })) } : {}),
+  }));
+  return {
+    defaultAction: profile.defaultAction,
+    ...(profile.defaultErrnoRet !== undefined ? { defaultErrnoRet: profile.defaultErrnoRet } : {}),
+    architectures,
+    syscalls: syscalls.filter((s) => s.names.length),
+  };
+}
+
+/** Reads a `--security-opt seccomp=FILE` profile, with a clear error for a bad one. */
+export function readSeccompProfile(path: string): DockerSeccompProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BerthError('INVALID_ARGUMENT', `opening seccomp profile (${path}) failed: ${(e as Error).message}`);
+  }
+  try {
+    return profileSchema.parse(JSON.parse(text));
+  } catch (e) {
+    throw new BerthError('INVALID_ARGUMENT', `decoding seccomp profile (${path}) failed: ${(e as Error).message.split('\n')[0]}`, { hint: 'the file must be a Docker seccomp profile (JSON with defaultAction and syscalls)' });
+  }
+}
+
+/**
+ * The seccomp part of a container's spec, or undefined for none: `--privileged` and
+ * `seccomp=unconfined` run without a filter, as Docker runs them.
+ */
+export function seccompFor(opts: { privileged?: boolean; securityOpt?: readonly string[] }, caps: readonly string[]): Record<string, unknown> | undefined {
+  const choice = (opts.securityOpt ?? []).map((s) => /^seccomp[=:](.*)$/.exec(s)?.[1]).filter((v) => v !== undefined).at(-1);
+  if (choice === 'unconfined') return undefined;
+  if (choice !== undefined) return toOciSeccomp(readSeccompProfile(choice), caps);
+  if (opts.privileged) return undefined;
+  return toOciSeccomp(DEFAULT_SECCOMP, caps);
+}
