@@ -72,6 +72,9 @@ function markRunning(engine: Engine, id: string, pid: number, monitorPid: number
   new ContainerRecords(engine.db).updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
 }
 
+/** How runc reports that it could not start the container at all (logrus text on stderr). */
+const RUNC_FAILURE = /level=error msg="runc run failed: ((?:[^"\\]|\\.)*)"/;
+
 /** Runs the container attached to this terminal; resolves to its exit status. */
 export async function startAttached(engine: Engine, id: string, io: { stdin: boolean }): Promise<number> {
   const records = new ContainerRecords(engine.db);
@@ -82,12 +85,19 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const tty = rec.config.tty;
   const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
   const log = new JsonLogWriter(paths.log);
+  let runcError: string | undefined;
   if (!tty) {
     child.stdout!.on('data', (c: Buffer) => {
       process.stdout.write(c);
       log.write('stdout', c);
     });
     child.stderr!.on('data', (c: Buffer) => {
+      // runc's own failure to start the container is an engine error, not container output.
+      const failed = RUNC_FAILURE.exec(c.toString());
+      if (failed) {
+        runcError = failed[1]!.replace(/\\"/g, '"');
+        return;
+      }
       process.stderr.write(c);
       log.write('stderr', c);
     });
@@ -103,10 +113,12 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   mark('exited');
   await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
   await log.close();
-  await finishContainer(engine, rec.id, code, { runcGone: true });
+  await finishContainer(engine, rec.id, runcError ? 128 : code, { runcGone: true, error: runcError });
   mark('finished');
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
   mark('removed');
+  // Docker answers a container that could not start with 125 and the runtime's reason.
+  if (runcError) throw new BerthError('RUNTIME', `OCI runtime create failed: ${runcError}`);
   return code;
 }
 

@@ -9,7 +9,7 @@ import { DEFAULT_SECCOMP } from '../../src/runtime/seccomp-default.ts';
 import { seccompFor, toOciSeccomp } from '../../src/runtime/seccomp.ts';
 
 type Rule = { names: string[]; action: string; errnoRet?: number; args?: unknown[] };
-const oci = (caps: readonly string[], arch = 'x64') => toOciSeccomp(DEFAULT_SECCOMP, caps, arch) as { defaultAction: string; defaultErrnoRet: number; architectures: string[]; syscalls: Rule[] };
+const oci = (caps: readonly string[], arch = 'x64') => toOciSeccomp(DEFAULT_SECCOMP, caps, arch as NodeJS.Architecture) as { defaultAction: string; defaultErrnoRet: number; architectures: string[]; syscalls: Rule[] };
 /** Allowed with no condition on its arguments. */
 const plainlyAllowed = (p: ReturnType<typeof oci>, name: string) => p.syscalls.some((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args && r.names.includes(name));
 const mentioned = (p: ReturnType<typeof oci>, name: string) => p.syscalls.some((r) => r.names.includes(name));
