@@ -14,13 +14,7 @@ DOCKER=/usr/bin/docker
 tiny="$BENCH_TMP/tiny"; mkdir -p "$tiny"
 printf 'FROM bb:1\nRUN echo one > /one\nCOPY f /f\nRUN cat /f > /g\nENV X=1\n' > "$tiny/Dockerfile"; echo data > "$tiny/f"
 
-big="$BENCH_TMP/big"
-if [ ! -f "$big/.done" ]; then
-  rm -rf "$big"; mkdir -p "$big/files"
-  for d in $(seq 0 199); do mkdir -p "$big/files/$d"; for f in $(seq 0 99); do head -c 1000 /dev/urandom > "$big/files/$d/$f.txt"; done; done
-  head -c 480000000 /dev/urandom > "$big/weights.bin"
-  printf 'FROM bb:1\nCOPY . /ctx/\n' > "$big/Dockerfile"; touch "$big/.done"
-fi
+big_context
 
 cold() { # engine dir
   case $1 in

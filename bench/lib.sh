@@ -57,3 +57,15 @@ podman_busybox() {
   fi
   podman image exists bb:1 2>/dev/null || podman import "$BB" bb:1 >/dev/null 2>&1
 }
+
+# big_context: the ~500 MB / 20k-file build context of the build and registry benchmarks
+# (random weights plus small files), made once under $BENCH_TMP/big.
+big_context() {
+  big="$BENCH_TMP/big"
+  if [ ! -f "$big/.done" ]; then
+    rm -rf "$big"; mkdir -p "$big/files"
+    for d in $(seq 0 199); do mkdir -p "$big/files/$d"; for f in $(seq 0 99); do head -c 1000 /dev/urandom > "$big/files/$d/$f.txt"; done; done
+    head -c 480000000 /dev/urandom > "$big/weights.bin"
+    printf 'FROM bb:1\nCOPY . /ctx/\n' > "$big/Dockerfile"; touch "$big/.done"
+  fi
+}

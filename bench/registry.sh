@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-ROOT="$BENCH_TMP/berth-root"
 PORT=${PORT:-15999}
 REG="$BENCH_TMP/registry"
 rm -rf "$REG"; mkdir -p "$REG"
@@ -12,8 +11,10 @@ printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdir
 docker-registry serve "$REG/config.yml" >"$REG/log" 2>&1 & RPID=$!
 trap 'kill $RPID 2>/dev/null || true' EXIT
 sleep 1
-bash bench/build.sh >/dev/null 2>&1 || true # makes the big context and b:1 in both engines
+with_busybox
+big_context
 start_dockerd
+docker_busybox
 export DOCKER_BUILDKIT=1
 ./bin/berth --root "$ROOT" build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
 /usr/bin/docker build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null

@@ -1,7 +1,7 @@
 /**
  * Downloading one big blob as ranged parts in parallel (model weights run to GBs, and one
  * connection is the bottleneck). The parts are written at their offsets into
- * `ingest/ranged-<hex>`; after each part's bytes are on disk, its index is added to
+ * `ingest/ranged-<hex>`; after each part's bytes are written, its index is added to
  * `ingest/ranged-<hex>.parts`, so a pull killed halfway resumes with the parts it lacks.
  * The whole file is hashed in order as its prefix completes (the hash follows the download),
  * and only a file whose size and digest match is renamed into the store. Anything else is
@@ -64,7 +64,8 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
           unsupported = true;
           return;
         }
-        await fh.datasync();
+        // Not fsynced part by part: a SIGKILL keeps the page cache, and after a power loss a
+        // part that did not reach the disk fails the final digest check, costing a retry.
         done.add(part);
         // The record is rewritten whole, one write at a time: it only ever lists fsynced parts.
         saving = saving.then(() => writeAtomic(record, JSON.stringify([...done])));
