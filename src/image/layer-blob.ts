@@ -37,9 +37,16 @@ function verifying(expected: Digest, start: number): Transform {
   });
 }
 
-export async function openLayerBlob(engine: Engine, digest: Digest, opts: { start?: number } = {}): Promise<Readable> {
+/**
+ * `receiverVerifies`: the bytes go, under this digest, to a receiver that checks them itself
+ * (a registry refuses an upload whose content does not hash to the digest it was pushed as),
+ * so the regenerated tar is not hashed a second time here.
+ */
+export async function openLayerBlob(engine: Engine, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
   if (await engine.content.has(digest)) return engine.content.open(digest, { start: opts.start });
   const dir = engine.images.dirLayer(digest);
   if (!dir || !(await engine.snapshots.hasLayer(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
-  return writeLayer(engine.snapshots.layerPath(digest), { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch }).pipe(verifying(digest, opts.start ?? 0));
+  const tar = writeLayer(engine.snapshots.layerPath(digest), { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch });
+  if (opts.receiverVerifies && !opts.start) return tar;
+  return tar.pipe(verifying(digest, opts.start ?? 0));
 }

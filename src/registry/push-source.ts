@@ -71,6 +71,8 @@ export async function pushSource(engine: Engine, record: ImageRecord, format: Co
       if (d === root.digest) return root;
       throw new BerthError('NOT_FOUND', `manifest ${d} is not part of this push`);
     },
-    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => openLayerBlob(engine, desc.digest, { start: opts.start }),
+    // The registry hashes every upload against the digest it is pushed as: an uncompressed
+    // layer regenerated from its dir is checked there, not hashed twice.
+    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => openLayerBlob(engine, desc.digest, { start: opts.start, receiverVerifies: true }),
   };
 }

@@ -93,6 +93,26 @@ describe('built images', () => {
     assert.equal(t.run(['push', name]).code, 0);
     assert.equal(docker(['run', '--rm', '--network', 'none', name]).stdout, 'built-here\n');
   });
+
+  it('a layer dir changed on disk is refused by the registry\'s digest check, not pushed', () => {
+    const ctx = join(work, 'tampered');
+    execFileSync('mkdir', ['-p', ctx]);
+    execFileSync('sh', ['-c', `printf 'FROM bb:1\nRUN echo original > /t\n' > ${ctx}/Dockerfile`]);
+    const name = `${reg.host}/built/tampered:1`;
+    assert.equal(t.run(['build', '--network', 'none', '-t', name, ctx]).code, 0);
+    const layers = JSON.parse(t.run(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', name]).stdout) as string[];
+    const dir = join(t.root, 'snapshots', 'layers', layers.at(-1)!.slice(7));
+    execFileSync('sh', ['-c', `echo evil > ${dir}/evil`]);
+    try {
+      const p = t.run(['push', '--compression-format', 'none', name]);
+      assert.equal(p.code, 125);
+      assert.match(p.stderr, /DIGEST_INVALID/);
+      assert.notEqual(docker(['pull', name]).code, 0, 'nothing was published under the tag');
+    } finally {
+      execFileSync('rm', [`${dir}/evil`]);
+    }
+    assert.equal(t.run(['push', '--compression-format', 'none', name]).code, 0);
+  });
 });
 
 describe('docker push → berth pull → berth run', () => {
