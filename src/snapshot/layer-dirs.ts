@@ -92,3 +92,43 @@ export class LayerDirs {
     return (await readdir(this.root)).map((n) => `sha256:${n}`).filter(isDigest);
   }
 }
+
+/**
+ * What both drivers share: the layer dirs under `<root>/layers` and the snapshot dirs under
+ * `<root>/active`. A driver adds how a snapshot is made, mounted and committed.
+ */
+export abstract class LayeredSnapshotter {
+  protected readonly layers: LayerDirs;
+  protected readonly activeDir: string;
+
+  constructor(root: string) {
+    this.layers = new LayerDirs(join(root, 'layers'));
+    this.activeDir = join(root, 'active');
+  }
+
+  async init(): Promise<this> {
+    await this.layers.init();
+    await mkdir(this.activeDir, { recursive: true });
+    return this;
+  }
+
+  layerPath(diffId: Digest): string {
+    return this.layers.path(diffId);
+  }
+
+  hasLayer(diffId: Digest): Promise<boolean> {
+    return this.layers.has(diffId);
+  }
+
+  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }> {
+    return this.layers.unpack(diffId, open, opts);
+  }
+
+  removeLayer(diffId: Digest): Promise<void> {
+    return this.layers.remove(diffId);
+  }
+
+  listLayers(): Promise<Digest[]> {
+    return this.layers.list();
+  }
+}

@@ -17,49 +17,20 @@ import { execFile } from 'node:child_process';
 import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { applyLayer, hashingStream, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
-import { LayerDirs } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommittedLayer, Snapshotter, UnpackOptions } from './types.ts';
+import { LayeredSnapshotter } from './layer-dirs.ts';
+import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
 
 const run = promisify(execFile);
 
-export class NativeSnapshotter implements Snapshotter {
+export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'native' as const;
-  private readonly layers: LayerDirs;
-  private readonly activeDir: string;
-
-  constructor(root: string) {
-    this.layers = new LayerDirs(join(root, 'layers'));
-    this.activeDir = join(root, 'active');
-  }
-
-  async init(): Promise<this> {
-    await this.layers.init();
-    await mkdir(this.activeDir, { recursive: true });
-    return this;
-  }
-
-  layerPath(diffId: Digest): string {
-    return this.layers.path(diffId);
-  }
-  hasLayer(diffId: Digest): Promise<boolean> {
-    return this.layers.has(diffId);
-  }
-  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }> {
-    return this.layers.unpack(diffId, open, opts);
-  }
-  removeLayer(diffId: Digest): Promise<void> {
-    return this.layers.remove(diffId);
-  }
-  listLayers(): Promise<Digest[]> {
-    return this.layers.list();
-  }
 
   private paths(key: string) {
     const dir = join(this.activeDir, key);

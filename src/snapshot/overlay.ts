@@ -1,46 +1,23 @@
 import { execFile } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
-import { LayerDirs } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommittedLayer, Snapshotter, UnpackOptions } from './types.ts';
+import { LayeredSnapshotter } from './layer-dirs.ts';
+import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
 
 const run = promisify(execFile);
 
 /** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
-export class OverlaySnapshotter implements Snapshotter {
+export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
-  private readonly layers: LayerDirs;
-  private readonly layersDir: string;
-  private readonly activeDir: string;
 
-  constructor(root: string) {
-    this.layers = new LayerDirs(join(root, 'layers'));
-    this.layersDir = this.layers.root;
-    this.activeDir = join(root, 'active');
-  }
-
-  async init(): Promise<this> {
-    await this.layers.init();
-    await mkdir(this.activeDir, { recursive: true });
-    return this;
-  }
-
-  layerPath(diffId: Digest): string {
-    return this.layers.path(diffId);
-  }
-
-  hasLayer(diffId: Digest): Promise<boolean> {
-    return this.layers.has(diffId);
-  }
-
-  unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts: UnpackOptions = {}): Promise<{ size: number }> {
-    return this.layers.unpack(diffId, open, opts);
+  private get layersDir(): string {
+    return this.layers.root;
   }
 
   private paths(key: string) {
@@ -106,14 +83,6 @@ export class OverlaySnapshotter implements Snapshotter {
   async remove(key: string): Promise<void> {
     await this.unmount(key);
     await rm(this.paths(key).dir, { recursive: true, force: true });
-  }
-
-  removeLayer(diffId: Digest): Promise<void> {
-    return this.layers.remove(diffId);
-  }
-
-  listLayers(): Promise<Digest[]> {
-    return this.layers.list();
   }
 }
 

@@ -9,6 +9,15 @@ import { busyboxTar } from '../helpers/busybox.ts';
 import { startProxy, type FaultyProxy } from '../helpers/proxy.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
+/** The entries of a dir under a state root; none while the store is not made yet. */
+function listIn(root: string, dir: string): string[] {
+  try {
+    return readdirSync(join(root, dir));
+  } catch {
+    return [];
+  }
+}
+
 let reg: TestRegistry;
 let proxy: FaultyProxy;
 const src = tempRoot('berth-faults-src-');
@@ -79,13 +88,7 @@ describe('extraction during the download', () => {
     try {
       proxy.fault = 'slow';
       const child = spawn(BERTH, ['--root', t.root, 'pull', `${proxy.host}/faults/bb:1`], { stdio: 'ignore' });
-      const list = (dir: string) => {
-        try {
-          return readdirSync(join(t.root, dir));
-        } catch {
-          return [];
-        }
-      };
+      const list = (dir: string) => listIn(t.root, dir);
       let overlapped = false;
       for (let i = 0; i < 400 && !overlapped; i++) {
         const unpacking = list('snapshots/layers/tmp').some((f) => !f.startsWith('rm-'));
@@ -169,13 +172,7 @@ describe('big blobs in ranged parts', () => {
       proxy.fault = 'slow';
       proxy.bytesSent = 0;
       const child = spawn(BERTH, ['--root', t.root, 'pull', `${proxy.host}/faults/bb:1`], { stdio: 'ignore', env });
-      const parts = () => {
-        try {
-          return readdirSync(join(t.root, 'content', 'ingest')).filter((f) => f.endsWith('.parts'));
-        } catch {
-          return []; // the store is not made yet
-        }
-      };
+      const parts = () => listIn(t.root, 'content/ingest').filter((f) => f.endsWith('.parts'));
       for (let i = 0; i < 400 && !parts().length; i++) await new Promise((r) => setTimeout(r, 25));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
