@@ -9,6 +9,7 @@ import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { mark } from '../progress/timing.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
 
@@ -74,6 +75,7 @@ export class StoreImageSink implements ImageSink {
   async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: PutBlobOptions = {}): Promise<void> {
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const stored = await this.engine.content.putRanged(desc.digest, desc.size, opts.openRange, { signal: opts.signal });
+      mark(`ranged download of ${desc.digest.slice(7, 19)} done`);
       if (stored) return;
     }
     const diffId = this.diffIds.get(desc.digest);
