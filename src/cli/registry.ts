@@ -4,6 +4,17 @@ import { BerthError } from '../errors/index.ts';
 import type { ProgressEvent } from '../image/transfer.ts';
 import { getEngine, out } from './context.ts';
 
+/**
+ * Per-blob progress: live bars on a terminal (progress/transfer-tty.ts), docker's final
+ * lines otherwise. `finish` draws the last state.
+ */
+async function transferProgress(verb: 'Pull complete' | 'Pushed'): Promise<{ onProgress: (ev: ProgressEvent) => void; finish: () => void }> {
+  if (!process.stdout.isTTY) return { onProgress: layerLines(verb), finish: () => undefined };
+  const { transferRenderer } = await import('../progress/transfer-tty.ts');
+  const r = transferRenderer((s) => process.stdout.write(s), { active: verb === 'Pushed' ? 'Pushing' : 'Downloading', done: verb, exists: verb === 'Pushed' ? 'Layer already exists' : 'Already exists' });
+  return { onProgress: r.onProgress, finish: r.finish };
+}
+
 function layerLines(verb: string): (ev: ProgressEvent) => void {
   return (ev) => {
     if (ev.kind === 'blob-done') {
@@ -34,7 +45,8 @@ export function register(program: Command): void {
       const { familiarName, parseReference, withDefaultTag } = await import('../reference/index.ts');
       const ref = withDefaultTag(parseReference(name));
       if (!o.quiet) out(`${ref.tag ?? ref.digest}: Pulling from ${familiarName({ ...ref, tag: undefined, digest: undefined }).replace(/^library\//, '')}\n`);
-      const r = await pullImage(engine, name, { platform: o.platform, allPlatforms: o.allTags, insecure: o.tlsVerify === 'false', onProgress: o.quiet ? undefined : layerLines('Pull complete') });
+      const progress = o.quiet ? undefined : await transferProgress('Pull complete');
+      const r = await pullImage(engine, name, { platform: o.platform, allPlatforms: o.allTags, insecure: o.tlsVerify === 'false', onProgress: progress?.onProgress }).finally(() => progress?.finish());
       if (!o.quiet) out(`Digest: ${r.digest}\nStatus: Downloaded newer image for ${familiarName(ref)}\n`);
       out(`${r.ref}\n`);
     });
@@ -53,12 +65,13 @@ export function register(program: Command): void {
       const ref = withDefaultTag(parseReference(name));
       if (!['auto', 'gzip', 'none', 'zstd'].includes(o.compressionFormat)) throw new BerthError('INVALID_ARGUMENT', `unknown compression format "${o.compressionFormat}"`);
       if (!o.quiet) out(`The push refers to repository [${repositoryName(ref)}]\n`);
+      const progress = o.quiet ? undefined : await transferProgress('Pushed');
       const r = await pushImage(engine, name, {
         insecure: o.tlsVerify === 'false',
         compression: o.compressionFormat as 'auto',
-        onProgress: o.quiet ? undefined : layerLines('Pushed'),
+        onProgress: progress?.onProgress,
         onMessage: o.quiet ? undefined : (s) => out(`${s}\n`),
-      });
+      }).finally(() => progress?.finish());
       out(o.quiet ? `${name}\n` : `${ref.tag}: digest: ${r.digest} size: ${r.size}\n`);
     });
 

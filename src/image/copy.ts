@@ -4,6 +4,7 @@
  * parallel, deduplicated), then the manifests bottom-up so a sink never sees a manifest
  * before its blobs.
  */
+import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -91,8 +92,23 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
       return;
     }
     opts.onProgress?.({ kind: 'blob-start', digest: desc.digest, size: desc.size, label: desc.mediaType });
-    const openRange = source.openBlobRange ? (start: number, end: number, o: TransferOptions) => source.openBlobRange!(desc, start, end, { ...opts, ...o }) : undefined;
-    await sink.putBlob(desc, (start) => source.openBlob(desc, { ...opts, start }), { ...opts, openRange });
+    // Bytes as they come, for progress: counted at the source, whichever way the sink reads.
+    let bytes = 0;
+    let last = 0;
+    const count = <T extends Readable | 'unsupported'>(s: T, from = 0): T => {
+      if (typeof s === 'string' || !opts.onProgress) return s;
+      if (from) bytes = Math.max(bytes, from);
+      s.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (Date.now() - last >= 100) {
+          last = Date.now();
+          opts.onProgress!({ kind: 'blob-progress', digest: desc.digest, bytes: Math.min(bytes, desc.size), size: desc.size });
+        }
+      });
+      return s;
+    };
+    const openRange = source.openBlobRange ? async (start: number, end: number, o: TransferOptions) => count(await source.openBlobRange!(desc, start, end, { ...opts, ...o })) : undefined;
+    await sink.putBlob(desc, async (start) => count(await source.openBlob(desc, { ...opts, start }), start), { ...opts, openRange });
     opts.onProgress?.({ kind: 'blob-done', digest: desc.digest });
   };
   // Configs first: a sink that unpacks layers learns their diffIDs from them, and can then

@@ -1,0 +1,38 @@
+/** Pull/push progress on a terminal: bars, bytes, rate, and each blob's final word. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { humanBytes, progressLine, transferRenderer } from '../../src/progress/transfer-tty.ts';
+
+describe('transfer progress', () => {
+  const sizes: Array<[number, string]> = [
+    [0, '0B'],
+    [999, '999B'],
+    [1000, '1.00kB'],
+    [48_100_000, '48.1MB'],
+    [2_500_000_000, '2.50GB'],
+  ];
+  for (const [n, want] of sizes) it(`humanBytes(${n}) is ${want}`, () => assert.equal(humanBytes(n), want));
+
+  it('a line has the bar, bytes of the total and the rate', () => {
+    assert.equal(progressLine({ id: 'abc123def456', size: 1000_000, bytes: 500_000 }, 'Downloading', 1000), `abc123def456: Downloading [${'='.repeat(19)}>${' '.repeat(20)}]  500.0kB/1.00MB  500.0kB/s`);
+    assert.match(progressLine({ id: 'x', size: 10, bytes: 10 }, 'Pushing', 0), /\[={39}>\]  10B\/10B$/);
+  });
+
+  it('redraws in place and ends with every blob\'s final word', () => {
+    let out = '';
+    let t = 0;
+    const r = transferRenderer((s) => (out += s), { active: 'Downloading', done: 'Pull complete', exists: 'Already exists' }, () => t);
+    r.onProgress({ kind: 'blob-start', digest: `sha256:${'a'.repeat(64)}`, size: 2000, label: 'layer' });
+    r.onProgress({ kind: 'blob-done', digest: `sha256:${'b'.repeat(64)}`, skipped: 'exists' });
+    t = 1000;
+    r.onProgress({ kind: 'blob-progress', digest: `sha256:${'a'.repeat(64)}`, bytes: 1000, size: 2000 });
+    r.finish();
+    const first = out;
+    assert.match(first, /aaaaaaaaaaaa: Downloading \[=+> +\]  1.00kB\/2.00kB  1.00kB\/s\n/);
+    assert.match(first, /bbbbbbbbbbbb: Already exists\n/);
+    r.onProgress({ kind: 'blob-done', digest: `sha256:${'a'.repeat(64)}` });
+    r.finish();
+    assert.ok(out.slice(first.length).startsWith('\x1b[2F\x1b[J'), 'the two lines are redrawn in place');
+    assert.match(out.slice(first.length), /aaaaaaaaaaaa: Pull complete\n/);
+  });
+});
