@@ -1,7 +1,11 @@
 /** Pull/push progress on a terminal: bars, bytes, rate, and each blob's final word. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Digest } from '../../src/oci/digest.ts';
 import { humanBytes, progressLine, transferRenderer } from '../../src/progress/transfer-tty.ts';
+
+const A = `sha256:${'a'.repeat(64)}` as Digest;
+const B = `sha256:${'b'.repeat(64)}` as Digest;
 
 describe('transfer progress', () => {
   const sizes: Array<[number, string]> = [
@@ -22,15 +26,15 @@ describe('transfer progress', () => {
     let out = '';
     let t = 0;
     const r = transferRenderer((s) => (out += s), { active: 'Downloading', done: 'Pull complete', exists: 'Already exists' }, () => t);
-    r.onProgress({ kind: 'blob-start', digest: `sha256:${'a'.repeat(64)}`, size: 2000, label: 'layer' });
-    r.onProgress({ kind: 'blob-done', digest: `sha256:${'b'.repeat(64)}`, skipped: 'exists' });
+    r.onProgress({ kind: 'blob-start', digest: A, size: 2000, label: 'layer' });
+    r.onProgress({ kind: 'blob-done', digest: B, skipped: 'exists' });
     t = 1000;
-    r.onProgress({ kind: 'blob-progress', digest: `sha256:${'a'.repeat(64)}`, bytes: 1000, size: 2000 });
+    r.onProgress({ kind: 'blob-progress', digest: A, bytes: 1000, size: 2000 });
     r.finish();
     const first = out;
     assert.match(first, /aaaaaaaaaaaa: Downloading \[=+> +\]  1.00kB\/2.00kB  1.00kB\/s\n/);
     assert.match(first, /bbbbbbbbbbbb: Already exists\n/);
-    r.onProgress({ kind: 'blob-done', digest: `sha256:${'a'.repeat(64)}` });
+    r.onProgress({ kind: 'blob-done', digest: A });
     r.finish();
     assert.ok(out.slice(first.length).startsWith('\x1b[2F\x1b[J'), 'the two lines are redrawn in place');
     assert.match(out.slice(first.length), /aaaaaaaaaaaa: Pull complete\n/);
