@@ -44,15 +44,12 @@ async function rebuild(net: DnsNetwork): Promise<void> {
   }
 }
 
+/** The running aardvark's pid. A stale pid file may name a pid reused by another program: it must not get our SIGHUP. */
 async function aardvarkPid(): Promise<number | undefined> {
   const pid = Number((await readFile(join(CONFIG_DIR, 'aardvark.pid'), 'utf8').catch(() => '')).trim());
   if (!pid) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes('aardvark-dns') && cmdline.includes(CONFIG_DIR) ? pid : undefined;
 }
 
 /** Makes aardvark (re)read its files: SIGHUP to the running one, or start one (it daemonizes). */
