@@ -34,6 +34,7 @@ import { makeNode, makeWhiteouts, setXattrs } from './fs-tools.ts';
 import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 import { readTar, type TarEntry } from './tar-reader.ts';
+import { WritePool } from './write-pool.ts';
 
 /** overlayfs metadata a layer must not forge (redirects, metacopy, opaque) — berth sets it. */
 const FORBIDDEN_XATTR = /^trusted\.overlay\./;
@@ -58,14 +59,17 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   const onAbort = () => input.destroy(new BerthError('CANCELLED', 'layer extraction was cancelled'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const tree = new ApplyTree(root, opts.whiteouts === 'apply');
+  const pool = new WritePool();
   try {
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
     for await (const entry of readTar(tail)) {
       if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
-      await applyEntry(tree, entry, opts);
+      await applyEntry(tree, entry, opts, pool);
     }
+    await pool.drain();
     await finish(tree, opts);
   } catch (e) {
+    await pool.drain().catch(() => undefined); // no write may outlive the call
     tail.destroy();
     input.destroy();
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled', { cause: e });
@@ -78,13 +82,19 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   return { diffId: hasher.digest(), size: hasher.size() };
 }
 
-async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promise<void> {
+/** Files up to this size are read whole and created by the write pool. */
+const POOLED_FILE = 1 << 20;
+
+async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions, pool: WritePool): Promise<void> {
   const h = entry.header;
   const rel = archiveEntryPath(h.name);
   if (rel === '') return; // the root itself: its metadata belongs to whoever made the target
   const slash = rel.lastIndexOf('/');
   const base = rel.slice(slash + 1);
   const parentRel = slash === -1 ? '' : rel.slice(0, slash);
+  // Only a new small file at a path no pending file is at or under may run beside pending ones.
+  const pooled = h.type === 'file' && h.size <= POOLED_FILE && !base.startsWith(WHITEOUT_PREFIX) && !pool.touches(rel);
+  if (!pooled) await pool.drain();
 
   if (base.startsWith(WHITEOUT_PREFIX)) return applyWhiteout(tree, h.name, parentRel, base, opts);
 
@@ -102,7 +112,14 @@ async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions):
       tree.dirTimes.set(pathRel, h.mtime);
       break;
     case 'file':
-      await writeFile(tree, entry, path, pathRel);
+      if (pooled && !exists(path) && tree.relOf(path) === rel) {
+        const chunks: Buffer[] = [];
+        for await (const c of entry.body()) chunks.push(c);
+        await pool.add({ path, rel, data: Buffer.concat(chunks), uid: h.uid, gid: h.gid, mode, mtime: h.mtime });
+      } else {
+        await pool.drain();
+        await writeFile(tree, entry, path, pathRel);
+      }
       break;
     case 'symlink':
       replacing(tree, pathRel, () => symlinkSync(h.linkname, path));
@@ -123,6 +140,15 @@ async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions):
       break;
   }
   recordXattrs(tree, pathRel, h);
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `create`; if something is in the way (EEXIST), removes it and runs it again. */
