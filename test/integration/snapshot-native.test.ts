@@ -1,7 +1,7 @@
 /** The native (copying) snapshot driver, and how a state root picks its driver. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -52,7 +52,9 @@ describe('native driver', () => {
   it('a container\'s writes are its own and go with it', () => {
     const id = n.run(['run', '-d', '--network', 'none', 'bb:1', 'sh', '-c', 'echo mine > /tmp/w']).stdout.trim();
     assert.equal(n.run(['wait', id]).stdout, '0\n');
-    assert.equal(n.run(['cp', `${id}:/tmp/w`, '-']).code, 0);
+    const copied = join(tempDir('berth-snap-cp-'), 'w');
+    assert.equal(n.run(['cp', `${id}:/tmp/w`, copied]).code, 0);
+    assert.equal(readFileSync(copied, 'utf8'), 'mine\n');
     assert.equal(n.run(['run', '--rm', '--network', 'none', 'bb:1', 'cat', '/tmp/w']).code, 1, 'another container does not see it');
     assert.equal(n.run(['rm', id]).code, 0);
     assert.equal(n.run(['system', 'check']).code, 0);
