@@ -3,7 +3,8 @@
  * to turn a record into a runnable runc bundle, and the calls that act on the live process.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
@@ -33,11 +34,6 @@ function userMounts(mounts: readonly ContainerMount[]): SpecMount[] {
       ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.readonly ? ['ro'] : []), ...(m.options ?? [])] }
       : { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] },
   );
-}
-
-async function writeAtomic(path: string, data: string): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
 }
 
 /** A user network's bridge and the names its DNS gives the container: name, short id, aliases. */
@@ -85,7 +81,7 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
       hardLimits: hardLimits(),
     });
     await mkdir(paths.bundle, { recursive: true });
-    await writeAtomic(join(paths.bundle, 'config.json'), JSON.stringify(spec));
+    await writeFileAtomic(join(paths.bundle, 'config.json'), JSON.stringify(spec));
     return { state: net, ports: net.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })), ipAddress: net.ipAddress };
   } catch (e) {
     await teardownNetwork(net).catch(() => undefined);

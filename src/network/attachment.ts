@@ -5,7 +5,8 @@
  * result cache, so that a netns left by a crash can be undone even when its state dir is
  * gone. Both live on /run with the namespaces and vanish with them at reboot.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import { ATTACHMENTS_DIR } from './bridge.ts';
 import type { CniConfList, CniResult } from './cni.ts';
@@ -39,16 +40,11 @@ export interface NetworkAttachment {
 
 const FILE = 'attachment.json';
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
-
 export async function saveAttachment(att: NetworkAttachment): Promise<void> {
   const text = JSON.stringify(att);
   await mkdir(ATTACHMENTS_DIR, { recursive: true });
-  await writeAtomic(join(ATTACHMENTS_DIR, `${att.containerId}.json`), text);
-  await writeAtomic(join(att.stateDir, FILE), text);
+  await writeFileAtomic(join(ATTACHMENTS_DIR, `${att.containerId}.json`), text);
+  await writeFileAtomic(join(att.stateDir, FILE), text);
 }
 
 async function load(path: string): Promise<NetworkAttachment | undefined> {

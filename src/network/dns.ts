@@ -12,7 +12,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { MACHINE_NET_DIR } from './bridge.ts';
@@ -36,9 +37,7 @@ async function rebuild(net: DnsNetwork): Promise<void> {
     const lines = await Promise.all(names.map((n) => readFile(join(entriesDir(net), n), 'utf8').catch(() => '')));
     const text = `${net.gateway}\n${lines.filter(Boolean).join('')}`;
     await mkdir(CONFIG_DIR, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, file);
+    await writeFileAtomic(file, text);
     const again = (await readdir(entriesDir(net)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
     if (again.join() === names.join() && (await readFile(file, 'utf8').catch(() => '')) === text) return;
   }
@@ -72,9 +71,7 @@ async function reload(): Promise<void> {
 /** Publishes `names` → `ip` on the network; the container must be attached (its gateway exists). */
 export async function addDnsEntry(net: DnsNetwork, containerId: string, ip: string, names: readonly string[]): Promise<void> {
   await mkdir(entriesDir(net), { recursive: true });
-  const path = join(entriesDir(net), containerId);
-  await writeFile(`${path}.tmp`, `${containerId} ${ip}  ${[...new Set(names)].join(',')}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(join(entriesDir(net), containerId), `${containerId} ${ip}  ${[...new Set(names)].join(',')}\n`);
   await rebuild(net);
   await reload();
 }

@@ -4,7 +4,8 @@
  * `docker-credential-<helper>` program speaking get/store/erase on stdin/stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../store/atomic.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
@@ -36,8 +37,7 @@ async function readConfig(): Promise<DockerConfig> {
 async function writeConfig(cfg: DockerConfig): Promise<void> {
   await mkdir(configDir(), { recursive: true, mode: 0o700 });
   const path = join(configDir(), 'config.json');
-  await writeFile(`${path}.tmp`, `${JSON.stringify(cfg, null, '\t')}\n`, { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, `${JSON.stringify(cfg, null, '\t')}\n`, { mode: 0o600 });
 }
 
 /** docker.io's credentials live under its historical key. */

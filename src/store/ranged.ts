@@ -8,7 +8,8 @@
  * deleted: a bad part is never kept.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic.ts';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
@@ -68,7 +69,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
         // part that did not reach the disk fails the final digest check, costing a retry.
         done.add(part);
         // The record is rewritten whole, one write at a time: it only ever lists fsynced parts.
-        saving = saving.then(() => writeAtomic(record, JSON.stringify([...done])));
+        saving = saving.then(() => writeFileAtomic(record, JSON.stringify([...done])));
         await saving;
         await feed();
       }
@@ -133,9 +134,4 @@ async function fetchPart(fh: import('node:fs/promises').FileHandle, openRange: R
       if (opts.signal?.aborted || (e instanceof BerthError && e.code === 'DATA_CORRUPT') || attempt >= ATTEMPTS) throw e;
     }
   }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
 }
