@@ -1,7 +1,6 @@
 /** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
@@ -35,30 +34,6 @@ export function parseDetachKeys(spec: string): Buffer {
       throw new BerthError('INVALID_ARGUMENT', `invalid detach keys (${spec})`, { hint: 'use e.g. ctrl-p,ctrl-q or ctrl-a,x' });
     }),
   );
-}
-
-/** Live output of a container from its json log until it exits; exits with its status. */
-async function followLog(engine: Engine, id: string): Promise<void> {
-  const { ContainerRecords } = await lazy.records();
-  const { readLogLines } = await lazy.logs();
-  const { containerPaths } = await lazy.paths();
-  const { reconcile } = await lazy.control();
-  const records = new ContainerRecords(engine.db);
-  const path = containerPaths(engine, id).log;
-  const emit = (l: { stream: string; log: string }) => (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log);
-  let { end } = await readLogLines(path); // live output only, as docker attach
-  for (;;) {
-    const next = await readLogLines(path, { start: end });
-    next.lines.forEach(emit);
-    end = next.end;
-    const cur = records.get(id);
-    if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
-      (await readLogLines(path, { start: end })).lines.forEach(emit);
-      process.exitCode = records.get(id)?.state.exitCode ?? 0;
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export function register(program: Command): void {
@@ -199,19 +174,7 @@ export function register(program: Command): void {
       let { lines, end } = await readLogLines(path);
       if (o.tail !== 'all') lines = lines.slice(Math.max(0, lines.length - Number(o.tail)));
       lines.forEach(emit);
-      if (!o.follow) return;
-      const { reconcile } = await lazy.control();
-      for (;;) {
-        const next = await readLogLines(path, { start: end });
-        next.lines.forEach(emit);
-        end = next.end;
-        const cur = records.get(rec.id);
-        if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
-          (await readLogLines(path, { start: end })).lines.forEach(emit);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      if (o.follow) await (await lazy.logs()).followLog(engine, rec.id, end, emit);
     });
 
   program
@@ -229,8 +192,15 @@ export function register(program: Command): void {
       const attach = await lazy.attach();
       const socket = attach.attachSocketPath(engine, rec.id);
       const { existsSync } = await import('node:fs');
-      // Containers run attached by another CLI have no monitor to attach to: follow their log.
-      if (!existsSync(socket)) return followLog(engine, rec.id);
+      // Containers run attached by another CLI have no monitor to attach to: follow their log,
+      // live output only (as docker attach), and exit with their status.
+      if (!existsSync(socket)) {
+        const logs = await lazy.logs();
+        const { end } = await logs.readLogLines((await lazy.paths()).containerPaths(engine, rec.id).log);
+        await logs.followLog(engine, rec.id, end, (l) => (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log));
+        process.exitCode = records.get(rec.id)?.state.exitCode ?? 0;
+        return;
+      }
       const end = await attach.attachClient(socket, { stdin: o.stdin && rec.config.interactive, tty: rec.config.tty, detachKeys: parseDetachKeys(o.detachKeys) });
       if (end.detached) return; // docker detaches quietly, with status 0
       const { reconcile } = await lazy.control();

@@ -6,6 +6,10 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import type { Engine } from '../engine.ts';
+import { reconcile } from './control.ts';
+import { containerPaths } from './paths.ts';
+import { ContainerRecords } from './records.ts';
 
 export interface LogLine {
   readonly log: string;
@@ -66,4 +70,25 @@ export async function readLogLines(path: string, opts: { start?: number } = {}):
     }
   }
   return { lines, end: Math.min(consumed, size) };
+}
+
+/**
+ * Emits a container's log lines from byte `start` on, as they are written, until nobody runs
+ * the container any more (its recorder gone is the same as its exit); then the last lines.
+ */
+export async function followLog(engine: Engine, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
+  const records = new ContainerRecords(engine.db);
+  const path = containerPaths(engine, id).log;
+  let end = start;
+  for (;;) {
+    const next = await readLogLines(path, { start: end });
+    next.lines.forEach(emit);
+    end = next.end;
+    const cur = records.get(id);
+    if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
+      (await readLogLines(path, { start: end })).lines.forEach(emit);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
