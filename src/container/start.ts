@@ -8,13 +8,15 @@
  * CLI is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
-import { ensureEmulator } from '../runtime/index.ts';
+import { ensureEmulator, runcStartFailure } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
@@ -72,9 +74,6 @@ function markRunning(engine: Engine, id: string, pid: number, monitorPid: number
   new ContainerRecords(engine.db).updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
 }
 
-/** How runc reports that it could not start the container at all (logrus text on stderr). */
-const RUNC_FAILURE = /level=error msg="runc run failed: ((?:[^"\\]|\\.)*)"/;
-
 /** Runs the container attached to this terminal; resolves to its exit status. */
 export async function startAttached(engine: Engine, id: string, io: { stdin: boolean }): Promise<number> {
   const records = new ContainerRecords(engine.db);
@@ -93,11 +92,8 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
     });
     child.stderr!.on('data', (c: Buffer) => {
       // runc's own failure to start the container is an engine error, not container output.
-      const failed = RUNC_FAILURE.exec(c.toString());
-      if (failed) {
-        runcError = failed[1]!.replace(/\\"/g, '"');
-        return;
-      }
+      runcError ??= runcStartFailure(c.toString());
+      if (runcError) return;
       process.stderr.write(c);
       log.write('stderr', c);
     });
@@ -118,7 +114,7 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
   mark('removed');
   // Docker answers a container that could not start with 125 and the runtime's reason.
-  if (runcError) throw new BerthError('RUNTIME', `OCI runtime create failed: ${runcError}`);
+  if (runcError) throw new BerthError('RUNTIME', runcError);
   return code;
 }
 
@@ -134,22 +130,58 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
   // A restart must not mistake the last run's exit for this one's: clear it before the monitor runs.
   records.updateState(rec.id, (s) => ({ ...s, status: 'created' }));
   // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started.
+  // fd 3 is a pipe on which it reports the start, one JSON line; a pipe and not the record,
+  // because a quick `--rm` container can be run, removed and gone before a poll would see it.
   const entry = process.argv[1]!;
   const monitor = spawn(process.execPath, [entry, '--root', engine.root, '__monitor', rec.id], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: process.env,
   });
   monitor.unref();
-  for (let i = 0; i < 3000; i++) {
-    const s = records.require(rec.id).state;
-    if (s.status === 'running' || s.status === 'exited') {
-      if (s.status === 'exited' && s.error) throw new BerthError('RUNTIME', s.error);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  const report = await readStartReport(monitor.stdio[3] as Readable, rec.id);
+  if (report?.error) throw new BerthError('RUNTIME', report.error);
+  if (!report) throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)}: the monitor process exited before it started the container`);
+}
+
+/** What the monitor says of a start: `{}` when the container runs (or ran), `{error}` when runc could not start it. */
+interface StartReport {
+  error?: string;
+}
+
+/**
+ * The monitor's one-line report; undefined when the pipe closes without one (the monitor died),
+ * and an error when none comes within 30 s.
+ */
+function readStartReport(pipe: Readable, id: string): Promise<StartReport | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => done({ error: `container ${id.slice(0, 12)} did not start within 30s` }), 30_000);
+    const done = (r: StartReport | undefined): void => {
+      clearTimeout(timer);
+      pipe.removeAllListeners();
+      // runc and the container inherit the monitor's end, so EOF may never come: stop reading now.
+      pipe.destroy();
+      resolve(r);
+    };
+    pipe.on('data', (c: Buffer) => {
+      text += c.toString();
+      const nl = text.indexOf('\n');
+      if (nl >= 0) done(JSON.parse(text.slice(0, nl)) as StartReport);
+    });
+    pipe.on('error', () => undefined);
+    pipe.on('close', () => done(undefined));
+  });
+}
+
+/** The monitor's side of that pipe: report once, then let go of it. */
+function reportStart(report: StartReport): void {
+  try {
+    writeSync(3, JSON.stringify(report) + '\n');
+    closeSync(3);
+  } catch {
+    // The starting CLI is gone (EPIPE) or this monitor was not started by one: nobody to tell.
   }
-  throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)} did not start within 30s`);
 }
 
 /** How the monitor runs `runc run`: in a pty of its own for a `-t` container, over pipes otherwise. */
@@ -200,16 +232,26 @@ export async function runMonitor(engine: Engine, id: string): Promise<void> {
     onResize: (c, r) => proc?.input.onResize(c, r),
   });
   proc = await spawnMonitored(engine, rec);
+  let runcError: string | undefined;
   proc.onOutput((kind, data) => {
+    // As attached: runc failing to start the container is recorded as the engine's error,
+    // which `startDetached` reports (exit 125), not logged as container output.
+    runcError ??= runcStartFailure(data.toString());
+    if (runcError) return;
     log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
     attach.output(kind, data);
   });
   const exited = proc.exited;
   const pid = await pidOrExit(paths.pidFile, exited);
-  markRunning(engine, id, pid, process.pid);
+  if (pid) {
+    markRunning(engine, id, pid, process.pid);
+    reportStart({});
+  }
   const code = await exited;
+  // No pid: runc is gone already, having either run a very short container or failed to start one.
+  if (!pid) reportStart(runcError ? { error: runcError } : {});
   await log.close();
-  await finishContainer(engine, id, code, { runcGone: true });
+  await finishContainer(engine, id, runcError ? 128 : code, { runcGone: true, error: runcError });
   await attach.exit(code);
   if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
 }

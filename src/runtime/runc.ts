@@ -12,6 +12,16 @@ import { BerthError, errnoCode } from '../errors/index.ts';
 const exec = promisify(execFile);
 import { existsSync } from 'node:fs';
 
+/**
+ * The reason when runc could not start a container at all, from its log line on stderr
+ * (`level=error msg="runc run failed: ..."`); undefined for anything else (container output).
+ * Docker reports that as an engine error (exit 125), not as the container's output.
+ */
+export function runcStartFailure(stderr: string): string | undefined {
+  const m = /level=error msg="runc run failed: ((?:[^"\\]|\\.)*)"/.exec(stderr);
+  return m ? `OCI runtime create failed: ${m[1]!.replace(/\\"/g, '"')}` : undefined;
+}
+
 /** An absolute path: a PATH search per call costs a dozen failed execs on a long PATH. */
 export const RUNC = process.env.BERTH_RUNC ?? ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p)) ?? 'runc';
 

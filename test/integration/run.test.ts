@@ -26,6 +26,7 @@ describe('berth run: output and exit codes', () => {
     { name: 'missing command returns 127', args: ['bb:1', 'nosuchcmd'], code: 127, stderr: /executable file not found in \$PATH/ },
     { name: 'non-executable file returns 126', args: ['bb:1', '/etc/passwd'], code: 126, stderr: /permission denied/ },
     { name: 'a container runc cannot start is an engine error: 125', args: ['--memory', '100k', 'bb:1', 'true'], code: 125, stderr: /^berth: Error: OCI runtime create failed: .*memory limit/m },
+    { name: 'detached too: a container runc cannot start is 125', args: ['-d', '--memory', '100k', 'bb:1', 'true'], code: 125, stderr: /^berth: Error: OCI runtime create failed: .*memory limit/m },
     { name: 'PID 1 is the command', args: ['bb:1', 'sh', '-c', 'echo $$'], code: 0, stdout: '1\n' },
     { name: 'hostname is the id prefix', args: ['bb:1', 'hostname'], code: 0, stdout: /^[0-9a-f]{12}\n$/ },
     { name: '--hostname', args: ['--hostname', 'trainer', 'bb:1', 'hostname'], code: 0, stdout: 'trainer\n' },
