@@ -47,6 +47,13 @@ export interface StoreSinkOptions {
   readonly repository?: string;
 }
 
+/** A layer being extracted from a download in progress (StoreImageSink.unpackAlongside). */
+interface Unpacking {
+  readonly input: PassThrough;
+  readonly done: Promise<{ size: number }>;
+  settle(e?: unknown): void;
+}
+
 export class StoreImageSink implements ImageSink {
   readonly description = 'local store';
   readonly written: ImageRecord[] = [];
@@ -70,53 +77,79 @@ export class StoreImageSink implements ImageSink {
 
   /**
    * Resumable: bytes of an interrupted transfer are kept by digest and continued from. A big
-   * blob from a source that serves ranges comes as parallel parts (store/ranged.ts).
+   * blob from a source that serves ranges comes as parallel parts (store/ranged.ts). A layer
+   * the store lacks is unpacked while it downloads, either way.
    */
   async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: PutBlobOptions = {}): Promise<void> {
+    if (await this.engine.content.has(desc.digest)) return;
+    const diffId = this.diffIds.get(desc.digest);
+    const unpackHere = diffId !== undefined && !(await this.engine.snapshots.hasLayer(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
-      const stored = await this.engine.content.putRanged(desc.digest, desc.size, opts.openRange, { signal: opts.signal });
+      const unpack = unpackHere ? this.unpackAlongside(diffId, opts) : undefined;
+      const stored = await this.verifying(unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input }));
       mark(`ranged download of ${desc.digest.slice(7, 19)} done`);
       if (stored) return;
     }
-    const diffId = this.diffIds.get(desc.digest);
-    if (!diffId || (await this.engine.snapshots.hasLayer(diffId))) {
+    if (!unpackHere) {
       await this.engine.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
       return;
     }
-    await this.downloadAndUnpack(desc, diffId, open, opts);
+    // One stream, two readers: the content store and the extraction. A download that resumes
+    // from a partial file is stored first, and putManifest unpacks it from the store.
+    let unpack: Unpacking | undefined;
+    const teeOpen = async (start?: number): Promise<Readable> => {
+      const src = await open(start);
+      if (start || unpack) return src;
+      unpack = this.unpackAlongside(diffId, opts);
+      src.on('error', (e) => unpack!.input.destroy(e));
+      src.pipe(unpack.input); // pipe() pauses the source while the extraction is behind
+      return src;
+    };
+    await this.verifying(() => unpack, () => this.engine.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal }));
   }
 
   /**
-   * A layer unpacked while it downloads: the one stream feeds the content store and the
-   * extraction at once. The layer dir is published only when its diffID matches and the blob
-   * has been verified by digest. A download that resumes from a partial file unpacks after.
+   * An extraction fed by a download as it goes. Its layer dir is published only once the blob
+   * has been verified by digest (the gate), and only when its diffID matches.
    */
-  private async downloadAndUnpack(desc: Descriptor, diffId: Digest, open: (start?: number) => Promise<Readable>, opts: TransferOptions): Promise<void> {
-    let blobDone!: (e?: unknown) => void;
-    const verified = new Promise<void>((resolve, reject) => (blobDone = (e) => (e ? reject(e) : resolve())));
-    verified.catch(() => undefined);
-    let unpacking: Promise<unknown> | undefined;
-    const teeOpen = async (start?: number): Promise<Readable> => {
-      const src = await open(start);
-      if (start || unpacking) return src; // a resume: the extraction waits for the whole blob
-      // One stream, two readers; pipe() pauses the source while either is full.
-      const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
-      const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-      src.on('error', (e) => (toUnpack.destroy(e), toStore.destroy(e)));
-      src.pipe(toUnpack);
-      src.pipe(toStore);
-      unpacking = this.engine.snapshots.unpackLayer(diffId, async () => toUnpack, { signal: opts.signal, gate: verified });
-      unpacking.catch(() => undefined);
-      return toStore;
-    };
+  private unpackAlongside(diffId: Digest, opts: TransferOptions): Unpacking {
+    let settle!: (e?: unknown) => void;
+    const gate = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
+    gate.catch(() => undefined);
+    const input = new PassThrough({ highWaterMark: 1 << 20 });
+    const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate });
+    done.catch(() => undefined);
+    return { input, done, settle };
+  }
+
+  /**
+   * Runs a download that feeds `unpack`, then opens or shuts its gate. Undefined from the
+   * download (a source without ranges) stops that extraction: another one will follow.
+   */
+  private async verifying<T>(unpack: Unpacking | undefined | (() => Unpacking | undefined), download: () => Promise<T>): Promise<T> {
+    const current = (): Unpacking | undefined => (typeof unpack === 'function' ? unpack() : unpack);
+    let result: T;
     try {
-      await this.engine.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal });
-      blobDone();
+      result = await download();
     } catch (e) {
-      blobDone(e);
+      current()?.input.destroy(e as Error);
+      current()?.settle(e);
+      await current()?.done.catch(() => undefined);
       throw e;
     }
-    await unpacking; // undefined after a resume: putManifest unpacks from the stored blob
+    const u = current();
+    if (!u) return result;
+    if (result === undefined) {
+      const stop = new BerthError('UNAVAILABLE', 'the source does not serve ranges');
+      u.input.destroy(stop);
+      u.settle(stop);
+      await u.done.catch(() => undefined);
+      return result;
+    }
+    if (!u.input.writableEnded) u.input.end(); // a piped source has ended it already
+    u.settle();
+    await u.done;
+    return result;
   }
 
   async putManifest(raw: RawManifest, opts: TransferOptions & { platform?: Platform } = {}): Promise<void> {

@@ -8,9 +8,9 @@
  * deleted: a bad part is never kept.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
 
@@ -21,8 +21,12 @@ export interface RangedOptions {
   readonly partSize?: number;
   readonly parallel?: number;
   readonly signal?: AbortSignal;
-  /** Bytes as they land, for progress. */
-  readonly onBytes?: (n: number) => void;
+  /**
+   * Receives the blob's bytes in order as the hash reads them (parts done before a resume
+   * included), so an extraction can run alongside the download. Not ended here: the caller
+   * knows whether the whole blob verified.
+   */
+  readonly inOrder?: Writable;
 }
 
 export const RANGE_PART = Number(process.env.BERTH_RANGE_PART ?? 16 << 20);
@@ -47,7 +51,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     const feed = () =>
       (feeding = feeding.then(async () => {
         while (hashed < count && done.has(hashed)) {
-          await hashPart(fh, hash, hashed * partSize, Math.min(partSize, size - hashed * partSize));
+          await hashPart(fh, hash, hashed * partSize, Math.min(partSize, size - hashed * partSize), opts.inOrder);
           hashed++;
         }
       }));
@@ -68,10 +72,12 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
         // Not fsynced part by part: a SIGKILL keeps the page cache, and after a power loss a
         // part that did not reach the disk fails the final digest check, costing a retry.
         done.add(part);
-        // The record is rewritten whole, one write at a time: it only ever lists fsynced parts.
+        // The record is rewritten whole, one write at a time, and lists only finished parts.
         saving = saving.then(() => writeFileAtomic(record, JSON.stringify([...done])));
         await saving;
-        await feed();
+        // Not awaited: a slow reader of `inOrder` must not hold the download back. Its failure
+        // surfaces at the final feed below.
+        feed().catch(() => undefined);
       }
     };
     await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, pending.length) }, worker));
@@ -104,18 +110,35 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
   return true;
 }
 
-async function hashPart(fh: import('node:fs/promises').FileHandle, hash: Hash, start: number, len: number): Promise<void> {
-  const buf = Buffer.allocUnsafe(Math.min(len, 1 << 20));
+async function hashPart(fh: FileHandle, hash: Hash, start: number, len: number, out?: Writable): Promise<void> {
   for (let off = 0; off < len; ) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, len - off), start + off);
+    // A fresh buffer per read: `out` may hold on to it.
+    const buf = Buffer.allocUnsafe(Math.min(len - off, 1 << 20));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start + off);
     if (bytesRead === 0) throw new BerthError('INTERNAL', 'short read of a downloaded part');
-    hash.update(buf.subarray(0, bytesRead));
+    const chunk = buf.subarray(0, bytesRead);
+    hash.update(chunk);
+    if (out && !out.write(chunk)) await drained(out);
     off += bytesRead;
   }
 }
 
+/** Resolves when `out` wants more, or rejects when it has failed or closed (its reader stopped). */
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (e?: Error): void => {
+      out.off('drain', onDrain).off('close', onClose);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(out.errored ?? new BerthError('INTERNAL', 'the reader of a ranged download stopped'));
+    out.on('drain', onDrain).on('close', onClose);
+  });
+}
+
 /** One part, retried when the connection breaks; false when the source ignores ranges. */
-async function fetchPart(fh: import('node:fs/promises').FileHandle, openRange: RangeOpener, start: number, len: number, opts: RangedOptions): Promise<boolean> {
+async function fetchPart(fh: FileHandle, openRange: RangeOpener, start: number, len: number, opts: RangedOptions): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     let written = 0;
     try {
@@ -126,7 +149,6 @@ async function fetchPart(fh: import('node:fs/promises').FileHandle, openRange: R
         if (written + c.length > len) throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`);
         await fh.write(c, 0, c.length, start + written);
         written += c.length;
-        opts.onBytes?.(c.length);
       }
       if (written !== len) throw new BerthError('UNAVAILABLE', `a part of the blob ended after ${written} of ${len} bytes`);
       return true;

@@ -83,31 +83,38 @@ describe('faulty registry', () => {
 });
 
 describe('extraction during the download', () => {
-  it('a layer is being unpacked while its blob is still downloading, and is published only once verified', async () => {
-    const t = tempRoot('berth-overlap-');
-    try {
-      proxy.fault = 'slow';
-      const child = spawn(BERTH, ['--root', t.root, 'pull', `${proxy.host}/faults/bb:1`], { stdio: 'ignore' });
-      const list = (dir: string) => listIn(t.root, dir);
-      let overlapped = false;
-      for (let i = 0; i < 400 && !overlapped; i++) {
-        const unpacking = list('snapshots/layers/tmp').some((f) => !f.startsWith('rm-'));
-        const downloading = list('content/ingest').some((f) => f.startsWith('resume-'));
-        const layers = list('snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f));
-        assert.deepEqual(layers, [], 'no layer dir is published before its blob is verified');
-        overlapped = unpacking && downloading;
-        await new Promise((r) => setTimeout(r, 25));
+  // A plain download writes ingest/resume-<hex>; a ranged one (2 MB in 256 kB parts) ranged-<hex>.
+  const ways = [
+    { name: 'one stream', ingest: 'resume-', env: process.env },
+    { name: 'ranged parts', ingest: 'ranged-', env: { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144' } },
+  ];
+  for (const way of ways) {
+    it(`${way.name}: a layer is being unpacked while its blob is still downloading, and is published only once verified`, async () => {
+      const t = tempRoot('berth-overlap-');
+      try {
+        proxy.fault = 'slow';
+        const child = spawn(BERTH, ['--root', t.root, 'pull', `${proxy.host}/faults/bb:1`], { stdio: 'ignore', env: way.env });
+        const list = (dir: string) => listIn(t.root, dir);
+        let overlapped = false;
+        for (let i = 0; i < 400 && !overlapped; i++) {
+          const unpacking = list('snapshots/layers/tmp').some((f) => !f.startsWith('rm-'));
+          const downloading = list('content/ingest').some((f) => f.startsWith(way.ingest) && !f.endsWith('.parts'));
+          const layers = list('snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f));
+          assert.deepEqual(layers, [], 'no layer dir is published before its blob is verified');
+          overlapped = unpacking && downloading;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.ok(overlapped, 'extraction should run while the blob downloads');
+        const code = await new Promise((r) => child.on('exit', r));
+        assert.equal(code, 0);
+        assert.equal(t.run(['run', '--rm', '--network', 'none', `${proxy.host}/faults/bb:1`, 'echo', 'ok']).stdout, 'ok\n');
+        assert.equal(t.run(['system', 'check']).code, 0);
+      } finally {
+        proxy.fault = 'none';
+        t.cleanup();
       }
-      assert.ok(overlapped, 'extraction should run while the blob downloads');
-      const code = await new Promise((r) => child.on('exit', r));
-      assert.equal(code, 0);
-      assert.equal(t.run(['run', '--rm', '--network', 'none', `${proxy.host}/faults/bb:1`, 'echo', 'ok']).stdout, 'ok\n');
-      assert.equal(t.run(['system', 'check']).code, 0);
-    } finally {
-      proxy.fault = 'none';
-      t.cleanup();
-    }
-  });
+    });
+  }
 });
 
 describe('big blobs in ranged parts', () => {
