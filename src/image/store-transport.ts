@@ -117,7 +117,11 @@ export class StoreImageSink implements ImageSink {
     const gate = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
     gate.catch(() => undefined);
     const input = new PassThrough({ highWaterMark: 1 << 20 });
-    const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate });
+    // Recorded at once, so that putManifest finds the layer unpacked and does not extract it again.
+    const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate }).then((r) => {
+      this.engine.images.putLayer(diffId, r.size);
+      return r;
+    });
     done.catch(() => undefined);
     return { input, done, settle };
   }
