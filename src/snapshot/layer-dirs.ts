@@ -120,6 +120,13 @@ export abstract class LayeredSnapshotter {
     return this.layers.has(diffId);
   }
 
+  /** Refuses a snapshot over a layer that is not unpacked (the store lost it, or was never given it). */
+  protected async requireLayers(layers: readonly Digest[]): Promise<void> {
+    for (const l of layers) {
+      if (!(await this.layers.has(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
+    }
+  }
+
   unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }> {
     return this.layers.unpack(diffId, open, opts);
   }

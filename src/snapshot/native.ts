@@ -40,8 +40,8 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
   /** Applies `layers` (bottom first) onto `dir`, as a container would see them merged. */
   private async materialize(dir: string, layers: readonly Digest[], signal?: AbortSignal): Promise<void> {
     await mkdir(dir, { recursive: true });
+    await this.requireLayers(layers);
     for (const l of layers) {
-      if (!(await this.layers.has(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
       await applyLayer(writeLayer(this.layers.path(l), { mode: 'overlay-upper', signal }), dir, { whiteouts: 'apply', signal });
     }
   }

@@ -16,10 +16,6 @@ const run = promisify(execFile);
 export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
 
-  private get layersDir(): string {
-    return this.layers.root;
-  }
-
   private paths(key: string) {
     const dir = join(this.activeDir, key);
     return { dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged') };
@@ -39,13 +35,11 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // Relative lowerdir names (resolved against cwd by the kernel) keep the option string
     // under the one-page limit for images with many layers.
     const lower = layers.length ? [...layers].reverse().map(digestHex) : ['empty'];
-    for (const l of layers) {
-      if (!(await this.hasLayer(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
-    }
+    await this.requireLayers(layers);
     const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`];
     if (!(await isMountPoint(p.merged))) {
       try {
-        await run('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), p.merged], { cwd: this.layersDir });
+        await run('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), p.merged], { cwd: this.layers.root });
       } catch (e) {
         throw new BerthError('RUNTIME', `cannot mount the overlay for ${key}: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`, { cause: e });
       }
