@@ -22,7 +22,7 @@ async function endpoints(engine: Engine, name: string) {
   return new ContainerRecords(engine.db)
     .list()
     .filter((c) => c.config.network === name && c.state.status === 'running')
-    .map((c) => ({ id: c.id, name: c.name, ip: (c.state as { ipAddress?: string }).ipAddress }));
+    .map((c) => ({ id: c.id, name: c.name, ip: c.state.ipAddress }));
 }
 
 /** Docker shows the predefined networks with ids of their own; berth derives stable ones. */

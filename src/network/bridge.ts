@@ -60,6 +60,12 @@ export function bridgeChains(net: BridgeNetwork): { nat: string; forward: string
   return { nat: `BERTH-NAT-${net.bridge}`, forward: `BERTH-FWD-${net.bridge}` };
 }
 
+/** Where each of the bridge's chains is jumped to from: [table, built-in chain, our chain]. */
+function chainJumps(net: BridgeNetwork): ReadonlyArray<readonly [table: string, from: string, chain: string]> {
+  const { nat, forward } = bridgeChains(net);
+  return [['nat', 'POSTROUTING', nat], ['filter', 'FORWARD', forward]];
+}
+
 async function iptables(args: readonly string[]): Promise<boolean> {
   return exec('iptables', ['-w', ...args]).then(
     () => true,
@@ -100,7 +106,7 @@ export async function ensureBridgeRules(net: BridgeNetwork): Promise<void> {
     );
     child.stdin!.end(rules);
   });
-  for (const [table, chain, target] of [['nat', 'POSTROUTING', nat], ['filter', 'FORWARD', forward]] as const) {
+  for (const [table, chain, target] of chainJumps(net)) {
     if (!(await iptables(['-t', table, '-C', chain, '-j', target]))) await iptables(['-t', table, '-I', chain, '1', '-j', target]);
   }
   await mkdir(dirname(marker), { recursive: true });
@@ -173,8 +179,7 @@ export function enableLocalnetRouting(bridge: string): Promise<void> {
  */
 export async function removeBridge(net: BridgeNetwork): Promise<string[]> {
   const warnings: string[] = [];
-  const { nat, forward } = bridgeChains(net);
-  for (const [table, chain, target] of [['nat', 'POSTROUTING', nat], ['filter', 'FORWARD', forward]] as const) {
+  for (const [table, chain, target] of chainJumps(net)) {
     while (await iptables(['-t', table, '-D', chain, '-j', target]));
     await iptables(['-t', table, '-F', target]);
     await iptables(['-t', table, '-X', target]);

@@ -30,15 +30,20 @@ export interface DnsNetwork {
 
 const entriesDir = (net: DnsNetwork) => join(DNS_DIR, 'entries', net.bridge);
 
+/** The network's entry files, sorted; another writer's temp file is not an entry yet. */
+async function entryNames(net: DnsNetwork): Promise<string[]> {
+  return (await readdir(entriesDir(net)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
+}
+
 async function rebuild(net: DnsNetwork): Promise<void> {
   const file = join(CONFIG_DIR, net.bridge);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const names = (await readdir(entriesDir(net)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
+    const names = await entryNames(net);
     const lines = await Promise.all(names.map((n) => readFile(join(entriesDir(net), n), 'utf8').catch(() => '')));
     const text = `${net.gateway}\n${lines.filter(Boolean).join('')}`;
     await mkdir(CONFIG_DIR, { recursive: true });
     await writeFileAtomic(file, text);
-    const again = (await readdir(entriesDir(net)).catch(() => [] as string[])).filter((n) => !n.endsWith('.tmp')).sort();
+    const again = await entryNames(net);
     if (again.join() === names.join() && (await readFile(file, 'utf8').catch(() => '')) === text) return;
   }
 }
