@@ -5,7 +5,7 @@
  * concatenated gzip members — valid gzip that any gunzip reads.
  */
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { createGunzip, createGzip, gzip as gzipCb, constants as zc } from 'node:zlib';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
@@ -14,9 +14,9 @@ import { zstdDecompress } from './zstd.ts';
 
 const gzipAsync = promisify(gzipCb);
 
-/** Passes bytes through, decompressing gzip input; the format is sniffed from the magic bytes. */
+/** Passes bytes through, decompressing gzip or zstd input; the format is sniffed from the magic bytes. */
 export function decompressAuto(): Transform {
-  let inner: Transform | undefined;
+  let inner: Duplex | undefined; // the codec, chosen by the first four bytes
   let head = Buffer.alloc(0);
   let failed = false;
   const fail = (self: Transform, e: Error) => {
@@ -34,7 +34,7 @@ export function decompressAuto(): Transform {
       head = Buffer.concat([head, chunk]);
       if (head.length < 4) return cb();
       const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-      inner = zstd ? (zstdDecompress() as unknown as Transform) : head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
+      inner = zstd ? zstdDecompress() : head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
       inner.on('data', (d: Buffer) => {
         if (!t.push(d)) inner!.pause();
       });

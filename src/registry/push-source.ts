@@ -1,8 +1,9 @@
 /**
  * What a push sends: the local image with its layers compressed for the wire. Compressed
  * blobs are made once (parallel gzip, or zstd with `--compression-format zstd`) and cached
- * by diffID and format, so a second push does not compress again. With `auto`, a layer that gzip cannot shrink (model weights) goes up
- * uncompressed: the manifest's media type says so, and every client reads it.
+ * by diffID and format, so a second push does not compress again. With `auto`, a layer that
+ * gzip cannot shrink (model weights) goes up uncompressed: the manifest's media type says
+ * so, and every client reads it.
  */
 import { gzipSync, constants as zc } from 'node:zlib';
 import type { Readable } from 'node:stream';

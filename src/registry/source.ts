@@ -48,8 +48,12 @@ export class RegistrySource implements ImageSource {
   }
 
   /** One ranged part: a 206 whose Content-Range is the range asked for, or 'unsupported' on a 200. */
+  private getBlob(desc: Descriptor, headers: Record<string, string>, opts: TransferOptions) {
+    return this.client.request('GET', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { headers, scope: this.scope, signal: opts.signal });
+  }
+
   async openBlobRange(desc: Descriptor, start: number, end: number, opts: TransferOptions = {}): Promise<Readable | 'unsupported'> {
-    const res = await this.client.request('GET', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { headers: { Range: `bytes=${start}-${end}` }, scope: this.scope, signal: opts.signal });
+    const res = await this.getBlob(desc, { Range: `bytes=${start}-${end}` }, opts);
     if (res.statusCode === 200) {
       res.destroy();
       return 'unsupported';
@@ -64,9 +68,7 @@ export class RegistrySource implements ImageSource {
   }
 
   async openBlob(desc: Descriptor, opts: TransferOptions & { start?: number } = {}): Promise<Readable> {
-    const headers: Record<string, string> = {};
-    if (opts.start) headers.Range = `bytes=${opts.start}-`;
-    const res = await this.client.request('GET', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { headers, scope: this.scope, signal: opts.signal });
+    const res = await this.getBlob(desc, opts.start ? { Range: `bytes=${opts.start}-` } : {}, opts);
     if (opts.start && res.statusCode === 200) {
       // No range support: skip the bytes we already have.
       let skip = opts.start;
