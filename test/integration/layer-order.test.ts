@@ -1,7 +1,7 @@
 /**
- * Small files are created by several workers at once (layer/write-pool.ts); what a later
- * entry does to an earlier one must still happen in tar order. Each case is applied and the
- * resulting tree compared with what sequential extraction gives.
+ * What a later entry of a layer does to an earlier one happens in tar order: a file over a
+ * file, a dir over a file, a hardlink to, a whiteout of, or a symlink over a file just
+ * written. Each case is applied and the resulting tree compared with what tar order gives.
  */
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
