@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, parseIgnoreFile, pathGlob } from '../dockerfile/index.ts';
@@ -17,6 +17,10 @@ export interface ContextFile {
   readonly rel: string;
   readonly abs: string;
   readonly stat: Stats;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 function statKey(st: Stats): string {
@@ -50,11 +54,13 @@ export class BuildContext {
   files(): Promise<ContextFile[]> {
     this.listing ??= Promise.resolve().then(() => {
       const out: ContextFile[] = [];
+      // Concatenated, not join()ed: normalizing 20k paths that are already normal shows up.
+      const root = resolve(this.dir).replace(/\/$/, ''); // '' for a context of /
       const walk = (rel: string): void => {
-        const names = readdirSync(join(this.dir, rel)).sort();
+        const names = readdirSync(rel ? `${root}/${rel}` : root || '/').sort();
         for (const name of names) {
           const childRel = rel ? `${rel}/${name}` : name;
-          const abs = join(this.dir, childRel);
+          const abs = `${root}/${childRel}`;
           const st = lstatSync(abs);
           const excluded = this.matcher.matches(childRel);
           if (st.isDirectory()) {
@@ -129,6 +135,18 @@ export class BuildContext {
    * recorded in one transaction.
    */
   async digestOf(files: readonly ContextFile[], base: string): Promise<string> {
+    // Fast path: the same selection with every stat key unchanged has the digest it had. For
+    // a 20k-file context this replaces 20k cache lookups with one.
+    const selectionId = sha256Hex(`${this.dir}\0${base}\0${files.map((f) => f.rel).join('\n')}`);
+    const statSig = sha256Hex(files.map((f) => statKey(f.stat)).join('\n'));
+    const seen = this.db.prepare('SELECT stat_sig, digest FROM context_digests WHERE selection = ?').get(selectionId) as { stat_sig: string; digest: string } | undefined;
+    if (seen?.stat_sig === statSig) return seen.digest;
+    const digest = await this.digestOfFiles(files, base);
+    this.db.prepare('INSERT OR REPLACE INTO context_digests (selection, stat_sig, digest) VALUES (?, ?, ?)').run(selectionId, statSig, digest);
+    return digest;
+  }
+
+  private async digestOfFiles(files: readonly ContextFile[], base: string): Promise<string> {
     const h = createHash('sha256');
     const pending: Array<[string, string, string]> = [];
     for (const f of files) {

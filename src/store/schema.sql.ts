@@ -1,5 +1,5 @@
 /** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS networks (
 CREATE TABLE IF NOT EXISTS file_hashes (
   path TEXT PRIMARY KEY,               -- absolute path of a build-context file
   stat_key TEXT NOT NULL,              -- dev:ino:size:mtimeNs:mode; a change invalidates
+  digest TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS context_digests (
+  selection TEXT PRIMARY KEY,          -- sha256 of a context dir, a COPY's base and the paths it selects
+  stat_sig TEXT NOT NULL,              -- sha256 of those paths' stat keys when the digest was computed
   digest TEXT NOT NULL
 );
 `;
