@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       process.exitCode = exitCodeFor(e);
     }
   }
+  mark('command done');
 }
 
 void main();
