@@ -4,12 +4,14 @@
 BENCH_TMP=${BENCH_TMP:-/tmp/berth-bench}
 mkdir -p "$BENCH_TMP"
 
-# median_ms N cmd...: runs cmd N times, prints the median wall time in ms.
+# median_ms N cmd...: runs cmd N times, prints the median wall time in ms. BENCH_BEFORE_EACH
+# names a command run (untimed) before each run.
 median_ms() {
   local n=$1; shift
   local times=()
   for _ in $(seq "$n"); do
     local s e
+    ${BENCH_BEFORE_EACH:-true} # untimed: e.g. settle_deletes
     s=$(date +%s%N)
     "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; return 1; }
     e=$(date +%s%N)
@@ -32,6 +34,14 @@ start_dockerd() {
 stop_dockerd() {
   [ -f "$BENCH_TMP/d/pid" ] && kill "$(cat "$BENCH_TMP/d/pid")" 2>/dev/null || true
 }
+
+# settle_deletes: waits until files deleted so far no longer slow down creating new ones. This
+# VM's ext4 has no journal, and then the kernel passes over inodes freed in the last 60 s
+# (300 s while their table block is dirty) when it allocates one, scanning them all: right
+# after a 20k-file tree is deleted, creating 20k files takes 15-19 s instead of 0.6-1.6 s.
+# Whichever engine ran after the last big delete paid for it. A sync cleans the blocks, and
+# 61 s later both engines start even.
+settle_deletes() { sync; sleep 61; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 

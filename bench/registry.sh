@@ -24,9 +24,11 @@ docker tag big:1 127.0.0.1:$PORT/docker/big:1
 bp=$(t ./bin/berth --root "$ROOT" push 127.0.0.1:$PORT/berth/big:1)
 dp=$(t docker push 127.0.0.1:$PORT/docker/big:1)
 rm -rf "$BENCH_TMP/pull-root"
+settle_deletes
 bl=$(t ./bin/berth --root "$BENCH_TMP/pull-root" pull 127.0.0.1:$PORT/docker/big:1)
 # Empty the private engine so docker pull really downloads and extracts every layer.
 docker system prune -af >/dev/null 2>&1 || true # images, stopped containers and BuildKit's cache
+settle_deletes
 dl=$(t docker pull 127.0.0.1:$PORT/docker/big:1)
 rm -rf "$BENCH_TMP/skopeo-oci"
 sl=$(t skopeo copy --src-tls-verify=false docker://127.0.0.1:$PORT/docker/big:1 oci:$BENCH_TMP/skopeo-oci:1)
