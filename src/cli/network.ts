@@ -43,7 +43,7 @@ async function allRows(engine: Engine): Promise<Row[]> {
   const drivers: Record<string, string> = { bridge: 'bridge', host: 'host', none: 'null' };
   const fixed = PREDEFINED_NETWORKS.map((n) => ({ ID: predefinedId(n), Name: n, Driver: drivers[n]!, Scope: 'local' }));
   const user = new NetworkRecords(engine.db).list().map((rec) => ({ ID: rec.id, Name: rec.name, Driver: 'bridge', Scope: 'local', rec }));
-  return [...fixed, ...user].sort((a, b) => a.Name.localeCompare(b.Name));
+  return [...fixed, ...user].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0)); // bytewise, as docker's Go sort
 }
 
 async function inspectView(engine: Engine, row: Row): Promise<Record<string, unknown>> {

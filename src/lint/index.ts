@@ -51,7 +51,8 @@ export async function lint(input: LintInput, opts: { ignore?: readonly string[];
       });
     }
   }
-  return findings.sort((a, b) => a.line - b.line || a.ruleId.localeCompare(b.ruleId));
+  // Bytewise, not localeCompare: its first call loads ICU's collator, ~10 ms of every build.
+  return findings.sort((a, b) => a.line - b.line || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0));
 }
 
 export function formatText(file: string, findings: readonly Finding[]): string {
