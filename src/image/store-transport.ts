@@ -9,6 +9,7 @@ import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { READER_STOPPED } from '../store/ranged.ts';
 import { mark } from '../progress/timing.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
@@ -138,8 +139,13 @@ export class StoreImageSink implements ImageSink {
     } catch (e) {
       current()?.input.destroy(e as Error);
       current()?.settle(e);
-      await current()?.done.catch(() => undefined);
-      throw e;
+      // An extraction that failed on its own (a hostile tar, say) stopped reading and so
+      // stopped the download: its error is the one that says what went wrong.
+      const own = await current()?.done.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      throw own !== undefined && e instanceof Error && e.message === READER_STOPPED ? own : e;
     }
     const u = current();
     if (!u) return result;

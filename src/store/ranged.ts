@@ -29,6 +29,9 @@ export interface RangedOptions {
   readonly inOrder?: Writable;
 }
 
+/** The error of a download whose `inOrder` reader went away: the reader's own error says why. */
+export const READER_STOPPED = 'the reader of a ranged download stopped';
+
 export const RANGE_PART = Number(process.env.BERTH_RANGE_PART ?? 16 << 20);
 const ATTEMPTS = 3;
 
@@ -132,7 +135,7 @@ function drained(out: Writable): Promise<void> {
       else resolve();
     };
     const onDrain = (): void => settle();
-    const onClose = (): void => settle(out.errored ?? new BerthError('INTERNAL', 'the reader of a ranged download stopped'));
+    const onClose = (): void => settle(out.errored ?? new BerthError('INTERNAL', READER_STOPPED));
     out.on('drain', onDrain).on('close', onClose);
   });
 }
