@@ -5,7 +5,7 @@
  * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { BerthError } from '../errors/index.ts';
@@ -14,6 +14,8 @@ import { resolveInRoot } from '../layer/index.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import { mark } from '../progress/timing.ts';
 import { parseRunMount, resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
@@ -68,6 +70,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const key = `build-${randomBytes(8).toString('hex')}`;
   const engine = ctx.engine;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
+  mark(`step ${stepNo}: snapshot ready`);
   const runDir = join(engine.runRoot, 'build', key);
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const runc = new Runc(join(engine.runRoot, 'runc'));
@@ -104,8 +107,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
       options: { privileged: inst.flags.security?.[0] === 'insecure' },
     });
     await mkdir(runDir, { recursive: true });
-    await writeFile(join(runDir, 'config.json.tmp'), JSON.stringify(spec));
-    await rename(join(runDir, 'config.json.tmp'), join(runDir, 'config.json'));
+    await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
     const child = runc.run(key, runDir, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
     child.stderr!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
@@ -117,6 +119,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     if (code !== 0) {
       throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
     }
+    mark(`step ${stepNo}: runc exited`);
     await engine.snapshots.unmount(key);
     await removeMountPoints(snap.upperDir, created);
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
