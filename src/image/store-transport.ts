@@ -16,6 +16,8 @@ import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptio
 
 /** Blobs from this size up are fetched as parallel ranged parts (BERTH_RANGE_THRESHOLD). */
 const RANGE_THRESHOLD = Number(process.env.BERTH_RANGE_THRESHOLD ?? 64 << 20);
+/** Layers from this (blob) size up are extracted on a worker thread (BERTH_THREAD_THRESHOLD). */
+const THREAD_THRESHOLD = Number(process.env.BERTH_THREAD_THRESHOLD ?? 32 << 20);
 
 export class StoreImageSource implements ImageSource {
   readonly description: string;
@@ -86,7 +88,7 @@ export class StoreImageSink implements ImageSink {
     const diffId = this.diffIds.get(desc.digest);
     const unpackHere = diffId !== undefined && !(await this.engine.snapshots.hasLayer(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
-      const unpack = unpackHere ? this.unpackAlongside(diffId, opts) : undefined;
+      const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
       const stored = await this.verifying(unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input }));
       mark(`ranged download of ${desc.digest.slice(7, 19)} done`);
       if (stored) return;
@@ -101,7 +103,7 @@ export class StoreImageSink implements ImageSink {
     const teeOpen = async (start?: number): Promise<Readable> => {
       const src = await open(start);
       if (start || unpack) return src;
-      unpack = this.unpackAlongside(diffId, opts);
+      unpack = this.unpackAlongside(diffId, desc.size, opts);
       src.on('error', (e) => unpack!.input.destroy(e));
       src.pipe(unpack.input); // pipe() pauses the source while the extraction is behind
       return src;
@@ -113,13 +115,13 @@ export class StoreImageSink implements ImageSink {
    * An extraction fed by a download as it goes. Its layer dir is published only once the blob
    * has been verified by digest (the gate), and only when its diffID matches.
    */
-  private unpackAlongside(diffId: Digest, opts: TransferOptions): Unpacking {
+  private unpackAlongside(diffId: Digest, blobSize: number, opts: TransferOptions): Unpacking {
     let settle!: (e?: unknown) => void;
     const gate = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
     gate.catch(() => undefined);
     const input = new PassThrough({ highWaterMark: 1 << 20 });
     // Recorded at once, so that putManifest finds the layer unpacked and does not extract it again.
-    const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate }).then((r) => {
+    const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate, offThread: blobSize >= THREAD_THRESHOLD }).then((r) => {
       this.engine.images.putLayer(diffId, r.size);
       return r;
     });
@@ -177,7 +179,7 @@ export class StoreImageSink implements ImageSink {
       const diffId = diffIds[i]!;
       let layerSize = this.engine.images.layerSize(diffId);
       if (layerSize === undefined || !(await this.engine.snapshots.hasLayer(diffId))) {
-        ({ size: layerSize } = await this.engine.snapshots.unpackLayer(diffId, () => this.engine.content.open(layer.digest), { signal: opts.signal }));
+        ({ size: layerSize } = await this.engine.snapshots.unpackLayer(diffId, () => this.engine.content.open(layer.digest), { signal: opts.signal, offThread: layer.size >= THREAD_THRESHOLD }));
       }
       this.engine.images.putLayer(diffId, layerSize, { digest: layer.digest, mediaType: layer.mediaType, size: layer.size });
       size += layerSize;

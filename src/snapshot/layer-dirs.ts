@@ -8,7 +8,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { applyLayer } from '../layer/index.ts';
+import { applyLayer, applyLayerOffThread } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import type { UnpackOptions } from './types.ts';
 
@@ -42,7 +42,7 @@ export class LayerDirs {
     const tmp = join(this.root, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomBytes(6).toString('hex')}`);
     await mkdir(tmp, { recursive: true });
     try {
-      const got = await applyLayer(await open(), tmp, { whiteouts: 'overlay', signal: opts.signal });
+      const got = await (opts.offThread ? applyLayerOffThread : applyLayer)(await open(), tmp, { whiteouts: 'overlay', signal: opts.signal });
       if (got.diffId !== diffId) {
         throw new BerthError('DATA_CORRUPT', `layer content does not match its diffID: expected ${diffId}, got ${got.diffId}`);
       }

@@ -45,6 +45,8 @@ export interface UnpackOptions {
    * both its diffID and this check, and not at all if this rejects.
    */
   readonly gate?: Promise<unknown>;
+  /** Extract on a worker thread (layer/apply-thread.ts): for big layers during a pull. */
+  readonly offThread?: boolean;
 }
 
 export interface Snapshotter {

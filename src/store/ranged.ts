@@ -45,6 +45,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
   if (done.size === 0) await rm(record, { force: true });
   const fh = await open(file, done.size ? 'r+' : 'w+');
   let ok = false;
+  let synced: Promise<void> | undefined;
   try {
     await fh.truncate(size);
     const hash = createHash('sha256');
@@ -89,12 +90,15 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
       await rm(file, { force: true });
       return false;
     }
+    // The flush to disk starts now and runs while the hash (and its reader) catch up: on
+    // this path it costs as much as the download, and it only writes what the hash reads.
+    synced = fh.datasync();
     await feed();
     const digest = digestOfHash(hash);
     if (digest !== expected) {
       throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
     }
-    await fh.sync();
+    await synced;
     ok = true;
   } catch (e) {
     // A corrupt result is thrown away; an interrupted one is kept for the next try.
@@ -104,6 +108,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     }
     throw e;
   } finally {
+    await synced?.catch(() => undefined);
     await fh.close();
   }
   if (ok) {

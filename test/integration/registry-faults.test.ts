@@ -192,3 +192,32 @@ describe('big blobs in ranged parts', () => {
       assert.equal(t.run(['system', 'check']).code, 0);
     }));
 });
+
+describe('extraction on a worker thread', () => {
+  // A 1-byte threshold sends every layer to the worker thread, as a 32 MB+ layer goes.
+  const env = { ...process.env, BERTH_THREAD_THRESHOLD: '1', BERTH_TIMING: '1' };
+  for (const fault of ['none', 'corrupt'] as const) {
+    it(`${fault === 'none' ? 'a clean pull' : 'a corrupt blob'}: the layer is extracted on the worker${fault === 'none' ? ' and runs' : ', and nothing is kept'}`, async () => {
+      const t = tempRoot('berth-thread-');
+      try {
+        proxy.fault = fault;
+        const name = `${proxy.host}/faults/bb:1`;
+        const r = await berthAsync(t.root, ['pull', name], { env });
+        assert.match(r.stderr, /layer extracted on a worker thread/);
+        if (fault === 'none') {
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(t.run(['run', '--rm', '--network', 'none', name, 'sh', '-c', 'ls /bin | wc -l']).stdout.trim() !== '0', true);
+        } else {
+          assert.notEqual(r.code, 0);
+          assert.match(r.stderr, /digest/);
+          assert.equal(t.run(['images', '-q']).stdout, '');
+          assert.deepEqual(listIn(t.root, 'snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f)), []);
+        }
+        assert.equal(t.run(['system', 'check']).code, 0);
+      } finally {
+        proxy.fault = 'none';
+        t.cleanup();
+      }
+    });
+  }
+});

@@ -1,0 +1,101 @@
+/**
+ * Extracting a big layer on a worker thread. Extraction makes its file system calls in line
+ * (apply.ts), which is the fast way for one thread, but a pull also has the download, the
+ * blob's hash and the ranged parts to serve: on the main thread the two take turns, on two
+ * threads they run at once (a 500 MB pull on two cores: ~5 s in turns).
+ *
+ * The worker is this same program (`bin/berth.cjs`, bundle or sources) started with
+ * `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup
+ * (worker-entry.ts). Without an entry (code that imports the layer module directly, as the
+ * tests do) extraction runs in line, the same code either way. The tar's bytes are posted to
+ * the worker as they arrive, with credit-based flow control so that a slow disk holds the
+ * download back instead of filling memory.
+ */
+import type { Readable } from 'node:stream';
+import { BerthError, isBerthError, type ErrorCode } from '../errors/index.ts';
+import { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
+import { workerEntry } from './worker-entry.ts';
+import { mark } from '../progress/timing.ts';
+
+/** Bytes the worker may have queued before the sender waits for it to catch up. */
+const CREDIT = 8 << 20;
+
+type ToWorker = { chunk: Uint8Array } | { end: true } | { error: string };
+type FromWorker = { credit: number } | { result: ApplyResult } | { failure: { code?: ErrorCode; message: string; hint?: string } };
+
+/** Applies the layer on a worker thread when one can be started, in line otherwise. */
+export async function applyLayerOffThread(input: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult> {
+  const entry = workerEntry();
+  if (!entry) return applyLayer(input, target, opts);
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(entry, { workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
+  let credit = CREDIT;
+  let wake: (() => void) | undefined;
+  const settled = new Promise<ApplyResult>((resolve, reject) => {
+    worker.on('message', (m: FromWorker) => {
+      if ('credit' in m) {
+        credit += m.credit;
+        wake?.();
+      } else if ('result' in m) resolve(m.result);
+      else reject(m.failure.code ? new BerthError(m.failure.code, m.failure.message, { hint: m.failure.hint }) : new Error(m.failure.message));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new BerthError('INTERNAL', `the layer extraction thread exited (${code}) before it finished`)));
+  });
+  settled.catch(() => undefined);
+  const onAbort = (): void => void worker.terminate();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const send = (async () => {
+      for await (const chunk of input) {
+        const c = chunk as Buffer;
+        while (credit <= 0) await Promise.race([new Promise<void>((r) => (wake = r)), settled.then(() => undefined)]);
+        credit -= c.length;
+        // A copy, moved rather than cloned: the chunk itself may still be read here (a pull
+        // also writes it to the content store), and may be a view into a bigger buffer.
+        const copy = new Uint8Array(c);
+        worker.postMessage({ chunk: copy } satisfies ToWorker, [copy.buffer]);
+      }
+      worker.postMessage({ end: true } satisfies ToWorker);
+    })();
+    // A failure to read the input ends the worker's stream with it; an extraction that fails
+    // first stops the sending through `settled`.
+    send.catch((e: unknown) => worker.postMessage({ error: (e as Error).message } satisfies ToWorker));
+    const result = await settled;
+    if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
+    return result;
+  } catch (e) {
+    if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled', { cause: e });
+    input.destroy();
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    // No write of the worker may outlive the call: the caller deletes the target on failure.
+    await worker.terminate();
+  }
+}
+
+/** The worker thread's side: rebuild the stream from messages, apply, report. */
+export async function runApplyWorker(data: { target: string; whiteouts: ApplyOptions['whiteouts'] }): Promise<void> {
+  const { parentPort } = await import('node:worker_threads');
+  const { Readable } = await import('node:stream');
+  const port = parentPort!;
+  const input = new Readable({ read: () => undefined, highWaterMark: 1 << 20 });
+  port.on('message', (m: ToWorker) => {
+    if ('chunk' in m) input.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
+    else if ('end' in m) input.push(null);
+    else input.destroy(new BerthError('UNAVAILABLE', m.error));
+  });
+  // Credit goes back as the extraction consumes bytes, not as they arrive.
+  input.on('data', (c: Buffer) => port.postMessage({ credit: c.length } satisfies FromWorker));
+  input.pause();
+  try {
+    const result = await applyLayer(input, data.target, { whiteouts: data.whiteouts });
+    mark('layer extracted on a worker thread');
+    port.postMessage({ result } satisfies FromWorker);
+  } catch (e) {
+    mark('layer extracted on a worker thread: failed');
+    port.postMessage({ failure: isBerthError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: (e as Error).message } } satisfies FromWorker);
+  }
+  port.close();
+}

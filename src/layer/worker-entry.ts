@@ -1,0 +1,14 @@
+/**
+ * The program a worker thread runs: the CLI's own entry (bin/berth.cjs), named by the CLI at
+ * startup. Its own module, free of imports, so that naming it costs a command nothing.
+ * Unset (code that imports the layer modules directly, as tests do), work stays in line.
+ */
+let entry: string | undefined;
+
+export function setWorkerEntry(path: string | undefined): void {
+  entry = path;
+}
+
+export function workerEntry(): string | undefined {
+  return entry;
+}
