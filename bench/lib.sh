@@ -39,9 +39,13 @@ stop_dockerd() {
 # VM's ext4 has no journal, and then the kernel passes over inodes freed in the last 60 s
 # (300 s while their table block is dirty) when it allocates one, scanning them all: right
 # after a 20k-file tree is deleted, creating 20k files takes 15-19 s instead of 0.6-1.6 s.
-# Whichever engine ran after the last big delete paid for it. A sync cleans the blocks, and
-# 61 s later both engines start even.
-settle_deletes() { sync; sleep 61; }
+# Whichever engine ran after the last big delete paid for it. First any delete still running
+# in the background finishes (berth hands a replaced layer dir to a detached `rm -rf`); then a
+# sync cleans the blocks, and 61 s later every engine starts even.
+settle_deletes() {
+  while pgrep -f "^rm -rf $BENCH_TMP" >/dev/null; do sleep 1; done
+  sync; sleep 61
+}
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
