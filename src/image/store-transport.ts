@@ -120,6 +120,9 @@ export class StoreImageSink implements ImageSink {
     const gate = new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve())));
     gate.catch(() => undefined);
     const input = new PassThrough({ highWaterMark: 1 << 20 });
+    // The download can fail before the extraction reads this (it makes its dir first); the
+    // extraction still gets the error from the stream, and the process does not die of it.
+    input.on('error', () => undefined);
     // Recorded at once, so that putManifest finds the layer unpacked and does not extract it again.
     const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate, offThread: blobSize >= THREAD_THRESHOLD }).then((r) => {
       this.engine.images.putLayer(diffId, r.size);

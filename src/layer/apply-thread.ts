@@ -27,6 +27,9 @@ type FromWorker = { credit: number } | { result: ApplyResult } | { failure: { co
 export async function applyLayerOffThread(input: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult> {
   const entry = workerEntry();
   if (!entry) return applyLayer(input, target, opts);
+  // The input may fail before the sending loop below reads it (the worker module loads
+  // first): the loop still sees that error, and the process does not die of it meanwhile.
+  input.on('error', () => undefined);
   const { Worker } = await import('node:worker_threads');
   const worker = new Worker(entry, { workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
   let credit = CREDIT;
@@ -42,21 +45,26 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new BerthError('INTERNAL', `the layer extraction thread exited (${code}) before it finished`)));
   });
-  settled.catch(() => undefined);
+  let finished = false;
+  const over = settled.then(
+    () => void (finished = true),
+    () => void (finished = true),
+  );
   const onAbort = (): void => void worker.terminate();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const send = (async () => {
       for await (const chunk of input) {
         const c = chunk as Buffer;
-        while (credit <= 0) await Promise.race([new Promise<void>((r) => (wake = r)), settled.then(() => undefined)]);
+        while (credit <= 0 && !finished) await Promise.race([new Promise<void>((r) => (wake = r)), over]);
+        if (finished) break; // the worker is done (or gone): nothing more to send
         credit -= c.length;
         // A copy, moved rather than cloned: the chunk itself may still be read here (a pull
         // also writes it to the content store), and may be a view into a bigger buffer.
         const copy = new Uint8Array(c);
         worker.postMessage({ chunk: copy } satisfies ToWorker, [copy.buffer]);
       }
-      worker.postMessage({ end: true } satisfies ToWorker);
+      if (!finished) worker.postMessage({ end: true } satisfies ToWorker);
     })();
     // A failure to read the input ends the worker's stream with it; an extraction that fails
     // first stops the sending through `settled`.
