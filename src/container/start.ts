@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
-import { ensureEmulator, runcStartFailure } from '../runtime/index.ts';
+import { ensureEmulator, RuncStartWatch } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
@@ -84,16 +84,14 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const tty = rec.config.tty;
   const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
   const log = new JsonLogWriter(paths.log);
-  let runcError: string | undefined;
+  const runc = new RuncStartWatch();
   if (!tty) {
     child.stdout!.on('data', (c: Buffer) => {
       process.stdout.write(c);
       log.write('stdout', c);
     });
     child.stderr!.on('data', (c: Buffer) => {
-      // runc's own failure to start the container is an engine error, not container output.
-      runcError ??= runcStartFailure(c.toString());
-      if (runcError) return;
+      if (runc.claims(c)) return;
       process.stderr.write(c);
       log.write('stderr', c);
     });
@@ -103,18 +101,19 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, ignore);
   const exited = exitStatus(child);
   const pid = await pidOrExit(paths.pidFile, exited);
+  if (pid) runc.containerStarted();
   markRunning(engine, rec.id, pid, process.pid);
   mark('running');
   const code = await exited;
   mark('exited');
   await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
   await log.close();
-  await finishContainer(engine, rec.id, runcError ? 128 : code, { runcGone: true, error: runcError });
+  await finishContainer(engine, rec.id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
   mark('finished');
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
   mark('removed');
   // Docker answers a container that could not start with 125 and the runtime's reason.
-  if (runcError) throw new BerthError('RUNTIME', runcError);
+  if (runc.error) throw new BerthError('RUNTIME', runc.error);
   return code;
 }
 
@@ -232,26 +231,26 @@ export async function runMonitor(engine: Engine, id: string): Promise<void> {
     onResize: (c, r) => proc?.input.onResize(c, r),
   });
   proc = await spawnMonitored(engine, rec);
-  let runcError: string | undefined;
+  // As attached: runc failing to start the container is the engine's error, which
+  // `startDetached` reports (exit 125), not container output.
+  const runc = new RuncStartWatch();
   proc.onOutput((kind, data) => {
-    // As attached: runc failing to start the container is recorded as the engine's error,
-    // which `startDetached` reports (exit 125), not logged as container output.
-    runcError ??= runcStartFailure(data.toString());
-    if (runcError) return;
+    if (runc.claims(data)) return;
     log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
     attach.output(kind, data);
   });
   const exited = proc.exited;
   const pid = await pidOrExit(paths.pidFile, exited);
   if (pid) {
+    runc.containerStarted();
     markRunning(engine, id, pid, process.pid);
     reportStart({});
   }
   const code = await exited;
   // No pid: runc is gone already, having either run a very short container or failed to start one.
-  if (!pid) reportStart(runcError ? { error: runcError } : {});
+  if (!pid) reportStart(runc.error ? { error: runc.error } : {});
   await log.close();
-  await finishContainer(engine, id, runcError ? 128 : code, { runcGone: true, error: runcError });
+  await finishContainer(engine, id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
   await attach.exit(code);
   if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
 }

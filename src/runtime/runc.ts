@@ -13,13 +13,28 @@ const exec = promisify(execFile);
 import { existsSync } from 'node:fs';
 
 /**
- * The reason when runc could not start a container at all, from its log line on stderr
- * (`level=error msg="runc run failed: ..."`); undefined for anything else (container output).
- * Docker reports that as an engine error (exit 125), not as the container's output.
+ * Tells runc's own failure to start a container (its `level=error msg="runc run failed: ..."`
+ * line on stderr) from the container's output. Docker reports that failure as an engine error
+ * (exit 125), not as output. Only output before the container has started can be it: after
+ * that every byte is the container's, and is not even looked at.
  */
-export function runcStartFailure(stderr: string): string | undefined {
-  const m = /level=error msg="runc run failed: ((?:[^"\\]|\\.)*)"/.exec(stderr);
-  return m ? `OCI runtime create failed: ${m[1]!.replace(/\\"/g, '"')}` : undefined;
+export class RuncStartWatch {
+  /** runc's reason, once it has said it could not start the container. */
+  error?: string;
+  private started = false;
+
+  /** True when `chunk` is runc's failure, which then belongs in `error`, not in the log. */
+  claims(chunk: Buffer): boolean {
+    if (this.started) return false;
+    const m = /level=error msg="runc run failed: ((?:[^"\\]|\\.)*)"/.exec(chunk.toString());
+    if (m) this.error ??= `OCI runtime create failed: ${m[1]!.replace(/\\"/g, '"')}`;
+    return this.error !== undefined;
+  }
+
+  /** The container's process exists (runc wrote its pid): no later output is runc's failure. */
+  containerStarted(): void {
+    this.started = true;
+  }
 }
 
 /** An absolute path: a PATH search per call costs a dozen failed execs on a long PATH. */
