@@ -6,7 +6,6 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './exit.ts';
 import { mark } from '../progress/timing.ts';
-import { realpathSync } from 'node:fs';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { setWorkerEntry } from '../layer/worker-entry.ts';
 
@@ -61,15 +60,6 @@ async function main(): Promise<void> {
 if (!isMainThread && (workerData as { berthWorker?: string } | null)?.berthWorker === 'apply-layer') {
   void import('../layer/apply-thread.ts').then((m) => m.runApplyWorker(workerData as Parameters<typeof m.runApplyWorker>[0]));
 } else {
-  setWorkerEntry(entryPath());
+  setWorkerEntry(process.argv[1]);
   void main();
-}
-
-/** This program's entry file, resolved through bin/berth's link (a worker runs it as CommonJS). */
-function entryPath(): string | undefined {
-  try {
-    return process.argv[1] ? realpathSync(process.argv[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -11,6 +11,7 @@
  * the worker as they arrive, with credit-based flow control so that a slow disk holds the
  * download back instead of filling memory.
  */
+import { realpathSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BerthError, isBerthError, type ErrorCode } from '../errors/index.ts';
 import { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
@@ -31,7 +32,8 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
   // first): the loop still sees that error, and the process does not die of it meanwhile.
   input.on('error', () => undefined);
   const { Worker } = await import('node:worker_threads');
-  const worker = new Worker(entry, { workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
+  // Through bin/berth's link to bin/berth.cjs: the worker must load it as CommonJS.
+  const worker = new Worker(realpathSync(entry), { workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
   let credit = CREDIT;
   let wake: (() => void) | undefined;
   const settled = new Promise<ApplyResult>((resolve, reject) => {
