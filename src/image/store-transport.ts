@@ -9,7 +9,7 @@ import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
-import { READER_STOPPED } from '../store/ranged.ts';
+import { ReaderStoppedError } from '../store/ranged.ts';
 import { mark } from '../progress/timing.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
@@ -150,7 +150,7 @@ export class StoreImageSink implements ImageSink {
         () => undefined,
         (x: unknown) => x,
       );
-      throw own !== undefined && e instanceof Error && e.message === READER_STOPPED ? own : e;
+      throw own !== undefined && e instanceof ReaderStoppedError ? own : e;
     }
     const u = current();
     if (!u) return result;

@@ -29,8 +29,12 @@ export interface RangedOptions {
   readonly inOrder?: Writable;
 }
 
-/** The error of a download whose `inOrder` reader went away: the reader's own error says why. */
-export const READER_STOPPED = 'the reader of a ranged download stopped';
+/** A download whose `inOrder` reader went away: the reader's own error says why. */
+export class ReaderStoppedError extends BerthError {
+  constructor(cause: Error | null) {
+    super('INTERNAL', 'the reader of a ranged download stopped', { cause: cause ?? undefined });
+  }
+}
 
 export const RANGE_PART = Number(process.env.BERTH_RANGE_PART ?? 16 << 20);
 const ATTEMPTS = 3;
@@ -126,22 +130,29 @@ async function hashPart(fh: FileHandle, hash: Hash, start: number, len: number, 
     if (bytesRead === 0) throw new BerthError('INTERNAL', 'short read of a downloaded part');
     const chunk = buf.subarray(0, bytesRead);
     hash.update(chunk);
-    if (out && !out.write(chunk)) await drained(out);
+    if (out) await handTo(out, chunk);
     off += bytesRead;
   }
 }
 
-/** Resolves when `out` wants more, or rejects when it has failed or closed (its reader stopped). */
-function drained(out: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (e?: Error): void => {
-      out.off('drain', onDrain).off('close', onClose);
-      if (e) reject(e);
-      else resolve();
+/**
+ * Hands `chunk` to the in-order reader, waiting while it is behind. A reader that has
+ * stopped (its extraction failed) fails the download at once: waiting for it would wait for
+ * ever.
+ */
+async function handTo(out: Writable, chunk: Buffer): Promise<void> {
+  if (out.destroyed || out.writableEnded) throw new ReaderStoppedError(out.errored);
+  if (out.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => {
+      out.off('close', onClose);
+      resolve();
     };
-    const onDrain = (): void => settle();
-    const onClose = (): void => settle(out.errored ?? new BerthError('INTERNAL', READER_STOPPED));
-    out.on('drain', onDrain).on('close', onClose);
+    const onClose = (): void => {
+      out.off('drain', onDrain);
+      reject(new ReaderStoppedError(out.errored));
+    };
+    out.once('drain', onDrain).once('close', onClose);
   });
 }
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BERTH, berthAsync, tempRoot } from '../helpers/berth.ts';
@@ -218,6 +219,52 @@ describe('extraction on a worker thread', () => {
         assert.equal(t.run(['system', 'check']).code, 0);
       } finally {
         proxy.fault = 'none';
+        t.cleanup();
+      }
+    });
+  }
+});
+
+/** Pushes an image straight through the distribution API: blobs (monolithic), then the manifest. */
+async function pushRaw(host: string, repo: string, tag: string, layer: Buffer, diffId: string): Promise<void> {
+  const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const upload = async (b: Buffer) => {
+    const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+    const location = new URL(start.headers.get('location')!, `http://${host}`);
+    location.searchParams.set('digest', digestOf(b));
+    const put = await fetch(location, { method: 'PUT', body: new Uint8Array(b), headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(put.status, 201, await put.text());
+    return { digest: digestOf(b), size: b.length };
+  };
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const c = await upload(config);
+  const l = await upload(layer);
+  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l }] };
+  const put = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: JSON.stringify(manifest), headers: { 'Content-Type': manifest.mediaType } });
+  assert.equal(put.status, 201, await put.text());
+}
+
+describe('a layer whose bytes match their digest but cannot be extracted', () => {
+  // gzip's magic, then noise: the registry serves it faithfully, and the extraction fails
+  // within the first part while the later parts still download.
+  const layer = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff]), randomBytes(2 << 20)]);
+  before(() => pushRaw(reg.host, 'faults/broken', '1', layer, `sha256:${'0'.repeat(64)}`));
+  const ways = [
+    { name: 'one stream', env: process.env },
+    { name: 'ranged parts', env: { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144' } },
+    { name: 'ranged parts, on a worker thread', env: { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144', BERTH_THREAD_THRESHOLD: '1' } },
+  ];
+  for (const way of ways) {
+    it(`${way.name}: the pull fails with the extraction's own error, and keeps nothing`, async () => {
+      const t = tempRoot('berth-broken-');
+      try {
+        const r = await berthAsync(t.root, ['pull', `${reg.host}/faults/broken:1`], { env: way.env });
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /^berth: Error: cannot decompress the layer: /m);
+        assert.equal(t.run(['images', '-q']).stdout, '');
+        assert.deepEqual(listIn(t.root, 'snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f)), []);
+        assert.equal(t.run(['system', 'check']).code, 0);
+      } finally {
         t.cleanup();
       }
     });
