@@ -52,7 +52,17 @@ async function main(): Promise<void> {
       process.exitCode = exitCodeFor(e);
     }
   }
+  finished = true;
   mark('command done');
+}
+
+// Node exits, with status 0, once nothing is left that could settle a pending promise. A
+// command still waiting then has hit a bug, and must not look like a success.
+let finished = false;
+function failUnfinished(): void {
+  if (finished) return;
+  process.stderr.write('berth: Error: internal error: the command stopped before it finished, waiting on something that can no longer happen\nhint: please report this with the command line; run with --debug for more\n');
+  process.exitCode = 125;
 }
 
 // A worker thread of this program extracts a big layer (layer/apply-thread.ts); the main
@@ -61,5 +71,6 @@ if (!isMainThread && (workerData as { berthWorker?: string } | null)?.berthWorke
   void import('../layer/apply-thread.ts').then((m) => m.runApplyWorker(workerData as Parameters<typeof m.runApplyWorker>[0]));
 } else {
   setWorkerEntry(process.argv[1]);
+  process.once('beforeExit', failUnfinished);
   void main();
 }
