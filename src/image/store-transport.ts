@@ -89,7 +89,7 @@ export class StoreImageSink implements ImageSink {
     const unpackHere = diffId !== undefined && !(await this.engine.snapshots.hasLayer(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
-      const stored = await this.verifying(unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input }));
+      const stored = await this.verifying(() => unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input }));
       mark(`ranged download of ${desc.digest.slice(7, 19)} done`);
       if (stored) return;
     }
@@ -133,11 +133,11 @@ export class StoreImageSink implements ImageSink {
   }
 
   /**
-   * Runs a download that feeds `unpack`, then opens or shuts its gate. Undefined from the
-   * download (a source without ranges) stops that extraction: another one will follow.
+   * Runs a download that feeds the extraction `current()` names (made once the download has
+   * started, if at all), then opens or shuts its gate. Undefined from the download (a source
+   * without ranges) stops that extraction: another one will follow.
    */
-  private async verifying<T>(unpack: Unpacking | undefined | (() => Unpacking | undefined), download: () => Promise<T>): Promise<T> {
-    const current = (): Unpacking | undefined => (typeof unpack === 'function' ? unpack() : unpack);
+  private async verifying<T>(current: () => Unpacking | undefined, download: () => Promise<T>): Promise<T> {
     let result: T;
     try {
       result = await download();
