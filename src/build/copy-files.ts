@@ -4,9 +4,9 @@
  * mode and mtime; ownership is 0:0 unless --chown; --chmod overrides modes.
  *
  * The walk, dirs and symlinks are synchronous (a thread-pool round trip per lstat costs more
- * than the lstat), but regular files are copied by several workers at once: creating files
- * is the slow part of a 20k-file COPY, and the kernel creates them in parallel (about 3x
- * faster with two workers than one on the development VM's disk).
+ * than the lstat), but regular files are copied by several workers at once: each copy is a
+ * whole-file kernel call, worth its round trip, and they overlap. Measured on the development
+ * VM, a 500 MB / 20k-file COPY build: 5.5 s with eight workers, 6.4 s with one.
  */
 import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -81,7 +81,6 @@ async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
   await fsp.utimes(job.dest, job.st.atime, job.st.mtime);
 }
 
-/** Creating files is what a big COPY waits on, and the kernel creates them faster in parallel. */
 const COPY_WORKERS = 8;
 
 /**

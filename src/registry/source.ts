@@ -47,11 +47,11 @@ export class RegistrySource implements ImageSource {
     return this.fetchManifest(digest, opts);
   }
 
-  /** One ranged part: a 206 whose Content-Range is the range asked for, or 'unsupported' on a 200. */
   private getBlob(desc: Descriptor, headers: Record<string, string>, opts: TransferOptions) {
     return this.client.request('GET', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { headers, scope: this.scope, signal: opts.signal });
   }
 
+  /** One ranged part: a 206 whose Content-Range is the range asked for, or 'unsupported' on a 200. */
   async openBlobRange(desc: Descriptor, start: number, end: number, opts: TransferOptions = {}): Promise<Readable | 'unsupported'> {
     const res = await this.getBlob(desc, { Range: `bytes=${start}-${end}` }, opts);
     if (res.statusCode === 200) {
