@@ -50,7 +50,9 @@ export class LayerDirs {
       await this.publish(tmp, diffId);
       return { size: got.size };
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      // Published, it is gone; failed, a partial tree (up to a whole layer) goes in the
+      // background, so the error is reported without waiting for the delete.
+      await this.discard(tmp);
     }
   }
 
