@@ -6,11 +6,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { applyLayer, applyLayerOffThread } from '../layer/index.ts';
+import { applyLayer, applyLayerOffThread, hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
-import type { UnpackOptions } from './types.ts';
+import type { CommittedLayer, UnpackOptions } from './types.ts';
 
 export class LayerDirs {
   constructor(readonly root: string) {}
@@ -120,6 +121,27 @@ export abstract class LayeredSnapshotter {
 
   hasLayer(diffId: Digest): Promise<boolean> {
     return this.layers.has(diffId);
+  }
+
+  /**
+   * The diffID and size of `upper` (a tree in overlay upperdir form) as a layer: its canonical
+   * tar, hashed and never stored.
+   */
+  protected async hashUpper(upper: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal }): Promise<CommittedLayer> {
+    const hasher = hashingStream();
+    await pipeline(writeLayer(upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
+    return { diffId: hasher.digest(), size: hasher.size() };
+  }
+
+  /**
+   * Makes `upper` the dir of `layer` unless the store has that layer already (a --no-cache
+   * rebuild makes the same one again); what is left of the snapshot dir `dir`, the duplicate
+   * included, is moved aside and deleted in the background.
+   */
+  protected async keepLayer(layer: CommittedLayer, upper: string, dir: string): Promise<CommittedLayer> {
+    if (!(await this.layers.has(layer.diffId))) await this.layers.publish(upper, layer.diffId);
+    await this.layers.discard(dir);
+    return layer;
   }
 
   /** Refuses a snapshot over a layer that is not unpacked (the store lost it, or was never given it). */

@@ -17,11 +17,9 @@ import { execFile } from 'node:child_process';
 import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
-import { applyLayer, hashingStream, writeLayer } from '../layer/index.ts';
+import { applyLayer, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
@@ -79,12 +77,7 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
     await mkdir(p.upper);
     const changes = diffTrees(p.rootfs, p.parent);
     await writeUpper(p.rootfs, p.upper, changes);
-    const hasher = hashingStream();
-    await pipeline(writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
-    const diffId = hasher.digest();
-    if (!(await this.layers.has(diffId))) await this.layers.publish(p.upper, diffId);
-    await this.layers.discard(p.dir);
-    return { diffId, size: hasher.size() };
+    return this.keepLayer(await this.hashUpper(p.upper, opts), p.upper, p.dir);
   }
 
   async remove(key: string): Promise<void> {

@@ -1,11 +1,8 @@
 import { execFile } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
-import { hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
@@ -63,15 +60,8 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
     // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
     // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it.
-    const hasher = hashingStream();
-    const hashed = pipeline(writeLayer(p.upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
-    await Promise.all([hashed, this.unmount(key)]);
-    const diffId = hasher.digest();
-    if (!(await this.hasLayer(diffId))) await this.layers.publish(p.upper, diffId).catch(() => undefined);
-    // What is left (work dirs, and the whole upperdir when it duplicates a layer already here,
-    // as a --no-cache rebuild does) is moved aside at once and deleted by a detached process.
-    await this.layers.discard(p.dir);
-    return { diffId, size: hasher.size() };
+    const [layer] = await Promise.all([this.hashUpper(p.upper, opts), this.unmount(key)]);
+    return this.keepLayer(layer, p.upper, p.dir);
   }
 
   async remove(key: string): Promise<void> {
