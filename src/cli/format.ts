@@ -4,18 +4,7 @@
  * `--format` Go-template subset people use in scripts (`{{.Field}}`, `{{json .}}`, `table`).
  */
 
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  // Go's %.4g: three significant digits, trailing zeros dropped.
-  const s = Number(v.toPrecision(3)).toString();
-  return `${s}${units[i]}`;
-}
+export { humanSize } from '../progress/units.ts';
 
 export function humanDuration(ms: number): string {
   if (ms < 1000) return 'Less than a second';

@@ -5,6 +5,7 @@
  * prints only the final lines.
  */
 import type { ProgressEvent } from '../image/transfer.ts';
+import { humanSize } from './units.ts';
 
 interface BlobView {
   readonly id: string;
@@ -16,22 +17,13 @@ interface BlobView {
 
 const WIDTH = 40;
 
-export function humanBytes(n: number): string {
-  if (n < 1000) return `${n}B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n / 1000;
-  let i = 0;
-  for (; v >= 1000 && i < units.length - 1; i++) v /= 1000;
-  return `${v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
-}
-
-/** A line for a blob in flight: `id: Downloading [====>     ]  12.3MB/48.1MB  30.1MB/s`. */
+/** A line for a blob in flight: `id: Downloading [====>     ]  12.35MB/48.1MB  30.12MB/s`. */
 export function progressLine(b: { id: string; size: number; bytes: number }, verb: string, elapsedMs: number): string {
   const frac = b.size ? Math.min(1, b.bytes / b.size) : 0;
   const filled = Math.floor(frac * WIDTH);
   const bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled ? '>' : ''}${' '.repeat(WIDTH - filled)}]`;
-  const rate = elapsedMs > 0 ? `  ${humanBytes(Math.round((b.bytes * 1000) / elapsedMs))}/s` : '';
-  return `${b.id}: ${verb} ${bar}  ${humanBytes(b.bytes)}/${humanBytes(b.size)}${rate}`;
+  const rate = elapsedMs > 0 ? `  ${humanSize(Math.round((b.bytes * 1000) / elapsedMs), 4)}/s` : '';
+  return `${b.id}: ${verb} ${bar}  ${humanSize(b.bytes, 4)}/${humanSize(b.size, 4)}${rate}`;
 }
 
 export function transferRenderer(write: (s: string) => void, verbs: { active: string; done: string; exists: string }, now = () => Date.now()) {
