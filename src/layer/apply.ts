@@ -65,7 +65,8 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
     for await (const entry of readTar(tail)) {
       if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
-      await applyEntry(tree, entry, opts);
+      const pending = applyEntry(tree, entry, opts);
+      if (pending) await pending; // most entries are done in line: no promise to wait for
     }
     await finish(tree, opts);
   } catch (e) {
@@ -86,7 +87,8 @@ const writeAsync = promisify(write);
 /** Files above this size are written on the thread pool (see writeFile). */
 const BIG_FILE = 1 << 20;
 
-async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promise<void> {
+/** Applies one entry; returns a promise only for the work that has to wait (streamed bodies, device nodes). */
+function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promise<void> | undefined {
   const h = entry.header;
   const rel = archiveEntryPath(h.name);
   if (rel === '') return; // the root itself: its metadata belongs to whoever made the target
@@ -94,10 +96,13 @@ async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions):
   const base = rel.slice(slash + 1);
   const parentRel = slash === -1 ? '' : rel.slice(0, slash);
 
-  if (base.startsWith(WHITEOUT_PREFIX)) return applyWhiteout(tree, h.name, parentRel, base, opts);
+  if (base.startsWith(WHITEOUT_PREFIX)) {
+    applyWhiteout(tree, h.name, parentRel, base, opts);
+    return undefined;
+  }
 
   const parent = tree.ensureDir(parentRel);
-  const path = join(parent, base);
+  const path = `${parent}/${base}`; // base is one clean component (archiveEntryPath)
   const pathRel = tree.relOf(path);
   const mode = h.mode & 0o7777;
   tree.claim(pathRel);
@@ -110,7 +115,8 @@ async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions):
       tree.dirTimes.set(pathRel, h.mtime);
       break;
     case 'file':
-      await writeFile(tree, entry, path, pathRel);
+      if (entry.data && entry.data.length <= BIG_FILE) writeBufferedFile(tree, h, entry.data, path, pathRel);
+      else return writeFile(tree, entry, path, pathRel).then(() => recordXattrs(tree, pathRel, h));
       break;
     case 'symlink':
       replacing(tree, pathRel, () => symlinkSync(h.linkname, path));
@@ -124,13 +130,15 @@ async function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions):
     case 'block-device':
     case 'fifo':
       tree.remove(pathRel);
-      await makeNode(path, h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode, h.devmajor, h.devminor, opts);
-      lchownSync(path, h.uid, h.gid);
-      chmodSync(path, mode);
-      utimesSync(path, h.mtime, h.mtime);
-      break;
+      return makeNode(path, h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode, h.devmajor, h.devminor, opts).then(() => {
+        lchownSync(path, h.uid, h.gid);
+        chmodSync(path, mode);
+        utimesSync(path, h.mtime, h.mtime);
+        recordXattrs(tree, pathRel, h);
+      });
   }
   recordXattrs(tree, pathRel, h);
+  return undefined;
 }
 
 /** Runs `create`; if something is in the way (EEXIST), removes it and runs it again. */
@@ -157,11 +165,26 @@ function makeDir(tree: ApplyTree, path: string, rel: string): void {
   }
 }
 
+const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+
+/** A file whose whole content came with its header, written without leaving this call. */
+function writeBufferedFile(tree: ApplyTree, h: TarHeader, data: Buffer, path: string, rel: string): void {
+  let fd: number | undefined;
+  replacing(tree, rel, () => (fd = openSync(path, CREATE_FLAGS, 0o600)));
+  try {
+    for (let off = 0; off < data.length; ) off += writeSync(fd!, data, off);
+    fchownSync(fd!, h.uid, h.gid);
+    fchmodSync(fd!, h.mode & 0o7777);
+    futimesSync(fd!, h.mtime, h.mtime);
+  } finally {
+    closeSync(fd!);
+  }
+}
+
 async function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string): Promise<void> {
   const h = entry.header;
-  const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
   let fd: number | undefined;
-  replacing(tree, rel, () => (fd = openSync(path, flags, 0o600)));
+  replacing(tree, rel, () => (fd = openSync(path, CREATE_FLAGS, 0o600)));
   try {
     // A big file (model weights) is written on the thread pool: in line, it would hold up
     // everything else this thread does meanwhile (decompressing, hashing, the download). A
@@ -196,6 +219,10 @@ function makeHardlink(tree: ApplyTree, h: TarHeader, path: string, rel: string):
 }
 
 function recordXattrs(tree: ApplyTree, rel: string, h: TarHeader): void {
+  if (h.xattrs.size === 0) {
+    if (tree.xattrs.size) tree.xattrs.delete(rel);
+    return;
+  }
   const kept = new Map([...h.xattrs].filter(([k]) => !FORBIDDEN_XATTR.test(k)));
   if (kept.size) tree.xattrs.set(rel, kept);
   else tree.xattrs.delete(rel);

@@ -134,6 +134,17 @@ export function parseNumber(buf: Buffer, off: number, len: number): number {
     }
     return negative ? -(n + 1) : n;
   }
+  // The common field: octal digits, then NUL or space padding. Anything else takes the
+  // general path below, which also says what is wrong.
+  let n = 0;
+  let i = off;
+  const end = off + len;
+  while (i < end && buf[i]! >= 0x30 && buf[i]! <= 0x37) n = n * 8 + (buf[i++]! - 0x30);
+  if (i > off && (i === end || buf[i] === 0 || buf[i] === 0x20)) {
+    let j = i;
+    while (j < end && buf[j] === 0x20) j++;
+    if (j === end || buf[j] === 0) return n;
+  }
   const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) throw corrupt(`invalid number "${text}" in a tar header`);

@@ -15,9 +15,16 @@ import {
 
 export interface TarEntry {
   readonly header: TarHeader;
+  /**
+   * The whole content when it had already arrived with the header (most small files): a
+   * consumer can write it without a round trip through body(), which then yields it once.
+   */
+  readonly data?: Buffer;
   /** The entry's content, in chunks; readable once. */
   body(): AsyncGenerator<Buffer>;
 }
+
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 const TYPES: Record<string, EntryType> = {
   '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink',
@@ -30,25 +37,50 @@ class ByteReader {
   offset = 0;
   constructor(private readonly it: AsyncIterator<Buffer>) {}
 
-  private async more(): Promise<boolean> {
-    const r = await this.it.next();
-    if (r.done) return false;
-    this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
-    return true;
+  /** Bytes already buffered; `take` up to this many needs no waiting. */
+  get buffered(): number {
+    return this.buf.length;
   }
 
-  /** Exactly n bytes, or undefined when the source ended before any of them. */
-  async exact(n: number, what: string): Promise<Buffer | undefined> {
-    while (this.buf.length < n) {
-      if (!(await this.more())) {
-        if (this.buf.length === 0) return undefined;
-        throw truncated(what);
-      }
-    }
+  /** n buffered bytes (the caller checked `buffered`), as a view. */
+  take(n: number): Buffer {
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
     this.offset += n;
     return out;
+  }
+
+  private async more(): Promise<boolean> {
+    const r = await this.it.next();
+    if (r.done) return false;
+    this.buf = r.value; // only called once the buffer is used up
+    return true;
+  }
+
+  /**
+   * Exactly n bytes, or undefined when the source ended before any of them. Bytes that
+   * straddle chunks are gathered into a copy of just those n bytes, not of the next chunk.
+   */
+  async exact(n: number, what: string): Promise<Buffer | undefined> {
+    if (this.buf.length >= n) return this.take(n);
+    const parts = [this.buf];
+    let have = this.buf.length;
+    while (have < n) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.buf = Buffer.concat(parts);
+        if (have === 0) return undefined;
+        throw truncated(what);
+      }
+      parts.push(r.value);
+      have += r.value.length;
+    }
+    const last = parts.pop()!;
+    const need = n - (have - last.length);
+    parts.push(last.subarray(0, need));
+    this.buf = last.subarray(need);
+    this.offset += n;
+    return Buffer.concat(parts, n);
   }
 
   /** n bytes as they arrive, without gathering them. */
@@ -65,6 +97,10 @@ class ByteReader {
   }
 
   async discard(n: number, what: string): Promise<void> {
+    if (this.buf.length >= n) {
+      this.take(n);
+      return;
+    }
     for await (const _ of this.chunks(n, what)) void _;
   }
 
@@ -97,7 +133,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
   let longLink: string | undefined;
   for (;;) {
     const at = r.offset;
-    const block = await r.exact(BLOCK, 'a header');
+    const block = r.buffered >= BLOCK ? r.take(BLOCK) : await r.exact(BLOCK, 'a header');
     if (!block || isZeroBlock(block)) break; // a missing end marker is tolerated, as in Go's reader
     verifyChecksum(block, at);
     const flag = String.fromCharCode(block[156]!);
@@ -125,9 +161,14 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     let type = TYPES[flag];
     if (flag === '0' || flag === '\0') if (name.endsWith('/')) type = 'directory'; // old tars mark dirs so
 
-    const all = new Map([...globalPax, ...(pax ?? [])]);
-    const xattrs = new Map<string, Buffer>();
-    for (const [k, v] of all) if (k.startsWith(XATTR_PAX_PREFIX)) xattrs.set(k.slice(XATTR_PAX_PREFIX.length), v);
+    // Most entries have no PAX records at all: no maps are made for them.
+    const all = pax === undefined ? globalPax : globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
+    let xattrs = NO_XATTRS;
+    for (const [k, v] of all) {
+      if (!k.startsWith(XATTR_PAX_PREFIX)) continue;
+      if (xattrs === NO_XATTRS) xattrs = new Map();
+      (xattrs as Map<string, Buffer>).set(k.slice(XATTR_PAX_PREFIX.length), v);
+    }
     const header: TarHeader = {
       name: str(all.get('path')) ?? longName ?? name,
       type: type ?? 'file',
@@ -146,16 +187,28 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     const bodySize = header.type === 'file' ? header.size : 0;
     let consumed = 0;
     const what = `the entry "${header.name}"`;
+    if (type === undefined) {
+      await r.discard(size + padding(size), what); // unknown entry types carry nothing to extract
+      continue;
+    }
+    const padded = bodySize + padding(bodySize);
+    if (r.buffered >= padded) {
+      const data = r.take(padded).subarray(0, bodySize);
+      let given = false;
+      const body = async function* (): AsyncGenerator<Buffer> {
+        if (given || bodySize === 0) return;
+        given = true;
+        yield data;
+      };
+      yield { header, data, body };
+      continue;
+    }
     const body = async function* (): AsyncGenerator<Buffer> {
       for await (const c of r.chunks(bodySize - consumed, what)) {
         consumed += c.length;
         yield c;
       }
     };
-    if (type === undefined) {
-      await r.discard(size + padding(size), what); // unknown entry types carry nothing to extract
-      continue;
-    }
     yield { header, body };
     await r.discard(bodySize - consumed + padding(bodySize), what);
   }

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
 import { archiveEntryPath, readTar, resolveInRootSync, type TarHeader } from '../../src/layer/index.ts';
-import { encodeHeader, END_OF_ARCHIVE, padding } from '../../src/layer/tar-format.ts';
+import { encodeHeader, END_OF_ARCHIVE, padding, parseNumber } from '../../src/layer/tar-format.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-layer-tar-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -138,6 +138,68 @@ describe('readTar', () => {
     for await (const e of readTar(src)) names.push(e.header.name);
     assert.deepEqual(names, ['a', 'b']);
     assert.equal(consumed, bytes.length);
+  });
+});
+
+describe('readTar chunking', () => {
+  // Headers, PAX records and bodies that straddle chunks, or arrive whole with their header
+  // (then `data` carries the body), must read the same.
+  const bytes = tarBytes([
+    { header: h({ name: 'small' }), body: Buffer.from('tiny body') },
+    { header: h({ name: `${'d'.repeat(150)}/${'f'.repeat(149)}`, uid: 3_000_000 }), body: Buffer.alloc(3000, 7) },
+    { header: h({ name: 'empty' }), body: Buffer.alloc(0) },
+    { header: h({ name: 'dir/', type: 'directory', mode: 0o755 }) },
+    { header: h({ name: 'x', xattrs: new Map([['user.k', Buffer.from([0, 1, 2])]]) }), body: Buffer.alloc(512, 9) },
+    { header: h({ name: 'last' }), body: Buffer.alloc(1, 3) },
+  ]);
+  const read = async (size: number) => {
+    const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+    const out: Array<{ header: TarHeader; body: string; data: string | undefined }> = [];
+    for await (const e of readTar(Readable.from(chunks))) {
+      const parts: Buffer[] = [];
+      for await (const c of e.body()) parts.push(c);
+      out.push({ header: e.header, body: Buffer.concat(parts).toString('hex'), data: e.data?.toString('hex') });
+    }
+    return out;
+  };
+  for (const size of [1, 100, 511, 512, 513, 1024, 4096]) {
+    it(`${size}-byte chunks read as one buffer does`, async () => {
+      const whole = await read(bytes.length);
+      assert.equal(whole.length, 6);
+      for (const e of whole) assert.equal(e.data, e.header.type === 'file' ? e.body : '', e.header.name);
+      const got = await read(size);
+      assert.deepEqual(got.map(({ header, body }) => ({ header, body })), whole.map(({ header, body }) => ({ header, body })));
+      for (const e of got) if (e.data !== undefined) assert.equal(e.data, e.body, e.header.name);
+    });
+  }
+});
+
+describe('parseNumber', () => {
+  const field = (text: string, len = 8) => Buffer.concat([Buffer.from(text, 'latin1'), Buffer.alloc(Math.max(0, len - text.length))]).subarray(0, len);
+  const cases: Array<[string, number | 'throws']> = [
+    ['0000644\0', 0o644],
+    ['644 \0', 0o644],
+    ['644', 0o644],
+    ['  644 ', 0o644],
+    ['', 0],
+    ['7777777', 0o7777777],
+    ['12 3', 'throws'],
+    ['0008', 'throws'],
+    ['64x', 'throws'],
+    ['123\0junk', 0o123],
+  ];
+  for (const [text, want] of cases) {
+    it(JSON.stringify(text), () => {
+      const buf = field(text.replace('\\0', '\0'));
+      if (want === 'throws') assert.throws(() => parseNumber(buf, 0, 8), /invalid number/);
+      else assert.equal(parseNumber(buf, 0, 8), want);
+    });
+  }
+  it('reads base-256 numbers', () => {
+    const buf = Buffer.alloc(8);
+    buf[0] = 0x80;
+    buf.writeUInt32BE(0x12345678, 4);
+    assert.equal(parseNumber(buf, 0, 8), 0x12345678);
   });
 });
 
