@@ -36,15 +36,28 @@ stop_dockerd() {
 }
 
 # settle_deletes: waits until files deleted so far no longer slow down creating new ones. This
-# VM's ext4 has no journal, and then the kernel passes over inodes freed in the last 60 s
-# (300 s while their table block is dirty) when it allocates one, scanning them all: right
-# after a 20k-file tree is deleted, creating 20k files takes 15-19 s instead of 0.6-1.6 s.
-# Whichever engine ran after the last big delete paid for it. First any delete still running
-# in the background finishes (berth hands a replaced layer dir to a detached `rm -rf`); then a
-# sync cleans the blocks, and 61 s later every engine starts even.
+# VM's ext4 has no journal, and then the kernel passes over every inode freed in the last
+# 60 s when it allocates one, checking them one by one; the window is 360 s while the
+# inode's table block is dirty, and creating files next to them is what dirties it. So a
+# sync does not help: right after a 20k-file tree is deleted, and for up to 6 minutes,
+# creating 20k files takes 4-19 s instead of about 1 s, and whichever engine ran next paid
+# for it. Any delete still running in the background finishes first (berth hands a
+# replaced layer dir to a detached `rm -rf`); then this waits until 361 s have passed since
+# the last delete it knows of: a background one it saw end, or one the bench marked with
+# deleted_now. Until a delete is seen, one is assumed at the start (the machine's past is
+# unknown).
+DELETE_STAMP="$BENCH_TMP/.last-delete"
+date +%s > "$DELETE_STAMP"
+deleted_now() { date +%s > "$DELETE_STAMP"; }
 settle_deletes() {
-  while pgrep -f "^rm -rf $BENCH_TMP" >/dev/null; do sleep 1; done
-  sync; sleep 61
+  if pgrep -f "^rm -rf $BENCH_TMP" >/dev/null; then
+    while pgrep -f "^rm -rf $BENCH_TMP" >/dev/null; do sleep 1; done
+    deleted_now
+  fi
+  local wait=$(( $(cat "$DELETE_STAMP") + 361 - $(date +%s) ))
+  sync
+  [ "$wait" -gt 0 ] && sleep "$wait"
+  return 0
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -23,11 +23,12 @@ t() { local s e; s=$(date +%s%N); "$@" >>"$REG/commands.log" 2>&1 || { echo "fai
 docker tag big:1 127.0.0.1:$PORT/docker/big:1
 bp=$(t ./bin/berth --root "$ROOT" push 127.0.0.1:$PORT/berth/big:1)
 dp=$(t docker push 127.0.0.1:$PORT/docker/big:1)
-rm -rf "$BENCH_TMP/pull-root"
+rm -rf "$BENCH_TMP/pull-root"; deleted_now
 settle_deletes
 bl=$(t ./bin/berth --root "$BENCH_TMP/pull-root" pull 127.0.0.1:$PORT/docker/big:1)
 # Empty the private engine so docker pull really downloads and extracts every layer.
 docker system prune -af >/dev/null 2>&1 || true # images, stopped containers and BuildKit's cache
+deleted_now
 settle_deletes
 dl=$(t docker pull 127.0.0.1:$PORT/docker/big:1)
 rm -rf "$BENCH_TMP/skopeo-oci"
