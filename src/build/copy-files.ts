@@ -3,12 +3,13 @@
  * rootfs (so a symlink in the image cannot redirect a write outside it); files keep their
  * mode and mtime; ownership is 0:0 unless --chown; --chmod overrides modes.
  *
- * The walk, dirs and symlinks are synchronous (a thread-pool round trip per lstat costs more
- * than the lstat), but regular files are copied by several workers at once: each copy is a
- * whole-file kernel call, worth its round trip, and they overlap. Measured on the development
- * VM, a 500 MB / 20k-file COPY build: 5.5 s with eight workers, 6.4 s with one.
+ * The walk, dirs, symlinks and small files are synchronous: a thread-pool round trip per
+ * call costs more than the call (measured on the development VM, the 20k small files of the
+ * 500 MB bench context: 1.9 s in line, 3.2 s through eight async workers). Bigger files are
+ * copied by several workers at once after the walk: each copy is a whole-file kernel call
+ * (copy_file_range), worth its round trip, and they overlap.
  */
-import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
@@ -82,6 +83,32 @@ async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
 }
 
 const COPY_WORKERS = 8;
+/** Files up to this size are copied in line, through one reused buffer. */
+const SMALL_COPY = 256 << 10;
+let scratch = Buffer.alloc(0);
+
+/** A small file copied without leaving the call: read whole, written whole, its metadata set on the open fd. */
+function copySmallFileSync(job: FileJob, own: CopyOwnership): void {
+  const size = job.st.size;
+  if (scratch.length < size) scratch = Buffer.alloc(Math.max(size, 64 << 10));
+  const src = openSync(job.src, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  let n = 0;
+  try {
+    for (let r = -1; n < size && r !== 0; n += r) r = readSync(src, scratch, n, size - n, n);
+  } finally {
+    closeSync(src);
+  }
+  const fd = openSync(job.dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+  try {
+    for (let off = 0; off < n; ) off += writeSync(fd, scratch, off, n - off);
+    const chown = own.uid !== 0 || own.gid !== 0 || job.setgidParent;
+    if (chown) fchownSync(fd, own.uid, own.gid);
+    fchmodSync(fd, own.mode ?? job.st.mode & 0o7777); // after chown, which clears setuid bits
+    futimesSync(fd, job.st.atime, job.st.mtime);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Copies `src` (a host path) to `dest` (a path in the rootfs). A directory's contents are
@@ -115,7 +142,8 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
       // An existing symlink in the image at this path is replaced, never followed.
       const target = existing?.isSymbolicLink() ? resolveInRootSync(rootfs, posix.join(dest, childRel), { followFinal: false }).path : to;
       const job = copyEntry(from, cst, target, own, existing?.isSymbolicLink() ? lstatOrUndefined(target) : existing, setgidDir);
-      if (job) jobs.push(job);
+      if (job && cst.size <= SMALL_COPY) copySmallFileSync(job, own);
+      else if (job) jobs.push(job);
       if (cst.isDirectory()) {
         dirTimes.push([target, cst.atime, cst.mtime]);
         // copyEntry gave the dir this mode, so its setgid bit is known without a stat.
