@@ -127,6 +127,7 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   const hostRoot = await mkdirInRoot(rootfs, dest, own);
   const dirTimes: Array<[string, Date, Date]> = [[hostRoot, st.atime, st.mtime]];
   const jobs: FileJob[] = [];
+  const small: FileJob[] = [];
   // Below the destination root every path is created by this copy: joining host paths
   // directly is safe, as no symlink of the image can sit in between.
   const walk = (rel: string, hostDir: string, fresh: boolean, setgidDir: boolean): void => {
@@ -142,8 +143,7 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
       // An existing symlink in the image at this path is replaced, never followed.
       const target = existing?.isSymbolicLink() ? resolveInRootSync(rootfs, posix.join(dest, childRel), { followFinal: false }).path : to;
       const job = copyEntry(from, cst, target, own, existing?.isSymbolicLink() ? lstatOrUndefined(target) : existing, setgidDir);
-      if (job && cst.size <= SMALL_COPY) copySmallFileSync(job, own);
-      else if (job) jobs.push(job);
+      if (job) (cst.size <= SMALL_COPY ? small : jobs).push(job);
       if (cst.isDirectory()) {
         dirTimes.push([target, cst.atime, cst.mtime]);
         // copyEntry gave the dir this mode, so its setgid bit is known without a stat.
@@ -152,7 +152,16 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
     }
   };
   walk('', hostRoot, false, (lstatSync(hostRoot).mode & 0o2000) !== 0);
-  await forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
+  // The big files go to the thread pool first, so that they copy while this thread copies
+  // the small ones: a model's weights and its 20k source files take two cores, not turns.
+  const big = forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
+  try {
+    for (const job of small) copySmallFileSync(job, own);
+  } catch (e) {
+    await big.catch(() => undefined); // no copy may outlive the call: the caller cleans up after it
+    throw e;
+  }
+  await big;
   for (const [p, a, m] of dirTimes.reverse()) {
     try {
       utimesSync(p, a, m);
