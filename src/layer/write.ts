@@ -176,19 +176,41 @@ function readSmall(path: string, size: number, name: string): Buffer {
   return buf;
 }
 
+/** Reads of a big file kept in flight ahead of the one being hashed, so reading overlaps hashing. */
+const READ_AHEAD = 4;
+
 async function* readLarge(path: string, size: number, name: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-  try {
-    let off = 0;
-    while (off < size) {
-      if (signal?.aborted) throw cancelled();
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - off));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, off);
+  const inFlight: Array<Promise<Buffer>> = [];
+  let next = 0; // offset of the next read to start
+  const readAt = async (off: number): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - off));
+    // pread is short only at the end of the file: a short read here means the file shrank.
+    for (let got = 0; got < buf.length; ) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, off + got);
       if (bytesRead === 0) throw changed(name);
-      off += bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      got += bytesRead;
+    }
+    return buf;
+  };
+  const fill = () => {
+    while (inFlight.length < READ_AHEAD && next < size) {
+      const p = readAt(next);
+      p.catch(() => undefined); // awaited in order below; a later one may fail first
+      inFlight.push(p);
+      next += READ_CHUNK;
+    }
+  };
+  try {
+    fill();
+    while (inFlight.length) {
+      if (signal?.aborted) throw cancelled();
+      const buf = await inFlight.shift()!;
+      fill();
+      yield buf;
     }
   } finally {
+    await Promise.allSettled(inFlight); // no read may still use the handle when it closes
     await fh.close();
   }
 }
