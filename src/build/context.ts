@@ -4,7 +4,7 @@
  * a stat-keyed cache in the store, so an unchanged 500 MB context is not re-read.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsc, createReadStream, lstatSync, openSync, readdirSync, readSync, type Stats } from 'node:fs';
+import { constants as fsc, createReadStream, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -48,22 +48,8 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Files up to this size are hashed from synchronous reads: a stream per file costs more than its bytes. */
+/** Files up to this size are hashed from one synchronous read: a stream per file costs more than its bytes. */
 const SMALL_FILE = 1 << 20;
-let scratch: Buffer | undefined;
-
-/** sha256 of a small file's content, read in line (to its end, should it have grown since its lstat). */
-function hashSmallFile(path: string): string {
-  scratch ??= Buffer.alloc(SMALL_FILE);
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    for (let n = readSync(fd, scratch, 0, scratch.length, null); n > 0; n = readSync(fd, scratch, 0, scratch.length, null)) h.update(scratch.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 export class BuildContext {
   private listing?: Promise<ContextFile[]>;
@@ -159,7 +145,7 @@ export class BuildContext {
     const row = this.knownHashes().get(f.abs);
     if (row && row.stat_key === key) return row.digest;
     let digest: string;
-    if (f.stat.size <= SMALL_FILE) digest = hashSmallFile(f.abs);
+    if (f.stat.size <= SMALL_FILE) digest = createHash('sha256').update(readFileSync(f.abs)).digest('hex');
     else {
       const h = createHash('sha256');
       await pipeline(createReadStream(f.abs, { highWaterMark: 1 << 20 }), h);
