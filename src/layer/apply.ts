@@ -106,6 +106,7 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
   const pathRel = tree.relOf(path);
   const mode = h.mode & 0o7777;
   tree.claim(pathRel);
+  let wait: Promise<void> | undefined; // set only by work that cannot finish in line
   switch (h.type) {
     case 'directory':
       makeDir(tree, path, pathRel);
@@ -115,8 +116,7 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
       tree.dirTimes.set(pathRel, h.mtime);
       break;
     case 'file':
-      if (entry.data && entry.data.length <= BIG_FILE) writeBufferedFile(tree, h, entry.data, path, pathRel);
-      else return writeFile(tree, entry, path, pathRel).then(() => recordXattrs(tree, pathRel, h));
+      wait = writeFile(tree, entry, path, pathRel);
       break;
     case 'symlink':
       replacing(tree, pathRel, () => symlinkSync(h.linkname, path));
@@ -130,13 +130,14 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
     case 'block-device':
     case 'fifo':
       tree.remove(pathRel);
-      return makeNode(path, h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode, h.devmajor, h.devminor, opts).then(() => {
+      wait = makeNode(path, h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode, h.devmajor, h.devminor, opts).then(() => {
         lchownSync(path, h.uid, h.gid);
         chmodSync(path, mode);
         utimesSync(path, h.mtime, h.mtime);
-        recordXattrs(tree, pathRel, h);
       });
+      break;
   }
+  if (wait) return wait.then(() => recordXattrs(tree, pathRel, h));
   recordXattrs(tree, pathRel, h);
   return undefined;
 }
@@ -165,40 +166,44 @@ function makeDir(tree: ApplyTree, path: string, rel: string): void {
   }
 }
 
-const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-
-/** A file whose whole content came with its header, written without leaving this call. */
-function writeBufferedFile(tree: ApplyTree, h: TarHeader, data: Buffer, path: string, rel: string): void {
+/**
+ * Writes a file entry. A body that came whole with its header (`entry.data`, most small
+ * files) is written without leaving the call, and nothing is returned; a streamed body
+ * returns the promise of its writes.
+ */
+function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string): Promise<void> | undefined {
   let fd: number | undefined;
-  replacing(tree, rel, () => (fd = openSync(path, CREATE_FLAGS, 0o600)));
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd!, data, off);
-    fchownSync(fd!, h.uid, h.gid);
-    fchmodSync(fd!, h.mode & 0o7777);
-    futimesSync(fd!, h.mtime, h.mtime);
-  } finally {
-    closeSync(fd!);
+  replacing(tree, rel, () => (fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600)));
+  const { data, header: h } = entry;
+  if (data && data.length <= BIG_FILE) {
+    try {
+      for (let off = 0; off < data.length; ) off += writeSync(fd!, data, off);
+      setFileMeta(fd!, h);
+    } finally {
+      closeSync(fd!);
+    }
+    return undefined;
   }
+  return (async () => {
+    try {
+      // A big file (model weights) is written on the thread pool: in line, it would hold up
+      // everything else this thread does meanwhile (decompressing, hashing, the download). A
+      // small one is written in line: a round trip to the pool costs more than the write.
+      const big = h.size > BIG_FILE;
+      for await (const chunk of entry.body()) {
+        for (let off = 0; off < chunk.length; ) off += big ? (await writeAsync(fd!, chunk, off, chunk.length - off)).bytesWritten : writeSync(fd!, chunk, off);
+      }
+      setFileMeta(fd!, h);
+    } finally {
+      closeSync(fd!);
+    }
+  })();
 }
 
-async function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string): Promise<void> {
-  const h = entry.header;
-  let fd: number | undefined;
-  replacing(tree, rel, () => (fd = openSync(path, CREATE_FLAGS, 0o600)));
-  try {
-    // A big file (model weights) is written on the thread pool: in line, it would hold up
-    // everything else this thread does meanwhile (decompressing, hashing, the download). A
-    // small one is written in line: a round trip to the pool costs more than the write.
-    const big = h.size > BIG_FILE;
-    for await (const chunk of entry.body()) {
-      for (let off = 0; off < chunk.length; ) off += big ? (await writeAsync(fd!, chunk, off, chunk.length - off)).bytesWritten : writeSync(fd!, chunk, off);
-    }
-    fchownSync(fd!, h.uid, h.gid);
-    fchmodSync(fd!, h.mode & 0o7777);
-    futimesSync(fd!, h.mtime, h.mtime);
-  } finally {
-    closeSync(fd!);
-  }
+function setFileMeta(fd: number, h: TarHeader): void {
+  fchownSync(fd, h.uid, h.gid);
+  fchmodSync(fd, h.mode & 0o7777); // after chown, which may clear set-id bits
+  futimesSync(fd, h.mtime, h.mtime);
 }
 
 function makeHardlink(tree: ApplyTree, h: TarHeader, path: string, rel: string): void {
