@@ -29,7 +29,7 @@ function fixture(): { ctx: string; db: Database } {
 async function digest(ctx: string, db: Database, source = 'src'): Promise<string> {
   const c = await BuildContext.open(ctx, join(ctx, 'Dockerfile'), db);
   const { matched } = await c.select(source);
-  return c.digestOf(matched, source);
+  return c.digestOf(matched, /[*?[]/.test(source) ? '' : source);
 }
 
 describe('build context digests', () => {
@@ -54,6 +54,17 @@ describe('build context digests', () => {
       else assert.notEqual(changed, before);
     });
   }
+
+  it('a change outside the selection is not seen, even beside a prefix of its path', async () => {
+    const { ctx, db } = fixture();
+    const before = await digest(ctx, db, 'src');
+    const glob = await digest(ctx, db, 's*');
+    mkdirSync(join(ctx, 'src2'));
+    writeFileSync(join(ctx, 'src2', 'a.py'), 'print(3)\n');
+    writeFileSync(join(ctx, 'src.py'), '');
+    assert.equal(await digest(ctx, db, 'src'), before, 'src2/ and src.py are not under src/');
+    assert.notEqual(await digest(ctx, db, 's*'), glob, 'the glob now matches src2 and src.py too');
+  });
 
   it('the whole-selection fast path is keyed by what the COPY selects', async () => {
     const { ctx, db } = fixture();
