@@ -11,6 +11,7 @@ import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } fro
 import type { ImageRecord } from '../store/images.ts';
 import { ReaderStoppedError } from '../store/ranged.ts';
 import { mark } from '../progress/timing.ts';
+import { releaseBuffer } from '../layer/apply-thread.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
 
@@ -89,7 +90,7 @@ export class StoreImageSink implements ImageSink {
     const unpackHere = diffId !== undefined && !(await this.engine.snapshots.hasLayer(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
-      const stored = await this.verifying(() => unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input }));
+      const stored = await this.verifying(() => unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }));
       mark(`ranged download of ${desc.digest.slice(7, 19)} done`);
       if (stored) return;
     }

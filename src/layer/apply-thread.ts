@@ -21,6 +21,19 @@ import { mark } from '../progress/timing.ts';
 /** Bytes the worker may have queued before the sender waits for it to catch up. */
 const CREDIT = 8 << 20;
 
+/** Memory given up by whoever wrote it (`releaseBuffer`): sent to the worker without a copy. */
+const released = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Marks a buffer that nothing will read again once it is written to an extraction's input,
+ * so the extraction thread takes its memory over instead of copying it. Only a buffer that
+ * owns all of its memory qualifies (not a view into a pool or a bigger buffer).
+ */
+export function releaseBuffer(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) released.add(buf.buffer);
+  return buf;
+}
+
 type ToWorker = { chunk: Uint8Array } | { end: true } | { error: string };
 type FromWorker = { credit: number } | { result: ApplyResult } | { failure: { code?: ErrorCode; message: string; hint?: string } };
 
@@ -61,10 +74,11 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
         while (credit <= 0 && !finished) await Promise.race([new Promise<void>((r) => (wake = r)), over]);
         if (finished) break; // the worker is done (or gone): nothing more to send
         credit -= c.length;
-        // A copy, moved rather than cloned: the chunk itself may still be read here (a pull
-        // also writes it to the content store), and may be a view into a bigger buffer.
-        const copy = new Uint8Array(c);
-        worker.postMessage({ chunk: copy } satisfies ToWorker, [copy.buffer]);
+        // Moved rather than cloned. A copy unless released: the chunk itself may still be read
+        // here (a pull also writes it to the content store), or be a view into a bigger buffer.
+        const whole = released.has(c.buffer) && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
+        const moved = whole ? new Uint8Array(c.buffer as ArrayBuffer) : new Uint8Array(c);
+        worker.postMessage({ chunk: moved } satisfies ToWorker, [moved.buffer]);
       }
       if (!finished) worker.postMessage({ end: true } satisfies ToWorker);
     })();

@@ -22,6 +22,11 @@ export class ApplyTree {
   readonly opaqueDirs = new Set<string>();
   /** Entries this layer created (apply mode: an opaque dir keeps them). */
   readonly created = new Set<string>();
+  /**
+   * Dirs whose mode this layer set, without the setgid bit: a file created in one gets the
+   * process's own gid, so it needs no chown to get that gid.
+   */
+  private readonly plainDirs = new Set<string>();
 
   constructor(readonly root: string, private readonly trackCreated: boolean) {}
 
@@ -62,6 +67,17 @@ export class ApplyTree {
     for (let r = rel; r !== '' && !this.knownDirs.has(r); r = r.includes('/') ? r.slice(0, r.lastIndexOf('/')) : '') this.knownDirs.add(r);
   }
 
+  /** Records the mode this layer gave dir `rel` (see plainDirs). */
+  setDirMode(rel: string, mode: number): void {
+    if (mode & 0o2000) this.plainDirs.delete(rel);
+    else this.plainDirs.add(rel);
+  }
+
+  /** Whether a file created in dir `rel` gets the creating process's gid. */
+  isPlainDir(rel: string): boolean {
+    return this.plainDirs.has(rel);
+  }
+
   /** Records that an entry now occupies `rel`: a pending whiteout there is void. */
   claim(rel: string): void {
     this.whiteouts.delete(rel);
@@ -100,7 +116,7 @@ export class ApplyTree {
   private forgetUnder(rel: string): void {
     const prefix = `${rel}/`;
     const under = (k: string) => k === rel || k.startsWith(prefix);
-    for (const set of [this.knownDirs, this.whiteouts, this.opaqueDirs, this.created]) for (const k of set) if (under(k)) set.delete(k);
+    for (const set of [this.knownDirs, this.whiteouts, this.opaqueDirs, this.created, this.plainDirs]) for (const k of set) if (under(k)) set.delete(k);
     for (const map of [this.dirTimes, this.xattrs]) for (const k of map.keys()) if (under(k)) map.delete(k);
   }
 }

@@ -112,11 +112,12 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
       makeDir(tree, path, pathRel);
       lchownSync(path, h.uid, h.gid);
       chmodSync(path, mode); // after chown, which may clear set-id bits
+      tree.setDirMode(pathRel, mode);
       tree.rememberDir(pathRel);
       tree.dirTimes.set(pathRel, h.mtime);
       break;
     case 'file':
-      wait = writeFile(tree, entry, path, pathRel);
+      wait = writeFile(tree, entry, path, pathRel, parentRel);
       break;
     case 'symlink':
       replacing(tree, pathRel, () => symlinkSync(h.linkname, path));
@@ -171,14 +172,15 @@ function makeDir(tree: ApplyTree, path: string, rel: string): void {
  * files) is written without leaving the call, and nothing is returned; a streamed body
  * returns the promise of its writes.
  */
-function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string): Promise<void> | undefined {
-  let fd: number | undefined;
-  replacing(tree, rel, () => (fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600)));
+function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string, parentRel: string): Promise<void> | undefined {
   const { data, header: h } = entry;
+  const meta = fileMetaCalls(h, tree.isPlainDir(parentRel));
+  let fd: number | undefined;
+  replacing(tree, rel, () => (fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, meta.createMode)));
   if (data && data.length <= BIG_FILE) {
     try {
       for (let off = 0; off < data.length; ) off += writeSync(fd!, data, off);
-      setFileMeta(fd!, h);
+      setFileMeta(fd!, h, meta);
     } finally {
       closeSync(fd!);
     }
@@ -193,16 +195,41 @@ function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string):
       for await (const chunk of entry.body()) {
         for (let off = 0; off < chunk.length; ) off += big ? (await writeAsync(fd!, chunk, off, chunk.length - off)).bytesWritten : writeSync(fd!, chunk, off);
       }
-      setFileMeta(fd!, h);
+      setFileMeta(fd!, h, meta);
     } finally {
       closeSync(fd!);
     }
   })();
 }
 
-function setFileMeta(fd: number, h: TarHeader): void {
-  fchownSync(fd, h.uid, h.gid);
-  fchmodSync(fd, h.mode & 0o7777); // after chown, which may clear set-id bits
+/** The process's umask, read once: it decides whether a file is created with its final mode. */
+let umask: number | undefined;
+const EUID = process.geteuid?.() ?? -1;
+const EGID = process.getegid?.() ?? -1;
+
+interface FileMetaCalls {
+  /** The mode the file is created with. */
+  readonly createMode: number;
+  readonly chown: boolean;
+  readonly chmod: boolean;
+}
+
+/**
+ * Which metadata calls a new file needs. Most files of a layer are owned by the extracting
+ * user (root) and have a plain mode: created with that mode, in a dir without setgid, they
+ * need neither chown nor chmod, two of the six calls a small file costs. Set-id and sticky
+ * bits, and bits the umask would drop, still go through fchmod after the chown.
+ */
+export function fileMetaCalls(h: Pick<TarHeader, 'mode' | 'uid' | 'gid'>, plainParent: boolean, mask = (umask ??= process.umask())): FileMetaCalls {
+  const mode = h.mode & 0o7777;
+  const chown = !(plainParent && h.uid === EUID && h.gid === EGID);
+  const direct = (mode & ~0o777) === 0 && (mode & mask) === 0;
+  return { createMode: direct ? mode : 0o600, chown, chmod: !direct };
+}
+
+function setFileMeta(fd: number, h: TarHeader, calls: FileMetaCalls): void {
+  if (calls.chown) fchownSync(fd, h.uid, h.gid);
+  if (calls.chmod) fchmodSync(fd, h.mode & 0o7777); // after chown, which may clear set-id bits
   futimesSync(fd, h.mtime, h.mtime);
 }
 

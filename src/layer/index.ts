@@ -3,7 +3,7 @@
  * upperdir as a deterministic tar, and the compression codecs. See each file's contract.
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
-export { applyLayerOffThread, runApplyWorker } from './apply-thread.ts';
+export { applyLayerOffThread, releaseBuffer, runApplyWorker } from './apply-thread.ts';
 export { writeLayer, type WriteOptions } from './write.ts';
 export { compress, decompressAuto, gzipParallel, hashingStream, type HashingStream } from './compress.ts';
 export { zstdCompress, zstdDecompress } from './zstd.ts';

@@ -70,6 +70,15 @@ before(() => {
   chmodSync(join(src, 'suid'), 0o4755);
   writeFileSync(join(src, 'sgid'), 'x');
   chmodSync(join(src, 'sgid'), 0o2711);
+  // A file of the extracting user in a setgid dir: the dir would hand it its own gid, so the
+  // applier must chown it even though the ids are its own. A 0666 file: the umask would drop bits.
+  mkdirSync(join(src, 'shared'));
+  chownSync(join(src, 'shared'), 0, 5678);
+  chmodSync(join(src, 'shared'), 0o2775);
+  writeFileSync(join(src, 'shared', 'mine'), 'g');
+  chownSync(join(src, 'shared', 'mine'), process.geteuid!(), process.getegid!());
+  writeFileSync(join(src, 'open'), 'w');
+  chmodSync(join(src, 'open'), 0o666);
   writeFileSync(join(src, 'owned'), 'y');
   chownSync(join(src, 'owned'), 1234, 5678);
   writeFileSync(join(src, 'big-ids'), 'z');

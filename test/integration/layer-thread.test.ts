@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
-import { applyLayer, applyLayerOffThread } from '../../src/layer/index.ts';
+import { applyLayer, applyLayerOffThread, releaseBuffer } from '../../src/layer/index.ts';
 import { setWorkerEntry } from '../../src/layer/worker-entry.ts';
 import { isBerthError } from '../../src/errors/index.ts';
 
@@ -52,6 +52,24 @@ describe('layer extraction on a worker thread', () => {
     assert.deepEqual(threaded, inLine);
     for (const f of ['app/f0.txt', 'app/f299.txt', 'app/big.bin']) assert.equal(readFileSync(join(b, f), 'utf8'), readFileSync(join(a, f), 'utf8'));
     assert.equal(readlinkSync(join(b, 'app/link')), 'f1.txt');
+  });
+
+  it('takes released buffers over without a copy, and copies everything else', async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of tarOf(layer)) chunks.push(c as Buffer);
+    const bytes = Buffer.concat(chunks);
+    // Three kinds of chunk: released whole buffers, a released buffer's view, and plain buffers.
+    const released = [releaseBuffer(Buffer.from(bytes.subarray(0, 1 << 20))), releaseBuffer(Buffer.from(bytes.subarray(1 << 20, 5 << 20)))];
+    const viewOwner = releaseBuffer(Buffer.from(bytes.subarray(5 << 20, 7 << 20)));
+    const view = viewOwner.subarray(0, 1 << 20);
+    const plain = Buffer.from(bytes.subarray(6 << 20));
+    const t = target();
+    const got = await applyLayerOffThread(Readable.from([...released, view, plain]), t, { whiteouts: 'overlay' });
+    assert.deepEqual(got, await applyLayer(Readable.from([bytes]), target(), { whiteouts: 'overlay' }));
+    assert.deepEqual(released.map((b) => b.buffer.byteLength), [0, 0], 'a released buffer moved to the thread');
+    assert.equal(viewOwner.length, 2 << 20, 'a view into a buffer is copied: its owner keeps its memory');
+    assert.equal(plain.length, bytes.length - (6 << 20));
+    assert.equal(readFileSync(join(t, 'app/big.bin'), 'utf8'), 'w'.repeat(12 << 20));
   });
 
   it('a hostile entry is refused with UNSAFE_PATH, as in line, and nothing lands outside', async () => {
