@@ -3,7 +3,8 @@
 // command: with the cache, V8 deserializes compiled code instead of parsing 800 kB of
 // JavaScript, which saves 30-40 ms a command here. CommonJS because Node 20 can only attach a
 // code cache to a vm.Script; built-ins and heavy modules are still required lazily, inside the
-// functions that need them. better-sqlite3 and node-pty stay external: they are native modules.
+// functions that need them. node-pty stays external; better-sqlite3's JavaScript is bundled
+// and its native addon loaded by path (store/db.ts).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -21,7 +22,7 @@ await build({
   define: { 'import.meta.url': '__berth_import_meta_url' },
   banner: { js: "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: 'linked',
-  external: ['better-sqlite3', 'node-pty'],
+  external: ['node-pty'],
   logLevel: 'warning',
 });
 // The first run writes the cache (bin/berth does so whenever there is none or V8 rejects it).

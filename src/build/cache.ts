@@ -13,19 +13,28 @@ export interface CachedLayer {
 }
 
 export function cacheGet(engine: Engine, key: string): CachedLayer | undefined {
-  const row = engine.db.prepare('SELECT result FROM build_cache WHERE cache_key = ?').get(key) as { result: string } | undefined;
+  return cacheRow(engine, key)?.layer;
+}
+
+function cacheRow(engine: Engine, key: string): { layer: CachedLayer; lastUsed: number } | undefined {
+  const row = engine.db.prepare('SELECT result, last_used FROM build_cache WHERE cache_key = ?').get(key) as { result: string; last_used: number } | undefined;
   if (!row) return undefined;
   const r = JSON.parse(row.result) as { layers: Digest[]; size: number };
   if (!r.layers) return undefined;
-  return r.layers[0] ? { diffId: r.layers[0], size: r.size } : undefined;
+  return r.layers[0] ? { layer: { diffId: r.layers[0], size: r.size }, lastUsed: row.last_used } : undefined;
 }
+
+/** How stale `last_used` may get: a hit refreshes it at most once a minute, sparing a cached rebuild a write per step. */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** A hit counts only if its layer is still unpacked and its blob still stored. */
 export async function cacheLookup(engine: Engine, key: string): Promise<CachedLayer | undefined> {
-  const hit = cacheGet(engine, key);
-  if (!hit) return undefined;
+  const row = cacheRow(engine, key);
+  if (!row) return undefined;
+  const hit = row.layer;
   if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
-  engine.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(Date.now(), key);
+  const now = Date.now();
+  if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(now, key);
   return hit;
 }
 

@@ -1,5 +1,4 @@
 /** `berth info` and `berth version`: what this engine runs on, as docker info shows it. */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, release, hostname } from 'node:os';
 import type { Command } from 'commander';
@@ -19,6 +18,7 @@ export function register(program: Command): void {
     .action(async (o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { RUNC } = await import('../runtime/runc.ts');
+      const { execFileSync } = await import('node:child_process'); // not at load: every command would pay for it
       const containers = engine.db.prepare("SELECT json_extract(state, '$.status') s, COUNT(*) n FROM containers GROUP BY s").all() as Array<{ s: string; n: number }>;
       const count = (s: string) => containers.find((c) => c.s === s)?.n ?? 0;
       let runcVersion = 'unknown';

@@ -1,19 +1,37 @@
 /**
  * The metadata database: SQLite in WAL mode, shared safely by concurrent berth processes.
  * Every multi-statement change runs in a `BEGIN IMMEDIATE` transaction so two writers
- * serialize instead of interleaving; readers never block writers. better-sqlite3 is
- * loaded lazily because it is a native module and not every command needs it.
+ * serialize instead of interleaving; readers never block writers.
+ *
+ * better-sqlite3's JavaScript is bundled with the CLI (scripts/bundle.mjs), so V8's code cache
+ * covers it, and its native addon is loaded by path, skipping the `bindings` package's search
+ * of the file system: together ~8 ms of every command that opens the store.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type BetterSqlite3 from 'better-sqlite3';
+import { dirname, join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { SCHEMA, SCHEMA_VERSION } from './schema.sql.ts';
 
-export type Database = BetterSqlite3.Database;
+export type Database = Sqlite.Database;
+
+let addon: string | undefined;
+
+/** The addon beside the package's package.json; undefined (a prebuilt elsewhere) leaves the search to the package. */
+function addonPath(): string | undefined {
+  if (addon === undefined) {
+    try {
+      addon = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+      if (!existsSync(addon)) addon = '';
+    } catch {
+      addon = '';
+    }
+  }
+  return addon || undefined;
+}
 
 export function openDatabase(path: string): Database {
-  const require = createRequire(import.meta.url);
-  const Sqlite = require('better-sqlite3') as typeof BetterSqlite3;
-  const db = new Sqlite(path, { timeout: 30_000 });
+  const db = new Sqlite(path, { timeout: 30_000, nativeBinding: addonPath() });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
@@ -27,7 +45,6 @@ export function openDatabase(path: string): Database {
   return db;
 }
 
-/** Runs `fn` in a write transaction taken up front (BEGIN IMMEDIATE). */
 export function immediate<T>(db: Database, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
