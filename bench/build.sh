@@ -38,7 +38,9 @@ for ctx in tiny big; do
     # A cold build of the big context deletes or replaces 20k files; let that settle before
     # the next one is timed (settle_deletes in lib.sh), whichever engine runs it.
     before=true; [ "$ctx" = big ] && before=settle_deletes
-    C[$e]=$(BENCH_BEFORE_EACH=$before median_ms "$N" cold "$e" "$dir"); warm "$e" "$dir" >/dev/null; W[$e]=$(median_ms "$N" warm "$e" "$dir")
+    # A cached build creates no files, but must not share the machine with the delete that
+    # berth's last --no-cache build left running in the background (wait_deletes).
+    C[$e]=$(BENCH_BEFORE_EACH=$before median_ms "$N" cold "$e" "$dir"); warm "$e" "$dir" >/dev/null; W[$e]=$(BENCH_BEFORE_EACH=wait_deletes median_ms "$N" warm "$e" "$dir")
   done
   echo "$ctx context (median of $N, ms): cold / fully cached"
   for e in $engines; do echo "  $e: ${C[$e]} / ${W[$e]}   ratio to docker: $(ratio "${C[$e]}" "${C[docker]}") / $(ratio "${W[$e]}" "${W[docker]}")"; done

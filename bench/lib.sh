@@ -49,11 +49,16 @@ stop_dockerd() {
 DELETE_STAMP="$BENCH_TMP/.last-delete"
 date +%s > "$DELETE_STAMP"
 deleted_now() { date +%s > "$DELETE_STAMP"; }
-settle_deletes() {
+# wait_deletes: waits for a background delete to end (and marks it), so that no timed run
+# shares the CPU and the disk with it. Enough before runs that create no files (cached builds).
+wait_deletes() {
   if pgrep -f "^rm -rf $BENCH_TMP" >/dev/null; then
     while pgrep -f "^rm -rf $BENCH_TMP" >/dev/null; do sleep 1; done
     deleted_now
   fi
+}
+settle_deletes() {
+  wait_deletes
   local wait=$(( $(cat "$DELETE_STAMP") + 361 - $(date +%s) ))
   sync
   [ "$wait" -gt 0 ] && sleep "$wait"
