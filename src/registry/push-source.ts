@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { openLayerBlob } from '../image/layer-blob.ts';
+import { sampleLayer } from '../image/layer-sample.ts';
 import type { ImageSource, RawManifest } from '../image/transfer.ts';
 import { gzipParallel, zstdCompress } from '../layer/index.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
@@ -19,18 +20,16 @@ import type { ImageRecord } from '../store/images.ts';
 
 export type CompressionFormat = 'auto' | 'gzip' | 'none' | 'zstd';
 
+/**
+ * How well gzip would shrink the layer, from windows spread over all of it (see
+ * image/layer-sample.ts); tar headers are counted as compressing to a tenth.
+ */
 async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
-  const stream = await openLayerBlob(engine, diffId);
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    chunks.push(c as Buffer);
-    n += (c as Buffer).length;
-    if (n >= 1 << 20) break;
-  }
-  stream.destroy();
-  const sample = Buffer.concat(chunks);
-  return sample.length ? gzipSync(sample, { level: zc.Z_BEST_SPEED }).length / sample.length : 0;
+  const { windows, contentBytes, headerBytes } = await sampleLayer(engine, diffId);
+  if (!windows.length) return 0;
+  let sum = 0;
+  for (const w of windows) sum += gzipSync(w, { level: zc.Z_BEST_SPEED }).length / w.length;
+  return ((sum / windows.length) * contentBytes + 0.1 * headerBytes) / (contentBytes + headerBytes);
 }
 
 /** The layer compressed (parallel gzip, or zstd on all cores), made once and cached by diffID. */

@@ -1,7 +1,8 @@
 /** Push and pull against a real docker-registry, with docker and skopeo on the other side. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -112,6 +113,78 @@ describe('built images', () => {
       execFileSync('rm', [`${dir}/evil`]);
     }
     assert.equal(t.run(['push', '--compression-format', 'none', name]).code, 0);
+  });
+});
+
+describe('push --compression-format auto, and chunked uploads', () => {
+  /** The media types of a pushed manifest's layers, as the registry serves them. */
+  async function layerTypes(name: string): Promise<string[]> {
+    const [, repo, tag] = /^[^/]+\/(.+):([^:]+)$/.exec(name)!;
+    const res = await fetch(`http://${reg.host}/v2/${repo}/manifests/${tag}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    return ((await res.json()) as { layers: Array<{ mediaType: string }> }).layers.map((l) => l.mediaType);
+  }
+  // Pieces of 1 MB: the layers below go up in many PATCHes whose ends fall inside files.
+  const chunked = { env: { BERTH_UPLOAD_CHUNK: String(1 << 20) } };
+
+  it('a layer that is mostly random bytes goes up uncompressed, even when small text files come first in its tar', async () => {
+    const ctx = join(work, 'weights');
+    mkdirSync(join(ctx, 'a-notes'), { recursive: true });
+    // 1 MB of text sorted before 16 MB of weights: a sample of the tar's first megabyte
+    // alone would say that gzip pays.
+    for (let i = 0; i < 100; i++) writeFileSync(join(ctx, 'a-notes', `${i}.txt`), 'learning rate 0.001, batch 64\n'.repeat(340));
+    const weights = randomBytes(16 << 20);
+    writeFileSync(join(ctx, 'weights.bin'), weights);
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nCOPY . /ctx/\n');
+    const name = `${reg.host}/auto/weights:1`;
+    assert.equal(t.run(['build', '-q', '-t', name, ctx]).code, 0);
+    const p = t.run(['push', name], chunked);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /does not compress; pushing it uncompressed/);
+    assert.equal((await layerTypes(name)).at(-1), 'application/vnd.oci.image.layer.v1.tar');
+    // What went up in pieces is the whole layer: docker pulls it and finds the same bytes.
+    assert.equal(docker(['pull', name]).code, 0);
+    const sum = docker(['run', '--rm', '--network', 'none', name, 'sha256sum', '/ctx/weights.bin']).stdout.split(' ')[0];
+    assert.equal(sum, createHash('sha256').update(weights).digest('hex'));
+  });
+
+  it('a layer of text is gzipped', async () => {
+    const ctx = join(work, 'text');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'vocab.txt'), Array.from({ length: 60_000 }, (_, i) => `token${i}`).join('\n'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nCOPY vocab.txt /\n');
+    const name = `${reg.host}/auto/text:1`;
+    assert.equal(t.run(['build', '-q', '-t', name, ctx]).code, 0);
+    const p = t.run(['push', name], chunked);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal((await layerTypes(name)).at(-1), 'application/vnd.oci.image.layer.v1.tar+gzip');
+  });
+
+  it('a chunked upload whose layer no longer has its size fails with a clear error, tags nothing, and works once the layer is whole', () => {
+    const ctx = join(work, 'changed');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'weights.bin'), randomBytes(3 << 20));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nCOPY weights.bin /\n');
+    const name = `${reg.host}/auto/changed:1`;
+    assert.equal(t.run(['build', '-q', '-t', name, ctx]).code, 0);
+    const layers = JSON.parse(t.run(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', name]).stdout) as string[];
+    const file = join(t.root, 'snapshots', 'layers', layers.at(-1)!.slice(7), 'weights.bin');
+    const original = readFileSync(file);
+    const { atime, mtime } = statSync(file);
+    try {
+      for (const changed of [original.subarray(0, original.length - 4096), Buffer.concat([original, Buffer.alloc(4096)])]) {
+        writeFileSync(file, changed);
+        const p = t.run(['push', name], chunked);
+        assert.equal(p.code, 125, p.stdout);
+        assert.match(p.stderr, /bytes short of its size|is longer than its/);
+        assert.notEqual(docker(['pull', name]).code, 0, 'nothing was published under the tag');
+      }
+    } finally {
+      writeFileSync(file, original);
+      utimesSync(file, atime, mtime);
+    }
+    const p = t.run(['push', name], chunked);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(docker(['pull', name]).code, 0);
   });
 });
 
