@@ -108,8 +108,8 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
       return s;
     };
     const openRange = source.openBlobRange ? async (start: number, end: number, o: TransferOptions) => count(await source.openBlobRange!(desc, start, end, { ...opts, ...o })) : undefined;
-    await sink.putBlob(desc, async (start) => count(await source.openBlob(desc, { ...opts, start }), start), { ...opts, openRange });
-    opts.onProgress?.({ kind: 'blob-done', digest: desc.digest });
+    const how = await sink.putBlob(desc, async (start) => count(await source.openBlob(desc, { ...opts, start }), start), { ...opts, openRange });
+    opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, ...(how === 'mounted' ? { skipped: 'mounted' as const } : {}) });
   };
   // Configs first: a sink that unpacks layers learns their diffIDs from them, and can then
   // unpack each layer while it downloads.

@@ -51,7 +51,8 @@ export interface ImageSink {
   /** Layer media types the sink accepts as they are; others are converted by copyImage. */
   hasBlob(desc: Descriptor, opts?: TransferOptions): Promise<boolean>;
   /** Stores a blob, verifying size and digest. `open(start)` resumes from a byte offset. */
-  putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<void>;
+  /** 'mounted': the sink took the blob from elsewhere (a registry's cross-repository mount), not from `open`. */
+  putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<void | 'mounted'>;
   /**
    * Called once an image's config blob is in and before its layers are sent: a sink that
    * unpacks layers reads their diffIDs from it, so it can unpack them while they download.

@@ -4,14 +4,15 @@
  * uploaded (monolithic, or in chunks for big layers); manifests go up by digest, and the
  * root once more by tag.
  */
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { ImageSink, RawManifest, TransferOptions } from '../image/transfer.ts';
 import type { Descriptor } from '../oci/schema.ts';
 import type { Reference } from '../reference/index.ts';
 import { registryError, type RegistryClient } from './http.ts';
 
-const CHUNK = 64 * 1024 * 1024;
+/** Blobs above this size go up in PATCH pieces of this size (BERTH_UPLOAD_CHUNK). */
+const CHUNK = Number(process.env.BERTH_UPLOAD_CHUNK ?? 64 << 20);
 
 export class RegistrySink implements ImageSink {
   readonly description: string;
@@ -33,15 +34,13 @@ export class RegistrySink implements ImageSink {
     return res.statusCode === 200;
   }
 
+  /** The upload's location, or undefined when the registry mounted the blob from another repository. */
   private async startUpload(desc: Descriptor, opts: TransferOptions): Promise<string | undefined> {
     for (const from of this.mountFrom) {
       if (from === this.ref.repository) continue;
       const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/?mount=${desc.digest}&from=${encodeURIComponent(from)}`, { body: Buffer.alloc(0), scope: `${this.scope} repository:${from}:pull`, signal: opts.signal });
       res.resume();
-      if (res.statusCode === 201) {
-        opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, skipped: 'mounted' });
-        return undefined;
-      }
+      if (res.statusCode === 201) return undefined;
       if (res.statusCode === 202 && res.headers.location) return res.headers.location;
     }
     const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/`, { body: Buffer.alloc(0), scope: this.scope, signal: opts.signal });
@@ -50,9 +49,9 @@ export class RegistrySink implements ImageSink {
     return res.headers.location;
   }
 
-  async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: TransferOptions = {}): Promise<void> {
+  async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: TransferOptions = {}): Promise<void | 'mounted'> {
     let location = await this.startUpload(desc, opts);
-    if (location === undefined) return;
+    if (location === undefined) return 'mounted';
     const withDigest = (loc: string) => `${loc}${loc.includes('?') ? '&' : '?'}digest=${encodeURIComponent(desc.digest)}`;
     if (desc.size <= CHUNK) {
       const res = await this.client.request('PUT', withDigest(location), { body: await open(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size }, scope: this.scope, signal: opts.signal });
@@ -60,30 +59,37 @@ export class RegistrySink implements ImageSink {
       res.resume();
       return;
     }
-    // Chunked upload: PATCH pieces in order, then PUT to close with the digest.
+    // Chunked upload: PATCH pieces in order, then PUT to close with the digest. Each piece
+    // streams into its request as the source makes it, so making the blob (a layer's tar
+    // regenerated from its dir) and sending it overlap instead of taking turns.
     const src = await open();
+    const pieces = slices(src);
     let offset = 0;
-    let buf: Buffer[] = [];
-    let buffered = 0;
-    const flush = async (piece: Buffer) => {
-      const res = await this.client.request('PATCH', location!, { body: piece, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': piece.length, 'Content-Range': `${offset}-${offset + piece.length - 1}` }, scope: this.scope, signal: opts.signal });
-      if (res.statusCode !== 202) throw await registryError(res, `chunk upload of ${desc.digest}`);
-      res.resume();
-      location = (res.headers.location as string | undefined) ?? location;
-      offset += piece.length;
-      opts.onProgress?.({ kind: 'blob-progress', digest: desc.digest, bytes: offset, size: desc.size });
-    };
-    for await (const c of src) {
-      buf.push(c as Buffer);
-      buffered += (c as Buffer).length;
-      if (buffered >= CHUNK) {
-        const all = Buffer.concat(buf);
-        await flush(all.subarray(0, CHUNK));
-        buf = [all.subarray(CHUNK)];
-        buffered = all.length - CHUNK;
+    try {
+      while (offset < desc.size) {
+        const len = Math.min(CHUNK, desc.size - offset);
+        const piece = new PassThrough();
+        piece.on('error', () => undefined); // the feed reports its own error; the request sees it too
+        const sent = this.client.request('PATCH', location, { body: piece, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': len, 'Content-Range': `${offset}-${offset + len - 1}` }, scope: this.scope, signal: opts.signal });
+        // A request that fails, or a registry that answers before the piece is sent, stops the feed.
+        const failed = sent.then((res) => {
+          if (res.statusCode !== 202) piece.destroy();
+        }, (e: unknown) => {
+          piece.destroy();
+          throw e;
+        });
+        await Promise.all([feed(pieces, piece, len, desc.digest), failed]);
+        const res = await sent;
+        if (res.statusCode !== 202) throw await registryError(res, `chunk upload of ${desc.digest}`);
+        res.resume();
+        location = (res.headers.location as string | undefined) ?? location;
+        offset += len;
+        opts.onProgress?.({ kind: 'blob-progress', digest: desc.digest, bytes: offset, size: desc.size });
       }
+      if (!(await pieces.next(0)).done) throw new BerthError('DATA_CORRUPT', `${desc.digest} is longer than its ${desc.size} bytes`);
+    } finally {
+      src.destroy();
     }
-    if (buffered) await flush(Buffer.concat(buf));
     const res = await this.client.request('PUT', withDigest(location), { body: Buffer.alloc(0), headers: { 'Content-Length': 0 }, scope: this.scope, signal: opts.signal });
     if (res.statusCode !== 201) throw await registryError(res, `upload of ${desc.digest}`);
     res.resume();
@@ -103,5 +109,58 @@ export class RegistrySink implements ImageSink {
 
   async finish(root: RawManifest, opts: TransferOptions = {}): Promise<void> {
     if (this.ref.tag) await this.put(this.ref.tag, root, opts);
+  }
+}
+
+/**
+ * The source's bytes as they come: `next(n)` gives up to n bytes (a chunk of the source, or
+ * the part of one that fits), keeping the rest for the next call; `next(0)` only tells
+ * whether anything is left.
+ */
+function slices(src: Readable): { next(n: number): Promise<{ done: boolean; value?: Buffer }> } {
+  const it = src[Symbol.asyncIterator]();
+  let rest: Buffer | undefined;
+  return {
+    async next(n: number) {
+      if (!rest?.length) {
+        const r = await it.next();
+        if (r.done) return { done: true };
+        rest = r.value as Buffer;
+      }
+      if (n === 0) return { done: false };
+      const take = rest.subarray(0, n);
+      rest = rest.subarray(take.length);
+      return { done: false, value: take };
+    },
+  };
+}
+
+/**
+ * Writes exactly `len` bytes of the source into a piece's request body, with backpressure. A
+ * source that fails destroys the piece, which aborts its request.
+ */
+async function feed(pieces: ReturnType<typeof slices>, piece: PassThrough, len: number, digest: string): Promise<void> {
+  const writable = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        piece.off('drain', done);
+        piece.off('close', done);
+        resolve();
+      };
+      piece.once('drain', done);
+      piece.once('close', done);
+    });
+  try {
+    for (let left = len; left > 0; ) {
+      const r = await pieces.next(left);
+      if (r.done || !r.value) throw new BerthError('DATA_CORRUPT', `${digest} ended ${left} bytes short of its size`);
+      left -= r.value.length;
+      if (piece.destroyed) return;
+      if (!piece.write(r.value)) await writable();
+    }
+    piece.end();
+  } catch (e) {
+    piece.destroy(e as Error);
+    throw e;
   }
 }
