@@ -6,8 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './exit.ts';
 import { mark } from '../progress/timing.ts';
-import { isMainThread, workerData } from 'node:worker_threads';
-import { setWorkerEntry } from '../layer/worker-entry.ts';
+import { APPLY_WORKER_ARG, setWorkerEntry } from '../layer/worker-entry.ts';
 
 mark('cli loaded');
 
@@ -66,11 +65,18 @@ function failUnfinished(): void {
 }
 
 // A worker thread of this program extracts a big layer (layer/apply-thread.ts); the main
-// thread runs the CLI and names its own entry as the worker's program.
-if (!isMainThread && (workerData as { berthWorker?: string } | null)?.berthWorker === 'apply-layer') {
-  void import('../layer/apply-thread.ts').then((m) => m.runApplyWorker(workerData as Parameters<typeof m.runApplyWorker>[0]));
-} else {
+// thread runs the CLI and names its own entry as the worker's program. Only a process started
+// with the worker's argument loads worker_threads to be sure.
+function startCli(): void {
   setWorkerEntry(process.argv[1]);
   process.once('beforeExit', failUnfinished);
   void main();
+}
+if (process.argv[2] === APPLY_WORKER_ARG) {
+  void import('node:worker_threads').then(({ isMainThread, workerData }) => {
+    if (isMainThread || (workerData as { berthWorker?: string } | null)?.berthWorker !== 'apply-layer') return startCli();
+    return import('../layer/apply-thread.ts').then((m) => m.runApplyWorker(workerData as Parameters<typeof m.runApplyWorker>[0]));
+  });
+} else {
+  startCli();
 }

@@ -5,7 +5,7 @@
  * threads they run at once (a 500 MB pull on two cores: ~5 s in turns).
  *
  * The worker is this same program (`bin/berth.cjs`, bundle or sources) started with
- * `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup
+ * the argument APPLY_WORKER_ARG and `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup
  * (worker-entry.ts). Without an entry (code that imports the layer module directly, as the
  * tests do) extraction runs in line, the same code either way. The tar's bytes are posted to
  * the worker as they arrive, with credit-based flow control so that a slow disk holds the
@@ -15,7 +15,7 @@ import { realpathSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BerthError, isBerthError, type ErrorCode } from '../errors/index.ts';
 import { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
-import { workerEntry } from './worker-entry.ts';
+import { APPLY_WORKER_ARG, workerEntry } from './worker-entry.ts';
 import { mark } from '../progress/timing.ts';
 
 /** Bytes the worker may have queued before the sender waits for it to catch up. */
@@ -46,7 +46,7 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
   input.on('error', () => undefined);
   const { Worker } = await import('node:worker_threads');
   // Through bin/berth's link to bin/berth.cjs: the worker must load it as CommonJS.
-  const worker = new Worker(realpathSync(entry), { workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
+  const worker = new Worker(realpathSync(entry), { argv: [APPLY_WORKER_ARG], workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
   let credit = CREDIT;
   let wake: (() => void) | undefined;
   const settled = new Promise<ApplyResult>((resolve, reject) => {

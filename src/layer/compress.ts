@@ -6,13 +6,19 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
-import { createGunzip, createGzip, gzip as gzipCb, constants as zc } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
 import { zstdDecompress } from './zstd.ts';
 
-const gzipAsync = promisify(gzipCb);
+/** zlib is loaded on first use: most commands never (de)compress, and loading it is ~1 ms. */
+let zlibModule: typeof import('node:zlib') | undefined;
+const zlib = (): typeof import('node:zlib') => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
+let gzipPromise: ((b: Buffer, o: { level: number }) => Promise<Buffer>) | undefined;
+const gzipAsync = (b: Buffer, o: { level: number }) => (gzipPromise ??= promisify(zlib().gzip))(b, o);
+/** zlib's Z_BEST_SPEED, the level layers are gzipped at unless told otherwise. */
+const BEST_SPEED = 1;
 
 /** Passes bytes through, decompressing gzip or zstd input; the format is sniffed from the magic bytes. */
 export function decompressAuto(): Transform {
@@ -34,7 +40,7 @@ export function decompressAuto(): Transform {
       head = Buffer.concat([head, chunk]);
       if (head.length < 4) return cb();
       const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-      inner = zstd ? zstdDecompress() : head[0] === 0x1f && head[1] === 0x8b ? createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
+      inner = zstd ? zstdDecompress() : head[0] === 0x1f && head[1] === 0x8b ? zlib().createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
       inner.on('data', (d: Buffer) => {
         if (!t.push(d)) inner!.pause();
       });
@@ -63,7 +69,7 @@ export function decompressAuto(): Transform {
 }
 
 export function compress(kind: 'gzip' | 'none', opts: { level?: number } = {}): Transform {
-  return kind === 'gzip' ? createGzip({ level: opts.level ?? zc.Z_BEST_SPEED, chunkSize: 1 << 20 }) : new PassThrough();
+  return kind === 'gzip' ? zlib().createGzip({ level: opts.level ?? BEST_SPEED, chunkSize: 1 << 20 }) : new PassThrough();
 }
 
 /**
@@ -73,7 +79,7 @@ export function compress(kind: 'gzip' | 'none', opts: { level?: number } = {}): 
 export function gzipParallel(opts: { level?: number; chunkSize?: number; workers?: number } = {}): Transform {
   const chunkSize = opts.chunkSize ?? 1 << 20;
   const workers = opts.workers ?? 4;
-  const level = opts.level ?? zc.Z_BEST_SPEED;
+  const level = opts.level ?? BEST_SPEED;
   let buf: Buffer[] = [];
   let buffered = 0;
   const inflight: Array<Promise<Buffer>> = [];

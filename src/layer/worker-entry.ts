@@ -5,6 +5,12 @@
  */
 let entry: string | undefined;
 
+/**
+ * The argument a worker is started with (Worker's `argv`): the CLI tells a worker from a command
+ * by it without loading worker_threads, ~1 ms of every command.
+ */
+export const APPLY_WORKER_ARG = '--berth-apply-worker';
+
 export function setWorkerEntry(path: string | undefined): void {
   entry = path;
 }
