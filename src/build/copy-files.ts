@@ -7,14 +7,16 @@
  * call costs more than the call (measured on the development VM, the 20k small files of the
  * 500 MB bench context: 1.9 s in line, 3.2 s through eight async workers). Bigger files are
  * copied by several workers on the thread pool while the small ones are copied in line:
- * each is a whole-file kernel call (copy_file_range), worth its round trip.
+ * each is a whole-file kernel call (copy_file_range), worth its round trip. Many small files
+ * are copied in line on two threads (copy-thread.ts).
  */
-import { chmodSync, closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/copy.ts';
 import { resolveInRootSync } from '../layer/index.ts';
+import { copySmallFiles, type SmallCopy } from './copy-thread.ts';
 
 export interface CopyOwnership {
   readonly uid: number;
@@ -88,21 +90,14 @@ async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
 }
 
 const COPY_WORKERS = 8;
+/** Bigger files than this in all keep the thread pool busy for as long as the small files take: no second copy thread then. */
+const BIG_COPY_ALONE = 64 << 20;
 /** Files up to this size are copied in line. */
 const SMALL_COPY = 256 << 10;
 
-/** A small file copied without leaving the call: read whole, written whole, its metadata set on the open fd. */
-function copySmallFileSync(job: FileJob, own: CopyOwnership): void {
-  const data = readFileSync(job.src);
-  const fd = openSync(job.dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
-  try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
-    if (needsChown(job, own)) fchownSync(fd, own.uid, own.gid);
-    fchmodSync(fd, own.mode ?? job.st.mode & 0o7777); // after chown, which clears setuid bits
-    futimesSync(fd, job.st.atime, job.st.mtime);
-  } finally {
-    closeSync(fd);
-  }
+/** A small file's copy as plain data (copy-thread.ts copies it in line, on one thread or two). */
+function smallCopy(job: FileJob, own: CopyOwnership): SmallCopy {
+  return { src: job.src, dest: job.dest, mode: own.mode ?? job.st.mode & 0o7777, owner: needsChown(job, own) ? { uid: own.uid, gid: own.gid } : undefined, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs };
 }
 
 /**
@@ -151,7 +146,10 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   // the small ones: a model's weights and its 20k source files take two cores, not turns.
   const big = forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
   try {
-    for (const job of small) copySmallFileSync(job, own);
+    await copySmallFiles(
+      small.map((job) => smallCopy(job, own)),
+      { otherCoreFree: jobs.reduce((n, j) => n + j.st.size, 0) < BIG_COPY_ALONE },
+    );
   } catch (e) {
     await big.catch(() => undefined); // no copy may outlive the call: the caller cleans up after it
     throw e;

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './exit.ts';
 import { mark } from '../progress/timing.ts';
-import { APPLY_WORKER_ARG, setWorkerEntry } from '../layer/worker-entry.ts';
+import { setWorkerEntry, WORKER_ARG, type WorkerKind } from '../layer/worker-entry.ts';
 
 mark('cli loaded');
 
@@ -64,19 +64,21 @@ function failUnfinished(): void {
   process.exitCode = 125;
 }
 
-// A worker thread of this program extracts a big layer (layer/apply-thread.ts); the main
-// thread runs the CLI and names its own entry as the worker's program. Only a process started
-// with the worker's argument loads worker_threads to be sure.
+// A worker thread of this program extracts a big layer (layer/apply-thread.ts) or copies half
+// of a big COPY's small files (build/copy-thread.ts); the main thread runs the CLI and names
+// its own entry as the workers' program. Only a process started with the workers' argument
+// loads worker_threads to be sure.
 function startCli(): void {
   setWorkerEntry(process.argv[1]);
   process.once('beforeExit', failUnfinished);
   void main();
 }
-if (process.argv[2] === APPLY_WORKER_ARG) {
-  void import('node:worker_threads').then(({ isMainThread, workerData }) => {
-    if (isMainThread || (workerData as { berthWorker?: string } | null)?.berthWorker !== 'apply-layer') return startCli();
-    return import('../layer/apply-thread.ts').then((m) => m.runApplyWorker(workerData as Parameters<typeof m.runApplyWorker>[0]));
-  });
-} else {
+async function startWorker(): Promise<void> {
+  const { isMainThread, workerData } = await import('node:worker_threads');
+  const kind = isMainThread ? undefined : (workerData as { berthWorker?: WorkerKind } | null)?.berthWorker;
+  if (kind === 'apply-layer') return (await import('../layer/apply-thread.ts')).runApplyWorker(workerData as Parameters<typeof import('../layer/apply-thread.ts').runApplyWorker>[0]);
+  if (kind === 'copy-files') return (await import('../build/copy-thread.ts')).runCopyWorker(workerData as Parameters<typeof import('../build/copy-thread.ts').runCopyWorker>[0]);
   startCli();
 }
+if (process.argv[2] === WORKER_ARG) void startWorker();
+else startCli();

@@ -54,3 +54,22 @@ export function isBerthError(e: unknown, code?: ErrorCode): e is BerthError {
 export function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
+
+/** An error as a worker thread posts it: plain data that structured clone keeps whole. */
+export interface PostedError {
+  readonly code?: ErrorCode;
+  readonly errno?: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export function postedError(e: unknown): PostedError {
+  if (isBerthError(e)) return { code: e.code, message: e.message, hint: e.hint };
+  return { errno: errnoCode(e), message: e instanceof Error ? e.message : String(e) };
+}
+
+/** The error again on the other side: a BerthError keeps its code and hint, an errno error its code. */
+export function errorFromPosted(p: PostedError): Error {
+  if (p.code) return new BerthError(p.code, p.message, { hint: p.hint });
+  return Object.assign(new Error(p.message), p.errno ? { code: p.errno } : {});
+}

@@ -5,7 +5,7 @@
  * threads they run at once (a 500 MB pull on two cores: ~5 s in turns).
  *
  * The worker is this same program (`bin/berth.cjs`, bundle or sources) started with
- * the argument APPLY_WORKER_ARG and `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup
+ * the argument WORKER_ARG and `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup
  * (worker-entry.ts). Without an entry (code that imports the layer module directly, as the
  * tests do) extraction runs in line, the same code either way. The tar's bytes are posted to
  * the worker as they arrive, with credit-based flow control so that a slow disk holds the
@@ -13,9 +13,9 @@
  */
 import { realpathSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BerthError, isBerthError, type ErrorCode } from '../errors/index.ts';
+import { BerthError, errorFromPosted, postedError, type PostedError } from '../errors/index.ts';
 import { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
-import { APPLY_WORKER_ARG, workerEntry } from './worker-entry.ts';
+import { WORKER_ARG, workerEntry, type WorkerKind } from './worker-entry.ts';
 import { mark } from '../progress/timing.ts';
 
 /** Bytes the worker may have queued before the sender waits for it to catch up. */
@@ -35,7 +35,7 @@ export function releaseBuffer(buf: Buffer): Buffer {
 }
 
 type ToWorker = { chunk: Uint8Array } | { end: true } | { error: string };
-type FromWorker = { credit: number } | { result: ApplyResult } | { failure: { code?: ErrorCode; message: string; hint?: string } };
+type FromWorker = { credit: number } | { result: ApplyResult } | { failure: PostedError };
 
 /** Applies the layer on a worker thread when one can be started, in line otherwise. */
 export async function applyLayerOffThread(input: Readable, target: string, opts: ApplyOptions): Promise<ApplyResult> {
@@ -46,7 +46,7 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
   input.on('error', () => undefined);
   const { Worker } = await import('node:worker_threads');
   // Through bin/berth's link to bin/berth.cjs: the worker must load it as CommonJS.
-  const worker = new Worker(realpathSync(entry), { argv: [APPLY_WORKER_ARG], workerData: { berthWorker: 'apply-layer', target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
+  const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'apply-layer' satisfies WorkerKind, target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
   let credit = CREDIT;
   let wake: (() => void) | undefined;
   const settled = new Promise<ApplyResult>((resolve, reject) => {
@@ -55,7 +55,7 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
         credit += m.credit;
         wake?.();
       } else if ('result' in m) resolve(m.result);
-      else reject(m.failure.code ? new BerthError(m.failure.code, m.failure.message, { hint: m.failure.hint }) : new Error(m.failure.message));
+      else reject(errorFromPosted(m.failure));
     });
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new BerthError('INTERNAL', `the layer extraction thread exited (${code}) before it finished`)));
@@ -119,7 +119,7 @@ export async function runApplyWorker(data: { target: string; whiteouts: ApplyOpt
     port.postMessage({ result } satisfies FromWorker);
   } catch (e) {
     mark('layer extracted on a worker thread: failed');
-    port.postMessage({ failure: isBerthError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: (e as Error).message } } satisfies FromWorker);
+    port.postMessage({ failure: postedError(e) } satisfies FromWorker);
   }
   port.close();
 }

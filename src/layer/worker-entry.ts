@@ -7,9 +7,12 @@ let entry: string | undefined;
 
 /**
  * The argument a worker is started with (Worker's `argv`): the CLI tells a worker from a command
- * by it without loading worker_threads, ~1 ms of every command.
+ * by it without loading worker_threads, ~1 ms of every command. `workerData.berthWorker` says
+ * which work it does.
  */
-export const APPLY_WORKER_ARG = '--berth-apply-worker';
+export const WORKER_ARG = '--berth-worker';
+
+export type WorkerKind = 'apply-layer' | 'copy-files';
 
 export function setWorkerEntry(path: string | undefined): void {
   entry = path;

@@ -174,3 +174,27 @@ describe('lint in the CLI and in build', () => {
     assert.match(strict.stderr, /--check/);
   });
 });
+
+describe('COPY of many small files on two threads', () => {
+  // Modes, owners, a setgid dir and source mtimes: the worker's half must come out as the
+  // in-line copy's does, which the layer's diffID (a hash of all of it) shows.
+  const files: Record<string, string> = { Dockerfile: 'FROM bb:1\nCOPY --chown=1000:2000 tree /tree\nCOPY tree /plain\n' };
+  for (let d = 0; d < 20; d++) for (let f = 0; f < 15; f++) files[`tree/d${d}/f${f}.txt`] = `dir ${d} file ${f}\n`.repeat(f + 1);
+  const dir = context('two-threads', files);
+  before(() => {
+    for (let f = 0; f < 15; f++) execFileSync('chmod', [f % 3 === 0 ? '0755' : f % 3 === 1 ? '0600' : '0640', join(dir, 'tree', 'd7', `f${f}.txt`)]);
+    execFileSync('chmod', ['2775', join(dir, 'tree', 'd13')]);
+    execFileSync('touch', ['-d', '2020-01-02T03:04:05Z', join(dir, 'tree', 'd19', 'f14.txt')]);
+  });
+
+  it('gives the same layers as copying on one thread', () => {
+    const layersOf = (tag: string) => JSON.parse(t.run(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', tag]).stdout) as string[];
+    const one = build(dir, 'copy-one:1', ['--no-cache'], { BERTH_TIMING: '1' });
+    assert.doesNotMatch(one.stderr, /small files copied on two threads/);
+    const two = build(dir, 'copy-two:1', ['--no-cache'], { BERTH_TIMING: '1', BERTH_COPY_THREAD_THRESHOLD: '2' });
+    assert.match(two.stderr, /small files copied on two threads/);
+    assert.deepEqual(layersOf('copy-two:1'), layersOf('copy-one:1'));
+    const r = t.run(['run', '--rm', '--network', 'none', 'copy-two:1', 'sh', '-c', 'stat -c "%a %u:%g" /tree/d7/f0.txt /tree/d7/f1.txt /tree/d19/f14.txt /plain/d13; cat /tree/d19/f14.txt | wc -l']);
+    assert.equal(r.stdout, '755 1000:2000\n600 1000:2000\n644 1000:2000\n2775 0:0\n15\n');
+  });
+});
