@@ -34,14 +34,19 @@ engines="berth docker"; command -v buildah >/dev/null && podman_busybox && engin
 for ctx in tiny big; do
   dir="$BENCH_TMP/$ctx"
   declare -A C W
-  for e in $engines; do
-    # A cold build of the big context deletes or replaces 20k files; let that settle before
-    # the next one is timed (settle_deletes in lib.sh), whichever engine runs it.
-    before=true; [ "$ctx" = big ] && before=settle_deletes
-    # A cached build creates no files, but must not share the machine with the delete that
-    # berth's last --no-cache build left running in the background (wait_deletes).
-    C[$e]=$(BENCH_BEFORE_EACH=$before median_ms "$N" cold "$e" "$dir"); warm "$e" "$dir" >/dev/null; W[$e]=$(BENCH_BEFORE_EACH=wait_deletes median_ms "$N" warm "$e" "$dir")
-  done
+  for e in $engines; do C[$e]=""; W[$e]=""; done
+  # A cold build of the big context deletes or replaces 20k files; let that settle before
+  # the next one is timed (settle_deletes in lib.sh), whichever engine runs it.
+  before=true; [ "$ctx" = big ] && before=settle_deletes
+  # Rounds take the engines in turn: the VM's memory gets slower and faster to write over
+  # minutes (docs/benchmarks.md), and all of one engine's runs in a row could land together.
+  for _ in $(seq "$N"); do for e in $engines; do $before; C[$e]+=" $(time_ms cold "$e" "$dir")"; done; done
+  for e in $engines; do warm "$e" "$dir" >/dev/null; done
+  # A cached build creates no files, but must not share the machine with the delete that
+  # berth's last --no-cache build left running in the background (wait_deletes).
+  for _ in $(seq "$N"); do for e in $engines; do wait_deletes; W[$e]+=" $(time_ms warm "$e" "$dir")"; done; done
+  declare -A MC MW
+  for e in $engines; do MC[$e]=$(median ${C[$e]}); MW[$e]=$(median ${W[$e]}); done
   echo "$ctx context (median of $N, ms): cold / fully cached"
-  for e in $engines; do echo "  $e: ${C[$e]} / ${W[$e]}   ratio to docker: $(ratio "${C[$e]}" "${C[docker]}") / $(ratio "${W[$e]}" "${W[docker]}")"; done
+  for e in $engines; do echo "  $e: ${MC[$e]} / ${MW[$e]} (runs:${C[$e]} /${W[$e]})   ratio to docker: $(ratio "${MC[$e]}" "${MC[docker]}") / $(ratio "${MW[$e]}" "${MW[docker]}")"; done
 done

@@ -4,20 +4,28 @@
 BENCH_TMP=${BENCH_TMP:-/tmp/berth-bench}
 mkdir -p "$BENCH_TMP"
 
+# time_ms cmd...: the wall time of one run of cmd in ms, its output discarded.
+time_ms() {
+  local s e
+  s=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; return 1; }
+  e=$(date +%s%N)
+  echo $(( (e - s) / 1000000 ))
+}
+
+# median N...: the median of the numbers given.
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
 # median_ms N cmd...: runs cmd N times, prints the median wall time in ms. BENCH_BEFORE_EACH
 # names a command run (untimed) before each run.
 median_ms() {
   local n=$1; shift
   local times=()
   for _ in $(seq "$n"); do
-    local s e
     ${BENCH_BEFORE_EACH:-true} # untimed: e.g. settle_deletes
-    s=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; return 1; }
-    e=$(date +%s%N)
-    times+=($(( (e - s) / 1000000 )))
+    times+=("$(time_ms "$@")")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  median "${times[@]}"
 }
 
 # start_dockerd: a private Docker engine under $BENCH_TMP/d (ENVIRONMENT.md's recipe).

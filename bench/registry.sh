@@ -29,7 +29,6 @@ export DOCKER_BUILDKIT=1
 t() { local s e; s=$(date +%s%N); "$@" >>"$REG/commands.log" 2>&1 || { echo "failed: $*" >&2; echo NaN; return; }; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
 ./bin/berth --root "$ROOT" tag big:1 127.0.0.1:$PORT/berth/big:1
 docker tag big:1 127.0.0.1:$PORT/docker/big:1
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Alternating runs: how fast the registry writes what it receives depends on the VM's memory
 # (pages the kernel freed moments ago are fast to fill, pages it has handed back to the host
 # are not), so a single run of each can land on either side. Docker compresses every time:
