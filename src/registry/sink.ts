@@ -4,7 +4,8 @@
  * uploaded (monolithic, or in chunks for big layers); manifests go up by digest, and the
  * root once more by tag.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { ImageSink, RawManifest, TransferOptions } from '../image/transfer.ts';
 import type { Descriptor } from '../oci/schema.ts';
@@ -68,18 +69,22 @@ export class RegistrySink implements ImageSink {
     try {
       while (offset < desc.size) {
         const len = Math.min(CHUNK, desc.size - offset);
-        const piece = new PassThrough();
-        piece.on('error', () => undefined); // the feed reports its own error; the request sees it too
-        const sent = this.client.request('PATCH', location, { body: piece, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': len, 'Content-Range': `${offset}-${offset + len - 1}` }, scope: this.scope, signal: opts.signal });
-        // A request that fails, or a registry that answers before the piece is sent, stops the feed.
-        const failed = sent.then((res) => {
-          if (res.statusCode !== 202) piece.destroy();
-        }, (e: unknown) => {
-          piece.destroy();
-          throw e;
+        // A source that comes out short fails the piece's request; this is the error to report.
+        let short: BerthError | undefined;
+        const body = Readable.from(
+          (async function* () {
+            for (let left = len; left > 0; ) {
+              const r = await pieces.next(left);
+              if (!r.value) throw (short = new BerthError('DATA_CORRUPT', `${desc.digest} ended ${left} bytes short of its size`));
+              left -= r.value.length;
+              yield r.value;
+            }
+          })(),
+          { objectMode: false },
+        );
+        const res: IncomingMessage = await this.client.request('PATCH', location, { body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': len, 'Content-Range': `${offset}-${offset + len - 1}` }, scope: this.scope, signal: opts.signal }).catch((e: unknown) => {
+          throw short ?? e;
         });
-        await Promise.all([feed(pieces, piece, len, desc.digest), failed]);
-        const res = await sent;
         if (res.statusCode !== 202) throw await registryError(res, `chunk upload of ${desc.digest}`);
         res.resume();
         location = (res.headers.location as string | undefined) ?? location;
@@ -133,34 +138,4 @@ function slices(src: Readable): { next(n: number): Promise<{ done: boolean; valu
       return { done: false, value: take };
     },
   };
-}
-
-/**
- * Writes exactly `len` bytes of the source into a piece's request body, with backpressure. A
- * source that fails destroys the piece, which aborts its request.
- */
-async function feed(pieces: ReturnType<typeof slices>, piece: PassThrough, len: number, digest: string): Promise<void> {
-  const writable = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        piece.off('drain', done);
-        piece.off('close', done);
-        resolve();
-      };
-      piece.once('drain', done);
-      piece.once('close', done);
-    });
-  try {
-    for (let left = len; left > 0; ) {
-      const r = await pieces.next(left);
-      if (r.done || !r.value) throw new BerthError('DATA_CORRUPT', `${digest} ended ${left} bytes short of its size`);
-      left -= r.value.length;
-      if (piece.destroyed) return;
-      if (!piece.write(r.value)) await writable();
-    }
-    piece.end();
-  } catch (e) {
-    piece.destroy(e as Error);
-    throw e;
-  }
 }
