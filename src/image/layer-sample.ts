@@ -6,7 +6,7 @@
  */
 import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, isBerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 
@@ -105,10 +105,11 @@ function sampleDir(root: string, count: number, windowSize: number): LayerSample
 export async function sampleLayer(engine: Engine, diffId: Digest, opts: { count?: number; windowSize?: number } = {}): Promise<LayerSample> {
   const count = opts.count ?? 32;
   const windowSize = opts.windowSize ?? 32 * 1024;
-  if (await engine.content.has(diffId)) {
-    const { size } = await engine.content.info(diffId);
-    return { windows: sampleFile(engine.content.pathOf(diffId), size, count, windowSize), contentBytes: size, headerBytes: 0 };
-  }
+  const blob = await engine.content.info(diffId).catch((e: unknown) => {
+    if (isBerthError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  });
+  if (blob) return { windows: sampleFile(engine.content.pathOf(diffId), blob.size, count, windowSize), contentBytes: blob.size, headerBytes: 0 };
   if (!(await engine.snapshots.hasLayer(diffId))) throw new BerthError('NOT_FOUND', `content ${diffId} not found`);
   return sampleDir(engine.snapshots.layerPath(diffId), count, windowSize);
 }
