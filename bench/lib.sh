@@ -4,11 +4,12 @@
 BENCH_TMP=${BENCH_TMP:-/tmp/berth-bench}
 mkdir -p "$BENCH_TMP"
 
-# time_ms cmd...: the wall time of one run of cmd in ms, its output discarded.
+# time_ms cmd...: the wall time of one run of cmd in ms; its output goes to $BENCH_LOG
+# (discarded when unset).
 time_ms() {
   local s e
   s=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; return 1; }
+  "$@" >>"${BENCH_LOG:-/dev/null}" 2>&1 || { echo "bench: command failed: $*${BENCH_LOG:+ (see $BENCH_LOG)}" >&2; return 1; }
   e=$(date +%s%N)
   echo $(( (e - s) / 1000000 ))
 }

@@ -26,7 +26,7 @@ docker_busybox
 export DOCKER_BUILDKIT=1
 ./bin/berth --root "$ROOT" build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
 /usr/bin/docker build -q --network none -t big:1 "$BENCH_TMP/big" >/dev/null
-t() { local s e; s=$(date +%s%N); "$@" >>"$REG/commands.log" 2>&1 || { echo "failed: $*" >&2; echo NaN; return; }; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+BENCH_LOG="$REG/commands.log"
 ./bin/berth --root "$ROOT" tag big:1 127.0.0.1:$PORT/berth/big:1
 docker tag big:1 127.0.0.1:$PORT/docker/big:1
 # Alternating runs: how fast the registry writes what it receives depends on the VM's memory
@@ -35,19 +35,19 @@ docker tag big:1 127.0.0.1:$PORT/docker/big:1
 # it keeps no compressed blob; berth sends this layer uncompressed (--compression-format auto).
 bps=(); dps=()
 for _ in $(seq "$P"); do
-  fresh_registry; bps+=("$(t ./bin/berth --root "$ROOT" push 127.0.0.1:$PORT/berth/big:1)")
-  fresh_registry; dps+=("$(t docker push 127.0.0.1:$PORT/docker/big:1)")
+  fresh_registry; bps+=("$(time_ms ./bin/berth --root "$ROOT" push 127.0.0.1:$PORT/berth/big:1)")
+  fresh_registry; dps+=("$(time_ms docker push 127.0.0.1:$PORT/docker/big:1)")
 done
 bp=$(median "${bps[@]}"); dp=$(median "${dps[@]}")
 rm -rf "$BENCH_TMP/pull-root"; deleted_now
 settle_deletes
-bl=$(t ./bin/berth --root "$BENCH_TMP/pull-root" pull 127.0.0.1:$PORT/docker/big:1)
+bl=$(time_ms ./bin/berth --root "$BENCH_TMP/pull-root" pull 127.0.0.1:$PORT/docker/big:1)
 # Empty the private engine so docker pull really downloads and extracts every layer.
 docker system prune -af >/dev/null 2>&1 || true # images, stopped containers and BuildKit's cache
 deleted_now
 settle_deletes
-dl=$(t docker pull 127.0.0.1:$PORT/docker/big:1)
+dl=$(time_ms docker pull 127.0.0.1:$PORT/docker/big:1)
 rm -rf "$BENCH_TMP/skopeo-oci"
-sl=$(t skopeo copy --src-tls-verify=false docker://127.0.0.1:$PORT/docker/big:1 oci:$BENCH_TMP/skopeo-oci:1)
+sl=$(time_ms skopeo copy --src-tls-verify=false docker://127.0.0.1:$PORT/docker/big:1 oci:$BENCH_TMP/skopeo-oci:1)
 echo "push ~600 MB image (ms, median of $P: berth ${bps[*]}, docker ${dps[*]}): berth $bp, docker $dp, ratio $(ratio "$bp" "$dp")"
 echo "pull it back with extraction (ms): berth $bl, docker $dl, ratio $(ratio "$bl" "$dl"); skopeo to an OCI dir (no extraction) $sl"
