@@ -15,8 +15,8 @@ import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/copy.ts';
-import { resolveInRootSync } from '../layer/index.ts';
-import { copySmallFiles, type SmallCopy } from './copy-thread.ts';
+import { resolveInRootSync, type FileFill } from '../layer/index.ts';
+import { copySmallFiles, createFileSync, type SmallCopy } from './copy-thread.ts';
 
 export interface CopyOwnership {
   readonly uid: number;
@@ -25,7 +25,16 @@ export interface CopyOwnership {
   readonly exclude?: IgnoreMatcher;
   /** Paths (relative to the source root) to leave out, e.g. what .dockerignore excludes. */
   readonly skip?: (rel: string) => boolean;
+  /**
+   * When given, big files are created empty and recorded here by host path, for the layer
+   * commit to fill (layer/file-chunks.ts) instead of being copied now. A path that a later
+   * copy replaces leaves the map, with all below it.
+   */
+  readonly fills?: Map<string, PendingFill>;
 }
+
+/** A file left empty for the commit to fill: a FileFill before its path in the layer is known. */
+export type PendingFill = Omit<FileFill, 'rel'>;
 
 function lstatOrUndefined(p: string) {
   try {
@@ -54,7 +63,10 @@ type FileJob = { src: string; dest: string; st: Stats; setgidParent: boolean };
 
 /** Creates a dir or symlink at once; a regular file is returned as a job for the copy workers. */
 function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership, existing: Stats | undefined, setgidParent: boolean): FileJob | undefined {
-  if (existing && !(existing.isDirectory() && st.isDirectory())) rmSync(hostDest, { recursive: true, force: true });
+  if (existing && !(existing.isDirectory() && st.isDirectory())) {
+    rmSync(hostDest, { recursive: true, force: true });
+    if (own.fills?.size) forgetFillsUnder(own.fills, hostDest);
+  }
   if (st.isSymbolicLink()) {
     symlinkSync(readlinkSync(src), hostDest);
     lchownSync(hostDest, own.uid, own.gid);
@@ -74,10 +86,24 @@ function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership,
   return { src, dest: hostDest, st, setgidParent };
 }
 
+/** A replaced path takes the fills at and below it along: what is there now is another copy's. */
+function forgetFillsUnder(fills: Map<string, PendingFill>, hostPath: string): void {
+  for (const p of fills.keys()) if (p === hostPath || p.startsWith(`${hostPath}/`)) fills.delete(p);
+}
+
 /** Root creates files as 0:0, except in a setgid dir, which passes its group on. */
 function needsChown(job: FileJob, own: CopyOwnership): boolean {
   return own.uid !== 0 || own.gid !== 0 || job.setgidParent;
 }
+
+/** Copies a big file, or creates it empty for the commit to fill when `own.fills` is given. */
+async function copyBigFile(job: FileJob, own: CopyOwnership): Promise<void> {
+  if (!own.fills) return copyFile(job, own);
+  createFileSync(smallCopy(job, own), EMPTY);
+  own.fills.set(job.dest, { src: job.src, size: job.st.size, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs });
+}
+
+const EMPTY = Buffer.alloc(0);
 
 async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
   // copyFile gives the new file the source's exact mode: chown and chmod only when they
@@ -111,7 +137,7 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
     const hostDest = resolveInRootSync(rootfs, dest, { followFinal: false }).path;
     // Unknown parent: assume setgid, which costs at most a chown that changes nothing.
     const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest), true);
-    if (job) await copyFile(job, own);
+    if (job) await (job.st.size <= SMALL_COPY ? copyFile(job, own) : copyBigFile(job, own));
     return;
   }
   const hostRoot = await mkdirInRoot(rootfs, dest, own);
@@ -142,13 +168,14 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
     }
   };
   walk('', hostRoot, false, (lstatSync(hostRoot).mode & 0o2000) !== 0);
-  // The big files go to the thread pool first, so that they copy while this thread copies
-  // the small ones: a model's weights and its 20k source files take two cores, not turns.
-  const big = forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
+  // Big files left for the commit to fill are only created. Those copied now go to the
+  // thread pool first, so that they copy while this thread copies the small ones: a model's
+  // weights and its 20k source files take two cores, not turns.
+  const big = own.fills ? Promise.all(jobs.map((job) => copyBigFile(job, own))) : forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
   try {
     await copySmallFiles(
       small.map((job) => smallCopy(job, own)),
-      { otherCoreFree: jobs.reduce((n, j) => n + j.st.size, 0) < BIG_COPY_ALONE },
+      { otherCoreFree: own.fills !== undefined || jobs.reduce((n, j) => n + j.st.size, 0) < BIG_COPY_ALONE },
     );
   } catch (e) {
     await big.catch(() => undefined); // no copy may outlive the call: the caller cleans up after it

@@ -1,12 +1,13 @@
 /**
  * COPY and ADD in two halves: `planCopy` finds the sources and their content digest (the
  * cache key input, computed without touching the rootfs), and `applyCopy` writes them into
- * a fresh overlay over the stage's layers, whose upperdir becomes the layer.
+ * a fresh overlay over the stage's layers, whose upperdir becomes the layer. Big files are
+ * left empty by the copy and filled as the layer is hashed (layer/file-chunks.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
@@ -14,7 +15,7 @@ import { applyLayer, resolveInRoot } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import type { BuildContext } from './context.ts';
-import { copyInto, mkdirInRoot } from './copy-files.ts';
+import { copyInto, mkdirInRoot, type PendingFill } from './copy-files.ts';
 import { envMap, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
@@ -171,7 +172,10 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
     const mode = inst.flags.chmod?.[0] ? parseInt(inst.flags.chmod[0], 8) : undefined;
     if (mode !== undefined && Number.isNaN(mode)) throw new BerthError('INVALID_ARGUMENT', `invalid --chmod value ${inst.flags.chmod![0]}`);
     const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
-    const own = { uid: user.uid, gid: user.gid, mode, exclude };
+    // ADD may extract a tar over what an earlier source copied, which the fills could not
+    // follow: its big files are copied at once.
+    const fills = plan.extractTars ? undefined : new Map<string, PendingFill>();
+    const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
     const parents = inst.flags.parents?.[0] === 'true';
     const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
     const destExistsAsDir = (await lstat(destHost).catch(() => undefined))?.isDirectory() ?? false;
@@ -187,7 +191,8 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
       await copyInto(snap.rootfs, r.abs, target, { ...own, skip: r.skip });
     }
     mark('copied into the step snapshot');
-    return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
+    const pending = [...(fills ?? [])].map(([host, f]) => ({ ...f, rel: relative(snap.rootfs, host) }));
+    return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch, fills: pending });
   } catch (e) {
     await engine.snapshots.remove(key).catch(() => undefined);
     throw e;

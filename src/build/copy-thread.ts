@@ -30,7 +30,11 @@ const THREAD_THRESHOLD = Number(process.env.BERTH_COPY_THREAD_THRESHOLD ?? 4000)
 
 /** A small file copied without leaving the call: read whole, written whole, its metadata set on the open fd. */
 export function copySmallSync(job: SmallCopy): void {
-  const data = readFileSync(job.src);
+  createFileSync(job, readFileSync(job.src));
+}
+
+/** Creates `job.dest` holding `data`, with the job's owner, mode and times. */
+export function createFileSync(job: SmallCopy, data: Buffer): void {
   const fd = openSync(job.dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
   try {
     for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);

@@ -13,10 +13,10 @@
  * getfattr process for the whole tree.
  */
 import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
+import { allCopied, cancelled, changed, readLarge, startFills, type FileFill } from './file-chunks.ts';
 import { readXattrs } from './fs-tools.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
@@ -27,11 +27,15 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
   /** Leaves out a path (relative, `/`-separated, no leading `/`) and, for a dir, all below it. */
   readonly exclude?: (relPath: string) => boolean;
+  /**
+   * Files of the tree that are still empty, by path: they are copied from their sources while
+   * the tar is made, and each is archived as the fill makes it (file-chunks.ts).
+   */
+  readonly fills?: ReadonlyMap<string, FileFill>;
 }
 
 const OUTPUT_BATCH = 256 << 10; // small entries are gathered up to this before being pushed
 const SMALL_FILE = 256 << 10; // files up to this are read in one synchronous call
-const READ_CHUNK = 1 << 20;
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 export function writeLayer(dir: string, opts: WriteOptions): Readable {
@@ -62,7 +66,7 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
     }
   }
   const firstLinkOf = new Map<string, string>();
-  const clamp = (st: Stats) => {
+  const clamp = (st: Pick<Stats, 'mtimeMs'>) => {
     const s = Math.floor(st.mtimeMs / 1000);
     return opts.sourceDateEpoch !== undefined && s > opts.sourceDateEpoch ? opts.sourceDateEpoch : s;
   };
@@ -117,13 +121,17 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
           add(encodeHeader(header(tarPath, st, { type: 'link', linkname: first })));
         } else {
           if (st.nlink > 1) firstLinkOf.set(key, tarPath);
-          add(encodeHeader(header(tarPath, st, { size: st.size, xattrs: attrs })));
-          if (st.size <= SMALL_FILE) add(readSmall(join(abs, name), st.size, tarPath));
+          // A fill's file may be partly written by now: its size and mtime are the fill's.
+          const fill = copies.get(childRel);
+          const size = fill?.fill.size ?? st.size;
+          const mtime = fill ? clamp({ mtimeMs: Math.trunc(fill.fill.mtimeMs) }) : clamp(st);
+          add(encodeHeader(header(tarPath, st, { size, mtime, xattrs: attrs })));
+          if (!fill && size <= SMALL_FILE) add(readSmall(join(abs, name), size, tarPath));
           else {
             yield take();
-            yield* readLarge(join(abs, name), st.size, tarPath, opts.signal);
+            yield* fill ? fill.chunks(tarPath, opts.signal) : readLarge(join(abs, name), size, tarPath, opts.signal);
           }
-          add(END_OF_ARCHIVE.subarray(0, padding(st.size)));
+          add(END_OF_ARCHIVE.subarray(0, padding(size)));
         }
       } else if (st.isFIFO()) {
         add(encodeHeader(header(tarPath, st, { type: 'fifo' })));
@@ -135,9 +143,21 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
     }
   }
 
-  yield* walk('');
-  add(END_OF_ARCHIVE);
-  yield take();
+  // The fills' copies stop when the tar does, however it ends: none may outlive the stream.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const copies = startFills(root, opts.fills?.values() ?? [], stop.signal);
+  try {
+    yield* walk('');
+    await allCopied(copies.values()); // a failed copy fails the layer
+    add(END_OF_ARCHIVE);
+    yield take();
+  } finally {
+    stop.abort();
+    opts.signal?.removeEventListener('abort', onAbort);
+    await Promise.allSettled([...copies.values()].map((c) => c.done));
+  }
 }
 
 function capabilityOf(attrs: Map<string, Buffer> | undefined): ReadonlyMap<string, Buffer> {
@@ -149,14 +169,6 @@ function capabilityOf(attrs: Map<string, Buffer> | undefined): ReadonlyMap<strin
 function deviceNumbers(rdev: number): [number, number] {
   const r = BigInt(rdev);
   return [Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), Number((r & 0xffn) | ((r >> 12n) & ~0xffn))];
-}
-
-function cancelled(): BerthError {
-  return new BerthError('CANCELLED', 'writing the layer was cancelled');
-}
-
-function changed(name: string): BerthError {
-  return new BerthError('CONFLICT', `"${name}" changed size while it was being archived`, { hint: 'nothing may write to a tree while it is archived; try again' });
 }
 
 function readSmall(path: string, size: number, name: string): Buffer {
@@ -174,43 +186,4 @@ function readSmall(path: string, size: number, name: string): Buffer {
     closeSync(fd);
   }
   return buf;
-}
-
-/** Reads of a big file kept in flight ahead of the one being hashed, so reading overlaps hashing. */
-const READ_AHEAD = 4;
-
-async function* readLarge(path: string, size: number, name: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const fh = await open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-  const inFlight: Array<Promise<Buffer>> = [];
-  let next = 0; // offset of the next read to start
-  const readAt = async (off: number): Promise<Buffer> => {
-    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - off));
-    // pread is short only at the end of the file: a short read here means the file shrank.
-    for (let got = 0; got < buf.length; ) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, off + got);
-      if (bytesRead === 0) throw changed(name);
-      got += bytesRead;
-    }
-    return buf;
-  };
-  const fill = () => {
-    while (inFlight.length < READ_AHEAD && next < size) {
-      const p = readAt(next);
-      p.catch(() => undefined); // awaited in order below; a later one may fail first
-      inFlight.push(p);
-      next += READ_CHUNK;
-    }
-  };
-  try {
-    fill();
-    while (inFlight.length) {
-      if (signal?.aborted) throw cancelled();
-      const buf = await inFlight.shift()!;
-      fill();
-      yield buf;
-    }
-  } finally {
-    await Promise.allSettled(inFlight); // no read may still use the handle when it closes
-    await fh.close();
-  }
 }

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { applyLayer, applyLayerOffThread, hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
-import type { CommittedLayer, UnpackOptions } from './types.ts';
+import type { CommitOptions, CommittedLayer, UnpackOptions } from './types.ts';
 
 export class LayerDirs {
   constructor(readonly root: string) {}
@@ -125,11 +125,12 @@ export abstract class LayeredSnapshotter {
 
   /**
    * The diffID and size of `upper` (a tree in overlay upperdir form) as a layer: its canonical
-   * tar, hashed and never stored.
+   * tar, hashed and never stored; the fills are written on the way.
    */
-  protected async hashUpper(upper: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal }): Promise<CommittedLayer> {
+  protected async hashUpper(upper: string, opts: CommitOptions): Promise<CommittedLayer> {
     const hasher = hashingStream();
-    await pipeline(writeLayer(upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
+    const fills = opts.fills?.length ? new Map(opts.fills.map((f) => [f.rel, f])) : undefined;
+    await pipeline(writeLayer(upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal, fills }), hasher.stream, new Writable({ write: (_c, _e, cb) => cb() }), { signal: opts.signal });
     return { diffId: hasher.digest(), size: hasher.size() };
   }
 

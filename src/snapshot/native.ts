@@ -19,11 +19,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
-import { applyLayer, writeLayer } from '../layer/index.ts';
+import { applyLayer, fillFiles, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
+import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
 const run = promisify(execFile);
 
@@ -70,14 +70,16 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
 
   async unmount(): Promise<void> {}
 
-  async commit(key: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal } = {}): Promise<CommittedLayer> {
+  async commit(key: string, opts: CommitOptions = {}): Promise<CommittedLayer> {
     const p = this.paths(key);
+    // The rootfs is compared with its parent before anything is hashed: fill it first.
+    await fillFiles(p.rootfs, opts.fills ?? [], opts.signal);
     const layers = JSON.parse(await readFile(p.record, 'utf8')) as Digest[];
     await this.materialize(p.parent, layers, opts.signal);
     await mkdir(p.upper);
     const changes = diffTrees(p.rootfs, p.parent);
     await writeUpper(p.rootfs, p.upper, changes);
-    return this.keepLayer(await this.hashUpper(p.upper, opts), p.upper, p.dir);
+    return this.keepLayer(await this.hashUpper(p.upper, { ...opts, fills: undefined }), p.upper, p.dir);
   }
 
   async remove(key: string): Promise<void> {

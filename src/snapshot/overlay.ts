@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommittedLayer, Snapshotter } from './types.ts';
+import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
 const run = promisify(execFile);
 
@@ -53,13 +53,15 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     if (await isMountPoint(merged)) await run('umount', ['-l', merged]);
   }
 
-  async commit(key: string, opts: { sourceDateEpoch?: number; signal?: AbortSignal } = {}): Promise<CommittedLayer> {
+  async commit(key: string, opts: CommitOptions = {}): Promise<CommittedLayer> {
     const p = this.paths(key);
     // The tar is only hashed, never stored: the upperdir already holds the layer in overlay
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
     // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
-    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it.
+    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. Fills
+    // are written into the upperdir itself: their files were created through the overlay, so
+    // they are in the upperdir, and nothing reads the merged view any more.
     const [layer] = await Promise.all([this.hashUpper(p.upper, opts), this.unmount(key)]);
     return this.keepLayer(layer, p.upper, p.dir);
   }

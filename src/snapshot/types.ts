@@ -16,6 +16,7 @@
  *  4. `remove(key)` unmounts and deletes the upperdir; the layers stay.
  */
 import type { Readable } from 'node:stream';
+import type { FileFill } from '../layer/index.ts';
 import type { Digest } from '../oci/digest.ts';
 
 export interface Mount {
@@ -49,6 +50,17 @@ export interface UnpackOptions {
   readonly offThread?: boolean;
 }
 
+export interface CommitOptions {
+  /** Clamp mtimes to this (SOURCE_DATE_EPOCH). */
+  readonly sourceDateEpoch?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Files the step left empty in the rootfs (paths relative to it), to be filled from their
+   * sources as the layer is hashed: a big COPY's files are then written once and never read back.
+   */
+  readonly fills?: readonly FileFill[];
+}
+
 export interface Snapshotter {
   readonly driver: 'overlay' | 'native';
   hasLayer(diffId: Digest): Promise<boolean>;
@@ -58,7 +70,7 @@ export interface Snapshotter {
   /** Mounts again (after a reboot or an explicit unmount). */
   mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot>;
   unmount(key: string): Promise<void>;
-  commit(key: string, opts?: { sourceDateEpoch?: number; signal?: AbortSignal }): Promise<CommittedLayer>;
+  commit(key: string, opts?: CommitOptions): Promise<CommittedLayer>;
   remove(key: string): Promise<void>;
   removeLayer(diffId: Digest): Promise<void>;
   listLayers(): Promise<Digest[]>;

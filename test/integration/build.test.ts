@@ -198,3 +198,56 @@ describe('COPY of many small files on two threads', () => {
     assert.equal(r.stdout, '755 1000:2000\n600 1000:2000\n644 1000:2000\n2775 0:0\n15\n');
   });
 });
+
+describe('COPY of big files, filled as the layer is hashed', () => {
+  // Files over 256 KB are created empty by the copy and written while the layer tar is
+  // hashed (layer/file-chunks.ts). Their content, modes, owners and mtimes must come out as
+  // a plain copy's, and the layer's regenerated tar (save) must hash to the diffID the fill
+  // gave; a later source that replaces such a file must win.
+  const big = (seed: string, size: number) => Buffer.alloc(size, seed);
+  const dir = context('fills', {
+    Dockerfile: [
+      'FROM bb:1',
+      'COPY --chown=1000:2000 big /big',
+      'COPY big/a.bin big/sub/b.bin /two/',
+      'COPY big over /merged/',
+      'COPY --chmod=600 big/a.bin /one.bin',
+    ].join('\n'),
+    'big/small.txt': 'small\n',
+    'over/a.bin': 'now small\n',
+  });
+  before(() => {
+    writeFileSync(join(dir, 'big', 'a.bin'), big('model weights ', 3 << 20));
+    mkdirSync(join(dir, 'big', 'sub'));
+    writeFileSync(join(dir, 'big', 'sub', 'b.bin'), big('tokenizer ', 300 << 10));
+    writeFileSync(join(dir, 'big', 'suid.bin'), big('binary ', 400 << 10));
+    mkdirSync(join(dir, 'over', 'sub'));
+    writeFileSync(join(dir, 'over', 'sub', 'b.bin'), big('other tokenizer ', 500 << 10));
+    execFileSync('chmod', ['0750', join(dir, 'big', 'a.bin')]);
+    execFileSync('chmod', ['4755', join(dir, 'big', 'suid.bin')]);
+    execFileSync('touch', ['-d', '2020-01-02T03:04:05Z', join(dir, 'big', 'a.bin')]);
+  });
+
+  it('gives each file its bytes and metadata, and a layer that hashes to its diffID again', () => {
+    build(dir, 'fills:1', ['--no-cache']);
+    const sum = (p: string) => execFileSync('sha256sum', [join(dir, p)]).toString().split(' ')[0];
+    const r = t.run(['run', '--rm', '--network', 'none', 'fills:1', 'sh', '-c',
+      'for f in /big/a.bin /big/sub/b.bin /big/suid.bin /two/a.bin /two/b.bin /merged/a.bin /merged/sub/b.bin /one.bin; do echo "$f $(stat -c "%a %u:%g %s %Y" $f) $(sha256sum < $f | cut -d" " -f1)"; done']);
+    assert.equal(r.code, 0, r.stderr);
+    const stamp = '1577934245';
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      `/big/a.bin 750 1000:2000 ${3 << 20} ${stamp} ${sum('big/a.bin')}`,
+      `/big/sub/b.bin 644 1000:2000 ${300 << 10} ${r.stdout.match(/\/big\/sub\/b.bin \S+ \S+ \S+ (\d+)/)![1]} ${sum('big/sub/b.bin')}`,
+      `/big/suid.bin 4755 1000:2000 ${400 << 10} ${r.stdout.match(/\/big\/suid.bin \S+ \S+ \S+ (\d+)/)![1]} ${sum('big/suid.bin')}`,
+      `/two/a.bin 750 0:0 ${3 << 20} ${stamp} ${sum('big/a.bin')}`,
+      `/two/b.bin 644 0:0 ${300 << 10} ${r.stdout.match(/\/two\/b.bin \S+ \S+ \S+ (\d+)/)![1]} ${sum('big/sub/b.bin')}`,
+      `/merged/a.bin 644 0:0 10 ${r.stdout.match(/\/merged\/a.bin \S+ \S+ \S+ (\d+)/)![1]} ${sum('over/a.bin')}`,
+      `/merged/sub/b.bin 644 0:0 ${500 << 10} ${r.stdout.match(/\/merged\/sub\/b.bin \S+ \S+ \S+ (\d+)/)![1]} ${sum('over/sub/b.bin')}`,
+      `/one.bin 600 0:0 ${3 << 20} ${stamp} ${sum('big/a.bin')}`,
+    ]);
+    // save regenerates each layer's tar from its dir and checks it against the diffID.
+    const saved = join(work, 'fills.tar');
+    assert.equal(t.run(['save', '-o', saved, 'fills:1']).code, 0);
+    assert.equal(t.run(['system', 'check']).code, 0);
+  });
+});
