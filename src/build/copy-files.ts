@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/copy.ts';
-import { resolveInRootSync, type FileFill } from '../layer/index.ts';
+import { copyFill, resolveInRootSync, type copyQueue, type FileFill } from '../layer/index.ts';
 import { copySmallFiles, createFileSync, type SmallCopy } from './copy-thread.ts';
 
 export interface CopyOwnership {
@@ -31,6 +31,11 @@ export interface CopyOwnership {
    * copy replaces leaves the map, with all below it.
    */
   readonly fills?: Map<string, PendingFill>;
+  /**
+   * Given with `fills` when no later source of the COPY can replace a file of this one: each
+   * fill's copy is then started here, to run beside the small files' copy.
+   */
+  readonly copyNow?: ReturnType<typeof copyQueue>;
 }
 
 /** A file left empty for the commit to fill: a FileFill before its path in the layer is known. */
@@ -99,8 +104,10 @@ function needsChown(job: FileJob, own: CopyOwnership): boolean {
 /** Copies a big file, or creates it empty for the commit to fill when `own.fills` is given. */
 async function copyBigFile(job: FileJob, own: CopyOwnership): Promise<void> {
   if (!own.fills) return copyFile(job, own);
-  createFileSync(smallCopy(job, own), EMPTY);
-  own.fills.set(job.dest, { src: job.src, size: job.st.size, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs });
+  const created = smallCopy(job, own);
+  createFileSync(created, EMPTY);
+  const fill = { src: job.src, size: job.st.size, mode: created.mode, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs };
+  own.fills.set(job.dest, own.copyNow ? { ...fill, copying: own.copyNow(() => copyFill(fill, job.dest)) } : fill);
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -11,7 +11,7 @@ import { join, posix, relative } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
-import { applyLayer, resolveInRoot } from '../layer/index.ts';
+import { applyLayer, copyQueue, resolveInRoot } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import type { BuildContext } from './context.ts';
@@ -166,16 +166,19 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
   const engine = ctx.engine;
   const key = `build-${randomBytes(8).toString('hex')}`;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
+  // ADD may extract a tar over what an earlier source copied, which the fills could not
+  // follow: its big files are copied at once.
+  const fills = plan.extractTars ? undefined : new Map<string, PendingFill>();
   try {
     const chown = inst.flags.chown?.[0] ? expandWord(state, inst.flags.chown[0]) : undefined;
     const user = chown ? await resolveUser(snap.rootfs, chown) : { uid: 0, gid: 0 };
     const mode = inst.flags.chmod?.[0] ? parseInt(inst.flags.chmod[0], 8) : undefined;
     if (mode !== undefined && Number.isNaN(mode)) throw new BerthError('INVALID_ARGUMENT', `invalid --chmod value ${inst.flags.chmod![0]}`);
     const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
-    // ADD may extract a tar over what an earlier source copied, which the fills could not
-    // follow: its big files are copied at once.
-    const fills = plan.extractTars ? undefined : new Map<string, PendingFill>();
-    const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
+    // With one source nothing can replace a file once it is made: its copy can start at
+    // once, beside the small files'. Otherwise the commit copies what is left in the end.
+    const copyNow = fills && plan.roots.length === 1 ? copyQueue() : undefined;
+    const own = { uid: user.uid, gid: user.gid, mode, exclude, fills, copyNow };
     const parents = inst.flags.parents?.[0] === 'true';
     const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
     const destExistsAsDir = (await lstat(destHost).catch(() => undefined))?.isDirectory() ?? false;
@@ -194,6 +197,8 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
     const pending = [...(fills ?? [])].map(([host, f]) => ({ ...f, rel: relative(snap.rootfs, host) }));
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch, fills: pending });
   } catch (e) {
+    // No copy may outlive the snapshot it writes into.
+    await Promise.allSettled([...(fills?.values() ?? [])].map((f) => f.copying));
     await engine.snapshots.remove(key).catch(() => undefined);
     throw e;
   }

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
 import { allCopied, cancelled, changed, readLarge, startFills, type FileFill } from './file-chunks.ts';
 import { readXattrs } from './fs-tools.ts';
+import { mark } from '../progress/timing.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
 export interface WriteOptions {
@@ -151,6 +152,7 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
   try {
     yield* walk('');
     await allCopied(copies.values()); // a failed copy fails the layer
+    if (copies.size) mark('big files filled');
     add(END_OF_ARCHIVE);
     yield take();
   } finally {

@@ -59,10 +59,19 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
     // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
-    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. Fills
-    // are written into the upperdir itself: their files were created through the overlay, so
-    // they are in the upperdir, and nothing reads the merged view any more.
-    const [layer] = await Promise.all([this.hashUpper(p.upper, opts), this.unmount(key)]);
+    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A
+    // fill the COPY started writes through the merged view, which stays until it has ended;
+    // the rest are written into the upperdir itself, which holds their files (created through
+    // the overlay) while nothing reads the merged view any more.
+    const detach = Promise.allSettled((opts.fills ?? []).map((f) => f.copying)).then(() => this.unmount(key));
+    detach.catch(() => undefined); // awaited below, on either path
+    let layer: CommittedLayer;
+    try {
+      layer = await this.hashUpper(p.upper, opts);
+    } finally {
+      await detach.catch(() => undefined);
+    }
+    await detach;
     return this.keepLayer(layer, p.upper, p.dir);
   }
 
