@@ -26,9 +26,9 @@ export interface CopyOwnership {
   /** Paths (relative to the source root) to leave out, e.g. what .dockerignore excludes. */
   readonly skip?: (rel: string) => boolean;
   /**
-   * When given, big files are created empty and recorded here by host path, for the layer
-   * commit to fill (layer/file-chunks.ts) instead of being copied now. A path that a later
-   * copy replaces leaves the map, with all below it.
+   * When given, big files are created empty and recorded here by host path as fills
+   * (layer/file-chunks.ts): copied by the copy `copyNow` starts, or else by the layer commit.
+   * A path that a later copy replaces leaves the map, with all below it.
    */
   readonly fills?: Map<string, PendingFill>;
   /**
@@ -101,7 +101,7 @@ function needsChown(job: FileJob, own: CopyOwnership): boolean {
   return own.uid !== 0 || own.gid !== 0 || job.setgidParent;
 }
 
-/** Copies a big file, or creates it empty for the commit to fill when `own.fills` is given. */
+/** Copies a big file, or makes it a fill when `own.fills` is given (and starts its copy with `own.copyNow`). */
 async function copyBigFile(job: FileJob, own: CopyOwnership): Promise<void> {
   if (!own.fills) return copyFile(job, own);
   const created = smallCopy(job, own);
@@ -175,9 +175,12 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
     }
   };
   walk('', hostRoot, false, (lstatSync(hostRoot).mode & 0o2000) !== 0);
-  // Big files left for the commit to fill are only created. Those copied now go to the
-  // thread pool first, so that they copy while this thread copies the small ones: a model's
-  // weights and its 20k source files take two cores, not turns.
+  // Big files go to the thread pool first, so that they copy while this thread copies the
+  // small ones: a model's weights and its 20k source files take two cores, not turns. Fills
+  // are only made here (their copies, when started now, run on the pool). The small files
+  // then take two threads even beside a big copy: what of it is left when they are done
+  // overlaps the commit's walk. Measured on the 500 MB bench context, copy and commit took
+  // 2.09-2.26 s so, against 2.9-3.1 s on one thread and 2.45-2.82 s copying before the commit.
   const big = own.fills ? Promise.all(jobs.map((job) => copyBigFile(job, own))) : forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
   try {
     await copySmallFiles(

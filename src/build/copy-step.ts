@@ -2,7 +2,7 @@
  * COPY and ADD in two halves: `planCopy` finds the sources and their content digest (the
  * cache key input, computed without touching the rootfs), and `applyCopy` writes them into
  * a fresh overlay over the stage's layers, whose upperdir becomes the layer. Big files are
- * left empty by the copy and filled as the layer is hashed (layer/file-chunks.ts).
+ * fills (layer/file-chunks.ts): made empty, and copied beside the small files or by the commit.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';

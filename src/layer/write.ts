@@ -16,9 +16,9 @@ import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlink
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
+import { mark } from '../progress/timing.ts';
 import { allCopied, cancelled, changed, readLarge, startFills, type FileFill } from './file-chunks.ts';
 import { readXattrs } from './fs-tools.ts';
-import { mark } from '../progress/timing.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
 export interface WriteOptions {
@@ -29,8 +29,9 @@ export interface WriteOptions {
   /** Leaves out a path (relative, `/`-separated, no leading `/`) and, for a dir, all below it. */
   readonly exclude?: (relPath: string) => boolean;
   /**
-   * Files of the tree that are still empty, by path: they are copied from their sources while
-   * the tar is made, and each is archived as the fill makes it (file-chunks.ts).
+   * Files of the tree that a COPY left to be filled, by path: those not being copied already
+   * are copied while the tar is made, and each is read back once its copy has ended
+   * (file-chunks.ts).
    */
   readonly fills?: ReadonlyMap<string, FileFill>;
 }
@@ -125,7 +126,7 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
           // A fill's file may be partly written by now: its size and mtime are the fill's.
           const fill = copies.get(childRel);
           const size = fill?.fill.size ?? st.size;
-          const mtime = fill ? clamp({ mtimeMs: Math.trunc(fill.fill.mtimeMs) }) : clamp(st);
+          const mtime = clamp(fill?.fill ?? st);
           add(encodeHeader(header(tarPath, st, { size, mtime, xattrs: attrs })));
           if (!fill && size <= SMALL_FILE) add(readSmall(join(abs, name), size, tarPath));
           else {

@@ -36,7 +36,8 @@ function context(dockerfile: string): string {
   const dir = tempDir('berth-snap-ctx-');
   writeFileSync(join(dir, 'Dockerfile'), dockerfile);
   writeFileSync(join(dir, 'f'), 'data\n');
-  // Big enough that COPY leaves it for the commit to fill (layer/file-chunks.ts).
+  // Big enough that COPY leaves it as a fill (layer/file-chunks.ts): copied by the commit
+  // when a COPY has two sources, at once when it has one.
   writeFileSync(join(dir, 'big.bin'), Buffer.alloc(3 << 20, 'weights '));
   return dir;
 }
@@ -64,7 +65,7 @@ describe('native driver', () => {
 
   it('builds the same layers as the overlay driver', () => {
     const o = rootWith('overlay');
-    const dir = context('FROM bb:1\nRUN rm /etc/group && mkdir -p /opt/a/b && echo one > /opt/a/b/x && chmod 700 /root && ln -s /opt/a /link\nCOPY f big.bin /opt/\nRUN rm -rf /opt/a/b && echo two > /etc/passwd-new\nWORKDIR /work/dir\n');
+    const dir = context('FROM bb:1\nRUN rm /etc/group && mkdir -p /opt/a/b && echo one > /opt/a/b/x && chmod 700 /root && ln -s /opt/a /link\nCOPY f big.bin /opt/\nCOPY big.bin /opt/again.bin\nRUN rm -rf /opt/a/b && echo two > /etc/passwd-new\nWORKDIR /work/dir\n');
     const layers = (t: typeof o) => {
       const b = t.run(['build', '-q', '--network', 'none', '-t', 'same:1', dir]);
       assert.equal(b.code, 0, b.stderr);
