@@ -22,15 +22,17 @@ import { mark } from '../progress/timing.ts';
 const CREDIT = 8 << 20;
 
 /** Memory given up by whoever wrote it (`releaseBuffer`): sent to the worker without a copy. */
-const released = new WeakSet<ArrayBufferLike>();
+/** Released memory, and the one view of it that may be moved. */
+const released = new WeakMap<ArrayBufferLike, { readonly offset: number; readonly length: number }>();
 
 /**
  * Marks a buffer that nothing will read again once it is written to an extraction's input,
  * so the extraction thread takes its memory over instead of copying it. Only a buffer that
- * owns all of its memory qualifies (not a view into a pool or a bigger buffer).
+ * owns all of its memory qualifies (not a view into a pool or a bigger buffer), or one the
+ * caller calls `exclusive`: a view into memory that nothing else uses.
  */
-export function releaseBuffer(buf: Buffer): Buffer {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) released.add(buf.buffer);
+export function releaseBuffer(buf: Buffer, exclusive = false): Buffer {
+  if (exclusive || (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength)) released.set(buf.buffer, { offset: buf.byteOffset, length: buf.byteLength });
   return buf;
 }
 
@@ -76,8 +78,9 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
         credit -= c.length;
         // Moved rather than cloned. A copy unless released: the chunk itself may still be read
         // here (a pull also writes it to the content store), or be a view into a bigger buffer.
-        const whole = released.has(c.buffer) && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
-        const moved = whole ? new Uint8Array(c.buffer as ArrayBuffer) : new Uint8Array(c);
+        const r = released.get(c.buffer);
+        const mine = r !== undefined && r.offset === c.byteOffset && r.length === c.byteLength;
+        const moved = mine ? new Uint8Array(c.buffer as ArrayBuffer, c.byteOffset, c.byteLength) : new Uint8Array(c);
         worker.postMessage({ chunk: moved } satisfies ToWorker, [moved.buffer]);
       }
       if (!finished) worker.postMessage({ end: true } satisfies ToWorker);

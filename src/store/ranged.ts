@@ -7,7 +7,8 @@
  * and only a file whose size and digest match is renamed into the store. Anything else is
  * deleted: a bad part is never kept.
  *
- * A part is gathered in one buffer and written with one call. The hash (and the extraction
+ * A part is gathered in one buffer and written with one call, past the page cache where the
+ * file system allows (direct-write.ts). The hash (and the extraction
  * behind it) takes the part from that buffer while the buffers held stay under a budget, and
  * reads it back whole from the file otherwise (a resumed pull's earlier parts, or parts that
  * finished while the reader was behind). Either way the reader gets whole parts it may keep
@@ -18,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
+import { DirectWriter } from './direct-write.ts';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
@@ -39,8 +41,9 @@ export interface RangedOptions {
   /**
    * Called on each part's buffer just before it goes to `inOrder`, when nothing here reads it
    * again: the reader may take the memory over instead of copying it (layer/apply-thread.ts).
+   * `exclusive`: the buffer is a view into memory nothing else uses.
    */
-  readonly release?: (buf: Buffer) => Buffer;
+  readonly release?: (buf: Buffer, exclusive: boolean) => Buffer;
 }
 
 /** A download whose `inOrder` reader went away: the reader's own error says why. */
@@ -64,10 +67,12 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
   const done = new Set<number>(JSON.parse(await readFile(record, 'utf8').catch(() => '[]')) as number[]);
   if (done.size === 0) await rm(record, { force: true });
   const fh = await open(file, done.size ? 'r+' : 'w+');
+  let direct: DirectWriter | undefined;
   let ok = false;
   let synced: Promise<void> | undefined;
   try {
     await fh.truncate(size);
+    direct = await DirectWriter.open(file);
     const hash = createHash('sha256');
     let hashed = 0; // parts fed to the hash, in order
     const held = new Map<number, Buffer>(); // finished parts not hashed yet, by index
@@ -85,7 +90,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
             buf = await readPart(fh, hashed * partSize, Math.min(partSize, size - hashed * partSize));
           }
           hash.update(buf);
-          if (opts.inOrder) await handTo(opts.inOrder, opts.release ? opts.release(buf) : buf);
+          if (opts.inOrder) await handTo(opts.inOrder, opts.release ? opts.release(buf, true) : buf);
           hashed++;
         }
       }));
@@ -99,7 +104,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
         const part = pending[next++]!;
         const start = part * partSize;
         const len = Math.min(partSize, size - start);
-        const buf = await fetchPart(fh, openRange, start, len, opts);
+        const buf = await fetchPart(fh, direct, openRange, start, len, opts);
         if (!buf) {
           unsupported = true;
           return;
@@ -147,6 +152,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     throw e;
   } finally {
     await synced?.catch(() => undefined);
+    await direct?.close();
     await fh.close();
   }
   if (ok) {
@@ -192,13 +198,13 @@ async function handTo(out: Writable, chunk: Buffer): Promise<void> {
  * One part, gathered in one buffer and written at its offset with one call; retried when the
  * connection breaks. Undefined when the source ignores ranges.
  */
-async function fetchPart(fh: FileHandle, openRange: RangeOpener, start: number, len: number, opts: RangedOptions): Promise<Buffer | undefined> {
+async function fetchPart(fh: FileHandle, direct: DirectWriter | undefined, openRange: RangeOpener, start: number, len: number, opts: RangedOptions): Promise<Buffer | undefined> {
   for (let attempt = 1; ; attempt++) {
     let got = 0;
     try {
       const src = await openRange(start, start + len - 1, { signal: opts.signal });
       if (src === 'unsupported') return undefined;
-      const buf = Buffer.allocUnsafeSlow(len);
+      const buf = direct ? direct.buffer(len) : Buffer.allocUnsafeSlow(len);
       for await (const chunk of src) {
         const c = chunk as Buffer;
         if (got + c.length > len) throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`);
@@ -206,7 +212,8 @@ async function fetchPart(fh: FileHandle, openRange: RangeOpener, start: number, 
         got += c.length;
       }
       if (got !== len) throw new BerthError('UNAVAILABLE', `a part of the blob ended after ${got} of ${len} bytes`);
-      for (let off = 0; off < len; ) off += (await fh.write(buf, off, len - off, start + off)).bytesWritten;
+      if (direct) await direct.write(buf, start, fh);
+      else for (let off = 0; off < len; ) off += (await fh.write(buf, off, len - off, start + off)).bytesWritten;
       return buf;
     } catch (e) {
       if (opts.signal?.aborted || (e instanceof BerthError && e.code === 'DATA_CORRUPT') || attempt >= ATTEMPTS) throw e;
