@@ -123,11 +123,12 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
           add(encodeHeader(header(tarPath, st, { type: 'link', linkname: first })));
         } else {
           if (st.nlink > 1) firstLinkOf.set(key, tarPath);
-          // A fill's file may be partly written by now: its size and mtime are the fill's.
+          // A fill's file may be being copied now: its size, mode and mtime are the fill's
+          // (the copy sets the source's mode before the fill's, and the times last).
           const fill = copies.get(childRel);
           const size = fill?.fill.size ?? st.size;
-          const mtime = clamp(fill?.fill ?? st);
-          add(encodeHeader(header(tarPath, st, { size, mtime, xattrs: attrs })));
+          const mode = (fill?.fill.mode ?? st.mode) & 0o7777;
+          add(encodeHeader(header(tarPath, st, { size, mode, mtime: clamp(fill?.fill ?? st), xattrs: attrs })));
           if (!fill && size <= SMALL_FILE) add(readSmall(join(abs, name), size, tarPath));
           else {
             yield take();
