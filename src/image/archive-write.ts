@@ -25,6 +25,7 @@ export class ArchiveWriter {
   private readonly images: ArchiveEntryImage[] = [];
   private readonly done: Promise<void>;
   private readonly mtime = new Date(0);
+  private failure: Error | undefined;
 
   constructor(out: Writable) {
     this.done = pipeline(this.pack, out);
@@ -33,7 +34,11 @@ export class ArchiveWriter {
 
   /** Serializes entries: a tar is written strictly one entry after another. */
   private enqueue(fn: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(fn);
+    // After a failed entry the tar is cut off: what is queued behind it fails with it.
+    const run = this.queue.then(() => {
+      if (this.failure) throw this.failure;
+      return fn();
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -50,7 +55,14 @@ export class ArchiveWriter {
         const entry = this.pack.entry({ name: `blobs/sha256/${desc.digest.slice(7)}`, size: desc.size, mode: 0o644, mtime: this.mtime }, (err) =>
           err ? reject(new BerthError('DATA_CORRUPT', `cannot write blob ${desc.digest}: ${err.message}`)) : resolve(),
         );
-        src.on('error', reject);
+        // A source that fails mid-entry (a layer dir that no longer hashes to its diffID)
+        // leaves the entry unfinished, and the pack would wait for it for ever.
+        entry.on('error', () => undefined); // the source's error, told below
+        src.on('error', (e: Error) => {
+          this.failure = e;
+          this.pack.destroy(e);
+          reject(e);
+        });
         src.pipe(entry);
       });
       this.written.add(desc.digest);

@@ -1,6 +1,6 @@
 /** berth build on real runc and overlayfs: cache behaviour, cache mounts, secrets, reproducibility. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -248,7 +248,27 @@ describe('COPY of big files, made empty and filled', () => {
     ]);
     // save regenerates each layer's tar from its dir and checks it against the diffID.
     const saved = join(work, 'fills.tar');
-    assert.equal(t.run(['save', '-o', saved, 'fills:1']).code, 0);
+    const s = t.run(['save', '-o', saved, 'fills:1']);
+    assert.equal(s.code, 0, s.stderr);
     assert.equal(t.run(['system', 'check']).code, 0);
+  });
+
+  it('save of a layer whose dir was changed on disk fails with a clear error and writes no archive', () => {
+    const layers = JSON.parse(t.run(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'fills:1']).stdout) as string[];
+    const file = join(t.root, 'snapshots', 'layers', layers[4]!.slice('sha256:'.length), 'one.bin'); // COPY --chmod=600 big/a.bin /one.bin
+    const [bytes, st] = [readFileSync(file), statSync(file)];
+    writeFileSync(file, 'not the weights');
+    try {
+      const saved = join(work, 'broken.tar');
+      const r = t.run(['save', '-o', saved, 'fills:1']);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /^berth: Error: layer sha256:[0-9a-f]{64} no longer matches its unpacked dir/m);
+      assert.match(r.stderr, /hint: the layer dir was changed on disk/);
+      assert.equal(existsSync(saved), false);
+    } finally {
+      writeFileSync(file, bytes);
+      utimesSync(file, st.atime, st.mtime);
+    }
+    assert.equal(t.run(['save', '-o', join(work, 'mended.tar'), 'fills:1']).code, 0, 'the mended layer saves again');
   });
 });
