@@ -253,6 +253,17 @@ describe('COPY of big files, made empty and filled', () => {
     assert.equal(t.run(['system', 'check']).code, 0);
   });
 
+  it('a big file copied --from another stage is filled from that stage\'s rootfs', () => {
+    const staged = context('fills-from', {
+      Dockerfile: 'FROM bb:1 AS weights\nCOPY w.bin /w.bin\nRUN chmod 640 /w.bin\nFROM bb:1\nCOPY --from=weights /w.bin /models/model.bin\n',
+    });
+    writeFileSync(join(staged, 'w.bin'), big('checkpoint ', 2 << 20));
+    build(staged, 'fills-from:1', ['--no-cache']);
+    const r = t.run(['run', '--rm', '--network', 'none', 'fills-from:1', 'sh', '-c', 'stat -c "%a %s" /models/model.bin; sha256sum < /models/model.bin | cut -d" " -f1']);
+    assert.equal(r.stdout, `640 ${2 << 20}\n${execFileSync('sha256sum', [join(staged, 'w.bin')]).toString().split(' ')[0]}\n`);
+    assert.equal(t.run(['save', '-o', join(work, 'fills-from.tar'), 'fills-from:1']).code, 0);
+  });
+
   it('save of a layer whose dir was changed on disk fails with a clear error and writes no archive', () => {
     const layers = JSON.parse(t.run(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'fills:1']).stdout) as string[];
     const file = join(t.root, 'snapshots', 'layers', layers[4]!.slice('sha256:'.length), 'one.bin'); // COPY --chmod=600 big/a.bin /one.bin
