@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/copy.ts';
-import { copyFill, resolveInRootSync, type copyQueue, type FileFill } from '../layer/index.ts';
+import { copyFill, copyQueue, resolveInRootSync, type FileFill } from '../layer/index.ts';
 import { copySmallFiles, createFileSync, type SmallCopy } from './copy-thread.ts';
 
 export interface CopyOwnership {
@@ -26,16 +26,12 @@ export interface CopyOwnership {
   /** Paths (relative to the source root) to leave out, e.g. what .dockerignore excludes. */
   readonly skip?: (rel: string) => boolean;
   /**
-   * When given, big files are created empty and recorded here by host path as fills
-   * (layer/file-chunks.ts): copied by the copy `copyNow` starts, or else by the layer commit.
-   * A path that a later copy replaces leaves the map, with all below it.
+   * When given, big files are fills (layer/file-chunks.ts), recorded here by host path: each
+   * is created empty and its copy started, to run on beside the small files' copy and the
+   * layer's hashing. Only for a COPY with one source, so that no later source can replace a
+   * file whose copy is running.
    */
   readonly fills?: Map<string, PendingFill>;
-  /**
-   * Given with `fills` when no later source of the COPY can replace a file of this one: each
-   * fill's copy is then started here, to run beside the small files' copy.
-   */
-  readonly copyNow?: ReturnType<typeof copyQueue>;
 }
 
 /** A file left empty for the commit to fill: a FileFill before its path in the layer is known. */
@@ -68,10 +64,7 @@ type FileJob = { src: string; dest: string; st: Stats; setgidParent: boolean };
 
 /** Creates a dir or symlink at once; a regular file is returned as a job for the copy workers. */
 function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership, existing: Stats | undefined, setgidParent: boolean): FileJob | undefined {
-  if (existing && !(existing.isDirectory() && st.isDirectory())) {
-    rmSync(hostDest, { recursive: true, force: true });
-    if (own.fills?.size) forgetFillsUnder(own.fills, hostDest);
-  }
+  if (existing && !(existing.isDirectory() && st.isDirectory())) rmSync(hostDest, { recursive: true, force: true });
   if (st.isSymbolicLink()) {
     symlinkSync(readlinkSync(src), hostDest);
     lchownSync(hostDest, own.uid, own.gid);
@@ -91,23 +84,17 @@ function copyEntry(src: string, st: Stats, hostDest: string, own: CopyOwnership,
   return { src, dest: hostDest, st, setgidParent };
 }
 
-/** A replaced path takes the fills at and below it along: what is there now is another copy's. */
-function forgetFillsUnder(fills: Map<string, PendingFill>, hostPath: string): void {
-  for (const p of fills.keys()) if (p === hostPath || p.startsWith(`${hostPath}/`)) fills.delete(p);
-}
-
 /** Root creates files as 0:0, except in a setgid dir, which passes its group on. */
 function needsChown(job: FileJob, own: CopyOwnership): boolean {
   return own.uid !== 0 || own.gid !== 0 || job.setgidParent;
 }
 
-/** Copies a big file, or makes it a fill when `own.fills` is given (and starts its copy with `own.copyNow`). */
-async function copyBigFile(job: FileJob, own: CopyOwnership): Promise<void> {
-  if (!own.fills) return copyFile(job, own);
+/** Makes a big file a fill: created empty with its final owner and mode, its copy queued. */
+function startFill(job: FileJob, own: CopyOwnership, fills: Map<string, PendingFill>, queue: ReturnType<typeof copyQueue>): void {
   const created = smallCopy(job, own);
   createFileSync(created, EMPTY);
   const fill = { src: job.src, size: job.st.size, mode: created.mode, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs };
-  own.fills.set(job.dest, own.copyNow ? { ...fill, copying: own.copyNow(() => copyFill(fill, job.dest)) } : fill);
+  fills.set(job.dest, { ...fill, copying: queue(() => copyFill(fill, job.dest)) });
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -144,7 +131,8 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
     const hostDest = resolveInRootSync(rootfs, dest, { followFinal: false }).path;
     // Unknown parent: assume setgid, which costs at most a chown that changes nothing.
     const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest), true);
-    if (job) await (job.st.size <= SMALL_COPY ? copyFile(job, own) : copyBigFile(job, own));
+    if (job && own.fills && job.st.size > SMALL_COPY) startFill(job, own, own.fills, copyQueue());
+    else if (job) await copyFile(job, own);
     return;
   }
   const hostRoot = await mkdirInRoot(rootfs, dest, own);
@@ -176,19 +164,25 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   };
   walk('', hostRoot, false, (lstatSync(hostRoot).mode & 0o2000) !== 0);
   // Big files go to the thread pool first, so that they copy while this thread copies the
-  // small ones: a model's weights and its 20k source files take two cores, not turns. Fills
-  // are only made here (their copies, when started now, run on the pool). The small files
-  // then take two threads even beside a big copy: what of it is left when they are done
-  // overlaps the commit's walk. Measured on the 500 MB bench context, copy and commit took
-  // 2.09-2.26 s so, against 2.9-3.1 s on one thread and 2.45-2.82 s copying before the commit.
-  const big = own.fills ? Promise.all(jobs.map((job) => copyBigFile(job, own))) : forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
+  // small ones: a model's weights and its 20k source files take two cores, not turns. As
+  // fills, their copies run on past this call, and the small files then take two threads
+  // even beside a big copy: what of it is left when they are done overlaps the commit's
+  // walk. Measured on the 500 MB bench context, copy and commit took 2.09-2.26 s so, against
+  // 2.9-3.1 s on one thread and 2.45-2.82 s with every copy done before the commit.
+  const fills = own.fills;
+  if (fills) {
+    const queue = copyQueue();
+    for (const job of jobs) startFill(job, own, fills, queue);
+  }
+  const big = fills ? undefined : forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
   try {
     await copySmallFiles(
       small.map((job) => smallCopy(job, own)),
-      { otherCoreFree: own.fills !== undefined || jobs.reduce((n, j) => n + j.st.size, 0) < BIG_COPY_ALONE },
+      { otherCoreFree: fills !== undefined || jobs.reduce((n, j) => n + j.st.size, 0) < BIG_COPY_ALONE },
     );
   } catch (e) {
-    await big.catch(() => undefined); // no copy may outlive the call: the caller cleans up after it
+    // No copy but the fills' (which the caller awaits) may outlive the call: the caller cleans up after it.
+    await big?.catch(() => undefined);
     throw e;
   }
   await big;

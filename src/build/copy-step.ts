@@ -1,8 +1,9 @@
 /**
  * COPY and ADD in two halves: `planCopy` finds the sources and their content digest (the
  * cache key input, computed without touching the rootfs), and `applyCopy` writes them into
- * a fresh overlay over the stage's layers, whose upperdir becomes the layer. Big files are
- * fills (layer/file-chunks.ts): made empty, and copied beside the small files or by the commit.
+ * a fresh overlay over the stage's layers, whose upperdir becomes the layer. With one source,
+ * big files are fills (layer/file-chunks.ts): made empty, and copied beside the small files
+ * and the layer's hashing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -11,7 +12,7 @@ import { join, posix, relative } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
-import { applyLayer, copyQueue, resolveInRoot } from '../layer/index.ts';
+import { applyLayer, resolveInRoot } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import type { BuildContext } from './context.ts';
@@ -166,19 +167,16 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
   const engine = ctx.engine;
   const key = `build-${randomBytes(8).toString('hex')}`;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
-  // ADD may extract a tar over what an earlier source copied, which the fills could not
-  // follow: its big files are copied at once.
-  const fills = plan.extractTars ? undefined : new Map<string, PendingFill>();
+  // Big files are fills (their copies run on into the commit) only where nothing can replace
+  // them once made: a COPY with one source. ADD may extract a tar over what it copied.
+  const fills = plan.extractTars || plan.roots.length !== 1 ? undefined : new Map<string, PendingFill>();
   try {
     const chown = inst.flags.chown?.[0] ? expandWord(state, inst.flags.chown[0]) : undefined;
     const user = chown ? await resolveUser(snap.rootfs, chown) : { uid: 0, gid: 0 };
     const mode = inst.flags.chmod?.[0] ? parseInt(inst.flags.chmod[0], 8) : undefined;
     if (mode !== undefined && Number.isNaN(mode)) throw new BerthError('INVALID_ARGUMENT', `invalid --chmod value ${inst.flags.chmod![0]}`);
     const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
-    // With one source nothing can replace a file once it is made: its copy can start at
-    // once, beside the small files'. Otherwise the commit copies what is left in the end.
-    const copyNow = fills && plan.roots.length === 1 ? copyQueue() : undefined;
-    const own = { uid: user.uid, gid: user.gid, mode, exclude, fills, copyNow };
+    const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
     const parents = inst.flags.parents?.[0] === 'true';
     const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
     const destExistsAsDir = (await lstat(destHost).catch(() => undefined))?.isDirectory() ?? false;

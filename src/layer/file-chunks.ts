@@ -1,12 +1,11 @@
 /**
  * Big files for the layer writer: read as chunks, with reads kept in flight ahead of the one
- * being hashed; and fills, the big files a COPY creates empty and leaves to be copied.
+ * being hashed; and fills, the big files a COPY creates empty and copies beside the rest.
  *
  * A fill exists so that a big file's copy overlaps the rest of the step. COPY makes the file
- * (owner and mode final, no bytes) and either starts its kernel copy at once, beside the
- * small files' copy, or hands it to the commit, which copies it while the writer archives
- * what precedes it in the tar. Either way the writer reads the file back once its copy has
- * ended, so the diffID is the hash of what the layer holds.
+ * (owner and mode final, no bytes) and starts its kernel copy at once, beside the small
+ * files' copy; the layer writer archives what precedes the file meanwhile, and reads it back
+ * once its copy has ended, so the diffID is the hash of what the layer holds.
  */
 import { constants as fsc } from 'node:fs';
 import { chmod, copyFile, open, stat, utimes, type FileHandle } from 'node:fs/promises';
@@ -24,8 +23,8 @@ export interface FileFill {
   /** The times the file gets once filled (writing it changes them). */
   readonly atimeMs: number;
   readonly mtimeMs: number;
-  /** Set when the copy was started already (by the COPY, beside its small files): it ends when this settles. */
-  readonly copying?: Promise<void>;
+  /** The copy, started by the COPY: the file holds its bytes once this settles. */
+  readonly copying: Promise<void>;
 }
 
 /** What a copy needs of a fill. */
@@ -101,35 +100,7 @@ export async function copyFill(fill: FillSource, dest: string): Promise<void> {
   await utimes(dest, Math.trunc(fill.atimeMs) / 1000, Math.trunc(fill.mtimeMs) / 1000); // ms, as copies elsewhere set them
 }
 
-/**
- * A fill's copy as the layer writer sees it: the one the COPY started (`fill.copying`), or
- * one queued here. The writer archives the small files meanwhile, and reads
- * the file back once the copy has ended, so the hash is of what the layer holds.
- */
-export class FillCopy {
-  readonly done: Promise<void>;
-
-  constructor(
-    readonly fill: FileFill,
-    private readonly dest: string,
-    signal: AbortSignal,
-    queue: ReturnType<typeof copyQueue>,
-  ) {
-    this.done = fill.copying ?? queue(async () => {
-      if (signal.aborted) throw cancelled();
-      await copyFill(fill, dest);
-    });
-    this.done.catch(() => undefined); // awaited by whoever needs the outcome
-  }
-
-  /** The file's bytes, once copied. */
-  async *chunks(name: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    await this.done;
-    yield* readLarge(this.dest, this.fill.size, name, signal);
-  }
-}
-
-/** Copies that may run at once: each keeps one thread-pool thread busy, and the writer's reads need one. */
+/** Copies that may run at once: each keeps one thread-pool thread busy, and the small files' copy and the writer's reads need the rest. */
 const COPIES_AT_ONCE = 2;
 
 /**
@@ -146,23 +117,4 @@ export function copyQueue(): (copy: () => Promise<void>) => Promise<void> {
     p.catch(() => undefined); // its owner awaits it
     return p;
   };
-}
-
-/** Starts the fills of the tree at `root` that are not copying yet, through one queue; by path. */
-export function startFills(root: string, fills: Iterable<FileFill>, signal: AbortSignal): Map<string, FillCopy> {
-  const queue = copyQueue();
-  const copies = new Map<string, FillCopy>();
-  for (const f of fills) copies.set(f.rel, new FillCopy(f, `${root}/${f.rel}`, signal, queue));
-  return copies;
-}
-
-/** Waits for every copy to end, then throws the first failure, if any. */
-export async function allCopied(copies: Iterable<FillCopy>): Promise<void> {
-  const failed = (await Promise.allSettled([...copies].map((c) => c.done))).find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
-
-/** Fills the files now, for a tree that is not archived straight away (the native snapshotter diffs it first). */
-export async function fillFiles(root: string, fills: readonly FileFill[], signal?: AbortSignal): Promise<void> {
-  await allCopied(startFills(root, fills, signal ?? new AbortController().signal).values());
 }

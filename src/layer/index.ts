@@ -5,7 +5,7 @@
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { applyLayerOffThread, releaseBuffer, runApplyWorker } from './apply-thread.ts';
 export { writeLayer, type WriteOptions } from './write.ts';
-export { copyFill, copyQueue, fillFiles, type FileFill, type FillSource } from './file-chunks.ts';
+export { copyFill, copyQueue, type FileFill, type FillSource } from './file-chunks.ts';
 export { compress, decompressAuto, gzipParallel, hashingStream, type HashingStream } from './compress.ts';
 export { zstdCompress, zstdDecompress } from './zstd.ts';
 export { archiveEntryPath, cleanComponents, resolveInRoot, resolveInRootSync } from './safe-path.ts';

@@ -17,7 +17,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
-import { allCopied, cancelled, changed, readLarge, startFills, type FileFill } from './file-chunks.ts';
+import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
 import { readXattrs } from './fs-tools.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
@@ -29,9 +29,8 @@ export interface WriteOptions {
   /** Leaves out a path (relative, `/`-separated, no leading `/`) and, for a dir, all below it. */
   readonly exclude?: (relPath: string) => boolean;
   /**
-   * Files of the tree that a COPY left to be filled, by path: those not being copied already
-   * are copied while the tar is made, and each is read back once its copy has ended
-   * (file-chunks.ts).
+   * Files of the tree that a COPY is still copying, by path: each is archived as its fill
+   * says and read back once its copy has ended (file-chunks.ts).
    */
   readonly fills?: ReadonlyMap<string, FileFill>;
 }
@@ -125,14 +124,15 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
           if (st.nlink > 1) firstLinkOf.set(key, tarPath);
           // A fill's file may be being copied now: its size, mode and mtime are the fill's
           // (the copy sets the source's mode before the fill's, and the times last).
-          const fill = copies.get(childRel);
-          const size = fill?.fill.size ?? st.size;
-          const mode = (fill?.fill.mode ?? st.mode) & 0o7777;
-          add(encodeHeader(header(tarPath, st, { size, mode, mtime: clamp(fill?.fill ?? st), xattrs: attrs })));
+          const fill = opts.fills?.get(childRel);
+          const size = fill?.size ?? st.size;
+          const mode = (fill?.mode ?? st.mode) & 0o7777;
+          add(encodeHeader(header(tarPath, st, { size, mode, mtime: clamp(fill ?? st), xattrs: attrs })));
           if (!fill && size <= SMALL_FILE) add(readSmall(join(abs, name), size, tarPath));
           else {
             yield take();
-            yield* fill ? fill.chunks(tarPath, opts.signal) : readLarge(join(abs, name), size, tarPath, opts.signal);
+            if (fill) await fill.copying;
+            yield* readLarge(join(abs, name), size, tarPath, opts.signal);
           }
           add(END_OF_ARCHIVE.subarray(0, padding(size)));
         }
@@ -146,22 +146,10 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
     }
   }
 
-  // The fills' copies stop when the tar does, however it ends: none may outlive the stream.
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const copies = startFills(root, opts.fills?.values() ?? [], stop.signal);
-  try {
-    yield* walk('');
-    await allCopied(copies.values()); // a failed copy fails the layer
-    if (copies.size) mark('big files filled');
-    add(END_OF_ARCHIVE);
-    yield take();
-  } finally {
-    stop.abort();
-    opts.signal?.removeEventListener('abort', onAbort);
-    await Promise.allSettled([...copies.values()].map((c) => c.done));
-  }
+  yield* walk('');
+  if (opts.fills?.size) mark('big files filled');
+  add(END_OF_ARCHIVE);
+  yield take();
 }
 
 function capabilityOf(attrs: Map<string, Buffer> | undefined): ReadonlyMap<string, Buffer> {

@@ -125,7 +125,7 @@ export abstract class LayeredSnapshotter {
 
   /**
    * The diffID and size of `upper` (a tree in overlay upperdir form) as a layer: its canonical
-   * tar, hashed and never stored; the fills are written on the way.
+   * tar, hashed and never stored; a fill is read once its copy has ended.
    */
   protected async hashUpper(upper: string, opts: CommitOptions): Promise<CommittedLayer> {
     const hasher = hashingStream();

@@ -19,7 +19,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
-import { applyLayer, fillFiles, writeLayer } from '../layer/index.ts';
+import { applyLayer, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
@@ -72,8 +72,8 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
 
   async commit(key: string, opts: CommitOptions = {}): Promise<CommittedLayer> {
     const p = this.paths(key);
-    // The rootfs is compared with its parent before anything is hashed: fill it first.
-    await fillFiles(p.rootfs, opts.fills ?? [], opts.signal);
+    // The rootfs is compared with its parent before anything is hashed: its fills must have landed.
+    await Promise.all((opts.fills ?? []).map((f) => f.copying));
     const layers = JSON.parse(await readFile(p.record, 'utf8')) as Digest[];
     await this.materialize(p.parent, layers, opts.signal);
     await mkdir(p.upper);

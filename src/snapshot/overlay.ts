@@ -59,19 +59,10 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
     // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
-    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A
-    // fill the COPY started writes through the merged view, which stays until it has ended;
-    // the rest are written into the upperdir itself, which holds their files (created through
-    // the overlay) while nothing reads the merged view any more.
-    const detach = Promise.allSettled((opts.fills ?? []).map((f) => f.copying)).then(() => this.unmount(key));
-    detach.catch(() => undefined); // awaited below, on either path
-    let layer: CommittedLayer;
-    try {
-      layer = await this.hashUpper(p.upper, opts);
-    } finally {
-      await detach.catch(() => undefined);
-    }
-    await detach;
+    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A fill
+    // the COPY is still copying writes through the merged view, which stays until it has ended.
+    const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
+    const [layer] = await Promise.all([this.hashUpper(p.upper, opts), copies.then(() => this.unmount(key))]);
     return this.keepLayer(layer, p.upper, p.dir);
   }
 

@@ -55,8 +55,8 @@ export interface CommitOptions {
   readonly sourceDateEpoch?: number;
   readonly signal?: AbortSignal;
   /**
-   * Files the step left empty in the rootfs (paths relative to it), to be filled from their
-   * sources as the layer is hashed: a big COPY's files are then written once and never read back.
+   * Big files the step is still copying into the rootfs (paths relative to it): the layer is
+   * hashed while they copy, each read once its copy has ended (layer/file-chunks.ts).
    */
   readonly fills?: readonly FileFill[];
 }

@@ -200,11 +200,11 @@ describe('COPY of many small files on two threads', () => {
 });
 
 describe('COPY of big files, made empty and filled', () => {
-  // Files over 256 KB are created empty and copied afterwards (layer/file-chunks.ts): at
-  // once, beside the small files, when the COPY has one source; by the commit, while it
-  // hashes the layer, when it has several. Their content, modes, owners and mtimes must come
-  // out as a plain copy's, and the layer's regenerated tar (save) must hash to the diffID
-  // the commit gave; a later source that replaces such a file must win.
+  // Files over 256 KB of a COPY with one source are created empty and copied beside the
+  // small files and the layer's hashing (layer/file-chunks.ts); with several sources they
+  // are copied at once. Their content, modes, owners and mtimes must come out as a plain
+  // copy's, and the layer's regenerated tar (save) must hash to the diffID the commit gave;
+  // a later source that replaces such a file must win.
   const big = (seed: string, size: number) => Buffer.alloc(size, seed);
   const dir = context('fills', {
     Dockerfile: [

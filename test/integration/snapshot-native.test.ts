@@ -36,8 +36,8 @@ function context(dockerfile: string): string {
   const dir = tempDir('berth-snap-ctx-');
   writeFileSync(join(dir, 'Dockerfile'), dockerfile);
   writeFileSync(join(dir, 'f'), 'data\n');
-  // Big enough that COPY leaves it as a fill (layer/file-chunks.ts): copied by the commit
-  // when a COPY has two sources, at once when it has one.
+  // Big enough to be a fill (layer/file-chunks.ts) when a COPY has one source, and copied
+  // at once when it has two.
   writeFileSync(join(dir, 'big.bin'), Buffer.alloc(3 << 20, 'weights '));
   return dir;
 }
