@@ -14,8 +14,7 @@
  * O_DIRECT is refused (tmpfs), `open` gives undefined and the caller writes as before.
  */
 import { closeSync, constants as fsc, openSync, unlinkSync, writeSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { errnoCode } from '../errors/index.ts';
 
 /** Alignment asked of offsets and lengths, and the spare room a buffer gets: a page, which any block size divides. */
