@@ -19,13 +19,20 @@ const run = promisify(execFile);
 const DRIVERS = ['overlay', 'native'] as const;
 type Driver = (typeof DRIVERS)[number];
 
-/** Mounts a tiny overlay under `root` and takes it down again. */
+/**
+ * Mounts a tiny overlay under `root` and takes it down again. The mount is `volatile` where
+ * the kernel knows the option (5.10 and later): taking down an ordinary overlay syncs the
+ * whole file system under it, which cost a first command 0.1-0.45 s when other work had
+ * left data unwritten (a fresh root right after a big pull or build). Nothing in the probe
+ * needs to reach the disk.
+ */
 export async function overlayWorks(root: string): Promise<boolean> {
   const probe = join(root, `probe-${randomBytes(4).toString('hex')}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(probe, d));
+  const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
   try {
     for (const d of [lower!, upper!, work!, merged!]) await mkdir(d, { recursive: true });
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged!]);
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() => run('mount', ['-t', 'overlay', 'overlay', '-o', options, merged!]));
     await run('umount', [merged!]);
     return true;
   } catch {
