@@ -1,21 +1,28 @@
 /**
- * Writing a big download's parts with O_DIRECT, past the page cache. Nothing reads a ranged
- * blob back soon (the hash and the extraction take each part from memory), so caching its
- * pages only costs: on the development VM a page the kernel has not used for a while is slow
- * to fill (the balloon handed it back to the host: docs/benchmarks.md), and a pull fills
- * pages twice, for the blob and for the tree. 480 MB took dd 0.51-0.74 s through the page
- * cache and 0.26 s with O_DIRECT.
+ * Writing big files with O_DIRECT, past the page cache: a ranged blob's parts
+ * (store/ranged.ts), which nothing reads back soon (the hash and the extraction take each part
+ * from memory), and a pulled layer's biggest files (apply.ts). On the development VM a page
+ * the kernel has not used for a while is slow to fill (the balloon handed it back to the
+ * host: docs/benchmarks.md), and a pull would fill pages twice, for the blob and for the
+ * tree. 480 MB took dd 1.3-1.5 s through the page cache and 0.2-0.6 s with O_DIRECT.
  *
  * O_DIRECT wants the memory, the file offset and the length aligned to the device's block.
- * Node has no aligned allocation, so a part's buffer is allocated with ALIGN bytes to spare
- * and its aligned start is found by trying O_DIRECT writes to a scratch file, one per 16
- * bytes (malloc's alignment) until one is accepted. Parts start at multiples of ALIGN; what
- * is left of a part past its last whole block goes through the ordinary handle. Where
- * O_DIRECT is refused (tmpfs), `open` gives undefined and the caller writes as before.
+ * Node has no aligned allocation, so a buffer is allocated with ALIGN bytes to spare and its
+ * aligned start is found by trying O_DIRECT writes to a scratch file, one per 16 bytes
+ * (malloc's alignment) until one is accepted. What is left of a write past its last whole
+ * block goes through the file's ordinary handle. Where O_DIRECT is refused (some file
+ * systems), `open` gives undefined and the caller writes as before.
  */
-import { closeSync, constants as fsc, openSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants as fsc, openSync, unlinkSync, write as writeCb, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { open, type FileHandle } from 'node:fs/promises';
 import { errnoCode } from '../errors/index.ts';
+
+const writeFd = promisify(writeCb);
+
+/** The file's ordinary handle, for what cannot go past the page cache: a FileHandle or an fd. */
+export type PlainHandle = FileHandle | number;
 
 /** Alignment asked of offsets and lengths, and the spare room a buffer gets: a page, which any block size divides. */
 const ALIGN = 4096;
@@ -35,9 +42,11 @@ export class DirectWriter {
   static async open(file: string): Promise<DirectWriter | undefined> {
     let fh: FileHandle | undefined;
     try {
-      fh = await open(file, fsc.O_WRONLY | fsc.O_DIRECT);
-      const probe = `${file}.probe`;
-      const probeFd = openSync(probe, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_DIRECT, 0o600);
+      fh = await open(file, fsc.O_WRONLY | fsc.O_DIRECT | fsc.O_NOFOLLOW);
+      // Beside the file (the same file system, so the same alignment), under a name that
+      // nothing else has: a layer may hold any name, and O_EXCL never opens one of them.
+      const probe = `${file}.berth-probe-${randomBytes(6).toString('hex')}`;
+      const probeFd = openSync(probe, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_DIRECT, 0o600);
       unlinkSync(probe); // nothing to clean up after a crash
       return new DirectWriter(fh, probeFd);
     } catch (e) {
@@ -67,16 +76,19 @@ export class DirectWriter {
 
   /**
    * Writes `buf` (from `buffer`) at `pos`: its whole blocks with O_DIRECT when both are
-   * aligned, the rest through `fh`, the file's ordinary handle.
+   * aligned, the rest through `plain`, the file's ordinary handle.
    */
-  async write(buf: Buffer, pos: number, fh: FileHandle): Promise<void> {
+  async write(buf: Buffer, pos: number, plain: PlainHandle): Promise<void> {
     let done = 0;
     if (this.aligned.has(buf) && pos % ALIGN === 0) {
       const blocks = buf.length - (buf.length % ALIGN);
-      // A short direct write (rare) leaves an unaligned rest: that goes through `fh` too.
+      // A short direct write (rare) leaves an unaligned rest: that goes through `plain` too.
       while (done < blocks && done % ALIGN === 0) done += (await this.fh.write(buf, done, blocks - done, pos + done)).bytesWritten;
     }
-    while (done < buf.length) done += (await fh.write(buf, done, buf.length - done, pos + done)).bytesWritten;
+    while (done < buf.length) {
+      const n = typeof plain === 'number' ? await writeFd(plain, buf, done, buf.length - done, pos + done) : await plain.write(buf, done, buf.length - done, pos + done);
+      done += n.bytesWritten;
+    }
   }
 
   async close(): Promise<void> {

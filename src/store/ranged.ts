@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
-import { DirectWriter } from './direct-write.ts';
+import { DirectWriter } from '../layer/direct-write.ts';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';

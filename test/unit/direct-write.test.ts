@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DirectWriter } from '../../src/store/direct-write.ts';
+import { DirectWriter } from '../../src/layer/direct-write.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-direct-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
