@@ -33,7 +33,7 @@ import { BerthError, errnoCode, isBerthError } from '../errors/index.ts';
 import type { Digest } from '../oci/digest.ts';
 import { ApplyTree } from './apply-tree.ts';
 import { decompressAuto, hashingStream } from './compress.ts';
-import { DirectWriter } from './direct-write.ts';
+import { DirectWriter, writeAt } from './direct-write.ts';
 import { makeNode, makeWhiteouts, setXattrs } from './fs-tools.ts';
 import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
@@ -228,16 +228,6 @@ async function writeDirect(direct: DirectWriter, fd: number, body: AsyncIterable
   let stage: Buffer | undefined;
   let filled = 0;
   let pos = 0; // where `stage` starts in the file
-  const flush = (buf: Buffer, at: number, length: number): void => {
-    const w: Promise<void> = direct
-      .write(length === buf.length ? buf : buf.subarray(0, length), at, fd)
-      .catch((e: unknown) => void (failure ??= e))
-      .finally(() => {
-        writing.delete(w);
-        free.push(buf);
-      });
-    writing.add(w);
-  };
   try {
     for await (const chunk of body) {
       for (let off = 0; off < chunk.length && failure === undefined; ) {
@@ -250,20 +240,28 @@ async function writeDirect(direct: DirectWriter, fd: number, body: AsyncIterable
         off += n;
         filled += n;
         if (filled === STAGE) {
-          flush(stage, pos, STAGE);
+          const buf = stage;
+          const w: Promise<void> = direct
+            .write(buf, pos, fd)
+            .catch((e: unknown) => void (failure ??= e))
+            .finally(() => {
+              writing.delete(w);
+              free.push(buf);
+            });
+          writing.add(w);
           pos += STAGE;
           stage = undefined;
         }
       }
       if (failure !== undefined) break;
     }
-    if (stage && filled && failure === undefined) flush(stage, pos, filled);
-    await Promise.all(writing);
-    if (failure !== undefined) throw failure;
+    // The last, partial stage is not whole blocks: it goes through the page cache.
+    if (stage && filled && failure === undefined) await writeAt(fd, stage.subarray(0, filled), pos);
   } finally {
     await Promise.all(writing);
     await direct.close();
   }
+  if (failure !== undefined) throw failure;
 }
 
 /** The process's umask, read once: it decides whether a file is created with its final mode. */

@@ -24,6 +24,14 @@ const writeFd = promisify(writeCb);
 /** The file's ordinary handle, for what cannot go past the page cache: a FileHandle or an fd. */
 export type PlainHandle = FileHandle | number;
 
+/** Writes all of `buf` at `pos` through an ordinary handle. */
+export async function writeAt(plain: PlainHandle, buf: Buffer, pos: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const n = typeof plain === 'number' ? await writeFd(plain, buf, done, buf.length - done, pos + done) : await plain.write(buf, done, buf.length - done, pos + done);
+    done += n.bytesWritten;
+  }
+}
+
 /** Alignment asked of offsets and lengths, and the spare room a buffer gets: a page, which any block size divides. */
 const ALIGN = 4096;
 /** malloc's alignment: the step between candidate starts. */
@@ -85,10 +93,7 @@ export class DirectWriter {
       // A short direct write (rare) leaves an unaligned rest: that goes through `plain` too.
       while (done < blocks && done % ALIGN === 0) done += (await this.fh.write(buf, done, blocks - done, pos + done)).bytesWritten;
     }
-    while (done < buf.length) {
-      const n = typeof plain === 'number' ? await writeFd(plain, buf, done, buf.length - done, pos + done) : await plain.write(buf, done, buf.length - done, pos + done);
-      done += n.bytesWritten;
-    }
+    if (done < buf.length) await writeAt(plain, buf.subarray(done), pos + done);
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
-import { DirectWriter } from '../layer/direct-write.ts';
+import { DirectWriter, writeAt } from '../layer/direct-write.ts';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
@@ -212,8 +212,7 @@ async function fetchPart(fh: FileHandle, direct: DirectWriter | undefined, openR
         got += c.length;
       }
       if (got !== len) throw new BerthError('UNAVAILABLE', `a part of the blob ended after ${got} of ${len} bytes`);
-      if (direct) await direct.write(buf, start, fh);
-      else for (let off = 0; off < len; ) off += (await fh.write(buf, off, len - off, start + off)).bytesWritten;
+      await (direct ? direct.write(buf, start, fh) : writeAt(fh, buf, start));
       return buf;
     } catch (e) {
       if (opts.signal?.aborted || (e instanceof BerthError && e.code === 'DATA_CORRUPT') || attempt >= ATTEMPTS) throw e;
