@@ -4,10 +4,15 @@
 // JavaScript, which saves 30-40 ms a command here. CommonJS because Node 20 can only attach a
 // code cache to a vm.Script; built-ins and heavy modules are still required lazily, inside the
 // functions that need them. node-pty stays external; better-sqlite3's JavaScript is bundled
-// and its native addon loaded by path (store/db.ts).
+// and its native addon loaded by path (store/db.ts). berth's own addon, native/berth_sys.c
+// (mount, umount2, xattrs, mknod: src/sys), is compiled beside the bundle; without a C
+// compiler or Node's headers the build says so and berth spawns the tools instead.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 await rm('dist', { recursive: true, force: true });
 await build({
@@ -25,5 +30,24 @@ await build({
   external: ['node-pty'],
   logLevel: 'warning',
 });
+compileAddon();
 // The first run writes the cache (bin/berth does so whenever there is none or V8 rejects it).
 execFileSync(process.execPath, ['bin/berth', '--version'], { stdio: 'ignore' });
+
+/** dist/berth_sys.node from native/berth_sys.c, against the headers of the Node that runs this. */
+function compileAddon() {
+  const headers = [
+    join(dirname(process.execPath), '..', 'include', 'node'),
+    process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
+    join(homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
+  ].find((d) => d && existsSync(join(d, 'node_api.h')));
+  if (!headers) {
+    console.warn('bundle: no Node headers (node_api.h) found: berth will spawn mount, umount and getfattr instead of its addon');
+    return;
+  }
+  try {
+    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-fPIC', '-shared', `-I${headers}`, '-o', 'dist/berth_sys.node', 'native/berth_sys.c'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (e) {
+    console.warn(`bundle: cannot compile native/berth_sys.c (${e.message.split('\n')[0]}): berth will spawn mount, umount and getfattr instead`);
+  }
+}

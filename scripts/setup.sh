@@ -9,7 +9,8 @@ APT_PACKAGES=(
   iptables iproute2             # bridge networking, NAT, netns
   containernetworking-plugins   # CNI bridge, host-local, portmap, loopback
   aardvark-dns                  # container names on user networks
-  attr                          # setfattr/getfattr: overlay opaque dirs
+  attr                          # setfattr/getfattr: overlay opaque dirs (without berth's addon)
+  gcc libc6-dev                 # compiles berth's addon, native/berth_sys.c (npm run build)
   zstd                          # zstd layers: push --compression-format zstd, and pulling them
   tini                          # --init
   qemu-user-static              # images of other architectures (--platform), via binfmt_misc

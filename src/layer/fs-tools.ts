@@ -1,10 +1,13 @@
 /**
- * What Node cannot do on its own — xattrs and device nodes — done by spawning the standard
- * tools, batched so a layer costs a handful of processes rather than one per file:
- * `setfattr --restore` and `getfattr -R` (Debian package `attr`) and `mknod` (coreutils).
+ * What Node cannot do on its own — xattrs and device nodes. Through berth's addon (src/sys)
+ * these are system calls; without it, the standard tools are spawned, batched so a layer
+ * costs a handful of processes rather than one per file: `setfattr --restore` and
+ * `getfattr -R` (Debian package `attr`) and `mknod` (coreutils).
  */
 import { spawn } from 'node:child_process';
+import { chmodSync, constants } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
+import { sys } from '../sys/index.ts';
 
 interface RunResult {
   readonly code: number;
@@ -67,6 +70,18 @@ export interface XattrAssignment {
  */
 export async function setXattrs(list: readonly XattrAssignment[], opts: { signal?: AbortSignal } = {}): Promise<string | undefined> {
   if (!list.length) return undefined;
+  const native = sys();
+  if (native) {
+    const failed: string[] = [];
+    for (const x of list) {
+      try {
+        native.lsetxattr(x.path, x.name, x.value);
+      } catch (e) {
+        failed.push((e as Error).message);
+      }
+    }
+    return failed.length ? failed.join('\n') : undefined;
+  }
   const dump = list.map((x) => `# file: ${escapePath(x.path)}\n${x.name}=0x${x.value.toString('hex')}\n\n`).join('');
   const r = await runTool('setfattr', ['-h', '--restore=-'], { input: Buffer.from(dump), signal: opts.signal });
   return r.code === 0 ? undefined : r.stderr.trim() || `setfattr exited with ${r.code}`;
@@ -103,6 +118,17 @@ export async function readXattrs(dir: string, pattern: string, opts: { signal?: 
 
 /** Creates overlayfs whiteouts (0/0 character devices), a few hundred per process. */
 export async function makeWhiteouts(paths: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<void> {
+  const native = sys();
+  if (native) {
+    for (const p of paths) {
+      try {
+        native.mknod(p, constants.S_IFCHR, 0, 0);
+      } catch (e) {
+        throw new BerthError('RUNTIME', `cannot create overlay whiteouts: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return;
+  }
   for (let i = 0; i < paths.length; i += 500) {
     const r = await runTool('sh', ['-c', 'for p; do mknod -m 000 "$p" c 0 0 || exit 1; done', 'sh', ...paths.slice(i, i + 500)], { signal: opts.signal });
     if (r.code !== 0) throw new BerthError('RUNTIME', `cannot create overlay whiteouts: ${r.stderr.trim()}`);
@@ -111,6 +137,16 @@ export async function makeWhiteouts(paths: readonly string[], opts: { signal?: A
 
 /** Creates one device node or fifo (Node has no mknod). */
 export async function makeNode(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  const native = sys();
+  if (native) {
+    try {
+      native.mknod(path, kind === 'p' ? constants.S_IFIFO : kind === 'b' ? constants.S_IFBLK : constants.S_IFCHR, major, minor);
+      chmodSync(path, mode & 0o7777); // exactly, as `mknod -m` does: mknod(2) applies the umask
+      return;
+    } catch (e) {
+      throw new BerthError('RUNTIME', `cannot create ${kind === 'p' ? 'fifo' : 'device node'} ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const args = ['-m', (mode & 0o7777).toString(8), '--', path, kind, ...(kind === 'p' ? [] : [String(major), String(minor)])];
   const r = await runTool('mknod', args, { signal: opts.signal });
   if (r.code !== 0) throw new BerthError('RUNTIME', `cannot create ${kind === 'p' ? 'fifo' : 'device node'} ${path}: ${r.stderr.trim()}`);

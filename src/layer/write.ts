@@ -9,8 +9,8 @@
  *
  * In `overlay-upper` mode the tree is an overlayfs upperdir: a 0/0 character device is a
  * deletion (written as `.wh.NAME`) and a dir with trusted.overlay.opaque=y hides the lower
- * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs are read with one
- * getfattr process for the whole tree.
+ * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs are read entry by entry
+ * through berth's addon (src/sys), or with one getfattr process for the whole tree.
  */
 import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
+import { sys } from '../sys/index.ts';
 import { readXattrs } from './fs-tools.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
@@ -55,17 +56,8 @@ const byBytes = (a: Child, b: Child) => Buffer.compare(Buffer.from(a.tarName), B
 
 async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<Buffer> {
   const overlay = opts.mode === 'overlay-upper';
-  const xattrs = await readXattrs(root, overlay ? '^(trusted\\.overlay\\.(opaque|redirect|metacopy)|security\\.capability)$' : '^security\\.capability$', opts).catch((e: unknown) => {
-    if (!overlay && isBerthError(e, 'UNAVAILABLE')) return new Map<string, Map<string, Buffer>>(); // plain copies can do without
-    throw e;
-  });
-  for (const [rel, attrs] of xattrs) {
-    // A redirected dir or a metadata-only copy-up keeps its content in a lower layer: the
-    // upperdir alone would make a layer that silently lacks it.
-    if (attrs.has('trusted.overlay.redirect') || attrs.has('trusted.overlay.metacopy')) {
-      throw new BerthError('UNSUPPORTED', `cannot write "${rel}" of an overlay upperdir that uses redirect_dir or metacopy`, { hint: 'mount the overlay with redirect_dir=off,metacopy=off' });
-    }
-  }
+  const xattrsOf = await xattrReader(root, overlay, opts.signal);
+  xattrsOf('', root);
   const firstLinkOf = new Map<string, string>();
   const clamp = (st: Pick<Stats, 'mtimeMs'>) => {
     const s = Math.floor(st.mtimeMs / 1000);
@@ -104,12 +96,13 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
       if (opts.signal?.aborted) throw cancelled();
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const tarPath = rel === '' ? tarName : `${rel}/${tarName}`;
-      const attrs = capabilityOf(xattrs.get(childRel));
+      const all = whiteout ? undefined : xattrsOf(childRel, join(abs, name));
+      const attrs = capabilityOf(all);
       if (whiteout) {
         add(encodeHeader(header(tarPath, st, { mode: 0 })));
       } else if (st.isDirectory()) {
         add(encodeHeader(header(`${tarPath}/`, st, { type: 'directory', xattrs: attrs })));
-        if (overlay && xattrs.get(childRel)?.get('trusted.overlay.opaque')?.toString() === 'y') {
+        if (overlay && all?.get('trusted.overlay.opaque')?.toString() === 'y') {
           add(encodeHeader(header(`${tarPath}/${OPAQUE_WHITEOUT}`, st, { mode: 0 })));
         }
         yield* walk(childRel);
@@ -150,6 +143,45 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
   if (opts.fills?.size) mark('big files filled');
   add(END_OF_ARCHIVE);
   yield take();
+}
+
+const OVERLAY_XATTRS = /^(trusted\.overlay\.(opaque|redirect|metacopy)|security\.capability)$/;
+const PLAIN_XATTRS = /^security\.capability$/;
+
+/**
+ * The xattrs a layer carries of each entry (by path relative to the root, and absolute):
+ * security.capability, and in an upperdir the overlay's own. Through the addon each entry's
+ * are read as it is reached; without it, one `getfattr -R` reads the whole tree first.
+ */
+async function xattrReader(root: string, overlay: boolean, signal: AbortSignal | undefined): Promise<(rel: string, abs: string) => Map<string, Buffer> | undefined> {
+  const wanted = overlay ? OVERLAY_XATTRS : PLAIN_XATTRS;
+  const check = (rel: string, attrs: Map<string, Buffer> | undefined) => {
+    // A redirected dir or a metadata-only copy-up keeps its content in a lower layer: the
+    // upperdir alone would make a layer that silently lacks it.
+    if (attrs && (attrs.has('trusted.overlay.redirect') || attrs.has('trusted.overlay.metacopy'))) {
+      throw new BerthError('UNSUPPORTED', `cannot write "${rel}" of an overlay upperdir that uses redirect_dir or metacopy`, { hint: 'mount the overlay with redirect_dir=off,metacopy=off' });
+    }
+    return attrs;
+  };
+  const native = sys();
+  if (native) {
+    return (rel, abs) => {
+      let list: Array<[string, Buffer]>;
+      try {
+        list = native.lxattrs(abs);
+      } catch (e) {
+        if (!overlay) return undefined; // plain copies can do without, as without getfattr
+        throw e;
+      }
+      const attrs = list.filter(([name]) => wanted.test(name));
+      return check(rel, attrs.length ? new Map(attrs) : undefined);
+    };
+  }
+  const all = await readXattrs(root, wanted.source, { signal }).catch((e: unknown) => {
+    if (!overlay && isBerthError(e, 'UNAVAILABLE')) return new Map<string, Map<string, Buffer>>();
+    throw e;
+  });
+  return (rel) => check(rel, all.get(rel));
 }
 
 function capabilityOf(attrs: Map<string, Buffer> | undefined): ReadonlyMap<string, Buffer> {

@@ -57,13 +57,15 @@ export class LayerDirs {
     }
   }
 
-  /** Renames a finished dir into place; losing a race to an identical dir is fine. */
-  async publish(from: string, diffId: Digest): Promise<void> {
+  /** Renames a finished dir into place; losing a race to an identical dir is fine (false: `from` stays). */
+  async publish(from: string, diffId: Digest): Promise<boolean> {
     try {
       await rename(from, this.path(diffId));
+      return true;
     } catch (e) {
       const code = errnoCode(e);
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      return false;
     }
   }
 
@@ -137,11 +139,14 @@ export abstract class LayeredSnapshotter {
   /**
    * Makes `upper` the dir of `layer` unless the store has that layer already (a --no-cache
    * rebuild makes the same one again); what is left of the snapshot dir `dir`, the duplicate
-   * included, is moved aside and deleted in the background.
+   * included, is moved aside and deleted in the background. `restIsSmall` says that without
+   * the upperdir only a few empty dirs remain: those go at once, sparing a step an `rm`
+   * process (2-5 ms here).
    */
-  protected async keepLayer(layer: CommittedLayer, upper: string, dir: string): Promise<CommittedLayer> {
-    if (!(await this.layers.has(layer.diffId))) await this.layers.publish(upper, layer.diffId);
-    await this.layers.discard(dir);
+  protected async keepLayer(layer: CommittedLayer, upper: string, dir: string, restIsSmall = false): Promise<CommittedLayer> {
+    const moved = !(await this.layers.has(layer.diffId)) && (await this.layers.publish(upper, layer.diffId));
+    if (moved && restIsSmall) await rm(dir, { recursive: true, force: true });
+    else await this.layers.discard(dir);
     return layer;
   }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
+import { MNT_DETACH, sys } from '../sys/index.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
@@ -21,22 +22,20 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
   async prepare(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
     const p = this.paths(key);
     if (await this.layers.exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
-    await mkdir(p.upper, { recursive: true });
-    await mkdir(p.work, { recursive: true });
-    await mkdir(p.merged, { recursive: true });
+    await mkdir(p.dir, { recursive: true });
+    await Promise.all([p.upper, p.work, p.merged].map((d) => mkdir(d)));
     return this.mount(key, layers);
   }
 
   async mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
     const p = this.paths(key);
-    // Relative lowerdir names (resolved against cwd by the kernel) keep the option string
-    // under the one-page limit for images with many layers.
+    // The record keeps relative lowerdir names: mountOverlay resolves them.
     const lower = layers.length ? [...layers].reverse().map(digestHex) : ['empty'];
     await this.requireLayers(layers);
     const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`];
     if (!(await isMountPoint(p.merged))) {
       try {
-        await run('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), p.merged], { cwd: this.layers.root });
+        await mountOverlay(this.layers.root, lower, options.slice(1), p.merged);
       } catch (e) {
         throw new BerthError('RUNTIME', `cannot mount the overlay for ${key}: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`, { cause: e });
       }
@@ -50,7 +49,10 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
    */
   async unmount(key: string): Promise<void> {
     const { merged } = this.paths(key);
-    if (await isMountPoint(merged)) await run('umount', ['-l', merged]);
+    if (!(await isMountPoint(merged))) return;
+    const native = sys();
+    if (native) await native.umount2(merged, MNT_DETACH);
+    else await run('umount', ['-l', merged]);
   }
 
   async commit(key: string, opts: CommitOptions = {}): Promise<CommittedLayer> {
@@ -63,13 +65,29 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // the COPY is still copying writes through the merged view, which stays until it has ended.
     const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
     const [layer] = await Promise.all([this.hashUpper(p.upper, opts), copies.then(() => this.unmount(key))]);
-    return this.keepLayer(layer, p.upper, p.dir);
+    // Without the upperdir, the snapshot dir holds only the workdir and the merged mount point.
+    return this.keepLayer(layer, p.upper, p.dir, true);
   }
 
   async remove(key: string): Promise<void> {
     await this.unmount(key);
     await rm(this.paths(key).dir, { recursive: true, force: true });
   }
+}
+
+/** The kernel's limit on a mount's option string, less a little. */
+const MAX_OPTIONS = 4000;
+
+/**
+ * Mounts an overlay of `lower` (names of dirs in `layersRoot`, top first). The syscall takes
+ * absolute lowerdirs, as it runs on a pool thread and cwd is the whole process's; an image
+ * with so many layers that they do not fit spawns `mount` in `layersRoot` with relative names.
+ */
+async function mountOverlay(layersRoot: string, lower: readonly string[], rest: readonly string[], target: string): Promise<void> {
+  const native = sys();
+  const absolute = [`lowerdir=${lower.map((l) => join(layersRoot, l)).join(':')}`, ...rest].join(',');
+  if (native && absolute.length < MAX_OPTIONS) return native.mount('overlay', target, 'overlay', 0, absolute);
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
 }
 
 async function isMountPoint(path: string): Promise<boolean> {

@@ -1,0 +1,271 @@
+/*
+ * The system calls berth needs that Node has no binding for: mount(2), umount2(2), the
+ * l*xattr(2) family and mknod(2). Without this addon berth spawns mount, umount, getfattr,
+ * setfattr and mknod instead (src/sys/index.ts); a spawn costs 2-5 ms here, and a cold
+ * build makes about a dozen of them.
+ *
+ * mount and umount run on libuv's thread pool and return promises: taking down an overlay
+ * syncs the file system under it, which can take as long as the data it wrote, and the
+ * caller hashes the layer meanwhile. The xattr calls and mknod are quick and synchronous.
+ * Errors are thrown as Error objects with Node's `code` (e.g. "ENOENT") and `errno`.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <errno.h>
+#include <stdio.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+static napi_value errno_error(napi_env env, int err, const char *syscall, const char *path) {
+  const char *name = strerrorname_np(err);
+  char message[4200];
+  snprintf(message, sizeof message, "%s: %s, %s '%s'", name ? name : "EUNKNOWN", strerror(err), syscall, path ? path : "");
+  napi_value msg, code, error, num;
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &error);
+  napi_create_int32(env, -err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_set_named_property(env, error, "code", code);
+  return error;
+}
+
+static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  napi_throw(env, errno_error(env, err, syscall, path));
+}
+
+/* A string argument, or NULL for null/undefined; the caller frees it. */
+static char *string_arg(napi_env env, napi_value v, int nullable) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return NULL;
+  if (nullable && (t == napi_null || t == napi_undefined)) return NULL;
+  if (t != napi_string) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return NULL;
+  }
+  size_t len;
+  napi_get_value_string_utf8(env, v, NULL, 0, &len);
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (strlen(s) != len) { /* a NUL inside would silently cut the path */
+    free(s);
+    napi_throw_type_error(env, NULL, "a string argument contains a NUL byte");
+    return NULL;
+  }
+  return s;
+}
+
+static int pending(napi_env env) {
+  bool p = false;
+  napi_is_exception_pending(env, &p);
+  return p;
+}
+
+/* ---- mount and umount2, on the thread pool ---- */
+
+typedef struct {
+  char *source, *target, *fstype, *data;
+  unsigned long flags;
+  int umount; /* 1: umount2(target, flags) */
+  int err;
+  napi_deferred deferred;
+  napi_async_work work;
+} mount_job;
+
+static void mount_execute(napi_env env, void *p) {
+  (void)env;
+  mount_job *j = p;
+  int r = j->umount ? umount2(j->target, (int)j->flags) : mount(j->source, j->target, j->fstype, j->flags, j->data);
+  j->err = r == 0 ? 0 : errno;
+}
+
+static void mount_complete(napi_env env, napi_status status, void *p) {
+  mount_job *j = p;
+  if (status != napi_ok && j->err == 0) j->err = ECANCELED;
+  if (j->err) {
+    napi_reject_deferred(env, j->deferred, errno_error(env, j->err, j->umount ? "umount2" : "mount", j->target));
+  } else {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, j->deferred, undef);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j->source);
+  free(j->target);
+  free(j->fstype);
+  free(j->data);
+  free(j);
+}
+
+static napi_value queue(napi_env env, mount_job *j) {
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &j->deferred, &promise));
+  CHECK(napi_create_string_utf8(env, j->umount ? "berth_umount" : "berth_mount", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, mount_execute, mount_complete, j, &j->work));
+  CHECK(napi_queue_async_work(env, j->work));
+  return promise;
+}
+
+/* mount(source|null, target, fstype|null, flags, data|null): Promise<void> */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
+    return NULL;
+  }
+  mount_job *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  double flags;
+  j->source = string_arg(env, argv[0], 1);
+  if (!pending(env)) j->target = string_arg(env, argv[1], 0);
+  if (!pending(env)) j->fstype = string_arg(env, argv[2], 1);
+  if (!pending(env)) j->data = string_arg(env, argv[4], 1);
+  if (!pending(env) && napi_get_value_double(env, argv[3], &flags) != napi_ok) napi_throw_type_error(env, NULL, "flags must be a number");
+  if (pending(env) || !j->target) {
+    free(j->source), free(j->target), free(j->fstype), free(j->data), free(j);
+    return NULL;
+  }
+  j->flags = (unsigned long)flags;
+  return queue(env, j);
+}
+
+/* umount2(target, flags): Promise<void> */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  mount_job *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  double flags = 0;
+  j->umount = 1;
+  j->target = argc > 0 ? string_arg(env, argv[0], 0) : NULL;
+  if (!pending(env) && argc > 1 && napi_get_value_double(env, argv[1], &flags) != napi_ok) napi_throw_type_error(env, NULL, "flags must be a number");
+  if (pending(env) || !j->target) {
+    if (!pending(env)) napi_throw_type_error(env, NULL, "umount2(target, flags)");
+    free(j->target), free(j);
+    return NULL;
+  }
+  j->flags = (unsigned long)flags;
+  return queue(env, j);
+}
+
+/* ---- xattrs, never following a symlink ---- */
+
+/* lxattrs(path): Array<[name, Buffer]>; empty where the file system keeps no xattrs. */
+static napi_value js_lxattrs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = argc ? string_arg(env, argv[0], 0) : NULL;
+  if (!path) return NULL;
+  CHECK(napi_create_array(env, &out));
+  char stack[1024], *names = stack;
+  ssize_t n = llistxattr(path, names, sizeof stack);
+  if (n < 0 && errno == ERANGE) {
+    n = llistxattr(path, NULL, 0);
+    names = n > 0 ? malloc((size_t)n) : NULL;
+    if (n > 0 && !names) n = -1;
+    if (names) n = llistxattr(path, names, (size_t)n);
+  }
+  if (n < 0) {
+    int err = errno;
+    if (names != stack) free(names);
+    if (err != ENOTSUP) throw_errno(env, err, "llistxattr", path);
+    free(path);
+    return err == ENOTSUP ? out : NULL;
+  }
+  uint32_t count = 0;
+  for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
+    const char *name = names + off;
+    ssize_t size = lgetxattr(path, name, NULL, 0);
+    if (size < 0) {
+      if (errno == ENODATA) continue; /* removed since the listing */
+      throw_errno(env, errno, "lgetxattr", path);
+      break;
+    }
+    void *data;
+    napi_value buf, key, pair;
+    if (napi_create_buffer(env, (size_t)size, &data, &buf) != napi_ok) break;
+    ssize_t got = size ? lgetxattr(path, name, data, (size_t)size) : 0;
+    if (got < 0) {
+      if (errno == ENODATA) continue;
+      throw_errno(env, errno, "lgetxattr", path);
+      break;
+    }
+    if (got < size) napi_create_buffer_copy(env, (size_t)got, data, NULL, &buf);
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &key);
+    napi_create_array_with_length(env, 2, &pair);
+    napi_set_element(env, pair, 0, key);
+    napi_set_element(env, pair, 1, buf);
+    napi_set_element(env, out, count++, pair);
+  }
+  if (names != stack) free(names);
+  free(path);
+  return pending(env) ? NULL : out;
+}
+
+/* lsetxattr(path, name, Buffer): void */
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "lsetxattr(path, name, value)");
+    return NULL;
+  }
+  char *path = string_arg(env, argv[0], 0);
+  char *name = path ? string_arg(env, argv[1], 0) : NULL;
+  void *data = NULL;
+  size_t len = 0;
+  if (name && napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) napi_throw_type_error(env, NULL, "value must be a Buffer");
+  if (name && !pending(env) && lsetxattr(path, name, data, len, 0) != 0) throw_errno(env, errno, "lsetxattr", path);
+  free(path);
+  free(name);
+  return NULL;
+}
+
+/* mknod(path, mode, major, minor): void; mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO). */
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "mknod(path, mode, major, minor)");
+    return NULL;
+  }
+  uint32_t mode, major, minor;
+  char *path = string_arg(env, argv[0], 0);
+  if (!path) return NULL;
+  if (napi_get_value_uint32(env, argv[1], &mode) != napi_ok || napi_get_value_uint32(env, argv[2], &major) != napi_ok || napi_get_value_uint32(env, argv[3], &minor) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mode, major and minor must be numbers");
+  } else if (mknod(path, (mode_t)mode, makedev(major, minor)) != 0) {
+    throw_errno(env, errno, "mknod", path);
+  }
+  free(path);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"lxattrs", NULL, js_lxattrs, NULL, NULL, NULL, napi_default, NULL},
+      {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

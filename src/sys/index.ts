@@ -1,0 +1,49 @@
+/**
+ * System calls Node has no binding for — mount(2), umount2(2), the l*xattr(2) family and
+ * mknod(2) — through berth's own small addon (native/berth_sys.c, compiled into
+ * dist/berth_sys.node by `npm run build`). Each call replaces a spawned tool (mount,
+ * umount, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here.
+ *
+ * `sys()` is undefined when the addon was not built (no C compiler or no Node headers) or
+ * BERTH_NO_NATIVE=1 is set; callers then spawn the tools, which give the same results.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface Sys {
+  /** mount(2); null for an absent source, type or data. Runs off the main thread. */
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  /** umount2(2). Runs off the main thread: the last unmount of an overlay syncs what it wrote. */
+  umount2(target: string, flags: number): Promise<void>;
+  /** Every xattr of `path`, not following a symlink; empty where the file system keeps none. */
+  lxattrs(path: string): Array<[string, Buffer]>;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** mknod(2); `mode` carries the type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+}
+
+export const MNT_DETACH = 2;
+
+let loaded: Sys | null | undefined;
+
+/** The addon beside the bundle (dist/berth.cjs) or, running from the sources, in dist/. */
+function addonPath(): string | undefined {
+  for (const rel of ['./berth_sys.node', '../../dist/berth_sys.node']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function sys(): Sys | undefined {
+  if (loaded === undefined) {
+    const path = process.env.BERTH_NO_NATIVE ? undefined : addonPath();
+    try {
+      loaded = path ? (createRequire(import.meta.url)(path) as Sys) : null;
+    } catch {
+      loaded = null; // built for another Node ABI or architecture: the tools still work
+    }
+  }
+  return loaded ?? undefined;
+}
