@@ -1,5 +1,5 @@
 // Bundles the CLI into one CommonJS file, dist/berth.cjs, and primes V8's code cache for it
-// (dist/berth.cjs.cache; bin/berth loads both). Startup time is the floor under every
+// (dist/berth.cjs.cache; bin/berth.cjs loads both). Startup time is the floor under every
 // command: with the cache, V8 deserializes compiled code instead of parsing 800 kB of
 // JavaScript, which saves 30-40 ms a command here. CommonJS because Node 20 can only attach a
 // code cache to a vm.Script; built-ins and heavy modules are still required lazily, inside the
@@ -32,7 +32,7 @@ await build({
 });
 compileAddon();
 // The first run writes the cache (bin/berth does so whenever there is none or V8 rejects it).
-execFileSync(process.execPath, ['bin/berth', '--version'], { stdio: 'ignore' });
+execFileSync(process.execPath, ['bin/berth.cjs', '--version'], { stdio: 'ignore' });
 
 /** dist/berth_sys.node from native/berth_sys.c, against the headers of the Node that runs this. */
 function compileAddon() {

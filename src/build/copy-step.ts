@@ -17,6 +17,7 @@ import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import type { BuildContext } from './context.ts';
 import { copyInto, mkdirInRoot, type PendingFill } from './copy-files.ts';
+import { downloadUrl } from './download.ts';
 import { envMap, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
@@ -88,13 +89,7 @@ async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
 }
 
 async function download(url: string, tmpDir: string, checksum?: string): Promise<SourceRoot> {
-  const res = await fetch(url).catch((e: Error) => {
-    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is its cause.
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${cause?.code ?? cause?.message ?? e.message}`, { cause: e });
-  });
-  if (!res.ok) throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${res.status}`);
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const bytes = await downloadUrl(url);
   const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   if (checksum && checksum !== got) throw new BerthError('DATA_CORRUPT', `digest mismatch for ${url}: expected ${checksum}, got ${got}`);
   const name = posix.basename(new URL(url).pathname) || 'index.html';

@@ -47,7 +47,7 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
   // first): the loop still sees that error, and the process does not die of it meanwhile.
   input.on('error', () => undefined);
   const { Worker } = await import('node:worker_threads');
-  // Through bin/berth's link to bin/berth.cjs: the worker must load it as CommonJS.
+  // The entry is bin/berth.cjs (or a link to it): the worker must load it as CommonJS.
   const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'apply-layer' satisfies WorkerKind, target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
   let credit = CREDIT;
   let wake: (() => void) | undefined;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
+import { trustedCAs } from './trust.ts';
 
 export interface ClientOptions {
   /** Allow http and unverified TLS (`--tls-verify=false`, insecure-registries). */
@@ -106,7 +107,7 @@ export class RegistryClient {
   private raw(url: URL, method: string, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca: this.ca, timeout: 60_000 }, resolve);
+      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca: this.ca ?? trustedCAs(), timeout: 60_000 }, resolve);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timed out')));
       if (!body) req.end();

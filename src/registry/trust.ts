@@ -1,0 +1,31 @@
+/**
+ * The CAs berth's TLS connections trust. NODE_EXTRA_CA_CERTS makes Node read and parse the
+ * named bundle as it starts, before any of berth runs: 45 ms of every command where it names
+ * the system's 140 CAs, as on these machines. So bin/berth hands the file over as
+ * BERTH_EXTRA_CA_CERTS instead, and the file is read here, on the first connection that
+ * needs it. Unset (or berth started without bin/berth, when Node has loaded them itself),
+ * Node's default store serves.
+ */
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { BerthError } from '../errors/index.ts';
+
+let cached: string[] | null | undefined;
+
+/** Node's root CAs plus the extra ones, or undefined for Node's default store. */
+export function trustedCAs(): string[] | undefined {
+  if (cached === undefined) {
+    const file = process.env.BERTH_EXTRA_CA_CERTS;
+    if (!file) cached = null;
+    else {
+      let extra: string;
+      try {
+        extra = readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new BerthError('INVALID_ARGUMENT', `cannot read the extra CA certificates in ${file}: ${(e as Error).message}`, { hint: 'NODE_EXTRA_CA_CERTS names a PEM file', cause: e });
+      }
+      cached = [...rootCertificates, extra];
+    }
+  }
+  return cached ?? undefined;
+}
