@@ -108,12 +108,12 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     });
     await mkdir(runDir, { recursive: true });
     await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
-    const child = runc.run(key, runDir, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
-    child.stderr!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
+    const child = runc.runPiped(key, runDir);
+    child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
+    child.stderr.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
     const abort = () => void runc.kill(key, 'SIGKILL').catch(() => undefined);
     ctx.signal?.addEventListener('abort', abort);
-    const code = await new Promise<number>((resolve) => child.on('exit', (c2, sig) => resolve(c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0))));
+    const code = await child.exited.then(({ code: c2, signal: sig }) => c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0));
     runcExited = true;
     ctx.signal?.removeEventListener('abort', abort);
     if (code !== 0) {

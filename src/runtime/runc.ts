@@ -8,6 +8,7 @@ import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:chil
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BerthError, errnoCode } from '../errors/index.ts';
+import { spawnPiped, type PipedChild } from '../sys/spawn.ts';
 
 const exec = promisify(execFile);
 import { existsSync } from 'node:fs';
@@ -56,6 +57,11 @@ export class Runc {
     const child = spawn(RUNC, this.runArgs(id, bundle, opts), { stdio: opts.stdio });
     child.on('error', () => undefined);
     return child;
+  }
+
+  /** A foreground `runc run` with stdin from /dev/null and its output on pipes (build steps). */
+  runPiped(id: string, bundle: string): PipedChild {
+    return spawnPiped(RUNC, this.runArgs(id, bundle));
   }
 
   /** `runc exec` in the foreground with a process.json; resolves to the exit status. */

@@ -2,7 +2,8 @@
  * System calls Node has no binding for — mount(2), umount2(2), the l*xattr(2) family and
  * mknod(2) — through berth's own small addon (native/berth_sys.c, compiled into
  * dist/berth_sys.node by `npm run build`). Each call replaces a spawned tool (mount,
- * umount, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here.
+ * umount, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here. And
+ * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does.
  *
  * `sys()` is undefined when the addon was not built (no C compiler or no Node headers) or
  * BERTH_NO_NATIVE=1 is set; callers then spawn the tools, which give the same results.
@@ -21,6 +22,10 @@ export interface Sys {
   lsetxattr(path: string, name: string, value: Buffer): void;
   /** mknod(2); `mode` carries the type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /** posix_spawn(3) with stdin from /dev/null and stdout, stderr to pipes: their read ends. */
+  spawnPiped(file: string, argv: readonly string[], env: readonly string[]): { pid: number; stdout: number; stderr: number };
+  /** waitpid(2) for a child spawnPiped started, off the main thread. */
+  waitpid(pid: number): Promise<{ code: number | null; signal: number | null }>;
 }
 
 export const MNT_DETACH = 2;

@@ -15,6 +15,7 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { hashingStream, writeLayer } from '../../src/layer/index.ts';
 import { MNT_DETACH, sys } from '../../src/sys/index.ts';
+import { spawnPiped } from '../../src/sys/spawn.ts';
 
 const sandbox = mkdtempSync(join(tmpdir(), 'berth-sys-'));
 after(() => rmSync(sandbox, { recursive: true, force: true }));
@@ -86,6 +87,38 @@ describe('system calls through the addon', () => {
     s.mknod(join(sandbox, 'fifo'), constants.S_IFIFO | 0o600, 0, 0);
     assert.ok(lstatSync(join(sandbox, 'fifo')).isFIFO());
     assert.throws(() => s.mknod(wh, constants.S_IFCHR, 0, 0), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+  });
+});
+
+describe('a child started by posix_spawn', () => {
+  const collect = async (r: import('node:stream').Readable) => {
+    let out = '';
+    for await (const c of r) out += String(c);
+    return out;
+  };
+
+  it('gives its output, its exit code and the env it was given', async () => {
+    native();
+    const c = spawnPiped('/bin/sh', ['-c', 'echo "out $BERTH_T"; echo err >&2; read x; echo "stdin: [$x]"; exit 3'], { PATH: '/usr/bin:/bin', BERTH_T: 'v' });
+    const [out, err, exit] = await Promise.all([collect(c.stdout), collect(c.stderr), c.exited]);
+    assert.equal(out, 'out v\nstdin: []\n', 'stdin is /dev/null');
+    assert.equal(err, 'err\n');
+    assert.deepEqual(exit, { code: 3, signal: null });
+  });
+
+  it('reports the signal that killed it, with SIGPIPE back at its default', async () => {
+    native();
+    const killed = spawnPiped('/bin/sh', ['-c', 'kill -TERM $$']);
+    assert.deepEqual(await killed.exited, { code: null, signal: 'SIGTERM' });
+    // Node ignores SIGPIPE; a child that writes to a closed pipe must die of it, as under a shell.
+    const piped = spawnPiped('/bin/sh', ['-c', 'sleep 0.2; echo x']);
+    piped.stdout.destroy();
+    assert.deepEqual(await piped.exited, { code: null, signal: 'SIGPIPE' });
+  });
+
+  it('fails at once for a program that does not exist', () => {
+    native();
+    assert.throws(() => spawnPiped('/nonexistent/berth-tool', []), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
   });
 });
 
