@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './exit.ts';
 import { mark } from '../progress/timing.ts';
 import { setWorkerEntry, WORKER_ARG, type WorkerKind } from '../layer/worker-entry.ts';
+import { groupsFor, verbOf } from './groups.ts';
 
 mark('cli loaded');
 
@@ -19,18 +20,6 @@ const program = new Command('berth')
   .exitOverride()
   .enablePositionalOptions();
 
-const groups: ReadonlyArray<() => Promise<{ register(p: Command): void }>> = [
-  () => import('./image.ts'),
-  () => import('./volume.ts'),
-  () => import('./network.ts'),
-  () => import('./container.ts'),
-  () => import('./dockerfile.ts'),
-  () => import('./build.ts'),
-  () => import('./lint.ts'),
-  () => import('./registry.ts'),
-  () => import('./system-info.ts'),
-];
-
 // A closed pipe (`berth save | head`) ends the command quietly, as it does for docker.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(141);
@@ -38,7 +27,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 // No top-level await: the same module also runs as a CommonJS bundle (see bin/berth).
 async function main(): Promise<void> {
-  for (const load of groups) (await load()).register(program);
+  for (const load of groupsFor(verbOf(process.argv.slice(2)))) (await load()).register(program);
   mark('commands registered');
   try {
     await program.parseAsync(process.argv);
