@@ -75,6 +75,9 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const runc = new Runc(join(engine.runRoot, 'runc'));
   let runcExited = false; // `runc run` removes its container when the process exits
+  let released: Promise<unknown> | undefined;
+  // The step's network and bundle dir: once the container is gone, beside the commit.
+  const release = () => (released ??= Promise.all([net && teardownNetwork(net).catch(() => undefined), rm(runDir, { recursive: true, force: true })]));
   try {
     // A stage FROM another platform runs its RUN steps under qemu, as BuildKit does.
     await ensureEmulator(state.config.architecture);
@@ -84,14 +87,23 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const specs = (inst.flags.mount ?? []).map((m) => parseRunMount(expandWord(state, m)));
     const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
     const network = inst.flags.network?.[0] ?? ctx.network;
-    net = await setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
+    // Independent of each other, so together: each is a few file operations. A failure
+    // waits for the network, so that one set up is also torn down.
+    const netUp = setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
+    netUp.then((a) => (net = a), () => undefined);
+    const [attached, created, user] = await Promise.all([
+      netUp,
+      createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]),
+      resolveUser(snap.rootfs, c.User ?? ''),
+    ]).catch(async (e: unknown) => {
+      await netUp.catch(() => undefined);
+      throw e;
+    });
     const etc: SpecMount[] = [
-      { destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConfPath, options: ['rbind', 'rprivate', 'ro'] },
-      { destination: '/etc/hosts', type: 'bind', source: net.hostsPath, options: ['rbind', 'rprivate', 'ro'] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: attached.resolvConfPath, options: ['rbind', 'rprivate', 'ro'] },
+      { destination: '/etc/hosts', type: 'bind', source: attached.hostsPath, options: ['rbind', 'rprivate', 'ro'] },
     ];
     const all = [...etc, ...mounts];
-    const created = await createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', ...all.map((m) => m.destination)]);
-    const user = await resolveUser(snap.rootfs, c.User ?? '');
     const argv = runArgv(inst, state);
     const spec = buildSpec({
       id: key,
@@ -103,7 +115,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
       hostname: 'buildkitsandbox',
       tty: false,
       mounts: all,
-      netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
+      netns: attached.mode === 'host' ? { kind: 'host' } : attached.netnsPath ? { kind: 'path', path: attached.netnsPath } : { kind: 'new' },
       options: { privileged: inst.flags.security?.[0] === 'insecure' },
     });
     await mkdir(runDir, { recursive: true });
@@ -116,6 +128,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const code = await child.exited.then(({ code: c2, signal: sig }) => c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0));
     runcExited = true;
     ctx.signal?.removeEventListener('abort', abort);
+    void release();
     if (code !== 0) {
       throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
     }
@@ -131,7 +144,6 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     throw e;
   } finally {
     if (!runcExited) await runc.delete(key).catch(() => undefined);
-    if (net) await teardownNetwork(net).catch(() => undefined);
-    await rm(runDir, { recursive: true, force: true });
+    await release();
   }
 }

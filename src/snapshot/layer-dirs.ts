@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -12,6 +13,23 @@ import { BerthError, errnoCode } from '../errors/index.ts';
 import { applyLayer, applyLayerOffThread, hashingStream, writeLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import type { CommitOptions, CommittedLayer, UnpackOptions } from './types.ts';
+
+/**
+ * Removes `dir` if it holds only (empty) dirs, as an overlay snapshot's does once its upperdir
+ * is gone: a handful of rmdir calls, where fs.rm's async walk takes a few ms of round trips.
+ * False (and `dir` left as it was, or partly emptied) when something else is in it.
+ */
+function removeEmptyDirs(dir: string): boolean {
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory() || !removeEmptyDirs(join(dir, e.name))) return false;
+    }
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A tree up to this size (as a tar) is deleted in line: quicker than starting `rm`. */
 const SMALL_TREE = 1 << 20;
@@ -149,6 +167,7 @@ export abstract class LayeredSnapshotter {
    */
   protected async keepLayer(layer: CommittedLayer, upper: string, dir: string, onlyUpper = false): Promise<CommittedLayer> {
     const moved = !(await this.layers.has(layer.diffId)) && (await this.layers.publish(upper, layer.diffId));
+    if (onlyUpper && moved && removeEmptyDirs(dir)) return layer;
     if (onlyUpper && (moved || layer.size <= SMALL_TREE)) await rm(dir, { recursive: true, force: true });
     else await this.layers.discard(dir);
     return layer;
