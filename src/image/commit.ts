@@ -23,18 +23,20 @@ export async function commitImage(
 ): Promise<ImageRecord> {
   // Reusing stored bytes keeps the digest: re-serializing parsed JSON may reorder keys.
   const configBytes = opts.configBytes ?? Buffer.from(JSON.stringify(config));
-  const configInfo = await engine.content.put(configBytes);
+  const configDigest = sha256(configBytes);
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
-    config: { mediaType: MediaType.OciConfig, digest: configInfo.digest, size: configInfo.size },
+    config: { mediaType: MediaType.OciConfig, digest: configDigest, size: configBytes.length },
     layers: layers.map((l) => ({ mediaType: MediaType.OciLayer, digest: l.diffId, size: l.size })),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  const manifestInfo = await engine.content.put(manifestBytes, { expected: sha256(manifestBytes) });
-  for (const l of layers) {
+  // The manifest names the config by digest, so both are written at once.
+  const [configInfo, manifestInfo] = await Promise.all([engine.content.put(configBytes, { expected: configDigest }), engine.content.put(manifestBytes, { expected: sha256(manifestBytes) })]);
+  const stored = await Promise.all(layers.map((l) => engine.content.has(l.diffId)));
+  for (const [i, l] of layers.entries()) {
     // Import stores the tar; build keeps only the layer dir (recorded by the build cache).
-    if (await engine.content.has(l.diffId)) engine.images.putLayer(l.diffId, l.size, { digest: l.diffId, mediaType: MediaType.OciLayer, size: l.size });
+    if (stored[i]) engine.images.putLayer(l.diffId, l.size, { digest: l.diffId, mediaType: MediaType.OciLayer, size: l.size });
     else engine.images.putLayer(l.diffId, l.size);
   }
   const record: ImageRecord = {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { digestHex, digestOfHash, isDigest, type Digest } from '../oci/digest.ts';
+import { digestHex, digestOfHash, isDigest, sha256, type Digest } from '../oci/digest.ts';
 import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.ts';
 
 export interface ContentInfo {
@@ -207,6 +207,7 @@ export class LocalContentStore implements ContentStore {
       if (typeof source === 'object' && 'destroy' in source) source.destroy();
       return this.info(opts.expected);
     }
+    if (typeof source === 'string' || Buffer.isBuffer(source)) return this.putBytes(Buffer.from(source), opts);
     const w = await this.ingest(opts);
     try {
       if (typeof source === 'string' || Buffer.isBuffer(source)) {
@@ -219,6 +220,36 @@ export class LocalContentStore implements ContentStore {
       await w.abort();
       throw e;
     }
+  }
+
+  /**
+   * A blob already in memory (a config, a manifest): hashed first, so one that is stored
+   * already is not written again, and written with one handle instead of a write stream.
+   */
+  private async putBytes(bytes: Buffer, opts: { expected?: Digest; expectedSize?: number }): Promise<ContentInfo> {
+    const digest = sha256(bytes);
+    if (opts.expectedSize !== undefined && bytes.length !== opts.expectedSize) {
+      throw new BerthError('DATA_CORRUPT', `size mismatch for ${opts.expected ?? digest}: expected ${opts.expectedSize} bytes, got ${bytes.length}`);
+    }
+    if (opts.expected !== undefined && opts.expected !== digest) {
+      throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${opts.expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
+    }
+    if (await this.has(digest)) return { digest, size: bytes.length };
+    const tmp = join(this.ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    try {
+      const fh = await open(tmp, 'wx', 0o644);
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, join(this.blobsDir, digestHex(digest)));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return { digest, size: bytes.length };
   }
 
   async putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<ContentInfo> {
