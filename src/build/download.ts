@@ -8,14 +8,15 @@ import { trustedCAs } from '../registry/trust.ts';
 
 const MAX_REDIRECTS = 10;
 
-function get(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
+async function get(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
+  const https = url.protocol === 'https:';
+  const { request } = https ? await import('node:https') : await import('node:http');
+  const ca = https ? await trustedCAs() : undefined;
   return new Promise((resolve, reject) => {
-    void (url.protocol === 'https:' ? import('node:https') : import('node:http')).then(({ request }) => {
-      const req = request(url, { method: 'GET', signal, ca: url.protocol === 'https:' ? trustedCAs() : undefined, timeout: 60_000 }, resolve);
-      req.on('error', reject);
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.end();
-    }, reject);
+    const req = request(url, { method: 'GET', signal, ca, timeout: 60_000 }, resolve);
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.end();
   });
 }
 

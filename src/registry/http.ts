@@ -104,10 +104,11 @@ export class RegistryClient {
     return this.creds;
   }
 
-  private raw(url: URL, method: string, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+  private async raw(url: URL, method: string, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+    const ca = this.ca ?? (url.protocol === 'https:' ? await trustedCAs() : undefined);
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca: this.ca ?? trustedCAs(), timeout: 60_000 }, resolve);
+      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca, timeout: 60_000 }, resolve);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timed out')));
       if (!body) req.end();

@@ -7,13 +7,12 @@
  * Node's default store serves.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { BerthError } from '../errors/index.ts';
 
 let cached: string[] | null | undefined;
 
 /** Node's root CAs plus the extra ones, or undefined for Node's default store. */
-export function trustedCAs(): string[] | undefined {
+export async function trustedCAs(): Promise<string[] | undefined> {
   if (cached === undefined) {
     const file = process.env.BERTH_EXTRA_CA_CERTS;
     if (!file) cached = null;
@@ -24,6 +23,8 @@ export function trustedCAs(): string[] | undefined {
       } catch (e) {
         throw new BerthError('INVALID_ARGUMENT', `cannot read the extra CA certificates in ${file}: ${(e as Error).message}`, { hint: 'NODE_EXTRA_CA_CERTS names a PEM file', cause: e });
       }
+      // Loaded here, not at the top: a command that makes no TLS connection never loads tls.
+      const { rootCertificates } = await import('node:tls');
       cached = [...rootCertificates, extra];
     }
   }
