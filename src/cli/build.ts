@@ -124,7 +124,11 @@ export function register(program: Command): void {
       const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
       const { BuildContext } = await import('../build/context.ts');
       const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.db) : undefined;
-      await lintBeforeBuild(dockerfile, context, progress, !!f.check);
+      // With --check the findings stop the build before it starts; without, they are only
+      // warnings, and the lint runs beside the build's first steps (it does not change them).
+      const linted = lintBeforeBuild(dockerfile, context, progress, !!f.check);
+      if (f.check) await linted;
+      else linted.catch(() => undefined);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -146,6 +150,7 @@ export function register(program: Command): void {
           progress,
           signal: ac.signal,
         });
+        await linted;
         const id = result.image.id;
         if (f.iidfile) await writeFile(f.iidfile, id);
         if (f.output) {
