@@ -4,7 +4,7 @@
  */
 export { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 export { applyLayerOffThread, releaseBuffer, runApplyWorker } from './apply-thread.ts';
-export { writeLayer, type WriteOptions } from './write.ts';
+export { hashLayer, writeLayer, type WriteOptions } from './write.ts';
 export { copyFill, copyQueue, type FileFill, type FillSource } from './file-chunks.ts';
 export { compress, decompressAuto, gzipParallel, hashingStream, type HashingStream } from './compress.ts';
 export { zstdCompress, zstdDecompress } from './zstd.ts';

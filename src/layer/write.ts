@@ -12,10 +12,12 @@
  * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs are read entry by entry
  * through berth's addon (src/sys), or with one getfattr process for the whole tree.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
+import { digestOfHash, type Digest } from '../oci/digest.ts';
 import { mark } from '../progress/timing.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
 import { sys } from '../sys/index.ts';
@@ -42,6 +44,20 @@ const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 export function writeLayer(dir: string, opts: WriteOptions): Readable {
   return Readable.from(generateLayer(resolvePath(dir), opts), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+/**
+ * The diffID and size of the tar writeLayer would give, hashed as it is made: no stream in
+ * between, whose setup and hops cost a tiny layer's commit more than its hashing.
+ */
+export async function hashLayer(dir: string, opts: WriteOptions): Promise<{ diffId: Digest; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of generateLayer(resolvePath(dir), opts)) {
+    h.update(chunk);
+    size += chunk.length;
+  }
+  return { diffId: digestOfHash(h), size };
 }
 
 interface Child {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
@@ -22,8 +23,9 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
   async prepare(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
     const p = this.paths(key);
     if (await this.layers.exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
-    await mkdir(p.dir, { recursive: true });
-    await Promise.all([p.upper, p.work, p.merged].map((d) => mkdir(d)));
+    // Four mkdirs in line: quicker than four trips through the thread pool.
+    mkdirSync(p.dir, { recursive: true });
+    for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
     return this.mount(key, layers);
   }
 
@@ -92,8 +94,7 @@ async function mountOverlay(layersRoot: string, lower: readonly string[], rest: 
 
 async function isMountPoint(path: string): Promise<boolean> {
   try {
-    const [a, b] = await Promise.all([stat(path), stat(join(path, '..'))]);
-    return a.dev !== b.dev;
+    return statSync(path).dev !== statSync(join(path, '..')).dev;
   } catch {
     return false;
   }
