@@ -5,13 +5,13 @@
  * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { BerthError } from '../errors/index.ts';
 import type { Instruction } from '../dockerfile/index.ts';
-import { resolveInRoot } from '../layer/index.ts';
+import { resolveInRoot, resolveInRootSync } from '../layer/index.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
@@ -41,13 +41,9 @@ export function runEnv(state: StageState): string[] {
   return [...envMap(state)].map(([k, v]) => `${k}=${v}`);
 }
 
-async function createdMountPoints(rootfs: string, targets: readonly string[]): Promise<string[]> {
-  const missing: string[] = [];
-  for (const t of targets) {
-    const p = await resolveInRoot(rootfs, t, { followFinal: true });
-    if (!(await lstat(p).catch(() => undefined))) missing.push(t);
-  }
-  return missing;
+/** The mount targets the rootfs lacks, which runc will create (and the commit removes). */
+function createdMountPoints(rootfs: string, targets: readonly string[]): string[] {
+  return targets.filter((t) => !lstatSync(resolveInRootSync(rootfs, t, { followFinal: true }).path, { throwIfNoEntry: false }));
 }
 
 /**
@@ -93,8 +89,9 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const runc = new Runc(join(engine.runRoot, 'runc'));
   let runcExited = false; // `runc run` removes its container when the process exits
   let released: Promise<unknown> | undefined;
-  // The step's network and bundle dir: once the container is gone, beside the commit.
-  const release = () => (released ??= Promise.all([net && teardownNetwork(net).catch(() => undefined), rm(runDir, { recursive: true, force: true })]));
+  // The step's network and bundle dir (a few files on the run dir's tmpfs): once the
+  // container is gone, beside the commit.
+  const release = () => (released ??= Promise.all([net && teardownNetwork(net).catch(() => undefined), Promise.resolve().then(() => rmSync(runDir, { recursive: true, force: true }))]));
   try {
     // A stage FROM another platform runs its RUN steps under qemu, as BuildKit does.
     await ensureEmulator(state.config.architecture);
@@ -104,15 +101,12 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const specs = (inst.flags.mount ?? []).map((m) => parseRunMount(expandWord(state, m)));
     const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
     const network = inst.flags.network?.[0] ?? ctx.network;
-    // Independent of each other, so together: each is a few file operations. A failure
-    // waits for the network, so that one set up is also torn down.
+    const created = createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]);
+    // Independent of each other, so together. A failure waits for the network, so that one
+    // set up is also torn down.
     const netUp = setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
     netUp.then((a) => (net = a), () => undefined);
-    const [attached, created, user] = await Promise.all([
-      netUp,
-      createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]),
-      resolveUser(snap.rootfs, c.User ?? ''),
-    ]).catch(async (e: unknown) => {
+    const [attached, user] = await Promise.all([netUp, resolveUser(snap.rootfs, c.User ?? '')]).catch(async (e: unknown) => {
       await netUp.catch(() => undefined);
       throw e;
     });

@@ -5,7 +5,8 @@
  * result cache, so that a netns left by a crash can be undone even when its state dir is
  * gone. Both live on /run with the namespaces and vanish with them at reboot.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import { ATTACHMENTS_DIR } from './bridge.ts';
@@ -65,7 +66,8 @@ export function loadCachedAttachment(containerId: string): Promise<NetworkAttach
   return load(join(ATTACHMENTS_DIR, `${containerId}.json`));
 }
 
+/** Removes the record and the state dir: a few small files on the run dir's tmpfs, in line. */
 export async function forgetAttachment(att: NetworkAttachment): Promise<void> {
-  await rm(join(ATTACHMENTS_DIR, `${att.containerId}.json`), { force: true });
-  await rm(att.stateDir, { recursive: true, force: true });
+  rmSync(join(ATTACHMENTS_DIR, `${att.containerId}.json`), { force: true });
+  rmSync(att.stateDir, { recursive: true, force: true });
 }

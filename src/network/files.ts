@@ -3,7 +3,7 @@
  * and resolv.conf. The text is made by pure functions (unit-tested); only writeEtcFiles
  * touches the disk.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
@@ -96,20 +96,32 @@ export interface EtcFiles {
   readonly hostnamePath: string;
 }
 
+/**
+ * Writes a container's hosts, resolv.conf and hostname. In line: a few small files on the
+ * run dir's tmpfs, where each trip through the thread pool would cost more than the write.
+ */
 export async function writeEtcFiles(dir: string, opts: { mode: string } & HostsOptions & DnsOptions): Promise<EtcFiles> {
   const files: EtcFiles = { hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'), hostnamePath: join(dir, 'hostname') };
   let hosts: string;
   if (opts.mode === 'host') {
-    const hostHosts = await readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
+    const hostHosts = readOr('/etc/hosts', '127.0.0.1\tlocalhost\n');
     const extra = (opts.extraHosts ?? []).map((h) => `${h.ip}\t${h.name}\n`).join('');
     hosts = (hostHosts.endsWith('\n') || !hostHosts ? hostHosts : `${hostHosts}\n`) + extra;
   } else {
     hosts = containerHosts(opts);
   }
-  const hostResolv = await readFile(HOST_RESOLV_CONF, 'utf8').catch(() => '');
-  const upstream = await readFile(UPSTREAM_RESOLV_CONF, 'utf8').catch(() => '');
-  await writeFile(files.hostsPath, hosts);
-  await writeFile(files.resolvConfPath, containerResolvConf(opts.mode, hostResolv, upstream, opts));
-  await writeFile(files.hostnamePath, `${opts.hostname}\n`);
+  const hostResolv = readOr(HOST_RESOLV_CONF, '');
+  const upstream = readOr(UPSTREAM_RESOLV_CONF, '');
+  writeFileSync(files.hostsPath, hosts);
+  writeFileSync(files.resolvConfPath, containerResolvConf(opts.mode, hostResolv, upstream, opts));
+  writeFileSync(files.hostnamePath, `${opts.hostname}\n`);
   return files;
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
 }

@@ -197,7 +197,8 @@ export async function teardownNetwork(att: NetworkAttachment): Promise<TeardownR
     }
     await deleteNetns(att.netnsName).catch((e: Error) => warnings.push(e.message));
   }
-  await releaseAll(PORTS_DIR, att.containerId).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
+  // none and host never take ports (setupNetwork refuses -p with none, drops it with host).
+  if (att.mode !== 'none' && att.mode !== 'host') await releaseAll(PORTS_DIR, att.containerId).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
   await forgetAttachment(att).catch((e: Error) => warnings.push(`remove ${att.stateDir}: ${e.message}`));
   return { warnings };
 }

@@ -3,7 +3,7 @@
  * as Docker does: a numeric uid needs no passwd entry; a name must exist; supplementary
  * groups come from /etc/group membership.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { resolveInRoot } from '../layer/safe-path.ts';
 
@@ -18,9 +18,10 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
+/** A small file of the rootfs (passwd, group), read in line; '' when it is missing. */
 async function readRootFile(rootfs: string, path: string): Promise<string> {
   try {
-    return await readFile(await resolveInRoot(rootfs, path, { followFinal: true }), 'utf8');
+    return readFileSync(await resolveInRoot(rootfs, path, { followFinal: true }), 'utf8');
   } catch {
     return '';
   }

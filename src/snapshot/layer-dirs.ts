@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -37,8 +37,8 @@ export class LayerDirs {
   constructor(readonly root: string) {}
 
   async init(): Promise<void> {
-    await mkdir(join(this.root, 'empty'), { recursive: true });
-    await mkdir(join(this.root, 'tmp'), { recursive: true });
+    mkdirSync(join(this.root, 'empty'), { recursive: true });
+    mkdirSync(join(this.root, 'tmp'), { recursive: true });
   }
 
   path(diffId: Digest): string {
@@ -132,7 +132,7 @@ export abstract class LayeredSnapshotter {
 
   async init(): Promise<this> {
     await this.layers.init();
-    await mkdir(this.activeDir, { recursive: true });
+    mkdirSync(this.activeDir, { recursive: true });
     return this;
   }
 

@@ -7,7 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
@@ -42,13 +43,22 @@ export async function overlayWorks(root: string): Promise<boolean> {
   }
 }
 
+/** The driver recorded for a root, read in line: every command reads it. */
+function readRecord(path: string): Driver | '' {
+  try {
+    return readFileSync(path, 'utf8').trim() as Driver;
+  } catch {
+    return '';
+  }
+}
+
 export async function openSnapshotter(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Snapshotter> {
   const wanted = env.BERTH_SNAPSHOTTER as Driver | undefined;
   if (wanted && !DRIVERS.includes(wanted)) {
     throw new BerthError('INVALID_ARGUMENT', `unknown snapshot driver "${wanted}"`, { hint: 'BERTH_SNAPSHOTTER takes overlay or native' });
   }
   const recordPath = join(root, 'driver');
-  const recorded = (await readFile(recordPath, 'utf8').catch(() => '')).trim() as Driver | '';
+  const recorded = readRecord(recordPath);
   if (wanted && recorded && wanted !== recorded) {
     throw new BerthError('FAILED_PRECONDITION', `this state root uses the ${recorded} snapshot driver, not ${wanted}`, {
       hint: 'unset BERTH_SNAPSHOTTER, or use another --root for the other driver',
