@@ -17,7 +17,7 @@ import { loadDockerfile, predefinedArgs, processWord, type Dockerfile, type Stag
 import { isDigest } from '../oci/digest.ts';
 import { DEFAULT_PATH } from '../runtime/index.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
-import { imageConfigSchema, type ImageConfig } from '../oci/schema.ts';
+import type { ImageConfig } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { BuildContext } from './context.ts';
@@ -197,5 +197,7 @@ async function previousConfig(engine: Engine, key: string): Promise<{ config: Im
   const id = row ? (JSON.parse(row.result) as { config?: string }).config : undefined;
   if (!id || !isDigest(id) || !(await engine.content.has(id))) return undefined;
   const bytes = await engine.content.readBytes(id);
-  return { config: imageConfigSchema.parse(JSON.parse(bytes.toString())), bytes };
+  // A config this store wrote, addressed by its digest: read back without the schema
+  // library, whose schemas would otherwise be built by every build.
+  return { config: JSON.parse(bytes.toString()) as ImageConfig, bytes };
 }
