@@ -22,7 +22,8 @@ if (existsSync(bundle)) {
   let cachedData = readIfThere(cacheFile);
   const own = cachedData !== undefined;
   if (!own && verb) cachedData = readIfThere(`${bundle}.cache`);
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`, { filename: bundle, cachedData });
+  // latin1: the bundle is ASCII (scripts/bundle.mjs checks), and this skips decoding UTF-8.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'latin1')}\n})`, { filename: bundle, cachedData });
   if (!own || script.cachedDataRejected) {
     process.once('exit', (code) => {
       // Only a run that worked makes a verb's cache: a mistyped verb leaves no file behind.

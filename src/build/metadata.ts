@@ -14,7 +14,7 @@ function duration(flag: string, v: string | undefined, def: number): number {
   let total = 0;
   let rest = v;
   while (rest) {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
+    const m = /^(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/.exec(rest);
     if (!m) throw new BerthError('INVALID_ARGUMENT', `invalid duration "${v}" for --${flag}`);
     total += Number(m[1]) * NS[m[2]!]!;
     rest = rest.slice(m[0].length);
