@@ -4,7 +4,7 @@
  * image in the store, tagged.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { BerthError } from '../errors/index.ts';
@@ -164,7 +164,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   };
 
   try {
-    await mkdir(tmpDir, { recursive: true });
+    mkdirSync(tmpDir, { recursive: true }); // in line, as its removal: usually empty, one call each
     const final = await buildStage(targetIndex);
     const labels = Object.fromEntries(Object.entries({ ...(final.config.config?.Labels ?? {}), ...opts.labels }).sort(([a], [b]) => (a < b ? -1 : 1)));
     const config: ImageConfig = {
@@ -178,7 +178,9 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
     mark('stages built');
-    const image = await commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes });
+    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes });
+    engine.snapshots.flushCleanup(); // the last steps' empty dirs, while the image's blobs are fsynced
+    const image = await committing;
     mark('image committed');
     if (!previous) {
       engine.db
@@ -188,7 +190,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     return { image, config: previous?.config ?? config, stage: final };
   } finally {
     for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
-    await rm(tmpDir, { recursive: true, force: true });
+    rmSync(tmpDir, { recursive: true, force: true });
   }
 }
 

@@ -132,6 +132,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     await mkdir(runDir, { recursive: true });
     await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
     const child = runc.runPiped(key, runDir);
+    engine.snapshots.flushCleanup(); // earlier steps' empty dirs, while the container runs
     child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
     child.stderr.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
     const abort = () => void runc.kill(key, 'SIGKILL').catch(() => undefined);

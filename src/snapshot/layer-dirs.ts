@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -27,6 +27,26 @@ function removeEmptyDirs(dir: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Snapshot dirs left with nothing but empty dirs, to remove when a caller has time (seven
+ * directory calls each, 2-3 ms here, that a step would otherwise wait for); whatever is
+ * left goes when the process exits.
+ */
+const later: string[] = [];
+
+function removeLater(dir: string): void {
+  if (!later.length) process.once('exit', flushRemovals);
+  later.push(dir);
+}
+
+function flushRemovals(): void {
+  if (!later.length) return;
+  process.removeListener('exit', flushRemovals);
+  for (const dir of later.splice(0)) {
+    if (!removeEmptyDirs(dir)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -163,10 +183,15 @@ export abstract class LayeredSnapshotter {
    */
   protected async keepLayer(layer: CommittedLayer, upper: string, dir: string, onlyUpper = false): Promise<CommittedLayer> {
     const moved = !(await this.layers.has(layer.diffId)) && (await this.layers.publish(upper, layer.diffId));
-    if (onlyUpper && moved && removeEmptyDirs(dir)) return layer;
-    if (onlyUpper && (moved || layer.size <= SMALL_TREE)) await rm(dir, { recursive: true, force: true });
+    if (onlyUpper && moved) removeLater(dir);
+    else if (onlyUpper && layer.size <= SMALL_TREE) await rm(dir, { recursive: true, force: true });
     else await this.layers.discard(dir);
     return layer;
+  }
+
+  /** See Snapshotter.flushCleanup: removes the snapshot dirs commits left for later. */
+  flushCleanup(): void {
+    flushRemovals();
   }
 
   /** Refuses a snapshot over a layer that is not unpacked (the store lost it, or was never given it). */

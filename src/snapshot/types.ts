@@ -74,4 +74,9 @@ export interface Snapshotter {
   remove(key: string): Promise<void>;
   removeLayer(diffId: Digest): Promise<void>;
   listLayers(): Promise<Digest[]>;
+  /**
+   * Removes what commits left to remove later (a snapshot's empty dirs): callers run it while
+   * they wait anyway (a container runs, an image is fsynced); what is left goes at exit.
+   */
+  flushCleanup(): void;
 }

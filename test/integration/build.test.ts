@@ -1,6 +1,6 @@
 /** berth build on real runc and overlayfs: cache behaviour, cache mounts, secrets, reproducibility. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -81,6 +81,8 @@ describe('build cache', () => {
   it('--no-cache runs every step', () => {
     const r = build(dir, 'cache:1', ['--no-cache']);
     assert.deepEqual(stepStatus(r.stderr), ['COPY:DONE', 'RUN:DONE', 'RUN:DONE', 'COPY:DONE']);
+    // Each step's snapshot dir is gone once the command ends, removed while later steps ran.
+    assert.deepEqual(readdirSync(join(t.root, 'snapshots', 'active')), []);
   });
 });
 
@@ -140,6 +142,7 @@ describe('build errors', () => {
     const r = t.run(['build', '--network', 'none', dir]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /did not complete successfully: exit code: 7/);
+    assert.deepEqual(readdirSync(join(t.root, 'snapshots', 'active')), [], 'a failed step leaves no snapshot behind');
   });
   it('a syntax error points at file:line with a caret', () => {
     const dir = context('syntax', { Dockerfile: 'FROM bb:1\nCOPPY a b\n' });
