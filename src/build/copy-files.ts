@@ -14,7 +14,7 @@ import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, 
 import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
-import { forEachLimit } from '../image/copy.ts';
+import { forEachLimit } from '../image/for-each-limit.ts';
 import { copyFill, copyQueue, resolveInRootSync, type FileFill } from '../layer/index.ts';
 import { copySmallFiles, createFileSync, type SmallCopy } from './copy-thread.ts';
 

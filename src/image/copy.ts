@@ -12,6 +12,7 @@ import { isIndexMediaType, MediaType } from '../oci/mediatypes.ts';
 import { formatPlatform, platformMatches } from '../oci/platform.ts';
 import { indexSchema, manifestSchema, type Descriptor, type Manifest, type Platform } from '../oci/schema.ts';
 import type { ImageSink, ImageSource, RawManifest, TransferOptions } from './transfer.ts';
+import { forEachLimit } from './for-each-limit.ts';
 
 export interface CopyOptions extends TransferOptions {
   /** Which manifest of an index to copy; undefined with `allPlatforms` copies them all. */
@@ -39,24 +40,6 @@ function parseJson<T>(raw: RawManifest, schema: { parse(v: unknown): T }): T {
   } catch (e) {
     throw new BerthError('DATA_CORRUPT', `manifest ${raw.digest} is not valid: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
-}
-
-/** Runs `fn` over items with at most `limit` in flight; the first failure aborts the rest. */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failed ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed !== undefined) throw failed;
 }
 
 export async function copyImage(source: ImageSource, sink: ImageSink, opts: CopyOptions = {}): Promise<CopyResult> {
