@@ -73,6 +73,17 @@ static char *string_arg(napi_env env, napi_value v, int nullable) {
   return s;
 }
 
+/* The call's first `want` arguments into argv; false (a TypeError thrown) when fewer came. */
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < want) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
 static int pending(napi_env env) {
   bool p = false;
   napi_is_exception_pending(env, &p);
@@ -115,24 +126,24 @@ static void mount_complete(napi_env env, napi_status status, void *p) {
   free(j);
 }
 
-static napi_value queue(napi_env env, mount_job *j) {
+/* Queues `execute` on the thread pool; the promise settles in `complete`. */
+static napi_value queue(napi_env env, const char *what, napi_async_execute_callback execute, napi_async_complete_callback complete, void *job, napi_deferred *deferred, napi_async_work *work) {
   napi_value promise, name;
-  CHECK(napi_create_promise(env, &j->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, j->umount ? "berth_umount" : "berth_mount", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, mount_execute, mount_complete, j, &j->work));
-  CHECK(napi_queue_async_work(env, j->work));
+  CHECK(napi_create_promise(env, deferred, &promise));
+  CHECK(napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, execute, complete, job, work));
+  CHECK(napi_queue_async_work(env, *work));
   return promise;
+}
+
+static napi_value queue_mount(napi_env env, mount_job *j) {
+  return queue(env, j->umount ? "berth_umount" : "berth_mount", mount_execute, mount_complete, j, &j->deferred, &j->work);
 }
 
 /* mount(source|null, target, fstype|null, flags, data|null): Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
-    return NULL;
-  }
+  if (!get_args(env, info, 5, argv, "mount(source, target, fstype, flags, data)")) return NULL;
   mount_job *j = calloc(1, sizeof *j);
   if (!j) return NULL;
   double flags;
@@ -146,37 +157,34 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     return NULL;
   }
   j->flags = (unsigned long)flags;
-  return queue(env, j);
+  return queue_mount(env, j);
 }
 
 /* umount2(target, flags): Promise<void> */
 static napi_value js_umount2(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_args(env, info, 2, argv, "umount2(target, flags)")) return NULL;
   mount_job *j = calloc(1, sizeof *j);
   if (!j) return NULL;
   double flags = 0;
   j->umount = 1;
-  j->target = argc > 0 ? string_arg(env, argv[0], 0) : NULL;
-  if (!pending(env) && argc > 1 && napi_get_value_double(env, argv[1], &flags) != napi_ok) napi_throw_type_error(env, NULL, "flags must be a number");
+  j->target = string_arg(env, argv[0], 0);
+  if (!pending(env) && napi_get_value_double(env, argv[1], &flags) != napi_ok) napi_throw_type_error(env, NULL, "flags must be a number");
   if (pending(env) || !j->target) {
-    if (!pending(env)) napi_throw_type_error(env, NULL, "umount2(target, flags)");
     free(j->target), free(j);
     return NULL;
   }
   j->flags = (unsigned long)flags;
-  return queue(env, j);
+  return queue_mount(env, j);
 }
 
 /* ---- xattrs, never following a symlink ---- */
 
 /* lxattrs(path): Array<[name, Buffer]>; empty where the file system keeps no xattrs. */
 static napi_value js_lxattrs(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], out;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char *path = argc ? string_arg(env, argv[0], 0) : NULL;
+  if (!get_args(env, info, 1, argv, "lxattrs(path)")) return NULL;
+  char *path = string_arg(env, argv[0], 0);
   if (!path) return NULL;
   CHECK(napi_create_array(env, &out));
   char stack[1024], *names = stack;
@@ -226,13 +234,8 @@ static napi_value js_lxattrs(napi_env env, napi_callback_info info) {
 
 /* lsetxattr(path, name, Buffer): void */
 static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "lsetxattr(path, name, value)");
-    return NULL;
-  }
+  if (!get_args(env, info, 3, argv, "lsetxattr(path, name, value)")) return NULL;
   char *path = string_arg(env, argv[0], 0);
   char *name = path ? string_arg(env, argv[1], 0) : NULL;
   void *data = NULL;
@@ -246,13 +249,8 @@ static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
 
 /* mknod(path, mode, major, minor): void; mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO). */
 static napi_value js_mknod(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, NULL, "mknod(path, mode, major, minor)");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv, "mknod(path, mode, major, minor)")) return NULL;
   uint32_t mode, major, minor;
   char *path = string_arg(env, argv[0], 0);
   if (!path) return NULL;
@@ -300,13 +298,8 @@ static void free_array(char **a) {
  * dispositions go back to their defaults (Node ignores SIGPIPE) and the mask is emptied.
  */
 static napi_value js_spawn_piped(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "spawnPiped(file, argv, env)");
-    return NULL;
-  }
+  if (!get_args(env, info, 3, argv, "spawnPiped(file, argv, env)")) return NULL;
   char *file = string_arg(env, argv[0], 0);
   char **args = file ? string_array(env, argv[1]) : NULL;
   char **envp = args ? string_array(env, argv[2]) : NULL;
@@ -398,22 +391,17 @@ static void wait_complete(napi_env env, napi_status status, void *p) {
 
 /* waitpid(pid): Promise<{code: number|null, signal: number|null}>, on the thread pool. */
 static napi_value js_waitpid(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], promise, name;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv, "waitpid(pid)")) return NULL;
   int32_t pid;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
+  if (napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
     napi_throw_type_error(env, NULL, "waitpid(pid)");
     return NULL;
   }
   wait_job *j = calloc(1, sizeof *j);
   if (!j) return NULL;
   j->pid = pid;
-  CHECK(napi_create_promise(env, &j->deferred, &promise));
-  CHECK(napi_create_string_utf8(env, "berth_waitpid", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, wait_execute, wait_complete, j, &j->work));
-  CHECK(napi_queue_async_work(env, j->work));
-  return promise;
+  return queue(env, "berth_waitpid", wait_execute, wait_complete, j, &j->deferred, &j->work);
 }
 
 NAPI_MODULE_INIT() {
