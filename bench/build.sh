@@ -14,7 +14,7 @@ DOCKER=/usr/bin/docker
 tiny="$BENCH_TMP/tiny"; mkdir -p "$tiny"
 printf 'FROM bb:1\nRUN echo one > /one\nCOPY f /f\nRUN cat /f > /g\nENV X=1\n' > "$tiny/Dockerfile"; echo data > "$tiny/f"
 
-big_context
+[[ " ${CONTEXTS:-tiny big} " == *" big "* ]] && big_context
 
 cold() { # engine dir
   case $1 in
@@ -31,7 +31,8 @@ warm() {
   esac
 }
 engines="berth docker"; command -v buildah >/dev/null && podman_busybox && engines="$engines buildah"
-for ctx in tiny big; do
+# CONTEXTS=tiny (or big) times one context only; both by default.
+for ctx in ${CONTEXTS:-tiny big}; do
   dir="$BENCH_TMP/$ctx"
   declare -A C W
   for e in $engines; do C[$e]=""; W[$e]=""; done
