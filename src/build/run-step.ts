@@ -5,17 +5,15 @@
  * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { BerthError } from '../errors/index.ts';
 import type { Instruction } from '../dockerfile/index.ts';
-import { resolveInRoot, resolveInRootSync } from '../layer/index.ts';
+import { resolveInRootSync } from '../layer/index.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
-import { writeFileAtomic } from '../store/atomic.ts';
 import { mark } from '../progress/timing.ts';
 import { parseRunMount, resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
@@ -97,7 +95,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     await ensureEmulator(state.config.architecture);
     const c = state.config.config ?? {};
     const workdir = c.WorkingDir || '/';
-    await mkdir(await resolveInRoot(snap.rootfs, workdir, { followFinal: true }), { recursive: true });
+    mkdirSync(resolveInRootSync(snap.rootfs, workdir, { followFinal: true }).path, { recursive: true });
     const specs = (inst.flags.mount ?? []).map((m) => parseRunMount(expandWord(state, m)));
     const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
     const network = inst.flags.network?.[0] ?? ctx.network;
@@ -129,8 +127,9 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
       netns: attached.mode === 'host' ? { kind: 'host' } : attached.netnsPath ? { kind: 'path', path: attached.netnsPath } : { kind: 'new' },
       options: { privileged: inst.flags.security?.[0] === 'insecure' },
     });
-    await mkdir(runDir, { recursive: true });
-    await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
+    // The bundle is on the run dir's tmpfs, which no crash outlives: written in line, as is.
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
     const child = runc.runPiped(key, runDir);
     engine.snapshots.flushCleanup(); // earlier steps' empty dirs, while the container runs
     child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));

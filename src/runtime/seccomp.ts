@@ -108,5 +108,12 @@ export function seccompFor(opts: { privileged?: boolean; securityOpt?: readonly 
   if (choice === 'unconfined') return undefined;
   if (choice !== undefined) return toOciSeccomp(readSeccompProfile(choice), caps);
   if (opts.privileged) return undefined;
-  return toOciSeccomp(DEFAULT_SECCOMP, caps);
+  // The same for every container with the same capabilities: a build's RUN steps share one.
+  const key = caps.join(',');
+  let spec = defaultByCaps.get(key);
+  if (!spec) defaultByCaps.set(key, (spec = toOciSeccomp(DEFAULT_SECCOMP, caps)));
+  return spec;
 }
+
+/** The default profile in OCI form, by capability set (read only: it goes into spec JSON as is). */
+const defaultByCaps = new Map<string, Record<string, unknown>>();

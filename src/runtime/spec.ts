@@ -1,8 +1,8 @@
 /**
  * Builds the OCI runtime spec (runc's config.json) from what create decided, with Docker's
  * defaults: capabilities, masked and read-only /proc paths, /dev, /dev/shm, cgroup limits,
- * the env Docker composes (PATH, HOSTNAME, TERM, image+user env, HOME), and `--init`.
- * Seccomp is not applied yet (Docker's default profile is a documented gap).
+ * the env Docker composes (PATH, HOSTNAME, TERM, image+user env, HOME), `--init`, and
+ * Docker's default seccomp profile (seccomp.ts).
  */
 import { existsSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
