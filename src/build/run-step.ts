@@ -86,10 +86,14 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const runc = new Runc(join(engine.runRoot, 'runc'));
   let runcExited = false; // `runc run` removes its container when the process exits
-  let released: Promise<unknown> | undefined;
+  let released: Promise<void> | undefined;
   // The step's network and bundle dir (a few files on the run dir's tmpfs): once the
   // container is gone, beside the commit.
-  const release = () => (released ??= Promise.all([net && teardownNetwork(net).catch(() => undefined), Promise.resolve().then(() => rmSync(runDir, { recursive: true, force: true }))]));
+  const release = () =>
+    (released ??= (async () => {
+      rmSync(runDir, { recursive: true, force: true });
+      if (net) await teardownNetwork(net).catch(() => undefined);
+    })());
   try {
     // A stage FROM another platform runs its RUN steps under qemu, as BuildKit does.
     await ensureEmulator(state.config.architecture);
@@ -100,17 +104,11 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
     const network = inst.flags.network?.[0] ?? ctx.network;
     const created = createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]);
-    // Independent of each other, so together. A failure waits for the network, so that one
-    // set up is also torn down.
-    const netUp = setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
-    netUp.then((a) => (net = a), () => undefined);
-    const [attached, user] = await Promise.all([netUp, resolveUser(snap.rootfs, c.User ?? '')]).catch(async (e: unknown) => {
-      await netUp.catch(() => undefined);
-      throw e;
-    });
+    const user = await resolveUser(snap.rootfs, c.User ?? '');
+    net = await setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
     const etc: SpecMount[] = [
-      { destination: '/etc/resolv.conf', type: 'bind', source: attached.resolvConfPath, options: ['rbind', 'rprivate', 'ro'] },
-      { destination: '/etc/hosts', type: 'bind', source: attached.hostsPath, options: ['rbind', 'rprivate', 'ro'] },
+      { destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConfPath, options: ['rbind', 'rprivate', 'ro'] },
+      { destination: '/etc/hosts', type: 'bind', source: net.hostsPath, options: ['rbind', 'rprivate', 'ro'] },
     ];
     const all = [...etc, ...mounts];
     const argv = runArgv(inst, state);
@@ -124,7 +122,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
       hostname: 'buildkitsandbox',
       tty: false,
       mounts: all,
-      netns: attached.mode === 'host' ? { kind: 'host' } : attached.netnsPath ? { kind: 'path', path: attached.netnsPath } : { kind: 'new' },
+      netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
       options: { privileged: inst.flags.security?.[0] === 'insecure' },
     });
     // The bundle is on the run dir's tmpfs, which no crash outlives: written in line, as is.

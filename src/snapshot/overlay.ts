@@ -3,7 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { MNT_DETACH, sys } from '../sys/index.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
@@ -22,9 +22,14 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
 
   async prepare(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
     const p = this.paths(key);
-    if (await this.layers.exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
-    // Four mkdirs in line: quicker than four trips through the thread pool.
-    mkdirSync(p.dir, { recursive: true });
+    // Four mkdirs in line, quicker than four trips through the thread pool; the first one
+    // is also the check that the key is new (the active dir exists from init).
+    try {
+      mkdirSync(p.dir);
+    } catch (e) {
+      if (errnoCode(e) === 'EEXIST') throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
+      throw e;
+    }
     for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
     return this.mount(key, layers);
   }

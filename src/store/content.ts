@@ -208,18 +208,14 @@ export class LocalContentStore implements ContentStore {
     source: Readable | Buffer | string,
     opts: { expected?: Digest; expectedSize?: number; signal?: AbortSignal } = {},
   ): Promise<ContentInfo> {
+    if (typeof source === 'string' || Buffer.isBuffer(source)) return this.putBytes(Buffer.from(source), opts);
     if (opts.expected && (await this.has(opts.expected))) {
-      if (typeof source === 'object' && 'destroy' in source) source.destroy();
+      source.destroy();
       return this.info(opts.expected);
     }
-    if (typeof source === 'string' || Buffer.isBuffer(source)) return this.putBytes(Buffer.from(source), opts);
     const w = await this.ingest(opts);
     try {
-      if (typeof source === 'string' || Buffer.isBuffer(source)) {
-        w.end(source);
-      } else {
-        await pipeline(source, w, { signal: opts.signal, end: true });
-      }
+      await pipeline(source, w, { signal: opts.signal, end: true });
       return await w.commit();
     } catch (e) {
       await w.abort();
@@ -228,8 +224,9 @@ export class LocalContentStore implements ContentStore {
   }
 
   /**
-   * A blob already in memory (a config, a manifest): hashed first, so one that is stored
-   * already is not written again, and written with one handle instead of a write stream.
+   * A blob already in memory (a config, a manifest): hashed and checked against what the
+   * caller expects first, so that one stored already is looked up once and not written
+   * again; a new one is written with one handle instead of a write stream.
    */
   private async putBytes(bytes: Buffer, opts: { expected?: Digest; expectedSize?: number }): Promise<ContentInfo> {
     const digest = sha256(bytes);
