@@ -90,35 +90,56 @@ static int pending(napi_env env) {
   return p;
 }
 
-/* ---- mount and umount2, on the thread pool ---- */
+/* ---- work on the thread pool ---- */
 
+/* What every thread-pool job carries, as its first member: its errno and its promise. */
 typedef struct {
-  char *source, *target, *fstype, *data;
-  unsigned long flags;
-  int umount; /* 1: umount2(target, flags) */
   int err;
   napi_deferred deferred;
   napi_async_work work;
+} job;
+
+/* Queues `execute` on the thread pool; the promise settles in `complete`. */
+static napi_value queue(napi_env env, const char *what, napi_async_execute_callback execute, napi_async_complete_callback complete, job *b) {
+  napi_value promise, name;
+  CHECK(napi_create_promise(env, &b->deferred, &promise));
+  CHECK(napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, execute, complete, b, &b->work));
+  CHECK(napi_queue_async_work(env, b->work));
+  return promise;
+}
+
+/* In a job's `complete`: rejects its promise when it failed (true), and releases the work. */
+static bool job_failed(napi_env env, napi_status status, job *b, const char *syscall, const char *path) {
+  if (status != napi_ok && !b->err) b->err = ECANCELED;
+  if (b->err) napi_reject_deferred(env, b->deferred, errno_error(env, b->err, syscall, path));
+  napi_delete_async_work(env, b->work);
+  return b->err != 0;
+}
+
+/* ---- mount and umount2 ---- */
+
+typedef struct {
+  job base;
+  char *source, *target, *fstype, *data;
+  unsigned long flags;
+  int umount; /* 1: umount2(target, flags) */
 } mount_job;
 
 static void mount_execute(napi_env env, void *p) {
   (void)env;
   mount_job *j = p;
   int r = j->umount ? umount2(j->target, (int)j->flags) : mount(j->source, j->target, j->fstype, j->flags, j->data);
-  j->err = r == 0 ? 0 : errno;
+  j->base.err = r == 0 ? 0 : errno;
 }
 
 static void mount_complete(napi_env env, napi_status status, void *p) {
   mount_job *j = p;
-  if (status != napi_ok && j->err == 0) j->err = ECANCELED;
-  if (j->err) {
-    napi_reject_deferred(env, j->deferred, errno_error(env, j->err, j->umount ? "umount2" : "mount", j->target));
-  } else {
+  if (!job_failed(env, status, &j->base, j->umount ? "umount2" : "mount", j->target)) {
     napi_value undef;
     napi_get_undefined(env, &undef);
-    napi_resolve_deferred(env, j->deferred, undef);
+    napi_resolve_deferred(env, j->base.deferred, undef);
   }
-  napi_delete_async_work(env, j->work);
   free(j->source);
   free(j->target);
   free(j->fstype);
@@ -126,18 +147,8 @@ static void mount_complete(napi_env env, napi_status status, void *p) {
   free(j);
 }
 
-/* Queues `execute` on the thread pool; the promise settles in `complete`. */
-static napi_value queue(napi_env env, const char *what, napi_async_execute_callback execute, napi_async_complete_callback complete, void *job, napi_deferred *deferred, napi_async_work *work) {
-  napi_value promise, name;
-  CHECK(napi_create_promise(env, deferred, &promise));
-  CHECK(napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, execute, complete, job, work));
-  CHECK(napi_queue_async_work(env, *work));
-  return promise;
-}
-
 static napi_value queue_mount(napi_env env, mount_job *j) {
-  return queue(env, j->umount ? "berth_umount" : "berth_mount", mount_execute, mount_complete, j, &j->deferred, &j->work);
+  return queue(env, j->umount ? "berth_umount" : "berth_mount", mount_execute, mount_complete, &j->base);
 }
 
 /* mount(source|null, target, fstype|null, flags, data|null): Promise<void> */
@@ -354,10 +365,9 @@ done:
 }
 
 typedef struct {
+  job base;
   pid_t pid;
-  int status, err;
-  napi_deferred deferred;
-  napi_async_work work;
+  int status;
 } wait_job;
 
 static void wait_execute(napi_env env, void *p) {
@@ -366,15 +376,12 @@ static void wait_execute(napi_env env, void *p) {
   pid_t r;
   do r = waitpid(j->pid, &j->status, 0);
   while (r < 0 && errno == EINTR);
-  j->err = r < 0 ? errno : 0;
+  j->base.err = r < 0 ? errno : 0;
 }
 
 static void wait_complete(napi_env env, napi_status status, void *p) {
   wait_job *j = p;
-  if (status != napi_ok && !j->err) j->err = ECANCELED;
-  if (j->err) {
-    napi_reject_deferred(env, j->deferred, errno_error(env, j->err, "waitpid", NULL));
-  } else {
+  if (!job_failed(env, status, &j->base, "waitpid", NULL)) {
     napi_value out, code, sig;
     napi_create_object(env, &out);
     if (WIFEXITED(j->status)) napi_create_int32(env, WEXITSTATUS(j->status), &code);
@@ -383,9 +390,8 @@ static void wait_complete(napi_env env, napi_status status, void *p) {
     else napi_get_null(env, &sig);
     napi_set_named_property(env, out, "code", code);
     napi_set_named_property(env, out, "signal", sig);
-    napi_resolve_deferred(env, j->deferred, out);
+    napi_resolve_deferred(env, j->base.deferred, out);
   }
-  napi_delete_async_work(env, j->work);
   free(j);
 }
 
@@ -401,7 +407,7 @@ static napi_value js_waitpid(napi_env env, napi_callback_info info) {
   wait_job *j = calloc(1, sizeof *j);
   if (!j) return NULL;
   j->pid = pid;
-  return queue(env, "berth_waitpid", wait_execute, wait_complete, j, &j->deferred, &j->work);
+  return queue(env, "berth_waitpid", wait_execute, wait_complete, &j->base);
 }
 
 NAPI_MODULE_INIT() {
