@@ -16,7 +16,7 @@ import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/for-each-limit.ts';
 import { copyFill, copyQueue, resolveInRootSync, type FileFill } from '../layer/index.ts';
-import { copySmallFiles, createFileSync, type SmallCopy } from './copy-thread.ts';
+import { copySmallFiles, copySmallSync, createFileSync, type SmallCopy } from './copy-thread.ts';
 
 export interface CopyOwnership {
   readonly uid: number;
@@ -131,8 +131,10 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
     const hostDest = resolveInRootSync(rootfs, dest, { followFinal: false }).path;
     // Unknown parent: assume setgid, which costs at most a chown that changes nothing.
     const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest), true);
-    if (job && own.fills && job.st.size > SMALL_COPY) startFill(job, own, own.fills, copyQueue());
-    else if (job) await copyFile(job, own);
+    if (!job) return;
+    if (job.st.size <= SMALL_COPY) copySmallSync(smallCopy(job, own)); // in line, as a tree's small files
+    else if (own.fills) startFill(job, own, own.fills, copyQueue());
+    else await copyFile(job, own);
     return;
   }
   const hostRoot = await mkdirInRoot(rootfs, dest, own);
