@@ -22,6 +22,7 @@ import type { ProgressSink } from '../progress/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
+import { LaterWork } from './later.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
@@ -91,6 +92,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     network: opts.network,
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
+    later: new LaterWork(),
     mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from)).rootfs },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
@@ -179,8 +181,11 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
     mark('stages built');
     const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes });
-    engine.snapshots.flushCleanup(); // the last steps' empty dirs, while the image's blobs are fsynced
-    const image = await committing;
+    // The last steps' cleanup and empty dirs, while the image's blobs are fsynced.
+    ctx.later.start();
+    engine.snapshots.flushCleanup();
+    // The last commit's detach, too (Snapshotter.settled), while the blobs are fsynced.
+    const [image] = await Promise.all([committing, engine.snapshots.settled()]);
     mark('image committed');
     if (!previous) {
       engine.db
@@ -189,6 +194,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     }
     return { image, config: previous?.config ?? config, stage: final };
   } finally {
+    await ctx.later.finish();
     for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
     rmSync(tmpDir, { recursive: true, force: true });
   }

@@ -86,14 +86,12 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const runc = new Runc(join(engine.runRoot, 'runc'));
   let runcExited = false; // `runc run` removes its container when the process exits
-  let released: Promise<void> | undefined;
-  // The step's network and bundle dir (a few files on the run dir's tmpfs): once the
-  // container is gone, beside the commit.
-  const release = () =>
-    (released ??= (async () => {
-      rmSync(runDir, { recursive: true, force: true });
-      if (net) await teardownNetwork(net).catch(() => undefined);
-    })());
+  // The step's network and bundle dir (a few files on the run dir's tmpfs): released once
+  // the container is gone, while the next step's container runs (see later.ts).
+  const release = async () => {
+    rmSync(runDir, { recursive: true, force: true });
+    if (net) await teardownNetwork(net).catch(() => undefined);
+  };
   try {
     // A stage FROM another platform runs its RUN steps under qemu, as BuildKit does.
     await ensureEmulator(state.config.architecture);
@@ -129,7 +127,9 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
     const child = runc.runPiped(key, runDir);
-    engine.snapshots.flushCleanup(); // earlier steps' empty dirs, while the container runs
+    // Earlier steps' cleanup and empty dirs, while the container runs.
+    ctx.later.start();
+    engine.snapshots.flushCleanup();
     child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
     child.stderr.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
     const abort = () => void runc.kill(key, 'SIGKILL').catch(() => undefined);
@@ -137,7 +137,6 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const code = await child.exited.then(({ code: c2, signal: sig }) => c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0));
     runcExited = true;
     ctx.signal?.removeEventListener('abort', abort);
-    void release();
     if (code !== 0) {
       throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
     }
@@ -153,6 +152,6 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     throw e;
   } finally {
     if (!runcExited) await runc.delete(key).catch(() => undefined);
-    await release();
+    ctx.later.add(release);
   }
 }

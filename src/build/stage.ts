@@ -94,7 +94,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         mark(`step ${step}: copied and committed`);
         return addLayer(state, layer, key, history(run, `${text} # buildkit`, false));
       } finally {
-        await plan.cleanup();
+        run.ctx.later.add(plan.cleanup);
       }
     }
     case 'workdir': {

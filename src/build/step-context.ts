@@ -1,5 +1,6 @@
 import type { Engine } from '../engine.ts';
 import type { ProgressSink } from '../progress/index.ts';
+import type { LaterWork } from './later.ts';
 import type { MountEnv } from './mounts.ts';
 
 /** What every step of one build shares. */
@@ -10,4 +11,6 @@ export interface StepContext {
   readonly sourceDateEpoch?: number;
   readonly signal?: AbortSignal;
   readonly mountEnv: Omit<MountEnv, 'secretDir'>;
+  /** Cleanup that need not hold up the next step (see later.ts). */
+  readonly later: LaterWork;
 }

@@ -31,9 +31,9 @@ function removeEmptyDirs(dir: string): boolean {
 }
 
 /**
- * Snapshot dirs left with nothing but empty dirs, to remove when a caller has time (seven
- * directory calls each, 2-3 ms here, that a step would otherwise wait for); whatever is
- * left goes when the process exits.
+ * Snapshot dirs to remove when a caller has time: those left with nothing but empty dirs
+ * (seven directory calls each, 2-3 ms here, that a step would otherwise wait for), and small
+ * upperdirs whose layer was stored already. Whatever is left goes when the process exits.
  */
 const later: string[] = [];
 
@@ -173,21 +173,34 @@ export abstract class LayeredSnapshotter {
     return hashLayer(upper, { mode: 'overlay-upper', sourceDateEpoch: opts.sourceDateEpoch, signal: opts.signal, fills });
   }
 
-  /**
-   * Makes `upper` the dir of `layer` unless the store has that layer already (a --no-cache
-   * rebuild makes the same one again); what is left of the snapshot dir `dir`, the duplicate
-   * included, is moved aside and deleted in the background. `onlyUpper` says that `dir` holds
-   * nothing big but the upperdir (the overlay's workdir and mount point): then, with the
-   * upperdir published or small itself, the rest goes at once, sparing a step an `rm` process
-   * (2-5 ms here).
-   */
-  protected async keepLayer(layer: CommittedLayer, upper: string, dir: string, onlyUpper = false): Promise<CommittedLayer> {
-    const moved = !(await this.layers.has(layer.diffId)) && (await this.layers.publish(upper, layer.diffId));
-    if (onlyUpper && moved) removeLater(dir);
-    else if (onlyUpper && layer.size <= SMALL_TREE) await rm(dir, { recursive: true, force: true });
-    else await this.layers.discard(dir);
+  /** keepUpper, then dropSnapshotDir. */
+  protected async keepLayer(layer: CommittedLayer, upper: string, dir: string): Promise<CommittedLayer> {
+    await this.dropSnapshotDir(layer, dir, await this.keepUpper(layer, upper), false);
     return layer;
   }
+
+  /**
+   * Makes `upper` the dir of `layer` unless the store has that layer already (a --no-cache
+   * rebuild makes the same one again). True when it was moved.
+   */
+  protected async keepUpper(layer: CommittedLayer, upper: string): Promise<boolean> {
+    return !(await this.layers.has(layer.diffId)) && (await this.layers.publish(upper, layer.diffId));
+  }
+
+  /**
+   * Removes what is left of the snapshot dir `dir` after its commit (the upperdir too unless
+   * `moved`): moved aside and deleted in the background. `onlyUpper` says that `dir` holds
+   * nothing big but the upperdir (the overlay's workdir and mount point): then, with the
+   * upperdir published or small itself, it goes with the empty dirs later, sparing a step an
+   * `rm` process (2-5 ms here).
+   */
+  protected async dropSnapshotDir(layer: CommittedLayer, dir: string, moved: boolean, onlyUpper: boolean): Promise<void> {
+    if (onlyUpper && (moved || layer.size <= SMALL_TREE)) removeLater(dir);
+    else await this.layers.discard(dir);
+  }
+
+  /** See Snapshotter.settled: a driver whose commits leave nothing running has nothing to wait for. */
+  async settled(): Promise<void> {}
 
   /** See Snapshotter.flushCleanup: removes the snapshot dirs commits left for later. */
   flushCleanup(): void {
@@ -205,7 +218,8 @@ export abstract class LayeredSnapshotter {
     return this.layers.unpack(diffId, open, opts);
   }
 
-  removeLayer(diffId: Digest): Promise<void> {
+  async removeLayer(diffId: Digest): Promise<void> {
+    await this.settled(); // a layer just committed may still be the upperdir of an overlay on its way out
     return this.layers.remove(diffId);
   }
 

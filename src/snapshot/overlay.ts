@@ -39,6 +39,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // The record keeps relative lowerdir names: mountOverlay resolves them.
     const lower = layers.length ? [...layers].reverse().map(digestHex) : ['empty'];
     await this.requireLayers(layers);
+    await this.settled();
     const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`];
     if (!(await isMountPoint(p.merged))) {
       try {
@@ -71,9 +72,43 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A fill
     // the COPY is still copying writes through the merged view, which stays until it has ended.
     const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
-    const [layer] = await Promise.all([this.hashUpper(p.upper, opts), copies.then(() => this.unmount(key))]);
-    // Without the upperdir, the snapshot dir holds only the workdir and the merged mount point.
-    return this.keepLayer(layer, p.upper, p.dir, true);
+    const detached = copies.then(() => this.unmount(key));
+    let layer: CommittedLayer;
+    try {
+      layer = await this.hashUpper(p.upper, opts);
+    } catch (e) {
+      await detached.catch(() => undefined);
+      throw e;
+    }
+    // A layer dir is whole once it is one: the fills are written first.
+    await copies;
+    const moved = await this.keepUpper(layer, p.upper);
+    // The step need not wait for the detach (1-3 ms here even after a tiny step, the sync
+    // included), nor for the snapshot dir, which is only the workdir and the mount point now
+    // (or a duplicate upperdir): the next mount waits for them instead, so that no layer dir
+    // is a lowerdir while it is still the upperdir of an overlay on its way out.
+    this.track(detached.then(() => this.dropSnapshotDir(layer, p.dir, moved, true)));
+    return layer;
+  }
+
+  /** Commits' detaches and dir removals still running (see commit), and the first that failed. */
+  private readonly detaching = new Set<Promise<void>>();
+  private detachFailure: unknown;
+
+  private track(work: Promise<void>): void {
+    const tracked: Promise<void> = work
+      .catch((e: unknown) => {
+        this.detachFailure ??= e;
+      })
+      .finally(() => this.detaching.delete(tracked));
+    this.detaching.add(tracked);
+  }
+
+  override async settled(): Promise<void> {
+    while (this.detaching.size) await Promise.all(this.detaching);
+    const e = this.detachFailure;
+    this.detachFailure = undefined;
+    if (e !== undefined) throw new BerthError('RUNTIME', `cannot detach a committed snapshot's overlay: ${String((e as Error).message ?? e)}`, { cause: e });
   }
 
   async remove(key: string): Promise<void> {

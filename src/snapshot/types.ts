@@ -79,4 +79,9 @@ export interface Snapshotter {
    * they wait anyway (a container runs, an image is fsynced); what is left goes at exit.
    */
   flushCleanup(): void;
+  /**
+   * Resolves once the work commits left running has ended (the overlay driver detaches a
+   * committed snapshot after its commit returns); rejects with the first of it that failed.
+   */
+  settled(): Promise<void>;
 }
