@@ -38,12 +38,47 @@ if (existsSync(bundle)) {
     });
   }
   const cli = { exports: {} };
-  script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+  script.runInThisContext()(cli.exports, lazyBuiltins(createRequire(bundle)), cli, bundle, dirname(bundle));
 } else {
   import('tsx/esm/api').then(({ register }) => {
     register();
     return import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
   });
+}
+
+/**
+ * The bundle's require, with a stand-in for the built-ins in LAZY that loads the module at its
+ * first property read. The bundle's modules require every built-in they import as they load,
+ * and child_process (with net and dgram behind it) takes about 1.5 ms to load: commander and
+ * each module that starts a tool import it, while most commands start no tool at all.
+ */
+function lazyBuiltins(real) {
+  const LAZY = new Set(['node:child_process']);
+  const standIns = new Map();
+  const req = (id) => {
+    if (!LAZY.has(id)) return real(id);
+    let standIn = standIns.get(id);
+    if (!standIn) {
+      let mod;
+      const load = () => (mod ??= real(id));
+      standIn = new Proxy(
+        {},
+        {
+          get: (_, key) => load()[key],
+          has: (_, key) => key in load(),
+          ownKeys: () => Reflect.ownKeys(load()),
+          // The target is empty: a descriptor it lacks must be configurable.
+          getOwnPropertyDescriptor: (_, key) => {
+            const d = Object.getOwnPropertyDescriptor(load(), key);
+            return d && { ...d, configurable: true };
+          },
+        },
+      );
+      standIns.set(id, standIn);
+    }
+    return standIn;
+  };
+  return Object.assign(req, { resolve: real.resolve, cache: real.cache, main: real.main });
 }
 
 function readIfThere(file) {

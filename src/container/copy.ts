@@ -4,16 +4,14 @@
  * what is copied in goes through the safe layer extractor.
  */
 import { copyFile, lstat, mkdir, rm, stat } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
 import { basename, dirname, join, posix } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
 import { applyLayer, resolveInRoot, writeLayer } from '../layer/index.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 import { ContainerRecords } from './records.ts';
 
-const run = promisify(execFile);
 
 /** The container's rootfs, mounted for the copy when the container is not running. */
 async function withRootfs<T>(engine: Engine, idOrName: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
@@ -37,9 +35,9 @@ export async function copyFromContainer(engine: Engine, idOrName: string, srcPat
     const target = destSt?.isDirectory() && !srcPath.endsWith('/.') ? join(hostDest, basename(src)) : hostDest;
     if (st.isDirectory()) {
       await mkdir(target, { recursive: true });
-      await run('cp', ['-a', '--', `${src}/.`, target]);
+      await execFileAsync('cp', ['-a', '--', `${src}/.`, target]);
     } else {
-      await run('cp', ['-a', '--', src, target]);
+      await execFileAsync('cp', ['-a', '--', src, target]);
     }
   });
 }

@@ -17,11 +17,10 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 import { CNI_VERSION, type CniConfList } from './cni.ts';
 
-const exec = promisify(execFile);
 
 export const MACHINE_NET_DIR = process.env.BERTH_NET_DIR ?? '/run/berth';
 export const IPAM_DIR = `${MACHINE_NET_DIR}/cni-ipam`;
@@ -67,7 +66,7 @@ function chainJumps(net: BridgeNetwork): ReadonlyArray<readonly [table: string, 
 }
 
 async function iptables(args: readonly string[]): Promise<boolean> {
-  return exec('iptables', ['-w', ...args]).then(
+  return execFileAsync('iptables', ['-w', ...args]).then(
     () => true,
     () => false,
   );
@@ -134,7 +133,7 @@ export function cidrsOverlap(a: string, b: string): boolean {
 
 /** The host's IPv4 routes (main table) with a destination prefix, and the device of each. */
 export async function hostRoutes(): Promise<Array<{ dst: string; dev?: string }>> {
-  const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main']).catch(() => ({ stdout: '[]' }));
+  const { stdout } = await execFileAsync('ip', ['-j', '-4', 'route', 'show', 'table', 'main']).catch(() => ({ stdout: '[]' }));
   const routes = JSON.parse(stdout || '[]') as Array<{ dst: string; dev?: string }>;
   return routes.filter((r) => r.dst !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(r.dst));
 }
@@ -186,8 +185,8 @@ export async function removeBridge(net: BridgeNetwork): Promise<string[]> {
   }
   await rm(`${MACHINE_NET_DIR}/cni-rules/${net.bridge}`, { force: true });
   await rm(`${IPAM_DIR}/${net.cniName}`, { recursive: true, force: true });
-  const { stdout } = await exec('ip', ['-j', 'link', 'show', net.bridge]).catch(() => ({ stdout: '' }));
-  if (stdout.trim()) await exec('ip', ['link', 'del', net.bridge]).catch((e: Error) => warnings.push(`delete bridge ${net.bridge}: ${e.message}`));
+  const { stdout } = await execFileAsync('ip', ['-j', 'link', 'show', net.bridge]).catch(() => ({ stdout: '' }));
+  if (stdout.trim()) await execFileAsync('ip', ['link', 'del', net.bridge]).catch((e: Error) => warnings.push(`delete bridge ${net.bridge}: ${e.message}`));
   return warnings;
 }
 

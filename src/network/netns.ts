@@ -6,12 +6,10 @@
  * so a reboot leaves none behind, and `ip netns exec berth-<id>` works for debugging.
  * Names use the first 12 hex digits of the container id, like Docker's short ids.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 
-const exec = promisify(execFile);
 export const NETNS_DIR = '/run/netns';
 
 export function netnsNameFor(containerId: string): string {
@@ -29,7 +27,7 @@ function stderrOf(e: unknown): string {
 
 export async function createNetns(name: string): Promise<string> {
   try {
-    await exec('ip', ['netns', 'add', name]);
+    await execFileAsync('ip', ['netns', 'add', name]);
   } catch (e) {
     const msg = stderrOf(e);
     if (/exists/i.test(msg)) throw new BerthError('ALREADY_EXISTS', `create network namespace ${name}: it already exists`, { cause: e });
@@ -42,7 +40,7 @@ export async function createNetns(name: string): Promise<string> {
 export async function deleteNetns(name: string): Promise<void> {
   if (!existsSync(`${NETNS_DIR}/${name}`)) return;
   try {
-    await exec('ip', ['netns', 'del', name]);
+    await execFileAsync('ip', ['netns', 'del', name]);
   } catch (e) {
     if (!existsSync(`${NETNS_DIR}/${name}`)) return;
     throw new BerthError('RUNTIME', `delete network namespace ${name}: ${stderrOf(e)}`, { cause: e });

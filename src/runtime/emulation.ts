@@ -6,13 +6,11 @@
  * systemd). The entry's F flag makes the kernel open the interpreter at registration, so it
  * works inside every container's mount namespace without being in the image.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { hostPlatform } from '../oci/platform.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 
-const exec = promisify(execFile);
 const BINFMT = '/proc/sys/fs/binfmt_misc';
 const BINFMT_D = process.env.BERTH_BINFMT_D ?? '/usr/lib/binfmt.d';
 
@@ -34,7 +32,7 @@ export async function ensureEmulator(architecture: string): Promise<Emulation> {
   if (await registered(name)) return 'emulated';
   const entry = (await readFile(`${BINFMT_D}/${name}.conf`, 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith(`:${name}:`));
   if (!entry) return 'unavailable';
-  if (!existsSync(`${BINFMT}/register`)) await exec('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT]).catch(() => undefined);
+  if (!existsSync(`${BINFMT}/register`)) await execFileAsync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT]).catch(() => undefined);
   // Another process may register it between the check and the write: EEXIST is success then.
   await writeFile(`${BINFMT}/register`, entry).catch(() => undefined);
   return (await registered(name)) ? 'emulated' : 'unavailable';

@@ -4,14 +4,12 @@
  * the container (or proxies a pty when the spec asks for a terminal), forwards the signals
  * it receives, and exits with the container's status (128+n for a signal).
  */
-import { execFile, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { BerthError, errnoCode } from '../errors/index.ts';
-import { spawnPiped, type PipedChild } from '../sys/spawn.ts';
-
-const exec = promisify(execFile);
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
+import { spawnPiped, type PipedChild } from '../sys/spawn.ts';
 
 /**
  * Tells runc's own failure to start a container (its `level=error msg="runc run failed: ..."`
@@ -74,7 +72,7 @@ export class Runc {
 
   async kill(id: string, signal: string): Promise<void> {
     try {
-      await exec(RUNC, [...this.base(), 'kill', id, signal.replace(/^SIG/, '')]);
+      await execFileAsync(RUNC, [...this.base(), 'kill', id, signal.replace(/^SIG/, '')]);
     } catch (e) {
       const msg = String((e as { stderr?: string }).stderr ?? e);
       if (/not exist|container not running|process already finished/.test(msg)) {
@@ -85,13 +83,13 @@ export class Runc {
   }
 
   async delete(id: string): Promise<void> {
-    await exec(RUNC, [...this.base(), 'delete', '--force', id]).catch(() => undefined);
+    await execFileAsync(RUNC, [...this.base(), 'delete', '--force', id]).catch(() => undefined);
   }
 
   /** 'running' | 'created' | 'stopped' | 'paused', or undefined when runc knows no such container. */
   async status(id: string): Promise<string | undefined> {
     try {
-      const { stdout } = await exec(RUNC, [...this.base(), 'state', id]);
+      const { stdout } = await execFileAsync(RUNC, [...this.base(), 'state', id]);
       return (JSON.parse(stdout) as { status: string }).status;
     } catch {
       return undefined;

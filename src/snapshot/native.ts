@@ -13,19 +13,17 @@
  *   upper-form tree is hashed and published exactly as the overlay driver's upperdir is, so
  *   both drivers give the same diffID for the same change.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
-const run = promisify(execFile);
 
 export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'native' as const;
@@ -161,7 +159,7 @@ async function writeUpper(rootfs: string, upper: string, changes: Changes): Prom
   const dirs = [...changes.dirs].sort();
   for (const d of dirs) mkdirSync(join(upper, d), { recursive: true });
   for (let i = 0; i < changes.copy.length; i += 500) {
-    await run('cp', ['-a', '--parents', '--', ...changes.copy.slice(i, i + 500), upper], { cwd: rootfs, maxBuffer: 1 << 20 }).catch((e: { stderr?: string }) => {
+    await execFileAsync('cp', ['-a', '--parents', '--', ...changes.copy.slice(i, i + 500), upper], { cwd: rootfs, maxBuffer: 1 << 20 }).catch((e: { stderr?: string }) => {
       throw new BerthError('RUNTIME', `native snapshot: copy changes: ${e.stderr?.trim() ?? String(e)}`);
     });
   }

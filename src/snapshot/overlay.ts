@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 import { MNT_DETACH, sys } from '../sys/index.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
-const run = promisify(execFile);
 
 /** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
 export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotter {
@@ -60,7 +58,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     if (!(await isMountPoint(merged))) return;
     const native = sys();
     if (native) await native.umount2(merged, MNT_DETACH);
-    else await run('umount', ['-l', merged]);
+    else await execFileAsync('umount', ['-l', merged]);
   }
 
   async commit(key: string, opts: CommitOptions = {}): Promise<CommittedLayer> {
@@ -129,7 +127,7 @@ async function mountOverlay(layersRoot: string, lower: readonly string[], rest: 
   const native = sys();
   const absolute = [`lowerdir=${lower.map((l) => join(layersRoot, l)).join(':')}`, ...rest].join(',');
   if (native && absolute.length < MAX_OPTIONS) return native.mount('overlay', target, 'overlay', 0, absolute);
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
+  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
 }
 
 async function isMountPoint(path: string): Promise<boolean> {

@@ -5,18 +5,16 @@
  * mount of overlayfs works on the root's own filesystem (it does not on overlayfs itself, nor
  * without the kernel module), otherwise native.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 import { NativeSnapshotter } from './native.ts';
 import { OverlaySnapshotter } from './overlay.ts';
 import type { Snapshotter } from './types.ts';
 
-const run = promisify(execFile);
 const DRIVERS = ['overlay', 'native'] as const;
 type Driver = (typeof DRIVERS)[number];
 
@@ -33,8 +31,8 @@ export async function overlayWorks(root: string): Promise<boolean> {
   const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
   try {
     for (const d of [lower!, upper!, work!, merged!]) await mkdir(d, { recursive: true });
-    await run('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() => run('mount', ['-t', 'overlay', 'overlay', '-o', options, merged!]));
-    await run('umount', [merged!]);
+    await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() => execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, merged!]));
+    await execFileAsync('umount', [merged!]);
     return true;
   } catch {
     return false;

@@ -3,15 +3,13 @@
  * containers. A volume is filled from the image's content at its mount path the first time
  * it is mounted empty (Docker's copy-up), so `-v data:/app/models` starts with the image's files.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { immediate, type Database } from '../store/db.ts';
+import { execFileAsync } from '../sys/exec-file.ts';
 
-const run = promisify(execFile);
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface Volume {
@@ -108,15 +106,15 @@ export class VolumeStore {
     const st = await stat(source).catch(() => undefined);
     if (!st?.isDirectory()) return;
     // cp -a keeps owners, modes, links and xattrs, as Docker's copy-up does.
-    await run('cp', ['-a', '--', `${source}/.`, target]);
-    await run('chown', [`${st.uid}:${st.gid}`, target]);
-    await run('chmod', [(st.mode & 0o7777).toString(8), target]);
+    await execFileAsync('cp', ['-a', '--', `${source}/.`, target]);
+    await execFileAsync('chown', [`${st.uid}:${st.gid}`, target]);
+    await execFileAsync('chmod', [(st.mode & 0o7777).toString(8), target]);
   }
 }
 
 async function dirSize(dir: string): Promise<number> {
   try {
-    const { stdout } = await run('du', ['-sb', dir]);
+    const { stdout } = await execFileAsync('du', ['-sb', dir]);
     return Number(stdout.split(/\s/)[0]) || 0;
   } catch {
     return 0;

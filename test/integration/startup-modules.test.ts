@@ -1,0 +1,44 @@
+/**
+ * What a command loads: bin/berth.cjs hands the bundle child_process as a stand-in that loads
+ * at first use (1.5 ms of every command otherwise), so a build whose RUN steps need no tool
+ * (runc is started through berth's addon) never loads it, and one that starts a tool does.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { REPO, tempRoot } from '../helpers/berth.ts';
+import { busyboxTar } from '../helpers/busybox.ts';
+
+const t = tempRoot('berth-modules-');
+const ctx = mkdtempSync(join(tmpdir(), 'berth-modules-ctx-'));
+after(() => {
+  t.cleanup();
+  rmSync(ctx, { recursive: true, force: true });
+});
+
+/** The built-ins a berth command loaded, and its result. */
+function modulesOf(args: readonly string[]) {
+  const report = join(ctx, 'modules.txt');
+  const r = t.run(args, { env: { NODE_OPTIONS: `--require ${join(REPO, 'test', 'fixtures', 'report-modules.cjs')}`, BERTH_TEST_MODULES: report } });
+  assert.equal(r.code, 0, r.stderr);
+  return new Set(readFileSync(report, 'utf8').split('\n'));
+}
+
+describe('built-ins loaded at first use', () => {
+  assert.equal(t.run(['import', busyboxTar(), 'bb:1']).code, 0);
+  writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nRUN echo one > /one\nCOPY f /f\nRUN cat /f > /g\n');
+  writeFileSync(join(ctx, 'f'), 'data\n');
+
+  it('a build with RUN and COPY steps on no network never loads child_process', () => {
+    const mods = modulesOf(['build', '-q', '--no-cache', '--network', 'none', '-t', 'm:1', ctx]);
+    assert.ok(mods.has('NativeModule fs'), 'the report lists what was loaded');
+    assert.ok(!mods.has('NativeModule child_process'), 'child_process was loaded');
+  });
+
+  it('a command that starts a tool loads it when it does', () => {
+    // On the default bridge network, each RUN step's namespace is made with `ip netns`.
+    assert.ok(modulesOf(['build', '-q', '--no-cache', '-t', 'm:2', ctx]).has('NativeModule child_process'));
+  });
+});
