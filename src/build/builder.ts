@@ -180,12 +180,13 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
     mark('stages built');
-    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes });
+    // The image's records wait for the last commits' detach (Snapshotter.settled), which syncs
+    // its layers, while its blobs are fsynced.
+    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.settled() });
     // The last steps' cleanup and empty dirs, while the image's blobs are fsynced.
     ctx.later.start();
     engine.snapshots.flushCleanup();
-    // The last commit's detach, too (Snapshotter.settled), while the blobs are fsynced.
-    const [image] = await Promise.all([committing, engine.snapshots.settled()]);
+    const image = await committing;
     mark('image committed');
     if (!previous) {
       engine.db

@@ -59,7 +59,7 @@ async function cachedOrRun(run: StageRun, step: number, key: string, exec: () =>
   }
   const t0 = Date.now();
   const layer = await exec();
-  cachePut(run.ctx.engine, key, layer, run.ctx.sourceDateEpoch);
+  run.ctx.engine.snapshots.whenSynced(() => cachePut(run.ctx.engine, key, layer, run.ctx.sourceDateEpoch));
   run.ctx.progress.emit({ kind: 'step-done', step, seconds: (Date.now() - t0) / 1000 });
   return layer;
 }

@@ -19,7 +19,8 @@ export async function commitImage(
   config: ImageConfig,
   layers: readonly LocalLayer[],
   tags: readonly string[],
-  opts: { configBytes?: Buffer } = {},
+  /** `layersSynced`: the layer records wait for it (Snapshotter.settled, for built layers). */
+  opts: { configBytes?: Buffer; layersSynced?: Promise<void> } = {},
 ): Promise<ImageRecord> {
   // Reusing stored bytes keeps the digest: re-serializing parsed JSON may reorder keys.
   const configBytes = opts.configBytes ?? Buffer.from(JSON.stringify(config));
@@ -32,7 +33,7 @@ export async function commitImage(
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   // The manifest names the config by digest, so both are written at once.
-  const [configInfo, manifestInfo] = await Promise.all([engine.content.put(configBytes, { expected: configDigest }), engine.content.put(manifestBytes, { expected: sha256(manifestBytes) })]);
+  const [configInfo, manifestInfo] = await Promise.all([engine.content.put(configBytes, { expected: configDigest }), engine.content.put(manifestBytes, { expected: sha256(manifestBytes) }), opts.layersSynced]);
   const stored = await Promise.all(layers.map((l) => engine.content.has(l.diffId)));
   for (const [i, l] of layers.entries()) {
     // Import stores the tar; build keeps only the layer dir (recorded by the build cache).

@@ -202,6 +202,11 @@ export abstract class LayeredSnapshotter {
   /** See Snapshotter.settled: a driver whose commits leave nothing running has nothing to wait for. */
   async settled(): Promise<void> {}
 
+  /** See Snapshotter.whenSynced: nothing runs on after a commit here. */
+  whenSynced(fn: () => void): void {
+    fn();
+  }
+
   /** See Snapshotter.flushCleanup: removes the snapshot dirs commits left for later. */
   flushCleanup(): void {
     flushRemovals();

@@ -102,6 +102,15 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     this.detaching.add(tracked);
   }
 
+  override whenSynced(fn: () => void): void {
+    if (!this.detaching.size) return fn();
+    this.track(
+      Promise.all([...this.detaching]).then(() => {
+        if (this.detachFailure === undefined) fn();
+      }),
+    );
+  }
+
   override async settled(): Promise<void> {
     while (this.detaching.size) await Promise.all(this.detaching);
     const e = this.detachFailure;

@@ -84,4 +84,11 @@ export interface Snapshotter {
    * committed snapshot after its commit returns); rejects with the first of it that failed.
    */
   settled(): Promise<void>;
+  /**
+   * Runs `fn` once the layers committed so far are on disk: the overlay driver's detach syncs
+   * them. A record that names a layer (a cache entry, an image) is written only then, so that
+   * no crash leaves one naming a layer whose files never reached the disk. At once when no
+   * detach is running; a failure (of `fn` or of a detach, which skips it) is settled()'s.
+   */
+  whenSynced(fn: () => void): void;
 }

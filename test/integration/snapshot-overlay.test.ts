@@ -16,15 +16,17 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
-/** Detaches only once `release()` is called. */
+/** Detaches only once `release()` is called; with `fail` set, the detach fails instead. */
 class HeldDetach extends OverlaySnapshotter {
   private gate = Promise.resolve();
   release = () => {};
+  fail = false;
   hold(): void {
     this.gate = new Promise((r) => (this.release = r));
   }
   override async unmount(key: string): Promise<void> {
     await this.gate;
+    if (this.fail) throw new Error('EBUSY (a test)');
     return super.unmount(key);
   }
 }
@@ -67,5 +69,35 @@ describe('overlay commit', () => {
     s.release();
     await done;
     assert.ok(!mounted(c.rootfs));
+  });
+
+  it('whenSynced() runs at once with no detach running, else after it; a failed detach skips it and fails settled()', async () => {
+    const s = await new HeldDetach(root).init();
+    const ran: string[] = [];
+    s.whenSynced(() => ran.push('idle'));
+    assert.deepEqual(ran, ['idle']);
+
+    const d = await s.prepare('d', []);
+    s.hold();
+    await s.commit('d');
+    s.whenSynced(() => ran.push('after d'));
+    await tick();
+    assert.deepEqual(ran, ['idle'], 'a record waits for the detach that syncs its layer');
+    s.release();
+    await s.settled();
+    assert.deepEqual(ran, ['idle', 'after d']);
+    assert.ok(!mounted(d.rootfs));
+
+    const e = await s.prepare('e', []);
+    s.hold();
+    s.fail = true;
+    await s.commit('e');
+    s.whenSynced(() => ran.push('after e'));
+    s.release();
+    await assert.rejects(s.settled(), /cannot detach a committed snapshot's overlay: EBUSY \(a test\)/);
+    assert.deepEqual(ran, ['idle', 'after d'], 'nothing is recorded after a failed detach');
+    s.fail = false;
+    await s.remove('e');
+    assert.ok(!mounted(e.rootfs));
   });
 });
