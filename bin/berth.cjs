@@ -49,11 +49,12 @@ if (existsSync(bundle)) {
 /**
  * The bundle's require, with a stand-in for the built-ins in LAZY that loads the module at its
  * first property read. The bundle's modules require every built-in they import as they load,
- * and child_process (with net and dgram behind it) takes about 1.5 ms to load: commander and
- * each module that starts a tool import it, while most commands start no tool at all.
+ * and each of these takes about 1.5 ms to load: child_process (with net and dgram behind it),
+ * which commander and each module that starts a tool import, while most commands start no
+ * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts).
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process']);
+  const LAZY = new Set(['node:child_process', 'node:crypto']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);

@@ -410,6 +410,9 @@ static napi_value js_waitpid(napi_env env, napi_callback_info info) {
   return queue(env, "berth_waitpid", wait_execute, wait_complete, &j->base);
 }
 
+/* berth_hash.c: sha256 and randomFill. */
+napi_status berth_hash_define(napi_env env, napi_value exports);
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
@@ -421,5 +424,6 @@ NAPI_MODULE_INIT() {
       {"waitpid", NULL, js_waitpid, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (berth_hash_define(env, exports) != napi_ok) return NULL;
   return exports;
 }

@@ -53,8 +53,27 @@ function compileAddon() {
     console.warn('bundle: no Node headers (node_api.h) found: berth will spawn mount, umount and getfattr instead of its addon');
     return;
   }
+  // berth_hash.c hashes with the OpenSSL that Node carries: its headers sit beside Node's, and
+  // the node binary exports its symbols. Where either is missing, the addon is built without
+  // it (BERTH_NO_OPENSSL) and berth hashes with node:crypto.
+  const compile = (withOpenssl) =>
+    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-fPIC', '-shared', `-I${headers}`, ...(withOpenssl ? [] : ['-DBERTH_NO_OPENSSL']), '-o', 'dist/berth_sys.node', 'native/berth_sys.c', 'native/berth_hash.c'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const hashes = () => {
+    const probe = "const a = require('./dist/berth_sys.node'); const h = a.sha256New(); a.sha256Update(h, 'abc'); process.exit(a.sha256Digest(h).toString('hex') === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' ? 0 : 1)";
+    try {
+      execFileSync(process.execPath, ['-e', probe], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
   try {
-    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-fPIC', '-shared', `-I${headers}`, '-o', 'dist/berth_sys.node', 'native/berth_sys.c'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const openssl = existsSync(join(headers, 'openssl', 'evp.h'));
+    compile(openssl);
+    if (openssl && !hashes()) {
+      console.warn("bundle: this Node's OpenSSL cannot be reached from an addon: berth hashes with node:crypto");
+      compile(false);
+    }
   } catch (e) {
     console.warn(`bundle: cannot compile native/berth_sys.c (${e.message.split('\n')[0]}): berth will spawn mount, umount and getfattr instead`);
   }

@@ -3,7 +3,6 @@
  * --mount=from) → only the stages the target needs, independent ones in parallel → an
  * image in the store, tagged.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mark } from '../progress/timing.ts';
@@ -20,6 +19,7 @@ import { hostPlatform, parsePlatform } from '../oci/platform.ts';
 import type { ImageConfig } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
 import { LaterWork } from './later.ts';
@@ -81,7 +81,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   const targetIndex = opts.target ? stageIndex(df, opts.target) : df.stages.length - 1;
   if (targetIndex === undefined) throw new BerthError('NOT_FOUND', `target stage "${opts.target}" could not be found`, { hint: `stages: ${df.stages.map((s, i) => s.name ?? String(i)).join(', ')}` });
 
-  const tmpDir = join(engine.root, 'tmp', `build-${randomBytes(6).toString('hex')}`);
+  const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
   const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db) : undefined);
   const views: string[] = [];
   const results = new Map<number, Promise<StageState>>();
@@ -111,7 +111,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
       layers = img.config.rootfs.diff_ids;
       key = img.record.id;
     }
-    const viewKey = `view-${randomBytes(8).toString('hex')}`;
+    const viewKey = `view-${randomHex(8)}`;
     views.push(viewKey);
     const snap = await engine.snapshots.prepare(viewKey, layers as never);
     return { rootfs: snap.rootfs, key };

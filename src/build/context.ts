@@ -3,7 +3,6 @@
  * It is never copied: COPY asks for the files it needs, and their content digests come from
  * a stat-keyed cache in the store, so an unchanged 500 MB context is not re-read.
  */
-import { createHash } from 'node:crypto';
 import { constants as fsc, createReadStream, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
@@ -11,6 +10,10 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, parseIgnoreFile, pathGlob } from '../dockerfile/index.ts';
 import type { Database } from '../store/db.ts';
+import { createSha256 } from '../sys/crypto.ts';
+
+/** A typed array's bytes, as the hash takes them. */
+const bytesOf = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The lstat fields a context entry keeps, in this order, in `Listing.stats`. */
 const DEV = 0;
@@ -117,7 +120,7 @@ class Listing {
 }
 
 function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return createSha256().update(text).digest('hex');
 }
 
 /** Files up to this size are hashed from one synchronous read: a stream per file costs more than its bytes. */
@@ -219,10 +222,10 @@ export class BuildContext {
     const row = this.knownHashes().get(f.abs);
     if (row && row.stat_key === key) return row.digest;
     let digest: string;
-    if (f.stat.size <= SMALL_FILE) digest = createHash('sha256').update(readFileSync(f.abs)).digest('hex');
+    if (f.stat.size <= SMALL_FILE) digest = createSha256().update(readFileSync(f.abs)).digest('hex');
     else {
-      const h = createHash('sha256');
-      await pipeline(createReadStream(f.abs, { highWaterMark: 1 << 20 }), h);
+      const h = createSha256();
+      for await (const chunk of createReadStream(f.abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
       digest = h.digest('hex');
     }
     this.knownHashes().set(f.abs, { stat_key: key, digest });
@@ -240,7 +243,7 @@ export class BuildContext {
     // Fast path: the same selection with every lstat unchanged has the digest it had. For a
     // 20k-file context this replaces 20k cache lookups with one.
     const selectionId = sha256Hex(`${this.dir}\0${base}\0${selection.map((i) => all.rels[i]).join('\n')}`);
-    const statSig = createHash('sha256').update(all.statBytes(selection)).digest('hex');
+    const statSig = createSha256().update(bytesOf(all.statBytes(selection))).digest('hex');
     const seen = this.db.prepare('SELECT stat_sig, digest FROM context_digests WHERE selection = ?').get(selectionId) as { stat_sig: string; digest: string } | undefined;
     if (seen?.stat_sig === statSig) return seen.digest;
     const digest = await this.digestOfFiles(selection.map((i) => all.entry(i)), base);
@@ -249,7 +252,7 @@ export class BuildContext {
   }
 
   private async digestOfFiles(files: readonly ContextFile[], base: string): Promise<string> {
-    const h = createHash('sha256');
+    const h = createSha256();
     const pending: Array<[string, string, string]> = [];
     for (const f of files) {
       const rel = base ? f.rel.slice(base.length).replace(/^\//, '') : f.rel;

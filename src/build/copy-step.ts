@@ -5,7 +5,6 @@
  * big files are fills (layer/file-chunks.ts): made empty, and copied beside the small files
  * and the layer's hashing.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
@@ -15,6 +14,7 @@ import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../docke
 import { applyLayer, resolveInRoot } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
+import { createSha256, randomHex } from '../sys/crypto.ts';
 import type { BuildContext } from './context.ts';
 import { copyInto, mkdirInRoot, type PendingFill } from './copy-files.ts';
 import { downloadUrl } from './download.ts';
@@ -52,7 +52,7 @@ export interface CopyEnv {
 }
 
 async function hashTree(roots: readonly SourceRoot[]): Promise<string> {
-  const h = createHash('sha256');
+  const h = createSha256();
   for (const r of roots) {
     const stack = [r.abs];
     while (stack.length) {
@@ -90,7 +90,7 @@ async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
 
 async function download(url: string, tmpDir: string, checksum?: string): Promise<SourceRoot> {
   const bytes = await downloadUrl(url);
-  const got = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const got = `sha256:${createSha256().update(bytes).digest('hex')}`;
   if (checksum && checksum !== got) throw new BerthError('DATA_CORRUPT', `digest mismatch for ${url}: expected ${checksum}, got ${got}`);
   const name = posix.basename(new URL(url).pathname) || 'index.html';
   await mkdir(tmpDir, { recursive: true });
@@ -100,7 +100,7 @@ async function download(url: string, tmpDir: string, checksum?: string): Promise
 }
 
 export async function planCopy(inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
-  const tmp = join(env.tmpDir, randomBytes(6).toString('hex'));
+  const tmp = join(env.tmpDir, randomHex(6));
   const cleanup = () => rm(tmp, { recursive: true, force: true });
   const from = inst.flags.from?.[0] ? expandWord(state, inst.flags.from[0]) : undefined;
   const roots: SourceRoot[] = [];
@@ -142,7 +142,7 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
   // Context sources are hashed from the context listing; only downloaded, heredoc and
   // --from files are hashed here.
   const own = roots.filter((r) => r.abs.startsWith(tmp));
-  const digest = createHash('sha256').update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
+  const digest = createSha256().update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
   return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
 }
 
@@ -160,7 +160,7 @@ async function isTarArchive(path: string): Promise<boolean> {
 
 export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyInstruction, plan: CopyPlan): Promise<CommittedLayer> {
   const engine = ctx.engine;
-  const key = `build-${randomBytes(8).toString('hex')}`;
+  const key = `build-${randomHex(8)}`;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
   // Big files are fills (their copies run on into the commit) only where nothing can replace
   // them once made: a COPY with one source. ADD may extract a tar over what it copied.

@@ -3,11 +3,11 @@
  * read-only binds from the context or another stage, tmpfs, and secrets (bind-mounted from
  * a file outside the rootfs, so their bytes never reach a layer or the history).
  */
-import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import type { SpecMount } from '../runtime/index.ts';
+import { createSha256 } from '../sys/crypto.ts';
 
 export interface RunMountSpec {
   readonly type: 'cache' | 'bind' | 'tmpfs' | 'secret' | 'ssh';
@@ -71,7 +71,7 @@ export async function resolveRunMounts(specs: readonly RunMountSpec[], env: Moun
     switch (m.type) {
       case 'cache': {
         const id = m.id ?? target;
-        const dir = join(env.cacheDir, createHash('sha256').update(id).digest('hex').slice(0, 32));
+        const dir = join(env.cacheDir, createSha256().update(id).digest('hex').slice(0, 32));
         await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
         if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
         if (m.mode !== undefined) await chmod(dir, m.mode);
@@ -98,7 +98,7 @@ export async function resolveRunMounts(specs: readonly RunMountSpec[], env: Moun
           break;
         }
         await mkdir(env.secretDir, { recursive: true, mode: 0o700 });
-        const file = join(env.secretDir, createHash('sha256').update(id).digest('hex').slice(0, 16));
+        const file = join(env.secretDir, createSha256().update(id).digest('hex').slice(0, 16));
         await writeFile(file, value, { mode: m.mode ?? 0o400 });
         if (m.uid !== undefined || m.gid !== undefined) await chown(file, m.uid ?? 0, m.gid ?? 0);
         out.push({ destination: target, type: 'bind', source: file, options: ['rbind', 'rprivate', 'ro'] });

@@ -4,7 +4,6 @@
  * step's mounts; its upperdir becomes the new layer. Mount points runc had to create for
  * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
  */
-import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
@@ -15,6 +14,7 @@ import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { mark } from '../progress/timing.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { parseRunMount, resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
@@ -78,7 +78,7 @@ function removeMountPoints(upper: string, targets: readonly string[]): void {
 }
 
 export async function runStep(ctx: StepContext, state: StageState, inst: RunInstruction, stepNo: number): Promise<CommittedLayer> {
-  const key = `build-${randomBytes(8).toString('hex')}`;
+  const key = `build-${randomHex(8)}`;
   const engine = ctx.engine;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
   mark(`step ${stepNo}: snapshot ready`);

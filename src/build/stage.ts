@@ -8,6 +8,7 @@ import { join, posix } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { loadDockerfile, type Instruction } from '../dockerfile/index.ts';
 import type { History } from '../oci/schema.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { cacheLookup, cachePut, type CachedLayer } from './cache.ts';
 import { applyCopy, planCopy, type CopyEnv } from './copy-step.ts';
 import { mkdirInRoot } from './copy-files.ts';
@@ -15,7 +16,6 @@ import { applyMetadata, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
 import { chainKey, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
-import { randomBytes } from 'node:crypto';
 
 export interface StageRun {
   readonly ctx: StepContext;
@@ -107,7 +107,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       }
       const key = chainKey(state.cacheKey, 'workdir', dir);
       const layer = await cachedOrRun(run, step, key, async () => {
-        const snapKey = `build-${randomBytes(8).toString('hex')}`;
+        const snapKey = `build-${randomHex(8)}`;
         const snap = await run.ctx.engine.snapshots.prepare(snapKey, state.layers.map((l) => l.diffId));
         try {
           await mkdirInRoot(snap.rootfs, dir);

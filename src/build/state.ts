@@ -1,8 +1,8 @@
 /** The state a stage carries from one instruction to the next. Values, never mutated. */
-import { createHash } from 'node:crypto';
 import type { LocalLayer } from '../image/commit.ts';
 import type { ImageConfig } from '../oci/schema.ts';
 import { processWord, processWords } from '../dockerfile/index.ts';
+import { createSha256 } from '../sys/crypto.ts';
 
 export interface StageState {
   readonly layers: readonly LocalLayer[];
@@ -19,7 +19,7 @@ export interface StageState {
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 export function chainKey(parent: string, ...parts: readonly unknown[]): string {
-  const h = createHash('sha256').update(parent);
+  const h = createSha256().update(parent);
   for (const p of parts) h.update('\0').update(typeof p === 'string' ? p : JSON.stringify(p));
   return `sha256:${h.digest('hex')}`;
 }

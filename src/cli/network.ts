@@ -1,8 +1,8 @@
 /** `berth network create|ls|inspect|rm|prune`. */
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Engine } from '../engine.ts';
 import type { NetworkRecord } from '../network/records.ts';
+import { createSha256 } from '../sys/crypto.ts';
 import { collect, getEngine, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
 
@@ -27,7 +27,7 @@ async function endpoints(engine: Engine, name: string) {
 
 /** Docker shows the predefined networks with ids of their own; berth derives stable ones. */
 function predefinedId(name: string): string {
-  return createHash('sha256').update(`berth-network:${name}`).digest('hex');
+  return createSha256().update(`berth-network:${name}`).digest('hex');
 }
 
 interface Row {

@@ -3,13 +3,13 @@
  * prepared, volumes are resolved, and the final process (entrypoint + cmd) is fixed in the
  * record. `start` then needs nothing the user typed.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { ensureImage, type PullPolicy } from '../image/ensure.ts';
 import { isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths } from './paths.ts';
@@ -101,7 +101,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   }
   const ic = image.config.config ?? {};
   const proc = resolveProcess(ic, opts);
-  const id = randomBytes(32).toString('hex');
+  const id = randomHex(32);
   const name = opts.name?.replace(/^\//, '') ?? randomName();
   const userEnv = [...(await readEnvFiles(opts.envFiles)), ...opts.env];
   const mounts = await resolveMounts(engine.volumes, {

@@ -2,11 +2,11 @@
 import { constants } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { checkCommand, composeEnv, resolveUser, Runc, capabilitySet, type RuntimeOptions } from '../runtime/index.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { reconcile } from './control.ts';
 import { containerPaths } from './paths.ts';
 import { ContainerRecords } from './records.ts';
@@ -41,7 +41,7 @@ export async function execInContainer(engine: Engine, idOrName: string, opts: Ex
     noNewPrivileges: false,
   };
   const paths = containerPaths(engine, rec.id);
-  const file = join(paths.runDir, `exec-${randomBytes(6).toString('hex')}.json`);
+  const file = join(paths.runDir, `exec-${randomHex(6)}.json`);
   await writeFile(file, JSON.stringify(process_));
   try {
     const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });

@@ -4,7 +4,6 @@
  * A tar is first unpacked into a private temp dir — plain files only, names checked —
  * because its entries come in any order and manifest.json is often last.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
@@ -16,6 +15,7 @@ import { decompressAuto } from '../layer/index.ts';
 import { digestOfHash, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { indexSchema, type Descriptor } from '../oci/schema.ts';
+import { createSha256 } from '../sys/crypto.ts';
 import type { ImageSource, RawManifest } from './transfer.ts';
 
 export async function unpackArchive(input: Readable, dir: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -62,8 +62,8 @@ export interface ArchiveImage {
 }
 
 async function fileDigest(path: string): Promise<{ digest: Digest; size: number }> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
+  const h = createSha256();
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return { digest: digestOfHash(h), size: (await stat(path)).size };
 }
 
@@ -147,7 +147,7 @@ async function dockerArchiveImages(dir: string): Promise<ArchiveImage[]> {
       layers,
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    const digest = digestOfHash(createHash('sha256').update(bytes));
+    const digest = digestOfHash(createSha256().update(bytes));
     images.push({ source: new DirSource(`docker-archive image ${config.digest.slice(7, 19)}`, dir, { digest, bytes, mediaType: MediaType.DockerManifest }, paths), tags: e.RepoTags ?? [] });
   }
   return images;

@@ -5,11 +5,11 @@
  * regenerated on demand — deterministically, and verified against the diffID as it streams.
  */
 import { Transform, type Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { writeLayer } from '../layer/index.ts';
 import type { Digest } from '../oci/digest.ts';
+import { createSha256 } from '../sys/crypto.ts';
 
 export async function hasLayerBlob(engine: Engine, digest: Digest): Promise<boolean> {
   if (await engine.content.has(digest)) return true;
@@ -17,7 +17,7 @@ export async function hasLayerBlob(engine: Engine, digest: Digest): Promise<bool
 }
 
 function verifying(expected: Digest, start: number): Transform {
-  const h = createHash('sha256');
+  const h = createSha256();
   let skip = start;
   return new Transform({
     transform(chunk: Buffer, _e, cb) {

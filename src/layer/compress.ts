@@ -4,12 +4,12 @@
  * compresses fixed-size chunks on the libuv thread pool and emits them in order as
  * concatenated gzip members — valid gzip that any gunzip reads.
  */
-import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
+import { createSha256 } from '../sys/crypto.ts';
 import { zstdDecompress } from './zstd.ts';
 
 /** zlib is loaded on first use: most commands never (de)compress, and loading it is ~1 ms. */
@@ -123,7 +123,7 @@ export interface HashingStream {
 
 /** A pass-through that hashes (sha256) and counts what flows through it. */
 export function hashingStream(): HashingStream {
-  const h = createHash('sha256');
+  const h = createSha256();
   let n = 0;
   let digest: Digest | undefined;
   const stream = new Transform({

@@ -13,11 +13,11 @@
  * block goes through the file's ordinary handle. Where O_DIRECT is refused (some file
  * systems), `open` gives undefined and the caller writes as before.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsc, openSync, unlinkSync, write as writeCb, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { open, type FileHandle } from 'node:fs/promises';
 import { errnoCode } from '../errors/index.ts';
+import { randomHex } from '../sys/crypto.ts';
 
 const writeFd = promisify(writeCb);
 
@@ -53,7 +53,7 @@ export class DirectWriter {
       fh = await open(file, fsc.O_WRONLY | fsc.O_DIRECT | fsc.O_NOFOLLOW);
       // Beside the file (the same file system, so the same alignment), under a name that
       // nothing else has: a layer may hold any name, and O_EXCL never opens one of them.
-      const probe = `${file}.berth-probe-${randomBytes(6).toString('hex')}`;
+      const probe = `${file}.berth-probe-${randomHex(6)}`;
       const probeFd = openSync(probe, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_DIRECT, 0o600);
       unlinkSync(probe); // nothing to clean up after a crash
       return new DirectWriter(fh, probeFd);

@@ -12,7 +12,6 @@
  * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs are read entry by entry
  * through berth's addon (src/sys), or with one getfattr process for the whole tree.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +19,7 @@ import { BerthError, isBerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
 import { mark } from '../progress/timing.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
+import { createSha256 } from '../sys/crypto.ts';
 import { sys } from '../sys/index.ts';
 import { readXattrs } from './fs-tools.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
@@ -51,7 +51,7 @@ export function writeLayer(dir: string, opts: WriteOptions): Readable {
  * between, whose setup and hops cost a tiny layer's commit more than its hashing.
  */
 export async function hashLayer(dir: string, opts: WriteOptions): Promise<{ diffId: Digest; size: number }> {
-  const h = createHash('sha256');
+  const h = createSha256();
   let size = 0;
   for await (const chunk of generateLayer(resolvePath(dir), opts)) {
     h.update(chunk);

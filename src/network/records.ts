@@ -4,9 +4,9 @@
  * with container names answered by aardvark-dns on its gateway (dns.ts). The records live in
  * the state root's metadata DB; the bridge, leases and DNS entries are machine state on /run.
  */
-import { randomBytes } from 'node:crypto';
 import { BerthError } from '../errors/index.ts';
 import type { Database } from '../store/db.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { cidrsOverlap, type BridgeNetwork } from './bridge.ts';
 
 export interface NetworkRecord {
@@ -87,7 +87,7 @@ export class NetworkRecords {
     const clash = taken.find((t) => cidrsOverlap(t, subnet));
     if (opts.subnet && clash) throw new BerthError('CONFLICT', `subnet ${subnet} overlaps ${clash}, which is already in use`);
     const gateway = opts.gateway ?? firstHost(subnet);
-    const id = randomBytes(32).toString('hex');
+    const id = randomHex(32);
     const rec: NetworkRecord = { id, name, bridge: `br-${id.slice(0, 12)}`, subnet, gateway, labels: opts.labels ?? {}, created: new Date().toISOString() };
     this.db.prepare('INSERT INTO networks (id, name, bridge, subnet, gateway, labels, created) VALUES (?, ?, ?, ?, ?, ?, ?)').run(rec.id, rec.name, rec.bridge, rec.subnet, rec.gateway, JSON.stringify(rec.labels), rec.created);
     return rec;

@@ -1,5 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
 import { BerthError } from '../errors/index.ts';
+import { createSha256, type Sha256 } from '../sys/crypto.ts';
 
 /** A content digest, always `sha256:<64 lowercase hex>` in berth. */
 export type Digest = string & { readonly __brand: 'Digest' };
@@ -24,10 +24,10 @@ export function digestHex(d: Digest): string {
 }
 
 export function sha256(data: Uint8Array | string): Digest {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+  return `sha256:${createSha256().update(data).digest('hex')}` as Digest;
 }
 
-export function digestOfHash(h: Hash): Digest {
+export function digestOfHash(h: Sha256): Digest {
   return `sha256:${h.digest('hex')}` as Digest;
 }
 

@@ -3,7 +3,6 @@
  * overlay form and never changed after; `tmp/` for unpacking and for trees on their way out.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { applyLayer, applyLayerOffThread, hashLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import { randomHex } from '../sys/crypto.ts';
 import type { CommitOptions, CommittedLayer, UnpackOptions } from './types.ts';
 
 /**
@@ -79,7 +79,7 @@ export class LayerDirs {
 
   /** Extracts a layer tar once, verifying that its bytes hash to `diffId` before it is published. */
   async unpack(diffId: Digest, open: () => Promise<Readable>, opts: UnpackOptions = {}): Promise<{ size: number }> {
-    const tmp = join(this.root, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+    const tmp = join(this.root, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomHex(6)}`);
     await mkdir(tmp, { recursive: true });
     try {
       const got = await (opts.offThread ? applyLayerOffThread : applyLayer)(await open(), tmp, { whiteouts: 'overlay', signal: opts.signal });
@@ -110,7 +110,7 @@ export class LayerDirs {
 
   /** Moves a dir out of the way (atomic) and deletes it in the background. */
   async discard(dir: string): Promise<void> {
-    const trash = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    const trash = join(this.root, 'tmp', `rm-${randomHex(6)}`);
     try {
       await rename(dir, trash);
     } catch (e) {
@@ -122,7 +122,7 @@ export class LayerDirs {
   }
 
   async remove(diffId: Digest): Promise<void> {
-    const trash = join(this.root, 'tmp', `rm-${randomBytes(6).toString('hex')}`);
+    const trash = join(this.root, 'tmp', `rm-${randomHex(6)}`);
     try {
       await rename(this.path(diffId), trash); // atomic disappearance first, slow delete after
     } catch (e) {

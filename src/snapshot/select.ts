@@ -5,11 +5,11 @@
  * mount of overlayfs works on the root's own filesystem (it does not on overlayfs itself, nor
  * without the kernel module), otherwise native.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { NativeSnapshotter } from './native.ts';
 import { OverlaySnapshotter } from './overlay.ts';
@@ -26,7 +26,7 @@ type Driver = (typeof DRIVERS)[number];
  * needs to reach the disk.
  */
 export async function overlayWorks(root: string): Promise<boolean> {
-  const probe = join(root, `probe-${randomBytes(4).toString('hex')}`);
+  const probe = join(root, `probe-${randomHex(4)}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(probe, d));
   const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
   try {

@@ -4,11 +4,11 @@
  * is unique per writer, so concurrent berth processes never share one. Blobs have their own
  * verified, fsynced path (content.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { randomHex } from '../sys/crypto.ts';
 
 export async function writeFileAtomic(path: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${path}.${process.pid}-${randomHex(4)}.tmp`;
   try {
     await writeFile(tmp, data, { mode: opts.mode });
     await rename(tmp, path);

@@ -7,7 +7,6 @@
  * rename is atomic and the content is identical by construction. A crash leaves at
  * most a stray ingest file, which `prune` removes.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, readFileSync, statSync, type ReadStream } from 'node:fs';
 import { mkdir, open, open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, digestOfHash, isDigest, sha256, type Digest } from '../oci/digest.ts';
+import { createSha256, randomHex } from '../sys/crypto.ts';
 import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.ts';
 
 export interface ContentInfo {
@@ -70,7 +70,7 @@ export interface ContentManager {
 export type ContentStore = ContentProvider & ContentIngester & ContentManager & ContentResumer;
 
 class IngestWriter extends Writable implements ContentWriter {
-  private readonly hash = createHash('sha256');
+  private readonly hash = createSha256();
   private size = 0;
   private readonly file: ReturnType<typeof createWriteStream>;
 
@@ -200,7 +200,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async ingest(opts: { expected?: Digest; expectedSize?: number } = {}): Promise<ContentWriter> {
-    const tmp = join(this.ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const tmp = join(this.ingestDir, `${Date.now()}-${randomHex(8)}`);
     return new IngestWriter(tmp, this.blobsDir, opts.expected, opts.expectedSize);
   }
 
@@ -237,7 +237,7 @@ export class LocalContentStore implements ContentStore {
       throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${opts.expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
     }
     if (await this.has(digest)) return { digest, size: bytes.length };
-    const tmp = join(this.ingestDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const tmp = join(this.ingestDir, `${Date.now()}-${randomHex(8)}`);
     try {
       const fh = await open(tmp, 'wx', 0o644);
       try {
@@ -257,7 +257,7 @@ export class LocalContentStore implements ContentStore {
   async putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<ContentInfo> {
     if (await this.has(expected)) return this.info(expected);
     const partial = join(this.ingestDir, `resume-${digestHex(expected)}`);
-    const h = createHash('sha256');
+    const h = createSha256();
     let offset = 0;
     try {
       for await (const c of createReadStream(partial)) {
@@ -331,9 +331,9 @@ export class LocalContentStore implements ContentStore {
   }
 
   async verify(digest: Digest): Promise<boolean> {
-    const h = createHash('sha256');
+    const h = createSha256();
     try {
-      await pipeline(createReadStream(this.pathOf(digest), { highWaterMark: 1 << 20 }), h);
+      for await (const chunk of createReadStream(this.pathOf(digest), { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return false;
       throw e;

@@ -16,8 +16,8 @@
  * again for the extraction thread, the 500 MB bench layer cost the main thread ~0.9 s of
  * write calls and the process ~1 s of garbage collection.
  */
-import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createSha256 } from '../sys/crypto.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { DirectWriter, writeAt } from '../layer/direct-write.ts';
 import type { Readable, Writable } from 'node:stream';
@@ -73,7 +73,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
   try {
     await fh.truncate(size);
     direct = await DirectWriter.open(file);
-    const hash = createHash('sha256');
+    const hash = createSha256();
     let hashed = 0; // parts fed to the hash, in order
     const held = new Map<number, Buffer>(); // finished parts not hashed yet, by index
     let heldBytes = 0;

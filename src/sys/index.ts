@@ -26,6 +26,12 @@ export interface Sys {
   spawnPiped(file: string, argv: readonly string[], env: readonly string[]): { pid: number; stdout: number; stderr: number };
   /** waitpid(2) for a child spawnPiped started, off the main thread. */
   waitpid(pid: number): Promise<{ code: number | null; signal: number | null }>;
+  /** Fills `buf` from getrandom(2). */
+  randomFill(buf: Buffer): Buffer;
+  /** OpenSSL's SHA-256 (crypto.ts); absent from an addon built without OpenSSL's headers. */
+  sha256New?(): unknown;
+  sha256Update?(hash: unknown, data: Uint8Array | string): void;
+  sha256Digest?(hash: unknown): Buffer;
 }
 
 export const MNT_DETACH = 2;

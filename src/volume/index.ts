@@ -3,11 +3,11 @@
  * containers. A volume is filled from the image's content at its mount path the first time
  * it is mounted empty (Docker's copy-up), so `-v data:/app/models` starts with the image's files.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { immediate, type Database } from '../store/db.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -54,7 +54,7 @@ export class VolumeStore {
 
   /** Creates the volume, or returns the existing one of that name (docker's behaviour). */
   async create(name?: string, opts: { labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<Volume> {
-    const vname = name ?? randomBytes(32).toString('hex');
+    const vname = name ?? randomHex(32);
     if (!NAME_RE.test(vname)) {
       throw new BerthError('INVALID_ARGUMENT', `"${vname}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
     }

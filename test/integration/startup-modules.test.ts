@@ -1,7 +1,8 @@
 /**
- * What a command loads: bin/berth.cjs hands the bundle child_process as a stand-in that loads
- * at first use (1.5 ms of every command otherwise), so a build whose RUN steps need no tool
- * (runc is started through berth's addon) never loads it, and one that starts a tool does.
+ * What a command loads: bin/berth.cjs hands the bundle child_process and crypto as stand-ins
+ * that load at first use (1.5 ms of every command each otherwise), so a build whose RUN steps
+ * need no tool (runc is started through berth's addon, which also hashes) loads neither, and
+ * one that starts a tool loads child_process.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,10 +32,11 @@ describe('built-ins loaded at first use', () => {
   writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nRUN echo one > /one\nCOPY f /f\nRUN cat /f > /g\n');
   writeFileSync(join(ctx, 'f'), 'data\n');
 
-  it('a build with RUN and COPY steps on no network never loads child_process', () => {
+  it('a build with RUN and COPY steps on no network loads neither child_process nor crypto', () => {
     const mods = modulesOf(['build', '-q', '--no-cache', '--network', 'none', '-t', 'm:1', ctx]);
     assert.ok(mods.has('NativeModule fs'), 'the report lists what was loaded');
     assert.ok(!mods.has('NativeModule child_process'), 'child_process was loaded');
+    assert.ok(!mods.has('NativeModule crypto'), 'crypto was loaded (berth hashes through its addon)');
   });
 
   it('a command that starts a tool loads it when it does', () => {
