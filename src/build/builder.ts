@@ -44,6 +44,8 @@ export interface BuildOptions {
   readonly pull?: boolean;
   readonly progress: ProgressSink;
   readonly signal?: AbortSignal;
+  /** Work the build does not wait for (the CLI's lint): done while it first waits on a container, or at its end. */
+  readonly whileWaiting?: () => unknown;
 }
 
 export interface BuildResult {
@@ -92,7 +94,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     network: opts.network,
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
-    later: new LaterWork(),
+    later: new LaterWork(opts.whileWaiting),
     mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from)).rootfs },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();

@@ -125,10 +125,11 @@ export function register(program: Command): void {
       const { BuildContext } = await import('../build/context.ts');
       const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.db) : undefined;
       // With --check the findings stop the build before it starts; without, they are only
-      // warnings, and the lint runs beside the build's first steps (it does not change them).
-      const linted = lintBeforeBuild(dockerfile, context, progress, !!f.check);
-      if (f.check) await linted;
-      else linted.catch(() => undefined);
+      // warnings, and the lint runs while the build first waits on a container (it changes
+      // nothing the build does), or at the end of a build that runs none.
+      let linted: Promise<void> | undefined;
+      const lintNow = () => (linted ??= lintBeforeBuild(dockerfile, context, progress, !!f.check));
+      if (f.check) await lintNow();
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -149,8 +150,9 @@ export function register(program: Command): void {
           pull: !!f.pull,
           progress,
           signal: ac.signal,
+          whileWaiting: () => void lintNow().catch(() => undefined),
         });
-        await linted;
+        await lintNow();
         const id = result.image.id;
         if (f.iidfile) await writeFile(f.iidfile, id);
         if (f.output) {

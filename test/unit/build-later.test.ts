@@ -51,4 +51,14 @@ describe('LaterWork', () => {
     await later.finish();
     assert.equal(ran, true);
   });
+
+  it('a task given to the constructor runs first, at the first start', async () => {
+    const ran: string[] = [];
+    const later = new LaterWork(() => void ran.push('lint'));
+    later.add(() => void ran.push('cleanup'));
+    await tick();
+    assert.deepEqual(ran, []);
+    await later.finish();
+    assert.deepEqual(ran, ['lint', 'cleanup']);
+  });
 });
