@@ -51,10 +51,11 @@ if (existsSync(bundle)) {
  * first property read. The bundle's modules require every built-in they import as they load,
  * and each of these takes about 1.5 ms to load: child_process (with net and dgram behind it),
  * which commander and each module that starts a tool import, while most commands start no
- * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts).
+ * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts); net, which a build
+ * first needs for the output pipes of its first container, and then loads while it runs.
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process', 'node:crypto']);
+  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);
