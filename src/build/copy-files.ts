@@ -37,7 +37,8 @@ export interface CopyOwnership {
 /** A file left empty for the commit to fill: a FileFill before its path in the layer is known. */
 export type PendingFill = Omit<FileFill, 'rel'>;
 
-function lstatOrUndefined(p: string) {
+/** lstat in line (quicker than a trip through the thread pool); undefined when nothing is there. */
+export function lstatOrUndefined(p: string) {
   try {
     return lstatSync(p);
   } catch {

@@ -16,10 +16,11 @@ import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
 import type { BuildContext } from './context.ts';
-import { copyInto, mkdirInRoot, type PendingFill } from './copy-files.ts';
+import { copyInto, lstatOrUndefined, mkdirInRoot, type PendingFill } from './copy-files.ts';
 import { downloadUrl } from './download.ts';
 import { envMap, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
+
 
 type CopyInstruction = Extract<Instruction, { kind: 'copy' | 'add' }>;
 
@@ -174,7 +175,7 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
     const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
     const parents = inst.flags.parents?.[0] === 'true';
     const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
-    const destExistsAsDir = (await lstat(destHost).catch(() => undefined))?.isDirectory() ?? false;
+    const destExistsAsDir = lstatOrUndefined(destHost)?.isDirectory() ?? false;
     if (plan.destIsDir || destExistsAsDir) await mkdirInRoot(snap.rootfs, plan.dest, own);
     for (const r of plan.roots) {
       if (plan.extractTars && !r.isDir && !r.remote && (await isTarArchive(r.abs))) {
