@@ -51,11 +51,12 @@ if (existsSync(bundle)) {
  * first property read. The bundle's modules require every built-in they import as they load,
  * and each of these takes about 1.5 ms to load: child_process (with net and dgram behind it),
  * which commander and each module that starts a tool import, while most commands start no
- * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts); net, which a build
- * first needs for the output pipes of its first container, and then loads while it runs.
+ * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts); net and fs/promises
+ * (with readline behind it), which a build first needs once its first container has started
+ * (net for its output pipes), and loads while it runs: what comes before is in line.
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net']);
+  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);

@@ -4,13 +4,20 @@
  * a stat-keyed cache in the store, so an unchanged 500 MB context is not re-read.
  */
 import { constants as fsc, createReadStream, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, parseIgnoreFile, pathGlob } from '../dockerfile/index.ts';
 import type { Database } from '../store/db.ts';
 import { createSha256 } from '../sys/crypto.ts';
+
+function textIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /** A typed array's bytes, as the hash takes them. */
 const bytesOf = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -140,8 +147,8 @@ export class BuildContext {
   }
 
   static async open(dir: string, dockerfilePath: string, db: Database): Promise<BuildContext> {
-    const specific = await readFile(`${dockerfilePath}.dockerignore`, 'utf8').catch(() => undefined);
-    const general = specific ?? (await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => ''));
+    // In line: two small files (usually absent), quicker than two trips through the thread pool.
+    const general = textIfThere(`${dockerfilePath}.dockerignore`) ?? textIfThere(join(dir, '.dockerignore')) ?? '';
     return new BuildContext(dir, new IgnoreMatcher(parseIgnoreFile(general)), db);
   }
 

@@ -11,7 +11,7 @@
  * are copied in line on two threads (copy-thread.ts).
  */
 import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
-import * as fsp from 'node:fs/promises';
+import { chmod, copyFile as copyFileAsync, lchown, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/for-each-limit.ts';
@@ -103,11 +103,11 @@ const EMPTY = Buffer.alloc(0);
 async function copyFile(job: FileJob, own: CopyOwnership): Promise<void> {
   // copyFile gives the new file the source's exact mode: chown and chmod only when they
   // change something.
-  await fsp.copyFile(job.src, job.dest);
+  await copyFileAsync(job.src, job.dest);
   const chown = needsChown(job, own);
-  if (chown) await fsp.lchown(job.dest, own.uid, own.gid);
-  if (own.mode !== undefined || (chown && job.st.mode & 0o6000)) await fsp.chmod(job.dest, own.mode ?? job.st.mode & 0o7777); // chown clears setuid bits
-  await fsp.utimes(job.dest, job.st.atime, job.st.mtime);
+  if (chown) await lchown(job.dest, own.uid, own.gid);
+  if (own.mode !== undefined || (chown && job.st.mode & 0o6000)) await chmod(job.dest, own.mode ?? job.st.mode & 0o7777); // chown clears setuid bits
+  await utimes(job.dest, job.st.atime, job.st.mtime);
 }
 
 const COPY_WORKERS = 8;

@@ -1,5 +1,5 @@
 /** `berth build`: docker's flags, BuildKit-style progress, an image in the store. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -112,9 +112,12 @@ export function register(program: Command): void {
         contextDir = resolve(contextArg);
         if (!existsSync(contextDir)) throw new BerthError('NOT_FOUND', `unable to prepare context: path "${contextArg}" not found`);
         const path = f.file ? (existsSync(resolve(f.file)) ? resolve(f.file) : join(contextDir, f.file)) : join(contextDir, 'Dockerfile');
-        const content = await readFile(path, 'utf8').catch(() => {
+        let content: string;
+        try {
+          content = readFileSync(path, 'utf8'); // in line: a small file, read before anything else can run
+        } catch {
           throw new BerthError('NOT_FOUND', `failed to read dockerfile: open ${path}: no such file or directory`);
-        });
+        }
         dockerfile = { path, content };
       }
       const useTty = !f.quiet && (f.progress === 'tty' || (f.progress === 'auto' && process.stderr.isTTY && !process.env.CI));

@@ -22,12 +22,13 @@
  * Machine-wide state (IP leases, host port reservations, attachment cache) lives under
  * /run/berth (BERTH_NET_DIR), shared by every berth state root: they share one bridge.
  */
+import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, type NetworkAttachment } from './attachment.ts';
 import { bridgeConfList, DEFAULT_BRIDGE, type BridgeNetwork, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
-import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniConfList, type CniInvocation, type CniResult } from './cni.ts';
+import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
 import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
@@ -139,7 +140,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   }
   const etc = { hostname: opts.hostname, extraHosts: opts.extraHosts, dns: opts.dns, dnsSearch: opts.dnsSearch, dnsOptions: opts.dnsOptions };
   if (mode === 'host' || mode === 'none') {
-    await mkdir(opts.stateDir, { recursive: true });
+    mkdirSync(opts.stateDir, { recursive: true }); // in line, as the files in it are written
     // Docker discards -p with the host network: the container's ports are the host's already.
     // With none the netns is runc's (no path here), so teardown only removes the state dir.
     const files = await writeEtcFiles(opts.stateDir, { mode, ...etc });

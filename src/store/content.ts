@@ -8,7 +8,7 @@
  * most a stray ingest file, which `prune` removes.
  */
 import { closeSync, createReadStream, createWriteStream, fsync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type ReadStream } from 'node:fs';
-import { mkdir, open, open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
