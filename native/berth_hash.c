@@ -8,9 +8,8 @@
  * by the garbage collector for one never finished. Built with BERTH_NO_OPENSSL (no OpenSSL
  * headers beside Node's), only randomFill is defined, and src/sys/hash.ts uses node:crypto.
  */
-#define NAPI_VERSION 8
+#include "berth_sys.h"
 #include <errno.h>
-#include <node_api.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,6 @@
 #ifndef BERTH_NO_OPENSSL
 #include <openssl/evp.h>
 #endif
-
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) return NULL;                                                            \
-  } while (0)
 
 /* randomFill(buffer): fills it from the kernel's pool, as crypto.randomFillSync does. */
 static napi_value js_random_fill(napi_env env, napi_callback_info info) {
@@ -169,7 +163,6 @@ static napi_value js_sha256_digest(napi_env env, napi_callback_info info) {
 }
 #endif
 
-/* Adds this file's functions to the addon's exports (berth_sys.c's module init calls it). */
 napi_status berth_hash_define(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"randomFill", NULL, js_random_fill, NULL, NULL, NULL, napi_default, NULL},
