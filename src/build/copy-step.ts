@@ -162,7 +162,7 @@ async function isTarArchive(path: string): Promise<boolean> {
 export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyInstruction, plan: CopyPlan): Promise<CommittedLayer> {
   const engine = ctx.engine;
   const key = `build-${randomHex(8)}`;
-  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
+  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });
   // Big files are fills (their copies run on into the commit) only where nothing can replace
   // them once made: a COPY with one source. ADD may extract a tar over what it copied.
   const fills = plan.extractTars || plan.roots.length !== 1 ? undefined : new Map<string, PendingFill>();

@@ -80,7 +80,7 @@ function removeMountPoints(upper: string, targets: readonly string[]): void {
 export async function runStep(ctx: StepContext, state: StageState, inst: RunInstruction, stepNo: number): Promise<CommittedLayer> {
   const key = `build-${randomHex(8)}`;
   const engine = ctx.engine;
-  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId));
+  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });
   mark(`step ${stepNo}: snapshot ready`);
   const runDir = join(engine.runRoot, 'build', key);
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;

@@ -108,7 +108,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       const key = chainKey(state.cacheKey, 'workdir', dir);
       const layer = await cachedOrRun(run, step, key, async () => {
         const snapKey = `build-${randomHex(8)}`;
-        const snap = await run.ctx.engine.snapshots.prepare(snapKey, state.layers.map((l) => l.diffId));
+        const snap = await run.ctx.engine.snapshots.prepare(snapKey, state.layers.map((l) => l.diffId), { volatile: true });
         try {
           await mkdirInRoot(snap.rootfs, dir);
           return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });

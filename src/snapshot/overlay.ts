@@ -6,7 +6,7 @@ import { digestHex, type Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { MNT_DETACH, sys } from '../sys/index.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
-import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
+import type { ActiveSnapshot, CommitOptions, CommittedLayer, PrepareOptions, Snapshotter } from './types.ts';
 
 
 /** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
@@ -18,7 +18,12 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     return { dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged') };
   }
 
-  async prepare(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
+  /** Snapshots prepared `volatile`, and whether each got a volatile overlay (see mount). */
+  private readonly volatile = new Map<string, boolean>();
+  /** False once the kernel has refused a volatile overlay (it came in Linux 5.10). */
+  private volatileWorks = true;
+
+  async prepare(key: string, layers: readonly Digest[], opts: PrepareOptions = {}): Promise<ActiveSnapshot> {
     const p = this.paths(key);
     // Four mkdirs in line, quicker than four trips through the thread pool; the first one
     // is also the check that the key is new (the active dir exists from init).
@@ -29,6 +34,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
       throw e;
     }
     for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
+    if (opts.volatile) this.volatile.set(key, false);
     return this.mount(key, layers);
   }
 
@@ -37,14 +43,21 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // The record keeps relative lowerdir names: mountOverlay resolves them.
     const lower = layers.length ? [...layers].reverse().map(digestHex) : ['empty'];
     await this.requireLayers(layers);
-    await this.settled();
-    const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`];
+    await this.detaching.idle();
+    this.throwFailure();
+    const volatile = this.volatile.has(key) && this.volatileWorks;
+    const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`, ...(volatile ? ['volatile'] : [])];
     if (!(await isMountPoint(p.merged))) {
       try {
         await mountOverlay(this.layers.root, lower, options.slice(1), p.merged);
       } catch (e) {
+        if (volatile) {
+          this.volatileWorks = false; // an older kernel: the overlay syncs at unmount, as any other
+          return this.mount(key, layers);
+        }
         throw new BerthError('RUNTIME', `cannot mount the overlay for ${key}: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`, { cause: e });
       }
+      if (volatile) this.volatile.set(key, true);
     }
     return { key, rootfs: p.merged, upperDir: p.upper, mounts: [{ type: 'overlay', source: 'overlay', options }] };
   }
@@ -70,6 +83,8 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A fill
     // the COPY is still copying writes through the merged view, which stays until it has ended.
     const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
+    const wasVolatile = this.volatile.get(key) === true;
+    this.volatile.delete(key);
     const detached = copies.then(() => this.unmount(key));
     let layer: CommittedLayer;
     try {
@@ -85,42 +100,81 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // included), nor for the snapshot dir, which is only the workdir and the mount point now
     // (or a duplicate upperdir): the next mount waits for them instead, so that no layer dir
     // is a lowerdir while it is still the upperdir of an overlay on its way out.
-    this.track(detached.then(() => this.dropSnapshotDir(layer, p.dir, moved, true)));
+    this.detaching.add(detached.then(() => this.dropSnapshotDir(layer, p.dir, moved, true)));
+    // A volatile overlay's unmount writes nothing to disk: here the layer's files are synced
+    // (syncfs of the file system under it), off the step's path too; the records that name
+    // the layer wait for it (whenSynced).
+    this.syncing.add(wasVolatile ? detached.then(() => this.syncLayers()) : detached);
     return layer;
   }
 
-  /** Commits' detaches and dir removals still running (see commit), and the first that failed. */
-  private readonly detaching = new Set<Promise<void>>();
-  private detachFailure: unknown;
+  /** syncfs(2) of the file system the layer dirs are on: the addon's, else `sync -f`. */
+  protected async syncLayers(): Promise<void> {
+    const native = sys();
+    if (native) await native.syncfs(this.layers.root);
+    else await execFileAsync('sync', ['-f', this.layers.root]);
+  }
 
-  private track(work: Promise<void>): void {
-    const tracked: Promise<void> = work
-      .catch((e: unknown) => {
-        this.detachFailure ??= e;
-      })
-      .finally(() => this.detaching.delete(tracked));
-    this.detaching.add(tracked);
+  /** What commits leave running: detaches (and the dir removals after them), and syncs. */
+  private readonly detaching = new Running((e) => (this.failure ??= e));
+  private readonly syncing = new Running((e) => (this.failure ??= e));
+  /** The first of that work that failed, reported once, by settled() or the next mount. */
+  private failure: unknown;
+
+  private throwFailure(): void {
+    const e = this.failure;
+    this.failure = undefined;
+    if (e !== undefined) throw new BerthError('RUNTIME', `cannot detach or sync a committed snapshot: ${String((e as Error).message ?? e)}`, { cause: e });
   }
 
   override whenSynced(fn: () => void): void {
-    if (!this.detaching.size) return fn();
-    this.track(
-      Promise.all([...this.detaching]).then(() => {
-        if (this.detachFailure === undefined) fn();
+    if (!this.syncing.size) return fn();
+    this.syncing.add(
+      this.syncing.all().then(() => {
+        if (this.failure === undefined) fn();
       }),
     );
   }
 
   override async settled(): Promise<void> {
-    while (this.detaching.size) await Promise.all(this.detaching);
-    const e = this.detachFailure;
-    this.detachFailure = undefined;
-    if (e !== undefined) throw new BerthError('RUNTIME', `cannot detach a committed snapshot's overlay: ${String((e as Error).message ?? e)}`, { cause: e });
+    await Promise.all([this.detaching.idle(), this.syncing.idle()]);
+    this.throwFailure();
   }
 
   async remove(key: string): Promise<void> {
+    this.volatile.delete(key);
     await this.unmount(key);
     await rm(this.paths(key).dir, { recursive: true, force: true });
+  }
+}
+
+/** Promises still running, each removed once it has settled; a failure goes to `onFailure`. */
+class Running {
+  private readonly set = new Set<Promise<void>>();
+
+  constructor(private readonly onFailure: (e: unknown) => void) {}
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  add(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work.then(
+      () => undefined,
+      (e: unknown) => this.onFailure(e),
+    );
+    this.set.add(tracked);
+    void tracked.finally(() => this.set.delete(tracked));
+  }
+
+  /** Settles when what runs now has. */
+  all(): Promise<unknown> {
+    return Promise.all([...this.set]);
+  }
+
+  /** Settles when nothing runs, work added meanwhile included. */
+  async idle(): Promise<void> {
+    while (this.set.size) await this.all();
   }
 }
 

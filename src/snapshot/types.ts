@@ -61,12 +61,22 @@ export interface CommitOptions {
   readonly fills?: readonly FileFill[];
 }
 
+export interface PrepareOptions {
+  readonly signal?: AbortSignal;
+  readonly volatile?: boolean;
+}
+
 export interface Snapshotter {
   readonly driver: 'overlay' | 'native';
   hasLayer(diffId: Digest): Promise<boolean>;
   layerPath(diffId: Digest): string;
   unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }>;
-  prepare(key: string, layers: readonly Digest[], opts?: { signal?: AbortSignal }): Promise<ActiveSnapshot>;
+  /**
+   * `volatile`: the snapshot's writes need not reach the disk before it is committed (a build
+   * step's): the overlay driver mounts it volatile, so that fsync inside the step and the
+   * unmount skip the disk, and syncs the file system itself after the commit.
+   */
+  prepare(key: string, layers: readonly Digest[], opts?: PrepareOptions): Promise<ActiveSnapshot>;
   /** Mounts again (after a reboot or an explicit unmount). */
   mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot>;
   unmount(key: string): Promise<void>;

@@ -17,6 +17,8 @@ export interface Sys {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
   /** umount2(2). Runs off the main thread: the last unmount of an overlay syncs what it wrote. */
   umount2(target: string, flags: number): Promise<void>;
+  /** syncfs(2) of the file system holding `path`, off the main thread. */
+  syncfs(path: string): Promise<void>;
   /** Every xattr of `path`, not following a symlink; empty where the file system keeps none. */
   lxattrs(path: string): Array<[string, Buffer]>;
   lsetxattr(path: string, name: string, value: Buffer): void;

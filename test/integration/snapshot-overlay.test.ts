@@ -16,11 +16,13 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
-/** Detaches only once `release()` is called; with `fail` set, the detach fails instead. */
+/** Detaches only once `release()` is called; with `fail` set, the detach fails instead. Counts its syncs. */
 class HeldDetach extends OverlaySnapshotter {
   private gate = Promise.resolve();
   release = () => {};
   fail = false;
+  syncs = 0;
+  syncGate = Promise.resolve();
   hold(): void {
     this.gate = new Promise((r) => (this.release = r));
   }
@@ -29,7 +31,14 @@ class HeldDetach extends OverlaySnapshotter {
     if (this.fail) throw new Error('EBUSY (a test)');
     return super.unmount(key);
   }
+  protected override async syncLayers(): Promise<void> {
+    await this.syncGate;
+    this.syncs++;
+    return super.syncLayers();
+  }
 }
+
+const mountOptions = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === dir)?.split(' - ')[1] ?? '';
 
 describe('overlay commit', () => {
   it('returns before the detach; a mount over its layer waits for it; flushCleanup() removes the dir', async () => {
@@ -94,10 +103,36 @@ describe('overlay commit', () => {
     await s.commit('e');
     s.whenSynced(() => ran.push('after e'));
     s.release();
-    await assert.rejects(s.settled(), /cannot detach a committed snapshot's overlay: EBUSY \(a test\)/);
+    await assert.rejects(s.settled(), /cannot detach or sync a committed snapshot: EBUSY \(a test\)/);
     assert.deepEqual(ran, ['idle', 'after d'], 'nothing is recorded after a failed detach');
     s.fail = false;
     await s.remove('e');
     assert.ok(!mounted(e.rootfs));
+  });
+
+  it('a volatile snapshot skips the disk until its commit, which syncs the file system before records name its layer', async () => {
+    const s = await new HeldDetach(root).init();
+    const f = await s.prepare('f', [], { volatile: true });
+    assert.match(mountOptions(f.rootfs), /volatile/, 'mounted volatile');
+    writeFileSync(join(f.rootfs, 'x'), 'kept\n');
+    let openSync!: () => void;
+    s.syncGate = new Promise((r) => (openSync = r));
+    const layer = await s.commit('f');
+    const ran: string[] = [];
+    s.whenSynced(() => ran.push('record'));
+    const g = await s.prepare('g', [layer.diffId]);
+    assert.equal(readFileSync(join(g.rootfs, 'x'), 'utf8'), 'kept\n', 'the next mount needs only the detach');
+    assert.deepEqual(ran, [], 'the record waits for the sync');
+    openSync();
+    await s.settled();
+    assert.deepEqual(ran, ['record']);
+    assert.equal(s.syncs, 1);
+    await s.remove('g');
+
+    const h = await s.prepare('h', []);
+    assert.doesNotMatch(mountOptions(h.rootfs), /volatile/, 'not asked for: an ordinary overlay, synced by its unmount');
+    await s.commit('h');
+    await s.settled();
+    assert.equal(s.syncs, 1);
   });
 });

@@ -58,6 +58,15 @@ describe('system calls through the addon', () => {
     assert.throws(() => lstatSync(join(merged!, 'from-lower')), /ENOENT/, 'the merged view is gone');
   });
 
+  it('syncs the file system holding a path, off the main thread', async () => {
+    const s = native();
+    writeFileSync(join(sandbox, 'to-sync'), 'data\n');
+    const synced = s.syncfs(sandbox);
+    assert.ok(synced instanceof Promise);
+    await synced;
+    await assert.rejects(s.syncfs(join(sandbox, 'no-such-dir')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && /syncfs/.test(e.message));
+  });
+
   it('reports errors with the errno code, as Node does', async () => {
     const s = native();
     await assert.rejects(s.umount2(join(sandbox, 'not-a-mount-point-at-all'), MNT_DETACH), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'EINVAL');
