@@ -52,6 +52,10 @@ static void mount_execute(napi_env env, void *p) {
   j->base.err = r == 0 ? 0 : errno;
 }
 
+static void free_mount_job(mount_job *j) {
+  free(j->source), free(j->target), free(j->fstype), free(j->data), free(j);
+}
+
 static void mount_complete(napi_env env, napi_status status, void *p) {
   mount_job *j = p;
   if (!job_failed(env, status, &j->base, op_names[j->op], j->target)) {
@@ -59,11 +63,7 @@ static void mount_complete(napi_env env, napi_status status, void *p) {
     napi_get_undefined(env, &undef);
     napi_resolve_deferred(env, j->base.deferred, undef);
   }
-  free(j->source);
-  free(j->target);
-  free(j->fstype);
-  free(j->data);
-  free(j);
+  free_mount_job(j);
 }
 
 static napi_value queue_mount(napi_env env, mount_job *j) {
@@ -71,8 +71,8 @@ static napi_value queue_mount(napi_env env, mount_job *j) {
   return queue(env, names[j->op], mount_execute, mount_complete, &j->base);
 }
 
-/* mount(source|null, target, fstype|null, flags, data|null): Promise<void> */
-static napi_value js_mount(napi_env env, napi_callback_info info) {
+/* The job of a mount(source|null, target, fstype|null, flags, data|null) call; NULL when an argument is wrong. */
+static mount_job *mount_args(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   if (!get_args(env, info, 5, argv, "mount(source, target, fstype, flags, data)")) return NULL;
   mount_job *j = calloc(1, sizeof *j);
@@ -84,15 +84,15 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   if (!pending(env)) j->data = string_arg(env, argv[4], 1);
   if (!pending(env) && napi_get_value_double(env, argv[3], &flags) != napi_ok) napi_throw_type_error(env, NULL, "flags must be a number");
   if (pending(env) || !j->target) {
-    free(j->source), free(j->target), free(j->fstype), free(j->data), free(j);
+    free_mount_job(j);
     return NULL;
   }
   j->flags = (unsigned long)flags;
-  return queue_mount(env, j);
+  return j;
 }
 
-/* umount2(target, flags): Promise<void> */
-static napi_value js_umount2(napi_env env, napi_callback_info info) {
+/* The job of an umount2(target, flags) call; NULL when an argument is wrong. */
+static mount_job *umount_args(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!get_args(env, info, 2, argv, "umount2(target, flags)")) return NULL;
   mount_job *j = calloc(1, sizeof *j);
@@ -102,11 +102,42 @@ static napi_value js_umount2(napi_env env, napi_callback_info info) {
   j->target = string_arg(env, argv[0], 0);
   if (!pending(env) && napi_get_value_double(env, argv[1], &flags) != napi_ok) napi_throw_type_error(env, NULL, "flags must be a number");
   if (pending(env) || !j->target) {
-    free(j->target), free(j);
+    free_mount_job(j);
     return NULL;
   }
   j->flags = (unsigned long)flags;
-  return queue_mount(env, j);
+  return j;
+}
+
+/* A job run in line, for calls that do not wait on the disk (a mount, an unmount that syncs nothing). */
+static napi_value run_now(napi_env env, mount_job *j) {
+  if (!j) return NULL;
+  mount_execute(env, j);
+  if (j->base.err) throw_errno(env, j->base.err, op_names[j->op], j->target);
+  free_mount_job(j);
+  return NULL;
+}
+
+/* mount(source|null, target, fstype|null, flags, data|null): Promise<void> */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  mount_job *j = mount_args(env, info);
+  return j ? queue_mount(env, j) : NULL;
+}
+
+/* mountSync(...): the same in line. */
+static napi_value js_mount_sync(napi_env env, napi_callback_info info) {
+  return run_now(env, mount_args(env, info));
+}
+
+/* umount2(target, flags): Promise<void> */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  mount_job *j = umount_args(env, info);
+  return j ? queue_mount(env, j) : NULL;
+}
+
+/* umount2Sync(target, flags): the same in line. */
+static napi_value js_umount2_sync(napi_env env, napi_callback_info info) {
+  return run_now(env, umount_args(env, info));
 }
 
 /* syncfs(path): Promise<void>, the file system holding `path` written to disk. */
@@ -212,7 +243,9 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"mountSync", NULL, js_mount_sync, NULL, NULL, NULL, napi_default, NULL},
       {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2Sync", NULL, js_umount2_sync, NULL, NULL, NULL, napi_default, NULL},
       {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_default, NULL},
       {"lxattrs", NULL, js_lxattrs, NULL, NULL, NULL, napi_default, NULL},
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},

@@ -15,8 +15,12 @@ import { fileURLToPath } from 'node:url';
 export interface Sys {
   /** mount(2); null for an absent source, type or data. Runs off the main thread. */
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  /** mount(2) in line. */
+  mountSync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   /** umount2(2). Runs off the main thread: the last unmount of an overlay syncs what it wrote. */
   umount2(target: string, flags: number): Promise<void>;
+  /** umount2(2) in line, for an unmount that syncs nothing (a volatile overlay). */
+  umount2Sync(target: string, flags: number): void;
   /** syncfs(2) of the file system holding `path`, off the main thread. */
   syncfs(path: string): Promise<void>;
   /** Every xattr of `path`, not following a symlink; empty where the file system keeps none. */

@@ -58,6 +58,21 @@ describe('system calls through the addon', () => {
     assert.throws(() => lstatSync(join(merged!, 'from-lower')), /ENOENT/, 'the merged view is gone');
   });
 
+  it('mounts and detaches in line too', () => {
+    const s = native();
+    const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(sandbox, 'ovl-now', d));
+    for (const d of [lower!, upper!, work!, merged!]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(lower!, 'from-lower'), 'lower\n');
+    assert.equal(s.mountSync('overlay', merged!, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work},volatile`), undefined);
+    assert.equal(readFileSync(join(merged!, 'from-lower'), 'utf8'), 'lower\n');
+    writeFileSync(join(merged!, 'written'), 'upper\n');
+    s.umount2Sync(merged!, MNT_DETACH);
+    assert.equal(readFileSync(join(upper!, 'written'), 'utf8'), 'upper\n');
+    assert.throws(() => lstatSync(join(merged!, 'from-lower')), /ENOENT/);
+    assert.throws(() => s.umount2Sync(merged!, MNT_DETACH), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /umount2/.test(e.message), 'no longer a mount point');
+    assert.throws(() => s.mountSync('overlay', join(sandbox, 'missing-target'), 'overlay', 0, 'lowerdir=/nonexistent'), (e: NodeJS.ErrnoException) => typeof e.code === 'string' && e.code.startsWith('E'));
+  });
+
   it('syncs the file system holding a path, off the main thread', async () => {
     const s = native();
     writeFileSync(join(sandbox, 'to-sync'), 'data\n');
