@@ -94,17 +94,23 @@ static napi_value js_sha256_new(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+/* The call's `want` arguments, the first a hash not yet digested: its slot, or NULL (thrown). */
+static EVP_MD_CTX **live_hash(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  EVP_MD_CTX **slot = argc == want ? ctx_of(env, argv[0]) : NULL;
+  if (!slot) return NULL;
+  if (*slot) return slot;
+  napi_throw_error(env, NULL, "the hash has been digested");
+  return NULL;
+}
+
 /* sha256Update(hash, data): data is a Buffer (any Uint8Array) or a string, taken as UTF-8. */
 static napi_value js_sha256_update(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  EVP_MD_CTX **slot = argc == 2 ? ctx_of(env, argv[0]) : NULL;
+  EVP_MD_CTX **slot = live_hash(env, info, 2, argv);
   if (!slot) return NULL;
-  if (!*slot) {
-    napi_throw_error(env, NULL, "the hash has been digested");
-    return NULL;
-  }
+  EVP_MD_CTX *ctx = *slot;
   napi_valuetype t;
   CHECK(napi_typeof(env, argv[1], &t));
   int ok;
@@ -114,8 +120,7 @@ static napi_value js_sha256_update(napi_env env, napi_callback_info info) {
     char small[1024];
     char *s = len < sizeof small ? small : malloc(len + 1);
     if (!s) return NULL;
-    CHECK(napi_get_value_string_utf8(env, argv[1], s, len + 1, &len));
-    ok = EVP_DigestUpdate(*slot, s, len);
+    ok = napi_get_value_string_utf8(env, argv[1], s, len + 1, &len) == napi_ok && EVP_DigestUpdate(ctx, s, len) == 1;
     if (s != small) free(s);
   } else {
     napi_typedarray_type kind;
@@ -128,9 +133,9 @@ static napi_value js_sha256_update(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "sha256Update(hash, Uint8Array | string)");
       return NULL;
     }
-    ok = EVP_DigestUpdate(*slot, data, length);
+    ok = EVP_DigestUpdate(ctx, data, length) == 1;
   }
-  if (ok != 1) {
+  if (!ok) {
     napi_throw_error(env, NULL, "EVP_DigestUpdate failed");
     return NULL;
   }
@@ -139,15 +144,9 @@ static napi_value js_sha256_update(napi_env env, napi_callback_info info) {
 
 /* sha256Digest(hash): the 32-byte digest as a Buffer; the hash is finished. */
 static napi_value js_sha256_digest(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  EVP_MD_CTX **slot = argc == 1 ? ctx_of(env, argv[0]) : NULL;
+  EVP_MD_CTX **slot = live_hash(env, info, 1, argv);
   if (!slot) return NULL;
-  if (!*slot) {
-    napi_throw_error(env, NULL, "the hash has been digested");
-    return NULL;
-  }
   void *out;
   napi_value buf;
   CHECK(napi_create_buffer(env, 32, &out, &buf));

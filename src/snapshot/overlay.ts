@@ -8,7 +8,6 @@ import { MNT_DETACH, sys } from '../sys/index.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, PrepareOptions, Snapshotter } from './types.ts';
 
-
 /** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
 export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
@@ -52,8 +51,15 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
         await mountOverlay(this.layers.root, lower, options.slice(1), p.merged);
       } catch (e) {
         if (volatile) {
-          this.volatileWorks = false; // an older kernel: the overlay syncs at unmount, as any other
-          return this.mount(key, layers);
+          // Linux before 5.10 has no volatile overlays: once an ordinary one mounts where a
+          // volatile one would not, every overlay is ordinary (synced at unmount).
+          this.volatileWorks = false;
+          try {
+            return await this.mount(key, layers);
+          } catch (again) {
+            this.volatileWorks = true;
+            throw again;
+          }
         }
         throw new BerthError('RUNTIME', `cannot mount the overlay for ${key}: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`, { cause: e });
       }
