@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
@@ -98,6 +98,11 @@ export class LayerDirs {
 
   /** Renames a finished dir into place; losing a race to an identical dir is fine (false: `from` stays). */
   async publish(from: string, diffId: Digest): Promise<boolean> {
+    return this.publishNow(from, diffId);
+  }
+
+  /** publish, in the caller's tick (the rename is one call). */
+  publishNow(from: string, diffId: Digest): boolean {
     try {
       renameSync(from, this.path(diffId));
       return true;
@@ -105,6 +110,16 @@ export class LayerDirs {
       const code = errnoCode(e);
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
       return false;
+    }
+  }
+
+  /** Makes the layer dirs' names durable (an fsync of the dir that holds them). */
+  async syncNames(): Promise<void> {
+    const fh = await open(this.root, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
   }
 
@@ -156,12 +171,19 @@ export abstract class LayeredSnapshotter {
     return this;
   }
 
+  /**
+   * Layers committed by this process whose dirs are not published yet, by the upperdir that
+   * holds each meanwhile: a layer dir is published only once its files are on disk, and the
+   * sync runs on after its commit (OverlaySnapshotter.commit). Mounts read them from there.
+   */
+  protected readonly unpublished = new Map<Digest, string>();
+
   layerPath(diffId: Digest): string {
-    return this.layers.path(diffId);
+    return this.unpublished.get(diffId) ?? this.layers.path(diffId);
   }
 
   hasLayer(diffId: Digest): Promise<boolean> {
-    return this.layers.has(diffId);
+    return this.unpublished.has(diffId) ? Promise.resolve(true) : this.layers.has(diffId);
   }
 
   /**
@@ -215,7 +237,7 @@ export abstract class LayeredSnapshotter {
   /** Refuses a snapshot over a layer that is not unpacked (the store lost it, or was never given it). */
   protected async requireLayers(layers: readonly Digest[]): Promise<void> {
     for (const l of layers) {
-      if (!existsSync(this.layers.path(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
+      if (!existsSync(this.layerPath(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
     }
   }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
@@ -39,16 +39,25 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
 
   async mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
     const p = this.paths(key);
-    // The record keeps relative lowerdir names: mountOverlay resolves them.
-    const lower = layers.length ? [...layers].reverse().map(digestHex) : ['empty'];
     await this.requireLayers(layers);
     await this.detaching.idle();
     this.throwFailure();
+    const mounted = await isMountPoint(p.merged);
     const volatile = this.volatile.has(key) && this.volatileWorks;
-    const options = [`lowerdir=${lower.join(':')}`, `upperdir=${p.upper}`, `workdir=${p.work}`, ...(volatile ? ['volatile'] : [])];
-    if (!(await isMountPoint(p.merged))) {
+    const rest = [`upperdir=${p.upper}`, `workdir=${p.work}`, ...(volatile ? ['volatile'] : [])];
+    // The record keeps relative lowerdir names (mountOverlay resolves them), but for a layer
+    // not yet published, which is still its snapshot's upperdir: read in the mount's own tick.
+    // The `mount` tool runs while a layer may be published, so before it none may be pending.
+    const lowerOf = () => (layers.length ? [...layers].reverse().map((d) => this.unpublished.get(d) ?? digestHex(d)) : ['empty']);
+    let lower = lowerOf();
+    if (!mounted && !mountsInLine(this.layers.root, lower, rest)) {
+      await this.syncing.idle();
+      lower = lowerOf();
+    }
+    const options = [`lowerdir=${lower.join(':')}`, ...rest];
+    if (!mounted) {
       try {
-        await mountOverlay(this.layers.root, lower, options.slice(1), p.merged);
+        await mountOverlay(this.layers.root, lower, rest, p.merged);
       } catch (e) {
         if (volatile) {
           // Linux before 5.10 has no volatile overlays: once an ordinary one mounts where a
@@ -100,18 +109,30 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
       await detached.catch(() => undefined);
       throw e;
     }
-    // A layer dir is whole once it is one: the fills are written first.
-    await copies;
-    const moved = await this.keepUpper(layer, p.upper);
-    // The step need not wait for the detach (1-3 ms here even after a tiny step, the sync
-    // included), nor for the snapshot dir, which is only the workdir and the mount point now
-    // (or a duplicate upperdir): the next mount waits for them instead, so that no layer dir
-    // is a lowerdir while it is still the upperdir of an overlay on its way out.
-    this.detaching.add(detached.then(() => this.dropSnapshotDir(layer, p.dir, moved, true)));
-    // A volatile overlay's unmount writes nothing to disk: here the layer's files are synced
-    // (syncfs of the file system under it), off the step's path too; the records that name
-    // the layer wait for it (whenSynced).
-    this.syncing.add(wasVolatile ? detached.then(() => this.syncLayers()) : detached);
+    await copies; // the fills are part of the layer
+    // The step waits neither for the detach (which syncs the file system under an ordinary
+    // overlay: 1-3 ms here even after a tiny step) nor for the sync: a volatile overlay's
+    // unmount writes nothing, and its files are synced here (syncfs), off the step's path. A
+    // layer dir is published only once its files are on disk; until then the layer is read
+    // from this upperdir (`unpublished`), and the records that name it wait (whenSynced). The
+    // next mount waits for the detach, so that no lowerdir is still another overlay's upperdir.
+    const known = this.unpublished.has(layer.diffId) || (await this.layers.has(layer.diffId));
+    if (!known) this.unpublished.set(layer.diffId, p.upper);
+    this.detaching.add(detached);
+    const synced = wasVolatile ? detached.then(() => this.syncLayers()) : detached;
+    this.syncing.add(
+      synced.then(async () => {
+        let moved = false;
+        if (!known) {
+          // In one tick with the map, so that no mount reads the upperdir's old path.
+          moved = this.layers.publishNow(p.upper, layer.diffId);
+          this.unpublished.delete(layer.diffId);
+          if (moved) await this.layers.syncNames();
+        }
+        // What is left of the snapshot dir: the workdir, the mount point, or a duplicate upperdir.
+        await this.dropSnapshotDir(layer, p.dir, moved, true);
+      }),
+    );
     return layer;
   }
 
@@ -188,6 +209,15 @@ class Running {
 /** The kernel's limit on a mount's option string, less a little. */
 const MAX_OPTIONS = 4000;
 
+function absoluteOptions(layersRoot: string, lower: readonly string[], rest: readonly string[]): string {
+  return [`lowerdir=${lower.map((l) => resolve(layersRoot, l)).join(':')}`, ...rest].join(',');
+}
+
+/** Whether the addon mounts this overlay in line (else the `mount` tool does, in `layersRoot`). */
+function mountsInLine(layersRoot: string, lower: readonly string[], rest: readonly string[]): boolean {
+  return sys() !== undefined && absoluteOptions(layersRoot, lower, rest).length < MAX_OPTIONS;
+}
+
 /**
  * Mounts an overlay of `lower` (names of dirs in `layersRoot`, top first). The syscall is made
  * in line (it waits on no disk: a fraction of a ms, where a trip through the thread pool costs
@@ -196,8 +226,7 @@ const MAX_OPTIONS = 4000;
  */
 async function mountOverlay(layersRoot: string, lower: readonly string[], rest: readonly string[], target: string): Promise<void> {
   const native = sys();
-  const absolute = [`lowerdir=${lower.map((l) => join(layersRoot, l)).join(':')}`, ...rest].join(',');
-  if (native && absolute.length < MAX_OPTIONS) return native.mountSync('overlay', target, 'overlay', 0, absolute);
+  if (native && mountsInLine(layersRoot, lower, rest)) return native.mountSync('overlay', target, 'overlay', 0, absoluteOptions(layersRoot, lower, rest));
   await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
 }
 

@@ -1,9 +1,10 @@
 /**
- * System calls Node has no binding for — mount(2), umount2(2), the l*xattr(2) family and
- * mknod(2) — through berth's own small addon (native/berth_sys.c, compiled into
+ * System calls Node has no binding for — mount(2), umount2(2), syncfs(2), the l*xattr(2)
+ * family and mknod(2) — through berth's own small addon (native/*.c, compiled into
  * dist/berth_sys.node by `npm run build`). Each call replaces a spawned tool (mount,
- * umount, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here. And
- * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does.
+ * umount, sync, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here. And
+ * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does, and
+ * SHA-256 and random bytes (crypto.ts), which spare a command loading node:crypto.
  *
  * `sys()` is undefined when the addon was not built (no C compiler or no Node headers) or
  * BERTH_NO_NATIVE=1 is set; callers then spawn the tools, which give the same results.

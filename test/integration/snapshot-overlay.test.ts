@@ -48,7 +48,7 @@ describe('overlay commit', () => {
     s.hold();
     const layer = await s.commit('a');
     assert.ok(mounted(a.rootfs), 'commit returned with the overlay still attached');
-    assert.equal(readFileSync(join(s.layerPath(layer.diffId), 'f'), 'utf8'), 'one\n', 'the layer dir is in place when commit returns');
+    assert.equal(readFileSync(join(s.layerPath(layer.diffId), 'f'), 'utf8'), 'one\n', 'the layer can be read when commit returns');
 
     let bReady = false;
     const b = s.prepare('b', [layer.diffId]).then((snap) => ((bReady = true), snap));
@@ -118,15 +118,21 @@ describe('overlay commit', () => {
     let openSync!: () => void;
     s.syncGate = new Promise((r) => (openSync = r));
     const layer = await s.commit('f');
+    const published = join(root, 'layers', layer.diffId.slice(7));
     const ran: string[] = [];
     s.whenSynced(() => ran.push('record'));
     const g = await s.prepare('g', [layer.diffId]);
     assert.equal(readFileSync(join(g.rootfs, 'x'), 'utf8'), 'kept\n', 'the next mount needs only the detach');
     assert.deepEqual(ran, [], 'the record waits for the sync');
+    assert.ok(!existsSync(published), 'no layer dir before its files are on disk');
+    assert.equal(readFileSync(join(s.layerPath(layer.diffId), 'x'), 'utf8'), 'kept\n', 'meanwhile the layer is read from the upperdir');
     openSync();
     await s.settled();
     assert.deepEqual(ran, ['record']);
     assert.equal(s.syncs, 1);
+    assert.equal(s.layerPath(layer.diffId), published);
+    assert.equal(readFileSync(join(published, 'x'), 'utf8'), 'kept\n');
+    assert.equal(readFileSync(join(g.rootfs, 'x'), 'utf8'), 'kept\n', 'an overlay over the layer reads on after it is published');
     await s.remove('g');
 
     const h = await s.prepare('h', []);
