@@ -10,14 +10,8 @@ import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, parseIgnoreFile, pathGlob } from '../dockerfile/index.ts';
 import type { Database } from '../store/db.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import { readTextOr } from '../sys/quiet-fs.ts';
 
-function textIfThere(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** A typed array's bytes, as the hash takes them. */
 const bytesOf = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -148,7 +142,7 @@ export class BuildContext {
 
   static async open(dir: string, dockerfilePath: string, db: Database): Promise<BuildContext> {
     // In line: two small files (usually absent), quicker than two trips through the thread pool.
-    const general = textIfThere(`${dockerfilePath}.dockerignore`) ?? textIfThere(join(dir, '.dockerignore')) ?? '';
+    const general = readTextOr(`${dockerfilePath}.dockerignore`, undefined) ?? readTextOr(join(dir, '.dockerignore'), '');
     return new BuildContext(dir, new IgnoreMatcher(parseIgnoreFile(general)), db);
   }
 

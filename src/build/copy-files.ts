@@ -16,6 +16,7 @@ import { join, posix } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/for-each-limit.ts';
 import { copyFill, copyQueue, resolveInRootSync, type FileFill } from '../layer/index.ts';
+import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { copySmallFiles, copySmallSync, createFileSync, type SmallCopy } from './copy-thread.ts';
 
 export interface CopyOwnership {
@@ -37,14 +38,6 @@ export interface CopyOwnership {
 /** A file left empty for the commit to fill: a FileFill before its path in the layer is known. */
 export type PendingFill = Omit<FileFill, 'rel'>;
 
-/** lstat in line (quicker than a trip through the thread pool); undefined when nothing is there. */
-export function lstatOrUndefined(p: string) {
-  try {
-    return lstatSync(p);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Creates `dir` (a path in the rootfs) and its missing parents; returns the host path. */
 export async function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnership): Promise<string> {

@@ -3,8 +3,9 @@
  * and resolv.conf. The text is made by pure functions (unit-tested); only writeEtcFiles
  * touches the disk.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readTextOr } from '../sys/quiet-fs.ts';
 
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** systemd-resolved's list of the real upstream servers, behind its 127.0.0.53 stub. */
@@ -104,24 +105,16 @@ export async function writeEtcFiles(dir: string, opts: { mode: string } & HostsO
   const files: EtcFiles = { hostsPath: join(dir, 'hosts'), resolvConfPath: join(dir, 'resolv.conf'), hostnamePath: join(dir, 'hostname') };
   let hosts: string;
   if (opts.mode === 'host') {
-    const hostHosts = readOr('/etc/hosts', '127.0.0.1\tlocalhost\n');
+    const hostHosts = readTextOr('/etc/hosts', '127.0.0.1\tlocalhost\n');
     const extra = (opts.extraHosts ?? []).map((h) => `${h.ip}\t${h.name}\n`).join('');
     hosts = (hostHosts.endsWith('\n') || !hostHosts ? hostHosts : `${hostHosts}\n`) + extra;
   } else {
     hosts = containerHosts(opts);
   }
-  const hostResolv = readOr(HOST_RESOLV_CONF, '');
-  const upstream = readOr(UPSTREAM_RESOLV_CONF, '');
+  const hostResolv = readTextOr(HOST_RESOLV_CONF, '');
+  const upstream = readTextOr(UPSTREAM_RESOLV_CONF, '');
   writeFileSync(files.hostsPath, hosts);
   writeFileSync(files.resolvConfPath, containerResolvConf(opts.mode, hostResolv, upstream, opts));
   writeFileSync(files.hostnamePath, `${opts.hostname}\n`);
   return files;
-}
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
 }

@@ -87,7 +87,7 @@ export class LayerDirs {
         throw new BerthError('DATA_CORRUPT', `layer content does not match its diffID: expected ${diffId}, got ${got.diffId}`);
       }
       await opts.gate;
-      await this.publish(tmp, diffId);
+      this.publish(tmp, diffId);
       return { size: got.size };
     } finally {
       // Published, it is gone; failed, a partial tree (up to a whole layer) goes in the
@@ -96,13 +96,11 @@ export class LayerDirs {
     }
   }
 
-  /** Renames a finished dir into place; losing a race to an identical dir is fine (false: `from` stays). */
-  async publish(from: string, diffId: Digest): Promise<boolean> {
-    return this.publishNow(from, diffId);
-  }
-
-  /** publish, in the caller's tick (the rename is one call). */
-  publishNow(from: string, diffId: Digest): boolean {
+  /**
+   * Renames a finished dir into place, in the caller's tick (one call); losing a race to an
+   * identical dir is fine (false: `from` stays).
+   */
+  publish(from: string, diffId: Digest): boolean {
     try {
       renameSync(from, this.path(diffId));
       return true;
@@ -206,7 +204,7 @@ export abstract class LayeredSnapshotter {
    * rebuild makes the same one again). True when it was moved.
    */
   protected async keepUpper(layer: CommittedLayer, upper: string): Promise<boolean> {
-    return !(await this.layers.has(layer.diffId)) && (await this.layers.publish(upper, layer.diffId));
+    return !(await this.layers.has(layer.diffId)) && this.layers.publish(upper, layer.diffId);
   }
 
   /**

@@ -21,6 +21,7 @@ import { applyLayer, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
+import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
@@ -98,14 +99,6 @@ interface Changes {
   readonly dirs: string[];
 }
 
-function statOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
 function kind(st: Stats): string {
   return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isCharacterDevice() ? 'chr' : st.isBlockDevice() ? 'blk' : st.isFIFO() ? 'fifo' : 'other';
 }
@@ -128,8 +121,8 @@ export function diffTrees(rootfs: string, parent: string): Changes {
     let changed = false;
     for (const name of [...new Set([...here, ...before])].sort()) {
       const r = rel ? `${rel}/${name}` : name;
-      const a = statOrUndefined(join(rootfs, r));
-      const b = before.has(name) ? statOrUndefined(join(parent, r)) : undefined;
+      const a = lstatOrUndefined(join(rootfs, r));
+      const b = before.has(name) ? lstatOrUndefined(join(parent, r)) : undefined;
       if (!a) {
         out.deleted.push(r);
         changed = true;

@@ -125,7 +125,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
         let moved = false;
         if (!known) {
           // In one tick with the map, so that no mount reads the upperdir's old path.
-          moved = this.layers.publishNow(p.upper, layer.diffId);
+          moved = this.layers.publish(p.upper, layer.diffId);
           this.unpublished.delete(layer.diffId);
           if (moved) await this.layers.syncNames();
         }

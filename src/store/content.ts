@@ -239,27 +239,17 @@ export class LocalContentStore implements ContentStore {
     }
     if (await this.has(digest)) return { digest, size: bytes.length };
     const tmp = join(this.ingestDir, `${Date.now()}-${randomHex(8)}`);
+    // A blob in memory is a config or a manifest (layers come as streams): its calls are made
+    // in line, but for the fsync, which waits on the disk.
     try {
-      if (bytes.length <= SMALL_BLOB) {
-        // A config or a manifest: its calls in line, but for the fsync, which waits on the disk.
-        const fd = openSync(tmp, 'wx', 0o644);
-        try {
-          for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-          await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
-        } finally {
-          closeSync(fd);
-        }
-        renameSync(tmp, join(this.blobsDir, digestHex(digest)));
-      } else {
-        const fh = await open(tmp, 'wx', 0o644);
-        try {
-          await fh.writeFile(bytes);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, join(this.blobsDir, digestHex(digest)));
+      const fd = openSync(tmp, 'wx', 0o644);
+      try {
+        for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+        await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+      } finally {
+        closeSync(fd);
       }
+      renameSync(tmp, join(this.blobsDir, digestHex(digest)));
     } catch (e) {
       rmSync(tmp, { force: true });
       throw e;
