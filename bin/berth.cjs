@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// Entry point (the bin/berth script runs it with Node). Runs the bundled CLI (npm run build) through a vm.Script
+// Entry point, run only by the bin/berth script, which starts Node as `node -- bin/berth.cjs ARGS`
+// with Node's own variables dropped (so no shebang and no exec bit: started directly, Node would
+// take `--env-file` out of berth's arguments). Runs the bundled CLI (npm run build) through a vm.Script
 // with V8's code cache (see scripts/bundle.mjs). Each verb gets a cache of its own, written
 // at the exit of its first successful run (or when V8 rejects it: a new Node). V8 caches only
 // the functions compiled by then, and with one cache primed by `--version` a cached `build`

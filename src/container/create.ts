@@ -65,7 +65,8 @@ async function readEnvFiles(files: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const f of files) {
     const text = await readFile(f, 'utf8').catch((e: Error) => {
-      throw new BerthError('NOT_FOUND', `open ${f}: ${e.message}`);
+      // Docker's words: `open FILE: no such file or directory`, without Node's `ENOENT: ` and `, open 'FILE'`.
+      throw new BerthError('NOT_FOUND', `open ${f}: ${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/s, '')}`);
     });
     for (const raw of text.split('\n')) {
       const line = raw.replace(/^\s+/, '');

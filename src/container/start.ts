@@ -128,11 +128,12 @@ export async function startDetached(engine: Engine, id: string): Promise<void> {
   await prepareOrRemove(engine, rec);
   // A restart must not mistake the last run's exit for this one's: clear it before the monitor runs.
   records.updateState(rec.id, (s) => ({ ...s, status: 'created' }));
-  // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started.
+  // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started,
+  // and after `--`, as bin/berth starts it, so that Node reads no option out of berth's arguments.
   // fd 3 is a pipe on which it reports the start, one JSON line; a pipe and not the record,
   // because a quick `--rm` container can be run, removed and gone before a poll would see it.
   const entry = process.argv[1]!;
-  const monitor = spawn(process.execPath, [entry, '--root', engine.root, '__monitor', rec.id], {
+  const monitor = spawn(process.execPath, ['--', entry, '--root', engine.root, '__monitor', rec.id], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: process.env,

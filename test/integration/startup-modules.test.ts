@@ -5,6 +5,7 @@
  * one that starts a tool loads child_process.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +20,18 @@ after(() => {
   rmSync(ctx, { recursive: true, force: true });
 });
 
-/** The built-ins a berth command loaded, and its result. */
+/**
+ * The built-ins a berth command loaded, and its result. bin/berth drops NODE_OPTIONS, so the
+ * reporter is preloaded by starting Node on bin/berth.cjs as bin/berth does, plus `--require`.
+ */
 function modulesOf(args: readonly string[]) {
   const report = join(ctx, 'modules.txt');
-  const r = t.run(args, { env: { NODE_OPTIONS: `--require ${join(REPO, 'test', 'fixtures', 'report-modules.cjs')}`, BERTH_TEST_MODULES: report } });
-  assert.equal(r.code, 0, r.stderr);
+  const entry = join(REPO, 'bin', 'berth.cjs');
+  const r = spawnSync(process.execPath, ['--require', join(REPO, 'test', 'fixtures', 'report-modules.cjs'), '--', entry, '--root', t.root, ...args], {
+    env: { ...process.env, BERTH_TEST_MODULES: report },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
   return new Set(readFileSync(report, 'utf8').split('\n'));
 }
 
