@@ -3,13 +3,13 @@
  * shares. Commands take what they need from the returned `Engine`; nothing else
  * constructs stores or drivers.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSnapshotter, type Snapshotter } from './snapshot/index.ts';
 import { LocalContentStore, type ContentStore } from './store/content.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { ImageRecords } from './store/images.ts';
-import { defaultRunRoot, defaultStateRoot } from './store/root.ts';
+import { privateDir, tightenStateRoot } from './store/private-root.ts';
+import { defaultRunRoot, defaultStateRoot, runBase } from './store/root.ts';
 import { VolumeStore } from './volume/index.ts';
 import { mark } from './progress/timing.ts';
 
@@ -28,9 +28,13 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   const root = opts.root ?? defaultStateRoot();
   const runRoot = defaultRunRoot(root);
   // Every command opens the engine: its dirs are made in line, each a few microseconds,
-  // rather than through the thread pool, a trip that costs more here than the call.
-  mkdirSync(root, { recursive: true, mode: 0o711 });
-  mkdirSync(runRoot, { recursive: true, mode: 0o711 });
+  // rather than through the thread pool, a trip that costs more here than the call. Both
+  // roots are 0700 (store/private-root.ts); one stat each says so on every later open.
+  if (privateDir(root) === 'tightened') tightenStateRoot(root);
+  const base = runBase();
+  // /run/berth also holds the machine's network state (cni-ipam, dns, ...) beside the run roots.
+  if (runRoot.startsWith(`${base}/`)) privateDir(base);
+  privateDir(runRoot);
   const content = await new LocalContentStore(join(root, 'content')).init();
   const db = openDatabase(join(root, 'metadata.db'));
   const snapshots = await openSnapshotter(join(root, 'snapshots'));

@@ -125,7 +125,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     });
     // The bundle is on the run dir's tmpfs, which no crash outlives: written in line, as is.
     mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }); // the step's env, build args included
     const child = runc.runPiped(key, runDir);
     // Earlier steps' cleanup and empty dirs, while the container runs.
     ctx.later.start();

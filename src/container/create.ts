@@ -135,7 +135,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   };
   const rec: ContainerRecord = { id, name, imageId: image.record.id, imageRef: opts.image, created: new Date().toISOString(), config, state: initialState() };
   const paths = containerPaths(engine, id);
-  await mkdir(paths.bundle, { recursive: true });
+  await mkdir(paths.bundle, { recursive: true, mode: 0o700 }); // containers/ too: store/private-root.ts
   records.insert(rec);
   try {
     await engine.snapshots.prepare(id, image.config.rootfs.diff_ids);

@@ -42,7 +42,7 @@ export async function execInContainer(engine: Engine, idOrName: string, opts: Ex
   };
   const paths = containerPaths(engine, rec.id);
   const file = join(paths.runDir, `exec-${randomHex(6)}.json`);
-  await writeFile(file, JSON.stringify(process_));
+  await writeFile(file, JSON.stringify(process_), { mode: 0o600 }); // its env
   try {
     const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);

@@ -23,7 +23,7 @@ export class JsonLogWriter {
   private readonly partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
 
   constructor(path: string) {
-    this.file = createWriteStream(path, { flags: 'a' });
+    this.file = createWriteStream(path, { flags: 'a', mode: 0o600 }); // the container's output is its own
   }
 
   write(stream: 'stdout' | 'stderr', chunk: Buffer | string): void {

@@ -80,8 +80,9 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
       options: opts,
       hardLimits: hardLimits(),
     });
-    await mkdir(paths.bundle, { recursive: true });
-    await writeFileAtomic(join(paths.bundle, 'config.json'), JSON.stringify(spec));
+    await mkdir(paths.bundle, { recursive: true, mode: 0o700 });
+    // 0600: the spec holds the container's env (`-e SECRET=...`).
+    await writeFileAtomic(join(paths.bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     return { state: net, ports: net.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })), ipAddress: net.ipAddress };
   } catch (e) {
     await teardownNetwork(net).catch(() => undefined);

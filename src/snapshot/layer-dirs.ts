@@ -57,8 +57,10 @@ export class LayerDirs {
   constructor(readonly root: string) {}
 
   async init(): Promise<void> {
+    // tmp first: it makes the layers dir 0700 (store/private-root.ts). `empty` is the lowerdir
+    // of an image with no layers, the container's `/`: 0755, as docker's.
+    mkdirSync(join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
     mkdirSync(join(this.root, 'empty'), { recursive: true });
-    mkdirSync(join(this.root, 'tmp'), { recursive: true });
   }
 
   path(diffId: Digest): string {
@@ -165,7 +167,7 @@ export abstract class LayeredSnapshotter {
 
   async init(): Promise<this> {
     await this.layers.init();
-    mkdirSync(this.activeDir, { recursive: true });
+    mkdirSync(this.activeDir, { recursive: true, mode: 0o700 });
     return this;
   }
 

@@ -64,7 +64,7 @@ export async function openSnapshotter(root: string, env: NodeJS.ProcessEnv = pro
   }
   let driver: Driver = recorded || wanted || 'overlay';
   if (!recorded) {
-    await mkdir(root, { recursive: true });
+    await mkdir(root, { recursive: true, mode: 0o700 }); // store/private-root.ts
     if (!wanted) driver = (await overlayWorks(root)) ? 'overlay' : 'native';
     await writeFile(recordPath, `${driver}\n`);
   }

@@ -152,8 +152,9 @@ export class LocalContentStore implements ContentStore {
   }
 
   async init(): Promise<this> {
-    mkdirSync(this.blobsDir, { recursive: true });
-    mkdirSync(this.ingestDir, { recursive: true });
+    // 0700 as made (content/ too): store/private-root.ts
+    mkdirSync(this.blobsDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.ingestDir, { recursive: true, mode: 0o700 });
     return this;
   }
 

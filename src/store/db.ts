@@ -7,10 +7,11 @@
  * covers it, and its native addon is loaded by path, skipping the `bindings` package's search
  * of the file system: together ~8 ms of every command that opens the store.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Sqlite from 'better-sqlite3';
+import { errnoCode } from '../errors/index.ts';
 import { SCHEMA, SCHEMA_VERSION } from './schema.sql.ts';
 
 export type Database = Sqlite.Database;
@@ -31,6 +32,13 @@ function addonPath(): string | undefined {
 }
 
 export function openDatabase(path: string): Database {
+  // SQLite makes a new database 0644, and its -wal and -shm files with the database's mode:
+  // made here first (one open that finds it there on every later command), all three are 0600.
+  try {
+    closeSync(openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600));
+  } catch (e) {
+    if (errnoCode(e) !== 'EEXIST') throw e;
+  }
   const db = new Sqlite(path, { timeout: 30_000, nativeBinding: addonPath() });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

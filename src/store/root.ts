@@ -8,11 +8,16 @@ export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'berth');
 }
 
+/** The dir that holds the run roots (`/run/berth` as root): a non-default state root's is a subdir. */
+export function runBase(env: NodeJS.ProcessEnv = process.env): string {
+  return process.getuid?.() === 0 ? '/run/berth' : join(env.XDG_RUNTIME_DIR || '/tmp', 'berth');
+}
+
 /** Runtime state (runc's state, netns, sockets) lives on tmpfs so a reboot clears it. */
 export function defaultRunRoot(stateRoot: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.BERTH_RUN_ROOT) return env.BERTH_RUN_ROOT;
   // A non-default state root gets its own run root, so parallel test roots never share runc state.
-  const base = process.getuid?.() === 0 ? '/run/berth' : join(env.XDG_RUNTIME_DIR || '/tmp', 'berth');
+  const base = runBase(env);
   if (stateRoot === '/var/lib/berth') return base;
   const tag = Buffer.from(stateRoot).toString('base64url').slice(-24);
   return join(base, tag);

@@ -60,6 +60,8 @@ export class VolumeStore {
     }
     const existing = this.get(vname);
     if (existing) return existing;
+    // volumes/ and volumes/<name> 0700 (store/private-root.ts); `_data`, the container's, 0755 as docker's.
+    await mkdir(join(this.dir, vname), { recursive: true, mode: 0o700 });
     await mkdir(this.mountpoint(vname), { recursive: true, mode: 0o755 });
     immediate(this.db, () => {
       this.db
