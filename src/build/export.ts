@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
+import { callerMode } from '../sys/umask.ts';
 import type { Engine } from '../engine.ts';
 import { openLayerBlob } from '../image/layer-blob.ts';
 import { saveImages } from '../image/save-load.ts';
@@ -20,14 +21,14 @@ export async function exportBuild(engine: Engine, result: BuildResult, spec: str
   };
   switch (type) {
     case 'local':
-      await mkdir(dest, { recursive: true });
+      await mkdir(dest, { recursive: true, mode: callerMode(0o777) });
       await materialize(dest);
       return;
     case 'tar': {
       const tmp = await mkdtemp(join(engine.root, 'tmp-export-'));
       try {
         await materialize(tmp);
-        await pipeline(writeLayer(tmp, { mode: 'plain' }), dest === '-' ? process.stdout : createWriteStream(dest));
+        await pipeline(writeLayer(tmp, { mode: 'plain' }), dest === '-' ? process.stdout : createWriteStream(dest, { mode: callerMode(0o666) }));
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
@@ -35,7 +36,7 @@ export async function exportBuild(engine: Engine, result: BuildResult, spec: str
     }
     case 'oci':
     case 'docker':
-      await saveImages(engine, tags.length ? [tags[0]!] : [result.image.id], dest === '-' ? process.stdout : createWriteStream(dest), { format: type === 'oci' ? 'oci-archive' : 'docker-archive' });
+      await saveImages(engine, tags.length ? [tags[0]!] : [result.image.id], dest === '-' ? process.stdout : createWriteStream(dest, { mode: callerMode(0o666) }), { format: type === 'oci' ? 'oci-archive' : 'docker-archive' });
       return;
     default:
       throw new BerthError('INVALID_ARGUMENT', `unknown output type "${type}"`, { hint: 'use local, tar, oci or docker' });

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { BuildContext } from '../build/context.ts';
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
+import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, out } from './context.ts';
 
 interface BuildFlags {
@@ -157,7 +158,7 @@ export function register(program: Command): void {
         });
         await lintNow();
         const id = result.image.id;
-        if (f.iidfile) await writeFile(f.iidfile, id);
+        if (f.iidfile) await writeFile(f.iidfile, id, { mode: callerMode(0o666) });
         if (f.output) {
           const { exportBuild } = await import('../build/export.ts');
           await exportBuild(engine, result, f.output, f.tag);

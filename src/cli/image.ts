@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
+import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { ago, formatRows, humanSize } from './format.ts';
 
@@ -162,7 +163,7 @@ export function register(program: Command): void {
       }
       const engine = await getEngine(cmd);
       const { saveImages } = await import('../image/save-load.ts');
-      const target = o.output ? createWriteStream(`${o.output}.tmp-${process.pid}`) : process.stdout;
+      const target = o.output ? createWriteStream(`${o.output}.tmp-${process.pid}`, { mode: callerMode(0o666) }) : process.stdout;
       await saveImages(engine, images, target, { format: o.format });
       if (o.output) {
         const { rename } = await import('node:fs/promises');

@@ -8,6 +8,7 @@ import { exitCodeFor, formatError } from './exit.ts';
 import { mark } from '../progress/timing.ts';
 import { setWorkerEntry, WORKER_ARG, type WorkerKind } from '../layer/worker-entry.ts';
 import { groupsFor, verbOf } from './groups.ts';
+import { useEngineUmask } from '../sys/umask.ts';
 
 mark('cli loaded');
 
@@ -58,6 +59,9 @@ function failUnfinished(): void {
 // its own entry as the workers' program. Only a process started with the workers' argument
 // loads worker_threads to be sure.
 function startCli(): void {
+  // Before any file is made: the modes berth gives are docker's, not the shell's (sys/umask.ts).
+  // Here, on the main thread: a worker may not set the process's umask.
+  useEngineUmask();
   setWorkerEntry(process.argv[1]);
   process.once('beforeExit', failUnfinished);
   void main();

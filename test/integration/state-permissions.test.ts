@@ -5,8 +5,8 @@
  * be listed, read, written or run: the state root, the DB and its WAL, the log, the bundle's
  * config.json, the layer dir's setuid file and device node, the container's merged rootfs, the
  * run root. The modes are docker-like (dirs 0700, secrets 0600), the container itself still
- * reads what it must as a non-root user, and a root left loose by an older berth is
- * tightened by the next command.
+ * reads what it must as a non-root user (under a caller's umask 077 too), and a root left
+ * loose by an older berth is tightened by the next command.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultRunRoot } from '../../src/store/root.ts';
-import { berthIn } from '../helpers/berth.ts';
+import { BERTH, berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : undefined;
@@ -124,6 +124,19 @@ describe('permissions of the state root and the run root', { skip }, () => {
     const r = run(['run', '--rm', '--user', '1000', '-v', 'v1:/data', 'evil:1', 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf /etc/hostname >/dev/null && ls / /data >/dev/null && stat -c %a / /data && id -u']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '755\n755\n1000\n');
+  });
+
+  it("a caller's umask 077 changes no mode a container sees; a file saved for the caller keeps it", () => {
+    const withUmask = (umask: string, args: readonly string[]) =>
+      spawnSync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, BERTH, '--root', root, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = withUmask('077', ['run', '--rm', '--user', '1000', '-w', '/new/wd', '-v', 'v1:/data', 'evil:1', 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf >/dev/null && stat -c %a / /new /new/wd /etc/hosts /data']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '755\n755\n755\n644\n755\n');
+    for (const [umask, want] of [['077', '600'], ['022', '644']] as const) {
+      const out = join(parent, `saved-${umask}.tar`);
+      assert.equal(withUmask(umask, ['save', '-o', out, 'evil:1']).status, 0);
+      assert.equal(mode(out), want, `save -o under umask ${umask}`);
+    }
   });
 
   it('a root left open by an older berth is tightened by the next command', () => {
