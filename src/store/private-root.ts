@@ -11,9 +11,9 @@
  * A root made by an older berth (0711 or 0755, its files 0644) is tightened when it is next
  * opened: the loose top dir says so, and only that open walks the containers' files.
  */
-import { chmodSync, closeSync, constants as fsc, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants as fsc, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 
 export const PRIVATE_DIR = 0o700;
 export const PRIVATE_FILE = 0o600;
@@ -21,14 +21,26 @@ export const PRIVATE_FILE = 0o600;
 /** What `privateDir` found: no dir (now made), a dir others could enter (now 0700), or a private one. */
 export type DirState = 'made' | 'tightened' | 'private';
 
-/** Makes `path` (and missing parents) 0700, or takes group and other bits off an existing dir. */
+/**
+ * Makes `path` (and missing parents) 0700, or takes group and other bits off an existing dir.
+ * A dir of another user's is no private dir (its owner can chmod it back): root takes it, as
+ * docker does its root, and another user is refused it (`/tmp/berth`, made by someone else).
+ */
 export function privateDir(path: string): DirState {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) {
     mkdirSync(path, { recursive: true, mode: PRIVATE_DIR });
     return 'made';
   }
-  if ((st.mode & 0o077) === 0) return 'private';
+  const uid = process.geteuid?.() ?? st.uid;
+  if (st.uid !== uid) {
+    if (uid !== 0) {
+      throw new BerthError('FAILED_PRECONDITION', `${path} belongs to uid ${st.uid}, not to this user (uid ${uid})`, {
+        hint: 'berth keeps its state in a dir of its own: use another --root, or set XDG_RUNTIME_DIR for the run root',
+      });
+    }
+    chownSync(path, 0, 0);
+  } else if ((st.mode & 0o077) === 0) return 'private';
   chmodSync(path, PRIVATE_DIR);
   return 'tightened';
 }

@@ -1,6 +1,6 @@
 /** store/private-root.ts on temp trees: 0700 roots, and an older berth's loose root tightened without following links. */
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -19,6 +19,14 @@ describe('privateDir', () => {
     { name: 'a 0700 root is left alone', before: 0o700, want: 'private', after: 0o700 },
     { name: 'a 0500 root is left alone (only group and other bits are taken off)', before: 0o500, want: 'private', after: 0o500 },
   ];
+  it("another user's dir is taken by root (its owner could chmod it back)", { skip: process.geteuid?.() !== 0 && 'needs root' }, () => {
+    const dir = join(base, 'theirs');
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 65534, 65534);
+    assert.equal(privateDir(dir), 'tightened');
+    assert.equal(statSync(dir).uid, 0);
+    assert.equal(mode(dir), 0o700);
+  });
   for (const [i, c] of cases.entries()) {
     it(c.name, () => {
       const dir = join(base, `case-${i}`, 'nested');
