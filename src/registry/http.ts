@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
+import { discard, readBounded, readPrefix } from './body.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
 import { trustedCAs } from './trust.ts';
 
@@ -43,20 +44,16 @@ function parseChallenge(h: string | undefined): { scheme: string; params: Record
   return { scheme: m[1]!.toLowerCase(), params };
 }
 
-async function readBody(res: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
+/** The error a registry's non-success reply stands for; only the first 64 kB of its body are read. */
 export async function registryError(res: IncomingMessage, what: string): Promise<BerthError> {
-  const body = (await readBody(res).catch(() => Buffer.alloc(0))).toString();
-  let detail = body.trim().slice(0, 200);
+  const body = (await readPrefix(res)).toString();
+  // Quoted on the user's terminal: no control characters from a server.
+  let detail = printable(body).slice(0, 200);
   let code = '';
   try {
     const j = JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> };
     code = j.errors?.[0]?.code ?? '';
-    detail = j.errors?.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ') ?? detail;
+    detail = printable(j.errors?.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ') ?? detail).slice(0, 400);
   } catch {
     /* not JSON */
   }
@@ -65,7 +62,11 @@ export async function registryError(res: IncomingMessage, what: string): Promise
     return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, { hint: 'check the credentials with `berth login`' });
   }
   if (status === 404 || /UNKNOWN$/.test(code)) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
-  return new BerthError('UNAVAILABLE', `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`);
+  return new BerthError('UNAVAILABLE', `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`, status >= 500 ? { hint: 'the registry failed to serve it: try again later' } : {});
+}
+
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
 }
 
 export class RegistryClient {
@@ -127,7 +128,7 @@ export class RegistryClient {
     const mayUseHttp = this.insecure;
     try {
       const res = await this.raw(new URL(`${https}/v2/`), 'GET', {}, undefined, signal);
-      res.resume();
+      discard(res);
       this.base = https;
     } catch (e) {
       if (!mayUseHttp) {
@@ -160,7 +161,13 @@ export class RegistryClient {
       throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`);
     });
     if (res.statusCode !== 200) throw await registryError(res, `token for ${this.registry}`);
-    const j = JSON.parse((await readBody(res)).toString()) as { token?: string; access_token?: string };
+    const body = await readBounded(res, `the token for ${this.registry} from ${url.host}`);
+    let j: { token?: string; access_token?: string };
+    try {
+      j = JSON.parse(body.toString()) as typeof j;
+    } catch {
+      throw new BerthError('UNAUTHORIZED', `the token server ${url.host} for ${this.registry} answered with something other than JSON`, { hint: 'check the registry\'s token service' });
+    }
     const token = j.token ?? j.access_token;
     if (!token) throw new BerthError('UNAUTHORIZED', `the token server for ${this.registry} returned no token`);
     this.tokens.set(wanted ?? '', `Bearer ${token}`);
@@ -183,7 +190,7 @@ export class RegistryClient {
     let res = await send(auth);
     if (res.statusCode === 401 && (!opts.body || Buffer.isBuffer(opts.body))) {
       const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined);
-      res.resume();
+      discard(res);
       auth = await this.authorize(challenge, opts.scope, opts.signal);
       if (auth) res = await send(auth);
       else throw new BerthError('UNAUTHORIZED', `${this.registry} requires authentication`, { hint: `run \`berth login ${this.registry}\`` });
@@ -191,13 +198,14 @@ export class RegistryClient {
     // Blob GETs may redirect to storage on another host: follow without our credentials.
     for (let hops = 0; hops < 5 && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && res.headers.location; hops++) {
       const next = new URL(res.headers.location, url);
-      res.resume();
+      discard(res);
       res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal);
     }
     return res;
   }
 
-  async readJson(res: IncomingMessage): Promise<Buffer> {
-    return readBody(res);
+  /** A manifest, index or config: at most 4 MiB (oci/limits.ts); `what` says which and from where. */
+  readDocument(res: IncomingMessage, what: string): Promise<Buffer> {
+    return readBounded(res, what);
   }
 }
