@@ -53,7 +53,7 @@ async function open(url: string, signal?: AbortSignal): Promise<IncomingMessage>
   for (let hops = 0; ; hops++) {
     if (at.protocol !== 'http:' && at.protocol !== 'https:') throw new BerthError('INVALID_ARGUMENT', `cannot download ${url}: unsupported protocol ${at.protocol}`);
     const res = await get(at, signal).catch((e: NodeJS.ErrnoException) => {
-      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.code ?? e.message}`, { cause: e });
+      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.code ?? e.message}`, { cause: e, hint: 'check the URL, and that this machine reaches its server' });
     });
     const location = res.headers.location;
     if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
@@ -64,7 +64,8 @@ async function open(url: string, signal?: AbortSignal): Promise<IncomingMessage>
     }
     if (!res.statusCode || res.statusCode < 200 || res.statusCode > 299) {
       discard(res);
-      throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${res.statusCode}`);
+      const status = res.statusCode ?? 0;
+      throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${status}`, { hint: status >= 500 ? 'the server failed: try again later' : 'check the URL' });
     }
     return res;
   }

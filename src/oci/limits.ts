@@ -9,5 +9,6 @@ export const MAX_DOCUMENT_BYTES = 4 << 20;
 
 /** `4 MiB`: limits are powers of two, so they are named in binary units. */
 export function limitText(bytes: number): string {
-  return bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : `${bytes / 1024} KiB`;
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
+  return bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 }
