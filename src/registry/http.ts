@@ -30,6 +30,9 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Redirects followed for one request (blob GETs may go to storage on another host). */
+const MAX_REDIRECTS = 5;
+
 function isLoopback(host: string): boolean {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return h === 'localhost' || h.startsWith('127.') || h === '::1';
@@ -158,7 +161,7 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const res = await this.raw(url, 'GET', headers, undefined, signal).catch((e: Error) => {
-      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`);
+      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`, { hint: `the registry ${this.registry} sends its clients there for tokens: check that this machine reaches it` });
     });
     if (res.statusCode !== 200) throw await registryError(res, `token for ${this.registry}`);
     const body = await readBounded(res, `the token for ${this.registry} from ${url.host}`);
@@ -183,7 +186,7 @@ export class RegistryClient {
       if (auth && new URL(base).host === url.host) headers.Authorization = auth;
       return this.raw(url, method, headers, opts.body, opts.signal).catch((e: Error) => {
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
-        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`);
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`, { hint: 'try again; if it persists, check the registry and this machine\'s network' });
       });
     };
     let auth = this.tokens.get(opts.scope ?? '') ?? this.basic;
@@ -196,10 +199,22 @@ export class RegistryClient {
       else throw new BerthError('UNAUTHORIZED', `${this.registry} requires authentication`, { hint: `run \`berth login ${this.registry}\`` });
     }
     // Blob GETs may redirect to storage on another host: follow without our credentials.
-    for (let hops = 0; hops < 5 && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && res.headers.location; hops++) {
-      const next = new URL(res.headers.location, url);
+    const redirected = () => [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && !!res.headers.location;
+    for (let hops = 0; redirected(); hops++) {
+      if (hops === MAX_REDIRECTS) {
+        discard(res);
+        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`, { hint: 'the registry is misconfigured: check its storage redirects' });
+      }
+      const location = res.headers.location!;
+      const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
       discard(res);
-      res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal);
+      if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
+        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} to ${JSON.stringify(location.slice(0, 100))}, not an http(s) URL`, { hint: 'a registry redirects only to http(s) storage: check the registry' });
+      }
+      res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal).catch((e: Error) => {
+        if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
+        throw new BerthError('UNAVAILABLE', `cannot reach ${next.host}, where ${this.registry} redirected ${url.pathname}: ${e.message}`, { hint: 'check that this machine reaches the registry\'s storage' });
+      });
     }
     return res;
   }

@@ -137,6 +137,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.write('{"errors":[{"code":"UNKNOWN","message":"');
         return pour(res, zeros);
+      case 'redirect': // to something that is not http(s)
+        return void res.writeHead(307, { location: 'file:///etc/shadow', 'content-length': 0 }).end();
+      case 'loop': // to itself, for ever
+        return void res.writeHead(302, { location: url, 'content-length': 0 }).end();
       case 'bigconfig': // a manifest whose config descriptor claims 1 GB
         return sendManifest(manifestOf(config, 1 << 30));
       default:
@@ -194,6 +198,8 @@ describe('a hostile registry', () => {
     { name: 'a chunked manifest without end', repo: 'endless', message: /manifest endless:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(more than \d+ bytes came\)/ },
     { name: 'a token body without end', repo: 'token', message: /the token for 127\.0\.0\.1:\d+ from 127\.0\.0\.1:\d+ is larger than 4 MiB/ },
     { name: 'an error body without end', repo: 'error', message: /manifest error:1: registry answered 500: \{"errors":\[\{"code":"UNKNOWN","message":"a+$/ },
+    { name: 'a redirect to a file: URL', repo: 'redirect', message: /127\.0\.0\.1:\d+ redirected \/v2\/redirect\/manifests\/1 to "file:\/\/\/etc\/shadow", not an http\(s\) URL/ },
+    { name: 'redirects without end', repo: 'loop', message: /127\.0\.0\.1:\d+ redirected \/v2\/loop\/manifests\/1 more than 5 times/ },
     { name: 'a config descriptor of 1 GB', repo: 'bigconfig', message: /the config sha256:[0-9a-f]{64} of .* is 1073741824 bytes, more than the 4 MiB berth reads/ },
     { name: 'a config blob whose Content-Length is longer than its descriptor', repo: 'longconfig', message: /blob sha256:[0-9a-f]{64} from 127\.0\.0\.1:\d+ is \d+ bytes, but its descriptor says \d+/ },
     { name: 'a chunked config blob longer than its descriptor', repo: 'endlessconfig', message: /blob sha256:[0-9a-f]{64} is larger than its \d+ bytes/ },
