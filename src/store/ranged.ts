@@ -103,7 +103,10 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     // worker has stopped: a worker left running would write through a closed descriptor,
     // whose number may by then be another file's, and keep its connection open.
     const stop = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+    const signal = stop.signal;
+    const onAbort = () => stop.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     let failure: { error: unknown } | undefined;
     const worker = async () => {
       while (next < pending.length && !unsupported && !signal.aborted) {
@@ -135,6 +138,7 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
       stop.abort();
     };
     await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, pending.length) }, () => worker().catch(stopOnFailure)));
+    opts.signal?.removeEventListener('abort', onAbort);
     if (failure) throw failure.error;
     if (unsupported) {
       await rm(record, { force: true });
