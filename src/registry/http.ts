@@ -154,7 +154,11 @@ export class RegistryClient {
       return this.basic;
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return undefined;
-    const url = new URL(challenge.params.realm);
+    const realm = challenge.params.realm;
+    if (!URL.canParse(realm) || !/^https?:$/.test(new URL(realm).protocol)) {
+      throw new BerthError('UNAUTHORIZED', `${this.registry} names ${JSON.stringify(realm.slice(0, 100))} as its token server, which is not an http(s) URL`, { hint: 'the registry\'s auth is misconfigured' });
+    }
+    const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const wanted = scope ?? challenge.params.scope;
     if (wanted) url.searchParams.set('scope', wanted);

@@ -133,6 +133,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       case 'token':
         if (req.headers.authorization) return sendManifest(manifest);
         return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="hostile"`, 'content-type': 'application/json', 'content-length': 2 }).end('{}');
+      case 'badrealm': // a token server that is a local file
+        return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="file:///etc/shadow"', 'content-length': 0 }).end();
       case 'error': // a 500 whose body never ends
         res.writeHead(500, { 'content-type': 'application/json' });
         res.write('{"errors":[{"code":"UNKNOWN","message":"');
@@ -197,6 +199,7 @@ describe('a hostile registry', () => {
     { name: 'a manifest with a 10 GB Content-Length', repo: 'huge', message: /manifest huge:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(it says 10737418240 bytes\)/ },
     { name: 'a chunked manifest without end', repo: 'endless', message: /manifest endless:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(more than \d+ bytes came\)/ },
     { name: 'a token body without end', repo: 'token', message: /the token for 127\.0\.0\.1:\d+ from 127\.0\.0\.1:\d+ is larger than 4 MiB/ },
+    { name: 'a token realm that is a file: URL', repo: 'badrealm', message: /127\.0\.0\.1:\d+ names "file:\/\/\/etc\/shadow" as its token server, which is not an http\(s\) URL/ },
     { name: 'an error body without end', repo: 'error', message: /manifest error:1: registry answered 500: \{"errors":\[\{"code":"UNKNOWN","message":"a+$/ },
     { name: 'a redirect to a file: URL', repo: 'redirect', message: /127\.0\.0\.1:\d+ redirected \/v2\/redirect\/manifests\/1 to "file:\/\/\/etc\/shadow", not an http\(s\) URL/ },
     { name: 'redirects without end', repo: 'loop', message: /127\.0\.0\.1:\d+ redirected \/v2\/loop\/manifests\/1 more than 5 times/ },
