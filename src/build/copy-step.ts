@@ -90,20 +90,27 @@ async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
   return out;
 }
 
-async function download(url: string, tmpDir: string, checksum?: string): Promise<SourceRoot> {
-  const bytes = await downloadUrl(url);
-  const got = `sha256:${createSha256().update(bytes).digest('hex')}`;
-  if (checksum && checksum !== got) throw new BerthError('DATA_CORRUPT', `digest mismatch for ${url}: expected ${checksum}, got ${got}`);
-  const name = posix.basename(new URL(url).pathname) || 'index.html';
-  await mkdir(tmpDir, { recursive: true });
-  const abs = join(tmpDir, name);
-  await writeFile(abs, bytes, { mode: 0o600 });
-  return { abs, rel: name, isDir: false, remote: true };
+/** ADD <url>: the body on disk in a dir of its own (two URLs may end in the same name). */
+async function download(url: string, tmpDir: string, checksum?: string): Promise<SourceRoot & { digest: string }> {
+  const dir = join(tmpDir, `url-${randomHex(4)}`);
+  await mkdir(dir, { recursive: true });
+  const got = await downloadUrl(url, dir, { checksum });
+  return { abs: got.path, rel: got.name, isDir: false, remote: true, digest: `${got.name}:${got.digest}:${got.mtimeMs ?? ''}` };
 }
 
 export async function planCopy(inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
   const tmp = join(env.tmpDir, randomHex(6));
   const cleanup = () => rm(tmp, { recursive: true, force: true });
+  try {
+    return await planIn(tmp, cleanup, inst, state, env);
+  } catch (e) {
+    // A failed plan leaves nothing: a download that came whole before a later one broke.
+    await cleanup();
+    throw e;
+  }
+}
+
+async function planIn(tmp: string, cleanup: () => Promise<void>, inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
   const from = inst.flags.from?.[0] ? expandWord(state, inst.flags.from[0]) : undefined;
   const roots: SourceRoot[] = [];
   let key = '';
@@ -119,7 +126,9 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
   const sources = inst.sources.filter((s) => !/^<<-?/.test(s)).map((s) => expandWord(state, s));
   for (const s of sources) {
     if (inst.kind === 'add' && /^https?:\/\//.test(s)) {
-      roots.push(await download(s, tmp, inst.flags.checksum?.[0]));
+      const { digest, ...root } = await download(s, tmp, inst.flags.checksum?.[0]);
+      roots.push(root);
+      key += `url:${digest};`;
     } else if (from) {
       const view = await env.rootfsOf(from);
       roots.push(...(await globIn(view.rootfs, s)));
@@ -141,9 +150,9 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
   const workdir = state.config.config?.WorkingDir || '/';
   const dest = rawDest.startsWith('/') ? rawDest : posix.join(workdir, rawDest);
   const destIsDir = rawDest.endsWith('/') || rawDest === '.' || roots.length > 1 || sources.some((s) => /[*?[]/.test(s));
-  // Context sources are hashed from the context listing; only downloaded, heredoc and
-  // --from files are hashed here.
-  const own = roots.filter((r) => r.abs.startsWith(tmp));
+  // Context sources are hashed from the context listing, downloads as they came, and --from
+  // files by their view's key: only heredoc files are hashed here.
+  const own = roots.filter((r) => r.abs.startsWith(tmp) && !r.remote);
   const digest = createSha256().update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
   return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
 }

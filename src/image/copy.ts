@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import type { Digest } from '../oci/digest.ts';
+import { limitText, MAX_DOCUMENT_BYTES } from '../oci/limits.ts';
 import { isIndexMediaType, MediaType } from '../oci/mediatypes.ts';
 import { formatPlatform, platformMatches } from '../oci/platform.ts';
 import { indexSchema, manifestSchema, type Descriptor, type Manifest, type Platform } from '../oci/schema.ts';
@@ -42,6 +43,18 @@ function parseJson<T>(raw: RawManifest, schema: { parse(v: unknown): T }): T {
   }
 }
 
+/**
+ * A manifest or config is read into memory whole, so one whose descriptor claims more than
+ * 4 MiB (oci/limits.ts) is refused before it is fetched: it would be streamed to disk
+ * within its size, and then read back.
+ */
+function documentSize(desc: Descriptor, kind: string, source: ImageSource): Descriptor {
+  if (desc.size <= MAX_DOCUMENT_BYTES) return desc;
+  throw new BerthError('DATA_CORRUPT', `the ${kind} ${desc.digest} of ${source.description} is ${desc.size} bytes, more than the ${limitText(MAX_DOCUMENT_BYTES)} berth reads`, {
+    hint: `a ${kind} is a small JSON document: this image is broken or hostile`,
+  });
+}
+
 export async function copyImage(source: ImageSource, sink: ImageSink, opts: CopyOptions = {}): Promise<CopyResult> {
   const root = await source.rootManifest(opts);
   const rootType = mediaTypeOf(root.bytes, root.mediaType);
@@ -61,7 +74,10 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
         hint: `the image provides: ${have}`,
       });
     }
-    for (const d of picked) chosen.push({ desc: d, raw: await source.manifest(d.digest, opts), platform: d.platform });
+    for (const d of picked) {
+      documentSize(d, 'manifest', source);
+      chosen.push({ desc: d, raw: await source.manifest(d.digest, opts), platform: d.platform });
+    }
   } else {
     chosen.push({ raw: { ...root, mediaType: rootType } });
   }
@@ -96,7 +112,7 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
   };
   // Configs first: a sink that unpacks layers learns their diffIDs from them, and can then
   // unpack each layer while it downloads.
-  const configs = new Map(images.map((img) => [img.parsed.config.digest, img.parsed.config]));
+  const configs = new Map(images.map((img) => [img.parsed.config.digest, documentSize(img.parsed.config, 'config', source)]));
   await forEachLimit([...configs.values()], opts.concurrency ?? 4, copyBlob);
   for (const img of images) await sink.expectLayers?.(img.parsed.config, img.parsed.layers);
   mark('copy: configs in');

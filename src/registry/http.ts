@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
+import { discard, readBounded, readPrefix } from './body.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
 import { trustedCAs } from './trust.ts';
 
@@ -29,6 +30,9 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Redirects followed for one request (blob GETs may go to storage on another host). */
+const MAX_REDIRECTS = 5;
+
 function isLoopback(host: string): boolean {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return h === 'localhost' || h.startsWith('127.') || h === '::1';
@@ -43,20 +47,16 @@ function parseChallenge(h: string | undefined): { scheme: string; params: Record
   return { scheme: m[1]!.toLowerCase(), params };
 }
 
-async function readBody(res: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
+/** The error a registry's non-success reply stands for; only the first 64 kB of its body are read. */
 export async function registryError(res: IncomingMessage, what: string): Promise<BerthError> {
-  const body = (await readBody(res).catch(() => Buffer.alloc(0))).toString();
-  let detail = body.trim().slice(0, 200);
+  const body = (await readPrefix(res)).toString();
+  // Quoted on the user's terminal: no control characters from a server.
+  let detail = printable(body).slice(0, 200);
   let code = '';
   try {
     const j = JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> };
     code = j.errors?.[0]?.code ?? '';
-    detail = j.errors?.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ') ?? detail;
+    detail = printable(j.errors?.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ') ?? detail).slice(0, 400);
   } catch {
     /* not JSON */
   }
@@ -65,7 +65,11 @@ export async function registryError(res: IncomingMessage, what: string): Promise
     return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, { hint: 'check the credentials with `berth login`' });
   }
   if (status === 404 || /UNKNOWN$/.test(code)) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
-  return new BerthError('UNAVAILABLE', `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`);
+  return new BerthError('UNAVAILABLE', `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`, status >= 500 ? { hint: 'the registry failed to serve it: try again later' } : {});
+}
+
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
 }
 
 export class RegistryClient {
@@ -127,7 +131,7 @@ export class RegistryClient {
     const mayUseHttp = this.insecure;
     try {
       const res = await this.raw(new URL(`${https}/v2/`), 'GET', {}, undefined, signal);
-      res.resume();
+      discard(res);
       this.base = https;
     } catch (e) {
       if (!mayUseHttp) {
@@ -150,17 +154,27 @@ export class RegistryClient {
       return this.basic;
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return undefined;
-    const url = new URL(challenge.params.realm);
+    const realm = challenge.params.realm;
+    if (!URL.canParse(realm) || !/^https?:$/.test(new URL(realm).protocol)) {
+      throw new BerthError('UNAUTHORIZED', `${this.registry} names ${JSON.stringify(realm.slice(0, 100))} as its token server, which is not an http(s) URL`, { hint: 'the registry\'s auth is misconfigured' });
+    }
+    const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const wanted = scope ?? challenge.params.scope;
     if (wanted) url.searchParams.set('scope', wanted);
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const res = await this.raw(url, 'GET', headers, undefined, signal).catch((e: Error) => {
-      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`);
+      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`, { hint: `the registry ${this.registry} sends its clients there for tokens: check that this machine reaches it` });
     });
     if (res.statusCode !== 200) throw await registryError(res, `token for ${this.registry}`);
-    const j = JSON.parse((await readBody(res)).toString()) as { token?: string; access_token?: string };
+    const body = await readBounded(res, `the token for ${this.registry} from ${url.host}`);
+    let j: { token?: string; access_token?: string };
+    try {
+      j = JSON.parse(body.toString()) as typeof j;
+    } catch {
+      throw new BerthError('UNAUTHORIZED', `the token server ${url.host} for ${this.registry} answered with something other than JSON`, { hint: 'check the registry\'s token service' });
+    }
     const token = j.token ?? j.access_token;
     if (!token) throw new BerthError('UNAUTHORIZED', `the token server for ${this.registry} returned no token`);
     this.tokens.set(wanted ?? '', `Bearer ${token}`);
@@ -176,28 +190,41 @@ export class RegistryClient {
       if (auth && new URL(base).host === url.host) headers.Authorization = auth;
       return this.raw(url, method, headers, opts.body, opts.signal).catch((e: Error) => {
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
-        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`);
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`, { hint: 'try again; if it persists, check the registry and this machine\'s network' });
       });
     };
     let auth = this.tokens.get(opts.scope ?? '') ?? this.basic;
     let res = await send(auth);
     if (res.statusCode === 401 && (!opts.body || Buffer.isBuffer(opts.body))) {
       const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined);
-      res.resume();
+      discard(res);
       auth = await this.authorize(challenge, opts.scope, opts.signal);
       if (auth) res = await send(auth);
       else throw new BerthError('UNAUTHORIZED', `${this.registry} requires authentication`, { hint: `run \`berth login ${this.registry}\`` });
     }
     // Blob GETs may redirect to storage on another host: follow without our credentials.
-    for (let hops = 0; hops < 5 && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && res.headers.location; hops++) {
-      const next = new URL(res.headers.location, url);
-      res.resume();
-      res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal);
+    const redirected = () => [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && !!res.headers.location;
+    for (let hops = 0; redirected(); hops++) {
+      if (hops === MAX_REDIRECTS) {
+        discard(res);
+        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`, { hint: 'the registry is misconfigured: check its storage redirects' });
+      }
+      const location = res.headers.location!;
+      const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+      discard(res);
+      if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
+        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} to ${JSON.stringify(location.slice(0, 100))}, not an http(s) URL`, { hint: 'a registry redirects only to http(s) storage: check the registry' });
+      }
+      res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal).catch((e: Error) => {
+        if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
+        throw new BerthError('UNAVAILABLE', `cannot reach ${next.host}, where ${this.registry} redirected ${url.pathname}: ${e.message}`, { hint: 'check that this machine reaches the registry\'s storage' });
+      });
     }
     return res;
   }
 
-  async readJson(res: IncomingMessage): Promise<Buffer> {
-    return readBody(res);
+  /** A manifest, index or config: at most 4 MiB (oci/limits.ts); `what` says which and from where. */
+  readDocument(res: IncomingMessage, what: string): Promise<Buffer> {
+    return readBounded(res, what);
   }
 }

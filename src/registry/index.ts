@@ -12,6 +12,7 @@ import type { ProgressEvent } from '../image/transfer.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
 import { formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { discard } from './body.ts';
 import { RegistryClient } from './http.ts';
 import { pushSource, type CompressionFormat } from './push-source.ts';
 import { RegistrySink } from './sink.ts';
@@ -73,7 +74,7 @@ export async function pushImage(engine: Engine, name: string, opts: PushOptions 
 export async function checkLogin(registry: string, username: string, password: string, insecure = false): Promise<void> {
   const client = new RegistryClient(registry, { insecure, credentials: { username, password } });
   const res = await client.request('GET', '/v2/', { scope: '' });
-  res.resume();
+  discard(res);
   if (res.statusCode === 401 || res.statusCode === 403) {
     throw new BerthError('UNAUTHORIZED', `login to ${registry} failed: 401 unauthorized: incorrect username or password`);
   }

@@ -10,6 +10,7 @@ import { BerthError } from '../errors/index.ts';
 import type { ImageSink, RawManifest, TransferOptions } from '../image/transfer.ts';
 import type { Descriptor } from '../oci/schema.ts';
 import type { Reference } from '../reference/index.ts';
+import { discard } from './body.ts';
 import { registryError, type RegistryClient } from './http.ts';
 
 /** Blobs above this size go up in PATCH pieces of this size (BERTH_UPLOAD_CHUNK). */
@@ -31,7 +32,7 @@ export class RegistrySink implements ImageSink {
 
   async hasBlob(desc: Descriptor, opts: TransferOptions = {}): Promise<boolean> {
     const res = await this.client.request('HEAD', `/v2/${this.ref.repository}/blobs/${desc.digest}`, { scope: this.scope, signal: opts.signal });
-    res.resume();
+    discard(res);
     return res.statusCode === 200;
   }
 
@@ -40,13 +41,13 @@ export class RegistrySink implements ImageSink {
     for (const from of this.mountFrom) {
       if (from === this.ref.repository) continue;
       const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/?mount=${desc.digest}&from=${encodeURIComponent(from)}`, { body: Buffer.alloc(0), scope: `${this.scope} repository:${from}:pull`, signal: opts.signal });
-      res.resume();
+      discard(res);
       if (res.statusCode === 201) return undefined;
       if (res.statusCode === 202 && res.headers.location) return res.headers.location;
     }
     const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/`, { body: Buffer.alloc(0), scope: this.scope, signal: opts.signal });
     if (res.statusCode !== 202 || !res.headers.location) throw await registryError(res, `upload to ${this.description}`);
-    res.resume();
+    discard(res);
     return res.headers.location;
   }
 
@@ -57,7 +58,7 @@ export class RegistrySink implements ImageSink {
     if (desc.size <= CHUNK) {
       const res = await this.client.request('PUT', withDigest(location), { body: await open(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size }, scope: this.scope, signal: opts.signal });
       if (res.statusCode !== 201) throw await registryError(res, `upload of ${desc.digest}`);
-      res.resume();
+      discard(res);
       return;
     }
     // Chunked upload: PATCH pieces in order, then PUT to close with the digest. Each piece
@@ -86,7 +87,7 @@ export class RegistrySink implements ImageSink {
           throw short ?? e;
         });
         if (res.statusCode !== 202) throw await registryError(res, `chunk upload of ${desc.digest}`);
-        res.resume();
+        discard(res);
         location = (res.headers.location as string | undefined) ?? location;
         offset += len;
         opts.onProgress?.({ kind: 'blob-progress', digest: desc.digest, bytes: offset, size: desc.size });
@@ -97,14 +98,14 @@ export class RegistrySink implements ImageSink {
     }
     const res = await this.client.request('PUT', withDigest(location), { body: Buffer.alloc(0), headers: { 'Content-Length': 0 }, scope: this.scope, signal: opts.signal });
     if (res.statusCode !== 201) throw await registryError(res, `upload of ${desc.digest}`);
-    res.resume();
+    discard(res);
   }
 
   private async put(reference: string, m: RawManifest, opts: TransferOptions): Promise<void> {
     const res = await this.client.request('PUT', `/v2/${this.ref.repository}/manifests/${reference}`, { body: m.bytes, headers: { 'Content-Type': m.mediaType }, scope: this.scope, signal: opts.signal });
     if (res.statusCode !== 201) throw await registryError(res, `manifest ${this.description}:${reference}`);
     const claimed = res.headers['docker-content-digest'];
-    res.resume();
+    discard(res);
     if (claimed && claimed !== m.digest) throw new BerthError('DATA_CORRUPT', `the registry stored manifest ${claimed}, not ${m.digest}`);
   }
 

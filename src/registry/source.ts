@@ -1,4 +1,5 @@
 /** A registry repository as an ImageSource (pull): manifests by tag or digest, blobs by digest. */
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { ImageSource, RawManifest, TransferOptions } from '../image/transfer.ts';
@@ -6,6 +7,7 @@ import { sha256, type Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import type { Descriptor } from '../oci/schema.ts';
 import type { Reference } from '../reference/index.ts';
+import { declaredLength } from './body.ts';
 import { registryError, type RegistryClient } from './http.ts';
 
 export const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest, MediaType.DockerManifestSchema1Signed].join(', ');
@@ -25,7 +27,7 @@ export class RegistrySource implements ImageSource {
   private async fetchManifest(reference: string, opts: TransferOptions = {}): Promise<RawManifest> {
     const res = await this.client.request('GET', `/v2/${this.ref.repository}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT }, scope: this.scope, signal: opts.signal });
     if (res.statusCode !== 200) throw await registryError(res, `manifest ${this.ref.repository}:${reference}`);
-    const bytes = await this.client.readJson(res);
+    const bytes = await this.client.readDocument(res, `manifest ${this.ref.repository}:${reference} from ${this.ref.registry}`);
     const digest = sha256(bytes);
     const claimed = res.headers['docker-content-digest'] as string | undefined;
     // By digest, the bytes must hash to it; by tag, the registry's claim must match the bytes.
@@ -64,7 +66,7 @@ export class RegistrySource implements ImageSource {
       res.destroy();
       throw new BerthError('DATA_CORRUPT', `the registry answered bytes ${start}-${end} of ${desc.digest} with "${res.headers['content-range'] ?? 'no Content-Range'}"`);
     }
-    return res;
+    return this.notLonger(res, desc, end - start + 1);
   }
 
   async openBlob(desc: Descriptor, opts: TransferOptions & { start?: number } = {}): Promise<Readable> {
@@ -73,21 +75,41 @@ export class RegistrySource implements ImageSource {
       // No range support: skip the bytes we already have.
       let skip = opts.start;
       const { Transform } = await import('node:stream');
-      return res.pipe(
-        new Transform({
-          transform(chunk: Buffer, _e, cb) {
-            if (skip >= chunk.length) {
-              skip -= chunk.length;
-              return cb();
-            }
-            const rest = chunk.subarray(skip);
-            skip = 0;
-            cb(null, rest);
-          },
-        }),
-      );
+      this.notLonger(res, desc, desc.size);
+      // A reader that stops early (a body longer than the blob) must stop the download too.
+      const rest = new Transform({
+        destroy(e, cb) {
+          res.destroy();
+          cb(e);
+        },
+        transform(chunk: Buffer, _e, cb) {
+          if (skip >= chunk.length) {
+            skip -= chunk.length;
+            return cb();
+          }
+          const tail = chunk.subarray(skip);
+          skip = 0;
+          cb(null, tail);
+        },
+      });
+      res.on('error', (e) => rest.destroy(e));
+      return res.pipe(rest);
     }
     if (res.statusCode !== 200 && res.statusCode !== 206) throw await registryError(res, `blob ${desc.digest}`);
-    return res;
+    return this.notLonger(res, desc, desc.size - (opts.start ?? 0));
+  }
+
+  /**
+   * Refuses a blob body that says it is longer than the descriptor allows before a byte is
+   * read. A body that says nothing, or lies, is cut off by its reader (the content store
+   * stops at the descriptor's size).
+   */
+  private notLonger(res: IncomingMessage, desc: Descriptor, expected: number): IncomingMessage {
+    const n = declaredLength(res);
+    if (n === undefined || n <= expected) return res;
+    res.destroy();
+    throw new BerthError('DATA_CORRUPT', `blob ${desc.digest} from ${this.ref.registry} is ${n} bytes, but its descriptor says ${expected}`, {
+      hint: 'the registry sent something other than the blob the manifest names; nothing was stored',
+    });
   }
 }

@@ -284,7 +284,7 @@ export class LocalContentStore implements ContentStore {
         new Writable({
           write(chunk: Buffer, _e, cb) {
             received += chunk.length;
-            if (received > expectedSize) return cb(new BerthError('DATA_CORRUPT', `blob ${expected} is larger than its ${expectedSize} bytes`));
+            if (received > expectedSize) return cb(new BerthError('DATA_CORRUPT', `blob ${expected} is larger than its ${expectedSize} bytes`, { hint: 'the source sent more than the descriptor says: it was cut off there, and nothing was stored' }));
             h.update(chunk);
             if (!out.write(chunk)) out.once('drain', () => cb());
             else cb();

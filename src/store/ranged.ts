@@ -99,12 +99,21 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     const pending = [...Array(count).keys()].filter((i) => !done.has(i));
     let next = 0;
     let unsupported = false;
+    // The first part that fails stops the others, and the file is closed only once every
+    // worker has stopped: a worker left running would write through a closed descriptor,
+    // whose number may by then be another file's, and keep its connection open.
+    const stop = new AbortController();
+    const signal = stop.signal;
+    const onAbort = () => stop.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (next < pending.length && !unsupported) {
+      while (next < pending.length && !unsupported && !signal.aborted) {
         const part = pending[next++]!;
         const start = part * partSize;
         const len = Math.min(partSize, size - start);
-        const buf = await fetchPart(fh, direct, openRange, start, len, opts);
+        const buf = await fetchPart(fh, direct, openRange, start, len, { ...opts, signal });
         if (!buf) {
           unsupported = true;
           return;
@@ -124,7 +133,13 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
         feed().catch(() => undefined);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, pending.length) }, worker));
+    const stopOnFailure = (error: unknown) => {
+      failure ??= { error };
+      stop.abort();
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, pending.length) }, () => worker().catch(stopOnFailure)));
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (failure) throw failure.error;
     if (unsupported) {
       await rm(record, { force: true });
       await rm(file, { force: true });
@@ -207,7 +222,7 @@ async function fetchPart(fh: FileHandle, direct: DirectWriter | undefined, openR
       const buf = direct ? direct.buffer(len) : Buffer.allocUnsafeSlow(len);
       for await (const chunk of src) {
         const c = chunk as Buffer;
-        if (got + c.length > len) throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`);
+        if (got + c.length > len) throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`, { hint: 'the source sent more than it was asked for: it was cut off there, and nothing was stored' });
         c.copy(buf, got);
         got += c.length;
       }
