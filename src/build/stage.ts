@@ -3,6 +3,7 @@
  * reuses the committed layer, a miss runs the step (RUN, COPY/ADD, WORKDIR) and records
  * it. Metadata instructions only change the config and add an `empty_layer` history entry.
  */
+import { BerthError } from '../errors/index.ts';
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { mark } from '../progress/timing.ts';
@@ -65,6 +66,8 @@ async function cachedOrRun(run: StageRun, step: number, key: string, exec: () =>
 }
 
 export async function runInstruction(run: StageRun, state: StageState, inst: Instruction, index: number, total: number): Promise<StageState> {
+  // Ctrl-C stops the build between steps (a RUN's container is killed at once: run-step.ts).
+  if (run.ctx.signal?.aborted) throw new BerthError('CANCELLED', 'the build was cancelled');
   const step = run.nextStep();
   const text = historyText(inst);
   run.ctx.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel} ${index}/${total}] ${text}` });
