@@ -1,6 +1,8 @@
 /**
- * A streaming tar parser over an async byte source: USTAR, GNU and v7 headers, PAX (local
- * and global, binary-safe values) and GNU long names. Each entry's body must be read or
+ * A streaming tar parser over an async byte source: USTAR, GNU and v7 headers, PAX
+ * (binary-safe values) and GNU long names. A global PAX header is checked and otherwise
+ * ignored, as Go's archive/tar (and so Docker) ignores it: its `path=` or `uid=` must not give
+ * berth a different tree than docker sees. Each entry's body must be read or
  * left before the next entry is requested; what is left is skipped. The source is always
  * read to its very end, so a hash taken upstream covers the whole stream (the diffID).
  *
@@ -25,6 +27,7 @@ export interface TarEntry {
 }
 
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
+const NO_PAX: ReadonlyMap<string, Buffer> = new Map();
 
 const TYPES: Record<string, EntryType> = {
   '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink',
@@ -127,7 +130,6 @@ function num(v: Buffer | undefined, key: string): number | undefined {
 
 export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
   const r = new ByteReader(source[Symbol.asyncIterator]());
-  let globalPax = new Map<string, Buffer>();
   let pax: Map<string, Buffer> | undefined;
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -146,12 +148,12 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       if (body.length < size) throw truncated('a PAX header');
       await r.discard(padding(size), 'a PAX header');
       if (flag === 'x') pax = new Map([...(pax ?? []), ...parsePax(body)]);
-      else if (flag === 'g') globalPax = new Map([...globalPax, ...parsePax(body)]);
+      else if (flag === 'g') parsePax(body); // malformed records fail, as in Go; valid ones name nothing
       else if (flag === 'L') longName = cString(body, 0, body.length);
       else longLink = cString(body, 0, body.length);
       continue;
     }
-    if (flag === 'S' || (pax ?? globalPax).has('GNU.sparse.major') || (pax ?? globalPax).has('GNU.sparse.size')) {
+    if (flag === 'S' || pax?.has('GNU.sparse.major') || pax?.has('GNU.sparse.size')) {
       throw new BerthError('UNSUPPORTED', 'the layer tar contains a sparse file, which berth cannot extract', { hint: 'rebuild the layer without sparse files (tar --sparse off)' });
     }
 
@@ -162,7 +164,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     if (flag === '0' || flag === '\0') if (name.endsWith('/')) type = 'directory'; // old tars mark dirs so
 
     // Most entries have no PAX records at all: no maps are made for them.
-    const all = pax === undefined ? globalPax : globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
+    const all = pax ?? NO_PAX;
     let xattrs = NO_XATTRS;
     for (const [k, v] of all) {
       if (!k.startsWith(XATTR_PAX_PREFIX)) continue;
