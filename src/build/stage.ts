@@ -15,7 +15,7 @@ import { applyCopy, planCopy, type CopyEnv } from './copy-step.ts';
 import { mkdirInRoot } from './copy-files.ts';
 import { applyMetadata, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
-import { chainKey, expandWord, type StageState } from './state.ts';
+import { chainKey, configChange, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
 export interface StageRun {
@@ -129,7 +129,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
       return {
         ...next,
-        cacheKey: chainKey(state.cacheKey, inst.kind, next.config.config ?? {}, next.config.author ?? ''),
+        cacheKey: chainKey(state.cacheKey, inst.kind, configChange(state.config.config, next.config.config), next.config.author ?? ''),
         config: { ...next.config, history: [...(next.config.history ?? []), history(run, text, true)] },
       };
     }

@@ -24,7 +24,13 @@ export function chainKey(parent: string, ...parts: readonly unknown[]): string {
   return `sha256:${h.digest('hex')}`;
 }
 
-export function envMap(state: StageState): Map<string, string> {
+/** Each state's env as a map, made once: a step expands several words against one state. */
+const envMaps = new WeakMap<StageState, ReadonlyMap<string, string>>();
+const NO_ENV: ReadonlyMap<string, string> = new Map();
+
+export function envMap(state: StageState): ReadonlyMap<string, string> {
+  const known = envMaps.get(state);
+  if (known) return known;
   const m = new Map<string, string>();
   for (const [k, v] of state.args) m.set(k, v);
   // ENV always wins over an ARG of the same name.
@@ -32,19 +38,54 @@ export function envMap(state: StageState): Map<string, string> {
     const i = e.indexOf('=');
     m.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
   }
+  envMaps.set(state, m);
   return m;
 }
 
+/**
+ * The env a word is expanded against: none for a word without `$`, which looks nothing up.
+ * Making the map costs the whole env, and every ENV line has two words: a run of 10k ENV
+ * lines was quadratic in it.
+ */
+function envFor(state: StageState, word: string): ReadonlyMap<string, string> {
+  return word.includes('$') ? envMap(state) : NO_ENV;
+}
+
 export function expandWord(state: StageState, word: string): string {
-  return processWord(word, envMap(state), state.escape);
+  return processWord(word, envFor(state, word), state.escape);
 }
 
 export function expandWords(state: StageState, word: string): string[] {
-  return processWords(word, envMap(state), state.escape);
+  return processWords(word, envFor(state, word), state.escape);
 }
 
 export function shellOf(state: StageState): string[] {
   return state.config.config?.Shell ?? DEFAULT_SHELL;
+}
+
+/**
+ * What a metadata step changed in the config, for its cache key: the fields it replaced, and
+ * of Env only the length and the entries that differ. The parent key stands for the config
+ * before, so this is enough; hashing the whole config at every step made a long run of ENV
+ * lines quadratic.
+ */
+export function configChange(before: ImageConfig['config'], after: ImageConfig['config']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const a = (before ?? {}) as Record<string, unknown>;
+  const b = (after ?? {}) as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[k] === b[k]) continue;
+    const was = a[k];
+    const now = b[k];
+    if (k !== 'Env' || !Array.isArray(was) || !Array.isArray(now)) {
+      out[k] = now ?? null;
+      continue;
+    }
+    const changed: Array<[number, unknown]> = [];
+    for (let i = 0; i < now.length; i++) if (now[i] !== was[i]) changed.push([i, now[i]]);
+    out[k] = { length: now.length, changed };
+  }
+  return out;
 }
 
 export function withConfig(state: StageState, change: (c: NonNullable<ImageConfig['config']>) => NonNullable<ImageConfig['config']>): StageState {
@@ -53,7 +94,8 @@ export function withConfig(state: StageState, change: (c: NonNullable<ImageConfi
 
 export function setEnv(env: readonly string[] | null | undefined, key: string, value: string): string[] {
   const out = [...(env ?? [])];
-  const i = out.findIndex((e) => e.split('=')[0] === key);
+  const prefix = `${key}=`;
+  const i = out.findIndex((e) => e.startsWith(prefix) || e === key);
   if (i >= 0) out[i] = `${key}=${value}`;
   else out.push(`${key}=${value}`);
   return out;
