@@ -107,9 +107,17 @@ class ByteReader {
     for await (const _ of this.chunks(n, what)) void _;
   }
 
-  async drain(): Promise<void> {
+  /** Reads the source to its end; more than `max` bytes left is an error (the bytes after a tar's end). */
+  async drain(max = Infinity): Promise<void> {
+    let left = this.buf.length;
     this.buf = Buffer.alloc(0);
-    while (await this.more()) this.buf = Buffer.alloc(0);
+    while (left <= max && (await this.more())) {
+      left += this.buf.length;
+      this.buf = Buffer.alloc(0);
+    }
+    if (left > max) {
+      throw new BerthError('DATA_CORRUPT', `invalid tar header: more than ${max} bytes follow the end of the archive at byte ${this.offset}; it is not a tar`);
+    }
   }
 }
 
@@ -128,7 +136,12 @@ function num(v: Buffer | undefined, key: string): number | undefined {
   return n;
 }
 
-export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
+/**
+ * `maxTrailing` bounds what may follow the end-of-archive blocks (tar pads its output to a
+ * 10 KiB record; a stream of zeros, /dev/zero, is one endless end marker). Unbounded by
+ * default: a layer's size is fixed by its digest.
+ */
+export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailing?: number } = {}): AsyncGenerator<TarEntry> {
   const r = new ByteReader(source[Symbol.asyncIterator]());
   let pax: Map<string, Buffer> | undefined;
   let longName: string | undefined;
@@ -214,5 +227,5 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     yield { header, body };
     await r.discard(bodySize - consumed + padding(bodySize), what);
   }
-  await r.drain();
+  await r.drain(opts.maxTrailing);
 }
