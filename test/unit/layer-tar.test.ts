@@ -8,9 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
-import { archiveEntryPath, readTar, resolveInRootSync, type TarHeader } from '../../src/layer/index.ts';
+import { archiveEntryPath, readTar, resolveInRootSync, tarCheck, type TarHeader } from '../../src/layer/index.ts';
 import { encodeHeader, END_OF_ARCHIVE, padding, parseNumber } from '../../src/layer/tar-format.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-layer-tar-'));
@@ -275,5 +276,41 @@ describe('resolveInRootSync', () => {
   }
   it('refuses a symlink loop', () => {
     assert.throws(() => resolveInRootSync(root, 'loop/x', { followFinal: true }), { code: 'UNSAFE_PATH' });
+  });
+});
+
+describe('tarCheck (import: bytes pass only as a tar)', () => {
+  async function through(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Buffer> {
+    const out: Buffer[] = [];
+    const check = tarCheck();
+    const done = pipeline(Readable.from(chunks), check, async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) out.push(c);
+    });
+    await done;
+    return Buffer.concat(out);
+  }
+
+  it('passes a tar through unchanged, in small chunks or one', async () => {
+    const bytes = Buffer.concat([tarBytes([{ header: h({ name: 'a' }), body: Buffer.alloc(3000, 7) }, { header: h({ name: 'b/', type: 'directory' }) }]), Buffer.alloc(9000)]);
+    assert.deepEqual(await through([bytes]), bytes);
+    const small = Array.from({ length: Math.ceil(bytes.length / 333) }, (_, i) => bytes.subarray(i * 333, i * 333 + 333));
+    assert.deepEqual(await through(small), bytes);
+  });
+
+  it('fails at the first header of what is not a tar', async () => {
+    await assert.rejects(through([Buffer.alloc(4096, 'x')]), /invalid tar header checksum at byte 0/);
+  });
+
+  it('fails on endless zeros past the end marker, without reading them all', async () => {
+    let sent = 0;
+    const zeros = (function* () {
+      for (;;) {
+        sent += 65536;
+        if (sent > 64 << 20) throw new Error('read far too much');
+        yield Buffer.alloc(65536);
+      }
+    })();
+    await assert.rejects(through(zeros), /invalid tar header: more than \d+ bytes follow the end of the archive/);
+    assert.ok(sent <= 4 << 20, `${sent} bytes read`);
   });
 });
