@@ -48,6 +48,20 @@ describe(`${N} ENV lines`, () => {
     assert.deepEqual(names, Array.from({ length: N }, (_, i) => `V${i}`));
   });
 
+  it('stages grown from one stage do not see each other\'s ENV', () => {
+    const text = [
+      'FROM bb:1 AS base', 'ENV B1=1', 'ENV B2=2',
+      'FROM base AS left', 'ENV L=left', 'ENV B1=changed-left',
+      'FROM base AS right', 'ENV R=right',
+      'FROM right', 'COPY --from=left /etc/passwd /p', 'ENV LAST=1',
+    ].join('\n');
+    build(`${text}\n`);
+    const env = JSON.parse(t.run(['inspect', '--format', '{{json .Config.Env}}', 'env:1']).stdout) as string[];
+    assert.deepEqual(env.filter((e) => !e.startsWith('PATH=')), ['B1=1', 'B2=2', 'R=right', 'LAST=1']);
+    const history = t.run(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'env:1']).stdout.split('\n').filter((c) => c.startsWith('ENV'));
+    assert.deepEqual(history, ['ENV LAST=1', 'ENV R=right', 'ENV B2=2', 'ENV B1=1']);
+  });
+
   it('a rebuild reuses the RUN after them; a changed value in the middle does not', () => {
     assert.match(build(dockerfile('middle')), /RUN date[^\n]*\n#\d+ CACHED/);
     assert.doesNotMatch(build(dockerfile('other')), /RUN date[^\n]*\n#\d+ CACHED/);
