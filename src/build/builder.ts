@@ -84,7 +84,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   if (targetIndex === undefined) throw new BerthError('NOT_FOUND', `target stage "${opts.target}" could not be found`, { hint: `stages: ${df.stages.map((s, i) => s.name ?? String(i)).join(', ')}` });
 
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
-  const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db) : undefined);
+  const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
   const views: string[] = [];
   const results = new Map<number, Promise<StageState>>();
   let steps = 0;

@@ -120,6 +120,11 @@ class Listing {
   }
 }
 
+/** What a context entry that is neither file, dir nor symlink is, for the warning. */
+export function specialKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): string {
+  return st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : 'block device';
+}
+
 function sha256Hex(text: string): string {
   return createSha256().update(text).digest('hex');
 }
@@ -136,14 +141,16 @@ export class BuildContext {
     readonly dir: string,
     readonly matcher: IgnoreMatcher,
     private readonly db: Database,
+    private readonly warn: (text: string) => void,
   ) {
     this.remember = db.prepare('INSERT OR REPLACE INTO file_hashes (path, stat_key, digest) VALUES (?, ?, ?)');
   }
 
-  static async open(dir: string, dockerfilePath: string, db: Database): Promise<BuildContext> {
+  /** `warn` hears of each entry the context leaves out for its type (a FIFO, socket or device). */
+  static async open(dir: string, dockerfilePath: string, db: Database, opts: { warn?: (text: string) => void } = {}): Promise<BuildContext> {
     // In line: two small files (usually absent), quicker than two trips through the thread pool.
     const general = readTextOr(`${dockerfilePath}.dockerignore`, undefined) ?? readTextOr(join(dir, '.dockerignore'), '');
-    return new BuildContext(dir, new IgnoreMatcher(parseIgnoreFile(general)), db);
+    return new BuildContext(dir, new IgnoreMatcher(parseIgnoreFile(general)), db, opts.warn ?? (() => undefined));
   }
 
   /**
@@ -165,8 +172,14 @@ export class BuildContext {
             if (excluded && this.matcher.canSkipDir(childRel)) continue;
             if (!excluded) out.push(childRel, st);
             walk(childRel);
-          } else if (!excluded) {
+          } else if (excluded) {
+            continue;
+          } else if (st.isFile() || st.isSymbolicLink()) {
             out.push(childRel, st);
+          } else {
+            // Docker sends no socket (and BuildKit no FIFO): opening a FIFO blocks for good,
+            // and a device's bytes are not the context's to read.
+            this.warn(`skipping ${specialKind(st)} ${JSON.stringify(childRel)} in the build context: only files, directories and symlinks are sent`);
           }
         }
       };

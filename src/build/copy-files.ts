@@ -54,6 +54,15 @@ export async function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnersh
   return resolveInRootSync(rootfs, dir, { followFinal: true }).path;
 }
 
+/**
+ * FIFOs, sockets and devices are not copied: reading a FIFO blocks for good (in line, where
+ * not even SIGINT is heard), a socket cannot be read, a device's bytes are the host's. The
+ * build context leaves them out with a warning (context.ts).
+ */
+function isSpecial(st: Stats): boolean {
+  return !st.isFile() && !st.isDirectory() && !st.isSymbolicLink();
+}
+
 type FileJob = { src: string; dest: string; st: Stats; setgidParent: boolean };
 
 /** Creates a dir or symlink at once; a regular file is returned as a job for the copy workers. */
@@ -120,6 +129,7 @@ function smallCopy(job: FileJob, own: CopyOwnership): SmallCopy {
  */
 export async function copyInto(rootfs: string, src: string, dest: string, own: CopyOwnership): Promise<void> {
   const st = lstatSync(src);
+  if (isSpecial(st)) return;
   if (!st.isDirectory()) {
     await mkdirInRoot(rootfs, posix.dirname(dest));
     const hostDest = resolveInRootSync(rootfs, dest, { followFinal: false }).path;
@@ -143,6 +153,7 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
       if (own.exclude?.matches(childRel) || own.skip?.(childRel)) continue;
       const from = join(src, childRel);
       const cst = lstatSync(from);
+      if (isSpecial(cst)) continue;
       const to = join(hostDir, name);
       // Below a dir this copy created nothing exists yet: no lookup (a slow negative lookup
       // through every lower layer on overlayfs).

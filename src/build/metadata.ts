@@ -33,14 +33,25 @@ export function historyText(inst: Instruction): string {
   return `${inst.node.value.toUpperCase()} ${words}`.trim();
 }
 
-export function applyMetadata(inst: Instruction, state: StageState): StageState {
+/** An ENV line's pairs, expanded against the env before the line (`ENV A=2 B=$A` sees the old A). */
+export function envPairs(inst: { readonly pairs: ReadonlyArray<readonly [string, string]> }, state: StageState): Array<[string, string]> {
+  return inst.pairs.map(([k, v]) => [expandWord(state, k), expandWord(state, v)]);
+}
+
+/**
+ * The state after a metadata instruction. `envInPlace`: the state's Env array may be
+ * extended where it is (stage.ts decides when no other state can see it).
+ */
+export function applyMetadata(inst: Instruction, state: StageState, opts: { envInPlace?: boolean } = {}): StageState {
   switch (inst.kind) {
-    case 'env':
+    case 'env': {
+      const pairs = envPairs(inst, state);
       return withConfig(state, (c) => {
         let env = c.Env ?? [];
-        for (const [k, v] of inst.pairs) env = setEnv(env, expandWord(state, k), expandWord(state, v));
+        for (const [k, v] of pairs) env = setEnv(env, k, v, opts.envInPlace && c.Env ? c.Env : undefined);
         return { ...c, Env: env };
       });
+    }
     case 'label':
       return withConfig(state, (c) => ({ ...c, Labels: sorted({ ...(c.Labels ?? {}), ...Object.fromEntries(inst.pairs.map(([k, v]) => [expandWord(state, k), expandWord(state, v)])) }) }));
     case 'expose':

@@ -132,11 +132,15 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     engine.snapshots.flushCleanup();
     child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
     child.stderr.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
-    const abort = () => void runc.kill(key, 'SIGKILL').catch(() => undefined);
+    // Ctrl-C kills the step's container; one that `runc run` has not created yet is killed
+    // as soon as it exists.
+    const abort = (): void => void runc.kill(key, 'SIGKILL').catch(() => void (runcExited || setTimeout(abort, 50)));
     ctx.signal?.addEventListener('abort', abort);
+    if (ctx.signal?.aborted) abort();
     const code = await child.exited.then(({ code: c2, signal: sig }) => c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0));
     runcExited = true;
     ctx.signal?.removeEventListener('abort', abort);
+    if (ctx.signal?.aborted) throw new BerthError('CANCELLED', 'the build was cancelled');
     if (code !== 0) {
       throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
     }

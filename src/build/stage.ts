@@ -3,6 +3,7 @@
  * reuses the committed layer, a miss runs the step (RUN, COPY/ADD, WORKDIR) and records
  * it. Metadata instructions only change the config and add an `empty_layer` history entry.
  */
+import { BerthError } from '../errors/index.ts';
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { mark } from '../progress/timing.ts';
@@ -12,9 +13,9 @@ import { randomHex } from '../sys/crypto.ts';
 import { cacheLookup, cachePut, type CachedLayer } from './cache.ts';
 import { applyCopy, planCopy, type CopyEnv } from './copy-step.ts';
 import { mkdirInRoot } from './copy-files.ts';
-import { applyMetadata, historyText } from './metadata.ts';
+import { applyMetadata, envPairs, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
-import { chainKey, expandWord, type StageState } from './state.ts';
+import { chainKey, configChange, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
 export interface StageRun {
@@ -65,6 +66,8 @@ async function cachedOrRun(run: StageRun, step: number, key: string, exec: () =>
 }
 
 export async function runInstruction(run: StageRun, state: StageState, inst: Instruction, index: number, total: number): Promise<StageState> {
+  // Ctrl-C stops the build between steps (a RUN's container is killed at once: run-step.ts).
+  if (run.ctx.signal?.aborted) throw new BerthError('CANCELLED', 'the build was cancelled');
   const step = run.nextStep();
   const text = historyText(inst);
   run.ctx.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel} ${index}/${total}] ${text}` });
@@ -122,13 +125,20 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
     case 'from':
       return state;
     default: {
-      const next = applyMetadata(inst, state);
+      // The key first: with its arrays extended in place, `state` no longer shows the config before.
+      const env = state.config.config?.Env;
+      const envInPlace = ownedBy(env, state);
+      const change = inst.kind === 'env' ? { Env: envPairs(inst, state) } : undefined;
+      const next = applyMetadata(inst, state, { envInPlace });
+      const key = chainKey(state.cacheKey, inst.kind, change ?? configChange(state.config.config, next.config.config), next.config.author ?? '');
+      const entries = ownedBy(state.config.history, state) ? state.config.history! : [...(state.config.history ?? [])];
+      entries.push(history(run, text, true));
       run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
-      return {
-        ...next,
-        cacheKey: chainKey(state.cacheKey, inst.kind, next.config.config ?? {}, next.config.author ?? ''),
-        config: { ...next.config, history: [...(next.config.history ?? []), history(run, text, true)] },
-      };
+      const out = { ...next, cacheKey: key, config: { ...next.config, history: entries } };
+      giveTo(entries, out);
+      const nextEnv = next.config.config?.Env;
+      if (nextEnv !== env || envInPlace) giveTo(nextEnv, out); // made by this step, or extended in place
+      return out;
     }
   }
 }

@@ -132,10 +132,10 @@ export function register(program: Command): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--privileged', 'give extended privileges to the command')
     .option('-d, --detach', 'detached mode: run command in the background')
-    .action(async (name: string, command: string[], o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean }, cmd: Command) => {
+    .action(async (name: string, command: string[], o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { execInContainer } = await import('../container/exec.ts');
-      process.exitCode = await execInContainer(engine, name, { command, tty: !!o.tty, interactive: !!o.interactive, user: o.user, env: o.env, workdir: o.workdir, privileged: o.privileged });
+      process.exitCode = await execInContainer(engine, name, { command, tty: !!o.tty, interactive: !!o.interactive, user: o.user, env: o.env, workdir: o.workdir, privileged: o.privileged, detach: !!o.detach });
     });
 
   program

@@ -4,6 +4,8 @@
  * `--format` Go-template subset people use in scripts (`{{.Field}}`, `{{json .}}`, `table`).
  */
 
+import { BerthError } from '../errors/index.ts';
+
 export { humanSize } from '../progress/units.ts';
 
 export function humanDuration(ms: number): string {
@@ -55,8 +57,62 @@ function show(v: unknown): string {
   return String(v);
 }
 
+/** Functions a docker template may call: Go's builtins and docker's own (json, join, upper...). */
+const TEMPLATE_FUNCS = new Set([
+  'and', 'call', 'html', 'index', 'slice', 'js', 'len', 'not', 'or', 'print', 'printf', 'println', 'urlquery', 'eq', 'ge', 'gt', 'le', 'lt', 'ne',
+  'json', 'split', 'join', 'title', 'lower', 'upper', 'pad', 'truncate',
+  'if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil', 'true', 'false',
+]);
+
+/**
+ * Refuses a template Go's text/template would not parse, with its words: an unclosed
+ * action, a character no action may hold, an empty action, an unknown function. Checked
+ * before any output, so a typo is an error (exit 1), not a line of literal text.
+ */
+export function checkTemplate(template: string): void {
+  const fail = (at: number, what: string) => {
+    const line = 1 + (template.slice(0, at).match(/\n/g)?.length ?? 0);
+    throw new BerthError('SYNTAX', `template parsing error: template: :${line}: ${what}`, { hint: 'see https://docs.docker.com/go/formatting/' });
+  };
+  for (let open = template.indexOf('{{'); open !== -1; open = template.indexOf('{{', open)) {
+    let i = open + 2;
+    if (template.startsWith('/*', i) || template.startsWith('- /*', i)) {
+      const end = template.indexOf('*/', i);
+      if (end === -1) fail(open, 'unclosed comment');
+      open = end;
+      continue;
+    }
+    let words = 0;
+    for (;;) {
+      const ch = template[i];
+      if (ch === undefined) fail(open, 'unclosed action');
+      if (ch === '}' && template[i + 1] === '}') break;
+      if (ch === '"' || ch === '`' || ch === "'") {
+        const end = ch === '`' ? template.indexOf('`', i + 1) : template.slice(i + 1).search(ch === '"' ? /(?<!\\)"/ : /(?<!\\)'/) + i + 1;
+        if (end <= i) fail(open, ch === '`' ? 'unterminated raw quoted string' : 'unterminated quoted string');
+        i = end + 1;
+        words++;
+        continue;
+      }
+      if (/[A-Za-z_]/.test(ch) && !/[.$\w]/.test(template[i - 1] ?? '')) {
+        const name = /^[A-Za-z_]\w*/.exec(template.slice(i))![0];
+        if (!TEMPLATE_FUNCS.has(name)) fail(open, `function "${name}" not defined`);
+        i += name.length;
+        words++;
+        continue;
+      }
+      if (!/[\s\w.$()|,=:+-]/.test(ch)) fail(open, `bad character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} '${ch}'`);
+      if (!/\s|-/.test(ch)) words++;
+      i++;
+    }
+    if (words === 0) fail(open, 'missing value for command');
+    open = i + 2;
+  }
+}
+
 /** Renders one row through a Go-template subset: `{{.A.B}}`, `{{json .X}}`, `{{upper .X}}`, `{{lower .X}}`. */
 export function renderTemplate(template: string, row: Row): string {
+  checkTemplate(template);
   const body = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   return body.replace(/\{\{\s*(json|upper|lower|println)?\s*([.\w]*)\s*\}\}/g, (_m, fn: string | undefined, path: string) => {
     const v = lookup(row, path);
@@ -83,6 +139,7 @@ export function formatRows(
   table: { headers: readonly string[]; cells: (r: Row) => string[] },
 ): string {
   if (!format || format === 'table') return renderTable(table.headers, rows.map(table.cells));
+  if (format !== 'json') checkTemplate(format.replace(/^table /, ''));
   if (format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   if (format.startsWith('table ')) {
     const tpl = format.slice(6);

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import type { CreateOptions } from '../container/create.ts';
 import { collect } from './context.ts';
+import { parseSecurityOpts } from '../runtime/security-opt.ts';
 
 export function addCreateFlags(cmd: Command): Command {
   return cmd
@@ -101,6 +102,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     return n;
   };
   const memSwap = f.memorySwap === '-1' ? -1 : parseBytes(f.memorySwap, '--memory-swap');
+  parseSecurityOpts(f.securityOpt); // refused at create, as docker does, not when the container starts
   return {
     image,
     command,

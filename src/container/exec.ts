@@ -19,6 +19,8 @@ export interface ExecOptions {
   readonly env: readonly string[];
   readonly workdir?: string;
   readonly privileged?: boolean;
+  /** `-d`: return once the process has started; its output goes nowhere, as docker's does. */
+  readonly detach?: boolean;
 }
 
 export async function execInContainer(engine: Engine, idOrName: string, opts: ExecOptions): Promise<number> {
@@ -32,7 +34,7 @@ export async function execInContainer(engine: Engine, idOrName: string, opts: Ex
   await checkCommand(rootfs, opts.command[0]!, env, cwd);
   const caps = capabilitySet({ ...(rec.config.runtime as RuntimeOptions), ...(opts.privileged ? { privileged: true } : {}) });
   const process_ = {
-    terminal: opts.tty,
+    terminal: opts.tty && !opts.detach,
     user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
     args: opts.command,
     env,
@@ -44,6 +46,12 @@ export async function execInContainer(engine: Engine, idOrName: string, opts: Ex
   const file = join(paths.runDir, `exec-${randomHex(6)}.json`);
   await writeFile(file, JSON.stringify(process_), { mode: 0o600 }); // its env
   try {
+    if (opts.detach) {
+      const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: 'ignore', tty: false, detach: true });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve).on('error', () => resolve(null)));
+      if (code !== 0) throw new BerthError('RUNTIME', `cannot start ${opts.command.join(' ')} in container ${rec.id.slice(0, 12)}: runc exec exited with ${code ?? 'an error'}`);
+      return 0;
+    }
     const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
     return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0))));

@@ -21,8 +21,16 @@ function cleanDest(dest: string, spec: string): string {
   return posix.normalize(dest).replace(/\/+$/, '') || '/';
 }
 
-function parseV(spec: string): { source: string; dest: string; ro: boolean } {
+/** `-v SRC:DEST[:MODE]`, its sections checked in order as the docker CLI checks them. */
+export function parseV(spec: string): { source: string; dest: string; ro: boolean } {
+  if (spec === '') throw new BerthError('INVALID_ARGUMENT', 'invalid empty volume spec');
   const parts = spec.split(':');
+  if (spec.length > 2) {
+    parts.forEach((part, i) => {
+      if (part === '') throw new BerthError('INVALID_ARGUMENT', `invalid spec: ${spec}: empty section between colons`, { hint: 'use SOURCE:DESTINATION[:MODE], or DESTINATION alone for an anonymous volume' });
+      if (i >= 2 && i < parts.length - 1) throw new BerthError('INVALID_ARGUMENT', `invalid spec: ${spec}: too many colons`);
+    });
+  }
   if (parts.length === 1) return { source: '', dest: parts[0]!, ro: false };
   if (parts.length > 3) throw new BerthError('INVALID_ARGUMENT', `invalid volume specification: '${spec}'`);
   const [source, dest, mode = ''] = parts as [string, string, string?];

@@ -1,7 +1,8 @@
 /** `berth import`: a rootfs tarball becomes a one-layer image. */
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { Engine } from '../engine.ts';
-import { decompressAuto } from '../layer/index.ts';
+import { BerthError, isBerthError } from '../errors/index.ts';
+import { decompressAuto, tarCheck } from '../layer/index.ts';
 import { hostPlatform } from '../oci/platform.ts';
 import type { ImageConfig, Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
@@ -20,8 +21,14 @@ export interface ImportOptions {
 
 export async function importRootfs(engine: Engine, input: Readable, opts: ImportOptions): Promise<ImageRecord> {
   // Store the uncompressed tar first (its digest is the diffID), then unpack from the
-  // stored, verified copy: a corrupt upload never reaches a layer dir.
-  const blob = await engine.content.put(input.pipe(decompressAuto()), { signal: opts.signal });
+  // stored, verified copy: a corrupt upload never reaches a layer dir. The bytes are read
+  // as a tar on their way in, so a file that is not one (or /dev/zero) stops at once.
+  const checked = tarCheck();
+  pipeline(input, decompressAuto(), checked, () => undefined);
+  const blob = await engine.content.put(checked, { signal: opts.signal }).catch((e: unknown) => {
+    if (!isBerthError(e, 'DATA_CORRUPT')) throw e;
+    throw new BerthError('INVALID_ARGUMENT', `cannot import ${opts.source ?? '-'}: ${e.message}`, { hint: 'berth import takes a tar archive of a root filesystem (plain, gzip or zstd)' });
+  });
   if (!(await engine.snapshots.hasLayer(blob.digest))) {
     await engine.snapshots.unpackLayer(blob.digest, () => engine.content.open(blob.digest), { signal: opts.signal });
   }

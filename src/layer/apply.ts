@@ -115,7 +115,7 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
       chmodSync(path, mode); // after chown, which may clear set-id bits
       tree.setDirMode(pathRel, mode);
       tree.rememberDir(pathRel);
-      tree.dirTimes.set(pathRel, h.mtime);
+      tree.setDirTime(pathRel, h.mtime);
       break;
     case 'file':
       wait = writeFile(tree, entry, path, pathRel, parentRel);
@@ -314,17 +314,15 @@ function makeHardlink(tree: ApplyTree, h: TarHeader, path: string, rel: string):
 
 function recordXattrs(tree: ApplyTree, rel: string, h: TarHeader): void {
   if (h.xattrs.size === 0) {
-    if (tree.xattrs.size) tree.xattrs.delete(rel);
+    if (tree.xattrs.size) tree.setXattrs(rel, undefined);
     return;
   }
-  const kept = new Map([...h.xattrs].filter(([k]) => !FORBIDDEN_XATTR.test(k)));
-  if (kept.size) tree.xattrs.set(rel, kept);
-  else tree.xattrs.delete(rel);
+  tree.setXattrs(rel, new Map([...h.xattrs].filter(([k]) => !FORBIDDEN_XATTR.test(k))));
 }
 
 function applyWhiteout(tree: ApplyTree, name: string, parentRel: string, base: string, opts: ApplyOptions): void {
   if (base === OPAQUE_WHITEOUT) {
-    if (opts.whiteouts === 'overlay') tree.opaqueDirs.add(tree.relOf(tree.ensureDir(parentRel)));
+    if (opts.whiteouts === 'overlay') tree.markOpaque(tree.relOf(tree.ensureDir(parentRel)));
     else {
       const dir = tree.findDir(parentRel);
       if (dir) tree.emptyDir(tree.relOf(dir));
@@ -341,7 +339,7 @@ function applyWhiteout(tree: ApplyTree, name: string, parentRel: string, base: s
   if (opts.whiteouts === 'overlay') {
     const rel = tree.relOf(join(tree.ensureDir(parentRel), victim));
     tree.remove(rel);
-    tree.whiteouts.add(rel);
+    tree.addWhiteout(rel);
     return;
   }
   const dir = tree.findDir(parentRel);

@@ -11,4 +11,5 @@ export { zstdCompress, zstdDecompress } from './zstd.ts';
 export { archiveEntryPath, cleanComponents, resolveInRoot, resolveInRootSync } from './safe-path.ts';
 export { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './tar-format.ts';
 export { readTar, type TarEntry } from './tar-reader.ts';
+export { tarCheck } from './tar-check.ts';
 export type { TarHeader } from './tar-format.ts';

@@ -1,6 +1,8 @@
 /**
- * A streaming tar parser over an async byte source: USTAR, GNU and v7 headers, PAX (local
- * and global, binary-safe values) and GNU long names. Each entry's body must be read or
+ * A streaming tar parser over an async byte source: USTAR, GNU and v7 headers, PAX
+ * (binary-safe values) and GNU long names. A global PAX header is checked and otherwise
+ * ignored, as Go's archive/tar (and so Docker) ignores it: its `path=` or `uid=` must not give
+ * berth a different tree than docker sees. Each entry's body must be read or
  * left before the next entry is requested; what is left is skipped. The source is always
  * read to its very end, so a hash taken upstream covers the whole stream (the diffID).
  *
@@ -25,6 +27,7 @@ export interface TarEntry {
 }
 
 const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
+const NO_PAX: ReadonlyMap<string, Buffer> = new Map();
 
 const TYPES: Record<string, EntryType> = {
   '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink',
@@ -104,9 +107,17 @@ class ByteReader {
     for await (const _ of this.chunks(n, what)) void _;
   }
 
-  async drain(): Promise<void> {
+  /** Reads the source to its end; more than `max` bytes left is an error (the bytes after a tar's end). */
+  async drain(max = Infinity): Promise<void> {
+    let left = this.buf.length;
     this.buf = Buffer.alloc(0);
-    while (await this.more()) this.buf = Buffer.alloc(0);
+    while (left <= max && (await this.more())) {
+      left += this.buf.length;
+      this.buf = Buffer.alloc(0);
+    }
+    if (left > max) {
+      throw new BerthError('DATA_CORRUPT', `invalid tar header: more than ${max} bytes follow the end of the archive at byte ${this.offset}; it is not a tar`);
+    }
   }
 }
 
@@ -125,9 +136,13 @@ function num(v: Buffer | undefined, key: string): number | undefined {
   return n;
 }
 
-export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
+/**
+ * `maxTrailing` bounds what may follow the end-of-archive blocks (tar pads its output to a
+ * 10 KiB record; a stream of zeros, /dev/zero, is one endless end marker). Unbounded by
+ * default: a layer's size is fixed by its digest.
+ */
+export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailing?: number } = {}): AsyncGenerator<TarEntry> {
   const r = new ByteReader(source[Symbol.asyncIterator]());
-  let globalPax = new Map<string, Buffer>();
   let pax: Map<string, Buffer> | undefined;
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -146,12 +161,12 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       if (body.length < size) throw truncated('a PAX header');
       await r.discard(padding(size), 'a PAX header');
       if (flag === 'x') pax = new Map([...(pax ?? []), ...parsePax(body)]);
-      else if (flag === 'g') globalPax = new Map([...globalPax, ...parsePax(body)]);
+      else if (flag === 'g') parsePax(body); // malformed records fail, as in Go; valid ones name nothing
       else if (flag === 'L') longName = cString(body, 0, body.length);
       else longLink = cString(body, 0, body.length);
       continue;
     }
-    if (flag === 'S' || (pax ?? globalPax).has('GNU.sparse.major') || (pax ?? globalPax).has('GNU.sparse.size')) {
+    if (flag === 'S' || pax?.has('GNU.sparse.major') || pax?.has('GNU.sparse.size')) {
       throw new BerthError('UNSUPPORTED', 'the layer tar contains a sparse file, which berth cannot extract', { hint: 'rebuild the layer without sparse files (tar --sparse off)' });
     }
 
@@ -162,7 +177,7 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     if (flag === '0' || flag === '\0') if (name.endsWith('/')) type = 'directory'; // old tars mark dirs so
 
     // Most entries have no PAX records at all: no maps are made for them.
-    const all = pax === undefined ? globalPax : globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
+    const all = pax ?? NO_PAX;
     let xattrs = NO_XATTRS;
     for (const [k, v] of all) {
       if (!k.startsWith(XATTR_PAX_PREFIX)) continue;
@@ -212,5 +227,5 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     yield { header, body };
     await r.discard(bodySize - consumed + padding(bodySize), what);
   }
-  await r.drain();
+  await r.drain(opts.maxTrailing);
 }

@@ -3,5 +3,6 @@ export { buildSpec, capabilitySet, composeEnv, parseUlimits, type NetNamespace, 
 export { DEFAULT_PATH, type SpecMount } from './defaults.ts';
 export { resolveUser, type ResolvedUser } from './user.ts';
 export { checkCommand } from './command.ts';
+export { parseSecurityOpts, type SecurityOpts } from './security-opt.ts';
 export { Runc, RUNC, RuncStartWatch, waitForPidFile } from './runc.ts';
 export { ensureEmulator, type Emulation } from './emulation.ts';

@@ -62,9 +62,12 @@ export class Runc {
     return spawnPiped(RUNC, this.runArgs(id, bundle));
   }
 
-  /** `runc exec` in the foreground with a process.json; resolves to the exit status. */
-  exec(id: string, processJson: string, opts: { stdio: StdioOptions; tty: boolean }): ChildProcess {
-    const args = [...this.base(), 'exec', '--process', processJson, ...(opts.tty ? ['--tty'] : []), id];
+  /**
+   * `runc exec` with a process.json: in the foreground, it exits with the process; with
+   * `detach`, as soon as the process has started.
+   */
+  exec(id: string, processJson: string, opts: { stdio: StdioOptions; tty: boolean; detach?: boolean }): ChildProcess {
+    const args = [...this.base(), 'exec', '--process', processJson, ...(opts.tty ? ['--tty'] : []), ...(opts.detach ? ['--detach'] : []), id];
     const child = spawn(RUNC, args, { stdio: opts.stdio });
     child.on('error', () => undefined);
     return child;

@@ -10,6 +10,7 @@ import { release } from 'node:os';
 import { z } from 'zod';
 import { BerthError } from '../errors/index.ts';
 import { DEFAULT_SECCOMP } from './seccomp-default.ts';
+import { parseSecurityOpts } from './security-opt.ts';
 
 /** Docker's profile format. Built on first use: zod schemas cost milliseconds to build, and
  * only `seccomp=FILE` needs one, not the start of every container. */
@@ -104,9 +105,9 @@ export function readSeccompProfile(path: string): DockerSeccompProfile {
  * `seccomp=unconfined` run without a filter, as Docker runs them.
  */
 export function seccompFor(opts: { privileged?: boolean; securityOpt?: readonly string[] }, caps: readonly string[]): Record<string, unknown> | undefined {
-  const choice = (opts.securityOpt ?? []).map((s) => /^seccomp[=:](.*)$/.exec(s)?.[1]).filter((v) => v !== undefined).at(-1);
+  const choice = parseSecurityOpts(opts.securityOpt).seccomp;
   if (choice === 'unconfined') return undefined;
-  if (choice !== undefined) return toOciSeccomp(readSeccompProfile(choice), caps);
+  if (choice !== undefined && choice !== 'builtin') return toOciSeccomp(readSeccompProfile(choice), caps);
   if (opts.privileged) return undefined;
   // The same for every container with the same capabilities: a build's RUN steps share one.
   const key = caps.join(',');

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
 import { seccompFor } from './seccomp.ts';
+import { parseSecurityOpts } from './security-opt.ts';
 import type { ResolvedUser } from './user.ts';
 
 /** The init for `--init`: a static tini, so it runs in any image (busybox has no libc). */
@@ -106,7 +107,8 @@ export function parseUlimits(specs: readonly string[], hard: Readonly<Record<str
 export function buildSpec(input: SpecInput): Record<string, unknown> {
   const o = input.options;
   const caps = capabilitySet(o);
-  const noNewPrivileges = (o.securityOpt ?? []).some((s) => /^no-new-privileges(?:[:=]true)?$/.test(s));
+  const security = parseSecurityOpts(o.securityOpt);
+  const noNewPrivileges = security.noNewPrivileges;
   const seccomp = seccompFor(o, caps);
   const args = o.init ? ['/sbin/docker-init', '--', ...input.args] : [...input.args];
   const mounts: SpecMount[] = [...defaultMounts(o.shmSize ?? 64 * 1024 * 1024)];
@@ -140,8 +142,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       resources,
       cgroupsPath: `/berth/${input.id}`,
       namespaces,
-      maskedPaths: o.privileged ? [] : MASKED_PATHS,
-      readonlyPaths: o.privileged ? [] : READONLY_PATHS,
+      maskedPaths: o.privileged || security.unconfinedSystemPaths ? [] : MASKED_PATHS,
+      readonlyPaths: o.privileged || security.unconfinedSystemPaths ? [] : READONLY_PATHS,
     },
   };
 }

@@ -135,6 +135,7 @@ class IngestWriter extends Writable implements ContentWriter {
 
   async abort(): Promise<void> {
     this.destroy();
+    this.file.on('error', () => undefined); // a write still in flight fails as the file is destroyed
     this.file.destroy();
     await rm(this.tmpPath, { force: true });
   }

@@ -48,3 +48,25 @@ describe('Go-template subset', () => {
     assert.equal(formatRows('json', [{ A: 1 }], { headers: [], cells: () => [] }), '{"A":1}\n');
   });
 });
+
+describe('malformed templates, refused with Go text/template\'s words', () => {
+  const refused: Array<[string, string]> = [
+    ['{{.Foo', 'unclosed action'],
+    ['{{ .Id }}x{{', 'unclosed action'],
+    ['a\n{{.X', ':2: unclosed action'],
+    ['{{.Id}', "bad character U+007D '}'"],
+    ['{{.Id;}}', "bad character U+003B ';'"],
+    ['{{}}', 'missing value for command'],
+    ['{{bogus .Id}}', 'function "bogus" not defined'],
+    ['{{printf "%s .Id}}', 'unterminated quoted string'],
+  ];
+  for (const [tpl, want] of refused) {
+    it(`refuses ${JSON.stringify(tpl)}`, () => {
+      assert.throws(() => renderTemplate(tpl, {}), (e: Error & { code?: string }) => e.code === 'SYNTAX' && e.message.startsWith('template parsing error: template: :') && e.message.endsWith(want));
+      assert.throws(() => formatRows(`table ${tpl}`, [], { headers: [], cells: () => [] }), /template parsing error/);
+    });
+  }
+
+  const accepted = ['{{.Id}} }}', '{{- .Id -}}', '{{range .Mounts}}{{.Source}} {{end}}', '{{index .Config.Labels "a.b"}}', '{{/* c */}}{{.Id}}', '{{if eq .State.Status "running"}}up{{end}}', '{{$x := .Id}}{{$x}}', 'plain'];
+  for (const tpl of accepted) it(`takes ${JSON.stringify(tpl)}`, () => assert.doesNotThrow(() => renderTemplate(tpl, {})));
+});

@@ -8,9 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
 import * as tar from 'tar-stream';
-import { archiveEntryPath, readTar, resolveInRootSync, type TarHeader } from '../../src/layer/index.ts';
+import { archiveEntryPath, readTar, resolveInRootSync, tarCheck, type TarHeader } from '../../src/layer/index.ts';
 import { encodeHeader, END_OF_ARCHIVE, padding, parseNumber } from '../../src/layer/tar-format.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-layer-tar-'));
@@ -28,6 +29,25 @@ function tarBytes(entries: Array<{ header: TarHeader; body?: Buffer }>): Buffer 
   }
   parts.push(END_OF_ARCHIVE);
   return Buffer.concat(parts);
+}
+
+/** One PAX record, "LEN key=value\n", where LEN counts itself. */
+function paxRecord(k: string, v: string): string {
+  const body = ` ${k}=${v}\n`;
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return `${len}${body}`;
+}
+
+/** A global PAX header ('g') holding `records`, with its padding. */
+function globalHeader(records: Buffer): Buffer {
+  const g = encodeHeader(h({ name: 'pax_global_header', size: records.length }));
+  g[156] = 'g'.charCodeAt(0);
+  g.fill(0x20, 148, 156); // the checksum again, after the type flag changed
+  let sum = 0;
+  for (const b of g.subarray(0, 512)) sum += b;
+  g.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return Buffer.concat([g, records, Buffer.alloc(padding(records.length))]);
 }
 
 async function readAll(bytes: Buffer): Promise<Array<{ header: TarHeader; body: Buffer }>> {
@@ -105,24 +125,28 @@ describe('readTar', () => {
     }
   });
 
-  it('applies a global PAX header to the entries after it', async () => {
-    const rec = (k: string, v: string) => {
-      const body = ` ${k}=${v}\n`;
-      let len = body.length + 1;
-      while (String(len).length + body.length !== len) len = String(len).length + body.length;
-      return `${len}${body}`;
-    };
-    const global = Buffer.from(rec('uid', '4242'));
-    const g = encodeHeader(h({ name: 'pax_global_header', size: global.length }));
-    g[156] = 'g'.charCodeAt(0);
-    // fix the checksum after changing the type flag
-    g.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const b of g.subarray(0, 512)) sum += b;
-    g.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    const bytes = Buffer.concat([g, global, Buffer.alloc(padding(global.length)), tarBytes([{ header: h({ name: 'a' }) }, { header: h({ name: 'b' }) }])]);
-    const got = await readAll(bytes);
-    assert.deepEqual(got.map((e) => e.header.uid), [4242, 4242]);
+  // Go's archive/tar hands a global header over as an entry of its own and applies none of
+  // it to later entries; Docker's extraction ignores that entry. berth must see the same tree.
+  const globalCases: Array<{ records: Array<[string, string]>; check: keyof TarHeader; want: unknown[] }> = [
+    { records: [['path', 'etc/passwd']], check: 'name', want: ['a', 'b'] },
+    { records: [['uid', '4242'], ['gid', '4242']], check: 'uid', want: [0, 0] },
+    { records: [['linkpath', '/etc/shadow']], check: 'linkname', want: ['', ''] },
+    { records: [['size', '9999']], check: 'size', want: [0, 0] },
+    { records: [['SCHILY.xattr.security.capability', 'x']], check: 'xattrs', want: [new Map(), new Map()] },
+    { records: [['GNU.sparse.major', '1']], check: 'type', want: ['file', 'file'] },
+  ];
+  for (const c of globalCases) {
+    it(`ignores a global PAX header's ${c.records.map(([k]) => k).join(', ')}, as Go's reader does`, async () => {
+      const global = Buffer.from(c.records.map(([k, v]) => paxRecord(k, v)).join(''));
+      const bytes = Buffer.concat([globalHeader(global), tarBytes([{ header: h({ name: 'a' }) }, { header: h({ name: 'b' }) }])]);
+      const got = await readAll(bytes);
+      assert.deepEqual(got.map((e) => e.header[c.check]), c.want);
+    });
+  }
+
+  it('rejects a malformed global PAX header, as Go does', async () => {
+    const bytes = Buffer.concat([globalHeader(Buffer.from('99 path=x\n')), tarBytes([{ header: h({ name: 'a' }) }])]);
+    await assert.rejects(readAll(bytes), /invalid PAX record/);
   });
 
   it('skips unread bodies and reads every byte of the source (for the diffID)', async () => {
@@ -252,5 +276,41 @@ describe('resolveInRootSync', () => {
   }
   it('refuses a symlink loop', () => {
     assert.throws(() => resolveInRootSync(root, 'loop/x', { followFinal: true }), { code: 'UNSAFE_PATH' });
+  });
+});
+
+describe('tarCheck (import: bytes pass only as a tar)', () => {
+  async function through(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Buffer> {
+    const out: Buffer[] = [];
+    const check = tarCheck();
+    const done = pipeline(Readable.from(chunks), check, async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) out.push(c);
+    });
+    await done;
+    return Buffer.concat(out);
+  }
+
+  it('passes a tar through unchanged, in small chunks or one', async () => {
+    const bytes = Buffer.concat([tarBytes([{ header: h({ name: 'a' }), body: Buffer.alloc(3000, 7) }, { header: h({ name: 'b/', type: 'directory' }) }]), Buffer.alloc(9000)]);
+    assert.deepEqual(await through([bytes]), bytes);
+    const small = Array.from({ length: Math.ceil(bytes.length / 333) }, (_, i) => bytes.subarray(i * 333, i * 333 + 333));
+    assert.deepEqual(await through(small), bytes);
+  });
+
+  it('fails at the first header of what is not a tar', async () => {
+    await assert.rejects(through([Buffer.alloc(4096, 'x')]), /invalid tar header checksum at byte 0/);
+  });
+
+  it('fails on endless zeros past the end marker, without reading them all', async () => {
+    let sent = 0;
+    const zeros = (function* () {
+      for (;;) {
+        sent += 65536;
+        if (sent > 64 << 20) throw new Error('read far too much');
+        yield Buffer.alloc(65536);
+      }
+    })();
+    await assert.rejects(through(zeros), /invalid tar header: more than \d+ bytes follow the end of the archive/);
+    assert.ok(sent <= 4 << 20, `${sent} bytes read`);
   });
 });
