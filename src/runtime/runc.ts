@@ -82,6 +82,30 @@ export class Runc {
     }
   }
 
+  /**
+   * Freezes every process of the container (the cgroup freezer). false when runc says it is
+   * not running (it has exited: nothing left to freeze); any other failure is an error.
+   */
+  async pause(id: string): Promise<boolean> {
+    try {
+      await execFileAsync(RUNC, [...this.base(), 'pause', id]);
+      return true;
+    } catch (e) {
+      const msg = String((e as { stderr?: string }).stderr ?? e);
+      if (/not exist|not running|is paused|stopped/.test(msg) && (await this.status(id)) !== 'running') return false;
+      throw new BerthError('RUNTIME', `runc pause failed: ${msg.trim()}`);
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    await execFileAsync(RUNC, [...this.base(), 'resume', id]);
+  }
+
+  /** The argv of `runc resume`, for a caller that must run it in line (on a signal). */
+  resumeArgs(id: string): string[] {
+    return [...this.base(), 'resume', id];
+  }
+
   async delete(id: string): Promise<void> {
     await execFileAsync(RUNC, [...this.base(), 'delete', '--force', id]).catch(() => undefined);
   }
