@@ -223,7 +223,14 @@ export async function copyToContainer(engine: Engine, idOrName: string, hostSrc:
     try {
       if (st.isDirectory()) {
         // Made inside the root, so a link already at `name` resolves as the container sees it.
-        const into = name === undefined ? parent : mkdirAllInRoot(rootFd, `${parentRel}/${name}`, 0o755);
+        let into = parent;
+        try {
+          if (name !== undefined) into = mkdirAllInRoot(rootFd, `${parentRel}/${name}`, 0o755);
+        } catch (e) {
+          // A dangling link or a file where the dir would go.
+          if (inRootErrno(e)) throw new BerthError('NOT_FOUND', `no such directory in the container: ${destPath}`);
+          throw e;
+        }
         try {
           await applyLayer(writeLayer(hostSrc, { mode: 'plain' }), fdPath(into), { whiteouts: 'apply' });
         } finally {
