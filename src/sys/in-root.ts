@@ -72,7 +72,9 @@ export function openInRoot(rootFd: number, rel: string, opts: OpenInRootOptions 
   if (s?.openat2 && !openat2Missing) {
     const flags = openFlags(opts);
     try {
-      return s.openat2(rootFd, rel.replace(/^\/+/, '') || '.', flags, opts.mode ?? 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+      // openat2 refuses a mode without O_CREAT (open(2) ignores it).
+      const mode = flags & O_CREAT ? opts.mode ?? 0o644 : 0;
+      return s.openat2(rootFd, rel.replace(/^\/+/, '') || '.', flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
     } catch (e) {
       if (errnoCode(e) !== 'ENOSYS') throw e;
       openat2Missing = true; // a kernel before 5.6, or a seccomp filter that refuses it
