@@ -94,10 +94,13 @@ export async function copyFromContainer(engine: Engine, idOrName: string, srcPat
     const name = follow || leaf === undefined ? undefined : leaf;
     if (dir === undefined) {
       // A followed path that is not a dir: the file it names, opened in one step.
-      const file = follow ? tryOpen(rootFd, srcPath, { flags: constants.O_RDONLY, followFinal: true }) : undefined;
+      // O_NONBLOCK: a fifo there must not hang the copy (it is refused below).
+      const file = follow ? tryOpen(rootFd, srcPath, { flags: constants.O_RDONLY | constants.O_NONBLOCK, followFinal: true }) : undefined;
       if (file === undefined) throw notFound();
       try {
-        copyFileOut(file, fstatFd(file), hostTarget(hostDest, leaf ?? 'rootfs', false));
+        const st = fstatFd(file);
+        if (!st.isFile()) throw new BerthError('INVALID_ARGUMENT', `${srcPath} is not a regular file, a dir or a link`, { hint: 'copy the dir that holds it' });
+        copyFileOut(file, st, hostTarget(hostDest, leaf ?? 'rootfs', false));
       } finally {
         closeFd(file);
       }
@@ -122,7 +125,7 @@ export async function copyFromContainer(engine: Engine, idOrName: string, srcPat
         replaceHostFile(target);
         symlinkSync(readlinkSync(fdPath(dir, name!)), target);
       } else if (st.isFile()) {
-        const file = openSync(fdPath(dir, name!), constants.O_RDONLY | O_NOFOLLOW);
+        const file = openSync(fdPath(dir, name!), constants.O_RDONLY | constants.O_NONBLOCK | O_NOFOLLOW);
         try {
           copyFileOut(file, fstatFd(file), target);
         } finally {

@@ -33,7 +33,13 @@ async function lock(path: string): Promise<() => void> {
       const fd = openSync(path, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => unlinkSync(path);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // already taken over as stale, or the run dir removed with the container
+        }
+      };
     } catch (e) {
       if (errnoCode(e) !== 'EEXIST') throw e;
     }
@@ -46,7 +52,11 @@ async function lock(path: string): Promise<() => void> {
     }
     // An empty file is a holder between its create and its write: wait for it like any other.
     if (Number.isInteger(holder) && !alive(holder)) {
-      unlinkSync(path);
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
       continue;
     }
     if (Date.now() > deadline) throw new BerthError('CONFLICT', 'another copy into this container is still running', { hint: `remove ${path} if no berth cp is running` });

@@ -151,7 +151,8 @@ describe('cp against a container that swaps a dir for a link to the host', () =>
       // The link itself may be copied, as a link (docker's cp does the same): never what it points at.
       if (st.isSymbolicLink()) continue;
       const file = st.isDirectory() ? join(dest, 'secret') : dest;
-      if (existsSync(file)) assert.equal(readFileSync(file, 'utf8'), 'ctr\n', `try ${i} (${forms[i % forms.length]}) read the host`);
+      // Empty when the container was frozen between its create and its write: never the host's bytes.
+      if (existsSync(file)) assert.ok(['', 'ctr\n'].includes(readFileSync(file, 'utf8')), `try ${i} (${forms[i % forms.length]}) read ${readFileSync(file, 'utf8')}`);
     }
     assert.ok(copied > 0, 'no copy ever succeeded: the test proves nothing');
   });
