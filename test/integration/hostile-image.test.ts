@@ -129,7 +129,8 @@ describe('cp against a container that swaps a dir for a link to the host', () =>
     ];
     const results = await pool(TRIES, 4, (i) => ['cp', ...forms[i % forms.length]!]);
     const ok = results.filter((r) => r.code === 0).length;
-    for (const r of results) if (r.code !== 0) assert.match(r.stderr, /no such directory|Could not find|cannot copy|cannot overwrite/, r.stderr);
+    // A container that forks without pause can outrun the freezer: that copy fails, closed.
+    for (const r of results) if (r.code !== 0) assert.match(r.stderr, /no such directory|Could not find|cannot copy|cannot overwrite|could not be frozen/, r.stderr);
     assert.ok(ok > 0, 'no copy ever landed: the test proves nothing');
     assert.equal(snapshot(canary), canaryBefore);
   });
@@ -143,7 +144,7 @@ describe('cp against a container that swaps a dir for a link to the host', () =>
     for (const [i, r] of results.entries()) {
       const dest = join(out, String(i));
       if (r.code !== 0) {
-        assert.match(r.stderr, /Could not find/, r.stderr);
+        assert.match(r.stderr, /Could not find|could not be frozen/, r.stderr);
         continue;
       }
       copied++;
