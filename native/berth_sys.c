@@ -1,6 +1,6 @@
 /*
  * The system calls berth needs that Node has no binding for: mount(2), umount2(2), syncfs(2),
- * the l*xattr(2) family and mknod(2). Without this addon berth spawns mount, umount, sync,
+ * the l*xattr(2) family, mknod(2) and openat2(2). Without this addon berth spawns mount, umount, sync,
  * getfattr, setfattr and mknod instead (src/sys/index.ts); a spawn costs 2-5 ms here, and a
  * cold build makes about a dozen of them. berth_spawn.c adds posix_spawn and waitpid,
  * berth_hash.c SHA-256 and random bytes; berth_common.c holds what they share.
@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -240,6 +242,38 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- openat2(2): a path opened inside a root (src/sys/in-root.ts) ---- */
+
+/*
+ * openat2(dirfd, path, flags, mode, resolve): the new fd. With RESOLVE_IN_ROOT the kernel
+ * resolves `path` as if dirfd were `/`, so neither `..` nor a symlink leads out, and it does
+ * so in one call: nothing can be swapped between the check and the open. ENOSYS (a kernel
+ * before 5.6, or a seccomp filter) tells the caller to walk the path itself.
+ */
+static napi_value js_openat2(napi_env env, napi_callback_info info) {
+  napi_value argv[5], out;
+  if (!get_args(env, info, 5, argv, "openat2(dirfd, path, flags, mode, resolve)")) return NULL;
+  int32_t dirfd;
+  uint32_t flags, mode, resolve;
+  if (napi_get_value_int32(env, argv[0], &dirfd) != napi_ok || napi_get_value_uint32(env, argv[2], &flags) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &mode) != napi_ok || napi_get_value_uint32(env, argv[4], &resolve) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dirfd, flags, mode and resolve must be numbers");
+    return NULL;
+  }
+  char *path = string_arg(env, argv[1], 0);
+  if (!path) return NULL;
+  struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .mode = (uint64_t)mode, .resolve = (uint64_t)resolve};
+  long fd;
+  int tries = 0;
+  do fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN && ++tries < 64); /* EAGAIN: a rename raced the walk; the kernel asks for a retry */
+  if (fd < 0) throw_errno(env, errno, "openat2", path);
+  free(path);
+  if (fd < 0) return NULL;
+  CHECK(napi_create_int32(env, (int32_t)fd, &out));
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
@@ -250,6 +284,7 @@ NAPI_MODULE_INIT() {
       {"lxattrs", NULL, js_lxattrs, NULL, NULL, NULL, napi_default, NULL},
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
       {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+      {"openat2", NULL, js_openat2, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (berth_spawn_define(env, exports) != napi_ok || berth_hash_define(env, exports) != napi_ok) return NULL;

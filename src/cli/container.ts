@@ -144,13 +144,15 @@ export function register(program: Command): void {
     .argument('<src>', 'CONTAINER:SRC_PATH or a host path')
     .argument('<dest>', 'CONTAINER:DEST_PATH or a host path')
     .option('-a, --archive', 'archive mode (copy all uid/gid information)')
-    .action(async (src: string, dest: string, _o: unknown, cmd: Command) => {
+    .option('-L, --follow-link', 'always follow symbol link in SRC_PATH')
+    .action(async (src: string, dest: string, o: { archive?: boolean; followLink?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const cp = await import('../container/copy.ts');
       const a = cp.splitCopyArg(src);
       const b = cp.splitCopyArg(dest);
-      if (a.container && !b.container) await cp.copyFromContainer(engine, a.container, a.path, b.path);
-      else if (b.container && !a.container) await cp.copyToContainer(engine, b.container, a.path, b.path);
+      const opts = { archive: !!o.archive, followLink: !!o.followLink };
+      if (a.container && !b.container) await cp.copyFromContainer(engine, a.container, a.path, b.path, opts);
+      else if (b.container && !a.container) await cp.copyToContainer(engine, b.container, a.path, b.path, opts);
       else throw new BerthError('INVALID_ARGUMENT', 'copying between containers is not supported', { hint: 'one of the paths must be CONTAINER:PATH and the other a host path' });
     });
 

@@ -1,66 +1,277 @@
 /**
- * `cp` between a container's filesystem and the host, with the extraction rules: paths
- * inside the container resolve as if its rootfs were `/` (symlinks cannot lead out), and
- * what is copied in goes through the safe layer extractor.
+ * `cp` between a container's filesystem and the host, with docker's rules (a dir into an
+ * existing dir goes under its own name, `SRC/.` copies the contents, a file replaces a file,
+ * a missing parent is an error).
+ *
+ * Every path inside the container is opened as an fd inside its rootfs (sys/in-root.ts):
+ * symlinks resolve as if the rootfs were `/`, and each step then acts through that fd
+ * (`fdPath(fd, name)`), never through a host path string. A running container is frozen
+ * for the copy (freeze.ts), as docker pauses it: its processes cannot swap a directory for
+ * a link between a check and a use (the CVE-2018-15664 class). What is copied in goes
+ * through the safe layer extractor.
  */
-import { copyFile, lstat, mkdir, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
-import { BerthError } from '../errors/index.ts';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, statSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { basename, join } from 'node:path';
+import { BerthError, errnoCode } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
-import { applyLayer, resolveInRoot, writeLayer } from '../layer/index.ts';
+import { applyLayer, writeLayer } from '../layer/index.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
+import { closeFd, fdPath, fstatFd, hostPathOf, mkdirAllInRoot, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
+import { withFrozen } from './freeze.ts';
 import { ContainerRecords } from './records.ts';
 
+export interface CopyOptions {
+  /** Follow a symlink named by the container path (docker's `-L`). */
+  readonly followLink?: boolean;
+  /** Keep the source's uid/gid (docker's `-a`); otherwise what is copied in belongs to root. */
+  readonly archive?: boolean;
+}
 
-/** The container's rootfs, mounted for the copy when the container is not running. */
-async function withRootfs<T>(engine: Engine, idOrName: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+/** The container's rootfs as an fd, mounted for the copy when it is not running, frozen when it is. */
+async function withRootfs<T>(engine: Engine, idOrName: string, fn: (rootFd: number, rootfs: string) => Promise<T>): Promise<T> {
   const rec = new ContainerRecords(engine.db).require(idOrName);
   const { config } = await loadImage(engine, rec.imageId);
   const wasRunning = rec.state.status === 'running';
   const snap = await engine.snapshots.mount(rec.id, config.rootfs.diff_ids);
   try {
-    return await fn(snap.rootfs);
+    return await withFrozen(engine, rec.id, wasRunning, async () => {
+      const rootFd = openRoot(snap.rootfs);
+      try {
+        return await fn(rootFd, snap.rootfs);
+      } finally {
+        closeFd(rootFd);
+      }
+    });
   } finally {
     if (!wasRunning) await engine.snapshots.unmount(rec.id).catch(() => undefined);
   }
 }
 
-export async function copyFromContainer(engine: Engine, idOrName: string, srcPath: string, hostDest: string): Promise<void> {
-  await withRootfs(engine, idOrName, async (rootfs) => {
-    const src = await resolveInRoot(rootfs, srcPath, { followFinal: !srcPath.endsWith('/.') });
-    const st = await lstat(src).catch(() => undefined);
-    if (!st) throw new BerthError('NOT_FOUND', `Could not find the file ${srcPath} in container ${idOrName}`);
-    const destSt = await stat(hostDest).catch(() => undefined);
-    const target = destSt?.isDirectory() && !srcPath.endsWith('/.') ? join(hostDest, basename(src)) : hostDest;
-    if (st.isDirectory()) {
-      await mkdir(target, { recursive: true });
-      await execFileAsync('cp', ['-a', '--', `${src}/.`, target]);
-    } else {
-      await execFileAsync('cp', ['-a', '--', src, target]);
+function inRootErrno(e: unknown): boolean {
+  return ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(e) ?? '');
+}
+
+/** Opens `rel` inside the root, or undefined when it is not there. */
+function tryOpen(rootFd: number, rel: string, opts: Parameters<typeof openInRoot>[2]): number | undefined {
+  try {
+    return openInRoot(rootFd, rel, opts);
+  } catch (e) {
+    if (inRootErrno(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The path inside the root of what `fd` holds, from its host path: to split a resolved file
+ * into its dir and name. Only used with the container frozen or stopped, and the result is
+ * opened inside the root again.
+ */
+function rootRelative(fd: number, rootfs: string): string {
+  const host = hostPathOf(fd);
+  const root = realpathSync(rootfs);
+  if (host === root) return '/';
+  if (!host.startsWith(`${root}/`)) throw new BerthError('UNSAFE_PATH', `${host} is not inside the container's rootfs`);
+  return host.slice(root.length);
+}
+
+/** Copies the bytes of one open file to another. */
+function copyBytes(from: number, to: number): void {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (let n; (n = readSync(from, buf, 0, buf.length, null)) > 0; ) {
+    for (let off = 0; off < n; ) off += writeSync(to, buf, off, n - off);
+  }
+}
+
+export async function copyFromContainer(engine: Engine, idOrName: string, srcPath: string, hostDest: string, opts: CopyOptions = {}): Promise<void> {
+  const contents = /\/\.$/.test(srcPath);
+  const follow = opts.followLink || contents || srcPath.endsWith('/');
+  await withRootfs(engine, idOrName, async (rootFd) => {
+    const { parent, leaf } = splitLeaf(srcPath);
+    const notFound = () => new BerthError('NOT_FOUND', `Could not find the file ${srcPath} in container ${idOrName}`);
+    // The parent is opened (links followed inside the root) and the last component looked at through it.
+    const dir = tryOpen(rootFd, follow || leaf === undefined ? srcPath : parent, { flags: O_PATH | O_DIRECTORY, followFinal: true });
+    const name = follow || leaf === undefined ? undefined : leaf;
+    if (dir === undefined) {
+      // A followed path that is not a dir: the file it names, opened in one step.
+      // O_NONBLOCK: a fifo there must not hang the copy (it is refused below).
+      const file = follow ? tryOpen(rootFd, srcPath, { flags: constants.O_RDONLY | constants.O_NONBLOCK, followFinal: true }) : undefined;
+      if (file === undefined) throw notFound();
+      try {
+        const st = fstatFd(file);
+        if (!st.isFile()) throw new BerthError('INVALID_ARGUMENT', `${srcPath} is not a regular file, a dir or a link`, { hint: 'copy the dir that holds it' });
+        copyFileOut(file, st, hostTarget(hostDest, leaf ?? 'rootfs', false));
+      } finally {
+        closeFd(file);
+      }
+      return;
+    }
+    try {
+      const st = name === undefined ? fstatFd(dir) : lstatOrUndefined(fdPath(dir, name));
+      if (!st) throw notFound();
+      const target = hostTarget(hostDest, leaf ?? '', st.isDirectory() && contents);
+      if (st.isDirectory()) {
+        const src = name === undefined ? dir : openSync(fdPath(dir, name), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        try {
+          const destSt = lstatOrUndefined(target);
+          if (destSt && !destSt.isDirectory()) throw new BerthError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${target}`);
+          if (!destSt) mkdirHost(target, st.mode & 0o7777);
+          // cp -a never follows a link below its source, and the source is the fd.
+          await execFileAsync('cp', ['-a', '--', `${fdPath(src)}/.`, target]);
+        } finally {
+          if (src !== dir) closeFd(src);
+        }
+      } else if (st.isSymbolicLink()) {
+        replaceHostFile(target);
+        symlinkSync(readlinkSync(fdPath(dir, name!)), target);
+      } else if (st.isFile()) {
+        const file = openSync(fdPath(dir, name!), constants.O_RDONLY | constants.O_NONBLOCK | O_NOFOLLOW);
+        try {
+          copyFileOut(file, fstatFd(file), target);
+        } finally {
+          closeFd(file);
+        }
+      } else {
+        await execFileAsync('cp', ['-a', '--', fdPath(dir, name!), target]); // a device or fifo: cp -a makes it
+      }
+    } finally {
+      closeFd(dir);
     }
   });
 }
 
-export async function copyToContainer(engine: Engine, idOrName: string, hostSrc: string, destPath: string): Promise<void> {
-  const st = await lstat(hostSrc).catch(() => undefined);
+function mkdirHost(target: string, mode: number): void {
+  try {
+    mkdirSync(target, { mode });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new BerthError('NOT_FOUND', `destination directory ${join(target, '..')} does not exist`);
+    throw e;
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if (inRootErrno(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Where on the host a source named `name` lands: under an existing dir (unless copying contents), or the path itself. */
+function hostTarget(hostDest: string, name: string, contents: boolean): string {
+  const st = statOrUndefined(hostDest);
+  if (st?.isDirectory() && !contents && name) return join(hostDest, name);
+  if (!st && hostDest.endsWith('/')) throw new BerthError('NOT_FOUND', `destination directory ${hostDest} does not exist`);
+  return hostDest;
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if (inRootErrno(e)) return undefined;
+    throw e;
+  }
+}
+
+function replaceHostFile(target: string): void {
+  try {
+    unlinkSync(target);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+}
+
+function copyFileOut(file: number, st: Stats, target: string): void {
+  replaceHostFile(target);
+  const out = openSync(target, constants.O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, st.mode & 0o7777);
+  try {
+    copyBytes(file, out);
+    fchownSync(out, st.uid, st.gid);
+    fchmodSync(out, st.mode & 0o7777);
+    futimesSync(out, st.atime, st.mtime);
+  } finally {
+    closeSync(out);
+  }
+}
+
+export async function copyToContainer(engine: Engine, idOrName: string, hostSrc: string, destPath: string, opts: CopyOptions = {}): Promise<void> {
+  const st = lstatOrUndefined(hostSrc);
   if (!st) throw new BerthError('NOT_FOUND', `could not find the file ${hostSrc}`);
-  await withRootfs(engine, idOrName, async (rootfs) => {
-    const resolved = await resolveInRoot(rootfs, destPath, { followFinal: true });
-    const destSt = await stat(resolved).catch(() => undefined);
-    if (st.isDirectory()) {
-      const into = destSt?.isDirectory() && !hostSrc.endsWith('/.') ? join(resolved, basename(hostSrc)) : resolved;
-      await mkdir(into, { recursive: true });
-      await applyLayer(writeLayer(hostSrc, { mode: 'plain' }), into, { whiteouts: 'apply' });
-      return;
+  const missingDir = destPath.endsWith('/') ? destPath.replace(/\/+$/, '') || '/' : `/${splitLeaf(destPath).parent}`;
+  const noDir = () => new BerthError('NOT_FOUND', `no such directory in the container: ${missingDir}`);
+  await withRootfs(engine, idOrName, async (rootFd, rootfs) => {
+    const dest = tryOpen(rootFd, destPath, { followFinal: true });
+    const destSt = dest === undefined ? undefined : fstatFd(dest);
+    // The dir the source lands in, and its name there.
+    let parentRel: string;
+    let name: string | undefined;
+    try {
+      if (destSt?.isDirectory()) {
+        parentRel = rootRelative(dest!, rootfs);
+        name = st.isDirectory() && /(^|\/)\.$/.test(hostSrc) ? undefined : basename(hostSrc);
+      } else if (destSt) {
+        if (st.isDirectory()) throw new BerthError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${destPath}`);
+        ({ parent: parentRel, leaf: name } = splitLeaf(rootRelative(dest!, rootfs)));
+      } else {
+        if (destPath.endsWith('/') && !st.isDirectory()) throw noDir();
+        ({ parent: parentRel, leaf: name } = splitLeaf(destPath));
+      }
+    } finally {
+      if (dest !== undefined) closeFd(dest);
     }
-    const dest = destSt?.isDirectory() ? join(resolved, basename(hostSrc)) : resolved;
-    if (!(await stat(dirname(dest)).catch(() => undefined))?.isDirectory()) {
-      throw new BerthError('NOT_FOUND', `no such directory in the container: ${posix.dirname(destPath)}`);
+    const parent = tryOpen(rootFd, parentRel, { flags: O_PATH | O_DIRECTORY, followFinal: true });
+    if (parent === undefined) throw noDir();
+    try {
+      if (st.isDirectory()) {
+        // Made inside the root, so a link already at `name` resolves as the container sees it.
+        let into = parent;
+        try {
+          if (name !== undefined) into = mkdirAllInRoot(rootFd, `${parentRel}/${name}`, 0o755);
+        } catch (e) {
+          // A dangling link or a file where the dir would go.
+          if (inRootErrno(e)) throw new BerthError('NOT_FOUND', `no such directory in the container: ${destPath}`);
+          throw e;
+        }
+        try {
+          await applyLayer(writeLayer(hostSrc, { mode: 'plain' }), fdPath(into), { whiteouts: 'apply' });
+        } finally {
+          if (into !== parent) closeFd(into);
+        }
+        return;
+      }
+      copyFileIn(hostSrc, st, parent, name!, opts);
+    } finally {
+      closeFd(parent);
     }
-    await rm(dest, { force: true }); // never write through an existing link
-    await copyFile(hostSrc, dest);
   });
+}
+
+/** Replaces `name` in the dir `parent` holds: the old entry unlinked, the new one created O_EXCL, never through a link. */
+function copyFileIn(hostSrc: string, st: Stats, parent: number, name: string, opts: CopyOptions): void {
+  const path = fdPath(parent, name);
+  const old = lstatOrUndefined(path);
+  if (old?.isDirectory()) throw new BerthError('INVALID_ARGUMENT', `cannot overwrite directory ${name} with a file`);
+  if (old) unlinkSync(path);
+  if (st.isSymbolicLink()) {
+    symlinkSync(readlinkSync(hostSrc), path);
+    return;
+  }
+  const from = openSync(hostSrc, constants.O_RDONLY);
+  try {
+    const out = openSync(path, constants.O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      copyBytes(from, out);
+      if (opts.archive) fchownSync(out, st.uid, st.gid);
+      fchmodSync(out, st.mode & 0o7777);
+      futimesSync(out, st.atime, st.mtime);
+    } finally {
+      closeSync(out);
+    }
+  } finally {
+    closeSync(from);
+  }
 }
 
 /** Splits docker's `CONTAINER:PATH` form; a plain path has no container. */

@@ -3,11 +3,12 @@
  * to turn a record into a runnable runc bundle, and the calls that act on the live process.
  */
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
-import { resolveInRoot } from '../layer/safe-path.ts';
+import { closeFd, hostPathOf, mkdirAllInRoot, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { bridgeOf, isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
 import type { IPty } from 'node-pty';
@@ -36,6 +37,33 @@ function userMounts(mounts: readonly ContainerMount[]): SpecMount[] {
   );
 }
 
+/**
+ * A mount's destination with the image's links resolved inside the rootfs: `VOLUME /data`
+ * over `data -> /etc` mounts on the rootfs's /etc, which is also where its copy-up came
+ * from. runc resolves destinations the same way (securejoin); doing it here keeps the
+ * spec's paths free of links whatever the runtime. A missing destination keeps its
+ * resolved parent (runc creates the last component); one under another mount is left to runc.
+ */
+function inRootDestination(rootFd: number, rootReal: string, dest: string): string {
+  const { parent, leaf } = splitLeaf(dest);
+  for (const [rel, tail] of [[dest, ''], [parent, leaf ?? '']] as const) {
+    let fd: number;
+    try {
+      fd = openInRoot(rootFd, rel, { followFinal: true });
+    } catch {
+      continue;
+    }
+    try {
+      const host = hostPathOf(fd);
+      const inside = host === rootReal ? '' : host.startsWith(`${rootReal}/`) ? host.slice(rootReal.length) : undefined;
+      if (inside !== undefined) return `${inside}${tail ? `/${tail}` : ''}` || '/';
+    } finally {
+      closeFd(fd);
+    }
+  }
+  return dest;
+}
+
 /** A user network's bridge and the names its DNS gives the container: name, short id, aliases. */
 function userNetworkOf(engine: Engine, rec: ContainerRecord) {
   if (isPredefinedNetwork(rec.config.network)) return undefined;
@@ -56,7 +84,17 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
   const opts = c.runtime as RuntimeOptions;
   const user = await resolveUser(rootfs, c.user, opts.groupAdd ?? []);
   const env = composeEnv(c.env, c.hostname, c.tty, user.home);
-  if (c.workdir) await mkdir(await resolveInRoot(rootfs, c.workdir, { followFinal: true }), { recursive: true, mode: 0o755 });
+  const rootFd = openRoot(rootfs);
+  let mounts: SpecMount[];
+  try {
+    if (c.workdir) closeFd(mkdirAllInRoot(rootFd, c.workdir, 0o755));
+    const rootReal = realpathSync(rootfs);
+    // A destination under another mount is resolved by runc once that mount is in place.
+    const nested = (d: string) => c.mounts.some((o) => o.destination !== d && d.startsWith(`${o.destination.replace(/\/+$/, '')}/`));
+    mounts = userMounts(c.mounts).map((m) => (nested(m.destination) ? m : { ...m, destination: inRootDestination(rootFd, rootReal, m.destination) }));
+  } finally {
+    closeFd(rootFd);
+  }
   await checkCommand(rootfs, c.path, env, c.workdir);
   await mkdir(paths.netDir, { recursive: true });
   const net = await setupNetwork({ containerId: rec.id, mode: c.network, publish: c.publish, hostname: c.hostname, stateDir: paths.netDir, userNetwork: userNetworkOf(engine, rec) });
@@ -75,7 +113,7 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
       workdir: c.workdir,
       hostname: c.hostname,
       tty: c.tty,
-      mounts: [...etc, ...userMounts(c.mounts)],
+      mounts: [...etc, ...mounts],
       netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
       options: opts,
       hardLimits: hardLimits(),

@@ -11,19 +11,48 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
 import { ensureEmulator, RuncStartWatch } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
+import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { containerPaths } from './paths.ts';
 import { ContainerRecords, type ContainerRecord } from './records.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
 import { prepareRuntime, spawnRunc, spawnRuncInPty, waitForPidFile } from './runtime-adapter.ts';
+
+/**
+ * Fills each empty volume from the image's dir at its mount path. That dir is opened inside
+ * the rootfs (a link in the image, `data -> /etc`, leads to the image's /etc, never the
+ * host's), and the copy reads through the fd.
+ */
+async function copyUpVolumes(engine: Engine, rec: ContainerRecord, rootfs: string): Promise<void> {
+  const volumes = rec.config.mounts.filter((m) => m.type === 'volume' && m.volumeName);
+  if (!volumes.length) return;
+  const rootFd = openRoot(rootfs);
+  try {
+    for (const m of volumes) {
+      let dir: number;
+      try {
+        dir = openInRoot(rootFd, m.destination, { flags: O_PATH | O_DIRECTORY, followFinal: true });
+      } catch (e) {
+        if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(e) ?? '')) continue; // nothing in the image to copy
+        throw e;
+      }
+      try {
+        await engine.volumes.copyUp(m.volumeName!, fdPath(dir));
+      } finally {
+        closeFd(dir);
+      }
+    }
+  } finally {
+    closeFd(rootFd);
+  }
+}
 
 async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
   if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
@@ -32,9 +61,7 @@ async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
     process.stderr.write(`WARNING: the image's platform (${config.os}/${config.architecture}) does not match the host's, and no emulator is registered for it: install qemu-user-static\n`);
   }
   const snap = await engine.snapshots.mount(rec.id, config.rootfs.diff_ids);
-  for (const m of rec.config.mounts) {
-    if (m.type === 'volume' && m.volumeName) await engine.volumes.copyUp(m.volumeName, join(snap.rootfs, m.destination));
-  }
+  await copyUpVolumes(engine, rec, snap.rootfs);
   const paths = containerPaths(engine, rec.id);
   await mkdir(paths.runDir, { recursive: true });
   const records = new ContainerRecords(engine.db);

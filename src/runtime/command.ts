@@ -3,9 +3,9 @@
  * gives Docker's 127 and a non-executable one 126, with Docker's message, and fast.
  */
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
-import { resolveInRoot } from '../layer/safe-path.ts';
+import { closeFd, fdPath, fstatFd, openInRoot, openRoot } from '../sys/in-root.ts';
 
 export async function checkCommand(rootfs: string, command: string, env: readonly string[], workdir: string): Promise<void> {
   const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
@@ -13,23 +13,37 @@ export async function checkCommand(rootfs: string, command: string, env: readonl
     ? [command.startsWith('/') ? command : `${workdir || '/'}/${command}`]
     : path.split(':').filter(Boolean).map((d) => `${d}/${command}`);
   let sawNonExec: string | undefined;
-  for (const c of candidates) {
-    const host = await resolveInRoot(rootfs, c, { followFinal: true });
-    const st = await stat(host).catch(() => undefined);
-    if (!st) continue;
-    if (st.isDirectory()) {
-      sawNonExec ??= c;
-      continue;
-    }
-    if (st.mode & 0o111) {
+  const rootFd = openRoot(rootfs);
+  try {
+    for (const c of candidates) {
+      // Opened in the root: an exec's container may swap a dir of its PATH for a link to the host's.
+      let fd: number;
       try {
-        await access(host, constants.X_OK);
-        return;
+        fd = openInRoot(rootFd, c, { followFinal: true });
       } catch {
-        /* fall through */
+        continue;
+      }
+      try {
+        const st = fstatFd(fd);
+        if (st.isDirectory()) {
+          sawNonExec ??= c;
+          continue;
+        }
+        if (st.mode & 0o111) {
+          try {
+            await access(fdPath(fd), constants.X_OK);
+            return;
+          } catch {
+            /* fall through */
+          }
+        }
+        sawNonExec ??= c;
+      } finally {
+        closeFd(fd);
       }
     }
-    sawNonExec ??= c;
+  } finally {
+    closeFd(rootFd);
   }
   if (sawNonExec) {
     throw new BerthError('CMD_NOT_EXECUTABLE', `failed to create task for container: exec: "${command}": permission denied: unknown`, {

@@ -85,6 +85,38 @@ export class Runc {
     }
   }
 
+  /**
+   * Freezes every process of the container (the cgroup freezer). false when runc says it is
+   * not running (it has exited: nothing left to freeze); any other failure is an error.
+   * A container that forks without pause can outrun the v1 freezer ("unable to freeze":
+   * runc thaws it again), so that is tried a few times.
+   */
+  async pause(id: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await execFileAsync(RUNC, [...this.base(), 'pause', id]);
+        return true;
+      } catch (e) {
+        const msg = String((e as { stderr?: string }).stderr ?? e);
+        if (/not exist|not running|is paused|stopped/.test(msg) && (await this.status(id)) !== 'running') return false;
+        if (/unable to freeze/.test(msg) && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
+        }
+        throw new BerthError('RUNTIME', `runc pause failed: ${msg.trim()}`, { hint: 'the container could not be frozen for the copy, and nothing was copied; try again' });
+      }
+    }
+  }
+
+  async resume(id: string): Promise<void> {
+    await execFileAsync(RUNC, [...this.base(), 'resume', id]);
+  }
+
+  /** The argv of `runc resume`, for a caller that must run it in line (on a signal). */
+  resumeArgs(id: string): string[] {
+    return [...this.base(), 'resume', id];
+  }
+
   async delete(id: string): Promise<void> {
     await execFileAsync(RUNC, [...this.base(), 'delete', '--force', id]).catch(() => undefined);
   }

@@ -3,9 +3,8 @@
  * as Docker does: a numeric uid needs no passwd entry; a name must exist; supplementary
  * groups come from /etc/group membership.
  */
-import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
-import { resolveInRoot } from '../layer/safe-path.ts';
+import { readFileInRoot } from '../sys/in-root.ts';
 
 export interface ResolvedUser {
   readonly uid: number;
@@ -18,10 +17,13 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
-/** A small file of the rootfs (passwd, group), read in line; '' when it is missing. */
+/**
+ * A small file of the rootfs (passwd, group), read in line through an in-root fd (a running
+ * container's process may swap it for a link to a host file); '' when it is missing.
+ */
 async function readRootFile(rootfs: string, path: string): Promise<string> {
   try {
-    return readFileSync(await resolveInRoot(rootfs, path, { followFinal: true }), 'utf8');
+    return readFileInRoot(rootfs, path) ?? '';
   } catch {
     return '';
   }

@@ -1,6 +1,6 @@
 /**
  * System calls Node has no binding for — mount(2), umount2(2), syncfs(2), the l*xattr(2)
- * family and mknod(2) — through berth's own small addon (native/*.c, compiled into
+ * family, mknod(2) and openat2(2) (in-root.ts) — through berth's own small addon (native/*.c, compiled into
  * dist/berth_sys.node by `npm run build`). Each call replaces a spawned tool (mount,
  * umount, sync, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here. And
  * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does, and
@@ -29,6 +29,11 @@ export interface Sys {
   lsetxattr(path: string, name: string, value: Buffer): void;
   /** mknod(2); `mode` carries the type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
   mknod(path: string, mode: number, major: number, minor: number): void;
+  /**
+   * openat2(2) of `path` under `dirfd` (O_CLOEXEC added): the new fd. `resolve` takes the
+   * RESOLVE_* bits; in-root.ts is its one caller. Absent from an addon built before it.
+   */
+  openat2?(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   /** posix_spawn(3) with stdin from /dev/null and stdout, stderr to pipes: their read ends. */
   spawnPiped(file: string, argv: readonly string[], env: readonly string[]): { pid: number; stdout: number; stderr: number };
   /** waitpid(2) for a child spawnPiped started, off the main thread. */

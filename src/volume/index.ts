@@ -101,7 +101,11 @@ export class VolumeStore {
     return { removed, bytes };
   }
 
-  /** Copy-up: fills an empty volume from `source` (the image's dir at the mount path). */
+  /**
+   * Copy-up: fills an empty volume from `source`, the image's dir at the mount path as the
+   * caller opened it inside the rootfs (`/proc/<pid>/fd/N`, never a joined path: a link in
+   * the image would resolve on the host). cp -a follows no link below it.
+   */
   async copyUp(name: string, source: string): Promise<void> {
     const target = this.mountpoint(name);
     if ((await readdir(target)).length > 0) return;

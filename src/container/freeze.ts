@@ -1,0 +1,94 @@
+/**
+ * A running container frozen (runc pause: the cgroup freezer) while the host works in its
+ * rootfs, as docker does for `cp`: a frozen process cannot swap a directory for a symlink
+ * between berth's check and its use. The container is always resumed, on an error and on
+ * SIGINT/SIGTERM/SIGHUP too (only a kill -9 of this CLI leaves it frozen; `runc resume`
+ * thaws it). Copies into one container take turns (a lock file in its run dir), so one
+ * copy never thaws the container under another.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import type { Engine } from '../engine.ts';
+import { Runc, RUNC } from '../runtime/index.ts';
+import { containerPaths } from './paths.ts';
+
+const LOCK_WAIT_MS = 120_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
+  }
+}
+
+/** Takes the container's copy lock (O_EXCL, holding this pid); a dead holder's lock is taken over. */
+async function lock(path: string): Promise<() => void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // already taken over as stale, or the run dir removed with the container
+        }
+      };
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+    }
+    let holder: number;
+    try {
+      holder = Number(readFileSync(path, 'utf8').trim() || 'NaN');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') continue; // released meanwhile
+      throw e;
+    }
+    // An empty file is a holder between its create and its write: wait for it like any other.
+    if (Number.isInteger(holder) && !alive(holder)) {
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+      continue;
+    }
+    if (Date.now() > deadline) throw new BerthError('CONFLICT', 'another copy into this container is still running', { hint: `remove ${path} if no berth cp is running` });
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** Runs `fn` with the container frozen when it is running; it is thawed whatever happens. */
+export async function withFrozen<T>(engine: Engine, id: string, running: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!running) return fn();
+  const paths = containerPaths(engine, id);
+  mkdirSync(paths.runDir, { recursive: true });
+  const unlock = await lock(join(paths.runDir, 'cp.lock'));
+  const runc = new Runc(paths.runcRoot);
+  let paused = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (paused) execFileSync(RUNC, runc.resumeArgs(id), { stdio: 'ignore' });
+    unlock();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    paused = await runc.pause(id);
+    return await fn();
+  } finally {
+    try {
+      if (paused) await runc.resume(id);
+    } finally {
+      paused = false;
+      for (const s of signals) process.off(s, onSignal);
+      unlock();
+    }
+  }
+}
