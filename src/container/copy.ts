@@ -107,13 +107,13 @@ export async function copyFromContainer(engine: Engine, idOrName: string, srcPat
       return;
     }
     try {
-      const st = name === undefined ? fstatFd(dir) : lstatOrUndefined(fdPath(dir, name));
+      const st = name === undefined ? fstatFd(dir) : statIfThere(fdPath(dir, name));
       if (!st) throw notFound();
       const target = hostTarget(hostDest, leaf ?? '', st.isDirectory() && contents);
       if (st.isDirectory()) {
         const src = name === undefined ? dir : openSync(fdPath(dir, name), O_PATH | O_DIRECTORY | O_NOFOLLOW);
         try {
-          const destSt = lstatOrUndefined(target);
+          const destSt = statIfThere(target);
           if (destSt && !destSt.isDirectory()) throw new BerthError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${target}`);
           if (!destSt) mkdirHost(target, st.mode & 0o7777);
           // cp -a never follows a link below its source, and the source is the fd.
@@ -149,9 +149,10 @@ function mkdirHost(target: string, mode: number): void {
   }
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
+/** lstat (or stat with `follow`); undefined when nothing is there, other errors thrown. */
+function statIfThere(path: string, follow = false): Stats | undefined {
   try {
-    return lstatSync(path);
+    return follow ? statSync(path) : lstatSync(path);
   } catch (e) {
     if (inRootErrno(e)) return undefined;
     throw e;
@@ -160,19 +161,10 @@ function lstatOrUndefined(path: string): Stats | undefined {
 
 /** Where on the host a source named `name` lands: under an existing dir (unless copying contents), or the path itself. */
 function hostTarget(hostDest: string, name: string, contents: boolean): string {
-  const st = statOrUndefined(hostDest);
+  const st = statIfThere(hostDest, true);
   if (st?.isDirectory() && !contents && name) return join(hostDest, name);
   if (!st && hostDest.endsWith('/')) throw new BerthError('NOT_FOUND', `destination directory ${hostDest} does not exist`);
   return hostDest;
-}
-
-function statOrUndefined(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch (e) {
-    if (inRootErrno(e)) return undefined;
-    throw e;
-  }
 }
 
 function replaceHostFile(target: string): void {
@@ -197,7 +189,7 @@ function copyFileOut(file: number, st: Stats, target: string): void {
 }
 
 export async function copyToContainer(engine: Engine, idOrName: string, hostSrc: string, destPath: string, opts: CopyOptions = {}): Promise<void> {
-  const st = lstatOrUndefined(hostSrc);
+  const st = statIfThere(hostSrc);
   if (!st) throw new BerthError('NOT_FOUND', `could not find the file ${hostSrc}`);
   const missingDir = destPath.endsWith('/') ? destPath.replace(/\/+$/, '') || '/' : `/${splitLeaf(destPath).parent}`;
   const noDir = () => new BerthError('NOT_FOUND', `no such directory in the container: ${missingDir}`);
@@ -251,7 +243,7 @@ export async function copyToContainer(engine: Engine, idOrName: string, hostSrc:
 /** Replaces `name` in the dir `parent` holds: the old entry unlinked, the new one created O_EXCL, never through a link. */
 function copyFileIn(hostSrc: string, st: Stats, parent: number, name: string, opts: CopyOptions): void {
   const path = fdPath(parent, name);
-  const old = lstatOrUndefined(path);
+  const old = statIfThere(path);
   if (old?.isDirectory()) throw new BerthError('INVALID_ARGUMENT', `cannot overwrite directory ${name} with a file`);
   if (old) unlinkSync(path);
   if (st.isSymbolicLink()) {
