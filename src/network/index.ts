@@ -26,12 +26,12 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
-import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, type NetworkAttachment } from './attachment.ts';
+import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, saveCachedAttachmentIfNone, type NetworkAttachment } from './attachment.ts';
 import { bridgeConfList, DEFAULT_BRIDGE, type BridgeNetwork, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
-import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
+import { createNetns, deleteNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
 import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
 
@@ -150,9 +150,14 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   const cniConfig = bridgeConfList(net, { portmap: requested.length > 0 });
   await enableForwarding();
   await ensureBridgeRules(net);
-  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
   const files = { hostsPath: join(opts.stateDir, 'hosts'), resolvConfPath: join(opts.stateDir, 'resolv.conf'), hostnamePath: join(opts.stateDir, 'hostname') };
-  let att: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName, netnsPath, ports: [], cniConfig, ...files };
+  const pending: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName: netnsNameFor(opts.containerId), netnsPath: netnsPathFor(opts.containerId), ports: [], cniConfig, ...files };
+  // Recorded before the netns exists, so that a crash right after `ip netns add` leaves a
+  // record that `system prune` undoes (network/leftovers.ts). A record there already is a
+  // stale run's, which createNamespace needs as it is.
+  await saveCachedAttachmentIfNone(pending);
+  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
+  let att: NetworkAttachment = { ...pending, netnsName, netnsPath };
   try {
     await mkdir(opts.stateDir, { recursive: true }); // only now: clearing a stale run removes the dir
     await saveAttachment(att);
