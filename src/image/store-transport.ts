@@ -160,8 +160,10 @@ export class StoreImageSink implements ImageSink {
     }
     const u = current();
     if (!u) return result;
-    if (result === undefined) {
-      const stop = new BerthError('UNAVAILABLE', 'the source does not serve ranges');
+    // Undefined: the source serves no ranges. Found: another process stored the blob while
+    // this one waited for its partial download, and the extraction was fed nothing.
+    if (result === undefined || (result as { found?: boolean }).found) {
+      const stop = new BerthError('UNAVAILABLE', result === undefined ? 'the source does not serve ranges' : 'the blob was stored by another process');
       u.input.destroy(stop);
       u.settle(stop);
       await u.done.catch(() => undefined);

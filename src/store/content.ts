@@ -23,6 +23,8 @@ import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.t
 export interface ContentInfo {
   readonly digest: Digest;
   readonly size: number;
+  /** From putResumable/putRanged: another writer stored the blob first, and nothing was read from the source. */
+  readonly found?: boolean;
 }
 
 export interface ContentProvider {
@@ -291,10 +293,10 @@ export class LocalContentStore implements ContentStore {
    * there already, or is once another process's download of it ends.
    */
   private async locked<T>(expected: Digest, signal: AbortSignal | undefined, write: () => Promise<T>): Promise<T | ContentInfo> {
-    if (await this.has(expected)) return this.info(expected);
+    if (await this.has(expected)) return { ...(await this.info(expected)), found: true };
     const unlock = await this.lease?.lockIngest(digestHex(expected), signal);
     try {
-      if (unlock && (await this.has(expected))) return await this.info(expected);
+      if (unlock && (await this.has(expected))) return { ...(await this.info(expected)), found: true };
       return await write();
     } finally {
       unlock?.();
