@@ -178,6 +178,7 @@ export function register(program: Command): void {
     .action(async (o: { input?: string; quiet?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { loadImages } = await import('../image/save-load.ts');
+      engine.lease.hold(); // prune leaves the temp dir (and what the load writes) alone while it runs
       const tmp = await mkdtemp(join(engine.root, 'tmp-load-'));
       try {
         const lines = await loadImages(engine, o.input ?? '-', tmp);

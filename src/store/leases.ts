@@ -23,11 +23,16 @@ export type LeaseKind = 'blob' | 'layer' | 'image' | 'snapshot' | 'ingest';
 const SLACK_MS = 2000;
 const POLL_MS = 100;
 
-/** The start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat); '' when it is gone. */
+/**
+ * The start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat); '' when it
+ * is gone, or a zombie (killed, not yet reaped by its parent: it holds nothing any more).
+ */
 export function processStart(pid: number | 'self'): string {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return '';
+    return fields[19] ?? '';
   } catch {
     return '';
   }

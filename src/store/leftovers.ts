@@ -35,6 +35,15 @@ function changedMs(path: string): number | undefined {
   return st ? Math.max(st.ctimeMs, st.mtimeMs) : undefined;
 }
 
+/** The names in `dir`; none when it is not there (nothing of that kind was made yet). */
+function entriesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 export async function findLeftovers(engine: Engine, live: LiveLeases, refs: References): Promise<Leftover[]> {
   const out: Leftover[] = [];
   const named = (kind: LeaseKind, name: string) => live.names.get(kind)?.has(name) ?? false;
@@ -72,14 +81,16 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     out.push({ what: `snapshot ${s.name}: no container or live build uses it`, bytes: 0, locked: false, remove: () => engine.snapshots.remove(s.name) });
   }
 
-  const buildRuns = join(engine.runRoot, 'build');
-  let runDirs: string[] = [];
-  try {
-    runDirs = readdirSync(buildRuns);
-  } catch {
-    /* no build ran here since boot */
+  // Temp dirs of load, export, and builds from a tar context or with a temp dir of their own.
+  const temps = entriesIn(engine.root).filter((n) => /^tmp-(load|context|export)-/.test(n)).map((n) => join(engine.root, n));
+  for (const path of [...temps, ...entriesIn(join(engine.root, 'tmp')).map((n) => join(engine.root, 'tmp', n))]) {
+    const t = changedMs(path);
+    if (t === undefined || coveredBy(live, t)) continue;
+    out.push({ what: `temp dir ${path.slice(engine.root.length + 1)}`, bytes: 0, locked: false, remove: async () => rmSync(path, { recursive: true, force: true }) });
   }
-  for (const key of runDirs) {
+
+  const buildRuns = join(engine.runRoot, 'build');
+  for (const key of entriesIn(buildRuns)) {
     const t = changedMs(join(buildRuns, key));
     if (t === undefined || named('snapshot', key) || coveredBy(live, t)) continue;
     out.push({ what: `run dir of build step ${key}`, bytes: 0, locked: false, remove: async () => rmSync(join(buildRuns, key), { recursive: true, force: true }) });
