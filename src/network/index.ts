@@ -14,10 +14,11 @@
  *
  * The attachment returned is plain JSON, saved with the container so that any process (the
  * CLI, the monitor, a later `rm`) can tear it down; it carries the conflist used for ADD,
- * so DEL runs with the same configuration whatever the environment is by then. Copies are
- * saved before the first plugin runs (attachment.ts), so a setup that crashed half-way is
- * undone by `teardownNetworkDir`, or by the next setup of the same container id, which
- * finds the stale netns. Teardown never throws: it reports what it could not undo.
+ * so DEL runs with the same configuration whatever the environment is by then. The
+ * machine-wide copy is saved before the netns is made, and both before the first plugin runs
+ * (attachment.ts), so a setup that crashed half-way is undone by `teardownNetworkDir`, by
+ * `system prune` (leftovers.ts), or by the next setup of the same container id, which finds
+ * the stale netns. Teardown never throws: it reports what it could not undo.
  *
  * Machine-wide state (IP leases, host port reservations, attachment cache) lives under
  * /run/berth (BERTH_NET_DIR), shared by every berth state root: they share one bridge.
