@@ -39,12 +39,16 @@ export function seeded(seed: number): () => number {
   };
 }
 
-/** Longest wait before the kill, per kind: about as long as the command takes here. */
-const MAX_DELAY: Record<CrashKind, number> = { pull: 1500, build: 2500, push: 1500, load: 1000, run: 1200 };
+/**
+ * Longest wait before the kill, per kind, until a retry has shown how long the command takes
+ * on this machine (then the longest retry seen): kills land anywhere in the command's run.
+ */
+const FIRST_MAX_DELAY: Record<CrashKind, number> = { pull: 1500, build: 2500, push: 1500, load: 1000, run: 1200 };
 
 export class CrashHarness {
   private readonly big: string;
   private readonly archive: string;
+  private readonly maxDelay = { ...FIRST_MAX_DELAY };
 
   constructor(
     private readonly t: ReturnType<typeof tempRoot>,
@@ -118,7 +122,7 @@ export class CrashHarness {
 
   async once(kind: CrashKind, i: number, random: () => number): Promise<CrashRun> {
     const { argv, env } = this.setup(kind, i);
-    const delayMs = Math.round(random() * MAX_DELAY[kind]);
+    const delayMs = Math.round(random() * this.maxDelay[kind]);
     const child = spawn(BERTH, ['--root', this.t.root, ...argv], { stdio: 'ignore', env: { ...process.env, ...env } });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let killed = false;
@@ -140,8 +144,10 @@ export class CrashHarness {
     const second = this.run(['system', 'check']);
     assert.equal(second.code, 0, `${what}: system check after prune\n${second.stdout}${second.stderr}`);
     assert.doesNotMatch(second.stdout, /^(leftover|problem):/m, `${what}: after prune\n${second.stdout}`);
+    const retryStart = Date.now();
     const retry = this.run(argv, env);
     assert.equal(retry.code, 0, `${what}: the retry failed: ${retry.stderr}`);
+    this.maxDelay[kind] = Math.max(this.maxDelay[kind], Date.now() - retryStart);
     this.teardown(kind, i);
     return { kind, delayMs, killed: killed && code === null, leftovers };
   }
