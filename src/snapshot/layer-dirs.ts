@@ -140,14 +140,20 @@ export class LayerDirs {
   }
 
   async remove(diffId: Digest): Promise<void> {
-    const trash = join(this.root, 'tmp', `rm-${randomHex(6)}`);
+    const name = this.moveAside(diffId); // atomic disappearance first, slow delete after
+    if (name) await this.removeTemp(name);
+  }
+
+  /** Renames a layer dir into `tmp/` (one call, in line); the name there, or undefined when it was not there. */
+  moveAside(diffId: Digest): string | undefined {
+    const name = `rm-${randomHex(6)}`;
     try {
-      await rename(this.path(diffId), trash); // atomic disappearance first, slow delete after
+      renameSync(this.path(diffId), join(this.root, 'tmp', name));
+      return name;
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
+      if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
     }
-    await rm(trash, { recursive: true, force: true });
   }
 
   async list(): Promise<Digest[]> {
@@ -286,6 +292,11 @@ export abstract class LayeredSnapshotter {
   async removeLayer(diffId: Digest): Promise<void> {
     await this.settled(); // a layer just committed may still be the upperdir of an overlay on its way out
     return this.layers.remove(diffId);
+  }
+
+  async moveLayerAside(diffId: Digest): Promise<string | undefined> {
+    await this.settled();
+    return this.layers.moveAside(diffId);
   }
 
   listLayers(): Promise<Digest[]> {

@@ -93,6 +93,8 @@ export interface Snapshotter {
   commit(key: string, opts?: CommitOptions): Promise<CommittedLayer>;
   remove(key: string): Promise<void>;
   removeLayer(diffId: Digest): Promise<void>;
+  /** The first half of removeLayer: the dir goes into `layers/tmp/` at once; removeTemp(name) deletes it. */
+  moveLayerAside(diffId: Digest): Promise<string | undefined>;
   listLayers(): Promise<Digest[]>;
   /** Snapshots under `active/` (containers', build steps', and any a crash left), for prune and check. */
   listSnapshots(): SnapshotEntry[];

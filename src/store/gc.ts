@@ -98,15 +98,18 @@ export async function pruneStore(engine: Engine, opts: { allImages?: boolean } =
   let removed = 0;
   const warnings: string[] = [];
   const later: Leftover[] = [];
+  const finishing: Array<{ what: string; finish: () => Promise<void> }> = [];
+  const failed = (what: string, e: unknown) => warnings.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
   const drop = async (l: Leftover) => {
     try {
-      await l.remove();
+      const finish = await l.remove();
+      if (finish) finishing.push({ what: l.what, finish });
       removed++;
       reclaimedBytes += l.bytes;
       if (l.what.startsWith('blob ')) deletedBlobs++;
       else if (l.what.startsWith('layer dir ')) deletedLayers++;
     } catch (e) {
-      warnings.push(`${l.what}: ${(e as Error).message.split('\n')[0]}`);
+      failed(l.what, e);
     }
   };
   db.exec('BEGIN IMMEDIATE');
@@ -137,6 +140,8 @@ export async function pruneStore(engine: Engine, opts: { allImages?: boolean } =
     if (db.inTransaction) db.exec('ROLLBACK');
     throw e;
   }
+  // Slow deletes, and what has random names nobody can take meanwhile: after the transaction.
+  for (const f of finishing) await f.finish().catch((e: unknown) => failed(f.what, e));
   for (const l of later) await drop(l);
   return { deletedImages, deletedBlobs, deletedLayers, leftovers: removed - deletedBlobs - deletedLayers, reclaimedBytes, warnings };
 }

@@ -22,7 +22,8 @@ export interface Leftover {
   readonly bytes: number;
   /** Removed inside prune's write transaction (a name a new writer could take meanwhile). */
   readonly locked: boolean;
-  remove(): Promise<void>;
+  /** Removes it; what it returns, if anything, finishes the job after the transaction (a slow delete). */
+  remove(): Promise<void | (() => Promise<void>)>;
 }
 
 export interface References {
@@ -59,7 +60,10 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
   }
   for (const d of await engine.snapshots.listLayers()) {
     if (refs.layers.has(d) || inUse('layer', d, engine.snapshots.layerPath(d))) continue;
-    out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: 0, locked: true, remove: () => engine.snapshots.removeLayer(d) });
+    out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: 0, locked: true, remove: async () => {
+        const name = await engine.snapshots.moveLayerAside(d);
+        return name === undefined ? undefined : () => engine.snapshots.removeTemp(name);
+      } });
   }
 
   const ingestOwners = live.names.get('ingest') ?? new Set<string>();

@@ -76,11 +76,11 @@ export class CrashHarness {
     return dir;
   }
 
-  /** The base image, and a 3 MB image in the registry to pull and in an archive to load. */
+  /** The base image, and a 16 MB image in the registry to pull and in an archive to load: long enough that kills land in the download. */
   prepare(): void {
     mkdirSync(join(this.t.root, 'ctx'), { recursive: true });
     this.ok(['import', busyboxTar(), 'bb:1']);
-    this.ok(['build', '-q', '-t', this.big, this.context('big', 'FROM bb:1\nRUN head -c 3000000 /dev/urandom > /big\n')]);
+    this.ok(['build', '-q', '-t', this.big, this.context('big', 'FROM bb:1\nRUN head -c 16000000 /dev/urandom > /big\n')]);
     this.ok(['push', this.big]);
     this.ok(['save', '-o', this.archive, this.big]);
   }
