@@ -37,6 +37,8 @@ export interface NetworkAttachment {
   readonly cniResult?: CniResult;
   /** On a user network: where the container's DNS entry is. */
   readonly dns?: DnsNetwork;
+  /** Saved before the netns was made (setupNetwork): nothing of it may exist yet. */
+  readonly pending?: boolean;
 }
 
 const FILE = 'attachment.json';

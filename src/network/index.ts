@@ -105,7 +105,8 @@ function addressOf(result: CniResult, netnsPath: string): Pick<NetworkAttachment
 /** A netns of the same name from an earlier run that was never torn down (a crash): undo it first. */
 async function clearStale(containerId: string, stateDir: string, netnsName: string, net: BridgeNetwork): Promise<void> {
   const saved = (await loadAttachment(stateDir)) ?? (await loadCachedAttachment(containerId));
-  if (saved && saved.netnsName === netnsName) {
+  // A pending record may be this setup's own (it is written before the netns is made).
+  if (saved && saved.netnsName === netnsName && !saved.pending) {
     await teardownNetwork(saved);
     return;
   }
@@ -156,7 +157,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   // Recorded before the netns exists, so that a crash right after `ip netns add` leaves a
   // record that `system prune` undoes (network/leftovers.ts). A record there already is a
   // stale run's, which createNamespace needs as it is.
-  await saveCachedAttachmentIfNone(pending);
+  await saveCachedAttachmentIfNone({ ...pending, pending: true });
   const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
   let att: NetworkAttachment = { ...pending, netnsName, netnsPath };
   try {

@@ -9,7 +9,7 @@ import { readTextOr, lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { ATTACHMENTS_DIR, IPAM_DIR } from './bridge.ts';
 import type { NetworkAttachment } from './attachment.ts';
 import { teardownNetwork } from './index.ts';
-import { NETNS_DIR } from './netns.ts';
+import { NETNS_DIR, netnsNameFor } from './netns.ts';
 
 export interface NetworkLeftover {
   readonly what: string;
@@ -60,8 +60,9 @@ export function networkLeftovers(runRoot: string, owned: (containerId: string, c
       const path = join(IPAM_DIR, net, ip);
       const owner = readTextOr(path, '').split(/\r?\n/)[0] ?? '';
       // host-local writes the lease after the attachment is saved, and DEL removes it before
-      // the attachment goes: a lease whose owner has no attachment is nobody's.
-      if (!owner || attached.has(owner) || lstatOrUndefined(join(ATTACHMENTS_DIR, `${owner}.json`))) continue;
+      // the attachment goes: a lease whose owner has neither an attachment nor a netns is
+      // nobody's. (With the netns still there, the next setup of that id clears it.)
+      if (!owner || attached.has(owner) || lstatOrUndefined(join(ATTACHMENTS_DIR, `${owner}.json`)) || lstatOrUndefined(`${NETNS_DIR}/${netnsNameFor(owner)}`)) continue;
       out.push({ what: `IP address ${ip} on ${net} leased to ${owner.slice(0, 12)}, which no longer exists`, remove: async () => rmSync(path, { force: true }) });
     }
   }
