@@ -60,10 +60,12 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
   }
   for (const d of await engine.snapshots.listLayers()) {
     if (refs.layers.has(d) || inUse('layer', d, engine.snapshots.layerPath(d))) continue;
-    out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: 0, locked: true, remove: async () => {
-        const name = await engine.snapshots.moveLayerAside(d);
-        return name === undefined ? undefined : () => engine.snapshots.removeTemp(name);
-      } });
+    // Moved aside inside prune's transaction (one rename), deleted after it.
+    const remove = async () => {
+      const name = await engine.snapshots.moveLayerAside(d);
+      return name === undefined ? undefined : () => engine.snapshots.removeTemp(name);
+    };
+    out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: 0, locked: true, remove });
   }
 
   const ingestOwners = live.names.get('ingest') ?? new Set<string>();
