@@ -8,6 +8,7 @@ import { openSnapshotter, type Snapshotter } from './snapshot/index.ts';
 import { LocalContentStore, type ContentStore } from './store/content.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import { ImageRecords } from './store/images.ts';
+import { ProcessLease } from './store/leases.ts';
 import { privateDir, tightenStateRoot } from './store/private-root.ts';
 import { defaultRunRoot, defaultStateRoot, runBase } from './store/root.ts';
 import { VolumeStore } from './volume/index.ts';
@@ -21,6 +22,8 @@ export interface Engine {
   readonly images: ImageRecords;
   readonly snapshots: Snapshotter;
   readonly volumes: VolumeStore;
+  /** This process's lease: what it makes or names is kept from prune while it runs (store/leases.ts). */
+  readonly lease: ProcessLease;
   close(): void;
 }
 
@@ -38,6 +41,22 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   const content = await new LocalContentStore(join(root, 'content')).init();
   const db = openDatabase(join(root, 'metadata.db'));
   const snapshots = await openSnapshotter(join(root, 'snapshots'));
+  const lease = new ProcessLease(db);
+  content.lease = lease;
+  snapshots.lease = lease;
   mark('engine open');
-  return { root, runRoot, content, db, images: new ImageRecords(db), snapshots, volumes: new VolumeStore(root, db), close: () => db.close() };
+  return {
+    root,
+    runRoot,
+    content,
+    db,
+    images: new ImageRecords(db),
+    snapshots,
+    volumes: new VolumeStore(root, db),
+    lease,
+    close: () => {
+      lease.release();
+      db.close();
+    },
+  };
 }

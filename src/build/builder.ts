@@ -83,6 +83,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   const targetIndex = opts.target ? stageIndex(df, opts.target) : df.stages.length - 1;
   if (targetIndex === undefined) throw new BerthError('NOT_FOUND', `target stage "${opts.target}" could not be found`, { hint: `stages: ${df.stages.map((s, i) => s.name ?? String(i)).join(', ')}` });
 
+  engine.lease.hold(); // what the build makes, its temp dir first, is kept from prune until it ends
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
   const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
   const views: string[] = [];

@@ -25,6 +25,7 @@ export async function exportBuild(engine: Engine, result: BuildResult, spec: str
       await materialize(dest);
       return;
     case 'tar': {
+      engine.lease.hold(); // prune leaves the temp dir alone while this build runs
       const tmp = await mkdtemp(join(engine.root, 'tmp-export-'));
       try {
         await materialize(tmp);

@@ -100,6 +100,7 @@ export function register(program: Command): void {
         const input = await readStdin();
         const isTar = (input[0] === 0x1f && input[1] === 0x8b) || input.subarray(257, 262).toString() === 'ustar';
         if (isTar) {
+          engine.lease.hold(); // prune leaves the temp dir alone while this build runs
           tmpContext = await mkdtemp(join(engine.root, 'tmp-context-'));
           const { unpackArchive } = await import('../image/archive-read.ts');
           await unpackArchive(Readable.from([input]), tmpContext);

@@ -179,6 +179,7 @@ export function register(program: Command): void {
     .action(async (o: { input?: string; quiet?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { loadImages } = await import('../image/save-load.ts');
+      engine.lease.hold(); // prune leaves the temp dir (and what the load writes) alone while it runs
       const tmp = await mkdtemp(join(engine.root, 'tmp-load-'));
       try {
         const lines = await loadImages(engine, o.input ?? '-', tmp);
@@ -204,10 +205,12 @@ function systemCheck() {
     const r = await checkStore(engine);
     out(`checked ${r.blobs} blobs, ${r.images} images, ${r.layers} layers\n`);
     for (const p of r.problems) out(`problem: ${p}\n`);
+    for (const l of r.leftovers) out(`leftover: ${l}\n`);
     if (r.problems.length) {
       throw new BerthError('DATA_CORRUPT', `the store has ${r.problems.length} problem(s)`, { hint: 'run `berth system prune` to drop unreferenced data; re-pull or re-load damaged images' });
     }
-    out('store is consistent\n');
+    // Leftovers are not damage (a failed pull keeps its partial download to resume): exit 0.
+    out(r.leftovers.length ? `store is consistent; ${r.leftovers.length} leftover(s) that \`berth system prune\` removes\n` : 'store is consistent\n');
   });
 }
 
@@ -240,6 +243,8 @@ function systemPrune() {
       const { pruneStore } = await import('../store/gc.ts');
       const r = await pruneStore(engine, { allImages: o.all });
       if (r.deletedImages.length) out(`Deleted Images:\n${r.deletedImages.map((d) => `deleted: ${d}\n`).join('')}\n`);
+      if (r.leftovers) out(`Removed ${r.leftovers} leftover(s) of interrupted work\n`);
+      for (const w of r.warnings) process.stderr.write(`WARNING: could not remove ${w}\n`);
       out(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
     });
 }

@@ -143,5 +143,8 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     records.delete(id);
     throw e;
   }
+  // The record keeps the image and the snapshot from now on; a lease held on while the
+  // container runs would keep every later crash's leftovers from prune.
+  engine.lease.release();
   return rec;
 }

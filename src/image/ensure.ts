@@ -16,6 +16,7 @@ export async function ensureImage(engine: Engine, name: string, opts: { pull?: P
   const want = opts.platform ? parsePlatform(opts.platform) : undefined;
   let local = findImageId(engine, name);
   if (local && policy !== 'always') {
+    engine.lease.add('image', [local]); // a prune keeps it until the caller's record names it
     const image = await loadImage(engine, local);
     if (!want || platformMatches(want, image.config)) return image;
     // Docker looks for the wanted platform at the registry, and says what it found locally.

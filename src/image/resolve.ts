@@ -64,6 +64,9 @@ export async function loadImage(engine: Engine, id: Digest): Promise<LocalImage>
   return { record, manifest, config };
 }
 
+/** An image this process is about to use (a build's base): leased first, so a prune keeps it (and its blobs and layers). */
 export async function resolveImage(engine: Engine, nameOrId: string): Promise<LocalImage> {
-  return loadImage(engine, requireImageId(engine, nameOrId));
+  const id = requireImageId(engine, nameOrId);
+  engine.lease.add('image', [id]);
+  return loadImage(engine, id);
 }

@@ -20,12 +20,14 @@ export async function saveImages(engine: Engine, names: readonly string[], outSt
   // Resolve everything first: a typo fails before any byte is written.
   const picked = names.map((n) => {
     const id = requireImageId(engine, n);
+    engine.lease.add('image', [id]); // kept from a prune while it is written out
     const byId = /^(sha256:)?[a-f0-9]{4,64}$/.test(n) && !engine.images.resolveTag(normalizeName(n));
     return { id, tags: byId ? [] : [normalizeName(n)] };
   });
   const writer = new ArchiveWriter(outStream);
   for (const p of picked) {
-    const record = engine.images.get(p.id)!;
+    const record = engine.images.get(p.id);
+    if (!record) throw new BerthError('NOT_FOUND', `No such image: ${p.id}`);
     await copyImage(new StoreImageSource(engine, record), new ArchiveImageSink(writer, p.tags), { signal: opts.signal });
   }
   await writer.finish({ ociRefNames: opts.format === 'oci-archive' });

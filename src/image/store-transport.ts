@@ -72,10 +72,14 @@ export class StoreImageSink implements ImageSink {
   async expectLayers(config: Descriptor, layers: readonly Descriptor[]): Promise<void> {
     const doc = JSON.parse((await this.engine.content.readBytes(config.digest)).toString()) as { rootfs?: { diff_ids?: Digest[] } };
     const diffIds = doc.rootfs?.diff_ids ?? [];
+    // Named before any is looked for: a prune from now on keeps the layers this copy may find.
+    this.engine.lease.add('layer', diffIds);
+    this.engine.lease.add('blob', layers.map((l) => l.digest));
     for (const [i, l] of layers.entries()) if (diffIds[i]) this.diffIds.set(l.digest, diffIds[i]!);
   }
 
   hasBlob(desc: Descriptor): Promise<boolean> {
+    this.engine.lease.add('blob', [desc.digest]); // before the look: a prune keeps what is found
     return this.engine.content.has(desc.digest);
   }
 
@@ -85,6 +89,7 @@ export class StoreImageSink implements ImageSink {
    * the store lacks is unpacked while it downloads, either way.
    */
   async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: PutBlobOptions = {}): Promise<void> {
+    this.engine.lease.add('blob', [desc.digest]);
     if (await this.engine.content.has(desc.digest)) return;
     const diffId = this.diffIds.get(desc.digest);
     const unpackHere = diffId !== undefined && !(await this.engine.snapshots.hasLayer(diffId));
@@ -155,8 +160,10 @@ export class StoreImageSink implements ImageSink {
     }
     const u = current();
     if (!u) return result;
-    if (result === undefined) {
-      const stop = new BerthError('UNAVAILABLE', 'the source does not serve ranges');
+    // Undefined: the source serves no ranges. Found: another process stored the blob while
+    // this one waited for its partial download, and the extraction was fed nothing.
+    if (result === undefined || (result as { found?: boolean }).found) {
+      const stop = new BerthError('UNAVAILABLE', result === undefined ? 'the source does not serve ranges' : 'the blob was stored by another process');
       u.input.destroy(stop);
       u.settle(stop);
       await u.done.catch(() => undefined);
@@ -170,11 +177,13 @@ export class StoreImageSink implements ImageSink {
 
   async putManifest(raw: RawManifest, opts: TransferOptions & { platform?: Platform } = {}): Promise<void> {
     const doc = JSON.parse(raw.bytes.toString()) as { manifests?: unknown };
+    this.engine.lease.add('blob', [raw.digest]);
     await this.engine.content.put(raw.bytes, { expected: raw.digest });
     if (doc.manifests) return; // an index: its images were written before it
     const manifest = manifestSchema.parse(doc);
     const config = imageConfigSchema.parse(JSON.parse((await this.engine.content.readBytes(manifest.config.digest)).toString()));
     const diffIds = config.rootfs.diff_ids;
+    this.engine.lease.add('layer', diffIds);
     if (diffIds.length !== manifest.layers.length) {
       throw new BerthError('DATA_CORRUPT', `image ${manifest.config.digest} lists ${manifest.layers.length} layers but its config has ${diffIds.length} diffIDs`);
     }

@@ -5,7 +5,7 @@
  * result cache, so that a netns left by a crash can be undone even when its state dir is
  * gone. Both live on /run with the namespaces and vanish with them at reboot.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
@@ -37,6 +37,8 @@ export interface NetworkAttachment {
   readonly cniResult?: CniResult;
   /** On a user network: where the container's DNS entry is. */
   readonly dns?: DnsNetwork;
+  /** Saved before the netns was made (setupNetwork): nothing of it may exist yet. */
+  readonly pending?: boolean;
 }
 
 const FILE = 'attachment.json';
@@ -46,6 +48,14 @@ export async function saveAttachment(att: NetworkAttachment): Promise<void> {
   await mkdir(ATTACHMENTS_DIR, { recursive: true });
   await writeFileAtomic(join(ATTACHMENTS_DIR, `${att.containerId}.json`), text);
   await writeFileAtomic(join(att.stateDir, FILE), text);
+}
+
+/** The machine-wide copy only, unless one is there already (see setupNetwork). */
+export async function saveCachedAttachmentIfNone(att: NetworkAttachment): Promise<void> {
+  const path = join(ATTACHMENTS_DIR, `${att.containerId}.json`);
+  if (existsSync(path)) return;
+  await mkdir(ATTACHMENTS_DIR, { recursive: true });
+  await writeFileAtomic(path, JSON.stringify(att));
 }
 
 async function load(path: string): Promise<NetworkAttachment | undefined> {

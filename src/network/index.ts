@@ -14,10 +14,11 @@
  *
  * The attachment returned is plain JSON, saved with the container so that any process (the
  * CLI, the monitor, a later `rm`) can tear it down; it carries the conflist used for ADD,
- * so DEL runs with the same configuration whatever the environment is by then. Copies are
- * saved before the first plugin runs (attachment.ts), so a setup that crashed half-way is
- * undone by `teardownNetworkDir`, or by the next setup of the same container id, which
- * finds the stale netns. Teardown never throws: it reports what it could not undo.
+ * so DEL runs with the same configuration whatever the environment is by then. The
+ * machine-wide copy is saved before the netns is made, and both before the first plugin runs
+ * (attachment.ts), so a setup that crashed half-way is undone by `teardownNetworkDir`, by
+ * `system prune` (leftovers.ts), or by the next setup of the same container id, which finds
+ * the stale netns. Teardown never throws: it reports what it could not undo.
  *
  * Machine-wide state (IP leases, host port reservations, attachment cache) lives under
  * /run/berth (BERTH_NET_DIR), shared by every berth state root: they share one bridge.
@@ -26,12 +27,12 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
-import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, type NetworkAttachment } from './attachment.ts';
+import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, saveCachedAttachmentIfNone, type NetworkAttachment } from './attachment.ts';
 import { bridgeConfList, DEFAULT_BRIDGE, type BridgeNetwork, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
-import { createNetns, deleteNetns, netnsNameFor, NETNS_DIR } from './netns.ts';
+import { createNetns, deleteNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
 import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
 
@@ -104,7 +105,8 @@ function addressOf(result: CniResult, netnsPath: string): Pick<NetworkAttachment
 /** A netns of the same name from an earlier run that was never torn down (a crash): undo it first. */
 async function clearStale(containerId: string, stateDir: string, netnsName: string, net: BridgeNetwork): Promise<void> {
   const saved = (await loadAttachment(stateDir)) ?? (await loadCachedAttachment(containerId));
-  if (saved && saved.netnsName === netnsName) {
+  // A pending record may be this setup's own (it is written before the netns is made).
+  if (saved && saved.netnsName === netnsName && !saved.pending) {
     await teardownNetwork(saved);
     return;
   }
@@ -150,9 +152,14 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   const cniConfig = bridgeConfList(net, { portmap: requested.length > 0 });
   await enableForwarding();
   await ensureBridgeRules(net);
-  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
   const files = { hostsPath: join(opts.stateDir, 'hosts'), resolvConfPath: join(opts.stateDir, 'resolv.conf'), hostnamePath: join(opts.stateDir, 'hostname') };
-  let att: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName, netnsPath, ports: [], cniConfig, ...files };
+  const pending: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName: netnsNameFor(opts.containerId), netnsPath: netnsPathFor(opts.containerId), ports: [], cniConfig, ...files };
+  // Recorded before the netns exists, so that a crash right after `ip netns add` leaves a
+  // record that `system prune` undoes (network/leftovers.ts). A record there already is a
+  // stale run's, which createNamespace needs as it is.
+  await saveCachedAttachmentIfNone({ ...pending, pending: true });
+  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
+  let att: NetworkAttachment = { ...pending, netnsName, netnsPath };
   try {
     await mkdir(opts.stateDir, { recursive: true }); // only now: clearing a stale run removes the dir
     await saveAttachment(att);

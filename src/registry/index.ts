@@ -57,7 +57,9 @@ export interface PushOptions {
 export async function pushImage(engine: Engine, name: string, opts: PushOptions = {}): Promise<{ digest: string; size: number }> {
   const ref = withDefaultTag(parseReference(name));
   const id = requireImageId(engine, name);
-  const record = engine.images.get(id)!;
+  engine.lease.add('image', [id]); // kept from a prune while its blobs are sent
+  const record = engine.images.get(id);
+  if (!record) throw new BerthError('NOT_FOUND', `No such image: ${name}`);
   const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
   const mountFrom = engine.images
     .repoDigestsOf(id)

@@ -11,7 +11,8 @@ import { BerthError, errnoCode } from '../errors/index.ts';
 import { applyLayer, applyLayerOffThread, hashLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { randomHex } from '../sys/crypto.ts';
-import type { CommitOptions, CommittedLayer, UnpackOptions } from './types.ts';
+import { lstatOrUndefined } from '../sys/quiet-fs.ts';
+import type { CommitOptions, CommittedLayer, SnapshotEntry, UnpackOptions } from './types.ts';
 
 /**
  * Removes `dir` if it holds only (empty) dirs, as an overlay snapshot's does once its upperdir
@@ -54,6 +55,9 @@ function flushRemovals(): void {
 const SMALL_TREE = 1 << 20;
 
 export class LayerDirs {
+  /** See Snapshotter.lease. */
+  lease: { hold(): void } | undefined;
+
   constructor(readonly root: string) {}
 
   async init(): Promise<void> {
@@ -81,6 +85,7 @@ export class LayerDirs {
 
   /** Extracts a layer tar once, verifying that its bytes hash to `diffId` before it is published. */
   async unpack(diffId: Digest, open: () => Promise<Readable>, opts: UnpackOptions = {}): Promise<{ size: number }> {
+    this.lease?.hold();
     const tmp = join(this.root, 'tmp', `${digestHex(diffId).slice(0, 12)}-${randomHex(6)}`);
     await mkdir(tmp, { recursive: true });
     try {
@@ -137,19 +142,52 @@ export class LayerDirs {
   }
 
   async remove(diffId: Digest): Promise<void> {
-    const trash = join(this.root, 'tmp', `rm-${randomHex(6)}`);
+    const name = this.moveAside(diffId); // atomic disappearance first, slow delete after
+    if (name) await this.removeTemp(name);
+  }
+
+  /** Renames a layer dir into `tmp/` (one call, in line); the name there, or undefined when it was not there. */
+  moveAside(diffId: Digest): string | undefined {
+    const name = `rm-${randomHex(6)}`;
     try {
-      await rename(this.path(diffId), trash); // atomic disappearance first, slow delete after
+      renameSync(this.path(diffId), join(this.root, 'tmp', name));
+      return name;
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return;
+      if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
     }
-    await rm(trash, { recursive: true, force: true });
   }
 
   async list(): Promise<Digest[]> {
     return (await readdir(this.root)).map((n) => `sha256:${n}`).filter(isDigest);
   }
+
+  /** The entries of `tmp/`. */
+  listTemp(): SnapshotEntry[] {
+    return entriesOf(join(this.root, 'tmp'));
+  }
+
+  async removeTemp(name: string): Promise<void> {
+    if (name.includes('/') || name === '..' || name === '.') throw new BerthError('INVALID_ARGUMENT', `not a temp entry: ${name}`);
+    await rm(join(this.root, 'tmp', name), { recursive: true, force: true });
+  }
+}
+
+/** The entries of `dir` with their ctime; one that goes while listed is left out. */
+export function entriesOf(dir: string): SnapshotEntry[] {
+  const out: SnapshotEntry[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    const st = lstatOrUndefined(path);
+    if (st) out.push({ name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) });
+  }
+  return out;
 }
 
 /**
@@ -159,6 +197,14 @@ export class LayerDirs {
 export abstract class LayeredSnapshotter {
   protected readonly layers: LayerDirs;
   protected readonly activeDir: string;
+
+  get lease(): { hold(): void } | undefined {
+    return this.layers.lease;
+  }
+
+  set lease(l: { hold(): void } | undefined) {
+    this.layers.lease = l;
+  }
 
   constructor(root: string) {
     this.layers = new LayerDirs(join(root, 'layers'));
@@ -250,7 +296,24 @@ export abstract class LayeredSnapshotter {
     return this.layers.remove(diffId);
   }
 
+  async moveLayerAside(diffId: Digest): Promise<string | undefined> {
+    await this.settled();
+    return this.layers.moveAside(diffId);
+  }
+
   listLayers(): Promise<Digest[]> {
     return this.layers.list();
+  }
+
+  listSnapshots(): SnapshotEntry[] {
+    return entriesOf(this.activeDir);
+  }
+
+  listTemp(): SnapshotEntry[] {
+    return this.layers.listTemp();
+  }
+
+  removeTemp(name: string): Promise<void> {
+    return this.layers.removeTemp(name);
   }
 }

@@ -44,6 +44,7 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
   }
 
   async prepare(key: string, layers: readonly Digest[], opts: { signal?: AbortSignal } = {}): Promise<ActiveSnapshot> {
+    this.lease?.hold();
     const p = this.paths(key);
     if (await this.exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
     try {

@@ -23,6 +23,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
   private volatileWorks = true;
 
   async prepare(key: string, layers: readonly Digest[], opts: PrepareOptions = {}): Promise<ActiveSnapshot> {
+    this.lease?.hold();
     const p = this.paths(key);
     // Four mkdirs in line, quicker than four trips through the thread pool; the first one
     // is also the check that the key is new (the active dir exists from init).

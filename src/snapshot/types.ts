@@ -66,8 +66,18 @@ export interface PrepareOptions {
   readonly volatile?: boolean;
 }
 
+export interface SnapshotEntry {
+  /** The snapshot key, or the temp entry's name. */
+  readonly name: string;
+  readonly path: string;
+  /** Its last change (ms, ctime): a live lease covers what changed after it began. */
+  readonly changedMs: number;
+}
+
 export interface Snapshotter {
   readonly driver: 'overlay' | 'native';
+  /** Set by the engine: `hold()` is called before a snapshot, layer or temp dir is made (store/leases.ts). */
+  lease: { hold(): void } | undefined;
   hasLayer(diffId: Digest): Promise<boolean>;
   layerPath(diffId: Digest): string;
   unpackLayer(diffId: Digest, open: () => Promise<Readable>, opts?: UnpackOptions): Promise<{ size: number }>;
@@ -83,7 +93,15 @@ export interface Snapshotter {
   commit(key: string, opts?: CommitOptions): Promise<CommittedLayer>;
   remove(key: string): Promise<void>;
   removeLayer(diffId: Digest): Promise<void>;
+  /** The first half of removeLayer: the dir goes into `layers/tmp/` at once; removeTemp(name) deletes it. */
+  moveLayerAside(diffId: Digest): Promise<string | undefined>;
   listLayers(): Promise<Digest[]>;
+  /** Snapshots under `active/` (containers', build steps', and any a crash left), for prune and check. */
+  listSnapshots(): SnapshotEntry[];
+  /** Entries of `layers/tmp/`: layers being unpacked, trees on their way out, and what crashes left. */
+  listTemp(): SnapshotEntry[];
+  /** Deletes a `layers/tmp/` entry (prune, once no live process owns it). */
+  removeTemp(name: string): Promise<void>;
   /**
    * Removes what commits left to remove later (a snapshot's empty dirs): callers run it while
    * they wait anyway (a container runs, an image is fsynced); what is left goes at exit.

@@ -4,10 +4,12 @@
  * Contract: a blob is visible only once it is whole and verified. Writers stream into
  * `content/ingest/<random>`, hashing as they go; `commit()` checks size and digest,
  * fsyncs, and renames into place. Two processes ingesting the same blob both succeed:
- * rename is atomic and the content is identical by construction. A crash leaves at
- * most a stray ingest file, which `prune` removes.
+ * rename is atomic and the content is identical by construction. A partial download
+ * (`resume-<hex>`, `ranged-<hex>`) has one writer at a time (the process lease's ingest lock,
+ * store/leases.ts): the others wait, then find the blob or resume the file. A crash leaves at
+ * most a stray ingest file, which `system prune` removes once no live process owns it.
  */
-import { closeSync, createReadStream, createWriteStream, fsync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type ReadStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, type ReadStream } from 'node:fs';
 import { open, open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -15,11 +17,14 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, digestOfHash, isDigest, sha256, type Digest } from '../oci/digest.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
+import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.ts';
 
 export interface ContentInfo {
   readonly digest: Digest;
   readonly size: number;
+  /** From putResumable/putRanged: another writer stored the blob first, and nothing was read from the source. */
+  readonly found?: boolean;
 }
 
 export interface ContentProvider {
@@ -64,7 +69,25 @@ export interface ContentManager {
   walk(): AsyncIterable<ContentInfo>;
   /** Recomputes a blob's digest; false when the bytes no longer match their name. */
   verify(digest: Digest): Promise<boolean>;
-  pruneIngests(olderThanMs?: number): Promise<number>;
+  /** The files in `ingest/`: writes in progress, or left by a crash. */
+  listIngests(): IngestEntry[];
+}
+
+export interface IngestEntry {
+  readonly name: string;
+  readonly path: string;
+  readonly size: number;
+  /** Last change (ms): a crashed write stops changing. */
+  readonly changedMs: number;
+  /** The digest hex a partial download (`resume-`, `ranged-`, `.parts`) is of, when it is one. */
+  readonly partialOf?: string;
+}
+
+/** What the content store needs of the process lease (store/leases.ts). */
+export interface IngestLease {
+  /** Called before a write creates a file in the store. */
+  hold(): void;
+  lockIngest(name: string, signal?: AbortSignal): Promise<() => void>;
 }
 
 export type ContentStore = ContentProvider & ContentIngester & ContentManager & ContentResumer;
@@ -146,6 +169,8 @@ const SMALL_BLOB = 1 << 20;
 export class LocalContentStore implements ContentStore {
   private readonly blobsDir: string;
   private readonly ingestDir: string;
+  /** Set by the engine; without it (a bare store in a unit test) nothing is locked. */
+  lease: IngestLease | undefined;
 
   constructor(root: string) {
     this.blobsDir = join(root, 'blobs', 'sha256');
@@ -203,6 +228,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async ingest(opts: { expected?: Digest; expectedSize?: number } = {}): Promise<ContentWriter> {
+    this.lease?.hold();
     const tmp = join(this.ingestDir, `${Date.now()}-${randomHex(8)}`);
     return new IngestWriter(tmp, this.blobsDir, opts.expected, opts.expectedSize);
   }
@@ -240,6 +266,7 @@ export class LocalContentStore implements ContentStore {
       throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${opts.expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
     }
     if (await this.has(digest)) return { digest, size: bytes.length };
+    this.lease?.hold();
     const tmp = join(this.ingestDir, `${Date.now()}-${randomHex(8)}`);
     // A blob in memory is a config or a manifest (layers come as streams): its calls are made
     // in line, but for the fsync, which waits on the disk.
@@ -260,7 +287,25 @@ export class LocalContentStore implements ContentStore {
   }
 
   async putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<ContentInfo> {
-    if (await this.has(expected)) return this.info(expected);
+    return this.locked(expected, opts.signal, () => this.resume(expected, expectedSize, open, opts));
+  }
+
+  /**
+   * Runs `write` as the one writer of the partial download of `expected`, unless the blob is
+   * there already, or is once another process's download of it ends.
+   */
+  private async locked<T>(expected: Digest, signal: AbortSignal | undefined, write: () => Promise<T>): Promise<T | ContentInfo> {
+    if (await this.has(expected)) return { ...(await this.info(expected)), found: true };
+    const unlock = await this.lease?.lockIngest(digestHex(expected), signal);
+    try {
+      if (unlock && (await this.has(expected))) return { ...(await this.info(expected)), found: true };
+      return await write();
+    } finally {
+      unlock?.();
+    }
+  }
+
+  private async resume(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal }): Promise<ContentInfo> {
     const partial = join(this.ingestDir, `resume-${digestHex(expected)}`);
     const h = createSha256();
     let offset = 0;
@@ -274,7 +319,7 @@ export class LocalContentStore implements ContentStore {
     }
     if (offset > expectedSize) {
       await rm(partial, { force: true });
-      return this.putResumable(expected, expectedSize, open, opts);
+      return this.resume(expected, expectedSize, open, opts);
     }
     if (offset < expectedSize) {
       const src = await open(offset);
@@ -317,9 +362,10 @@ export class LocalContentStore implements ContentStore {
   }
 
   async putRanged(expected: Digest, expectedSize: number, openRange: RangeOpener, opts: RangedOptions = {}): Promise<ContentInfo | undefined> {
-    if (await this.has(expected)) return this.info(expected);
-    const stored = await downloadRanged(this.ingestDir, this.pathOf(expected), expected, expectedSize, openRange, opts);
-    return stored ? { digest: expected, size: expectedSize } : undefined;
+    return this.locked(expected, opts.signal, async () => {
+      const stored = await downloadRanged(this.ingestDir, this.pathOf(expected), expected, expectedSize, openRange, opts);
+      return stored ? { digest: expected, size: expectedSize } : undefined;
+    });
   }
 
   async delete(digest: Digest): Promise<void> {
@@ -346,16 +392,21 @@ export class LocalContentStore implements ContentStore {
     return digestOfHash(h) === digest;
   }
 
-  async pruneIngests(olderThanMs = 0): Promise<number> {
-    let n = 0;
-    const now = Date.now();
-    for (const name of await readdir(this.ingestDir)) {
-      const started = Number(name.split('-')[0]);
-      if (now - started >= olderThanMs) {
-        await rm(join(this.ingestDir, name), { force: true });
-        n++;
-      }
+  listIngests(): IngestEntry[] {
+    const entries: IngestEntry[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.ingestDir);
+    } catch {
+      return entries;
     }
-    return n;
+    for (const name of names) {
+      const path = join(this.ingestDir, name);
+      const st = lstatOrUndefined(path);
+      if (!st) continue; // finished (renamed into place) since the listing
+      const partial = /^(?:resume|ranged)-([0-9a-f]{64})(?:\.parts)?$/.exec(name)?.[1];
+      entries.push({ name, path, size: st.size, changedMs: Math.max(st.mtimeMs, st.ctimeMs), partialOf: partial });
+    }
+    return entries;
   }
 }

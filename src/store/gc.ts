@@ -1,18 +1,25 @@
 /**
  * Consistency check and garbage collection over the whole store. GC is mark-and-sweep:
- * everything reachable from an image record, a container or the build cache is kept;
- * unreferenced blobs, layer dirs and stale ingests go. Deletion is always the last step,
- * after the marks, so a crash mid-prune loses only garbage.
+ * everything reachable from an image record, a container or the build cache is kept, and so
+ * is what a live process's lease covers (leases.ts); the rest goes (leftovers.ts). The marks
+ * and the deletion of content-addressed names run in one write transaction, so a process that
+ * leases a name either is seen by the marks or looks for it after the deletions. A crash
+ * mid-prune loses only garbage.
  */
 import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema } from '../oci/schema.ts';
+import { dropLeases, readLeases } from './leases.ts';
+import { findLeftovers, type Leftover } from './leftovers.ts';
 
 export interface CheckReport {
   readonly blobs: number;
   readonly images: number;
   readonly layers: number;
+  /** Damage: a blob that does not match its digest, a reference to something missing. */
   readonly problems: string[];
+  /** What prune would reclaim: unreferenced files and crash leftovers no live process owns. */
+  readonly leftovers: string[];
 }
 
 async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: Set<Digest>; problems: string[] }> {
@@ -65,43 +72,76 @@ export async function checkStore(engine: Engine): Promise<CheckReport> {
   for (const t of engine.images.allTags()) if (!engine.images.get(t.imageId)) problems.push(`tag ${t.name}: points to missing image ${t.imageId}`);
   const integrity = engine.db.pragma('integrity_check', { simple: true });
   if (integrity !== 'ok') problems.push(`metadata database: ${String(integrity)}`);
-  return { blobs, images: engine.images.list().length, layers: unpacked.size, problems };
+  // Read-only: expired leases are reported, not removed.
+  const leftovers = (await findLeftovers(engine, readLeases(engine.db), { blobs: wanted, layers: wantedLayers })).map((l) => l.what);
+  return { blobs, images: engine.images.list().length, layers: unpacked.size, problems, leftovers };
 }
 
 export interface PruneReport {
   readonly deletedImages: Digest[];
   readonly deletedBlobs: number;
   readonly deletedLayers: number;
+  /** Crash leftovers removed (partial downloads, temp trees, orphaned snapshots and networks...). */
+  readonly leftovers: number;
   readonly reclaimedBytes: number;
+  /** Leftovers that could not be removed, and why. */
+  readonly warnings: string[];
 }
 
-/** Removes dangling images (no tag, no container), then everything no longer reachable. */
+/** Removes dangling images (no tag, no container, no lease), then everything no longer reachable. */
 export async function pruneStore(engine: Engine, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
-  const used = new Set((engine.db.prepare('SELECT image_id FROM containers').all() as Array<{ image_id: Digest }>).map((r) => r.image_id));
+  const db = engine.db;
   const deletedImages: Digest[] = [];
-  for (const img of engine.images.list()) {
-    if (used.has(img.id)) continue;
-    if (opts.allImages || engine.images.tagsOf(img.id).length === 0) {
-      engine.images.delete(img.id);
-      deletedImages.push(img.id);
-    }
-  }
-  const { blobs: keep, layers: keepLayers } = await imageRefs(engine);
   let deletedBlobs = 0;
-  let reclaimedBytes = 0;
-  for await (const b of engine.content.walk()) {
-    if (keep.has(b.digest)) continue;
-    await engine.content.delete(b.digest);
-    deletedBlobs++;
-    reclaimedBytes += b.size;
-  }
   let deletedLayers = 0;
-  for (const d of await engine.snapshots.listLayers()) {
-    if (keepLayers.has(d)) continue;
-    await engine.snapshots.removeLayer(d);
-    deletedLayers++;
+  let reclaimedBytes = 0;
+  let removed = 0;
+  const warnings: string[] = [];
+  const later: Leftover[] = [];
+  const finishing: Array<{ what: string; finish: () => Promise<void> }> = [];
+  const failed = (what: string, e: unknown) => warnings.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
+  const drop = async (l: Leftover) => {
+    try {
+      const finish = await l.remove();
+      if (finish) finishing.push({ what: l.what, finish });
+      removed++;
+      reclaimedBytes += l.bytes;
+      if (l.what.startsWith('blob ')) deletedBlobs++;
+      else if (l.what.startsWith('layer dir ')) deletedLayers++;
+    } catch (e) {
+      failed(l.what, e);
+    }
+  };
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const live = readLeases(db);
+    dropLeases(db, live.dead);
+    const leased = live.names.get('image') ?? new Set<string>();
+    const used = new Set((db.prepare('SELECT image_id FROM containers').all() as Array<{ image_id: Digest }>).map((r) => r.image_id));
+    for (const img of engine.images.list()) {
+      if (used.has(img.id) || leased.has(img.id)) continue;
+      if (opts.allImages || engine.images.tagsOf(img.id).length === 0) {
+        engine.images.delete(img.id);
+        deletedImages.push(img.id);
+      }
+    }
+    const refs = await imageRefs(engine);
+    const found = await findLeftovers(engine, { ...live, dead: [] }, refs);
+    for (const l of found) {
+      if (l.locked) await drop(l);
+      else later.push(l);
+    }
+    const leasedLayers = live.names.get('layer') ?? new Set<string>();
+    for (const l of engine.images.allLayers()) {
+      if (!refs.layers.has(l.diffId) && !leasedLayers.has(l.diffId) && !(await engine.snapshots.hasLayer(l.diffId))) engine.images.deleteLayer(l.diffId);
+    }
+    db.exec('COMMIT');
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw e;
   }
-  for (const l of engine.images.allLayers()) if (!keepLayers.has(l.diffId)) engine.images.deleteLayer(l.diffId);
-  await engine.content.pruneIngests(60 * 60 * 1000);
-  return { deletedImages, deletedBlobs, deletedLayers, reclaimedBytes };
+  // Slow deletes, and what has random names nobody can take meanwhile: after the transaction.
+  for (const f of finishing) await f.finish().catch((e: unknown) => failed(f.what, e));
+  for (const l of later) await drop(l);
+  return { deletedImages, deletedBlobs, deletedLayers, leftovers: removed - deletedBlobs - deletedLayers, reclaimedBytes, warnings };
 }

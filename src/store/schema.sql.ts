@@ -1,5 +1,5 @@
 /** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -80,4 +80,16 @@ CREATE TABLE IF NOT EXISTS context_digests (
   stat_sig TEXT NOT NULL,              -- sha256 of those paths' stat keys when the digest was computed
   digest TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (    -- store/leases.ts: what a live process uses is kept from prune
+  id TEXT PRIMARY KEY,                 -- <pid>:<start time in ticks>: a reused pid is another owner
+  pid INTEGER NOT NULL,
+  since INTEGER NOT NULL               -- ms: what appeared under the root from then on may be the owner's
+);
+CREATE TABLE IF NOT EXISTS lease_resources (
+  lease_id TEXT NOT NULL,
+  kind TEXT NOT NULL,                  -- blob, layer, image, snapshot; ingest: the one writer of a partial download
+  name TEXT NOT NULL,
+  PRIMARY KEY (lease_id, kind, name)
+);
+CREATE INDEX IF NOT EXISTS lease_resources_by_name ON lease_resources(kind, name);
 `;
