@@ -68,8 +68,15 @@ function replacePattern(value: string, pat: string, repl: string, all: boolean):
   return value.replace(re, () => repl);
 }
 
+/**
+ * How deep `${…}` may nest. The lexer recurses once per level, as BuildKit's does; Go's
+ * stacks grow, Node's do not, so a hostile Dockerfile could end it with a RangeError.
+ */
+const MAX_NESTING = 256;
+
 class Lexer {
   private pos = 0;
+  private depth = 0;
   private readonly chars: string[];
   constructor(
     text: string,
@@ -200,6 +207,17 @@ class Lexer {
       return name === '' ? '$' : lookup(this.env, name) ?? '';
     }
     this.next();
+    if (this.depth >= MAX_NESTING) throw new ShellError(`syntax error: more than ${MAX_NESTING} nested \${...} substitutions`);
+    this.depth++;
+    try {
+      return this.braced();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** `${...}` after its `${`. */
+  private braced(): string {
     const first = this.peek();
     if (first === undefined) throw new ShellError("syntax error: missing '}'");
     if (first === '{' || first === '}' || first === ':') throw new ShellError('syntax error: bad substitution');
