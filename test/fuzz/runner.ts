@@ -109,6 +109,7 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
     let lastIndex = next;
     let lastMove = Date.now();
     let hung = false;
+    let counted = 0;
     const watchdog = setInterval(() => {
       const i = Atomics.load(current, 0);
       if (i !== lastIndex) {
@@ -123,7 +124,9 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'batch') {
         for (const [k, v] of Object.entries(m.outcomes)) summary.outcomes[k] = (summary.outcomes[k] ?? 0) + v;
-        summary.cases += Object.values(m.outcomes).reduce((a, b) => a + b, 0);
+        const n = Object.values(m.outcomes).reduce((a, b) => a + b, 0);
+        summary.cases += n;
+        counted += n;
         summary.slowest.push(...m.slow);
       } else {
         record(/^Violation$/.test(m.name) ? 'violation' : 'error', m.index, m.name, m.message, m.stack);
@@ -137,6 +140,11 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
     await worker.terminate();
     const at = Atomics.load(current, 0);
     if (at >= end) break;
+    // Cases the worker ran but had not reported when it ended.
+    if (at - job.start > counted) {
+      summary.outcomes.unreported = (summary.outcomes.unreported ?? 0) + at - job.start - counted;
+      summary.cases += at - job.start - counted;
+    }
     if (hung) record('hang', at, 'Hang', `no result after ${timeoutMs} ms`, '');
     else record('worker-died', at, failure?.name ?? 'Exit', failure?.message ?? 'the worker exited', failure?.stack ?? '');
     summary.cases++;

@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { BerthError } from '../../src/errors/index.ts';
 import {
-  dump, IgnoreMatcher, parseDockerfile, parseIgnoreFile, pathGlob, processHeredoc, processWord, processWords, resolveBuild, ShellError, toDockerfile,
+  cleanPath, dump, IgnoreMatcher, parseDockerfile, parseIgnoreFile, pathGlob, processHeredoc, processWord, processWords, resolveBuild, ShellError, toDockerfile,
 } from '../../src/dockerfile/index.ts';
 import { lint } from '../../src/lint/index.ts';
 import { familiarName, formatReference, parseReference } from '../../src/reference/index.ts';
@@ -94,7 +94,10 @@ export const dockerignoreTarget: Target<string> = {
   run(text) {
     const patterns = parseIgnoreFile(text);
     const m = new IgnoreMatcher(patterns);
-    const paths = ['a', 'a/b', 'docs/README.md', '.git', 'node_modules/x/y', 'x/y/z.pyc', ...patterns.slice(0, 20).map(concrete)].filter((p) => p !== '');
+    // Paths as a context walk gives them: clean, relative, at most PATH_MAX long.
+    const paths = ['a', 'a/b', 'docs/README.md', '.git', 'node_modules/x/y', 'x/y/z.pyc', ...patterns.slice(0, 20).map(concrete)]
+      .map((p) => p.slice(0, 4096))
+      .filter((p) => p !== '' && p !== '.' && cleanPath(p) === p && !p.startsWith('/') && !p.startsWith('../'));
     for (const p of paths) {
       m.matches(p);
       if (!m.canSkipDir(p)) continue;

@@ -15,7 +15,9 @@ const post = (m: FromWorker) => parentPort!.postMessage(m);
 
 let outcomes: Record<string, number> = {};
 let slow: Array<{ index: number; ms: number }> = [];
+let flushed = performance.now();
 const flush = () => {
+  flushed = performance.now();
   post({ type: 'batch', outcomes, slow });
   outcomes = {};
   slow = [];
@@ -40,7 +42,8 @@ for (let i = job.start; i < job.end; i++) {
   const ms = performance.now() - t0;
   if (ms >= job.slowMs) slow.push({ index: i, ms });
   outcomes[label] = (outcomes[label] ?? 0) + 1;
-  if ((i - job.start) % 200 === 199) flush();
+  // Often enough that a hang, which ends this thread, loses few counts.
+  if ((i - job.start) % 200 === 199 || performance.now() - flushed > 250) flush();
 }
 flush();
 Atomics.store(current, 0, job.end);
