@@ -29,6 +29,8 @@ function goDir(p: string): string {
   return cleanPath(i < 0 ? '.' : p.slice(0, i + 1));
 }
 
+const MAX_PATTERN = 4096;
+
 interface Pattern {
   readonly text: string;
   readonly exclusion: boolean;
@@ -56,6 +58,9 @@ export class IgnoreMatcher {
         exclusion = true;
         p = p.slice(1);
       }
+      // No path is longer than PATH_MAX; a longer line is not a pattern but a way to make
+      // every match of a context walk cost (line length × path length).
+      if (p.length > MAX_PATTERN) throw new BerthError('INVALID_ARGUMENT', `a .dockerignore pattern of ${p.length} characters is longer than any path (${MAX_PATTERN})`);
       const unescaped = p.replace(/\\./g, '');
       if (unescaped.lastIndexOf('[') > unescaped.lastIndexOf(']')) throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${p}"`);
       this.patterns.push({ text: p, exclusion, re: compile(p), dirs: p.split('/') });

@@ -14,8 +14,11 @@
 
 type Test = (c: string) => boolean;
 
+/** A character test, or the one character a literal matches (no closure per literal). */
+type CharTest = Test | string;
+
 /** One pattern element: a single character, any run of them, or `**`'s `(.*\/)?`. */
-type Token = { readonly kind: 'one' | 'star'; readonly test: Test } | { readonly kind: 'dirs' };
+type Token = { readonly kind: 'one' | 'star'; readonly test: CharTest } | { readonly kind: 'dirs' };
 
 export interface GlobSyntax {
   /** `*` and `?` never match `/`. */
@@ -82,7 +85,7 @@ function tokenize(pattern: string, syntax: GlobSyntax): Token[] {
       i = cls.end;
     } else {
       const lit = c === '\\' && i + 1 < chars.length ? chars[++i]! : c;
-      push({ kind: 'one', test: (x) => x === lit });
+      push({ kind: 'one', test: lit });
     }
   }
   return out;
@@ -90,7 +93,7 @@ function tokenize(pattern: string, syntax: GlobSyntax): Token[] {
 
 /** The NFA: node k consumes one character that passes tests[k], or (no test) moves on for free. */
 class Nfa {
-  readonly tests: Array<Test | undefined> = [];
+  readonly tests: Array<CharTest | undefined> = [];
   readonly outs: number[][] = [];
   readonly accept: number;
 
@@ -111,7 +114,7 @@ class Nfa {
     this.accept = this.tests.length;
   }
 
-  private add(test: Test | undefined, out: number[]): void {
+  private add(test: CharTest | undefined, out: number[]): void {
     this.tests.push(test);
     this.outs.push(out);
   }
@@ -125,6 +128,38 @@ class Nfa {
       mark[s] = gen;
       list.push(s);
       if (s !== this.accept && !this.tests[s]) for (const o of this.outs[s]!) stack.push(o);
+    }
+  }
+
+  /**
+   * The leftmost match at or after `from`, the longest one there, in one pass: each state
+   * remembers the earliest start that reached it (a Pike VM; states are kept in start order,
+   * so the first to reach a state has the earliest start).
+   */
+  search(chars: readonly string[], from: number): [number, number] | undefined {
+    const mark = new Int32Array(this.accept + 1).fill(-1);
+    const startOf = new Int32Array(this.accept + 1);
+    let gen = 0;
+    let list: number[] = [];
+    let best: [number, number] | undefined;
+    const add = (into: number[], k: number, start: number) => {
+      const before = into.length;
+      this.close(mark, gen, into, k);
+      for (let i = before; i < into.length; i++) startOf[into[i]!] = start;
+    };
+    for (let p = from; ; p++) {
+      if (!best) add(list, 0, p); // a new start, last in priority
+      for (const s of list) if (s === this.accept && (!best || startOf[s]! < best[0] || (startOf[s] === best[0] && p > best[1]))) best = [startOf[s]!, p];
+      if (best) list = list.filter((s) => startOf[s]! <= best![0]); // a later start can no longer win
+      if (p === chars.length || (best && !list.length)) return best;
+      const c = chars[p]!;
+      const next: number[] = [];
+      gen++;
+      for (const s of list) {
+        const t = s === this.accept ? undefined : this.tests[s];
+        if (t !== undefined && (typeof t === 'string' ? t === c : t(c))) add(next, this.outs[s]![0]!, startOf[s]!);
+      }
+      list = next;
     }
   }
 
@@ -144,7 +179,10 @@ class Nfa {
       const c = chars[p]!;
       const next: number[] = [];
       gen++;
-      for (const s of list) if (s !== this.accept && this.tests[s]?.(c)) this.close(mark, gen, next, this.outs[s]![0]!);
+      for (const s of list) {
+        const t = s === this.accept ? undefined : this.tests[s];
+        if (t !== undefined && (typeof t === 'string' ? t === c : t(c))) this.close(mark, gen, next, this.outs[s]![0]!);
+      }
       list = next;
     }
   }
@@ -204,10 +242,6 @@ export class ShellPattern {
 
   /** The leftmost match at or after `from`, longest there: [start, end), or undefined. */
   find(chars: readonly string[], from: number): [number, number] | undefined {
-    for (let s = from; s <= chars.length; s++) {
-      const end = this.forward.ends(chars, s).at(-1);
-      if (end !== undefined) return [s, end];
-    }
-    return undefined;
+    return this.forward.search(chars, from);
   }
 }

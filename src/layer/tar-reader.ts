@@ -134,6 +134,12 @@ function natural(n: number, what: string, at: number): number {
   return n;
 }
 
+/** A uid or gid: 32 bits, and not (uid_t)-1, which chown(2) reads as "leave it". */
+function id(n: number, what: string, at: number): number {
+  if (n < 0 || n >= 0xffffffff) throw new BerthError('DATA_CORRUPT', `${what} ${n} at byte ${at} of the layer tar is not a valid id`);
+  return n;
+}
+
 export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
   const r = new ByteReader(source[Symbol.asyncIterator]());
   let globalPax = new Map<string, Buffer>();
@@ -182,8 +188,8 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
       name: str(all.get('path')) ?? longName ?? name,
       type: type ?? 'file',
       mode: natural(parseNumber(block, 100, 8), 'mode', at),
-      uid: num(all.get('uid'), 'uid') ?? natural(parseNumber(block, 108, 8), 'uid', at),
-      gid: num(all.get('gid'), 'gid') ?? natural(parseNumber(block, 116, 8), 'gid', at),
+      uid: id(num(all.get('uid'), 'uid') ?? parseNumber(block, 108, 8), 'uid', at),
+      gid: id(num(all.get('gid'), 'gid') ?? parseNumber(block, 116, 8), 'gid', at),
       size: num(all.get('size'), 'size') ?? size,
       mtime: num(all.get('mtime'), 'mtime') ?? parseNumber(block, 136, 12),
       linkname: str(all.get('linkpath')) ?? longLink ?? cString(block, 157, 100),
