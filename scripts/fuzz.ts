@@ -4,15 +4,15 @@
  * distinct finding with its (minimized) input. Exits 1 when there is a finding.
  */
 import { hasCorpus } from '../test/fuzz/seeds.ts';
-import { TARGETS } from '../test/fuzz/all-targets.ts';
+import { FUZZ_TARGETS, TARGETS } from '../test/fuzz/all-targets.ts';
 import { fuzzTarget, minimize, type Summary } from '../test/fuzz/runner.ts';
 
 const [nArg, seedArg, ...names] = process.argv.slice(2);
 const total = Number(nArg ?? 100_000);
 const seed = Number(seedArg ?? 1);
-const targets = names.length ? names : Object.keys(TARGETS);
+const targets = names.length ? names : Object.keys(FUZZ_TARGETS);
 if (!Number.isInteger(total) || total < 1 || !Number.isInteger(seed) || targets.some((t) => !TARGETS[t])) {
-  console.error(`usage: scripts/fuzz.sh [N] [seed] [${Object.keys(TARGETS).join('|')}...]`);
+  console.error(`usage: scripts/fuzz.sh [N] [seed] [${Object.keys(FUZZ_TARGETS).join('|')}...]`);
   process.exit(2);
 }
 if (!hasCorpus()) console.log('fuzz: ../shared/corpus is absent; seeding from the built-in inputs only');

@@ -101,7 +101,8 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
 
   let next = start;
   while (next < end) {
-    const shared = new SharedArrayBuffer(4);
+    // [0]: the case the worker is on; [1]: 1 once it has loaded (loading is not a hang).
+    const shared = new SharedArrayBuffer(8);
     const current = new Int32Array(shared);
     Atomics.store(current, 0, next);
     const job: WorkerJob = { target, seed, start: next, end, slowMs: opts.slowMs ?? 1000, shared };
@@ -112,7 +113,8 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
     let counted = 0;
     const watchdog = setInterval(() => {
       const i = Atomics.load(current, 0);
-      if (i !== lastIndex) {
+      if (Atomics.load(current, 1) === 0) lastMove = Date.now();
+      else if (i !== lastIndex) {
         lastIndex = i;
         lastMove = Date.now();
         opts.onProgress?.(i - start);

@@ -23,6 +23,7 @@ const flush = () => {
   slow = [];
 };
 
+Atomics.store(current, 1, 1);
 for (let i = job.start; i < job.end; i++) {
   Atomics.store(current, 0, i);
   const input = target.generate(caseRng(job.seed, job.target, i));

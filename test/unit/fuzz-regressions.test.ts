@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { BerthError } from '../../src/errors/index.ts';
 import { IgnoreMatcher, loadDockerfile, parseIgnoreFile, pathGlob, processWord, resolveBuild, ShellError, suggestInstruction } from '../../src/dockerfile/index.ts';
 import { readTar } from '../../src/layer/index.ts';
+import { familiarName, parseReference } from '../../src/reference/index.ts';
 import { encodeHeader, END_OF_ARCHIVE } from '../../src/layer/tar-format.ts';
 
 /** Runs `f` and says how it ended: 'ok', the BerthError's code, or 'ShellError'. */
@@ -126,6 +127,23 @@ describe('layer tar headers', () => {
         got = e.code;
       }
       assert.equal(got, c.want);
+    });
+  }
+});
+
+describe('image references', () => {
+  const cases: Array<[string, string]> = [
+    // The short form must name the same image: without docker.io/ this is an image on MCR.
+    ['index.docker.io/mcr.microsoft.com/devcontainers/python:3.14', 'docker.io/mcr.microsoft.com/devcontainers/python:3.14'],
+    ['docker.io/localhost/x', 'docker.io/localhost/x'],
+    ['docker.io/library/ubuntu:22.04', 'ubuntu:22.04'],
+    ['docker.io/user/app', 'user/app'],
+  ];
+  for (const [input, familiar] of cases) {
+    it(`${input} → ${familiar}, which parses back to it`, () => {
+      const r = parseReference(input);
+      assert.equal(familiarName(r), familiar);
+      assert.deepEqual(parseReference(familiar), r);
     });
   }
 });
