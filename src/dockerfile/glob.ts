@@ -2,9 +2,9 @@
  * Glob patterns for the three places a build has them: COPY/ADD sources, where `*` and `?`
  * stay within one path component (Go's filepath.Match); `.dockerignore`, which adds `**`
  * (any number of dirs); and the shell-style `${VAR#pattern}` family of word expansion,
- * where `*` and `?` match any character. `[...]` is a character class (`[!...]` or `[^...]`
- * negated, `a-z` ranges, a `]` right after the `[` is a member), and `\` makes the next
- * character literal.
+ * where `*` and `?` match any character. `[...]` is a character class (`[^...]` negated,
+ * and `[!...]` too except in .dockerignore, whose patterns are Go regexps there; `a-z`
+ * ranges; a `]` right after the `[` is a member), and `\` makes the next character literal.
  *
  * A pattern is compiled into a Thompson NFA and matched by walking the set of its states
  * over the text: time is bounded by text length × pattern length. Go matches these with
@@ -32,9 +32,9 @@ const NOT_SLASH: Test = (c) => c !== '/';
 const SLASH: Test = (c) => c === '/';
 
 /** `[...]` starting at chars[i]: the test and the index of its `]`, or undefined when unclosed. */
-function charClass(chars: readonly string[], i: number): { test: Test; end: number } | undefined {
+function charClass(chars: readonly string[], i: number, bang: boolean): { test: Test; end: number } | undefined {
   let j = i + 1;
-  const negated = chars[j] === '!' || chars[j] === '^';
+  const negated = chars[j] === '^' || (bang && chars[j] === '!');
   if (negated) j++;
   const start = j;
   const singles = new Set<string>();
@@ -79,8 +79,8 @@ function tokenize(pattern: string, syntax: GlobSyntax): Token[] {
         push(i + 1 >= chars.length ? { kind: 'star', test: ANY } : { kind: 'dirs' });
       } else push({ kind: 'star', test: one });
     } else if (c === '?') push({ kind: 'one', test: one });
-    else if (c === '[' && charClass(chars, i)) {
-      const cls = charClass(chars, i)!;
+    else if (c === '[' && charClass(chars, i, !syntax.doubleStar)) {
+      const cls = charClass(chars, i, !syntax.doubleStar)!;
       push({ kind: 'one', test: cls.test });
       i = cls.end;
     } else {

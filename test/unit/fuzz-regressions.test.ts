@@ -58,6 +58,9 @@ describe('.dockerignore and COPY globs', () => {
     { name: 'a pattern longer than PATH_MAX (was "regular expression too large", or minutes of matching)', patterns: `a/${'*txt'.repeat(50_000)}`, path: 'a/b', want: 'INVALID_ARGUMENT' },
     { name: '[z-a] is a class matching nothing (was a SyntaxError)', patterns: '[z-a]', path: 'b', want: false },
     { name: 'many [ and one ] (the unclosed check was quadratic)', patterns: `${'['.repeat(4000)}]`, path: 'x', want: false },
+    { name: '[!a] in .dockerignore is the class of ! and a (a Go regexp), as before', patterns: '[!a]x', path: '!x', want: true },
+    { name: '[!a] does not negate there', patterns: '[!a]x', path: 'bx', want: false },
+    { name: '[^a] negates', patterns: '[^a]x', path: 'bx', want: true },
     { name: 'an unclosed [ is still an error', patterns: 'a[b', path: 'a', want: 'INVALID_ARGUMENT' },
     { name: 'a parent dir match still excludes the tree', patterns: 'docs\n!docs/keep', path: 'docs/a/b', want: true },
   ];
