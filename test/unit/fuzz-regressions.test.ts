@@ -36,6 +36,7 @@ describe('Dockerfile and word expansion', () => {
     { name: '${ nested 10 000 deep: a typed error, not a stack overflow', run: () => processWord(`${'${a:-'.repeat(10_000)}x${'}'.repeat(10_000)}`, new Map()), want: 'ShellError' },
     { name: '${ nested 200 deep still expands', run: () => assert.equal(processWord(`${'${a:-'.repeat(200)}x${'}'.repeat(200)}`, new Map()), 'x'), want: 'ok' },
     { name: 'the same nesting in a COPY is a SYNTAX error at its line', run: () => resolveBuild(loadDockerfile(`FROM a\nCOPY ${'${a:-'.repeat(5000)}x /\n`)), want: 'SYNTAX' },
+    { name: '40 000 comment lines (the comment list was copied per line)', run: () => loadDockerfile(`${'# licence\n\n#x\n'.repeat(20_000)}FROM a\n`), want: 'ok' },
     { name: 'a 100 kB unknown keyword: no suggestion measured against it', run: () => loadDockerfile(`${'A/'.repeat(50_000)} x\n`), want: 'SYNTAX' },
     { name: '${A#***…*b} on a long value (was exponential backtracking)', run: () => processWord(`\${A#${'*'.repeat(40)}b}`, new Map([['A', 'a'.repeat(5000)]])), want: 'ok' },
     { name: '${A//*a*a*a*a*a*a*a*a*c/x}', run: () => processWord('${A//*a*a*a*a*a*a*a*a*c/x}', new Map([['A', 'a'.repeat(2000)]])), want: 'ok' },
