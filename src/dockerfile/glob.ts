@@ -8,8 +8,8 @@
  *
  * A pattern is compiled into a Thompson NFA and matched by walking the set of its states
  * over the text: time is bounded by text length × pattern length. Go matches these with
- * RE2 or a non-backtracking loop; a JavaScript RegExp backtracks, and `*a*a*a…` (or just
- * `****…`) against a long name took it minutes.
+ * RE2 or a non-backtracking loop; a JavaScript RegExp backtracks, exponentially in the
+ * number of stars for `*a*a*a…` (or just `****…`) against a name that almost matches.
  */
 
 type Test = (c: string) => boolean;
