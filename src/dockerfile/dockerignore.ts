@@ -5,6 +5,7 @@
  * matches everything below it.
  */
 import { BerthError } from '../errors/index.ts';
+import { compileGlob, type Glob } from './glob.ts';
 
 /** Go's path.Clean for slash paths. */
 export function cleanPath(p: string): string {
@@ -28,36 +29,18 @@ function goDir(p: string): string {
   return cleanPath(i < 0 ? '.' : p.slice(0, i + 1));
 }
 
-const REGEX_SPECIAL = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
+const MAX_PATTERN = 4096;
 
 interface Pattern {
   readonly text: string;
   readonly exclusion: boolean;
-  readonly re: RegExp;
+  readonly re: Glob;
   readonly dirs: readonly string[];
 }
 
-function compile(pattern: string): RegExp {
-  let src = '^';
-  const chars = [...pattern];
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (ch === '*') {
-      if (chars[i + 1] === '*') {
-        i++;
-        if (chars[i + 1] === '/') i++;
-        src += i + 1 >= chars.length ? '.*' : '(.*/)?';
-      } else src += '[^/]*';
-    } else if (ch === '?') src += '[^/]';
-    else if (REGEX_SPECIAL.has(ch)) src += `\\${ch}`;
-    else if (ch === '\\') src += i + 1 < chars.length ? `\\${chars[++i]}` : '\\\\';
-    else src += ch;
-  }
-  try {
-    return new RegExp(`${src}$`, 'u');
-  } catch {
-    throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${pattern}"`);
-  }
+/** `*` and `?` within a path component, `**` across dirs (glob.ts: matched without backtracking). */
+function compile(pattern: string): Glob {
+  return compileGlob(pattern, { paths: true, doubleStar: true });
 }
 
 export class IgnoreMatcher {
@@ -75,7 +58,11 @@ export class IgnoreMatcher {
         exclusion = true;
         p = p.slice(1);
       }
-      if (/\[[^\]]*$/.test(p.replace(/\\./g, ''))) throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${p}"`);
+      // No path is longer than PATH_MAX; a longer line is not a pattern but a way to make
+      // every match of a context walk cost (line length × path length).
+      if (p.length > MAX_PATTERN) throw new BerthError('INVALID_ARGUMENT', `a .dockerignore pattern of ${p.length} characters is longer than any path (${MAX_PATTERN})`);
+      const unescaped = p.replace(/\\./g, '');
+      if (unescaped.lastIndexOf('[') > unescaped.lastIndexOf(']')) throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${p}"`);
       this.patterns.push({ text: p, exclusion, re: compile(p), dirs: p.split('/') });
     }
     this.hasExclusions = this.patterns.some((p) => p.exclusion);
@@ -87,8 +74,14 @@ export class IgnoreMatcher {
     const parent = goDir(path);
     const parentDirs = parent.split('/');
     let matched = false;
+    const clean = cleanPath(path) === path;
     for (const p of this.patterns) {
       if (p.exclusion !== matched) continue;
+      // A clean path's parents are its prefixes before each `/`: one pass tries them all.
+      if (clean) {
+        if (p.re.testPathOrParent(path)) matched = !p.exclusion;
+        continue;
+      }
       let m = p.re.test(path);
       if (!m && parent !== '.') {
         for (let i = 0; i < parentDirs.length && !m; i++) m = p.re.test(parentDirs.slice(0, i + 1).join('/'));

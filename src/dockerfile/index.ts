@@ -27,7 +27,7 @@ export { parseDockerfile, heredocsInLine } from './parser.ts';
 export { dump, dumpNode, goQuote } from './dump.ts';
 export { processWord, processWords, processHeredoc, ShellError, type Env } from './shell.ts';
 export { IgnoreMatcher, parseIgnoreFile, cleanPath } from './dockerignore.ts';
-export { globSource, pathGlob } from './glob.ts';
+export { compileGlob, pathGlob, ShellPattern, type Glob, type GlobSyntax } from './glob.ts';
 export {
   toDockerfile,
   toInstruction,

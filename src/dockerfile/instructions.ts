@@ -76,7 +76,10 @@ function editDistance(a: string, b: string): number {
 
 export function suggestInstruction(word: string): string | undefined {
   const w = word.toLowerCase();
-  const best = INSTRUCTIONS.map((i) => [i, editDistance(w, i)] as const).sort((a, b) => a[1] - b[1])[0];
+  // The distance is at least the difference in length: only near-length keywords can be
+  // within 2, and a 100 kB word is not measured against any (its table would be huge).
+  const near = INSTRUCTIONS.filter((i) => Math.abs(i.length - w.length) <= 2);
+  const best = near.map((i) => [i, editDistance(w, i)] as const).sort((a, b) => a[1] - b[1])[0];
   return best && best[1] <= 2 ? best[0].toUpperCase() : undefined;
 }
 
@@ -120,7 +123,8 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
   const kind = node.value;
   if (!INSTRUCTIONS.includes(kind)) {
     const s = suggestInstruction(kind);
-    failAt(file, node, `unknown instruction: ${kind.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
+    const shown = kind.length > 64 ? `${kind.slice(0, 64)}…` : kind;
+    failAt(file, node, `unknown instruction: ${shown.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
   }
   const flags = parseFlags(node, file);
   const base = { node, flags };

@@ -100,7 +100,9 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
     const trimmedLeft = cur.text.replace(/^\s+/, '');
     if (COMMENT_RE.test(trimmedLeft)) {
       const c = trimmedLeft.slice(1).trim();
-      comments = c ? [...comments, c] : [];
+      // Pushed, not copied: copying made a long run of comment lines quadratic.
+      if (c) comments.push(c);
+      else comments = [];
     }
     const directiveError = d.consider(trimmedLeft, cur.no);
     if (directiveError !== undefined) fail(cur.no, directiveError);

@@ -4,7 +4,7 @@
  * `%%` `/` `//`. `processWord` gives one word with quotes removed; `processWords` splits on
  * unquoted whitespace, including whitespace that an unquoted variable expands to.
  */
-import { globSource } from './glob.ts';
+import { ShellPattern } from './glob.ts';
 
 export class ShellError extends Error {}
 
@@ -49,27 +49,44 @@ class Words {
 }
 
 function removePattern(value: string, pat: string, op: '#' | '##' | '%' | '%%'): string {
-  const src = globSource(pat, { paths: false });
+  const chars = [...value];
+  const p = new ShellPattern(pat);
   if (op === '#' || op === '##') {
-    const re = new RegExp(`^(?:${src})`);
-    const lens = [...Array(value.length + 1).keys()];
-    for (const n of op === '#' ? lens : lens.reverse()) if (re.test(value.slice(0, n)) && new RegExp(`^(?:${src})$`).test(value.slice(0, n))) return value.slice(n);
-    return value;
+    const n = p.prefix(chars, op === '##');
+    return n === undefined ? value : chars.slice(n).join('');
   }
-  const whole = new RegExp(`^(?:${src})$`);
-  const starts = [...Array(value.length + 1).keys()];
-  for (const s of op === '%' ? starts.reverse() : starts) if (whole.test(value.slice(s))) return value.slice(0, s);
-  return value;
+  const n = p.suffix(chars, op === '%%');
+  return n === undefined ? value : chars.slice(0, chars.length - n).join('');
 }
 
+/** `${VAR/pat/repl}` and `//`: leftmost, longest matches, as a global RegExp replace walks them. */
 function replacePattern(value: string, pat: string, repl: string, all: boolean): string {
   if (pat === '') return value;
-  const re = new RegExp(globSource(pat, { paths: false }), all ? 'g' : '');
-  return value.replace(re, () => repl);
+  const chars = [...value];
+  const p = new ShellPattern(pat);
+  let out = '';
+  let at = 0;
+  while (at <= chars.length) {
+    const m = p.find(chars, at);
+    if (!m) break;
+    out += chars.slice(at, m[0]).join('') + repl;
+    if (!all) return out + chars.slice(m[1]).join('');
+    // An empty match replaces nothing in between: step over one character.
+    at = m[1] > m[0] ? m[1] : m[1] + 1;
+    if (m[1] === m[0] && m[1] < chars.length) out += chars[m[1]];
+  }
+  return out + chars.slice(at).join('');
 }
+
+/**
+ * How deep `${…}` may nest. The lexer recurses once per level, as BuildKit's does; Go's
+ * stacks grow, Node's do not, so a hostile Dockerfile could end it with a RangeError.
+ */
+const MAX_NESTING = 256;
 
 class Lexer {
   private pos = 0;
+  private depth = 0;
   private readonly chars: string[];
   constructor(
     text: string,
@@ -200,6 +217,17 @@ class Lexer {
       return name === '' ? '$' : lookup(this.env, name) ?? '';
     }
     this.next();
+    if (this.depth >= MAX_NESTING) throw new ShellError(`syntax error: more than ${MAX_NESTING} nested \${...} substitutions`);
+    this.depth++;
+    try {
+      return this.braced();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** `${...}` after its `${`. */
+  private braced(): string {
     const first = this.peek();
     if (first === undefined) throw new ShellError("syntax error: missing '}'");
     if (first === '{' || first === '}' || first === ':') throw new ShellError('syntax error: bad substitution');

@@ -42,6 +42,8 @@ import { readTar, type TarEntry } from './tar-reader.ts';
 /** overlayfs metadata a layer must not forge (redirects, metacopy, opaque) — berth sets it. */
 const FORBIDDEN_XATTR = /^trusted\.overlay\./;
 
+const LAYER_ERRNOS = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG', 'ELOOP', 'EINVAL', 'ENOTEMPTY', 'EMLINK', 'ENOENT', 'EXDEV']);
+
 export interface ApplyOptions {
   readonly whiteouts: 'overlay' | 'apply';
   readonly signal?: AbortSignal;
@@ -62,9 +64,11 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   const onAbort = () => input.destroy(new BerthError('CANCELLED', 'layer extraction was cancelled'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const tree = new ApplyTree(root, opts.whiteouts === 'apply');
+  let current = '';
   try {
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
     for await (const entry of readTar(tail)) {
+      current = entry.header.name;
       if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
       const pending = applyEntry(tree, entry, opts);
       if (pending) await pending; // most entries are done in line: no promise to wait for
@@ -76,6 +80,16 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled', { cause: e });
     if (isBerthError(e)) throw e;
     if (/^(Z_|ERR_STREAM_PREMATURE_CLOSE)/.test(errnoCode(e) ?? '')) throw new BerthError('DATA_CORRUPT', `cannot read the layer: ${(e as Error).message}`, { cause: e });
+    const errno = errnoCode(e);
+    if (errno && /^E[A-Z]+$/.test(errno)) {
+      // A layer that asks for what its own entries make impossible (a file where a dir must
+      // be, a name too long) is bad data; anything else is the file system refusing.
+      const byLayer = LAYER_ERRNOS.has(errno);
+      throw new BerthError(byLayer ? 'DATA_CORRUPT' : 'RUNTIME', `cannot apply the layer entry "${current}": ${(e as Error).message}`, {
+        cause: e,
+        hint: byLayer ? 'the layer is malformed; nothing outside the target was written' : undefined,
+      });
+    }
     throw e;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

@@ -132,6 +132,8 @@ export function parseNumber(buf: Buffer, off: number, len: number): number {
       const byte = i === 0 ? field[0]! & 0x7f : field[i]!;
       n = n * 256 + (negative ? 0xff - byte : byte);
     }
+    // Beyond 2^53 a number is no longer exact; no real id, size or time is that big.
+    if (n > Number.MAX_SAFE_INTEGER) throw corrupt('a base-256 number in a tar header is too large');
     return negative ? -(n + 1) : n;
   }
   // The common field: octal digits, then NUL or space padding. Anything else takes the
@@ -179,6 +181,8 @@ export function cString(buf: Buffer, off: number, len: number): string {
   return field.subarray(0, nul === -1 ? len : nul).toString('utf8');
 }
 
+const PAX_TEXT = new Set(['path', 'linkpath', 'uname', 'gname']);
+
 /** Parses PAX records ("LEN key=value\n"); values stay bytes, as xattr values are binary. */
 export function parsePax(body: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
@@ -194,7 +198,11 @@ export function parsePax(body: Buffer): Map<string, Buffer> {
     const record = body.subarray(space + 1, end - 1);
     const eq = record.indexOf(0x3d);
     if (eq === -1) throw corrupt('invalid PAX record (no "=") in the layer tar');
-    out.set(record.subarray(0, eq).toString('utf8'), Buffer.from(record.subarray(eq + 1)));
+    const key = record.subarray(0, eq).toString('utf8');
+    const value = Buffer.from(record.subarray(eq + 1));
+    // As Go's reader: no NUL in a key, nor in a name (only xattr values are binary).
+    if (key.includes('\0') || (PAX_TEXT.has(key) && value.includes(0))) throw corrupt(`invalid PAX record "${key.replace(/\0/g, '\\0')}": NUL byte`);
+    out.set(key, value);
     off = end;
   }
   return out;

@@ -129,10 +129,25 @@ function str(v: Buffer | undefined): string | undefined {
   return v === undefined ? undefined : v.toString('utf8');
 }
 
+/** A PAX number: decimal digits (mtime may be negative and have a fraction), exact. */
 function num(v: Buffer | undefined, key: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v.toString('latin1'));
-  if (!Number.isFinite(n) || n < 0 && key !== 'mtime') throw new BerthError('DATA_CORRUPT', `invalid PAX ${key} "${v.toString('latin1')}" in the layer tar`);
+  const text = v.toString('latin1');
+  const n = Number(text);
+  const form = key === 'mtime' ? /^-?[0-9]+(\.[0-9]*)?$/ : /^[0-9]+$/;
+  if (!form.test(text) || !(Math.abs(n) <= Number.MAX_SAFE_INTEGER)) throw new BerthError('DATA_CORRUPT', `invalid PAX ${key} "${text}" in the layer tar`);
+  return n;
+}
+
+/** Ids, modes and device numbers are never negative (a base-256 field can say so). */
+function natural(n: number, what: string, at: number): number {
+  if (n < 0) throw new BerthError('DATA_CORRUPT', `negative ${what} at byte ${at} of the layer tar`);
+  return n;
+}
+
+/** A uid or gid: 32 bits, and not (uid_t)-1, which chown(2) reads as "leave it". */
+function id(n: number, what: string, at: number): number {
+  if (n < 0 || n >= 0xffffffff) throw new BerthError('DATA_CORRUPT', `${what} ${n} at byte ${at} of the layer tar is not a valid id`);
   return n;
 }
 
@@ -187,14 +202,14 @@ export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailin
     const header: TarHeader = {
       name: str(all.get('path')) ?? longName ?? name,
       type: type ?? 'file',
-      mode: parseNumber(block, 100, 8),
-      uid: num(all.get('uid'), 'uid') ?? parseNumber(block, 108, 8),
-      gid: num(all.get('gid'), 'gid') ?? parseNumber(block, 116, 8),
+      mode: natural(parseNumber(block, 100, 8), 'mode', at),
+      uid: id(num(all.get('uid'), 'uid') ?? parseNumber(block, 108, 8), 'uid', at),
+      gid: id(num(all.get('gid'), 'gid') ?? parseNumber(block, 116, 8), 'gid', at),
       size: num(all.get('size'), 'size') ?? size,
       mtime: num(all.get('mtime'), 'mtime') ?? parseNumber(block, 136, 12),
       linkname: str(all.get('linkpath')) ?? longLink ?? cString(block, 157, 100),
-      devmajor: parseNumber(block, 329, 8),
-      devminor: parseNumber(block, 337, 8),
+      devmajor: natural(parseNumber(block, 329, 8), 'device number', at),
+      devminor: natural(parseNumber(block, 337, 8), 'device number', at),
       xattrs,
     };
     pax = longName = longLink = undefined;

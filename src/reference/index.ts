@@ -90,6 +90,9 @@ export function formatReference(r: Reference): string {
 /** Docker's short form of the repository: `ubuntu`, `user/app`, `localhost:5000/a`. */
 export function familiarRepository(r: Reference): string {
   if (r.registry !== DEFAULT_REGISTRY) return repositoryName(r);
+  // `docker.io/mcr.microsoft.com/x` must keep its registry: without it, the name reads as
+  // the image x on mcr.microsoft.com (docker's own short form has this ambiguity).
+  if (splitRegistry(r.repository)[0] !== DEFAULT_REGISTRY) return repositoryName(r);
   return r.repository.startsWith('library/') && r.repository.split('/').length === 2 ? r.repository.slice(8) : r.repository;
 }
 
