@@ -124,7 +124,8 @@ describe('info, attach, init', () => {
     assert.equal(r.stdout, 'overlay runc\n');
   });
   it('attach streams live output and exits with the container status', () => {
-    const id = t.run(['run', '-d', '--network', 'none', 'bb:1', 'sh', '-c', 'sleep 0.5; echo late; exit 4']).stdout.trim();
+    // attach sees only what comes after it connects: the pause leaves room for a CLI start on a loaded machine.
+    const id = t.run(['run', '-d', '--network', 'none', 'bb:1', 'sh', '-c', 'sleep 3; echo late; exit 4']).stdout.trim();
     const r = t.run(['attach', id]);
     assert.equal(r.stdout, 'late\n');
     assert.equal(r.code, 4);
