@@ -89,7 +89,7 @@ describe('run -d with -t and -i', () => {
   });
 
   it('--no-stdin only watches', () => {
-    const id = t.run(['run', '-d', '-i', '--network', 'none', 'bb:1', 'sh', '-c', 'sleep 0.5; echo watched; exit 2']).stdout.trim();
+    const id = t.run(['run', '-d', '-i', '--network', 'none', 'bb:1', 'sh', '-c', 'sleep 3; echo watched; exit 2']).stdout.trim();
     const r = t.run(['attach', '--no-stdin', id], { input: 'exit 9\n' });
     assert.equal(r.stdout, 'watched\n');
     assert.equal(r.code, 2);
