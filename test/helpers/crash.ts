@@ -43,7 +43,7 @@ export function seeded(seed: number): () => number {
  * Longest wait before the kill, per kind, until a retry has shown how long the command takes
  * on this machine (then the last retry's time): kills land anywhere in the command's run.
  */
-const FIRST_MAX_DELAY: Record<CrashKind, number> = { pull: 1500, build: 2500, push: 1500, load: 1000, run: 1200 };
+const FIRST_MAX_DELAY: Record<CrashKind, number> = { pull: 700, build: 1000, push: 700, load: 500, run: 500 };
 
 export class CrashHarness {
   private readonly big: string;
