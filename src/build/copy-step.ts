@@ -9,14 +9,14 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { mark } from '../progress/timing.ts';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer, resolveInRoot } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
 import type { BuildContext } from './context.ts';
-import { lstatOrUndefined } from '../sys/quiet-fs.ts';
+import { closeFd, fdPath, fstatFd, openInRoot, openRoot } from '../sys/in-root.ts';
 import { copyInto, mkdirInRoot, type PendingFill } from './copy-files.ts';
 import { downloadUrl } from './download.ts';
 import { envMap, expandWord, type StageState } from './state.ts';
@@ -157,6 +157,23 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, inst: CopyInstr
   return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
 }
 
+/** Whether `path` (symlinks followed inside the rootfs) is a directory; false when it is missing. */
+function isDirInRoot(rootfs: string, path: string): boolean {
+  const rootFd = openRoot(rootfs);
+  try {
+    const fd = openInRoot(rootFd, path, { followFinal: true });
+    const dir = fstatFd(fd).isDirectory();
+    closeFd(fd);
+    return dir;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+    if (errnoCode(e) === 'ELOOP') throw new BerthError('UNSAFE_PATH', `too many levels of symbolic links resolving "${path}"`);
+    throw e;
+  } finally {
+    closeFd(rootFd);
+  }
+}
+
 async function isTarArchive(path: string): Promise<boolean> {
   const fh = await import('node:fs/promises').then((m) => m.open(path, 'r'));
   try {
@@ -184,13 +201,17 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
     const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
     const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
     const parents = inst.flags.parents?.[0] === 'true';
-    const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
-    const destExistsAsDir = lstatOrUndefined(destHost)?.isDirectory() ?? false;
-    if (plan.destIsDir || destExistsAsDir) await mkdirInRoot(snap.rootfs, plan.dest, own);
+    const destExistsAsDir = isDirInRoot(snap.rootfs, plan.dest);
+    if (plan.destIsDir || destExistsAsDir) closeFd(mkdirInRoot(snap.rootfs, plan.dest, own));
     for (const r of plan.roots) {
       if (plan.extractTars && !r.isDir && !r.remote && (await isTarArchive(r.abs))) {
-        const target = await mkdirInRoot(snap.rootfs, plan.dest, own);
-        await applyLayer(createReadStream(r.abs), target, { whiteouts: 'apply' });
+        // The archive is unpacked below the destination's fd, as into a root of its own.
+        const target = mkdirInRoot(snap.rootfs, plan.dest, own);
+        try {
+          await applyLayer(createReadStream(r.abs), fdPath(target), { whiteouts: 'apply' });
+        } finally {
+          closeFd(target);
+        }
         continue;
       }
       const base = parents ? r.rel : posix.basename(r.rel);
