@@ -51,6 +51,9 @@ describe('build writes through an image symlink stay in the rootfs', () => {
     writeFileSync(join(ctx, 'f'), 'file\n');
     writeFileSync(join(ctx, 'tree', 'a'), 'a\n');
     writeFileSync(join(ctx, 'tree', 'sub', 'b'), 'b\n');
+    // Big enough to be a fill (copied on into the commit, through the destination's fd).
+    writeFileSync(join(ctx, 'tree', 'sub', 'big'), Buffer.alloc(300 << 10, 7));
+    writeFileSync(join(ctx, 'big'), Buffer.alloc(400 << 10, 9));
     mkdirSync(join(work, 'tarsrc'));
     writeFileSync(join(work, 'tarsrc', 'fromtar'), 'tar\n');
     execFileSync('tar', ['-C', join(work, 'tarsrc'), '-cf', join(ctx, 'x.tar'), '.']);
@@ -62,6 +65,7 @@ describe('build writes through an image symlink stay in the rootfs', () => {
         // Dirs of the image replaced by links to the host's canary dir.
         `RUN mkdir -p /etc/app /opt && ln -s ${canary} /abs && ln -s ${rel} /opt/rel && ln -s ${canary} /etc/app/conf.d`,
         'COPY f /abs/f',
+        'COPY big /abs/big',
         'COPY tree/ /opt/rel/tree/',
         'COPY f /etc/app/conf.d/deep/er/',
         'ADD f /opt/rel/added',
@@ -81,12 +85,12 @@ describe('build writes through an image symlink stay in the rootfs', () => {
     const r = t.run(['build', '--network', 'none', '-t', 'hostile:1', ctx]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(hostTree(canary), before, 'a build wrote through an image symlink onto the host');
-    const inside = t.run(['run', '--rm', '--network', 'none', 'hostile:1', 'sh', '-c', `cd ${canary} && find . | sort && cat f tree/sub/b added untar/fromtar wd/here deep/er/f`]);
+    const inside = t.run(['run', '--rm', '--network', 'none', 'hostile:1', 'sh', '-c', `cd ${canary} && find . | sort && cat f tree/sub/b added untar/fromtar wd/here deep/er/f && wc -c < big && wc -c < tree/sub/big`]);
     assert.equal(inside.code, 0, inside.stderr);
     const [list, contents] = [inside.stdout.split('\n').filter((l) => l.startsWith('.')), inside.stdout.split('\n').filter((l) => !l.startsWith('.'))];
     for (const p of ['./f', './tree/a', './tree/sub/b', './added', './untar/fromtar', './wd/here', './deep/er/f']) assert.ok(list.includes(p), `${p} missing in the image: ${list.join(' ')}`);
     assert.ok(!list.includes('./keep'), 'the host dir content is not in the image');
-    assert.deepEqual(contents.filter(Boolean), ['file', 'b', 'file', 'tar', 'ran', 'file']);
+    assert.deepEqual(contents.filter(Boolean), ['file', 'b', 'file', 'tar', 'ran', 'file', String(400 << 10), String(300 << 10)]);
     // The links themselves are still links (docker follows them, it does not replace them).
     const links = t.run(['run', '--rm', '--network', 'none', 'hostile:1', 'sh', '-c', 'for l in /abs /opt/rel /etc/app/conf.d; do readlink $l; done']);
     assert.deepEqual(links.stdout.trim().split('\n'), [canary, `../../../../../../..${canary}`, canary], links.stderr);
