@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
@@ -71,6 +71,8 @@ describe('build writes through an image symlink stay in the rootfs', () => {
         'ADD f /opt/rel/added',
         'ADD x.tar /abs/untar/',
         'WORKDIR /abs/wd',
+        // For COPY --from: a relative link whose `..` climbs out of the dir a link led to.
+        `RUN ln -s ../${basename(canary)}/f /abs/up`,
         'RUN --mount=type=tmpfs,target=/opt/rel/mnt echo ran > here',
         // The step swaps the parent of its mount points for a link: the mount points runc
         // made are removed after it, and that must not reach through the link.
@@ -94,5 +96,18 @@ describe('build writes through an image symlink stay in the rootfs', () => {
     // The links themselves are still links (docker follows them, it does not replace them).
     const links = t.run(['run', '--rm', '--network', 'none', 'hostile:1', 'sh', '-c', 'for l in /abs /opt/rel /etc/app/conf.d; do readlink $l; done']);
     assert.deepEqual(links.stdout.trim().split('\n'), [canary, `../../../../../../..${canary}`, canary], links.stderr);
+  });
+
+  it('COPY --from reads through the image links inside the image only', () => {
+    writeFileSync(join(ctx, 'Dockerfile.from'), 'FROM bb:1\nCOPY --from=hostile:1 /abs/f /abs/up /opt/rel/tree/sub/b* /got/\n');
+    const r = t.run(['build', '--network', 'none', '-f', join(ctx, 'Dockerfile.from'), '-t', 'from:1', ctx]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = t.run(['run', '--rm', '--network', 'none', 'from:1', 'sh', '-c', 'cd /got && ls && cat f up b']);
+    assert.deepEqual(got.stdout.trim().split('\n'), ['b', 'big', 'f', 'up', 'file', 'file', 'b'], got.stderr);
+    // The host's file behind the link is not the image's.
+    writeFileSync(join(ctx, 'Dockerfile.keep'), 'FROM bb:1\nCOPY --from=hostile:1 /abs/keep /keep\n');
+    const k = t.run(['build', '--network', 'none', '-f', join(ctx, 'Dockerfile.keep'), '-t', 'keep:1', ctx]);
+    assert.notEqual(k.code, 0, 'COPY --from read a host file through an image link');
+    assert.match(k.stderr, /not found/);
   });
 });
