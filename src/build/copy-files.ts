@@ -46,7 +46,7 @@ export type PendingFill = Omit<FileFill, 'rel'>;
  * it (the caller closes it). Each component is looked at and made inside its parent's fd, so
  * a symlink of the image is followed inside the rootfs only (as its target path, again from
  * the rootfs' fd), never on the host. A file in the way is replaced by a dir, as docker does
- * for COPY; `keepFiles` refuses it instead (ENOTDIR), as `mkdir -p` does.
+ * for COPY; `keepFiles` refuses it instead, as `mkdir -p` does.
  */
 export function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnership, keepFiles = false): number {
   const rootFd = openRoot(rootfs);
@@ -72,10 +72,12 @@ function mkdirBelow(rootFd: number, comps: readonly string[], own: CopyOwnership
         if (hops >= MAX_LINKS) throw new BerthError('UNSAFE_PATH', `too many levels of symbolic links creating "/${comps.join('/')}"`);
         const target = readlinkSync(at);
         const base = target.startsWith('/') ? [] : comps.slice(0, i);
+        closeFd(dir);
+        dir = -1;
         return mkdirBelow(rootFd, cleanComponents([...base, target, ...comps.slice(i + 1)].join('/')), own, keepFiles, hops + 1);
       }
       if (!st?.isDirectory()) {
-        if (st && keepFiles) throw Object.assign(new Error(`ENOTDIR: "/${comps.slice(0, i + 1).join('/')}" is not a directory`), { code: 'ENOTDIR' });
+        if (st && keepFiles) throw new BerthError('FAILED_PRECONDITION', `cannot make the directory "/${comps.join('/')}": "/${comps.slice(0, i + 1).join('/')}" is not a directory`);
         if (st) rmSync(at, { force: true });
         mkdirSync(at, { mode: 0o755 });
         if (own) lchownSync(at, own.uid, own.gid);
@@ -87,7 +89,7 @@ function mkdirBelow(rootFd: number, comps: readonly string[], own: CopyOwnership
     }
     return dir;
   } catch (e) {
-    closeFd(dir);
+    if (dir >= 0) closeFd(dir);
     throw e;
   }
 }
