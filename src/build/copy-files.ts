@@ -10,12 +10,14 @@
  * each is a whole-file kernel call (copy_file_range), worth its round trip. Many small files
  * are copied in line on two threads (copy-thread.ts).
  */
-import { chmodSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, fstatSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { chmod, copyFile as copyFileAsync, lchown, utimes } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, relative } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
 import { forEachLimit } from '../image/for-each-limit.ts';
-import { copyFill, copyQueue, resolveInRootSync, type FileFill } from '../layer/index.ts';
+import { BerthError } from '../errors/index.ts';
+import { cleanComponents, copyFill, copyQueue, type FileFill } from '../layer/index.ts';
+import { closeFd, fdPath, hostPathOf, O_DIRECTORY, O_NOFOLLOW, O_PATH, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { copySmallFiles, copySmallSync, createFileSync, type SmallCopy } from './copy-thread.ts';
 
@@ -39,19 +41,57 @@ export interface CopyOwnership {
 export type PendingFill = Omit<FileFill, 'rel'>;
 
 
-/** Creates `dir` (a path in the rootfs) and its missing parents; returns the host path. */
-export async function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnership): Promise<string> {
-  let cur = '/';
-  for (const part of dir.split('/').filter(Boolean)) {
-    cur = posix.join(cur, part);
-    const host = resolveInRootSync(rootfs, cur, { followFinal: true }).path;
-    const st = lstatOrUndefined(host);
-    if (st?.isDirectory()) continue;
-    if (st) rmSync(host, { force: true });
-    mkdirSync(host, { mode: 0o755 });
-    if (own) lchownSync(host, own.uid, own.gid);
+/**
+ * Creates `dir` (a path in the rootfs) and its missing parents, and returns an O_PATH fd of
+ * it (the caller closes it). Each component is looked at and made inside its parent's fd, so
+ * a symlink of the image is followed inside the rootfs only (as its target path, again from
+ * the rootfs' fd), never on the host. A file in the way is replaced by a dir, as docker does
+ * for COPY; `keepFiles` refuses it instead, as `mkdir -p` does.
+ */
+export function mkdirInRoot(rootfs: string, dir: string, own?: CopyOwnership, keepFiles = false): number {
+  const rootFd = openRoot(rootfs);
+  try {
+    return mkdirBelow(rootFd, cleanComponents(dir), own, keepFiles, 0);
+  } finally {
+    closeFd(rootFd);
   }
-  return resolveInRootSync(rootfs, dir, { followFinal: true }).path;
+}
+
+const MAX_LINKS = 40;
+const DIR_FD = O_PATH | O_DIRECTORY | O_NOFOLLOW;
+
+function mkdirBelow(rootFd: number, comps: readonly string[], own: CopyOwnership | undefined, keepFiles: boolean, hops: number): number {
+  let dir = openSync(fdPath(rootFd), O_PATH | O_DIRECTORY);
+  try {
+    for (let i = 0; i < comps.length; i++) {
+      const at = fdPath(dir, comps[i]!);
+      const st = lstatOrUndefined(at);
+      if (st?.isSymbolicLink()) {
+        // Followed as a path inside the rootfs: relative to the dirs resolved so far, an
+        // absolute target from the root (`..` clamped there by cleanComponents).
+        if (hops >= MAX_LINKS) throw new BerthError('UNSAFE_PATH', `too many levels of symbolic links creating "/${comps.join('/')}"`);
+        const target = readlinkSync(at);
+        const base = target.startsWith('/') ? [] : comps.slice(0, i);
+        closeFd(dir);
+        dir = -1;
+        return mkdirBelow(rootFd, cleanComponents([...base, target, ...comps.slice(i + 1)].join('/')), own, keepFiles, hops + 1);
+      }
+      if (!st?.isDirectory()) {
+        if (st && keepFiles) throw new BerthError('FAILED_PRECONDITION', `cannot make the directory "/${comps.join('/')}": "/${comps.slice(0, i + 1).join('/')}" is not a directory`);
+        if (st) rmSync(at, { force: true });
+        mkdirSync(at, { mode: 0o755 });
+        if (own) lchownSync(at, own.uid, own.gid);
+      }
+      // O_NOFOLLOW|O_DIRECTORY: what was checked (or made) above, or an error, never a link.
+      const next = openSync(at, DIR_FD);
+      closeFd(dir);
+      dir = next;
+    }
+    return dir;
+  } catch (e) {
+    if (dir >= 0) closeFd(dir);
+    throw e;
+  }
 }
 
 /**
@@ -92,12 +132,30 @@ function needsChown(job: FileJob, own: CopyOwnership): boolean {
   return own.uid !== 0 || own.gid !== 0 || job.setgidParent;
 }
 
-/** Makes a big file a fill: created empty with its final owner and mode, its copy queued. */
-function startFill(job: FileJob, own: CopyOwnership, fills: Map<string, PendingFill>, queue: ReturnType<typeof copyQueue>): void {
+/**
+ * Makes a big file a fill: created empty with its final owner and mode, its copy queued.
+ * The fill is recorded under `hostKey`, its path as `rootfs/<real path>` (the commit finds
+ * it in the layer by that), while the copy writes through the dir's fd (job.dest).
+ */
+function startFill(job: FileJob, own: CopyOwnership, fills: Map<string, PendingFill>, queue: ReturnType<typeof copyQueue>, hostKey: string): void {
   const created = smallCopy(job, own);
   createFileSync(created, EMPTY);
   const fill = { src: job.src, size: job.st.size, mode: created.mode, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs };
-  fills.set(job.dest, { ...fill, copying: queue(() => copyFill(fill, job.dest)) });
+  fills.set(hostKey, { ...fill, copying: queue(() => copyFill(fill, job.dest)) });
+}
+
+/** `rootfs` joined with where the dir `fd` holds really is in it: the name a fill is recorded by. */
+function rootfsPathOf(rootfs: string, fd: number): string {
+  return join(rootfs, relative(realpathSync(rootfs), hostPathOf(fd)));
+}
+
+/**
+ * Closes the destination's fd once nothing uses a path through it: the fills started from it
+ * copy on past the call (and a closed fd's number may be reused by another open).
+ */
+function closeAfter(fd: number, started: readonly PendingFill[]): void {
+  if (!started.length) closeFd(fd);
+  else void Promise.allSettled(started.map((f) => f.copying)).then(() => closeFd(fd));
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -125,28 +183,51 @@ function smallCopy(job: FileJob, own: CopyOwnership): SmallCopy {
 
 /**
  * Copies `src` (a host path) to `dest` (a path in the rootfs). A directory's contents are
- * merged into `dest`; a file becomes `dest`.
+ * merged into `dest`; a file becomes `dest`. The destination dir is opened in the rootfs
+ * (mkdirInRoot) and every write is addressed below its fd (`/proc/<pid>/fd/N/...`), so no
+ * symlink of the image, even one swapped in after a check, can send a write outside it.
  */
 export async function copyInto(rootfs: string, src: string, dest: string, own: CopyOwnership): Promise<void> {
   const st = lstatSync(src);
   if (isSpecial(st)) return;
   if (!st.isDirectory()) {
-    await mkdirInRoot(rootfs, posix.dirname(dest));
-    const hostDest = resolveInRootSync(rootfs, dest, { followFinal: false }).path;
-    // Unknown parent: assume setgid, which costs at most a chown that changes nothing.
-    const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest), true);
-    if (!job) return;
-    if (job.st.size <= SMALL_COPY) copySmallSync(smallCopy(job, own)); // in line, as a tree's small files
-    else if (own.fills) startFill(job, own, own.fills, copyQueue());
-    else await copyFile(job, own);
+    const { parent, leaf } = splitLeaf(dest);
+    if (leaf === undefined) throw new BerthError('INVALID_ARGUMENT', `cannot copy the file ${src} to the root directory itself`);
+    const dirFd = mkdirInRoot(rootfs, parent);
+    const started: PendingFill[] = [];
+    try {
+      const hostDest = fdPath(dirFd, leaf);
+      // Unknown parent: assume setgid, which costs at most a chown that changes nothing.
+      const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest), true);
+      if (!job) return;
+      if (job.st.size <= SMALL_COPY) copySmallSync(smallCopy(job, own)); // in line, as a tree's small files
+      else if (own.fills) {
+        const key = join(rootfsPathOf(rootfs, dirFd), leaf);
+        startFill(job, own, own.fills, copyQueue(), key);
+        started.push(own.fills.get(key)!);
+      } else await copyFile(job, own);
+    } finally {
+      closeAfter(dirFd, started);
+    }
     return;
   }
-  const hostRoot = await mkdirInRoot(rootfs, dest, own);
+  const destFd = mkdirInRoot(rootfs, dest, own);
+  const started: PendingFill[] = [];
+  try {
+    await copyTree(rootfs, src, st, destFd, own, started);
+  } finally {
+    closeAfter(destFd, started);
+  }
+}
+
+async function copyTree(rootfs: string, src: string, st: Stats, destFd: number, own: CopyOwnership, started: PendingFill[]): Promise<void> {
+  const hostRoot = fdPath(destFd);
   const dirTimes: Array<[string, Date, Date]> = [[hostRoot, st.atime, st.mtime]];
   const jobs: FileJob[] = [];
   const small: FileJob[] = [];
-  // Below the destination root every path is created by this copy: joining host paths
-  // directly is safe, as no symlink of the image can sit in between.
+  // Below the destination's fd every dir was made by this copy or checked to be a dir (an
+  // image's symlink in the way is replaced by copyEntry, never followed): joining names
+  // below it stays in the rootfs.
   const walk = (rel: string, hostDir: string, fresh: boolean, setgidDir: boolean): void => {
     for (const name of readdirSync(join(src, rel)).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
@@ -159,17 +240,17 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
       // through every lower layer on overlayfs).
       const existing = fresh ? undefined : lstatOrUndefined(to);
       // An existing symlink in the image at this path is replaced, never followed.
-      const target = existing?.isSymbolicLink() ? resolveInRootSync(rootfs, posix.join(dest, childRel), { followFinal: false }).path : to;
-      const job = copyEntry(from, cst, target, own, existing?.isSymbolicLink() ? lstatOrUndefined(target) : existing, setgidDir);
+      const job = copyEntry(from, cst, to, own, existing, setgidDir);
       if (job) (cst.size <= SMALL_COPY ? small : jobs).push(job);
       if (cst.isDirectory()) {
-        dirTimes.push([target, cst.atime, cst.mtime]);
+        dirTimes.push([to, cst.atime, cst.mtime]);
         // copyEntry gave the dir this mode, so its setgid bit is known without a stat.
-        walk(childRel, target, fresh || !existing, ((own.mode ?? cst.mode) & 0o2000) !== 0);
+        walk(childRel, to, fresh || !existing, ((own.mode ?? cst.mode) & 0o2000) !== 0);
       }
     }
   };
-  walk('', hostRoot, false, (lstatSync(hostRoot).mode & 0o2000) !== 0);
+  // fstat: an lstat of /proc/<pid>/fd/N would describe the magic link, not the dir.
+  walk('', hostRoot, false, (fstatSync(destFd).mode & 0o2000) !== 0);
   // Big files go to the thread pool first, so that they copy while this thread copies the
   // small ones: a model's weights and its 20k source files take two cores, not turns. As
   // fills, their copies run on past this call, and the small files then take two threads
@@ -179,7 +260,12 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
   const fills = own.fills;
   if (fills) {
     const queue = copyQueue();
-    for (const job of jobs) startFill(job, own, fills, queue);
+    const base = jobs.length ? rootfsPathOf(rootfs, destFd) : '';
+    for (const job of jobs) {
+      const key = join(base, job.dest.slice(hostRoot.length));
+      startFill(job, own, fills, queue, key);
+      started.push(fills.get(key)!);
+    }
   }
   const big = fills ? undefined : forEachLimit(jobs, COPY_WORKERS, (job) => copyFile(job, own));
   try {

@@ -5,17 +5,18 @@
  * big files are fills (layer/file-chunks.ts): made empty, and copied beside the small files
  * and the layer's hashing.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readlinkSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { mark } from '../progress/timing.ts';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
-import { applyLayer, resolveInRoot } from '../layer/index.ts';
+import { applyLayer } from '../layer/index.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
 import type { BuildContext } from './context.ts';
+import { closeFd, fdPath, fstatFd, hostPathOf, O_DIRECTORY, O_PATH, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { copyInto, mkdirInRoot, type PendingFill } from './copy-files.ts';
 import { downloadUrl } from './download.ts';
@@ -69,25 +70,68 @@ async function hashTree(roots: readonly SourceRoot[]): Promise<string> {
   return h.digest('hex');
 }
 
-async function globIn(rootfs: string, pattern: string): Promise<SourceRoot[]> {
+/**
+ * The sources of a COPY --from in the view's rootfs, each opened in-root and read below its
+ * fd (`held`, closed by the plan's cleanup): a symlink of that image is followed inside it.
+ */
+async function globIn(rootfs: string, pattern: string, held: number[]): Promise<SourceRoot[]> {
   const clean = posix.normalize(`/${pattern}`);
-  if (!/[*?[]/.test(clean)) {
-    const abs = await resolveInRoot(rootfs, clean, { followFinal: true });
-    const st = await lstat(abs).catch(() => undefined);
-    if (!st) throw new BerthError('NOT_FOUND', `failed to compute cache key: "${clean}" not found`);
-    return [{ abs, rel: clean.slice(1), isDir: st.isDirectory() }];
+  const rootFd = openRoot(rootfs);
+  try {
+    if (!/[*?[]/.test(clean)) {
+      const found = openSource(rootFd, clean, held);
+      if (!found) throw new BerthError('NOT_FOUND', `failed to compute cache key: "${clean}" not found`);
+      return [{ abs: found.abs, rel: clean.slice(1), isDir: found.isDir }];
+    }
+    const dir = posix.dirname(clean);
+    const re = pathGlob(posix.basename(clean));
+    const dirFd = openDirOrUndefined(rootFd, dir);
+    const out: SourceRoot[] = [];
+    if (dirFd !== undefined) {
+      held.push(dirFd);
+      for (const n of (await readdir(fdPath(dirFd)).catch(() => [])).sort()) {
+        if (!re.test(n)) continue;
+        const st = await lstat(fdPath(dirFd, n));
+        out.push({ abs: fdPath(dirFd, n), rel: posix.join(dir, n).slice(1), isDir: st.isDirectory() });
+      }
+    }
+    if (!out.length) throw new BerthError('NOT_FOUND', `failed to compute cache key: no files match "${clean}"`);
+    return out;
+  } finally {
+    closeFd(rootFd);
   }
-  const dir = posix.dirname(clean);
-  const re = pathGlob(posix.basename(clean));
-  const hostDir = await resolveInRoot(rootfs, dir, { followFinal: true });
-  const out: SourceRoot[] = [];
-  for (const n of (await readdir(hostDir).catch(() => [])).sort()) {
-    if (!re.test(n)) continue;
-    const st = await lstat(join(hostDir, n));
-    out.push({ abs: join(hostDir, n), rel: posix.join(dir, n).slice(1), isDir: st.isDirectory() });
+}
+
+function openDirOrUndefined(rootFd: number, dir: string): number | undefined {
+  try {
+    return openInRoot(rootFd, dir, { flags: O_PATH | O_DIRECTORY, followFinal: true });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+    throw e;
   }
-  if (!out.length) throw new BerthError('NOT_FOUND', `failed to compute cache key: no files match "${clean}"`);
-  return out;
+}
+
+/**
+ * One source path, its last component followed too (as docker does): a name in its parent
+ * dir's fd, so that a lstat there sees the file itself (a lstat of /proc/<pid>/fd/N would see
+ * the magic link). A relative link's target is taken from where its dir really is in the
+ * rootfs (its `..` then means what it means to the kernel).
+ */
+function openSource(rootFd: number, path: string, held: number[]): { abs: string; isDir: boolean } | undefined {
+  let cur = path;
+  for (let hops = 0; hops <= 40; hops++) {
+    const { parent, leaf } = splitLeaf(cur);
+    const dirFd = openDirOrUndefined(rootFd, parent);
+    if (dirFd === undefined) return undefined;
+    held.push(dirFd);
+    if (leaf === undefined) return { abs: `${fdPath(dirFd)}/.`, isDir: true };
+    const st = lstatOrUndefined(fdPath(dirFd, leaf));
+    if (!st) return undefined;
+    if (!st.isSymbolicLink()) return { abs: fdPath(dirFd, leaf), isDir: st.isDirectory() };
+    const target = readlinkSync(fdPath(dirFd, leaf));
+    cur = target.startsWith('/') ? target : `${relative(hostPathOf(rootFd), hostPathOf(dirFd))}/${target}`;
+  }
+  throw new BerthError('UNSAFE_PATH', `too many levels of symbolic links resolving "${path}"`);
 }
 
 /** ADD <url>: the body on disk in a dir of its own (two URLs may end in the same name). */
@@ -100,9 +144,13 @@ async function download(url: string, tmpDir: string, checksum?: string): Promise
 
 export async function planCopy(inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
   const tmp = join(env.tmpDir, randomHex(6));
-  const cleanup = () => rm(tmp, { recursive: true, force: true });
+  const held: number[] = [];
+  const cleanup = () => {
+    held.splice(0).forEach(closeFd);
+    return rm(tmp, { recursive: true, force: true });
+  };
   try {
-    return await planIn(tmp, cleanup, inst, state, env);
+    return await planIn(tmp, cleanup, held, inst, state, env);
   } catch (e) {
     // A failed plan leaves nothing: a download that came whole before a later one broke.
     await cleanup();
@@ -110,7 +158,7 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
   }
 }
 
-async function planIn(tmp: string, cleanup: () => Promise<void>, inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
+async function planIn(tmp: string, cleanup: () => Promise<void>, held: number[], inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
   const from = inst.flags.from?.[0] ? expandWord(state, inst.flags.from[0]) : undefined;
   const roots: SourceRoot[] = [];
   let key = '';
@@ -131,7 +179,7 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, inst: CopyInstr
       key += `url:${digest};`;
     } else if (from) {
       const view = await env.rootfsOf(from);
-      roots.push(...(await globIn(view.rootfs, s)));
+      roots.push(...(await globIn(view.rootfs, s, held)));
       key += `${view.key}:${s};`;
     } else {
       if (!env.context) throw new BerthError('INVALID_ARGUMENT', `${inst.kind.toUpperCase()} ${s}: there is no build context`, { hint: 'build from a directory, or use COPY --from' });
@@ -155,6 +203,23 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, inst: CopyInstr
   const own = roots.filter((r) => r.abs.startsWith(tmp) && !r.remote);
   const digest = createSha256().update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
   return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
+}
+
+/** Whether `path` (symlinks followed inside the rootfs) is a directory; false when it is missing. */
+function isDirInRoot(rootfs: string, path: string): boolean {
+  const rootFd = openRoot(rootfs);
+  try {
+    const fd = openInRoot(rootFd, path, { followFinal: true });
+    const dir = fstatFd(fd).isDirectory();
+    closeFd(fd);
+    return dir;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+    if (errnoCode(e) === 'ELOOP') throw new BerthError('UNSAFE_PATH', `too many levels of symbolic links resolving "${path}"`);
+    throw e;
+  } finally {
+    closeFd(rootFd);
+  }
 }
 
 async function isTarArchive(path: string): Promise<boolean> {
@@ -184,13 +249,17 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
     const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
     const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
     const parents = inst.flags.parents?.[0] === 'true';
-    const destHost = await resolveInRoot(snap.rootfs, plan.dest, { followFinal: true });
-    const destExistsAsDir = lstatOrUndefined(destHost)?.isDirectory() ?? false;
-    if (plan.destIsDir || destExistsAsDir) await mkdirInRoot(snap.rootfs, plan.dest, own);
+    const destExistsAsDir = isDirInRoot(snap.rootfs, plan.dest);
+    if (plan.destIsDir || destExistsAsDir) closeFd(mkdirInRoot(snap.rootfs, plan.dest, own));
     for (const r of plan.roots) {
       if (plan.extractTars && !r.isDir && !r.remote && (await isTarArchive(r.abs))) {
-        const target = await mkdirInRoot(snap.rootfs, plan.dest, own);
-        await applyLayer(createReadStream(r.abs), target, { whiteouts: 'apply' });
+        // The archive is unpacked below the destination's fd, as into a root of its own.
+        const target = mkdirInRoot(snap.rootfs, plan.dest, own);
+        try {
+          await applyLayer(createReadStream(r.abs), fdPath(target), { whiteouts: 'apply' });
+        } finally {
+          closeFd(target);
+        }
         continue;
       }
       const base = parents ? r.rel : posix.basename(r.rel);

@@ -4,12 +4,15 @@
  * step's mounts; its upperdir becomes the new layer. Mount points runc had to create for
  * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
  */
-import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 import type { Instruction } from '../dockerfile/index.ts';
-import { resolveInRootSync } from '../layer/index.ts';
+import { closeFd, fdPath, O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
+import { cleanComponents } from '../layer/index.ts';
+import { lstatOrUndefined } from '../sys/quiet-fs.ts';
+import { mkdirInRoot } from './copy-files.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
@@ -39,41 +42,65 @@ export function runEnv(state: StageState): string[] {
   return [...envMap(state)].map(([k, v]) => `${k}=${v}`);
 }
 
+const DIR_FD = O_PATH | O_DIRECTORY | O_NOFOLLOW;
+
 /** The mount targets the rootfs lacks, which runc will create (and the commit removes). */
 function createdMountPoints(rootfs: string, targets: readonly string[]): string[] {
-  return targets.filter((t) => !lstatSync(resolveInRootSync(rootfs, t, { followFinal: true }).path, { throwIfNoEntry: false }));
+  const rootFd = openRoot(rootfs);
+  try {
+    return targets.filter((t) => {
+      try {
+        closeFd(openInRoot(rootFd, t, { followFinal: true }));
+        return false;
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') return true;
+        throw e;
+      }
+    });
+  } finally {
+    closeFd(rootFd);
+  }
 }
 
 /**
  * Removes the (empty) mount points runc created from the upperdir, and their new empty
- * parents. In line: a few metadata calls, each quicker than a trip through the thread pool.
+ * parents. The step's own process may have left symlinks in the upperdir: each target is
+ * walked from the upperdir's fd with O_NOFOLLOW, and one that meets a link is left as it is,
+ * so nothing outside the upperdir is ever removed. In line: a few metadata calls, each
+ * quicker than a trip through the thread pool.
  */
 function removeMountPoints(upper: string, targets: readonly string[]): void {
   const quiet = (f: () => unknown) => {
     try {
       f();
     } catch {
-      // gone already, or not empty: either way it stays as it is
+      // gone already, not empty, or a link on the way: either way it stays as it is
     }
   };
   for (const t of targets) {
-    const p = join(upper, t);
-    let st;
+    const comps = cleanComponents(t);
+    const leaf = comps.pop();
+    if (leaf === undefined) continue;
+    const dirs: number[] = [];
     try {
-      st = lstatSync(p);
+      dirs.push(openSync(upper, DIR_FD));
+      for (const c of comps) dirs.push(openSync(fdPath(dirs[dirs.length - 1]!, c), DIR_FD));
     } catch {
+      dirs.forEach(closeFd);
       continue;
     }
-    if (st.isDirectory()) quiet(() => rmdirSync(p));
-    else if (st.size === 0) quiet(() => unlinkSync(p));
-    let dir = join(p, '..');
-    while (dir.startsWith(upper) && dir !== upper) {
+    const parent = dirs[dirs.length - 1]!;
+    const p = fdPath(parent, leaf);
+    const st = lstatOrUndefined(p);
+    if (st?.isDirectory()) quiet(() => rmdirSync(p));
+    else if (st && !st.isSymbolicLink() && st.size === 0) quiet(() => unlinkSync(p));
+    for (let i = comps.length - 1; i >= 0; i--) {
       let entries: string[] = ['x'];
-      quiet(() => (entries = readdirSync(dir)));
+      quiet(() => (entries = readdirSync(fdPath(dirs[i + 1]!))));
       if (entries.length) break;
-      quiet(() => rmdirSync(dir));
-      dir = join(dir, '..');
+      quiet(() => rmdirSync(fdPath(dirs[i]!, comps[i]!)));
     }
+    dirs.forEach(closeFd);
   }
 }
 
@@ -97,7 +124,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     await ensureEmulator(state.config.architecture);
     const c = state.config.config ?? {};
     const workdir = c.WorkingDir || '/';
-    mkdirSync(resolveInRootSync(snap.rootfs, workdir, { followFinal: true }).path, { recursive: true });
+    closeFd(mkdirInRoot(snap.rootfs, workdir, undefined, true));
     const specs = (inst.flags.mount ?? []).map((m) => parseRunMount(expandWord(state, m)));
     const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
     const network = inst.flags.network?.[0] ?? ctx.network;

@@ -13,6 +13,7 @@ import { randomHex } from '../sys/crypto.ts';
 import { cacheLookup, cachePut, type CachedLayer } from './cache.ts';
 import { applyCopy, planCopy, type CopyEnv } from './copy-step.ts';
 import { mkdirInRoot } from './copy-files.ts';
+import { closeFd } from '../sys/in-root.ts';
 import { applyMetadata, envPairs, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
 import { chainKey, configChange, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
@@ -113,7 +114,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         const snapKey = `build-${randomHex(8)}`;
         const snap = await run.ctx.engine.snapshots.prepare(snapKey, state.layers.map((l) => l.diffId), { volatile: true });
         try {
-          await mkdirInRoot(snap.rootfs, dir);
+          closeFd(mkdirInRoot(snap.rootfs, dir));
           return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });
         } catch (e) {
           await run.ctx.engine.snapshots.remove(snapKey).catch(() => undefined);
