@@ -43,6 +43,7 @@ describe('Dockerfile and word expansion', () => {
     { name: 'a 100 kB unknown keyword: no suggestion measured against it', run: () => loadDockerfile(`${'A/'.repeat(50_000)} x\n`), want: 'SYNTAX' },
     { name: '${A#***…*b} on a long value (was exponential backtracking)', run: () => processWord(`\${A#${'*'.repeat(40)}b}`, new Map([['A', 'a'.repeat(5000)]])), want: 'ok' },
     { name: '${A//*a*a*a*a*a*a*a*a*c/x}', run: () => processWord('${A//*a*a*a*a*a*a*a*a*c/x}', new Map([['A', 'a'.repeat(2000)]])), want: 'ok' },
+    { name: '${A//[a[[[[…} (each [ scanned the rest of the line for its ])', run: () => processWord(`\${A//[a${'['.repeat(50_000)}}`, new Map([['A', 'abc']])), want: 'ok' },
     { name: '${A%[z-a]}: an inverted range matches nothing', run: () => assert.equal(processWord('${A%[z-a]}', new Map([['A', 'abc']])), 'abc'), want: 'ok' },
   ];
   for (const c of cases) it(c.name, () => assert.equal(timed(2000, () => outcome(c.run)), c.want));
