@@ -204,6 +204,11 @@ export interface Glob {
 }
 
 export function compileGlob(pattern: string, syntax: GlobSyntax): Glob {
+  // Most patterns are plain names (node_modules, .git): a string compare, no automaton.
+  if (!/[*?[\\]/.test(pattern)) {
+    const dir = `${pattern}/`;
+    return { test: (text) => text === pattern, testPathOrParent: (text) => text === pattern || text.startsWith(dir) };
+  }
   const nfa = new Nfa(tokenize(pattern, syntax));
   return {
     test: (text) => {
