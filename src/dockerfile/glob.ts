@@ -70,6 +70,9 @@ function tokenize(pattern: string, syntax: GlobSyntax): Token[] {
     if (t.kind === 'dirs' && last?.kind === 'dirs') return; // `**/**/` is `**/`
     out.push(t);
   };
+  // Once a `[` finds no `]` to close it, no later `[` can: scanning again from each one made
+  // `[[[[…` quadratic.
+  let unclosedFrom = Infinity;
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
     if (c === '*') {
@@ -79,10 +82,15 @@ function tokenize(pattern: string, syntax: GlobSyntax): Token[] {
         push(i + 1 >= chars.length ? { kind: 'star', test: ANY } : { kind: 'dirs' });
       } else push({ kind: 'star', test: one });
     } else if (c === '?') push({ kind: 'one', test: one });
-    else if (c === '[' && charClass(chars, i, !syntax.doubleStar)) {
-      const cls = charClass(chars, i, !syntax.doubleStar)!;
-      push({ kind: 'one', test: cls.test });
-      i = cls.end;
+    else if (c === '[' && i < unclosedFrom) {
+      const cls = charClass(chars, i, !syntax.doubleStar);
+      if (cls) {
+        push({ kind: 'one', test: cls.test });
+        i = cls.end;
+      } else {
+        unclosedFrom = i;
+        push({ kind: 'one', test: c });
+      }
     } else {
       const lit = c === '\\' && i + 1 < chars.length ? chars[++i]! : c;
       push({ kind: 'one', test: lit });
@@ -196,6 +204,11 @@ export interface Glob {
 }
 
 export function compileGlob(pattern: string, syntax: GlobSyntax): Glob {
+  // Most patterns are plain names (node_modules, .git): a string compare, no automaton.
+  if (!/[*?[\\]/.test(pattern)) {
+    const dir = `${pattern}/`;
+    return { test: (text) => text === pattern, testPathOrParent: (text) => text === pattern || text.startsWith(dir) };
+  }
   const nfa = new Nfa(tokenize(pattern, syntax));
   return {
     test: (text) => {

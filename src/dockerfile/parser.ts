@@ -8,7 +8,19 @@ import { BerthError } from '../errors/index.ts';
 import type { Directive, Heredoc, Node, ParseResult, ParseWarning } from './ast.ts';
 import { DISPATCH, extractFlags, NotStringArray, parseWords } from './line-parsers.ts';
 
-const DIRECTIVE_RE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+// BuildKit's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, in two steps: as one JavaScript
+// RegExp, `(.+?)\s*$` backtracks quadratically over a line of spaces.
+const DIRECTIVE_RE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=/;
+
+/** The directive's name and value, or undefined when the line is not one. */
+function directive(line: string): [string, string] | undefined {
+  const m = DIRECTIVE_RE.exec(line);
+  if (!m) return undefined;
+  const rest = line.slice(m[0].length);
+  if (rest === '' || /[\n\r\u2028\u2029]/.test(rest)) return undefined; // `.` matches none of these
+  // `\s*(.+?)\s*$` on a blank rest leaves its last character as the value.
+  return [m[1]!, rest.trim() || rest.slice(-1)];
+}
 const COMMENT_RE = /^#.*$/;
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
 
@@ -27,15 +39,15 @@ class Directives {
   /** Looks at a line for a directive while still at the top of the file; returns an error message. */
   consider(line: string, lineNo: number): string | undefined {
     if (this.done) return undefined;
-    const m = DIRECTIVE_RE.exec(line);
-    const name = m?.[1]!.toLowerCase();
+    const m = directive(line);
+    const name = m?.[0].toLowerCase();
     if (!m || (name !== 'syntax' && name !== 'escape' && name !== 'check')) {
       this.done = true;
       return undefined;
     }
     if (this.seen.has(name)) return `only one ${name} parser directive can be used`;
     this.seen.add(name);
-    const value = m[2]!;
+    const value = m[1];
     if (name === 'escape') {
       if (value !== '`' && value !== '\\') return `invalid escape token ${value} does not match \` or \\`;
       this.escape = value;
@@ -129,7 +141,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
     d.done = true;
     const node = nodeFromLine(line, d.escape, comments, startLine, endLine, fail);
     comments = [];
-    let heredocs: Heredoc[] = [];
+    const heredocs: Heredoc[] = [];
     let lastLine = endLine;
     if (HEREDOC_INSTRUCTIONS.has(node.value) && !node.json && line.includes('<<')) {
       for (const h of heredocsInLine(line, d.escape)) {
@@ -145,7 +157,7 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
           content += `${more.text}\n`;
         }
         if (!terminated) fail(startLine, `unterminated heredoc: no line "${h.name}" ends the here-document`, { hint: `end it with a line that holds only ${h.name}` });
-        heredocs = [...heredocs, { ...h, content }];
+        heredocs.push({ ...h, content });
       }
     }
     children.push({ ...node, heredocs, endLine: lastLine });

@@ -37,12 +37,26 @@ describe('Dockerfile and word expansion', () => {
     { name: '${ nested 200 deep still expands', run: () => assert.equal(processWord(`${'${a:-'.repeat(200)}x${'}'.repeat(200)}`, new Map()), 'x'), want: 'ok' },
     { name: 'the same nesting in a COPY is a SYNTAX error at its line', run: () => resolveBuild(loadDockerfile(`FROM a\nCOPY ${'${a:-'.repeat(5000)}x /\n`)), want: 'SYNTAX' },
     { name: '40 000 comment lines (the comment list was copied per line)', run: () => loadDockerfile(`${'# licence\n\n#x\n'.repeat(20_000)}FROM a\n`), want: 'ok' },
+    { name: 'a directive-like line of 100 000 spaces (the directive RegExp was quadratic)', run: () => loadDockerfile(`#a=${' x'.repeat(50_000)}\nFROM a\n`), want: 'ok' },
+    { name: 'a blank directive value is its last character, as BuildKit reads it', run: () => loadDockerfile('# escape=  \nFROM a\n'), want: 'SYNTAX' },
+    { name: '2 000 heredocs on one line', run: () => loadDockerfile(`FROM a\nRUN ${'<<E '.repeat(2000)}\n${'E\n'.repeat(2000)}`), want: 'ok' },
     { name: 'a 100 kB unknown keyword: no suggestion measured against it', run: () => loadDockerfile(`${'A/'.repeat(50_000)} x\n`), want: 'SYNTAX' },
     { name: '${A#***…*b} on a long value (was exponential backtracking)', run: () => processWord(`\${A#${'*'.repeat(40)}b}`, new Map([['A', 'a'.repeat(5000)]])), want: 'ok' },
     { name: '${A//*a*a*a*a*a*a*a*a*c/x}', run: () => processWord('${A//*a*a*a*a*a*a*a*a*c/x}', new Map([['A', 'a'.repeat(2000)]])), want: 'ok' },
+    { name: '${A//[a[[[[…} (each [ scanned the rest of the line for its ])', run: () => processWord(`\${A//[a${'['.repeat(50_000)}}`, new Map([['A', 'abc']])), want: 'ok' },
     { name: '${A%[z-a]}: an inverted range matches nothing', run: () => assert.equal(processWord('${A%[z-a]}', new Map([['A', 'abc']])), 'abc'), want: 'ok' },
   ];
   for (const c of cases) it(c.name, () => assert.equal(timed(2000, () => outcome(c.run)), c.want));
+
+  it('lint of 10 000 RUNs in a row (the run list was copied per RUN)', async () => {
+    const { lint } = await import('../../src/lint/index.ts');
+    const df = loadDockerfile(`FROM a\n${'RUN x\n'.repeat(10_000)}`);
+    const t0 = performance.now();
+    const hits = (await lint({ file: 'Dockerfile', dockerfile: df })).filter((f) => f.ruleId === 'BL008');
+    assert.ok(performance.now() - t0 < 3000);
+    assert.equal(hits.length, 1);
+    assert.match(hits[0]!.message, /^10000 consecutive RUN/);
+  });
 
   it('suggestions still work for near misses', () => {
     assert.equal(suggestInstruction('RUNN'), 'RUN');
