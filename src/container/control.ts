@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
+import { thawAbandoned } from './freeze.ts';
 import { containerPaths } from './paths.ts';
 import { ContainerRecords, type ContainerRecord } from './records.ts';
 import { runcDelete, runcKill, runcStatus, teardownRuntime } from './runtime-adapter.ts';
@@ -42,7 +43,9 @@ export async function finishContainer(engine: Engine, id: string, exitCode: numb
 
 /** Corrects a record that says running when nobody is left to record its exit. */
 export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
-  if (rec.state.status !== 'running' || alive(rec.state.monitorPid)) return rec;
+  if (rec.state.status !== 'running') return rec;
+  await thawAbandoned(engine, rec.id).catch(() => false); // a killed `berth cp` left it frozen
+  if (alive(rec.state.monitorPid)) return rec;
   const st = await runcStatus(engine, rec.id);
   if (st === 'running') return rec;
   await finishContainer(engine, rec.id, 137, { error: 'the process recording this container\'s exit died' });

@@ -2,9 +2,10 @@
  * A running container frozen (runc pause: the cgroup freezer) while the host works in its
  * rootfs, as docker does for `cp`: a frozen process cannot swap a directory for a symlink
  * between berth's check and its use. The container is always resumed, on an error and on
- * SIGINT/SIGTERM/SIGHUP too (only a kill -9 of this CLI leaves it frozen; `runc resume`
- * thaws it). Copies into one container take turns (a lock file in its run dir), so one
- * copy never thaws the container under another.
+ * SIGINT/SIGTERM/SIGHUP too. Only a kill -9 of this CLI leaves it frozen, its lock naming a
+ * dead pid: `thawAbandoned` (run by reconcile, i.e. ps/inspect/exec..., and by `system
+ * prune`) takes that lock over and resumes the container. Copies into one container take
+ * turns (the lock file in its run dir), so one copy never thaws the container under another.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
@@ -26,8 +27,8 @@ function alive(pid: number): boolean {
 }
 
 /** Takes the container's copy lock (O_EXCL, holding this pid); a dead holder's lock is taken over. */
-async function lock(path: string): Promise<() => void> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => void> {
+  const deadline = Date.now() + waitMs;
   for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
     try {
       const fd = openSync(path, 'wx', 0o600);
@@ -64,12 +65,49 @@ async function lock(path: string): Promise<() => void> {
   }
 }
 
+function lockPath(engine: Engine, id: string): string {
+  return join(containerPaths(engine, id).runDir, 'cp.lock');
+}
+
+/** The pid of a dead `berth cp` whose lock is still on the container, if any (one stat when none). */
+export function deadCopyHolder(engine: Engine, id: string): number | undefined {
+  let holder: number;
+  try {
+    holder = Number(readFileSync(lockPath(engine, id), 'utf8').trim() || 'NaN');
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(holder) && !alive(holder) ? holder : undefined;
+}
+
+/**
+ * Resumes a container a killed `berth cp` left frozen. The dead holder's lock is taken over
+ * first, so a copy that started meanwhile is never thawed under; returns whether it thawed.
+ */
+export async function thawAbandoned(engine: Engine, id: string): Promise<boolean> {
+  if (deadCopyHolder(engine, id) === undefined) return false;
+  let unlock: () => void;
+  try {
+    unlock = await lock(lockPath(engine, id), 200);
+  } catch {
+    return false; // a live copy holds it now and thaws it itself
+  }
+  try {
+    const runc = new Runc(containerPaths(engine, id).runcRoot);
+    if ((await runc.status(id)) !== 'paused') return false;
+    await runc.resume(id);
+    return true;
+  } finally {
+    unlock();
+  }
+}
+
 /** Runs `fn` with the container frozen when it is running; it is thawed whatever happens. */
 export async function withFrozen<T>(engine: Engine, id: string, running: boolean, fn: () => Promise<T>): Promise<T> {
   if (!running) return fn();
   const paths = containerPaths(engine, id);
   mkdirSync(paths.runDir, { recursive: true });
-  const unlock = await lock(join(paths.runDir, 'cp.lock'));
+  const unlock = await lock(lockPath(engine, id));
   const runc = new Runc(paths.runcRoot);
   let paused = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -102,6 +102,13 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     out.push({ what: `run dir of build step ${key}`, bytes: 0, locked: false, remove: async () => rmSync(join(buildRuns, key), { recursive: true, force: true }) });
   }
 
+  const { deadCopyHolder, thawAbandoned } = await import('../container/freeze.ts');
+  for (const id of containers) {
+    const holder = deadCopyHolder(engine, id);
+    if (holder === undefined) continue;
+    out.push({ what: `container ${id.slice(0, 12)} frozen by a dead cp (pid ${holder})`, bytes: 0, locked: false, remove: async () => void (await thawAbandoned(engine, id)) });
+  }
+
   const { networkLeftovers } = await import('../network/leftovers.ts');
   const ownedNet = (id: string, t: number) => containers.has(id) || named('snapshot', id.replace(/0+$/, '')) || coveredBy(live, t);
   for (const n of networkLeftovers(engine.runRoot, ownedNet)) out.push({ ...n, bytes: 0, locked: false });
