@@ -1,7 +1,8 @@
 /**
  * What nothing refers to and no live process owns: unreferenced blobs and layer dirs, partial
- * downloads and other ingests, `layers/tmp` entries, snapshots of containers or build steps
- * that no longer exist (with their overlay mounts), build run dirs, networks, expired leases.
+ * downloads and other ingests, `layers/tmp` entries, runc containers of dead builds' steps,
+ * snapshots of containers or build steps that no longer exist (with their overlay mounts),
+ * build run dirs, networks, expired leases, containers a killed `cp` left frozen.
  * `system check` lists them; `system prune` removes them.
  *
  * Ownership is decided by the leases (leases.ts): a thing a live lease names, or that changed
@@ -82,6 +83,20 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
   }
 
   const containers = new Set((engine.db.prepare('SELECT id FROM containers').all() as Array<{ id: string }>).map((r) => r.id));
+  // A build killed during a RUN leaves the step's runc container running (`runc run` was its
+  // child) on the step's snapshot: it is killed and deleted first, so the snapshot's mount goes below.
+  const runcRoot = join(engine.runRoot, 'runc');
+  for (const key of entriesIn(runcRoot).filter((n) => n.startsWith('build-'))) {
+    const t = changedMs(join(runcRoot, key));
+    if (t === undefined || named('snapshot', key) || coveredBy(live, t)) continue;
+    const remove = async () => {
+      const { Runc } = await import('../runtime/index.ts');
+      const runc = new Runc(runcRoot);
+      await runc.kill(key, 'SIGKILL').catch(() => undefined); // it may have exited already
+      await runc.delete(key);
+    };
+    out.push({ what: `runc container of build step ${key}`, bytes: 0, locked: false, remove });
+  }
   for (const s of engine.snapshots.listSnapshots()) {
     if (containers.has(s.name) || named('snapshot', s.name) || coveredBy(live, s.changedMs)) continue;
     out.push({ what: `snapshot ${s.name}: no container or live build uses it`, bytes: 0, locked: false, remove: () => engine.snapshots.remove(s.name) });
