@@ -2,6 +2,9 @@
  * The crash harness: kill -9 a pull, a build, a push, a load or a `run -d` at a random
  * moment, then `system check` (no problem, leftovers allowed), `system prune`, `system check`
  * again (fully clean: no leftover), and the same command once more, which must succeed.
+ * A pull spends most of its time starting and talking to the registry before its first
+ * store write, so every other pull is killed mid-download instead: once its ingest file
+ * holds a random share of the layer.
  * (berth has no `commit` verb yet: `load`, which also writes blobs and unpacks layers of an
  * image nothing has recorded yet, stands in for it.)
  * Used by test/integration/store-crash.test.ts (a bounded sample) and
@@ -9,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH, type BerthResult, type tempRoot } from './berth.ts';
 import { busyboxTar } from './busybox.ts';
@@ -25,7 +28,29 @@ export interface CrashRun {
   readonly killed: boolean;
   /** What the first check listed. */
   readonly leftovers: readonly string[];
+  /** A pull killed once its download had begun (at a byte count, not a time). */
+  readonly midDownload: boolean;
 }
+
+/** The bytes written so far to the fullest file in `dir` (allocated blocks: a ranged file may be sized up front). */
+function mostIngested(dir: string): number {
+  let most = 0;
+  try {
+    for (const n of readdirSync(dir)) {
+      try {
+        most = Math.max(most, statSync(join(dir, n)).blocks * 512);
+      } catch {
+        // committed (renamed away) meanwhile
+      }
+    }
+  } catch {
+    // no ingest dir yet
+  }
+  return most;
+}
+
+/** The layer of the pulled image: the random 16 MB of `prepare()`, which gzip cannot shrink. */
+const BIG_LAYER_BYTES = 16_000_000;
 
 /** A small seeded generator (mulberry32), so that a failing sequence can be replayed. */
 export function seeded(seed: number): () => number {
@@ -49,6 +74,7 @@ export class CrashHarness {
   private readonly big: string;
   private readonly archive: string;
   private readonly maxDelay = { ...FIRST_MAX_DELAY };
+  private pulls = 0;
 
   constructor(
     private readonly t: ReturnType<typeof tempRoot>,
@@ -122,18 +148,30 @@ export class CrashHarness {
 
   async once(kind: CrashKind, i: number, random: () => number): Promise<CrashRun> {
     const { argv, env } = this.setup(kind, i);
+    const midDownload = kind === 'pull' && this.pulls++ % 2 === 0;
+    // Mid-download: between 5% and 90% of the layer, so the poll sees it before the commit.
+    const atBytes = Math.round((0.05 + 0.85 * random()) * BIG_LAYER_BYTES);
     const delayMs = Math.round(random() * this.maxDelay[kind]);
     const child = spawn(BERTH, ['--root', this.t.root, ...argv], { stdio: 'ignore', env: { ...process.env, ...env } });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let done = false;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+      done = true;
+      resolve(code);
+    }));
     let killed = false;
-    const timer = setTimeout(() => {
-      killed = child.kill('SIGKILL');
-    }, delayMs);
+    const kill = () => void (killed = child.kill('SIGKILL'));
+    const ingest = join(this.t.root, 'content', 'ingest');
+    const poll = () => {
+      if (done) return;
+      if (mostIngested(ingest) >= atBytes) kill();
+      else setTimeout(poll, 5);
+    };
+    const timer = midDownload ? setTimeout(poll, 0) : setTimeout(kill, delayMs);
     const code = await exited;
     clearTimeout(timer);
     if (!killed) assert.equal(code, 0, `berth ${argv.join(' ')} failed without a kill`);
 
-    const what = `${kind} #${i} killed after ${delayMs} ms`;
+    const what = midDownload ? `${kind} #${i} killed at ${atBytes} bytes downloaded` : `${kind} #${i} killed after ${delayMs} ms`;
     const first = this.run(['system', 'check']);
     assert.equal(first.code, 0, `${what}: system check\n${first.stdout}${first.stderr}`);
     assert.doesNotMatch(first.stdout, /^problem:/m, what);
@@ -149,6 +187,6 @@ export class CrashHarness {
     assert.equal(retry.code, 0, `${what}: the retry failed: ${retry.stderr}`);
     this.maxDelay[kind] = Date.now() - retryStart;
     this.teardown(kind, i);
-    return { kind, delayMs, killed: killed && code === null, leftovers };
+    return { kind, delayMs, killed: killed && code === null, leftovers, midDownload };
   }
 }
