@@ -1,14 +1,17 @@
 /**
  * A private Docker engine for differential tests (ENVIRONMENT.md's recipe): its own data
- * root, exec root and socket under the temp dir, started on first use and left running for
- * the next test file (startup costs seconds). It never touches a system dockerd.
+ * root, exec root and socket under the temp dir, one per test file (each file runs in a
+ * process of its own, so the dir is named by its pid). The file that starts it stops it by
+ * its PID in its `after` hook (`stopDockerd`), and at the latest when the process exits, so
+ * no engine outlives the tests. It never touches a system dockerd.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const DIR = join(tmpdir(), 'berth-test-dockerd');
+const DIR = join(tmpdir(), `berth-test-dockerd-${process.pid}`);
+let pid: number | undefined;
 export const DOCKER_HOST = `unix://${join(DIR, 'docker.sock')}`;
 const CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 
@@ -19,7 +22,7 @@ export function docker(args: readonly string[], opts: { input?: string | Buffer;
 }
 
 export async function startDockerd(): Promise<void> {
-  if (docker(['info', '--format', '{{.ServerVersion}}']).code === 0) return;
+  if (pid !== undefined) return;
   mkdirSync(DIR, { recursive: true });
   const log = openSync(join(DIR, 'dockerd.log'), 'a');
   const d = spawn('dockerd', ['--data-root', join(DIR, 'root'), '--exec-root', join(DIR, 'exec'), '-H', DOCKER_HOST, '--pidfile', join(DIR, 'pid'), '--bridge', 'none', '--iptables=false'], {
@@ -27,9 +30,36 @@ export async function startDockerd(): Promise<void> {
     stdio: ['ignore', log, log],
   });
   d.unref();
+  pid = d.pid;
+  process.once('exit', stopDockerd);
   for (let i = 0; i < 120; i++) {
     if (docker(['info', '--format', '{{.ServerVersion}}']).code === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`dockerd did not start; see ${join(DIR, 'dockerd.log')}:\n${execFileSync('tail', ['-20', join(DIR, 'dockerd.log')]).toString()}`);
+}
+
+/** Stops this process's dockerd by its PID (TERM, then KILL after 15 s) and removes its dirs. */
+export function stopDockerd(): void {
+  if (pid === undefined) return;
+  const target = pid;
+  pid = undefined;
+  const alive = () => {
+    try {
+      process.kill(target, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  try {
+    process.kill(target, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 150 && alive(); i++) Atomics.wait(pause, 0, 0, 100);
+  if (alive()) process.kill(target, 'SIGKILL');
+  spawnSync('sh', ['-c', `grep -o " ${DIR}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+  rmSync(DIR, { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-import { DOCKER_HOST, startDockerd } from '../helpers/dockerd.ts';
+import { DOCKER_HOST, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
 
 const t = tempRoot('berth-diff-build-');
 const work = mkdtempSync(join(tmpdir(), 'berth-diff-build-'));
@@ -34,6 +34,7 @@ before(async () => {
   assert.equal(t.run(['build', '--network', 'none', '-t', 'obparent:1', parent]).code, 0);
 });
 after(() => {
+  stopDockerd();
   t.cleanup();
   rmSync(work, { recursive: true, force: true });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-import { docker, startDockerd } from '../helpers/dockerd.ts';
+import { docker, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
 
 const t = tempRoot('berth-archive-');
 const work = mkdtempSync(join(tmpdir(), 'berth-archive-work-'));
@@ -16,6 +16,7 @@ before(async () => {
   assert.equal(t.run(['import', '--change', 'CMD ["echo", "from-berth"]', busyboxTar(), 'arch:1']).code, 0);
 });
 after(() => {
+  stopDockerd();
   t.cleanup();
   rmSync(work, { recursive: true, force: true });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-import { docker, startDockerd } from '../helpers/dockerd.ts';
+import { docker, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 const t = tempRoot('berth-reg-');
@@ -20,6 +20,7 @@ before(async () => {
   assert.equal(t.run(['import', '--change', 'CMD ["echo", "pushed-by-berth"]', busyboxTar(), 'bb:1']).code, 0);
 });
 after(() => {
+  stopDockerd();
   reg.stop();
   t.cleanup();
   rmSync(work, { recursive: true, force: true });

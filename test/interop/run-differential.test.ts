@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-import { docker, startDockerd } from '../helpers/dockerd.ts';
+import { docker, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
 
 const t = tempRoot('berth-diff-run-');
 before(async () => {
@@ -20,7 +20,7 @@ before(async () => {
   assert.equal(t.run(['import', busyboxTar(), 'bbdiff:1']).code, 0);
 });
 after(() => {
-  docker(['volume', 'rm', '-f', 'diffvol']);
+  stopDockerd(); // its data root goes with it, the volume too
   t.cleanup();
 });
 
