@@ -112,7 +112,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     }
     await copies; // the fills are part of the layer
     // The step waits neither for the detach (which syncs the file system under an ordinary
-    // overlay: 1-3 ms here even after a tiny step) nor for the sync: a volatile overlay's
+    // overlay, even after a tiny step; docs/benchmarks.md) nor for the sync: a volatile overlay's
     // unmount writes nothing, and its files are synced here (syncfs), off the step's path. A
     // layer dir is published only once its files are on disk; until then the layer is read
     // from this upperdir (`unpublished`), and the records that name it wait (whenSynced). The
