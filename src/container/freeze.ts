@@ -13,18 +13,13 @@ import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { Runc, RUNC } from '../runtime/index.ts';
+import { processStart } from '../store/leases.ts';
 import { containerPaths } from './paths.ts';
 
 const LOCK_WAIT_MS = 120_000;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
-}
+/** A lock's holder is alive while its process runs (a zombie holds nothing: store/leases.ts). */
+const alive = (pid: number): boolean => processStart(pid) !== '';
 
 /** Takes the container's copy lock (O_EXCL, holding this pid); a dead holder's lock is taken over. */
 async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => void> {
