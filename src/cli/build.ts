@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import type { BuildContext } from '../build/context.ts';
+import type { BuildContext } from '../builder/context.ts';
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .option('--check', 'treat lint findings (warnings and errors) as build errors')
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { build } = await import('../build/index.ts');
+      const { build } = await import('../builder/index.ts');
       const { progressRenderer } = await import('../progress/index.ts');
       let contextDir: string | undefined;
       let dockerfile: { path: string; content: string };
@@ -127,7 +127,7 @@ export function register(program: Command): void {
       const { ttyRenderer } = await import('../progress/tty.ts');
       const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
       const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
-      const { BuildContext } = await import('../build/context.ts');
+      const { BuildContext } = await import('../builder/context.ts');
       const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.db, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
       // With --check the findings stop the build before it starts; without, they are only
       // warnings, and the lint runs while the build first waits on a container (it changes
@@ -161,7 +161,7 @@ export function register(program: Command): void {
         const id = result.image.id;
         if (f.iidfile) await writeFile(f.iidfile, id, { mode: callerMode(0o666) });
         if (f.output) {
-          const { exportBuild } = await import('../build/export.ts');
+          const { exportBuild } = await import('../builder/export.ts');
           await exportBuild(engine, result, f.output, f.tag);
         }
         if (f.quiet) out(`${id}\n`);

@@ -55,7 +55,7 @@ function failUnfinished(): void {
 }
 
 // A worker thread of this program extracts a big layer (layer/apply-thread.ts) or copies half
-// of a big COPY's small files (build/copy-thread.ts); the main thread runs the CLI and names
+// of a big COPY's small files (builder/copy-thread.ts); the main thread runs the CLI and names
 // its own entry as the workers' program. Only a process started with the workers' argument
 // loads worker_threads to be sure.
 function startCli(): void {
@@ -70,7 +70,7 @@ async function startWorker(): Promise<void> {
   const { isMainThread, workerData } = await import('node:worker_threads');
   const kind = isMainThread ? undefined : (workerData as { berthWorker?: WorkerKind } | null)?.berthWorker;
   if (kind === 'apply-layer') return (await import('../layer/apply-thread.ts')).runApplyWorker(workerData as Parameters<typeof import('../layer/apply-thread.ts').runApplyWorker>[0]);
-  if (kind === 'copy-files') return (await import('../build/copy-thread.ts')).runCopyWorker(workerData as Parameters<typeof import('../build/copy-thread.ts').runCopyWorker>[0]);
+  if (kind === 'copy-files') return (await import('../builder/copy-thread.ts')).runCopyWorker(workerData as Parameters<typeof import('../builder/copy-thread.ts').runCopyWorker>[0]);
   startCli();
 }
 if (process.argv[2] === WORKER_ARG) void startWorker();

@@ -20,7 +20,7 @@
  * - `IgnoreMatcher` / `parseIgnoreFile` (dockerignore.ts): `.dockerignore`.
  *
  * Every syntax problem is a `BerthError('SYNTAX')` with `position: {file, line, column, lineText}`.
- * These exported types are the contract with lint/ and build/: extend them, don't reshape them.
+ * These exported types are the contract with lint/ and builder/: extend them, don't reshape them.
  */
 export type { Arg, Directive, Heredoc, Node, ParseResult, ParseWarning } from './ast.ts';
 export { parseDockerfile, heredocsInLine } from './parser.ts';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BuildContext } from '../../src/build/context.ts';
+import { BuildContext } from '../../src/builder/context.ts';
 import { openDatabase, type Database } from '../../src/store/db.ts';
 
 const dirs: string[] = [];

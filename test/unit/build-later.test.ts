@@ -1,7 +1,7 @@
 /** LaterWork: a step's cleanup waits for the next container, and the build waits for it all. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LaterWork } from '../../src/build/later.ts';
+import { LaterWork } from '../../src/builder/later.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -1,7 +1,7 @@
 /** A metadata step's cache key input (configChange) and word expansion against a stage's env. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configChange, expandWord, setEnv, type StageState } from '../../src/build/state.ts';
+import { configChange, expandWord, setEnv, type StageState } from '../../src/builder/state.ts';
 
 const base = { Env: ['PATH=/bin', 'A=1'], User: 'root' };
 const withB = { ...base, Env: setEnv(base.Env, 'B', '2') };
