@@ -128,7 +128,7 @@ export function register(program: Command): void {
       const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
       const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
       const { BuildContext } = await import('../builder/context.ts');
-      const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.db, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
+      const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
       // With --check the findings stop the build before it starts; without, they are only
       // warnings, and the lint runs while the build first waits on a container (it changes
       // nothing the build does), or at the end of a build that runs none.

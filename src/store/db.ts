@@ -56,3 +56,10 @@ export function openDatabase(path: string): Database {
 export function immediate<T>(db: Database, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
+
+/** Whether `e` is SQLite refusing a row whose key or unique column is taken. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
