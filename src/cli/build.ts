@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { BuildContext } from '../builder/context.ts';
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
+import { isGzip, isUstar } from '../layer/magic.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, out } from './context.ts';
 
@@ -98,7 +99,7 @@ export function register(program: Command): void {
       let tmpContext: string | undefined;
       if (contextArg === '-') {
         const input = await readStdin();
-        const isTar = (input[0] === 0x1f && input[1] === 0x8b) || input.subarray(257, 262).toString() === 'ustar';
+        const isTar = isGzip(input) || isUstar(input);
         if (isTar) {
           engine.lease.hold(); // prune leaves the temp dir alone while this build runs
           tmpContext = await mkdtemp(join(engine.root, 'tmp-context-'));
