@@ -31,6 +31,7 @@ export interface Engine {
   readonly buildCache: BuildCacheRecords;
   /** The build context's file and selection hashes. */
   readonly fileHashes: FileHashRecords;
+  /** Every process's lease rows: gc reads them, and keeps what a live one covers. */
   readonly leases: LeaseRecords;
   readonly snapshots: Snapshotter;
   /** Volumes: their rows and their data dirs. */
