@@ -6,21 +6,35 @@
 import { join } from 'node:path';
 import { openSnapshotter, type Snapshotter } from './snapshot/index.ts';
 import { LocalContentStore, type ContentStore } from './store/content.ts';
-import { openDatabase, type Database } from './store/db.ts';
-import { ImageRecords } from './store/images.ts';
-import { ProcessLease } from './store/leases.ts';
+import type { BuildCacheRecords } from './store/build-cache.ts';
+import type { FileHashRecords } from './store/file-hashes.ts';
+import type { ImageRecords } from './store/images.ts';
+import { ProcessLease, type LeaseRecords } from './store/leases.ts';
+import { Metadata, type MetadataDatabase } from './store/metadata.ts';
+import type { NetworkRecords } from './store/networks.ts';
 import { privateDir, tightenStateRoot } from './store/private-root.ts';
 import { defaultRunRoot, defaultStateRoot, runBase } from './store/root.ts';
 import { VolumeStore } from './volume/index.ts';
+import type { ContainerRecords } from './container/records.ts';
+import type { ContainerConfigRecord, ContainerState } from './container/types.ts';
 import { mark } from './progress/timing.ts';
 
 export interface Engine {
   readonly root: string;
   readonly runRoot: string;
   readonly content: ContentStore;
-  readonly db: Database;
+  /** The metadata database as a whole: its integrity check and its write lock (gc). */
+  readonly metadata: MetadataDatabase;
   readonly images: ImageRecords;
+  readonly containers: ContainerRecords;
+  readonly networks: NetworkRecords;
+  readonly buildCache: BuildCacheRecords;
+  /** The build context's file and selection hashes. */
+  readonly fileHashes: FileHashRecords;
+  /** Every process's lease rows: gc reads them, and keeps what a live one covers. */
+  readonly leases: LeaseRecords;
   readonly snapshots: Snapshotter;
+  /** Volumes: their rows and their data dirs. */
   readonly volumes: VolumeStore;
   /** This process's lease: what it makes or names is kept from prune while it runs (store/leases.ts). */
   readonly lease: ProcessLease;
@@ -39,9 +53,9 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   if (runRoot.startsWith(`${base}/`)) privateDir(base);
   privateDir(runRoot);
   const content = await new LocalContentStore(join(root, 'content')).init();
-  const db = openDatabase(join(root, 'metadata.db'));
+  const metadata = new Metadata<ContainerConfigRecord, ContainerState>(join(root, 'metadata.db'));
   const snapshots = await openSnapshotter(join(root, 'snapshots'));
-  const lease = new ProcessLease(db);
+  const lease = new ProcessLease(metadata.leases);
   content.lease = lease;
   snapshots.lease = lease;
   mark('engine open');
@@ -49,14 +63,19 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
     root,
     runRoot,
     content,
-    db,
-    images: new ImageRecords(db),
+    metadata,
+    images: metadata.images,
+    containers: metadata.containers,
+    networks: metadata.networks,
+    buildCache: metadata.buildCache,
+    fileHashes: metadata.fileHashes,
+    leases: metadata.leases,
     snapshots,
-    volumes: new VolumeStore(root, db),
+    volumes: new VolumeStore(root, metadata.volumes, metadata.containers),
     lease,
     close: () => {
       lease.release();
-      db.close();
+      metadata.close();
     },
   };
 }

@@ -85,7 +85,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
 
   engine.lease.hold(); // what the build makes, its temp dir first, is kept from prune until it ends
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
-  const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
+  const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.fileHashes, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
   const views: string[] = [];
   const results = new Map<number, Promise<StageState>>();
   let steps = 0;
@@ -192,9 +192,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     const image = await committing;
     mark('image committed');
     if (!previous) {
-      engine.db
-        .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')
-        .run(imageKey, JSON.stringify({ layers: [], config: image.id }), Date.now(), Date.now());
+      engine.buildCache.putConfig(imageKey, image.id);
     }
     return { image, config: previous?.config ?? config, stage: final };
   } finally {
@@ -205,8 +203,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
 }
 
 async function previousConfig(engine: Engine, key: string): Promise<{ config: ImageConfig; bytes: Buffer } | undefined> {
-  const row = engine.db.prepare('SELECT result FROM build_cache WHERE cache_key = ?').get(key) as { result: string } | undefined;
-  const id = row ? (JSON.parse(row.result) as { config?: string }).config : undefined;
+  const id = engine.buildCache.configOf(key);
   if (!id || !isDigest(id) || !(await engine.content.has(id))) return undefined;
   const bytes = await engine.content.readBytes(id);
   // A config this store wrote, addressed by its digest: read back without the schema

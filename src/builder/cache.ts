@@ -17,11 +17,8 @@ export function cacheGet(engine: Engine, key: string): CachedLayer | undefined {
 }
 
 function cacheRow(engine: Engine, key: string): { layer: CachedLayer; lastUsed: number } | undefined {
-  const row = engine.db.prepare('SELECT result, last_used FROM build_cache WHERE cache_key = ?').get(key) as { result: string; last_used: number } | undefined;
-  if (!row) return undefined;
-  const r = JSON.parse(row.result) as { layers: Digest[]; size: number };
-  if (!r.layers) return undefined;
-  return r.layers[0] ? { layer: { diffId: r.layers[0], size: r.size }, lastUsed: row.last_used } : undefined;
+  const row = engine.buildCache.layerOf(key);
+  return row && { layer: { diffId: row.diffId, size: row.size }, lastUsed: row.lastUsed };
 }
 
 /** How stale `last_used` may get: a hit refreshes it at most once a minute, sparing a cached rebuild a write per step. */
@@ -34,13 +31,11 @@ export async function cacheLookup(engine: Engine, key: string): Promise<CachedLa
   const hit = row.layer;
   if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
   const now = Date.now();
-  if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(now, key);
+  if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.buildCache.touch(key, now);
   return hit;
 }
 
 export function cachePut(engine: Engine, key: string, layer: CachedLayer, sourceDateEpoch?: number): void {
   if (!engine.images.layerSize(layer.diffId)) engine.images.putDirLayer(layer.diffId, layer.size, sourceDateEpoch);
-  engine.db
-    .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')
-    .run(key, JSON.stringify({ layers: [layer.diffId], size: layer.size }), Date.now(), Date.now());
+  engine.buildCache.putLayer(key, layer.diffId, layer.size);
 }

@@ -8,7 +8,7 @@ import { readlink } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { IgnoreMatcher, parseIgnoreFile, pathGlob } from '../dockerfile/index.ts';
-import type { Database } from '../store/db.ts';
+import type { FileHash, FileHashRecords } from '../store/file-hashes.ts';
 import { createSha256 } from '../sys/crypto.ts';
 import { readTextOr } from '../sys/quiet-fs.ts';
 
@@ -134,23 +134,20 @@ const SMALL_FILE = 1 << 20;
 
 export class BuildContext {
   private listing?: Promise<Listing>;
-  private known?: Map<string, { stat_key: string; digest: string }>;
-  private readonly remember: { run(...args: unknown[]): unknown };
+  private known?: Map<string, FileHash>;
 
   private constructor(
     readonly dir: string,
     readonly matcher: IgnoreMatcher,
-    private readonly db: Database,
+    private readonly hashes: FileHashRecords,
     private readonly warn: (text: string) => void,
-  ) {
-    this.remember = db.prepare('INSERT OR REPLACE INTO file_hashes (path, stat_key, digest) VALUES (?, ?, ?)');
-  }
+  ) {}
 
   /** `warn` hears of each entry the context leaves out for its type (a FIFO, socket or device). */
-  static async open(dir: string, dockerfilePath: string, db: Database, opts: { warn?: (text: string) => void } = {}): Promise<BuildContext> {
+  static async open(dir: string, dockerfilePath: string, hashes: FileHashRecords, opts: { warn?: (text: string) => void } = {}): Promise<BuildContext> {
     // In line: two small files (usually absent), quicker than two trips through the thread pool.
     const general = readTextOr(`${dockerfilePath}.dockerignore`, undefined) ?? readTextOr(join(dir, '.dockerignore'), '');
-    return new BuildContext(dir, new IgnoreMatcher(parseIgnoreFile(general)), db, opts.warn ?? (() => undefined));
+    return new BuildContext(dir, new IgnoreMatcher(parseIgnoreFile(general)), hashes, opts.warn ?? (() => undefined));
   }
 
   /**
@@ -220,21 +217,16 @@ export class BuildContext {
    * The remembered hashes of every file under the context dir, read in one range query: one
    * statement per file costs more than the whole walk for a 20k-file context.
    */
-  private knownHashes(): Map<string, { stat_key: string; digest: string }> {
-    if (!this.known) {
-      // Paths under `dir/` sort between `dir/` and `dir0` ('0' follows '/').
-      const prefix = this.dir.endsWith('/') ? this.dir : `${this.dir}/`;
-      const rows = this.db.prepare('SELECT path, stat_key, digest FROM file_hashes WHERE path > ? AND path < ?').all(prefix, `${prefix.slice(0, -1)}0`) as Array<{ path: string; stat_key: string; digest: string }>;
-      this.known = new Map(rows.map((r) => [r.path, r]));
-    }
+  private knownHashes(): Map<string, FileHash> {
+    this.known ??= this.hashes.under(this.dir);
     return this.known;
   }
 
   /** sha256 of a file's content, from the stat-keyed cache when the file is unchanged. */
-  private async fileDigest(f: ContextFile, pending: Array<[string, string, string]>): Promise<string> {
+  private async fileDigest(f: ContextFile, pending: Array<[string, FileHash]>): Promise<string> {
     const key = f.stat.key;
     const row = this.knownHashes().get(f.abs);
-    if (row && row.stat_key === key) return row.digest;
+    if (row && row.statKey === key) return row.digest;
     let digest: string;
     if (f.stat.size <= SMALL_FILE) digest = createSha256().update(readFileSync(f.abs)).digest('hex');
     else {
@@ -242,8 +234,9 @@ export class BuildContext {
       for await (const chunk of createReadStream(f.abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
       digest = h.digest('hex');
     }
-    this.knownHashes().set(f.abs, { stat_key: key, digest });
-    pending.push([f.abs, key, digest]);
+    const hash = { statKey: key, digest };
+    this.knownHashes().set(f.abs, hash);
+    pending.push([f.abs, hash]);
     return digest;
   }
 
@@ -258,23 +251,23 @@ export class BuildContext {
     // 20k-file context this replaces 20k cache lookups with one.
     const selectionId = sha256Hex(`${this.dir}\0${base}\0${selection.map((i) => all.rels[i]).join('\n')}`);
     const statSig = createSha256().update(bytesOf(all.statBytes(selection))).digest('hex');
-    const seen = this.db.prepare('SELECT stat_sig, digest FROM context_digests WHERE selection = ?').get(selectionId) as { stat_sig: string; digest: string } | undefined;
-    if (seen?.stat_sig === statSig) return seen.digest;
+    const seen = this.hashes.selection(selectionId);
+    if (seen?.statSig === statSig) return seen.digest;
     const digest = await this.digestOfFiles(selection.map((i) => all.entry(i)), base);
-    this.db.prepare('INSERT OR REPLACE INTO context_digests (selection, stat_sig, digest) VALUES (?, ?, ?)').run(selectionId, statSig, digest);
+    this.hashes.rememberSelection(selectionId, statSig, digest);
     return digest;
   }
 
   private async digestOfFiles(files: readonly ContextFile[], base: string): Promise<string> {
     const h = createSha256();
-    const pending: Array<[string, string, string]> = [];
+    const pending: Array<[string, FileHash]> = [];
     for (const f of files) {
       const rel = base ? f.rel.slice(base.length).replace(/^\//, '') : f.rel;
       h.update(`${rel}\0${f.stat.mode}\0${f.stat.isDirectory() ? 0 : f.stat.size}\0`);
       if (f.stat.isSymbolicLink()) h.update(await readlink(f.abs));
       else if (f.stat.isFile()) h.update(await this.fileDigest(f, pending));
     }
-    if (pending.length) this.db.transaction(() => pending.forEach((p) => this.remember.run(...p)))();
+    this.hashes.rememberAll(pending);
     return h.digest('hex');
   }
 }

@@ -12,6 +12,7 @@ import { mark } from '../progress/timing.ts';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer } from '../layer/index.ts';
+import { isGzip, isUstar } from '../layer/magic.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
@@ -227,8 +228,7 @@ async function isTarArchive(path: string): Promise<boolean> {
   try {
     const b = Buffer.alloc(512);
     const { bytesRead } = await fh.read(b, 0, 512, 0);
-    if (bytesRead >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
-    return bytesRead >= 262 && b.subarray(257, 262).toString() === 'ustar';
+    return isGzip(b.subarray(0, bytesRead)) || isUstar(b.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }

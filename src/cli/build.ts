@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type { BuildContext } from '../builder/context.ts';
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
+import { isGzip, isUstar } from '../layer/magic.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, out } from './context.ts';
 
@@ -98,7 +99,7 @@ export function register(program: Command): void {
       let tmpContext: string | undefined;
       if (contextArg === '-') {
         const input = await readStdin();
-        const isTar = (input[0] === 0x1f && input[1] === 0x8b) || input.subarray(257, 262).toString() === 'ustar';
+        const isTar = isGzip(input) || isUstar(input);
         if (isTar) {
           engine.lease.hold(); // prune leaves the temp dir alone while this build runs
           tmpContext = await mkdtemp(join(engine.root, 'tmp-context-'));
@@ -128,7 +129,7 @@ export function register(program: Command): void {
       const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
       const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
       const { BuildContext } = await import('../builder/context.ts');
-      const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.db, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
+      const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
       // With --check the findings stop the build before it starts; without, they are only
       // warnings, and the lint runs while the build first waits on a container (it changes
       // nothing the build does), or at the end of a build that runs none.

@@ -10,7 +10,6 @@ const lazy = {
   create: () => import('../container/create.ts'),
   start: () => import('../container/start.ts'),
   control: () => import('../container/control.ts'),
-  records: () => import('../container/records.ts'),
   views: () => import('../container/views.ts'),
   logs: () => import('../container/logs.ts'),
   paths: () => import('../container/paths.ts'),
@@ -66,8 +65,7 @@ export function register(program: Command): void {
     .option('-i, --interactive', 'attach container\'s STDIN')
     .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { ContainerRecords } = await lazy.records();
-      const records = new ContainerRecords(engine.db);
+      const records = engine.containers;
       const start = await lazy.start();
       for (const n of names) {
         const rec = records.require(n);
@@ -95,11 +93,10 @@ export function register(program: Command): void {
 
   const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean }, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const { ContainerRecords } = await lazy.records();
     const { reconcile } = await lazy.control();
     const { psRow } = await lazy.views();
     const recs = [];
-    for (const r of new ContainerRecords(engine.db).list()) recs.push(await reconcile(engine, r));
+    for (const r of engine.containers.list()) recs.push(await reconcile(engine, r));
     let shown = o.all ? recs : recs.filter((r) => r.state.status === 'running');
     if (o.latest) shown = recs.slice(0, 1);
     const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
@@ -165,8 +162,7 @@ export function register(program: Command): void {
     .option('-t, --timestamps', 'show timestamps')
     .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { ContainerRecords } = await lazy.records();
-      const records = new ContainerRecords(engine.db);
+      const records = engine.containers;
       const rec = records.require(name);
       const { readLogLines } = await lazy.logs();
       const { containerPaths } = await lazy.paths();
@@ -187,8 +183,7 @@ export function register(program: Command): void {
     .option('--detach-keys <keys>', 'key sequence for detaching a container', 'ctrl-p,ctrl-q')
     .action(async (name: string, o: { stdin: boolean; detachKeys: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { ContainerRecords } = await lazy.records();
-      const records = new ContainerRecords(engine.db);
+      const records = engine.containers;
       const rec = records.require(name);
       if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
       const attach = await lazy.attach();
@@ -277,10 +272,9 @@ export function register(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (_o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { ContainerRecords } = await lazy.records();
       const { reconcile, removeContainer } = await lazy.control();
       const removed: string[] = [];
-      for (const r of new ContainerRecords(engine.db).list()) {
+      for (const r of engine.containers.list()) {
         if ((await reconcile(engine, r)).state.status === 'running') continue;
         await removeContainer(engine, r.id);
         removed.push(r.id);
@@ -297,14 +291,13 @@ export function register(program: Command): void {
     .option('--type <type>', 'only inspect objects of the given type (container, image)')
     .action(async (names: string[], o: { format?: string; type?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { ContainerRecords } = await lazy.records();
       const { inspectContainer } = await lazy.views();
       const { containerPaths } = await lazy.paths();
       const { findImageId } = await import('../image/resolve.ts');
       const { inspectImage } = await import('../image/inspect.ts');
       const views: Array<Record<string, unknown>> = [];
       for (const n of names) {
-        const rec = o.type === 'image' ? undefined : new ContainerRecords(engine.db).find(n);
+        const rec = o.type === 'image' ? undefined : engine.containers.find(n);
         if (rec) {
           const p = containerPaths(engine, rec.id);
           views.push(inspectContainer(rec, { logPath: p.log, rootfs: `${engine.root}/snapshots/active/${rec.id}/merged` }));

@@ -218,10 +218,11 @@ function systemDf() {
   return new Command('df').description('Show disk usage').option('--format <format>').action(async (o: { format?: string }, cmd: Command) => {
     const engine = await getEngine(cmd);
     const images = engine.images.list();
-    const active = images.filter((i) => (engine.db.prepare('SELECT 1 FROM containers WHERE image_id = ? LIMIT 1').get(i.id)));
-    const containers = engine.db.prepare('SELECT COUNT(*) n FROM containers').get() as { n: number };
-    const volumes = engine.db.prepare('SELECT COUNT(*) n FROM volumes').get() as { n: number };
-    const cache = engine.db.prepare('SELECT COUNT(*) n FROM build_cache').get() as { n: number };
+    const used = engine.containers.imageIds();
+    const active = images.filter((i) => used.has(i.id));
+    const containers = { n: engine.containers.count() };
+    const volumes = { n: engine.volumes.count() };
+    const cache = { n: engine.buildCache.count() };
     const layerBytes = engine.images.allLayers().reduce((n, l) => n + l.size, 0);
     const rows = [
       { Type: 'Images', TotalCount: images.length, Active: active.length, Size: humanSize(layerBytes), Reclaimable: humanSize(0) },

@@ -9,7 +9,6 @@ import { formatRows, renderTemplate } from './format.ts';
 const lazy = {
   records: () => import('../network/records.ts'),
   user: () => import('../network/user.ts'),
-  containers: () => import('../container/records.ts'),
 };
 
 function parseLabels(list: string[]): Record<string, string> {
@@ -18,8 +17,7 @@ function parseLabels(list: string[]): Record<string, string> {
 
 /** Running containers on `name`, with the address each holds there. */
 async function endpoints(engine: Engine, name: string) {
-  const { ContainerRecords } = await lazy.containers();
-  return new ContainerRecords(engine.db)
+  return engine.containers
     .list()
     .filter((c) => c.config.network === name && c.state.status === 'running')
     .map((c) => ({ id: c.id, name: c.name, ip: c.state.ipAddress }));
@@ -39,10 +37,10 @@ interface Row {
 }
 
 async function allRows(engine: Engine): Promise<Row[]> {
-  const { NetworkRecords, PREDEFINED_NETWORKS } = await lazy.records();
+  const { PREDEFINED_NETWORKS } = await lazy.records();
   const drivers: Record<string, string> = { bridge: 'bridge', host: 'host', none: 'null' };
   const fixed = PREDEFINED_NETWORKS.map((n) => ({ ID: predefinedId(n), Name: n, Driver: drivers[n]!, Scope: 'local' }));
-  const user = new NetworkRecords(engine.db).list().map((rec) => ({ ID: rec.id, Name: rec.name, Driver: 'bridge', Scope: 'local', rec }));
+  const user = engine.networks.list().map((rec) => ({ ID: rec.id, Name: rec.name, Driver: 'bridge', Scope: 'local', rec }));
   return [...fixed, ...user].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0)); // bytewise, as docker's Go sort
 }
 
@@ -82,7 +80,7 @@ export function register(program: Command): void {
       const engine = await getEngine(cmd);
       const { BerthError } = await import('../errors/index.ts');
       if (o.driver !== 'bridge') throw new BerthError('UNSUPPORTED', `network driver ${o.driver} is not supported`, { hint: 'berth networks use the bridge driver' });
-      const rec = await (await lazy.user()).createUserNetwork(engine.db, name, { subnet: o.subnet, gateway: o.gateway, labels: parseLabels(o.label) });
+      const rec = await (await lazy.user()).createUserNetwork(engine.networks, name, { subnet: o.subnet, gateway: o.gateway, labels: parseLabels(o.label) });
       out(`${rec.id}\n`);
     });
   network
@@ -106,10 +104,9 @@ export function register(program: Command): void {
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const rows = await allRows(engine);
-      const { NetworkRecords } = await lazy.records();
       const views = [];
       for (const n of names) {
-        const row = rows.find((r) => r.Name === n || r.ID === n) ?? rows.find((r) => r.rec?.id === new NetworkRecords(engine.db).require(n).id)!;
+        const row = rows.find((r) => r.Name === n || r.ID === n) ?? rows.find((r) => r.rec?.id === engine.networks.require(n).id)!;
         views.push(await inspectView(engine, row));
       }
       if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
@@ -122,12 +119,12 @@ export function register(program: Command): void {
     .argument('<networks...>')
     .action(async (names: string[], _o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { NetworkRecords, isPredefinedNetwork } = await lazy.records();
+      const { isPredefinedNetwork } = await lazy.records();
       const { BerthError } = await import('../errors/index.ts');
       for (const n of names) {
         if (isPredefinedNetwork(n)) throw new BerthError('FAILED_PRECONDITION', `${n} is a pre-defined network and cannot be removed`);
-        const rec = new NetworkRecords(engine.db).require(n);
-        const warnings = await (await lazy.user()).removeUserNetwork(engine.db, rec, (await endpoints(engine, rec.name)).map((e) => e.name));
+        const rec = engine.networks.require(n);
+        const warnings = await (await lazy.user()).removeUserNetwork(engine.networks, rec, (await endpoints(engine, rec.name)).map((e) => e.name));
         for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         out(`${n}\n`);
       }
@@ -138,13 +135,11 @@ export function register(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (_o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { NetworkRecords } = await lazy.records();
-      const { ContainerRecords } = await lazy.containers();
-      const used = new Set(new ContainerRecords(engine.db).list().map((c) => c.config.network));
+      const used = new Set(engine.containers.list().map((c) => c.config.network));
       const removed: string[] = [];
-      for (const rec of new NetworkRecords(engine.db).list()) {
+      for (const rec of engine.networks.list()) {
         if (used.has(rec.name)) continue;
-        await (await lazy.user()).removeUserNetwork(engine.db, rec, []);
+        await (await lazy.user()).removeUserNetwork(engine.networks, rec, []);
         removed.push(rec.name);
       }
       if (removed.length) out(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);

@@ -19,8 +19,8 @@ export function register(program: Command): void {
       const engine = await getEngine(cmd);
       const { RUNC } = await import('../runtime/runc.ts');
       const { execFileSync } = await import('node:child_process'); // not at load: every command would pay for it
-      const containers = engine.db.prepare("SELECT json_extract(state, '$.status') s, COUNT(*) n FROM containers GROUP BY s").all() as Array<{ s: string; n: number }>;
-      const count = (s: string) => containers.find((c) => c.s === s)?.n ?? 0;
+      const containers = engine.containers.countByStatus();
+      const count = (s: string) => containers.get(s) ?? 0;
       let runcVersion = 'unknown';
       try {
         runcVersion = execFileSync(RUNC, ['--version']).toString().split('\n')[0]!.replace(/^runc version /, '');
@@ -28,7 +28,7 @@ export function register(program: Command): void {
         /* runc missing: reported as unknown */
       }
       const info = {
-        Containers: containers.reduce((n, c) => n + c.n, 0),
+        Containers: [...containers.values()].reduce((n, c) => n + c, 0),
         ContainersRunning: count('running'),
         ContainersStopped: count('exited'),
         Images: engine.images.list().length,

@@ -8,7 +8,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { thawAbandoned } from './freeze.ts';
 import { containerPaths } from './paths.ts';
-import { ContainerRecords, type ContainerRecord } from './records.ts';
+import type { ContainerRecord } from './records.ts';
 import { runcDelete, runcKill, runcStatus, teardownRuntime } from './runtime-adapter.ts';
 
 function alive(pid: number | undefined): boolean {
@@ -22,7 +22,7 @@ function alive(pid: number | undefined): boolean {
 }
 
 export async function finishContainer(engine: Engine, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {}): Promise<void> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const rec = records.get(id);
   if (!rec) return;
   // Independent: the network and the rootfs mount are released side by side.
@@ -49,11 +49,11 @@ export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<C
   const st = await runcStatus(engine, rec.id);
   if (st === 'running') return rec;
   await finishContainer(engine, rec.id, 137, { error: 'the process recording this container\'s exit died' });
-  return new ContainerRecords(engine.db).require(rec.id);
+  return engine.containers.require(rec.id);
 }
 
 export async function waitContainer(engine: Engine, idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   let rec = records.require(idOrName);
   for (let i = 0; ; i++) {
     if (rec.state.status === 'exited' || rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z') return rec.state.exitCode;
@@ -67,7 +67,7 @@ export async function waitContainer(engine: Engine, idOrName: string, opts: { si
 }
 
 export async function killContainer(engine: Engine, idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
-  const rec = await reconcile(engine, new ContainerRecords(engine.db).require(idOrName));
+  const rec = await reconcile(engine, engine.containers.require(idOrName));
   if (rec.state.status !== 'running') {
     throw new BerthError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
   }
@@ -77,7 +77,7 @@ export async function killContainer(engine: Engine, idOrName: string, signal = '
 
 /** STOPSIGNAL, then SIGKILL after `timeout` seconds, as docker stop. */
 export async function stopContainer(engine: Engine, idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const rec = await reconcile(engine, records.require(idOrName));
   if (rec.state.status !== 'running') return;
   const timeout = opts.timeout ?? rec.config.stopTimeout;
@@ -94,7 +94,7 @@ export async function stopContainer(engine: Engine, idOrName: string, opts: { ti
 }
 
 export async function removeContainer(engine: Engine, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const rec = await reconcile(engine, records.require(idOrName));
   const wasRunning = rec.state.status === 'running';
   if (wasRunning) {

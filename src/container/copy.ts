@@ -19,7 +19,6 @@ import { applyLayer, writeLayer } from '../layer/index.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { closeFd, fdPath, fstatFd, hostPathOf, mkdirAllInRoot, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { withFrozen } from './freeze.ts';
-import { ContainerRecords } from './records.ts';
 
 export interface CopyOptions {
   /** Follow a symlink named by the container path (docker's `-L`). */
@@ -30,7 +29,7 @@ export interface CopyOptions {
 
 /** The container's rootfs as an fd, mounted for the copy when it is not running, frozen when it is. */
 async function withRootfs<T>(engine: Engine, idOrName: string, fn: (rootFd: number, rootfs: string) => Promise<T>): Promise<T> {
-  const rec = new ContainerRecords(engine.db).require(idOrName);
+  const rec = engine.containers.require(idOrName);
   const { config } = await loadImage(engine, rec.imageId);
   const wasRunning = rec.state.status === 'running';
   const snap = await engine.snapshots.mount(rec.id, config.rootfs.diff_ids);

@@ -7,13 +7,13 @@ import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { ensureImage, type PullPolicy } from '../image/ensure.ts';
-import { isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
+import { isPredefinedNetwork } from '../network/records.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths } from './paths.ts';
-import { ContainerRecords, type ContainerRecord } from './records.ts';
+import type { ContainerRecord } from './records.ts';
 import { initialState, type ContainerConfigRecord } from './types.ts';
 
 export interface CreateOptions {
@@ -90,11 +90,11 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
 }
 
 export async function createContainer(engine: Engine, opts: CreateOptions): Promise<ContainerRecord> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
-  if (!isPredefinedNetwork(opts.network)) new NetworkRecords(engine.db).require(opts.network);
+  if (!isPredefinedNetwork(opts.network)) engine.networks.require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
   const image = await ensureImage(engine, opts.image, { pull: opts.pull, platform: opts.platform, log: (s) => process.stderr.write(s) });
   if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {

@@ -9,7 +9,6 @@ import { checkCommand, composeEnv, resolveUser, Runc, capabilitySet, type Runtim
 import { randomHex } from '../sys/crypto.ts';
 import { reconcile } from './control.ts';
 import { containerPaths } from './paths.ts';
-import { ContainerRecords } from './records.ts';
 
 export interface ExecOptions {
   readonly command: readonly string[];
@@ -24,7 +23,7 @@ export interface ExecOptions {
 }
 
 export async function execInContainer(engine: Engine, idOrName: string, opts: ExecOptions): Promise<number> {
-  const rec = await reconcile(engine, new ContainerRecords(engine.db).require(idOrName));
+  const rec = await reconcile(engine, engine.containers.require(idOrName));
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `container ${rec.id} is not running`);
   if (!opts.command.length) throw new BerthError('INVALID_ARGUMENT', 'exec needs a command to run');
   const rootfs = join(engine.root, 'snapshots', 'active', rec.id, 'merged');

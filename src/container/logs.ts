@@ -9,7 +9,6 @@ import { Writable } from 'node:stream';
 import type { Engine } from '../engine.ts';
 import { reconcile } from './control.ts';
 import { containerPaths } from './paths.ts';
-import { ContainerRecords } from './records.ts';
 
 export interface LogLine {
   readonly log: string;
@@ -77,7 +76,7 @@ export async function readLogLines(path: string, opts: { start?: number } = {}):
  * the container any more (its recorder gone is the same as its exit); then the last lines.
  */
 export async function followLog(engine: Engine, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const path = containerPaths(engine, id).log;
   let end = start;
   for (;;) {

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { closeFd, hostPathOf, mkdirAllInRoot, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
-import { bridgeOf, isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
+import { bridgeOf, isPredefinedNetwork } from '../network/records.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
 import type { IPty } from 'node-pty';
 import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, RUNC, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
@@ -67,7 +67,7 @@ function inRootDestination(rootFd: number, rootReal: string, dest: string): stri
 /** A user network's bridge and the names its DNS gives the container: name, short id, aliases. */
 function userNetworkOf(engine: Engine, rec: ContainerRecord) {
   if (isPredefinedNetwork(rec.config.network)) return undefined;
-  const net = new NetworkRecords(engine.db).require(rec.config.network);
+  const net = engine.networks.require(rec.config.network);
   return { bridge: bridgeOf(net), gateway: net.gateway, dnsNames: [rec.name, rec.id.slice(0, 12), ...(rec.config.networkAliases ?? [])] };
 }
 

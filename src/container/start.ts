@@ -21,7 +21,7 @@ import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { containerPaths } from './paths.ts';
-import { ContainerRecords, type ContainerRecord } from './records.ts';
+import type { ContainerRecord } from './records.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
 import { prepareRuntime, spawnRunc, spawnRuncInPty, waitForPidFile } from './runtime-adapter.ts';
 
@@ -64,7 +64,7 @@ async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
   await copyUpVolumes(engine, rec, snap.rootfs);
   const paths = containerPaths(engine, rec.id);
   await mkdir(paths.runDir, { recursive: true });
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   try {
     const net = await prepareRuntime(engine, rec, snap.rootfs);
     records.updateState(rec.id, (s) => ({ ...s, network: net.state, ports: net.ports, ipAddress: net.ipAddress, error: '' }));
@@ -98,12 +98,12 @@ function pidOrExit(pidFile: string, exited: Promise<number>): Promise<number> {
 }
 
 function markRunning(engine: Engine, id: string, pid: number, monitorPid: number): void {
-  new ContainerRecords(engine.db).updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
+  engine.containers.updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
 }
 
 /** Runs the container attached to this terminal; resolves to its exit status. */
 export async function startAttached(engine: Engine, id: string, io: { stdin: boolean }): Promise<number> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const rec = records.require(id);
   await prepareOrRemove(engine, rec);
   mark('prepared');
@@ -150,7 +150,7 @@ function osSignal(name: NodeJS.Signals): number {
 
 /** Starts the container under a monitor process and returns once it runs (or failed to). */
 export async function startDetached(engine: Engine, id: string): Promise<void> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const rec = records.require(id);
   await prepareOrRemove(engine, rec);
   // A restart must not mistake the last run's exit for this one's: clear it before the monitor runs.
@@ -248,7 +248,7 @@ async function spawnMonitored(engine: Engine, rec: ContainerRecord): Promise<Mon
 
 /** The monitor process body: own `runc run`, log its output, serve attach, record its exit. */
 export async function runMonitor(engine: Engine, id: string): Promise<void> {
-  const records = new ContainerRecords(engine.db);
+  const records = engine.containers;
   const rec = records.require(id);
   const paths = containerPaths(engine, id);
   const log = new JsonLogWriter(paths.log);

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { decompressAuto } from '../layer/index.ts';
+import { isGzip as isGzipHead } from '../layer/magic.ts';
 import { digestOfHash, isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { indexSchema, type Descriptor } from '../oci/schema.ts';
@@ -118,7 +119,7 @@ async function isGzip(path: string): Promise<boolean> {
   try {
     const b = Buffer.alloc(2);
     await fh.read(b, 0, 2, 0);
-    return b[0] === 0x1f && b[1] === 0x8b;
+    return isGzipHead(b);
   } finally {
     await fh.close();
   }

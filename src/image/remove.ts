@@ -14,7 +14,7 @@ import { requireImageId } from './resolve.ts';
 export type RemoveEvent = { Untagged: string } | { Deleted: string };
 
 function containersUsing(engine: Engine, id: Digest): string[] {
-  return (engine.db.prepare('SELECT id FROM containers WHERE image_id = ?').all(id) as Array<{ id: string }>).map((r) => r.id);
+  return engine.containers.idsUsingImage(id);
 }
 
 export function removeImage(engine: Engine, nameOrId: string, opts: { force?: boolean } = {}): RemoveEvent[] {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import { isGzip, isZstd } from './magic.ts';
 import { zstdDecompress } from './zstd.ts';
 
 /** zlib is loaded on first use: most commands never (de)compress, and loading it is ~1 ms. */
@@ -39,8 +40,7 @@ export function decompressAuto(): Transform {
       }
       head = Buffer.concat([head, chunk]);
       if (head.length < 4) return cb();
-      const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-      inner = zstd ? zstdDecompress() : head[0] === 0x1f && head[1] === 0x8b ? zlib().createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
+      inner = isZstd(head) ? zstdDecompress() : isGzip(head) ? zlib().createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
       inner.on('data', (d: Buffer) => {
         if (!t.push(d)) inner!.pause();
       });

@@ -1,14 +1,13 @@
 /** Creating and removing user networks: the record in the state root plus the machine state it owns. */
 import { BerthError } from '../errors/index.ts';
-import type { Database } from '../store/db.ts';
 import { hostRoutes, removeBridge } from './bridge.ts';
 import { removeDnsNetwork } from './dns.ts';
-import { bridgeOf, NetworkRecords, type NetworkRecord } from './records.ts';
+import { bridgeOf, createNetworkRecord, type NetworkRecord, type NetworkRecords } from './records.ts';
 
-export async function createUserNetwork(db: Database, name: string, opts: { subnet?: string; gateway?: string; labels?: Record<string, string> } = {}): Promise<NetworkRecord> {
+export async function createUserNetwork(records: NetworkRecords, name: string, opts: { subnet?: string; gateway?: string; labels?: Record<string, string> } = {}): Promise<NetworkRecord> {
   const checked = checkAddresses(opts);
   const routes = (await hostRoutes()).map((r) => r.dst);
-  return new NetworkRecords(db).create(name, { ...opts, ...checked, hostRoutes: routes });
+  return createNetworkRecord(records, name, { ...opts, ...checked, hostRoutes: routes });
 }
 
 /** An IPv4 address as Go's net.ParseIP takes it (four decimal octets, no leading zeros), as a number. */
@@ -54,7 +53,7 @@ export function checkAddresses(opts: { subnet?: string; gateway?: string }): { s
  * Removes a network no running container is attached to (`attached` lists those that are,
  * by name), as docker refuses a network with active endpoints. Returns teardown warnings.
  */
-export async function removeUserNetwork(db: Database, rec: NetworkRecord, attached: readonly string[]): Promise<string[]> {
+export async function removeUserNetwork(records: NetworkRecords, rec: NetworkRecord, attached: readonly string[]): Promise<string[]> {
   if (attached.length) {
     throw new BerthError('CONFLICT', `error while removing network: network ${rec.name} id ${rec.id} has active endpoints (${attached.join(', ')})`, {
       hint: 'stop or remove those containers first',
@@ -62,6 +61,6 @@ export async function removeUserNetwork(db: Database, rec: NetworkRecord, attach
   }
   await removeDnsNetwork({ bridge: rec.bridge, gateway: rec.gateway });
   const warnings = await removeBridge(bridgeOf(rec));
-  new NetworkRecords(db).delete(rec.id);
+  records.delete(rec.id);
   return warnings;
 }

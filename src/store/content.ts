@@ -15,11 +15,12 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { digestHex, digestOfHash, isDigest, sha256, type Digest } from '../oci/digest.ts';
-import { createSha256, randomHex } from '../sys/crypto.ts';
+import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
+import { randomHex } from '../sys/crypto.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { IngestWriter } from './ingest-writer.ts';
 import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.ts';
+import { BlobVerifier, digestOfFile, verifyBytes } from './verifier.ts';
 
 export interface ContentInfo {
   readonly digest: Digest;
@@ -187,13 +188,7 @@ export class LocalContentStore implements ContentStore {
    * again; a new one is written with one handle instead of a write stream.
    */
   private async putBytes(bytes: Buffer, opts: { expected?: Digest; expectedSize?: number }): Promise<ContentInfo> {
-    const digest = sha256(bytes);
-    if (opts.expectedSize !== undefined && bytes.length !== opts.expectedSize) {
-      throw new BerthError('DATA_CORRUPT', `size mismatch for ${opts.expected ?? digest}: expected ${opts.expectedSize} bytes, got ${bytes.length}`);
-    }
-    if (opts.expected !== undefined && opts.expected !== digest) {
-      throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${opts.expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
-    }
+    const digest = verifyBytes(bytes, opts.expected, opts.expectedSize);
     if (await this.has(digest)) return { digest, size: bytes.length };
     this.lease?.hold();
     const tmp = join(this.ingestDir, `${Date.now()}-${randomHex(8)}`);
@@ -236,31 +231,31 @@ export class LocalContentStore implements ContentStore {
 
   private async resume(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal }): Promise<ContentInfo> {
     const partial = join(this.ingestDir, `resume-${digestHex(expected)}`);
-    const h = createSha256();
-    let offset = 0;
+    // The bytes kept from an earlier try are hashed first. A file longer than the blob is
+    // started over; one that cannot be read (usually: there is none) starts from nothing.
+    let verifier = new BlobVerifier(expected, expectedSize);
     try {
-      for await (const c of createReadStream(partial)) {
-        h.update(c as Buffer);
-        offset += (c as Buffer).length;
+      for await (const c of createReadStream(partial)) verifier.update(c as Buffer);
+    } catch (e) {
+      if (e instanceof BerthError) {
+        await rm(partial, { force: true });
+        return this.resume(expected, expectedSize, open, opts);
       }
-    } catch {
-      offset = 0;
+      verifier = new BlobVerifier(expected, expectedSize);
     }
-    if (offset > expectedSize) {
-      await rm(partial, { force: true });
-      return this.resume(expected, expectedSize, open, opts);
-    }
+    const offset = verifier.size;
     if (offset < expectedSize) {
       const src = await open(offset);
       const out = createWriteStream(partial, { flags: offset ? 'a' : 'w' });
-      let received = offset;
       await pipeline(
         src,
         new Writable({
           write(chunk: Buffer, _e, cb) {
-            received += chunk.length;
-            if (received > expectedSize) return cb(new BerthError('DATA_CORRUPT', `blob ${expected} is larger than its ${expectedSize} bytes`, { hint: 'the source sent more than the descriptor says: it was cut off there, and nothing was stored' }));
-            h.update(chunk);
+            try {
+              verifier.update(chunk);
+            } catch (e) {
+              return cb(e as Error);
+            }
             if (!out.write(chunk)) out.once('drain', () => cb());
             else cb();
           },
@@ -275,19 +270,20 @@ export class LocalContentStore implements ContentStore {
         throw e;
       });
     }
-    const size = (await stat(partial)).size;
-    const digest = digestOfHash(h);
-    if (size !== expectedSize || digest !== expected) {
+    try {
+      verifier.verify();
+      // What was hashed went to the file by a stream of its own: the file must hold all of it.
+      const onDisk = (await stat(partial)).size;
+      if (onDisk !== expectedSize) throw new BerthError('DATA_CORRUPT', `blob ${expected}: expected ${expectedSize} bytes in ${partial}, found ${onDisk}`);
+    } catch (e) {
       await rm(partial, { force: true });
-      throw new BerthError('DATA_CORRUPT', size !== expectedSize ? `blob ${expected}: expected ${expectedSize} bytes, got ${size}` : `digest mismatch: expected ${expected}, got ${digest}`, {
-        hint: 'the source sent different bytes than it promised; nothing was stored',
-      });
+      throw e;
     }
     const fh = await open_(partial, 'r');
     await fh.sync();
     await fh.close();
     await rename(partial, this.pathOf(expected));
-    return { digest: expected, size };
+    return { digest: expected, size: expectedSize };
   }
 
   async putRanged(expected: Digest, expectedSize: number, openRange: RangeOpener, opts: RangedOptions = {}): Promise<ContentInfo | undefined> {
@@ -311,14 +307,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async verify(digest: Digest): Promise<boolean> {
-    const h = createSha256();
-    try {
-      for await (const chunk of createReadStream(this.pathOf(digest), { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return false;
-      throw e;
-    }
-    return digestOfHash(h) === digest;
+    return (await digestOfFile(this.pathOf(digest))) === digest;
   }
 
   listIngests(): IngestEntry[] {

@@ -5,7 +5,7 @@
  *
  * better-sqlite3's JavaScript is bundled with the CLI (scripts/bundle.mjs), so V8's code cache
  * covers it, and its native addon is loaded by path, skipping the `bindings` package's search
- * of the file system: together ~8 ms of every command that opens the store.
+ * of the file system: two costs every command that opens the store would otherwise pay.
  */
 import { closeSync, constants as fsc, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -56,3 +56,10 @@ export function openDatabase(path: string): Database {
 export function immediate<T>(db: Database, fn: () => T): T {
   return db.transaction(fn).immediate();
 }
+
+/** Whether `e` is SQLite refusing a row whose key or unique column is taken. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+

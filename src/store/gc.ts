@@ -9,7 +9,6 @@
 import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema } from '../oci/schema.ts';
-import { dropLeases, readLeases } from './leases.ts';
 import { findLeftovers, type Leftover } from './leftovers.ts';
 
 export interface CheckReport {
@@ -41,15 +40,13 @@ async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: 
       problems.push(`image ${img.id}: cannot read its manifest or config (${(e as Error).message.split('\n')[0]})`);
     }
   }
-  for (const row of engine.db.prepare('SELECT result FROM build_cache').all() as Array<{ result: string }>) {
-    const r = JSON.parse(row.result) as { layers?: Digest[]; config?: Digest };
-    for (const d of r.layers ?? []) {
-      layers.add(d);
-      blobs.add(d);
-    }
-    if (r.config) blobs.add(r.config);
+  const cached = engine.buildCache.references();
+  for (const d of cached.layers) {
+    layers.add(d);
+    blobs.add(d);
   }
-  for (const row of engine.db.prepare('SELECT image_id FROM containers').all() as Array<{ image_id: Digest }>) blobs.add(row.image_id);
+  for (const c of cached.configs) blobs.add(c);
+  for (const id of engine.containers.imageIds()) blobs.add(id);
   return { blobs, layers, problems };
 }
 
@@ -70,10 +67,9 @@ export async function checkStore(engine: Engine): Promise<CheckReport> {
   }
   for (const d of wantedLayers) if (!unpacked.has(d)) problems.push(`layer ${d}: referenced but not unpacked`);
   for (const t of engine.images.allTags()) if (!engine.images.get(t.imageId)) problems.push(`tag ${t.name}: points to missing image ${t.imageId}`);
-  const integrity = engine.db.pragma('integrity_check', { simple: true });
-  if (integrity !== 'ok') problems.push(`metadata database: ${String(integrity)}`);
+  for (const p of engine.metadata.integrityProblems()) problems.push(`metadata database: ${p}`);
   // Read-only: expired leases are reported, not removed.
-  const leftovers = (await findLeftovers(engine, readLeases(engine.db), { blobs: wanted, layers: wantedLayers })).map((l) => l.what);
+  const leftovers = (await findLeftovers(engine, engine.leases.read(), { blobs: wanted, layers: wantedLayers })).map((l) => l.what);
   return { blobs, images: engine.images.list().length, layers: unpacked.size, problems, leftovers };
 }
 
@@ -90,7 +86,6 @@ export interface PruneReport {
 
 /** Removes dangling images (no tag, no container, no lease), then everything no longer reachable. */
 export async function pruneStore(engine: Engine, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
-  const db = engine.db;
   const deletedImages: Digest[] = [];
   let deletedBlobs = 0;
   let deletedLayers = 0;
@@ -112,12 +107,11 @@ export async function pruneStore(engine: Engine, opts: { allImages?: boolean } =
       failed(l.what, e);
     }
   };
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const live = readLeases(db);
-    dropLeases(db, live.dead);
+  await engine.metadata.writeLocked(async () => {
+    const live = engine.leases.read();
+    engine.leases.drop(live.dead);
     const leased = live.names.get('image') ?? new Set<string>();
-    const used = new Set((db.prepare('SELECT image_id FROM containers').all() as Array<{ image_id: Digest }>).map((r) => r.image_id));
+    const used = engine.containers.imageIds();
     for (const img of engine.images.list()) {
       if (used.has(img.id) || leased.has(img.id)) continue;
       if (opts.allImages || engine.images.tagsOf(img.id).length === 0) {
@@ -135,11 +129,7 @@ export async function pruneStore(engine: Engine, opts: { allImages?: boolean } =
     for (const l of engine.images.allLayers()) {
       if (!refs.layers.has(l.diffId) && !leasedLayers.has(l.diffId) && !(await engine.snapshots.hasLayer(l.diffId))) engine.images.deleteLayer(l.diffId);
     }
-    db.exec('COMMIT');
-  } catch (e) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw e;
-  }
+  });
   // Slow deletes, and what has random names nobody can take meanwhile: after the transaction.
   for (const f of finishing) await f.finish().catch((e: unknown) => failed(f.what, e));
   for (const l of later) await drop(l);

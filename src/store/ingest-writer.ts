@@ -7,14 +7,12 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { BerthError } from '../errors/index.ts';
-import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
-import { createSha256 } from '../sys/crypto.ts';
+import { digestHex, type Digest } from '../oci/digest.ts';
 import type { ContentInfo, ContentWriter } from './content.ts';
+import { BlobVerifier } from './verifier.ts';
 
 export class IngestWriter extends Writable implements ContentWriter {
-  private readonly hash = createSha256();
-  private size = 0;
+  private readonly verifier: BlobVerifier;
   private readonly file: ReturnType<typeof createWriteStream>;
 
   constructor(
@@ -24,14 +22,15 @@ export class IngestWriter extends Writable implements ContentWriter {
     private readonly expectedSize?: number,
   ) {
     super({ highWaterMark: 1 << 20 });
+    this.verifier = new BlobVerifier(expected, expectedSize);
     this.file = createWriteStream(tmpPath, { flags: 'wx', mode: 0o644 });
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    if (this.expectedSize !== undefined && this.size > this.expectedSize) {
-      cb(new BerthError('DATA_CORRUPT', `blob is larger than the expected ${this.expectedSize} bytes`));
+    try {
+      this.verifier.update(chunk);
+    } catch (e) {
+      cb(e as Error);
       return;
     }
     if (!this.file.write(chunk)) this.file.once('drain', () => cb());
@@ -50,18 +49,9 @@ export class IngestWriter extends Writable implements ContentWriter {
         this.end();
       });
     }
-    const digest = digestOfHash(this.hash);
-    const want = expected ?? this.expected;
-    const wantSize = expectedSize ?? this.expectedSize;
+    let digest: Digest;
     try {
-      if (wantSize !== undefined && this.size !== wantSize) {
-        throw new BerthError('DATA_CORRUPT', `size mismatch for ${want ?? digest}: expected ${wantSize} bytes, got ${this.size}`);
-      }
-      if (want !== undefined && want !== digest) {
-        throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${want}, got ${digest}`, {
-          hint: 'the source sent different bytes than it promised; nothing was stored',
-        });
-      }
+      digest = this.verifier.verify(expected ?? this.expected, expectedSize ?? this.expectedSize);
       const fh = await open(this.tmpPath, 'r');
       try {
         await fh.sync();
@@ -73,7 +63,7 @@ export class IngestWriter extends Writable implements ContentWriter {
       await rm(this.tmpPath, { force: true });
       throw e;
     }
-    return { digest, size: this.size };
+    return { digest, size: this.verifier.size };
   }
 
   async abort(): Promise<void> {

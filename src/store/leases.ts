@@ -52,36 +52,87 @@ export interface LiveLeases {
   readonly dead: readonly string[];
 }
 
-/** Reads every lease and sorts the live from the dead. */
-export function readLeases(db: Database): LiveLeases {
-  const dead: string[] = [];
-  let since: number | undefined;
-  const live = new Set<string>();
-  for (const l of db.prepare('SELECT id, since FROM leases').all() as Array<{ id: string; since: number }>) {
-    if (!ownerAlive(l.id)) {
-      dead.push(l.id);
-      continue;
-    }
-    live.add(l.id);
-    since = since === undefined ? l.since : Math.min(since, l.since);
-  }
-  const names = new Map<LeaseKind, Set<string>>();
-  for (const r of db.prepare('SELECT lease_id, kind, name FROM lease_resources').all() as Array<{ lease_id: string; kind: LeaseKind; name: string }>) {
-    if (!live.has(r.lease_id)) continue;
-    let set = names.get(r.kind);
-    if (!set) names.set(r.kind, (set = new Set()));
-    set.add(r.name);
-  }
-  return { since, names, dead };
-}
+/** The `leases` and `lease_resources` tables. */
+export class LeaseRecords {
+  constructor(private readonly db: Database) {}
 
-/** Deletes expired leases (and their names); the caller is in a write transaction or autocommit. */
-export function dropLeases(db: Database, ids: readonly string[]): void {
-  const res = db.prepare('DELETE FROM lease_resources WHERE lease_id = ?');
-  const lease = db.prepare('DELETE FROM leases WHERE id = ?');
-  for (const id of ids) {
-    res.run(id);
-    lease.run(id);
+  /** False once the database is closed (at exit, a lease may be released after it). */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Reads every lease and sorts the live from the dead. */
+  read(): LiveLeases {
+    const dead: string[] = [];
+    let since: number | undefined;
+    const live = new Set<string>();
+    for (const l of this.db.prepare('SELECT id, since FROM leases').all() as Array<{ id: string; since: number }>) {
+      if (!ownerAlive(l.id)) {
+        dead.push(l.id);
+        continue;
+      }
+      live.add(l.id);
+      since = since === undefined ? l.since : Math.min(since, l.since);
+    }
+    const names = new Map<LeaseKind, Set<string>>();
+    for (const r of this.db.prepare('SELECT lease_id, kind, name FROM lease_resources').all() as Array<{ lease_id: string; kind: LeaseKind; name: string }>) {
+      if (!live.has(r.lease_id)) continue;
+      let set = names.get(r.kind);
+      if (!set) names.set(r.kind, (set = new Set()));
+      set.add(r.name);
+    }
+    return { since, names, dead };
+  }
+
+  /** Deletes leases (and their names); the caller is in a write transaction or autocommit. */
+  drop(ids: readonly string[]): void {
+    const res = this.db.prepare('DELETE FROM lease_resources WHERE lease_id = ?');
+    const lease = this.db.prepare('DELETE FROM leases WHERE id = ?');
+    for (const id of ids) {
+      res.run(id);
+      lease.run(id);
+    }
+  }
+
+  /** Records lease `id` of process `pid`, covering what appears from `since` (ms) on. */
+  put(id: string, pid: number, since: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO leases (id, pid, since) VALUES (?, ?, ?)').run(id, pid, since);
+  }
+
+  /** Adds names to lease `id`, in one transaction. */
+  addNames(id: string, kind: LeaseKind, names: readonly string[]): void {
+    if (!names.length) return;
+    const insert = this.db.prepare('INSERT OR IGNORE INTO lease_resources (lease_id, kind, name) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const n of names) insert.run(id, kind, n);
+    })();
+  }
+
+  /** The leases naming `name` of `kind`. */
+  holders(kind: LeaseKind, name: string): string[] {
+    return (this.db.prepare('SELECT lease_id FROM lease_resources WHERE kind = ? AND name = ?').all(kind, name) as Array<{ lease_id: string }>).map((r) => r.lease_id);
+  }
+
+  /**
+   * Makes lease `id` the one writer of the partial download `name`, in one write transaction,
+   * unless another live lease is: false then. A dead owner's lease is expired on the way.
+   */
+  takeIngest(id: string, name: string): boolean {
+    return this.db
+      .transaction((): boolean => {
+        for (const owner of this.holders('ingest', name)) {
+          if (owner === id) continue;
+          if (ownerAlive(owner)) return false;
+          this.drop([owner]);
+        }
+        this.db.prepare("INSERT OR IGNORE INTO lease_resources (lease_id, kind, name) VALUES (?, 'ingest', ?)").run(id, name);
+        return true;
+      })
+      .immediate();
+  }
+
+  releaseIngest(id: string, name: string): void {
+    this.db.prepare("DELETE FROM lease_resources WHERE lease_id = ? AND kind = 'ingest' AND name = ?").run(id, name);
   }
 }
 
@@ -94,13 +145,13 @@ export function coveredBy(live: LiveLeases, timeMs: number): boolean {
 export class ProcessLease {
   private id: string | undefined;
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly records: LeaseRecords) {}
 
   /** Takes the lease if this process has none yet: from now on what appears under the root is kept. */
   hold(): void {
     if (this.id !== undefined) return;
     const id = `${process.pid}:${processStart('self')}`;
-    this.db.prepare('INSERT OR REPLACE INTO leases (id, pid, since) VALUES (?, ?, ?)').run(id, process.pid, Date.now() - SLACK_MS);
+    this.records.put(id, process.pid, Date.now() - SLACK_MS);
     this.id = id;
     process.once('exit', () => this.release());
   }
@@ -108,12 +159,7 @@ export class ProcessLease {
   /** Names things this process is about to use; call before looking for them. */
   add(kind: LeaseKind, names: Iterable<string>): void {
     this.hold();
-    const list = [...names];
-    if (!list.length) return;
-    const insert = this.db.prepare('INSERT OR IGNORE INTO lease_resources (lease_id, kind, name) VALUES (?, ?, ?)');
-    this.db.transaction(() => {
-      for (const n of list) insert.run(this.id, kind, n);
-    })();
+    this.records.addNames(this.id!, kind, [...names]);
   }
 
   /**
@@ -123,30 +169,21 @@ export class ProcessLease {
    */
   async lockIngest(name: string, signal?: AbortSignal): Promise<() => void> {
     this.hold();
-    const owners = this.db.prepare("SELECT lease_id FROM lease_resources WHERE kind = 'ingest' AND name = ?");
-    const take = this.db.transaction((): boolean => {
-      for (const { lease_id: owner } of owners.all(name) as Array<{ lease_id: string }>) {
-        if (owner === this.id) continue;
-        if (ownerAlive(owner)) return false;
-        dropLeases(this.db, [owner]);
-      }
-      this.db.prepare("INSERT OR IGNORE INTO lease_resources (lease_id, kind, name) VALUES (?, 'ingest', ?)").run(this.id, name);
-      return true;
-    });
-    while (!take.immediate()) {
+    const id = this.id!;
+    while (!this.records.takeIngest(id, name)) {
       signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     return () => {
-      if (this.db.open) this.db.prepare("DELETE FROM lease_resources WHERE lease_id = ? AND kind = 'ingest' AND name = ?").run(this.id, name);
+      if (this.records.open) this.records.releaseIngest(id, name);
     };
   }
 
   /** Ends the lease (at exit). */
   release(): void {
-    if (this.id === undefined || !this.db.open) return;
+    if (this.id === undefined || !this.records.open) return;
     try {
-      dropLeases(this.db, [this.id]);
+      this.records.drop([this.id]);
     } catch {
       /* the database is busy or gone: the lease expires with this process */
     }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
-import { coveredBy, dropLeases, type LeaseKind, type LiveLeases } from './leases.ts';
+import { coveredBy, type LeaseKind, type LiveLeases } from './leases.ts';
 
 export interface Leftover {
   /** One line for `system check`. */
@@ -82,7 +82,7 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     out.push({ what: `temp entry snapshots/layers/tmp/${t.name}`, bytes: 0, locked: false, remove: () => engine.snapshots.removeTemp(t.name) });
   }
 
-  const containers = new Set((engine.db.prepare('SELECT id FROM containers').all() as Array<{ id: string }>).map((r) => r.id));
+  const containers = new Set(engine.containers.ids());
   // A build killed during a RUN leaves the step's runc container running (`runc run` was its
   // child) on the step's snapshot: it is killed and deleted first, so the snapshot's mount goes below.
   const runcRoot = join(engine.runRoot, 'runc');
@@ -129,7 +129,7 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
   for (const n of networkLeftovers(engine.runRoot, ownedNet)) out.push({ ...n, bytes: 0, locked: false });
 
   for (const id of live.dead) {
-    out.push({ what: `lease of process ${id.split(':')[0]}, which has exited`, bytes: 0, locked: true, remove: async () => dropLeases(engine.db, [id]) });
+    out.push({ what: `lease of process ${id.split(':')[0]}, which has exited`, bytes: 0, locked: true, remove: async () => engine.leases.drop([id]) });
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
-import { immediate, type Database } from '../store/db.ts';
+import type { VolumeRecords, VolumeRow } from '../store/volumes.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 
@@ -20,11 +20,17 @@ export interface Volume {
   readonly mountpoint: string;
 }
 
+/** Who holds a volume: the containers whose config lists it. */
+export interface VolumeUsers {
+  idsUsingVolume(name: string): string[];
+}
+
 export class VolumeStore {
   private readonly dir: string;
   constructor(
     root: string,
-    private readonly db: Database,
+    private readonly records: VolumeRecords,
+    private readonly users: VolumeUsers,
   ) {
     this.dir = join(root, 'volumes');
   }
@@ -33,12 +39,12 @@ export class VolumeStore {
     return join(this.dir, name, '_data');
   }
 
-  private toVolume(r: { name: string; created: string; labels: string; anonymous: number }): Volume {
-    return { name: r.name, created: r.created, labels: JSON.parse(r.labels) as Record<string, string>, anonymous: r.anonymous === 1, mountpoint: this.mountpoint(r.name) };
+  private toVolume(r: VolumeRow): Volume {
+    return { name: r.name, created: r.created, labels: { ...r.labels }, anonymous: r.anonymous, mountpoint: this.mountpoint(r.name) };
   }
 
   get(name: string): Volume | undefined {
-    const r = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as { name: string; created: string; labels: string; anonymous: number } | undefined;
+    const r = this.records.get(name);
     return r && this.toVolume(r);
   }
 
@@ -49,7 +55,11 @@ export class VolumeStore {
   }
 
   list(): Volume[] {
-    return (this.db.prepare('SELECT * FROM volumes ORDER BY name').all() as Array<{ name: string; created: string; labels: string; anonymous: number }>).map((r) => this.toVolume(r));
+    return this.records.list().map((r) => this.toVolume(r));
+  }
+
+  count(): number {
+    return this.records.count();
   }
 
   /** Creates the volume, or returns the existing one of that name (docker's behaviour). */
@@ -63,17 +73,12 @@ export class VolumeStore {
     // volumes/ and volumes/<name> 0700 (store/private-root.ts); `_data`, the container's, 0755 as docker's.
     await mkdir(join(this.dir, vname), { recursive: true, mode: 0o700 });
     await mkdir(this.mountpoint(vname), { recursive: true, mode: 0o755 });
-    immediate(this.db, () => {
-      this.db
-        .prepare('INSERT OR IGNORE INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)')
-        .run(vname, new Date().toISOString(), JSON.stringify(opts.labels ?? {}), opts.anonymous ? 1 : 0);
-    });
+    this.records.insertIfAbsent({ name: vname, created: new Date().toISOString(), labels: opts.labels ?? {}, anonymous: opts.anonymous ?? false });
     return this.get(vname)!;
   }
 
   usedBy(name: string): string[] {
-    const rows = this.db.prepare("SELECT id, config FROM containers").all() as Array<{ id: string; config: string }>;
-    return rows.filter((r) => (JSON.parse(r.config) as { volumes?: string[] }).volumes?.includes(name)).map((r) => r.id);
+    return this.users.idsUsingVolume(name);
   }
 
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -83,7 +88,7 @@ export class VolumeStore {
     }
     const users = this.usedBy(name);
     if (users.length) throw new BerthError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
-    this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    this.records.delete(name);
     await rm(join(this.dir, name), { recursive: true, force: true });
   }
 

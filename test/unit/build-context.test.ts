@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BuildContext } from '../../src/builder/context.ts';
 import { openDatabase, type Database } from '../../src/store/db.ts';
+import { FileHashRecords } from '../../src/store/file-hashes.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -27,7 +28,7 @@ function fixture(): { ctx: string; db: Database } {
 
 /** A fresh BuildContext each time, as each build opens one: only the store carries over. */
 async function digest(ctx: string, db: Database, source = 'src'): Promise<string> {
-  const c = await BuildContext.open(ctx, join(ctx, 'Dockerfile'), db);
+  const c = await BuildContext.open(ctx, join(ctx, 'Dockerfile'), new FileHashRecords(db));
   const { matched } = await c.select(source);
   return c.digestOf(matched, /[*?[]/.test(source) ? '' : source);
 }

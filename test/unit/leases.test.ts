@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openDatabase } from '../../src/store/db.ts';
-import { coveredBy, ownerAlive, processStart, ProcessLease, readLeases } from '../../src/store/leases.ts';
+import { coveredBy, LeaseRecords, ownerAlive, processStart, ProcessLease } from '../../src/store/leases.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-leases-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,28 +32,28 @@ describe('lease owners', () => {
 
 describe('ProcessLease', () => {
   const db = openDatabase(join(dir, 'metadata.db'));
+  const records = new LeaseRecords(db);
   after(() => db.close());
 
   it('names what it uses, and a dead owner\'s lease is reported as dead, not live', () => {
-    const lease = new ProcessLease(db);
+    const lease = new ProcessLease(records);
     lease.add('blob', ['sha256:aa', 'sha256:bb']);
-    db.prepare('INSERT INTO leases (id, pid, since) VALUES (?, ?, ?)').run('999999999:7', 999999999, 0);
-    db.prepare("INSERT INTO lease_resources (lease_id, kind, name) VALUES ('999999999:7', 'blob', 'sha256:cc')").run();
-    const live = readLeases(db);
+    records.put('999999999:7', 999999999, 0);
+    records.addNames('999999999:7', 'blob', ['sha256:cc']);
+    const live = records.read();
     assert.deepEqual([...(live.names.get('blob') ?? [])].sort(), ['sha256:aa', 'sha256:bb']);
     assert.deepEqual(live.dead, ['999999999:7']);
     assert.ok(live.since !== undefined && live.since <= Date.now());
     lease.release();
-    assert.equal(readLeases(db).names.get('blob'), undefined);
+    assert.equal(records.read().names.get('blob'), undefined);
   });
 
   it('takes a dead writer\'s partial download over at once', async () => {
-    db.prepare('INSERT OR REPLACE INTO leases (id, pid, since) VALUES (?, ?, ?)').run('999999998:7', 999999998, 0);
-    db.prepare("INSERT INTO lease_resources (lease_id, kind, name) VALUES ('999999998:7', 'ingest', 'abc')").run();
-    const lease = new ProcessLease(db);
+    records.put('999999998:7', 999999998, 0);
+    records.addNames('999999998:7', 'ingest', ['abc']);
+    const lease = new ProcessLease(records);
     const unlock = await lease.lockIngest('abc');
-    const owners = db.prepare("SELECT lease_id FROM lease_resources WHERE kind = 'ingest' AND name = 'abc'").all() as Array<{ lease_id: string }>;
-    assert.deepEqual(owners.map((o) => o.lease_id), [`${process.pid}:${processStart('self')}`]);
+    assert.deepEqual(records.holders('ingest', 'abc'), [`${process.pid}:${processStart('self')}`]);
     unlock();
     lease.release();
   });
@@ -63,9 +63,9 @@ describe('ProcessLease', () => {
     const child = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       const owner = `${child.pid}:${processStart(child.pid!)}`;
-      db.prepare('INSERT INTO leases (id, pid, since) VALUES (?, ?, ?)').run(owner, child.pid, Date.now());
-      db.prepare("INSERT INTO lease_resources (lease_id, kind, name) VALUES (?, 'ingest', 'def')").run(owner);
-      const lease = new ProcessLease(db);
+      records.put(owner, child.pid!, Date.now());
+      records.addNames(owner, 'ingest', ['def']);
+      const lease = new ProcessLease(records);
       let got = false;
       const waiting = lease.lockIngest('def').then((unlock) => {
         got = true;
