@@ -83,7 +83,7 @@ module.exports = {
     {
       name: 'engine-only-from-cli-and-services',
       severity: 'error',
-      comment: 'engine.ts is the composition root: only the front end and the use cases see it; a service takes the narrow roles it uses.',
+      comment: 'engine.ts is the composition root: only the front ends (cli/, the coming api/) and the use cases see it; a service takes the narrow roles it uses.',
       from: { path: '^src/', pathNot: '^src/(cli|services|api)/' },
       to: { path: '^src/engine\\.ts$' },
     },
