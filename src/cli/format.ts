@@ -36,7 +36,7 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<read
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
 type Row = Record<string, unknown>;
@@ -147,5 +147,5 @@ export function formatRows(
     const headers = cols.map((c) => (/\{\{\s*\.?(\w+)/.exec(c)?.[1] ?? c).replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
     return renderTable(headers, rows.map((r) => cols.map((c) => renderTemplate(c, r))));
   }
-  return rows.map((r) => renderTemplate(format, r) + '\n').join('');
+  return rows.map((r) => `${renderTemplate(format, r)}\n`).join('');
 }

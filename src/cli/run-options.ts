@@ -1,5 +1,5 @@
 /** The flags `create` and `run` share, as docker spells them, and their mapping to CreateOptions. */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import type { CreateOptions } from '../container/create.ts';
 import { collect } from './context.ts';

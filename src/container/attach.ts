@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { BerthError } from '../errors/index.ts';
 
-export const enum FrameKind {
+export enum FrameKind {
   Stdin = 0,
   Stdout = 1,
   Stderr = 2,

@@ -77,7 +77,7 @@ function rootRelative(fd: number, rootfs: string): string {
 /** Copies the bytes of one open file to another. */
 function copyBytes(from: number, to: number): void {
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (let n; (n = readSync(from, buf, 0, buf.length, null)) > 0; ) {
+  for (let n: number; (n = readSync(from, buf, 0, buf.length, null)) > 0; ) {
     for (let off = 0; off < n; ) off += writeSync(to, buf, off, n - off);
   }
 }

@@ -204,7 +204,7 @@ function readStartReport(pipe: Readable, id: string): Promise<StartReport | unde
 /** The monitor's side of that pipe: report once, then let go of it. */
 function reportStart(report: StartReport): void {
   try {
-    writeSync(3, JSON.stringify(report) + '\n');
+    writeSync(3, `${JSON.stringify(report)}\n`);
     closeSync(3);
   } catch {
     // The starting CLI is gone (EPIPE) or this monitor was not started by one: nobody to tell.

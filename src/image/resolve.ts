@@ -19,7 +19,7 @@ export function findImageId(engine: Engine, nameOrId: string): Digest | undefine
     const id = `sha256:${hex}` as Digest;
     if (engine.images.get(id)) return id;
   }
-  let ref;
+  let ref: ReturnType<typeof parseReference>;
   try {
     ref = parseReference(s);
   } catch (e) {

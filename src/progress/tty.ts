@@ -37,7 +37,7 @@ export function ttyRenderer(write: (s: string) => void, columns = () => process.
       out.push(clip(` => ${s.cached ? 'CACHED ' : ''}${s.name} ${s.cached ? '' : state}`.trimEnd()));
       if (s.end === undefined || s.error) for (const l of s.lines.slice(-TAIL)) out.push(clip(` => => ${l}`));
     }
-    const text = (drawn ? `\x1b[${drawn}F\x1b[J` : '') + out.join('\n') + '\n';
+    const text = `${drawn ? `\x1b[${drawn}F\x1b[J` : ''}${out.join('\n')}\n`;
     drawn = out.length;
     write(text);
   };

@@ -69,6 +69,7 @@ export async function registryError(res: IncomingMessage, what: string): Promise
 }
 
 function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
   return s.replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
 }
 

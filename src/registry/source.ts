@@ -34,7 +34,7 @@ export class RegistrySource implements ImageSource {
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new BerthError('DATA_CORRUPT', `manifest ${reference} from ${this.ref.registry} does not match its digest (got ${digest})`);
     }
-    if (claimed && claimed.startsWith('sha256:') && claimed !== digest) {
+    if (claimed?.startsWith('sha256:') && claimed !== digest) {
       throw new BerthError('DATA_CORRUPT', `the registry says manifest ${this.description} is ${claimed}, but its bytes hash to ${digest}`);
     }
     const mediaType = (res.headers['content-type'] as string | undefined)?.split(';')[0] ?? MediaType.OciManifest;

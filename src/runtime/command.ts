@@ -50,6 +50,6 @@ export async function checkCommand(rootfs: string, command: string, env: readonl
       hint: `${sawNonExec} is not an executable file in the image`,
     });
   }
-  const why = command.includes('/') ? 'stat ' + command + ': no such file or directory' : 'executable file not found in $PATH';
+  const why = command.includes('/') ? `stat ${command}: no such file or directory` : 'executable file not found in $PATH';
   throw new BerthError('CMD_NOT_FOUND', `failed to create task for container: exec: "${command}": ${why}: unknown`);
 }

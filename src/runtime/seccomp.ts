@@ -65,8 +65,8 @@ export function toOciSeccomp(profile: DockerSeccompProfile, caps: readonly strin
     if (inc.caps && !inc.caps.every((c) => has.has(c))) return false;
     if (inc.arches && !inc.arches.includes(host.go)) return false;
     if (inc.minKernel && !kernelAtLeast(inc.minKernel)) return false;
-    if (exc.caps && exc.caps.some((c) => has.has(c))) return false;
-    if (exc.arches && exc.arches.includes(host.go)) return false;
+    if (exc.caps?.some((c) => has.has(c))) return false;
+    if (exc.arches?.includes(host.go)) return false;
     return true;
   };
   const mapped = profile.archMap?.find((m) => m.architecture === host.scmp);

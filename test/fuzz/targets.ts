@@ -115,7 +115,7 @@ export const dockerignoreTarget: Target<string> = {
   expected: (e) => berthCode(e),
 };
 
-const REFERENCE_TOKENS = [':', '@', '/', '@sha256:', 'sha256:' + 'a'.repeat(64), 'localhost', 'localhost:5000/', '[::1]:5000/', '[fe80::1%eth0]:5000/', 'docker.io/', 'index.docker.io/', 'library/', '.', '-', '_', '__', '--', 'A', ':latest', 'a'.repeat(128), 'a'.repeat(256)];
+const REFERENCE_TOKENS = [':', '@', '/', '@sha256:', `sha256:${'a'.repeat(64)}`, 'localhost', 'localhost:5000/', '[::1]:5000/', '[fe80::1%eth0]:5000/', 'docker.io/', 'index.docker.io/', 'library/', '.', '-', '_', '__', '--', 'A', ':latest', 'a'.repeat(128), 'a'.repeat(256)];
 
 /** Image references: parse, and what berth prints must parse back to the same reference. */
 export const referenceTarget: Target<string> = {
@@ -127,7 +127,7 @@ export const referenceTarget: Target<string> = {
   run(s) {
     const r = parseReference(s);
     for (const printed of [formatReference(r), familiarName(r)]) {
-      let again;
+      let again: ReturnType<typeof parseReference>;
       try {
         again = parseReference(printed);
       } catch (e) {

@@ -27,7 +27,9 @@ function tarOf(entries: Entry[]): Readable {
 }
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 async function apply(entries: Entry[], whiteouts: 'apply' | 'overlay' = 'apply'): Promise<string> {
   const d = mkdtempSync(join(tmpdir(), 'berth-order-'));

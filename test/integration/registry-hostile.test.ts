@@ -119,34 +119,34 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     // An endless token: `{"token":"aaaa…` that never closes.
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"token":"');
-    return pour(res, zeros);
+    return void pour(res, zeros);
   }
   if (url.includes('/manifests/')) {
     switch (repo) {
       case 'huge': // says 10 GB, and trickles
         res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(10 * 1024 ** 3) });
-        return pour(res, zeros);
+        return void pour(res, zeros);
       case 'endless': // chunked, never ends
         res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
         res.write('{"schemaVersion":2,"x":"');
-        return pour(res, zeros);
+        return void pour(res, zeros);
       case 'token':
-        if (req.headers.authorization) return sendManifest(manifest);
+        if (req.headers.authorization) return void sendManifest(manifest);
         return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="hostile"`, 'content-type': 'application/json', 'content-length': 2 }).end('{}');
       case 'badrealm': // a token server that is a local file
         return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="file:///etc/shadow"', 'content-length': 0 }).end();
       case 'error': // a 500 whose body never ends
         res.writeHead(500, { 'content-type': 'application/json' });
         res.write('{"errors":[{"code":"UNKNOWN","message":"');
-        return pour(res, zeros);
+        return void pour(res, zeros);
       case 'redirect': // to something that is not http(s)
         return void res.writeHead(307, { location: 'file:///etc/shadow', 'content-length': 0 }).end();
       case 'loop': // to itself, for ever
         return void res.writeHead(302, { location: url, 'content-length': 0 }).end();
       case 'bigconfig': // a manifest whose config descriptor claims 1 GB
-        return sendManifest(manifestOf(config, 1 << 30));
+        return void sendManifest(manifestOf(config, 1 << 30));
       default:
-        return sendManifest(manifest);
+        return void sendManifest(manifest);
     }
   }
   if (url.endsWith(`/blobs/${sha(config)}`)) {
@@ -154,23 +154,23 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       // Says more than the descriptor: refused before a byte is read.
       res.writeHead(200, { 'content-length': config.length + 1_000_000 });
       res.write(config);
-      return pour(res, zeros, 1_000_000);
+      return void pour(res, zeros, 1_000_000);
     }
     if (repo === 'endlessconfig') {
       // Chunked: the right bytes, then more without end.
       res.writeHead(200);
       res.write(config);
-      return pour(res, zeros);
+      return void pour(res, zeros);
     }
     return void res.writeHead(200, { 'content-length': config.length }).end(config);
   }
   if (url.endsWith(`/blobs/${sha(layer)}`)) {
     // Every range of the layer, or all of it, comes with more than asked for, chunked.
     const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
-    if (range && range[2]) res.writeHead(206, { 'content-range': `bytes ${range[1]}-${range[2]}/${layer.length}` });
+    if (range?.[2]) res.writeHead(206, { 'content-range': `bytes ${range[1]}-${range[2]}/${layer.length}` });
     else res.writeHead(200);
     res.write(layer.subarray(Number(range?.[1] ?? 0)));
-    return pour(res, zeros);
+    return void pour(res, zeros);
   }
   res.writeHead(404, { 'content-length': 0 }).end();
 }
@@ -268,7 +268,7 @@ describe('ADD of a big URL', () => {
       if (req.url === '/weights.bin') {
         // Chunked (no Content-Length), as a generated download would be.
         res.writeHead(200, { 'last-modified': lastModified });
-        return pour(res, piece, total);
+        return void pour(res, piece, total);
       }
       res.writeHead(404, { 'content-length': 0 }).end();
     });

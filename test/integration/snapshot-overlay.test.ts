@@ -51,7 +51,10 @@ describe('overlay commit', () => {
     assert.equal(readFileSync(join(s.layerPath(layer.diffId), 'f'), 'utf8'), 'one\n', 'the layer can be read when commit returns');
 
     let bReady = false;
-    const b = s.prepare('b', [layer.diffId]).then((snap) => ((bReady = true), snap));
+    const b = s.prepare('b', [layer.diffId]).then((snap) => {
+      bReady = true;
+      return snap;
+    });
     await tick();
     assert.equal(bReady, false, 'the mount over the layer waits for the detach');
     s.release();

@@ -12,7 +12,9 @@ import { openDatabase, type Database } from '../../src/store/db.ts';
 import { FileHashRecords } from '../../src/store/file-hashes.ts';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function fixture(): { ctx: string; db: Database } {
   const d = mkdtempSync(join(tmpdir(), 'berth-ctx-'));
@@ -39,7 +41,13 @@ describe('build context digests', () => {
     { name: 'only the mtime of a file, same content', change: (ctx) => utimesSync(join(ctx, 'src', 'b.py'), new Date(1_000_000), new Date(1_000_000)) },
     { name: 'a new file', change: (ctx) => writeFileSync(join(ctx, 'src', 'c.py'), '') },
     { name: 'a removed file', change: (ctx) => unlinkSync(join(ctx, 'src', 'b.py')) },
-    { name: 'a symlink pointed elsewhere', change: (ctx) => (unlinkSync(join(ctx, 'src', 'link')), symlinkSync('b.py', join(ctx, 'src', 'link'))) },
+    {
+      name: 'a symlink pointed elsewhere',
+      change: (ctx) => {
+        unlinkSync(join(ctx, 'src', 'link'));
+        symlinkSync('b.py', join(ctx, 'src', 'link'));
+      },
+    },
   ];
   for (const c of changes) {
     it(`a change is seen: ${c.name}`, async () => {

@@ -283,7 +283,7 @@ describe('tarCheck (import: bytes pass only as a tar)', () => {
   async function through(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<Buffer> {
     const out: Buffer[] = [];
     const check = tarCheck();
-    const done = pipeline(Readable.from(chunks), check, async function* (src: AsyncIterable<Buffer>) {
+    const done = pipeline(Readable.from(chunks), check, async (src: AsyncIterable<Buffer>) => {
       for await (const c of src) out.push(c);
     });
     await done;

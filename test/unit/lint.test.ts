@@ -15,7 +15,6 @@ async function ids(src: string, context?: LintInput['context']): Promise<string[
   return (await lint({ file: 'Dockerfile', dockerfile: loadDockerfile(src), context })).map((f) => f.ruleId);
 }
 
-const OK = 'FROM python:3.11-slim\nUSER app\n';
 const ctx = (ignored: string[], size = 0, hasDockerignore = true): LintInput['context'] => ({ dir: '/x', hasDockerignore, isIgnored: (p) => ignored.includes(p), sizeBytes: async () => size });
 
 // [rule, fires on, stays quiet on, context?]

@@ -22,7 +22,7 @@ describe('transfer progress', () => {
 
   it('a line has the bar, bytes of the total and the rate', () => {
     assert.equal(progressLine({ id: 'abc123def456', size: 1000_000, bytes: 500_000 }, 'Downloading', 1000), `abc123def456: Downloading [${'='.repeat(19)}>${' '.repeat(20)}]  500kB/1MB  500kB/s`);
-    assert.match(progressLine({ id: 'x', size: 10, bytes: 10 }, 'Pushing', 0), /\[={39}>\]  10B\/10B$/);
+    assert.match(progressLine({ id: 'x', size: 10, bytes: 10 }, 'Pushing', 0), /\[={39}>\] {2}10B\/10B$/);
   });
 
   it('redraws in place and ends with every blob\'s final word', () => {
@@ -35,7 +35,7 @@ describe('transfer progress', () => {
     r.onProgress({ kind: 'blob-progress', digest: A, bytes: 1000, size: 2000 });
     r.finish();
     const first = out;
-    assert.match(first, /aaaaaaaaaaaa: Downloading \[=+> +\]  1kB\/2kB  1kB\/s\n/);
+    assert.match(first, /aaaaaaaaaaaa: Downloading \[=+> +\] {2}1kB\/2kB {2}1kB\/s\n/);
     assert.match(first, /bbbbbbbbbbbb: Already exists\n/);
     r.onProgress({ kind: 'blob-done', digest: A });
     r.finish();
