@@ -183,7 +183,7 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   if (type === 'secret') {
     if (values.has('from')) throw invalid('secret mount should not have a from');
     if (source !== undefined && id !== undefined) throw invalid('both source and id can\'t be set on a secret mount');
-    id ??= source ?? (target === undefined ? undefined : target.slice(target.lastIndexOf('/') + 1));
+    id ??= source ?? (target === undefined ? undefined : target.replace(/\/+$/, '').slice(target.replace(/\/+$/, '').lastIndexOf('/') + 1));
     if (!id && !deferred) throw invalid(`invalid secret mount --mount=${spec}: one of id, source or target is required`);
     if (target === undefined && id) target = `/run/secrets/${id}`;
   }
