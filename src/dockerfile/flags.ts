@@ -267,7 +267,7 @@ export function copyFlags(flags: RawFlags, expand?: Expand): CopyFlags {
     // An empty --from or --chown (`--chown=$UNSET`) means none, as in BuildKit.
     from: word(flags.from?.[0], expand) || undefined,
     chown: word(flags.chown?.[0], expand) || undefined,
-    chmod: known(chmodText) ? parseChmod(chmodText!) : undefined,
+    chmod: known(chmodText) && chmodText !== '' ? parseChmod(chmodText!) : undefined,
     link: flagBool(flags, 'link') ?? false,
     parents: flagBool(flags, 'parents') ?? false,
     exclude: (flags.exclude ?? []).map((e) => word(e, expand)!),
