@@ -6,7 +6,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mark } from '../progress/timing.ts';
-import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
