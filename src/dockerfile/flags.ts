@@ -78,6 +78,11 @@ const SHARING: readonly MountSharing[] = ['shared', 'private', 'locked'];
 const MOUNT_KEYS = ['type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite', 'rw', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'size', 'env'];
 const BARE_KEYS = ['readonly', 'ro', 'readwrite', 'rw', 'required'];
 
+/** User text as a message quotes it: long values cut, so a hostile flag cannot flood the output. */
+function shown(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 function invalid(message: string, hint?: string): BerthError {
   return new BerthError('INVALID_ARGUMENT', message, hint === undefined ? {} : { hint });
 }
@@ -86,13 +91,13 @@ function invalid(message: string, hint?: string): BerthError {
 export function parseBool(value: string, key: string): boolean {
   if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
-  throw invalid(`invalid value for ${key}: ${value}`, 'use true or false');
+  throw invalid(`invalid value for ${key}: ${shown(value)}`, 'use true or false');
 }
 
 function parseUint(value: string, key: string, radix: 8 | 10): number {
   const ok = radix === 8 ? /^[0-7]{1,11}$/.test(value) : /^\d{1,10}$/.test(value);
   const n = ok ? parseInt(value, radix) : NaN;
-  if (!(n <= 0xffffffff)) throw invalid(`invalid value ${value} for ${key}`, radix === 8 ? `${key} is an octal number, e.g. 0755` : `${key} is a number`);
+  if (!(n <= 0xffffffff)) throw invalid(`invalid value ${shown(value)} for ${key}`, radix === 8 ? `${key} is an octal number, e.g. 0755` : `${key} is a number`);
   return n;
 }
 
@@ -101,12 +106,24 @@ const UNITS: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20,
 /** A size such as `64m`, `1.5GiB` or `1024`, in bytes (binary units, as docker's RAMInBytes). */
 export function parseSize(value: string, key = 'size'): number {
   const m = /^(\d{1,20}(?:\.\d{1,20})?) ?([kmgtp]?)(?:i?b)?$/i.exec(value);
-  if (!m) throw invalid(`invalid value for ${key}: ${value}`, 'use a size such as 64m or 1g');
+  if (!m) throw invalid(`invalid value for ${key}: ${shown(value)}`, 'use a size such as 64m or 1g');
   return Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
 }
 
+/** The known key nearest to a mistyped one (at most two edits away), for the hint. */
 function closest(word: string, options: readonly string[]): string | undefined {
-  return options.find((o) => o.startsWith(word.slice(0, 2)) && Math.abs(o.length - word.length) <= 2);
+  if (word.length > 32) return undefined; // a long word is near nothing, and not worth a table
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length]!;
+  };
+  const best = options.map((o) => [o, distance(word, o)] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= 2 ? best[0] : undefined;
 }
 
 /**
@@ -122,14 +139,14 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   for (const { key: rawKey, value: raw } of parseKeyValues(spec)) {
     const key = rawKey.toLowerCase();
     if (raw === undefined) {
-      if (!BARE_KEYS.includes(key)) throw invalid(`invalid field '${rawKey}' in --mount=${spec}: it must be a key=value pair`, `bare fields are ${BARE_KEYS.join(', ')}`);
+      if (!BARE_KEYS.includes(key)) throw invalid(`invalid field '${shown(rawKey)}' in --mount=${shown(spec)}: it must be a key=value pair`, `bare fields are ${BARE_KEYS.join(', ')}`);
       if (key === 'required') required = true;
       else readonly = key === 'readonly' || key === 'ro';
       continue;
     }
     if (!MOUNT_KEYS.includes(key)) {
       const near = closest(key, MOUNT_KEYS);
-      throw invalid(`unexpected key '${rawKey}' in --mount=${spec}`, near ? `did you mean ${near}?` : `keys are ${MOUNT_KEYS.join(', ')}`);
+      throw invalid(`unexpected key '${shown(rawKey)}' in --mount=${shown(spec)}`, near ? `did you mean ${near}?` : `keys are ${MOUNT_KEYS.join(', ')}`);
     }
     if (!expand && raw.includes('$')) {
       deferred = true;
@@ -160,7 +177,7 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   const typeText = (values.get('type') ?? 'bind').toLowerCase();
   const type = MOUNT_TYPES.find((t) => t === typeText);
   if (!type) {
-    throw invalid(`unsupported mount type "${values.get('type')}"`, `types are ${MOUNT_TYPES.join(', ')}`);
+    throw invalid(`unsupported mount type "${shown(values.get('type')!)}"`, `types are ${MOUNT_TYPES.join(', ')}`);
   }
   const num = (key: string, radix: 8 | 10) => (values.has(key) ? parseUint(values.get(key)!, key, radix) : undefined);
   const mode = num('mode', 8);
@@ -175,7 +192,7 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   if (required !== undefined && type !== 'secret' && type !== 'ssh') throw invalid(`unexpected key 'required' for mount type '${type}'`, 'required is for type=secret and type=ssh');
   const sharingText = values.get('sharing')?.toLowerCase();
   const sharing = sharingText === undefined ? undefined : SHARING.find((s) => s === sharingText);
-  if (sharingText !== undefined && !sharing) throw invalid(`unsupported sharing value "${values.get('sharing')}"`, `use ${SHARING.join(', ')}`);
+  if (sharingText !== undefined && !sharing) throw invalid(`unsupported sharing value "${shown(values.get('sharing')!)}"`, `use ${SHARING.join(', ')}`);
   if (sharing && type !== 'cache') throw invalid(`invalid cache sharing set for ${type} mount`, 'sharing is for type=cache');
   let id = values.get('id');
   let target = values.get('target');
@@ -184,7 +201,7 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
     if (values.has('from')) throw invalid('secret mount should not have a from');
     if (source !== undefined && id !== undefined) throw invalid('both source and id can\'t be set on a secret mount');
     id ??= source ?? (target === undefined ? undefined : target.replace(/\/+$/, '').slice(target.replace(/\/+$/, '').lastIndexOf('/') + 1));
-    if (!id && !deferred) throw invalid(`invalid secret mount --mount=${spec}: one of id, source or target is required`);
+    if (!id && !deferred) throw invalid(`invalid secret mount --mount=${shown(spec)}: one of id, source or target is required`);
     if (target === undefined && id) target = `/run/secrets/${id}`;
   }
   if (type === 'ssh') {
@@ -224,7 +241,7 @@ export function mountFrom(spec: string): string | undefined {
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   const found = allowed.find((a) => a === value);
-  if (!found) throw invalid(`unsupported --${flag} value "${value}"`, `use ${allowed.map((a) => `--${flag}=${a}`).join(', ')}`);
+  if (!found) throw invalid(`unsupported --${flag} value "${shown(value)}"`, `use ${allowed.map((a) => `--${flag}=${a}`).join(', ')}`);
   return found;
 }
 
@@ -250,7 +267,7 @@ function flagBool(flags: RawFlags, name: string): boolean | undefined {
 /** `0755` → 493. BuildKit's Dockerfile syntax takes an octal mode here. */
 export function parseChmod(value: string): number {
   const mode = /^[0-7]{1,12}$/.test(value) ? parseInt(value, 8) : NaN;
-  if (!(mode <= 0o7777)) throw invalid(`invalid --chmod value "${value}"`, 'use an octal mode such as 0755 or 644');
+  if (!(mode <= 0o7777)) throw invalid(`invalid --chmod value "${shown(value)}"`, 'use an octal mode such as 0755 or 644');
   return mode;
 }
 
@@ -259,9 +276,9 @@ export function copyFlags(flags: RawFlags, expand?: Expand): CopyFlags {
   const chmodText = word(flags.chmod?.[0], expand);
   const checksum = word(flags.checksum?.[0], expand);
   // The digest's shape is checked at parse time, its algorithm and length once it is used.
-  if (known(checksum) && !/^[a-z0-9]+:[0-9a-f]+$/.test(checksum!)) throw invalid(`invalid --checksum value "${checksum}"`, 'use --checksum=sha256:<64 hex digits>');
+  if (known(checksum) && !/^[a-z0-9]+:[0-9a-f]+$/.test(checksum!)) throw invalid(`invalid --checksum value "${shown(checksum!)}"`, 'use --checksum=sha256:<64 hex digits>');
   if (expand && checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) {
-    throw invalid(`invalid --checksum value "${checksum}"`, /^sha(384|512):/.test(checksum) ? 'only sha256 checksums are supported' : 'use --checksum=sha256:<64 hex digits>');
+    throw invalid(`invalid --checksum value "${shown(checksum!)}"`, /^sha(384|512):/.test(checksum) ? 'only sha256 checksums are supported' : 'use --checksum=sha256:<64 hex digits>');
   }
   return {
     // An empty --from or --chown (`--chown=$UNSET`) means none, as in BuildKit.

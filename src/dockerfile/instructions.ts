@@ -130,7 +130,8 @@ function checkFlagValues(node: Node, file: ParseResult, flags: Record<string, st
     else if (node.value === 'copy' || node.value === 'add') copyFlags(flags);
   } catch (e) {
     if (!(e instanceof BerthError) || e.code !== 'INVALID_ARGUMENT') throw e;
-    const raw = node.flags.find((f) => e.message.includes(f.slice(2)));
+    // The caret goes to the flag the message names (its name, or its value as quoted).
+    const raw = node.flags.find((f) => e.message.includes(f.slice(2, 82))) ?? node.flags.find((f) => e.message.includes(f.split('=')[0]!));
     failAt(file, node, e.message, e.hint, raw === undefined ? undefined : columnIn(file, node, raw));
   }
 }

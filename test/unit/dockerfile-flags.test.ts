@@ -49,6 +49,7 @@ describe('parseRunMount: every error', () => {
     ['type=volume,target=/x', /unsupported mount type "volume"/],
     ['type=bind,target=/x,nosuid', /invalid field 'nosuid'.*key=value/],
     ['type=bind,traget=/x', /unexpected key 'traget'/],
+    ['type=bind,target=/x,shareing=shared', /unexpected key 'shareing'/],
     ['type=bind,target=/x,ro=yes', /invalid value for ro: yes/],
     ['type=bind,target=/x,rw=maybe', /invalid value for rw: maybe/],
     ['type=secret,id=x,required=2', /invalid value for required: 2/],
@@ -74,6 +75,10 @@ describe('parseRunMount: every error', () => {
 });
 
 describe('parseRunMount: parse time and expansion', () => {
+  it('a mistyped key gets the nearest known one as its hint', () => {
+    assert.throws(() => parseRunMount('traget=/x'), (e) => e instanceof BerthError && e.hint === 'did you mean target?');
+    assert.throws(() => parseRunMount(`${'k'.repeat(100_000)}=1`), (e) => e instanceof BerthError && /keys are/.test(e.hint ?? '') && e.message.length < 300);
+  });
   it('values are expanded one by one, after the fields are split', () => {
     const m = parseRunMount('type=$T,target=$DIR/x', expand);
     assert.deepEqual([m.type, m.target], ['tmpfs', '/cache/x']);
