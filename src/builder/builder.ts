@@ -1,18 +1,17 @@
 /**
- * `build`: Dockerfile → stages (a DAG through FROM <stage>, COPY --from and RUN
- * --mount=from) → only the stages the target needs, independent ones in parallel → an
- * image in the store, tagged.
+ * `build`: Dockerfile → the plan of stages the target needs (dockerfile/plan.ts: a DAG through
+ * FROM <stage>, COPY --from and RUN --mount from=) → those stages, independent ones in
+ * parallel → an image in the store, tagged.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mark } from '../progress/timing.ts';
-import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
 import { ensureImage } from '../image/ensure.ts';
 import { resolveImage } from '../image/resolve.ts';
-import { loadDockerfile, predefinedArgs, processWord, type Dockerfile, type Stage } from '../dockerfile/index.ts';
+import { findStage, loadDockerfile, planBuild, type PlannedStage } from '../dockerfile/index.ts';
 import { isDigest } from '../oci/digest.ts';
 import { DEFAULT_PATH } from '../runtime/index.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
@@ -54,34 +53,14 @@ export interface BuildResult {
   readonly stage: StageState;
 }
 
-function stageIndex(df: Dockerfile, ref: string): number | undefined {
-  const byName = df.stages.findIndex((s) => s.name === ref.toLowerCase());
-  if (byName >= 0) return byName;
-  return /^\d+$/.test(ref) && Number(ref) < df.stages.length ? Number(ref) : undefined;
-}
-
-/** Stages a stage reads from: its FROM base and every COPY --from / RUN --mount from=. */
-function dependencies(df: Dockerfile, s: Stage, globals: ReadonlyMap<string, string>): number[] {
-  const refs = [processWord(s.from.image, globals)];
-  for (const inst of s.instructions) {
-    if ((inst.kind === 'copy' || inst.kind === 'add') && inst.flags.from?.[0]) refs.push(inst.flags.from[0]);
-    if (inst.kind === 'run') for (const m of inst.flags.mount ?? []) refs.push(/(?:^|,)from=([^,]+)/.exec(m)?.[1] ?? '');
-  }
-  return refs.map((r) => stageIndex(df, r)).filter((i): i is number => i !== undefined && i < s.index);
-}
-
 export async function build(engine: Engine, opts: BuildOptions): Promise<BuildResult> {
   const df = loadDockerfile(opts.dockerfile.content, opts.dockerfile.path);
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
-  const globals = new Map(predefinedArgs(platform, hostPlatform()));
-  for (const a of df.globalArgs) {
-    for (const x of a.args) {
-      const v = opts.buildArgs.get(x.name) ?? (x.value !== undefined ? processWord(x.value, globals) : undefined);
-      if (v !== undefined) globals.set(x.name, v);
-    }
-  }
-  const targetIndex = opts.target ? stageIndex(df, opts.target) : df.stages.length - 1;
-  if (targetIndex === undefined) throw new BerthError('NOT_FOUND', `target stage "${opts.target}" could not be found`, { hint: `stages: ${df.stages.map((s, i) => s.name ?? String(i)).join(', ')}` });
+  const planOptions = { buildArgs: opts.buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() };
+  const plan = planBuild(df, { ...planOptions, target: opts.target || undefined });
+  const planned = new Map(plan.stages.map((s) => [s.index, s]));
+  /** A planned stage; one that only a `--from` naming it through a base image's ENV reaches is planned when asked for. */
+  const stagePlan = (index: number): PlannedStage => planned.get(index) ?? planBuild(df, { ...planOptions, target: String(index) }).stages.find((s) => s.index === index)!;
 
   engine.lease.hold(); // what the build makes, its temp dir first, is kept from prune until it ends
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
@@ -102,7 +81,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
 
   /** Mounts a read-only view of a stage's or image's filesystem for COPY --from. */
   const rootfsOf = async (from: string): Promise<{ rootfs: string; key: string }> => {
-    const idx = stageIndex(df, from);
+    const idx = findStage(df, from);
     let layers: string[];
     let key: string;
     if (idx !== undefined) {
@@ -121,17 +100,15 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   };
   const copyEnv: CopyEnv = { context, rootfsOf, tmpDir };
 
-  const baseState = async (s: Stage): Promise<StageState> => {
-    const ref = processWord(s.from.image, globals);
-    const dep = stageIndex(df, ref);
-    if (dep !== undefined && dep < s.index) {
-      const st = await buildStage(dep);
+  const baseState = async (s: PlannedStage): Promise<StageState> => {
+    if (s.base.kind === 'stage') {
+      const st = await buildStage(s.base.index);
       return { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
     }
-    if (ref === 'scratch') {
+    if (s.base.kind === 'scratch') {
       return { layers: [], config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: { Env: [`PATH=${DEFAULT_PATH}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cacheKey: chainKey('scratch', platform), escape: df.parsed.escape, cmdSet: false };
     }
-    const img = await ensureImage(engine, ref, { pull: opts.pull ? 'always' : 'missing', platform: opts.platform, log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }) });
+    const img = await ensureImage(engine, s.base.ref, { pull: opts.pull ? 'always' : 'missing', platform: opts.platform, log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }) });
     const layers = img.config.rootfs.diff_ids.map((d) => ({ diffId: d, size: engine.images.layerSize(d) ?? 0 }));
     const { created: _c, ...config } = img.config;
     // As BuildKit: a base image without PATH gets the default one.
@@ -144,24 +121,25 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     let p = results.get(i);
     if (p) return p;
     p = (async () => {
-      const s = df.stages[i]!;
-      await Promise.all(dependencies(df, s, globals).map((d) => buildStage(d)));
+      const s = stagePlan(i);
+      await Promise.all(s.dependsOn.map((d) => buildStage(d)));
       const run: StageRun = {
         ctx,
         copyEnv,
         noCache: opts.noCache,
         created,
         buildArgs: opts.buildArgs,
-        argDefaults: globals,
+        argDefaults: plan.globalArgs,
         stageLabel: s.name ?? `stage-${i}`,
         nextStep: () => ++steps,
       };
       const step = run.nextStep();
-      opts.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel}] FROM ${processWord(s.from.image, globals)}` });
+      opts.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel}] FROM ${s.from.image}` });
       let state = await baseState(s);
       opts.progress.emit({ kind: 'step-done', step, seconds: 0 });
       state = await runOnBuild(run, state);
-      for (const [n, inst] of s.instructions.entries()) state = await runInstruction(run, state, inst, n + 1, s.instructions.length);
+      const instructions = df.stages[i]!.instructions;
+      for (const [n, inst] of instructions.entries()) state = await runInstruction(run, state, inst, n + 1, instructions.length);
       return state;
     })();
     results.set(i, p);
@@ -170,7 +148,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
 
   try {
     mkdirSync(tmpDir, { recursive: true }); // in line, as its removal: usually empty, one call each
-    const final = await buildStage(targetIndex);
+    const final = await buildStage(plan.target);
     const labels = Object.fromEntries(Object.entries({ ...(final.config.config?.Labels ?? {}), ...opts.labels }).sort(([a], [b]) => (a < b ? -1 : 1)));
     const config: ImageConfig = {
       ...final.config,

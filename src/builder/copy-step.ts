@@ -10,7 +10,7 @@ import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
+import { copyFlags, IgnoreMatcher, pathGlob, processWord, type CopyFlags, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer } from '../layer/index.ts';
 import { isGzip, isUstar } from '../layer/magic.ts';
 import { resolveUser } from '../runtime/index.ts';
@@ -46,6 +46,8 @@ export interface CopyPlan {
   readonly digest: string;
   readonly cleanup: () => Promise<void>;
   readonly extractTars: boolean;
+  /** The instruction's flags, expanded in the step's scope. */
+  readonly flags: CopyFlags;
 }
 
 export interface CopyEnv {
@@ -160,7 +162,8 @@ export async function planCopy(inst: CopyInstruction, state: StageState, env: Co
 }
 
 async function planIn(tmp: string, cleanup: () => Promise<void>, held: number[], inst: CopyInstruction, state: StageState, env: CopyEnv): Promise<CopyPlan> {
-  const from = inst.flags.from?.[0] ? expandWord(state, inst.flags.from[0]) : undefined;
+  const flags = copyFlags(inst.flags, (word) => expandWord(state, word));
+  const from = flags.from;
   const roots: SourceRoot[] = [];
   let key = '';
   const contextDigests: string[] = [];
@@ -175,7 +178,7 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, held: number[],
   const sources = inst.sources.filter((s) => !/^<<-?/.test(s)).map((s) => expandWord(state, s));
   for (const s of sources) {
     if (inst.kind === 'add' && /^https?:\/\//.test(s)) {
-      const { digest, ...root } = await download(s, tmp, inst.flags.checksum?.[0]);
+      const { digest, ...root } = await download(s, tmp, flags.checksum);
       roots.push(root);
       key += `url:${digest};`;
     } else if (from) {
@@ -203,7 +206,7 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, held: number[],
   // files by their view's key: only heredoc files are hashed here.
   const own = roots.filter((r) => r.abs.startsWith(tmp) && !r.remote);
   const digest = createSha256().update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
-  return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add' };
+  return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add', flags };
 }
 
 /** Whether `path` (symlinks followed inside the rootfs) is a directory; false when it is missing. */
@@ -242,13 +245,10 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
   // them once made: a COPY with one source. ADD may extract a tar over what it copied.
   const fills = plan.extractTars || plan.roots.length !== 1 ? undefined : new Map<string, PendingFill>();
   try {
-    const chown = inst.flags.chown?.[0] ? expandWord(state, inst.flags.chown[0]) : undefined;
+    const { chown, chmod: mode, parents } = plan.flags;
     const user = chown ? await resolveUser(snap.rootfs, chown) : { uid: 0, gid: 0 };
-    const mode = inst.flags.chmod?.[0] ? parseInt(inst.flags.chmod[0], 8) : undefined;
-    if (mode !== undefined && Number.isNaN(mode)) throw new BerthError('INVALID_ARGUMENT', `invalid --chmod value ${inst.flags.chmod![0]}`);
-    const exclude = inst.flags.exclude?.length ? new IgnoreMatcher(inst.flags.exclude) : undefined;
+    const exclude = plan.flags.exclude.length ? new IgnoreMatcher(plan.flags.exclude) : undefined;
     const own = { uid: user.uid, gid: user.gid, mode, exclude, fills };
-    const parents = inst.flags.parents?.[0] === 'true';
     const destExistsAsDir = isDirInRoot(snap.rootfs, plan.dest);
     if (plan.destIsDir || destExistsAsDir) closeFd(mkdirInRoot(snap.rootfs, plan.dest, own));
     for (const r of plan.roots) {

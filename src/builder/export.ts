@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { keyValueMap } from '../dockerfile/index.ts';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import type { Engine } from '../engine.ts';
@@ -12,7 +13,7 @@ import { applyLayer, writeLayer } from '../layer/index.ts';
 import type { BuildResult } from './builder.ts';
 
 export async function exportBuild(engine: Engine, result: BuildResult, spec: string, tags: readonly string[]): Promise<void> {
-  const kv = Object.fromEntries(spec.split(',').map((f) => (f.includes('=') ? [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] : ['dest', f])));
+  const kv = Object.fromEntries(keyValueMap(spec, '--output', { bare: 'dest' }));
   const type = kv.type ?? 'local';
   const dest = kv.dest;
   if (!dest) throw new BerthError('INVALID_ARGUMENT', `--output ${spec}: dest is required`);

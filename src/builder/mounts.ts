@@ -1,5 +1,5 @@
 /**
- * RUN --mount: cache dirs that persist in the store between builds (the pip/apt cache),
+ * RUN --mount, as dockerfile/flags.ts types it: cache dirs that persist in the store between builds (the pip/apt cache),
  * read-only binds from the context or another stage, tmpfs, and secrets (bind-mounted from
  * a file outside the rootfs, so their bytes never reach a layer or the history).
  */
@@ -7,51 +7,8 @@ import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import type { SpecMount } from '../runtime/index.ts';
+import type { RunMount } from '../dockerfile/index.ts';
 import { createSha256 } from '../sys/crypto.ts';
-
-export interface RunMountSpec {
-  readonly type: 'cache' | 'bind' | 'tmpfs' | 'secret' | 'ssh';
-  readonly target: string;
-  readonly id?: string;
-  readonly source?: string;
-  readonly from?: string;
-  readonly readonly: boolean;
-  readonly sharing?: string;
-  readonly uid?: number;
-  readonly gid?: number;
-  readonly mode?: number;
-  readonly size?: string;
-  readonly required?: boolean;
-}
-
-export function parseRunMount(spec: string): RunMountSpec {
-  const kv: Record<string, string> = {};
-  for (const field of spec.split(',')) {
-    const i = field.indexOf('=');
-    kv[(i < 0 ? field : field.slice(0, i)).trim().toLowerCase()] = i < 0 ? 'true' : field.slice(i + 1);
-  }
-  const type = (kv.type ?? 'bind') as RunMountSpec['type'];
-  if (!['cache', 'bind', 'tmpfs', 'secret', 'ssh'].includes(type)) throw new BerthError('INVALID_ARGUMENT', `unsupported mount type "${type}"`);
-  const id = kv.id;
-  const target = kv.target ?? kv.dst ?? kv.destination ?? (type === 'secret' && id ? `/run/secrets/${id}` : undefined);
-  if (!target) throw new BerthError('INVALID_ARGUMENT', `mount ${spec}: target is required`);
-  const ro = kv.readonly ?? kv.ro;
-  const rw = kv.readwrite ?? kv.rw;
-  return {
-    type,
-    target: posix.normalize(target),
-    id,
-    source: kv.source ?? kv.src,
-    from: kv.from,
-    readonly: type === 'bind' ? rw !== 'true' : ro === 'true',
-    sharing: kv.sharing,
-    uid: kv.uid === undefined ? undefined : Number(kv.uid),
-    gid: kv.gid === undefined ? undefined : Number(kv.gid),
-    mode: kv.mode === undefined ? undefined : parseInt(kv.mode, 8),
-    size: kv.size,
-    required: kv.required === 'true',
-  };
-}
 
 export interface MountEnv {
   /** Where cache mounts live: `<root>/build-cache-mounts`. */
@@ -64,10 +21,11 @@ export interface MountEnv {
   readonly rootfsOf: (from: string) => Promise<string>;
 }
 
-export async function resolveRunMounts(specs: readonly RunMountSpec[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
+export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
   const out: SpecMount[] = [];
   for (const m of specs) {
-    const target = m.target.startsWith('/') ? m.target : posix.join(workdir || '/', m.target);
+    const written = posix.normalize(m.target);
+    const target = written.startsWith('/') ? written : posix.join(workdir || '/', written);
     switch (m.type) {
       case 'cache': {
         const id = m.id ?? target;
@@ -88,7 +46,7 @@ export async function resolveRunMounts(specs: readonly RunMountSpec[], env: Moun
         break;
       }
       case 'tmpfs':
-        out.push({ destination: target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size ? [`size=${m.size}`] : [])] });
+        out.push({ destination: target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size !== undefined ? [`size=${m.size}`] : [])] });
         break;
       case 'secret': {
         const id = m.id ?? posix.basename(target);

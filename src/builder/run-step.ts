@@ -8,7 +8,7 @@ import { mkdirSync, openSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeF
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import type { Instruction } from '../dockerfile/index.ts';
+import { runFlags, type Instruction } from '../dockerfile/index.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { cleanComponents } from '../layer/index.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
@@ -18,7 +18,7 @@ import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMoun
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { mark } from '../progress/timing.ts';
 import { randomHex } from '../sys/crypto.ts';
-import { parseRunMount, resolveRunMounts } from './mounts.ts';
+import { resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
@@ -125,9 +125,9 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const c = state.config.config ?? {};
     const workdir = c.WorkingDir || '/';
     closeFd(mkdirInRoot(snap.rootfs, workdir, undefined, true));
-    const specs = (inst.flags.mount ?? []).map((m) => parseRunMount(expandWord(state, m)));
-    const mounts: SpecMount[] = await resolveRunMounts(specs, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
-    const network = inst.flags.network?.[0] ?? ctx.network;
+    const flags = runFlags(inst.flags, (word) => expandWord(state, word));
+    const mounts: SpecMount[] = await resolveRunMounts(flags.mounts, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
+    const network = flags.network ?? ctx.network;
     const created = createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]);
     const user = await resolveUser(snap.rootfs, c.User ?? '');
     net = await setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
@@ -148,7 +148,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
       tty: false,
       mounts: all,
       netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
-      options: { privileged: inst.flags.security?.[0] === 'insecure' },
+      options: { privileged: flags.security === 'insecure' },
     });
     // The bundle is on the run dir's tmpfs, which no crash outlives: written in line, as is.
     mkdirSync(runDir, { recursive: true });

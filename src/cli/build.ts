@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BuildContext } from '../builder/context.ts';
 import type { Command } from 'commander';
+import { keyValueMap } from '../dockerfile/key-values.ts';
 import { BerthError } from '../errors/index.ts';
 import { isGzip, isUstar } from '../layer/magic.ts';
 import { callerMode } from '../sys/umask.ts';
@@ -46,7 +47,11 @@ function keyValues(list: readonly string[], flag: string): Map<string, string> {
 async function readSecrets(specs: readonly string[]): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   for (const spec of specs) {
-    const kv = Object.fromEntries(spec.split(',').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+    const kv = Object.fromEntries(keyValueMap(spec, '--secret'));
+    const unknown = Object.keys(kv).find((k) => !['id', 'src', 'source', 'env', 'type'].includes(k));
+    if (unknown) throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": unexpected key "${unknown}"`, { hint: 'use id=NAME,src=FILE or id=NAME,env=VAR' });
+    if (kv.type === 'env') kv.env ??= kv.src ?? kv.source ?? kv.id;
+    else if (kv.type !== undefined && kv.type !== 'file') throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": type is file or env`);
     const id = kv.id;
     if (!id) throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": id is required`);
     if (kv.env) {

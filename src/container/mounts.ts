@@ -5,6 +5,7 @@
  */
 import { isAbsolute, posix } from 'node:path';
 import { stat } from 'node:fs/promises';
+import { parseKeyValues } from '../dockerfile/key-values.ts';
 import { BerthError } from '../errors/index.ts';
 import type { VolumeStore } from '../volume/index.ts';
 import type { ContainerMount } from './types.ts';
@@ -46,10 +47,9 @@ export function parseV(spec: string): { source: string; dest: string; ro: boolea
 function parseMountFlag(spec: string): { type: string; source: string; dest: string; ro: boolean; options: string[] } {
   const kv: Record<string, string> = {};
   let ro = false;
-  for (const field of spec.split(',')) {
-    const [k, ...rest] = field.split('=');
-    const key = k!.trim().toLowerCase();
-    const v = rest.join('=');
+  for (const { key: k, value } of parseKeyValues(spec)) {
+    const key = k.trim().toLowerCase();
+    const v = value ?? '';
     if (key === 'readonly' || key === 'ro') ro = v === '' || v === 'true' || v === '1';
     else kv[key] = v;
   }

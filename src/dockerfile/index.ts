@@ -13,9 +13,17 @@
  * - `toDockerfile(result)` / `loadDockerfile(text, file)` (instructions.ts): one typed
  *   `Instruction` per node (a discriminated union on `kind`), flags checked per
  *   instruction, grouped into `Stage`s; ARGs before the first FROM are `globalArgs`.
- * - `resolveBuild(dockerfile, { buildArgs, target, targetPlatform, buildPlatform, imageEnv })`
- *   (stages.ts, expand.ts): the stages the target needs, every instruction expanded in its
- *   stage's ARG/ENV scope (RUN/CMD/ENTRYPOINT left raw), each with that `scope`.
+ * - `runFlags(flags, expand?)` / `copyFlags(flags, expand?)` (flags.ts): RUN's and COPY/ADD's
+ *   flags as typed values (mounts, network, security; from, chown, chmod, link, parents,
+ *   exclude, checksum); checked at parse time, read again expanded by the builder.
+ * - `planBuild(dockerfile, { buildArgs, target, targetPlatform, buildPlatform })` (plan.ts):
+ *   the stage graph the builder runs: the target, the stages it needs with their expanded
+ *   FROM and dependencies (cycles are errors), the global ARGs.
+ * - `resolveBuild(dockerfile, { ...plan options, imageEnv })` (stages.ts, expand.ts): the
+ *   planned stages with every instruction expanded in its stage's ARG/ENV scope
+ *   (RUN/CMD/ENTRYPOINT left raw), each with that `scope`.
+ * - `parseKeyValues(text)` (key-values.ts): the one `k=v,k2=v2` option parser (CSV quoting),
+ *   for Dockerfile flags and CLI flags alike.
  * - `processWord` / `processWords` (shell.ts): BuildKit's word expansion.
  * - `IgnoreMatcher` / `parseIgnoreFile` (dockerignore.ts): `.dockerignore`.
  *
@@ -39,20 +47,25 @@ export {
   type Stage,
 } from './instructions.ts';
 export { expandInstruction, isExpandable, chompHeredoc } from './expand.ts';
+export { resolveBuild, expansionEnv, runEnvironment, type ResolveOptions, type ResolvedBuild, type ResolvedStage, type ResolvedInstruction, type Scope } from './stages.ts';
+export { planBuild, findStage, predefinedArgs, PROXY_ARGS, type BuildPlan, type PlannedStage, type PlanOptions, type StageBase } from './plan.ts';
 export {
-  resolveBuild,
-  findStage,
-  expansionEnv,
-  runEnvironment,
-  predefinedArgs,
-  PROXY_ARGS,
-  type ResolveOptions,
-  type ResolvedBuild,
-  type ResolvedStage,
-  type ResolvedInstruction,
-  type Scope,
-  type StageBase,
-} from './stages.ts';
+  runFlags,
+  copyFlags,
+  parseRunMount,
+  parseChmod,
+  parseSize,
+  parseBool,
+  type RunFlags,
+  type RunMount,
+  type MountType,
+  type MountSharing,
+  type RunNetwork,
+  type RunSecurity,
+  type CopyFlags,
+  type Expand,
+} from './flags.ts';
+export { parseKeyValues, keyValueMap, splitFields, type KeyValue } from './key-values.ts';
 
 import { parseDockerfile } from './parser.ts';
 import { toDockerfile, type Dockerfile } from './instructions.ts';

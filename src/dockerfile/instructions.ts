@@ -5,6 +5,7 @@
  */
 import { BerthError } from '../errors/index.ts';
 import type { Heredoc, Node, ParseResult } from './ast.ts';
+import { copyFlags, runFlags } from './flags.ts';
 import { INSTRUCTIONS } from './line-parsers.ts';
 import { syntaxError } from './parser.ts';
 
@@ -119,6 +120,22 @@ function parseFlags(node: Node, file: ParseResult): Record<string, string[]> {
   return out;
 }
 
+/**
+ * RUN's and COPY/ADD's flag values checked as typed values (flags.ts), so that lint and build
+ * report a bad `--mount` key or `--chmod` at the line, before anything runs.
+ */
+function checkFlagValues(node: Node, file: ParseResult, flags: Record<string, string[]>): void {
+  try {
+    if (node.value === 'run') runFlags(flags);
+    else if (node.value === 'copy' || node.value === 'add') copyFlags(flags);
+  } catch (e) {
+    if (!(e instanceof BerthError) || e.code !== 'INVALID_ARGUMENT') throw e;
+    // The caret goes to the flag the message names (its name, or its value as quoted).
+    const raw = node.flags.find((f) => e.message.includes(f.slice(2, 82))) ?? node.flags.find((f) => e.message.includes(f.split('=')[0]!));
+    failAt(file, node, e.message, e.hint, raw === undefined ? undefined : columnIn(file, node, raw));
+  }
+}
+
 export function toInstruction(node: Node, file: ParseResult): Instruction {
   const kind = node.value;
   if (!INSTRUCTIONS.includes(kind)) {
@@ -127,6 +144,7 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
     failAt(file, node, `unknown instruction: ${shown.toUpperCase()}${s ? ` (did you mean ${s}?)` : ''}`);
   }
   const flags = parseFlags(node, file);
+  checkFlagValues(node, file, flags);
   const base = { node, flags };
   const args = [...node.next];
   switch (kind) {
