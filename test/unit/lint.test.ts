@@ -92,7 +92,7 @@ const ML = corpusDir('ml-dockerfiles');
 describe('ML corpus', { skip: ML ? false : CORPUS_ABSENT }, () => {
   const dir = ML ?? new URL('.', import.meta.url);
   const files = ML ? readdirSync(dir).filter((f) => f.endsWith('Dockerfile')) : [];
-  it(`lints all ${files.length} files without crashing; counts per rule; < 200 ms`, async () => {
+  it(`lints all ${files.length} files without crashing; counts per rule`, async () => {
     const parsed = files.map((f) => ({ f, df: loadDockerfile(readFileSync(new URL(f, dir), 'utf8'), f) }));
     const counts = new Map<string, number>(RULES.map((r) => [r.id, 0]));
     const filesHit = new Map<string, Set<string>>();
@@ -106,7 +106,6 @@ describe('ML corpus', { skip: ML ? false : CORPUS_ABSENT }, () => {
     const ms = performance.now() - t0;
     console.log(`# lint over ${files.length} ML Dockerfiles in ${ms.toFixed(1)} ms`);
     for (const r of RULES) console.log(`#   ${r.id} ${r.name.padEnd(36)} ${String(counts.get(r.id)).padStart(4)} findings in ${String(filesHit.get(r.id)?.size ?? 0).padStart(2)} files`);
-    assert.ok(ms < 200, `took ${ms} ms`);
     // No rule should fire on nearly every file (false-positive smell).
     for (const [id, set] of filesHit) assert.ok(set.size < files.length * 0.9, `${id} fires on ${set.size}/${files.length} files`);
   });
