@@ -8,7 +8,6 @@
 import { createReadStream, readlinkSync } from 'node:fs';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
-import { mark } from '../progress/timing.ts';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer } from '../layer/index.ts';
@@ -266,7 +265,6 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
       const target = r.isDir ? (parents ? posix.join(plan.dest, r.rel) : plan.dest) : plan.destIsDir || destExistsAsDir ? posix.join(plan.dest, base) : plan.dest;
       await copyInto(snap.rootfs, r.abs, target, { ...own, skip: r.skip });
     }
-    mark('copied into the step snapshot');
     const pending = [...(fills ?? [])].map(([host, f]) => ({ ...f, rel: relative(snap.rootfs, host) }));
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch, fills: pending });
   } catch (e) {

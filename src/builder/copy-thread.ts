@@ -13,6 +13,7 @@ import { closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, openS
 import { BerthError, errorFromPosted, postedError, type PostedError } from '../errors/index.ts';
 import { WORKER_ARG, workerEntry, type WorkerKind } from '../layer/worker-entry.ts';
 import { mark } from '../progress/timing.ts';
+import { settings } from '../config/index.ts';
 
 /** One small file to copy, as plain data a worker can be sent. */
 export interface SmallCopy {
@@ -26,7 +27,7 @@ export interface SmallCopy {
 }
 
 /** From this many small files up, half go to a worker thread (BERTH_COPY_THREAD_THRESHOLD). */
-const THREAD_THRESHOLD = Number(process.env.BERTH_COPY_THREAD_THRESHOLD ?? 4000);
+const THREAD_THRESHOLD = settings().copyThreadThreshold;
 
 /** A small file copied without leaving the call: read whole, written whole, its metadata set on the open fd. */
 export function copySmallSync(job: SmallCopy): void {

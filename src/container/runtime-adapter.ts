@@ -16,6 +16,7 @@ import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, RUNC, type Runt
 import { containerPaths } from './paths.ts';
 import type { ContainerRecord } from './records.ts';
 import type { ContainerMount, PortBinding } from './types.ts';
+import { settings } from '../config/index.ts';
 
 export { waitForPidFile } from '../runtime/index.ts';
 
@@ -25,7 +26,7 @@ function runc(engine: Engine): Runc {
 
 function hardLimits(): Record<string, number> {
   // The engine's own hard nofile limit is the ceiling for any container (ENVIRONMENT.md).
-  const n = Number(process.env.BERTH_NOFILE_HARD ?? 20000);
+  const n = settings().nofileHard;
   return { RLIMIT_NOFILE: n };
 }
 

@@ -121,7 +121,7 @@ export async function runApplyWorker(data: { target: string; whiteouts: ApplyOpt
     mark('layer extracted on a worker thread');
     port.postMessage({ result } satisfies FromWorker);
   } catch (e) {
-    mark('layer extracted on a worker thread: failed');
+    mark('layer extracted on a worker thread', 'failed');
     port.postMessage({ failure: postedError(e) } satisfies FromWorker);
   }
   port.close();

@@ -17,7 +17,6 @@ import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, isBerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
-import { mark } from '../progress/timing.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
 import { createSha256 } from '../sys/crypto.ts';
 import { sys } from '../sys/index.ts';
@@ -156,7 +155,6 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
   }
 
   yield* walk('');
-  if (opts.fills?.size) mark('big files filled');
   add(END_OF_ARCHIVE);
   yield take();
 }

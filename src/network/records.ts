@@ -8,6 +8,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Database } from '../store/db.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { cidrsOverlap, type BridgeNetwork } from './bridge.ts';
+import { settings } from '../config/index.ts';
 
 export interface NetworkRecord {
   readonly id: string;
@@ -28,7 +29,7 @@ export function isPredefinedNetwork(mode: string): boolean {
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const POOL_PREFIX = process.env.BERTH_NETWORK_POOL ?? '10.89';
+const POOL_PREFIX = settings().networkPool;
 
 interface Row {
   id: string;

@@ -8,13 +8,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
+import { settings } from '../config/index.ts';
 
 let cached: string[] | null | undefined;
 
 /** Node's root CAs plus the extra ones, or undefined for Node's default store. */
 export async function trustedCAs(): Promise<string[] | undefined> {
   if (cached === undefined) {
-    const file = process.env.BERTH_EXTRA_CA_CERTS;
+    const file = settings().extraCaCerts;
     if (!file) cached = null;
     else {
       let extra: string;

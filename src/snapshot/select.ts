@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
+import { settings } from '../config/index.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { NativeSnapshotter } from './native.ts';
@@ -50,11 +51,7 @@ function readRecord(path: string): Driver | '' {
   }
 }
 
-export async function openSnapshotter(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Snapshotter> {
-  const wanted = env.BERTH_SNAPSHOTTER as Driver | undefined;
-  if (wanted && !DRIVERS.includes(wanted)) {
-    throw new BerthError('INVALID_ARGUMENT', `unknown snapshot driver "${wanted}"`, { hint: 'BERTH_SNAPSHOTTER takes overlay or native' });
-  }
+export async function openSnapshotter(root: string, wanted: Driver | undefined = settings().snapshotter): Promise<Snapshotter> {
   const recordPath = join(root, 'driver');
   const recorded = readRecord(recordPath);
   if (wanted && recorded && wanted !== recorded) {

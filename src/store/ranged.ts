@@ -23,7 +23,7 @@ import { DirectWriter, writeAt } from '../layer/direct-write.ts';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, digestOfHash, type Digest } from '../oci/digest.ts';
-import { mark } from '../progress/timing.ts';
+import { settings } from '../config/index.ts';
 
 /** Opens bytes `start`..`end` (inclusive) of the blob, or says the source cannot do ranges. */
 export type RangeOpener = (start: number, end: number, opts: { signal?: AbortSignal }) => Promise<Readable | 'unsupported'>;
@@ -53,7 +53,7 @@ export class ReaderStoppedError extends BerthError {
   }
 }
 
-export const RANGE_PART = Number(process.env.BERTH_RANGE_PART ?? 16 << 20);
+export const RANGE_PART = settings().rangePart;
 const ATTEMPTS = 3;
 /** Bytes of finished parts held for the hash: beyond it, parts are read back from the file. */
 const HELD_BUDGET = 128 << 20;
@@ -147,16 +147,13 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     }
     // The flush to disk starts now and runs while the hash (and its reader) catch up: on
     // this path it costs as much as the download, and it only writes what the hash reads.
-    mark(`ranged parts of ${digestHex(expected).slice(0, 12)} downloaded`);
     synced = fh.datasync();
     await feed();
-    mark(`ranged blob ${digestHex(expected).slice(0, 12)} hashed`);
     const digest = digestOfHash(hash);
     if (digest !== expected) {
       throw new BerthError('DATA_CORRUPT', `digest mismatch: expected ${expected}, got ${digest}`, { hint: 'the source sent different bytes than it promised; nothing was stored' });
     }
     await synced;
-    mark(`ranged blob ${digestHex(expected).slice(0, 12)} on disk`);
     ok = true;
   } catch (e) {
     // A corrupt result is thrown away; an interrupted one is kept for the next try.

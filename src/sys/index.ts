@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { settings } from '../config/index.ts';
 
 export interface Sys {
   /** mount(2); null for an absent source, type or data. Runs off the main thread. */
@@ -61,7 +62,7 @@ function addonPath(): string | undefined {
 
 export function sys(): Sys | undefined {
   if (loaded === undefined) {
-    const path = process.env.BERTH_NO_NATIVE ? undefined : addonPath();
+    const path = settings().noNative ? undefined : addonPath();
     try {
       loaded = path ? (createRequire(import.meta.url)(path) as Sys) : null;
     } catch {
