@@ -49,15 +49,19 @@ if (existsSync(bundle)) {
 
 /**
  * The bundle's require, with a stand-in for the built-ins in LAZY that loads the module at its
- * first property read. The bundle's modules require every built-in they import as they load,
- * and each of these takes about 1.5 ms to load: child_process (with net and dgram behind it),
- * which commander and each module that starts a tool import, while most commands start no
- * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts); net and fs/promises
- * (with readline behind it), which a build first needs once its first container has started
- * (net for its output pipes), and loads while it runs: what comes before is in line.
+ * first property read. berth's modules import what they use at the top, as modules do, and the
+ * bundle requires every built-in they import as it loads them; loading one of these costs
+ * each command time (docs/benchmarks.md) although most commands never use it: child_process
+ * (with net and dgram behind it), which commander and each module that starts a tool import,
+ * while most commands start no tool; crypto, which berth's addon stands in for
+ * (src/sys/crypto.ts); net and fs/promises (with readline behind it), which a build first
+ * needs once its first container has started, and loads while it runs; worker_threads, for
+ * big layers and big COPYs only; tls, http and https, for registry and ADD <url> traffic;
+ * zlib, for compressed layers; dgram, for a published UDP port. bench/startup-modules.ts
+ * checks which a command loads.
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises']);
+  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises', 'node:worker_threads', 'node:tls', 'node:http', 'node:https', 'node:zlib', 'node:dgram']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);

@@ -6,7 +6,7 @@
  * and the layer's hashing.
  */
 import { createReadStream, readlinkSync } from 'node:fs';
-import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { IgnoreMatcher, pathGlob, processWord, type Instruction } from '../dockerfile/index.ts';
@@ -222,7 +222,7 @@ function isDirInRoot(rootfs: string, path: string): boolean {
 }
 
 async function isTarArchive(path: string): Promise<boolean> {
-  const fh = await import('node:fs/promises').then((m) => m.open(path, 'r'));
+  const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(512);
     const { bytesRead } = await fh.read(b, 0, 512, 0);

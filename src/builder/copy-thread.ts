@@ -9,6 +9,7 @@
  * Without an entry (code that imports the module directly, as unit tests do) every file is
  * copied here.
  */
+import { parentPort, Worker } from 'node:worker_threads';
 import { closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { BerthError, errorFromPosted, postedError, type PostedError } from '../errors/index.ts';
 import { WORKER_ARG, workerEntry, type WorkerKind } from '../layer/worker-entry.ts';
@@ -63,7 +64,6 @@ export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCo
     return;
   }
   const split = Math.ceil(jobs.length / 2);
-  const { Worker } = await import('node:worker_threads');
   const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'copy-files' satisfies WorkerKind, jobs: jobs.slice(split) }, stdout: false, stderr: false });
   const theirs = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => ('done' in m ? resolve() : reject(errorFromPosted(m.failure))));
@@ -83,7 +83,6 @@ export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCo
 
 /** The worker thread's side: copy its half, report. */
 export async function runCopyWorker(data: { jobs: readonly SmallCopy[] }): Promise<void> {
-  const { parentPort } = await import('node:worker_threads');
   try {
     for (const job of data.jobs) copySmallSync(job);
     parentPort!.postMessage({ done: true } satisfies FromWorker);

@@ -6,6 +6,7 @@
  * needs it. Unset (or berth started without bin/berth, when Node has loaded them itself),
  * Node's default store serves.
  */
+import { rootCertificates } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { settings } from '../config/index.ts';
@@ -24,8 +25,6 @@ export async function trustedCAs(): Promise<string[] | undefined> {
       } catch (e) {
         throw new BerthError('INVALID_ARGUMENT', `cannot read the extra CA certificates in ${file}: ${(e as Error).message}`, { hint: 'NODE_EXTRA_CA_CERTS names a PEM file', cause: e });
       }
-      // Loaded here, not at the top: a command that makes no TLS connection never loads tls.
-      const { rootCertificates } = await import('node:tls');
       cached = [...rootCertificates, extra];
     }
   }
