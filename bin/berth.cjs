@@ -3,11 +3,11 @@
 // take `--env-file` out of berth's arguments). Runs the bundled CLI (npm run build) through a vm.Script
 // with V8's code cache (see scripts/bundle.mjs). Each verb gets a cache of its own, written
 // at the exit of its first successful run (or when V8 rejects it: a new Node). V8 caches only
-// the functions compiled by then, and with one cache primed by `--version` a cached `build`
-// compiled its whole path again, ~10% of the command. Until a verb has its own, the build's
-// general cache serves. Falls back to the TypeScript sources through tsx when no bundle
+// the functions compiled by then, so with one cache primed by `--version` a cached `build`
+// would compile its whole path again. Until a verb has its own, the build's general cache
+// serves. Falls back to the TypeScript sources through tsx when no bundle
 // exists, which is slower but works in a fresh clone.
-// CommonJS on purpose: an ES module entry starts Node's ESM loader, ~6 ms of every command.
+// CommonJS on purpose: an ES module entry would start Node's ESM loader in every command.
 'use strict';
 const { existsSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
