@@ -52,10 +52,9 @@ type FromWorker = { done: true } | { failure: PostedError };
 
 /**
  * Copies the files, on two threads when there are enough of them and `otherCoreFree` (the
- * caller's judgement: see copy-files.ts); returns when every copy has ended. Measured on the
- * 2-core VM: 20k files of 1 KB took 0.70-0.75 s on two threads against 1.0 s on one, but
- * beside 480 MB of weights being copied, 1.75-1.79 s against 1.61-1.66 s: alone, two
- * threads win; beside a big copy, only if the other work the copy then overlaps is waiting.
+ * caller's judgement: see copy-files.ts); returns when every copy has ended. Alone, two
+ * threads win; beside a big copy, which has the other core, only if the other work the copy
+ * then overlaps is waiting (docs/benchmarks.md).
  */
 export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCoreFree: boolean }): Promise<void> {
   const entry = workerEntry();

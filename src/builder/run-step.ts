@@ -171,8 +171,8 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     }
     // Straight from the upperdir while the overlay is still mounted: nothing uses the merged
     // view any more, and the commit detaches it while it hashes. Unmounting first put the
-    // detach (which syncs the file system under the overlay: 4-6 ms after a tiny step, far
-    // more after an apt-get) ahead of the hash instead of beside it.
+    // detach (which syncs the file system under the overlay: briefly after a tiny step, far
+    // longer after an apt-get) ahead of the hash instead of beside it.
     removeMountPoints(snap.upperDir, created);
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
   } catch (e) {

@@ -2,7 +2,7 @@
  * Extracting a big layer on a worker thread. Extraction makes its file system calls in line
  * (apply.ts), which is the fast way for one thread, but a pull also has the download, the
  * blob's hash and the ranged parts to serve: on the main thread the two take turns, on two
- * threads they run at once (a 500 MB pull on two cores: ~5 s in turns).
+ * threads they run at once.
  *
  * The worker is this same program (`bin/berth.cjs`, bundle or sources) started with
  * the argument WORKER_ARG and `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup

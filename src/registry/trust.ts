@@ -1,7 +1,7 @@
 /**
  * The CAs berth's TLS connections trust. NODE_EXTRA_CA_CERTS makes Node read and parse the
- * named bundle as it starts, before any of berth runs: 45 ms of every command where it names
- * the system's 140 CAs, as on these machines. So bin/berth hands the file over as
+ * named bundle as it starts, before any of berth runs, which slows every command where it
+ * names the system's CAs (docs/benchmarks.md). So bin/berth hands the file over as
  * BERTH_EXTRA_CA_CERTS instead, and the file is read here, on the first connection that
  * needs it. Unset (or berth started without bin/berth, when Node has loaded them itself),
  * Node's default store serves.

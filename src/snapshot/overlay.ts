@@ -75,7 +75,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
 
   /**
    * Detaches the merged view (MNT_DETACH). Every write already lives in the upperdir, so
-   * nothing waits on the sync a plain umount does — about 100 ms per container here. That
+   * nothing waits on the sync a plain umount does (docs/benchmarks.md). That
    * sync runs on the thread pool; a volatile overlay's unmount syncs nothing and is made in line.
    */
   async unmount(key: string): Promise<void> {
@@ -89,8 +89,8 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // The tar is only hashed, never stored: the upperdir already holds the layer in overlay
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
-    // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
-    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A fill
+    // detached: the kernel's last put of a mount that wrote much data syncs it (long, after a
+    // big COPY), and that overlaps the hashing instead of preceding it. A fill
     // the COPY is still copying writes through the merged view, which stays until it has ended.
     const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
     const wasVolatile = this.volatile.get(key) === true;

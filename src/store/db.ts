@@ -5,7 +5,7 @@
  *
  * better-sqlite3's JavaScript is bundled with the CLI (scripts/bundle.mjs), so V8's code cache
  * covers it, and its native addon is loaded by path, skipping the `bindings` package's search
- * of the file system: together ~8 ms of every command that opens the store.
+ * of the file system: both are paid by every command that opens the store.
  */
 import { closeSync, constants as fsc, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -12,9 +12,9 @@
  * behind it) takes the part from that buffer while the buffers held stay under a budget, and
  * reads it back whole from the file otherwise (a resumed pull's earlier parts, or parts that
  * finished while the reader was behind). Either way the reader gets whole parts it may keep
- * (`release`). Written socket chunk by socket chunk, read back in 1 MB buffers and copied
- * again for the extraction thread, the 500 MB bench layer cost the main thread ~0.9 s of
- * write calls and the process ~1 s of garbage collection.
+ * (`release`). Written socket chunk by socket chunk, read back in small buffers and copied
+ * again for the extraction thread, a big layer would cost the main thread many write calls
+ * and the process much garbage collection (docs/benchmarks.md).
  */
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { createSha256 } from '../sys/crypto.ts';
