@@ -3,11 +3,11 @@
 // take `--env-file` out of berth's arguments). Runs the bundled CLI (npm run build) through a vm.Script
 // with V8's code cache (see scripts/bundle.mjs). Each verb gets a cache of its own, written
 // at the exit of its first successful run (or when V8 rejects it: a new Node). V8 caches only
-// the functions compiled by then, and with one cache primed by `--version` a cached `build`
-// compiled its whole path again, ~10% of the command. Until a verb has its own, the build's
-// general cache serves. Falls back to the TypeScript sources through tsx when no bundle
+// the functions compiled by then, so with one cache primed by `--version` a cached `build`
+// would compile its whole path again. Until a verb has its own, the build's general cache
+// serves. Falls back to the TypeScript sources through tsx when no bundle
 // exists, which is slower but works in a fresh clone.
-// CommonJS on purpose: an ES module entry starts Node's ESM loader, ~6 ms of every command.
+// CommonJS on purpose: an ES module entry would start Node's ESM loader in every command.
 'use strict';
 const { existsSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
@@ -49,15 +49,19 @@ if (existsSync(bundle)) {
 
 /**
  * The bundle's require, with a stand-in for the built-ins in LAZY that loads the module at its
- * first property read. The bundle's modules require every built-in they import as they load,
- * and each of these takes about 1.5 ms to load: child_process (with net and dgram behind it),
- * which commander and each module that starts a tool import, while most commands start no
- * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts); net and fs/promises
- * (with readline behind it), which a build first needs once its first container has started
- * (net for its output pipes), and loads while it runs: what comes before is in line.
+ * first property read. berth's modules import what they use at the top, as modules do, and the
+ * bundle requires every built-in they import as it loads them; loading one of these costs
+ * each command time (docs/benchmarks.md) although most commands never use it: child_process
+ * (with net and dgram behind it), which commander and each module that starts a tool import,
+ * while most commands start no tool; crypto, which berth's addon stands in for
+ * (src/sys/crypto.ts); net and fs/promises (with readline behind it), which a build first
+ * needs once its first container has started, and loads while it runs; worker_threads, for
+ * big layers and big COPYs only; tls, http and https, for registry and ADD <url> traffic;
+ * zlib, for compressed layers; dgram, for a published UDP port. bench/startup-modules.ts
+ * checks which a command loads.
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises']);
+  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises', 'node:worker_threads', 'node:tls', 'node:http', 'node:https', 'node:zlib', 'node:dgram']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);

@@ -1,9 +1,9 @@
 // Bundles the CLI into one CommonJS file, dist/berth.cjs, and primes V8's code cache for it
 // (dist/berth.cjs.cache; bin/berth.cjs loads both). Startup time is the floor under every
 // command: with the cache, V8 deserializes compiled code instead of parsing 800 kB of
-// JavaScript, which saves 30-40 ms a command here. CommonJS because Node 20 can only attach a
-// code cache to a vm.Script; built-ins and heavy modules are still required lazily, inside the
-// functions that need them. node-pty stays external; better-sqlite3's JavaScript is bundled
+// JavaScript (docs/benchmarks.md). CommonJS because Node 20 can only attach a code cache to a
+// vm.Script; bin/berth.cjs hands the costly built-ins over as stand-ins that load at first use,
+// and cli/ loads a verb's modules when it runs. node-pty stays external (src/sys/pty.ts); better-sqlite3's JavaScript is bundled
 // and its native addon loaded by path (store/db.ts). berth's own addon, native/berth_sys.c
 // (mount, umount2, xattrs, mknod: src/sys), is compiled beside the bundle; without a C
 // compiler or Node's headers the build says so and berth spawns the tools instead.

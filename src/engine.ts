@@ -45,7 +45,7 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
   const root = opts.root ?? defaultStateRoot();
   const runRoot = defaultRunRoot(root);
   // Every command opens the engine: its dirs are made in line, each a few microseconds,
-  // rather than through the thread pool, a trip that costs more here than the call. Both
+  // rather than through the thread pool, a trip that costs more than the call. Both
   // roots are 0700 (store/private-root.ts); one stat each says so on every later open.
   if (privateDir(root) === 'tightened') tightenStateRoot(root);
   const base = runBase();

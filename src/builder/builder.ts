@@ -160,7 +160,6 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     // the config of the last build with this exact chain is reused, timestamps included.
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
-    mark('stages built');
     // The image's records wait for the last commits' detach (Snapshotter.settled), which syncs
     // its layers, while its blobs are fsynced.
     const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.settled() });

@@ -55,9 +55,9 @@ export type ContextSelection = readonly number[];
 
 /**
  * The context's entries in walk order (depth first, names sorted), as a path array beside one
- * Float64Array of lstat numbers. No object or string per entry beyond its path: for the
- * 20k-file bench context, Stats-derived objects and "dev:ino:…" key strings made the cached
- * build's walk take 40% longer, most of it in garbage collection.
+ * Float64Array of lstat numbers. No object or string per entry beyond its path: over tens of
+ * thousands of entries, a Stats-derived object and a "dev:ino:…" key string each make the
+ * cached build's walk much slower, most of it in garbage collection (docs/benchmarks.md).
  */
 class Listing {
   readonly rels: string[] = [];

@@ -4,8 +4,7 @@
  * mode and mtime; ownership is 0:0 unless --chown; --chmod overrides modes.
  *
  * The walk, dirs, symlinks and small files are synchronous: a thread-pool round trip per
- * call costs more than the call (measured on the development VM, the 20k small files of the
- * 500 MB bench context: 1.9 s in line, 3.2 s through eight async workers). Bigger files are
+ * call costs more than the call (docs/benchmarks.md). Bigger files are
  * copied by several workers on the thread pool while the small ones are copied in line:
  * each is a whole-file kernel call (copy_file_range), worth its round trip. Many small files
  * are copied in line on two threads (copy-thread.ts).
@@ -255,8 +254,7 @@ async function copyTree(rootfs: string, src: string, st: Stats, destFd: number, 
   // small ones: a model's weights and its 20k source files take two cores, not turns. As
   // fills, their copies run on past this call, and the small files then take two threads
   // even beside a big copy: what of it is left when they are done overlaps the commit's
-  // walk. Measured on the 500 MB bench context, copy and commit took 2.09-2.26 s so, against
-  // 2.9-3.1 s on one thread and 2.45-2.82 s with every copy done before the commit.
+  // walk. That beats both one thread and every copy done before the commit (docs/benchmarks.md).
   const fills = own.fills;
   if (fills) {
     const queue = copyQueue();

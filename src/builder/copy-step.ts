@@ -6,9 +6,8 @@
  * and the layer's hashing.
  */
 import { createReadStream, readlinkSync } from 'node:fs';
-import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
-import { mark } from '../progress/timing.ts';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { copyFlags, IgnoreMatcher, pathGlob, processWord, type CopyFlags, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer } from '../layer/index.ts';
@@ -227,7 +226,7 @@ function isDirInRoot(rootfs: string, path: string): boolean {
 }
 
 async function isTarArchive(path: string): Promise<boolean> {
-  const fh = await import('node:fs/promises').then((m) => m.open(path, 'r'));
+  const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(512);
     const { bytesRead } = await fh.read(b, 0, 512, 0);
@@ -266,7 +265,6 @@ export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyI
       const target = r.isDir ? (parents ? posix.join(plan.dest, r.rel) : plan.dest) : plan.destIsDir || destExistsAsDir ? posix.join(plan.dest, base) : plan.dest;
       await copyInto(snap.rootfs, r.abs, target, { ...own, skip: r.skip });
     }
-    mark('copied into the step snapshot');
     const pending = [...(fills ?? [])].map(([host, f]) => ({ ...f, rel: relative(snap.rootfs, host) }));
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch, fills: pending });
   } catch (e) {

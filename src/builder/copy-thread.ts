@@ -9,10 +9,12 @@
  * Without an entry (code that imports the module directly, as unit tests do) every file is
  * copied here.
  */
+import { parentPort, Worker } from 'node:worker_threads';
 import { closeSync, constants as fsc, fchmodSync, fchownSync, futimesSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { BerthError, errorFromPosted, postedError, type PostedError } from '../errors/index.ts';
 import { WORKER_ARG, workerEntry, type WorkerKind } from '../layer/worker-entry.ts';
 import { mark } from '../progress/timing.ts';
+import { settings } from '../config/index.ts';
 
 /** One small file to copy, as plain data a worker can be sent. */
 export interface SmallCopy {
@@ -26,7 +28,7 @@ export interface SmallCopy {
 }
 
 /** From this many small files up, half go to a worker thread (BERTH_COPY_THREAD_THRESHOLD). */
-const THREAD_THRESHOLD = Number(process.env.BERTH_COPY_THREAD_THRESHOLD ?? 4000);
+const THREAD_THRESHOLD = settings().copyThreadThreshold;
 
 /** A small file copied without leaving the call: read whole, written whole, its metadata set on the open fd. */
 export function copySmallSync(job: SmallCopy): void {
@@ -50,10 +52,9 @@ type FromWorker = { done: true } | { failure: PostedError };
 
 /**
  * Copies the files, on two threads when there are enough of them and `otherCoreFree` (the
- * caller's judgement: see copy-files.ts); returns when every copy has ended. Measured on the
- * 2-core VM: 20k files of 1 KB took 0.70-0.75 s on two threads against 1.0 s on one, but
- * beside 480 MB of weights being copied, 1.75-1.79 s against 1.61-1.66 s: alone, two
- * threads win; beside a big copy, only if the other work the copy then overlaps is waiting.
+ * caller's judgement: see copy-files.ts); returns when every copy has ended. Alone, two
+ * threads win; beside a big copy, which has the other core, only if the other work the copy
+ * then overlaps is waiting (docs/benchmarks.md).
  */
 export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCoreFree: boolean }): Promise<void> {
   const entry = workerEntry();
@@ -62,7 +63,6 @@ export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCo
     return;
   }
   const split = Math.ceil(jobs.length / 2);
-  const { Worker } = await import('node:worker_threads');
   const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'copy-files' satisfies WorkerKind, jobs: jobs.slice(split) }, stdout: false, stderr: false });
   const theirs = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => ('done' in m ? resolve() : reject(errorFromPosted(m.failure))));
@@ -82,7 +82,6 @@ export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCo
 
 /** The worker thread's side: copy its half, report. */
 export async function runCopyWorker(data: { jobs: readonly SmallCopy[] }): Promise<void> {
-  const { parentPort } = await import('node:worker_threads');
   try {
     for (const job of data.jobs) copySmallSync(job);
     parentPort!.postMessage({ done: true } satisfies FromWorker);

@@ -7,7 +7,8 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm, utimes } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
@@ -37,7 +38,7 @@ export interface DownloadOptions {
 
 async function get(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
   const https = url.protocol === 'https:';
-  const { request } = https ? await import('node:https') : await import('node:http');
+  const request = https ? httpsRequest : httpRequest;
   const ca = https ? await trustedCAs() : undefined;
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', signal, ca, timeout: 60_000 }, resolve);

@@ -1,7 +1,7 @@
 /**
  * Work no step waits for: the cleanup a step leaves behind that nothing after it reads (a RUN
  * step's bundle dir and network, a COPY's temp dir), and the CLI's lint. Done in line, each
- * held up the next step by a few ms (a bridge network's CNI DEL by far more). It starts
+ * held up the next step (a bridge network's CNI DEL by much). It starts
  * instead when the build next waits on a container, whose run leaves the main thread idle,
  * and at the latest when the build ends, which waits for all of it, failed or not. A task's
  * failure is its own to report: here it is dropped, as the in-line cleanup dropped it.

@@ -16,7 +16,6 @@ import { mkdirInRoot } from './copy-files.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
-import { mark } from '../progress/timing.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
@@ -108,7 +107,6 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const key = `build-${randomHex(8)}`;
   const engine = ctx.engine;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });
-  mark(`step ${stepNo}: snapshot ready`);
   const runDir = join(engine.runRoot, 'build', key);
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const runc = new Runc(join(engine.runRoot, 'runc'));
@@ -171,11 +169,10 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     if (code !== 0) {
       throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
     }
-    mark(`step ${stepNo}: runc exited`);
     // Straight from the upperdir while the overlay is still mounted: nothing uses the merged
     // view any more, and the commit detaches it while it hashes. Unmounting first put the
-    // detach (which syncs the file system under the overlay: 4-6 ms after a tiny step, far
-    // more after an apt-get) ahead of the hash instead of beside it.
+    // detach (which syncs the file system under the overlay: briefly after a tiny step, far
+    // longer after an apt-get) ahead of the hash instead of beside it.
     removeMountPoints(snap.upperDir, created);
     return await engine.snapshots.commit(key, { sourceDateEpoch: ctx.sourceDateEpoch });
   } catch (e) {

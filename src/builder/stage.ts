@@ -6,7 +6,6 @@
 import { BerthError } from '../errors/index.ts';
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { mark } from '../progress/timing.ts';
 import { loadDockerfile, type Instruction } from '../dockerfile/index.ts';
 import type { History } from '../oci/schema.ts';
 import { randomHex } from '../sys/crypto.ts';
@@ -91,11 +90,9 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
     case 'copy':
     case 'add': {
       const plan = await planCopy(inst, state, run.copyEnv);
-      mark(`step ${step}: sources hashed`);
       try {
         const key = chainKey(state.cacheKey, inst.kind, plan.digest, plan.dest, plan.destIsDir, inst.flags);
         const layer = await cachedOrRun(run, step, key, () => applyCopy(run.ctx, state, inst, plan));
-        mark(`step ${step}: copied and committed`);
         return addLayer(state, layer, key, history(run, `${text} # buildkit`, false));
       } finally {
         run.ctx.later.add(plan.cleanup);

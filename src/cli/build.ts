@@ -9,6 +9,7 @@ import { keyValueMap } from '../dockerfile/key-values.ts';
 import { BerthError } from '../errors/index.ts';
 import { isGzip, isUstar } from '../layer/magic.ts';
 import { callerMode } from '../sys/umask.ts';
+import { markSteps } from '../progress/timing.ts';
 import { collect, getEngine, out } from './context.ts';
 
 interface BuildFlags {
@@ -132,7 +133,7 @@ export function register(program: Command): void {
       const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
       const { ttyRenderer } = await import('../progress/tty.ts');
       const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
-      const progress = tty ?? progressRenderer(mode, (s) => process.stderr.write(s));
+      const progress = markSteps(tty ?? progressRenderer(mode, (s) => process.stderr.write(s)));
       const { BuildContext } = await import('../builder/context.ts');
       const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
       // With --check the findings stop the build before it starts; without, they are only

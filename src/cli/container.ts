@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const rec = await (await lazy.create()).createContainer(engine, toCreateOptions(image, command, f));
-      mark('created');
+      mark('container created');
       const start = await lazy.start();
       if (f.detach) {
         await start.startDetached(engine, rec.id);

@@ -29,7 +29,7 @@ export function verbOf(args: readonly string[]): string | undefined {
 }
 
 /**
- * Only the group that has the verb registers: the others' commands cost 5-10 ms to set up
+ * Only the group that has the verb registers: the others' commands take time to set up
  * and are never used. Help, `--version` and an unknown verb (whose error suggests others)
  * get them all.
  */

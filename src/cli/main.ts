@@ -10,8 +10,6 @@ import { setWorkerEntry, WORKER_ARG, type WorkerKind } from '../layer/worker-ent
 import { groupsFor, verbOf } from './groups.ts';
 import { useEngineUmask } from '../sys/umask.ts';
 
-mark('cli loaded');
-
 const program = new Command('berth')
   .description('A container engine with Docker\'s verbs')
   .option('--root <dir>', 'state root (default /var/lib/berth as root; env BERTH_ROOT)')
@@ -28,9 +26,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 // No top-level await: the same module also runs as a CommonJS bundle (see bin/berth).
 async function main(): Promise<void> {
-  for (const load of groupsFor(verbOf(process.argv.slice(2)))) (await load()).register(program);
-  mark('commands registered');
   try {
+    mark('cli loaded');
+    for (const load of groupsFor(verbOf(process.argv.slice(2)))) (await load()).register(program);
     await program.parseAsync(process.argv);
   } catch (e) {
     if (e instanceof CommanderError) {

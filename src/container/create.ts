@@ -3,7 +3,7 @@
  * prepared, volumes are resolved, and the final process (entrypoint + cmd) is fixed in the
  * record. `start` then needs nothing the user typed.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { ensureImage, type PullPolicy } from '../image/ensure.ts';
@@ -61,7 +61,6 @@ export function resolveProcess(image: { Entrypoint?: string[] | null; Cmd?: stri
 }
 
 async function readEnvFiles(files: readonly string[]): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
   const out: string[] = [];
   for (const f of files) {
     const text = await readFile(f, 'utf8').catch((e: Error) => {

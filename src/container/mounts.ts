@@ -4,7 +4,7 @@
  * anonymous volume. Copy-up from the image happens at start, when the rootfs is mounted.
  */
 import { isAbsolute, posix } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { parseKeyValues } from '../dockerfile/key-values.ts';
 import { BerthError } from '../errors/index.ts';
 import type { VolumeStore } from '../volume/index.ts';
@@ -69,7 +69,6 @@ async function resolveSource(volumes: VolumeStore, source: string, dest: string,
     const st = await stat(source).catch(() => undefined);
     if (!st) {
       if (forceType === 'bind') throw new BerthError('NOT_FOUND', `invalid mount config for type "bind": bind source path does not exist: ${source}`);
-      const { mkdir } = await import('node:fs/promises');
       await mkdir(source, { recursive: true }); // -v creates a missing host dir, as docker does
     }
     return { type: 'bind', source, destination, readonly: ro };

@@ -11,11 +11,12 @@ import type { Engine } from '../engine.ts';
 import { closeFd, hostPathOf, mkdirAllInRoot, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { bridgeOf, isPredefinedNetwork } from '../network/records.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
-import type { IPty } from 'node-pty';
+import { spawnInPty, type IPty } from '../sys/pty.ts';
 import { buildSpec, checkCommand, composeEnv, resolveUser, Runc, RUNC, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
 import { containerPaths } from './paths.ts';
 import type { ContainerRecord } from './records.ts';
 import type { ContainerMount, PortBinding } from './types.ts';
+import { settings } from '../config/index.ts';
 
 export { waitForPidFile } from '../runtime/index.ts';
 
@@ -25,7 +26,7 @@ function runc(engine: Engine): Runc {
 
 function hardLimits(): Record<string, number> {
   // The engine's own hard nofile limit is the ceiling for any container (ENVIRONMENT.md).
-  const n = Number(process.env.BERTH_NOFILE_HARD ?? 20000);
+  const n = settings().nofileHard;
   return { RLIMIT_NOFILE: n };
 }
 
@@ -131,8 +132,7 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
 /** `runc run` on the slave side of a new pty (node-pty), for a detached `-t` container. */
 export async function spawnRuncInPty(engine: Engine, id: string): Promise<IPty> {
   const paths = containerPaths(engine, id);
-  const { spawn } = await import('node-pty');
-  return spawn(RUNC, runc(engine).runArgs(id, paths.bundle, { pidFile: paths.pidFile }), { cols: 80, rows: 24, env: process.env as Record<string, string>, encoding: null });
+  return spawnInPty(RUNC, runc(engine).runArgs(id, paths.bundle, { pidFile: paths.pidFile }), { cols: 80, rows: 24, env: process.env as Record<string, string>, encoding: null });
 }
 
 export function spawnRunc(engine: Engine, id: string, stdio: StdioOptions): ChildProcess {

@@ -106,7 +106,6 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const records = engine.containers;
   const rec = records.require(id);
   await prepareOrRemove(engine, rec);
-  mark('prepared');
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
   const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
@@ -130,15 +129,14 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   const pid = await pidOrExit(paths.pidFile, exited);
   if (pid) runc.containerStarted();
   markRunning(engine, rec.id, pid, process.pid);
-  mark('running');
+  mark('container running');
   const code = await exited;
-  mark('exited');
+  mark('container exited');
   await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
   await log.close();
   await finishContainer(engine, rec.id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
-  mark('finished');
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
-  mark('removed');
+  mark('container removed');
   // Docker answers a container that could not start with 125 and the runtime's reason.
   if (runc.error) throw new BerthError('RUNTIME', runc.error);
   return code;

@@ -5,7 +5,7 @@
  * because its entries come in any order and manifest.json is often last.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -115,7 +115,7 @@ class DirSource implements ImageSource {
 }
 
 async function isGzip(path: string): Promise<boolean> {
-  const fh = await import('node:fs/promises').then((m) => m.open(path, 'r'));
+  const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(2);
     await fh.read(b, 0, 2, 0);

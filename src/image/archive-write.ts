@@ -3,7 +3,7 @@
  * which `docker load` reads) and an OCI image layout (index.json + oci-layout, which skopeo
  * and umoci read), as Docker 25 writes it. Blobs are written once, by digest, streamed.
  */
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { BerthError } from '../errors/index.ts';
@@ -84,10 +84,7 @@ export class ArchiveWriter {
     const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] as Descriptor[] };
     const repositories: Record<string, Record<string, string>> = {};
     for (const img of this.images) {
-      await this.writeBlob({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length }, async () => {
-        const { Readable } = await import('node:stream');
-        return Readable.from([img.manifest.bytes]);
-      });
+      await this.writeBlob({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length }, async () => Readable.from([img.manifest.bytes]));
       const m = manifestSchema.parse(JSON.parse(img.manifest.bytes.toString()));
       const familiar = img.names.map((n) => familiarName(withDefaultTag(parseReference(n))));
       manifestJson.push({ Config: `blobs/sha256/${m.config.digest.slice(7)}`, RepoTags: familiar, Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) });

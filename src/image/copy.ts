@@ -6,7 +6,6 @@
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import { mark } from '../progress/timing.ts';
 import type { Digest } from '../oci/digest.ts';
 import { limitText, MAX_DOCUMENT_BYTES } from '../oci/limits.ts';
 import { isIndexMediaType, MediaType } from '../oci/mediatypes.ts';
@@ -115,12 +114,9 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
   const configs = new Map(images.map((img) => [img.parsed.config.digest, documentSize(img.parsed.config, 'config', source)]));
   await forEachLimit([...configs.values()], opts.concurrency ?? 4, copyBlob);
   for (const img of images) await sink.expectLayers?.(img.parsed.config, img.parsed.layers);
-  mark('copy: configs in');
   await forEachLimit([...blobs.values()].filter((d) => !configs.has(d.digest)), opts.concurrency ?? 4, copyBlob);
-  mark('copy: layers in');
   for (const img of images) await sink.putManifest(img.manifest, { ...opts, platform: img.platform });
   if (isIndexMediaType(rootType) && opts.allPlatforms) await sink.putManifest({ ...root, mediaType: rootType }, opts);
   await sink.finish?.({ ...root, mediaType: rootType }, opts);
-  mark('copy: manifests written');
   return { root, images };
 }

@@ -1,6 +1,6 @@
 /**
  * A bounded fan-out, in its own module: the builder's COPY uses it too, and importing it from
- * copy.ts built every schema of the distribution formats (3 ms) at the start of each build.
+ * copy.ts would build every schema of the distribution formats at the start of each build.
  */
 /** Runs `fn` over items with at most `limit` in flight; the first failure aborts the rest. */
 export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -10,15 +10,15 @@ import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { ReaderStoppedError } from '../store/ranged.ts';
-import { mark } from '../progress/timing.ts';
 import { releaseBuffer } from '../layer/apply-thread.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
+import { settings } from '../config/index.ts';
 
 /** Blobs from this size up are fetched as parallel ranged parts (BERTH_RANGE_THRESHOLD). */
-const RANGE_THRESHOLD = Number(process.env.BERTH_RANGE_THRESHOLD ?? 64 << 20);
+const RANGE_THRESHOLD = settings().rangeThreshold;
 /** Layers from this (blob) size up are extracted on a worker thread (BERTH_THREAD_THRESHOLD). */
-const THREAD_THRESHOLD = Number(process.env.BERTH_THREAD_THRESHOLD ?? 32 << 20);
+const THREAD_THRESHOLD = settings().layerThreadThreshold;
 
 export class StoreImageSource implements ImageSource {
   readonly description: string;
@@ -96,7 +96,6 @@ export class StoreImageSink implements ImageSink {
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
       const stored = await this.verifying(() => unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }));
-      mark(`ranged download of ${desc.digest.slice(7, 19)} done`);
       if (stored) return;
     }
     if (!unpackHere) {

@@ -2,7 +2,7 @@
  * Extracting a big layer on a worker thread. Extraction makes its file system calls in line
  * (apply.ts), which is the fast way for one thread, but a pull also has the download, the
  * blob's hash and the ranged parts to serve: on the main thread the two take turns, on two
- * threads they run at once (a 500 MB pull on two cores: ~5 s in turns).
+ * threads they run at once.
  *
  * The worker is this same program (`bin/berth.cjs`, bundle or sources) started with
  * the argument WORKER_ARG and `workerData.berthWorker === 'apply-layer'`; the CLI names its entry at startup
@@ -11,8 +11,9 @@
  * the worker as they arrive, with credit-based flow control so that a slow disk holds the
  * download back instead of filling memory.
  */
+import { parentPort, Worker } from 'node:worker_threads';
 import { realpathSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { BerthError, errorFromPosted, postedError, type PostedError } from '../errors/index.ts';
 import { applyLayer, type ApplyOptions, type ApplyResult } from './apply.ts';
 import { WORKER_ARG, workerEntry, type WorkerKind } from './worker-entry.ts';
@@ -46,7 +47,6 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
   // The input may fail before the sending loop below reads it (the worker module loads
   // first): the loop still sees that error, and the process does not die of it meanwhile.
   input.on('error', () => undefined);
-  const { Worker } = await import('node:worker_threads');
   // The entry is bin/berth.cjs (or a link to it): the worker must load it as CommonJS.
   const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'apply-layer' satisfies WorkerKind, target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
   let credit = CREDIT;
@@ -104,8 +104,6 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
 
 /** The worker thread's side: rebuild the stream from messages, apply, report. */
 export async function runApplyWorker(data: { target: string; whiteouts: ApplyOptions['whiteouts'] }): Promise<void> {
-  const { parentPort } = await import('node:worker_threads');
-  const { Readable } = await import('node:stream');
   const port = parentPort!;
   const input = new Readable({ read: () => undefined, highWaterMark: 1 << 20 });
   port.on('message', (m: ToWorker) => {
@@ -121,7 +119,7 @@ export async function runApplyWorker(data: { target: string; whiteouts: ApplyOpt
     mark('layer extracted on a worker thread');
     port.postMessage({ result } satisfies FromWorker);
   } catch (e) {
-    mark('layer extracted on a worker thread: failed');
+    mark('layer extracted on a worker thread', 'failed');
     port.postMessage({ failure: postedError(e) } satisfies FromWorker);
   }
   port.close();

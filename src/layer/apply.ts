@@ -21,8 +21,7 @@
  * opaque dir — created at the end in a few batched processes.
  *
  * File system calls are synchronous on purpose: they are short, and a 20k-file layer
- * would otherwise pay a thread-pool round trip per call (measured: a pool of eight async
- * writers took 3.0 s and twice the CPU for what this does in 1.9 s). Body bytes still
+ * would otherwise pay a thread-pool round trip per call (docs/benchmarks.md). Body bytes still
  * stream; only a big file's writes go to the thread pool.
  */
 import { closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, write, writeSync, chmodSync, utimesSync, constants as fsc } from 'node:fs';
@@ -34,7 +33,8 @@ import type { Digest } from '../oci/digest.ts';
 import { ApplyTree } from './apply-tree.ts';
 import { decompressAuto, hashingStream } from './compress.ts';
 import { DirectWriter, writeAt } from './direct-write.ts';
-import { makeNode, makeWhiteouts, setXattrs } from './fs-tools.ts';
+import { makeNode, makeWhiteouts } from '../sys/device-nodes.ts';
+import { setXattrs } from '../sys/xattr.ts';
 import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 import { readTar, type TarEntry } from './tar-reader.ts';
@@ -230,8 +230,8 @@ const STAGES = 4;
 /**
  * A big file's body, gathered into aligned stages and written with O_DIRECT (direct-write.ts),
  * up to STAGES at once, so that the decompression and the hash go on meanwhile; the last
- * partial stage goes through `fd`. On the development VM this took the 480 MB weights of
- * the pull bench from 1.2-2.0 s to 0.7-0.8 s, the speed of the gunzip in front of it. The
+ * partial stage goes through `fd`, so that the writes keep up with the gunzip in front of
+ * them (docs/benchmarks.md). The
  * cost: the file is not in the page cache when a container first reads it. Its bytes reach
  * the disk here; the tree's other files are written back later, as before.
  */

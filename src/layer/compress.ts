@@ -5,19 +5,16 @@
  * concatenated gzip members — valid gzip that any gunzip reads.
  */
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
-import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
+import { createGunzip, createGzip, gzip } from 'node:zlib';
 import { BerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
 import { createSha256 } from '../sys/crypto.ts';
 import { isGzip, isZstd } from './magic.ts';
 import { zstdDecompress } from './zstd.ts';
 
-/** zlib is loaded on first use: most commands never (de)compress, and loading it is ~1 ms. */
-let zlibModule: typeof import('node:zlib') | undefined;
-const zlib = (): typeof import('node:zlib') => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
-let gzipPromise: ((b: Buffer, o: { level: number }) => Promise<Buffer>) | undefined;
-const gzipAsync = (b: Buffer, o: { level: number }) => (gzipPromise ??= promisify(zlib().gzip))(b, o);
+function gzipAsync(b: Buffer, o: { level: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => gzip(b, o, (e, out) => (e ? reject(e) : resolve(out))));
+}
 /** zlib's Z_BEST_SPEED, the level layers are gzipped at unless told otherwise. */
 const BEST_SPEED = 1;
 
@@ -40,7 +37,7 @@ export function decompressAuto(): Transform {
       }
       head = Buffer.concat([head, chunk]);
       if (head.length < 4) return cb();
-      inner = isZstd(head) ? zstdDecompress() : isGzip(head) ? zlib().createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
+      inner = isZstd(head) ? zstdDecompress() : isGzip(head) ? createGunzip({ chunkSize: 1 << 20 }) : new PassThrough();
       inner.on('data', (d: Buffer) => {
         if (!t.push(d)) inner!.pause();
       });
@@ -69,7 +66,7 @@ export function decompressAuto(): Transform {
 }
 
 export function compress(kind: 'gzip' | 'none', opts: { level?: number } = {}): Transform {
-  return kind === 'gzip' ? zlib().createGzip({ level: opts.level ?? BEST_SPEED, chunkSize: 1 << 20 }) : new PassThrough();
+  return kind === 'gzip' ? createGzip({ level: opts.level ?? BEST_SPEED, chunkSize: 1 << 20 }) : new PassThrough();
 }
 
 /**

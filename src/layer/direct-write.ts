@@ -1,10 +1,9 @@
 /**
  * Writing big files with O_DIRECT, past the page cache: a ranged blob's parts
  * (store/ranged.ts), which nothing reads back soon (the hash and the extraction take each part
- * from memory), and a pulled layer's biggest files (apply.ts). On the development VM a page
- * the kernel has not used for a while is slow to fill (the balloon handed it back to the
- * host: docs/benchmarks.md), and a pull would fill pages twice, for the blob and for the
- * tree. 480 MB took dd 1.3-1.5 s through the page cache and 0.2-0.6 s with O_DIRECT.
+ * from memory), and a pulled layer's biggest files (apply.ts). On a VM a page the kernel has
+ * not used for a while can be slow to fill (a balloon driver handed it back to the host),
+ * and a pull would fill pages twice, for the blob and for the tree (docs/benchmarks.md).
  *
  * O_DIRECT wants the memory, the file offset and the length aligned to the device's block.
  * Node has no aligned allocation, so a buffer is allocated with ALIGN bytes to spare and its

@@ -7,7 +7,7 @@ let entry: string | undefined;
 
 /**
  * The argument a worker is started with (Worker's `argv`): the CLI tells a worker from a command
- * by it without loading worker_threads, ~1 ms of every command. `workerData.berthWorker` says
+ * by it without loading worker_threads, which most commands never need. `workerData.berthWorker` says
  * which work it does.
  */
 export const WORKER_ARG = '--berth-worker';

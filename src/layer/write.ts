@@ -9,19 +9,16 @@
  *
  * In `overlay-upper` mode the tree is an overlayfs upperdir: a 0/0 character device is a
  * deletion (written as `.wh.NAME`) and a dir with trusted.overlay.opaque=y hides the lower
- * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs are read entry by entry
- * through berth's addon (src/sys), or with one getfattr process for the whole tree.
+ * dir's content (written as the dir plus `.wh..wh..opq`). The xattrs come from sys/xattr.ts.
  */
 import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
-import { BerthError, isBerthError } from '../errors/index.ts';
+import { BerthError } from '../errors/index.ts';
 import { digestOfHash, type Digest } from '../oci/digest.ts';
-import { mark } from '../progress/timing.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
 import { createSha256 } from '../sys/crypto.ts';
-import { sys } from '../sys/index.ts';
-import { readXattrs } from './fs-tools.ts';
+import { treeXattrs } from '../sys/xattr.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
 export interface WriteOptions {
@@ -156,7 +153,6 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
   }
 
   yield* walk('');
-  if (opts.fills?.size) mark('big files filled');
   add(END_OF_ARCHIVE);
   yield take();
 }
@@ -166,8 +162,7 @@ const PLAIN_XATTRS = /^security\.capability$/;
 
 /**
  * The xattrs a layer carries of each entry (by path relative to the root, and absolute):
- * security.capability, and in an upperdir the overlay's own. Through the addon each entry's
- * are read as it is reached; without it, one `getfattr -R` reads the whole tree first.
+ * security.capability, and in an upperdir the overlay's own.
  */
 async function xattrReader(root: string, overlay: boolean, signal: AbortSignal | undefined): Promise<(rel: string, abs: string) => Map<string, Buffer> | undefined> {
   const wanted = overlay ? OVERLAY_XATTRS : PLAIN_XATTRS;
@@ -179,25 +174,9 @@ async function xattrReader(root: string, overlay: boolean, signal: AbortSignal |
     }
     return attrs;
   };
-  const native = sys();
-  if (native) {
-    return (rel, abs) => {
-      let list: Array<[string, Buffer]>;
-      try {
-        list = native.lxattrs(abs);
-      } catch (e) {
-        if (!overlay) return undefined; // plain copies can do without, as without getfattr
-        throw e;
-      }
-      const attrs = list.filter(([name]) => wanted.test(name));
-      return check(rel, attrs.length ? new Map(attrs) : undefined);
-    };
-  }
-  const all = await readXattrs(root, wanted.source, { signal }).catch((e: unknown) => {
-    if (!overlay && isBerthError(e, 'UNAVAILABLE')) return new Map<string, Map<string, Buffer>>();
-    throw e;
-  });
-  return (rel) => check(rel, all.get(rel));
+  // A plain copy can do without xattrs where they cannot be read; an upperdir cannot.
+  const lookup = await treeXattrs(root, wanted, { optional: !overlay, signal });
+  return (rel, abs) => check(rel, lookup(rel, abs));
 }
 
 function capabilityOf(attrs: Map<string, Buffer> | undefined): ReadonlyMap<string, Buffer> {

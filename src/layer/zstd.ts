@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Duplex } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
+import { settings } from '../config/index.ts';
 
-const ZSTD = process.env.BERTH_ZSTD ?? ['/usr/bin/zstd', '/usr/local/bin/zstd', '/bin/zstd'].find((p) => existsSync(p)) ?? 'zstd';
+const ZSTD = settings().zstd ?? ['/usr/bin/zstd', '/usr/local/bin/zstd', '/bin/zstd'].find((p) => existsSync(p)) ?? 'zstd';
 
 function zstdStream(args: readonly string[], what: string): Duplex {
   const child = spawn(ZSTD, ['-q', '-c', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -51,7 +51,7 @@ export async function lint(input: LintInput, opts: { ignore?: readonly string[];
       });
     }
   }
-  // Bytewise, not localeCompare: its first call loads ICU's collator, ~10 ms of every build.
+  // Bytewise, not localeCompare: its first call loads ICU's collator, which every build would pay for.
   return findings.sort((a, b) => a.line - b.line || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0));
 }
 

@@ -20,9 +20,10 @@ import { dirname } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { CNI_VERSION, type CniConfList } from './cni.ts';
+import { settings } from '../config/index.ts';
 
 
-export const MACHINE_NET_DIR = process.env.BERTH_NET_DIR ?? '/run/berth';
+export const MACHINE_NET_DIR = settings().netDir;
 export const IPAM_DIR = `${MACHINE_NET_DIR}/cni-ipam`;
 export const PORTS_DIR = `${MACHINE_NET_DIR}/cni-ports`;
 export const ATTACHMENTS_DIR = `${MACHINE_NET_DIR}/cni-attachments`;
@@ -36,8 +37,8 @@ export interface BridgeNetwork {
 
 export const DEFAULT_BRIDGE: BridgeNetwork = {
   cniName: 'berth',
-  bridge: process.env.BERTH_BRIDGE ?? 'berth0',
-  subnet: process.env.BERTH_SUBNET ?? '10.87.0.0/16',
+  bridge: settings().bridgeName,
+  subnet: settings().bridgeSubnet,
 };
 
 /** The conflist a container attaches with; `portmap` only for one that publishes ports. */

@@ -8,8 +8,9 @@
  */
 import { spawn } from 'node:child_process';
 import { BerthError } from '../errors/index.ts';
+import { settings } from '../config/index.ts';
 
-export const CNI_PATH = process.env.BERTH_CNI_PATH ?? '/usr/lib/cni';
+export const CNI_PATH = settings().cniPath;
 /** The installed plugins (containernetworking-plugins 1.1) speak 1.0.0; firewall needs ≥ 0.4.0. */
 export const CNI_VERSION = '1.0.0';
 const PLUGIN_TIMEOUT_MS = 60_000;

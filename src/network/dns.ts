@@ -17,10 +17,11 @@ import { writeFileAtomic } from '../store/atomic.ts';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { MACHINE_NET_DIR } from './bridge.ts';
+import { settings } from '../config/index.ts';
 
 export const DNS_DIR = `${MACHINE_NET_DIR}/dns`;
 const CONFIG_DIR = `${DNS_DIR}/config`;
-const AARDVARK = process.env.BERTH_AARDVARK ?? ['/usr/lib/podman/aardvark-dns', '/usr/libexec/podman/aardvark-dns', '/usr/bin/aardvark-dns'].find((p) => existsSync(p)) ?? 'aardvark-dns';
+const AARDVARK = settings().aardvarkDns ?? ['/usr/lib/podman/aardvark-dns', '/usr/libexec/podman/aardvark-dns', '/usr/bin/aardvark-dns'].find((p) => existsSync(p)) ?? 'aardvark-dns';
 
 export interface DnsNetwork {
   /** The bridge: the config file's name. */

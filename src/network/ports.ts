@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
@@ -25,12 +25,10 @@ function reservationPath(dir: string, protocol: string, port: number): string {
 function probe(p: { hostIp: string; protocol: string }, port: number): Promise<number> {
   const address = p.hostIp || '0.0.0.0';
   if (p.protocol === 'sctp') return Promise.resolve(port || 0); // Node has no SCTP sockets: trust the reservation
-  // dgram is loaded only for a UDP port: every command that loads this module would pay for it.
-  const dgram = p.protocol === 'udp' ? createRequire(import.meta.url)('node:dgram') as typeof import('node:dgram') : undefined;
   return new Promise((resolve, reject) => {
     const fail = (e: Error) => reject(e);
-    if (dgram) {
-      const sock = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    if (p.protocol === 'udp') {
+      const sock = createSocket(address.includes(':') ? 'udp6' : 'udp4');
       sock.once('error', fail);
       sock.bind(port, address, () => {
         const bound = sock.address().port;

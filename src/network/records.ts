@@ -8,6 +8,7 @@ import { BerthError } from '../errors/index.ts';
 import type { NetworkRecord, NetworkRecords } from '../store/networks.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { cidrsOverlap, type BridgeNetwork } from './bridge.ts';
+import { settings } from '../config/index.ts';
 
 export type { NetworkRecord, NetworkRecords } from '../store/networks.ts';
 
@@ -20,7 +21,7 @@ export function isPredefinedNetwork(mode: string): boolean {
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const POOL_PREFIX = process.env.BERTH_NETWORK_POOL ?? '10.89';
+const POOL_PREFIX = settings().networkPool;
 
 /** The CNI view of a user network: its bridge, subnet, and a CNI name that is unique on the machine. */
 export function bridgeOf(rec: NetworkRecord): BridgeNetwork {

@@ -14,6 +14,7 @@ import { BerthError } from '../errors/index.ts';
 import { discard, readBounded, readPrefix } from './body.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
 import { trustedCAs } from './trust.ts';
+import { settings } from '../config/index.ts';
 
 export interface ClientOptions {
   /** Allow http and unverified TLS (`--tls-verify=false`, insecure-registries). */
@@ -87,7 +88,7 @@ export class RegistryClient {
   ) {
     this.creds = opts.credentials;
     this.credsLoaded = !!opts.credentials;
-    const caFile = join(process.env.BERTH_CERTS_D ?? '/etc/docker/certs.d', registry, 'ca.crt');
+    const caFile = join(settings().certsDir, registry, 'ca.crt');
     if (existsSync(caFile)) this.ca = readFileSync(caFile);
   }
 

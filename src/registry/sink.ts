@@ -12,9 +12,10 @@ import type { Descriptor } from '../oci/schema.ts';
 import type { Reference } from '../reference/index.ts';
 import { discard } from './body.ts';
 import { registryError, type RegistryClient } from './http.ts';
+import { settings } from '../config/index.ts';
 
 /** Blobs above this size go up in PATCH pieces of this size (BERTH_UPLOAD_CHUNK). */
-const CHUNK = Number(process.env.BERTH_UPLOAD_CHUNK ?? 64 << 20);
+const CHUNK = settings().uploadChunk;
 
 export class RegistrySink implements ImageSink {
   readonly description: string;

@@ -1,6 +1,6 @@
 /** A registry repository as an ImageSource (pull): manifests by tag or digest, blobs by digest. */
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { ImageSource, RawManifest, TransferOptions } from '../image/transfer.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
@@ -74,7 +74,6 @@ export class RegistrySource implements ImageSource {
     if (opts.start && res.statusCode === 200) {
       // No range support: skip the bytes we already have.
       let skip = opts.start;
-      const { Transform } = await import('node:stream');
       this.notLonger(res, desc, desc.size);
       // A reader that stops early (a body longer than the blob) must stop the download too.
       const rest = new Transform({

@@ -1,20 +1,22 @@
 /**
  * The CAs berth's TLS connections trust. NODE_EXTRA_CA_CERTS makes Node read and parse the
- * named bundle as it starts, before any of berth runs: 45 ms of every command where it names
- * the system's 140 CAs, as on these machines. So bin/berth hands the file over as
+ * named bundle as it starts, before any of berth runs, which slows every command where it
+ * names the system's CAs (docs/benchmarks.md). So bin/berth hands the file over as
  * BERTH_EXTRA_CA_CERTS instead, and the file is read here, on the first connection that
  * needs it. Unset (or berth started without bin/berth, when Node has loaded them itself),
  * Node's default store serves.
  */
+import { rootCertificates } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
+import { settings } from '../config/index.ts';
 
 let cached: string[] | null | undefined;
 
 /** Node's root CAs plus the extra ones, or undefined for Node's default store. */
 export async function trustedCAs(): Promise<string[] | undefined> {
   if (cached === undefined) {
-    const file = process.env.BERTH_EXTRA_CA_CERTS;
+    const file = settings().extraCaCerts;
     if (!file) cached = null;
     else {
       let extra: string;
@@ -23,8 +25,6 @@ export async function trustedCAs(): Promise<string[] | undefined> {
       } catch (e) {
         throw new BerthError('INVALID_ARGUMENT', `cannot read the extra CA certificates in ${file}: ${(e as Error).message}`, { hint: 'NODE_EXTRA_CA_CERTS names a PEM file', cause: e });
       }
-      // Loaded here, not at the top: a command that makes no TLS connection never loads tls.
-      const { rootCertificates } = await import('node:tls');
       cached = [...rootCertificates, extra];
     }
   }

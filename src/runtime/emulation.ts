@@ -10,9 +10,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostPlatform } from '../oci/platform.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
+import { settings } from '../config/index.ts';
 
 const BINFMT = '/proc/sys/fs/binfmt_misc';
-const BINFMT_D = process.env.BERTH_BINFMT_D ?? '/usr/lib/binfmt.d';
+const BINFMT_D = settings().binfmtDir;
 
 /** OCI architecture → qemu's name for it. */
 const QEMU_ARCH: Record<string, string> = { arm64: 'aarch64', arm: 'arm', '386': 'i386', amd64: 'x86_64', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64le: 'mips64el' };

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { spawnPiped, type PipedChild } from '../sys/spawn.ts';
+import { settings } from '../config/index.ts';
 
 /**
  * Tells runc's own failure to start a container (its `level=error msg="runc run failed: ..."`
@@ -37,7 +38,7 @@ export class RuncStartWatch {
 }
 
 /** An absolute path: a PATH search per call costs a dozen failed execs on a long PATH. */
-export const RUNC = process.env.BERTH_RUNC ?? ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p)) ?? 'runc';
+export const RUNC = settings().runc ?? ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p)) ?? 'runc';
 
 export class Runc {
   constructor(private readonly stateRoot: string) {}

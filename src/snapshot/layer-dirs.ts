@@ -16,7 +16,7 @@ import type { CommitOptions, CommittedLayer, SnapshotEntry, UnpackOptions } from
 
 /**
  * Removes `dir` if it holds only (empty) dirs, as an overlay snapshot's does once its upperdir
- * is gone: a handful of rmdir calls, where fs.rm's async walk takes a few ms of round trips.
+ * is gone: a handful of rmdir calls in line, where fs.rm's async walk makes a round trip per entry.
  * False (and `dir` left as it was, or partly emptied) when something else is in it.
  */
 function removeEmptyDirs(dir: string): boolean {
@@ -33,7 +33,7 @@ function removeEmptyDirs(dir: string): boolean {
 
 /**
  * Snapshot dirs to remove when a caller has time: those left with nothing but empty dirs
- * (seven directory calls each, 2-3 ms here, that a step would otherwise wait for), and small
+ * (seven directory calls each, that a step would otherwise wait for), and small
  * upperdirs whose layer was stored already. Whatever is left goes when the process exits.
  */
 const later: string[] = [];
@@ -260,7 +260,7 @@ export abstract class LayeredSnapshotter {
    * `moved`): moved aside and deleted in the background. `onlyUpper` says that `dir` holds
    * nothing big but the upperdir (the overlay's workdir and mount point): then, with the
    * upperdir published or small itself, it goes with the empty dirs later, sparing a step an
-   * `rm` process (2-5 ms here).
+   * `rm` process.
    */
   protected async dropSnapshotDir(layer: CommittedLayer, dir: string, moved: boolean, onlyUpper: boolean): Promise<void> {
     if (onlyUpper && (moved || layer.size <= SMALL_TREE)) removeLater(dir);

@@ -18,7 +18,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
-import { makeWhiteouts } from '../layer/fs-tools.ts';
+import { makeWhiteouts } from '../sys/device-nodes.ts';
 import type { Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';

@@ -1,10 +1,9 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
-import { execFileAsync } from '../sys/exec-file.ts';
-import { MNT_DETACH, sys } from '../sys/index.ts';
+import { detachMount, mountOverlay, syncFileSystem } from '../sys/mount.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, PrepareOptions, Snapshotter } from './types.ts';
 
@@ -50,15 +49,10 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // not yet published, which is still its snapshot's upperdir: read in the mount's own tick.
     // The `mount` tool runs while a layer may be published, so before it none may be pending.
     const lowerOf = () => (layers.length ? [...layers].reverse().map((d) => this.unpublished.get(d) ?? digestHex(d)) : ['empty']);
-    let lower = lowerOf();
-    if (!mounted && !mountsInLine(this.layers.root, lower, rest)) {
-      await this.syncing.idle();
-      lower = lowerOf();
-    }
-    const options = [`lowerdir=${lower.join(':')}`, ...rest];
+    let lower: readonly string[] = lowerOf();
     if (!mounted) {
       try {
-        await mountOverlay(this.layers.root, lower, rest, p.merged);
+        lower = await mountOverlay({ layersRoot: this.layers.root, lowerdirs: lowerOf, options: rest, target: p.merged, beforeSpawn: () => this.syncing.idle() });
       } catch (e) {
         if (volatile) {
           // Linux before 5.10 has no volatile overlays: once an ordinary one mounts where a
@@ -75,21 +69,19 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
       }
       if (volatile) this.volatile.set(key, true);
     }
+    const options = [`lowerdir=${lower.join(':')}`, ...rest];
     return { key, rootfs: p.merged, upperDir: p.upper, mounts: [{ type: 'overlay', source: 'overlay', options }] };
   }
 
   /**
    * Detaches the merged view (MNT_DETACH). Every write already lives in the upperdir, so
-   * nothing waits on the sync a plain umount does — about 100 ms per container here. That
+   * nothing waits on the sync a plain umount does (docs/benchmarks.md). That
    * sync runs on the thread pool; a volatile overlay's unmount syncs nothing and is made in line.
    */
   async unmount(key: string): Promise<void> {
     const { merged } = this.paths(key);
     if (!(await isMountPoint(merged))) return;
-    const native = sys();
-    if (native && this.volatile.get(key)) native.umount2Sync(merged, MNT_DETACH);
-    else if (native) await native.umount2(merged, MNT_DETACH);
-    else await execFileAsync('umount', ['-l', merged]);
+    await detachMount(merged, { syncsNothing: this.volatile.get(key) });
   }
 
   async commit(key: string, opts: CommitOptions = {}): Promise<CommittedLayer> {
@@ -97,8 +89,8 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // The tar is only hashed, never stored: the upperdir already holds the layer in overlay
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
-    // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
-    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A fill
+    // detached: the kernel's last put of a mount that wrote much data syncs it (long, after a
+    // big COPY), and that overlaps the hashing instead of preceding it. A fill
     // the COPY is still copying writes through the merged view, which stays until it has ended.
     const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
     const wasVolatile = this.volatile.get(key) === true;
@@ -137,11 +129,9 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     return layer;
   }
 
-  /** syncfs(2) of the file system the layer dirs are on: the addon's, else `sync -f`. */
+  /** syncfs(2) of the file system the layer dirs are on. */
   protected async syncLayers(): Promise<void> {
-    const native = sys();
-    if (native) await native.syncfs(this.layers.root);
-    else await execFileAsync('sync', ['-f', this.layers.root]);
+    await syncFileSystem(this.layers.root);
   }
 
   /** What commits leave running: detaches (and the dir removals after them), and syncs. */
@@ -205,30 +195,6 @@ class Running {
   async idle(): Promise<void> {
     while (this.set.size) await this.all();
   }
-}
-
-/** The kernel's limit on a mount's option string, less a little. */
-const MAX_OPTIONS = 4000;
-
-function absoluteOptions(layersRoot: string, lower: readonly string[], rest: readonly string[]): string {
-  return [`lowerdir=${lower.map((l) => resolve(layersRoot, l)).join(':')}`, ...rest].join(',');
-}
-
-/** Whether the addon mounts this overlay in line (else the `mount` tool does, in `layersRoot`). */
-function mountsInLine(layersRoot: string, lower: readonly string[], rest: readonly string[]): boolean {
-  return sys() !== undefined && absoluteOptions(layersRoot, lower, rest).length < MAX_OPTIONS;
-}
-
-/**
- * Mounts an overlay of `lower` (names of dirs in `layersRoot`, top first). The syscall is made
- * in line (it waits on no disk: a fraction of a ms, where a trip through the thread pool costs
- * more), with absolute lowerdirs; an image with so many layers that they do not fit spawns
- * `mount` in `layersRoot` with relative names.
- */
-async function mountOverlay(layersRoot: string, lower: readonly string[], rest: readonly string[], target: string): Promise<void> {
-  const native = sys();
-  if (native && mountsInLine(layersRoot, lower, rest)) return native.mountSync('overlay', target, 'overlay', 0, absoluteOptions(layersRoot, lower, rest));
-  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
 }
 
 async function isMountPoint(path: string): Promise<boolean> {

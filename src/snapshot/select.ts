@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
+import { settings } from '../config/index.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { NativeSnapshotter } from './native.ts';
@@ -21,7 +22,7 @@ type Driver = (typeof DRIVERS)[number];
 /**
  * Mounts a tiny overlay under `root` and takes it down again. The mount is `volatile` where
  * the kernel knows the option (5.10 and later): taking down an ordinary overlay syncs the
- * whole file system under it, which cost a first command 0.1-0.45 s when other work had
+ * whole file system under it, which a first command would wait for when other work had
  * left data unwritten (a fresh root right after a big pull or build). Nothing in the probe
  * needs to reach the disk.
  */
@@ -50,11 +51,7 @@ function readRecord(path: string): Driver | '' {
   }
 }
 
-export async function openSnapshotter(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Snapshotter> {
-  const wanted = env.BERTH_SNAPSHOTTER as Driver | undefined;
-  if (wanted && !DRIVERS.includes(wanted)) {
-    throw new BerthError('INVALID_ARGUMENT', `unknown snapshot driver "${wanted}"`, { hint: 'BERTH_SNAPSHOTTER takes overlay or native' });
-  }
+export async function openSnapshotter(root: string, wanted: Driver | undefined = settings().snapshotter): Promise<Snapshotter> {
   const recordPath = join(root, 'driver');
   const recorded = readRecord(recordPath);
   if (wanted && recorded && wanted !== recorded) {

@@ -5,7 +5,7 @@
  *
  * better-sqlite3's JavaScript is bundled with the CLI (scripts/bundle.mjs), so V8's code cache
  * covers it, and its native addon is loaded by path, skipping the `bindings` package's search
- * of the file system: two costs every command that opens the store would otherwise pay.
+ * of the file system: both are paid by every command that opens the store.
  */
 import { closeSync, constants as fsc, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';

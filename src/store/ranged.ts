@@ -13,8 +13,8 @@
  * reads it back whole from the file otherwise (a resumed pull's earlier parts, or parts that
  * finished while the reader was behind). Either way the reader gets whole parts it may keep
  * (`release`). Written socket chunk by socket chunk, read back in small buffers and copied
- * again for the extraction thread, a big layer costs the main thread a write call per chunk
- * and the process the garbage collection of every copy.
+ * again for the extraction thread, a big layer would cost the main thread many write calls
+ * and the process much garbage collection (docs/benchmarks.md).
  */
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
@@ -22,7 +22,7 @@ import { DirectWriter, writeAt } from '../layer/direct-write.ts';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
-import { mark } from '../progress/timing.ts';
+import { settings } from '../config/index.ts';
 import { BlobVerifier } from './verifier.ts';
 
 /** Opens bytes `start`..`end` (inclusive) of the blob, or says the source cannot do ranges. */
@@ -53,7 +53,7 @@ export class ReaderStoppedError extends BerthError {
   }
 }
 
-export const RANGE_PART = Number(process.env.BERTH_RANGE_PART ?? 16 << 20);
+export const RANGE_PART = settings().rangePart;
 const ATTEMPTS = 3;
 /** Bytes of finished parts held for the hash: beyond it, parts are read back from the file. */
 const HELD_BUDGET = 128 << 20;
@@ -147,13 +147,10 @@ export async function downloadRanged(ingestDir: string, dest: string, expected: 
     }
     // The flush to disk starts now and runs while the hash (and its reader) catch up: on
     // this path it costs as much as the download, and it only writes what the hash reads.
-    mark(`ranged parts of ${digestHex(expected).slice(0, 12)} downloaded`);
     synced = fh.datasync();
     await feed();
-    mark(`ranged blob ${digestHex(expected).slice(0, 12)} hashed`);
     verifier.verify();
     await synced;
-    mark(`ranged blob ${digestHex(expected).slice(0, 12)} on disk`);
     ok = true;
   } catch (e) {
     // A corrupt result is thrown away; an interrupted one is kept for the next try.

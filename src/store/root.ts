@@ -1,9 +1,11 @@
 /** Where berth keeps its state: `--root`, then BERTH_ROOT, then the per-user default. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { settings } from '../config/index.ts';
 
 export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.BERTH_ROOT) return env.BERTH_ROOT;
+  const { stateRoot } = settings();
+  if (stateRoot) return stateRoot;
   if (process.getuid?.() === 0) return '/var/lib/berth';
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'berth');
 }
@@ -15,7 +17,8 @@ export function runBase(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Runtime state (runc's state, netns, sockets) lives on tmpfs so a reboot clears it. */
 export function defaultRunRoot(stateRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.BERTH_RUN_ROOT) return env.BERTH_RUN_ROOT;
+  const { runRoot } = settings();
+  if (runRoot) return runRoot;
   // A non-default state root gets its own run root, so parallel test roots never share runc state.
   const base = runBase(env);
   if (stateRoot === '/var/lib/berth') return base;

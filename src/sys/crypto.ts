@@ -1,6 +1,6 @@
 /**
- * SHA-256 and random numbers without node:crypto: loading it (sixteen internal modules) costs
- * about 1.5 ms of every command, which needs only these. Berth's addon hashes with the
+ * SHA-256 and random numbers without node:crypto: loading it (sixteen internal modules) would
+ * cost every command time, and these are all most commands need. Berth's addon hashes with the
  * OpenSSL that Node carries (native/berth_hash.c: EVP, the code node:crypto runs too) and
  * reads getrandom(2). Without the addon, node:crypto does both; bin/berth.cjs hands the
  * bundle node:crypto as a stand-in that loads at first use, so only then is it loaded.

@@ -1,8 +1,8 @@
 /**
- * execFile as a promise, made on first use. A module-level `promisify(execFile)` reads
- * child_process as the module loads, and loading child_process (with net and dgram) costs
- * about 1.5 ms of every command; bin/berth.cjs hands the bundle that module lazily, so a
- * command that starts no tool never loads it.
+ * execFile as a promise, made on first use. A module-level `promisify(execFile)` would read
+ * child_process as the module loads, and loading it (with net and dgram) costs every command
+ * time; bin/berth.cjs hands the bundle that module lazily, so a command that starts no tool
+ * never loads it.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -1,17 +1,22 @@
 /**
- * System calls Node has no binding for — mount(2), umount2(2), syncfs(2), the l*xattr(2)
- * family, mknod(2) and openat2(2) (in-root.ts) — through berth's own small addon (native/*.c, compiled into
- * dist/berth_sys.node by `npm run build`). Each call replaces a spawned tool (mount,
- * umount, sync, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here. And
- * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does, and
- * SHA-256 and random bytes (crypto.ts), which spare a command loading node:crypto.
+ * berth's own small addon (native/*.c, compiled into dist/berth_sys.node by `npm run build`):
+ * system calls Node has no binding for. Each operation has one facade in this folder that
+ * uses the addon when it is loaded and a fallback otherwise (a spawned tool, or Node), with
+ * the same result, so no caller outside sys/ knows which ran:
+ * - mount.ts: overlay mounts, detaches, syncfs (else `mount`, `umount -l`, `sync -f`);
+ * - xattr.ts: l*xattr (else `setfattr`, `getfattr`); device-nodes.ts: mknod (else `mknod`);
+ * - in-root.ts: openat2 with RESOLVE_IN_ROOT (else a checked walk, one component at a time);
+ * - spawn.ts: posix_spawn, which does not copy Node's page tables as its fork does;
+ * - crypto.ts: SHA-256 and random bytes, which spare a command loading node:crypto.
+ * docs/benchmarks.md has what each saves.
  *
- * `sys()` is undefined when the addon was not built (no C compiler or no Node headers) or
- * BERTH_NO_NATIVE=1 is set; callers then spawn the tools, which give the same results.
+ * `sys()` is undefined when the addon was not built (no C compiler or no Node headers), was
+ * built for another Node, or BERTH_NO_NATIVE=1 is set. Only the facades call it.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { settings } from '../config/index.ts';
 
 export interface Sys {
   /** mount(2); null for an absent source, type or data. Runs off the main thread. */
@@ -61,7 +66,7 @@ function addonPath(): string | undefined {
 
 export function sys(): Sys | undefined {
   if (loaded === undefined) {
-    const path = process.env.BERTH_NO_NATIVE ? undefined : addonPath();
+    const path = settings().noNative ? undefined : addonPath();
     try {
       loaded = path ? (createRequire(import.meta.url)(path) as Sys) : null;
     } catch {

@@ -1,7 +1,7 @@
 /**
  * A child with its stdout and stderr on pipes, started by posix_spawn through berth's addon
  * when it is built: Node's spawn forks, and the fork copies the page tables of the whole
- * process, 3-9 ms here at the 100-250 MB a build holds; posix_spawn costs the same at any
+ * process, longer the more memory a build holds; posix_spawn costs the same at any
  * size. Without the addon, Node's spawn does it.
  */
 import { spawn } from 'node:child_process';

@@ -1,0 +1,343 @@
+/**
+ * berth's settings from its environment. Every `BERTH_*` variable is read here and nowhere
+ * else: the process environment is read once, and each setting is parsed and checked at its
+ * first use, so a bad value fails the command that needs it with a BerthError that names the
+ * variable. docs/configuration.md lists them all (a unit test holds the two lists equal).
+ *
+ * A setting whose default is found on the machine (a tool's path) is `undefined` here when
+ * unset: the module that runs the tool looks for it, so this module touches no file.
+ */
+import { BerthError } from '../errors/index.ts';
+
+/** Who a variable is for: people running berth, the test suite, or bench/. */
+export type Audience = 'users' | 'tests' | 'benchmarks';
+
+/** How a variable's text becomes a value: `parse` returns undefined for a bad one. */
+interface Kind<T> {
+  readonly name: string;
+  /** What a good value looks like, for the hint of a bad one. */
+  readonly expected: string;
+  readonly parse: (raw: string) => T | undefined;
+}
+
+interface Definition<T> {
+  readonly variable: `BERTH_${string}`;
+  readonly kind: Kind<T>;
+  readonly fallback: T | undefined;
+  readonly audience: Audience;
+  /** The default as docs/configuration.md states it, when it is not `fallback` itself. */
+  readonly defaultText?: string;
+  readonly about: string;
+}
+
+const path: Kind<string> = {
+  name: 'path',
+  expected: 'a file or directory path',
+  parse: (raw) => (raw.includes('\0') ? undefined : raw),
+};
+
+const command: Kind<string> = {
+  name: 'command',
+  expected: 'the path of an executable, or a name looked up on PATH',
+  parse: (raw) => (raw.includes('\0') ? undefined : raw),
+};
+
+const flag: Kind<boolean> = {
+  name: 'flag',
+  expected: '1, true, yes or on (or 0, false, no, off)',
+  parse: (raw) => {
+    const v = raw.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    return undefined;
+  },
+};
+
+/** A whole number from `min` up, written in decimal. */
+function integer(min: number, unit: string): Kind<number> {
+  return {
+    name: unit === 'bytes' ? 'bytes' : 'integer',
+    expected: `a whole number of ${unit}, at least ${min}`,
+    parse: (raw) => {
+      if (!/^\d+$/.test(raw)) return undefined;
+      const n = Number(raw);
+      return Number.isSafeInteger(n) && n >= min ? n : undefined;
+    },
+  };
+}
+
+function oneOf<const T extends string>(...values: T[]): Kind<T> {
+  return {
+    name: values.join(' | '),
+    expected: values.join(' or '),
+    parse: (raw) => (values as string[]).includes(raw) ? (raw as T) : undefined,
+  };
+}
+
+const octet = (s: string) => /^\d{1,3}$/.test(s) && Number(s) <= 255;
+
+const ipv4Subnet: Kind<string> = {
+  name: 'IPv4 subnet',
+  expected: 'an IPv4 subnet in CIDR form, such as 10.87.0.0/16',
+  parse: (raw) => {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(raw);
+    return m && m[1]!.split('.').every(octet) && Number(m[2]) >= 8 && Number(m[2]) <= 30 ? raw : undefined;
+  },
+};
+
+const twoOctets: Kind<string> = {
+  name: 'IPv4 prefix',
+  expected: 'the first two octets of a /16, such as 10.89',
+  parse: (raw) => {
+    const parts = raw.split('.');
+    return parts.length === 2 && parts.every(octet) ? raw : undefined;
+  },
+};
+
+/** A Linux network interface name: at most 15 bytes, no `/`, space or `:`. */
+const interfaceName: Kind<string> = {
+  name: 'interface name',
+  expected: 'a network interface name of 1 to 15 letters, digits, `-`, `_` or `.`',
+  parse: (raw) => (/^[A-Za-z0-9_.-]{1,15}$/.test(raw) && raw !== '.' && raw !== '..' ? raw : undefined),
+};
+
+const MiB = 1 << 20;
+
+/** Every setting, by the name the code reads it under. */
+const DEFINITIONS = {
+  stateRoot: {
+    variable: 'BERTH_ROOT',
+    kind: path,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: '/var/lib/berth as root, else $XDG_DATA_HOME/berth',
+    about: 'The state root: images, layers, containers, volumes and the metadata database. `--root` takes precedence.',
+  },
+  runRoot: {
+    variable: 'BERTH_RUN_ROOT',
+    kind: path,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: '/run/berth as root (a subdirectory for a non-default state root), else $XDG_RUNTIME_DIR/berth',
+    about: "Runtime state that a reboot should clear: runc's state, network namespaces, sockets.",
+  },
+  snapshotter: {
+    variable: 'BERTH_SNAPSHOTTER',
+    kind: oneOf('overlay', 'native'),
+    fallback: undefined,
+    audience: 'users',
+    defaultText: 'overlay where overlayfs mounts, else native; recorded in the state root at its first use',
+    about: 'The snapshot driver of a new state root. A root keeps the driver it was made with.',
+  },
+  runc: {
+    variable: 'BERTH_RUNC',
+    kind: command,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: 'the first runc in /usr/sbin, /usr/bin, /usr/local/sbin, /usr/local/bin, else `runc` on PATH',
+    about: 'The OCI runtime that starts containers and build steps.',
+  },
+  zstd: {
+    variable: 'BERTH_ZSTD',
+    kind: command,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: 'the first zstd in /usr/bin, /usr/local/bin, /bin, else `zstd` on PATH',
+    about: 'The zstd tool that reads and writes zstd-compressed layers.',
+  },
+  aardvarkDns: {
+    variable: 'BERTH_AARDVARK',
+    kind: command,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: "Podman's aardvark-dns in /usr/lib/podman, /usr/libexec/podman or /usr/bin, else on PATH",
+    about: 'The DNS server that resolves container names on user-defined networks.',
+  },
+  cniPath: {
+    variable: 'BERTH_CNI_PATH',
+    kind: path,
+    fallback: '/usr/lib/cni',
+    audience: 'users',
+    about: 'The directory of the CNI plugins (bridge, host-local, portmap, loopback).',
+  },
+  binfmtDir: {
+    variable: 'BERTH_BINFMT_D',
+    kind: path,
+    fallback: '/usr/lib/binfmt.d',
+    audience: 'users',
+    about: "Where the emulators' binfmt_misc entries are found, for images of another architecture.",
+  },
+  netDir: {
+    variable: 'BERTH_NET_DIR',
+    kind: path,
+    fallback: '/run/berth',
+    audience: 'users',
+    about: "The machine-wide network state (IP leases, port maps, DNS), shared by every state root as they share the bridge.",
+  },
+  bridgeName: {
+    variable: 'BERTH_BRIDGE',
+    kind: interfaceName,
+    fallback: 'berth0',
+    audience: 'users',
+    about: 'The Linux bridge of the default network.',
+  },
+  bridgeSubnet: {
+    variable: 'BERTH_SUBNET',
+    kind: ipv4Subnet,
+    fallback: '10.87.0.0/16',
+    audience: 'users',
+    about: "The default network's subnet; set it when the default collides with a network of the host.",
+  },
+  networkPool: {
+    variable: 'BERTH_NETWORK_POOL',
+    kind: twoOctets,
+    fallback: '10.89',
+    audience: 'users',
+    about: 'The /16 from which `network create` without `--subnet` takes a free /24.',
+  },
+  certsDir: {
+    variable: 'BERTH_CERTS_D',
+    kind: path,
+    fallback: '/etc/docker/certs.d',
+    audience: 'users',
+    about: "Per-registry CA certificates, as docker reads them: `<dir>/<host[:port]>/ca.crt`.",
+  },
+  extraCaCerts: {
+    variable: 'BERTH_EXTRA_CA_CERTS',
+    kind: path,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: "unset: Node's CA store",
+    about: 'A PEM file of CAs trusted besides Node\'s own. bin/berth sets it from NODE_EXTRA_CA_CERTS, which it takes out of Node\'s way.',
+  },
+  nofileHard: {
+    variable: 'BERTH_NOFILE_HARD',
+    kind: integer(1, 'open files'),
+    fallback: 20000,
+    audience: 'users',
+    about: "The hard RLIMIT_NOFILE given to containers; never above berth's own hard limit, or runc fails.",
+  },
+  noNative: {
+    variable: 'BERTH_NO_NATIVE',
+    kind: flag,
+    fallback: false,
+    audience: 'tests',
+    about: "Leaves berth's addon (dist/berth_sys.node) unloaded, so every system call goes through its fallback: a spawned tool or Node.",
+  },
+  timing: {
+    variable: 'BERTH_TIMING',
+    kind: flag,
+    fallback: false,
+    audience: 'benchmarks',
+    about: 'Prints `berth-timing <ms> <boundary>` lines to stderr at the boundaries of a command (progress/timing.ts).',
+  },
+  rangeThreshold: {
+    variable: 'BERTH_RANGE_THRESHOLD',
+    kind: integer(1, 'bytes'),
+    fallback: 64 * MiB,
+    audience: 'tests',
+    defaultText: '67108864 (64 MiB)',
+    about: 'Blobs from this size up are pulled as parallel ranged parts.',
+  },
+  rangePart: {
+    variable: 'BERTH_RANGE_PART',
+    kind: integer(1, 'bytes'),
+    fallback: 16 * MiB,
+    audience: 'tests',
+    defaultText: '16777216 (16 MiB)',
+    about: 'The size of one ranged part of a pull.',
+  },
+  layerThreadThreshold: {
+    variable: 'BERTH_THREAD_THRESHOLD',
+    kind: integer(0, 'bytes'),
+    fallback: 32 * MiB,
+    audience: 'tests',
+    defaultText: '33554432 (32 MiB)',
+    about: 'Layers whose blob is this size or bigger are extracted on a worker thread.',
+  },
+  copyThreadThreshold: {
+    variable: 'BERTH_COPY_THREAD_THRESHOLD',
+    kind: integer(0, 'files'),
+    fallback: 4000,
+    audience: 'benchmarks',
+    about: "From this many small files up, a COPY copies half of them on a worker thread.",
+  },
+  uploadChunk: {
+    variable: 'BERTH_UPLOAD_CHUNK',
+    kind: integer(1, 'bytes'),
+    fallback: 64 * MiB,
+    audience: 'tests',
+    defaultText: '67108864 (64 MiB)',
+    about: 'Blobs bigger than this are pushed in PATCH pieces of this size.',
+  },
+} as const satisfies Record<string, Definition<never> | Definition<string> | Definition<number> | Definition<boolean>>;
+
+type Definitions = typeof DEFINITIONS;
+type ValueOf<D> = D extends { kind: Kind<infer T>; fallback: infer F } ? (F extends undefined ? T | undefined : T) : never;
+
+/** Every setting, parsed. */
+export type Settings = { readonly [K in keyof Definitions]: ValueOf<Definitions[K]> };
+export type SettingName = keyof Settings;
+
+/** One row of docs/configuration.md. */
+export interface SettingInfo {
+  readonly name: SettingName;
+  readonly variable: string;
+  readonly type: string;
+  readonly defaultText: string;
+  readonly audience: Audience;
+  readonly about: string;
+}
+
+/** The settings as a table, for the docs and their test. */
+export const SETTINGS: readonly SettingInfo[] = (Object.keys(DEFINITIONS) as SettingName[]).map((name) => {
+  const d: Definition<unknown> = DEFINITIONS[name];
+  return {
+    name,
+    variable: d.variable,
+    type: d.kind.name,
+    defaultText: d.defaultText ?? String(d.fallback),
+    audience: d.audience,
+    about: d.about,
+  };
+});
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The settings of an environment; each is parsed at its first read and kept. An empty
+ * variable counts as unset.
+ */
+export function settingsFrom(env: Environment): Settings {
+  const values = new Map<SettingName, unknown>();
+  const out = {} as Record<SettingName, unknown>;
+  for (const name of Object.keys(DEFINITIONS) as SettingName[]) {
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      get: () => {
+        if (!values.has(name)) values.set(name, parseSetting(DEFINITIONS[name] as Definition<unknown>, env));
+        return values.get(name);
+      },
+    });
+  }
+  return Object.freeze(out) as Settings;
+}
+
+function parseSetting<T>(d: Definition<T>, env: Environment): T | undefined {
+  const raw = env[d.variable];
+  if (raw === undefined || raw === '') return d.fallback;
+  const value = d.kind.parse(raw);
+  if (value === undefined) {
+    throw new BerthError('INVALID_ARGUMENT', `${d.variable}=${JSON.stringify(raw)} is not ${d.kind.expected}`, {
+      hint: `set ${d.variable} to ${d.kind.expected}, or unset it (docs/configuration.md)`,
+    });
+  }
+  return value;
+}
+
+let current: Settings | undefined;
+
+/** This process's settings, from the environment it started with. */
+export function settings(): Settings {
+  return (current ??= settingsFrom({ ...process.env }));
+}
