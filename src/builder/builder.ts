@@ -22,7 +22,6 @@ import type { ImageRecord } from '../store/images.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
-import { LaterWork } from './later.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
@@ -44,8 +43,6 @@ export interface BuildOptions {
   readonly pull?: boolean;
   readonly progress: ProgressSink;
   readonly signal?: AbortSignal;
-  /** Work the build does not wait for (the CLI's lint): done while it first waits on a container, or at its end. */
-  readonly whileWaiting?: () => unknown;
 }
 
 export interface BuildResult {
@@ -87,6 +84,8 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
   const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.db, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
   const views: string[] = [];
+  /** What steps started and left running (see StepContext.background). */
+  const started: Promise<unknown>[] = [];
   const results = new Map<number, Promise<StageState>>();
   let steps = 0;
   const ctx: StepContext = {
@@ -95,7 +94,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     network: opts.network,
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
-    later: new LaterWork(opts.whileWaiting),
+    background: (work) => void started.push(work.catch(() => undefined)),
     mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from)).rootfs },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
@@ -116,7 +115,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     }
     const viewKey = `view-${randomHex(8)}`;
     views.push(viewKey);
-    const snap = await engine.snapshots.prepare(viewKey, layers as never);
+    const snap = await engine.snapshots.view(viewKey, layers as never);
     return { rootfs: snap.rootfs, key };
   };
   const copyEnv: CopyEnv = { context, rootfsOf, tmpDir };
@@ -183,12 +182,10 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
     mark('stages built');
-    // The image's records wait for the last commits' detach (Snapshotter.settled), which syncs
-    // its layers, while its blobs are fsynced.
-    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.settled() });
-    // The last steps' cleanup and empty dirs, while the image's blobs are fsynced.
-    ctx.later.start();
-    engine.snapshots.flushCleanup();
+    // The image's records wait for its layers to be on disk (Snapshotter.durable), while its
+    // blobs are fsynced; meanwhile what the commits left goes (Snapshotter.cleanup).
+    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.durable() });
+    ctx.background(engine.snapshots.cleanup());
     const image = await committing;
     mark('image committed');
     if (!previous) {
@@ -198,7 +195,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     }
     return { image, config: previous?.config ?? config, stage: final };
   } finally {
-    await ctx.later.finish();
+    while (started.length) await Promise.all(started.splice(0));
     for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
     rmSync(tmpDir, { recursive: true, force: true });
   }

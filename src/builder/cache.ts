@@ -32,7 +32,7 @@ export async function cacheLookup(engine: Engine, key: string): Promise<CachedLa
   const row = cacheRow(engine, key);
   if (!row) return undefined;
   const hit = row.layer;
-  if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
+  if (!(await engine.snapshots.stat(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
   const now = Date.now();
   if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(now, key);
   return hit;

@@ -12,7 +12,7 @@ import { applyLayer, applyLayerOffThread, hashLayer } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
-import type { CommitOptions, CommittedLayer, SnapshotEntry, UnpackOptions } from './types.ts';
+import type { CleanupOptions, CommitOptions, CommittedLayer, SnapshotInfo, SnapshotListing, UnpackOptions } from './types.ts';
 
 /**
  * Removes `dir` if it holds only (empty) dirs, as an overlay snapshot's does once its upperdir
@@ -28,26 +28,6 @@ function removeEmptyDirs(dir: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Snapshot dirs to remove when a caller has time: those left with nothing but empty dirs
- * (seven directory calls each, 2-3 ms here, that a step would otherwise wait for), and small
- * upperdirs whose layer was stored already. Whatever is left goes when the process exits.
- */
-const later: string[] = [];
-
-function removeLater(dir: string): void {
-  if (!later.length) process.once('exit', flushRemovals);
-  later.push(dir);
-}
-
-function flushRemovals(): void {
-  if (!later.length) return;
-  process.removeListener('exit', flushRemovals);
-  for (const dir of later.splice(0)) {
-    if (!removeEmptyDirs(dir)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -141,11 +121,6 @@ export class LayerDirs {
     spawn('rm', ['-rf', trash], { detached: true, stdio: 'ignore' }).unref();
   }
 
-  async remove(diffId: Digest): Promise<void> {
-    const name = this.moveAside(diffId); // atomic disappearance first, slow delete after
-    if (name) await this.removeTemp(name);
-  }
-
   /** Renames a layer dir into `tmp/` (one call, in line); the name there, or undefined when it was not there. */
   moveAside(diffId: Digest): string | undefined {
     const name = `rm-${randomHex(6)}`;
@@ -163,8 +138,8 @@ export class LayerDirs {
   }
 
   /** The entries of `tmp/`. */
-  listTemp(): SnapshotEntry[] {
-    return entriesOf(join(this.root, 'tmp'));
+  listTemp(): SnapshotInfo[] {
+    return entriesOf(join(this.root, 'tmp'), 'temp');
   }
 
   async removeTemp(name: string): Promise<void> {
@@ -174,8 +149,8 @@ export class LayerDirs {
 }
 
 /** The entries of `dir` with their ctime; one that goes while listed is left out. */
-export function entriesOf(dir: string): SnapshotEntry[] {
-  const out: SnapshotEntry[] = [];
+export function entriesOf(dir: string, kind: SnapshotInfo['kind']): SnapshotInfo[] {
+  const out: SnapshotInfo[] = [];
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -185,7 +160,7 @@ export function entriesOf(dir: string): SnapshotEntry[] {
   for (const name of names) {
     const path = join(dir, name);
     const st = lstatOrUndefined(path);
-    if (st) out.push({ name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) });
+    if (st) out.push({ kind, name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) });
   }
   return out;
 }
@@ -224,14 +199,6 @@ export abstract class LayeredSnapshotter {
    */
   protected readonly unpublished = new Map<Digest, string>();
 
-  layerPath(diffId: Digest): string {
-    return this.unpublished.get(diffId) ?? this.layers.path(diffId);
-  }
-
-  hasLayer(diffId: Digest): Promise<boolean> {
-    return this.unpublished.has(diffId) ? Promise.resolve(true) : this.layers.has(diffId);
-  }
-
   /**
    * The diffID and size of `upper` (a tree in overlay upperdir form) as a layer: its canonical
    * tar, hashed and never stored; a fill is read once its copy has ended.
@@ -259,31 +226,18 @@ export abstract class LayeredSnapshotter {
    * Removes what is left of the snapshot dir `dir` after its commit (the upperdir too unless
    * `moved`): moved aside and deleted in the background. `onlyUpper` says that `dir` holds
    * nothing big but the upperdir (the overlay's workdir and mount point): then, with the
-   * upperdir published or small itself, it goes with the empty dirs later, sparing a step an
-   * `rm` process (2-5 ms here).
+   * upperdir published or small itself, it goes with the empty dirs later (removeLater),
+   * sparing a step an `rm` process.
    */
   protected async dropSnapshotDir(layer: CommittedLayer, dir: string, moved: boolean, onlyUpper: boolean): Promise<void> {
-    if (onlyUpper && (moved || layer.size <= SMALL_TREE)) removeLater(dir);
+    if (onlyUpper && (moved || layer.size <= SMALL_TREE)) this.removeLater(dir);
     else await this.layers.discard(dir);
-  }
-
-  /** See Snapshotter.settled: a driver whose commits leave nothing running has nothing to wait for. */
-  async settled(): Promise<void> {}
-
-  /** See Snapshotter.whenSynced: nothing runs on after a commit here. */
-  whenSynced(fn: () => void): void {
-    fn();
-  }
-
-  /** See Snapshotter.flushCleanup: removes the snapshot dirs commits left for later. */
-  flushCleanup(): void {
-    flushRemovals();
   }
 
   /** Refuses a snapshot over a layer that is not unpacked (the store lost it, or was never given it). */
   protected async requireLayers(layers: readonly Digest[]): Promise<void> {
     for (const l of layers) {
-      if (!existsSync(this.layerPath(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
+      if (!existsSync(this.layerDir(l))) throw new BerthError('NOT_FOUND', `layer ${l} is not unpacked`, { hint: 'run `berth system check`' });
     }
   }
 
@@ -291,29 +245,120 @@ export abstract class LayeredSnapshotter {
     return this.layers.unpack(diffId, open, opts);
   }
 
-  async removeLayer(diffId: Digest): Promise<void> {
-    await this.settled(); // a layer just committed may still be the upperdir of an overlay on its way out
-    return this.layers.remove(diffId);
+  async stat(name: string): Promise<SnapshotInfo | undefined> {
+    if (isDigest(name)) {
+      const path = this.layers.path(name);
+      if (this.unpublished.has(name)) return { kind: 'layer', name, path, changedMs: Date.now() };
+      const st = lstatOrUndefined(path);
+      return st && { kind: 'layer', name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) };
+    }
+    const path = join(this.activeDir, name);
+    const st = snapshotKeyOk(name) ? lstatOrUndefined(path) : undefined;
+    return st && { kind: 'active', name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) };
   }
 
-  async moveLayerAside(diffId: Digest): Promise<string | undefined> {
-    await this.settled();
-    return this.layers.moveAside(diffId);
+  async walk(): Promise<SnapshotListing> {
+    const now = Date.now();
+    const layers = entriesOf(this.layers.root, 'layer')
+      .filter((e) => isDigest(`sha256:${e.name}`))
+      .map((e) => ({ ...e, name: `sha256:${e.name}` }));
+    const listed = new Set(layers.map((l) => l.name));
+    const pending = [...this.unpublished.keys()].filter((d) => !listed.has(d)).map((d) => ({ kind: 'layer' as const, name: d, path: this.layers.path(d), changedMs: now }));
+    return { layers: [...layers, ...pending], snapshots: entriesOf(this.activeDir, 'active'), temp: this.layers.listTemp() };
   }
 
-  listLayers(): Promise<Digest[]> {
-    return this.layers.list();
+  /**
+   * The dir that holds a layer's files now: its published dir, or the upperdir a commit left
+   * it in until its files are on disk. Only readLayer and the drivers' own mounts use it.
+   */
+  protected layerDir(diffId: Digest): string {
+    return this.unpublished.get(diffId) ?? this.layers.path(diffId);
   }
 
-  listSnapshots(): SnapshotEntry[] {
-    return entriesOf(this.activeDir);
+  /** Readers of unpublished layers, by layer: a layer is published only once none reads it. */
+  private readonly readers = new Map<Digest, Set<Promise<unknown>>>();
+
+  async readLayer<T>(diffId: Digest, read: (dir: string) => Promise<T>): Promise<T> {
+    const dir = this.layerDir(diffId);
+    if (!this.unpublished.has(diffId)) {
+      if (!existsSync(dir)) throw new BerthError('NOT_FOUND', `layer ${diffId} is not unpacked`, { hint: 'run `berth system check`' });
+      return read(dir);
+    }
+    const reading = read(dir);
+    let set = this.readers.get(diffId);
+    if (!set) this.readers.set(diffId, (set = new Set()));
+    set.add(reading);
+    try {
+      return await reading;
+    } finally {
+      set.delete(reading);
+      if (!set.size) this.readers.delete(diffId);
+    }
   }
 
-  listTemp(): SnapshotEntry[] {
-    return this.layers.listTemp();
+  /** Settles once nothing reads the unpublished layer `diffId` (see readLayer). */
+  protected async unread(diffId: Digest): Promise<void> {
+    for (let set = this.readers.get(diffId); set?.size; set = this.readers.get(diffId)) await Promise.allSettled([...set]);
   }
 
-  removeTemp(name: string): Promise<void> {
-    return this.layers.removeTemp(name);
+  /**
+   * Snapshot dirs left to delete (see dropSnapshotDir): cleanup() deletes them, in line, when
+   * its caller has time (a container runs, an image is fsynced); the exit deletes what is left.
+   */
+  private readonly leftovers: string[] = [];
+  /** Layers removed whose trees wait in `tmp/` for cleanup() (or, at exit, a background rm). */
+  private readonly aside: string[] = [];
+  private readonly atExit = (): void => {
+    this.removeLeftovers();
+    for (const name of this.aside.splice(0)) spawn('rm', ['-rf', join(this.layers.root, 'tmp', name)], { detached: true, stdio: 'ignore' }).unref();
+  };
+
+  private watchExit(): void {
+    if (!this.leftovers.length && !this.aside.length) process.once('exit', this.atExit);
   }
+
+  protected removeLater(dir: string): void {
+    this.watchExit();
+    this.leftovers.push(dir);
+  }
+
+  private removeLeftovers(): void {
+    for (const dir of this.leftovers.splice(0)) {
+      if (!removeEmptyDirs(dir)) rmSync(dir, { recursive: true, force: true });
+    }
+    if (!this.aside.length) process.removeListener('exit', this.atExit);
+  }
+
+  /** The work commits leave running (none here: see OverlaySnapshotter); its first failure. */
+  protected async pendingWork(): Promise<void> {}
+
+  durable(): Promise<void> {
+    return this.pendingWork();
+  }
+
+  /** The leftovers go in line, before the first await: the caller goes on to what it waits for. */
+  async cleanup(opts: CleanupOptions = {}): Promise<void> {
+    this.removeLeftovers();
+    const names = [...this.aside.splice(0), ...(opts.temp ?? [])];
+    if (!this.leftovers.length && !this.aside.length) process.removeListener('exit', this.atExit);
+    for (const name of names) await this.layers.removeTemp(name);
+  }
+
+  async remove(name: string): Promise<void> {
+    if (!isDigest(name)) return this.removeSnapshot(name);
+    // A layer just committed may still be the upperdir of an overlay on its way out.
+    await this.pendingWork();
+    const aside = this.layers.moveAside(name); // atomic disappearance first, slow delete after
+    if (aside) {
+      this.watchExit();
+      this.aside.push(aside);
+    }
+  }
+
+  protected abstract removeSnapshot(key: string): Promise<void>;
+}
+
+/** A snapshot key names one dir under `active/`. */
+function snapshotKeyOk(key: string): boolean {
+  return key !== '' && key !== '.' && key !== '..' && !key.includes('/');
 }

@@ -8,6 +8,9 @@ import { MNT_DETACH, sys } from '../sys/index.ts';
 import { LayeredSnapshotter } from './layer-dirs.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, PrepareOptions, Snapshotter } from './types.ts';
 
+/** MS_RDONLY: a view's overlay. */
+const MS_RDONLY = 1;
+
 /** The overlay driver: kernel overlayfs over per-layer dirs. See types.ts for the lifecycle. */
 export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
@@ -22,6 +25,19 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
   /** False once the kernel has refused a volatile overlay (it came in Linux 5.10). */
   private volatileWorks = true;
 
+  /** Views: their overlays are mounted read-only. */
+  private readonly readOnly = new Set<string>();
+
+  async view(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
+    this.readOnly.add(key);
+    try {
+      return await this.prepare(key, layers);
+    } catch (e) {
+      this.readOnly.delete(key);
+      throw e;
+    }
+  }
+
   async prepare(key: string, layers: readonly Digest[], opts: PrepareOptions = {}): Promise<ActiveSnapshot> {
     this.lease?.hold();
     const p = this.paths(key);
@@ -35,7 +51,13 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     }
     for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
     if (opts.volatile) this.volatile.set(key, false);
-    return this.mount(key, layers);
+    try {
+      return await this.mount(key, layers);
+    } catch (e) {
+      this.volatile.delete(key);
+      await rm(p.dir, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   async mount(key: string, layers: readonly Digest[]): Promise<ActiveSnapshot> {
@@ -45,6 +67,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     this.throwFailure();
     const mounted = await isMountPoint(p.merged);
     const volatile = this.volatile.has(key) && this.volatileWorks;
+    const readOnly = this.readOnly.has(key);
     const rest = [`upperdir=${p.upper}`, `workdir=${p.work}`, ...(volatile ? ['volatile'] : [])];
     // The record keeps relative lowerdir names (mountOverlay resolves them), but for a layer
     // not yet published, which is still its snapshot's upperdir: read in the mount's own tick.
@@ -58,7 +81,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     const options = [`lowerdir=${lower.join(':')}`, ...rest];
     if (!mounted) {
       try {
-        await mountOverlay(this.layers.root, lower, rest, p.merged);
+        await mountOverlay(this.layers.root, lower, rest, p.merged, readOnly);
       } catch (e) {
         if (volatile) {
           // Linux before 5.10 has no volatile overlays: once an ordinary one mounts where a
@@ -75,13 +98,14 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
       }
       if (volatile) this.volatile.set(key, true);
     }
-    return { key, rootfs: p.merged, upperDir: p.upper, mounts: [{ type: 'overlay', source: 'overlay', options }] };
+    return { key, rootfs: p.merged, upperDir: p.upper, mounts: [{ type: 'overlay', source: 'overlay', options: readOnly ? ['ro', ...options] : options }] };
   }
 
   /**
    * Detaches the merged view (MNT_DETACH). Every write already lives in the upperdir, so
-   * nothing waits on the sync a plain umount does — about 100 ms per container here. That
+   * nothing waits on the sync a plain umount does. That
    * sync runs on the thread pool; a volatile overlay's unmount syncs nothing and is made in line.
+   * The caller need not wait for it (docs/benchmarks.md).
    */
   async unmount(key: string): Promise<void> {
     const { merged } = this.paths(key);
@@ -97,8 +121,8 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // The tar is only hashed, never stored: the upperdir already holds the layer in overlay
     // form and becomes the layer dir; the tar is regenerated from it when save or push needs it.
     // Nothing writes to the snapshot any more, so the upperdir is read while the overlay is
-    // detached: the kernel's last put of a mount that wrote much data syncs it (about 0.5 s
-    // after a 500 MB COPY here), and that overlaps the hashing instead of preceding it. A fill
+    // detached: the kernel's last put of a mount that wrote much data syncs it, and that
+    // overlaps the hashing instead of preceding it. A fill
     // the COPY is still copying writes through the merged view, which stays until it has ended.
     const copies = Promise.allSettled((opts.fills ?? []).map((f) => f.copying));
     const wasVolatile = this.volatile.get(key) === true;
@@ -115,7 +139,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     // overlay, even after a tiny step; docs/benchmarks.md) nor for the sync: a volatile overlay's
     // unmount writes nothing, and its files are synced here (syncfs), off the step's path. A
     // layer dir is published only once its files are on disk; until then the layer is read
-    // from this upperdir (`unpublished`), and the records that name it wait (whenSynced). The
+    // from this upperdir (`unpublished`), and the records that name it wait (durable()). The
     // next mount waits for the detach, so that no lowerdir is still another overlay's upperdir.
     const known = this.unpublished.has(layer.diffId) || (await this.layers.has(layer.diffId));
     if (!known) this.unpublished.set(layer.diffId, p.upper);
@@ -125,6 +149,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
       synced.then(async () => {
         let moved = false;
         if (!known) {
+          await this.unread(layer.diffId); // a reader keeps the upperdir where it is
           // In one tick with the map, so that no mount reads the upperdir's old path.
           moved = this.layers.publish(p.upper, layer.diffId);
           this.unpublished.delete(layer.diffId);
@@ -147,31 +172,26 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
   /** What commits leave running: detaches (and the dir removals after them), and syncs. */
   private readonly detaching = new Running((e) => (this.failure ??= e));
   private readonly syncing = new Running((e) => (this.failure ??= e));
-  /** The first of that work that failed, reported once, by settled() or the next mount. */
+  /**
+   * The first of that work that failed. It stays: a layer whose detach or sync failed is
+   * never published, so every later durable() (which records wait for) and mount fail too.
+   */
   private failure: unknown;
 
   private throwFailure(): void {
     const e = this.failure;
-    this.failure = undefined;
     if (e !== undefined) throw new BerthError('RUNTIME', `cannot detach or sync a committed snapshot: ${String((e as Error).message ?? e)}`, { cause: e });
   }
 
-  override whenSynced(fn: () => void): void {
-    if (!this.syncing.size) return fn();
-    this.syncing.add(
-      this.syncing.all().then(() => {
-        if (this.failure === undefined) fn();
-      }),
-    );
-  }
-
-  override async settled(): Promise<void> {
+  /** What commits left running: detaches, syncs and publications; the first failure of it. */
+  protected override async pendingWork(): Promise<void> {
     await Promise.all([this.detaching.idle(), this.syncing.idle()]);
     this.throwFailure();
   }
 
-  async remove(key: string): Promise<void> {
+  protected async removeSnapshot(key: string): Promise<void> {
     this.volatile.delete(key);
+    this.readOnly.delete(key);
     await this.unmount(key);
     await rm(this.paths(key).dir, { recursive: true, force: true });
   }
@@ -225,10 +245,10 @@ function mountsInLine(layersRoot: string, lower: readonly string[], rest: readon
  * more), with absolute lowerdirs; an image with so many layers that they do not fit spawns
  * `mount` in `layersRoot` with relative names.
  */
-async function mountOverlay(layersRoot: string, lower: readonly string[], rest: readonly string[], target: string): Promise<void> {
+async function mountOverlay(layersRoot: string, lower: readonly string[], rest: readonly string[], target: string, readOnly: boolean): Promise<void> {
   const native = sys();
-  if (native && mountsInLine(layersRoot, lower, rest)) return native.mountSync('overlay', target, 'overlay', 0, absoluteOptions(layersRoot, lower, rest));
-  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
+  if (native && mountsInLine(layersRoot, lower, rest)) return native.mountSync('overlay', target, 'overlay', readOnly ? MS_RDONLY : 0, absoluteOptions(layersRoot, lower, rest));
+  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [...(readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...rest].join(','), target], { cwd: layersRoot });
 }
 
 async function isMountPoint(path: string): Promise<boolean> {
