@@ -230,8 +230,13 @@ export abstract class LayeredSnapshotter {
    * sparing a step an `rm` process.
    */
   protected async dropSnapshotDir(layer: CommittedLayer, dir: string, moved: boolean, onlyUpper: boolean): Promise<void> {
-    if (onlyUpper && (moved || layer.size <= SMALL_TREE)) this.removeLater(dir);
-    else await this.layers.discard(dir);
+    this.gone.add(dir);
+    if (onlyUpper && (moved || layer.size <= SMALL_TREE)) return this.removeLater(dir);
+    try {
+      await this.layers.discard(dir);
+    } finally {
+      this.gone.delete(dir);
+    }
   }
 
   /** Refuses a snapshot over a layer that is not unpacked (the store lost it, or was never given it). */
@@ -253,7 +258,7 @@ export abstract class LayeredSnapshotter {
       return st && { kind: 'layer', name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) };
     }
     const path = join(this.activeDir, name);
-    const st = snapshotKeyOk(name) ? lstatOrUndefined(path) : undefined;
+    const st = snapshotKeyOk(name) && !this.gone.has(path) ? lstatOrUndefined(path) : undefined;
     return st && { kind: 'active', name, path, changedMs: Math.max(st.ctimeMs, st.mtimeMs) };
   }
 
@@ -264,7 +269,8 @@ export abstract class LayeredSnapshotter {
       .map((e) => ({ ...e, name: `sha256:${e.name}` }));
     const listed = new Set(layers.map((l) => l.name));
     const pending = [...this.unpublished.keys()].filter((d) => !listed.has(d)).map((d) => ({ kind: 'layer' as const, name: d, path: this.layers.path(d), changedMs: now }));
-    return { layers: [...layers, ...pending], snapshots: entriesOf(this.activeDir, 'active'), temp: this.layers.listTemp() };
+    const snapshots = entriesOf(this.activeDir, 'active').filter((e) => !this.gone.has(e.path));
+    return { layers: [...layers, ...pending], snapshots, temp: this.layers.listTemp() };
   }
 
   /**
@@ -317,6 +323,35 @@ export abstract class LayeredSnapshotter {
     if (!this.leftovers.length && !this.aside.length) process.once('exit', this.atExit);
   }
 
+  /** Dirs of committed snapshots on their way out: no snapshot any more, and their keys free. */
+  protected readonly gone = new Set<string>();
+
+  /**
+   * Makes the dir of a new snapshot, in one call, which is also the check that its key is
+   * free: ALREADY_EXISTS when it is not. A committed snapshot's dir goes first (freeKey).
+   */
+  protected async claimKey(key: string, dir: string): Promise<void> {
+    if (this.gone.has(dir)) await this.freeKey(dir);
+    this.makeKeyDir(key, dir);
+  }
+
+  private async freeKey(dir: string): Promise<void> {
+    // Its commit may still be detaching it: the dir goes once that has ended.
+    if (!this.leftovers.includes(dir)) await this.pendingWork().catch(() => undefined);
+    if (this.gone.delete(dir) && !removeEmptyDirs(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** claimKey's in-line part, for a key no commit left behind. */
+  protected makeKeyDir(key: string, dir: string): void {
+    if (!snapshotKeyOk(key)) throw new BerthError('INVALID_ARGUMENT', `not a snapshot key: ${key}`);
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      if (errnoCode(e) === 'EEXIST') throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
+      throw e;
+    }
+  }
+
   protected removeLater(dir: string): void {
     this.watchExit();
     this.leftovers.push(dir);
@@ -324,6 +359,7 @@ export abstract class LayeredSnapshotter {
 
   private removeLeftovers(): void {
     for (const dir of this.leftovers.splice(0)) {
+      if (!this.gone.delete(dir)) continue; // a new snapshot took its key (claimKey)
       if (!removeEmptyDirs(dir)) rmSync(dir, { recursive: true, force: true });
     }
     if (!this.aside.length) process.removeListener('exit', this.atExit);

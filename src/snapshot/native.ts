@@ -16,7 +16,7 @@
 import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BerthError, errnoCode } from '../errors/index.ts';
+import { BerthError } from '../errors/index.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
 import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -46,13 +46,7 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
   async prepare(key: string, layers: readonly Digest[], opts: { signal?: AbortSignal } = {}): Promise<ActiveSnapshot> {
     this.lease?.hold();
     const p = this.paths(key);
-    // The dir is made first, in one call: that is the check that the key is new.
-    try {
-      mkdirSync(p.dir);
-    } catch (e) {
-      if (errnoCode(e) === 'EEXIST') throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
-      throw e;
-    }
+    await this.claimKey(key, p.dir);
     try {
       await this.materialize(p.rootfs, layers, opts.signal);
       await writeFile(p.record, JSON.stringify(layers));

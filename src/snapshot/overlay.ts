@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BerthError, errnoCode } from '../errors/index.ts';
+import { BerthError } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { MNT_DETACH, sys } from '../sys/index.ts';
@@ -43,12 +43,8 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     const p = this.paths(key);
     // Four mkdirs in line, quicker than four trips through the thread pool; the first one
     // is also the check that the key is new (the active dir exists from init).
-    try {
-      mkdirSync(p.dir);
-    } catch (e) {
-      if (errnoCode(e) === 'EEXIST') throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
-      throw e;
-    }
+    if (this.gone.has(p.dir)) await this.claimKey(key, p.dir);
+    else this.makeKeyDir(key, p.dir);
     for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
     if (opts.volatile) this.volatile.set(key, false);
     try {
@@ -135,6 +131,7 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
       throw e;
     }
     await copies; // the fills are part of the layer
+    this.gone.add(p.dir); // no snapshot any more: its dir goes once detached
     // The step waits neither for the detach (which syncs the file system under an ordinary
     // overlay, even after a tiny step; docs/benchmarks.md) nor for the sync: a volatile overlay's
     // unmount writes nothing, and its files are synced here (syncfs), off the step's path. A
