@@ -95,12 +95,15 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
     background: (work) => void started.push(work.catch(() => undefined)),
-    mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from)).rootfs },
+    mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
 
-  /** Mounts a read-only view of a stage's or image's filesystem for COPY --from. */
-  const rootfsOf = async (from: string): Promise<{ rootfs: string; key: string }> => {
+  /**
+   * Mounts a stage's or image's filesystem: a read-only view for COPY --from, a snapshot of
+   * its own for RUN --mount=from (a `rw` bind writes into it, and the writes go with it).
+   */
+  const rootfsOf = async (from: string, writable = false): Promise<{ rootfs: string; key: string }> => {
     const idx = stageIndex(df, from);
     let layers: string[];
     let key: string;
@@ -115,7 +118,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     }
     const viewKey = `view-${randomHex(8)}`;
     views.push(viewKey);
-    const snap = await engine.snapshots.view(viewKey, layers as never);
+    const snap = writable ? await engine.snapshots.prepare(viewKey, layers as never) : await engine.snapshots.view(viewKey, layers as never);
     return { rootfs: snap.rootfs, key };
   };
   const copyEnv: CopyEnv = { context, rootfsOf, tmpDir };
