@@ -22,7 +22,7 @@ import { makeWhiteouts } from '../layer/fs-tools.ts';
 import type { Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
-import { LayeredSnapshotter } from './layer-dirs.ts';
+import { LayeredSnapshotter } from './layered.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
 

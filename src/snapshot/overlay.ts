@@ -5,7 +5,7 @@ import { BerthError } from '../errors/index.ts';
 import { digestHex, type Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { MNT_DETACH, sys } from '../sys/index.ts';
-import { LayeredSnapshotter } from './layer-dirs.ts';
+import { LayeredSnapshotter } from './layered.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, PrepareOptions, Snapshotter } from './types.ts';
 
 /** MS_RDONLY: a view's overlay. */
@@ -199,10 +199,6 @@ class Running {
   private readonly set = new Set<Promise<void>>();
 
   constructor(private readonly onFailure: (e: unknown) => void) {}
-
-  get size(): number {
-    return this.set.size;
-  }
 
   add(work: Promise<unknown>): void {
     const tracked: Promise<void> = work.then(

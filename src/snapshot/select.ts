@@ -21,7 +21,7 @@ type Driver = (typeof DRIVERS)[number];
 /**
  * Mounts a tiny overlay under `root` and takes it down again. The mount is `volatile` where
  * the kernel knows the option (5.10 and later): taking down an ordinary overlay syncs the
- * whole file system under it, which cost a first command 0.1-0.45 s when other work had
+ * whole file system under it, which makes a first command wait when other work has
  * left data unwritten (a fresh root right after a big pull or build). Nothing in the probe
  * needs to reach the disk.
  */
