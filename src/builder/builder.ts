@@ -21,7 +21,6 @@ import type { ImageRecord } from '../store/images.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
-import { LaterWork } from './later.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
@@ -43,8 +42,6 @@ export interface BuildOptions {
   readonly pull?: boolean;
   readonly progress: ProgressSink;
   readonly signal?: AbortSignal;
-  /** Work the build does not wait for (the CLI's lint): done while it first waits on a container, or at its end. */
-  readonly whileWaiting?: () => unknown;
 }
 
 export interface BuildResult {
@@ -66,6 +63,8 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
   const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.fileHashes, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
   const views: string[] = [];
+  /** What steps started and left running (see StepContext.background). */
+  const started: Promise<unknown>[] = [];
   const results = new Map<number, Promise<StageState>>();
   let steps = 0;
   const ctx: StepContext = {
@@ -74,13 +73,16 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     network: opts.network,
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
-    later: new LaterWork(opts.whileWaiting),
-    mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from)).rootfs },
+    background: (work) => void started.push(work.catch(() => undefined)),
+    mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
 
-  /** Mounts a read-only view of a stage's or image's filesystem for COPY --from. */
-  const rootfsOf = async (from: string): Promise<{ rootfs: string; key: string }> => {
+  /**
+   * Mounts a stage's or image's filesystem: a read-only view for COPY --from, a snapshot of
+   * its own for RUN --mount=from (a `rw` bind writes into it, and the writes go with it).
+   */
+  const rootfsOf = async (from: string, writable = false): Promise<{ rootfs: string; key: string }> => {
     const idx = findStage(df, from);
     let layers: string[];
     let key: string;
@@ -95,7 +97,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     }
     const viewKey = `view-${randomHex(8)}`;
     views.push(viewKey);
-    const snap = await engine.snapshots.prepare(viewKey, layers as never);
+    const snap = writable ? await engine.snapshots.prepare(viewKey, layers as never) : await engine.snapshots.view(viewKey, layers as never);
     return { rootfs: snap.rootfs, key };
   };
   const copyEnv: CopyEnv = { context, rootfsOf, tmpDir };
@@ -160,12 +162,10 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     // the config of the last build with this exact chain is reused, timestamps included.
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
-    // The image's records wait for the last commits' detach (Snapshotter.settled), which syncs
-    // its layers, while its blobs are fsynced.
-    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.settled() });
-    // The last steps' cleanup and empty dirs, while the image's blobs are fsynced.
-    ctx.later.start();
-    engine.snapshots.flushCleanup();
+    // The image's records wait for its layers to be on disk (Snapshotter.durable), while its
+    // blobs are fsynced; meanwhile what the commits left goes (Snapshotter.cleanup).
+    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.durable() });
+    ctx.background(engine.snapshots.cleanup());
     const image = await committing;
     mark('image committed');
     if (!previous) {
@@ -173,7 +173,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
     }
     return { image, config: previous?.config ?? config, stage: final };
   } finally {
-    await ctx.later.finish();
+    while (started.length) await Promise.all(started.splice(0));
     for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
     rmSync(tmpDir, { recursive: true, force: true });
   }

@@ -29,7 +29,7 @@ export async function cacheLookup(engine: Engine, key: string): Promise<CachedLa
   const row = cacheRow(engine, key);
   if (!row) return undefined;
   const hit = row.layer;
-  if (!(await engine.snapshots.hasLayer(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
+  if (!(await engine.snapshots.stat(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
   const now = Date.now();
   if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.buildCache.touch(key, now);
   return hit;

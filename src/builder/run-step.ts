@@ -112,7 +112,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const runc = new Runc(join(engine.runRoot, 'runc'));
   let runcExited = false; // `runc run` removes its container when the process exits
   // The step's network and bundle dir (a few files on the run dir's tmpfs): released once
-  // the container is gone, while the next step's container runs (see later.ts).
+  // the container is gone, in the background (StepContext.background).
   const release = async () => {
     rmSync(runDir, { recursive: true, force: true });
     if (net) await teardownNetwork(net).catch(() => undefined);
@@ -152,9 +152,8 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }); // the step's env, build args included
     const child = runc.runPiped(key, runDir);
-    // Earlier steps' cleanup and empty dirs, while the container runs.
-    ctx.later.start();
-    engine.snapshots.flushCleanup();
+    // What earlier commits left, while the container runs.
+    ctx.background(engine.snapshots.cleanup());
     child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
     child.stderr.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
     // Ctrl-C kills the step's container; one that `runc run` has not created yet is killed
@@ -180,6 +179,6 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     throw e;
   } finally {
     if (!runcExited) await runc.delete(key).catch(() => undefined);
-    ctx.later.add(release);
+    ctx.background(release());
   }
 }

@@ -46,7 +46,7 @@ function addLayer(state: StageState, layer: CachedLayer, key: string, h: History
 /** Looks for `path` in the layer dirs, top down: present, deleted (whiteout) or absent. */
 async function existsInLayers(run: StageRun, state: StageState, path: string): Promise<boolean> {
   for (const l of [...state.layers].reverse()) {
-    const st = await lstat(join(run.ctx.engine.snapshots.layerPath(l.diffId), path)).catch(() => undefined);
+    const st = await run.ctx.engine.snapshots.readLayer(l.diffId, (dir) => lstat(join(dir, path))).catch(() => undefined);
     if (st) return !(st.isCharacterDevice() && st.rdev === 0);
   }
   return false;
@@ -60,7 +60,8 @@ async function cachedOrRun(run: StageRun, step: number, key: string, exec: () =>
   }
   const t0 = Date.now();
   const layer = await exec();
-  run.ctx.engine.snapshots.whenSynced(() => cachePut(run.ctx.engine, key, layer, run.ctx.sourceDateEpoch));
+  // The cache entry names the layer: written once the layer is on disk.
+  run.ctx.background(run.ctx.engine.snapshots.durable().then(() => cachePut(run.ctx.engine, key, layer, run.ctx.sourceDateEpoch)));
   run.ctx.progress.emit({ kind: 'step-done', step, seconds: (Date.now() - t0) / 1000 });
   return layer;
 }
@@ -95,7 +96,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         const layer = await cachedOrRun(run, step, key, () => applyCopy(run.ctx, state, inst, plan));
         return addLayer(state, layer, key, history(run, `${text} # buildkit`, false));
       } finally {
-        run.ctx.later.add(plan.cleanup);
+        run.ctx.background(plan.cleanup());
       }
     }
     case 'workdir': {

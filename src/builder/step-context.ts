@@ -1,6 +1,5 @@
 import type { Engine } from '../engine.ts';
 import type { ProgressSink } from '../progress/index.ts';
-import type { LaterWork } from './later.ts';
 import type { MountEnv } from './mounts.ts';
 
 /** What every step of one build shares. */
@@ -11,6 +10,10 @@ export interface StepContext {
   readonly sourceDateEpoch?: number;
   readonly signal?: AbortSignal;
   readonly mountEnv: Omit<MountEnv, 'secretDir'>;
-  /** Cleanup that need not hold up the next step (see later.ts). */
-  readonly later: LaterWork;
+  /**
+   * Takes work a step started and nothing after it reads (its cleanup): the step goes on
+   * without waiting, and the build waits for all of it, failed or not, before it returns.
+   * A failure is the work's own to report (the cleanup it stands for was best effort).
+   */
+  readonly background: (work: Promise<unknown>) => void;
 }

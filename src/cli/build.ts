@@ -137,11 +137,11 @@ export function register(program: Command): void {
       const { BuildContext } = await import('../builder/context.ts');
       const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
       // With --check the findings stop the build before it starts; without, they are only
-      // warnings, and the lint runs while the build first waits on a container (it changes
-      // nothing the build does), or at the end of a build that runs none.
+      // warnings, and the lint runs beside the build (it changes nothing the build does).
       let linted: Promise<void> | undefined;
       const lintNow = () => (linted ??= lintBeforeBuild(dockerfile, context, progress, !!f.check));
       if (f.check) await lintNow();
+      else void lintNow().catch(() => undefined);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -162,7 +162,6 @@ export function register(program: Command): void {
           pull: !!f.pull,
           progress,
           signal: ac.signal,
-          whileWaiting: () => void lintNow().catch(() => undefined),
         });
         await lintNow();
         const id = result.image.id;

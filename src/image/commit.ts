@@ -19,7 +19,7 @@ export async function commitImage(
   config: ImageConfig,
   layers: readonly LocalLayer[],
   tags: readonly string[],
-  /** `layersSynced`: the layer records wait for it (Snapshotter.settled, for built layers). */
+  /** `layersSynced`: the layer records wait for it (Snapshotter.durable, for built layers). */
   opts: { configBytes?: Buffer; layersSynced?: Promise<void> } = {},
 ): Promise<ImageRecord> {
   // Reusing stored bytes keeps the digest: re-serializing parsed JSON may reorder keys.

@@ -29,7 +29,7 @@ export async function importRootfs(engine: Engine, input: Readable, opts: Import
     if (!isBerthError(e, 'DATA_CORRUPT')) throw e;
     throw new BerthError('INVALID_ARGUMENT', `cannot import ${opts.source ?? '-'}: ${e.message}`, { hint: 'berth import takes a tar archive of a root filesystem (plain, gzip or zstd)' });
   });
-  if (!(await engine.snapshots.hasLayer(blob.digest))) {
+  if (!(await engine.snapshots.stat(blob.digest))) {
     await engine.snapshots.unpackLayer(blob.digest, () => engine.content.open(blob.digest), { signal: opts.signal });
   }
   const created = new Date().toISOString();

@@ -56,7 +56,7 @@ export async function inspectImage(engine: Engine, id: Digest): Promise<Record<s
     Os: config.os,
     Size: record.size,
     VirtualSize: record.size,
-    GraphDriver: { Name: engine.snapshots.driver, Data: { LowerDir: config.rootfs.diff_ids.map((d) => engine.snapshots.layerPath(d)).reverse().join(':') } },
+    GraphDriver: { Name: engine.snapshots.driver, Data: { LowerDir: (await Promise.all(config.rootfs.diff_ids.map((d) => engine.snapshots.stat(d)))).map((l) => l?.path ?? '').reverse().join(':') } },
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: new Date(record.addedAt).toISOString() },
     Descriptor: { mediaType: record.manifestMediaType, digest: record.manifestDigest },

@@ -5,6 +5,7 @@
  * regenerated on demand — deterministically, and verified against the diffID as it streams.
  */
 import { Transform, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Engine } from '../engine.ts';
 import { writeLayer } from '../layer/index.ts';
@@ -13,7 +14,7 @@ import { createSha256 } from '../sys/crypto.ts';
 
 export async function hasLayerBlob(engine: Engine, digest: Digest): Promise<boolean> {
   if (await engine.content.has(digest)) return true;
-  return !!engine.images.dirLayer(digest) && (await engine.snapshots.hasLayer(digest));
+  return !!engine.images.dirLayer(digest) && !!(await engine.snapshots.stat(digest));
 }
 
 function verifying(expected: Digest, start: number): Transform {
@@ -45,8 +46,17 @@ function verifying(expected: Digest, start: number): Transform {
 export async function openLayerBlob(engine: Engine, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
   if (await engine.content.has(digest)) return engine.content.open(digest, { start: opts.start });
   const dir = engine.images.dirLayer(digest);
-  if (!dir || !(await engine.snapshots.hasLayer(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
-  const tar = writeLayer(engine.snapshots.layerPath(digest), { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch });
+  if (!dir || !(await engine.snapshots.stat(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
+  // The layer's files stay where they are until the tar has been read to its end.
+  const tar = await new Promise<Readable>((resolve, reject) => {
+    engine.snapshots
+      .readLayer(digest, (layerDir) => {
+        const t = writeLayer(layerDir, { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch });
+        resolve(t);
+        return finished(t).catch(() => undefined);
+      })
+      .catch(reject);
+  });
   if (opts.receiverVerifies && !opts.start) return tar;
   return tar.pipe(verifying(digest, opts.start ?? 0));
 }

@@ -110,6 +110,6 @@ export async function sampleLayer(engine: Engine, diffId: Digest, opts: { count?
     throw e;
   });
   if (blob) return { windows: sampleFile(engine.content.pathOf(diffId), blob.size, count, windowSize), contentBytes: blob.size, headerBytes: 0 };
-  if (!(await engine.snapshots.hasLayer(diffId))) throw new BerthError('NOT_FOUND', `content ${diffId} not found`);
-  return sampleDir(engine.snapshots.layerPath(diffId), count, windowSize);
+  if (!(await engine.snapshots.stat(diffId))) throw new BerthError('NOT_FOUND', `content ${diffId} not found`);
+  return engine.snapshots.readLayer(diffId, async (dir) => sampleDir(dir, count, windowSize));
 }

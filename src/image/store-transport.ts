@@ -92,7 +92,7 @@ export class StoreImageSink implements ImageSink {
     this.engine.lease.add('blob', [desc.digest]);
     if (await this.engine.content.has(desc.digest)) return;
     const diffId = this.diffIds.get(desc.digest);
-    const unpackHere = diffId !== undefined && !(await this.engine.snapshots.hasLayer(diffId));
+    const unpackHere = diffId !== undefined && !(await this.engine.snapshots.stat(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
       const stored = await this.verifying(() => unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }));
@@ -190,7 +190,7 @@ export class StoreImageSink implements ImageSink {
     for (const [i, layer] of manifest.layers.entries()) {
       const diffId = diffIds[i]!;
       let layerSize = this.engine.images.layerSize(diffId);
-      if (layerSize === undefined || !(await this.engine.snapshots.hasLayer(diffId))) {
+      if (layerSize === undefined || !(await this.engine.snapshots.stat(diffId))) {
         ({ size: layerSize } = await this.engine.snapshots.unpackLayer(diffId, () => this.engine.content.open(layer.digest), { signal: opts.signal, offThread: layer.size >= THREAD_THRESHOLD }));
       }
       this.engine.images.putLayer(diffId, layerSize, { digest: layer.digest, mediaType: layer.mediaType, size: layer.size });

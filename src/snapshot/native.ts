@@ -13,7 +13,7 @@
  *   upper-form tree is hashed and published exactly as the overlay driver's upperdir is, so
  *   both drivers give the same diffID for the same change.
  */
-import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, utimesSync, type Stats } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
@@ -22,7 +22,7 @@ import { makeWhiteouts } from '../sys/device-nodes.ts';
 import type { Digest } from '../oci/digest.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
-import { LayeredSnapshotter } from './layer-dirs.ts';
+import { LayeredSnapshotter } from './layered.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
 
@@ -46,7 +46,7 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
   async prepare(key: string, layers: readonly Digest[], opts: { signal?: AbortSignal } = {}): Promise<ActiveSnapshot> {
     this.lease?.hold();
     const p = this.paths(key);
-    if (await this.exists(p.dir)) throw new BerthError('ALREADY_EXISTS', `snapshot ${key} already exists`);
+    await this.claimKey(key, p.dir);
     try {
       await this.materialize(p.rootfs, layers, opts.signal);
       await writeFile(p.record, JSON.stringify(layers));
@@ -54,10 +54,23 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
       await rm(p.dir, { recursive: true, force: true });
       throw e;
     }
-    return this.view(key);
+    return this.snapshot(key);
   }
 
-  private view(key: string): ActiveSnapshot {
+  /** A copy, as prepare's, made read-only by a bind mount of it onto itself. */
+  async view(key: string, layers: readonly Digest[], opts: { signal?: AbortSignal } = {}): Promise<ActiveSnapshot> {
+    const snap = await this.prepare(key, layers, opts);
+    try {
+      await execFileAsync('mount', ['--bind', snap.rootfs, snap.rootfs]);
+      await execFileAsync('mount', ['-o', 'remount,bind,ro', snap.rootfs]);
+    } catch (e) {
+      await this.removeSnapshot(key);
+      throw new BerthError('RUNTIME', `cannot make the view ${key} read-only: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`, { cause: e });
+    }
+    return { ...snap, mounts: [{ type: 'bind', source: snap.rootfs, options: ['rbind', 'ro'] }] };
+  }
+
+  private snapshot(key: string): ActiveSnapshot {
     const p = this.paths(key);
     return { key, rootfs: p.rootfs, upperDir: p.rootfs, mounts: [{ type: 'bind', source: p.rootfs, options: ['rbind'] }] };
   }
@@ -65,7 +78,7 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
   /** Nothing to mount: the rootfs is a plain dir, and it stays as it is between runs. */
   async mount(key: string): Promise<ActiveSnapshot> {
     if (!(await this.exists(this.paths(key).rootfs))) throw new BerthError('NOT_FOUND', `snapshot ${key} does not exist`);
-    return this.view(key);
+    return this.snapshot(key);
   }
 
   async unmount(): Promise<void> {}
@@ -82,12 +95,24 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
     return this.keepLayer(await this.hashUpper(p.upper, { ...opts, fills: undefined }), p.upper, p.dir);
   }
 
-  async remove(key: string): Promise<void> {
-    await this.layers.discard(this.paths(key).dir);
+  protected async removeSnapshot(key: string): Promise<void> {
+    const { rootfs, dir } = this.paths(key);
+    // A view's read-only bind mount goes first (a plain snapshot has none).
+    while (isMountPoint(rootfs)) await execFileAsync('umount', ['-l', rootfs]);
+    await this.layers.discard(dir);
   }
 
   private async exists(path: string): Promise<boolean> {
     return this.layers.exists(path);
+  }
+}
+
+/** Whether `path` is a mount point (a view's bind mount shows in /proc/self/mountinfo). */
+function isMountPoint(path: string): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+  } catch {
+    return false;
   }
 }
 

@@ -52,7 +52,7 @@ async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: 
 
 export async function checkStore(engine: Engine): Promise<CheckReport> {
   const { blobs: wanted, layers: wantedLayers, problems } = await imageRefs(engine);
-  const unpacked = new Set(await engine.snapshots.listLayers());
+  const unpacked = new Set((await engine.snapshots.walk()).layers.map((l) => l.name));
   const unpackedHas = (d: Digest) => unpacked.has(d);
   let blobs = 0;
   const present = new Set<Digest>();
@@ -127,7 +127,7 @@ export async function pruneStore(engine: Engine, opts: { allImages?: boolean } =
     }
     const leasedLayers = live.names.get('layer') ?? new Set<string>();
     for (const l of engine.images.allLayers()) {
-      if (!refs.layers.has(l.diffId) && !leasedLayers.has(l.diffId) && !(await engine.snapshots.hasLayer(l.diffId))) engine.images.deleteLayer(l.diffId);
+      if (!refs.layers.has(l.diffId) && !leasedLayers.has(l.diffId) && !(await engine.snapshots.stat(l.diffId))) engine.images.deleteLayer(l.diffId);
     }
   });
   // Slow deletes, and what has random names nobody can take meanwhile: after the transaction.

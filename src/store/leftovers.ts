@@ -59,12 +59,14 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     if (refs.blobs.has(b.digest) || inUse('blob', b.digest, engine.content.pathOf(b.digest))) continue;
     out.push({ what: `blob ${b.digest}: nothing refers to it`, bytes: b.size, locked: true, remove: () => engine.content.delete(b.digest) });
   }
-  for (const d of await engine.snapshots.listLayers()) {
-    if (refs.layers.has(d) || inUse('layer', d, engine.snapshots.layerPath(d))) continue;
-    // Moved aside inside prune's transaction (one rename), deleted after it.
+  const listing = await engine.snapshots.walk();
+  for (const { name, path } of listing.layers) {
+    const d = name as Digest;
+    if (refs.layers.has(d) || inUse('layer', d, path)) continue;
+    // Gone inside prune's transaction (one rename), its files deleted after it.
     const remove = async () => {
-      const name = await engine.snapshots.moveLayerAside(d);
-      return name === undefined ? undefined : () => engine.snapshots.removeTemp(name);
+      await engine.snapshots.remove(d);
+      return () => engine.snapshots.cleanup();
     };
     out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: 0, locked: true, remove });
   }
@@ -76,10 +78,10 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     out.push({ what, bytes: i.size, locked: true, remove: async () => rmSync(i.path, { force: true }) });
   }
 
-  for (const t of engine.snapshots.listTemp()) {
+  for (const t of listing.temp) {
     // `rm-*` trees are on their way out whoever made them; the rest are unpacks in progress.
     if (!t.name.startsWith('rm-') && coveredBy(live, t.changedMs)) continue;
-    out.push({ what: `temp entry snapshots/layers/tmp/${t.name}`, bytes: 0, locked: false, remove: () => engine.snapshots.removeTemp(t.name) });
+    out.push({ what: `temp entry snapshots/layers/tmp/${t.name}`, bytes: 0, locked: false, remove: () => engine.snapshots.cleanup({ temp: [t.name] }) });
   }
 
   const containers = new Set(engine.containers.ids());
@@ -97,7 +99,7 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     };
     out.push({ what: `runc container of build step ${key}`, bytes: 0, locked: false, remove });
   }
-  for (const s of engine.snapshots.listSnapshots()) {
+  for (const s of listing.snapshots) {
     if (containers.has(s.name) || named('snapshot', s.name) || coveredBy(live, s.changedMs)) continue;
     out.push({ what: `snapshot ${s.name}: no container or live build uses it`, bytes: 0, locked: false, remove: () => engine.snapshots.remove(s.name) });
   }

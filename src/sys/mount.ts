@@ -9,6 +9,9 @@ import { MNT_DETACH, sys } from './index.ts';
 /** The kernel's limit on a mount's option string, less a little. */
 const MAX_OPTIONS = 4000;
 
+/** mount(2)'s MS_RDONLY flag. */
+const MS_RDONLY = 1;
+
 export interface OverlayMount {
   /** The directory the lowerdirs are named in. */
   readonly layersRoot: string;
@@ -20,6 +23,8 @@ export interface OverlayMount {
   /** The other options: `upperdir=`, `workdir=`, `volatile`... */
   readonly options: readonly string[];
   readonly target: string;
+  /** Mount it read-only (MS_RDONLY, `-o ro`): a view nothing may write through. */
+  readonly readOnly?: boolean;
   /**
    * Awaited before a mount that cannot be made in the tick its lowerdirs are read (when the
    * mount tool is spawned): once it settles, no lowerdir may be renamed until the mount is made.
@@ -39,7 +44,7 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
   if (native) {
     const absolute = [`lowerdir=${lower.map((l) => resolve(m.layersRoot, l)).join(':')}`, ...m.options].join(',');
     if (absolute.length < MAX_OPTIONS) {
-      native.mountSync('overlay', m.target, 'overlay', 0, absolute);
+      native.mountSync('overlay', m.target, 'overlay', m.readOnly ? MS_RDONLY : 0, absolute);
       return lower;
     }
   }
@@ -47,7 +52,7 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
     await m.beforeSpawn();
     lower = m.lowerdirs();
   }
-  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lower.join(':')}`, ...m.options].join(','), m.target], { cwd: m.layersRoot });
+  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options].join(','), m.target], { cwd: m.layersRoot });
   return lower;
 }
 
