@@ -6,14 +6,14 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { writeLayer } from '../layer/index.ts';
 import type { Digest } from '../oci/digest.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import type { ImageStores } from './stores.ts';
 
-export async function hasLayerBlob(engine: Engine, digest: Digest): Promise<boolean> {
-  if (await engine.content.has(digest)) return true;
-  return !!engine.images.dirLayer(digest) && (await engine.snapshots.hasLayer(digest));
+export async function hasLayerBlob(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, digest: Digest): Promise<boolean> {
+  if (await stores.content.has(digest)) return true;
+  return !!stores.images.dirLayer(digest) && (await stores.snapshots.hasLayer(digest));
 }
 
 function verifying(expected: Digest, start: number): Transform {
@@ -42,11 +42,11 @@ function verifying(expected: Digest, start: number): Transform {
  * (a registry refuses an upload whose content does not hash to the digest it was pushed as),
  * so the regenerated tar is not hashed a second time here.
  */
-export async function openLayerBlob(engine: Engine, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
-  if (await engine.content.has(digest)) return engine.content.open(digest, { start: opts.start });
-  const dir = engine.images.dirLayer(digest);
-  if (!dir || !(await engine.snapshots.hasLayer(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
-  const tar = writeLayer(engine.snapshots.layerPath(digest), { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch });
+export async function openLayerBlob(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
+  if (await stores.content.has(digest)) return stores.content.open(digest, { start: opts.start });
+  const dir = stores.images.dirLayer(digest);
+  if (!dir || !(await stores.snapshots.hasLayer(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
+  const tar = writeLayer(stores.snapshots.layerPath(digest), { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch });
   if (opts.receiverVerifies && !opts.start) return tar;
   return tar.pipe(verifying(digest, opts.start ?? 0));
 }

@@ -1,16 +1,15 @@
 /**
  * Consistency check and garbage collection over the whole store. GC is mark-and-sweep:
  * everything reachable from an image record, a container or the build cache is kept, and so
- * is what a live process's lease covers (leases.ts); the rest goes (leftovers.ts). The marks
+ * is what a live process's lease covers (store/leases.ts); the rest goes (leftovers.ts). The marks
  * and the deletion of content-addressed names run in one write transaction, so a process that
  * leases a name either is seen by the marks or looks for it after the deletions. A crash
  * mid-prune loses only garbage.
  */
-import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema } from '../oci/schema.ts';
-import { dropLeases, readLeases } from './leases.ts';
-import { findLeftovers, type Leftover } from './leftovers.ts';
+import { dropLeases, readLeases } from '../store/leases.ts';
+import { findLeftovers, type Leftover, type StoreRoots } from './leftovers.ts';
 
 export interface CheckReport {
   readonly blobs: number;
@@ -22,7 +21,7 @@ export interface CheckReport {
   readonly leftovers: string[];
 }
 
-async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: Set<Digest>; problems: string[] }> {
+async function imageRefs(engine: StoreRoots): Promise<{ blobs: Set<Digest>; layers: Set<Digest>; problems: string[] }> {
   const blobs = new Set<Digest>();
   const layers = new Set<Digest>();
   const problems: string[] = [];
@@ -53,7 +52,7 @@ async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: 
   return { blobs, layers, problems };
 }
 
-export async function checkStore(engine: Engine): Promise<CheckReport> {
+export async function checkStore(engine: StoreRoots): Promise<CheckReport> {
   const { blobs: wanted, layers: wantedLayers, problems } = await imageRefs(engine);
   const unpacked = new Set(await engine.snapshots.listLayers());
   const unpackedHas = (d: Digest) => unpacked.has(d);
@@ -89,7 +88,7 @@ export interface PruneReport {
 }
 
 /** Removes dangling images (no tag, no container, no lease), then everything no longer reachable. */
-export async function pruneStore(engine: Engine, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
+export async function pruneStore(engine: StoreRoots, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
   const db = engine.db;
   const deletedImages: Digest[] = [];
   let deletedBlobs = 0;
