@@ -7,6 +7,8 @@ import { formatRows, renderTemplate } from './format.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
 const containers = () => import('../services/containers.ts');
+const starting = () => import('../services/start.ts');
+const streams = () => import('../services/container-io.ts');
 
 /** Where create's words go: the pull lines and warnings on stderr, as docker prints them. */
 const createMessages = { log: (s: string) => void process.stderr.write(s), warn: (line: string) => void process.stderr.write(`${line}\n`) };
@@ -41,9 +43,9 @@ export function register(program: Command): void {
     .option('-d, --detach', 'run container in background and print container ID')
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const start = await containers();
-      const rec = await start.createContainer(engine, toCreateOptions(image, command, f), createMessages);
+      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
       mark('created');
+      const start = await starting();
       if (f.detach) {
         await start.startDetached(engine, rec.id);
         out(`${rec.id}\n`);
@@ -60,9 +62,10 @@ export function register(program: Command): void {
     .option('-i, --interactive', 'attach container\'s STDIN')
     .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const start = await containers();
+      const { findContainer } = await containers();
+      const start = await starting();
       for (const n of names) {
-        const rec = start.findContainer(engine, n);
+        const rec = findContainer(engine, n);
         if (rec.state.status === 'running') {
           if (!o.attach) out(`${n}\n`);
           continue;
@@ -82,7 +85,7 @@ export function register(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
       process.on('SIGINT', () => undefined).on('SIGHUP', () => undefined);
-      await (await containers()).runMonitor(engine, id);
+      await (await starting()).runMonitor(engine, id);
     });
 
   const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean }, cmd: Command) => {
@@ -121,7 +124,7 @@ export function register(program: Command): void {
     .option('-d, --detach', 'detached mode: run command in the background')
     .action(async (name: string, command: string[], o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { execInContainer } = await containers();
+      const { execInContainer } = await streams();
       process.exitCode = await execInContainer(engine, name, { command, tty: !!o.tty, interactive: !!o.interactive, user: o.user, env: o.env, workdir: o.workdir, privileged: o.privileged, detach: !!o.detach });
     });
 
@@ -134,7 +137,7 @@ export function register(program: Command): void {
     .option('-L, --follow-link', 'always follow symbol link in SRC_PATH')
     .action(async (src: string, dest: string, o: { archive?: boolean; followLink?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const cp = await containers();
+      const cp = await streams();
       const a = cp.splitCopyArg(src);
       const b = cp.splitCopyArg(dest);
       const opts = { archive: !!o.archive, followLink: !!o.followLink };
@@ -152,7 +155,7 @@ export function register(program: Command): void {
     .option('-t, --timestamps', 'show timestamps')
     .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { containerLogs, followLogs } = await containers();
+      const { containerLogs, followLogs } = await streams();
       const emit = (l: { log: string; stream: string; time: string }) =>
         (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
       const { id, lines, end } = await containerLogs(engine, name, { tail: o.tail === 'all' ? undefined : Number(o.tail) });
@@ -168,7 +171,7 @@ export function register(program: Command): void {
     .option('--detach-keys <keys>', 'key sequence for detaching a container', 'ctrl-p,ctrl-q')
     .action(async (name: string, o: { stdin: boolean; detachKeys: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const c = await containers();
+      const c = await streams();
       const { rec, socket } = c.attachTarget(engine, name);
       // Containers run attached by another CLI have no monitor to attach to: follow their log,
       // live output only (as docker attach), and exit with their status.

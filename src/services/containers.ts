@@ -1,14 +1,10 @@
 /**
  * Container use cases as the CLI and the API call them: create (pulling the image when
- * missing), list, inspect, logs, prune, and the lifecycle verbs of container/control.ts.
- * Starting, attaching and exec are the executor's (container/start.ts, attach.ts, exec.ts)
- * and are re-exported here so a front end has one place to call.
+ * missing), list, inspect, prune, and the lifecycle verbs of container/control.ts. Starting
+ * is start.ts; logs, attach, exec and cp are container-io.ts: a `run` loads only what it runs.
  */
-import { existsSync } from 'node:fs';
-import { attachSocketPath } from '../container/attach.ts';
 import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
-import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
 import { containerPaths } from '../container/paths.ts';
 import { ContainerRecords, type ContainerRecord } from '../container/records.ts';
 import { inspectContainer, psRow } from '../container/views.ts';
@@ -20,13 +16,8 @@ import type { ImageStores } from '../image/stores.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
 
 export { killContainer, removeContainer, stopContainer, waitContainer } from '../container/control.ts';
-export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
-export { execInContainer } from '../container/exec.ts';
-export { attachClient } from '../container/attach.ts';
-export { runMonitor, startAttached, startDetached } from '../container/start.ts';
 export type { CreateOptions } from '../container/create.ts';
 export type { ContainerRecord } from '../container/records.ts';
-export type { LogLine } from '../container/logs.ts';
 
 /** Where create's words go: docker prints the pull and the platform warning on stderr. */
 export interface CreateMessages {
@@ -94,34 +85,4 @@ export async function inspectObjects(deps: ContainerControl & Pick<ImageStores, 
     views.push(await inspectImage(deps, id));
   }
   return views;
-}
-
-/** A container's log so far (the last `tail` lines when given), and where a follow goes on from. */
-export async function containerLogs(deps: ContainerControl, idOrName: string, opts: { tail?: number } = {}): Promise<{ id: string; lines: LogLine[]; end: number }> {
-  const rec = findContainer(deps, idOrName);
-  let { lines, end } = await readLogLines(containerPaths(deps, rec.id).log);
-  if (opts.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - opts.tail));
-  return { id: rec.id, lines, end };
-}
-
-/** Emits a container's log lines from byte `start` on until it stops running. */
-export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
-  return followLog(deps, id, start, emit);
-}
-
-/**
- * What `attach` connects to: the running container and its monitor's socket, or no socket
- * when another CLI runs it attached (then only its log can be followed).
- */
-export function attachTarget(deps: ContainerControl, idOrName: string): { rec: ContainerRecord; socket?: string } {
-  const rec = findContainer(deps, idOrName);
-  if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
-  const socket = attachSocketPath(deps, rec.id);
-  return { rec, socket: existsSync(socket) ? socket : undefined };
-}
-
-/** The exit code a container ended with (reconciled first), 0 when it is gone. */
-export async function exitCodeOf(deps: ContainerControl, id: string): Promise<number> {
-  const cur = new ContainerRecords(deps.db).get(id);
-  return cur ? (await reconcile(deps, cur)).state.exitCode : 0;
 }
