@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { openEngine, type Engine } from '../../src/engine.ts';
 import { pullImage } from '../../src/registry/index.ts';
+import { createContainer, findContainer, inspectObjects, listContainers, pruneContainers } from '../../src/services/containers.ts';
 import { checkStore, pruneStore } from '../../src/services/gc.ts';
 import { historyOf, importImage, inspectImages, listImages, tagImage } from '../../src/services/images.ts';
 import { pull, push } from '../../src/services/registry.ts';
@@ -78,5 +79,24 @@ describe('services, called without the CLI', () => {
     const pruned = await pruneStore(e);
     assert.ok(pruned.deletedBlobs > 0, 'the pulled blobs are reclaimed once nothing names them');
     assert.equal((await checkStore(e)).blobs, 0);
+  });
+
+  it('creates a container whose image is pulled when missing, lists, inspects and prunes it', async () => {
+    const e = engine!;
+    const name = `${reg!.host}/svc/bb:1`; // pushed by the case above, and gone from the store
+    const log: string[] = [];
+    const rec = await createContainer(
+      e,
+      { image: name, command: ['true'], env: [], envFiles: [], tty: false, interactive: false, network: 'none', publish: [], volumes: [], mounts: [], tmpfs: [], autoRemove: false, labels: {}, runtime: {}, pull: 'missing' },
+      { log: (s) => log.push(s) },
+    );
+    assert.match(log.join(''), new RegExp(`Unable to find image '${name}' locally`));
+    assert.equal(findContainer(e, rec.name).id, rec.id);
+    assert.deepEqual((await listContainers(e, { all: true })).map((c) => c.id), [rec.id]);
+    assert.deepEqual(await listContainers(e), [], 'a created container is not running');
+    const [view] = await inspectObjects(e, [rec.id]);
+    assert.equal((view as { Config: { Image: string } }).Config.Image, name);
+    assert.deepEqual(await pruneContainers(e), [rec.id]);
+    assert.deepEqual(await listContainers(e, { all: true }), []);
   });
 });
