@@ -11,7 +11,6 @@ import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
 import { containerPaths } from '../container/paths.ts';
 import { ContainerRecords, type ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
-import { findContainer } from './containers.ts';
 
 export { attachClient } from '../container/attach.ts';
 export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
@@ -19,8 +18,8 @@ export { execInContainer } from '../container/exec.ts';
 export type { LogLine } from '../container/logs.ts';
 
 /** A container's log so far (the last `tail` lines when given), and where a follow goes on from. */
-export async function containerLogs(deps: ContainerControl, idOrName: string, opts: { tail?: number } = {}): Promise<{ id: string; lines: LogLine[]; end: number }> {
-  const rec = findContainer(deps, idOrName);
+export async function containerLogs(deps: Pick<ContainerControl, 'db' | 'root' | 'runRoot'>, idOrName: string, opts: { tail?: number } = {}): Promise<{ id: string; lines: LogLine[]; end: number }> {
+  const rec = new ContainerRecords(deps.db).require(idOrName);
   let { lines, end } = await readLogLines(containerPaths(deps, rec.id).log);
   if (opts.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - opts.tail));
   return { id: rec.id, lines, end };
@@ -36,7 +35,7 @@ export function followLogs(deps: ContainerControl, id: string, start: number, em
  * when another CLI runs it attached (then only its log can be followed).
  */
 export function attachTarget(deps: ContainerControl, idOrName: string): { rec: ContainerRecord; socket?: string } {
-  const rec = findContainer(deps, idOrName);
+  const rec = new ContainerRecords(deps.db).require(idOrName);
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
   const socket = attachSocketPath(deps, rec.id);
   return { rec, socket: existsSync(socket) ? socket : undefined };
