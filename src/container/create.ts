@@ -5,10 +5,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
+import type { PullPolicy } from '../image/ensure.ts';
 import type { LocalImage } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { isPredefinedNetwork, NetworkRecords } from '../network/records.ts';
-import type { PullPolicy } from '../image/ensure.ts';
 import type { Database } from '../store/db.ts';
 import { randomHex } from '../sys/crypto.ts';
 import type { VolumeStore } from '../volume/index.ts';
