@@ -4,6 +4,8 @@
  * constructs stores or drivers.
  */
 import { join } from 'node:path';
+import { BerthError } from './errors/index.ts';
+import type { ImagePuller } from './image/ensure.ts';
 import { openSnapshotter, type Snapshotter } from './snapshot/index.ts';
 import { LocalContentStore, type ContentStore } from './store/content.ts';
 import type { BuildCacheRecords } from './store/build-cache.ts';
@@ -38,10 +40,19 @@ export interface Engine {
   readonly volumes: VolumeStore;
   /** This process's lease: what it makes or names is kept from prune while it runs (store/leases.ts). */
   readonly lease: ProcessLease;
+  /** Fetches a missing image (a run's or a build's FROM): the registry client the opener hands in. */
+  readonly puller: ImagePuller;
   close(): void;
 }
 
-export async function openEngine(opts: { root?: string } = {}): Promise<Engine> {
+/** For an engine opened without a registry client: pulling says so instead of loading one. */
+const noPuller: ImagePuller = {
+  pull: async (_stores, name) => {
+    throw new BerthError('UNSUPPORTED', `cannot pull ${name}: this engine was opened without a registry client`, { hint: 'pass openEngine a puller (registry/index.ts pullImage)' });
+  },
+};
+
+export async function openEngine(opts: { root?: string; puller?: ImagePuller } = {}): Promise<Engine> {
   const root = opts.root ?? defaultStateRoot();
   const runRoot = defaultRunRoot(root);
   // Every command opens the engine: its dirs are made in line, each a few microseconds,
@@ -73,6 +84,7 @@ export async function openEngine(opts: { root?: string } = {}): Promise<Engine> 
     snapshots,
     volumes: new VolumeStore(root, metadata.volumes, metadata.containers),
     lease,
+    puller: opts.puller ?? noPuller,
     close: () => {
       lease.release();
       metadata.close();

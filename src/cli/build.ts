@@ -1,13 +1,9 @@
 /** `berth build`: docker's flags, BuildKit-style progress, an image in the store. */
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { BuildContext } from '../builder/context.ts';
 import type { Command } from 'commander';
 import { keyValueMap } from '../dockerfile/key-values.ts';
 import { BerthError } from '../errors/index.ts';
-import { isGzip, isUstar } from '../layer/magic.ts';
 import { callerMode } from '../sys/umask.ts';
 import { markSteps } from '../progress/timing.ts';
 import { collect, getEngine, out } from './context.ts';
@@ -98,37 +94,10 @@ export function register(program: Command): void {
     .option('--check', 'treat lint findings (warnings and errors) as build errors')
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { build } = await import('../builder/index.ts');
+      const { buildImage, resolveBuildInput } = await import('../services/build.ts');
       const { progressRenderer } = await import('../progress/index.ts');
-      let contextDir: string | undefined;
-      let dockerfile: { path: string; content: string };
-      let tmpContext: string | undefined;
-      if (contextArg === '-') {
-        const input = await readStdin();
-        const isTar = isGzip(input) || isUstar(input);
-        if (isTar) {
-          engine.lease.hold(); // prune leaves the temp dir alone while this build runs
-          tmpContext = await mkdtemp(join(engine.root, 'tmp-context-'));
-          const { unpackArchive } = await import('../image/archive-read.ts');
-          await unpackArchive(Readable.from([input]), tmpContext);
-          contextDir = tmpContext;
-          const path = join(contextDir, f.file ?? 'Dockerfile');
-          dockerfile = { path, content: await readFile(path, 'utf8') };
-        } else {
-          dockerfile = { path: 'Dockerfile', content: input.toString('utf8') };
-        }
-      } else {
-        contextDir = resolve(contextArg);
-        if (!existsSync(contextDir)) throw new BerthError('NOT_FOUND', `unable to prepare context: path "${contextArg}" not found`);
-        const path = f.file ? (existsSync(resolve(f.file)) ? resolve(f.file) : join(contextDir, f.file)) : join(contextDir, 'Dockerfile');
-        let content: string;
-        try {
-          content = readFileSync(path, 'utf8'); // in line: a small file, read before anything else can run
-        } catch {
-          throw new BerthError('NOT_FOUND', `failed to read dockerfile: open ${path}: no such file or directory`);
-        }
-        dockerfile = { path, content };
-      }
+      const input = await resolveBuildInput(engine, contextArg, { file: f.file, stdin: contextArg === '-' ? await readStdin() : undefined });
+      const { contextDir, dockerfile } = input;
       const useTty = !f.quiet && (f.progress === 'tty' || (f.progress === 'auto' && process.stderr.isTTY && !process.env.CI));
       const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
       const { ttyRenderer } = await import('../progress/tty.ts');
@@ -146,7 +115,7 @@ export function register(program: Command): void {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       try {
-        const result = await build(engine, {
+        const result = await buildImage(engine, {
           contextDir,
           context,
           dockerfile,
@@ -167,8 +136,8 @@ export function register(program: Command): void {
         const id = result.image.id;
         if (f.iidfile) await writeFile(f.iidfile, id, { mode: callerMode(0o666) });
         if (f.output) {
-          const { exportBuild } = await import('../builder/export.ts');
-          await exportBuild(engine, result, f.output, f.tag);
+          const { exportImage } = await import('../services/build-export.ts');
+          await exportImage(engine, result, f.output, f.tag);
         }
         if (f.quiet) out(`${id}\n`);
         else {
@@ -177,7 +146,7 @@ export function register(program: Command): void {
         }
       } finally {
         tty?.finish();
-        if (tmpContext) await rm(tmpContext, { recursive: true, force: true });
+        await input.cleanup();
       }
     });
 }

@@ -6,15 +6,12 @@ import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
-const lazy = {
-  create: () => import('../container/create.ts'),
-  start: () => import('../container/start.ts'),
-  control: () => import('../container/control.ts'),
-  views: () => import('../container/views.ts'),
-  logs: () => import('../container/logs.ts'),
-  paths: () => import('../container/paths.ts'),
-  attach: () => import('../container/attach.ts'),
-};
+const containers = () => import('../services/containers.ts');
+const starting = () => import('../services/start.ts');
+const streams = () => import('../services/container-io.ts');
+
+/** Where create's words go: the pull lines and warnings on stderr, as docker prints them. */
+const createMessages = { log: (s: string) => void process.stderr.write(s), warn: (line: string) => void process.stderr.write(`${line}\n`) };
 
 /** Docker's detach-keys syntax: comma-separated `ctrl-<letter>`, `ctrl-@`, `ctrl-[` ... or single characters. */
 export function parseDetachKeys(spec: string): Buffer {
@@ -38,7 +35,7 @@ export function parseDetachKeys(spec: string): Buffer {
 export function register(program: Command): void {
   addCreateFlags(program.command('create').description('Create a new container')).action(async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const rec = await (await lazy.create()).createContainer(engine, toCreateOptions(image, command, f));
+    const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
     out(`${rec.id}\n`);
   });
 
@@ -46,9 +43,9 @@ export function register(program: Command): void {
     .option('-d, --detach', 'run container in background and print container ID')
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const rec = await (await lazy.create()).createContainer(engine, toCreateOptions(image, command, f));
+      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
       mark('container created');
-      const start = await lazy.start();
+      const start = await starting();
       if (f.detach) {
         await start.startDetached(engine, rec.id);
         out(`${rec.id}\n`);
@@ -65,10 +62,10 @@ export function register(program: Command): void {
     .option('-i, --interactive', 'attach container\'s STDIN')
     .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const records = engine.containers;
-      const start = await lazy.start();
+      const { findContainer } = await containers();
+      const start = await starting();
       for (const n of names) {
-        const rec = records.require(n);
+        const rec = findContainer(engine, n);
         if (rec.state.status === 'running') {
           if (!o.attach) out(`${n}\n`);
           continue;
@@ -88,17 +85,13 @@ export function register(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
       process.on('SIGINT', () => undefined).on('SIGHUP', () => undefined);
-      await (await lazy.start()).runMonitor(engine, id);
+      await (await starting()).runMonitor(engine, id);
     });
 
   const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean }, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const { reconcile } = await lazy.control();
-    const { psRow } = await lazy.views();
-    const recs = [];
-    for (const r of engine.containers.list()) recs.push(await reconcile(engine, r));
-    let shown = o.all ? recs : recs.filter((r) => r.state.status === 'running');
-    if (o.latest) shown = recs.slice(0, 1);
+    const { listContainers, psRow } = await containers();
+    const shown = await listContainers(engine, { all: o.all, latest: o.latest });
     const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
     if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
     out(formatRows(o.format, rows, {
@@ -131,7 +124,7 @@ export function register(program: Command): void {
     .option('-d, --detach', 'detached mode: run command in the background')
     .action(async (name: string, command: string[], o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { execInContainer } = await import('../container/exec.ts');
+      const { execInContainer } = await streams();
       process.exitCode = await execInContainer(engine, name, { command, tty: !!o.tty, interactive: !!o.interactive, user: o.user, env: o.env, workdir: o.workdir, privileged: o.privileged, detach: !!o.detach });
     });
 
@@ -144,7 +137,7 @@ export function register(program: Command): void {
     .option('-L, --follow-link', 'always follow symbol link in SRC_PATH')
     .action(async (src: string, dest: string, o: { archive?: boolean; followLink?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const cp = await import('../container/copy.ts');
+      const cp = await streams();
       const a = cp.splitCopyArg(src);
       const b = cp.splitCopyArg(dest);
       const opts = { archive: !!o.archive, followLink: !!o.followLink };
@@ -162,17 +155,12 @@ export function register(program: Command): void {
     .option('-t, --timestamps', 'show timestamps')
     .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const records = engine.containers;
-      const rec = records.require(name);
-      const { readLogLines } = await lazy.logs();
-      const { containerPaths } = await lazy.paths();
-      const path = containerPaths(engine, rec.id).log;
+      const { containerLogs, followLogs } = await streams();
       const emit = (l: { log: string; stream: string; time: string }) =>
         (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
-      let { lines, end } = await readLogLines(path);
-      if (o.tail !== 'all') lines = lines.slice(Math.max(0, lines.length - Number(o.tail)));
+      const { id, lines, end } = await containerLogs(engine, name, { tail: o.tail === 'all' ? undefined : Number(o.tail) });
       lines.forEach(emit);
-      if (o.follow) await (await lazy.logs()).followLog(engine, rec.id, end, emit);
+      if (o.follow) await followLogs(engine, id, end, emit);
     });
 
   program
@@ -183,26 +171,19 @@ export function register(program: Command): void {
     .option('--detach-keys <keys>', 'key sequence for detaching a container', 'ctrl-p,ctrl-q')
     .action(async (name: string, o: { stdin: boolean; detachKeys: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const records = engine.containers;
-      const rec = records.require(name);
-      if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
-      const attach = await lazy.attach();
-      const socket = attach.attachSocketPath(engine, rec.id);
-      const { existsSync } = await import('node:fs');
+      const c = await streams();
+      const { rec, socket } = c.attachTarget(engine, name);
       // Containers run attached by another CLI have no monitor to attach to: follow their log,
       // live output only (as docker attach), and exit with their status.
-      if (!existsSync(socket)) {
-        const logs = await lazy.logs();
-        const { end } = await logs.readLogLines((await lazy.paths()).containerPaths(engine, rec.id).log);
-        await logs.followLog(engine, rec.id, end, (l) => (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log));
-        process.exitCode = records.get(rec.id)?.state.exitCode ?? 0;
+      if (!socket) {
+        const { end } = await c.containerLogs(engine, rec.id);
+        await c.followLogs(engine, rec.id, end, (l) => (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.log));
+        process.exitCode = await c.exitCodeOf(engine, rec.id);
         return;
       }
-      const end = await attach.attachClient(socket, { stdin: o.stdin && rec.config.interactive, tty: rec.config.tty, detachKeys: parseDetachKeys(o.detachKeys) });
+      const end = await c.attachClient(socket, { stdin: o.stdin && rec.config.interactive, tty: rec.config.tty, detachKeys: parseDetachKeys(o.detachKeys) });
       if (end.detached) return; // docker detaches quietly, with status 0
-      const { reconcile } = await lazy.control();
-      const cur = records.get(rec.id);
-      process.exitCode = end.exitCode ?? (cur ? (await reconcile(engine, cur)).state.exitCode : 0);
+      process.exitCode = end.exitCode ?? (await c.exitCodeOf(engine, rec.id));
     });
 
   program
@@ -213,7 +194,7 @@ export function register(program: Command): void {
     .option('-s, --signal <signal>', 'signal to send to the container')
     .action(async (names: string[], o: { time?: string; signal?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { stopContainer } = await lazy.control();
+      const { stopContainer } = await containers();
       for (const n of names) {
         await stopContainer(engine, n, { timeout: o.time === undefined ? undefined : Number(o.time), signal: o.signal });
         out(`${n}\n`);
@@ -227,7 +208,7 @@ export function register(program: Command): void {
     .option('-s, --signal <signal>', 'signal to send to the container', 'SIGKILL')
     .action(async (names: string[], o: { signal: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { killContainer } = await lazy.control();
+      const { killContainer } = await containers();
       for (const n of names) {
         await killContainer(engine, n, o.signal);
         out(`${n}\n`);
@@ -241,7 +222,7 @@ export function register(program: Command): void {
       .option('-v, --volumes', 'remove anonymous volumes associated with the container')
       .action(async (names: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => {
         const engine = await getEngine(cmd);
-        const { removeContainer } = await lazy.control();
+        const { removeContainer } = await containers();
         let failed: unknown;
         for (const n of names) {
           try {
@@ -262,7 +243,7 @@ export function register(program: Command): void {
     .argument('<containers...>')
     .action(async (names: string[], _o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { waitContainer } = await lazy.control();
+      const { waitContainer } = await containers();
       for (const n of names) out(`${await waitContainer(engine, n)}\n`);
     });
 
@@ -272,13 +253,7 @@ export function register(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (_o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { reconcile, removeContainer } = await lazy.control();
-      const removed: string[] = [];
-      for (const r of engine.containers.list()) {
-        if ((await reconcile(engine, r)).state.status === 'running') continue;
-        await removeContainer(engine, r.id);
-        removed.push(r.id);
-      }
+      const removed = await (await containers()).pruneContainers(engine);
       if (removed.length) out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n`);
       out('Total reclaimed space: 0B\n');
     });
@@ -291,22 +266,7 @@ export function register(program: Command): void {
     .option('--type <type>', 'only inspect objects of the given type (container, image)')
     .action(async (names: string[], o: { format?: string; type?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { inspectContainer } = await lazy.views();
-      const { containerPaths } = await lazy.paths();
-      const { findImageId } = await import('../image/resolve.ts');
-      const { inspectImage } = await import('../image/inspect.ts');
-      const views: Array<Record<string, unknown>> = [];
-      for (const n of names) {
-        const rec = o.type === 'image' ? undefined : engine.containers.find(n);
-        if (rec) {
-          const p = containerPaths(engine, rec.id);
-          views.push(inspectContainer(rec, { logPath: p.log, rootfs: `${engine.root}/snapshots/active/${rec.id}/merged` }));
-          continue;
-        }
-        const id = o.type === 'container' ? undefined : findImageId(engine, n);
-        if (!id) throw new BerthError('NOT_FOUND', `No such object: ${n}`);
-        views.push(await inspectImage(engine, id));
-      }
+      const views = await (await containers()).inspectObjects(engine, names, { type: o.type });
       if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
       out(`${JSON.stringify(views, null, 4)}\n`);
     });

@@ -1,13 +1,19 @@
 /** What every verb needs: the engine for the chosen root, opened once and closed at exit. */
 import type { Command } from 'commander';
 import type { Engine } from '../engine.ts';
+import type { ImagePuller } from '../image/ensure.ts';
 
 let engine: Promise<Engine> | undefined;
+
+/** The registry client, loaded only when an image is pulled: a run of a local image never pays for it. */
+const puller: ImagePuller = {
+  pull: async (stores, name, opts) => (await import('../registry/index.ts')).pullImage(stores, name, opts),
+};
 
 export function getEngine(cmd: Command): Promise<Engine> {
   let root: string | undefined;
   for (let c: Command | null = cmd; c; c = c.parent) root ??= (c.opts() as { root?: string }).root;
-  engine ??= import('../engine.ts').then((m) => m.openEngine({ root }));
+  engine ??= import('../engine.ts').then((m) => m.openEngine({ root, puller }));
   return engine;
 }
 

@@ -5,25 +5,9 @@
  */
 
 import { BerthError } from '../errors/index.ts';
+import { humanDuration } from '../progress/units.ts';
 
-export { humanSize } from '../progress/units.ts';
-
-export function humanDuration(ms: number): string {
-  if (ms < 1000) return 'Less than a second';
-  const s = Math.round(ms / 1000);
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
-}
+export { humanDuration, humanSize } from '../progress/units.ts';
 
 export function ago(iso: string | undefined, now = Date.now()): string {
   if (!iso) return 'N/A';

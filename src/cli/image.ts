@@ -1,7 +1,5 @@
 /** Image verbs: import, images, tag, rmi, inspect, history, save, load. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
@@ -19,9 +17,7 @@ export function register(program: Command): void {
     .option('--platform <platform>', 'set platform if server is multi-platform capable')
     .action(async (file: string, reference: string | undefined, o: { change: string[]; message?: string; platform?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { normalizeName } = await import('../image/names.ts');
-      const { importRootfs } = await import('../image/import.ts');
-      const tags = reference ? [normalizeName(reference)] : [];
+      const { importImage } = await import('../services/images.ts');
       const input = file === '-' ? process.stdin : createReadStream(file);
       input.on('error', () => undefined);
       const opened = file === '-' ? Promise.resolve() : new Promise<void>((res, rej) => {
@@ -29,28 +25,26 @@ export function register(program: Command): void {
         input.once('error', (e: Error) => rej(new BerthError('NOT_FOUND', `cannot open ${file}: ${(e as Error).message}`)));
       });
       await opened;
-      const platform = o.platform ? (await import('../oci/platform.ts')).parsePlatform(o.platform) : undefined;
-      const rec = await importRootfs(engine, input, { tags, changes: o.change, message: o.message, source: file, platform });
+      const rec = await importImage(engine, input, { reference, changes: o.change, message: o.message, source: file, platform: o.platform });
       out(`${rec.id}\n`);
     });
 
   const listImages = async (repo: string | undefined, o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean }, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const { familiarTag } = await import('../image/inspect.ts');
-    const rows: Array<Record<string, unknown>> = [];
-    for (const img of engine.images.list()) {
-      const tags = engine.images.tagsOf(img.id).map(familiarTag);
-      const shortId = o.noTrunc ? img.id : img.id.slice(7, 19);
-      const base = { ID: shortId, CreatedAt: img.created ?? '', CreatedSince: ago(img.created), Size: humanSize(img.size), Containers: 'N/A', SharedSize: 'N/A', UniqueSize: 'N/A', VirtualSize: humanSize(img.size) };
-      const digest = engine.images.repoDigestsOf(img.id)[0]?.digest ?? '<none>';
-      const names = tags.length ? tags : ['<none>:<none>'];
-      for (const t of names) {
-        const i = t.lastIndexOf(':');
-        const repository = t.slice(0, i);
-        if (repo && repository !== repo && t !== repo) continue;
-        rows.push({ Repository: repository, Tag: t.slice(i + 1), Digest: digest, ...base });
-      }
-    }
+    const { listImages } = await import('../services/images.ts');
+    const rows: Array<Record<string, unknown>> = listImages(engine, { repository: repo }).map((img) => ({
+      Repository: img.repository,
+      Tag: img.tag,
+      Digest: img.digest,
+      ID: o.noTrunc ? img.id : img.id.slice(7, 19),
+      CreatedAt: img.created ?? '',
+      CreatedSince: ago(img.created),
+      Size: humanSize(img.size),
+      Containers: 'N/A',
+      SharedSize: 'N/A',
+      UniqueSize: 'N/A',
+      VirtualSize: humanSize(img.size),
+    }));
     if (o.quiet) {
       out([...new Set(rows.map((r) => String(r.ID)))].map((id) => `${id}\n`).join(''));
       return;
@@ -79,9 +73,8 @@ export function register(program: Command): void {
     .argument('<target>')
     .action(async (source: string, target: string, _o: unknown, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { requireImageId } = await import('../image/resolve.ts');
-      const { normalizeName } = await import('../image/names.ts');
-      engine.images.tag(normalizeName(target), requireImageId(engine, source));
+      const { tagImage } = await import('../services/images.ts');
+      tagImage(engine, source, target);
     });
 
   program
@@ -91,7 +84,7 @@ export function register(program: Command): void {
     .option('-f, --force', 'force removal of the image')
     .action(async (images: string[], o: { force?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { removeImage } = await import('../image/remove.ts');
+      const { removeImage } = await import('../services/remove-image.ts');
       let failed: unknown;
       for (const name of images) {
         try {
@@ -109,10 +102,8 @@ export function register(program: Command): void {
 
   const inspectImages = async (names: string[], o: { format?: string }, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const { requireImageId } = await import('../image/resolve.ts');
-    const { inspectImage } = await import('../image/inspect.ts');
-    const views = [];
-    for (const n of names) views.push(await inspectImage(engine, requireImageId(engine, n)));
+    const { inspectImages: inspect } = await import('../services/images.ts');
+    const views = await inspect(engine, names);
     if (o.format) {
       const { renderTemplate } = await import('./format.ts');
       return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
@@ -136,9 +127,8 @@ export function register(program: Command): void {
     .option('--format <format>')
     .action(async (image: string, o: { quiet?: boolean; trunc?: boolean; format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { requireImageId } = await import('../image/resolve.ts');
-      const { imageHistory } = await import('../image/inspect.ts');
-      const rows = await imageHistory(engine, requireImageId(engine, image));
+      const { historyOf } = await import('../services/images.ts');
+      const rows = await historyOf(engine, image);
       if (o.quiet) return out(rows.map((r) => `${r.id === '<missing>' ? r.id : r.id.slice(7, 19)}\n`).join(''));
       const view = rows.map((r) => ({
         ID: r.id === '<missing>' || o.trunc === false ? r.id : r.id.slice(7, 19),
@@ -162,7 +152,7 @@ export function register(program: Command): void {
         throw new BerthError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal', { hint: 'use the -o flag or redirect' });
       }
       const engine = await getEngine(cmd);
-      const { saveImages } = await import('../image/save-load.ts');
+      const { saveImages } = await import('../services/images.ts');
       const target = o.output ? createWriteStream(`${o.output}.tmp-${process.pid}`, { mode: callerMode(0o666) }) : process.stdout;
       await saveImages(engine, images, target, { format: o.format });
       if (o.output) {
@@ -178,15 +168,9 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'suppress the load output')
     .action(async (o: { input?: string; quiet?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { loadImages } = await import('../image/save-load.ts');
-      engine.lease.hold(); // prune leaves the temp dir (and what the load writes) alone while it runs
-      const tmp = await mkdtemp(join(engine.root, 'tmp-load-'));
-      try {
-        const lines = await loadImages(engine, o.input ?? '-', tmp);
-        if (!o.quiet) out(lines.map((l) => `${l}\n`).join(''));
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
-      }
+      const { loadImages } = await import('../services/images.ts');
+      const lines = await loadImages(engine, o.input ?? '-');
+      if (!o.quiet) out(lines.map((l) => `${l}\n`).join(''));
     });
 
   program
@@ -201,7 +185,7 @@ export function register(program: Command): void {
 function systemCheck() {
   return new Command('check').description('Verify every blob digest and every reference in the store').action(async (_o: unknown, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const { checkStore } = await import('../store/gc.ts');
+    const { checkStore } = await import('../services/gc.ts');
     const r = await checkStore(engine);
     out(`checked ${r.blobs} blobs, ${r.images} images, ${r.layers} layers\n`);
     for (const p of r.problems) out(`problem: ${p}\n`);
@@ -217,19 +201,8 @@ function systemCheck() {
 function systemDf() {
   return new Command('df').description('Show disk usage').option('--format <format>').action(async (o: { format?: string }, cmd: Command) => {
     const engine = await getEngine(cmd);
-    const images = engine.images.list();
-    const used = engine.containers.imageIds();
-    const active = images.filter((i) => used.has(i.id));
-    const containers = { n: engine.containers.count() };
-    const volumes = { n: engine.volumes.count() };
-    const cache = { n: engine.buildCache.count() };
-    const layerBytes = engine.images.allLayers().reduce((n, l) => n + l.size, 0);
-    const rows = [
-      { Type: 'Images', TotalCount: images.length, Active: active.length, Size: humanSize(layerBytes), Reclaimable: humanSize(0) },
-      { Type: 'Containers', TotalCount: containers.n, Active: 0, Size: humanSize(0), Reclaimable: humanSize(0) },
-      { Type: 'Local Volumes', TotalCount: volumes.n, Active: 0, Size: humanSize(0), Reclaimable: humanSize(0) },
-      { Type: 'Build Cache', TotalCount: cache.n, Active: 0, Size: humanSize(0), Reclaimable: humanSize(0) },
-    ];
+    const { diskUsage } = await import('../services/system.ts');
+    const rows = diskUsage(engine).map((u) => ({ Type: u.type, TotalCount: u.total, Active: u.active, Size: humanSize(u.bytes), Reclaimable: humanSize(u.reclaimable) }));
     out(formatRows(o.format, rows, { headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String) }));
   });
 }
@@ -241,7 +214,7 @@ function systemPrune() {
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (o: { all?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { pruneStore } = await import('../store/gc.ts');
+      const { pruneStore } = await import('../services/gc.ts');
       const r = await pruneStore(engine, { allImages: o.all });
       if (r.deletedImages.length) out(`Deleted Images:\n${r.deletedImages.map((d) => `deleted: ${d}\n`).join('')}\n`);
       if (r.leftovers) out(`Removed ${r.leftovers} leftover(s) of interrupted work\n`);

@@ -1,7 +1,7 @@
 /** pull, push, login, logout — docker's output lines. */
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
-import type { ProgressEvent } from '../image/transfer.ts';
+import type { ProgressEvent } from '../progress/transfer-events.ts';
 import { getEngine, out } from './context.ts';
 
 /**
@@ -41,13 +41,16 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'suppress verbose output')
     .action(async (name: string, o: { allTags?: boolean; platform?: string; tlsVerify: string; quiet?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { pullImage } = await import('../registry/index.ts');
-      const { familiarName, parseReference, withDefaultTag } = await import('../reference/index.ts');
-      const ref = withDefaultTag(parseReference(name));
-      if (!o.quiet) out(`${ref.tag ?? ref.digest}: Pulling from ${familiarName({ ...ref, tag: undefined, digest: undefined }).replace(/^library\//, '')}\n`);
+      const { pull } = await import('../services/registry.ts');
       const progress = o.quiet ? undefined : await transferProgress('Pull complete');
-      const r = await pullImage(engine, name, { platform: o.platform, allPlatforms: o.allTags, insecure: o.tlsVerify === 'false', onProgress: progress?.onProgress }).finally(() => progress?.finish());
-      if (!o.quiet) out(`Digest: ${r.digest}\nStatus: Downloaded newer image for ${familiarName(ref)}\n`);
+      const r = await pull(engine, name, {
+        platform: o.platform,
+        allPlatforms: o.allTags,
+        insecure: o.tlsVerify === 'false',
+        onStart: o.quiet ? undefined : (p) => out(`${p.tagOrDigest}: Pulling from ${p.repository}\n`),
+        onProgress: progress?.onProgress,
+      }).finally(() => progress?.finish());
+      if (!o.quiet) out(`Digest: ${r.digest}\nStatus: Downloaded newer image for ${r.familiar}\n`);
       out(`${r.ref}\n`);
     });
 
@@ -60,19 +63,16 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'suppress verbose output')
     .action(async (name: string, o: { tlsVerify: string; compressionFormat: string; quiet?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { pushImage } = await import('../registry/index.ts');
-      const { parseReference, repositoryName, withDefaultTag } = await import('../reference/index.ts');
-      const ref = withDefaultTag(parseReference(name));
-      if (!['auto', 'gzip', 'none', 'zstd'].includes(o.compressionFormat)) throw new BerthError('INVALID_ARGUMENT', `unknown compression format "${o.compressionFormat}"`);
-      if (!o.quiet) out(`The push refers to repository [${repositoryName(ref)}]\n`);
+      const { push } = await import('../services/registry.ts');
       const progress = o.quiet ? undefined : await transferProgress('Pushed');
-      const r = await pushImage(engine, name, {
+      const r = await push(engine, name, {
         insecure: o.tlsVerify === 'false',
-        compression: o.compressionFormat as 'auto',
+        compression: o.compressionFormat,
+        onStart: o.quiet ? undefined : (p) => out(`The push refers to repository [${p.repository}]\n`),
         onProgress: progress?.onProgress,
         onMessage: o.quiet ? undefined : (s) => out(`${s}\n`),
       }).finally(() => progress?.finish());
-      out(o.quiet ? `${name}\n` : `${ref.tag}: digest: ${r.digest} size: ${r.size}\n`);
+      out(o.quiet ? `${name}\n` : `${r.tag}: digest: ${r.digest} size: ${r.size}\n`);
     });
 
   program
@@ -84,14 +84,11 @@ export function register(program: Command): void {
     .option('--password-stdin', 'take the password from stdin')
     .option('--tls-verify <bool>', 'require HTTPS and verify certificates', 'true')
     .action(async (server: string, o: { username?: string; password?: string; passwordStdin?: boolean; tlsVerify: string }) => {
-      const { checkLogin, storeCredentials } = await import('../registry/index.ts');
-      const registry = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '').replace(/^index\.docker\.io$/, 'docker.io');
+      const { login } = await import('../services/registry.ts');
       if (!o.username) throw new BerthError('INVALID_ARGUMENT', 'a username is required', { hint: 'use -u NAME' });
       const password = o.passwordStdin ? await readPasswordFromStdin() : o.password;
-      if (!password) throw new BerthError('INVALID_ARGUMENT', 'a password is required', { hint: 'use --password-stdin' });
-      if (o.password) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-      await checkLogin(registry, o.username, password, o.tlsVerify === 'false');
-      await storeCredentials(registry, { username: o.username, password });
+      if (password && o.password) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      await login(server, { username: o.username, password }, { insecure: o.tlsVerify === 'false' });
       out('Login Succeeded\n');
     });
 
@@ -100,8 +97,8 @@ export function register(program: Command): void {
     .description('Log out from a registry')
     .argument('[server]', 'registry host (default docker.io)', 'docker.io')
     .action(async (server: string) => {
-      const { eraseCredentials } = await import('../registry/index.ts');
-      const registry = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-      out((await eraseCredentials(registry)) ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
+      const { logout } = await import('../services/registry.ts');
+      const { registry, removed } = await logout(server);
+      out(removed ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
     });
 }

@@ -1,7 +1,7 @@
 /** The flags `create` and `run` share, as docker spells them, and their mapping to CreateOptions. */
 import { type Command, Option } from 'commander';
 import { BerthError } from '../errors/index.ts';
-import type { CreateOptions } from '../container/create.ts';
+import type { CreateOptions } from '../services/containers.ts';
 import { collect } from './context.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
 

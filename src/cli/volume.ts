@@ -1,12 +1,9 @@
 /** `berth volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
-import type { Volume } from '../volume/index.ts';
 import { collect, getEngine, out } from './context.ts';
 import { formatRows, humanSize } from './format.ts';
 
-function inspectView(v: Volume) {
-  return { CreatedAt: v.created, Driver: 'local', Labels: Object.keys(v.labels).length ? v.labels : null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
-}
+const volumes = () => import('../services/volumes.ts');
 
 function parseLabels(list: string[]): Record<string, string> {
   return Object.fromEntries(list.map((l) => [l.split('=')[0]!, l.includes('=') ? l.slice(l.indexOf('=') + 1) : '']));
@@ -21,7 +18,7 @@ export function register(program: Command): void {
     .option('-d, --driver <driver>', 'volume driver name', 'local')
     .action(async (name: string | undefined, o: { label: string[] }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const v = await engine.volumes.create(name, { labels: parseLabels(o.label) });
+      const v = await (await volumes()).createVolume(engine, name, { labels: parseLabels(o.label) });
       out(`${v.name}\n`);
     });
   volume
@@ -31,7 +28,7 @@ export function register(program: Command): void {
     .option('--format <format>')
     .action(async (o: { quiet?: boolean; format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const vols = engine.volumes.list();
+      const vols = (await volumes()).listVolumes(engine);
       if (o.quiet) return out(vols.map((v) => `${v.name}\n`).join(''));
       const rows = vols.map((v) => ({ Driver: 'local', Name: v.name, Mountpoint: v.mountpoint, Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), Scope: 'local' }));
       out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }));
@@ -42,7 +39,7 @@ export function register(program: Command): void {
     .option('-f, --format <format>')
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const views = names.map((n) => inspectView(engine.volumes.require(n)));
+      const views = (await volumes()).inspectVolumes(engine, names);
       if (o.format) {
         const { renderTemplate } = await import('./format.ts');
         return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
@@ -56,8 +53,9 @@ export function register(program: Command): void {
     .option('-f, --force', 'force the removal of one or more volumes')
     .action(async (names: string[], o: { force?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
+      const { removeVolume } = await volumes();
       for (const n of names) {
-        await engine.volumes.remove(n, o);
+        await removeVolume(engine, n, o);
         out(`${n}\n`);
       }
     });
@@ -67,7 +65,7 @@ export function register(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (o: { all?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const r = await engine.volumes.prune(o);
+      const r = await (await volumes()).pruneVolumes(engine, o);
       if (r.removed.length) out(`Deleted Volumes:\n${r.removed.map((n) => `${n}\n`).join('')}\n`);
       out(`Total reclaimed space: ${humanSize(r.bytes)}\n`);
     });

@@ -5,11 +5,23 @@
  */
 import { rm } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
+import type { Snapshotter } from '../snapshot/index.ts';
+import type { VolumeStore } from '../volume/index.ts';
 import { thawAbandoned } from './freeze.ts';
-import { containerPaths } from './paths.ts';
-import type { ContainerRecord } from './records.ts';
+import { containerPaths, type ContainerRoots } from './paths.ts';
+import type { ContainerRecord, ContainerRecords } from './records.ts';
 import { runcDelete, runcKill, runcStatus, teardownRuntime } from './runtime-adapter.ts';
+
+/**
+ * What stopping, waiting on, reaping and removing a container use: its records, its snapshot,
+ * its anonymous volumes, its dirs, and whatever the runtime calls (runtime-adapter.ts) ask for
+ * in their own signatures.
+ */
+export type ContainerControl = ContainerRoots & {
+  readonly containers: ContainerRecords;
+  readonly snapshots: Snapshotter;
+  readonly volumes: VolumeStore;
+} & Parameters<typeof teardownRuntime>[0] & Parameters<typeof runcKill>[0] & Parameters<typeof runcDelete>[0] & Parameters<typeof runcStatus>[0];
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -21,7 +33,7 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-export async function finishContainer(engine: Engine, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {}): Promise<void> {
+export async function finishContainer(engine: ContainerControl, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {}): Promise<void> {
   const records = engine.containers;
   const rec = records.get(id);
   if (!rec) return;
@@ -42,7 +54,7 @@ export async function finishContainer(engine: Engine, id: string, exitCode: numb
 }
 
 /** Corrects a record that says running when nobody is left to record its exit. */
-export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
+export async function reconcile(engine: ContainerControl, rec: ContainerRecord): Promise<ContainerRecord> {
   if (rec.state.status !== 'running') return rec;
   await thawAbandoned(engine, rec.id).catch(() => false); // a killed `berth cp` left it frozen
   if (alive(rec.state.monitorPid)) return rec;
@@ -52,7 +64,7 @@ export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<C
   return engine.containers.require(rec.id);
 }
 
-export async function waitContainer(engine: Engine, idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
+export async function waitContainer(engine: ContainerControl, idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
   const records = engine.containers;
   let rec = records.require(idOrName);
   for (let i = 0; ; i++) {
@@ -66,7 +78,7 @@ export async function waitContainer(engine: Engine, idOrName: string, opts: { si
   }
 }
 
-export async function killContainer(engine: Engine, idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
+export async function killContainer(engine: ContainerControl, idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
   const rec = await reconcile(engine, engine.containers.require(idOrName));
   if (rec.state.status !== 'running') {
     throw new BerthError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
@@ -76,7 +88,7 @@ export async function killContainer(engine: Engine, idOrName: string, signal = '
 }
 
 /** STOPSIGNAL, then SIGKILL after `timeout` seconds, as docker stop. */
-export async function stopContainer(engine: Engine, idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+export async function stopContainer(engine: ContainerControl, idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
   const records = engine.containers;
   const rec = await reconcile(engine, records.require(idOrName));
   if (rec.state.status !== 'running') return;
@@ -93,7 +105,7 @@ export async function stopContainer(engine: Engine, idOrName: string, opts: { ti
   await reconcile(engine, records.require(rec.id));
 }
 
-export async function removeContainer(engine: Engine, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+export async function removeContainer(engine: ContainerControl, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const records = engine.containers;
   const rec = await reconcile(engine, records.require(idOrName));
   const wasRunning = rec.state.status === 'running';

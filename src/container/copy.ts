@@ -13,12 +13,17 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, statSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { loadImage } from '../image/resolve.ts';
+import type { ImageStores } from '../image/stores.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import { closeFd, fdPath, fstatFd, hostPathOf, mkdirAllInRoot, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { withFrozen } from './freeze.ts';
+import type { ContainerRoots } from './paths.ts';
+import type { ContainerRecords } from './records.ts';
+
+/** What `cp` uses: the container's record, its image's layers, its snapshot, and its dirs (for the freeze lock). */
+export type CopyDeps = ContainerRoots & Pick<ImageStores, 'content' | 'images' | 'snapshots'> & { readonly containers: ContainerRecords };
 
 export interface CopyOptions {
   /** Follow a symlink named by the container path (docker's `-L`). */
@@ -28,7 +33,7 @@ export interface CopyOptions {
 }
 
 /** The container's rootfs as an fd, mounted for the copy when it is not running, frozen when it is. */
-async function withRootfs<T>(engine: Engine, idOrName: string, fn: (rootFd: number, rootfs: string) => Promise<T>): Promise<T> {
+async function withRootfs<T>(engine: CopyDeps, idOrName: string, fn: (rootFd: number, rootfs: string) => Promise<T>): Promise<T> {
   const rec = engine.containers.require(idOrName);
   const { config } = await loadImage(engine, rec.imageId);
   const wasRunning = rec.state.status === 'running';
@@ -82,7 +87,7 @@ function copyBytes(from: number, to: number): void {
   }
 }
 
-export async function copyFromContainer(engine: Engine, idOrName: string, srcPath: string, hostDest: string, opts: CopyOptions = {}): Promise<void> {
+export async function copyFromContainer(engine: CopyDeps, idOrName: string, srcPath: string, hostDest: string, opts: CopyOptions = {}): Promise<void> {
   const contents = /\/\.$/.test(srcPath);
   const follow = opts.followLink || contents || srcPath.endsWith('/');
   await withRootfs(engine, idOrName, async (rootFd) => {
@@ -187,7 +192,7 @@ function copyFileOut(file: number, st: Stats, target: string): void {
   }
 }
 
-export async function copyToContainer(engine: Engine, idOrName: string, hostSrc: string, destPath: string, opts: CopyOptions = {}): Promise<void> {
+export async function copyToContainer(engine: CopyDeps, idOrName: string, hostSrc: string, destPath: string, opts: CopyOptions = {}): Promise<void> {
   const st = statIfThere(hostSrc);
   if (!st) throw new BerthError('NOT_FOUND', `could not find the file ${hostSrc}`);
   const missingDir = destPath.endsWith('/') ? destPath.replace(/\/+$/, '') || '/' : `/${splitLeaf(destPath).parent}`;

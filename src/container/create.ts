@@ -5,15 +5,16 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
-import { ensureImage, type PullPolicy } from '../image/ensure.ts';
-import { isPredefinedNetwork } from '../network/records.ts';
-import { formatPlatform, hostPlatform } from '../oci/platform.ts';
+import type { PullPolicy } from '../image/ensure.ts';
+import type { LocalImage } from '../image/resolve.ts';
+import type { ImageStores } from '../image/stores.ts';
+import { isPredefinedNetwork, type NetworkRecords } from '../network/records.ts';
 import { randomHex } from '../sys/crypto.ts';
+import type { VolumeStore } from '../volume/index.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
-import { containerPaths } from './paths.ts';
-import type { ContainerRecord } from './records.ts';
+import { containerPaths, type ContainerRoots } from './paths.ts';
+import type { ContainerRecord, ContainerRecords } from './records.ts';
 import { initialState, type ContainerConfigRecord } from './types.ts';
 
 export interface CreateOptions {
@@ -88,17 +89,28 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
   return [...env.values()];
 }
 
-export async function createContainer(engine: Engine, opts: CreateOptions): Promise<ContainerRecord> {
-  const records = engine.containers;
+/** What creating a container writes: its record, its volumes, its snapshot, its dirs. */
+export type CreateDeps = ContainerRoots & Pick<ImageStores, 'snapshots' | 'lease'> & {
+  readonly containers: ContainerRecords;
+  readonly networks: NetworkRecords;
+  readonly volumes: VolumeStore;
+};
+
+/** The checks that fail before an image is pulled: the name's syntax and the network. */
+export function checkCreateOptions(engine: Pick<CreateDeps, 'networks'>, opts: CreateOptions): void {
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   if (!isPredefinedNetwork(opts.network)) engine.networks.require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
-  const image = await ensureImage(engine, opts.image, { pull: opts.pull, platform: opts.platform, log: (s) => process.stderr.write(s) });
-  if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
-    process.stderr.write(`WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested\n`);
-  }
+}
+
+/**
+ * Records a container of `image` (already in the store: services/containers.ts pulls it when
+ * missing) and prepares its snapshot. `checkCreateOptions` has passed.
+ */
+export async function createContainer(engine: CreateDeps, opts: CreateOptions, image: LocalImage): Promise<ContainerRecord> {
+  const records = engine.containers;
   const ic = image.config.config ?? {};
   const proc = resolveProcess(ic, opts);
   const id = randomHex(32);

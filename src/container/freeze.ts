@@ -11,10 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { Runc, RUNC } from '../runtime/index.ts';
 import { processStart } from '../store/leases.ts';
-import { containerPaths } from './paths.ts';
+import { containerPaths, type ContainerRoots } from './paths.ts';
 
 const LOCK_WAIT_MS = 120_000;
 
@@ -60,15 +59,15 @@ async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => void> {
   }
 }
 
-function lockPath(engine: Engine, id: string): string {
-  return join(containerPaths(engine, id).runDir, 'cp.lock');
+function lockPath(roots: ContainerRoots, id: string): string {
+  return join(containerPaths(roots, id).runDir, 'cp.lock');
 }
 
 /** The pid of a dead `berth cp` whose lock is still on the container, if any (one stat when none). */
-export function deadCopyHolder(engine: Engine, id: string): number | undefined {
+export function deadCopyHolder(roots: ContainerRoots, id: string): number | undefined {
   let holder: number;
   try {
-    holder = Number(readFileSync(lockPath(engine, id), 'utf8').trim() || 'NaN');
+    holder = Number(readFileSync(lockPath(roots, id), 'utf8').trim() || 'NaN');
   } catch {
     return undefined;
   }
@@ -79,16 +78,16 @@ export function deadCopyHolder(engine: Engine, id: string): number | undefined {
  * Resumes a container a killed `berth cp` left frozen. The dead holder's lock is taken over
  * first, so a copy that started meanwhile is never thawed under; returns whether it thawed.
  */
-export async function thawAbandoned(engine: Engine, id: string): Promise<boolean> {
-  if (deadCopyHolder(engine, id) === undefined) return false;
+export async function thawAbandoned(roots: ContainerRoots, id: string): Promise<boolean> {
+  if (deadCopyHolder(roots, id) === undefined) return false;
   let unlock: () => void;
   try {
-    unlock = await lock(lockPath(engine, id), 200);
+    unlock = await lock(lockPath(roots, id), 200);
   } catch {
     return false; // a live copy holds it now and thaws it itself
   }
   try {
-    const runc = new Runc(containerPaths(engine, id).runcRoot);
+    const runc = new Runc(containerPaths(roots, id).runcRoot);
     if ((await runc.status(id)) !== 'paused') return false;
     await runc.resume(id);
     return true;
@@ -98,11 +97,11 @@ export async function thawAbandoned(engine: Engine, id: string): Promise<boolean
 }
 
 /** Runs `fn` with the container frozen when it is running; it is thawed whatever happens. */
-export async function withFrozen<T>(engine: Engine, id: string, running: boolean, fn: () => Promise<T>): Promise<T> {
+export async function withFrozen<T>(roots: ContainerRoots, id: string, running: boolean, fn: () => Promise<T>): Promise<T> {
   if (!running) return fn();
-  const paths = containerPaths(engine, id);
+  const paths = containerPaths(roots, id);
   mkdirSync(paths.runDir, { recursive: true });
-  const unlock = await lock(lockPath(engine, id));
+  const unlock = await lock(lockPath(roots, id));
   const runc = new Runc(paths.runcRoot);
   let paused = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -6,8 +6,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import type { Engine } from '../engine.ts';
-import { reconcile } from './control.ts';
+import { reconcile, type ContainerControl } from './control.ts';
 import { containerPaths } from './paths.ts';
 
 export interface LogLine {
@@ -75,7 +74,7 @@ export async function readLogLines(path: string, opts: { start?: number } = {}):
  * Emits a container's log lines from byte `start` on, as they are written, until nobody runs
  * the container any more (its recorder gone is the same as its exit); then the last lines.
  */
-export async function followLog(engine: Engine, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
+export async function followLog(engine: ContainerControl, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
   const records = engine.containers;
   const path = containerPaths(engine, id).log;
   let end = start;

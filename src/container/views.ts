@@ -1,5 +1,5 @@
 /** Docker-shaped views of a container: `ps` rows, status text, and `inspect` JSON. */
-import { humanDuration } from '../cli/format.ts';
+import { humanDuration } from '../progress/units.ts';
 import type { ContainerRecord } from './records.ts';
 import { ZERO_TIME } from './types.ts';
 

@@ -3,11 +3,11 @@
  * image record (with tags) into the metadata DB. Layers must already be in the store and
  * unpacked. Used by import and build; pulled and loaded images keep the manifest they came with.
  */
-import type { Engine } from '../engine.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import type { ImageConfig, Manifest } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
+import type { ImageStores } from './stores.ts';
 
 export interface LocalLayer {
   readonly diffId: Digest;
@@ -15,7 +15,7 @@ export interface LocalLayer {
 }
 
 export async function commitImage(
-  engine: Engine,
+  stores: Pick<ImageStores, 'content' | 'images'>,
   config: ImageConfig,
   layers: readonly LocalLayer[],
   tags: readonly string[],
@@ -33,12 +33,12 @@ export async function commitImage(
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   // The manifest names the config by digest, so both are written at once.
-  const [configInfo, manifestInfo] = await Promise.all([engine.content.put(configBytes, { expected: configDigest }), engine.content.put(manifestBytes, { expected: sha256(manifestBytes) }), opts.layersSynced]);
-  const stored = await Promise.all(layers.map((l) => engine.content.has(l.diffId)));
+  const [configInfo, manifestInfo] = await Promise.all([stores.content.put(configBytes, { expected: configDigest }), stores.content.put(manifestBytes, { expected: sha256(manifestBytes) }), opts.layersSynced]);
+  const stored = await Promise.all(layers.map((l) => stores.content.has(l.diffId)));
   for (const [i, l] of layers.entries()) {
     // Import stores the tar; build keeps only the layer dir (recorded by the build cache).
-    if (stored[i]) engine.images.putLayer(l.diffId, l.size, { digest: l.diffId, mediaType: MediaType.OciLayer, size: l.size });
-    else engine.images.putLayer(l.diffId, l.size);
+    if (stored[i]) stores.images.putLayer(l.diffId, l.size, { digest: l.diffId, mediaType: MediaType.OciLayer, size: l.size });
+    else stores.images.putLayer(l.diffId, l.size);
   }
   const record: ImageRecord = {
     id: configInfo.digest,
@@ -51,6 +51,6 @@ export async function commitImage(
     variant: config.variant,
     addedAt: Date.now(),
   };
-  engine.images.put(record, tags);
+  stores.images.put(record, tags);
   return record;
 }

@@ -3,21 +3,31 @@
  * image is not in the store, `always` pulls first, `never` only looks locally.
  */
 import { BerthError, isBerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { formatPlatform, parsePlatform, platformMatches } from '../oci/platform.ts';
+import type { ImageRecord } from '../store/images.ts';
 import { findImageId, loadImage, type LocalImage } from './resolve.ts';
+import type { ImageStores } from './stores.ts';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 
-export async function ensureImage(engine: Engine, name: string, opts: { pull?: PullPolicy; platform?: string; log?: (s: string) => void } = {}): Promise<LocalImage> {
+/**
+ * Fetches an image from its registry into the stores. The registry client (registry/'s
+ * pullImage) is one; the engine is handed it by its opener, so image code never loads the
+ * network stack itself and a run of a local image never pays for it.
+ */
+export interface ImagePuller {
+  pull(stores: ImageStores, name: string, opts: { platform?: string }): Promise<{ record: ImageRecord; digest: string }>;
+}
+
+export async function ensureImage(stores: ImageStores & { readonly puller: ImagePuller }, name: string, opts: { pull?: PullPolicy; platform?: string; log?: (s: string) => void } = {}): Promise<LocalImage> {
   const policy = opts.pull ?? 'missing';
   let mismatch: string | undefined;
   if (!['missing', 'always', 'never'].includes(policy)) throw new BerthError('INVALID_ARGUMENT', `invalid pull policy "${policy}"`, { hint: 'use always, missing or never' });
   const want = opts.platform ? parsePlatform(opts.platform) : undefined;
-  let local = findImageId(engine, name);
+  let local = findImageId(stores, name);
   if (local && policy !== 'always') {
-    engine.lease.add('image', [local]); // a prune keeps it until the caller's record names it
-    const image = await loadImage(engine, local);
+    stores.lease.add('image', [local]); // a prune keeps it until the caller's record names it
+    const image = await loadImage(stores, local);
     if (!want || platformMatches(want, image.config)) return image;
     // Docker looks for the wanted platform at the registry, and says what it found locally.
     mismatch = `image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(image.config)}`;
@@ -27,13 +37,12 @@ export async function ensureImage(engine: Engine, name: string, opts: { pull?: P
   if (policy === 'never') throw new BerthError('NOT_FOUND', `No such image: ${name}`, { hint: 'pull it first, or use --pull missing' });
   if (/^(sha256:)?[a-f0-9]{12,64}$/.test(name)) throw new BerthError('NOT_FOUND', `No such image: ${name}`);
   if (!local && !mismatch) opts.log?.(`Unable to find image '${name}' locally\n`);
-  const { pullImage } = await import('../registry/index.ts');
   try {
-    const r = await pullImage(engine, name, { platform: opts.platform });
+    const r = await stores.puller.pull(stores, name, { platform: opts.platform });
     opts.log?.(`Digest: ${r.digest}\nStatus: Downloaded newer image for ${name}\n`);
-    return loadImage(engine, r.record.id);
+    return loadImage(stores, r.record.id);
   } catch (e) {
-    if (local && isBerthError(e, 'UNAVAILABLE')) return loadImage(engine, local);
+    if (local && isBerthError(e, 'UNAVAILABLE')) return loadImage(stores, local);
     if (mismatch) throw new BerthError('NOT_FOUND', mismatch, { cause: e });
     if (isBerthError(e, 'NOT_FOUND') || isBerthError(e, 'UNAUTHORIZED') || isBerthError(e, 'UNAVAILABLE')) {
       throw new BerthError(e.code, `Unable to find image '${name}': ${e.message}`, { hint: e.hint ?? 'check the name, or `berth login` to the registry', cause: e });

@@ -1,6 +1,5 @@
 /** `berth import`: a rootfs tarball becomes a one-layer image. */
 import { pipeline, type Readable } from 'node:stream';
-import type { Engine } from '../engine.ts';
 import { BerthError, isBerthError } from '../errors/index.ts';
 import { decompressAuto, tarCheck } from '../layer/index.ts';
 import { hostPlatform } from '../oci/platform.ts';
@@ -8,6 +7,7 @@ import type { ImageConfig, Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { applyConfigChanges } from './changes.ts';
 import { commitImage } from './commit.ts';
+import type { ImageStores } from './stores.ts';
 
 export interface ImportOptions {
   readonly tags: readonly string[];
@@ -19,18 +19,18 @@ export interface ImportOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function importRootfs(engine: Engine, input: Readable, opts: ImportOptions): Promise<ImageRecord> {
+export async function importRootfs(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, input: Readable, opts: ImportOptions): Promise<ImageRecord> {
   // Store the uncompressed tar first (its digest is the diffID), then unpack from the
   // stored, verified copy: a corrupt upload never reaches a layer dir. The bytes are read
   // as a tar on their way in, so a file that is not one (or /dev/zero) stops at once.
   const checked = tarCheck();
   pipeline(input, decompressAuto(), checked, () => undefined);
-  const blob = await engine.content.put(checked, { signal: opts.signal }).catch((e: unknown) => {
+  const blob = await stores.content.put(checked, { signal: opts.signal }).catch((e: unknown) => {
     if (!isBerthError(e, 'DATA_CORRUPT')) throw e;
     throw new BerthError('INVALID_ARGUMENT', `cannot import ${opts.source ?? '-'}: ${e.message}`, { hint: 'berth import takes a tar archive of a root filesystem (plain, gzip or zstd)' });
   });
-  if (!(await engine.snapshots.stat(blob.digest))) {
-    await engine.snapshots.unpackLayer(blob.digest, () => engine.content.open(blob.digest), { signal: opts.signal });
+  if (!(await stores.snapshots.stat(blob.digest))) {
+    await stores.snapshots.unpackLayer(blob.digest, () => stores.content.open(blob.digest), { signal: opts.signal });
   }
   const created = new Date().toISOString();
   const platform = opts.platform ?? hostPlatform();
@@ -44,5 +44,5 @@ export async function importRootfs(engine: Engine, input: Readable, opts: Import
     history: [{ created, created_by: '', comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
   };
   if (opts.changes?.length) config = applyConfigChanges(config, opts.changes);
-  return commitImage(engine, config, [{ diffId: blob.digest, size: blob.size }], opts.tags);
+  return commitImage(stores, config, [{ diffId: blob.digest, size: blob.size }], opts.tags);
 }

@@ -1,9 +1,9 @@
 /** Docker-compatible views of an image: `inspect` JSON and `history` rows. */
-import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { History } from '../oci/schema.ts';
 import { familiarName, parseReference } from '../reference/index.ts';
 import { loadImage, type LocalImage } from './resolve.ts';
+import type { ImageStores } from './stores.ts';
 
 export function familiarTag(fullName: string): string {
   return familiarName(parseReference(fullName));
@@ -36,11 +36,11 @@ function containerConfigView(img: LocalImage) {
   };
 }
 
-export async function inspectImage(engine: Engine, id: Digest): Promise<Record<string, unknown>> {
-  const img = await loadImage(engine, id);
+export async function inspectImage(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, id: Digest): Promise<Record<string, unknown>> {
+  const img = await loadImage(stores, id);
   const { record, config } = img;
-  const repoTags = engine.images.tagsOf(id).map(familiarTag);
-  const repoDigests = engine.images.repoDigestsOf(id).map((d) => `${familiarName(parseReference(d.repository))}@${d.digest}`.replace(/:latest@/, '@'));
+  const repoTags = stores.images.tagsOf(id).map(familiarTag);
+  const repoDigests = stores.images.repoDigestsOf(id).map((d) => `${familiarName(parseReference(d.repository))}@${d.digest}`.replace(/:latest@/, '@'));
   return {
     Id: id,
     RepoTags: repoTags,
@@ -56,7 +56,7 @@ export async function inspectImage(engine: Engine, id: Digest): Promise<Record<s
     Os: config.os,
     Size: record.size,
     VirtualSize: record.size,
-    GraphDriver: { Name: engine.snapshots.driver, Data: { LowerDir: (await Promise.all(config.rootfs.diff_ids.map((d) => engine.snapshots.stat(d)))).map((l) => l?.path ?? '').reverse().join(':') } },
+    GraphDriver: { Name: stores.snapshots.driver, Data: { LowerDir: (await Promise.all(config.rootfs.diff_ids.map((d) => stores.snapshots.stat(d)))).map((l) => l?.path ?? '').reverse().join(':') } },
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: new Date(record.addedAt).toISOString() },
     Descriptor: { mediaType: record.manifestMediaType, digest: record.manifestDigest },
@@ -71,14 +71,14 @@ export interface HistoryRow {
   readonly comment: string;
 }
 
-export async function imageHistory(engine: Engine, id: Digest): Promise<HistoryRow[]> {
-  const { config } = await loadImage(engine, id);
+export async function imageHistory(stores: Pick<ImageStores, 'content' | 'images'>, id: Digest): Promise<HistoryRow[]> {
+  const { config } = await loadImage(stores, id);
   const layers = [...config.rootfs.diff_ids];
   const rows: HistoryRow[] = [];
   const history: History[] = config.history ?? layers.map(() => ({ created_by: '' }));
   let li = 0;
   for (const h of history) {
-    const size = h.empty_layer ? 0 : engine.images.layerSize(layers[li++]!) ?? 0;
+    const size = h.empty_layer ? 0 : stores.images.layerSize(layers[li++]!) ?? 0;
     rows.push({ id: '<missing>', created: h.created, createdBy: h.created_by ?? '', size, comment: h.comment ?? '' });
   }
   rows.reverse();

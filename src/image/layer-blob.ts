@@ -7,14 +7,14 @@
 import { Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { writeLayer } from '../layer/index.ts';
 import type { Digest } from '../oci/digest.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import type { ImageStores } from './stores.ts';
 
-export async function hasLayerBlob(engine: Engine, digest: Digest): Promise<boolean> {
-  if (await engine.content.has(digest)) return true;
-  return !!engine.images.dirLayer(digest) && !!(await engine.snapshots.stat(digest));
+export async function hasLayerBlob(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, digest: Digest): Promise<boolean> {
+  if (await stores.content.has(digest)) return true;
+  return !!stores.images.dirLayer(digest) && !!(await stores.snapshots.stat(digest));
 }
 
 function verifying(expected: Digest, start: number): Transform {
@@ -43,13 +43,13 @@ function verifying(expected: Digest, start: number): Transform {
  * (a registry refuses an upload whose content does not hash to the digest it was pushed as),
  * so the regenerated tar is not hashed a second time here.
  */
-export async function openLayerBlob(engine: Engine, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
-  if (await engine.content.has(digest)) return engine.content.open(digest, { start: opts.start });
-  const dir = engine.images.dirLayer(digest);
-  if (!dir || !(await engine.snapshots.stat(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
+export async function openLayerBlob(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
+  if (await stores.content.has(digest)) return stores.content.open(digest, { start: opts.start });
+  const dir = stores.images.dirLayer(digest);
+  if (!dir || !(await stores.snapshots.stat(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);
   // The layer's files stay where they are until the tar has been read to its end.
   const tar = await new Promise<Readable>((resolve, reject) => {
-    engine.snapshots
+    stores.snapshots
       .readLayer(digest, (layerDir) => {
         const t = writeLayer(layerDir, { mode: 'overlay-upper', sourceDateEpoch: dir.sourceDateEpoch });
         resolve(t);

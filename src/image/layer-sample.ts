@@ -7,8 +7,8 @@
 import { closeSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, isBerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
+import type { ImageStores } from './stores.ts';
 
 export interface LayerSample {
   /** Each window stands for an equal share of `contentBytes`. */
@@ -102,14 +102,14 @@ function sampleDir(root: string, count: number, windowSize: number): LayerSample
  * Up to `count` windows of `windowSize` bytes across the layer's uncompressed tar: the
  * stored blob when there is one, the unpacked dir of a layer built here otherwise.
  */
-export async function sampleLayer(engine: Engine, diffId: Digest, opts: { count?: number; windowSize?: number } = {}): Promise<LayerSample> {
+export async function sampleLayer(stores: Pick<ImageStores, 'content' | 'snapshots'>, diffId: Digest, opts: { count?: number; windowSize?: number } = {}): Promise<LayerSample> {
   const count = opts.count ?? 32;
   const windowSize = opts.windowSize ?? 32 * 1024;
-  const blob = await engine.content.info(diffId).catch((e: unknown) => {
+  const blob = await stores.content.info(diffId).catch((e: unknown) => {
     if (isBerthError(e, 'NOT_FOUND')) return undefined;
     throw e;
   });
-  if (blob) return { windows: sampleFile(engine.content.pathOf(diffId), blob.size, count, windowSize), contentBytes: blob.size, headerBytes: 0 };
-  if (!(await engine.snapshots.stat(diffId))) throw new BerthError('NOT_FOUND', `content ${diffId} not found`);
-  return engine.snapshots.readLayer(diffId, async (dir) => sampleDir(dir, count, windowSize));
+  if (blob) return { windows: sampleFile(stores.content.pathOf(diffId), blob.size, count, windowSize), contentBytes: blob.size, headerBytes: 0 };
+  if (!(await stores.snapshots.stat(diffId))) throw new BerthError('NOT_FOUND', `content ${diffId} not found`);
+  return stores.snapshots.readLayer(diffId, async (dir) => sampleDir(dir, count, windowSize));
 }

@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { hostPlatform } from '../oci/platform.ts';
 import { familiarName, parseReference, withDefaultTag } from '../reference/index.ts';
 import { normalizeName } from './names.ts';
@@ -12,29 +11,30 @@ import { ArchiveImageSink, ArchiveWriter } from './archive-write.ts';
 import { copyImage } from './copy.ts';
 import { requireImageId } from './resolve.ts';
 import { StoreImageSink, StoreImageSource } from './store-transport.ts';
+import type { ImageStores } from './stores.ts';
 
-export async function saveImages(engine: Engine, names: readonly string[], outStream: Writable, opts: { format?: string; signal?: AbortSignal } = {}): Promise<void> {
+export async function saveImages(stores: ImageStores, names: readonly string[], outStream: Writable, opts: { format?: string; signal?: AbortSignal } = {}): Promise<void> {
   if (opts.format && opts.format !== 'docker-archive' && opts.format !== 'oci-archive') {
     throw new BerthError('INVALID_ARGUMENT', `unknown save format "${opts.format}"`, { hint: 'use docker-archive or oci-archive' });
   }
   // Resolve everything first: a typo fails before any byte is written.
   const picked = names.map((n) => {
-    const id = requireImageId(engine, n);
-    engine.lease.add('image', [id]); // kept from a prune while it is written out
-    const byId = /^(sha256:)?[a-f0-9]{4,64}$/.test(n) && !engine.images.resolveTag(normalizeName(n));
+    const id = requireImageId(stores, n);
+    stores.lease.add('image', [id]); // kept from a prune while it is written out
+    const byId = /^(sha256:)?[a-f0-9]{4,64}$/.test(n) && !stores.images.resolveTag(normalizeName(n));
     return { id, tags: byId ? [] : [normalizeName(n)] };
   });
   const writer = new ArchiveWriter(outStream);
   for (const p of picked) {
-    const record = engine.images.get(p.id);
+    const record = stores.images.get(p.id);
     if (!record) throw new BerthError('NOT_FOUND', `No such image: ${p.id}`);
-    await copyImage(new StoreImageSource(engine, record), new ArchiveImageSink(writer, p.tags), { signal: opts.signal });
+    await copyImage(new StoreImageSource(stores, record), new ArchiveImageSink(writer, p.tags), { signal: opts.signal });
   }
   await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
 }
 
 /** Loads every image in the archive; returns docker's output lines. */
-export async function loadImages(engine: Engine, input: string, tmpDir: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+export async function loadImages(stores: ImageStores, input: string, tmpDir: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
   let dir = tmpDir;
   if (input !== '-' && (await stat(input).catch(() => undefined))?.isDirectory()) {
     dir = input;
@@ -53,7 +53,7 @@ export async function loadImages(engine: Engine, input: string, tmpDir: string, 
         /* a bare OCI ref name such as "1" names no repository: load untagged */
       }
     }
-    const sink = new StoreImageSink(engine, { tags });
+    const sink = new StoreImageSink(stores, { tags });
     await copyImage(img.source, sink, { signal: opts.signal, platform: hostPlatform() });
     const rec = sink.written.at(-1);
     if (!rec) continue;

@@ -5,12 +5,12 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { ReaderStoppedError } from '../store/ranged.ts';
 import { releaseBuffer } from '../layer/apply-thread.ts';
+import type { ImageStores } from './stores.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
 import { settings } from '../config/index.ts';
@@ -23,7 +23,7 @@ const THREAD_THRESHOLD = settings().layerThreadThreshold;
 export class StoreImageSource implements ImageSource {
   readonly description: string;
   constructor(
-    private readonly engine: Engine,
+    private readonly stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
     private readonly record: ImageRecord,
     description?: string,
   ) {
@@ -35,12 +35,12 @@ export class StoreImageSource implements ImageSource {
   }
 
   async manifest(digest: Digest): Promise<RawManifest> {
-    const bytes = await this.engine.content.readBytes(digest);
+    const bytes = await this.stores.content.readBytes(digest);
     return { digest, bytes, mediaType: (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? this.record.manifestMediaType };
   }
 
   async openBlob(desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> {
-    return openLayerBlob(this.engine, desc.digest, { start: opts.start });
+    return openLayerBlob(this.stores, desc.digest, { start: opts.start });
   }
 }
 
@@ -63,24 +63,24 @@ export class StoreImageSink implements ImageSink {
   readonly written: ImageRecord[] = [];
 
   constructor(
-    private readonly engine: Engine,
+    private readonly stores: ImageStores,
     private readonly opts: StoreSinkOptions = {},
   ) {}
 
   private readonly diffIds = new Map<Digest, Digest>();
 
   async expectLayers(config: Descriptor, layers: readonly Descriptor[]): Promise<void> {
-    const doc = JSON.parse((await this.engine.content.readBytes(config.digest)).toString()) as { rootfs?: { diff_ids?: Digest[] } };
+    const doc = JSON.parse((await this.stores.content.readBytes(config.digest)).toString()) as { rootfs?: { diff_ids?: Digest[] } };
     const diffIds = doc.rootfs?.diff_ids ?? [];
     // Named before any is looked for: a prune from now on keeps the layers this copy may find.
-    this.engine.lease.add('layer', diffIds);
-    this.engine.lease.add('blob', layers.map((l) => l.digest));
+    this.stores.lease.add('layer', diffIds);
+    this.stores.lease.add('blob', layers.map((l) => l.digest));
     for (const [i, l] of layers.entries()) if (diffIds[i]) this.diffIds.set(l.digest, diffIds[i]!);
   }
 
   hasBlob(desc: Descriptor): Promise<boolean> {
-    this.engine.lease.add('blob', [desc.digest]); // before the look: a prune keeps what is found
-    return this.engine.content.has(desc.digest);
+    this.stores.lease.add('blob', [desc.digest]); // before the look: a prune keeps what is found
+    return this.stores.content.has(desc.digest);
   }
 
   /**
@@ -89,17 +89,17 @@ export class StoreImageSink implements ImageSink {
    * the store lacks is unpacked while it downloads, either way.
    */
   async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: PutBlobOptions = {}): Promise<void> {
-    this.engine.lease.add('blob', [desc.digest]);
-    if (await this.engine.content.has(desc.digest)) return;
+    this.stores.lease.add('blob', [desc.digest]);
+    if (await this.stores.content.has(desc.digest)) return;
     const diffId = this.diffIds.get(desc.digest);
-    const unpackHere = diffId !== undefined && !(await this.engine.snapshots.stat(diffId));
+    const unpackHere = diffId !== undefined && !(await this.stores.snapshots.stat(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
-      const stored = await this.verifying(() => unpack, () => this.engine.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }));
+      const stored = await this.verifying(() => unpack, () => this.stores.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }));
       if (stored) return;
     }
     if (!unpackHere) {
-      await this.engine.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
+      await this.stores.content.putResumable(desc.digest, desc.size, open, { signal: opts.signal });
       return;
     }
     // One stream, two readers: the content store and the extraction. A download that resumes
@@ -113,7 +113,7 @@ export class StoreImageSink implements ImageSink {
       src.pipe(unpack.input); // pipe() pauses the source while the extraction is behind
       return src;
     };
-    await this.verifying(() => unpack, () => this.engine.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal }));
+    await this.verifying(() => unpack, () => this.stores.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal }));
   }
 
   /**
@@ -129,8 +129,8 @@ export class StoreImageSink implements ImageSink {
     // extraction still gets the error from the stream, and the process does not die of it.
     input.on('error', () => undefined);
     // Recorded at once, so that putManifest finds the layer unpacked and does not extract it again.
-    const done = this.engine.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate, offThread: blobSize >= THREAD_THRESHOLD }).then((r) => {
-      this.engine.images.putLayer(diffId, r.size);
+    const done = this.stores.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate, offThread: blobSize >= THREAD_THRESHOLD }).then((r) => {
+      this.stores.images.putLayer(diffId, r.size);
       return r;
     });
     done.catch(() => undefined);
@@ -176,24 +176,24 @@ export class StoreImageSink implements ImageSink {
 
   async putManifest(raw: RawManifest, opts: TransferOptions & { platform?: Platform } = {}): Promise<void> {
     const doc = JSON.parse(raw.bytes.toString()) as { manifests?: unknown };
-    this.engine.lease.add('blob', [raw.digest]);
-    await this.engine.content.put(raw.bytes, { expected: raw.digest });
+    this.stores.lease.add('blob', [raw.digest]);
+    await this.stores.content.put(raw.bytes, { expected: raw.digest });
     if (doc.manifests) return; // an index: its images were written before it
     const manifest = manifestSchema.parse(doc);
-    const config = imageConfigSchema.parse(JSON.parse((await this.engine.content.readBytes(manifest.config.digest)).toString()));
+    const config = imageConfigSchema.parse(JSON.parse((await this.stores.content.readBytes(manifest.config.digest)).toString()));
     const diffIds = config.rootfs.diff_ids;
-    this.engine.lease.add('layer', diffIds);
+    this.stores.lease.add('layer', diffIds);
     if (diffIds.length !== manifest.layers.length) {
       throw new BerthError('DATA_CORRUPT', `image ${manifest.config.digest} lists ${manifest.layers.length} layers but its config has ${diffIds.length} diffIDs`);
     }
     let size = 0;
     for (const [i, layer] of manifest.layers.entries()) {
       const diffId = diffIds[i]!;
-      let layerSize = this.engine.images.layerSize(diffId);
-      if (layerSize === undefined || !(await this.engine.snapshots.stat(diffId))) {
-        ({ size: layerSize } = await this.engine.snapshots.unpackLayer(diffId, () => this.engine.content.open(layer.digest), { signal: opts.signal, offThread: layer.size >= THREAD_THRESHOLD }));
+      let layerSize = this.stores.images.layerSize(diffId);
+      if (layerSize === undefined || !(await this.stores.snapshots.stat(diffId))) {
+        ({ size: layerSize } = await this.stores.snapshots.unpackLayer(diffId, () => this.stores.content.open(layer.digest), { signal: opts.signal, offThread: layer.size >= THREAD_THRESHOLD }));
       }
-      this.engine.images.putLayer(diffId, layerSize, { digest: layer.digest, mediaType: layer.mediaType, size: layer.size });
+      this.stores.images.putLayer(diffId, layerSize, { digest: layer.digest, mediaType: layer.mediaType, size: layer.size });
       size += layerSize;
     }
     const record: ImageRecord = {
@@ -208,14 +208,14 @@ export class StoreImageSink implements ImageSink {
       addedAt: Date.now(),
     };
     const repoDigests = this.opts.repository ? [{ repository: this.opts.repository, digest: raw.digest }] : [];
-    this.engine.images.put(record, this.opts.tags ?? [], repoDigests);
+    this.stores.images.put(record, this.opts.tags ?? [], repoDigests);
     this.written.push(record);
   }
 
   async finish(root: RawManifest): Promise<void> {
     const last = this.written.at(-1);
     if (last && this.opts.repository && root.digest !== last.manifestDigest) {
-      this.engine.images.put(last, [], [{ repository: this.opts.repository, digest: root.digest }]);
+      this.stores.images.put(last, [], [{ repository: this.opts.repository, digest: root.digest }]);
     }
   }
 }

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 import type { Descriptor, Platform } from '../oci/schema.ts';
+import type { ProgressEvent } from '../progress/transfer-events.ts';
 import type { RangeOpener } from '../store/ranged.ts';
 
 export interface RawManifest {
@@ -22,11 +23,7 @@ export interface TransferOptions {
   readonly onProgress?: (ev: ProgressEvent) => void;
 }
 
-export type ProgressEvent =
-  | { kind: 'blob-start'; digest: Digest; size: number; label: string }
-  | { kind: 'blob-progress'; digest: Digest; bytes: number; size: number }
-  | { kind: 'blob-done'; digest: Digest; skipped?: 'exists' | 'mounted' }
-  | { kind: 'message'; text: string };
+export type { ProgressEvent } from '../progress/transfer-events.ts';
 
 export interface ImageSource {
   /** What the source calls itself in messages, e.g. `127.0.0.1:5000/app:1`. */

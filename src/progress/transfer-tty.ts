@@ -4,7 +4,7 @@
  * blob keeps its final word (Pull complete, Pushed, Already exists...). Off a terminal the CLI
  * prints only the final lines.
  */
-import type { ProgressEvent } from '../image/transfer.ts';
+import type { ProgressEvent } from './transfer-events.ts';
 import { humanSize } from './units.ts';
 
 interface BlobView {

@@ -4,10 +4,10 @@
  * credential files.
  */
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { copyImage } from '../image/copy.ts';
 import { requireImageId } from '../image/resolve.ts';
 import { StoreImageSink } from '../image/store-transport.ts';
+import type { ImageStores } from '../image/stores.ts';
 import type { ProgressEvent } from '../image/transfer.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
 import { formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
@@ -31,10 +31,10 @@ export interface PullOptions {
   readonly onProgress?: (ev: ProgressEvent) => void;
 }
 
-export async function pullImage(engine: Engine, name: string, opts: PullOptions = {}): Promise<{ record: ImageRecord; digest: string; ref: string }> {
+export async function pullImage(stores: ImageStores, name: string, opts: PullOptions = {}): Promise<{ record: ImageRecord; digest: string; ref: string }> {
   const ref = withDefaultTag(parseReference(name));
   const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
-  const sink = new StoreImageSink(engine, { tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [], repository: repositoryName(ref) });
+  const sink = new StoreImageSink(stores, { tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [], repository: repositoryName(ref) });
   const result = await copyImage(new RegistrySource(client, ref), sink, {
     platform: opts.platform ? parsePlatform(opts.platform) : hostPlatform(),
     allPlatforms: opts.allPlatforms,
@@ -54,21 +54,21 @@ export interface PushOptions {
   readonly onMessage?: (s: string) => void;
 }
 
-export async function pushImage(engine: Engine, name: string, opts: PushOptions = {}): Promise<{ digest: string; size: number }> {
+export async function pushImage(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots' | 'lease'>, name: string, opts: PushOptions = {}): Promise<{ digest: string; size: number }> {
   const ref = withDefaultTag(parseReference(name));
-  const id = requireImageId(engine, name);
-  engine.lease.add('image', [id]); // kept from a prune while its blobs are sent
-  const record = engine.images.get(id);
+  const id = requireImageId(stores, name);
+  stores.lease.add('image', [id]); // kept from a prune while its blobs are sent
+  const record = stores.images.get(id);
   if (!record) throw new BerthError('NOT_FOUND', `No such image: ${name}`);
   const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
-  const mountFrom = engine.images
+  const mountFrom = stores.images
     .repoDigestsOf(id)
     .map((d) => parseReference(d.repository))
     .filter((r) => r.registry === ref.registry)
     .map((r) => r.repository);
-  const source = await pushSource(engine, record, opts.compression ?? 'auto', opts.onMessage);
+  const source = await pushSource(stores, record, opts.compression ?? 'auto', opts.onMessage);
   const result = await copyImage(source, new RegistrySink(client, ref, mountFrom), { signal: opts.signal, onProgress: opts.onProgress });
-  engine.images.put(record, [], [{ repository: repositoryName(ref), digest: result.root.digest }]);
+  stores.images.put(record, [], [{ repository: repositoryName(ref), digest: result.root.digest }]);
   return { digest: result.root.digest, size: result.root.bytes.length };
 }
 

@@ -8,9 +8,9 @@
 import { gzipSync, constants as zc } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
 import { openLayerBlob } from '../image/layer-blob.ts';
 import { sampleLayer } from '../image/layer-sample.ts';
+import type { ImageStores } from '../image/stores.ts';
 import type { ImageSource, RawManifest } from '../image/transfer.ts';
 import { gzipParallel, zstdCompress } from '../layer/index.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
@@ -24,8 +24,8 @@ export type CompressionFormat = 'auto' | 'gzip' | 'none' | 'zstd';
  * How well gzip would shrink the layer, from windows spread over all of it (see
  * image/layer-sample.ts); tar headers are counted as compressing to a tenth.
  */
-async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
-  const { windows, contentBytes, headerBytes } = await sampleLayer(engine, diffId);
+async function sampleRatio(stores: Pick<ImageStores, 'content' | 'snapshots'>, diffId: Digest): Promise<number> {
+  const { windows, contentBytes, headerBytes } = await sampleLayer(stores, diffId);
   if (!windows.length) return 0;
   let sum = 0;
   for (const w of windows) sum += gzipSync(w, { level: zc.Z_BEST_SPEED }).length / w.length;
@@ -33,19 +33,19 @@ async function sampleRatio(engine: Engine, diffId: Digest): Promise<number> {
 }
 
 /** The layer compressed (parallel gzip, or zstd on all cores), made once and cached by diffID. */
-async function compressedLayer(engine: Engine, diffId: Digest, kind: 'gzip' | 'zstd'): Promise<Descriptor> {
+async function compressedLayer(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, diffId: Digest, kind: 'gzip' | 'zstd'): Promise<Descriptor> {
   const mediaType = kind === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayerZstd;
-  const cached = engine.images.blobsOfLayer(diffId).find((b) => layerCompression(b.mediaType) === kind);
-  if (cached && (await engine.content.has(cached.digest))) return { mediaType, digest: cached.digest, size: cached.size };
-  const info = await engine.content.put((await openLayerBlob(engine, diffId)).pipe(kind === 'gzip' ? gzipParallel() : zstdCompress()));
-  engine.images.putLayer(diffId, engine.images.layerSize(diffId) ?? 0, { digest: info.digest, mediaType, size: info.size });
+  const cached = stores.images.blobsOfLayer(diffId).find((b) => layerCompression(b.mediaType) === kind);
+  if (cached && (await stores.content.has(cached.digest))) return { mediaType, digest: cached.digest, size: cached.size };
+  const info = await stores.content.put((await openLayerBlob(stores, diffId)).pipe(kind === 'gzip' ? gzipParallel() : zstdCompress()));
+  stores.images.putLayer(diffId, stores.images.layerSize(diffId) ?? 0, { digest: info.digest, mediaType, size: info.size });
   return { mediaType, digest: info.digest, size: info.size };
 }
 
 /** The image as a push source, its manifest rewritten to the compressed layers. */
-export async function pushSource(engine: Engine, record: ImageRecord, format: CompressionFormat, onMessage?: (s: string) => void): Promise<ImageSource> {
-  const original = manifestSchema.parse(JSON.parse((await engine.content.readBytes(record.manifestDigest)).toString()));
-  const config = JSON.parse((await engine.content.readBytes(record.id)).toString()) as { rootfs: { diff_ids: Digest[] } };
+export async function pushSource(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, record: ImageRecord, format: CompressionFormat, onMessage?: (s: string) => void): Promise<ImageSource> {
+  const original = manifestSchema.parse(JSON.parse((await stores.content.readBytes(record.manifestDigest)).toString()));
+  const config = JSON.parse((await stores.content.readBytes(record.id)).toString()) as { rootfs: { diff_ids: Digest[] } };
   const layers: Descriptor[] = [];
   for (const [i, l] of original.layers.entries()) {
     const diffId = config.rootfs.diff_ids[i]!;
@@ -54,12 +54,12 @@ export async function pushSource(engine: Engine, record: ImageRecord, format: Co
       layers.push({ mediaType: l.mediaType, digest: l.digest, size: l.size });
       continue;
     }
-    if (format === 'auto' && (await sampleRatio(engine, diffId)) > 0.9) {
+    if (format === 'auto' && (await sampleRatio(stores, diffId)) > 0.9) {
       onMessage?.(`${diffId.slice(7, 19)}: does not compress; pushing it uncompressed`);
       layers.push({ mediaType: MediaType.OciLayer, digest: l.digest, size: l.size });
       continue;
     }
-    layers.push(await compressedLayer(engine, diffId, format === 'zstd' ? 'zstd' : 'gzip'));
+    layers.push(await compressedLayer(stores, diffId, format === 'zstd' ? 'zstd' : 'gzip'));
   }
   const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { ...original.config, mediaType: MediaType.OciConfig }, layers };
   const bytes = Buffer.from(JSON.stringify(manifest));
@@ -73,6 +73,6 @@ export async function pushSource(engine: Engine, record: ImageRecord, format: Co
     },
     // The registry hashes every upload against the digest it is pushed as: an uncompressed
     // layer regenerated from its dir is checked there, not hashed twice.
-    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => openLayerBlob(engine, desc.digest, { start: opts.start, receiverVerifies: true }),
+    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => openLayerBlob(stores, desc.digest, { start: opts.start, receiverVerifies: true }),
   };
 }

@@ -5,17 +5,29 @@
  * build run dirs, networks, expired leases, containers a killed `cp` left frozen.
  * `system check` lists them; `system prune` removes them.
  *
- * Ownership is decided by the leases (leases.ts): a thing a live lease names, or that changed
+ * Ownership is decided by the leases (store/leases.ts): a thing a live lease names, or that changed
  * after the earliest live lease began, may be in use and is left alone. Blobs, layers and
  * ingests have content-addressed names a new process may take at any moment, so prune removes
  * those inside its write transaction (`locked`); the rest have random names.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine } from '../engine.ts';
+import { deadCopyHolder, thawAbandoned } from '../container/freeze.ts';
+import type { ImageStores } from '../image/stores.ts';
+import { networkLeftovers } from '../network/leftovers.ts';
 import type { Digest } from '../oci/digest.ts';
+import { Runc } from '../runtime/index.ts';
+import type { ContainerRecords } from '../store/containers.ts';
+import { coveredBy, type LeaseKind, type LeaseRecords, type LiveLeases } from '../store/leases.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
-import { coveredBy, type LeaseKind, type LiveLeases } from './leases.ts';
+
+/** What the leftover scan looks at: the stores, the metadata, and both roots. */
+export interface StoreRoots extends Pick<ImageStores, 'content' | 'images' | 'snapshots'> {
+  readonly root: string;
+  readonly runRoot: string;
+  readonly containers: Pick<ContainerRecords, 'ids' | 'imageIds'>;
+  readonly leases: LeaseRecords;
+}
 
 export interface Leftover {
   /** One line for `system check`. */
@@ -46,7 +58,7 @@ function entriesIn(dir: string): string[] {
   }
 }
 
-export async function findLeftovers(engine: Engine, live: LiveLeases, refs: References): Promise<Leftover[]> {
+export async function findLeftovers(engine: StoreRoots, live: LiveLeases, refs: References): Promise<Leftover[]> {
   const out: Leftover[] = [];
   const named = (kind: LeaseKind, name: string) => live.names.get(kind)?.has(name) ?? false;
   const inUse = (kind: LeaseKind, name: string, path: string): boolean => {
@@ -92,7 +104,6 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     const t = changedMs(join(runcRoot, key));
     if (t === undefined || named('snapshot', key) || coveredBy(live, t)) continue;
     const remove = async () => {
-      const { Runc } = await import('../runtime/index.ts');
       const runc = new Runc(runcRoot);
       await runc.kill(key, 'SIGKILL').catch(() => undefined); // it may have exited already
       await runc.delete(key);
@@ -119,14 +130,12 @@ export async function findLeftovers(engine: Engine, live: LiveLeases, refs: Refe
     out.push({ what: `run dir of build step ${key}`, bytes: 0, locked: false, remove: async () => rmSync(join(buildRuns, key), { recursive: true, force: true }) });
   }
 
-  const { deadCopyHolder, thawAbandoned } = await import('../container/freeze.ts');
   for (const id of containers) {
     const holder = deadCopyHolder(engine, id);
     if (holder === undefined) continue;
     out.push({ what: `container ${id.slice(0, 12)} frozen by a dead cp (pid ${holder})`, bytes: 0, locked: false, remove: async () => void (await thawAbandoned(engine, id)) });
   }
 
-  const { networkLeftovers } = await import('../network/leftovers.ts');
   const ownedNet = (id: string, t: number) => containers.has(id) || named('snapshot', id.replace(/0+$/, '')) || coveredBy(live, t);
   for (const n of networkLeftovers(engine.runRoot, ownedNet)) out.push({ ...n, bytes: 0, locked: false });
 

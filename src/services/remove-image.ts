@@ -5,19 +5,23 @@
  * place that deletes shared content.
  */
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
+import { familiarTag } from '../image/inspect.ts';
+import { requireImageId } from '../image/resolve.ts';
+import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
-import { familiarTag } from './inspect.ts';
-import { requireImageId } from './resolve.ts';
+import type { ContainerRecords } from '../store/containers.ts';
+
+/** What removing an image reads and writes: the image rows, and the containers table to see who uses it. */
+export type RemoveImageDeps = Pick<ImageStores, 'images'> & { readonly containers: Pick<ContainerRecords, 'idsUsingImage'> };
 
 export type RemoveEvent = { Untagged: string } | { Deleted: string };
 
-function containersUsing(engine: Engine, id: Digest): string[] {
+function containersUsing(engine: RemoveImageDeps, id: Digest): string[] {
   return engine.containers.idsUsingImage(id);
 }
 
-export function removeImage(engine: Engine, nameOrId: string, opts: { force?: boolean } = {}): RemoveEvent[] {
+export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { force?: boolean } = {}): RemoveEvent[] {
   const id = requireImageId(engine, nameOrId);
   const events: RemoveEvent[] = [];
   const tags = engine.images.tagsOf(id);

@@ -1,15 +1,22 @@
 /**
  * Consistency check and garbage collection over the whole store. GC is mark-and-sweep:
  * everything reachable from an image record, a container or the build cache is kept, and so
- * is what a live process's lease covers (leases.ts); the rest goes (leftovers.ts). The marks
+ * is what a live process's lease covers (store/leases.ts); the rest goes (leftovers.ts). The marks
  * and the deletion of content-addressed names run in one write transaction, so a process that
  * leases a name either is seen by the marks or looks for it after the deletions. A crash
  * mid-prune loses only garbage.
  */
-import type { Engine } from '../engine.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema } from '../oci/schema.ts';
-import { findLeftovers, type Leftover } from './leftovers.ts';
+import type { BuildCacheRecords } from '../store/build-cache.ts';
+import type { MetadataDatabase } from '../store/metadata.ts';
+import { findLeftovers, type Leftover, type StoreRoots } from './leftovers.ts';
+
+/** What check and prune use: the leftover scan's roles, the build cache and the database's own checks and lock. */
+export interface GcDeps extends StoreRoots {
+  readonly buildCache: Pick<BuildCacheRecords, 'references'>;
+  readonly metadata: MetadataDatabase;
+}
 
 export interface CheckReport {
   readonly blobs: number;
@@ -21,7 +28,7 @@ export interface CheckReport {
   readonly leftovers: string[];
 }
 
-async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: Set<Digest>; problems: string[] }> {
+async function imageRefs(engine: GcDeps): Promise<{ blobs: Set<Digest>; layers: Set<Digest>; problems: string[] }> {
   const blobs = new Set<Digest>();
   const layers = new Set<Digest>();
   const problems: string[] = [];
@@ -50,7 +57,7 @@ async function imageRefs(engine: Engine): Promise<{ blobs: Set<Digest>; layers: 
   return { blobs, layers, problems };
 }
 
-export async function checkStore(engine: Engine): Promise<CheckReport> {
+export async function checkStore(engine: GcDeps): Promise<CheckReport> {
   const { blobs: wanted, layers: wantedLayers, problems } = await imageRefs(engine);
   const unpacked = new Set((await engine.snapshots.walk()).layers.map((l) => l.name));
   const unpackedHas = (d: Digest) => unpacked.has(d);
@@ -85,7 +92,7 @@ export interface PruneReport {
 }
 
 /** Removes dangling images (no tag, no container, no lease), then everything no longer reachable. */
-export async function pruneStore(engine: Engine, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
+export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
   const deletedImages: Digest[] = [];
   let deletedBlobs = 0;
   let deletedLayers = 0;

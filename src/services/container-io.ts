@@ -1,0 +1,48 @@
+/**
+ * A container's streams as the CLI and the API reach them: its log (so far, and followed),
+ * attaching to its monitor, exec, and copying files in and out. The executor's own entry
+ * points (container/attach.ts, exec.ts, copy.ts) are re-exported so a front end has one place
+ * to call.
+ */
+import { existsSync } from 'node:fs';
+import { attachSocketPath } from '../container/attach.ts';
+import { reconcile, type ContainerControl } from '../container/control.ts';
+import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
+import { containerPaths } from '../container/paths.ts';
+import { ContainerRecords, type ContainerRecord } from '../container/records.ts';
+import { BerthError } from '../errors/index.ts';
+
+export { attachClient } from '../container/attach.ts';
+export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
+export { execInContainer } from '../container/exec.ts';
+export type { LogLine } from '../container/logs.ts';
+
+/** A container's log so far (the last `tail` lines when given), and where a follow goes on from. */
+export async function containerLogs(deps: Pick<ContainerControl, 'containers' | 'root' | 'runRoot'>, idOrName: string, opts: { tail?: number } = {}): Promise<{ id: string; lines: LogLine[]; end: number }> {
+  const rec = deps.containers.require(idOrName);
+  let { lines, end } = await readLogLines(containerPaths(deps, rec.id).log);
+  if (opts.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - opts.tail));
+  return { id: rec.id, lines, end };
+}
+
+/** Emits a container's log lines from byte `start` on until it stops running. */
+export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
+  return followLog(deps, id, start, emit);
+}
+
+/**
+ * What `attach` connects to: the running container and its monitor's socket, or no socket
+ * when another CLI runs it attached (then only its log can be followed).
+ */
+export function attachTarget(deps: ContainerControl, idOrName: string): { rec: ContainerRecord; socket?: string } {
+  const rec = deps.containers.require(idOrName);
+  if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
+  const socket = attachSocketPath(deps, rec.id);
+  return { rec, socket: existsSync(socket) ? socket : undefined };
+}
+
+/** The exit code a container ended with (reconciled first), 0 when it is gone. */
+export async function exitCodeOf(deps: ContainerControl, id: string): Promise<number> {
+  const cur = deps.containers.get(id);
+  return cur ? (await reconcile(deps, cur)).state.exitCode : 0;
+}

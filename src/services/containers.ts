@@ -1,0 +1,88 @@
+/**
+ * Container use cases as the CLI and the API call them: create (pulling the image when
+ * missing), list, inspect, prune, and the lifecycle verbs of container/control.ts. Starting
+ * is start.ts; logs, attach, exec and cp are container-io.ts: a `run` loads only what it runs.
+ */
+import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
+import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
+import { containerPaths } from '../container/paths.ts';
+import { ContainerRecords, type ContainerRecord } from '../container/records.ts';
+import { inspectContainer, psRow } from '../container/views.ts';
+import { BerthError } from '../errors/index.ts';
+import { ensureImage, type ImagePuller } from '../image/ensure.ts';
+import { inspectImage } from '../image/inspect.ts';
+import { findImageId } from '../image/resolve.ts';
+import type { ImageStores } from '../image/stores.ts';
+import { formatPlatform, hostPlatform } from '../oci/platform.ts';
+
+export { killContainer, removeContainer, stopContainer, waitContainer } from '../container/control.ts';
+export type { CreateOptions } from '../container/create.ts';
+export type { ContainerRecord } from '../container/records.ts';
+
+/** Where create's words go: docker prints the pull and the platform warning on stderr. */
+export interface CreateMessages {
+  /** Lines about pulling a missing image (`Unable to find image ... locally`, `Digest: ...`). */
+  readonly log?: (text: string) => void;
+  /** Warnings, one line each without its newline. */
+  readonly warn?: (line: string) => void;
+}
+
+/**
+ * `create`: checks the name and network, pulls the image when the pull policy says so, and
+ * records the container with its prepared snapshot. It is not started.
+ */
+export async function createContainer(deps: CreateDeps & ImageStores & { readonly puller: ImagePuller }, opts: CreateOptions, messages: CreateMessages = {}): Promise<ContainerRecord> {
+  checkCreateOptions(deps, opts);
+  const image = await ensureImage(deps, opts.image, { pull: opts.pull, platform: opts.platform, log: messages.log });
+  if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
+    messages.warn?.(`WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested`);
+  }
+  return recordContainer(deps, opts, image);
+}
+
+/** The record of a container by id, id prefix or name; NOT_FOUND otherwise. */
+export function findContainer(deps: Pick<ContainerControl, 'containers'>, idOrName: string): ContainerRecord {
+  return deps.containers.require(idOrName);
+}
+
+/** Containers newest first, each reconciled (a dead recorder's container reads as exited); running ones only unless `all`. */
+export async function listContainers(deps: ContainerControl, opts: { all?: boolean; latest?: boolean } = {}): Promise<ContainerRecord[]> {
+  const recs = [];
+  for (const r of deps.containers.list()) recs.push(await reconcile(deps, r));
+  if (opts.latest) return recs.slice(0, 1);
+  return opts.all ? recs : recs.filter((r) => r.state.status === 'running');
+}
+
+/** Docker's `ps` row of a container (ID, Image, Command, Status, Ports, Names...). */
+export { psRow };
+
+/** `container prune`: removes every container that is not running; returns their ids. */
+export async function pruneContainers(deps: ContainerControl): Promise<string[]> {
+  const removed: string[] = [];
+  for (const r of deps.containers.list()) {
+    if ((await reconcile(deps, r)).state.status === 'running') continue;
+    await removeContainer(deps, r.id);
+    removed.push(r.id);
+  }
+  return removed;
+}
+
+/**
+ * `inspect`: docker's JSON of each name, a container's when one has the name (unless
+ * `type` is `image`), else an image's (unless `type` is `container`).
+ */
+export async function inspectObjects(deps: ContainerControl & Pick<ImageStores, 'content' | 'images' | 'snapshots'>, names: readonly string[], opts: { type?: string } = {}): Promise<Array<Record<string, unknown>>> {
+  const views: Array<Record<string, unknown>> = [];
+  for (const n of names) {
+    const rec = opts.type === 'image' ? undefined : deps.containers.find(n);
+    if (rec) {
+      const p = containerPaths(deps, rec.id);
+      views.push(inspectContainer(rec, { logPath: p.log, rootfs: `${deps.root}/snapshots/active/${rec.id}/merged` }));
+      continue;
+    }
+    const id = opts.type === 'container' ? undefined : findImageId(deps, n);
+    if (!id) throw new BerthError('NOT_FOUND', `No such object: ${n}`);
+    views.push(await inspectImage(deps, id));
+  }
+  return views;
+}

@@ -1,0 +1,101 @@
+/**
+ * Image use cases as the CLI and the API call them: list, tag, inspect, history, import,
+ * save and load. Each takes the stores it uses and plain options, and returns data; the
+ * caller formats it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { importRootfs } from '../image/import.ts';
+import { familiarTag, imageHistory, inspectImage, type HistoryRow } from '../image/inspect.ts';
+import { normalizeName } from '../image/names.ts';
+import { requireImageId } from '../image/resolve.ts';
+import { loadImages as loadArchive, saveImages as saveArchive } from '../image/save-load.ts';
+import type { ImageStores } from '../image/stores.ts';
+import type { Digest } from '../oci/digest.ts';
+import { parsePlatform } from '../oci/platform.ts';
+import type { ImageRecord } from '../store/images.ts';
+
+/** One row of `images`: an image under one of its names (`<none>` when it has none). */
+export interface ImageSummary {
+  readonly id: Digest;
+  readonly repository: string;
+  readonly tag: string;
+  /** The first repo digest the image is known by at a registry, or `<none>`. */
+  readonly digest: string;
+  readonly created?: string;
+  readonly size: number;
+}
+
+/** Every image once per name, in the store's order; `repository` keeps only that repository's (or that name's) rows. */
+export function listImages(stores: Pick<ImageStores, 'images'>, opts: { repository?: string } = {}): ImageSummary[] {
+  const rows: ImageSummary[] = [];
+  for (const img of stores.images.list()) {
+    const tags = stores.images.tagsOf(img.id).map(familiarTag);
+    const digest = stores.images.repoDigestsOf(img.id)[0]?.digest ?? '<none>';
+    for (const t of tags.length ? tags : ['<none>:<none>']) {
+      const i = t.lastIndexOf(':');
+      const repository = t.slice(0, i);
+      if (opts.repository && repository !== opts.repository && t !== opts.repository) continue;
+      rows.push({ id: img.id, repository, tag: t.slice(i + 1), digest, created: img.created, size: img.size });
+    }
+  }
+  return rows;
+}
+
+/** `tag SOURCE TARGET`: TARGET names the image SOURCE names. */
+export function tagImage(stores: Pick<ImageStores, 'images'>, source: string, target: string): void {
+  stores.images.tag(normalizeName(target), requireImageId(stores, source));
+}
+
+/** Docker's `image inspect` JSON of each named image, in order; an unknown name fails them all. */
+export async function inspectImages(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, names: readonly string[]): Promise<Array<Record<string, unknown>>> {
+  const views = [];
+  for (const n of names) views.push(await inspectImage(stores, requireImageId(stores, n)));
+  return views;
+}
+
+/** The history rows of the named image, newest first. */
+export async function historyOf(stores: Pick<ImageStores, 'content' | 'images'>, name: string): Promise<HistoryRow[]> {
+  return imageHistory(stores, requireImageId(stores, name));
+}
+
+export interface ImportImageOptions {
+  /** `name[:tag]` for the new image. */
+  readonly reference?: string;
+  /** Dockerfile instructions applied to its config (`--change`). */
+  readonly changes?: readonly string[];
+  readonly message?: string;
+  /** What the tarball was called, for messages. */
+  readonly source?: string;
+  /** `os/arch[/variant]` the image claims. */
+  readonly platform?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** `import`: a rootfs tarball read from `input` becomes a one-layer image. */
+export async function importImage(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, input: Readable, opts: ImportImageOptions = {}): Promise<ImageRecord> {
+  const tags = opts.reference ? [normalizeName(opts.reference)] : [];
+  const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
+  return importRootfs(stores, input, { tags, changes: opts.changes, message: opts.message, source: opts.source, platform, signal: opts.signal });
+}
+
+/** `save`: the named images as one docker-archive (or oci-archive) tar stream. */
+export function saveImages(stores: ImageStores, names: readonly string[], output: Writable, opts: { format?: string; signal?: AbortSignal } = {}): Promise<void> {
+  return saveArchive(stores, names, output, opts);
+}
+
+/**
+ * `load`: every image in a tar archive (a path, or `-` for stdin) or an OCI layout directory.
+ * Returns docker's lines (`Loaded image: NAME`). The archive is unpacked in a temp dir under
+ * the state root, which this process's lease keeps from a prune until it is gone.
+ */
+export async function loadImages(stores: ImageStores & { readonly root: string }, input: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+  stores.lease.hold();
+  const tmp = await mkdtemp(join(stores.root, 'tmp-load-'));
+  try {
+    return await loadArchive(stores, input, tmp, opts);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

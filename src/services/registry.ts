@@ -1,0 +1,93 @@
+/**
+ * Registry use cases: pull, push, login, logout. They take the stores they use and plain
+ * options, report progress through callbacks, and return what happened; the caller prints.
+ */
+import { BerthError } from '../errors/index.ts';
+import type { ImageStores } from '../image/stores.ts';
+import type { ProgressEvent } from '../image/transfer.ts';
+import { familiarName, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
+import { checkLogin, eraseCredentials, pullImage, pushImage, storeCredentials } from '../registry/index.ts';
+import type { CompressionFormat } from '../registry/push-source.ts';
+import type { ImageRecord } from '../store/images.ts';
+
+export interface PullRequest {
+  /** `os/arch[/variant]`; the host's by default. */
+  readonly platform?: string;
+  /** Every platform of an index (`--all-tags`). */
+  readonly allPlatforms?: boolean;
+  /** Plain HTTP, or HTTPS without verifying the certificate. */
+  readonly insecure?: boolean;
+  readonly signal?: AbortSignal;
+  /** Called once the name is understood, before anything is fetched (docker's `TAG: Pulling from REPO`). */
+  readonly onStart?: (what: { tagOrDigest: string; repository: string }) => void;
+  readonly onProgress?: (ev: ProgressEvent) => void;
+}
+
+export interface PullResult {
+  readonly record: ImageRecord;
+  /** Digest of the top manifest or index pulled. */
+  readonly digest: string;
+  /** The full reference, e.g. `docker.io/library/alpine:latest`. */
+  readonly ref: string;
+  /** The name as docker shows it, e.g. `alpine:latest`. */
+  readonly familiar: string;
+}
+
+export async function pull(stores: ImageStores, name: string, opts: PullRequest = {}): Promise<PullResult> {
+  const ref = withDefaultTag(parseReference(name));
+  opts.onStart?.({ tagOrDigest: (ref.tag ?? ref.digest)!, repository: familiarName({ ...ref, tag: undefined, digest: undefined }).replace(/^library\//, '') });
+  const r = await pullImage(stores, name, { platform: opts.platform, allPlatforms: opts.allPlatforms, insecure: opts.insecure, signal: opts.signal, onProgress: opts.onProgress });
+  return { ...r, familiar: familiarName(ref) };
+}
+
+export const COMPRESSION_FORMATS: readonly CompressionFormat[] = ['auto', 'gzip', 'none', 'zstd'];
+
+export interface PushRequest {
+  readonly insecure?: boolean;
+  /** How layers are compressed on the way: auto (gzip unless it does not pay), gzip, none, zstd. */
+  readonly compression?: string;
+  readonly signal?: AbortSignal;
+  /** Called once the name is understood, before anything is sent (docker's `The push refers to repository [REPO]`). */
+  readonly onStart?: (what: { repository: string }) => void;
+  readonly onProgress?: (ev: ProgressEvent) => void;
+  /** Lines about choices made on the way (e.g. a layer sent uncompressed). */
+  readonly onMessage?: (line: string) => void;
+}
+
+export interface PushResult {
+  readonly tag: string;
+  /** Digest and byte size of the manifest the registry now holds. */
+  readonly digest: string;
+  readonly size: number;
+}
+
+export async function push(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots' | 'lease'>, name: string, opts: PushRequest = {}): Promise<PushResult> {
+  const ref = withDefaultTag(parseReference(name));
+  const compression = opts.compression ?? 'auto';
+  if (!(COMPRESSION_FORMATS as readonly string[]).includes(compression)) throw new BerthError('INVALID_ARGUMENT', `unknown compression format "${compression}"`);
+  opts.onStart?.({ repository: repositoryName(ref) });
+  const r = await pushImage(stores, name, { insecure: opts.insecure, compression: compression as CompressionFormat, signal: opts.signal, onProgress: opts.onProgress, onMessage: opts.onMessage });
+  return { tag: ref.tag!, ...r };
+}
+
+/** The registry host a server argument names: no scheme, no path; `index.docker.io` is docker.io. */
+function registryHost(server: string, opts: { dockerIoAlias: boolean }): string {
+  const host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return opts.dockerIoAlias ? host.replace(/^index\.docker\.io$/, 'docker.io') : host;
+}
+
+/** Checks the credentials at the registry, then stores them in docker's config file. Returns the registry host. */
+export async function login(server: string, credentials: { username?: string; password?: string }, opts: { insecure?: boolean } = {}): Promise<string> {
+  const registry = registryHost(server, { dockerIoAlias: true });
+  if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', 'a username is required', { hint: 'use -u NAME' });
+  if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', 'a password is required', { hint: 'use --password-stdin' });
+  await checkLogin(registry, credentials.username, credentials.password, opts.insecure ?? false);
+  await storeCredentials(registry, { username: credentials.username, password: credentials.password });
+  return registry;
+}
+
+/** Forgets the stored credentials of a registry; says whether there were any. */
+export async function logout(server: string): Promise<{ registry: string; removed: boolean }> {
+  const registry = registryHost(server, { dockerIoAlias: false });
+  return { registry, removed: await eraseCredentials(registry) };
+}

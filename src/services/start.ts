@@ -1,0 +1,6 @@
+/**
+ * Starting a container, attached or detached, and the monitor process that records a
+ * detached one's exit. These are the executor's (container/start.ts), re-exported so a front
+ * end calls services only.
+ */
+export { runMonitor, startAttached, startDetached } from '../container/start.ts';

@@ -1,0 +1,104 @@
+/**
+ * What the engine runs on and what it holds: `info`'s facts and `system df`'s counts, as data.
+ * `system check` and `system prune` are gc.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, hostname, release, totalmem } from 'node:os';
+import type { ImageStores } from '../image/stores.ts';
+import { RUNC } from '../runtime/runc.ts';
+import type { BuildCacheRecords } from '../store/build-cache.ts';
+import type { ContainerRecords } from '../store/containers.ts';
+
+/** docker info's fields, under docker's names (a `--format` template reads them). */
+export type SystemInfo = {
+  readonly Containers: number;
+  readonly ContainersRunning: number;
+  readonly ContainersStopped: number;
+  readonly Images: number;
+  readonly Driver: string;
+  readonly DockerRootDir: string;
+  readonly RunRoot: string;
+  readonly CgroupDriver: string;
+  readonly CgroupVersion: string;
+  readonly DefaultRuntime: string;
+  readonly RuncVersion: string;
+  readonly KernelVersion: string;
+  readonly OperatingSystem: string;
+  readonly OSType: string;
+  readonly Architecture: string;
+  readonly NCPU: number;
+  readonly MemTotal: number;
+  readonly Name: string;
+  readonly ServerVersion: string;
+};
+
+function cgroupVersion(): string {
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return '2';
+  return existsSync('/sys/fs/cgroup/unified') ? '1 (hybrid)' : '1';
+}
+
+export function systemInfo(
+  engine: Pick<ImageStores, 'images' | 'snapshots'> & { readonly containers: Pick<ContainerRecords, 'countByStatus'>; readonly root: string; readonly runRoot: string },
+): SystemInfo {
+  const containers = engine.containers.countByStatus();
+  const count = (s: string) => containers.get(s) ?? 0;
+  let runcVersion = 'unknown';
+  try {
+    runcVersion = execFileSync(RUNC, ['--version']).toString().split('\n')[0]!.replace(/^runc version /, '');
+  } catch {
+    /* runc missing: reported as unknown */
+  }
+  return {
+    Containers: [...containers.values()].reduce((n, c) => n + c, 0),
+    ContainersRunning: count('running'),
+    ContainersStopped: count('exited'),
+    Images: engine.images.list().length,
+    Driver: engine.snapshots.driver,
+    DockerRootDir: engine.root,
+    RunRoot: engine.runRoot,
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: cgroupVersion(),
+    DefaultRuntime: 'runc',
+    RuncVersion: runcVersion,
+    KernelVersion: release(),
+    OperatingSystem: (readFileSync('/etc/os-release', 'utf8').match(/^PRETTY_NAME="?([^"\n]*)/m) ?? [])[1] ?? 'linux',
+    OSType: 'linux',
+    Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
+    NCPU: cpus().length,
+    MemTotal: totalmem(),
+    Name: hostname(),
+    ServerVersion: '0.1.0',
+  };
+}
+
+/** One line of `system df`: how many of a kind there are, how many are in use, their bytes. */
+export interface DiskUsage {
+  readonly type: 'Images' | 'Containers' | 'Local Volumes' | 'Build Cache';
+  readonly total: number;
+  readonly active: number;
+  readonly bytes: number;
+  readonly reclaimable: number;
+}
+
+export function diskUsage(
+  engine: Pick<ImageStores, 'images'> & {
+    readonly containers: Pick<ContainerRecords, 'imageIds' | 'count'>;
+    readonly volumes: { count(): number };
+    readonly buildCache: Pick<BuildCacheRecords, 'count'>;
+  },
+): DiskUsage[] {
+  const images = engine.images.list();
+  const used = engine.containers.imageIds();
+  const active = images.filter((i) => used.has(i.id));
+  const containers = { n: engine.containers.count() };
+  const volumes = { n: engine.volumes.count() };
+  const cache = { n: engine.buildCache.count() };
+  const layerBytes = engine.images.allLayers().reduce((n, l) => n + l.size, 0);
+  return [
+    { type: 'Images', total: images.length, active: active.length, bytes: layerBytes, reclaimable: 0 },
+    { type: 'Containers', total: containers.n, active: 0, bytes: 0, reclaimable: 0 },
+    { type: 'Local Volumes', total: volumes.n, active: 0, bytes: 0, reclaimable: 0 },
+    { type: 'Build Cache', total: cache.n, active: 0, bytes: 0, reclaimable: 0 },
+  ];
+}
