@@ -155,7 +155,7 @@ export function register(program: Command): void {
 async function lintBeforeBuild(dockerfile: { path: string; content: string }, context: BuildContext | undefined, progress: { emit(ev: { kind: 'warning'; text: string }): void }, check: boolean): Promise<void> {
   const { loadDockerfile } = await import('../dockerfile/index.ts');
   const { lint } = await import('../lint/index.ts');
-  const { lintContext } = await import('../lint/context.ts');
+  const { lintContext } = await import('../services/lint-context.ts');
   const lintCtx = context ? lintContext(context.dir, { sizeBytes: () => context.sizeBytes() }) : undefined;
   const findings = await lint({ file: dockerfile.path, dockerfile: loadDockerfile(dockerfile.content, dockerfile.path), context: lintCtx });
   const relevant = findings.filter((f) => f.severity !== 'info');

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .action(async (path: string, o: { file?: string; format: string; ignore: string[]; errorOn: string }) => {
       const { loadDockerfile } = await import('../dockerfile/index.ts');
       const { lint, formatText, toSarif, RULES, SEVERITY_RANK } = await import('../lint/index.ts');
-      const { lintContext } = await import('../lint/context.ts');
+      const { lintContext } = await import('../services/lint-context.ts');
       const isDir = existsSync(path) && statSync(path).isDirectory();
       const file = o.file ?? (isDir ? join(path, 'Dockerfile') : path);
       const contextDir = isDir ? resolve(path) : o.file ? resolve(path) : dirname(resolve(file));

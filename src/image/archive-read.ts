@@ -13,10 +13,10 @@ import * as tar from 'tar-stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { decompressAuto } from '../layer/index.ts';
 import { isGzip as isGzipHead } from '../layer/magic.ts';
-import { digestOfHash, isDigest, type Digest } from '../oci/digest.ts';
+import { isDigest, type Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { indexSchema, type Descriptor } from '../oci/schema.ts';
-import { createSha256 } from '../sys/crypto.ts';
+import { createSha256, digestOfHash } from '../sys/crypto.ts';
 import type { ImageSource, RawManifest } from './transfer.ts';
 
 export async function unpackArchive(input: Readable, dir: string, opts: { signal?: AbortSignal } = {}): Promise<void> {

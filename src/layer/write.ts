@@ -15,9 +15,9 @@ import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlink
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import { digestOfHash, type Digest } from '../oci/digest.ts';
+import { type Digest } from '../oci/digest.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
-import { createSha256 } from '../sys/crypto.ts';
+import { createSha256, digestOfHash } from '../sys/crypto.ts';
 import { treeXattrs } from '../sys/xattr.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 

@@ -1,5 +1,4 @@
 import { BerthError } from '../errors/index.ts';
-import { createSha256, type Sha256 } from '../sys/crypto.ts';
 
 /** A content digest, always `sha256:<64 lowercase hex>` in berth. */
 export type Digest = string & { readonly __brand: 'Digest' };
@@ -21,14 +20,6 @@ export function parseDigest(s: string): Digest {
 
 export function digestHex(d: Digest): string {
   return d.slice('sha256:'.length);
-}
-
-export function sha256(data: Uint8Array | string): Digest {
-  return `sha256:${createSha256().update(data).digest('hex')}` as Digest;
-}
-
-export function digestOfHash(h: Sha256): Digest {
-  return `sha256:${h.digest('hex')}` as Digest;
 }
 
 /** The short 12-hex id Docker prints for images and containers. */

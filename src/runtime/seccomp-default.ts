@@ -4,7 +4,7 @@
  * (seccomp.ts). Everything not allowed fails with EPERM. The groups below are the facts of
  * moby's profiles/seccomp/default.json, arranged by why each is allowed.
  */
-import type { DockerSeccompProfile, DockerSyscallRule } from './seccomp.ts';
+import type { DockerSeccompProfile, DockerSyscallRule } from './seccomp-profile.ts';
 
 const words = (s: string) => s.trim().split(/\s+/);
 

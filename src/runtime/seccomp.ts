@@ -7,38 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { z } from 'zod';
 import { BerthError } from '../errors/index.ts';
 import { DEFAULT_SECCOMP } from './seccomp-default.ts';
+import { makeProfileSchema, type DockerSeccompProfile, type DockerSyscallRule } from './seccomp-profile.ts';
 import { parseSecurityOpts } from './security-opt.ts';
 
-/** Docker's profile format. Built on first use: zod schemas cost milliseconds to build, and
- * only `seccomp=FILE` needs one, not the start of every container. */
-function makeProfileSchema() {
-  const argSchema = z.object({ index: z.number().int().min(0).max(5), value: z.number(), valueTwo: z.number().optional(), op: z.string() });
-  const filterSchema = z.object({ caps: z.array(z.string()).optional(), arches: z.array(z.string()).optional(), minKernel: z.string().optional() });
-  const ruleSchema = z.object({
-    names: z.array(z.string()).optional(),
-    name: z.string().optional(),
-    action: z.string(),
-    errnoRet: z.number().int().optional(),
-    args: z.array(argSchema).nullish(),
-    includes: filterSchema.optional(),
-    excludes: filterSchema.optional(),
-    comment: z.string().optional(),
-  });
-  return z.object({
-    defaultAction: z.string(),
-    defaultErrnoRet: z.number().int().optional(),
-    architectures: z.array(z.string()).nullish(),
-    archMap: z.array(z.object({ architecture: z.string(), subArchitectures: z.array(z.string()).nullish() })).nullish(),
-    syscalls: z.array(ruleSchema).nullish(),
-  });
-}
 let profileSchema: ReturnType<typeof makeProfileSchema> | undefined;
-
-export type DockerSeccompProfile = z.infer<ReturnType<typeof makeProfileSchema>>;
-export type DockerSyscallRule = NonNullable<DockerSeccompProfile['syscalls']>[number];
 
 /** Node's process.arch → the Go names profiles use, and the native seccomp architecture. */
 const HOST: Record<string, { go: string; scmp: string }> = {

@@ -18,16 +18,11 @@ import { BerthError, errnoCode } from '../errors/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
-import { IngestWriter } from './ingest-writer.ts';
+import { IngestWriter, type ContentInfo, type ContentWriter } from './ingest-writer.ts';
 import { downloadRanged, type RangedOptions, type RangeOpener } from './ranged.ts';
 import { BlobVerifier, digestOfFile, verifyBytes } from './verifier.ts';
 
-export interface ContentInfo {
-  readonly digest: Digest;
-  readonly size: number;
-  /** From putResumable/putRanged: another writer stored the blob first, and nothing was read from the source. */
-  readonly found?: boolean;
-}
+export type { ContentInfo, ContentWriter } from './ingest-writer.ts';
 
 export interface ContentProvider {
   has(digest: Digest): Promise<boolean>;
@@ -37,12 +32,6 @@ export interface ContentProvider {
   readBytes(digest: Digest): Promise<Buffer>;
   /** Path of the blob file, for zero-copy readers such as tar extraction. */
   pathOf(digest: Digest): string;
-}
-
-export interface ContentWriter extends Writable {
-  /** Verifies and publishes. `expected` given to ingest() or here must match. */
-  commit(expected?: Digest, expectedSize?: number): Promise<ContentInfo>;
-  abort(): Promise<void>;
 }
 
 export interface ContentIngester {

@@ -8,8 +8,20 @@ import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { digestHex, type Digest } from '../oci/digest.ts';
-import type { ContentInfo, ContentWriter } from './content.ts';
 import { BlobVerifier } from './verifier.ts';
+
+export interface ContentInfo {
+  readonly digest: Digest;
+  readonly size: number;
+  /** From putResumable/putRanged: another writer stored the blob first, and nothing was read from the source. */
+  readonly found?: boolean;
+}
+
+export interface ContentWriter extends Writable {
+  /** Verifies and publishes. `expected` given to ingest() or here must match. */
+  commit(expected?: Digest, expectedSize?: number): Promise<ContentInfo>;
+  abort(): Promise<void>;
+}
 
 export class IngestWriter extends Writable implements ContentWriter {
   private readonly verifier: BlobVerifier;

@@ -6,8 +6,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { digestOfHash, type Digest } from '../oci/digest.ts';
-import { createSha256 } from '../sys/crypto.ts';
+import { type Digest } from '../oci/digest.ts';
+import { createSha256, digestOfHash } from '../sys/crypto.ts';
 
 const SENT_OTHER_BYTES = 'the source sent different bytes than it promised; nothing was stored';
 

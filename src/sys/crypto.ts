@@ -6,6 +6,7 @@
  * bundle node:crypto as a stand-in that loads at first use, so only then is it loaded.
  */
 import { createHash, randomFillSync } from 'node:crypto';
+import type { Digest } from '../oci/digest.ts';
 import { sys, type Sys } from './index.ts';
 
 /** What berth uses of a hash: node:crypto's Hash has the same shape. */
@@ -64,4 +65,14 @@ export function randomInt(max: number): number {
     const v = randomFill(buf).readUInt32LE(0);
     if (v < limit) return v % max;
   }
+}
+
+/** The digest of `data`, as OCI names content. */
+export function sha256(data: Uint8Array | string): Digest {
+  return `sha256:${createSha256().update(data).digest('hex')}` as Digest;
+}
+
+/** The digest a finished hash gives. */
+export function digestOfHash(h: Sha256): Digest {
+  return `sha256:${h.digest('hex')}` as Digest;
 }

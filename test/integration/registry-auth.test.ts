@@ -12,7 +12,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { RegistryClient, RegistrySink } from '../../src/registry/index.ts';
 import { parseReference } from '../../src/reference/index.ts';
 import { Readable } from 'node:stream';
-import { sha256 } from '../../src/oci/digest.ts';
+import { sha256 } from '../../src/sys/crypto.ts';
 
 const dockerConfig = mkdtempSync(join(tmpdir(), 'berth-docker-config-'));
 const t = tempRoot('berth-auth-');

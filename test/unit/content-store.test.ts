@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { isBerthError } from '../../src/errors/index.ts';
-import { sha256 } from '../../src/oci/digest.ts';
+import { sha256 } from '../../src/sys/crypto.ts';
 import { LocalContentStore } from '../../src/store/content.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-content-'));

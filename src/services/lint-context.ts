@@ -2,7 +2,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IgnoreMatcher, parseIgnoreFile } from '../dockerfile/index.ts';
-import type { LintInput } from './types.ts';
+import type { LintInput } from '../lint/types.ts';
 
 
 /** Stop counting past this: the rule only needs to know the context is over 100 MB. */
