@@ -6,7 +6,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { mark } from '../progress/timing.ts';
-import type { Engine } from '../engine.ts';
 import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
 import { ensureImage } from '../image/ensure.ts';
@@ -23,7 +22,7 @@ import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
-import type { StepContext } from './step-context.ts';
+import type { BuilderDeps, StepContext } from './step-context.ts';
 
 export interface BuildOptions {
   readonly contextDir?: string;
@@ -50,7 +49,7 @@ export interface BuildResult {
   readonly stage: StageState;
 }
 
-export async function build(engine: Engine, opts: BuildOptions): Promise<BuildResult> {
+export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<BuildResult> {
   const df = loadDockerfile(opts.dockerfile.content, opts.dockerfile.path);
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   const planOptions = { buildArgs: opts.buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() };
@@ -179,7 +178,7 @@ export async function build(engine: Engine, opts: BuildOptions): Promise<BuildRe
   }
 }
 
-async function previousConfig(engine: Engine, key: string): Promise<{ config: ImageConfig; bytes: Buffer } | undefined> {
+async function previousConfig(engine: BuilderDeps, key: string): Promise<{ config: ImageConfig; bytes: Buffer } | undefined> {
   const id = engine.buildCache.configOf(key);
   if (!id || !isDigest(id) || !(await engine.content.has(id))) return undefined;
   const bytes = await engine.content.readBytes(id);

@@ -3,7 +3,7 @@
  * key, the expanded instruction and the content digest of its inputs, so a change misses
  * that step and — because every later key contains it — every later step, and nothing else.
  */
-import type { Engine } from '../engine.ts';
+import type { BuilderDeps } from './step-context.ts';
 import { hasLayerBlob } from '../image/layer-blob.ts';
 import type { Digest } from '../oci/digest.ts';
 
@@ -12,11 +12,11 @@ export interface CachedLayer {
   readonly size: number;
 }
 
-export function cacheGet(engine: Engine, key: string): CachedLayer | undefined {
+export function cacheGet(engine: BuilderDeps, key: string): CachedLayer | undefined {
   return cacheRow(engine, key)?.layer;
 }
 
-function cacheRow(engine: Engine, key: string): { layer: CachedLayer; lastUsed: number } | undefined {
+function cacheRow(engine: BuilderDeps, key: string): { layer: CachedLayer; lastUsed: number } | undefined {
   const row = engine.buildCache.layerOf(key);
   return row && { layer: { diffId: row.diffId, size: row.size }, lastUsed: row.lastUsed };
 }
@@ -25,7 +25,7 @@ function cacheRow(engine: Engine, key: string): { layer: CachedLayer; lastUsed: 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** A hit counts only if its layer is still unpacked and its blob still stored. */
-export async function cacheLookup(engine: Engine, key: string): Promise<CachedLayer | undefined> {
+export async function cacheLookup(engine: BuilderDeps, key: string): Promise<CachedLayer | undefined> {
   const row = cacheRow(engine, key);
   if (!row) return undefined;
   const hit = row.layer;
@@ -35,7 +35,7 @@ export async function cacheLookup(engine: Engine, key: string): Promise<CachedLa
   return hit;
 }
 
-export function cachePut(engine: Engine, key: string, layer: CachedLayer, sourceDateEpoch?: number): void {
+export function cachePut(engine: BuilderDeps, key: string, layer: CachedLayer, sourceDateEpoch?: number): void {
   if (!engine.images.layerSize(layer.diffId)) engine.images.putDirLayer(layer.diffId, layer.size, sourceDateEpoch);
   engine.buildCache.putLayer(key, layer.diffId, layer.size);
 }

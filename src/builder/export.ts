@@ -6,13 +6,13 @@ import { pipeline } from 'node:stream/promises';
 import { keyValueMap } from '../dockerfile/index.ts';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
-import type { Engine } from '../engine.ts';
+import type { BuilderDeps } from './step-context.ts';
 import { openLayerBlob } from '../image/layer-blob.ts';
 import { saveImages } from '../image/save-load.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
 import type { BuildResult } from './builder.ts';
 
-export async function exportBuild(engine: Engine, result: BuildResult, spec: string, tags: readonly string[]): Promise<void> {
+export async function exportBuild(engine: BuilderDeps, result: BuildResult, spec: string, tags: readonly string[]): Promise<void> {
   const kv = Object.fromEntries(keyValueMap(spec, '--output', { bare: 'dest' }));
   const type = kv.type ?? 'local';
   const dest = kv.dest;

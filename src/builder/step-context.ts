@@ -1,10 +1,26 @@
-import type { Engine } from '../engine.ts';
+import type { ImagePuller } from '../image/ensure.ts';
+import type { ImageStores } from '../image/stores.ts';
 import type { ProgressSink } from '../progress/index.ts';
+import type { BuildCacheRecords } from '../store/build-cache.ts';
+import type { FileHashRecords } from '../store/file-hashes.ts';
 import type { MountEnv } from './mounts.ts';
+
+/**
+ * What the builder uses: the image stores (and the puller a FROM of a missing image needs),
+ * the build cache, the context's hash cache, and the state and run roots its temp and step
+ * dirs live under.
+ */
+export interface BuilderDeps extends ImageStores {
+  readonly puller: ImagePuller;
+  readonly buildCache: BuildCacheRecords;
+  readonly fileHashes: FileHashRecords;
+  readonly root: string;
+  readonly runRoot: string;
+}
 
 /** What every step of one build shares. */
 export interface StepContext {
-  readonly engine: Engine;
+  readonly engine: BuilderDeps;
   readonly progress: ProgressSink;
   readonly network: string;
   readonly sourceDateEpoch?: number;
