@@ -3,8 +3,9 @@
  * family, mknod(2) and openat2(2) (in-root.ts) — through berth's own small addon (native/*.c, compiled into
  * dist/berth_sys.node by `npm run build`). Each call replaces a spawned tool (mount,
  * umount, sync, getfattr, setfattr, mknod): 2-5 ms of a cold build step apiece here. And
- * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does, and
- * SHA-256 and random bytes (crypto.ts), which spare a command loading node:crypto.
+ * posix_spawn(3) (spawn.ts), which does not copy Node's page tables as its fork does, the
+ * calls a container's terminal needs (terminal.ts), and SHA-256 and random bytes
+ * (crypto.ts), which spare a command loading node:crypto.
  *
  * `sys()` is undefined when the addon was not built (no C compiler or no Node headers) or
  * BERTH_NO_NATIVE=1 is set; callers then spawn the tools, which give the same results.
@@ -34,10 +35,20 @@ export interface Sys {
    * RESOLVE_* bits; in-root.ts is its one caller. Absent from an addon built before it.
    */
   openat2?(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
-  /** posix_spawn(3) with stdin from /dev/null and stdout, stderr to pipes: their read ends. */
-  spawnPiped(file: string, argv: readonly string[], env: readonly string[]): { pid: number; stdout: number; stderr: number };
-  /** waitpid(2) for a child spawnPiped started, off the main thread. */
+  /**
+   * posix_spawn(3); `stdio` says for fds 0-2 whether each is a pipe (0), /dev/null (1) or
+   * inherited (2). `fds` are this side of the pipes, -1 where there is none. spawn.ts is its
+   * one caller. Absent from an addon built before it.
+   */
+  spawn?(file: string, argv: readonly string[], env: readonly string[], stdio: readonly [number, number, number]): { pid: number; fds: [number, number, number] };
+  /** waitpid(2) for a child (one spawn started, or one this process reaps as subreaper), off the main thread. */
   waitpid(pid: number): Promise<{ code: number | null; signal: number | null }>;
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphans among this process's descendants become its children. */
+  setChildSubreaper?(): void;
+  /** The fd carried by the next SCM_RIGHTS message on a connected unix socket, off the main thread. */
+  recvFd?(socketFd: number): Promise<number>;
+  /** ioctl(TIOCSWINSZ) on a terminal (a pty master). */
+  setWindowSize?(fd: number, cols: number, rows: number): void;
   /** Fills `buf` from getrandom(2). */
   randomFill(buf: Buffer): Buffer;
   /** OpenSSL's SHA-256 (crypto.ts); absent from an addon built without OpenSSL's headers. */
