@@ -17,10 +17,10 @@
  * have become the child subreaper (sys/terminal.ts) first. runc always starts through
  * sys/spawn.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { closeFd, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
+import { join, posix } from 'node:path';
+import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { exitStatus, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
 import { listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
 import type { SpecMount } from './defaults.ts';
@@ -106,29 +106,53 @@ function etcMounts(net: ExecutorNetwork, readOnly: boolean): SpecMount[] {
 
 /**
  * A mount's destination with links resolved inside the rootfs: `VOLUME /data` over
- * `data -> /etc` mounts on the rootfs's /etc, and an /etc/hosts that links to `/x` is bound
- * on the rootfs's /x. A missing destination keeps its resolved parent (runc creates the last
- * component); one under another mount is left to runc, which resolves it once that is mounted.
+ * `data -> /etc` mounts on the rootfs's /etc, and an /etc/hosts that links to `/x` (which
+ * may not exist yet) is bound on the rootfs's /x. A missing destination keeps its resolved
+ * parent (runc creates the last component); one under another mount is left to runc, which
+ * resolves it once that is mounted.
  */
-function inRootDestination(rootFd: number, rootReal: string, dest: string): string {
-  const { parent, leaf } = splitLeaf(dest);
-  for (const [rel, tail] of [[dest, ''], [parent, leaf ?? '']] as const) {
-    let fd: number;
+function inRootDestination(rootFd: number, rootReal: string, dest: string, depth = 0): string {
+  const inside = (fd: number): string | undefined => {
+    const host = hostPathOf(fd);
+    return host === rootReal ? '/' : host.startsWith(`${rootReal}/`) ? host.slice(rootReal.length) : undefined;
+  };
+  const open = (rel: string): number | undefined => {
     try {
-      fd = openInRoot(rootFd, rel, { followFinal: true });
+      return openInRoot(rootFd, rel, { followFinal: true });
     } catch {
-      continue;
+      return undefined;
     }
+  };
+  const whole = open(dest);
+  if (whole !== undefined) {
     try {
-      const host = hostPathOf(fd);
-      const inside = host === rootReal ? '' : host.startsWith(`${rootReal}/`) ? host.slice(rootReal.length) : undefined;
-      if (inside !== undefined) return `${inside}${tail ? `/${tail}` : ''}` || '/';
+      return inside(whole) ?? dest;
     } finally {
-      closeFd(fd);
+      closeFd(whole);
     }
   }
-  return dest;
+  const { parent, leaf } = splitLeaf(dest);
+  const dir = leaf === undefined ? undefined : open(parent);
+  if (dir === undefined) return dest;
+  try {
+    const at = inside(dir);
+    if (at === undefined) return dest;
+    // A dangling link: its target, taken as a path inside the rootfs (readlink through the dir's fd follows nothing).
+    let target: string | undefined;
+    try {
+      target = readlinkSync(fdPath(dir, leaf));
+    } catch {
+      target = undefined; // not a link: the leaf is simply missing
+    }
+    if (target !== undefined && depth < MAX_LINKS) return inRootDestination(rootFd, rootReal, posix.resolve(at, target), depth + 1);
+    return posix.join(at, leaf!);
+  } finally {
+    closeFd(dir);
+  }
 }
+
+/** As the kernel's limit on links followed in one lookup. */
+const MAX_LINKS = 40;
 
 function resolveDestinations(rootfs: string, mounts: readonly SpecMount[]): SpecMount[] {
   const nested = (d: string) => mounts.some((o) => o.destination !== d && d.startsWith(`${o.destination.replace(/\/+$/, '')}/`));
