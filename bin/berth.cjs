@@ -54,10 +54,11 @@ if (existsSync(bundle)) {
  * which commander and each module that starts a tool import, while most commands start no
  * tool; crypto, which berth's addon stands in for (src/sys/crypto.ts); net and fs/promises
  * (with readline behind it), which a build first needs once its first container has started
- * (net for its output pipes), and loads while it runs: what comes before is in line.
+ * (net for its output pipes), and loads while it runs: what comes before is in line; and tty
+ * (with net behind it), which only a detached `-t` container's monitor uses.
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises']);
+  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises', 'node:tty']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);

@@ -15,6 +15,7 @@ import { setupNetwork, teardownNetwork, type NetworkAttachment } from '../../src
 import { Executor, resolveUser, type ContainerSpec, type RunningContainer } from '../../src/runtime/index.ts';
 import { sys } from '../../src/sys/index.ts';
 import { becomeSubreaper } from '../../src/sys/terminal.ts';
+import { REPO } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-executor-'));
@@ -127,6 +128,16 @@ describe('the executor runs a container', () => {
     assert.equal(await c.started(), 0);
     await assert.rejects(c.terminal!);
     assert.match(await err, /memory/);
+  });
+});
+
+describe('without the addon (BERTH_NO_NATIVE=1)', () => {
+  it('a console-socket terminal is refused with a hint, and a piped run still works', () => {
+    const script = `import('./src/sys/terminal.ts').then((m) => { try { m.needTerminalSupport(); console.log('no error'); } catch (e) { console.log(e.code, '|', e.hint); } })`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO, env: { ...process.env, BERTH_NO_NATIVE: '1' }, encoding: 'utf8' });
+    assert.match(out, /^UNSUPPORTED \| run `npm run build`/);
+    const piped = `import('./src/sys/spawn.ts').then(async (m) => { const c = m.spawnChild('/bin/sh', ['-c', 'echo via-node; exit 2']); let o = ''; c.stdout.on('data', (d) => (o += d)); const e = await c.exited; console.log(o.trim(), m.exitStatus(e)); })`;
+    assert.equal(execFileSync(process.execPath, ['--import', 'tsx', '-e', piped], { cwd: REPO, env: { ...process.env, BERTH_NO_NATIVE: '1' }, encoding: 'utf8' }), 'via-node 2\n');
   });
 });
 
