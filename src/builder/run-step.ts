@@ -178,7 +178,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     throw e;
   } finally {
     // `runc run` removes its container when the process exits; one that never got that far is removed here.
-    await (container ?? executor).delete(key).catch(() => undefined);
+    await (container ? container.delete() : executor.delete(key)).catch(() => undefined);
     ctx.later.add(release);
   }
 }
