@@ -87,7 +87,7 @@ export async function prepareRuntime(engine: Engine, rec: ContainerRecord, rootf
 /**
  * Starts a prepared container: on `stdio` (runc proxies a pty on an inherited terminal for
  * `-t`), or, with `terminal`, on a pty whose master this process holds (a detached `-t`
- * container's monitor, which must be the child subreaper: sys/terminal.ts).
+ * container's monitor, which becomes the container's parent: runtime/executor.ts).
  */
 export function startRuntime(engine: Engine, id: string, io: { stdio: readonly [StdioKind, StdioKind, StdioKind] } | { terminal: true }): Promise<RunningContainer> {
   const paths = containerPaths(engine, id);

@@ -24,7 +24,7 @@ import { containerPaths } from './paths.ts';
 import { ContainerRecords, type ContainerRecord } from './records.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
 import { prepareRuntime, startRuntime } from './runtime-adapter.ts';
-import { becomeSubreaper, needTerminalSupport } from '../sys/terminal.ts';
+import { needTerminalSupport } from '../sys/terminal.ts';
 
 /**
  * Fills each empty volume from the image's dir at its mount path. That dir is opened inside
@@ -219,7 +219,6 @@ async function spawnMonitored(engine: Engine, rec: ContainerRecord, startWatch: 
   if (rec.config.tty) {
     // runc makes the container's pty and sends its master to this process over the console
     // socket (as docker's shim has it); the container is then this process's child.
-    becomeSubreaper();
     const container = await startRuntime(engine, rec.id, { terminal: true });
     let outputFn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void = () => undefined;
     let size: [number, number] = [80, 24];

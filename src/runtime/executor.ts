@@ -13,8 +13,8 @@
  *
  * The io of a start is either stdio (pipes, /dev/null or this process's own, passed to runc,
  * which proxies a pty of its own on an inherited terminal for a tty spec) or a console socket:
- * then runc sends the pty's master there and leaves the container to this process, which must
- * have become the child subreaper (sys/terminal.ts) first. runc always starts through
+ * then runc sends the pty's master there and leaves the container to this process, which
+ * becomes the child subreaper for it (sys/terminal.ts). runc always starts through
  * sys/spawn.ts.
  */
 import { mkdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { exitStatus, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
-import { listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
+import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
 import { buildSpec, type NetNamespace, type RuntimeOptions } from './spec.ts';
@@ -238,10 +238,12 @@ export class Executor {
 
   private async startWithConsole(id: string, bundle: string, io: { consoleSocket: string; pidFile: string }): Promise<RunningContainer> {
     const socket = await listenConsoleSocket(io.consoleSocket);
+    // Without this the container would be init's child once runc has gone, and its exit lost.
+    becomeSubreaper();
     const child = this.runc.runWithConsole(id, bundle, io);
     const runcStatus = child.exited.then(exitStatus, () => 127);
     void runcStatus.then(() => socket.close());
-    const pid = runcStatus.then(async (status) => (status === 0 ? Number((await readFile(io.pidFile, 'utf8')).trim()) || 0 : 0));
+    const pid = runcStatus.then(async (status) => (status === 0 ? Number((await readFile(io.pidFile, 'utf8').catch(() => '')).trim()) || 0 : 0));
     // The container is this process's child once `runc run --detach` is gone: waited for
     // here, then its runc state removed, so that wait() ends as a foreground run's does.
     const exited = pid.then(async (p) => {

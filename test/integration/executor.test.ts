@@ -14,7 +14,6 @@ import { after, before, describe, it } from 'node:test';
 import { setupNetwork, teardownNetwork, type NetworkAttachment } from '../../src/network/index.ts';
 import { Executor, resolveUser, type ContainerSpec, type RunningContainer } from '../../src/runtime/index.ts';
 import { sys } from '../../src/sys/index.ts';
-import { becomeSubreaper } from '../../src/sys/terminal.ts';
 import { REPO } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
@@ -100,7 +99,6 @@ describe('the executor runs a container', () => {
   });
 
   it('with a terminal from runc\'s console socket: a real pty, its size set by resize, input and exit status', async () => {
-    becomeSubreaper();
     const rootfs = rootfsOf('tty');
     const spec = await specFor(rootfs, ['sh'], { tty: true });
     const c = await executor.run(spec, { consoleSocket: join(work, `c${seq}.sock`), pidFile: join(work, `${spec.id}.pid`) });
