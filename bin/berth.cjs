@@ -57,11 +57,12 @@ if (existsSync(bundle)) {
  * (src/sys/crypto.ts); net and fs/promises (with readline behind it), which a build first
  * needs once its first container has started, and loads while it runs; worker_threads, for
  * big layers and big COPYs only; tls, http and https, for registry and ADD <url> traffic;
- * zlib, for compressed layers; dgram, for a published UDP port. bench/startup-modules.ts
+ * zlib, for compressed layers; dgram, for a published UDP port; tty (with net behind it),
+ * which only a detached `-t` container's monitor uses. bench/startup-modules.ts
  * checks which a command loads.
  */
 function lazyBuiltins(real) {
-  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises', 'node:worker_threads', 'node:tls', 'node:http', 'node:https', 'node:zlib', 'node:dgram']);
+  const LAZY = new Set(['node:child_process', 'node:crypto', 'node:net', 'node:fs/promises', 'node:worker_threads', 'node:tls', 'node:http', 'node:https', 'node:zlib', 'node:dgram', 'node:tty']);
   const standIns = new Map();
   const req = (id) => {
     if (!LAZY.has(id)) return real(id);

@@ -1,7 +1,7 @@
 /*
- * posix_spawn(3) with stdout and stderr on pipes, and waitpid(2) on the thread pool: Node's
- * spawn forks, copying the page tables of its whole heap (3-9 ms at 100-250 MB here);
- * posix_spawn shares the memory until the exec, whatever the size.
+ * posix_spawn(3) with each of stdin, stdout and stderr a pipe, /dev/null or inherited, and
+ * waitpid(2) on the thread pool: Node's spawn forks, copying the page tables of its whole
+ * heap, which grows with the heap; posix_spawn shares the memory until the exec.
  */
 #define _GNU_SOURCE
 #include "berth_sys.h"
@@ -40,23 +40,39 @@ static void free_array(char **a) {
   free(a);
 }
 
+/* What each of the child's fds 0-2 becomes: a new pipe, /dev/null, or this process's own. */
+enum { STDIO_PIPE = 0, STDIO_IGNORE = 1, STDIO_INHERIT = 2 };
+
 /*
- * spawnPiped(file, argv, env): {pid, stdout, stderr}: the child's stdin is /dev/null, its
- * stdout and stderr are pipes whose read ends (close-on-exec) are returned. Signal
- * dispositions go back to their defaults (Node ignores SIGPIPE) and the mask is emptied.
+ * spawn(file, argv, env, stdio): {pid, fds}: stdio holds three STDIO_* values, for fds 0-2;
+ * fds holds this side of each pipe (the write end for stdin, the read end for stdout and
+ * stderr, close-on-exec), or -1 where there is none. Signal dispositions go back to their
+ * defaults (Node ignores SIGPIPE) and the mask is emptied.
  */
-static napi_value js_spawn_piped(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv, "spawnPiped(file, argv, env)")) return NULL;
+static napi_value js_spawn(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv, "spawn(file, argv, env, stdio)")) return NULL;
+  int32_t kinds[3];
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[3], i, &v) != napi_ok || napi_get_value_int32(env, v, &kinds[i]) != napi_ok || kinds[i] < STDIO_PIPE || kinds[i] > STDIO_INHERIT) {
+      napi_throw_type_error(env, NULL, "spawn: stdio is three of 0 (pipe), 1 (ignore), 2 (inherit)");
+      return NULL;
+    }
+  }
   char *file = string_arg(env, argv[0], 0);
   char **args = file ? string_array(env, argv[1]) : NULL;
   char **envp = args ? string_array(env, argv[2]) : NULL;
   napi_value result = NULL;
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  int ours[3] = {-1, -1, -1};
   if (!envp) goto done;
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    throw_errno(env, errno, "pipe2", file);
-    goto done;
+  for (int i = 0; i < 3; i++) {
+    if (kinds[i] != STDIO_PIPE) continue;
+    if (pipe2(pipes[i], O_CLOEXEC) != 0) {
+      throw_errno(env, errno, "pipe2", file);
+      goto done;
+    }
   }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -64,9 +80,13 @@ static napi_value js_spawn_piped(napi_env env, napi_callback_info info) {
   sigfillset(&all);
   sigemptyset(&none);
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  for (int i = 0; i < 3; i++) {
+    /* stdin reads the pipe's read end; stdout and stderr write its write end. */
+    if (kinds[i] == STDIO_PIPE) posix_spawn_file_actions_adddup2(&fa, pipes[i][i == 0 ? 0 : 1], i);
+    else if (kinds[i] == STDIO_IGNORE) posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+    /* libuv marks a terminal's fds close-on-exec when it reopens them: a dup2 onto itself clears that. */
+    else posix_spawn_file_actions_adddup2(&fa, i, i);
+  }
   posix_spawnattr_init(&attr);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -75,26 +95,34 @@ static napi_value js_spawn_piped(napi_env env, napi_callback_info info) {
   int rc = posix_spawn(&pid, file, &fa, &attr, args, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  close(out[1]);
-  close(err[1]);
-  out[1] = err[1] = -1;
+  for (int i = 0; i < 3; i++) {
+    if (pipes[i][0] < 0) continue;
+    int child_end = i == 0 ? 0 : 1;
+    close(pipes[i][child_end]);
+    ours[i] = pipes[i][1 - child_end];
+    pipes[i][0] = pipes[i][1] = -1;
+  }
   if (rc != 0) {
-    close(out[0]);
-    close(err[0]);
+    for (int i = 0; i < 3; i++)
+      if (ours[i] >= 0) close(ours[i]);
     throw_errno(env, rc, "posix_spawn", file);
     goto done;
   }
-  napi_value v;
+  napi_value v, fds;
   napi_create_object(env, &result);
   napi_create_int32(env, pid, &v);
   napi_set_named_property(env, result, "pid", v);
-  napi_create_int32(env, out[0], &v);
-  napi_set_named_property(env, result, "stdout", v);
-  napi_create_int32(env, err[0], &v);
-  napi_set_named_property(env, result, "stderr", v);
+  napi_create_array_with_length(env, 3, &fds);
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_create_int32(env, ours[i], &v);
+    napi_set_element(env, fds, i, v);
+  }
+  napi_set_named_property(env, result, "fds", fds);
 done:
-  if (out[1] >= 0) close(out[0]), close(out[1]);
-  if (err[1] >= 0) close(err[0]), close(err[1]);
+  for (int i = 0; i < 3; i++) {
+    if (pipes[i][0] >= 0) close(pipes[i][0]);
+    if (pipes[i][1] >= 0) close(pipes[i][1]);
+  }
   free(file);
   free_array(args);
   free_array(envp);
@@ -149,7 +177,7 @@ static napi_value js_waitpid(napi_env env, napi_callback_info info) {
 
 napi_status berth_spawn_define(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"spawnPiped", NULL, js_spawn_piped, NULL, NULL, NULL, napi_default, NULL},
+      {"spawn", NULL, js_spawn, NULL, NULL, NULL, napi_default, NULL},
       {"waitpid", NULL, js_waitpid, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -3,7 +3,8 @@
  * the l*xattr(2) family, mknod(2) and openat2(2). Without this addon berth spawns mount, umount, sync,
  * getfattr, setfattr and mknod instead (src/sys/index.ts); a spawn costs 2-5 ms here, and a
  * cold build makes about a dozen of them. berth_spawn.c adds posix_spawn and waitpid,
- * berth_hash.c SHA-256 and random bytes; berth_common.c holds what they share.
+ * berth_hash.c SHA-256 and random bytes, berth_pty.c what a container's terminal needs;
+ * berth_common.c holds what they share.
  *
  * mount, umount and syncfs run on libuv's thread pool and return promises: taking down an
  * overlay syncs the file system under it, which can take as long as the data it wrote, and
@@ -287,6 +288,6 @@ NAPI_MODULE_INIT() {
       {"openat2", NULL, js_openat2, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  if (berth_spawn_define(env, exports) != napi_ok || berth_hash_define(env, exports) != napi_ok) return NULL;
+  if (berth_spawn_define(env, exports) != napi_ok || berth_hash_define(env, exports) != napi_ok || berth_pty_define(env, exports) != napi_ok) return NULL;
   return exports;
 }

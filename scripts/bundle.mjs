@@ -3,7 +3,7 @@
 // command: with the cache, V8 deserializes compiled code instead of parsing 800 kB of
 // JavaScript (docs/benchmarks.md). CommonJS because Node 20 can only attach a code cache to a
 // vm.Script; bin/berth.cjs hands the costly built-ins over as stand-ins that load at first use,
-// and cli/ loads a verb's modules when it runs. node-pty stays external (src/sys/pty.ts); better-sqlite3's JavaScript is bundled
+// and cli/ loads a verb's modules when it runs. better-sqlite3's JavaScript is bundled
 // and its native addon loaded by path (store/db.ts). berth's own addon, native/berth_sys.c
 // (mount, umount2, xattrs, mknod: src/sys), is compiled beside the bundle; without a C
 // compiler or Node's headers the build says so and berth spawns the tools instead.
@@ -32,7 +32,6 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   charset: 'ascii',
-  external: ['node-pty'],
   logLevel: 'warning',
 });
 // bin/berth.cjs reads the bundle as latin1, a third quicker than decoding UTF-8: exact only

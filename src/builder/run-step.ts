@@ -4,9 +4,8 @@
  * step's mounts; its upperdir becomes the new layer. Mount points runc had to create for
  * the step (e.g. /etc/resolv.conf, a secret's target) are removed before the commit.
  */
-import { mkdirSync, openSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { openSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { constants } from 'node:os';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { runFlags, type Instruction } from '../dockerfile/index.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
@@ -14,7 +13,7 @@ import { cleanComponents } from '../layer/index.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { mkdirInRoot } from './copy-files.ts';
 import { setupNetwork, teardownNetwork } from '../network/index.ts';
-import { buildSpec, composeEnv, ensureEmulator, resolveUser, Runc, type SpecMount } from '../runtime/index.ts';
+import { composeEnv, ensureEmulator, Executor, resolveUser, type RunningContainer, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { resolveRunMounts } from './mounts.ts';
@@ -109,8 +108,8 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });
   const runDir = join(engine.runRoot, 'build', key);
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
-  const runc = new Runc(join(engine.runRoot, 'runc'));
-  let runcExited = false; // `runc run` removes its container when the process exits
+  const executor = new Executor(join(engine.runRoot, 'runc'));
+  let container: RunningContainer | undefined;
   // The step's network and bundle dir (a few files on the run dir's tmpfs): released once
   // the container is gone, in the background (StepContext.background).
   const release = async () => {
@@ -129,39 +128,35 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const created = createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]);
     const user = await resolveUser(snap.rootfs, c.User ?? '');
     net = await setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
-    const etc: SpecMount[] = [
-      { destination: '/etc/resolv.conf', type: 'bind', source: net.resolvConfPath, options: ['rbind', 'rprivate', 'ro'] },
-      { destination: '/etc/hosts', type: 'bind', source: net.hostsPath, options: ['rbind', 'rprivate', 'ro'] },
-    ];
-    const all = [...etc, ...mounts];
     const argv = runArgv(inst, state);
-    const spec = buildSpec({
-      id: key,
-      rootfs: snap.rootfs,
-      args: argv,
-      env: composeEnv(runEnv(state), 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')),
-      user,
-      workdir,
-      hostname: 'buildkitsandbox',
-      tty: false,
-      mounts: all,
-      netns: net.mode === 'host' ? { kind: 'host' } : net.netnsPath ? { kind: 'path', path: net.netnsPath } : { kind: 'new' },
-      options: { privileged: flags.security === 'insecure' },
-    });
-    // The bundle is on the run dir's tmpfs, which no crash outlives: written in line, as is.
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec), { mode: 0o600 }); // the step's env, build args included
-    const child = runc.runPiped(key, runDir);
+    // The bundle is on the run dir's tmpfs, which no crash outlives; its config.json holds the step's env, build args included.
+    container = await executor.run(
+      {
+        id: key,
+        rootfs: snap.rootfs,
+        bundle: runDir,
+        hostname: 'buildkitsandbox',
+        process: { args: argv, env: composeEnv(runEnv(state), 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')), cwd: workdir, user, tty: false },
+        mounts,
+        // A build step gets no /etc/hostname of its own, and its /etc files are read-only.
+        network: { mode: net.mode, netnsPath: net.netnsPath, hostsPath: net.hostsPath, resolvConfPath: net.resolvConfPath },
+        etcReadOnly: true,
+        options: { privileged: flags.security === 'insecure' },
+      },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const child = container;
     // What earlier commits left, while the container runs.
     ctx.background(engine.snapshots.cleanup());
-    child.stdout.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
-    child.stderr.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
+    child.stdout!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stdout', text: d.toString() }));
+    child.stderr!.on('data', (d: Buffer) => ctx.progress.emit({ kind: 'step-log', step: stepNo, stream: 'stderr', text: d.toString() }));
     // Ctrl-C kills the step's container; one that `runc run` has not created yet is killed
     // as soon as it exists.
-    const abort = (): void => void runc.kill(key, 'SIGKILL').catch(() => void (runcExited || setTimeout(abort, 50)));
+    let runcExited = false;
+    const abort = (): void => void child.kill('SIGKILL').catch(() => void (runcExited || setTimeout(abort, 50)));
     ctx.signal?.addEventListener('abort', abort);
     if (ctx.signal?.aborted) abort();
-    const code = await child.exited.then(({ code: c2, signal: sig }) => c2 ?? 128 + (sig ? constants.signals[sig] ?? 0 : 0));
+    const code = await child.wait();
     runcExited = true;
     ctx.signal?.removeEventListener('abort', abort);
     if (ctx.signal?.aborted) throw new BerthError('CANCELLED', 'the build was cancelled');
@@ -178,7 +173,8 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     await engine.snapshots.remove(key).catch(() => undefined);
     throw e;
   } finally {
-    if (!runcExited) await runc.delete(key).catch(() => undefined);
+    // `runc run` removes its container when the process exits; one that never got that far is removed here.
+    await (container ? container.delete() : executor.delete(key)).catch(() => undefined);
     ctx.background(release());
   }
 }

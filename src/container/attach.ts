@@ -10,7 +10,7 @@
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Engine } from '../engine.ts';
+import type { ContainerRoots } from './paths.ts';
 import { BerthError } from '../errors/index.ts';
 
 export enum FrameKind {
@@ -27,7 +27,7 @@ export interface Frame {
   readonly payload: Buffer;
 }
 
-export function attachSocketPath(engine: Engine, id: string): string {
+export function attachSocketPath(engine: Pick<ContainerRoots, 'runRoot'>, id: string): string {
   return join(engine.runRoot, 'attach', `${id.slice(0, 12)}.sock`);
 }
 

@@ -10,7 +10,7 @@ import type { VolumeStore } from '../volume/index.ts';
 import { thawAbandoned } from './freeze.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
-import { runcDelete, runcKill, runcStatus, teardownRuntime } from './runtime-adapter.ts';
+import { runcDelete, runcKill, runcStatus, teardownRuntime, type RuntimeDeps } from './runtime-adapter.ts';
 
 /**
  * What stopping, waiting on, reaping and removing a container use: its records, its snapshot,
@@ -21,7 +21,7 @@ export type ContainerControl = ContainerRoots & {
   readonly containers: ContainerRecords;
   readonly snapshots: Snapshotter;
   readonly volumes: VolumeStore;
-} & Parameters<typeof teardownRuntime>[0] & Parameters<typeof runcKill>[0] & Parameters<typeof runcDelete>[0] & Parameters<typeof runcStatus>[0];
+} & RuntimeDeps;
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;

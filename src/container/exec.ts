@@ -1,13 +1,12 @@
 /** `exec`: a new process in a running container, through `runc exec`, attached to this terminal. */
-import { constants } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
-import { checkCommand, composeEnv, resolveUser, Runc, capabilitySet, type RuntimeOptions } from '../runtime/index.ts';
+import { checkCommand, composeEnv, Executor, resolveUser, capabilitySet, type RuntimeOptions } from '../runtime/index.ts';
+import { exitStatus } from '../sys/spawn.ts';
 import { randomHex } from '../sys/crypto.ts';
-import { reconcile } from './control.ts';
+import { reconcile, type ContainerControl } from './control.ts';
 import { containerPaths } from './paths.ts';
 
 export interface ExecOptions {
@@ -22,7 +21,7 @@ export interface ExecOptions {
   readonly detach?: boolean;
 }
 
-export async function execInContainer(engine: Engine, idOrName: string, opts: ExecOptions): Promise<number> {
+export async function execInContainer(engine: ContainerControl, idOrName: string, opts: ExecOptions): Promise<number> {
   const rec = await reconcile(engine, engine.containers.require(idOrName));
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `container ${rec.id} is not running`);
   if (!opts.command.length) throw new BerthError('INVALID_ARGUMENT', 'exec needs a command to run');
@@ -45,15 +44,17 @@ export async function execInContainer(engine: Engine, idOrName: string, opts: Ex
   const file = join(paths.runDir, `exec-${randomHex(6)}.json`);
   await writeFile(file, JSON.stringify(process_), { mode: 0o600 }); // its env
   try {
+    const executor = new Executor(paths.runcRoot);
     if (opts.detach) {
-      const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: 'ignore', tty: false, detach: true });
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve).on('error', () => resolve(null)));
+      const child = executor.exec(rec.id, file, { stdio: ['ignore', 'ignore', 'ignore'], tty: false, detach: true });
+      const code = await child.exited.then((e) => exitStatus(e), () => null);
       if (code !== 0) throw new BerthError('RUNTIME', `cannot start ${opts.command.join(' ')} in container ${rec.id.slice(0, 12)}: runc exec exited with ${code ?? 'an error'}`);
       return 0;
     }
-    const child = new Runc(paths.runcRoot).exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });
+    // In the foreground runc passes this terminal (or these fds) to the process, proxying a pty of its own for -t.
+    const child = executor.exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
-    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0))));
+    return await child.exited.then((e) => exitStatus(e), () => 127);
   } finally {
     await rm(file, { force: true });
   }

@@ -1,36 +1,41 @@
 /**
  * Starting a container, attached or detached.
  *
- * Attached (`run`, `start -a`): this process spawns `runc run` itself — the fastest path —
+ * Attached (`run`, `start -a`): this process starts `runc run` itself — the fastest path —
  * passes the terminal or pipes through, and records the exit. Detached (`run -d`): setup
  * errors are still reported here, then a monitor process (`berth __monitor ID`, detached
- * from the terminal) owns `runc run`, writes the json log and records the exit after this
- * CLI is gone.
+ * from the terminal) owns the container, writes the json log and records the exit after this
+ * CLI is gone; for `-t` it holds the pty's master, which runc sends it (sys/terminal.ts).
+ * Both start it through the executor (runtime/executor.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import type { Engine } from '../engine.ts';
+import type { ImageStores } from '../image/stores.ts';
 import { loadImage } from '../image/resolve.ts';
-import { ensureEmulator, RuncStartWatch } from '../runtime/index.ts';
+import { ensureEmulator, RuncStartWatch, type RunningContainer } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { containerPaths } from './paths.ts';
+import type { ContainerControl } from './control.ts';
+
+/** What starting a container uses: its records and runtime (ContainerControl), and the image stores its volumes are filled from. */
+export type StartDeps = ContainerControl & Pick<ImageStores, 'content' | 'images' | 'snapshots'>;
 import type { ContainerRecord } from './records.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
-import { prepareRuntime, spawnRunc, spawnRuncInPty, waitForPidFile } from './runtime-adapter.ts';
+import { prepareRuntime, startRuntime } from './runtime-adapter.ts';
+import { needTerminalSupport } from '../sys/terminal.ts';
 
 /**
  * Fills each empty volume from the image's dir at its mount path. That dir is opened inside
  * the rootfs (a link in the image, `data -> /etc`, leads to the image's /etc, never the
  * host's), and the copy reads through the fd.
  */
-async function copyUpVolumes(engine: Engine, rec: ContainerRecord, rootfs: string): Promise<void> {
+async function copyUpVolumes(engine: StartDeps, rec: ContainerRecord, rootfs: string): Promise<void> {
   const volumes = rec.config.mounts.filter((m) => m.type === 'volume' && m.volumeName);
   if (!volumes.length) return;
   const rootFd = openRoot(rootfs);
@@ -54,7 +59,7 @@ async function copyUpVolumes(engine: Engine, rec: ContainerRecord, rootfs: strin
   }
 }
 
-async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
+async function prepare(engine: StartDeps, rec: ContainerRecord): Promise<void> {
   if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
   const { config } = await loadImage(engine, rec.imageId);
   if ((await ensureEmulator(config.architecture)) === 'unavailable') {
@@ -76,7 +81,7 @@ async function prepare(engine: Engine, rec: ContainerRecord): Promise<void> {
 }
 
 /** Prepares; a `--rm` container that cannot start is removed, as docker does. */
-async function prepareOrRemove(engine: Engine, rec: ContainerRecord): Promise<void> {
+async function prepareOrRemove(engine: StartDeps, rec: ContainerRecord): Promise<void> {
   try {
     await prepare(engine, rec);
   } catch (e) {
@@ -85,30 +90,19 @@ async function prepareOrRemove(engine: Engine, rec: ContainerRecord): Promise<vo
   }
 }
 
-/** The exit status of `runc run`: the container's own, or 128+n for a signal. */
-function exitStatus(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? osSignal(signal) : 0))));
-}
-
-/** The container's pid once runc has written it, or 0 when it exited first (the poll stops then). */
-function pidOrExit(pidFile: string, exited: Promise<number>): Promise<number> {
-  const gone = new AbortController();
-  void exited.then(() => gone.abort());
-  return Promise.race([waitForPidFile(pidFile, { signal: gone.signal }), exited.then(() => 0)]);
-}
-
-function markRunning(engine: Engine, id: string, pid: number, monitorPid: number): void {
+function markRunning(engine: StartDeps, id: string, pid: number, monitorPid: number): void {
   engine.containers.updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
 }
 
 /** Runs the container attached to this terminal; resolves to its exit status. */
-export async function startAttached(engine: Engine, id: string, io: { stdin: boolean }): Promise<number> {
+export async function startAttached(engine: StartDeps, id: string, io: { stdin: boolean }): Promise<number> {
   const records = engine.containers;
   const rec = records.require(id);
   await prepareOrRemove(engine, rec);
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
-  const child = spawnRunc(engine, rec.id, tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe']);
+  // With -t runc proxies a pty of its own on this terminal; without, output comes through pipes to log.
+  const child = await startRuntime(engine, rec.id, { stdio: tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'] });
   const log = new JsonLogWriter(paths.log);
   const runc = new RuncStartWatch();
   if (!tty) {
@@ -125,14 +119,14 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   // runc forwards signals to the container; this process must outlive it to record the exit.
   const ignore = () => undefined;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(sig, ignore);
-  const exited = exitStatus(child);
-  const pid = await pidOrExit(paths.pidFile, exited);
+  const exited = child.wait();
+  const pid = await child.started();
   if (pid) runc.containerStarted();
   markRunning(engine, rec.id, pid, process.pid);
   mark('container running');
   const code = await exited;
   mark('container exited');
-  await new Promise<void>((r) => (child.stdout && !child.stdout.readableEnded ? child.stdout.once('end', () => r()) : r()));
+  await ended(child.stdout);
   await log.close();
   await finishContainer(engine, rec.id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
   if (rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true });
@@ -142,14 +136,18 @@ export async function startAttached(engine: Engine, id: string, io: { stdin: boo
   return code;
 }
 
-function osSignal(name: NodeJS.Signals): number {
-  return constants.signals[name] ?? 0;
+/** Resolves once `stream` has ended (at once for none), so that the log has all of it. */
+function ended(stream: NodeJS.ReadableStream | null): Promise<void> {
+  const s = stream as Readable | null;
+  return new Promise((r) => (s && !s.readableEnded && !s.destroyed ? s.once('close', () => r()).once('end', () => r()) : r()));
 }
 
 /** Starts the container under a monitor process and returns once it runs (or failed to). */
-export async function startDetached(engine: Engine, id: string): Promise<void> {
+export async function startDetached(engine: StartDeps, id: string): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
+  // Said here, with a hint, rather than by a monitor that could not take the terminal.
+  if (rec.config.tty) needTerminalSupport();
   await prepareOrRemove(engine, rec);
   // A restart must not mistake the last run's exit for this one's: clear it before the monitor runs.
   records.updateState(rec.id, (s) => ({ ...s, status: 'created' }));
@@ -209,43 +207,59 @@ function reportStart(report: StartReport): void {
   }
 }
 
-/** How the monitor runs `runc run`: in a pty of its own for a `-t` container, over pipes otherwise. */
+/** The monitor's container: on a pty whose master it holds for a `-t` container, on pipes otherwise. */
 interface MonitoredProcess {
-  readonly exited: Promise<number>;
+  readonly container: RunningContainer;
   onOutput(fn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void): void;
+  /** Resolves once the output has all been passed on. */
+  outputDone(): Promise<void>;
   input: AttachInput;
 }
 
-async function spawnMonitored(engine: Engine, rec: ContainerRecord): Promise<MonitoredProcess> {
+async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatch: RuncStartWatch): Promise<MonitoredProcess> {
   const interactive = rec.config.interactive;
   if (rec.config.tty) {
-    // runc proxies its own terminal to the container's console, so it needs a real pty: the
-    // monitor holds the master side, as a terminal would (docker's shim does the same).
-    const term = await spawnRuncInPty(engine, rec.id);
+    // runc makes the container's pty and sends its master to this process over the console
+    // socket (as docker's shim has it); the container is then this process's child.
+    const container = await startRuntime(engine, rec.id, { terminal: true });
+    let outputFn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void = () => undefined;
+    let size: [number, number] = [80, 24];
+    // runc's own complaints (it could not start the container) come on its stderr.
+    container.stderr?.on('data', (c: Buffer) => void startWatch.claims(c));
+    const term = await container.terminal!.catch(() => undefined);
+    term?.resize(...size);
+    const done = term ? new Promise<void>((r) => term.output.once('close', () => r())) : Promise.resolve();
+    term?.output.on('data', (d: Buffer) => outputFn(FrameKind.Stdout, d));
+    void container.wait().then(() => setTimeout(() => term?.close(), 2000).unref());
     return {
-      exited: new Promise((resolve) => term.onExit(({ exitCode, signal }) => resolve(signal ? 128 + signal : exitCode))),
-      onOutput: (fn) => term.onData((d) => fn(FrameKind.Stdout, typeof d === 'string' ? Buffer.from(d) : d)),
+      container,
+      onOutput: (fn) => (outputFn = fn),
+      outputDone: () => done,
       input: {
-        onStdin: (data) => interactive && term.write(data),
+        onStdin: (data) => interactive && term?.write(data),
         onStdinEnd: () => undefined,
-        onResize: (cols, rows) => term.resize(cols, rows),
+        onResize: (cols, rows) => {
+          size = [cols, rows];
+          term?.resize(cols, rows);
+        },
       },
     };
   }
-  const child = spawnRunc(engine, rec.id, [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe']);
-  child.stdin?.on('error', () => undefined);
+  const container = await startRuntime(engine, rec.id, { stdio: [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  container.stdin?.on('error', () => undefined);
   return {
-    exited: exitStatus(child),
+    container,
     onOutput: (fn) => {
-      child.stdout!.on('data', (c: Buffer) => fn(FrameKind.Stdout, c));
-      child.stderr!.on('data', (c: Buffer) => fn(FrameKind.Stderr, c));
+      container.stdout!.on('data', (c: Buffer) => fn(FrameKind.Stdout, c));
+      container.stderr!.on('data', (c: Buffer) => fn(FrameKind.Stderr, c));
     },
-    input: { onStdin: (data) => child.stdin?.write(data), onStdinEnd: () => child.stdin?.end(), onResize: () => undefined },
+    outputDone: () => Promise.resolve(),
+    input: { onStdin: (data) => container.stdin?.write(data), onStdinEnd: () => container.stdin?.end(), onResize: () => undefined },
   };
 }
 
 /** The monitor process body: own `runc run`, log its output, serve attach, record its exit. */
-export async function runMonitor(engine: Engine, id: string): Promise<void> {
+export async function runMonitor(engine: StartDeps, id: string): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
   const paths = containerPaths(engine, id);
@@ -256,23 +270,24 @@ export async function runMonitor(engine: Engine, id: string): Promise<void> {
     onStdinEnd: () => proc?.input.onStdinEnd(),
     onResize: (c, r) => proc?.input.onResize(c, r),
   });
-  proc = await spawnMonitored(engine, rec);
   // As attached: runc failing to start the container is the engine's error, which
   // `startDetached` reports (exit 125), not container output.
   const runc = new RuncStartWatch();
+  proc = await spawnMonitored(engine, rec, runc);
   proc.onOutput((kind, data) => {
     if (runc.claims(data)) return;
     log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
     attach.output(kind, data);
   });
-  const exited = proc.exited;
-  const pid = await pidOrExit(paths.pidFile, exited);
+  const exited = proc.container.wait();
+  const pid = await proc.container.started();
   if (pid) {
     runc.containerStarted();
     markRunning(engine, id, pid, process.pid);
     reportStart({});
   }
   const code = await exited;
+  await proc.outputDone();
   // No pid: runc is gone already, having either run a very short container or failed to start one.
   if (!pid) reportStart(runc.error ? { error: runc.error } : {});
   await log.close();

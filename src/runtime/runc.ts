@@ -3,13 +3,12 @@
  * in their own runc state dir. `run` is foreground (`runc run`): runc passes its stdio to
  * the container (or proxies a pty when the spec asks for a terminal), forwards the signals
  * it receives, and exits with the container's status (128+n for a signal).
+ * `runWithConsole` is the detached form for a container whose terminal berth holds.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { execFileAsync } from '../sys/exec-file.ts';
-import { spawnPiped, type PipedChild } from '../sys/spawn.ts';
+import { runChild, spawnChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
 import { settings } from '../config/index.ts';
 
 /**
@@ -40,6 +39,7 @@ export class RuncStartWatch {
 /** An absolute path: a PATH search per call costs a dozen failed execs on a long PATH. */
 export const RUNC = settings().runc ?? ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p)) ?? 'runc';
 
+/** runc's own commands, all started through sys/spawn.ts; executor.ts is the one user of `run` and `exec`. */
 export class Runc {
   constructor(private readonly stateRoot: string) {}
 
@@ -47,36 +47,43 @@ export class Runc {
     return ['--root', this.stateRoot];
   }
 
-  /** The argv of a foreground `runc run`, for callers that spawn it themselves (in a pty). */
-  runArgs(id: string, bundle: string, opts: { pidFile?: string } = {}): string[] {
-    return [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id];
+  /** Runs a runc command to its end; rejects with its stderr when it fails. */
+  private async command(args: readonly string[]): Promise<string> {
+    const r = await runChild(RUNC, [...this.base(), ...args]);
+    if (r.status !== 0) throw Object.assign(new Error(r.stderr.trim() || `runc ${args[0]} exited with ${r.status}`), { stderr: r.stderr });
+    return r.stdout;
   }
 
-  run(id: string, bundle: string, opts: { stdio: StdioOptions; pidFile?: string }): ChildProcess {
-    const child = spawn(RUNC, this.runArgs(id, bundle, opts), { stdio: opts.stdio });
-    child.on('error', () => undefined);
-    return child;
+  /**
+   * `runc run` in the foreground: runc passes its stdio to the container (or proxies a pty on
+   * its own terminal when the spec asks for one) and exits with the container's status.
+   */
+  run(id: string, bundle: string, opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; pidFile?: string }): SpawnedChild {
+    return spawnChild(RUNC, [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id], { stdio: opts.stdio });
   }
 
-  /** A foreground `runc run` with stdin from /dev/null and its output on pipes (build steps). */
-  runPiped(id: string, bundle: string): PipedChild {
-    return spawnPiped(RUNC, this.runArgs(id, bundle));
+  /**
+   * `runc run --detach` with a console socket: runc sends the pty's master to `consoleSocket`
+   * and exits once the container runs, leaving it to this process (its child subreaper) and
+   * its state to `delete`. Its stderr carries its reason when it cannot start the container.
+   */
+  runWithConsole(id: string, bundle: string, opts: { consoleSocket: string; pidFile: string }): SpawnedChild {
+    const args = [...this.base(), 'run', '--detach', '--console-socket', opts.consoleSocket, '--pid-file', opts.pidFile, '--bundle', bundle, id];
+    return spawnChild(RUNC, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
 
   /**
    * `runc exec` with a process.json: in the foreground, it exits with the process; with
    * `detach`, as soon as the process has started.
    */
-  exec(id: string, processJson: string, opts: { stdio: StdioOptions; tty: boolean; detach?: boolean }): ChildProcess {
+  exec(id: string, processJson: string, opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean }): SpawnedChild {
     const args = [...this.base(), 'exec', '--process', processJson, ...(opts.tty ? ['--tty'] : []), ...(opts.detach ? ['--detach'] : []), id];
-    const child = spawn(RUNC, args, { stdio: opts.stdio });
-    child.on('error', () => undefined);
-    return child;
+    return spawnChild(RUNC, args, { stdio: opts.stdio });
   }
 
   async kill(id: string, signal: string): Promise<void> {
     try {
-      await execFileAsync(RUNC, [...this.base(), 'kill', id, signal.replace(/^SIG/, '')]);
+      await this.command(['kill', id, signal.replace(/^SIG/, '')]);
     } catch (e) {
       const msg = String((e as { stderr?: string }).stderr ?? e);
       if (/not exist|container not running|process already finished/.test(msg)) {
@@ -95,7 +102,7 @@ export class Runc {
   async pause(id: string): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await execFileAsync(RUNC, [...this.base(), 'pause', id]);
+        await this.command(['pause', id]);
         return true;
       } catch (e) {
         const msg = String((e as { stderr?: string }).stderr ?? e);
@@ -110,7 +117,7 @@ export class Runc {
   }
 
   async resume(id: string): Promise<void> {
-    await execFileAsync(RUNC, [...this.base(), 'resume', id]);
+    await this.command(['resume', id]);
   }
 
   /** The argv of `runc resume`, for a caller that must run it in line (on a signal). */
@@ -119,14 +126,13 @@ export class Runc {
   }
 
   async delete(id: string): Promise<void> {
-    await execFileAsync(RUNC, [...this.base(), 'delete', '--force', id]).catch(() => undefined);
+    await this.command(['delete', '--force', id]).catch(() => undefined);
   }
 
   /** 'running' | 'created' | 'stopped' | 'paused', or undefined when runc knows no such container. */
   async status(id: string): Promise<string | undefined> {
     try {
-      const { stdout } = await execFileAsync(RUNC, [...this.base(), 'state', id]);
-      return (JSON.parse(stdout) as { status: string }).status;
+      return (JSON.parse(await this.command(['state', id])) as { status: string }).status;
     } catch {
       return undefined;
     }

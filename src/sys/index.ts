@@ -7,6 +7,7 @@
  * - xattr.ts: l*xattr (else `setfattr`, `getfattr`); device-nodes.ts: mknod (else `mknod`);
  * - in-root.ts: openat2 with RESOLVE_IN_ROOT (else a checked walk, one component at a time);
  * - spawn.ts: posix_spawn, which does not copy Node's page tables as its fork does;
+ * - terminal.ts: a container's console (runc's console socket, window size, subreaper);
  * - crypto.ts: SHA-256 and random bytes, which spare a command loading node:crypto.
  * docs/benchmarks.md has what each saves.
  *
@@ -39,10 +40,20 @@ export interface Sys {
    * RESOLVE_* bits; in-root.ts is its one caller. Absent from an addon built before it.
    */
   openat2?(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
-  /** posix_spawn(3) with stdin from /dev/null and stdout, stderr to pipes: their read ends. */
-  spawnPiped(file: string, argv: readonly string[], env: readonly string[]): { pid: number; stdout: number; stderr: number };
-  /** waitpid(2) for a child spawnPiped started, off the main thread. */
+  /**
+   * posix_spawn(3); `stdio` says for fds 0-2 whether each is a pipe (0), /dev/null (1) or
+   * inherited (2). `fds` are this side of the pipes, -1 where there is none. spawn.ts is its
+   * one caller. Absent from an addon built before it.
+   */
+  spawn?(file: string, argv: readonly string[], env: readonly string[], stdio: readonly [number, number, number]): { pid: number; fds: [number, number, number] };
+  /** waitpid(2) for a child (one spawn started, or one this process reaps as subreaper), off the main thread. */
   waitpid(pid: number): Promise<{ code: number | null; signal: number | null }>;
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphans among this process's descendants become its children. */
+  setChildSubreaper?(): void;
+  /** The fd carried by the next SCM_RIGHTS message on a connected unix socket, off the main thread. */
+  recvFd?(socketFd: number): Promise<number>;
+  /** ioctl(TIOCSWINSZ) on a terminal (a pty master). */
+  setWindowSize?(fd: number, cols: number, rows: number): void;
   /** Fills `buf` from getrandom(2). */
   randomFill(buf: Buffer): Buffer;
   /** OpenSSL's SHA-256 (crypto.ts); absent from an addon built without OpenSSL's headers. */

@@ -1,43 +1,97 @@
 /**
- * A child with its stdout and stderr on pipes, started by posix_spawn through berth's addon
- * when it is built: Node's spawn forks, and the fork copies the page tables of the whole
- * process, longer the more memory a build holds; posix_spawn costs the same at any
- * size. Without the addon, Node's spawn does it.
+ * The one way berth starts a helper process such as runc: `spawnChild`, with each of stdin,
+ * stdout and stderr a pipe, /dev/null or this process's own. With berth's addon it is
+ * posix_spawn(3): Node's spawn forks, and the fork copies the page tables of the whole
+ * process, which cost grows with the heap a build holds; posix_spawn costs the same at any
+ * size. Without the addon, Node's spawn does it. Callers never see which one ran.
  */
 import { spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { sys } from './index.ts';
 
-export interface PipedChild {
+export type StdioKind = 'pipe' | 'ignore' | 'inherit';
+
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface SpawnedChild {
   readonly pid: number;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  /** The exit: a code, or the signal that ended it. Output may still be arriving. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The write end of stdin's pipe, when stdin is 'pipe'. */
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** The exit: a code, or the signal that ended it; rejects when the file could not be started. Output may still be arriving. */
+  readonly exited: Promise<ChildExit>;
+}
+
+export interface SpawnOptions {
+  /** fds 0, 1, 2; the default is stdin from /dev/null and stdout, stderr on pipes. */
+  readonly stdio?: readonly [StdioKind, StdioKind, StdioKind];
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+const KIND_CODE: Record<StdioKind, number> = { pipe: 0, ignore: 1, inherit: 2 };
 
-/** Starts `file` (an absolute path: there is no PATH search) with `args`, stdin from /dev/null. */
-export function spawnPiped(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): PipedChild {
+/** An exit as a shell reports it: the code, or 128+n for signal n. */
+export function exitStatus(e: ChildExit): number {
+  return e.code ?? 128 + (e.signal ? constants.signals[e.signal] ?? 0 : 0);
+}
+
+/** The exit of a child that this process reaps itself: one `spawnChild` started, or an orphan it adopted as subreaper. */
+export function waitChild(pid: number): Promise<ChildExit> {
   const native = sys();
-  if (!native) {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+  if (!native) throw new Error('waitChild needs berth\'s addon');
+  return native.waitpid(pid).then((r) => ({ code: r.code, signal: r.signal === null ? null : signalNames.get(r.signal) ?? null }));
+}
+
+/** Starts `file` (an absolute path: there is no PATH search) with `args`. */
+export function spawnChild(file: string, args: readonly string[], opts: SpawnOptions = {}): SpawnedChild {
+  const stdio = opts.stdio ?? ['ignore', 'pipe', 'pipe'];
+  const env = opts.env ?? process.env;
+  const native = sys();
+  if (!native?.spawn) {
+    const child = spawn(file, args, { stdio: [...stdio], env });
+    const exited = new Promise<ChildExit>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (code, signal) => resolve({ code, signal }));
     });
-    return { pid: child.pid ?? 0, stdout: child.stdout, stderr: child.stderr, exited };
+    child.stdin?.on('error', () => undefined); // a container that stops reading: the input is lost, not the engine
+    return { pid: child.pid ?? 0, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exited };
   }
   const envList = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
-  const c = native.spawnPiped(file, [file, ...args], envList);
-  const stream = (fd: number) => {
-    const s = new Socket({ fd, readable: true, writable: false });
-    s.on('error', () => undefined); // a read error only ends the output early
+  let c: { pid: number; fds: [number, number, number] };
+  try {
+    c = native.spawn(file, [file, ...args], envList, [KIND_CODE[stdio[0]], KIND_CODE[stdio[1]], KIND_CODE[stdio[2]]]);
+  } catch (e) {
+    // As Node's spawn has it: the failure comes through `exited`, and the pipes are empty.
+    const exited = Promise.reject(e as Error);
+    exited.catch(() => undefined);
+    const empty = () => Readable.from([]);
+    return { pid: 0, stdin: stdio[0] === 'pipe' ? new Writable({ write: (_c, _e, cb) => cb() }) : null, stdout: stdio[1] === 'pipe' ? empty() : null, stderr: stdio[2] === 'pipe' ? empty() : null, exited };
+  }
+  const stream = (fd: number, writable: boolean) => {
+    if (fd < 0) return null;
+    const s = new Socket({ fd, readable: !writable, writable });
+    s.on('error', () => undefined); // a read error only ends the output early; a write error loses input nobody reads
     return s;
   };
-  const exited = native.waitpid(c.pid).then((r) => ({ code: r.code, signal: r.signal === null ? null : signalNames.get(r.signal) ?? null }));
-  return { pid: c.pid, stdout: stream(c.stdout), stderr: stream(c.stderr), exited };
+  return { pid: c.pid, stdin: stream(c.fds[0], true), stdout: stream(c.fds[1], false), stderr: stream(c.fds[2], false), exited: waitChild(c.pid) };
+}
+
+/** Runs `file` to its end with stdin from /dev/null, and collects its output. */
+export async function runChild(file: string, args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const child = spawnChild(file, args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ended = (s: Readable) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
+  const exit = await child.exited;
+  await Promise.all([ended(child.stdout!), ended(child.stderr!)]);
+  return { status: exitStatus(exit), stdout, stderr };
 }

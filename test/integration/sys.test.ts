@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { hashingStream, writeLayer } from '../../src/layer/index.ts';
 import { MNT_DETACH, sys } from '../../src/sys/index.ts';
-import { spawnPiped } from '../../src/sys/spawn.ts';
+import { spawnChild } from '../../src/sys/spawn.ts';
 
 const sandbox = mkdtempSync(join(tmpdir(), 'berth-sys-'));
 after(() => rmSync(sandbox, { recursive: true, force: true }));
@@ -123,8 +123,8 @@ describe('a child started by posix_spawn', () => {
 
   it('gives its output, its exit code and the env it was given', async () => {
     native();
-    const c = spawnPiped('/bin/sh', ['-c', 'echo "out $BERTH_T"; echo err >&2; read x; echo "stdin: [$x]"; exit 3'], { PATH: '/usr/bin:/bin', BERTH_T: 'v' });
-    const [out, err, exit] = await Promise.all([collect(c.stdout), collect(c.stderr), c.exited]);
+    const c = spawnChild('/bin/sh', ['-c', 'echo "out $BERTH_T"; echo err >&2; read x; echo "stdin: [$x]"; exit 3'], { env: { PATH: '/usr/bin:/bin', BERTH_T: 'v' } });
+    const [out, err, exit] = await Promise.all([collect(c.stdout!), collect(c.stderr!), c.exited]);
     assert.equal(out, 'out v\nstdin: []\n', 'stdin is /dev/null');
     assert.equal(err, 'err\n');
     assert.deepEqual(exit, { code: 3, signal: null });
@@ -132,17 +132,27 @@ describe('a child started by posix_spawn', () => {
 
   it('reports the signal that killed it, with SIGPIPE back at its default', async () => {
     native();
-    const killed = spawnPiped('/bin/sh', ['-c', 'kill -TERM $$']);
+    const killed = spawnChild('/bin/sh', ['-c', 'kill -TERM $$']);
     assert.deepEqual(await killed.exited, { code: null, signal: 'SIGTERM' });
     // Node ignores SIGPIPE; a child that writes to a closed pipe must die of it, as under a shell.
-    const piped = spawnPiped('/bin/sh', ['-c', 'sleep 0.2; echo x']);
-    piped.stdout.destroy();
+    const piped = spawnChild('/bin/sh', ['-c', 'sleep 0.2; echo x']);
+    piped.stdout!.destroy();
     assert.deepEqual(await piped.exited, { code: null, signal: 'SIGPIPE' });
   });
 
-  it('fails at once for a program that does not exist', () => {
+  it('fails at once for a program that does not exist', async () => {
     native();
-    assert.throws(() => spawnPiped('/nonexistent/berth-tool', []), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    await assert.rejects(spawnChild('/nonexistent/berth-tool', []).exited, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  });
+
+  it('passes a pipe as stdin, and this process\'s own fds when asked', async () => {
+    native();
+    const c = spawnChild('/bin/sh', ['-c', 'read x; echo "got [$x]"; echo to-devnull >&2'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    assert.equal(c.stderr, null);
+    c.stdin!.end('typed\n');
+    const [out, exit] = await Promise.all([collect(c.stdout!), c.exited]);
+    assert.equal(out, 'got [typed]\n');
+    assert.deepEqual(exit, { code: 0, signal: null });
   });
 });
 
