@@ -115,7 +115,7 @@ class Listing {
   statBytes(sel: ContextSelection): Float64Array {
     if (sel.length === this.count && sel.every((v, i) => v === i)) return this.stats.subarray(0, FIELDS * this.count);
     const out = new Float64Array(FIELDS * sel.length);
-    sel.forEach((v, i) => out.set(this.stats.subarray(FIELDS * v, FIELDS * v + FIELDS), FIELDS * i));
+    for (let i = 0; i < sel.length; i++) out.set(this.stats.subarray(FIELDS * sel[i]!, FIELDS * sel[i]! + FIELDS), FIELDS * i);
     return out;
   }
 }
@@ -170,7 +170,6 @@ export class BuildContext {
             if (!excluded) out.push(childRel, st);
             walk(childRel);
           } else if (excluded) {
-            continue;
           } else if (st.isFile() || st.isSymbolicLink()) {
             out.push(childRel, st);
           } else {

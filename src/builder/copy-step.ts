@@ -236,7 +236,7 @@ async function isTarArchive(path: string): Promise<boolean> {
   }
 }
 
-export async function applyCopy(ctx: StepContext, state: StageState, inst: CopyInstruction, plan: CopyPlan): Promise<CommittedLayer> {
+export async function applyCopy(ctx: StepContext, state: StageState, _inst: CopyInstruction, plan: CopyPlan): Promise<CommittedLayer> {
   const engine = ctx.engine;
   const key = `build-${randomHex(8)}`;
   const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });

@@ -159,7 +159,7 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
     case 'copy':
     case 'add': {
       const min = node.heredocs.length ? 1 : 2;
-      requireArgs(file, node, min, 'at least two arguments, but got ' + args.length);
+      requireArgs(file, node, min, `at least two arguments, but got ${args.length}`);
       return { ...base, kind, sources: args.slice(0, -1), dest: args.at(-1)!, heredocs: node.heredocs, json: node.json };
     }
     case 'env':

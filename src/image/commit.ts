@@ -3,7 +3,7 @@
  * image record (with tags) into the metadata DB. Layers must already be in the store and
  * unpacked. Used by import and build; pulled and loaded images keep the manifest they came with.
  */
-import { type Digest } from '../oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import { sha256 } from '../sys/crypto.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import type { ImageConfig, Manifest } from '../oci/schema.ts';

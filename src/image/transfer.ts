@@ -49,6 +49,7 @@ export interface ImageSink {
   hasBlob(desc: Descriptor, opts?: TransferOptions): Promise<boolean>;
   /** Stores a blob, verifying size and digest. `open(start)` resumes from a byte offset. */
   /** 'mounted': the sink took the blob from elsewhere (a registry's cross-repository mount), not from `open`. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a sink that stores the blob returns nothing, as its implementations' async bodies do
   putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts?: PutBlobOptions): Promise<void | 'mounted'>;
   /**
    * Called once an image's config blob is in and before its layers are sent: a sink that

@@ -7,7 +7,7 @@
 import { PassThrough, Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { createGunzip, createGzip, gzip } from 'node:zlib';
 import { BerthError } from '../errors/index.ts';
-import { type Digest } from '../oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import { createSha256, digestOfHash } from '../sys/crypto.ts';
 import { isGzip, isZstd } from './magic.ts';
 import { zstdDecompress } from './zstd.ts';

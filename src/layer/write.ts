@@ -15,7 +15,7 @@ import { closeSync, constants as fsc, lstatSync, openSync, readdirSync, readlink
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import { type Digest } from '../oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
 import { createSha256, digestOfHash } from '../sys/crypto.ts';
 import { treeXattrs } from '../sys/xattr.ts';

@@ -13,7 +13,7 @@ import { sampleLayer } from '../image/layer-sample.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { ImageSource, RawManifest } from '../image/transfer.ts';
 import { gzipParallel, zstdCompress } from '../layer/index.ts';
-import { type Digest } from '../oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import { sha256 } from '../sys/crypto.ts';
 import { layerCompression, MediaType } from '../oci/mediatypes.ts';
 import { manifestSchema, type Descriptor } from '../oci/schema.ts';

@@ -52,6 +52,7 @@ export class RegistrySink implements ImageSink {
     return res.headers.location;
   }
 
+  // biome-ignore lint/suspicious/noConfusingVoidType: the ImageSink contract (image/transfer.ts)
   async putBlob(desc: Descriptor, open: (start?: number) => Promise<Readable>, opts: TransferOptions = {}): Promise<void | 'mounted'> {
     let location = await this.startUpload(desc, opts);
     if (location === undefined) return 'mounted';

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { ImageSource, RawManifest, TransferOptions } from '../image/transfer.ts';
-import { type Digest } from '../oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import { sha256 } from '../sys/crypto.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import type { Descriptor } from '../oci/schema.ts';

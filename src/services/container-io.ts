@@ -9,7 +9,7 @@ import { attachSocketPath } from '../container/attach.ts';
 import { reconcile, type ContainerControl } from '../container/control.ts';
 import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
 import { containerPaths } from '../container/paths.ts';
-import { ContainerRecords, type ContainerRecord } from '../container/records.ts';
+import type { ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
 
 export { attachClient } from '../container/attach.ts';

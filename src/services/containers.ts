@@ -6,7 +6,7 @@
 import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
 import { containerPaths } from '../container/paths.ts';
-import { ContainerRecords, type ContainerRecord } from '../container/records.ts';
+import type { ContainerRecord } from '../container/records.ts';
 import { inspectContainer, psRow } from '../container/views.ts';
 import { BerthError } from '../errors/index.ts';
 import { ensureImage, type ImagePuller } from '../image/ensure.ts';

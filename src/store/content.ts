@@ -10,7 +10,7 @@
  * most a stray ingest file, which `system prune` removes once no live process owns it.
  */
 import { closeSync, createReadStream, createWriteStream, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, type ReadStream } from 'node:fs';
-import { open, open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

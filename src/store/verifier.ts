@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { type Digest } from '../oci/digest.ts';
+import type { Digest } from '../oci/digest.ts';
 import { createSha256, digestOfHash } from '../sys/crypto.ts';
 
 const SENT_OTHER_BYTES = 'the source sent different bytes than it promised; nothing was stored';

@@ -53,7 +53,10 @@ function terminalOf(fd: number, native: TerminalSys): Terminal {
   const writeAll = (data: Buffer): Promise<void> =>
     new Promise((resolve) => {
       const step = (off: number): void => {
-        if (closed || off >= data.length) return resolve();
+        if (closed || off >= data.length) {
+          resolve();
+          return;
+        }
         write(fd, data, off, data.length - off, null, (err, n) => {
           // The master is non-blocking: a full input queue is waited out, any other error drops the input.
           if (err?.code === 'EAGAIN') setTimeout(() => step(off), 5);

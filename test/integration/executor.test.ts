@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setupNetwork, teardownNetwork, type NetworkAttachment } from '../../src/network/index.ts';
-import { Executor, resolveUser, type ContainerSpec, type RunningContainer } from '../../src/runtime/index.ts';
+import { Executor, resolveUser, type ContainerSpec, } from '../../src/runtime/index.ts';
 import { sys } from '../../src/sys/index.ts';
 import { REPO } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';

@@ -21,7 +21,7 @@ import { ArchiveImageSink, ArchiveWriter } from '../../src/image/archive-write.t
 import { copyImage } from '../../src/image/copy.ts';
 import { StoreImageSink, StoreImageSource } from '../../src/image/store-transport.ts';
 import type { ImageSink, ImageSource, RawManifest } from '../../src/image/transfer.ts';
-import { type Digest } from '../../src/oci/digest.ts';
+import type { Digest } from '../../src/oci/digest.ts';
 import { sha256 } from '../../src/sys/crypto.ts';
 import { MAX_DOCUMENT_BYTES } from '../../src/oci/limits.ts';
 import { MediaType } from '../../src/oci/mediatypes.ts';

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { isBerthError } from '../../src/errors/index.ts';
 import { isGzip, isUstar, isZstd } from '../../src/layer/magic.ts';
-import { type Digest } from '../../src/oci/digest.ts';
+import type { Digest } from '../../src/oci/digest.ts';
 import { sha256 } from '../../src/sys/crypto.ts';
 import { BlobVerifier, digestOfFile, verifyBytes } from '../../src/store/verifier.ts';
 
