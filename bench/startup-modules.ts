@@ -27,19 +27,32 @@ const ctx = join(work, 'ctx');
 /** The built-ins a berth command loaded (started as bin/berth starts Node, plus the reporter). */
 function modulesOf(args: readonly string[]): Set<string> {
   const report = join(work, 'modules.txt');
-  const r = spawnSync(process.execPath, ['--require', join(REPO, 'bench', 'report-modules.cjs'), '--', join(REPO, 'bin', 'berth.cjs'), '--root', root, ...args], {
-    env: { ...process.env, BERTH_TEST_MODULES: report },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--require', join(REPO, 'bench', 'report-modules.cjs'), '--', join(REPO, 'bin', 'berth.cjs'), '--root', root, ...args],
+    {
+      env: { ...process.env, BERTH_TEST_MODULES: report },
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`berth ${args.join(' ')} failed: ${r.stderr}`);
-  return new Set(readFileSync(report, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length)));
+  return new Set(
+    readFileSync(report, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('NativeModule '))
+      .map((l) => l.slice('NativeModule '.length)),
+  );
 }
 
 const CASES: Array<{ what: string; args: string[]; without?: string[]; with?: string[] }> = [
   { what: '--version', args: ['--version'], without: ['child_process', 'crypto', 'worker_threads', 'tls', 'zlib'] },
   { what: 'images', args: ['images'], without: ['child_process', 'crypto', 'worker_threads', 'tls', 'zlib'] },
   { what: 'run --rm --network none', args: ['run', '--rm', '--network', 'none', 'bb:1', 'true'], without: ['crypto', 'tls', 'zlib'] },
-  { what: 'build, RUN and COPY, no network', args: ['build', '-q', '--no-cache', '--network', 'none', '-t', 'm:1', ctx], without: ['child_process', 'crypto', 'tls'] },
+  {
+    what: 'build, RUN and COPY, no network',
+    args: ['build', '-q', '--no-cache', '--network', 'none', '-t', 'm:1', ctx],
+    without: ['child_process', 'crypto', 'tls'],
+  },
   { what: 'build on the bridge (ip netns is spawned)', args: ['build', '-q', '--no-cache', '-t', 'm:2', ctx], with: ['child_process'] },
 ];
 
@@ -53,7 +66,10 @@ try {
   for (const c of CASES) {
     const mods = modulesOf(c.args);
     const loaded = WATCHED.filter((m) => mods.has(m));
-    const wrong = [...(c.without ?? []).filter((m) => mods.has(m)).map((m) => `${m} loaded`), ...(c.with ?? []).filter((m) => !mods.has(m)).map((m) => `${m} not loaded`)];
+    const wrong = [
+      ...(c.without ?? []).filter((m) => mods.has(m)).map((m) => `${m} loaded`),
+      ...(c.with ?? []).filter((m) => !mods.has(m)).map((m) => `${m} not loaded`),
+    ];
     failed ||= wrong.length > 0;
     console.log(`  ${c.what.padEnd(44)} ${loaded.join(' ') || '(none watched)'}${wrong.length ? `   REGRESSED: ${wrong.join(', ')}` : ''}`);
   }

@@ -56,9 +56,26 @@ function compileAddon() {
   // the node binary exports its symbols. Where either is missing, the addon is built without
   // it (BERTH_NO_OPENSSL) and berth hashes with node:crypto.
   const compile = (withOpenssl) =>
-    execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-fPIC', '-shared', `-I${headers}`, ...(withOpenssl ? [] : ['-DBERTH_NO_OPENSSL']), '-o', 'dist/berth_sys.node', ...readdirSync('native').filter((f) => f.endsWith('.c')).map((f) => `native/${f}`)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(
+      process.env.CC || 'cc',
+      [
+        '-O2',
+        '-Wall',
+        '-fPIC',
+        '-shared',
+        `-I${headers}`,
+        ...(withOpenssl ? [] : ['-DBERTH_NO_OPENSSL']),
+        '-o',
+        'dist/berth_sys.node',
+        ...readdirSync('native')
+          .filter((f) => f.endsWith('.c'))
+          .map((f) => `native/${f}`),
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
   const hashes = () => {
-    const probe = "const a = require('./dist/berth_sys.node'); const h = a.sha256New(); a.sha256Update(h, 'abc'); process.exit(a.sha256Digest(h).toString('hex') === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' ? 0 : 1)";
+    const probe =
+      "const a = require('./dist/berth_sys.node'); const h = a.sha256New(); a.sha256Update(h, 'abc'); process.exit(a.sha256Digest(h).toString('hex') === 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' ? 0 : 1)";
     try {
       execFileSync(process.execPath, ['-e', probe], { stdio: 'ignore' });
       return true;

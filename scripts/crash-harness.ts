@@ -25,7 +25,9 @@ try {
     c.runs++;
     if (r.killed) c.killed++;
     c.leftovers += r.leftovers.length;
-    console.log(`${i + 1}/${runs} ${kind}: ${r.killed ? (r.midDownload ? 'killed mid-download' : `killed after ${r.delayMs} ms`) : 'ended before the kill'}, ${r.leftovers.length} leftover(s)${r.leftovers.length ? `: ${r.leftovers.map((l) => l.replace(/^leftover: /, '').split(':')[0]).join('; ')}` : ''}`);
+    console.log(
+      `${i + 1}/${runs} ${kind}: ${r.killed ? (r.midDownload ? 'killed mid-download' : `killed after ${r.delayMs} ms`) : 'ended before the kill'}, ${r.leftovers.length} leftover(s)${r.leftovers.length ? `: ${r.leftovers.map((l) => l.replace(/^leftover: /, '').split(':')[0]).join('; ')}` : ''}`,
+    );
   }
   console.log(`all ${runs} runs passed in ${Math.round((Date.now() - started) / 1000)} s (seed ${seed})`);
   for (const [k, c] of Object.entries(counts)) console.log(`  ${k}: ${c.runs} runs, ${c.killed} killed, ${c.leftovers} leftovers reclaimed`);

@@ -29,8 +29,13 @@ for (const target of targets) {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   for (const f of s.findings) await minimize(f);
   summaries.push(s);
-  const outcomes = Object.entries(s.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`${target.padEnd(12)} ${String(s.cases).padStart(7)} cases  ${(s.elapsedMs / 1000).toFixed(1).padStart(6)} s  findings ${s.findings.length}  (${outcomes})`);
+  const outcomes = Object.entries(s.outcomes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  console.log(
+    `${target.padEnd(12)} ${String(s.cases).padStart(7)} cases  ${(s.elapsedMs / 1000).toFixed(1).padStart(6)} s  findings ${s.findings.length}  (${outcomes})`,
+  );
   const slow = s.slowest.slice(0, 3).map((x) => `#${x.index} ${Math.round(x.ms)} ms`);
   if (slow.length) console.log(`${''.padEnd(12)} slowest: ${slow.join(', ')}`);
 }
@@ -39,7 +44,12 @@ const cases = summaries.reduce((a, s) => a + s.cases, 0);
 const findings = summaries.flatMap((s) => s.findings);
 console.log(`total ${cases} cases, seed ${seed}, ${findings.length} distinct findings`);
 for (const f of findings) {
-  const input = typeof f.input === 'string' ? JSON.stringify(f.input.length > 400 ? `${f.input.slice(0, 400)}…` : f.input) : `tar, ${f.input.length} bytes, base64 ${f.input.toString('base64').slice(0, 200)}…`;
-  console.log(`\n[${f.target} #${f.index}] ${f.kind}: ${f.name}: ${f.message.split('\n')[0]!.slice(0, 300)}  (×${f.count})\n  at ${f.where || '-'}\n  input ${input}`);
+  const input =
+    typeof f.input === 'string'
+      ? JSON.stringify(f.input.length > 400 ? `${f.input.slice(0, 400)}…` : f.input)
+      : `tar, ${f.input.length} bytes, base64 ${f.input.toString('base64').slice(0, 200)}…`;
+  console.log(
+    `\n[${f.target} #${f.index}] ${f.kind}: ${f.name}: ${f.message.split('\n')[0]!.slice(0, 300)}  (×${f.count})\n  at ${f.where || '-'}\n  input ${input}`,
+  );
 }
 process.exit(findings.length ? 1 : 0);

@@ -48,7 +48,9 @@ export interface Engine {
 /** For an engine opened without a registry client: pulling says so instead of loading one. */
 const noPuller: ImagePuller = {
   pull: async (_stores, name) => {
-    throw new BerthError('UNSUPPORTED', `cannot pull ${name}: this engine was opened without a registry client`, { hint: 'pass openEngine a puller (registry/index.ts pullImage)' });
+    throw new BerthError('UNSUPPORTED', `cannot pull ${name}: this engine was opened without a registry client`, {
+      hint: 'pass openEngine a puller (registry/index.ts pullImage)',
+    });
   },
 };
 

@@ -56,11 +56,16 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
   const plan = planBuild(df, { ...planOptions, target: opts.target || undefined });
   const planned = new Map(plan.stages.map((s) => [s.index, s]));
   /** A planned stage; one that only a `--from` naming it through a base image's ENV reaches is planned when asked for. */
-  const stagePlan = (index: number): PlannedStage => planned.get(index) ?? planBuild(df, { ...planOptions, target: String(index) }).stages.find((s) => s.index === index)!;
+  const stagePlan = (index: number): PlannedStage =>
+    planned.get(index) ?? planBuild(df, { ...planOptions, target: String(index) }).stages.find((s) => s.index === index)!;
 
   engine.lease.hold(); // what the build makes, its temp dir first, is kept from prune until it ends
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
-  const context = opts.context ?? (opts.contextDir ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.fileHashes, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) }) : undefined);
+  const context =
+    opts.context ??
+    (opts.contextDir
+      ? await BuildContext.open(opts.contextDir, opts.dockerfile.path, engine.fileHashes, { warn: (text) => opts.progress.emit({ kind: 'warning', text }) })
+      : undefined);
   const views: string[] = [];
   /** What steps started and left running (see StepContext.background). */
   const started: Promise<unknown>[] = [];
@@ -73,7 +78,12 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
     background: (work) => void started.push(work.catch(() => undefined)),
-    mountEnv: { cacheDir: join(engine.root, 'build-cache-mounts'), secrets: opts.secrets, contextDir: opts.contextDir ?? tmpDir, rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs },
+    mountEnv: {
+      cacheDir: join(engine.root, 'build-cache-mounts'),
+      secrets: opts.secrets,
+      contextDir: opts.contextDir ?? tmpDir,
+      rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs,
+    },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
 
@@ -107,15 +117,40 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
       return { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
     }
     if (s.base.kind === 'scratch') {
-      return { layers: [], config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: { Env: [`PATH=${DEFAULT_PATH}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cacheKey: chainKey('scratch', platform), escape: df.parsed.escape, cmdSet: false };
+      return {
+        layers: [],
+        config: {
+          architecture: platform.architecture,
+          os: platform.os,
+          ...(platform.variant ? { variant: platform.variant } : {}),
+          config: { Env: [`PATH=${DEFAULT_PATH}`] },
+          rootfs: { type: 'layers', diff_ids: [] },
+          history: [],
+        },
+        args: new Map(),
+        cacheKey: chainKey('scratch', platform),
+        escape: df.parsed.escape,
+        cmdSet: false,
+      };
     }
-    const img = await ensureImage(engine, s.base.ref, { pull: opts.pull ? 'always' : 'missing', platform: opts.platform, log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }) });
+    const img = await ensureImage(engine, s.base.ref, {
+      pull: opts.pull ? 'always' : 'missing',
+      platform: opts.platform,
+      log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }),
+    });
     const layers = img.config.rootfs.diff_ids.map((d) => ({ diffId: d, size: engine.images.layerSize(d) ?? 0 }));
     const { created: _c, ...config } = img.config;
     // As BuildKit: a base image without PATH gets the default one.
     const env = config.config?.Env ?? [];
     const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [`PATH=${DEFAULT_PATH}`, ...env];
-    return { layers, config: { ...config, config: { ...(config.config ?? {}), Env: withPath }, history: [...(img.config.history ?? [])] }, args: new Map(), cacheKey: chainKey('image', img.record.id), escape: df.parsed.escape, cmdSet: false };
+    return {
+      layers,
+      config: { ...config, config: { ...(config.config ?? {}), Env: withPath }, history: [...(img.config.history ?? [])] },
+      args: new Map(),
+      cacheKey: chainKey('image', img.record.id),
+      escape: df.parsed.escape,
+      cmdSet: false,
+    };
   };
 
   const buildStage = (i: number): Promise<StageState> => {
@@ -163,7 +198,10 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
     // The image's records wait for its layers to be on disk (Snapshotter.durable), while its
     // blobs are fsynced; meanwhile what the commits left goes (Snapshotter.cleanup).
-    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), { configBytes: previous?.bytes, layersSynced: engine.snapshots.durable() });
+    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), {
+      configBytes: previous?.bytes,
+      layersSynced: engine.snapshots.durable(),
+    });
     ctx.background(engine.snapshots.cleanup());
     const image = await committing;
     mark('image committed');

@@ -9,7 +9,22 @@
  * each is a whole-file kernel call (copy_file_range), worth its round trip. Many small files
  * are copied in line on two threads (copy-thread.ts).
  */
-import { chmodSync, fstatSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  fstatSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { chmod, copyFile as copyFileAsync, lchown, utimes } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { IgnoreMatcher } from '../dockerfile/index.ts';
@@ -38,7 +53,6 @@ export interface CopyOwnership {
 
 /** A file left empty for the commit to fill: a FileFill before its path in the layer is known. */
 export type PendingFill = Omit<FileFill, 'rel'>;
-
 
 /**
  * Creates `dir` (a path in the rootfs) and its missing parents, and returns an O_PATH fd of
@@ -76,7 +90,11 @@ function mkdirBelow(rootFd: number, comps: readonly string[], own: CopyOwnership
         return mkdirBelow(rootFd, cleanComponents([...base, target, ...comps.slice(i + 1)].join('/')), own, keepFiles, hops + 1);
       }
       if (!st?.isDirectory()) {
-        if (st && keepFiles) throw new BerthError('FAILED_PRECONDITION', `cannot make the directory "/${comps.join('/')}": "/${comps.slice(0, i + 1).join('/')}" is not a directory`);
+        if (st && keepFiles)
+          throw new BerthError(
+            'FAILED_PRECONDITION',
+            `cannot make the directory "/${comps.join('/')}": "/${comps.slice(0, i + 1).join('/')}" is not a directory`,
+          );
         if (st) rmSync(at, { force: true });
         mkdirSync(at, { mode: 0o755 });
         if (own) lchownSync(at, own.uid, own.gid);
@@ -177,7 +195,14 @@ const SMALL_COPY = 256 << 10;
 
 /** A small file's copy as plain data (copy-thread.ts copies it in line, on one thread or two). */
 function smallCopy(job: FileJob, own: CopyOwnership): SmallCopy {
-  return { src: job.src, dest: job.dest, mode: own.mode ?? job.st.mode & 0o7777, owner: needsChown(job, own) ? { uid: own.uid, gid: own.gid } : undefined, atimeMs: job.st.atimeMs, mtimeMs: job.st.mtimeMs };
+  return {
+    src: job.src,
+    dest: job.dest,
+    mode: own.mode ?? job.st.mode & 0o7777,
+    owner: needsChown(job, own) ? { uid: own.uid, gid: own.gid } : undefined,
+    atimeMs: job.st.atimeMs,
+    mtimeMs: job.st.mtimeMs,
+  };
 }
 
 /**
@@ -199,7 +224,8 @@ export async function copyInto(rootfs: string, src: string, dest: string, own: C
       // Unknown parent: assume setgid, which costs at most a chown that changes nothing.
       const job = copyEntry(src, st, hostDest, own, lstatOrUndefined(hostDest), true);
       if (!job) return;
-      if (job.st.size <= SMALL_COPY) copySmallSync(smallCopy(job, own)); // in line, as a tree's small files
+      if (job.st.size <= SMALL_COPY)
+        copySmallSync(smallCopy(job, own)); // in line, as a tree's small files
       else if (own.fills) {
         const key = join(rootfsPathOf(rootfs, dirFd), leaf);
         startFill(job, own, own.fills, copyQueue(), key);

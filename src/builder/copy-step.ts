@@ -23,7 +23,6 @@ import { downloadUrl } from './download.ts';
 import { envMap, expandWord, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
-
 type CopyInstruction = Extract<Instruction, { kind: 'copy' | 'add' }>;
 
 interface SourceRoot {
@@ -65,7 +64,13 @@ async function hashTree(roots: readonly SourceRoot[]): Promise<string> {
       if (p !== r.abs && r.skip?.(posix.relative(r.abs, p))) continue;
       const st = await lstat(p);
       h.update(`${posix.relative(r.abs, p)}\0${st.mode}\0${st.size}\0`);
-      if (st.isDirectory()) stack.push(...(await readdir(p)).sort().reverse().map((n) => join(p, n)));
+      if (st.isDirectory())
+        stack.push(
+          ...(await readdir(p))
+            .sort()
+            .reverse()
+            .map((n) => join(p, n)),
+        );
       else if (st.isFile()) for await (const c of createReadStream(p)) h.update(c as Buffer);
     }
   }
@@ -185,7 +190,10 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, held: number[],
       roots.push(...(await globIn(view.rootfs, s, held)));
       key += `${view.key}:${s};`;
     } else {
-      if (!env.context) throw new BerthError('INVALID_ARGUMENT', `${inst.kind.toUpperCase()} ${s}: there is no build context`, { hint: 'build from a directory, or use COPY --from' });
+      if (!env.context)
+        throw new BerthError('INVALID_ARGUMENT', `${inst.kind.toUpperCase()} ${s}: there is no build context`, {
+          hint: 'build from a directory, or use COPY --from',
+        });
       const ctx = env.context;
       const { roots: found, matched } = await ctx.select(s);
       contextDigests.push(await ctx.digestOf(matched, found.length === 1 && found[0]!.stat.isDirectory() ? found[0]!.rel : ''));
@@ -204,7 +212,11 @@ async function planIn(tmp: string, cleanup: () => Promise<void>, held: number[],
   // Context sources are hashed from the context listing, downloads as they came, and --from
   // files by their view's key: only heredoc files are hashed here.
   const own = roots.filter((r) => r.abs.startsWith(tmp) && !r.remote);
-  const digest = createSha256().update(key).update(contextDigests.join(',')).update(await hashTree(own)).digest('hex');
+  const digest = createSha256()
+    .update(key)
+    .update(contextDigests.join(','))
+    .update(await hashTree(own))
+    .digest('hex');
   return { roots, dest, destIsDir, digest, cleanup, extractTars: inst.kind === 'add', flags };
 }
 
@@ -239,7 +251,11 @@ async function isTarArchive(path: string): Promise<boolean> {
 export async function applyCopy(ctx: StepContext, state: StageState, _inst: CopyInstruction, plan: CopyPlan): Promise<CommittedLayer> {
   const engine = ctx.engine;
   const key = `build-${randomHex(8)}`;
-  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });
+  const snap = await engine.snapshots.prepare(
+    key,
+    state.layers.map((l) => l.diffId),
+    { volatile: true },
+  );
   // Big files are fills (their copies run on into the commit) only where nothing can replace
   // them once made: a COPY with one source. ADD may extract a tar over what it copied.
   const fills = plan.extractTars || plan.roots.length !== 1 ? undefined : new Map<string, PendingFill>();
@@ -262,7 +278,13 @@ export async function applyCopy(ctx: StepContext, state: StageState, _inst: Copy
         continue;
       }
       const base = parents ? r.rel : posix.basename(r.rel);
-      const target = r.isDir ? (parents ? posix.join(plan.dest, r.rel) : plan.dest) : plan.destIsDir || destExistsAsDir ? posix.join(plan.dest, base) : plan.dest;
+      const target = r.isDir
+        ? parents
+          ? posix.join(plan.dest, r.rel)
+          : plan.dest
+        : plan.destIsDir || destExistsAsDir
+          ? posix.join(plan.dest, base)
+          : plan.dest;
       await copyInto(snap.rootfs, r.abs, target, { ...own, skip: r.skip });
     }
     const pending = [...(fills ?? [])].map(([host, f]) => ({ ...f, rel: relative(snap.rootfs, host) }));

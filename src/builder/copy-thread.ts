@@ -63,7 +63,12 @@ export async function copySmallFiles(jobs: readonly SmallCopy[], opts: { otherCo
     return;
   }
   const split = Math.ceil(jobs.length / 2);
-  const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'copy-files' satisfies WorkerKind, jobs: jobs.slice(split) }, stdout: false, stderr: false });
+  const worker = new Worker(realpathSync(entry), {
+    argv: [WORKER_ARG],
+    workerData: { berthWorker: 'copy-files' satisfies WorkerKind, jobs: jobs.slice(split) },
+    stdout: false,
+    stderr: false,
+  });
   const theirs = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => ('done' in m ? resolve() : reject(errorFromPosted(m.failure))));
     worker.on('error', reject);

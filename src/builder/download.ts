@@ -52,9 +52,13 @@ async function get(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
 async function open(url: string, signal?: AbortSignal): Promise<IncomingMessage> {
   let at = new URL(url);
   for (let hops = 0; ; hops++) {
-    if (at.protocol !== 'http:' && at.protocol !== 'https:') throw new BerthError('INVALID_ARGUMENT', `cannot download ${url}: unsupported protocol ${at.protocol}`);
+    if (at.protocol !== 'http:' && at.protocol !== 'https:')
+      throw new BerthError('INVALID_ARGUMENT', `cannot download ${url}: unsupported protocol ${at.protocol}`);
     const res = await get(at, signal).catch((e: NodeJS.ErrnoException) => {
-      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.code ?? e.message}`, { cause: e, hint: 'check the URL, and that this machine reaches its server' });
+      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.code ?? e.message}`, {
+        cause: e,
+        hint: 'check the URL, and that this machine reaches its server',
+      });
     });
     const location = res.headers.location;
     if (res.statusCode && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
@@ -66,7 +70,9 @@ async function open(url: string, signal?: AbortSignal): Promise<IncomingMessage>
     if (!res.statusCode || res.statusCode < 200 || res.statusCode > 299) {
       discard(res);
       const status = res.statusCode ?? 0;
-      throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${status}`, { hint: status >= 500 ? 'the server failed: try again later' : 'check the URL' });
+      throw new BerthError('UNAVAILABLE', `cannot download ${url}: HTTP ${status}`, {
+        hint: status >= 500 ? 'the server failed: try again later' : 'check the URL',
+      });
     }
     return res;
   }
@@ -100,14 +106,27 @@ export async function downloadUrl(url: string, dir: string, opts: DownloadOption
     const err = e as NodeJS.ErrnoException;
     if (err.name === 'AbortError') throw new BerthError('CANCELLED', `the download of ${url} was cancelled`, { cause: e });
     // A local failure (a full disk) is not the server's.
-    if (err.syscall) throw new BerthError('UNAVAILABLE', `cannot write the download of ${url}: ${err.code ?? err.message}`, { cause: e, hint: 'check the free space under the state root' });
-    throw new BerthError('UNAVAILABLE', `cannot download ${url}: the connection broke after ${size} bytes (${err.code ?? err.message})`, { cause: e, hint: 'try again; if it persists, the server is at fault' });
+    if (err.syscall)
+      throw new BerthError('UNAVAILABLE', `cannot write the download of ${url}: ${err.code ?? err.message}`, {
+        cause: e,
+        hint: 'check the free space under the state root',
+      });
+    throw new BerthError('UNAVAILABLE', `cannot download ${url}: the connection broke after ${size} bytes (${err.code ?? err.message})`, {
+      cause: e,
+      hint: 'try again; if it persists, the server is at fault',
+    });
   }
   const digest = `sha256:${hash.digest('hex')}`;
   try {
     const declared = Number(res.headers['content-length'] ?? size);
-    if (declared !== size) throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${size} of ${declared} bytes came`, { hint: 'try again; if it persists, the server is at fault' });
-    if (opts.checksum && opts.checksum !== digest) throw new BerthError('DATA_CORRUPT', `digest mismatch for ${url}: expected ${opts.checksum}, got ${digest}`, { hint: 'the file behind the URL changed, or --checksum is wrong' });
+    if (declared !== size)
+      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${size} of ${declared} bytes came`, {
+        hint: 'try again; if it persists, the server is at fault',
+      });
+    if (opts.checksum && opts.checksum !== digest)
+      throw new BerthError('DATA_CORRUPT', `digest mismatch for ${url}: expected ${opts.checksum}, got ${digest}`, {
+        hint: 'the file behind the URL changed, or --checksum is wrong',
+      });
     const lastModified = Date.parse(String(res.headers['last-modified'] ?? ''));
     const mtimeMs = Number.isNaN(lastModified) ? undefined : lastModified;
     if (mtimeMs !== undefined) await utimes(partial, mtimeMs / 1000, mtimeMs / 1000);

@@ -38,7 +38,12 @@ export async function exportBuild(engine: BuilderDeps, result: BuildResult, spec
     }
     case 'oci':
     case 'docker':
-      await saveImages(engine, tags.length ? [tags[0]!] : [result.image.id], dest === '-' ? process.stdout : createWriteStream(dest, { mode: callerMode(0o666) }), { format: type === 'oci' ? 'oci-archive' : 'docker-archive' });
+      await saveImages(
+        engine,
+        tags.length ? [tags[0]!] : [result.image.id],
+        dest === '-' ? process.stdout : createWriteStream(dest, { mode: callerMode(0o666) }),
+        { format: type === 'oci' ? 'oci-archive' : 'docker-archive' },
+      );
       return;
     default:
       throw new BerthError('INVALID_ARGUMENT', `unknown output type "${type}"`, { hint: 'use local, tar, oci or docker' });

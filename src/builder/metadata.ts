@@ -7,7 +7,7 @@ import { BerthError } from '../errors/index.ts';
 import type { Instruction } from '../dockerfile/index.ts';
 import { expandWord, expandWords, setEnv, shellOf, withConfig, type StageState } from './state.ts';
 
-const NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 function duration(flag: string, v: string | undefined, def: number): number {
   if (v === undefined) return def;
@@ -53,7 +53,10 @@ export function applyMetadata(inst: Instruction, state: StageState, opts: { envI
       });
     }
     case 'label':
-      return withConfig(state, (c) => ({ ...c, Labels: sorted({ ...(c.Labels ?? {}), ...Object.fromEntries(inst.pairs.map(([k, v]) => [expandWord(state, k), expandWord(state, v)])) }) }));
+      return withConfig(state, (c) => ({
+        ...c,
+        Labels: sorted({ ...(c.Labels ?? {}), ...Object.fromEntries(inst.pairs.map(([k, v]) => [expandWord(state, k), expandWord(state, v)])) }),
+      }));
     case 'expose':
       return withConfig(state, (c) => {
         const ports = { ...(c.ExposedPorts ?? {}) };

@@ -41,7 +41,8 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
         const source = join(base, posix.normalize(`/${m.source ?? '/'}`));
         // A writable bind must not write back into the context: writes go to a tmpfs copy-free overlay is
         // not available here, so rw binds are refused instead of silently changing the user's files.
-        if (!m.readonly && !m.from) throw new BerthError('UNSUPPORTED', 'read-write bind mounts of the build context are not supported', { hint: 'drop rw, or copy the files in' });
+        if (!m.readonly && !m.from)
+          throw new BerthError('UNSUPPORTED', 'read-write bind mounts of the build context are not supported', { hint: 'drop rw, or copy the files in' });
         out.push({ destination: target, type: 'bind', source, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] });
         break;
       }

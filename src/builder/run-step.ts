@@ -105,7 +105,11 @@ function removeMountPoints(upper: string, targets: readonly string[]): void {
 export async function runStep(ctx: StepContext, state: StageState, inst: RunInstruction, stepNo: number): Promise<CommittedLayer> {
   const key = `build-${randomHex(8)}`;
   const engine = ctx.engine;
-  const snap = await engine.snapshots.prepare(key, state.layers.map((l) => l.diffId), { volatile: true });
+  const snap = await engine.snapshots.prepare(
+    key,
+    state.layers.map((l) => l.diffId),
+    { volatile: true },
+  );
   const runDir = join(engine.runRoot, 'build', key);
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const executor = new Executor(join(engine.runRoot, 'runc'));
@@ -127,7 +131,13 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const network = flags.network ?? ctx.network;
     const created = createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]);
     const user = await resolveUser(snap.rootfs, c.User ?? '');
-    net = await setupNetwork({ containerId: key.padEnd(64, '0'), mode: network === 'default' ? 'bridge' : network, publish: [], hostname: 'buildkitsandbox', stateDir: join(runDir, 'net') });
+    net = await setupNetwork({
+      containerId: key.padEnd(64, '0'),
+      mode: network === 'default' ? 'bridge' : network,
+      publish: [],
+      hostname: 'buildkitsandbox',
+      stateDir: join(runDir, 'net'),
+    });
     const argv = runArgv(inst, state);
     // The bundle is on the run dir's tmpfs, which no crash outlives; its config.json holds the step's env, build args included.
     container = await executor.run(
@@ -136,7 +146,13 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
         rootfs: snap.rootfs,
         bundle: runDir,
         hostname: 'buildkitsandbox',
-        process: { args: argv, env: composeEnv(runEnv(state), 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')), cwd: workdir, user, tty: false },
+        process: {
+          args: argv,
+          env: composeEnv(runEnv(state), 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')),
+          cwd: workdir,
+          user,
+          tty: false,
+        },
         mounts,
         // A build step gets no /etc/hostname of its own, and its /etc files are read-only.
         network: { mode: net.mode, netnsPath: net.netnsPath, hostsPath: net.hostsPath, resolvConfPath: net.resolvConfPath },

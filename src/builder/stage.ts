@@ -84,7 +84,15 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       return next;
     }
     case 'run': {
-      const key = chainKey(state.cacheKey, 'run', runArgv(inst, state), runEnv(state), state.config.config?.User ?? '', state.config.config?.WorkingDir ?? '', inst.flags);
+      const key = chainKey(
+        state.cacheKey,
+        'run',
+        runArgv(inst, state),
+        runEnv(state),
+        state.config.config?.User ?? '',
+        state.config.config?.WorkingDir ?? '',
+        inst.flags,
+      );
       const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step));
       return addLayer(state, layer, key, history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false));
     }
@@ -105,12 +113,20 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       const withDir = { ...state, config: { ...state.config, config: { ...(state.config.config ?? {}), WorkingDir: dir } } };
       if (await existsInLayers(run, state, dir)) {
         run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
-        return { ...withDir, cacheKey: chainKey(state.cacheKey, 'workdir', dir), config: { ...withDir.config, history: [...(state.config.history ?? []), history(run, `WORKDIR ${dir}`, true)] } };
+        return {
+          ...withDir,
+          cacheKey: chainKey(state.cacheKey, 'workdir', dir),
+          config: { ...withDir.config, history: [...(state.config.history ?? []), history(run, `WORKDIR ${dir}`, true)] },
+        };
       }
       const key = chainKey(state.cacheKey, 'workdir', dir);
       const layer = await cachedOrRun(run, step, key, async () => {
         const snapKey = `build-${randomHex(8)}`;
-        const snap = await run.ctx.engine.snapshots.prepare(snapKey, state.layers.map((l) => l.diffId), { volatile: true });
+        const snap = await run.ctx.engine.snapshots.prepare(
+          snapKey,
+          state.layers.map((l) => l.diffId),
+          { volatile: true },
+        );
         try {
           closeFd(mkdirInRoot(snap.rootfs, dir));
           return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });

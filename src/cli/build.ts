@@ -46,7 +46,8 @@ async function readSecrets(specs: readonly string[]): Promise<Map<string, Buffer
   for (const spec of specs) {
     const kv = Object.fromEntries(keyValueMap(spec, '--secret'));
     const unknown = Object.keys(kv).find((k) => !['id', 'src', 'source', 'env', 'type'].includes(k));
-    if (unknown) throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": unexpected key "${unknown}"`, { hint: 'use id=NAME,src=FILE or id=NAME,env=VAR' });
+    if (unknown)
+      throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": unexpected key "${unknown}"`, { hint: 'use id=NAME,src=FILE or id=NAME,env=VAR' });
     if (kv.type === 'env') kv.env ??= kv.src ?? kv.source ?? kv.id;
     else if (kv.type !== undefined && kv.type !== 'file') throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": type is file or env`);
     const id = kv.id;
@@ -58,9 +59,12 @@ async function readSecrets(specs: readonly string[]): Promise<Map<string, Buffer
     } else {
       const src = kv.src ?? kv.source;
       if (!src) throw new BerthError('INVALID_ARGUMENT', `invalid --secret "${spec}": give src=FILE or env=VAR`);
-      out.set(id, await readFile(src).catch((e: Error) => {
-        throw new BerthError('NOT_FOUND', `secret ${id}: cannot read ${src}: ${e.message}`);
-      }));
+      out.set(
+        id,
+        await readFile(src).catch((e: Error) => {
+          throw new BerthError('NOT_FOUND', `secret ${id}: cannot read ${src}: ${e.message}`);
+        }),
+      );
     }
   }
   return out;
@@ -104,7 +108,9 @@ export function register(program: Command): void {
       const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
       const progress = markSteps(tty ?? progressRenderer(mode, (s) => process.stderr.write(s)));
       const { BuildContext } = await import('../builder/context.ts');
-      const context = contextDir ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) }) : undefined;
+      const context = contextDir
+        ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) })
+        : undefined;
       // With --check the findings stop the build before it starts; without, they are only
       // warnings, and the lint runs beside the build (it changes nothing the build does).
       let linted: Promise<void> | undefined;
@@ -152,7 +158,12 @@ export function register(program: Command): void {
 }
 
 /** The linter's findings as warnings before the build starts; with --check they stop it. */
-async function lintBeforeBuild(dockerfile: { path: string; content: string }, context: BuildContext | undefined, progress: { emit(ev: { kind: 'warning'; text: string }): void }, check: boolean): Promise<void> {
+async function lintBeforeBuild(
+  dockerfile: { path: string; content: string },
+  context: BuildContext | undefined,
+  progress: { emit(ev: { kind: 'warning'; text: string }): void },
+  check: boolean,
+): Promise<void> {
   const { loadDockerfile } = await import('../dockerfile/index.ts');
   const { lint } = await import('../lint/index.ts');
   const { lintContext } = await import('../services/lint-context.ts');
@@ -161,6 +172,8 @@ async function lintBeforeBuild(dockerfile: { path: string; content: string }, co
   const relevant = findings.filter((f) => f.severity !== 'info');
   for (const f of relevant) progress.emit({ kind: 'warning', text: `${f.ruleId}: ${f.message} (line ${f.line})` });
   if (check && relevant.length) {
-    throw new BerthError('FAILED_PRECONDITION', `lint found ${relevant.length} problem(s) and --check is set`, { hint: 'run `berth lint` for details and fixes' });
+    throw new BerthError('FAILED_PRECONDITION', `lint found ${relevant.length} problem(s) and --check is set`, {
+      hint: 'run `berth lint` for details and fixes',
+    });
   }
 }

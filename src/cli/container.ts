@@ -33,11 +33,13 @@ export function parseDetachKeys(spec: string): Buffer {
 }
 
 export function register(program: Command): void {
-  addCreateFlags(program.command('create').description('Create a new container')).action(async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
-    const engine = await getEngine(cmd);
-    const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
-    out(`${rec.id}\n`);
-  });
+  addCreateFlags(program.command('create').description('Create a new container')).action(
+    async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
+      out(`${rec.id}\n`);
+    },
+  );
 
   addCreateFlags(program.command('run').description('Create and run a new container from an image'))
     .option('-d, --detach', 'run container in background and print container ID')
@@ -59,7 +61,7 @@ export function register(program: Command): void {
     .description('Start one or more stopped containers')
     .argument('<containers...>')
     .option('-a, --attach', 'attach STDOUT/STDERR and forward signals')
-    .option('-i, --interactive', 'attach container\'s STDIN')
+    .option('-i, --interactive', "attach container's STDIN")
     .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { findContainer } = await containers();
@@ -94,10 +96,12 @@ export function register(program: Command): void {
     const shown = await listContainers(engine, { all: o.all, latest: o.latest });
     const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
     if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
-    out(formatRows(o.format, rows, {
-      headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names].map(String),
-    }));
+    out(
+      formatRows(o.format, rows, {
+        headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+        cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names].map(String),
+      }),
+    );
   };
   for (const c of [program.command('ps'), group(program, 'container', 'Manage containers').command('ls')]) {
     c.description('List containers')
@@ -122,11 +126,27 @@ export function register(program: Command): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--privileged', 'give extended privileges to the command')
     .option('-d, --detach', 'detached mode: run command in the background')
-    .action(async (name: string, command: string[], o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean }, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const { execInContainer } = await streams();
-      process.exitCode = await execInContainer(engine, name, { command, tty: !!o.tty, interactive: !!o.interactive, user: o.user, env: o.env, workdir: o.workdir, privileged: o.privileged, detach: !!o.detach });
-    });
+    .action(
+      async (
+        name: string,
+        command: string[],
+        o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean },
+        cmd: Command,
+      ) => {
+        const engine = await getEngine(cmd);
+        const { execInContainer } = await streams();
+        process.exitCode = await execInContainer(engine, name, {
+          command,
+          tty: !!o.tty,
+          interactive: !!o.interactive,
+          user: o.user,
+          env: o.env,
+          workdir: o.workdir,
+          privileged: o.privileged,
+          detach: !!o.detach,
+        });
+      },
+    );
 
   program
     .command('cp')
@@ -143,7 +163,10 @@ export function register(program: Command): void {
       const opts = { archive: !!o.archive, followLink: !!o.followLink };
       if (a.container && !b.container) await cp.copyFromContainer(engine, a.container, a.path, b.path, opts);
       else if (b.container && !a.container) await cp.copyToContainer(engine, b.container, a.path, b.path, opts);
-      else throw new BerthError('INVALID_ARGUMENT', 'copying between containers is not supported', { hint: 'one of the paths must be CONTAINER:PATH and the other a host path' });
+      else
+        throw new BerthError('INVALID_ARGUMENT', 'copying between containers is not supported', {
+          hint: 'one of the paths must be CONTAINER:PATH and the other a host path',
+        });
     });
 
   program

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .command('dockerfile')
     .description('Dockerfile tools')
     .command('parse')
-    .description('Print the Dockerfile AST in BuildKit\'s dump format')
+    .description("Print the Dockerfile AST in BuildKit's dump format")
     .argument('<file>', 'a Dockerfile, or - for stdin')
     .option('--check', 'also type every instruction (unknown instructions, flags, missing FROM)')
     .action(async (file: string, o: { check?: boolean }) => {

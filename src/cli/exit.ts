@@ -11,7 +11,7 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
 };
 
 export function exitCodeFor(e: unknown): number {
-  return e instanceof BerthError ? EXIT_BY_CODE[e.code] ?? 125 : 125;
+  return e instanceof BerthError ? (EXIT_BY_CODE[e.code] ?? 125) : 125;
 }
 
 export function formatError(e: unknown): string {

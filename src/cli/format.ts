@@ -19,7 +19,10 @@ export function ago(iso: string | undefined, now = Date.now()): string {
 export function renderTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd();
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -37,15 +40,57 @@ function lookup(row: Row, path: string): unknown {
 
 function show(v: unknown): string {
   if (v === undefined || v === null) return '<no value>';
-  if (typeof v === 'object') return Array.isArray(v) ? `[${v.map(show).join(' ')}]` : `map[${Object.entries(v).map(([k, x]) => `${k}:${show(x)}`).join(' ')}]`;
+  if (typeof v === 'object')
+    return Array.isArray(v)
+      ? `[${v.map(show).join(' ')}]`
+      : `map[${Object.entries(v)
+          .map(([k, x]) => `${k}:${show(x)}`)
+          .join(' ')}]`;
   return String(v);
 }
 
 /** Functions a docker template may call: Go's builtins and docker's own (json, join, upper...). */
 const TEMPLATE_FUNCS = new Set([
-  'and', 'call', 'html', 'index', 'slice', 'js', 'len', 'not', 'or', 'print', 'printf', 'println', 'urlquery', 'eq', 'ge', 'gt', 'le', 'lt', 'ne',
-  'json', 'split', 'join', 'title', 'lower', 'upper', 'pad', 'truncate',
-  'if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'nil', 'true', 'false',
+  'and',
+  'call',
+  'html',
+  'index',
+  'slice',
+  'js',
+  'len',
+  'not',
+  'or',
+  'print',
+  'printf',
+  'println',
+  'urlquery',
+  'eq',
+  'ge',
+  'gt',
+  'le',
+  'lt',
+  'ne',
+  'json',
+  'split',
+  'join',
+  'title',
+  'lower',
+  'upper',
+  'pad',
+  'truncate',
+  'if',
+  'else',
+  'end',
+  'range',
+  'with',
+  'define',
+  'template',
+  'block',
+  'break',
+  'continue',
+  'nil',
+  'true',
+  'false',
 ]);
 
 /**
@@ -117,11 +162,7 @@ export function renderTemplate(template: string, row: Row): string {
  * Docker's `--format` for list verbs: empty → the default table; `json` → one JSON object per
  * line; `table TEMPLATE` → a table whose headers are the field names; otherwise the template per row.
  */
-export function formatRows(
-  format: string | undefined,
-  rows: readonly Row[],
-  table: { headers: readonly string[]; cells: (r: Row) => string[] },
-): string {
+export function formatRows(format: string | undefined, rows: readonly Row[], table: { headers: readonly string[]; cells: (r: Row) => string[] }): string {
   if (!format || format === 'table') return renderTable(table.headers, rows.map(table.cells));
   if (format !== 'json') checkTemplate(format.replace(/^table /, ''));
   if (format === 'json') return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
@@ -129,7 +170,10 @@ export function formatRows(
     const tpl = format.slice(6);
     const cols = tpl.split(/\\t|\t/);
     const headers = cols.map((c) => (/\{\{\s*\.?(\w+)/.exec(c)?.[1] ?? c).replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
-    return renderTable(headers, rows.map((r) => cols.map((c) => renderTemplate(c, r))));
+    return renderTable(
+      headers,
+      rows.map((r) => cols.map((c) => renderTemplate(c, r))),
+    );
   }
   return rows.map((r) => `${renderTemplate(format, r)}\n`).join('');
 }

@@ -11,7 +11,10 @@ export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
   [() => import('./image.ts'), ['import', 'images', 'image', 'tag', 'rmi', 'history', 'save', 'load', 'system']],
   [() => import('./volume.ts'), ['volume']],
   [() => import('./network.ts'), ['network']],
-  [() => import('./container.ts'), ['create', 'run', 'start', '__monitor', 'ps', 'container', 'exec', 'cp', 'logs', 'attach', 'stop', 'kill', 'rm', 'wait', 'inspect']],
+  [
+    () => import('./container.ts'),
+    ['create', 'run', 'start', '__monitor', 'ps', 'container', 'exec', 'cp', 'logs', 'attach', 'stop', 'kill', 'rm', 'wait', 'inspect'],
+  ],
   [() => import('./dockerfile.ts'), ['dockerfile']],
   [() => import('./build.ts'), ['build']],
   [() => import('./lint.ts'), ['lint']],

@@ -20,16 +20,23 @@ export function register(program: Command): void {
       const { importImage } = await import('../services/images.ts');
       const input = file === '-' ? process.stdin : createReadStream(file);
       input.on('error', () => undefined);
-      const opened = file === '-' ? Promise.resolve() : new Promise<void>((res, rej) => {
-        (input as ReturnType<typeof createReadStream>).once('open', () => res());
-        input.once('error', (e: Error) => rej(new BerthError('NOT_FOUND', `cannot open ${file}: ${(e as Error).message}`)));
-      });
+      const opened =
+        file === '-'
+          ? Promise.resolve()
+          : new Promise<void>((res, rej) => {
+              (input as ReturnType<typeof createReadStream>).once('open', () => res());
+              input.once('error', (e: Error) => rej(new BerthError('NOT_FOUND', `cannot open ${file}: ${(e as Error).message}`)));
+            });
       await opened;
       const rec = await importImage(engine, input, { reference, changes: o.change, message: o.message, source: file, platform: o.platform });
       out(`${rec.id}\n`);
     });
 
-  const listImages = async (repo: string | undefined, o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean }, cmd: Command) => {
+  const listImages = async (
+    repo: string | undefined,
+    o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean },
+    cmd: Command,
+  ) => {
     const engine = await getEngine(cmd);
     const { listImages } = await import('../services/images.ts');
     const rows: Array<Record<string, unknown>> = listImages(engine, { repository: repo }).map((img) => ({
@@ -50,10 +57,13 @@ export function register(program: Command): void {
       return;
     }
     const headers = o.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
-    out(formatRows(o.format, rows, {
-      headers,
-      cells: (r) => (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
-    }));
+    out(
+      formatRows(o.format, rows, {
+        headers,
+        cells: (r) =>
+          (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
+      }),
+    );
   };
   for (const c of [program.command('images'), group(program, 'image', 'Manage images').command('ls')]) {
     c.description('List images')
@@ -138,7 +148,12 @@ export function register(program: Command): void {
         Size: humanSize(r.size),
         Comment: r.comment,
       }));
-      out(formatRows(o.format, view, { headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String) }));
+      out(
+        formatRows(o.format, view, {
+          headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+          cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String),
+        }),
+      );
     });
 
   program
@@ -173,13 +188,7 @@ export function register(program: Command): void {
       if (!o.quiet) out(lines.map((l) => `${l}\n`).join(''));
     });
 
-  program
-    .command('system')
-    .description('Manage berth')
-    .addCommand(systemCheck())
-    .addCommand(systemDf())
-    .addCommand(systemPrune());
-
+  program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune());
 }
 
 function systemCheck() {
@@ -191,7 +200,9 @@ function systemCheck() {
     for (const p of r.problems) out(`problem: ${p}\n`);
     for (const l of r.leftovers) out(`leftover: ${l}\n`);
     if (r.problems.length) {
-      throw new BerthError('DATA_CORRUPT', `the store has ${r.problems.length} problem(s)`, { hint: 'run `berth system prune` to drop unreferenced data; re-pull or re-load damaged images' });
+      throw new BerthError('DATA_CORRUPT', `the store has ${r.problems.length} problem(s)`, {
+        hint: 'run `berth system prune` to drop unreferenced data; re-pull or re-load damaged images',
+      });
     }
     // Leftovers are not damage (a failed pull keeps its partial download to resume): exit 0.
     out(r.leftovers.length ? `store is consistent; ${r.leftovers.length} leftover(s) that \`berth system prune\` removes\n` : 'store is consistent\n');
@@ -199,12 +210,26 @@ function systemCheck() {
 }
 
 function systemDf() {
-  return new Command('df').description('Show disk usage').option('--format <format>').action(async (o: { format?: string }, cmd: Command) => {
-    const engine = await getEngine(cmd);
-    const { diskUsage } = await import('../services/system.ts');
-    const rows = diskUsage(engine).map((u) => ({ Type: u.type, TotalCount: u.total, Active: u.active, Size: humanSize(u.bytes), Reclaimable: humanSize(u.reclaimable) }));
-    out(formatRows(o.format, rows, { headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String) }));
-  });
+  return new Command('df')
+    .description('Show disk usage')
+    .option('--format <format>')
+    .action(async (o: { format?: string }, cmd: Command) => {
+      const engine = await getEngine(cmd);
+      const { diskUsage } = await import('../services/system.ts');
+      const rows = diskUsage(engine).map((u) => ({
+        Type: u.type,
+        TotalCount: u.total,
+        Active: u.active,
+        Size: humanSize(u.bytes),
+        Reclaimable: humanSize(u.reclaimable),
+      }));
+      out(
+        formatRows(o.format, rows, {
+          headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+          cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
+        }),
+      );
+    });
 }
 
 function systemPrune() {

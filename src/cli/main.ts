@@ -11,7 +11,7 @@ import { groupsFor, verbOf } from './groups.ts';
 import { useEngineUmask } from '../sys/umask.ts';
 
 const program = new Command('berth')
-  .description('A container engine with Docker\'s verbs')
+  .description("A container engine with Docker's verbs")
   .option('--root <dir>', 'state root (default /var/lib/berth as root; env BERTH_ROOT)')
   .option('--debug', 'print stack traces for errors')
   .version('0.1.0')
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
 let finished = false;
 function failUnfinished(): void {
   if (finished) return;
-  process.stderr.write('berth: Error: internal error: the command stopped before it finished, waiting on something that can no longer happen\nhint: please report this with the command line; run with --debug for more\n');
+  process.stderr.write(
+    'berth: Error: internal error: the command stopped before it finished, waiting on something that can no longer happen\nhint: please report this with the command line; run with --debug for more\n',
+  );
   process.exitCode = 125;
 }
 
@@ -67,8 +69,10 @@ function startCli(): void {
 async function startWorker(): Promise<void> {
   const { isMainThread, workerData } = await import('node:worker_threads');
   const kind = isMainThread ? undefined : (workerData as { berthWorker?: WorkerKind } | null)?.berthWorker;
-  if (kind === 'apply-layer') return (await import('../layer/apply-thread.ts')).runApplyWorker(workerData as Parameters<typeof import('../layer/apply-thread.ts').runApplyWorker>[0]);
-  if (kind === 'copy-files') return (await import('../builder/copy-thread.ts')).runCopyWorker(workerData as Parameters<typeof import('../builder/copy-thread.ts').runCopyWorker>[0]);
+  if (kind === 'apply-layer')
+    return (await import('../layer/apply-thread.ts')).runApplyWorker(workerData as Parameters<typeof import('../layer/apply-thread.ts').runApplyWorker>[0]);
+  if (kind === 'copy-files')
+    return (await import('../builder/copy-thread.ts')).runCopyWorker(workerData as Parameters<typeof import('../builder/copy-thread.ts').runCopyWorker>[0]);
   startCli();
 }
 if (process.argv[2] === WORKER_ARG) void startWorker();

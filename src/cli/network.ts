@@ -21,7 +21,12 @@ export function register(program: Command): void {
     .option('--label <label>', 'set metadata on a network', collect, [])
     .action(async (name: string, o: { driver: string; subnet?: string; gateway?: string; label: string[] }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const rec = await (await networks()).createNetwork(engine, name, { driver: o.driver, subnet: o.subnet, gateway: o.gateway, labels: parseLabels(o.label) });
+      const rec = await (await networks()).createNetwork(engine, name, {
+        driver: o.driver,
+        subnet: o.subnet,
+        gateway: o.gateway,
+        labels: parseLabels(o.label),
+      });
       out(`${rec.id}\n`);
     });
   network
@@ -33,9 +38,16 @@ export function register(program: Command): void {
     .option('--format <format>')
     .action(async (o: { quiet?: boolean; trunc: boolean; format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const rows = (await networks()).listNetworks(engine).map((r) => ({ ID: o.trunc ? r.ID.slice(0, 12) : r.ID, Name: r.Name, Driver: r.Driver, Scope: r.Scope }));
+      const rows = (await networks())
+        .listNetworks(engine)
+        .map((r) => ({ ID: o.trunc ? r.ID.slice(0, 12) : r.ID, Name: r.Name, Driver: r.Driver, Scope: r.Scope }));
       if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
-      out(formatRows(o.format, rows, { headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], cells: (r) => [String(r.ID), String(r.Name), String(r.Driver), String(r.Scope)] }));
+      out(
+        formatRows(o.format, rows, {
+          headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
+          cells: (r) => [String(r.ID), String(r.Name), String(r.Driver), String(r.Scope)],
+        }),
+      );
     });
   network
     .command('inspect')

@@ -11,14 +11,25 @@ import { getEngine, out } from './context.ts';
 async function transferProgress(verb: 'Pull complete' | 'Pushed'): Promise<{ onProgress: (ev: ProgressEvent) => void; finish: () => void }> {
   if (!process.stdout.isTTY) return { onProgress: layerLines(verb), finish: () => undefined };
   const { transferRenderer } = await import('../progress/transfer-tty.ts');
-  const r = transferRenderer((s) => process.stdout.write(s), { active: verb === 'Pushed' ? 'Pushing' : 'Downloading', done: verb, exists: verb === 'Pushed' ? 'Layer already exists' : 'Already exists' });
+  const r = transferRenderer((s) => process.stdout.write(s), {
+    active: verb === 'Pushed' ? 'Pushing' : 'Downloading',
+    done: verb,
+    exists: verb === 'Pushed' ? 'Layer already exists' : 'Already exists',
+  });
   return { onProgress: r.onProgress, finish: r.finish };
 }
 
 function layerLines(verb: string): (ev: ProgressEvent) => void {
   return (ev) => {
     if (ev.kind === 'blob-done') {
-      const what = ev.skipped === 'exists' ? (verb === 'Pushed' ? 'Layer already exists' : 'Already exists') : ev.skipped === 'mounted' ? 'Mounted from another repository' : verb;
+      const what =
+        ev.skipped === 'exists'
+          ? verb === 'Pushed'
+            ? 'Layer already exists'
+            : 'Already exists'
+          : ev.skipped === 'mounted'
+            ? 'Mounted from another repository'
+            : verb;
       out(`${ev.digest.slice(7, 19)}: ${what}\n`);
     }
   };
@@ -27,7 +38,9 @@ function layerLines(verb: string): (ev: ProgressEvent) => void {
 async function readPasswordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString().replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString()
+    .replace(/\r?\n$/, '');
 }
 
 export function register(program: Command): void {

@@ -30,7 +30,15 @@ export function register(program: Command): void {
       const engine = await getEngine(cmd);
       const vols = (await volumes()).listVolumes(engine);
       if (o.quiet) return out(vols.map((v) => `${v.name}\n`).join(''));
-      const rows = vols.map((v) => ({ Driver: 'local', Name: v.name, Mountpoint: v.mountpoint, Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), Scope: 'local' }));
+      const rows = vols.map((v) => ({
+        Driver: 'local',
+        Name: v.name,
+        Mountpoint: v.mountpoint,
+        Labels: Object.entries(v.labels)
+          .map(([k, x]) => `${k}=${x}`)
+          .join(','),
+        Scope: 'local',
+      }));
       out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }));
     });
   volume

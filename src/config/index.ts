@@ -70,7 +70,7 @@ function oneOf<const T extends string>(...values: T[]): Kind<T> {
   return {
     name: values.join(' | '),
     expected: values.join(' or '),
-    parse: (raw) => (values as string[]).includes(raw) ? (raw as T) : undefined,
+    parse: (raw) => ((values as string[]).includes(raw) ? (raw as T) : undefined),
   };
 }
 
@@ -172,7 +172,7 @@ const DEFINITIONS = {
     kind: path,
     fallback: '/run/berth',
     audience: 'users',
-    about: "The machine-wide network state (IP leases, port maps, DNS), shared by every state root as they share the bridge.",
+    about: 'The machine-wide network state (IP leases, port maps, DNS), shared by every state root as they share the bridge.',
   },
   bridgeName: {
     variable: 'BERTH_BRIDGE',
@@ -200,7 +200,7 @@ const DEFINITIONS = {
     kind: path,
     fallback: '/etc/docker/certs.d',
     audience: 'users',
-    about: "Per-registry CA certificates, as docker reads them: `<dir>/<host[:port]>/ca.crt`.",
+    about: 'Per-registry CA certificates, as docker reads them: `<dir>/<host[:port]>/ca.crt`.',
   },
   extraCaCerts: {
     variable: 'BERTH_EXTRA_CA_CERTS',
@@ -208,7 +208,7 @@ const DEFINITIONS = {
     fallback: undefined,
     audience: 'users',
     defaultText: "unset: Node's CA store",
-    about: 'A PEM file of CAs trusted besides Node\'s own. bin/berth sets it from NODE_EXTRA_CA_CERTS, which it takes out of Node\'s way.',
+    about: "A PEM file of CAs trusted besides Node's own. bin/berth sets it from NODE_EXTRA_CA_CERTS, which it takes out of Node's way.",
   },
   nofileHard: {
     variable: 'BERTH_NOFILE_HARD',
@@ -260,7 +260,7 @@ const DEFINITIONS = {
     kind: integer(0, 'files'),
     fallback: 4000,
     audience: 'benchmarks',
-    about: "From this many small files up, a COPY copies half of them on a worker thread.",
+    about: 'From this many small files up, a COPY copies half of them on a worker thread.',
   },
   uploadChunk: {
     variable: 'BERTH_UPLOAD_CHUNK',

@@ -33,7 +33,12 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-export async function finishContainer(engine: ContainerControl, id: string, exitCode: number, extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {}): Promise<void> {
+export async function finishContainer(
+  engine: ContainerControl,
+  id: string,
+  exitCode: number,
+  extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {},
+): Promise<void> {
   const records = engine.containers;
   const rec = records.get(id);
   if (!rec) return;
@@ -60,7 +65,7 @@ export async function reconcile(engine: ContainerControl, rec: ContainerRecord):
   if (alive(rec.state.monitorPid)) return rec;
   const st = await runcStatus(engine, rec.id);
   if (st === 'running') return rec;
-  await finishContainer(engine, rec.id, 137, { error: 'the process recording this container\'s exit died' });
+  await finishContainer(engine, rec.id, 137, { error: "the process recording this container's exit died" });
   return engine.containers.require(rec.id);
 }
 
@@ -68,7 +73,7 @@ export async function waitContainer(engine: ContainerControl, idOrName: string, 
   const records = engine.containers;
   let rec = records.require(idOrName);
   for (let i = 0; ; i++) {
-    if (rec.state.status === 'exited' || rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z') return rec.state.exitCode;
+    if (rec.state.status === 'exited' || (rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z')) return rec.state.exitCode;
     if (rec.state.status === 'created' || rec.state.status === 'dead') return rec.state.exitCode;
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'wait cancelled');
     await new Promise((r) => setTimeout(r, Math.min(10 + i * 5, 100)));

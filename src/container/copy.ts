@@ -10,14 +10,45 @@
  * a link between a check and a use (the CVE-2018-15664 class). What is copied in goes
  * through the safe layer extractor.
  */
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, statSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { loadImage } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { applyLayer, writeLayer } from '../layer/index.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
-import { closeFd, fdPath, fstatFd, hostPathOf, mkdirAllInRoot, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
+import {
+  closeFd,
+  fdPath,
+  fstatFd,
+  hostPathOf,
+  mkdirAllInRoot,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_PATH,
+  openInRoot,
+  openRoot,
+  splitLeaf,
+} from '../sys/in-root.ts';
 import { withFrozen } from './freeze.ts';
 import type { ContainerRoots } from './paths.ts';
 import type { ContainerRecords } from './records.ts';

@@ -46,7 +46,10 @@ export interface CreateOptions {
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops the image's CMD. */
-export function resolveProcess(image: { Entrypoint?: string[] | null; Cmd?: string[] | null }, opts: { entrypoint?: string; command: readonly string[] }): { path: string; args: string[]; entrypoint?: string[]; cmd?: string[] } {
+export function resolveProcess(
+  image: { Entrypoint?: string[] | null; Cmd?: string[] | null },
+  opts: { entrypoint?: string; command: readonly string[] },
+): { path: string; args: string[]; entrypoint?: string[]; cmd?: string[] } {
   let entrypoint = image.Entrypoint ?? undefined;
   let cmd = image.Cmd ?? undefined;
   if (opts.entrypoint !== undefined) {
@@ -90,11 +93,12 @@ function mergeEnv(base: readonly string[], extra: readonly string[]): string[] {
 }
 
 /** What creating a container writes: its record, its volumes, its snapshot, its dirs. */
-export type CreateDeps = ContainerRoots & Pick<ImageStores, 'snapshots' | 'lease'> & {
-  readonly containers: ContainerRecords;
-  readonly networks: NetworkRecords;
-  readonly volumes: VolumeStore;
-};
+export type CreateDeps = ContainerRoots &
+  Pick<ImageStores, 'snapshots' | 'lease'> & {
+    readonly containers: ContainerRecords;
+    readonly networks: NetworkRecords;
+    readonly volumes: VolumeStore;
+  };
 
 /** The checks that fail before an image is pulled: the name's syntax and the network. */
 export function checkCreateOptions(engine: Pick<CreateDeps, 'networks'>, opts: CreateOptions): void {

@@ -47,14 +47,24 @@ export async function execInContainer(engine: ContainerControl, idOrName: string
     const executor = new Executor(paths.runcRoot);
     if (opts.detach) {
       const child = executor.exec(rec.id, file, { stdio: ['ignore', 'ignore', 'ignore'], tty: false, detach: true });
-      const code = await child.exited.then((e) => exitStatus(e), () => null);
-      if (code !== 0) throw new BerthError('RUNTIME', `cannot start ${opts.command.join(' ')} in container ${rec.id.slice(0, 12)}: runc exec exited with ${code ?? 'an error'}`);
+      const code = await child.exited.then(
+        (e) => exitStatus(e),
+        () => null,
+      );
+      if (code !== 0)
+        throw new BerthError(
+          'RUNTIME',
+          `cannot start ${opts.command.join(' ')} in container ${rec.id.slice(0, 12)}: runc exec exited with ${code ?? 'an error'}`,
+        );
       return 0;
     }
     // In the foreground runc passes this terminal (or these fds) to the process, proxying a pty of its own for -t.
     const child = executor.exec(rec.id, file, { stdio: [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit'], tty: opts.tty });
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
-    return await child.exited.then((e) => exitStatus(e), () => 127);
+    return await child.exited.then(
+      (e) => exitStatus(e),
+      () => 127,
+    );
   } finally {
     await rm(file, { force: true });
   }

@@ -54,7 +54,8 @@ async function lock(path: string, waitMs = LOCK_WAIT_MS): Promise<() => void> {
       }
       continue;
     }
-    if (Date.now() > deadline) throw new BerthError('CONFLICT', 'another copy into this container is still running', { hint: `remove ${path} if no berth cp is running` });
+    if (Date.now() > deadline)
+      throw new BerthError('CONFLICT', 'another copy into this container is still running', { hint: `remove ${path} if no berth cp is running` });
     await new Promise((r) => setTimeout(r, delay));
   }
 }

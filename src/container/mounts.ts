@@ -28,7 +28,10 @@ export function parseV(spec: string): { source: string; dest: string; ro: boolea
   const parts = spec.split(':');
   if (spec.length > 2) {
     parts.forEach((part, i) => {
-      if (part === '') throw new BerthError('INVALID_ARGUMENT', `invalid spec: ${spec}: empty section between colons`, { hint: 'use SOURCE:DESTINATION[:MODE], or DESTINATION alone for an anonymous volume' });
+      if (part === '')
+        throw new BerthError('INVALID_ARGUMENT', `invalid spec: ${spec}: empty section between colons`, {
+          hint: 'use SOURCE:DESTINATION[:MODE], or DESTINATION alone for an anonymous volume',
+        });
       if (i >= 2 && i < parts.length - 1) throw new BerthError('INVALID_ARGUMENT', `invalid spec: ${spec}: too many colons`);
     });
   }

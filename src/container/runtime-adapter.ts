@@ -33,7 +33,12 @@ function hardLimits(): Record<string, number> {
 function userMounts(mounts: readonly ContainerMount[]): SpecMount[] {
   return mounts.map((m) =>
     m.type === 'tmpfs'
-      ? { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(m.readonly ? ['ro'] : []), ...(m.options ?? [])] }
+      ? {
+          destination: m.destination,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'nodev', 'noexec', ...(m.readonly ? ['ro'] : []), ...(m.options ?? [])],
+        }
       : { destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] },
   );
 }
@@ -68,7 +73,14 @@ export async function prepareRuntime(engine: RuntimeDeps, rec: ContainerRecord, 
   }
   await checkCommand(rootfs, c.path, env, c.workdir);
   await mkdir(paths.netDir, { recursive: true });
-  const net = await setupNetwork({ containerId: rec.id, mode: c.network, publish: c.publish, hostname: c.hostname, stateDir: paths.netDir, userNetwork: userNetworkOf(engine, rec) });
+  const net = await setupNetwork({
+    containerId: rec.id,
+    mode: c.network,
+    publish: c.publish,
+    hostname: c.hostname,
+    stateDir: paths.netDir,
+    userNetwork: userNetworkOf(engine, rec),
+  });
   try {
     executor(engine).writeBundle({
       id: rec.id,
@@ -81,7 +93,11 @@ export async function prepareRuntime(engine: RuntimeDeps, rec: ContainerRecord, 
       options: opts,
       hardLimits: hardLimits(),
     });
-    return { state: net, ports: net.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })), ipAddress: net.ipAddress };
+    return {
+      state: net,
+      ports: net.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })),
+      ipAddress: net.ipAddress,
+    };
   } catch (e) {
     await teardownNetwork(net).catch(() => undefined);
     throw e;
@@ -93,7 +109,11 @@ export async function prepareRuntime(engine: RuntimeDeps, rec: ContainerRecord, 
  * `-t`), or, with `terminal`, on a pty whose master this process holds (a detached `-t`
  * container's monitor, which becomes the container's parent: runtime/executor.ts).
  */
-export function startRuntime(engine: RuntimeDeps, id: string, io: { stdio: readonly [StdioKind, StdioKind, StdioKind] } | { terminal: true }): Promise<RunningContainer> {
+export function startRuntime(
+  engine: RuntimeDeps,
+  id: string,
+  io: { stdio: readonly [StdioKind, StdioKind, StdioKind] } | { terminal: true },
+): Promise<RunningContainer> {
   const paths = containerPaths(engine, id);
   const consoleSocket = join(dirname(attachSocketPath(engine, id)), `${id.slice(0, 12)}.console.sock`);
   return executor(engine).start(id, paths.bundle, 'stdio' in io ? { stdio: io.stdio, pidFile: paths.pidFile } : { consoleSocket, pidFile: paths.pidFile });
@@ -112,7 +132,13 @@ export async function teardownRuntime(engine: RuntimeDeps, rec: ContainerRecord,
   }
   // A start that crashed before recording its attachment still left state in the net dir.
   const netDir = containerPaths(engine, rec.id).netDir;
-  if (await stat(netDir).then(() => true, () => false)) await teardownNetworkDir(netDir);
+  if (
+    await stat(netDir).then(
+      () => true,
+      () => false,
+    )
+  )
+    await teardownNetworkDir(netDir);
 }
 
 export function runcKill(engine: RuntimeDeps, id: string, signal: string): Promise<void> {

@@ -63,7 +63,9 @@ async function prepare(engine: StartDeps, rec: ContainerRecord): Promise<void> {
   if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
   const { config } = await loadImage(engine, rec.imageId);
   if ((await ensureEmulator(config.architecture)) === 'unavailable') {
-    process.stderr.write(`WARNING: the image's platform (${config.os}/${config.architecture}) does not match the host's, and no emulator is registered for it: install qemu-user-static\n`);
+    process.stderr.write(
+      `WARNING: the image's platform (${config.os}/${config.architecture}) does not match the host's, and no emulator is registered for it: install qemu-user-static\n`,
+    );
   }
   const snap = await engine.snapshots.mount(rec.id, config.rootfs.diff_ids);
   await copyUpVolumes(engine, rec, snap.rootfs);
@@ -102,7 +104,9 @@ export async function startAttached(engine: StartDeps, id: string, io: { stdin: 
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
   // With -t runc proxies a pty of its own on this terminal; without, output comes through pipes to log.
-  const child = await startRuntime(engine, rec.id, { stdio: tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+  const child = await startRuntime(engine, rec.id, {
+    stdio: tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'],
+  });
   const log = new JsonLogWriter(paths.log);
   const runc = new RuncStartWatch();
   if (!tty) {

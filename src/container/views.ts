@@ -26,9 +26,7 @@ function commandText(rec: ContainerRecord, trunc: boolean): string {
 }
 
 export function portsText(rec: ContainerRecord): string {
-  return (rec.state.ports ?? [])
-    .map((p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`)
-    .join(', ');
+  return (rec.state.ports ?? []).map((p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
 export function psRow(rec: ContainerRecord, opts: { noTrunc?: boolean } = {}): Record<string, string> {
@@ -42,7 +40,9 @@ export function psRow(rec: ContainerRecord, opts: { noTrunc?: boolean } = {}): R
     State: rec.state.status,
     Ports: portsText(rec),
     Names: rec.name,
-    Labels: Object.entries(rec.config.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Labels: Object.entries(rec.config.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     Mounts: rec.config.mounts.map((m) => m.volumeName ?? m.source).join(','),
     Networks: rec.config.network,
   };
@@ -51,7 +51,17 @@ export function psRow(rec: ContainerRecord, opts: { noTrunc?: boolean } = {}): R
 export function inspectContainer(rec: ContainerRecord, paths: { logPath: string; rootfs: string }): Record<string, unknown> {
   const s = rec.state;
   const c = rec.config;
-  const rt = c.runtime as { memory?: number; cpus?: number; pidsLimit?: number; readOnly?: boolean; privileged?: boolean; capAdd?: string[]; capDrop?: string[]; shmSize?: number; init?: boolean };
+  const rt = c.runtime as {
+    memory?: number;
+    cpus?: number;
+    pidsLimit?: number;
+    readOnly?: boolean;
+    privileged?: boolean;
+    capAdd?: string[];
+    capDrop?: string[];
+    shmSize?: number;
+    init?: boolean;
+  };
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of s.ports ?? []) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
   return {

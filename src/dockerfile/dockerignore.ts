@@ -54,13 +54,15 @@ export class IgnoreMatcher {
       p = cleanPath(p);
       let exclusion = false;
       if (p.startsWith('!')) {
-        if (p.length === 1) throw new BerthError('INVALID_ARGUMENT', 'illegal exclusion pattern: "!"', { hint: 'a lone ! in .dockerignore excludes nothing; remove it' });
+        if (p.length === 1)
+          throw new BerthError('INVALID_ARGUMENT', 'illegal exclusion pattern: "!"', { hint: 'a lone ! in .dockerignore excludes nothing; remove it' });
         exclusion = true;
         p = p.slice(1);
       }
       // No path is longer than PATH_MAX; a longer line is not a pattern but a way to make
       // every match of a context walk cost (line length × path length).
-      if (p.length > MAX_PATTERN) throw new BerthError('INVALID_ARGUMENT', `a .dockerignore pattern of ${p.length} characters is longer than any path (${MAX_PATTERN})`);
+      if (p.length > MAX_PATTERN)
+        throw new BerthError('INVALID_ARGUMENT', `a .dockerignore pattern of ${p.length} characters is longer than any path (${MAX_PATTERN})`);
       const unescaped = p.replace(/\\./g, '');
       if (unescaped.lastIndexOf('[') > unescaped.lastIndexOf(']')) throw new BerthError('INVALID_ARGUMENT', `syntax error in .dockerignore pattern "${p}"`);
       this.patterns.push({ text: p, exclusion, re: compile(p), dirs: p.split('/') });

@@ -80,7 +80,13 @@ export function expandInstruction<I extends Instruction>(inst: I, env: Env, wher
     }
     case 'copy':
     case 'add':
-      out = { ...i, flags: expandFlags(i, env, where), sources: expandWords(i.sources, env, where, i), dest: expandWord(i.dest, env, where, i), heredocs: expandHeredocs(i.heredocs, env, where) };
+      out = {
+        ...i,
+        flags: expandFlags(i, env, where),
+        sources: expandWords(i.sources, env, where, i),
+        dest: expandWord(i.dest, env, where, i),
+        heredocs: expandHeredocs(i.heredocs, env, where),
+      };
       break;
     case 'env':
     case 'label':
@@ -89,7 +95,11 @@ export function expandInstruction<I extends Instruction>(inst: I, env: Env, wher
     case 'arg':
       out = {
         ...i,
-        args: i.args.map((a) => (a.value === undefined ? { name: expandWord(a.name, env, where, i) } : { name: expandWord(a.name, env, where, i), value: expandWord(a.value, env, where, i) })),
+        args: i.args.map((a) =>
+          a.value === undefined
+            ? { name: expandWord(a.name, env, where, i) }
+            : { name: expandWord(a.name, env, where, i), value: expandWord(a.value, env, where, i) },
+        ),
       };
       break;
     case 'expose':

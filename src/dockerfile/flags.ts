@@ -75,7 +75,27 @@ export interface CopyFlags {
 
 const MOUNT_TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
 const SHARING: readonly MountSharing[] = ['shared', 'private', 'locked'];
-const MOUNT_KEYS = ['type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite', 'rw', 'id', 'sharing', 'required', 'mode', 'uid', 'gid', 'size', 'env'];
+const MOUNT_KEYS = [
+  'type',
+  'from',
+  'source',
+  'src',
+  'target',
+  'dst',
+  'destination',
+  'readonly',
+  'ro',
+  'readwrite',
+  'rw',
+  'id',
+  'sharing',
+  'required',
+  'mode',
+  'uid',
+  'gid',
+  'size',
+  'env',
+];
 const BARE_KEYS = ['readonly', 'ro', 'readwrite', 'rw', 'required'];
 
 /** User text as a message quotes it: long values cut, so a hostile flag cannot flood the output. */
@@ -97,7 +117,8 @@ export function parseBool(value: string, key: string): boolean {
 function parseUint(value: string, key: string, radix: 8 | 10): number {
   const ok = radix === 8 ? /^[0-7]{1,11}$/.test(value) : /^\d{1,10}$/.test(value);
   const n = ok ? parseInt(value, radix) : NaN;
-  if (!(n <= 0xffffffff)) throw invalid(`invalid value ${shown(value)} for ${key}`, radix === 8 ? `${key} is an octal number, e.g. 0755` : `${key} is a number`);
+  if (!(n <= 0xffffffff))
+    throw invalid(`invalid value ${shown(value)} for ${key}`, radix === 8 ? `${key} is an octal number, e.g. 0755` : `${key} is a number`);
   return n;
 }
 
@@ -139,7 +160,8 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   for (const { key: rawKey, value: raw } of parseKeyValues(spec)) {
     const key = rawKey.toLowerCase();
     if (raw === undefined) {
-      if (!BARE_KEYS.includes(key)) throw invalid(`invalid field '${shown(rawKey)}' in --mount=${shown(spec)}: it must be a key=value pair`, `bare fields are ${BARE_KEYS.join(', ')}`);
+      if (!BARE_KEYS.includes(key))
+        throw invalid(`invalid field '${shown(rawKey)}' in --mount=${shown(spec)}: it must be a key=value pair`, `bare fields are ${BARE_KEYS.join(', ')}`);
       if (key === 'required') required = true;
       else readonly = key === 'readonly' || key === 'ro';
       continue;
@@ -184,12 +206,17 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   const uid = num('uid', 10);
   const gid = num('gid', 10);
   const fileInfo = type === 'secret' || type === 'ssh' || type === 'cache';
-  for (const [key, given] of [['mode', mode], ['uid', uid], ['gid', gid]] as const) {
+  for (const [key, given] of [
+    ['mode', mode],
+    ['uid', uid],
+    ['gid', gid],
+  ] as const) {
     if (given !== undefined && !fileInfo) throw invalid(`${key} not allowed for "${type}" type mounts`);
   }
   if (values.has('env') && type !== 'secret') throw invalid(`unexpected key 'env' for mount type '${type}'`, 'env is for type=secret');
   if (values.has('size') && type !== 'tmpfs') throw invalid(`unexpected key 'size' for mount type '${type}'`, 'size is for type=tmpfs');
-  if (required !== undefined && type !== 'secret' && type !== 'ssh') throw invalid(`unexpected key 'required' for mount type '${type}'`, 'required is for type=secret and type=ssh');
+  if (required !== undefined && type !== 'secret' && type !== 'ssh')
+    throw invalid(`unexpected key 'required' for mount type '${type}'`, 'required is for type=secret and type=ssh');
   const sharingText = values.get('sharing')?.toLowerCase();
   const sharing = sharingText === undefined ? undefined : SHARING.find((s) => s === sharingText);
   if (sharingText !== undefined && !sharing) throw invalid(`unsupported sharing value "${shown(values.get('sharing')!)}"`, `use ${SHARING.join(', ')}`);
@@ -199,7 +226,7 @@ export function parseRunMount(spec: string, expand?: Expand): RunMount {
   const source = values.get('source');
   if (type === 'secret') {
     if (values.has('from')) throw invalid('secret mount should not have a from');
-    if (source !== undefined && id !== undefined) throw invalid('both source and id can\'t be set on a secret mount');
+    if (source !== undefined && id !== undefined) throw invalid("both source and id can't be set on a secret mount");
     id ??= source ?? (target === undefined ? undefined : target.replace(/\/+$/, '').slice(target.replace(/\/+$/, '').lastIndexOf('/') + 1));
     if (!id && !deferred) throw invalid(`invalid secret mount --mount=${shown(spec)}: one of id, source or target is required`);
     if (target === undefined && id) target = `/run/secrets/${id}`;
@@ -276,9 +303,13 @@ export function copyFlags(flags: RawFlags, expand?: Expand): CopyFlags {
   const chmodText = word(flags.chmod?.[0], expand);
   const checksum = word(flags.checksum?.[0], expand);
   // The digest's shape is checked at parse time, its algorithm and length once it is used.
-  if (known(checksum) && !/^[a-z0-9]+:[0-9a-f]+$/.test(checksum!)) throw invalid(`invalid --checksum value "${shown(checksum!)}"`, 'use --checksum=sha256:<64 hex digits>');
+  if (known(checksum) && !/^[a-z0-9]+:[0-9a-f]+$/.test(checksum!))
+    throw invalid(`invalid --checksum value "${shown(checksum!)}"`, 'use --checksum=sha256:<64 hex digits>');
   if (expand && checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) {
-    throw invalid(`invalid --checksum value "${shown(checksum!)}"`, /^sha(384|512):/.test(checksum) ? 'only sha256 checksums are supported' : 'use --checksum=sha256:<64 hex digits>');
+    throw invalid(
+      `invalid --checksum value "${shown(checksum!)}"`,
+      /^sha(384|512):/.test(checksum) ? 'only sha256 checksums are supported' : 'use --checksum=sha256:<64 hex digits>',
+    );
   }
   return {
     // An empty --from or --chown (`--chown=$UNSET`) means none, as in BuildKit.

@@ -47,7 +47,16 @@ export {
   type Stage,
 } from './instructions.ts';
 export { expandInstruction, isExpandable, chompHeredoc } from './expand.ts';
-export { resolveBuild, expansionEnv, runEnvironment, type ResolveOptions, type ResolvedBuild, type ResolvedStage, type ResolvedInstruction, type Scope } from './stages.ts';
+export {
+  resolveBuild,
+  expansionEnv,
+  runEnvironment,
+  type ResolveOptions,
+  type ResolvedBuild,
+  type ResolvedStage,
+  type ResolvedInstruction,
+  type Scope,
+} from './stages.ts';
 export { planBuild, findStage, predefinedArgs, PROXY_ARGS, type BuildPlan, type PlannedStage, type PlanOptions, type StageBase } from './plan.ts';
 export {
   runFlags,

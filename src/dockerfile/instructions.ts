@@ -106,7 +106,8 @@ function parseFlags(node: Node, file: ParseResult): Record<string, string[]> {
     if (!m) failAt(file, node, `invalid flag "${raw}"`, undefined, columnIn(file, node, raw));
     const [, name, value] = m as unknown as [string, string, string | undefined];
     if (spec.bool?.includes(name)) {
-      if (value !== undefined && value !== 'true' && value !== 'false') failAt(file, node, `expecting boolean value for flag ${name}, not: ${value}`, undefined, columnIn(file, node, raw));
+      if (value !== undefined && value !== 'true' && value !== 'false')
+        failAt(file, node, `expecting boolean value for flag ${name}, not: ${value}`, undefined, columnIn(file, node, raw));
       out[name] = [value ?? 'true'];
     } else if (spec.single?.includes(name) || spec.multi?.includes(name)) {
       if (value === undefined) failAt(file, node, `missing a value on flag: ${name}`, undefined, columnIn(file, node, raw));
@@ -114,7 +115,13 @@ function parseFlags(node: Node, file: ParseResult): Record<string, string[]> {
       out[name] = [...(out[name] ?? []), value];
     } else {
       const known = [...(spec.single ?? []), ...(spec.multi ?? []), ...(spec.bool ?? [])].map((f) => `--${f}`);
-      failAt(file, node, `unknown flag: --${name}`, known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`, columnIn(file, node, `--${name}`));
+      failAt(
+        file,
+        node,
+        `unknown flag: --${name}`,
+        known.length ? `${node.value.toUpperCase()} accepts ${known.join(', ')}` : `${node.value.toUpperCase()} takes no flags`,
+        columnIn(file, node, `--${name}`),
+      );
     }
   }
   return out;
@@ -150,7 +157,8 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
   switch (kind) {
     case 'from': {
       requireArgs(file, node, 1, 'at least one argument');
-      if (args.length !== 1 && !(args.length === 3 && args[1]!.toLowerCase() === 'as')) failAt(file, node, 'FROM requires either one or three arguments', 'use FROM image [AS name]');
+      if (args.length !== 1 && !(args.length === 3 && args[1]!.toLowerCase() === 'as'))
+        failAt(file, node, 'FROM requires either one or three arguments', 'use FROM image [AS name]');
       return { ...base, kind, image: args[0]!, stageName: args[2]?.toLowerCase(), platform: flags.platform?.[0] };
     }
     case 'run':
@@ -171,7 +179,11 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
     }
     case 'arg':
       requireArgs(file, node, 1, 'exactly one argument');
-      return { ...base, kind, args: args.map((a) => (a.includes('=') ? { name: a.slice(0, a.indexOf('=')), value: a.slice(a.indexOf('=') + 1) } : { name: a })) };
+      return {
+        ...base,
+        kind,
+        args: args.map((a) => (a.includes('=') ? { name: a.slice(0, a.indexOf('=')), value: a.slice(a.indexOf('=') + 1) } : { name: a })),
+      };
     case 'cmd':
     case 'entrypoint':
     case 'shell':
@@ -189,7 +201,8 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
       return { ...base, kind, values: args };
     case 'healthcheck': {
       const type = (args[0] ?? '').toUpperCase();
-      if (type !== '' && type !== 'NONE' && type !== 'CMD') failAt(file, node, `unknown type for healthcheck command: ${args[0]}`, 'use HEALTHCHECK CMD ... or HEALTHCHECK NONE');
+      if (type !== '' && type !== 'NONE' && type !== 'CMD')
+        failAt(file, node, `unknown type for healthcheck command: ${args[0]}`, 'use HEALTHCHECK CMD ... or HEALTHCHECK NONE');
       const cmdArgs = args.slice(1);
       if (type === 'CMD' && !cmdArgs.length) failAt(file, node, 'missing command after HEALTHCHECK CMD');
       return { ...base, kind, type: type === 'CMD' && !node.json ? 'CMD-SHELL' : (type as 'NONE' | 'CMD' | ''), json: node.json, args: cmdArgs };
@@ -197,7 +210,7 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
     case 'onbuild': {
       if (!node.child) failAt(file, node, 'ONBUILD requires at least one argument');
       const inner = node.child!.value;
-      if (inner === 'onbuild') failAt(file, node, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+      if (inner === 'onbuild') failAt(file, node, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (inner === 'from' || inner === 'maintainer') failAt(file, node, `${inner.toUpperCase()} isn't allowed as an ONBUILD trigger`);
       toInstruction(node.child!, file); // the trigger must itself be a valid instruction
       return { ...base, kind, expression: node.original.trim().replace(/^onbuild\s+/i, '') };
@@ -218,7 +231,12 @@ export function toDockerfile(parsed: ParseResult): Dockerfile {
         throw syntaxError(parsed.file, parsed.lines, node.startLine, `duplicate stage name "${inst.stageName}"`);
       }
       if (inst.stageName && !/^[a-z][a-z0-9-_.]*$/.test(inst.stageName)) {
-        throw syntaxError(parsed.file, parsed.lines, node.startLine, `invalid name for build stage: "${inst.stageName}", name can't start with a number or contain symbols`);
+        throw syntaxError(
+          parsed.file,
+          parsed.lines,
+          node.startLine,
+          `invalid name for build stage: "${inst.stageName}", name can't start with a number or contain symbols`,
+        );
       }
       stages.push({ index: stages.length, name: inst.stageName, from: inst, instructions: [] });
     } else if (!stages.length) {

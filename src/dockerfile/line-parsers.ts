@@ -137,7 +137,7 @@ function nameVal(key: string): LineParser {
 
 const words: LineParser = (rest) => ({ next: rest === '' ? [] : rest.split(WS), json: false });
 const single: LineParser = (rest) => ({ next: rest === '' ? [] : [rest], json: false });
-const maybeJson: LineParser = (rest) => (rest === '' ? { next: [], json: false } : parseJson(rest) ?? { next: [rest], json: false });
+const maybeJson: LineParser = (rest) => (rest === '' ? { next: [], json: false } : (parseJson(rest) ?? { next: [rest], json: false }));
 const maybeJsonToList: LineParser = (rest, escape) => parseJson(rest) ?? words(rest, escape);
 const nameOrNameVal: LineParser = (rest, escape) => ({ next: parseWords(rest, escape), json: false });
 const subCommand: LineParser = (rest) => ({ next: [], json: false, sub: rest === '' ? undefined : rest });

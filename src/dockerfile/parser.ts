@@ -156,7 +156,8 @@ export function parseDockerfile(source: string, file = 'Dockerfile'): ParseResul
           }
           content += `${more.text}\n`;
         }
-        if (!terminated) fail(startLine, `unterminated heredoc: no line "${h.name}" ends the here-document`, { hint: `end it with a line that holds only ${h.name}` });
+        if (!terminated)
+          fail(startLine, `unterminated heredoc: no line "${h.name}" ends the here-document`, { hint: `end it with a line that holds only ${h.name}` });
         heredocs.push({ ...h, content });
       }
     }

@@ -19,7 +19,18 @@ import type { Dockerfile, Instruction, InstructionOf } from './instructions.ts';
 import { syntaxError } from './parser.ts';
 import { processWord } from './shell.ts';
 
-export const PROXY_ARGS: readonly string[] = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+export const PROXY_ARGS: readonly string[] = [
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+];
 
 /** TARGETPLATFORM/OS/ARCH/VARIANT and BUILDPLATFORM/OS/ARCH/VARIANT. */
 export function predefinedArgs(target: Platform, build: Platform): Map<string, string> {
@@ -87,7 +98,8 @@ interface StageWord {
 }
 
 function stageWords(inst: Instruction): StageWord[] {
-  if ((inst.kind === 'copy' || inst.kind === 'add') && inst.flags.from?.[0]) return [{ inst, word: inst.flags.from[0], what: `${inst.kind.toUpperCase()} --from` }];
+  if ((inst.kind === 'copy' || inst.kind === 'add') && inst.flags.from?.[0])
+    return [{ inst, word: inst.flags.from[0], what: `${inst.kind.toUpperCase()} --from` }];
   if (inst.kind !== 'run') return [];
   const out: StageWord[] = [];
   for (const m of inst.flags.mount ?? []) {
@@ -137,7 +149,8 @@ export function planBuild(df: Dockerfile, opts: PlanOptions = {}): BuildPlan {
     if (from.image === '') fail(from, 'base name (FROM) should not be blank');
     // FROM names earlier stages only, and by name (an index there is an image name).
     const byName = df.stages.findIndex((s) => s.index < index && s.name === from.image.toLowerCase());
-    const base: StageBase = byName >= 0 ? { kind: 'stage', index: byName } : from.image.toLowerCase() === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: from.image };
+    const base: StageBase =
+      byName >= 0 ? { kind: 'stage', index: byName } : from.image.toLowerCase() === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: from.image };
     fromOf.set(index, { from, base });
     return fromOf.get(index)!;
   };

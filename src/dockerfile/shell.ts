@@ -214,7 +214,7 @@ class Lexer {
     this.next();
     if (this.peek() !== '{') {
       const name = this.name();
-      return name === '' ? '$' : lookup(this.env, name) ?? '';
+      return name === '' ? '$' : (lookup(this.env, name) ?? '');
     }
     this.next();
     if (this.depth >= MAX_NESTING) throw new ShellError(`syntax error: more than ${MAX_NESTING} nested \${...} substitutions`);

@@ -81,7 +81,12 @@ export function resolveBuild(df: Dockerfile, opts: ResolveOptions = {}): Resolve
     if (ready) return ready;
     const { base } = planned;
     // A base stage is a dependency, so it is in the plan.
-    const env = base.kind === 'stage' ? resolve(plan.stages.find((s) => s.index === base.index)!).final.env : base.kind === 'image' ? envFromList(opts.imageEnv?.(base.ref, planned)) : new Map<string, string>();
+    const env =
+      base.kind === 'stage'
+        ? resolve(plan.stages.find((s) => s.index === base.index)!).final.env
+        : base.kind === 'image'
+          ? envFromList(opts.imageEnv?.(base.ref, planned))
+          : new Map<string, string>();
     const stage = resolveStage(df, df.stages[planned.index]!, planned, env, plan.globalArgs, plan.buildArgs);
     done.set(planned.index, stage);
     return stage;
@@ -90,7 +95,14 @@ export function resolveBuild(df: Dockerfile, opts: ResolveOptions = {}): Resolve
   return { target: plan.target, stages, globalArgs: plan.globalArgs, proxyArgs: plan.proxyArgs, unusedBuildArgs: plan.unusedBuildArgs };
 }
 
-function resolveStage(df: Dockerfile, stage: Stage, planned: PlannedStage, baseEnv: ReadonlyMap<string, string>, globals: ReadonlyMap<string, string>, buildArgs: ReadonlyMap<string, string>): ResolvedStage {
+function resolveStage(
+  df: Dockerfile,
+  stage: Stage,
+  planned: PlannedStage,
+  baseEnv: ReadonlyMap<string, string>,
+  globals: ReadonlyMap<string, string>,
+  buildArgs: ReadonlyMap<string, string>,
+): ResolvedStage {
   const { parsed } = df;
   let env = baseEnv;
   let args: ReadonlyMap<string, string> = new Map();

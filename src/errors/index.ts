@@ -33,11 +33,7 @@ export class BerthError extends Error {
   readonly hint?: string;
   readonly position?: SourcePosition;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { hint?: string; cause?: unknown; position?: SourcePosition } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown; position?: SourcePosition } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'BerthError';
     this.code = code;

@@ -27,10 +27,12 @@ export async function unpackArchive(input: Readable, dir: string, opts: { signal
   let current: { destroy(e?: Error): void } | undefined;
   done.catch(() => undefined); // the loop reports the failure
   // tar-stream is a streamx stream: without its own error listener a failure is uncaught.
-  const failed = new Promise<never>((_, reject) => extract.on('error', (e: Error) => {
-    current?.destroy(e);
-    reject(e);
-  }));
+  const failed = new Promise<never>((_, reject) =>
+    extract.on('error', (e: Error) => {
+      current?.destroy(e);
+      reject(e);
+    }),
+  );
   failed.catch(() => undefined);
   const corrupt = (e: unknown) =>
     e instanceof BerthError ? e : new BerthError('DATA_CORRUPT', `cannot read the image archive: ${(e as Error).message}`, { cause: e });
@@ -149,7 +151,10 @@ async function dockerArchiveImages(dir: string): Promise<ArchiveImage[]> {
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
     const digest = digestOfHash(createSha256().update(bytes));
-    images.push({ source: new DirSource(`docker-archive image ${config.digest.slice(7, 19)}`, dir, { digest, bytes, mediaType: MediaType.DockerManifest }, paths), tags: e.RepoTags ?? [] });
+    images.push({
+      source: new DirSource(`docker-archive image ${config.digest.slice(7, 19)}`, dir, { digest, bytes, mediaType: MediaType.DockerManifest }, paths),
+      tags: e.RepoTags ?? [],
+    });
   }
   return images;
 }
@@ -163,15 +168,30 @@ async function ociLayoutImages(dir: string): Promise<ArchiveImage[]> {
       throw new BerthError('DATA_CORRUPT', `the archive is missing manifest ${m.digest}`);
     });
     const name = m.annotations?.['io.containerd.image.name'] ?? m.annotations?.['org.opencontainers.image.ref.name'];
-    images.push({ source: new DirSource(`OCI image ${m.digest.slice(7, 19)}`, dir, { digest: m.digest, bytes, mediaType: m.mediaType }), tags: name ? [name] : [] });
+    images.push({
+      source: new DirSource(`OCI image ${m.digest.slice(7, 19)}`, dir, { digest: m.digest, bytes, mediaType: m.mediaType }),
+      tags: name ? [name] : [],
+    });
   }
   return images;
 }
 
 /** Lists the images of an unpacked archive; docker-archive's manifest.json wins when both exist. */
 export async function archiveImages(dir: string): Promise<ArchiveImage[]> {
-  if (await stat(join(dir, 'manifest.json')).then(() => true, () => false)) return dockerArchiveImages(dir);
-  if (await stat(join(dir, 'index.json')).then(() => true, () => false)) return ociLayoutImages(dir);
+  if (
+    await stat(join(dir, 'manifest.json')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return dockerArchiveImages(dir);
+  if (
+    await stat(join(dir, 'index.json')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return ociLayoutImages(dir);
   throw new BerthError('DATA_CORRUPT', 'the input is not an image archive: it has neither manifest.json nor index.json', {
     hint: 'berth load reads what `docker save` or `berth save` writes; use `berth import` for a rootfs tarball',
   });

@@ -84,10 +84,16 @@ export class ArchiveWriter {
     const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] as Descriptor[] };
     const repositories: Record<string, Record<string, string>> = {};
     for (const img of this.images) {
-      await this.writeBlob({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length }, async () => Readable.from([img.manifest.bytes]));
+      await this.writeBlob({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length }, async () =>
+        Readable.from([img.manifest.bytes]),
+      );
       const m = manifestSchema.parse(JSON.parse(img.manifest.bytes.toString()));
       const familiar = img.names.map((n) => familiarName(withDefaultTag(parseReference(n))));
-      manifestJson.push({ Config: `blobs/sha256/${m.config.digest.slice(7)}`, RepoTags: familiar, Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) });
+      manifestJson.push({
+        Config: `blobs/sha256/${m.config.digest.slice(7)}`,
+        RepoTags: familiar,
+        Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+      });
       const base = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length };
       const names = img.names.length ? img.names : [undefined];
       for (const name of names) {
@@ -95,7 +101,7 @@ export class ArchiveWriter {
         if (name) {
           annotations['io.containerd.image.name'] = name;
           const ref = withDefaultTag(parseReference(name));
-          annotations['org.opencontainers.image.ref.name'] = opts.ociRefNames ? ref.tag ?? 'latest' : ref.tag ?? 'latest';
+          annotations['org.opencontainers.image.ref.name'] = opts.ociRefNames ? (ref.tag ?? 'latest') : (ref.tag ?? 'latest');
           const fam = familiarName(ref);
           const repo = fam.slice(0, fam.lastIndexOf(':'));
           (repositories[repo] ??= {})[ref.tag ?? 'latest'] = m.config.digest.slice(7);

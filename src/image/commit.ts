@@ -34,7 +34,11 @@ export async function commitImage(
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   // The manifest names the config by digest, so both are written at once.
-  const [configInfo, manifestInfo] = await Promise.all([stores.content.put(configBytes, { expected: configDigest }), stores.content.put(manifestBytes, { expected: sha256(manifestBytes) }), opts.layersSynced]);
+  const [configInfo, manifestInfo] = await Promise.all([
+    stores.content.put(configBytes, { expected: configDigest }),
+    stores.content.put(manifestBytes, { expected: sha256(manifestBytes) }),
+    opts.layersSynced,
+  ]);
   const stored = await Promise.all(layers.map((l) => stores.content.has(l.diffId)));
   for (const [i, l] of layers.entries()) {
     // Import stores the tar; build keeps only the layer dir (recorded by the build cache).

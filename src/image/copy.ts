@@ -49,9 +49,13 @@ function parseJson<T>(raw: RawManifest, schema: { parse(v: unknown): T }): T {
  */
 function documentSize(desc: Descriptor, kind: string, source: ImageSource): Descriptor {
   if (desc.size <= MAX_DOCUMENT_BYTES) return desc;
-  throw new BerthError('DATA_CORRUPT', `the ${kind} ${desc.digest} of ${source.description} is ${desc.size} bytes, more than the ${limitText(MAX_DOCUMENT_BYTES)} berth reads`, {
-    hint: `a ${kind} is a small JSON document: this image is broken or hostile`,
-  });
+  throw new BerthError(
+    'DATA_CORRUPT',
+    `the ${kind} ${desc.digest} of ${source.description} is ${desc.size} bytes, more than the ${limitText(MAX_DOCUMENT_BYTES)} berth reads`,
+    {
+      hint: `a ${kind} is a small JSON document: this image is broken or hostile`,
+    },
+  );
 }
 
 export async function copyImage(source: ImageSource, sink: ImageSink, opts: CopyOptions = {}): Promise<CopyResult> {
@@ -66,12 +70,21 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
   if (isIndexMediaType(rootType)) {
     const index = parseJson(root, indexSchema);
     const candidates = index.manifests.filter((m) => m.platform && m.platform.architecture !== 'unknown');
-    const picked = opts.allPlatforms || !opts.platform ? (opts.allPlatforms ? candidates : candidates.slice(0, 1)) : candidates.filter((m) => platformMatches(opts.platform!, m.platform!)).slice(0, 1);
+    const picked =
+      opts.allPlatforms || !opts.platform
+        ? opts.allPlatforms
+          ? candidates
+          : candidates.slice(0, 1)
+        : candidates.filter((m) => platformMatches(opts.platform!, m.platform!)).slice(0, 1);
     if (picked.length === 0) {
       const have = candidates.map((m) => formatPlatform(m.platform!)).join(', ') || 'none';
-      throw new BerthError('NOT_FOUND', `no matching manifest for ${opts.platform ? formatPlatform(opts.platform) : 'this platform'} in ${source.description}`, {
-        hint: `the image provides: ${have}`,
-      });
+      throw new BerthError(
+        'NOT_FOUND',
+        `no matching manifest for ${opts.platform ? formatPlatform(opts.platform) : 'this platform'} in ${source.description}`,
+        {
+          hint: `the image provides: ${have}`,
+        },
+      );
     }
     for (const d of picked) {
       documentSize(d, 'manifest', source);
@@ -105,7 +118,9 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
       });
       return s;
     };
-    const openRange = source.openBlobRange ? async (start: number, end: number, o: TransferOptions) => count(await source.openBlobRange!(desc, start, end, { ...opts, ...o })) : undefined;
+    const openRange = source.openBlobRange
+      ? async (start: number, end: number, o: TransferOptions) => count(await source.openBlobRange!(desc, start, end, { ...opts, ...o }))
+      : undefined;
     const how = await sink.putBlob(desc, async (start) => count(await source.openBlob(desc, { ...opts, start }), start), { ...opts, openRange });
     opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, ...(how === 'mounted' ? { skipped: 'mounted' as const } : {}) });
   };
@@ -114,7 +129,11 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
   const configs = new Map(images.map((img) => [img.parsed.config.digest, documentSize(img.parsed.config, 'config', source)]));
   await forEachLimit([...configs.values()], opts.concurrency ?? 4, copyBlob);
   for (const img of images) await sink.expectLayers?.(img.parsed.config, img.parsed.layers);
-  await forEachLimit([...blobs.values()].filter((d) => !configs.has(d.digest)), opts.concurrency ?? 4, copyBlob);
+  await forEachLimit(
+    [...blobs.values()].filter((d) => !configs.has(d.digest)),
+    opts.concurrency ?? 4,
+    copyBlob,
+  );
   for (const img of images) await sink.putManifest(img.manifest, { ...opts, platform: img.platform });
   if (isIndexMediaType(rootType) && opts.allPlatforms) await sink.putManifest({ ...root, mediaType: rootType }, opts);
   await sink.finish?.({ ...root, mediaType: rootType }, opts);

@@ -19,10 +19,15 @@ export interface ImagePuller {
   pull(stores: ImageStores, name: string, opts: { platform?: string }): Promise<{ record: ImageRecord; digest: string }>;
 }
 
-export async function ensureImage(stores: ImageStores & { readonly puller: ImagePuller }, name: string, opts: { pull?: PullPolicy; platform?: string; log?: (s: string) => void } = {}): Promise<LocalImage> {
+export async function ensureImage(
+  stores: ImageStores & { readonly puller: ImagePuller },
+  name: string,
+  opts: { pull?: PullPolicy; platform?: string; log?: (s: string) => void } = {},
+): Promise<LocalImage> {
   const policy = opts.pull ?? 'missing';
   let mismatch: string | undefined;
-  if (!['missing', 'always', 'never'].includes(policy)) throw new BerthError('INVALID_ARGUMENT', `invalid pull policy "${policy}"`, { hint: 'use always, missing or never' });
+  if (!['missing', 'always', 'never'].includes(policy))
+    throw new BerthError('INVALID_ARGUMENT', `invalid pull policy "${policy}"`, { hint: 'use always, missing or never' });
   const want = opts.platform ? parsePlatform(opts.platform) : undefined;
   let local = findImageId(stores, name);
   if (local && policy !== 'always') {
@@ -45,7 +50,10 @@ export async function ensureImage(stores: ImageStores & { readonly puller: Image
     if (local && isBerthError(e, 'UNAVAILABLE')) return loadImage(stores, local);
     if (mismatch) throw new BerthError('NOT_FOUND', mismatch, { cause: e });
     if (isBerthError(e, 'NOT_FOUND') || isBerthError(e, 'UNAUTHORIZED') || isBerthError(e, 'UNAVAILABLE')) {
-      throw new BerthError(e.code, `Unable to find image '${name}': ${e.message}`, { hint: e.hint ?? 'check the name, or `berth login` to the registry', cause: e });
+      throw new BerthError(e.code, `Unable to find image '${name}': ${e.message}`, {
+        hint: e.hint ?? 'check the name, or `berth login` to the registry',
+        cause: e,
+      });
     }
     throw e;
   }

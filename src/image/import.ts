@@ -27,7 +27,9 @@ export async function importRootfs(stores: Pick<ImageStores, 'content' | 'images
   pipeline(input, decompressAuto(), checked, () => undefined);
   const blob = await stores.content.put(checked, { signal: opts.signal }).catch((e: unknown) => {
     if (!isBerthError(e, 'DATA_CORRUPT')) throw e;
-    throw new BerthError('INVALID_ARGUMENT', `cannot import ${opts.source ?? '-'}: ${e.message}`, { hint: 'berth import takes a tar archive of a root filesystem (plain, gzip or zstd)' });
+    throw new BerthError('INVALID_ARGUMENT', `cannot import ${opts.source ?? '-'}: ${e.message}`, {
+      hint: 'berth import takes a tar archive of a root filesystem (plain, gzip or zstd)',
+    });
   });
   if (!(await stores.snapshots.stat(blob.digest))) {
     await stores.snapshots.unpackLayer(blob.digest, () => stores.content.open(blob.digest), { signal: opts.signal });

@@ -56,7 +56,15 @@ export async function inspectImage(stores: Pick<ImageStores, 'content' | 'images
     Os: config.os,
     Size: record.size,
     VirtualSize: record.size,
-    GraphDriver: { Name: stores.snapshots.driver, Data: { LowerDir: (await Promise.all(config.rootfs.diff_ids.map((d) => stores.snapshots.stat(d)))).map((l) => l?.path ?? '').reverse().join(':') } },
+    GraphDriver: {
+      Name: stores.snapshots.driver,
+      Data: {
+        LowerDir: (await Promise.all(config.rootfs.diff_ids.map((d) => stores.snapshots.stat(d))))
+          .map((l) => l?.path ?? '')
+          .reverse()
+          .join(':'),
+      },
+    },
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: new Date(record.addedAt).toISOString() },
     Descriptor: { mediaType: record.manifestMediaType, digest: record.manifestDigest },
@@ -78,7 +86,7 @@ export async function imageHistory(stores: Pick<ImageStores, 'content' | 'images
   const history: History[] = config.history ?? layers.map(() => ({ created_by: '' }));
   let li = 0;
   for (const h of history) {
-    const size = h.empty_layer ? 0 : stores.images.layerSize(layers[li++]!) ?? 0;
+    const size = h.empty_layer ? 0 : (stores.images.layerSize(layers[li++]!) ?? 0);
     rows.push({ id: '<missing>', created: h.created, createdBy: h.created_by ?? '', size, comment: h.comment ?? '' });
   }
   rows.reverse();

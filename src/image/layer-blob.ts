@@ -33,7 +33,13 @@ function verifying(expected: Digest, start: number): Transform {
     },
     flush(cb) {
       const got = `sha256:${h.digest('hex')}`;
-      cb(got === expected ? null : new BerthError('DATA_CORRUPT', `layer ${expected} no longer matches its unpacked dir (got ${got})`, { hint: 'the layer dir was changed on disk; rebuild the image with --no-cache' }));
+      cb(
+        got === expected
+          ? null
+          : new BerthError('DATA_CORRUPT', `layer ${expected} no longer matches its unpacked dir (got ${got})`, {
+              hint: 'the layer dir was changed on disk; rebuild the image with --no-cache',
+            }),
+      );
     },
   });
 }
@@ -43,7 +49,11 @@ function verifying(expected: Digest, start: number): Transform {
  * (a registry refuses an upload whose content does not hash to the digest it was pushed as),
  * so the regenerated tar is not hashed a second time here.
  */
-export async function openLayerBlob(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, digest: Digest, opts: { start?: number; receiverVerifies?: boolean } = {}): Promise<Readable> {
+export async function openLayerBlob(
+  stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
+  digest: Digest,
+  opts: { start?: number; receiverVerifies?: boolean } = {},
+): Promise<Readable> {
   if (await stores.content.has(digest)) return stores.content.open(digest, { start: opts.start });
   const dir = stores.images.dirLayer(digest);
   if (!dir || !(await stores.snapshots.stat(digest))) throw new BerthError('NOT_FOUND', `content ${digest} not found`);

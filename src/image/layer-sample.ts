@@ -102,7 +102,11 @@ function sampleDir(root: string, count: number, windowSize: number): LayerSample
  * Up to `count` windows of `windowSize` bytes across the layer's uncompressed tar: the
  * stored blob when there is one, the unpacked dir of a layer built here otherwise.
  */
-export async function sampleLayer(stores: Pick<ImageStores, 'content' | 'snapshots'>, diffId: Digest, opts: { count?: number; windowSize?: number } = {}): Promise<LayerSample> {
+export async function sampleLayer(
+  stores: Pick<ImageStores, 'content' | 'snapshots'>,
+  diffId: Digest,
+  opts: { count?: number; windowSize?: number } = {},
+): Promise<LayerSample> {
   const count = opts.count ?? 32;
   const windowSize = opts.windowSize ?? 32 * 1024;
   const blob = await stores.content.info(diffId).catch((e: unknown) => {

@@ -13,7 +13,12 @@ import { requireImageId } from './resolve.ts';
 import { StoreImageSink, StoreImageSource } from './store-transport.ts';
 import type { ImageStores } from './stores.ts';
 
-export async function saveImages(stores: ImageStores, names: readonly string[], outStream: Writable, opts: { format?: string; signal?: AbortSignal } = {}): Promise<void> {
+export async function saveImages(
+  stores: ImageStores,
+  names: readonly string[],
+  outStream: Writable,
+  opts: { format?: string; signal?: AbortSignal } = {},
+): Promise<void> {
   if (opts.format && opts.format !== 'docker-archive' && opts.format !== 'oci-archive') {
     throw new BerthError('INVALID_ARGUMENT', `unknown save format "${opts.format}"`, { hint: 'use docker-archive or oci-archive' });
   }

@@ -74,7 +74,10 @@ export class StoreImageSink implements ImageSink {
     const diffIds = doc.rootfs?.diff_ids ?? [];
     // Named before any is looked for: a prune from now on keeps the layers this copy may find.
     this.stores.lease.add('layer', diffIds);
-    this.stores.lease.add('blob', layers.map((l) => l.digest));
+    this.stores.lease.add(
+      'blob',
+      layers.map((l) => l.digest),
+    );
     for (const [i, l] of layers.entries()) if (diffIds[i]) this.diffIds.set(l.digest, diffIds[i]!);
   }
 
@@ -95,7 +98,10 @@ export class StoreImageSink implements ImageSink {
     const unpackHere = diffId !== undefined && !(await this.stores.snapshots.stat(diffId));
     if (opts.openRange && desc.size >= RANGE_THRESHOLD) {
       const unpack = unpackHere ? this.unpackAlongside(diffId, desc.size, opts) : undefined;
-      const stored = await this.verifying(() => unpack, () => this.stores.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }));
+      const stored = await this.verifying(
+        () => unpack,
+        () => this.stores.content.putRanged(desc.digest, desc.size, opts.openRange!, { signal: opts.signal, inOrder: unpack?.input, release: releaseBuffer }),
+      );
       if (stored) return;
     }
     if (!unpackHere) {
@@ -113,7 +119,10 @@ export class StoreImageSink implements ImageSink {
       src.pipe(unpack.input); // pipe() pauses the source while the extraction is behind
       return src;
     };
-    await this.verifying(() => unpack, () => this.stores.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal }));
+    await this.verifying(
+      () => unpack,
+      () => this.stores.content.putResumable(desc.digest, desc.size, teeOpen, { signal: opts.signal }),
+    );
   }
 
   /**
@@ -129,10 +138,12 @@ export class StoreImageSink implements ImageSink {
     // extraction still gets the error from the stream, and the process does not die of it.
     input.on('error', () => undefined);
     // Recorded at once, so that putManifest finds the layer unpacked and does not extract it again.
-    const done = this.stores.snapshots.unpackLayer(diffId, async () => input, { signal: opts.signal, gate, offThread: blobSize >= THREAD_THRESHOLD }).then((r) => {
-      this.stores.images.putLayer(diffId, r.size);
-      return r;
-    });
+    const done = this.stores.snapshots
+      .unpackLayer(diffId, async () => input, { signal: opts.signal, gate, offThread: blobSize >= THREAD_THRESHOLD })
+      .then((r) => {
+        this.stores.images.putLayer(diffId, r.size);
+        return r;
+      });
     done.catch(() => undefined);
     return { input, done, settle };
   }
@@ -184,14 +195,20 @@ export class StoreImageSink implements ImageSink {
     const diffIds = config.rootfs.diff_ids;
     this.stores.lease.add('layer', diffIds);
     if (diffIds.length !== manifest.layers.length) {
-      throw new BerthError('DATA_CORRUPT', `image ${manifest.config.digest} lists ${manifest.layers.length} layers but its config has ${diffIds.length} diffIDs`);
+      throw new BerthError(
+        'DATA_CORRUPT',
+        `image ${manifest.config.digest} lists ${manifest.layers.length} layers but its config has ${diffIds.length} diffIDs`,
+      );
     }
     let size = 0;
     for (const [i, layer] of manifest.layers.entries()) {
       const diffId = diffIds[i]!;
       let layerSize = this.stores.images.layerSize(diffId);
       if (layerSize === undefined || !(await this.stores.snapshots.stat(diffId))) {
-        ({ size: layerSize } = await this.stores.snapshots.unpackLayer(diffId, () => this.stores.content.open(layer.digest), { signal: opts.signal, offThread: layer.size >= THREAD_THRESHOLD }));
+        ({ size: layerSize } = await this.stores.snapshots.unpackLayer(diffId, () => this.stores.content.open(layer.digest), {
+          signal: opts.signal,
+          offThread: layer.size >= THREAD_THRESHOLD,
+        }));
       }
       this.stores.images.putLayer(diffId, layerSize, { digest: layer.digest, mediaType: layer.mediaType, size: layer.size });
       size += layerSize;

@@ -33,7 +33,8 @@ const released = new WeakMap<ArrayBufferLike, { readonly offset: number; readonl
  * caller calls `exclusive`: a view into memory that nothing else uses.
  */
 export function releaseBuffer(buf: Buffer, exclusive = false): Buffer {
-  if (exclusive || (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength)) released.set(buf.buffer, { offset: buf.byteOffset, length: buf.byteLength });
+  if (exclusive || (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength))
+    released.set(buf.buffer, { offset: buf.byteOffset, length: buf.byteLength });
   return buf;
 }
 
@@ -48,7 +49,12 @@ export async function applyLayerOffThread(input: Readable, target: string, opts:
   // first): the loop still sees that error, and the process does not die of it meanwhile.
   input.on('error', () => undefined);
   // The entry is bin/berth.cjs (or a link to it): the worker must load it as CommonJS.
-  const worker = new Worker(realpathSync(entry), { argv: [WORKER_ARG], workerData: { berthWorker: 'apply-layer' satisfies WorkerKind, target, whiteouts: opts.whiteouts }, stdout: false, stderr: false });
+  const worker = new Worker(realpathSync(entry), {
+    argv: [WORKER_ARG],
+    workerData: { berthWorker: 'apply-layer' satisfies WorkerKind, target, whiteouts: opts.whiteouts },
+    stdout: false,
+    stderr: false,
+  });
   let credit = CREDIT;
   let wake: (() => void) | undefined;
   const settled = new Promise<ApplyResult>((resolve, reject) => {

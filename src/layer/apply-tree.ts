@@ -32,7 +32,10 @@ export class ApplyTree {
    */
   private readonly plainDirs = new Set<string>();
 
-  constructor(readonly root: string, private readonly trackCreated: boolean) {}
+  constructor(
+    readonly root: string,
+    private readonly trackCreated: boolean,
+  ) {}
 
   /** Dirs whose mtime is set last (creating entries in them changes it). */
   get dirTimes(): ReadonlyMap<string, number> {

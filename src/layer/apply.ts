@@ -24,7 +24,24 @@
  * would otherwise pay a thread-pool round trip per call (docs/benchmarks.md). Body bytes still
  * stream; only a big file's writes go to the thread pool.
  */
-import { closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, write, writeSync, chmodSync, utimesSync, constants as fsc } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  write,
+  writeSync,
+  chmodSync,
+  utimesSync,
+  constants as fsc,
+} from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { promisify } from 'node:util';
 import { pipeline, type Readable } from 'node:stream';
@@ -79,7 +96,8 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
     input.destroy();
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled', { cause: e });
     if (isBerthError(e)) throw e;
-    if (/^(Z_|ERR_STREAM_PREMATURE_CLOSE)/.test(errnoCode(e) ?? '')) throw new BerthError('DATA_CORRUPT', `cannot read the layer: ${(e as Error).message}`, { cause: e });
+    if (/^(Z_|ERR_STREAM_PREMATURE_CLOSE)/.test(errnoCode(e) ?? ''))
+      throw new BerthError('DATA_CORRUPT', `cannot read the layer: ${(e as Error).message}`, { cause: e });
     const errno = errnoCode(e);
     if (errno && /^E[A-Z]+$/.test(errno)) {
       // A layer that asks for what its own entries make impossible (a file where a dir must
@@ -211,7 +229,8 @@ function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string, 
       if (direct) await writeDirect(direct, fd!, entry.body());
       else {
         for await (const chunk of entry.body()) {
-          for (let off = 0; off < chunk.length; ) off += big ? (await writeAsync(fd!, chunk, off, chunk.length - off)).bytesWritten : writeSync(fd!, chunk, off);
+          for (let off = 0; off < chunk.length; )
+            off += big ? (await writeAsync(fd!, chunk, off, chunk.length - off)).bytesWritten : writeSync(fd!, chunk, off);
         }
       }
       setFileMeta(fd!, h, meta);
@@ -362,7 +381,10 @@ function applyWhiteout(tree: ApplyTree, name: string, parentRel: string, base: s
 
 /** The deferred work: whiteout devices, xattrs and opaque marks, then dir mtimes. */
 async function finish(tree: ApplyTree, opts: ApplyOptions): Promise<void> {
-  await makeWhiteouts([...tree.whiteouts].map((r) => tree.abs(r)), opts);
+  await makeWhiteouts(
+    [...tree.whiteouts].map((r) => tree.abs(r)),
+    opts,
+  );
   const marks = [...tree.opaqueDirs].map((r) => ({ path: tree.abs(r), name: 'trusted.overlay.opaque', value: Buffer.from('y') }));
   if (marks.length) {
     const failed = await setXattrs(marks, opts);

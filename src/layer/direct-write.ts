@@ -26,7 +26,8 @@ export type PlainHandle = FileHandle | number;
 /** Writes all of `buf` at `pos` through an ordinary handle. */
 export async function writeAt(plain: PlainHandle, buf: Buffer, pos: number): Promise<void> {
   for (let done = 0; done < buf.length; ) {
-    const n = typeof plain === 'number' ? await writeFd(plain, buf, done, buf.length - done, pos + done) : await plain.write(buf, done, buf.length - done, pos + done);
+    const n =
+      typeof plain === 'number' ? await writeFd(plain, buf, done, buf.length - done, pos + done) : await plain.write(buf, done, buf.length - done, pos + done);
     done += n.bytesWritten;
   }
 }

@@ -39,7 +39,9 @@ export function cancelled(): BerthError {
 }
 
 export function changed(name: string): BerthError {
-  return new BerthError('CONFLICT', `"${name}" changed size while it was being archived`, { hint: 'nothing may write to a tree while it is archived; try again' });
+  return new BerthError('CONFLICT', `"${name}" changed size while it was being archived`, {
+    hint: 'nothing may write to a tree while it is archived; try again',
+  });
 }
 
 /** The first `size` bytes of `fh` in order; a file that turns out shorter is a CONFLICT. */

@@ -44,10 +44,13 @@ export function tarCheck(): Transform {
     for await (const entry of readTar(source, { maxTrailing: MAX_TRAILING })) void entry; // bodies are skipped
   })();
   reading.catch(() => undefined); // reported through the stream
-  const failed = reading.then(() => undefined, (e: unknown) => e);
+  const failed = reading.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      void Promise.race([offer(chunk).then(() => undefined), failed]).then((e) => cb(e as Error | undefined ?? null, e ? undefined : chunk));
+      void Promise.race([offer(chunk).then(() => undefined), failed]).then((e) => cb((e as Error | undefined) ?? null, e ? undefined : chunk));
     },
     flush(cb) {
       ended = true;

@@ -10,10 +10,7 @@
  * mid-body is a DATA_CORRUPT error.
  */
 import { BerthError } from '../errors/index.ts';
-import {
-  BLOCK, cString, isZeroBlock, padding, parseNumber, parsePax, verifyChecksum, XATTR_PAX_PREFIX,
-  type EntryType, type TarHeader,
-} from './tar-format.ts';
+import { BLOCK, cString, isZeroBlock, padding, parseNumber, parsePax, verifyChecksum, XATTR_PAX_PREFIX, type EntryType, type TarHeader } from './tar-format.ts';
 
 export interface TarEntry {
   readonly header: TarHeader;
@@ -30,8 +27,15 @@ const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 const NO_PAX: ReadonlyMap<string, Buffer> = new Map();
 
 const TYPES: Record<string, EntryType> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink',
-  '3': 'character-device', '4': 'block-device', '5': 'directory', '6': 'fifo',
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'character-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
 };
 const MAX_META = 16 << 20; // PAX / long-name bodies larger than this are not real headers
 
@@ -176,13 +180,16 @@ export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailin
       if (body.length < size) throw truncated('a PAX header');
       await r.discard(padding(size), 'a PAX header');
       if (flag === 'x') pax = new Map([...(pax ?? []), ...parsePax(body)]);
-      else if (flag === 'g') parsePax(body); // malformed records fail, as in Go; valid ones name nothing
+      else if (flag === 'g')
+        parsePax(body); // malformed records fail, as in Go; valid ones name nothing
       else if (flag === 'L') longName = cString(body, 0, body.length);
       else longLink = cString(body, 0, body.length);
       continue;
     }
     if (flag === 'S' || pax?.has('GNU.sparse.major') || pax?.has('GNU.sparse.size')) {
-      throw new BerthError('UNSUPPORTED', 'the layer tar contains a sparse file, which berth cannot extract', { hint: 'rebuild the layer without sparse files (tar --sparse off)' });
+      throw new BerthError('UNSUPPORTED', 'the layer tar contains a sparse file, which berth cannot extract', {
+        hint: 'rebuild the layer without sparse files (tar --sparse off)',
+      });
     }
 
     const magic = block.subarray(257, 263).toString('latin1');

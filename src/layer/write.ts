@@ -77,8 +77,18 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
     return opts.sourceDateEpoch !== undefined && s > opts.sourceDateEpoch ? opts.sourceDateEpoch : s;
   };
   const header = (name: string, st: Stats, extra: Partial<TarHeader>): TarHeader => ({
-    name, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: clamp(st),
-    linkname: '', devmajor: 0, devminor: 0, xattrs: NO_XATTRS, ...extra,
+    name,
+    type: 'file',
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: 0,
+    mtime: clamp(st),
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+    xattrs: NO_XATTRS,
+    ...extra,
   });
 
   let batch: Buffer[] = [];
@@ -164,13 +174,19 @@ const PLAIN_XATTRS = /^security\.capability$/;
  * The xattrs a layer carries of each entry (by path relative to the root, and absolute):
  * security.capability, and in an upperdir the overlay's own.
  */
-async function xattrReader(root: string, overlay: boolean, signal: AbortSignal | undefined): Promise<(rel: string, abs: string) => Map<string, Buffer> | undefined> {
+async function xattrReader(
+  root: string,
+  overlay: boolean,
+  signal: AbortSignal | undefined,
+): Promise<(rel: string, abs: string) => Map<string, Buffer> | undefined> {
   const wanted = overlay ? OVERLAY_XATTRS : PLAIN_XATTRS;
   const check = (rel: string, attrs: Map<string, Buffer> | undefined) => {
     // A redirected dir or a metadata-only copy-up keeps its content in a lower layer: the
     // upperdir alone would make a layer that silently lacks it.
     if (attrs && (attrs.has('trusted.overlay.redirect') || attrs.has('trusted.overlay.metacopy'))) {
-      throw new BerthError('UNSUPPORTED', `cannot write "${rel}" of an overlay upperdir that uses redirect_dir or metacopy`, { hint: 'mount the overlay with redirect_dir=off,metacopy=off' });
+      throw new BerthError('UNSUPPORTED', `cannot write "${rel}" of an overlay upperdir that uses redirect_dir or metacopy`, {
+        hint: 'mount the overlay with redirect_dir=off,metacopy=off',
+      });
     }
     return attrs;
   };

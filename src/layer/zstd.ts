@@ -17,8 +17,16 @@ function zstdStream(args: readonly string[], what: string): Duplex {
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<BerthError | undefined>((resolve) => {
-    child.on('error', (e) => resolve(new BerthError('UNAVAILABLE', `cannot run zstd: ${e.message}`, { hint: 'install zstd (Debian package zstd) for zstd-compressed layers' })));
-    child.on('exit', (code, signal) => resolve(code === 0 ? undefined : new BerthError('DATA_CORRUPT', `cannot ${what}: zstd ${signal ? `was killed by ${signal}` : `exited with ${code}`}: ${stderr.trim()}`)));
+    child.on('error', (e) =>
+      resolve(new BerthError('UNAVAILABLE', `cannot run zstd: ${e.message}`, { hint: 'install zstd (Debian package zstd) for zstd-compressed layers' })),
+    );
+    child.on('exit', (code, signal) =>
+      resolve(
+        code === 0
+          ? undefined
+          : new BerthError('DATA_CORRUPT', `cannot ${what}: zstd ${signal ? `was killed by ${signal}` : `exited with ${code}`}: ${stderr.trim()}`),
+      ),
+    );
   });
   // The output ends only once the program's status is known: a checksum failure found at the
   // very end must fail the stream, not leave it looking complete.

@@ -26,7 +26,14 @@ function skippedByDirective(df: Dockerfile): Set<string> {
 function ignoredInline(comments: readonly string[], id: string): boolean {
   return comments.some((c) => {
     const m = /^berth-ignore(?:\s+(.*))?$/.exec(c.trim());
-    return !!m && (!m[1] || m[1].split(/[\s,]+/).map((x) => x.toUpperCase()).includes(id));
+    return (
+      !!m &&
+      (!m[1] ||
+        m[1]
+          .split(/[\s,]+/)
+          .map((x) => x.toUpperCase())
+          .includes(id))
+    );
   });
 }
 

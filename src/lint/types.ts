@@ -17,7 +17,12 @@ export interface LintInput {
   readonly file: string;
   readonly dockerfile: Dockerfile;
   /** The build context, when linting a directory: for .dockerignore and size checks. */
-  readonly context?: { readonly dir: string; readonly hasDockerignore: boolean; readonly isIgnored: (rel: string) => boolean; readonly sizeBytes: () => Promise<number> };
+  readonly context?: {
+    readonly dir: string;
+    readonly hasDockerignore: boolean;
+    readonly isIgnored: (rel: string) => boolean;
+    readonly sizeBytes: () => Promise<number>;
+  };
 }
 
 export interface RuleHit {

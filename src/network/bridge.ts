@@ -22,7 +22,6 @@ import { execFileAsync } from '../sys/exec-file.ts';
 import { CNI_VERSION, type CniConfList } from './cni.ts';
 import { settings } from '../config/index.ts';
 
-
 export const MACHINE_NET_DIR = settings().netDir;
 export const IPAM_DIR = `${MACHINE_NET_DIR}/cni-ipam`;
 export const PORTS_DIR = `${MACHINE_NET_DIR}/cni-ports`;
@@ -63,7 +62,10 @@ export function bridgeChains(net: BridgeNetwork): { nat: string; forward: string
 /** Where each of the bridge's chains is jumped to from: [table, built-in chain, our chain]. */
 function chainJumps(net: BridgeNetwork): ReadonlyArray<readonly [table: string, from: string, chain: string]> {
   const { nat, forward } = bridgeChains(net);
-  return [['nat', 'POSTROUTING', nat], ['filter', 'FORWARD', forward]];
+  return [
+    ['nat', 'POSTROUTING', nat],
+    ['filter', 'FORWARD', forward],
+  ];
 }
 
 async function iptables(args: readonly string[]): Promise<boolean> {
@@ -102,7 +104,14 @@ export async function ensureBridgeRules(net: BridgeNetwork): Promise<void> {
   ].join('\n');
   await new Promise<void>((resolve, reject) => {
     const child = execFile('iptables-restore', ['-w', '--noflush'], (e, _out, stderr) =>
-      e ? reject(new BerthError('RUNTIME', `set up the rules of bridge ${net.bridge}: ${stderr.trim() || e.message}`, { cause: e, hint: 'berth needs root and iptables for bridge networking' })) : resolve(),
+      e
+        ? reject(
+            new BerthError('RUNTIME', `set up the rules of bridge ${net.bridge}: ${stderr.trim() || e.message}`, {
+              cause: e,
+              hint: 'berth needs root and iptables for bridge networking',
+            }),
+          )
+        : resolve(),
     );
     child.stdin!.end(rules);
   });
@@ -144,9 +153,13 @@ export async function checkSubnetFree(net: BridgeNetwork): Promise<void> {
   for (const r of await hostRoutes()) {
     if (r.dev === net.bridge) continue;
     if (cidrsOverlap(r.dst, net.subnet)) {
-      throw new BerthError('FAILED_PRECONDITION', `use subnet ${net.subnet} for bridge ${net.bridge}: it overlaps the host route ${r.dst} on ${r.dev ?? 'another device'}`, {
-        hint: 'set BERTH_SUBNET to a free range, e.g. 10.231.0.0/16',
-      });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `use subnet ${net.subnet} for bridge ${net.bridge}: it overlaps the host route ${r.dst} on ${r.dev ?? 'another device'}`,
+        {
+          hint: 'set BERTH_SUBNET to a free range, e.g. 10.231.0.0/16',
+        },
+      );
     }
   }
 }

@@ -53,7 +53,13 @@ export function runPlugin(type: string, config: Record<string, unknown>, command
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new BerthError('UNAVAILABLE', `run CNI plugin ${type}: ${e.message}`, { hint: `install containernetworking-plugins (plugins are looked up in ${CNI_PATH}, or BERTH_CNI_PATH)` })));
+    child.on('error', (e) =>
+      reject(
+        new BerthError('UNAVAILABLE', `run CNI plugin ${type}: ${e.message}`, {
+          hint: `install containernetworking-plugins (plugins are looked up in ${CNI_PATH}, or BERTH_CNI_PATH)`,
+        }),
+      ),
+    );
     child.on('close', (code) => {
       if (code !== 0) return reject(pluginError(type, command, out, err, code));
       if (!out.trim()) return resolve({});
@@ -68,7 +74,12 @@ export function runPlugin(type: string, config: Record<string, unknown>, command
   });
 }
 
-function pluginConfig(conf: CniConfList, plugin: Record<string, unknown>, runtimeConfig: Record<string, unknown>, prevResult: CniResult | undefined): Record<string, unknown> {
+function pluginConfig(
+  conf: CniConfList,
+  plugin: Record<string, unknown>,
+  runtimeConfig: Record<string, unknown>,
+  prevResult: CniResult | undefined,
+): Record<string, unknown> {
   const caps = (plugin.capabilities ?? {}) as Record<string, boolean>;
   const rc = Object.fromEntries(Object.entries(runtimeConfig).filter(([k]) => caps[k]));
   return {
@@ -95,7 +106,12 @@ export async function checkNetwork(conf: CniConfList, inv: CniInvocation, runtim
  * DEL through the list in reverse. Every plugin runs even when one fails, so as little as
  * possible is left behind; the errors come back for the caller to report.
  */
-export async function delNetwork(conf: CniConfList, inv: CniInvocation, runtimeConfig: Record<string, unknown>, cached: CniResult | undefined): Promise<BerthError[]> {
+export async function delNetwork(
+  conf: CniConfList,
+  inv: CniInvocation,
+  runtimeConfig: Record<string, unknown>,
+  cached: CniResult | undefined,
+): Promise<BerthError[]> {
   const errors: BerthError[] = [];
   for (const plugin of [...conf.plugins].reverse()) {
     try {

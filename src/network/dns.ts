@@ -21,7 +21,10 @@ import { settings } from '../config/index.ts';
 
 export const DNS_DIR = `${MACHINE_NET_DIR}/dns`;
 const CONFIG_DIR = `${DNS_DIR}/config`;
-const AARDVARK = settings().aardvarkDns ?? ['/usr/lib/podman/aardvark-dns', '/usr/libexec/podman/aardvark-dns', '/usr/bin/aardvark-dns'].find((p) => existsSync(p)) ?? 'aardvark-dns';
+const AARDVARK =
+  settings().aardvarkDns ??
+  ['/usr/lib/podman/aardvark-dns', '/usr/libexec/podman/aardvark-dns', '/usr/bin/aardvark-dns'].find((p) => existsSync(p)) ??
+  'aardvark-dns';
 
 export interface DnsNetwork {
   /** The bridge: the config file's name. */
@@ -68,7 +71,9 @@ async function reload(): Promise<void> {
     const child = spawn(AARDVARK, ['--config', CONFIG_DIR, '-p', '53', 'run'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new BerthError('UNAVAILABLE', `start aardvark-dns: ${e.message}`, { hint: 'install aardvark-dns: container names on user networks need it' })));
+    child.on('error', (e) =>
+      reject(new BerthError('UNAVAILABLE', `start aardvark-dns: ${e.message}`, { hint: 'install aardvark-dns: container names on user networks need it' })),
+    );
     // `run` forks the server and exits once it listens.
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new BerthError('RUNTIME', `aardvark-dns exited with ${code}: ${err.trim()}`))));
   });

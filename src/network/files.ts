@@ -29,7 +29,10 @@ interface ResolvConf {
 function parseResolvConf(text: string): ResolvConf {
   const conf: ResolvConf = { nameservers: [], search: [], options: [] };
   for (const line of text.split('\n')) {
-    const [key, ...values] = line.replace(/[#;].*$/, '').trim().split(/\s+/);
+    const [key, ...values] = line
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
     if (key === 'nameserver' && values[0]) conf.nameservers.push(values[0]);
     else if (key === 'search' || key === 'domain') conf.search = values;
     else if (key === 'options') conf.options.push(...values);

@@ -28,7 +28,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { forgetAttachment, loadAttachment, loadCachedAttachment, saveAttachment, saveCachedAttachmentIfNone, type NetworkAttachment } from './attachment.ts';
-import { bridgeConfList, DEFAULT_BRIDGE, type BridgeNetwork, enableForwarding, enableLocalnetRouting, ensureBridgeRules, leasedAddresses, PORTS_DIR } from './bridge.ts';
+import {
+  bridgeConfList,
+  DEFAULT_BRIDGE,
+  type BridgeNetwork,
+  enableForwarding,
+  enableLocalnetRouting,
+  ensureBridgeRules,
+  leasedAddresses,
+  PORTS_DIR,
+} from './bridge.ts';
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
@@ -74,7 +83,12 @@ function mappingsOf(publish: SetupOptions['publish']): PortMapping[] {
 /** An unspecified host address (Docker prints 0.0.0.0) means every address: portmap wants no hostIP then. */
 function cniPortMappings(ports: readonly PortMapping[]): Array<Record<string, unknown>> {
   const anyAddress = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
-  return ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(anyAddress(p.hostIp) ? {} : { hostIP: p.hostIp }) }));
+  return ports.map((p) => ({
+    hostPort: p.hostPort,
+    containerPort: p.containerPort,
+    protocol: p.protocol,
+    ...(anyAddress(p.hostIp) ? {} : { hostIP: p.hostIp }),
+  }));
 }
 
 /**
@@ -138,7 +152,9 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   const mode = normalizeMode(opts.mode, !!opts.userNetwork);
   const requested = mappingsOf(opts.publish);
   if (mode === 'none' && requested.length) {
-    throw new BerthError('INVALID_ARGUMENT', 'conflicting options: port publishing and the container type network mode', { hint: 'drop -p, or use --network bridge' });
+    throw new BerthError('INVALID_ARGUMENT', 'conflicting options: port publishing and the container type network mode', {
+      hint: 'drop -p, or use --network bridge',
+    });
   }
   const etc = { hostname: opts.hostname, extraHosts: opts.extraHosts, dns: opts.dns, dnsSearch: opts.dnsSearch, dnsOptions: opts.dnsOptions };
   if (mode === 'host' || mode === 'none') {
@@ -153,7 +169,16 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   await enableForwarding();
   await ensureBridgeRules(net);
   const files = { hostsPath: join(opts.stateDir, 'hosts'), resolvConfPath: join(opts.stateDir, 'resolv.conf'), hostnamePath: join(opts.stateDir, 'hostname') };
-  const pending: NetworkAttachment = { mode, containerId: opts.containerId, stateDir: opts.stateDir, netnsName: netnsNameFor(opts.containerId), netnsPath: netnsPathFor(opts.containerId), ports: [], cniConfig, ...files };
+  const pending: NetworkAttachment = {
+    mode,
+    containerId: opts.containerId,
+    stateDir: opts.stateDir,
+    netnsName: netnsNameFor(opts.containerId),
+    netnsPath: netnsPathFor(opts.containerId),
+    ports: [],
+    cniConfig,
+    ...files,
+  };
   // Recorded before the netns exists, so that a crash right after `ip netns add` leaves a
   // record that `system prune` undoes (network/leftovers.ts). A record there already is a
   // stale run's, which createNamespace needs as it is.
@@ -206,7 +231,8 @@ export async function teardownNetwork(att: NetworkAttachment): Promise<TeardownR
     await deleteNetns(att.netnsName).catch((e: Error) => warnings.push(e.message));
   }
   // none and host never take ports (setupNetwork refuses -p with none, drops it with host).
-  if (att.mode !== 'none' && att.mode !== 'host') await releaseAll(PORTS_DIR, att.containerId).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
+  if (att.mode !== 'none' && att.mode !== 'host')
+    await releaseAll(PORTS_DIR, att.containerId).catch((e: Error) => warnings.push(`release ports: ${e.message}`));
   await forgetAttachment(att).catch((e: Error) => warnings.push(`remove ${att.stateDir}: ${e.message}`));
   return { warnings };
 }

@@ -62,8 +62,12 @@ export function networkLeftovers(runRoot: string, owned: (containerId: string, c
       // host-local writes the lease after the attachment is saved, and DEL removes it before
       // the attachment goes: a lease whose owner has neither an attachment nor a netns is
       // nobody's. (With the netns still there, the next setup of that id clears it.)
-      if (!owner || attached.has(owner) || lstatOrUndefined(join(ATTACHMENTS_DIR, `${owner}.json`)) || lstatOrUndefined(`${NETNS_DIR}/${netnsNameFor(owner)}`)) continue;
-      out.push({ what: `IP address ${ip} on ${net} leased to ${owner.slice(0, 12)}, which no longer exists`, remove: async () => rmSync(path, { force: true }) });
+      if (!owner || attached.has(owner) || lstatOrUndefined(join(ATTACHMENTS_DIR, `${owner}.json`)) || lstatOrUndefined(`${NETNS_DIR}/${netnsNameFor(owner)}`))
+        continue;
+      out.push({
+        what: `IP address ${ip} on ${net} leased to ${owner.slice(0, 12)}, which no longer exists`,
+        remove: async () => rmSync(path, { force: true }),
+      });
     }
   }
   return out;

@@ -90,7 +90,9 @@ async function allocateOne(dir: string, containerId: string, p: PortMapping): Pr
   let lastError: BerthError | undefined;
   for (let port = p.hostPort; port <= last; port++) {
     if (!(await reserve(dir, containerId, p.protocol, port))) {
-      lastError = new BerthError('CONFLICT', `bind for ${p.hostIp || '0.0.0.0'}:${port} failed: port is already allocated`, { hint: 'another berth container publishes it' });
+      lastError = new BerthError('CONFLICT', `bind for ${p.hostIp || '0.0.0.0'}:${port} failed: port is already allocated`, {
+        hint: 'another berth container publishes it',
+      });
       continue;
     }
     try {

@@ -33,7 +33,11 @@ export function bridgeOf(rec: NetworkRecord): BridgeNetwork {
  * pool: free of this root's networks and of every route the host has. A network of another
  * state root that was never started has no route yet; setup refuses the overlap then.
  */
-export function createNetworkRecord(records: NetworkRecords, name: string, opts: { subnet?: string; gateway?: string; labels?: Record<string, string>; hostRoutes: readonly string[] }): NetworkRecord {
+export function createNetworkRecord(
+  records: NetworkRecords,
+  name: string,
+  opts: { subnet?: string; gateway?: string; labels?: Record<string, string>; hostRoutes: readonly string[] },
+): NetworkRecord {
   if (!NAME_RE.test(name)) throw new BerthError('INVALID_ARGUMENT', `invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   if ((PREDEFINED_NETWORKS as readonly string[]).includes(name) || name === 'default') {
     throw new BerthError('FAILED_PRECONDITION', `operation is not permitted on pre-defined ${name} network`);
@@ -41,7 +45,8 @@ export function createNetworkRecord(records: NetworkRecords, name: string, opts:
   if (records.find(name)) throw new BerthError('CONFLICT', `network with name ${name} already exists`);
   const taken = [...records.list().map((n) => n.subnet), ...opts.hostRoutes];
   const subnet = opts.subnet ?? freeSubnet(taken);
-  if (!/^\d+\.\d+\.\d+\.\d+\/(\d|[12]\d|30)$/.test(subnet)) throw new BerthError('INVALID_ARGUMENT', `invalid subnet ${subnet}`, { hint: 'give an IPv4 CIDR such as 10.99.0.0/24' });
+  if (!/^\d+\.\d+\.\d+\.\d+\/(\d|[12]\d|30)$/.test(subnet))
+    throw new BerthError('INVALID_ARGUMENT', `invalid subnet ${subnet}`, { hint: 'give an IPv4 CIDR such as 10.99.0.0/24' });
   const clash = taken.find((t) => cidrsOverlap(t, subnet));
   if (opts.subnet && clash) throw new BerthError('CONFLICT', `subnet ${subnet} overlaps ${clash}, which is already in use`);
   const gateway = opts.gateway ?? firstHost(subnet);
@@ -56,7 +61,9 @@ function freeSubnet(taken: readonly string[]): string {
     const candidate = `${POOL_PREFIX}.${n}.0/24`;
     if (!taken.some((t) => cidrsOverlap(t, candidate))) return candidate;
   }
-  throw new BerthError('UNAVAILABLE', `no free /24 left in ${POOL_PREFIX}.0.0/16 for a new network`, { hint: 'remove unused networks (`berth network prune`), or give --subnet' });
+  throw new BerthError('UNAVAILABLE', `no free /24 left in ${POOL_PREFIX}.0.0/16 for a new network`, {
+    hint: 'remove unused networks (`berth network prune`), or give --subnet',
+  });
 }
 
 function firstHost(cidr: string): string {

@@ -4,7 +4,11 @@ import { hostRoutes, removeBridge } from './bridge.ts';
 import { removeDnsNetwork } from './dns.ts';
 import { bridgeOf, createNetworkRecord, type NetworkRecord, type NetworkRecords } from './records.ts';
 
-export async function createUserNetwork(records: NetworkRecords, name: string, opts: { subnet?: string; gateway?: string; labels?: Record<string, string> } = {}): Promise<NetworkRecord> {
+export async function createUserNetwork(
+  records: NetworkRecords,
+  name: string,
+  opts: { subnet?: string; gateway?: string; labels?: Record<string, string> } = {},
+): Promise<NetworkRecord> {
   const checked = checkAddresses(opts);
   const routes = (await hostRoutes()).map((r) => r.dst);
   return createNetworkRecord(records, name, { ...opts, ...checked, hostRoutes: routes });
@@ -29,23 +33,33 @@ function ipv4Text(n: number): string {
  */
 export function checkAddresses(opts: { subnet?: string; gateway?: string }): { subnet?: string; gateway?: string } {
   if (opts.subnet === undefined) {
-    if (opts.gateway !== undefined) throw new BerthError('INVALID_ARGUMENT', 'every ip-range or gateway must have a corresponding subnet', { hint: 'give --subnet with --gateway' });
+    if (opts.gateway !== undefined)
+      throw new BerthError('INVALID_ARGUMENT', 'every ip-range or gateway must have a corresponding subnet', { hint: 'give --subnet with --gateway' });
     return {};
   }
   const m = /^([^/]*)\/(\d{1,3})$/.exec(opts.subnet);
   const ip = m ? parseIPv4(m[1]!) : undefined;
   const bits = m ? Number(m[2]) : NaN;
   if (ip === undefined || !(bits <= 32)) {
-    throw new BerthError('INVALID_ARGUMENT', `Invalid subnet ${opts.subnet} : invalid CIDR address: ${opts.subnet}`, { hint: 'give an IPv4 CIDR such as 10.99.0.0/24' });
+    throw new BerthError('INVALID_ARGUMENT', `Invalid subnet ${opts.subnet} : invalid CIDR address: ${opts.subnet}`, {
+      hint: 'give an IPv4 CIDR such as 10.99.0.0/24',
+    });
   }
-  if (bits > 30) throw new BerthError('INVALID_ARGUMENT', 'failed to allocate gateway (): No available addresses on this pool', { hint: 'a subnet needs a prefix of /30 or shorter' });
+  if (bits > 30)
+    throw new BerthError('INVALID_ARGUMENT', 'failed to allocate gateway (): No available addresses on this pool', {
+      hint: 'a subnet needs a prefix of /30 or shorter',
+    });
   const size = 2 ** (32 - bits);
   const first = Math.floor(ip / size) * size;
   const subnet = `${ipv4Text(first)}/${bits}`;
   if (opts.gateway === undefined) return { subnet };
   const gw = parseIPv4(opts.gateway);
-  if (gw === undefined || gw < first || gw >= first + size) throw new BerthError('INVALID_ARGUMENT', `no matching subnet for gateway ${opts.gateway}`, { hint: `the gateway must be an address inside ${subnet}` });
-  if (gw === first || gw === first + size - 1) throw new BerthError('INVALID_ARGUMENT', `failed to allocate gateway (${opts.gateway}): Address already in use`, { hint: 'the network and broadcast addresses cannot be the gateway' });
+  if (gw === undefined || gw < first || gw >= first + size)
+    throw new BerthError('INVALID_ARGUMENT', `no matching subnet for gateway ${opts.gateway}`, { hint: `the gateway must be an address inside ${subnet}` });
+  if (gw === first || gw === first + size - 1)
+    throw new BerthError('INVALID_ARGUMENT', `failed to allocate gateway (${opts.gateway}): Address already in use`, {
+      hint: 'the network and broadcast addresses cannot be the gateway',
+    });
   return { subnet, gateway: ipv4Text(gw) };
 }
 

@@ -1,7 +1,15 @@
 import { BerthError } from '../errors/index.ts';
 import type { Platform } from './schema.ts';
 
-const NODE_TO_OCI_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const NODE_TO_OCI_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 export function hostPlatform(): Platform {
   const architecture = NODE_TO_OCI_ARCH[process.arch] ?? process.arch;
@@ -30,6 +38,6 @@ export function formatPlatform(p: Platform): string {
 /** True when `candidate` can run where `want` is asked for (variant v8 is arm64's default). */
 export function platformMatches(want: Platform, candidate: Platform): boolean {
   if (want.os !== candidate.os || want.architecture !== candidate.architecture) return false;
-  const norm = (p: Platform) => (p.architecture === 'arm64' ? p.variant ?? 'v8' : p.variant ?? '');
+  const norm = (p: Platform) => (p.architecture === 'arm64' ? (p.variant ?? 'v8') : (p.variant ?? ''));
   return !want.variant || norm(want) === norm(candidate);
 }

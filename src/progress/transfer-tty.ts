@@ -32,7 +32,7 @@ export function transferRenderer(write: (s: string) => void, verbs: { active: st
   let timer: NodeJS.Timeout | undefined;
   const render = () => {
     timer = undefined;
-    const lines = [...blobs.values()].map((b) => b.status ? `${b.id}: ${b.status}` : progressLine(b, verbs.active, now() - b.start));
+    const lines = [...blobs.values()].map((b) => (b.status ? `${b.id}: ${b.status}` : progressLine(b, verbs.active, now() - b.start)));
     write((drawn ? `\x1b[${drawn}F\x1b[J` : '') + lines.map((l) => `${l}\n`).join(''));
     drawn = lines.length;
   };
@@ -46,7 +46,8 @@ export function transferRenderer(write: (s: string) => void, verbs: { active: st
     onProgress(ev: ProgressEvent) {
       if (ev.kind === 'blob-start') view(ev.digest).size = ev.size;
       else if (ev.kind === 'blob-progress') Object.assign(view(ev.digest), { bytes: ev.bytes, size: ev.size });
-      else if (ev.kind === 'blob-done') view(ev.digest).status = ev.skipped === 'exists' ? verbs.exists : ev.skipped === 'mounted' ? 'Mounted from another repository' : verbs.done;
+      else if (ev.kind === 'blob-done')
+        view(ev.digest).status = ev.skipped === 'exists' ? verbs.exists : ev.skipped === 'mounted' ? 'Mounted from another repository' : verbs.done;
       else return;
       schedule();
     },

@@ -17,7 +17,8 @@ export interface Reference {
 export const DEFAULT_REGISTRY = 'docker.io';
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN_RE = /^(?:\[[a-fA-F0-9:]+(?:%[\w.]+)?\]|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*)(?::[0-9]+)?$/;
+const DOMAIN_RE =
+  /^(?:\[[a-fA-F0-9:]+(?:%[\w.]+)?\]|(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*)(?::[0-9]+)?$/;
 const MAX_NAME = 255;
 
 function invalid(s: string, why: string, hint?: string): BerthError {
@@ -55,7 +56,11 @@ export function parseReference(input: string): Reference {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!TAG_RE.test(tag)) {
-      throw invalid(input, tag.length > 128 ? 'tag is longer than 128 characters' : `invalid tag "${tag}"`, 'a tag has up to 128 letters, digits, _, . and -, and does not start with . or -');
+      throw invalid(
+        input,
+        tag.length > 128 ? 'tag is longer than 128 characters' : `invalid tag "${tag}"`,
+        'a tag has up to 128 letters, digits, _, . and -, and does not start with . or -',
+      );
     }
   }
   if (!rest) throw invalid(input, 'repository name must have at least one component');

@@ -47,7 +47,10 @@ export async function readBounded(res: IncomingMessage, what: string, limit = MA
   } catch (e) {
     if (e instanceof BerthError) throw e;
     res.destroy();
-    throw new BerthError('UNAVAILABLE', `${what}: the connection broke after ${got} bytes: ${(e as Error).message}`, { cause: e, hint: 'try again; if it persists, the server is at fault' });
+    throw new BerthError('UNAVAILABLE', `${what}: the connection broke after ${got} bytes: ${(e as Error).message}`, {
+      cause: e,
+      hint: 'try again; if it persists, the server is at fault',
+    });
   }
   return Buffer.concat(chunks, got);
 }

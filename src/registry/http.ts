@@ -63,10 +63,16 @@ export async function registryError(res: IncomingMessage, what: string): Promise
   }
   const status = res.statusCode ?? 0;
   if (status === 401 || status === 403 || code === 'UNAUTHORIZED' || code === 'DENIED') {
-    return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, { hint: 'check the credentials with `berth login`' });
+    return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, {
+      hint: 'check the credentials with `berth login`',
+    });
   }
   if (status === 404 || /UNKNOWN$/.test(code)) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
-  return new BerthError('UNAVAILABLE', `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`, status >= 500 ? { hint: 'the registry failed to serve it: try again later' } : {});
+  return new BerthError(
+    'UNAVAILABLE',
+    `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`,
+    status >= 500 ? { hint: 'the registry failed to serve it: try again later' } : {},
+  );
 }
 
 function printable(s: string): string {
@@ -110,7 +116,13 @@ export class RegistryClient {
     return this.creds;
   }
 
-  private async raw(url: URL, method: string, headers: Record<string, string | number>, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+  private async raw(
+    url: URL,
+    method: string,
+    headers: Record<string, string | number>,
+    body: Buffer | Readable | undefined,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
     const ca = this.ca ?? (url.protocol === 'https:' ? await trustedCAs() : undefined);
     return new Promise((resolve, reject) => {
       const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -139,7 +151,12 @@ export class RegistryClient {
       if (!mayUseHttp) {
         // The hint fits the failure: a name that does not resolve is not a TLS problem.
         const code = (e as NodeJS.ErrnoException).code;
-        const hint = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `${this.registry} does not resolve: check the name, or this machine's DNS` : code === 'ECONNREFUSED' ? `nothing listens at ${this.registry}` : 'for a registry without TLS use --tls-verify=false';
+        const hint =
+          code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `${this.registry} does not resolve: check the name, or this machine's DNS`
+            : code === 'ECONNREFUSED'
+              ? `nothing listens at ${this.registry}`
+              : 'for a registry without TLS use --tls-verify=false';
         throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint });
       }
       this.base = `http://${this.host}`;
@@ -158,7 +175,9 @@ export class RegistryClient {
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return undefined;
     const realm = challenge.params.realm;
     if (!URL.canParse(realm) || !/^https?:$/.test(new URL(realm).protocol)) {
-      throw new BerthError('UNAUTHORIZED', `${this.registry} names ${JSON.stringify(realm.slice(0, 100))} as its token server, which is not an http(s) URL`, { hint: 'the registry\'s auth is misconfigured' });
+      throw new BerthError('UNAUTHORIZED', `${this.registry} names ${JSON.stringify(realm.slice(0, 100))} as its token server, which is not an http(s) URL`, {
+        hint: "the registry's auth is misconfigured",
+      });
     }
     const url = new URL(realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
@@ -167,7 +186,9 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const res = await this.raw(url, 'GET', headers, undefined, signal).catch((e: Error) => {
-      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`, { hint: `the registry ${this.registry} sends its clients there for tokens: check that this machine reaches it` });
+      throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`, {
+        hint: `the registry ${this.registry} sends its clients there for tokens: check that this machine reaches it`,
+      });
     });
     if (res.statusCode !== 200) throw await registryError(res, `token for ${this.registry}`);
     const body = await readBounded(res, `the token for ${this.registry} from ${url.host}`);
@@ -175,7 +196,9 @@ export class RegistryClient {
     try {
       j = JSON.parse(body.toString()) as typeof j;
     } catch {
-      throw new BerthError('UNAUTHORIZED', `the token server ${url.host} for ${this.registry} answered with something other than JSON`, { hint: 'check the registry\'s token service' });
+      throw new BerthError('UNAUTHORIZED', `the token server ${url.host} for ${this.registry} answered with something other than JSON`, {
+        hint: "check the registry's token service",
+      });
     }
     const token = j.token ?? j.access_token;
     if (!token) throw new BerthError('UNAUTHORIZED', `the token server for ${this.registry} returned no token`);
@@ -192,7 +215,9 @@ export class RegistryClient {
       if (auth && new URL(base).host === url.host) headers.Authorization = auth;
       return this.raw(url, method, headers, opts.body, opts.signal).catch((e: Error) => {
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
-        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`, { hint: 'try again; if it persists, check the registry and this machine\'s network' });
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`, {
+          hint: "try again; if it persists, check the registry and this machine's network",
+        });
       });
     };
     let auth = this.tokens.get(opts.scope ?? '') ?? this.basic;
@@ -209,17 +234,23 @@ export class RegistryClient {
     for (let hops = 0; redirected(); hops++) {
       if (hops === MAX_REDIRECTS) {
         discard(res);
-        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`, { hint: 'the registry is misconfigured: check its storage redirects' });
+        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times`, {
+          hint: 'the registry is misconfigured: check its storage redirects',
+        });
       }
       const location = res.headers.location!;
       const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
       discard(res);
       if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
-        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} to ${JSON.stringify(location.slice(0, 100))}, not an http(s) URL`, { hint: 'a registry redirects only to http(s) storage: check the registry' });
+        throw new BerthError('UNAVAILABLE', `${this.registry} redirected ${url.pathname} to ${JSON.stringify(location.slice(0, 100))}, not an http(s) URL`, {
+          hint: 'a registry redirects only to http(s) storage: check the registry',
+        });
       }
       res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal).catch((e: Error) => {
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
-        throw new BerthError('UNAVAILABLE', `cannot reach ${next.host}, where ${this.registry} redirected ${url.pathname}: ${e.message}`, { hint: 'check that this machine reaches the registry\'s storage' });
+        throw new BerthError('UNAVAILABLE', `cannot reach ${next.host}, where ${this.registry} redirected ${url.pathname}: ${e.message}`, {
+          hint: "check that this machine reaches the registry's storage",
+        });
       });
     }
     return res;

@@ -54,7 +54,11 @@ export interface PushOptions {
   readonly onMessage?: (s: string) => void;
 }
 
-export async function pushImage(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots' | 'lease'>, name: string, opts: PushOptions = {}): Promise<{ digest: string; size: number }> {
+export async function pushImage(
+  stores: Pick<ImageStores, 'content' | 'images' | 'snapshots' | 'lease'>,
+  name: string,
+  opts: PushOptions = {},
+): Promise<{ digest: string; size: number }> {
   const ref = withDefaultTag(parseReference(name));
   const id = requireImageId(stores, name);
   stores.lease.add('image', [id]); // kept from a prune while its blobs are sent

@@ -44,7 +44,12 @@ async function compressedLayer(stores: Pick<ImageStores, 'content' | 'images' | 
 }
 
 /** The image as a push source, its manifest rewritten to the compressed layers. */
-export async function pushSource(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, record: ImageRecord, format: CompressionFormat, onMessage?: (s: string) => void): Promise<ImageSource> {
+export async function pushSource(
+  stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
+  record: ImageRecord,
+  format: CompressionFormat,
+  onMessage?: (s: string) => void,
+): Promise<ImageSource> {
   const original = manifestSchema.parse(JSON.parse((await stores.content.readBytes(record.manifestDigest)).toString()));
   const config = JSON.parse((await stores.content.readBytes(record.id)).toString()) as { rootfs: { diff_ids: Digest[] } };
   const layers: Descriptor[] = [];
@@ -74,6 +79,7 @@ export async function pushSource(stores: Pick<ImageStores, 'content' | 'images' 
     },
     // The registry hashes every upload against the digest it is pushed as: an uncompressed
     // layer regenerated from its dir is checked there, not hashed twice.
-    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> => openLayerBlob(stores, desc.digest, { start: opts.start, receiverVerifies: true }),
+    openBlob: async (desc: Descriptor, opts: { start?: number } = {}): Promise<Readable> =>
+      openLayerBlob(stores, desc.digest, { start: opts.start, receiverVerifies: true }),
   };
 }

@@ -41,12 +41,20 @@ export class RegistrySink implements ImageSink {
   private async startUpload(desc: Descriptor, opts: TransferOptions): Promise<string | undefined> {
     for (const from of this.mountFrom) {
       if (from === this.ref.repository) continue;
-      const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/?mount=${desc.digest}&from=${encodeURIComponent(from)}`, { body: Buffer.alloc(0), scope: `${this.scope} repository:${from}:pull`, signal: opts.signal });
+      const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/?mount=${desc.digest}&from=${encodeURIComponent(from)}`, {
+        body: Buffer.alloc(0),
+        scope: `${this.scope} repository:${from}:pull`,
+        signal: opts.signal,
+      });
       discard(res);
       if (res.statusCode === 201) return undefined;
       if (res.statusCode === 202 && res.headers.location) return res.headers.location;
     }
-    const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/`, { body: Buffer.alloc(0), scope: this.scope, signal: opts.signal });
+    const res = await this.client.request('POST', `/v2/${this.ref.repository}/blobs/uploads/`, {
+      body: Buffer.alloc(0),
+      scope: this.scope,
+      signal: opts.signal,
+    });
     if (res.statusCode !== 202 || !res.headers.location) throw await registryError(res, `upload to ${this.description}`);
     discard(res);
     return res.headers.location;
@@ -58,7 +66,12 @@ export class RegistrySink implements ImageSink {
     if (location === undefined) return 'mounted';
     const withDigest = (loc: string) => `${loc}${loc.includes('?') ? '&' : '?'}digest=${encodeURIComponent(desc.digest)}`;
     if (desc.size <= CHUNK) {
-      const res = await this.client.request('PUT', withDigest(location), { body: await open(), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size }, scope: this.scope, signal: opts.signal });
+      const res = await this.client.request('PUT', withDigest(location), {
+        body: await open(),
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': desc.size },
+        scope: this.scope,
+        signal: opts.signal,
+      });
       if (res.statusCode !== 201) throw await registryError(res, `upload of ${desc.digest}`);
       discard(res);
       return;
@@ -85,9 +98,16 @@ export class RegistrySink implements ImageSink {
           })(),
           { objectMode: false },
         );
-        const res: IncomingMessage = await this.client.request('PATCH', location, { body, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': len, 'Content-Range': `${offset}-${offset + len - 1}` }, scope: this.scope, signal: opts.signal }).catch((e: unknown) => {
-          throw short ?? e;
-        });
+        const res: IncomingMessage = await this.client
+          .request('PATCH', location, {
+            body,
+            headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': len, 'Content-Range': `${offset}-${offset + len - 1}` },
+            scope: this.scope,
+            signal: opts.signal,
+          })
+          .catch((e: unknown) => {
+            throw short ?? e;
+          });
         if (res.statusCode !== 202) throw await registryError(res, `chunk upload of ${desc.digest}`);
         discard(res);
         location = (res.headers.location as string | undefined) ?? location;
@@ -98,13 +118,23 @@ export class RegistrySink implements ImageSink {
     } finally {
       src.destroy();
     }
-    const res = await this.client.request('PUT', withDigest(location), { body: Buffer.alloc(0), headers: { 'Content-Length': 0 }, scope: this.scope, signal: opts.signal });
+    const res = await this.client.request('PUT', withDigest(location), {
+      body: Buffer.alloc(0),
+      headers: { 'Content-Length': 0 },
+      scope: this.scope,
+      signal: opts.signal,
+    });
     if (res.statusCode !== 201) throw await registryError(res, `upload of ${desc.digest}`);
     discard(res);
   }
 
   private async put(reference: string, m: RawManifest, opts: TransferOptions): Promise<void> {
-    const res = await this.client.request('PUT', `/v2/${this.ref.repository}/manifests/${reference}`, { body: m.bytes, headers: { 'Content-Type': m.mediaType }, scope: this.scope, signal: opts.signal });
+    const res = await this.client.request('PUT', `/v2/${this.ref.repository}/manifests/${reference}`, {
+      body: m.bytes,
+      headers: { 'Content-Type': m.mediaType },
+      scope: this.scope,
+      signal: opts.signal,
+    });
     if (res.statusCode !== 201) throw await registryError(res, `manifest ${this.description}:${reference}`);
     const claimed = res.headers['docker-content-digest'];
     discard(res);

@@ -11,7 +11,13 @@ import type { Reference } from '../reference/index.ts';
 import { declaredLength } from './body.ts';
 import { registryError, type RegistryClient } from './http.ts';
 
-export const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest, MediaType.DockerManifestSchema1Signed].join(', ');
+export const MANIFEST_ACCEPT = [
+  MediaType.OciIndex,
+  MediaType.OciManifest,
+  MediaType.DockerManifestList,
+  MediaType.DockerManifest,
+  MediaType.DockerManifestSchema1Signed,
+].join(', ');
 
 export class RegistrySource implements ImageSource {
   readonly description: string;
@@ -26,7 +32,11 @@ export class RegistrySource implements ImageSource {
   }
 
   private async fetchManifest(reference: string, opts: TransferOptions = {}): Promise<RawManifest> {
-    const res = await this.client.request('GET', `/v2/${this.ref.repository}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT }, scope: this.scope, signal: opts.signal });
+    const res = await this.client.request('GET', `/v2/${this.ref.repository}/manifests/${reference}`, {
+      headers: { Accept: MANIFEST_ACCEPT },
+      scope: this.scope,
+      signal: opts.signal,
+    });
     if (res.statusCode !== 200) throw await registryError(res, `manifest ${this.ref.repository}:${reference}`);
     const bytes = await this.client.readDocument(res, `manifest ${this.ref.repository}:${reference} from ${this.ref.registry}`);
     const digest = sha256(bytes);
@@ -65,7 +75,10 @@ export class RegistrySource implements ImageSource {
     const range = /^bytes (\d+)-(\d+)\//.exec(String(res.headers['content-range'] ?? ''));
     if (!range || Number(range[1]) !== start || Number(range[2]) !== end) {
       res.destroy();
-      throw new BerthError('DATA_CORRUPT', `the registry answered bytes ${start}-${end} of ${desc.digest} with "${res.headers['content-range'] ?? 'no Content-Range'}"`);
+      throw new BerthError(
+        'DATA_CORRUPT',
+        `the registry answered bytes ${start}-${end} of ${desc.digest} with "${res.headers['content-range'] ?? 'no Content-Range'}"`,
+      );
     }
     return this.notLonger(res, desc, end - start + 1);
   }

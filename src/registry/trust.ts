@@ -23,7 +23,10 @@ export async function trustedCAs(): Promise<string[] | undefined> {
       try {
         extra = readFileSync(file, 'utf8');
       } catch (e) {
-        throw new BerthError('INVALID_ARGUMENT', `cannot read the extra CA certificates in ${file}: ${(e as Error).message}`, { hint: 'NODE_EXTRA_CA_CERTS names a PEM file', cause: e });
+        throw new BerthError('INVALID_ARGUMENT', `cannot read the extra CA certificates in ${file}: ${(e as Error).message}`, {
+          hint: 'NODE_EXTRA_CA_CERTS names a PEM file',
+          cause: e,
+        });
       }
       cached = [...rootCertificates, extra];
     }

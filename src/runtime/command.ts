@@ -11,7 +11,10 @@ export async function checkCommand(rootfs: string, command: string, env: readonl
   const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   const candidates = command.includes('/')
     ? [command.startsWith('/') ? command : `${workdir || '/'}/${command}`]
-    : path.split(':').filter(Boolean).map((d) => `${d}/${command}`);
+    : path
+        .split(':')
+        .filter(Boolean)
+        .map((d) => `${d}/${command}`);
   let sawNonExec: string | undefined;
   const rootFd = openRoot(rootfs);
   try {

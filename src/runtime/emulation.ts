@@ -16,7 +16,16 @@ const BINFMT = '/proc/sys/fs/binfmt_misc';
 const BINFMT_D = settings().binfmtDir;
 
 /** OCI architecture → qemu's name for it. */
-const QEMU_ARCH: Record<string, string> = { arm64: 'aarch64', arm: 'arm', '386': 'i386', amd64: 'x86_64', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64le: 'mips64el' };
+const QEMU_ARCH: Record<string, string> = {
+  arm64: 'aarch64',
+  arm: 'arm',
+  '386': 'i386',
+  amd64: 'x86_64',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  mips64le: 'mips64el',
+};
 
 export type Emulation = 'native' | 'emulated' | 'unavailable';
 

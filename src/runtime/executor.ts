@@ -100,7 +100,11 @@ function netnsOf(net: ExecutorNetwork): NetNamespace {
 /** The /etc binds every container and build step gets from its network. */
 function etcMounts(net: ExecutorNetwork, readOnly: boolean): SpecMount[] {
   const options = ['rbind', 'rprivate', ...(readOnly ? ['ro'] : [])];
-  const files: Array<[string, string | undefined]> = [['/etc/resolv.conf', net.resolvConfPath], ['/etc/hostname', net.hostnamePath], ['/etc/hosts', net.hostsPath]];
+  const files: Array<[string, string | undefined]> = [
+    ['/etc/resolv.conf', net.resolvConfPath],
+    ['/etc/hostname', net.hostnamePath],
+    ['/etc/hosts', net.hostsPath],
+  ];
   return files.flatMap(([destination, source]) => (source ? [{ destination, type: 'bind', source, options }] : []));
 }
 

@@ -111,7 +111,9 @@ export class Runc {
           await new Promise((r) => setTimeout(r, 20 * attempt));
           continue;
         }
-        throw new BerthError('RUNTIME', `runc pause failed: ${msg.trim()}`, { hint: 'the container could not be frozen for the copy, and nothing was copied; try again' });
+        throw new BerthError('RUNTIME', `runc pause failed: ${msg.trim()}`, {
+          hint: 'the container could not be frozen for the copy, and nothing was copied; try again',
+        });
       }
     }
   }

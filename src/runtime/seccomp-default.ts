@@ -86,10 +86,20 @@ export const DEFAULT_SECCOMP: DockerSeccompProfile = {
     // What each capability is for: without the capability the call would fail anyway, and the
     // filter removes the kernel surface behind it.
     withCap('CAP_DAC_READ_SEARCH', 'open_by_handle_at'),
-    withCap('CAP_SYS_ADMIN', 'bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd setdomainname sethostname setns syslog umount umount2 unshare'),
+    withCap(
+      'CAP_SYS_ADMIN',
+      'bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd setdomainname sethostname setns syslog umount umount2 unshare',
+    ),
     // Without CAP_SYS_ADMIN, clone may not make namespaces (no user namespaces from inside).
-    allow('clone', { args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, op: 'SCMP_CMP_MASKED_EQ', valueTwo: 0 }], excludes: { caps: ['CAP_SYS_ADMIN'], arches: ['s390', 's390x'] } }),
-    allow('clone', { args: [{ index: 1, value: CLONE_NAMESPACE_FLAGS, op: 'SCMP_CMP_MASKED_EQ', valueTwo: 0 }], includes: { arches: ['s390', 's390x'] }, excludes: { caps: ['CAP_SYS_ADMIN'] } }),
+    allow('clone', {
+      args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, op: 'SCMP_CMP_MASKED_EQ', valueTwo: 0 }],
+      excludes: { caps: ['CAP_SYS_ADMIN'], arches: ['s390', 's390x'] },
+    }),
+    allow('clone', {
+      args: [{ index: 1, value: CLONE_NAMESPACE_FLAGS, op: 'SCMP_CMP_MASKED_EQ', valueTwo: 0 }],
+      includes: { arches: ['s390', 's390x'] },
+      excludes: { caps: ['CAP_SYS_ADMIN'] },
+    }),
     // clone3's flags are behind a pointer the filter cannot read: ENOSYS makes libc fall back to clone.
     { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38, excludes: { caps: ['CAP_SYS_ADMIN'] } },
     withCap('CAP_SYS_BOOT', 'reboot'),

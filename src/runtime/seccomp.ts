@@ -70,7 +70,9 @@ export function readSeccompProfile(path: string): DockerSeccompProfile {
   try {
     return (profileSchema ??= makeProfileSchema()).parse(JSON.parse(text));
   } catch (e) {
-    throw new BerthError('INVALID_ARGUMENT', `decoding seccomp profile (${path}) failed: ${(e as Error).message.split('\n')[0]}`, { hint: 'the file must be a Docker seccomp profile (JSON with defaultAction and syscalls)' });
+    throw new BerthError('INVALID_ARGUMENT', `decoding seccomp profile (${path}) failed: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'the file must be a Docker seccomp profile (JSON with defaultAction and syscalls)',
+    });
   }
 }
 

@@ -16,7 +16,20 @@ export interface SecurityOpts {
 }
 
 /** Go's strconv.ParseBool, which the daemon applies to `no-new-privileges=`. */
-const BOOLS: Record<string, boolean> = { 1: true, t: true, T: true, TRUE: true, true: true, True: true, 0: false, f: false, F: false, FALSE: false, false: false, False: false };
+const BOOLS: Record<string, boolean> = {
+  1: true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  0: false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
+};
 
 /** Parses the options in order (a later one wins); throws INVALID_ARGUMENT with Docker's words. */
 export function parseSecurityOpts(opts: readonly string[] = []): SecurityOpts {
@@ -58,5 +71,7 @@ export function parseSecurityOpts(opts: readonly string[] = []): SecurityOpts {
 }
 
 function invalid(message: string): BerthError {
-  return new BerthError('INVALID_ARGUMENT', message, { hint: 'known options: no-new-privileges[=true|false], seccomp=unconfined|PROFILE, apparmor=PROFILE, label=..., systempaths=unconfined' });
+  return new BerthError('INVALID_ARGUMENT', message, {
+    hint: 'known options: no-new-privileges[=true|false], seccomp=unconfined|PROFILE, apparmor=PROFILE, label=..., systempaths=unconfined',
+  });
 }

@@ -83,15 +83,28 @@ export function composeEnv(env: readonly string[], hostname: string, tty: boolea
 }
 
 const RLIMITS: Record<string, string> = {
-  nofile: 'RLIMIT_NOFILE', nproc: 'RLIMIT_NPROC', core: 'RLIMIT_CORE', memlock: 'RLIMIT_MEMLOCK', stack: 'RLIMIT_STACK',
-  fsize: 'RLIMIT_FSIZE', cpu: 'RLIMIT_CPU', data: 'RLIMIT_DATA', as: 'RLIMIT_AS', locks: 'RLIMIT_LOCKS',
-  sigpending: 'RLIMIT_SIGPENDING', msgqueue: 'RLIMIT_MSGQUEUE', nice: 'RLIMIT_NICE', rtprio: 'RLIMIT_RTPRIO', rss: 'RLIMIT_RSS',
+  nofile: 'RLIMIT_NOFILE',
+  nproc: 'RLIMIT_NPROC',
+  core: 'RLIMIT_CORE',
+  memlock: 'RLIMIT_MEMLOCK',
+  stack: 'RLIMIT_STACK',
+  fsize: 'RLIMIT_FSIZE',
+  cpu: 'RLIMIT_CPU',
+  data: 'RLIMIT_DATA',
+  as: 'RLIMIT_AS',
+  locks: 'RLIMIT_LOCKS',
+  sigpending: 'RLIMIT_SIGPENDING',
+  msgqueue: 'RLIMIT_MSGQUEUE',
+  nice: 'RLIMIT_NICE',
+  rtprio: 'RLIMIT_RTPRIO',
+  rss: 'RLIMIT_RSS',
 };
 
 export function parseUlimits(specs: readonly string[], hard: Readonly<Record<string, number>> = {}) {
   return specs.map((s) => {
     const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
-    if (!m || !RLIMITS[m[1]!]) throw new BerthError('INVALID_ARGUMENT', `invalid ulimit argument: "${s}"`, { hint: 'use name=soft[:hard], e.g. nofile=1024:2048' });
+    if (!m || !RLIMITS[m[1]!])
+      throw new BerthError('INVALID_ARGUMENT', `invalid ulimit argument: "${s}"`, { hint: 'use name=soft[:hard], e.g. nofile=1024:2048' });
     const type = RLIMITS[m[1]!]!;
     const soft = Number(m[2]);
     const hardWanted = m[3] === undefined ? soft : Number(m[3]);
@@ -118,7 +131,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   if (input.netns.kind === 'new') namespaces.push({ type: 'network' });
   if (input.netns.kind === 'path') namespaces.push({ type: 'network', path: input.netns.path });
   const resources: Record<string, unknown> = { devices: defaultDeviceRules(!!o.privileged) };
-  if (o.memory) resources.memory = { limit: o.memory, swap: o.memorySwap === -1 ? -1 : o.memorySwap ?? o.memory * 2 };
+  if (o.memory) resources.memory = { limit: o.memory, swap: o.memorySwap === -1 ? -1 : (o.memorySwap ?? o.memory * 2) };
   if (o.cpus) resources.cpu = { quota: Math.round(o.cpus * 100000), period: 100000 };
   if (o.pidsLimit !== undefined && o.pidsLimit > 0) resources.pids = { limit: o.pidsLimit };
   return {

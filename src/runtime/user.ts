@@ -14,8 +14,17 @@ export interface ResolvedUser {
   readonly name?: string;
 }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
 /**
  * A small file of the rootfs (passwd, group), read in line through an in-root fd (a running
@@ -51,7 +60,12 @@ export async function resolveUser(rootfs: string, spec: string, groupAdd: readon
   const [userPart = '', groupPart] = spec.split(':');
   const passwd = parsePasswd(await readRootFile(rootfs, '/etc/passwd'));
   const groups = parseGroup(await readRootFile(rootfs, '/etc/group'));
-  const user = userPart === '' ? passwd.find((p) => p.uid === 0) ?? { name: 'root', uid: 0, gid: 0, home: '/root' } : isNum(userPart) ? passwd.find((p) => p.uid === Number(userPart)) : passwd.find((p) => p.name === userPart);
+  const user =
+    userPart === ''
+      ? (passwd.find((p) => p.uid === 0) ?? { name: 'root', uid: 0, gid: 0, home: '/root' })
+      : isNum(userPart)
+        ? passwd.find((p) => p.uid === Number(userPart))
+        : passwd.find((p) => p.name === userPart);
   if (!user && !isNum(userPart)) {
     throw new BerthError('INVALID_ARGUMENT', `unable to find user ${userPart}: no matching entries in passwd file`);
   }

@@ -27,7 +27,11 @@ export interface BuildInput {
  * a (gzipped) tar of the context or a Dockerfile alone. `file` is `-f`: a path of its own, or
  * one inside the context.
  */
-export async function resolveBuildInput(deps: { readonly root: string; readonly lease: ProcessLease }, context: string, opts: { file?: string; stdin?: Buffer } = {}): Promise<BuildInput> {
+export async function resolveBuildInput(
+  deps: { readonly root: string; readonly lease: ProcessLease },
+  context: string,
+  opts: { file?: string; stdin?: Buffer } = {},
+): Promise<BuildInput> {
   if (context === '-') {
     const input = opts.stdin ?? Buffer.alloc(0);
     const isTar = isGzip(input) || isUstar(input);

@@ -18,7 +18,11 @@ export { execInContainer } from '../container/exec.ts';
 export type { LogLine } from '../container/logs.ts';
 
 /** A container's log so far (the last `tail` lines when given), and where a follow goes on from. */
-export async function containerLogs(deps: Pick<ContainerControl, 'containers' | 'root' | 'runRoot'>, idOrName: string, opts: { tail?: number } = {}): Promise<{ id: string; lines: LogLine[]; end: number }> {
+export async function containerLogs(
+  deps: Pick<ContainerControl, 'containers' | 'root' | 'runRoot'>,
+  idOrName: string,
+  opts: { tail?: number } = {},
+): Promise<{ id: string; lines: LogLine[]; end: number }> {
   const rec = deps.containers.require(idOrName);
   let { lines, end } = await readLogLines(containerPaths(deps, rec.id).log);
   if (opts.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - opts.tail));

@@ -31,11 +31,17 @@ export interface CreateMessages {
  * `create`: checks the name and network, pulls the image when the pull policy says so, and
  * records the container with its prepared snapshot. It is not started.
  */
-export async function createContainer(deps: CreateDeps & ImageStores & { readonly puller: ImagePuller }, opts: CreateOptions, messages: CreateMessages = {}): Promise<ContainerRecord> {
+export async function createContainer(
+  deps: CreateDeps & ImageStores & { readonly puller: ImagePuller },
+  opts: CreateOptions,
+  messages: CreateMessages = {},
+): Promise<ContainerRecord> {
   checkCreateOptions(deps, opts);
   const image = await ensureImage(deps, opts.image, { pull: opts.pull, platform: opts.platform, log: messages.log });
   if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
-    messages.warn?.(`WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested`);
+    messages.warn?.(
+      `WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested`,
+    );
   }
   return recordContainer(deps, opts, image);
 }
@@ -71,7 +77,11 @@ export async function pruneContainers(deps: ContainerControl): Promise<string[]>
  * `inspect`: docker's JSON of each name, a container's when one has the name (unless
  * `type` is `image`), else an image's (unless `type` is `container`).
  */
-export async function inspectObjects(deps: ContainerControl & Pick<ImageStores, 'content' | 'images' | 'snapshots'>, names: readonly string[], opts: { type?: string } = {}): Promise<Array<Record<string, unknown>>> {
+export async function inspectObjects(
+  deps: ContainerControl & Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
+  names: readonly string[],
+  opts: { type?: string } = {},
+): Promise<Array<Record<string, unknown>>> {
   const views: Array<Record<string, unknown>> = [];
   for (const n of names) {
     const rec = opts.type === 'image' ? undefined : deps.containers.find(n);

@@ -49,7 +49,10 @@ export function tagImage(stores: Pick<ImageStores, 'images'>, source: string, ta
 }
 
 /** Docker's `image inspect` JSON of each named image, in order; an unknown name fails them all. */
-export async function inspectImages(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, names: readonly string[]): Promise<Array<Record<string, unknown>>> {
+export async function inspectImages(
+  stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
+  names: readonly string[],
+): Promise<Array<Record<string, unknown>>> {
   const views = [];
   for (const n of names) views.push(await inspectImage(stores, requireImageId(stores, n)));
   return views;
@@ -74,14 +77,23 @@ export interface ImportImageOptions {
 }
 
 /** `import`: a rootfs tarball read from `input` becomes a one-layer image. */
-export async function importImage(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, input: Readable, opts: ImportImageOptions = {}): Promise<ImageRecord> {
+export async function importImage(
+  stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
+  input: Readable,
+  opts: ImportImageOptions = {},
+): Promise<ImageRecord> {
   const tags = opts.reference ? [normalizeName(opts.reference)] : [];
   const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
   return importRootfs(stores, input, { tags, changes: opts.changes, message: opts.message, source: opts.source, platform, signal: opts.signal });
 }
 
 /** `save`: the named images as one docker-archive (or oci-archive) tar stream. */
-export function saveImages(stores: ImageStores, names: readonly string[], output: Writable, opts: { format?: string; signal?: AbortSignal } = {}): Promise<void> {
+export function saveImages(
+  stores: ImageStores,
+  names: readonly string[],
+  output: Writable,
+  opts: { format?: string; signal?: AbortSignal } = {},
+): Promise<void> {
   return saveArchive(stores, names, output, opts);
 }
 

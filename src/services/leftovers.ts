@@ -116,24 +116,41 @@ export async function findLeftovers(engine: StoreRoots, live: LiveLeases, refs: 
   }
 
   // Temp dirs of load, export, and builds from a tar context or with a temp dir of their own.
-  const temps = entriesIn(engine.root).filter((n) => /^tmp-(load|context|export)-/.test(n)).map((n) => join(engine.root, n));
+  const temps = entriesIn(engine.root)
+    .filter((n) => /^tmp-(load|context|export)-/.test(n))
+    .map((n) => join(engine.root, n));
   for (const path of [...temps, ...entriesIn(join(engine.root, 'tmp')).map((n) => join(engine.root, 'tmp', n))]) {
     const t = changedMs(path);
     if (t === undefined || coveredBy(live, t)) continue;
-    out.push({ what: `temp dir ${path.slice(engine.root.length + 1)}`, bytes: 0, locked: false, remove: async () => rmSync(path, { recursive: true, force: true }) });
+    out.push({
+      what: `temp dir ${path.slice(engine.root.length + 1)}`,
+      bytes: 0,
+      locked: false,
+      remove: async () => rmSync(path, { recursive: true, force: true }),
+    });
   }
 
   const buildRuns = join(engine.runRoot, 'build');
   for (const key of entriesIn(buildRuns)) {
     const t = changedMs(join(buildRuns, key));
     if (t === undefined || named('snapshot', key) || coveredBy(live, t)) continue;
-    out.push({ what: `run dir of build step ${key}`, bytes: 0, locked: false, remove: async () => rmSync(join(buildRuns, key), { recursive: true, force: true }) });
+    out.push({
+      what: `run dir of build step ${key}`,
+      bytes: 0,
+      locked: false,
+      remove: async () => rmSync(join(buildRuns, key), { recursive: true, force: true }),
+    });
   }
 
   for (const id of containers) {
     const holder = deadCopyHolder(engine, id);
     if (holder === undefined) continue;
-    out.push({ what: `container ${id.slice(0, 12)} frozen by a dead cp (pid ${holder})`, bytes: 0, locked: false, remove: async () => void (await thawAbandoned(engine, id)) });
+    out.push({
+      what: `container ${id.slice(0, 12)} frozen by a dead cp (pid ${holder})`,
+      bytes: 0,
+      locked: false,
+      remove: async () => void (await thawAbandoned(engine, id)),
+    });
   }
 
   const ownedNet = (id: string, t: number) => containers.has(id) || named('snapshot', id.replace(/0+$/, '')) || coveredBy(live, t);

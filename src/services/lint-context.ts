@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { IgnoreMatcher, parseIgnoreFile } from '../dockerfile/index.ts';
 import type { LintInput } from '../lint/types.ts';
 
-
 /** Stop counting past this: the rule only needs to know the context is over 100 MB. */
 const SIZE_LIMIT_HINT = 100 * 1000 * 1000 + 1;
 

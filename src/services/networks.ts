@@ -93,7 +93,11 @@ export async function createNetwork(deps: NetworkDeps, name: string, opts: Creat
 export async function removeNetwork(deps: NetworkDeps, name: string): Promise<string[]> {
   if (isPredefinedNetwork(name)) throw new BerthError('FAILED_PRECONDITION', `${name} is a pre-defined network and cannot be removed`);
   const rec = deps.networks.require(name);
-  return removeUserNetwork(deps.networks, rec, endpoints(deps, rec.name).map((e) => e.name));
+  return removeUserNetwork(
+    deps.networks,
+    rec,
+    endpoints(deps, rec.name).map((e) => e.name),
+  );
 }
 
 /** `network prune`: removes every user-defined network no container names; returns their names. */

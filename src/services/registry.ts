@@ -36,7 +36,13 @@ export interface PullResult {
 export async function pull(stores: ImageStores, name: string, opts: PullRequest = {}): Promise<PullResult> {
   const ref = withDefaultTag(parseReference(name));
   opts.onStart?.({ tagOrDigest: (ref.tag ?? ref.digest)!, repository: familiarName({ ...ref, tag: undefined, digest: undefined }).replace(/^library\//, '') });
-  const r = await pullImage(stores, name, { platform: opts.platform, allPlatforms: opts.allPlatforms, insecure: opts.insecure, signal: opts.signal, onProgress: opts.onProgress });
+  const r = await pullImage(stores, name, {
+    platform: opts.platform,
+    allPlatforms: opts.allPlatforms,
+    insecure: opts.insecure,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+  });
   return { ...r, familiar: familiarName(ref) };
 }
 
@@ -64,9 +70,16 @@ export interface PushResult {
 export async function push(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots' | 'lease'>, name: string, opts: PushRequest = {}): Promise<PushResult> {
   const ref = withDefaultTag(parseReference(name));
   const compression = opts.compression ?? 'auto';
-  if (!(COMPRESSION_FORMATS as readonly string[]).includes(compression)) throw new BerthError('INVALID_ARGUMENT', `unknown compression format "${compression}"`);
+  if (!(COMPRESSION_FORMATS as readonly string[]).includes(compression))
+    throw new BerthError('INVALID_ARGUMENT', `unknown compression format "${compression}"`);
   opts.onStart?.({ repository: repositoryName(ref) });
-  const r = await pushImage(stores, name, { insecure: opts.insecure, compression: compression as CompressionFormat, signal: opts.signal, onProgress: opts.onProgress, onMessage: opts.onMessage });
+  const r = await pushImage(stores, name, {
+    insecure: opts.insecure,
+    compression: compression as CompressionFormat,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    onMessage: opts.onMessage,
+  });
   return { tag: ref.tag!, ...r };
 }
 

@@ -36,7 +36,10 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
     throw new BerthError('CONFLICT', `conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
   }
   if (users.length && !opts.force) {
-    throw new BerthError('CONFLICT', `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0]!.slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`);
+    throw new BerthError(
+      'CONFLICT',
+      `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0]!.slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`,
+    );
   }
   for (const t of tags) {
     engine.images.untag(t);

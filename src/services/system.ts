@@ -39,13 +39,20 @@ function cgroupVersion(): string {
 }
 
 export function systemInfo(
-  engine: Pick<ImageStores, 'images' | 'snapshots'> & { readonly containers: Pick<ContainerRecords, 'countByStatus'>; readonly root: string; readonly runRoot: string },
+  engine: Pick<ImageStores, 'images' | 'snapshots'> & {
+    readonly containers: Pick<ContainerRecords, 'countByStatus'>;
+    readonly root: string;
+    readonly runRoot: string;
+  },
 ): SystemInfo {
   const containers = engine.containers.countByStatus();
   const count = (s: string) => containers.get(s) ?? 0;
   let runcVersion = 'unknown';
   try {
-    runcVersion = execFileSync(RUNC, ['--version']).toString().split('\n')[0]!.replace(/^runc version /, '');
+    runcVersion = execFileSync(RUNC, ['--version'])
+      .toString()
+      .split('\n')[0]!
+      .replace(/^runc version /, '');
   } catch {
     /* runc missing: reported as unknown */
   }

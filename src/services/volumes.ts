@@ -17,7 +17,15 @@ export function listVolumes(deps: VolumeDeps): Volume[] {
 export function inspectVolumes(deps: VolumeDeps, names: readonly string[]): Array<Record<string, unknown>> {
   return names.map((n) => {
     const v = deps.volumes.require(n);
-    return { CreatedAt: v.created, Driver: 'local', Labels: Object.keys(v.labels).length ? v.labels : null, Mountpoint: v.mountpoint, Name: v.name, Options: null, Scope: 'local' };
+    return {
+      CreatedAt: v.created,
+      Driver: 'local',
+      Labels: Object.keys(v.labels).length ? v.labels : null,
+      Mountpoint: v.mountpoint,
+      Name: v.name,
+      Options: null,
+      Scope: 'local',
+    };
   });
 }
 

@@ -119,7 +119,9 @@ export abstract class LayeredSnapshotter {
       .filter((e) => isDigest(`sha256:${e.name}`))
       .map((e) => ({ ...e, name: `sha256:${e.name}` }));
     const listed = new Set(layers.map((l) => l.name));
-    const pending = [...this.unpublished.keys()].filter((d) => !listed.has(d)).map((d) => ({ kind: 'layer' as const, name: d, path: this.layers.path(d), changedMs: now }));
+    const pending = [...this.unpublished.keys()]
+      .filter((d) => !listed.has(d))
+      .map((d) => ({ kind: 'layer' as const, name: d, path: this.layers.path(d), changedMs: now }));
     const snapshots = entriesOf(this.activeDir, 'active').filter((e) => !this.gone.has(e.path));
     return { layers: [...layers, ...pending], snapshots, temp: this.layers.listTemp() };
   }

@@ -25,7 +25,6 @@ import { lstatOrUndefined } from '../sys/quiet-fs.ts';
 import { LayeredSnapshotter } from './layered.ts';
 import type { ActiveSnapshot, CommitOptions, CommittedLayer, Snapshotter } from './types.ts';
 
-
 export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter {
   readonly driver = 'native' as const;
 
@@ -110,7 +109,9 @@ export class NativeSnapshotter extends LayeredSnapshotter implements Snapshotter
 /** Whether `path` is a mount point (a view's bind mount shows in /proc/self/mountinfo). */
 function isMountPoint(path: string): boolean {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === path);
   } catch {
     return false;
   }
@@ -126,7 +127,19 @@ interface Changes {
 }
 
 function kind(st: Stats): string {
-  return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isFile() ? 'file' : st.isCharacterDevice() ? 'chr' : st.isBlockDevice() ? 'blk' : st.isFIFO() ? 'fifo' : 'other';
+  return st.isDirectory()
+    ? 'dir'
+    : st.isSymbolicLink()
+      ? 'link'
+      : st.isFile()
+        ? 'file'
+        : st.isCharacterDevice()
+          ? 'chr'
+          : st.isBlockDevice()
+            ? 'blk'
+            : st.isFIFO()
+              ? 'fifo'
+              : 'other';
 }
 
 /** Same metadata and, for a file, the same size and mtime: what Docker's naive differ compares. */
@@ -178,9 +191,11 @@ async function writeUpper(rootfs: string, upper: string, changes: Changes): Prom
   const dirs = [...changes.dirs].sort();
   for (const d of dirs) mkdirSync(join(upper, d), { recursive: true });
   for (let i = 0; i < changes.copy.length; i += 500) {
-    await execFileAsync('cp', ['-a', '--parents', '--', ...changes.copy.slice(i, i + 500), upper], { cwd: rootfs, maxBuffer: 1 << 20 }).catch((e: { stderr?: string }) => {
-      throw new BerthError('RUNTIME', `native snapshot: copy changes: ${e.stderr?.trim() ?? String(e)}`);
-    });
+    await execFileAsync('cp', ['-a', '--parents', '--', ...changes.copy.slice(i, i + 500), upper], { cwd: rootfs, maxBuffer: 1 << 20 }).catch(
+      (e: { stderr?: string }) => {
+        throw new BerthError('RUNTIME', `native snapshot: copy changes: ${e.stderr?.trim() ?? String(e)}`);
+      },
+    );
   }
   for (const d of changes.deleted) mkdirSync(join(upper, dirname(d)), { recursive: true });
   await makeWhiteouts(changes.deleted.map((d) => join(upper, d)));

@@ -68,7 +68,14 @@ export class OverlaySnapshotter extends LayeredSnapshotter implements Snapshotte
     let lower: readonly string[] = lowerOf();
     if (!mounted) {
       try {
-        lower = await mountOverlay({ layersRoot: this.layers.root, lowerdirs: lowerOf, options: rest, target: p.merged, readOnly, beforeSpawn: () => this.syncing.idle() });
+        lower = await mountOverlay({
+          layersRoot: this.layers.root,
+          lowerdirs: lowerOf,
+          options: rest,
+          target: p.merged,
+          readOnly,
+          beforeSpawn: () => this.syncing.idle(),
+        });
       } catch (e) {
         if (volatile) {
           // Linux before 5.10 has no volatile overlays: once an ordinary one mounts where a

@@ -32,7 +32,9 @@ export async function overlayWorks(root: string): Promise<boolean> {
   const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
   try {
     for (const d of [lower!, upper!, work!, merged!]) await mkdir(d, { recursive: true });
-    await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() => execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, merged!]));
+    await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() =>
+      execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options, merged!]),
+    );
     await execFileAsync('umount', [merged!]);
     return true;
   } catch {

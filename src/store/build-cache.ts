@@ -30,7 +30,9 @@ export class BuildCacheRecords {
   }
 
   private put(key: string, result: Result, now: number): void {
-    this.db.prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)').run(key, JSON.stringify(result), now, now);
+    this.db
+      .prepare('INSERT OR REPLACE INTO build_cache (cache_key, result, created, last_used) VALUES (?, ?, ?, ?)')
+      .run(key, JSON.stringify(result), now, now);
   }
 
   /** The layer a step with this cache key produced. */

@@ -66,7 +66,10 @@ export class ContainerRecords<Config extends ContainerConfigShape = ContainerCon
       if (!isUniqueViolation(e)) throw e;
       const other = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(rec.name) as { id: string } | undefined;
       if (other) {
-        throw new BerthError('CONFLICT', `Conflict. The container name "/${rec.name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+        throw new BerthError(
+          'CONFLICT',
+          `Conflict. The container name "/${rec.name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
       }
       throw new BerthError('CONFLICT', `a container with id ${rec.id} exists already`, { cause: e });
     }
@@ -128,13 +131,18 @@ export class ContainerRecords<Config extends ContainerConfigShape = ContainerCon
 
   /** The ids of the containers that hold volume `name` (its `config.volumes` lists it). */
   idsUsingVolume(name: string): string[] {
-    const rows = this.db.prepare("SELECT id FROM containers WHERE EXISTS (SELECT 1 FROM json_each(config, '$.volumes') WHERE value = ?)").all(name) as Array<{ id: string }>;
+    const rows = this.db.prepare("SELECT id FROM containers WHERE EXISTS (SELECT 1 FROM json_each(config, '$.volumes') WHERE value = ?)").all(name) as Array<{
+      id: string;
+    }>;
     return rows.map((r) => r.id);
   }
 
   /** How many containers there are in each `state.status`. */
   countByStatus(): Map<string, number> {
-    const rows = this.db.prepare("SELECT json_extract(state, '$.status') status, COUNT(*) n FROM containers GROUP BY status").all() as Array<{ status: string; n: number }>;
+    const rows = this.db.prepare("SELECT json_extract(state, '$.status') status, COUNT(*) n FROM containers GROUP BY status").all() as Array<{
+      status: string;
+      n: number;
+    }>;
     return new Map(rows.map((r) => [r.status, r.n]));
   }
 

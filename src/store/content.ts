@@ -9,7 +9,21 @@
  * store/leases.ts): the others wait, then find the blob or resume the file. A crash leaves at
  * most a stray ingest file, which `system prune` removes once no live process owns it.
  */
-import { closeSync, createReadStream, createWriteStream, fsync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, type ReadStream } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fsync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  type ReadStream,
+} from 'node:fs';
 import { open as open_, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -152,10 +166,7 @@ export class LocalContentStore implements ContentStore {
     return new IngestWriter(tmp, this.blobsDir, opts.expected, opts.expectedSize);
   }
 
-  async put(
-    source: Readable | Buffer | string,
-    opts: { expected?: Digest; expectedSize?: number; signal?: AbortSignal } = {},
-  ): Promise<ContentInfo> {
+  async put(source: Readable | Buffer | string, opts: { expected?: Digest; expectedSize?: number; signal?: AbortSignal } = {}): Promise<ContentInfo> {
     if (typeof source === 'string' || Buffer.isBuffer(source)) return this.putBytes(Buffer.from(source), opts);
     if (opts.expected && (await this.has(opts.expected))) {
       source.destroy();
@@ -199,7 +210,12 @@ export class LocalContentStore implements ContentStore {
     return { digest, size: bytes.length };
   }
 
-  async putResumable(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal } = {}): Promise<ContentInfo> {
+  async putResumable(
+    expected: Digest,
+    expectedSize: number,
+    open: (start: number) => Promise<Readable>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<ContentInfo> {
     return this.locked(expected, opts.signal, () => this.resume(expected, expectedSize, open, opts));
   }
 
@@ -218,7 +234,12 @@ export class LocalContentStore implements ContentStore {
     }
   }
 
-  private async resume(expected: Digest, expectedSize: number, open: (start: number) => Promise<Readable>, opts: { signal?: AbortSignal }): Promise<ContentInfo> {
+  private async resume(
+    expected: Digest,
+    expectedSize: number,
+    open: (start: number) => Promise<Readable>,
+    opts: { signal?: AbortSignal },
+  ): Promise<ContentInfo> {
     const partial = join(this.ingestDir, `resume-${digestHex(expected)}`);
     // The bytes kept from an earlier try are hashed first. A file longer than the blob is
     // started over; one that cannot be read (usually: there is none) starts from nothing.

@@ -23,7 +23,11 @@ export class FileHashRecords {
   under(dir: string): Map<string, FileHash> {
     // Paths under `dir/` sort between `dir/` and `dir0` ('0' follows '/').
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-    const rows = this.db.prepare('SELECT path, stat_key, digest FROM file_hashes WHERE path > ? AND path < ?').all(prefix, `${prefix.slice(0, -1)}0`) as Array<{ path: string; stat_key: string; digest: string }>;
+    const rows = this.db.prepare('SELECT path, stat_key, digest FROM file_hashes WHERE path > ? AND path < ?').all(prefix, `${prefix.slice(0, -1)}0`) as Array<{
+      path: string;
+      stat_key: string;
+      digest: string;
+    }>;
     return new Map(rows.map((r) => [r.path, { statKey: r.stat_key, digest: r.digest }]));
   }
 
@@ -38,7 +42,9 @@ export class FileHashRecords {
 
   /** The digest last computed for a selection, and the stat signature it was computed under. */
   selection(selectionId: string): { statSig: string; digest: string } | undefined {
-    const r = this.db.prepare('SELECT stat_sig, digest FROM context_digests WHERE selection = ?').get(selectionId) as { stat_sig: string; digest: string } | undefined;
+    const r = this.db.prepare('SELECT stat_sig, digest FROM context_digests WHERE selection = ?').get(selectionId) as
+      | { stat_sig: string; digest: string }
+      | undefined;
     return r && { statSig: r.stat_sig, digest: r.digest };
   }
 

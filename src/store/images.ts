@@ -81,7 +81,7 @@ export class ImageRecords {
 
   /** Ids starting with a hex prefix (Docker accepts unique id prefixes). */
   byIdPrefix(hexPrefix: string): ImageRecord[] {
-    const rows = this.db.prepare("SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2").all(`sha256:${hexPrefix}`, `sha256:${hexPrefix}\uffff`) as ImageRow[];
+    const rows = this.db.prepare('SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2').all(`sha256:${hexPrefix}`, `sha256:${hexPrefix}\uffff`) as ImageRow[];
     return rows.map(toRecord);
   }
 
@@ -91,7 +91,9 @@ export class ImageRecords {
   }
 
   resolveRepoDigest(repository: string, digest: Digest): Digest | undefined {
-    const r = this.db.prepare('SELECT image_id FROM repo_digests WHERE repository = ? AND digest = ?').get(repository, digest) as { image_id: string } | undefined;
+    const r = this.db.prepare('SELECT image_id FROM repo_digests WHERE repository = ? AND digest = ?').get(repository, digest) as
+      | { image_id: string }
+      | undefined;
     if (r) return r.image_id as Digest;
     const m = this.db.prepare('SELECT id FROM images WHERE manifest_digest = ?').get(digest) as { id: string } | undefined;
     return m?.id as Digest | undefined;
@@ -102,11 +104,17 @@ export class ImageRecords {
   }
 
   repoDigestsOf(id: Digest): Array<{ repository: string; digest: Digest }> {
-    return (this.db.prepare('SELECT repository, digest FROM repo_digests WHERE image_id = ? ORDER BY repository').all(id) as Array<{ repository: string; digest: Digest }>);
+    return this.db.prepare('SELECT repository, digest FROM repo_digests WHERE image_id = ? ORDER BY repository').all(id) as Array<{
+      repository: string;
+      digest: Digest;
+    }>;
   }
 
   allTags(): Array<{ name: string; imageId: Digest }> {
-    return (this.db.prepare('SELECT name, image_id FROM tags').all() as Array<{ name: string; image_id: string }>).map((r) => ({ name: r.name, imageId: r.image_id as Digest }));
+    return (this.db.prepare('SELECT name, image_id FROM tags').all() as Array<{ name: string; image_id: string }>).map((r) => ({
+      name: r.name,
+      imageId: r.image_id as Digest,
+    }));
   }
 
   tag(name: string, id: Digest): void {
@@ -144,13 +152,21 @@ export class ImageRecords {
   }
 
   blobsOfLayer(diffId: Digest): LayerBlob[] {
-    return (this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as Array<{ diff_id: string; digest: string; media_type: string; size: number }>).map(
-      (r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }),
-    );
+    return (
+      this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs WHERE diff_id = ?').all(diffId) as Array<{
+        diff_id: string;
+        digest: string;
+        media_type: string;
+        size: number;
+      }>
+    ).map((r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }));
   }
 
   allLayers(): Array<{ diffId: Digest; size: number }> {
-    return (this.db.prepare('SELECT diff_id, size FROM layers').all() as Array<{ diff_id: string; size: number }>).map((r) => ({ diffId: r.diff_id as Digest, size: r.size }));
+    return (this.db.prepare('SELECT diff_id, size FROM layers').all() as Array<{ diff_id: string; size: number }>).map((r) => ({
+      diffId: r.diff_id as Digest,
+      size: r.size,
+    }));
   }
 
   deleteLayer(diffId: Digest): void {
@@ -162,9 +178,14 @@ export class ImageRecords {
   }
 
   allLayerBlobs(): LayerBlob[] {
-    return (this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs').all() as Array<{ diff_id: string; digest: string; media_type: string; size: number }>).map(
-      (r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }),
-    );
+    return (
+      this.db.prepare('SELECT diff_id, digest, media_type, size FROM layer_blobs').all() as Array<{
+        diff_id: string;
+        digest: string;
+        media_type: string;
+        size: number;
+      }>
+    ).map((r) => ({ diffId: r.diff_id as Digest, digest: r.digest as Digest, mediaType: r.media_type, size: r.size }));
   }
 
   /** Marks a layer whose tar is not stored: it is regenerated from its unpacked dir. */

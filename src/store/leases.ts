@@ -110,7 +110,9 @@ export class LeaseRecords {
 
   /** The leases naming `name` of `kind`. */
   holders(kind: LeaseKind, name: string): string[] {
-    return (this.db.prepare('SELECT lease_id FROM lease_resources WHERE kind = ? AND name = ?').all(kind, name) as Array<{ lease_id: string }>).map((r) => r.lease_id);
+    return (this.db.prepare('SELECT lease_id FROM lease_resources WHERE kind = ? AND name = ?').all(kind, name) as Array<{ lease_id: string }>).map(
+      (r) => r.lease_id,
+    );
   }
 
   /**

@@ -25,7 +25,9 @@ export interface MetadataDatabase {
   close(): void;
 }
 
-export class Metadata<Config extends ContainerConfigShape = ContainerConfigShape, State extends ContainerStateShape = ContainerStateShape> implements MetadataDatabase {
+export class Metadata<Config extends ContainerConfigShape = ContainerConfigShape, State extends ContainerStateShape = ContainerStateShape>
+  implements MetadataDatabase
+{
   readonly containers: ContainerRecords<Config, State>;
   readonly networks: NetworkRecords;
   readonly volumes: VolumeRecords;

@@ -46,7 +46,19 @@ export function privateDir(path: string): DirState {
 }
 
 /** The state root's own dirs and files, by path under it. */
-const STATE_DIRS = ['content', 'content/blobs', 'content/blobs/sha256', 'content/ingest', 'snapshots', 'snapshots/layers', 'snapshots/layers/tmp', 'snapshots/active', 'containers', 'volumes', 'build-cache-mounts'];
+const STATE_DIRS = [
+  'content',
+  'content/blobs',
+  'content/blobs/sha256',
+  'content/ingest',
+  'snapshots',
+  'snapshots/layers',
+  'snapshots/layers/tmp',
+  'snapshots/active',
+  'containers',
+  'volumes',
+  'build-cache-mounts',
+];
 const STATE_FILES = ['metadata.db', 'metadata.db-wal', 'metadata.db-shm'];
 
 /**

@@ -59,7 +59,14 @@ const ATTEMPTS = 3;
 const HELD_BUDGET = 128 << 20;
 
 /** Downloads into `<ingestDir>/ranged-<hex>`, verifies, and renames to `dest`. False: the source cannot do ranges. */
-export async function downloadRanged(ingestDir: string, dest: string, expected: Digest, size: number, openRange: RangeOpener, opts: RangedOptions = {}): Promise<boolean> {
+export async function downloadRanged(
+  ingestDir: string,
+  dest: string,
+  expected: Digest,
+  size: number,
+  openRange: RangeOpener,
+  opts: RangedOptions = {},
+): Promise<boolean> {
   const partSize = opts.partSize ?? RANGE_PART;
   const count = Math.ceil(size / partSize);
   const file = `${ingestDir}/ranged-${digestHex(expected)}`;
@@ -207,7 +214,14 @@ async function handTo(out: Writable, chunk: Buffer): Promise<void> {
  * One part, gathered in one buffer and written at its offset with one call; retried when the
  * connection breaks. Undefined when the source ignores ranges.
  */
-async function fetchPart(fh: FileHandle, direct: DirectWriter | undefined, openRange: RangeOpener, start: number, len: number, opts: RangedOptions): Promise<Buffer | undefined> {
+async function fetchPart(
+  fh: FileHandle,
+  direct: DirectWriter | undefined,
+  openRange: RangeOpener,
+  start: number,
+  len: number,
+  opts: RangedOptions,
+): Promise<Buffer | undefined> {
   for (let attempt = 1; ; attempt++) {
     let got = 0;
     try {
@@ -216,7 +230,10 @@ async function fetchPart(fh: FileHandle, direct: DirectWriter | undefined, openR
       const buf = direct ? direct.buffer(len) : Buffer.allocUnsafeSlow(len);
       for await (const chunk of src) {
         const c = chunk as Buffer;
-        if (got + c.length > len) throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`, { hint: 'the source sent more than it was asked for: it was cut off there, and nothing was stored' });
+        if (got + c.length > len)
+          throw new BerthError('DATA_CORRUPT', `a part of the blob is longer than the ${len} bytes asked for`, {
+            hint: 'the source sent more than it was asked for: it was cut off there, and nothing was stored',
+          });
         c.copy(buf, got);
         got += c.length;
       }

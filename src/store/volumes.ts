@@ -18,7 +18,12 @@ interface Row {
   anonymous: number;
 }
 
-const fromRow = (r: Row): VolumeRow => ({ name: r.name, created: r.created, labels: JSON.parse(r.labels) as Record<string, string>, anonymous: r.anonymous === 1 });
+const fromRow = (r: Row): VolumeRow => ({
+  name: r.name,
+  created: r.created,
+  labels: JSON.parse(r.labels) as Record<string, string>,
+  anonymous: r.anonymous === 1,
+});
 
 export class VolumeRecords {
   constructor(private readonly db: Database) {}
@@ -38,7 +43,9 @@ export class VolumeRecords {
    * volume both get it, as docker's `volume create` does). Returns whether this call added it.
    */
   insertIfAbsent(vol: VolumeRow): boolean {
-    const r = this.db.prepare('INSERT OR IGNORE INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)').run(vol.name, vol.created, JSON.stringify(vol.labels), vol.anonymous ? 1 : 0);
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)')
+      .run(vol.name, vol.created, JSON.stringify(vol.labels), vol.anonymous ? 1 : 0);
     return r.changes > 0;
   }
 

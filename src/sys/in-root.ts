@@ -73,7 +73,7 @@ export function openInRoot(rootFd: number, rel: string, opts: OpenInRootOptions 
     const flags = openFlags(opts);
     try {
       // openat2 refuses a mode without O_CREAT (open(2) ignores it).
-      const mode = flags & O_CREAT ? opts.mode ?? 0o644 : 0;
+      const mode = flags & O_CREAT ? (opts.mode ?? 0o644) : 0;
       return s.openat2(rootFd, rel.replace(/^\/+/, '') || '.', flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
     } catch (e) {
       if (errnoCode(e) !== 'ENOSYS') throw e;

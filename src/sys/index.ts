@@ -45,7 +45,12 @@ export interface Sys {
    * inherited (2). `fds` are this side of the pipes, -1 where there is none. spawn.ts is its
    * one caller. Absent from an addon built before it.
    */
-  spawn?(file: string, argv: readonly string[], env: readonly string[], stdio: readonly [number, number, number]): { pid: number; fds: [number, number, number] };
+  spawn?(
+    file: string,
+    argv: readonly string[],
+    env: readonly string[],
+    stdio: readonly [number, number, number],
+  ): { pid: number; fds: [number, number, number] };
   /** waitpid(2) for a child (one spawn started, or one this process reaps as subreaper), off the main thread. */
   waitpid(pid: number): Promise<{ code: number | null; signal: number | null }>;
   /** prctl(PR_SET_CHILD_SUBREAPER): orphans among this process's descendants become its children. */

@@ -52,7 +52,11 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
     await m.beforeSpawn();
     lower = m.lowerdirs();
   }
-  await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options].join(','), m.target], { cwd: m.layersRoot });
+  await execFileAsync(
+    'mount',
+    ['-t', 'overlay', 'overlay', '-o', [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options].join(','), m.target],
+    { cwd: m.layersRoot },
+  );
   return lower;
 }
 

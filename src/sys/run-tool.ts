@@ -21,7 +21,12 @@ export function runTool(cmd: string, args: readonly string[], opts: { input?: Bu
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
-        reject(new BerthError('UNAVAILABLE', `cannot run ${cmd}: it is not installed`, { hint: cmd.endsWith('fattr') ? 'install the "attr" package (apt-get install attr)' : undefined, cause: e }));
+        reject(
+          new BerthError('UNAVAILABLE', `cannot run ${cmd}: it is not installed`, {
+            hint: cmd.endsWith('fattr') ? 'install the "attr" package (apt-get install attr)' : undefined,
+            cause: e,
+          }),
+        );
       } else reject(e);
     });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err }));

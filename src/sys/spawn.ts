@@ -39,14 +39,14 @@ const KIND_CODE: Record<StdioKind, number> = { pipe: 0, ignore: 1, inherit: 2 };
 
 /** An exit as a shell reports it: the code, or 128+n for signal n. */
 export function exitStatus(e: ChildExit): number {
-  return e.code ?? 128 + (e.signal ? constants.signals[e.signal] ?? 0 : 0);
+  return e.code ?? 128 + (e.signal ? (constants.signals[e.signal] ?? 0) : 0);
 }
 
 /** The exit of a child that this process reaps itself: one `spawnChild` started, or an orphan it adopted as subreaper. */
 export function waitChild(pid: number): Promise<ChildExit> {
   const native = sys();
-  if (!native) throw new Error('waitChild needs berth\'s addon');
-  return native.waitpid(pid).then((r) => ({ code: r.code, signal: r.signal === null ? null : signalNames.get(r.signal) ?? null }));
+  if (!native) throw new Error("waitChild needs berth's addon");
+  return native.waitpid(pid).then((r) => ({ code: r.code, signal: r.signal === null ? null : (signalNames.get(r.signal) ?? null) }));
 }
 
 /** Starts `file` (an absolute path: there is no PATH search) with `args`. */
@@ -72,7 +72,13 @@ export function spawnChild(file: string, args: readonly string[], opts: SpawnOpt
     const exited = Promise.reject(e as Error);
     exited.catch(() => undefined);
     const empty = () => Readable.from([]);
-    return { pid: 0, stdin: stdio[0] === 'pipe' ? new Writable({ write: (_c, _e, cb) => cb() }) : null, stdout: stdio[1] === 'pipe' ? empty() : null, stderr: stdio[2] === 'pipe' ? empty() : null, exited };
+    return {
+      pid: 0,
+      stdin: stdio[0] === 'pipe' ? new Writable({ write: (_c, _e, cb) => cb() }) : null,
+      stdout: stdio[1] === 'pipe' ? empty() : null,
+      stderr: stdio[2] === 'pipe' ? empty() : null,
+      exited,
+    };
   }
   const stream = (fd: number, writable: boolean) => {
     if (fd < 0) return null;

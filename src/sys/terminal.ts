@@ -18,8 +18,8 @@ type TerminalSys = Sys & Required<Pick<Sys, 'recvFd' | 'setWindowSize' | 'setChi
 function terminalSys(): TerminalSys {
   const native = sys();
   if (!native?.recvFd || !native.setWindowSize || !native.setChildSubreaper) {
-    throw new BerthError('UNSUPPORTED', 'a detached container with a terminal (-t) needs berth\'s native addon, which is not built', {
-      hint: 'run `npm run build` with a C compiler and Node\'s headers installed (and leave BERTH_NO_NATIVE unset), or run it without -t',
+    throw new BerthError('UNSUPPORTED', "a detached container with a terminal (-t) needs berth's native addon, which is not built", {
+      hint: "run `npm run build` with a C compiler and Node's headers installed (and leave BERTH_NO_NATIVE unset), or run it without -t",
     });
   }
   return native as TerminalSys;

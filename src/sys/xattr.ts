@@ -100,9 +100,10 @@ async function readTreeXattrs(dir: string, pattern: string, opts: { signal?: Abo
 function escapePath(p: string): string {
   let out = '';
   for (const b of Buffer.from(p)) {
-    out += (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2f || b === 0x2e || b === 0x5f || b === 0x2d
-      ? String.fromCharCode(b)
-      : `\\${b.toString(8).padStart(3, '0')}`;
+    out +=
+      (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2f || b === 0x2e || b === 0x5f || b === 0x2d
+        ? String.fromCharCode(b)
+        : `\\${b.toString(8).padStart(3, '0')}`;
   }
   return out;
 }

@@ -61,7 +61,11 @@ export interface FuzzOptions {
 /** The first frame of a stack that is berth's own code: where a finding happens. */
 function whereOf(stack: string): string {
   const frame = stack.split('\n').find((l) => /\/src\/.*\.ts/.test(l) && !/\/test\/fuzz\//.test(l)) ?? stack.split('\n')[1] ?? '';
-  return frame.trim().replace(/^at /, '').replace(/\(?file:\/\/\/?[^)]*\/src\//, 'src/').replace(/\)$/, '');
+  return frame
+    .trim()
+    .replace(/^at /, '')
+    .replace(/\(?file:\/\/\/?[^)]*\/src\//, 'src/')
+    .replace(/\)$/, '');
 }
 
 function size(input: FuzzInput): number {
@@ -85,7 +89,11 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
   const record = (kind: Finding['kind'], index: number, name: string, message: string, stack: string): void => {
     const where = kind === 'hang' || kind === 'worker-died' ? '' : whereOf(stack);
     // Numbers and quoted text vary between cases of one bug; the signature leaves them out.
-    const shape = message.split('\n')[0]!.replace(/"[^"]*"/g, '""').replace(/\d+/g, 'N').slice(0, 120);
+    const shape = message
+      .split('\n')[0]!
+      .replace(/"[^"]*"/g, '""')
+      .replace(/\d+/g, 'N')
+      .slice(0, 120);
     const signature = `${kind}|${name}|${kind === 'violation' ? shape : where || shape}`;
     const input = inputOf(target, seed, index);
     const had = bySignature.get(signature);
@@ -106,7 +114,10 @@ export async function fuzzTarget(opts: FuzzOptions): Promise<Summary> {
     const current = new Int32Array(shared);
     Atomics.store(current, 0, next);
     const job: WorkerJob = { target, seed, start: next, end, slowMs: opts.slowMs ?? 1000, shared };
-    const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: 1024, stackSizeMb: 4 } });
+    const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+      workerData: job,
+      resourceLimits: { maxOldGenerationSizeMb: 1024, stackSizeMb: 4 },
+    });
     let lastIndex = next;
     let lastMove = Date.now();
     let hung = false;

@@ -45,14 +45,39 @@ const BUILTIN_IGNORES: readonly string[] = [
 ];
 
 const BUILTIN_REFERENCES: readonly string[] = [
-  'busybox', 'ubuntu:22.04', 'library/ubuntu', 'docker.io/library/ubuntu:latest', 'index.docker.io/user/app:1',
-  'localhost:5000/a/b:c', 'localhost/a', `registry.example.com:443/team/app@sha256:${'a'.repeat(64)}`,
-  `ghcr.io/o/n:v1.2.3@sha256:${'0123456789abcdef'.repeat(4)}`, '[::1]:5000/x:y', 'a__b/c-d.e:T_A-G.1', 'Host.Example/a', `sha256:${'f'.repeat(64)}`,
+  'busybox',
+  'ubuntu:22.04',
+  'library/ubuntu',
+  'docker.io/library/ubuntu:latest',
+  'index.docker.io/user/app:1',
+  'localhost:5000/a/b:c',
+  'localhost/a',
+  `registry.example.com:443/team/app@sha256:${'a'.repeat(64)}`,
+  `ghcr.io/o/n:v1.2.3@sha256:${'0123456789abcdef'.repeat(4)}`,
+  '[::1]:5000/x:y',
+  'a__b/c-d.e:T_A-G.1',
+  'Host.Example/a',
+  `sha256:${'f'.repeat(64)}`,
 ];
 
 const BUILTIN_WORDS: readonly string[] = [
-  'hello', 'he\'ll\'o', '"a $B c"', '${A:-def}', '${A:+alt}', '${UNSET?no}', '${A#*/}', '${A##*/}', '${A%.*}', '${A%%.*}',
-  '${A/x/y}', '${A//[a-c]/-}', '\\$A', "'$A'", 'a\\ b c', '${KOREAN}x', '$1$@$#',
+  'hello',
+  "he'll'o",
+  '"a $B c"',
+  '${A:-def}',
+  '${A:+alt}',
+  '${UNSET?no}',
+  '${A#*/}',
+  '${A##*/}',
+  '${A%.*}',
+  '${A%%.*}',
+  '${A/x/y}',
+  '${A//[a-c]/-}',
+  '\\$A',
+  "'$A'",
+  'a\\ b c',
+  '${KOREAN}x',
+  '$1$@$#',
 ];
 
 export interface TextSeeds {

@@ -76,20 +76,64 @@ const hardlink = (name: string, linkname: string) => entry(h({ name, type: 'link
 function seeds(): Rec[][] {
   const long = `${'d'.repeat(120)}/${'n'.repeat(130)}`;
   return [
-    [...dir('etc/'), ...file('etc/hostname', 'box\n'), ...symlink('etc/link', 'hostname'), ...hardlink('etc/hard', 'etc/hostname'), ...file('etc/big', 'x'.repeat(3000))],
+    [
+      ...dir('etc/'),
+      ...file('etc/hostname', 'box\n'),
+      ...symlink('etc/link', 'hostname'),
+      ...hardlink('etc/hard', 'etc/hostname'),
+      ...file('etc/big', 'x'.repeat(3000)),
+    ],
     // Every way out of the root a layer can try; each must land inside it.
-    [...symlink('up', '../../'), ...file('up/escaped', 'x'), ...symlink('abs', CANARY), ...file('abs/pwned', 'x'), ...symlink('out', '../outside'),
-      ...file('out/pwned', 'x'), ...hardlink('hl', '../outside/secret'), ...hardlink('hl2', `${CANARY}/secret`), ...symlink('loop', 'loop'), ...file('loop/x', 'x')],
+    [
+      ...symlink('up', '../../'),
+      ...file('up/escaped', 'x'),
+      ...symlink('abs', CANARY),
+      ...file('abs/pwned', 'x'),
+      ...symlink('out', '../outside'),
+      ...file('out/pwned', 'x'),
+      ...hardlink('hl', '../outside/secret'),
+      ...hardlink('hl2', `${CANARY}/secret`),
+      ...symlink('loop', 'loop'),
+      ...file('loop/x', 'x'),
+    ],
     [...symlink('d', '/'), ...dir('d/tmp/'), ...file('d/tmp/berth-fuzz-canary/new', 'x'), ...file('../outside/secret', 'overwritten')],
     // PAX: long name, long link, xattrs, big uid, a size record.
-    [...file(long, 'pax'), ...entry(h({ name: 'lnk', type: 'symlink', linkname: `${'t'.repeat(150)}/x` })), ...entry(h({ name: 'u', uid: 3_000_000, xattrs: new Map([['user.a', Buffer.from([0, 1, 255])], ['trusted.overlay.opaque', Buffer.from('y')]]) }), Buffer.from('u')),
-      meta('x', paxRecord('size', '3') + paxRecord('mtime', '1700000000.5') + paxRecord('path', 'paxed')), ...file('ignored-name', 'abc')],
+    [
+      ...file(long, 'pax'),
+      ...entry(h({ name: 'lnk', type: 'symlink', linkname: `${'t'.repeat(150)}/x` })),
+      ...entry(
+        h({
+          name: 'u',
+          uid: 3_000_000,
+          xattrs: new Map([
+            ['user.a', Buffer.from([0, 1, 255])],
+            ['trusted.overlay.opaque', Buffer.from('y')],
+          ]),
+        }),
+        Buffer.from('u'),
+      ),
+      meta('x', paxRecord('size', '3') + paxRecord('mtime', '1700000000.5') + paxRecord('path', 'paxed')),
+      ...file('ignored-name', 'abc'),
+    ],
     [meta('g', paxRecord('comment', 'global') + paxRecord('path', 'global-name') + paxRecord('uid', '7')), ...file('a', '1'), ...file('b', '2'), ...dir('c/')],
     // GNU long names and links.
-    [...gnuEntry(`g/${'l'.repeat(150)}`, '', 'file', Buffer.from('gnu')), ...gnuEntry('glink', `${'../'.repeat(40)}outside/secret`, 'link'), ...gnuEntry('gsym', `/${'s'.repeat(120)}`, 'symlink')],
+    [
+      ...gnuEntry(`g/${'l'.repeat(150)}`, '', 'file', Buffer.from('gnu')),
+      ...gnuEntry('glink', `${'../'.repeat(40)}outside/secret`, 'link'),
+      ...gnuEntry('gsym', `/${'s'.repeat(120)}`, 'symlink'),
+    ],
     // Devices, fifos, whiteouts.
-    [...dir('dev/'), ...entry(h({ name: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 })), ...entry(h({ name: 'dev/loop', type: 'block-device', devmajor: 7, devminor: 0 })),
-      ...entry(h({ name: 'p', type: 'fifo' })), ...file('w/a', 'a'), ...file('w/.wh.a', ''), ...file('w/.wh..wh..opq', ''), ...file('.wh.etc', ''), ...file('w/.wh..wh.plnk', '')],
+    [
+      ...dir('dev/'),
+      ...entry(h({ name: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 })),
+      ...entry(h({ name: 'dev/loop', type: 'block-device', devmajor: 7, devminor: 0 })),
+      ...entry(h({ name: 'p', type: 'fifo' })),
+      ...file('w/a', 'a'),
+      ...file('w/.wh.a', ''),
+      ...file('w/.wh..wh..opq', ''),
+      ...file('.wh.etc', ''),
+      ...file('w/.wh..wh.plnk', ''),
+    ],
     // Old-style entries: a dir marked by a trailing slash on a file, a v7 header.
     [...file('olddir/', ''), ...file('v7', 'v7', { mode: 0o4755 })].map((r) => {
       r.header.subarray(257, 265).fill(0);
@@ -101,14 +145,100 @@ function seeds(): Rec[][] {
 
 let cachedSeeds: Rec[][] | undefined;
 
-const OFFSETS = { name: [0, 100], mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], chksum: [148, 8], type: [156, 1], linkname: [157, 100], magic: [257, 8], devmajor: [329, 8], devminor: [337, 8], prefix: [345, 155] } as const;
+const OFFSETS = {
+  name: [0, 100],
+  mode: [100, 8],
+  uid: [108, 8],
+  gid: [116, 8],
+  size: [124, 12],
+  mtime: [136, 12],
+  chksum: [148, 8],
+  type: [156, 1],
+  linkname: [157, 100],
+  magic: [257, 8],
+  devmajor: [329, 8],
+  devminor: [337, 8],
+  prefix: [345, 155],
+} as const;
 type Field = keyof typeof OFFSETS;
 
-const PATHS = ['..', '../', '../outside/secret', '/', CANARY, `${CANARY}/secret`, '.', './', '.wh.', '.wh..', '.wh...', '.wh..wh..opq', 'etc/hostname', 'a/../../b', 'up/x', 'abs/y', 'x'.repeat(255), 'y'.repeat(300), 'z/'.repeat(60), '\u00e9', 'a\0b', '\u0000'];
-const NUMBERS = ['0000000\0', '7777777\0', '77777777777\0', '       \0', '\0\0\0\0\0\0\0\0', '9', '-1', '0x10', '1e9', ' 1 2 ', '12345678901234567', '00000000001 '];
+const PATHS = [
+  '..',
+  '../',
+  '../outside/secret',
+  '/',
+  CANARY,
+  `${CANARY}/secret`,
+  '.',
+  './',
+  '.wh.',
+  '.wh..',
+  '.wh...',
+  '.wh..wh..opq',
+  'etc/hostname',
+  'a/../../b',
+  'up/x',
+  'abs/y',
+  'x'.repeat(255),
+  'y'.repeat(300),
+  'z/'.repeat(60),
+  '\u00e9',
+  'a\0b',
+  '\u0000',
+];
+const NUMBERS = [
+  '0000000\0',
+  '7777777\0',
+  '77777777777\0',
+  '       \0',
+  '\0\0\0\0\0\0\0\0',
+  '9',
+  '-1',
+  '0x10',
+  '1e9',
+  ' 1 2 ',
+  '12345678901234567',
+  '00000000001 ',
+];
 const TYPES = ['0', '1', '2', '3', '4', '5', '6', '7', 'x', 'g', 'L', 'K', 'S', 'V', 'M', 'D', 'N', '\0', 'A', '\xff'];
-const PAX_KEYS = ['path', 'linkpath', 'size', 'uid', 'gid', 'mtime', 'atime', 'uname', 'GNU.sparse.major', 'GNU.sparse.size', 'SCHILY.xattr.user.x', 'SCHILY.xattr.trusted.overlay.redirect', 'SCHILY.xattr.security.capability', 'SCHILY.xattr.', 'LIBARCHIVE.xattr.user.y', ''];
-const PAX_VALUES = ['../../x', `${CANARY}/p`, '-1', '1e400', 'NaN', 'Infinity', '0x10', '1.5', '99999999999999999999', '9007199254740993', '', '\0', 'a\nb', '   7', '0', '4096', '100000000', '\u00e9'];
+const PAX_KEYS = [
+  'path',
+  'linkpath',
+  'size',
+  'uid',
+  'gid',
+  'mtime',
+  'atime',
+  'uname',
+  'GNU.sparse.major',
+  'GNU.sparse.size',
+  'SCHILY.xattr.user.x',
+  'SCHILY.xattr.trusted.overlay.redirect',
+  'SCHILY.xattr.security.capability',
+  'SCHILY.xattr.',
+  'LIBARCHIVE.xattr.user.y',
+  '',
+];
+const PAX_VALUES = [
+  '../../x',
+  `${CANARY}/p`,
+  '-1',
+  '1e400',
+  'NaN',
+  'Infinity',
+  '0x10',
+  '1.5',
+  '99999999999999999999',
+  '9007199254740993',
+  '',
+  '\0',
+  'a\nb',
+  '   7',
+  '0',
+  '4096',
+  '100000000',
+  '\u00e9',
+];
 
 function setField(rng: Rng, header: Buffer, field: Field): void {
   const [off, len] = OFFSETS[field];
@@ -141,7 +271,10 @@ function mutatePax(rng: Rng, body: Buffer): Buffer {
     case 0:
       return Buffer.from(text + paxRecord(rng.pick(PAX_KEYS), rng.pick(PAX_VALUES)), 'latin1');
     case 1: // a record whose length lies
-      return Buffer.from(text.replace(/^\d+/, (n) => String(Number(n) + rng.int(7) - 3)), 'latin1');
+      return Buffer.from(
+        text.replace(/^\d+/, (n) => String(Number(n) + rng.int(7) - 3)),
+        'latin1',
+      );
     case 2:
       return Buffer.from(`${rng.pick(['', ' ', 'x', '99999999999999999999 a=b\n', '5 a=\n', '3 =\n', '0 \n'])}${text}`, 'latin1');
     case 3:
@@ -164,7 +297,14 @@ function generateTar(rng: Rng): Buffer {
   // Splice records from another seed in.
   if (rng.chance(0.2)) {
     const other = rng.pick(cachedSeeds);
-    recs.splice(rng.int(recs.length + 1), 0, ...other.slice(rng.int(other.length)).slice(0, rng.count(4)).map((r) => ({ header: Buffer.from(r.header), body: r.body })));
+    recs.splice(
+      rng.int(recs.length + 1),
+      0,
+      ...other
+        .slice(rng.int(other.length))
+        .slice(0, rng.count(4))
+        .map((r) => ({ header: Buffer.from(r.header), body: r.body })),
+    );
   }
   const fixSize = new Set<Rec>();
   for (let n = rng.count(4); n > 0; n--) {
@@ -273,7 +413,8 @@ export const tarTarget: Target<Buffer> = {
       if (!(e instanceof BerthError)) throw e;
       label = e.code;
     } finally {
-      const escaped = readdirSync(caseDir).sort().join(',') !== 'outside,root' || snapshot(join(caseDir, 'outside')) !== before || snapshot(CANARY) !== canaryState;
+      const escaped =
+        readdirSync(caseDir).sort().join(',') !== 'outside,root' || snapshot(join(caseDir, 'outside')) !== before || snapshot(CANARY) !== canaryState;
       rmSync(caseDir, { recursive: true, force: true });
       // biome-ignore lint/correctness/noUnsafeFinally: a write outside the root outranks whatever the applier returned or threw
       if (escaped) throw new Violation('the applier wrote outside its root');

@@ -7,7 +7,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import { BerthError } from '../../src/errors/index.ts';
 import {
-  cleanPath, dump, IgnoreMatcher, parseDockerfile, parseIgnoreFile, pathGlob, processHeredoc, processWord, processWords, resolveBuild, ShellError, toDockerfile,
+  cleanPath,
+  dump,
+  IgnoreMatcher,
+  parseDockerfile,
+  parseIgnoreFile,
+  pathGlob,
+  processHeredoc,
+  processWord,
+  processWords,
+  resolveBuild,
+  ShellError,
+  toDockerfile,
 } from '../../src/dockerfile/index.ts';
 import { lint } from '../../src/lint/index.ts';
 import { familiarName, formatReference, parseReference } from '../../src/reference/index.ts';
@@ -35,13 +46,86 @@ function berthCode(e: unknown): string | undefined {
 }
 
 const DOCKERFILE_TOKENS = [
-  'FROM ', 'RUN ', 'COPY ', 'ADD ', 'ENV ', 'ARG ', 'LABEL ', 'ONBUILD ', 'HEALTHCHECK ', 'SHELL ', 'CMD ', 'ENTRYPOINT ', 'EXPOSE ', 'VOLUME ',
-  'USER ', 'WORKDIR ', 'STOPSIGNAL ', 'MAINTAINER ', ' AS ', ' as stage', 'scratch', '# escape=`\n', '# escape=\\\n', '# syntax=docker/dockerfile:1\n',
-  '# check=skip=all\n', '# berth-ignore\n', '<<EOF', '<<-EOF', "<<'EOF'", '<<"EOF"', '\nEOF\n', '\n\tEOF\n', '<<EOF <<EOT', '--from=', '--from=0 ',
-  '--mount=type=cache,target=/x,from=', '--mount=from=stage ', '--chown=', '--chmod=', '--platform=$BUILDPLATFORM ', '--link ', '--link=maybe ',
-  '--exclude=', '--parents ', '--checksum=', '--interval=', '--network=none ', '--unknown ', '--=', '-- ', '${A:-', '${A:+', '${A:?', '${A?',
-  '${A#', '${A##', '${A%', '${A%%', '${A/', '${A//', '${TARGETARCH}', '$BUILDPLATFORM', 'A=b ', '=', '["', '", "', '[1, 2]', '{"a": 1}',
-  '[[[[["a"]]]]]', 'NONE', 'CMD', '\\\n', '\\\n\n', '\\\n# c\n', '`\n', '[a-', '[z-a]', '[]', '[!', '\\',
+  'FROM ',
+  'RUN ',
+  'COPY ',
+  'ADD ',
+  'ENV ',
+  'ARG ',
+  'LABEL ',
+  'ONBUILD ',
+  'HEALTHCHECK ',
+  'SHELL ',
+  'CMD ',
+  'ENTRYPOINT ',
+  'EXPOSE ',
+  'VOLUME ',
+  'USER ',
+  'WORKDIR ',
+  'STOPSIGNAL ',
+  'MAINTAINER ',
+  ' AS ',
+  ' as stage',
+  'scratch',
+  '# escape=`\n',
+  '# escape=\\\n',
+  '# syntax=docker/dockerfile:1\n',
+  '# check=skip=all\n',
+  '# berth-ignore\n',
+  '<<EOF',
+  '<<-EOF',
+  "<<'EOF'",
+  '<<"EOF"',
+  '\nEOF\n',
+  '\n\tEOF\n',
+  '<<EOF <<EOT',
+  '--from=',
+  '--from=0 ',
+  '--mount=type=cache,target=/x,from=',
+  '--mount=from=stage ',
+  '--chown=',
+  '--chmod=',
+  '--platform=$BUILDPLATFORM ',
+  '--link ',
+  '--link=maybe ',
+  '--exclude=',
+  '--parents ',
+  '--checksum=',
+  '--interval=',
+  '--network=none ',
+  '--unknown ',
+  '--=',
+  '-- ',
+  '${A:-',
+  '${A:+',
+  '${A:?',
+  '${A?',
+  '${A#',
+  '${A##',
+  '${A%',
+  '${A%%',
+  '${A/',
+  '${A//',
+  '${TARGETARCH}',
+  '$BUILDPLATFORM',
+  'A=b ',
+  '=',
+  '["',
+  '", "',
+  '[1, 2]',
+  '{"a": 1}',
+  '[[[[["a"]]]]]',
+  'NONE',
+  'CMD',
+  '\\\n',
+  '\\\n\n',
+  '\\\n# c\n',
+  '`\n',
+  '[a-',
+  '[z-a]',
+  '[]',
+  '[!',
+  '\\',
 ];
 
 function lineCount(text: string): number {
@@ -62,7 +146,11 @@ export const dockerfileTarget: Target<string> = {
     dump(parsed);
     const df = toDockerfile(parsed);
     const platform = { os: 'linux', architecture: 'arm', variant: 'v7' };
-    resolveBuild(df, { buildArgs: { A: 'a/b.c', TAG: '1.2', UNUSED: 'x' }, targetPlatform: platform, imageEnv: () => ['PATH=/usr/bin', 'HOME=/root', 'EMPTY='] });
+    resolveBuild(df, {
+      buildArgs: { A: 'a/b.c', TAG: '1.2', UNUSED: 'x' },
+      targetPlatform: platform,
+      imageEnv: () => ['PATH=/usr/bin', 'HOME=/root', 'EMPTY='],
+    });
     if (df.stages.length > 1) resolveBuild(df, { target: '0' });
     await lint({ file: 'Dockerfile', dockerfile: df });
     return 'ok';
@@ -77,11 +165,48 @@ export const dockerfileTarget: Target<string> = {
   },
 };
 
-const IGNORE_TOKENS = ['**', '**/', '/**', '*', '?', '[a-c]', '[!a]', '[^a]', '[z-a]', '[', ']', '\\', '\\*', '!', '!!', '#', '/', '../', './', '.', '\n!', '\n', ' ', '{a,b}', '(', ')', '|', '+', '$', '^'];
+const IGNORE_TOKENS = [
+  '**',
+  '**/',
+  '/**',
+  '*',
+  '?',
+  '[a-c]',
+  '[!a]',
+  '[^a]',
+  '[z-a]',
+  '[',
+  ']',
+  '\\',
+  '\\*',
+  '!',
+  '!!',
+  '#',
+  '/',
+  '../',
+  './',
+  '.',
+  '\n!',
+  '\n',
+  ' ',
+  '{a,b}',
+  '(',
+  ')',
+  '|',
+  '+',
+  '$',
+  '^',
+];
 
 /** A pattern made concrete: a path it should match (globs filled in with plain letters). */
 function concrete(pattern: string): string {
-  return pattern.replace(/^!/, '').replace(/\*\*/g, 'x/y').replace(/\*/g, 'x').replace(/\?/g, 'q').replace(/\[!?\^?(.)[^\]]*\]/g, '$1').replace(/\\(.)/g, '$1');
+  return pattern
+    .replace(/^!/, '')
+    .replace(/\*\*/g, 'x/y')
+    .replace(/\*/g, 'x')
+    .replace(/\?/g, 'q')
+    .replace(/\[!?\^?(.)[^\]]*\]/g, '$1')
+    .replace(/\\(.)/g, '$1');
 }
 
 /** The .dockerignore parser and matcher, and COPY's source globs. */
@@ -115,7 +240,29 @@ export const dockerignoreTarget: Target<string> = {
   expected: (e) => berthCode(e),
 };
 
-const REFERENCE_TOKENS = [':', '@', '/', '@sha256:', `sha256:${'a'.repeat(64)}`, 'localhost', 'localhost:5000/', '[::1]:5000/', '[fe80::1%eth0]:5000/', 'docker.io/', 'index.docker.io/', 'library/', '.', '-', '_', '__', '--', 'A', ':latest', 'a'.repeat(128), 'a'.repeat(256)];
+const REFERENCE_TOKENS = [
+  ':',
+  '@',
+  '/',
+  '@sha256:',
+  `sha256:${'a'.repeat(64)}`,
+  'localhost',
+  'localhost:5000/',
+  '[::1]:5000/',
+  '[fe80::1%eth0]:5000/',
+  'docker.io/',
+  'index.docker.io/',
+  'library/',
+  '.',
+  '-',
+  '_',
+  '__',
+  '--',
+  'A',
+  ':latest',
+  'a'.repeat(128),
+  'a'.repeat(256),
+];
 
 /** Image references: parse, and what berth prints must parse back to the same reference. */
 export const referenceTarget: Target<string> = {
@@ -140,7 +287,14 @@ export const referenceTarget: Target<string> = {
   expected: (e) => berthCode(e),
 };
 
-const ENV = new Map([['PWD', '/home'], ['SHELL', 'bash'], ['KOREAN', '\ud55c\uad6d\uc5b4'], ['NULL', ''], ['A', 'a/b.c-d'], ['SPACE', ' x  y ']]);
+const ENV = new Map([
+  ['PWD', '/home'],
+  ['SHELL', 'bash'],
+  ['KOREAN', '\ud55c\uad6d\uc5b4'],
+  ['NULL', ''],
+  ['A', 'a/b.c-d'],
+  ['SPACE', ' x  y '],
+]);
 
 /** Word expansion alone, with both escape characters; a ShellError is its typed error. */
 export const shellTarget: Target<string> = {

@@ -26,7 +26,11 @@ export function berthIn(root: string, args: readonly string[], opts: { input?: s
 }
 
 /** A fresh state root under the OS temp dir, removed by `cleanup()`. */
-export function tempRoot(prefix = 'berth-test-'): { root: string; run: (args: readonly string[], opts?: Parameters<typeof berthIn>[2]) => BerthResult; cleanup: () => void } {
+export function tempRoot(prefix = 'berth-test-'): {
+  root: string;
+  run: (args: readonly string[], opts?: Parameters<typeof berthIn>[2]) => BerthResult;
+  cleanup: () => void;
+} {
   const root = mkdtempSync(join(tmpdir(), prefix));
   return {
     root,

@@ -11,9 +11,51 @@ import { after, before } from 'node:test';
 import { tempRoot } from './berth.ts';
 
 export const BUSYBOX_APPLETS = [
-  'sh', 'ls', 'cat', 'echo', 'id', 'true', 'false', 'sleep', 'hostname', 'wget', 'httpd', 'env', 'pwd', 'kill',
-  'ps', 'grep', 'head', 'tail', 'mkdir', 'touch', 'rm', 'mv', 'cp', 'chmod', 'chown', 'ln', 'stat', 'find', 'wc',
-  'sed', 'awk', 'dd', 'date', 'test', '[', 'printf', 'uname', 'whoami', 'tr', 'sort', 'xargs', 'md5sum', 'sha256sum', 'tar', 'gzip',
+  'sh',
+  'ls',
+  'cat',
+  'echo',
+  'id',
+  'true',
+  'false',
+  'sleep',
+  'hostname',
+  'wget',
+  'httpd',
+  'env',
+  'pwd',
+  'kill',
+  'ps',
+  'grep',
+  'head',
+  'tail',
+  'mkdir',
+  'touch',
+  'rm',
+  'mv',
+  'cp',
+  'chmod',
+  'chown',
+  'ln',
+  'stat',
+  'find',
+  'wc',
+  'sed',
+  'awk',
+  'dd',
+  'date',
+  'test',
+  '[',
+  'printf',
+  'uname',
+  'whoami',
+  'tr',
+  'sort',
+  'xargs',
+  'md5sum',
+  'sha256sum',
+  'tar',
+  'gzip',
 ];
 
 /** Writes a busybox rootfs into `dir` (bin/busybox + applet symlinks, /etc/passwd, /etc/group). */
@@ -25,7 +67,10 @@ export function makeBusyboxRootfs(dir: string, busybox = '/bin/busybox'): void {
     const p = join(dir, 'bin', a);
     if (!existsSync(p)) symlinkSync('busybox', p);
   }
-  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(
+    join(dir, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
   writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nuser:x:1000:\nstaff:x:50:user\nnogroup:x:65534:\n');
   execFileSync('chmod', ['1777', join(dir, 'tmp')]);
   execFileSync('chown', ['1000:1000', join(dir, 'home/user')]);

@@ -120,7 +120,18 @@ export class CrashHarness {
         this.ok(['system', 'prune', '-f']);
         return { argv: ['pull', '-q', this.big], env: i % 2 ? { BERTH_RANGE_THRESHOLD: '1000000', BERTH_RANGE_PART: '500000' } : {} };
       case 'build':
-        return { argv: ['build', '-q', '--no-cache', '-t', `cb:${i}`, this.context('build', 'FROM bb:1\nRUN head -c 2000000 /dev/urandom > /r\nCOPY data /data\nRUN ls -l /r /data > /ls\n', { data: Buffer.alloc(1 << 20, 7) })] };
+        return {
+          argv: [
+            'build',
+            '-q',
+            '--no-cache',
+            '-t',
+            `cb:${i}`,
+            this.context('build', 'FROM bb:1\nRUN head -c 2000000 /dev/urandom > /r\nCOPY data /data\nRUN ls -l /r /data > /ls\n', {
+              data: Buffer.alloc(1 << 20, 7),
+            }),
+          ],
+        };
       case 'push': {
         const name = `${this.reg.host}/crash/p${i}:1`;
         this.ok(['build', '-q', '--no-cache', '-t', name, this.context('push', 'FROM bb:1\nRUN head -c 2000000 /dev/urandom > /p\n')]);
@@ -142,7 +153,9 @@ export class CrashHarness {
     if (kind === 'push') this.ok(['rmi', `${this.reg.host}/crash/p${i}:1`]);
     // No container is left, so no overlay of the root's may be mounted: prune unmounted any
     // a killed build step had.
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(`${this.t.root}/`));
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(' ')[1]?.startsWith(`${this.t.root}/`));
     assert.deepEqual(mounts, [], `${kind} #${i}: mounts left under the root`);
   }
 
@@ -154,10 +167,12 @@ export class CrashHarness {
     const delayMs = Math.round(random() * this.maxDelay[kind]);
     const child = spawn(BERTH, ['--root', this.t.root, ...argv], { stdio: 'ignore', env: { ...process.env, ...env } });
     let done = false;
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-      done = true;
-      resolve(code);
-    }));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => {
+        done = true;
+        resolve(code);
+      }),
+    );
     let killed = false;
     const kill = () => void (killed = child.kill('SIGKILL'));
     const ingest = join(this.t.root, 'content', 'ingest');

@@ -25,10 +25,26 @@ export async function startDockerd(): Promise<void> {
   if (pid !== undefined) return;
   mkdirSync(DIR, { recursive: true });
   const log = openSync(join(DIR, 'dockerd.log'), 'a');
-  const d = spawn('dockerd', ['--data-root', join(DIR, 'root'), '--exec-root', join(DIR, 'exec'), '-H', DOCKER_HOST, '--pidfile', join(DIR, 'pid'), '--bridge', 'none', '--iptables=false'], {
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
+  const d = spawn(
+    'dockerd',
+    [
+      '--data-root',
+      join(DIR, 'root'),
+      '--exec-root',
+      join(DIR, 'exec'),
+      '-H',
+      DOCKER_HOST,
+      '--pidfile',
+      join(DIR, 'pid'),
+      '--bridge',
+      'none',
+      '--iptables=false',
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+    },
+  );
   d.unref();
   pid = d.pid;
   process.once('exit', stopDockerd);

@@ -26,7 +26,11 @@ export async function startProxy(target: string): Promise<FaultyProxy> {
     const up = request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers }, (ur) => {
       // Faults hit layer-sized blobs only (configs are a few hundred bytes): a pull fetches
       // its configs first, and the tests are about breaking a layer halfway.
-      const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && (ur.statusCode === 200 || ur.statusCode === 206) && Number(ur.headers['content-length'] ?? 0) > 65536;
+      const isBlob =
+        req.method === 'GET' &&
+        /\/blobs\/sha256:/.test(req.url ?? '') &&
+        (ur.statusCode === 200 || ur.statusCode === 206) &&
+        Number(ur.headers['content-length'] ?? 0) > 65536;
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       // drop-once breaks a ranged part (206), not the small blobs fetched whole.
       if (!isBlob || state.fault === 'none' || state.fault === 'norange' || (state.fault === 'drop-once' && ur.statusCode !== 206)) {

@@ -36,7 +36,13 @@ describe('frames and detach keys', () => {
     const bytes = Buffer.concat([encodeFrame(FrameKind.Stdout, Buffer.from('hello')), encodeFrame(FrameKind.Exit, Buffer.from([0, 0, 0, 3]))]);
     const d = new FrameDecoder();
     const frames = [...d.push(bytes.subarray(0, 3)), ...d.push(bytes.subarray(3, 9)), ...d.push(bytes.subarray(9))];
-    assert.deepEqual(frames.map((f) => [f.kind, f.payload.toString('hex')]), [[FrameKind.Stdout, Buffer.from('hello').toString('hex')], [FrameKind.Exit, '00000003']]);
+    assert.deepEqual(
+      frames.map((f) => [f.kind, f.payload.toString('hex')]),
+      [
+        [FrameKind.Stdout, Buffer.from('hello').toString('hex')],
+        [FrameKind.Exit, '00000003'],
+      ],
+    );
   });
   const keys: Array<[string, number[] | RegExp]> = [
     ['ctrl-p,ctrl-q', [16, 17]],

@@ -51,16 +51,20 @@ describe('a build waits for what it started', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(list(join(t.root, 'tmp')), [], 'the build temp dir and COPY temp dirs are gone');
     assert.deepEqual(list(join(t.root, 'snapshots', 'active')), [], 'no snapshot, view or committed snapshot dir is left');
-    assert.deepEqual(list(join(defaultRunRoot(t.root), 'build')), [], 'the RUN steps\' bundle dirs are gone');
+    assert.deepEqual(list(join(defaultRunRoot(t.root), 'build')), [], "the RUN steps' bundle dirs are gone");
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'bg:1', 'cat', '/both']).stdout, 'one\ndata\n');
   });
 
-  it('wrote every step\'s cache entry before it returned', () => {
+  it("wrote every step's cache entry before it returned", () => {
     const r = t.run(['build', '--network', 'none', '-t', 'bg:1', ctx]);
     assert.equal(r.code, 0, r.stderr);
     const done = r.stderr.split('\n').filter((l) => /^#\d+ DONE/.test(l));
     const cached = r.stderr.split('\n').filter((l) => /^#\d+ CACHED/.test(l));
     assert.equal(cached.length, 6, r.stderr);
-    assert.deepEqual(done.filter((l) => !/ 0\.0s$/.test(l)), [], 'no step ran again');
+    assert.deepEqual(
+      done.filter((l) => !/ 0\.0s$/.test(l)),
+      [],
+      'no step ran again',
+    );
   });
 });

@@ -45,20 +45,36 @@ describe(`${N} ENV lines`, () => {
     assert.deepEqual([get('A'), get('B'), get('C'), get('D'), get('E')], ['A=2', 'B=1-x', 'C=q r', 'D=1', 'E=value1']);
     assert.equal(get(`V${N / 2}`), `V${N / 2}=middle`);
     const names = env.filter((e) => e.startsWith('V')).map((e) => e.slice(0, e.indexOf('=')));
-    assert.deepEqual(names, Array.from({ length: N }, (_, i) => `V${i}`));
+    assert.deepEqual(
+      names,
+      Array.from({ length: N }, (_, i) => `V${i}`),
+    );
   });
 
-  it('stages grown from one stage do not see each other\'s ENV', () => {
+  it("stages grown from one stage do not see each other's ENV", () => {
     const text = [
-      'FROM bb:1 AS base', 'ENV B1=1', 'ENV B2=2',
-      'FROM base AS left', 'ENV L=left', 'ENV B1=changed-left',
-      'FROM base AS right', 'ENV R=right',
-      'FROM right', 'COPY --from=left /etc/passwd /p', 'ENV LAST=1',
+      'FROM bb:1 AS base',
+      'ENV B1=1',
+      'ENV B2=2',
+      'FROM base AS left',
+      'ENV L=left',
+      'ENV B1=changed-left',
+      'FROM base AS right',
+      'ENV R=right',
+      'FROM right',
+      'COPY --from=left /etc/passwd /p',
+      'ENV LAST=1',
     ].join('\n');
     build(`${text}\n`);
     const env = JSON.parse(t.run(['inspect', '--format', '{{json .Config.Env}}', 'env:1']).stdout) as string[];
-    assert.deepEqual(env.filter((e) => !e.startsWith('PATH=')), ['B1=1', 'B2=2', 'R=right', 'LAST=1']);
-    const history = t.run(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'env:1']).stdout.split('\n').filter((c) => c.startsWith('ENV'));
+    assert.deepEqual(
+      env.filter((e) => !e.startsWith('PATH=')),
+      ['B1=1', 'B2=2', 'R=right', 'LAST=1'],
+    );
+    const history = t
+      .run(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'env:1'])
+      .stdout.split('\n')
+      .filter((c) => c.startsWith('ENV'));
     assert.deepEqual(history, ['ENV LAST=1', 'ENV R=right', 'ENV B2=2', 'ENV B1=1']);
   });
 

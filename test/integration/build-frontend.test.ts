@@ -23,7 +23,8 @@ function context(name: string, dockerfile: string, files: Record<string, string>
   return dir;
 }
 
-const build = (dir: string, tag: string, extra: string[] = []) => t.run(['build', '--network', 'none', '--progress', 'plain', '-t', tag, ...extra, dir], { timeout: 60_000 });
+const build = (dir: string, tag: string, extra: string[] = []) =>
+  t.run(['build', '--network', 'none', '--progress', 'plain', '-t', tag, ...extra, dir], { timeout: 60_000 });
 
 describe('build: the stage plan', () => {
   it('a cycle between stages is refused at once, naming both', () => {
@@ -33,7 +34,10 @@ describe('build: the stage plan', () => {
     assert.doesNotMatch(r.stderr, /^#\d+ \[/m, 'no step ran');
   });
   it('COPY --from a stage defined later, and RUN --mount without a target (at WORKDIR)', () => {
-    const dir = context('forward', 'FROM bb:1\nWORKDIR /w\nCOPY --from=later /made /made\nRUN --mount=from=later,source=/ sh -c "cat /w/made > /seen"\nFROM bb:1 AS later\nRUN echo hi > /made\n');
+    const dir = context(
+      'forward',
+      'FROM bb:1\nWORKDIR /w\nCOPY --from=later /made /made\nRUN --mount=from=later,source=/ sh -c "cat /w/made > /seen"\nFROM bb:1 AS later\nRUN echo hi > /made\n',
+    );
     const r = build(dir, 'forward:1', ['--target', '0']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'forward:1', 'cat', '/made', '/seen']).stdout, 'hi\nhi\n');
@@ -65,7 +69,11 @@ describe('build: typed flags', () => {
     });
   }
   it('a variable in a flag is read once the stage scope expands it', () => {
-    const dir = context('vars', 'FROM bb:1\nARG T=tmpfs\nARG MODE=0604\nRUN --mount=type=$T,target=/t sh -c "mount | grep -q \' /t type tmpfs\' && touch /ok"\nCOPY --chmod=$MODE f /f\n', { f: 'x' });
+    const dir = context(
+      'vars',
+      'FROM bb:1\nARG T=tmpfs\nARG MODE=0604\nRUN --mount=type=$T,target=/t sh -c "mount | grep -q \' /t type tmpfs\' && touch /ok"\nCOPY --chmod=$MODE f /f\n',
+      { f: 'x' },
+    );
     const r = build(dir, 'vars:1');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'vars:1', 'stat', '-c', '%a', '/ok', '/f']).stdout.split('\n')[1], '604');

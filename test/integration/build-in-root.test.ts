@@ -87,10 +87,20 @@ describe('build writes through an image symlink stay in the rootfs', () => {
     const r = t.run(['build', '--network', 'none', '-t', 'hostile:1', ctx]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(hostTree(canary), before, 'a build wrote through an image symlink onto the host');
-    const inside = t.run(['run', '--rm', '--network', 'none', 'hostile:1', 'sh', '-c', `cd ${canary} && find . | sort && cat f tree/sub/b added untar/fromtar wd/here deep/er/f && wc -c < big && wc -c < tree/sub/big`]);
+    const inside = t.run([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'hostile:1',
+      'sh',
+      '-c',
+      `cd ${canary} && find . | sort && cat f tree/sub/b added untar/fromtar wd/here deep/er/f && wc -c < big && wc -c < tree/sub/big`,
+    ]);
     assert.equal(inside.code, 0, inside.stderr);
     const [list, contents] = [inside.stdout.split('\n').filter((l) => l.startsWith('.')), inside.stdout.split('\n').filter((l) => !l.startsWith('.'))];
-    for (const p of ['./f', './tree/a', './tree/sub/b', './added', './untar/fromtar', './wd/here', './deep/er/f']) assert.ok(list.includes(p), `${p} missing in the image: ${list.join(' ')}`);
+    for (const p of ['./f', './tree/a', './tree/sub/b', './added', './untar/fromtar', './wd/here', './deep/er/f'])
+      assert.ok(list.includes(p), `${p} missing in the image: ${list.join(' ')}`);
     assert.ok(!list.includes('./keep'), 'the host dir content is not in the image');
     assert.deepEqual(contents.filter(Boolean), ['file', 'b', 'file', 'tar', 'ran', 'file', String(400 << 10), String(300 << 10)]);
     // The links themselves are still links (docker follows them, it does not replace them).

@@ -34,7 +34,12 @@ describe('special files in the build context', () => {
     try {
       const r = t.run(['build', '--progress', 'plain', '--network', 'none', '-t', 'special:1', dir], { timeout: 60_000 });
       assert.equal(r.code, 0, r.stderr);
-      for (const [kind, name] of [['FIFO', 'fifo'], ['FIFO', 'sub/fifo2'], ['socket', 'sock'], ['character device', 'zero']]) {
+      for (const [kind, name] of [
+        ['FIFO', 'fifo'],
+        ['FIFO', 'sub/fifo2'],
+        ['socket', 'sock'],
+        ['character device', 'zero'],
+      ]) {
         assert.match(r.stderr, new RegExp(`WARN: skipping ${kind} "${name}" in the build context`), r.stderr);
       }
       const out = t.run(['run', '--rm', '--network', 'none', 'special:1']);

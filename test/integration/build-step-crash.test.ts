@@ -32,7 +32,9 @@ function running(id: string): boolean {
 }
 
 function mountsUnderRoot(): string[] {
-  return readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(`${t.root}/`));
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1]?.startsWith(`${t.root}/`));
 }
 
 it('prune kills and deletes the step container of a killed build, and the retry builds', async () => {

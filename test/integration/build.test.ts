@@ -88,7 +88,9 @@ describe('build cache', () => {
 
 describe('RUN --mount', () => {
   it('type=cache keeps files between builds', () => {
-    const dir = context('cachemount', { Dockerfile: 'FROM bb:1\nARG N\nRUN --mount=type=cache,target=/root/.cache sh -c "ls /root/.cache > /seen; echo $N > /root/.cache/from-$N"\n' });
+    const dir = context('cachemount', {
+      Dockerfile: 'FROM bb:1\nARG N\nRUN --mount=type=cache,target=/root/.cache sh -c "ls /root/.cache > /seen; echo $N > /root/.cache/from-$N"\n',
+    });
     build(dir, 'cm:1', ['--build-arg', 'N=1']);
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'cm:1', 'cat', '/seen']).stdout, '');
     build(dir, 'cm:2', ['--build-arg', 'N=2']);
@@ -107,7 +109,12 @@ describe('RUN --mount', () => {
     const unpacked = join(work, 'sec-unpacked');
     mkdirSync(unpacked);
     execFileSync('tar', ['-xf', archive, '-C', unpacked]);
-    const grep = execFileSync('sh', ['-c', `for f in $(find ${unpacked} -type f); do (tar -xOf "$f" 2>/dev/null || cat "$f") | grep -c SUPERSECRET; done | paste -sd+ | bc`]).toString().trim();
+    const grep = execFileSync('sh', [
+      '-c',
+      `for f in $(find ${unpacked} -type f); do (tar -xOf "$f" 2>/dev/null || cat "$f") | grep -c SUPERSECRET; done | paste -sd+ | bc`,
+    ])
+      .toString()
+      .trim();
     assert.equal(grep, '0');
     assert.doesNotMatch(t.run(['inspect', 'sec:1']).stdout, /SUPERSECRET/);
     assert.doesNotMatch(t.run(['history', '--no-trunc', 'sec:1']).stdout, /SUPERSECRET/);
@@ -129,7 +136,8 @@ describe('reproducible builds', () => {
 describe('multi-stage', () => {
   it('builds only what the target needs, and COPY --from takes files from a stage', () => {
     const dir = context('multi', {
-      Dockerfile: 'FROM bb:1 AS builder\nRUN echo artifact > /out\nFROM bb:1 AS unused\nRUN exit 1\nFROM bb:1\nCOPY --from=builder /out /app/out\nCMD ["cat", "/app/out"]\n',
+      Dockerfile:
+        'FROM bb:1 AS builder\nRUN echo artifact > /out\nFROM bb:1 AS unused\nRUN exit 1\nFROM bb:1\nCOPY --from=builder /out /app/out\nCMD ["cat", "/app/out"]\n',
     });
     build(dir, 'multi:1');
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'multi:1']).stdout, 'artifact\n');
@@ -197,7 +205,16 @@ describe('COPY of many small files on two threads', () => {
     const two = build(dir, 'copy-two:1', ['--no-cache'], { BERTH_TIMING: '1', BERTH_COPY_THREAD_THRESHOLD: '2' });
     assert.match(two.stderr, /small files copied on two threads/);
     assert.deepEqual(layersOf('copy-two:1'), layersOf('copy-one:1'));
-    const r = t.run(['run', '--rm', '--network', 'none', 'copy-two:1', 'sh', '-c', 'stat -c "%a %u:%g" /tree/d7/f0.txt /tree/d7/f1.txt /tree/d19/f14.txt /plain/d13; cat /tree/d19/f14.txt | wc -l']);
+    const r = t.run([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'copy-two:1',
+      'sh',
+      '-c',
+      'stat -c "%a %u:%g" /tree/d7/f0.txt /tree/d7/f1.txt /tree/d19/f14.txt /plain/d13; cat /tree/d19/f14.txt | wc -l',
+    ]);
     assert.equal(r.stdout, '755 1000:2000\n600 1000:2000\n644 1000:2000\n2775 0:0\n15\n');
   });
 });
@@ -234,9 +251,20 @@ describe('COPY of big files, made empty and filled', () => {
 
   it('gives each file its bytes and metadata, and a layer that hashes to its diffID again', () => {
     build(dir, 'fills:1', ['--no-cache']);
-    const sum = (p: string) => execFileSync('sha256sum', [join(dir, p)]).toString().split(' ')[0];
-    const r = t.run(['run', '--rm', '--network', 'none', 'fills:1', 'sh', '-c',
-      'for f in /big/a.bin /big/sub/b.bin /big/suid.bin /two/a.bin /two/b.bin /merged/a.bin /merged/sub/b.bin /one.bin; do echo "$f $(stat -c "%a %u:%g %s %Y" $f) $(sha256sum < $f | cut -d" " -f1)"; done']);
+    const sum = (p: string) =>
+      execFileSync('sha256sum', [join(dir, p)])
+        .toString()
+        .split(' ')[0];
+    const r = t.run([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'fills:1',
+      'sh',
+      '-c',
+      'for f in /big/a.bin /big/sub/b.bin /big/suid.bin /two/a.bin /two/b.bin /merged/a.bin /merged/sub/b.bin /one.bin; do echo "$f $(stat -c "%a %u:%g %s %Y" $f) $(sha256sum < $f | cut -d" " -f1)"; done',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const stamp = '1577934245';
     assert.deepEqual(r.stdout.trim().split('\n'), [
@@ -256,14 +284,30 @@ describe('COPY of big files, made empty and filled', () => {
     assert.equal(t.run(['system', 'check']).code, 0);
   });
 
-  it('a big file copied --from another stage is filled from that stage\'s rootfs', () => {
+  it("a big file copied --from another stage is filled from that stage's rootfs", () => {
     const staged = context('fills-from', {
       Dockerfile: 'FROM bb:1 AS weights\nCOPY w.bin /w.bin\nRUN chmod 640 /w.bin\nFROM bb:1\nCOPY --from=weights /w.bin /models/model.bin\n',
     });
     writeFileSync(join(staged, 'w.bin'), big('checkpoint ', 2 << 20));
     build(staged, 'fills-from:1', ['--no-cache']);
-    const r = t.run(['run', '--rm', '--network', 'none', 'fills-from:1', 'sh', '-c', 'stat -c "%a %s" /models/model.bin; sha256sum < /models/model.bin | cut -d" " -f1']);
-    assert.equal(r.stdout, `640 ${2 << 20}\n${execFileSync('sha256sum', [join(staged, 'w.bin')]).toString().split(' ')[0]}\n`);
+    const r = t.run([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'fills-from:1',
+      'sh',
+      '-c',
+      'stat -c "%a %s" /models/model.bin; sha256sum < /models/model.bin | cut -d" " -f1',
+    ]);
+    assert.equal(
+      r.stdout,
+      `640 ${2 << 20}\n${
+        execFileSync('sha256sum', [join(staged, 'w.bin')])
+          .toString()
+          .split(' ')[0]
+      }\n`,
+    );
     assert.equal(t.run(['save', '-o', join(work, 'fills-from.tar'), 'fills-from:1']).code, 0);
   });
 

@@ -37,7 +37,20 @@ describe('options refused as docker refuses them', () => {
   it('takes systempaths=unconfined: /proc is not masked', () => {
     const masked = t.run(['run', '--rm', '--network', 'none', 'bb:1', 'sh', '-c', 'test -c /proc/timer_list && echo masked']);
     assert.equal(masked.stdout.trim(), 'masked', masked.stderr);
-    const open = t.run(['run', '--rm', '--network', 'none', '--security-opt', 'systempaths=unconfined', '--security-opt', 'no-new-privileges:false', 'bb:1', 'sh', '-c', 'test -f /proc/timer_list && echo open']);
+    const open = t.run([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--security-opt',
+      'systempaths=unconfined',
+      '--security-opt',
+      'no-new-privileges:false',
+      'bb:1',
+      'sh',
+      '-c',
+      'test -f /proc/timer_list && echo open',
+    ]);
     assert.equal(open.stdout.trim(), 'open', open.stderr);
   });
 

@@ -28,7 +28,13 @@ describe('cp into a container', () => {
     { name: 'SRC/. copies the contents', src: 'd/.', dest: '/tmp/dd', code: 0 },
     { name: 'a dir onto a file is refused', src: 'd', dest: '/x/file', code: 125, stderr: /cannot copy a directory to a file/ },
     { name: 'a missing parent is an error', src: 'f', dest: '/nonexist/g', code: 125, stderr: /no such directory in the container: \/nonexist$/m },
-    { name: 'a missing dir with a trailing slash is an error', src: 'f', dest: '/nonexist/', code: 125, stderr: /no such directory in the container: \/nonexist$/m },
+    {
+      name: 'a missing dir with a trailing slash is an error',
+      src: 'f',
+      dest: '/nonexist/',
+      code: 125,
+      stderr: /no such directory in the container: \/nonexist$/m,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

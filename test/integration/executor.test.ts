@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setupNetwork, teardownNetwork, type NetworkAttachment } from '../../src/network/index.ts';
-import { Executor, resolveUser, type ContainerSpec, } from '../../src/runtime/index.ts';
+import { Executor, resolveUser, type ContainerSpec } from '../../src/runtime/index.ts';
 import { sys } from '../../src/sys/index.ts';
 import { REPO } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
@@ -76,7 +76,14 @@ describe('the executor runs a build step', () => {
     assert.match(err, /^err\n.*(Read-only|read-only)/s);
     assert.equal(code, 3);
     const mounts = (executor.specOf(spec).mounts as Array<{ destination: string; options: string[] }>).filter((m) => m.destination.startsWith('/etc/'));
-    assert.deepEqual(mounts.map((m) => [m.destination, m.options.includes('ro')]), [['/etc/resolv.conf', true], ['/etc/hosts', true]], 'a build step has no /etc/hostname bind');
+    assert.deepEqual(
+      mounts.map((m) => [m.destination, m.options.includes('ro')]),
+      [
+        ['/etc/resolv.conf', true],
+        ['/etc/hosts', true],
+      ],
+      'a build step has no /etc/hostname bind',
+    );
   });
 });
 
@@ -98,7 +105,7 @@ describe('the executor runs a container', () => {
     assert.equal(await executor.status(spec.id), undefined, 'runc run removed it');
   });
 
-  it('with a terminal from runc\'s console socket: a real pty, its size set by resize, input and exit status', async () => {
+  it("with a terminal from runc's console socket: a real pty, its size set by resize, input and exit status", async () => {
     const rootfs = rootfsOf('tty');
     const spec = await specFor(rootfs, ['sh'], { tty: true });
     const c = await executor.run(spec, { consoleSocket: join(work, `c${seq}.sock`), pidFile: join(work, `${spec.id}.pid`) });
@@ -117,7 +124,7 @@ describe('the executor runs a container', () => {
     assert.equal(await executor.status(spec.id), undefined, 'its runc state is removed once it exited');
   });
 
-  it('a failed start through the console socket is runc\'s status and reason, with no terminal', async () => {
+  it("a failed start through the console socket is runc's status and reason, with no terminal", async () => {
     const rootfs = rootfsOf('tty-fail');
     const spec = await specFor(rootfs, ['true'], { tty: true, options: { memory: 100 * 1024 } });
     const c = await executor.run(spec, { consoleSocket: join(work, `c${seq}.sock`), pidFile: join(work, `${spec.id}.pid`) });
@@ -132,15 +139,22 @@ describe('the executor runs a container', () => {
 describe('without the addon (BERTH_NO_NATIVE=1)', () => {
   it('a console-socket terminal is refused with a hint, and a piped run still works', () => {
     const script = `import('./src/sys/terminal.ts').then((m) => { try { m.needTerminalSupport(); console.log('no error'); } catch (e) { console.log(e.code, '|', e.hint); } })`;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO, env: { ...process.env, BERTH_NO_NATIVE: '1' }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: REPO,
+      env: { ...process.env, BERTH_NO_NATIVE: '1' },
+      encoding: 'utf8',
+    });
     assert.match(out, /^UNSUPPORTED \| run `npm run build`/);
     const piped = `import('./src/sys/spawn.ts').then(async (m) => { const c = m.spawnChild('/bin/sh', ['-c', 'echo via-node; exit 2']); let o = ''; c.stdout.on('data', (d) => (o += d)); const e = await c.exited; console.log(o.trim(), m.exitStatus(e)); })`;
-    assert.equal(execFileSync(process.execPath, ['--import', 'tsx', '-e', piped], { cwd: REPO, env: { ...process.env, BERTH_NO_NATIVE: '1' }, encoding: 'utf8' }), 'via-node 2\n');
+    assert.equal(
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', piped], { cwd: REPO, env: { ...process.env, BERTH_NO_NATIVE: '1' }, encoding: 'utf8' }),
+      'via-node 2\n',
+    );
   });
 });
 
 describe('a hostile rootfs: /etc files that link to host paths', () => {
-  it('binds them on the links\' targets inside the rootfs, and the host files stay as they are', async () => {
+  it("binds them on the links' targets inside the rootfs, and the host files stay as they are", async () => {
     // Host files the links name: absolute, and relative with more `..` than the rootfs is deep.
     const canaryDir = mkdtempSync(join(tmpdir(), 'berth-canary-'));
     const hostHosts = join(canaryDir, 'hosts');
@@ -154,12 +168,14 @@ describe('a hostile rootfs: /etc files that link to host paths', () => {
       symlinkSync(hostHosts, join(rootfs, 'etc', 'hosts'));
       symlinkSync(`../../../../../../../../..${hostResolv}`, join(rootfs, 'etc', 'resolv.conf'));
       const spec = await specFor(rootfs, ['sh', '-c', 'cat /etc/hosts /etc/resolv.conf; echo planted > /etc/hosts']);
-      const dests = (executor.specOf(spec).mounts as Array<{ destination: string; source: string }>).filter((m) => m.source.startsWith(join(work, 'net'))).map((m) => m.destination);
-      assert.deepEqual(dests.sort(), ['/etc/hostname', hostHosts, hostResolv].sort(), 'the destinations are the links\' targets, as paths inside the rootfs');
+      const dests = (executor.specOf(spec).mounts as Array<{ destination: string; source: string }>)
+        .filter((m) => m.source.startsWith(join(work, 'net')))
+        .map((m) => m.destination);
+      assert.deepEqual(dests.sort(), ['/etc/hostname', hostHosts, hostResolv].sort(), "the destinations are the links' targets, as paths inside the rootfs");
       const c = await executor.run(spec, { stdio: ['ignore', 'pipe', 'pipe'] });
       const [out, code] = await Promise.all([collect(c.stdout), c.wait()]);
       assert.equal(code, 0);
-      assert.match(out, /^127.0.0.1\tlocalhost/m, 'the container reads berth\'s hosts through its link');
+      assert.match(out, /^127.0.0.1\tlocalhost/m, "the container reads berth's hosts through its link");
       assert.doesNotMatch(out, /CANARY/);
       assert.equal(readFileSync(hostHosts, 'utf8'), 'HOST HOSTS CANARY\n');
       assert.equal(readFileSync(hostResolv, 'utf8'), 'HOST RESOLV CANARY\n');

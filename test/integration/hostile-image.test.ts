@@ -61,7 +61,10 @@ describe('volume copy-up through a link in the image', () => {
     const ctx = join(work, 'ctx');
     mkdirSync(ctx);
     // data -> /etc (absolute) and rdata -> ../../../etc (relative, climbing past the root).
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nRUN ln -s /etc /data && ln -s ../../../etc /rdata && echo image-shadow > /etc/shadow\nVOLUME /data\nVOLUME /rdata\n');
+    writeFileSync(
+      join(ctx, 'Dockerfile'),
+      'FROM bb:1\nRUN ln -s /etc /data && ln -s ../../../etc /rdata && echo image-shadow > /etc/shadow\nVOLUME /data\nVOLUME /rdata\n',
+    );
     const r = t.run(['build', '-q', '-t', 'hostile:1', ctx]);
     assert.equal(r.code, 0, r.stderr);
   });
@@ -130,7 +133,8 @@ describe('cp against a container that swaps a dir for a link to the host', () =>
     const results = await pool(TRIES, 4, (i) => ['cp', ...forms[i % forms.length]!]);
     const ok = results.filter((r) => r.code === 0).length;
     // A container that forks without pause can outrun the freezer: that copy fails, closed.
-    for (const r of results) if (r.code !== 0) assert.match(r.stderr, /no such directory|Could not find|cannot copy|cannot overwrite|could not be frozen/, r.stderr);
+    for (const r of results)
+      if (r.code !== 0) assert.match(r.stderr, /no such directory|Could not find|cannot copy|cannot overwrite|could not be frozen/, r.stderr);
     assert.ok(ok > 0, 'no copy ever landed: the test proves nothing');
     assert.equal(snapshot(canary), canaryBefore);
   });
@@ -153,7 +157,8 @@ describe('cp against a container that swaps a dir for a link to the host', () =>
       if (st.isSymbolicLink()) continue;
       const file = st.isDirectory() ? join(dest, 'secret') : dest;
       // Empty when the container was frozen between its create and its write: never the host's bytes.
-      if (existsSync(file)) assert.ok(['', 'ctr\n'].includes(readFileSync(file, 'utf8')), `try ${i} (${forms[i % forms.length]}) read ${readFileSync(file, 'utf8')}`);
+      if (existsSync(file))
+        assert.ok(['', 'ctr\n'].includes(readFileSync(file, 'utf8')), `try ${i} (${forms[i % forms.length]}) read ${readFileSync(file, 'utf8')}`);
     }
     assert.ok(copied > 0, 'no copy ever succeeded: the test proves nothing');
   });

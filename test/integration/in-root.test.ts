@@ -11,7 +11,20 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { REPO } from '../helpers/berth.ts';
 import { sys } from '../../src/sys/index.ts';
-import { closeFd, fstatFd, hostPathOf, mkdirAllInRoot, O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, openInRoot, openInRootWalk, openRoot, type OpenInRootOptions } from '../../src/sys/in-root.ts';
+import {
+  closeFd,
+  fstatFd,
+  hostPathOf,
+  mkdirAllInRoot,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_PATH,
+  openInRoot,
+  openInRootWalk,
+  openRoot,
+  type OpenInRootOptions,
+} from '../../src/sys/in-root.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'berth-inroot-'));
 const root = join(base, 'root');
@@ -144,7 +157,10 @@ describe('without the addon (BERTH_NO_NATIVE=1)', () => {
       const r = openRoot(${JSON.stringify(root)});
       console.log(hostPathOf(openInRoot(r, 'rel/passwd')));
       try { openInRoot(r, 'hostabs/secret'); } catch (e) { console.log(e.code); }`;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, env: { ...process.env, BERTH_NO_NATIVE: '1' } }).toString();
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO,
+      env: { ...process.env, BERTH_NO_NATIVE: '1' },
+    }).toString();
     assert.equal(out, `${join(root, 'etc', 'passwd')}\nENOENT\n`);
   });
 });

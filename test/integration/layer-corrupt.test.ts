@@ -17,7 +17,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 async function sampleTar(): Promise<Buffer> {
   const pack = tar.pack();
-  pack.entry({ name: 'a/' , type: 'directory' });
+  pack.entry({ name: 'a/', type: 'directory' });
   pack.entry({ name: 'a/big' }, Buffer.alloc(200_000, 'q'));
   pack.entry({ name: 'a/small' }, 'hello');
   pack.finalize();
@@ -43,7 +43,12 @@ describe('applyLayer on broken input', async () => {
   const cases: Array<{ name: string; input: () => Readable; code: string; message?: RegExp }> = [
     { name: 'corrupt gzip', input: () => Readable.from([flipped]), code: 'DATA_CORRUPT', message: /decompress/ },
     { name: 'truncated gzip', input: () => Readable.from([gz.subarray(0, gz.length - 100)]), code: 'DATA_CORRUPT' },
-    { name: 'tar truncated mid-body', input: () => Readable.from([good.subarray(0, 512 * 3 + 1000)]), code: 'DATA_CORRUPT', message: /ends in the middle of the entry "a\/big"/ },
+    {
+      name: 'tar truncated mid-body',
+      input: () => Readable.from([good.subarray(0, 512 * 3 + 1000)]),
+      code: 'DATA_CORRUPT',
+      message: /ends in the middle of the entry "a\/big"/,
+    },
     { name: 'tar truncated mid-header', input: () => Readable.from([good.subarray(0, 700)]), code: 'DATA_CORRUPT', message: /middle of a header/ },
     { name: 'gzip of a truncated tar', input: () => Readable.from([gzipSync(good.subarray(0, 5000))]), code: 'DATA_CORRUPT' },
     { name: 'garbage', input: () => Readable.from([Buffer.alloc(4096, 'garbage!')]), code: 'DATA_CORRUPT', message: /checksum/ },
@@ -52,7 +57,13 @@ describe('applyLayer on broken input', async () => {
   ];
   for (const c of cases) {
     it(`${c.name} → ${c.code}`, async () => {
-      const err = await within(5000, apply(c.input()).then(() => undefined, (e: unknown) => e));
+      const err = await within(
+        5000,
+        apply(c.input()).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
       assert.equal((err as { code?: string } | undefined)?.code, c.code, String(err));
       if (c.message) assert.match((err as Error).message, c.message);
     });
@@ -62,7 +73,13 @@ describe('applyLayer on broken input', async () => {
     const src = new Readable({ read() {} });
     src.push(good.subarray(0, 2048));
     setTimeout(() => src.destroy(Object.assign(new Error('connection reset'), { code: 'ECONNRESET' })), 20);
-    const err = await within(5000, apply(src).then(() => undefined, (e: unknown) => e));
+    const err = await within(
+      5000,
+      apply(src).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     assert.match(String((err as Error | undefined)?.message), /connection reset/);
   });
 
@@ -71,7 +88,13 @@ describe('applyLayer on broken input', async () => {
     src.push(good.subarray(0, 2048)); // then nothing more, ever
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 30);
-    const err = await within(5000, apply(src, ac.signal).then(() => undefined, (e: unknown) => e));
+    const err = await within(
+      5000,
+      apply(src, ac.signal).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     assert.equal((err as { code?: string } | undefined)?.code, 'CANCELLED');
   });
 

@@ -18,7 +18,15 @@ function tarOf(entries: Entry[]): Readable {
   const pack = tar.pack();
   for (const e of entries) {
     const type = e.type ?? 'file';
-    const h = { name: e.name, type, linkname: e.linkname, mode: type === 'directory' ? 0o755 : 0o640, uid: 1000, gid: 1000, mtime: new Date(1_600_000_000_000) };
+    const h = {
+      name: e.name,
+      type,
+      linkname: e.linkname,
+      mode: type === 'directory' ? 0o755 : 0o640,
+      uid: 1000,
+      gid: 1000,
+      mtime: new Date(1_600_000_000_000),
+    };
     if (type === 'file') pack.entry(h, e.body ?? 'x');
     else pack.entry(h);
   }

@@ -134,15 +134,7 @@ describe('whiteouts', () => {
 
     const names: string[] = [];
     for await (const e of readTar(writeLayer(upper, { mode: 'overlay-upper' }))) names.push(`${e.header.type} ${e.header.name}`);
-    assert.deepEqual(names, [
-      'file .wh.keep',
-      'file added',
-      'directory dir/',
-      'file dir/.wh..wh..opq',
-      'file dir/z',
-      'directory opq/',
-      'file opq/new',
-    ]);
+    assert.deepEqual(names, ['file .wh.keep', 'file added', 'directory dir/', 'file dir/.wh..wh..opq', 'file dir/z', 'directory opq/', 'file opq/new']);
 
     // The upper as a layer: applied in place it reproduces the view, and stacked as a
     // third lowerdir it does too.

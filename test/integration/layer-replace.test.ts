@@ -20,7 +20,19 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 function entry(name: string, type: TarHeader['type'], body = '', xattrs: ReadonlyMap<string, Buffer> = new Map()): Buffer {
   const data = Buffer.from(body);
-  const h: TarHeader = { name, type, mode: type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, size: data.length, mtime: 1_600_000_000, linkname: '', devmajor: 0, devminor: 0, xattrs };
+  const h: TarHeader = {
+    name,
+    type,
+    mode: type === 'directory' ? 0o755 : 0o644,
+    uid: 0,
+    gid: 0,
+    size: data.length,
+    mtime: 1_600_000_000,
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+    xattrs,
+  };
   return Buffer.concat([encodeHeader(h), data, Buffer.alloc(padding(data.length))]);
 }
 
@@ -28,9 +40,11 @@ function entry(name: string, type: TarHeader['type'], body = '', xattrs: Readonl
 function layer(): Buffer {
   const parts: Buffer[] = [];
   const attr = new Map([['user.k', Buffer.from('v')]]);
-  for (let i = 0; i < N; i++) parts.push(entry(`d${i}/`, 'directory'), entry(`d${i}/sub/`, 'directory'), entry(`d${i}/sub/f`, 'file', 'in', attr), entry(`d${i}/.wh.gone`, 'file'));
+  for (let i = 0; i < N; i++)
+    parts.push(entry(`d${i}/`, 'directory'), entry(`d${i}/sub/`, 'directory'), entry(`d${i}/sub/f`, 'file', 'in', attr), entry(`d${i}/.wh.gone`, 'file'));
   for (let i = 0; i < N; i++) parts.push(entry(`d${i}`, 'file', `file ${i}`));
-  for (let i = 0; i < N; i++) parts.push(entry(`e${i}/`, 'directory'), entry(`e${i}`, 'file', 'x'), entry(`e${i}/`, 'directory'), entry(`e${i}/f`, 'file', `again ${i}`));
+  for (let i = 0; i < N; i++)
+    parts.push(entry(`e${i}/`, 'directory'), entry(`e${i}`, 'file', 'x'), entry(`e${i}/`, 'directory'), entry(`e${i}/f`, 'file', `again ${i}`));
   parts.push(END_OF_ARCHIVE);
   return Buffer.concat(parts);
 }

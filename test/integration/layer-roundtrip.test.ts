@@ -6,7 +6,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, lchownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,7 +42,19 @@ function snapshot(root: string, withMtime = false): Record<string, string> {
       const r = rel ? `${rel}/${name}` : name;
       const p = join(root, r);
       const st = lstatSync(p);
-      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chr' : st.isBlockDevice() ? 'blk' : 'other';
+      const kind = st.isDirectory()
+        ? 'dir'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isFile()
+            ? 'file'
+            : st.isFIFO()
+              ? 'fifo'
+              : st.isCharacterDevice()
+                ? 'chr'
+                : st.isBlockDevice()
+                  ? 'blk'
+                  : 'other';
       let detail = '';
       if (st.isFile()) {
         detail = `${st.size}:${createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16)}`;
@@ -177,7 +204,10 @@ describe('writeLayer → applyLayer', () => {
     const names: string[] = [];
     for await (const e of readTar(Readable.from([bytes]))) names.push(e.header.name);
     assert.ok(names.length > 5);
-    assert.ok(names.every((n) => !n.startsWith('etc') && n !== 'zero'), names.join(','));
+    assert.ok(
+      names.every((n) => !n.startsWith('etc') && n !== 'zero'),
+      names.join(','),
+    );
   });
 
   it('replaces like Docker: a file over a dir, a dir over a file, a dir over a dir merges', async () => {
@@ -200,9 +230,12 @@ describe('writeLayer → applyLayer', () => {
     const ac = new AbortController();
     const out = writeLayer(src, { mode: 'plain', signal: ac.signal });
     out.once('data', () => ac.abort());
-    await assert.rejects(pipeline(out, async (s: AsyncIterable<Buffer>) => {
-      for await (const _ of s) void _;
-    }), { code: 'CANCELLED' });
+    await assert.rejects(
+      pipeline(out, async (s: AsyncIterable<Buffer>) => {
+        for await (const _ of s) void _;
+      }),
+      { code: 'CANCELLED' },
+    );
   });
 
   it('refuses an upperdir whose content lives elsewhere (overlay redirect/metacopy)', async () => {

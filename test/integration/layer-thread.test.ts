@@ -66,7 +66,11 @@ describe('layer extraction on a worker thread', () => {
     const t = target();
     const got = await applyLayerOffThread(Readable.from([...released, view, plain]), t, { whiteouts: 'overlay' });
     assert.deepEqual(got, await applyLayer(Readable.from([bytes]), target(), { whiteouts: 'overlay' }));
-    assert.deepEqual(released.map((b) => b.buffer.byteLength), [0, 0], 'a released buffer moved to the thread');
+    assert.deepEqual(
+      released.map((b) => b.buffer.byteLength),
+      [0, 0],
+      'a released buffer moved to the thread',
+    );
     assert.equal(viewOwner.length, 2 << 20, 'a view into a buffer is copied: its owner keeps its memory');
     assert.equal(plain.length, bytes.length - (6 << 20));
     assert.equal(readFileSync(join(t, 'app/big.bin'), 'utf8'), 'w'.repeat(12 << 20));
@@ -74,7 +78,10 @@ describe('layer extraction on a worker thread', () => {
 
   it('a hostile entry is refused with UNSAFE_PATH, as in line, and nothing lands outside', async () => {
     const t = target();
-    await assert.rejects(applyLayerOffThread(tarOf([{ name: '../../escaped-by-thread' }]), t, { whiteouts: 'apply' }), (e: unknown) => isBerthError(e) && e.code === 'UNSAFE_PATH');
+    await assert.rejects(
+      applyLayerOffThread(tarOf([{ name: '../../escaped-by-thread' }]), t, { whiteouts: 'apply' }),
+      (e: unknown) => isBerthError(e) && e.code === 'UNSAFE_PATH',
+    );
     assert.equal(existsSync(join(sandbox, '..', 'escaped-by-thread')), false);
   });
 

@@ -12,7 +12,13 @@ describe('bridge network', () => {
   const id = newId();
   let att: NetworkAttachment;
   before(async () => {
-    att = await setupNetwork({ containerId: id, mode: 'bridge', publish: ['127.0.0.1::8080', '0.0.0.0::8080', '8081/udp'], hostname: 'web1', stateDir: tempDir('berth-net-bridge-') });
+    att = await setupNetwork({
+      containerId: id,
+      mode: 'bridge',
+      publish: ['127.0.0.1::8080', '0.0.0.0::8080', '8081/udp'],
+      hostname: 'web1',
+      stateDir: tempDir('berth-net-bridge-'),
+    });
   });
   after(async () => {
     await teardownNetwork(att);
@@ -44,7 +50,14 @@ describe('bridge network', () => {
   it('resolves random host ports and reports them', () => {
     assert.equal(att.ports.length, 3);
     for (const p of att.ports) assert.ok(p.hostPort > 0 && p.hostPort <= 65535, JSON.stringify(p));
-    assert.deepEqual(att.ports.map((p) => [p.hostIp, p.containerPort, p.protocol]), [['127.0.0.1', 8080, 'tcp'], ['0.0.0.0', 8080, 'tcp'], ['', 8081, 'udp']]);
+    assert.deepEqual(
+      att.ports.map((p) => [p.hostIp, p.containerPort, p.protocol]),
+      [
+        ['127.0.0.1', 8080, 'tcp'],
+        ['0.0.0.0', 8080, 'tcp'],
+        ['', 8081, 'udp'],
+      ],
+    );
     assert.equal(new Set(att.ports.map((p) => p.hostPort)).size, 3);
   });
 
@@ -74,7 +87,7 @@ describe('bridge network', () => {
     });
   });
 
-  it('masquerades the subnet with the bridge\'s own rules and enables forwarding', () => {
+  it("masquerades the subnet with the bridge's own rules and enables forwarding", () => {
     const rules = iptablesSave();
     const { nat, forward } = bridgeChains(DEFAULT_BRIDGE);
     const esc = (x: string) => x.replaceAll('.', '\\.').replaceAll('/', '\\/');

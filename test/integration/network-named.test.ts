@@ -8,7 +8,12 @@ import { aptMirrorUrl, iptablesSave } from './network-util.ts';
 
 const t = busyboxRoot('berth-netnamed-');
 
-function inspect(name: string): { Id: string; IPAM: { Config: Array<{ Subnet: string; Gateway: string }> }; Options: Record<string, string>; Containers: Record<string, { Name: string }> } {
+function inspect(name: string): {
+  Id: string;
+  IPAM: { Config: Array<{ Subnet: string; Gateway: string }> };
+  Options: Record<string, string>;
+  Containers: Record<string, { Name: string }>;
+} {
   const r = t.run(['network', 'inspect', name]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout)[0];
@@ -55,7 +60,9 @@ describe('network create, ls, inspect', () => {
 describe('containers on a user network', () => {
   it('reach each other by name, alias and short id, and still resolve outside names', () => {
     assert.equal(t.run(['network', 'create', 'mlnet']).code, 0);
-    const id = t.run(['run', '-d', '--name', 'web', '--network', 'mlnet', '--network-alias', 'api', 'bb:1', 'httpd', '-f', '-p', '8080', '-h', '/etc']).stdout.trim();
+    const id = t
+      .run(['run', '-d', '--name', 'web', '--network', 'mlnet', '--network-alias', 'api', 'bb:1', 'httpd', '-f', '-p', '8080', '-h', '/etc'])
+      .stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     for (const name of ['web', 'api', id.slice(0, 12)]) {
       const r = t.run(['run', '--rm', '--network', 'mlnet', 'bb:1', 'wget', '-q', '-O-', `http://${name}:8080/hostname`]);
@@ -66,7 +73,10 @@ describe('containers on a user network', () => {
     assert.equal(outside.code, 0, outside.stderr);
     const gateway = inspect('mlnet').IPAM.Config[0]!.Gateway;
     assert.equal(t.run(['run', '--rm', '--network', 'mlnet', 'bb:1', 'cat', '/etc/resolv.conf']).stdout.match(/^nameserver (.*)$/m)?.[1], gateway);
-    assert.deepEqual(Object.values(inspect('mlnet').Containers).map((e) => e.Name), ['web']);
+    assert.deepEqual(
+      Object.values(inspect('mlnet').Containers).map((e) => e.Name),
+      ['web'],
+    );
   });
 
   it('a name is gone from DNS once its container stops', () => {

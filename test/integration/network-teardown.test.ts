@@ -11,7 +11,7 @@ import { iptablesSave, newId, tempDir, removeTempDirs } from './network-util.ts'
 after(removeTempDirs);
 
 function hostVeth(att: NetworkAttachment): string {
-  const ifaces = ((att.cniResult as { interfaces?: Array<{ name: string; sandbox?: string }> }).interfaces ?? []);
+  const ifaces = (att.cniResult as { interfaces?: Array<{ name: string; sandbox?: string }> }).interfaces ?? [];
   const veth = ifaces.find((i) => !i.sandbox && i.name.startsWith('veth'));
   assert.ok(veth, 'the result names the host end of the veth');
   return veth.name;
@@ -43,7 +43,13 @@ function assertGone(att: NetworkAttachment, veth: string, lease: string): void {
 
 describe('teardown', () => {
   it('removes the veth, netns, rules, lease and reservations; a second teardown is a no-op', async () => {
-    const att = await setupNetwork({ containerId: newId(), mode: 'bridge', publish: ['127.0.0.1::80', '53/udp'], hostname: 't', stateDir: tempDir('berth-net-td-') });
+    const att = await setupNetwork({
+      containerId: newId(),
+      mode: 'bridge',
+      publish: ['127.0.0.1::80', '53/udp'],
+      hostname: 't',
+      stateDir: tempDir('berth-net-td-'),
+    });
     const veth = hostVeth(att);
     const lease = leasePath(att);
     try {
@@ -153,7 +159,13 @@ describe('host port exclusivity', () => {
         setupNetwork({ containerId: newId(), mode: 'bridge', publish: [`${port}:80`], hostname: 'c', stateDir: tempDir('berth-net-excl-') }),
         (e: unknown) => isBerthError(e, 'CONFLICT'),
       );
-      const att = await setupNetwork({ containerId: newId(), mode: 'bridge', publish: [`${port}-${port + 1}:80`], hostname: 'c', stateDir: tempDir('berth-net-excl-') });
+      const att = await setupNetwork({
+        containerId: newId(),
+        mode: 'bridge',
+        publish: [`${port}-${port + 1}:80`],
+        hostname: 'c',
+        stateDir: tempDir('berth-net-excl-'),
+      });
       try {
         assert.equal(att.ports[0]!.hostPort, port + 1);
         assert.equal(att.ports[0]!.hostPortEnd, undefined);

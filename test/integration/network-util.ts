@@ -85,7 +85,9 @@ export function iptablesSave(): string {
 
 /** The Debian mirror the host's apt uses: the one outside host the sandbox may reach. */
 export function aptMirrorUrl(): string {
-  const text = spawnSync('sh', ['-c', 'cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null'], { encoding: 'utf8' }).stdout;
+  const text = spawnSync('sh', ['-c', 'cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null'], {
+    encoding: 'utf8',
+  }).stdout;
   const m = /(http:\/\/[^\s]*debian\.org\/debian)\b/.exec(text);
   return m ? m[1]! : 'http://deb.debian.org/debian';
 }

@@ -61,7 +61,10 @@ describe('htpasswd + TLS registry', () => {
   });
 
   it('a loopback registry with an unknown CA is insecure by default, as in docker', () => {
-    const r = t.run(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 's3cret\n', env: { DOCKER_CONFIG: dockerConfig, BERTH_CERTS_D: '/nonexistent' } });
+    const r = t.run(['login', '-u', 'alice', '--password-stdin', reg.host], {
+      input: 's3cret\n',
+      env: { DOCKER_CONFIG: dockerConfig, BERTH_CERTS_D: '/nonexistent' },
+    });
     assert.equal(r.code, 0, r.stderr);
   });
 });
@@ -90,15 +93,21 @@ describe('bearer token auth', () => {
         return;
       }
       if (req.headers.authorization !== 'Bearer good-token') {
-        res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${host}/token",service="test-registry",scope="repository:tok/bb:pull"`, 'Content-Type': 'application/json' });
+        res.writeHead(401, {
+          'WWW-Authenticate': `Bearer realm="http://${host}/token",service="test-registry",scope="repository:tok/bb:pull"`,
+          'Content-Type': 'application/json',
+        });
         res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
         return;
       }
       const [h, p] = reg.host.split(':');
-      const up = request({ host: h, port: Number(p), method: req.method, path: req.url, headers: { ...req.headers, host: reg.host, authorization: '' } }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-      });
+      const up = request(
+        { host: h, port: Number(p), method: req.method, path: req.url, headers: { ...req.headers, host: reg.host, authorization: '' } },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
       req.pipe(up);
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
@@ -148,12 +157,30 @@ describe('multi-arch index', () => {
     };
     const layerDesc = await blob(layer, 'application/vnd.oci.image.layer.v1.tar');
     const entries = [];
-    for (const [arch, variant] of [['amd64', undefined], ['arm64', 'v8']] as const) {
-      const config = Buffer.from(JSON.stringify({ architecture: arch, ...(variant ? { variant } : {}), os: 'linux', config: { Cmd: ['echo', arch] }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+    for (const [arch, variant] of [
+      ['amd64', undefined],
+      ['arm64', 'v8'],
+    ] as const) {
+      const config = Buffer.from(
+        JSON.stringify({
+          architecture: arch,
+          ...(variant ? { variant } : {}),
+          os: 'linux',
+          config: { Cmd: ['echo', arch] },
+          rootfs: { type: 'layers', diff_ids: [diffId] },
+        }),
+      );
       const configDesc = await blob(config, 'application/vnd.oci.image.config.v1+json');
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: [layerDesc] }));
+      const manifest = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: [layerDesc] }),
+      );
       await sink.putManifest({ digest: sha256(manifest), bytes: manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json' });
-      entries.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, platform: { os: 'linux', architecture: arch, ...(variant ? { variant } : {}) } });
+      entries.push({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: sha256(manifest),
+        size: manifest.length,
+        platform: { os: 'linux', architecture: arch, ...(variant ? { variant } : {}) },
+      });
     }
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
     await sink.finish({ digest: sha256(index), bytes: index, mediaType: 'application/vnd.oci.image.index.v1+json' });

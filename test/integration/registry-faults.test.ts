@@ -70,12 +70,18 @@ describe('faulty registry', () => {
       for (let i = 0; i < 200 && proxy.bytesSent < 600_000; i++) await new Promise((r) => setTimeout(r, 25));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
-      assert.ok(readdirSync(join(t.root, 'content', 'ingest')).some((f) => f.startsWith('resume-')), 'a partial download should remain');
+      assert.ok(
+        readdirSync(join(t.root, 'content', 'ingest')).some((f) => f.startsWith('resume-')),
+        'a partial download should remain',
+      );
       proxy.fault = 'none';
       proxy.ranges.length = 0;
       const ok = await berthAsync(t.root, ['pull', name]);
       assert.equal(ok.code, 0, ok.stderr);
-      assert.ok(proxy.ranges.some((r) => /^bytes=[1-9]\d*-$/.test(r)), `expected a resuming Range request, saw ${proxy.ranges.join(',')}`);
+      assert.ok(
+        proxy.ranges.some((r) => /^bytes=[1-9]\d*-$/.test(r)),
+        `expected a resuming Range request, saw ${proxy.ranges.join(',')}`,
+      );
       assert.equal(t.run(['system', 'check']).code, 0);
     } finally {
       t.cleanup();
@@ -151,7 +157,10 @@ describe('big blobs in ranged parts', () => {
       const r = await pull(t.root);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /digest mismatch/);
-      assert.deepEqual(readdirSync(join(t.root, 'content', 'ingest')).filter((f) => f.startsWith('ranged-')), []);
+      assert.deepEqual(
+        readdirSync(join(t.root, 'content', 'ingest')).filter((f) => f.startsWith('ranged-')),
+        [],
+      );
       assert.equal(t.run(['system', 'check']).code, 0);
       proxy.fault = 'none';
       assert.equal((await pull(t.root)).code, 0);
@@ -214,7 +223,10 @@ describe('extraction on a worker thread', () => {
           assert.notEqual(r.code, 0);
           assert.match(r.stderr, /digest/);
           assert.equal(t.run(['images', '-q']).stdout, '');
-          assert.deepEqual(listIn(t.root, 'snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f)), []);
+          assert.deepEqual(
+            listIn(t.root, 'snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f)),
+            [],
+          );
         }
         assert.equal(t.run(['system', 'check']).code, 0);
       } finally {
@@ -239,8 +251,17 @@ async function pushRaw(host: string, repo: string, tag: string, layer: Buffer, d
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffId] } }));
   const c = await upload(config);
   const l = await upload(layer);
-  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l }] };
-  const put = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: JSON.stringify(manifest), headers: { 'Content-Type': manifest.mediaType } });
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l }],
+  };
+  const put = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    body: JSON.stringify(manifest),
+    headers: { 'Content-Type': manifest.mediaType },
+  });
   assert.equal(put.status, 201, await put.text());
 }
 
@@ -252,7 +273,10 @@ describe('a layer whose bytes match their digest but cannot be extracted', () =>
   const ways = [
     { name: 'one stream', env: process.env },
     { name: 'ranged parts', env: { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144' } },
-    { name: 'ranged parts, on a worker thread', env: { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144', BERTH_THREAD_THRESHOLD: '1' } },
+    {
+      name: 'ranged parts, on a worker thread',
+      env: { ...process.env, BERTH_RANGE_THRESHOLD: '100000', BERTH_RANGE_PART: '262144', BERTH_THREAD_THRESHOLD: '1' },
+    },
   ];
   for (const way of ways) {
     it(`${way.name}: the pull fails with the extraction's own error, and keeps nothing`, async () => {
@@ -262,7 +286,10 @@ describe('a layer whose bytes match their digest but cannot be extracted', () =>
         assert.notEqual(r.code, 0);
         assert.match(r.stderr, /^berth: Error: cannot decompress the layer: /m);
         assert.equal(t.run(['images', '-q']).stdout, '');
-        assert.deepEqual(listIn(t.root, 'snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f)), []);
+        assert.deepEqual(
+          listIn(t.root, 'snapshots/layers').filter((f) => /^[0-9a-f]{64}$/.test(f)),
+          [],
+        );
         assert.equal(t.run(['system', 'check']).code, 0);
       } finally {
         t.cleanup();

@@ -113,7 +113,8 @@ const zeros = Buffer.alloc(64 << 10, 0x61);
 function route(req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '';
   const repo = /^\/v2\/([^/]+)\//.exec(url)?.[1];
-  const sendManifest = (body: Buffer): void => void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': body.length }).end(body);
+  const sendManifest = (body: Buffer): void =>
+    void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': body.length }).end(body);
   if (url === '/v2/') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   if (url.startsWith('/token')) {
     // An endless token: `{"token":"aaaa…` that never closes.
@@ -132,7 +133,13 @@ function route(req: IncomingMessage, res: ServerResponse): void {
         return void pour(res, zeros);
       case 'token':
         if (req.headers.authorization) return void sendManifest(manifest);
-        return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="hostile"`, 'content-type': 'application/json', 'content-length': 2 }).end('{}');
+        return void res
+          .writeHead(401, {
+            'www-authenticate': `Bearer realm="http://${host}/token",service="hostile"`,
+            'content-type': 'application/json',
+            'content-length': 2,
+          })
+          .end('{}');
       case 'badrealm': // a token server that is a local file
         return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="file:///etc/shadow"', 'content-length': 0 }).end();
       case 'error': // a 500 whose body never ends
@@ -196,15 +203,39 @@ function assertOneError(r: Run, message: RegExp): void {
 
 describe('a hostile registry', () => {
   const cases: Array<{ name: string; repo: string; message: RegExp; env?: NodeJS.ProcessEnv }> = [
-    { name: 'a manifest with a 10 GB Content-Length', repo: 'huge', message: /manifest huge:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(it says 10737418240 bytes\)/ },
-    { name: 'a chunked manifest without end', repo: 'endless', message: /manifest endless:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(more than \d+ bytes came\)/ },
+    {
+      name: 'a manifest with a 10 GB Content-Length',
+      repo: 'huge',
+      message: /manifest huge:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(it says 10737418240 bytes\)/,
+    },
+    {
+      name: 'a chunked manifest without end',
+      repo: 'endless',
+      message: /manifest endless:1 from 127\.0\.0\.1:\d+ is larger than 4 MiB \(more than \d+ bytes came\)/,
+    },
     { name: 'a token body without end', repo: 'token', message: /the token for 127\.0\.0\.1:\d+ from 127\.0\.0\.1:\d+ is larger than 4 MiB/ },
-    { name: 'a token realm that is a file: URL', repo: 'badrealm', message: /127\.0\.0\.1:\d+ names "file:\/\/\/etc\/shadow" as its token server, which is not an http\(s\) URL/ },
+    {
+      name: 'a token realm that is a file: URL',
+      repo: 'badrealm',
+      message: /127\.0\.0\.1:\d+ names "file:\/\/\/etc\/shadow" as its token server, which is not an http\(s\) URL/,
+    },
     { name: 'an error body without end', repo: 'error', message: /manifest error:1: registry answered 500: \{"errors":\[\{"code":"UNKNOWN","message":"a+$/ },
-    { name: 'a redirect to a file: URL', repo: 'redirect', message: /127\.0\.0\.1:\d+ redirected \/v2\/redirect\/manifests\/1 to "file:\/\/\/etc\/shadow", not an http\(s\) URL/ },
+    {
+      name: 'a redirect to a file: URL',
+      repo: 'redirect',
+      message: /127\.0\.0\.1:\d+ redirected \/v2\/redirect\/manifests\/1 to "file:\/\/\/etc\/shadow", not an http\(s\) URL/,
+    },
     { name: 'redirects without end', repo: 'loop', message: /127\.0\.0\.1:\d+ redirected \/v2\/loop\/manifests\/1 more than 5 times/ },
-    { name: 'a config descriptor of 1 GB', repo: 'bigconfig', message: /the config sha256:[0-9a-f]{64} of .* is 1073741824 bytes, more than the 4 MiB berth reads/ },
-    { name: 'a config blob whose Content-Length is longer than its descriptor', repo: 'longconfig', message: /blob sha256:[0-9a-f]{64} from 127\.0\.0\.1:\d+ is \d+ bytes, but its descriptor says \d+/ },
+    {
+      name: 'a config descriptor of 1 GB',
+      repo: 'bigconfig',
+      message: /the config sha256:[0-9a-f]{64} of .* is 1073741824 bytes, more than the 4 MiB berth reads/,
+    },
+    {
+      name: 'a config blob whose Content-Length is longer than its descriptor',
+      repo: 'longconfig',
+      message: /blob sha256:[0-9a-f]{64} from 127\.0\.0\.1:\d+ is \d+ bytes, but its descriptor says \d+/,
+    },
     { name: 'a chunked config blob longer than its descriptor', repo: 'endlessconfig', message: /blob sha256:[0-9a-f]{64} is larger than its \d+ bytes/ },
     { name: 'a layer longer than its descriptor, in one stream', repo: 'longlayer', message: /blob sha256:[0-9a-f]{64} is larger than its \d+ bytes/ },
     {
@@ -284,7 +315,14 @@ describe('ADD of a big URL', () => {
   });
 
   it('streams the body to disk, hashed on the way: --checksum holds, mode 0600, Last-Modified mtime, memory as for COPY of the same file', async (tc) => {
-    const add = await berthMeasured(t.root, ['build', '--progress', 'plain', '-t', 'big:1', context('add', `FROM bb:1\nADD --checksum=${checksum} ${base}/weights.bin /models/\n`)]);
+    const add = await berthMeasured(t.root, [
+      'build',
+      '--progress',
+      'plain',
+      '-t',
+      'big:1',
+      context('add', `FROM bb:1\nADD --checksum=${checksum} ${base}/weights.bin /models/\n`),
+    ]);
     assert.equal(add.code, 0, add.stderr);
     const st = t.run(['run', '--rm', '--network', 'none', 'big:1', 'stat', '-c', '%a %s %Y', '/models/weights.bin']);
     assert.equal(st.code, 0, st.stderr);
@@ -296,12 +334,22 @@ describe('ADD of a big URL', () => {
     const copy = await berthMeasured(t.root, ['build', '--progress', 'plain', '-t', 'big:2', context('copy', 'FROM bb:1\nCOPY weights.bin /models/\n', true)]);
     assert.equal(copy.code, 0, copy.stderr);
     tc.diagnostic(`peak RSS for ${total / MB} MB: ADD ${(add.peakRss / MB).toFixed(1)} MB, COPY ${(copy.peakRss / MB).toFixed(1)} MB`);
-    assert.ok(add.peakRss < Math.max(RSS_LIMIT, copy.peakRss + 24 * MB), `ADD peak RSS ${(add.peakRss / MB).toFixed(1)} MB, COPY ${(copy.peakRss / MB).toFixed(1)} MB`);
+    assert.ok(
+      add.peakRss < Math.max(RSS_LIMIT, copy.peakRss + 24 * MB),
+      `ADD peak RSS ${(add.peakRss / MB).toFixed(1)} MB, COPY ${(copy.peakRss / MB).toFixed(1)} MB`,
+    );
     assert.ok(add.peakRss < 160 * MB, 'the body is not held in memory');
   });
 
   it('a wrong --checksum fails with one line and leaves no file behind', async () => {
-    const r = await berthMeasured(t.root, ['build', '--progress', 'plain', '-t', 'big:3', context('wrong', `FROM bb:1\nADD --checksum=sha256:${'0'.repeat(64)} ${base}/weights.bin /models/\n`)]);
+    const r = await berthMeasured(t.root, [
+      'build',
+      '--progress',
+      'plain',
+      '-t',
+      'big:3',
+      context('wrong', `FROM bb:1\nADD --checksum=sha256:${'0'.repeat(64)} ${base}/weights.bin /models/\n`),
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /^berth: Error: .*digest mismatch for http:\S+\/weights\.bin: expected sha256:0{64}, got sha256:[0-9a-f]{64}\nhint: \S/m);
     assert.ok(r.peakRss < RSS_LIMIT, `peak RSS ${(r.peakRss / MB).toFixed(1)} MB`);

@@ -17,7 +17,7 @@ describe('--platform', () => {
     assert.equal(t.run(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}/{{.Variant}}', 'bbarm:1']).stdout, 'linux/arm64/v8\n');
   });
 
-  it('an arm64 image runs under qemu, with docker\'s warning when no platform was asked for', () => {
+  it("an arm64 image runs under qemu, with docker's warning when no platform was asked for", () => {
     const r = t.run(['run', '--rm', '--network', 'none', 'bbarm:1', 'uname', '-m']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'aarch64\n');

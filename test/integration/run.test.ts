@@ -25,15 +25,30 @@ describe('berth run: output and exit codes', () => {
     { name: 'exit 3 returns 3', args: ['bb:1', 'sh', '-c', 'exit 3'], code: 3 },
     { name: 'missing command returns 127', args: ['bb:1', 'nosuchcmd'], code: 127, stderr: /executable file not found in \$PATH/ },
     { name: 'non-executable file returns 126', args: ['bb:1', '/etc/passwd'], code: 126, stderr: /permission denied/ },
-    { name: 'a container runc cannot start is an engine error: 125', args: ['--memory', '100k', 'bb:1', 'true'], code: 125, stderr: /^berth: Error: OCI runtime create failed: .*memory limit/m },
-    { name: 'detached too: a container runc cannot start is 125', args: ['-d', '--memory', '100k', 'bb:1', 'true'], code: 125, stderr: /^berth: Error: OCI runtime create failed: .*memory limit/m },
+    {
+      name: 'a container runc cannot start is an engine error: 125',
+      args: ['--memory', '100k', 'bb:1', 'true'],
+      code: 125,
+      stderr: /^berth: Error: OCI runtime create failed: .*memory limit/m,
+    },
+    {
+      name: 'detached too: a container runc cannot start is 125',
+      args: ['-d', '--memory', '100k', 'bb:1', 'true'],
+      code: 125,
+      stderr: /^berth: Error: OCI runtime create failed: .*memory limit/m,
+    },
     { name: 'PID 1 is the command', args: ['bb:1', 'sh', '-c', 'echo $$'], code: 0, stdout: '1\n' },
     { name: 'hostname is the id prefix', args: ['bb:1', 'hostname'], code: 0, stdout: /^[0-9a-f]{12}\n$/ },
     { name: '--hostname', args: ['--hostname', 'trainer', 'bb:1', 'hostname'], code: 0, stdout: 'trainer\n' },
     { name: '--user 1000:1000', args: ['--user', '1000:1000', 'bb:1', 'id'], code: 0, stdout: /^uid=1000\(user\) gid=1000\(user\)/ },
-    { name: 'CapEff is docker\'s default set', args: ['bb:1', 'grep', 'CapEff', '/proc/self/status'], code: 0, stdout: /CapEff:\s+00000000a80425fb/ },
+    { name: "CapEff is docker's default set", args: ['bb:1', 'grep', 'CapEff', '/proc/self/status'], code: 0, stdout: /CapEff:\s+00000000a80425fb/ },
     { name: '--read-only refuses writes', args: ['--read-only', 'bb:1', 'touch', '/x'], code: 1 },
-    { name: '--network none has only lo', args: ['--network', 'none', 'bb:1', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'], code: 0, stdout: 'lo\n' },
+    {
+      name: '--network none has only lo',
+      args: ['--network', 'none', 'bb:1', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'],
+      code: 0,
+      stdout: 'lo\n',
+    },
     // IFF_UP|IFF_LOOPBACK: runc brings lo up in the namespace it makes, as docker's none has it.
     { name: '--network none has lo up', args: ['--network', 'none', 'bb:1', 'cat', '/sys/class/net/lo/flags'], code: 0, stdout: '0x9\n' },
     { name: '-e and -w', args: ['-e', 'A=1', '-w', '/tmp', 'bb:1', 'sh', '-c', 'echo $A $(pwd)'], code: 0, stdout: '1 /tmp\n' },
@@ -62,7 +77,18 @@ describe('berth run: filesystem, volumes, limits', () => {
   it('--memory 64m shows in the cgroup and a 200 MB allocation is OOM-killed', () => {
     const r = t.run(['run', '--rm', '--memory', '64m', 'bb:1', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
     assert.equal(r.stdout.trim(), String(64 * 1024 * 1024));
-    const oom = t.run(['run', '--rm', '--memory', '64m', '--memory-swap', '64m', 'bb:1', 'sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived']);
+    const oom = t.run([
+      'run',
+      '--rm',
+      '--memory',
+      '64m',
+      '--memory-swap',
+      '64m',
+      'bb:1',
+      'sh',
+      '-c',
+      'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived',
+    ]);
     assert.equal(oom.code, 137, oom.stdout + oom.stderr);
   });
 
@@ -77,7 +103,20 @@ describe('berth run: filesystem, volumes, limits', () => {
 
 describe('detached containers outlive the CLI', () => {
   it('run -d, then logs, exec, stop -t 1 and rm, each from a new process', async () => {
-    const id = t.run(['run', '-d', '--name', 'web', '-p', '127.0.0.1:18931:8080', 'bb:1', 'sh', '-c', 'mkdir -p /www && echo page > /www/index.html && echo ready && exec httpd -f -p 8080 -h /www']).stdout.trim();
+    const id = t
+      .run([
+        'run',
+        '-d',
+        '--name',
+        'web',
+        '-p',
+        '127.0.0.1:18931:8080',
+        'bb:1',
+        'sh',
+        '-c',
+        'mkdir -p /www && echo page > /www/index.html && echo ready && exec httpd -f -p 8080 -h /www',
+      ])
+      .stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     let page = '';
     for (let i = 0; i < 50 && !page; i++) {
@@ -92,7 +131,9 @@ describe('detached containers outlive the CLI', () => {
     assert.match(t.run(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'web']).stdout, /^exited (0|143|137)\n$/);
     assert.equal(t.run(['rm', 'web']).code, 0);
     assert.doesNotMatch(t.run(['ps', '-a']).stdout, /web/);
-    const leftovers = execFileSync('sh', ['-c', `iptables-save | grep -c ${id.slice(0, 12)} || true`]).toString().trim();
+    const leftovers = execFileSync('sh', ['-c', `iptables-save | grep -c ${id.slice(0, 12)} || true`])
+      .toString()
+      .trim();
     assert.equal(leftovers, '0');
     assert.doesNotMatch(readFileSync('/proc/mounts', 'utf8'), new RegExp(id));
   });
@@ -139,7 +180,11 @@ describe('info, attach, init', () => {
     assert.notEqual(self, '1');
   });
   it('-t gives the process a real terminal', () => {
-    const out = execFileSync('script', ['-qc', `${BERTH_BIN} --root ${t.root} run --rm -t --network none bb:1 sh -c "test -t 1 && echo tty-yes"`, '/dev/null']).toString();
+    const out = execFileSync('script', [
+      '-qc',
+      `${BERTH_BIN} --root ${t.root} run --rm -t --network none bb:1 sh -c "test -t 1 && echo tty-yes"`,
+      '/dev/null',
+    ]).toString();
     assert.match(out, /tty-yes/);
   });
 });

@@ -36,7 +36,10 @@ describe('services, called without the CLI', () => {
   it('imports, pushes, removes, pulls back, lists and prunes an image', async () => {
     const e = engine!;
     const imported = await importImage(e, createReadStream(busyboxTar()), { reference: 'bb:1', changes: ['CMD ["sh"]'] });
-    assert.deepEqual(listImages(e, { repository: 'bb' }).map((r) => [r.repository, r.tag, r.id]), [['bb', '1', imported.id]]);
+    assert.deepEqual(
+      listImages(e, { repository: 'bb' }).map((r) => [r.repository, r.tag, r.id]),
+      [['bb', '1', imported.id]],
+    );
 
     const name = `${reg!.host}/svc/bb:1`;
     tagImage(e, 'bb:1', name);
@@ -87,12 +90,31 @@ describe('services, called without the CLI', () => {
     const log: string[] = [];
     const rec = await createContainer(
       e,
-      { image: name, command: ['true'], env: [], envFiles: [], tty: false, interactive: false, network: 'none', publish: [], volumes: [], mounts: [], tmpfs: [], autoRemove: false, labels: {}, runtime: {}, pull: 'missing' },
+      {
+        image: name,
+        command: ['true'],
+        env: [],
+        envFiles: [],
+        tty: false,
+        interactive: false,
+        network: 'none',
+        publish: [],
+        volumes: [],
+        mounts: [],
+        tmpfs: [],
+        autoRemove: false,
+        labels: {},
+        runtime: {},
+        pull: 'missing',
+      },
       { log: (s) => log.push(s) },
     );
     assert.match(log.join(''), new RegExp(`Unable to find image '${name}' locally`));
     assert.equal(findContainer(e, rec.name).id, rec.id);
-    assert.deepEqual((await listContainers(e, { all: true })).map((c) => c.id), [rec.id]);
+    assert.deepEqual(
+      (await listContainers(e, { all: true })).map((c) => c.id),
+      [rec.id],
+    );
     assert.deepEqual(await listContainers(e), [], 'a created container is not running');
     const [view] = await inspectObjects(e, [rec.id]);
     assert.equal((view as { Config: { Image: string } }).Config.Image, name);

@@ -42,7 +42,11 @@ function context(dockerfile: string): string {
   return dir;
 }
 
-const LISTING = ['sh', '-c', 'find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | sort | while read p; do stat -c "%n %f %u:%g %s" "$p"; done'];
+const LISTING = [
+  'sh',
+  '-c',
+  'find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | sort | while read p; do stat -c "%n %f %u:%g %s" "$p"; done',
+];
 
 describe('native driver', () => {
   const n = rootWith('native');
@@ -52,7 +56,7 @@ describe('native driver', () => {
     assert.equal(n.run(['run', '--rm', '--network', 'none', 'bb:1', 'echo', 'hi']).stdout, 'hi\n');
   });
 
-  it('a container\'s writes are its own and go with it', () => {
+  it("a container's writes are its own and go with it", () => {
     const id = n.run(['run', '-d', '--network', 'none', 'bb:1', 'sh', '-c', 'echo mine > /tmp/w']).stdout.trim();
     assert.equal(n.run(['wait', id]).stdout, '0\n');
     const copied = join(tempDir('berth-snap-cp-'), 'w');
@@ -65,7 +69,9 @@ describe('native driver', () => {
 
   it('builds the same layers as the overlay driver', () => {
     const o = rootWith('overlay');
-    const dir = context('FROM bb:1\nRUN rm /etc/group && mkdir -p /opt/a/b && echo one > /opt/a/b/x && chmod 700 /root && ln -s /opt/a /link\nCOPY f big.bin /opt/\nCOPY big.bin /opt/again.bin\nRUN rm -rf /opt/a/b && echo two > /etc/passwd-new\nWORKDIR /work/dir\n');
+    const dir = context(
+      'FROM bb:1\nRUN rm /etc/group && mkdir -p /opt/a/b && echo one > /opt/a/b/x && chmod 700 /root && ln -s /opt/a /link\nCOPY f big.bin /opt/\nCOPY big.bin /opt/again.bin\nRUN rm -rf /opt/a/b && echo two > /etc/passwd-new\nWORKDIR /work/dir\n',
+    );
     const layers = (t: typeof o) => {
       const b = t.run(['build', '-q', '--network', 'none', '-t', 'same:1', dir]);
       assert.equal(b.code, 0, b.stderr);

@@ -14,7 +14,10 @@ import { OverlaySnapshotter } from '../../src/snapshot/overlay.ts';
 const root = mkdtempSync(join(tmpdir(), 'berth-overlay-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+const mounted = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir);
 const tick = () => new Promise((r) => setTimeout(r, 20));
 const readIn = (s: OverlaySnapshotter, diffId: Digest, file: string) => s.readLayer(diffId, async (dir) => readFileSync(join(dir, file), 'utf8'));
 
@@ -40,7 +43,11 @@ class HeldDetach extends OverlaySnapshotter {
   }
 }
 
-const mountOptions = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === dir)?.split(' - ')[1] ?? '';
+const mountOptions = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === dir)
+    ?.split(' - ')[1] ?? '';
 
 describe('overlay commit', () => {
   it('returns before the detach; a mount over its layer waits for it; cleanup() removes the dir', async () => {
@@ -89,7 +96,11 @@ describe('overlay commit', () => {
   it('durable() resolves at once with no detach running, else after it; a failed detach rejects it, and the record is not written', async () => {
     const s = await new HeldDetach(root).init();
     const ran: string[] = [];
-    const record = (name: string) => void s.durable().then(() => ran.push(name), () => undefined);
+    const record = (name: string) =>
+      void s.durable().then(
+        () => ran.push(name),
+        () => undefined,
+      );
     record('idle');
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(ran, ['idle']);

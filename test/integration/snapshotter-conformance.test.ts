@@ -99,7 +99,10 @@ for (const driver of ['overlay', 'native'] as const) {
       const view = await s.view('view-1', [base]);
       assert.equal(readFileSync(join(view.rootfs, 'a'), 'utf8'), 'a\n');
       assert.throws(() => writeFileSync(join(view.rootfs, 'b'), 'no\n'), /EROFS/);
-      assert.ok(view.mounts.every((m) => m.options.includes('ro')), 'its mounts say read-only');
+      assert.ok(
+        view.mounts.every((m) => m.options.includes('ro')),
+        'its mounts say read-only',
+      );
       await s.remove('view-1');
       assert.equal(await s.stat('view-1'), undefined);
     });
@@ -112,7 +115,11 @@ for (const driver of ['overlay', 'native'] as const) {
       assert.equal(await s.stat('r2'), undefined);
       assert.equal((await s.stat(base))?.kind, 'layer');
       const again = await s.prepare('r2', [base]);
-      assert.deepEqual(readdirSync(again.rootfs).filter((n) => n === 'kept' || n === 'mine'), ['kept'], 'a new snapshot under the same key starts fresh');
+      assert.deepEqual(
+        readdirSync(again.rootfs).filter((n) => n === 'kept' || n === 'mine'),
+        ['kept'],
+        'a new snapshot under the same key starts fresh',
+      );
       await s.remove('r2');
     });
 
@@ -142,7 +149,10 @@ for (const driver of ['overlay', 'native'] as const) {
       await s.durable();
       const before = (await s.walk()).layers.map((l) => l.name).sort();
       const wrong = `sha256:${'2'.repeat(64)}` as Digest;
-      await assert.rejects(s.unpackLayer(wrong, async () => Readable.from(tar)), (e) => code(e) === 'DATA_CORRUPT');
+      await assert.rejects(
+        s.unpackLayer(wrong, async () => Readable.from(tar)),
+        (e) => code(e) === 'DATA_CORRUPT',
+      );
       assert.equal(await s.stat(wrong), undefined);
       const garbage = Buffer.concat([tar.subarray(0, 700), Buffer.alloc(300, 0xff)]);
       await assert.rejects(s.unpackLayer(sha256(garbage), async () => Readable.from(garbage)));
@@ -169,7 +179,7 @@ for (const driver of ['overlay', 'native'] as const) {
       assert.equal((await tarEntries(await layerTar(s, diffId))).get('x'), 'x\n', 'the winner is whole');
     });
 
-    it('deletions in a snapshot become whiteouts (or an opaque dir) that hide the parent\'s files', async () => {
+    it("deletions in a snapshot become whiteouts (or an opaque dir) that hide the parent's files", async () => {
       const base = await layerOf(s, 'wh1', [], (r) => {
         mkdirSync(join(r, 'd'));
         writeFileSync(join(r, 'd', 'a'), 'a\n');
@@ -191,7 +201,10 @@ for (const driver of ['overlay', 'native'] as const) {
       assert.ok(opaque || (entries.has('d/.wh.a') && entries.has('d/.wh.b')), `the old children of d are hidden: ${[...entries.keys()]}`);
       const view = await s.view('wh-view', [base, change]);
       assert.deepEqual(readdirSync(join(view.rootfs, 'd')), ['c']);
-      assert.deepEqual(readdirSync(view.rootfs).filter((n) => n === 'gone' || n === 'stays'), ['stays']);
+      assert.deepEqual(
+        readdirSync(view.rootfs).filter((n) => n === 'gone' || n === 'stays'),
+        ['stays'],
+      );
       await s.remove('wh-view');
     });
 

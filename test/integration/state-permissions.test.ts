@@ -26,7 +26,10 @@ const skip = process.getuid?.() !== 0 ? 'needs root' : undefined;
  * program from a dir nobody cannot search; sh's exec of argv is nobody's.
  */
 function asNobody(argv: readonly string[]) {
-  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', 'sh', '-c', '"$@"', 'sh', ...argv], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--', 'sh', '-c', '"$@"', 'sh', ...argv], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -108,7 +111,18 @@ describe('permissions of the state root and the run root', { skip }, () => {
   });
 
   it('dirs are 0700 and the files with secrets 0600', () => {
-    for (const d of ['', 'content', 'content/blobs', 'content/ingest', 'snapshots', 'snapshots/layers', 'snapshots/active', 'containers', `containers/${id}`, 'volumes']) {
+    for (const d of [
+      '',
+      'content',
+      'content/blobs',
+      'content/ingest',
+      'snapshots',
+      'snapshots/layers',
+      'snapshots/active',
+      'containers',
+      `containers/${id}`,
+      'volumes',
+    ]) {
       assert.equal(mode(join(root, d)), '700', `${d || 'the state root'}`);
     }
     for (const f of ['metadata.db', 'metadata.db-wal', 'metadata.db-shm', `containers/${id}/${id}-json.log`, `containers/${id}/bundle/config.json`]) {
@@ -121,7 +135,18 @@ describe('permissions of the state root and the run root', { skip }, () => {
   });
 
   it('inside, a non-root user still reads its rootfs, /etc files and volume', () => {
-    const r = run(['run', '--rm', '--user', '1000', '-v', 'v1:/data', 'evil:1', 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf /etc/hostname >/dev/null && ls / /data >/dev/null && stat -c %a / /data && id -u']);
+    const r = run([
+      'run',
+      '--rm',
+      '--user',
+      '1000',
+      '-v',
+      'v1:/data',
+      'evil:1',
+      'sh',
+      '-c',
+      'cat /etc/hosts /etc/resolv.conf /etc/hostname >/dev/null && ls / /data >/dev/null && stat -c %a / /data && id -u',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '755\n755\n1000\n');
   });
@@ -129,10 +154,26 @@ describe('permissions of the state root and the run root', { skip }, () => {
   it("a caller's umask 077 changes no mode a container sees; a file saved for the caller keeps it", () => {
     const withUmask = (umask: string, args: readonly string[]) =>
       spawnSync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, BERTH, '--root', root, ...args], { encoding: 'utf8', timeout: 60_000 });
-    const r = withUmask('077', ['run', '--rm', '--user', '1000', '-w', '/new/wd', '-v', 'v1:/data', 'evil:1', 'sh', '-c', 'cat /etc/hosts /etc/resolv.conf >/dev/null && stat -c %a / /new /new/wd /etc/hosts /data']);
+    const r = withUmask('077', [
+      'run',
+      '--rm',
+      '--user',
+      '1000',
+      '-w',
+      '/new/wd',
+      '-v',
+      'v1:/data',
+      'evil:1',
+      'sh',
+      '-c',
+      'cat /etc/hosts /etc/resolv.conf >/dev/null && stat -c %a / /new /new/wd /etc/hosts /data',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, '755\n755\n755\n644\n755\n');
-    for (const [umask, want] of [['077', '600'], ['022', '644']] as const) {
+    for (const [umask, want] of [
+      ['077', '600'],
+      ['022', '644'],
+    ] as const) {
       const out = join(parent, `saved-${umask}.tar`);
       assert.equal(withUmask(umask, ['save', '-o', out, 'evil:1']).status, 0);
       assert.equal(mode(out), want, `save -o under umask ${umask}`);
@@ -141,15 +182,19 @@ describe('permissions of the state root and the run root', { skip }, () => {
 
   it('a root left open by an older berth is tightened by the next command', () => {
     const container = join(root, 'containers', id);
-    for (const d of ['', 'content', 'snapshots', 'snapshots/layers', 'containers', `containers/${id}`, `containers/${id}/bundle`, 'volumes']) chmodSync(join(root, d), 0o755);
-    for (const f of ['metadata.db', 'metadata.db-wal', 'metadata.db-shm', `containers/${id}/${id}-json.log`, `containers/${id}/bundle/config.json`]) chmodSync(join(root, f), 0o644);
+    for (const d of ['', 'content', 'snapshots', 'snapshots/layers', 'containers', `containers/${id}`, `containers/${id}/bundle`, 'volumes'])
+      chmodSync(join(root, d), 0o755);
+    for (const f of ['metadata.db', 'metadata.db-wal', 'metadata.db-shm', `containers/${id}/${id}-json.log`, `containers/${id}/bundle/config.json`])
+      chmodSync(join(root, f), 0o644);
     chmodSync(runRoot, 0o711);
     assert.equal(asNobody(['cat', join(container, `${id}-json.log`)]).code, 0, 'the loose root is readable: the test is meaningful');
     const r = run(['ps', '-q']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), id.slice(0, 12));
-    for (const d of ['', 'content', 'snapshots', 'snapshots/layers', 'containers', `containers/${id}`, `containers/${id}/bundle`, 'volumes']) assert.equal(mode(join(root, d)), '700', d || 'root');
-    for (const f of ['metadata.db', 'metadata.db-wal', 'metadata.db-shm', `containers/${id}/${id}-json.log`, `containers/${id}/bundle/config.json`]) assert.equal(mode(join(root, f)), '600', f);
+    for (const d of ['', 'content', 'snapshots', 'snapshots/layers', 'containers', `containers/${id}`, `containers/${id}/bundle`, 'volumes'])
+      assert.equal(mode(join(root, d)), '700', d || 'root');
+    for (const f of ['metadata.db', 'metadata.db-wal', 'metadata.db-shm', `containers/${id}/${id}-json.log`, `containers/${id}/bundle/config.json`])
+      assert.equal(mode(join(root, f)), '600', f);
     assert.equal(mode(runRoot), '700');
     assert.match(asNobody(['cat', join(container, `${id}-json.log`)]).out, /Permission denied/);
     assert.match(run(['logs', id]).stdout, new RegExp(`out-${secret}`), 'the container is untouched');

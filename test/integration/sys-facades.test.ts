@@ -17,7 +17,9 @@ after(() => rmSync(sandbox, { recursive: true, force: true }));
 function runFacades(name: string, noNative: boolean): Record<string, unknown> {
   const dir = join(sandbox, name);
   const env = { ...process.env, BERTH_NO_NATIVE: noNative ? '1' : '' };
-  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'test', 'fixtures', 'sys-facades.ts'), dir], { cwd: REPO, env, encoding: 'utf8' }));
+  return JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', join(REPO, 'test', 'fixtures', 'sys-facades.ts'), dir], { cwd: REPO, env, encoding: 'utf8' }),
+  );
 }
 
 describe('sys/ facades, with and without the addon', () => {

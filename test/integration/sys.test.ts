@@ -69,8 +69,15 @@ describe('system calls through the addon', () => {
     s.umount2Sync(merged!, MNT_DETACH);
     assert.equal(readFileSync(join(upper!, 'written'), 'utf8'), 'upper\n');
     assert.throws(() => lstatSync(join(merged!, 'from-lower')), /ENOENT/);
-    assert.throws(() => s.umount2Sync(merged!, MNT_DETACH), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /umount2/.test(e.message), 'no longer a mount point');
-    assert.throws(() => s.mountSync('overlay', join(sandbox, 'missing-target'), 'overlay', 0, 'lowerdir=/nonexistent'), (e: NodeJS.ErrnoException) => typeof e.code === 'string' && e.code.startsWith('E'));
+    assert.throws(
+      () => s.umount2Sync(merged!, MNT_DETACH),
+      (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && /umount2/.test(e.message),
+      'no longer a mount point',
+    );
+    assert.throws(
+      () => s.mountSync('overlay', join(sandbox, 'missing-target'), 'overlay', 0, 'lowerdir=/nonexistent'),
+      (e: NodeJS.ErrnoException) => typeof e.code === 'string' && e.code.startsWith('E'),
+    );
   });
 
   it('syncs the file system holding a path, off the main thread', async () => {
@@ -84,9 +91,18 @@ describe('system calls through the addon', () => {
 
   it('reports errors with the errno code, as Node does', async () => {
     const s = native();
-    await assert.rejects(s.umount2(join(sandbox, 'not-a-mount-point-at-all'), MNT_DETACH), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'EINVAL');
-    await assert.rejects(s.mount('overlay', join(sandbox, 'missing-target'), 'overlay', 0, 'lowerdir=/nonexistent'), (e: NodeJS.ErrnoException) => typeof e.code === 'string' && e.code.startsWith('E'));
-    assert.throws(() => s.lxattrs(join(sandbox, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && /llistxattr/.test(e.message));
+    await assert.rejects(
+      s.umount2(join(sandbox, 'not-a-mount-point-at-all'), MNT_DETACH),
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'EINVAL',
+    );
+    await assert.rejects(
+      s.mount('overlay', join(sandbox, 'missing-target'), 'overlay', 0, 'lowerdir=/nonexistent'),
+      (e: NodeJS.ErrnoException) => typeof e.code === 'string' && e.code.startsWith('E'),
+    );
+    assert.throws(
+      () => s.lxattrs(join(sandbox, 'missing')),
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && /llistxattr/.test(e.message),
+    );
     assert.throws(() => s.lxattrs('a\0b'), TypeError, 'a NUL in a path is refused, not cut short');
   });
 
@@ -95,10 +111,17 @@ describe('system calls through the addon', () => {
     const file = join(sandbox, 'x-file');
     writeFileSync(file, 'x');
     s.lsetxattr(file, 'trusted.berth.test', Buffer.from('value'));
-    assert.deepEqual(s.lxattrs(file).filter(([n]) => n === 'trusted.berth.test'), [['trusted.berth.test', Buffer.from('value')]]);
+    assert.deepEqual(
+      s.lxattrs(file).filter(([n]) => n === 'trusted.berth.test'),
+      [['trusted.berth.test', Buffer.from('value')]],
+    );
     const link = join(sandbox, 'x-link');
     symlinkSync(file, link);
-    assert.deepEqual(s.lxattrs(link).filter(([n]) => n === 'trusted.berth.test'), [], 'the link, not its target');
+    assert.deepEqual(
+      s.lxattrs(link).filter(([n]) => n === 'trusted.berth.test'),
+      [],
+      'the link, not its target',
+    );
   });
 
   it('makes whiteouts and fifos', () => {
@@ -110,7 +133,10 @@ describe('system calls through the addon', () => {
     assert.equal(st.rdev, 0);
     s.mknod(join(sandbox, 'fifo'), constants.S_IFIFO | 0o600, 0, 0);
     assert.ok(lstatSync(join(sandbox, 'fifo')).isFIFO());
-    assert.throws(() => s.mknod(wh, constants.S_IFCHR, 0, 0), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+    assert.throws(
+      () => s.mknod(wh, constants.S_IFCHR, 0, 0),
+      (e: NodeJS.ErrnoException) => e.code === 'EEXIST',
+    );
   });
 });
 
@@ -123,7 +149,9 @@ describe('a child started by posix_spawn', () => {
 
   it('gives its output, its exit code and the env it was given', async () => {
     native();
-    const c = spawnChild('/bin/sh', ['-c', 'echo "out $BERTH_T"; echo err >&2; read x; echo "stdin: [$x]"; exit 3'], { env: { PATH: '/usr/bin:/bin', BERTH_T: 'v' } });
+    const c = spawnChild('/bin/sh', ['-c', 'echo "out $BERTH_T"; echo err >&2; read x; echo "stdin: [$x]"; exit 3'], {
+      env: { PATH: '/usr/bin:/bin', BERTH_T: 'v' },
+    });
     const [out, err, exit] = await Promise.all([collect(c.stdout!), collect(c.stderr!), c.exited]);
     assert.equal(out, 'out v\nstdin: []\n', 'stdin is /dev/null');
     assert.equal(err, 'err\n');
@@ -145,7 +173,7 @@ describe('a child started by posix_spawn', () => {
     await assert.rejects(spawnChild('/nonexistent/berth-tool', []).exited, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
   });
 
-  it('passes a pipe as stdin, and this process\'s own fds when asked', async () => {
+  it("passes a pipe as stdin, and this process's own fds when asked", async () => {
     native();
     const c = spawnChild('/bin/sh', ['-c', 'read x; echo "got [$x]"; echo to-devnull >&2'], { stdio: ['pipe', 'pipe', 'ignore'] });
     assert.equal(c.stderr, null);

@@ -75,13 +75,32 @@ interface TestImage {
 async function testImage(salt: string): Promise<TestImage> {
   const tars = [await tarOf({ 'a.txt': `a ${salt}\n` }), await tarOf({ 'b.txt': `b ${salt}\n`, 'dir/c.txt': 'c\n' })];
   const gz = tars.map((t) => gzipSync(t));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/bin'] }, rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) }, history: [] }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: ['PATH=/bin'] },
+      rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256(t)) },
+      history: [],
+    }),
+  );
   const layers = gz.map((g) => desc(MediaType.OciLayerGzip, g));
   const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: desc(MediaType.OciConfig, config), layers }));
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ ...desc(MediaType.OciManifest, manifestBytes), platform: { architecture: 'amd64', os: 'linux' } }] }));
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [{ ...desc(MediaType.OciManifest, manifestBytes), platform: { architecture: 'amd64', os: 'linux' } }],
+    }),
+  );
   const blobs = new Map<Digest, Buffer>([config, manifestBytes, ...gz].map((b) => [sha256(b), b]));
   const manifest = { digest: sha256(manifestBytes), bytes: manifestBytes, mediaType: MediaType.OciManifest };
-  return { source: new MemorySource({ digest: sha256(index), bytes: index, mediaType: MediaType.OciIndex }, blobs), manifest, config: desc(MediaType.OciConfig, config), layers };
+  return {
+    source: new MemorySource({ digest: sha256(index), bytes: index, mediaType: MediaType.OciIndex }, blobs),
+    manifest,
+    config: desc(MediaType.OciConfig, config),
+    layers,
+  };
 }
 
 /** A transport: a sink that writes an image under a name, and a source that reads it back. */
@@ -182,7 +201,12 @@ async function copyInto(source: ImageSource, t: Transport, tag: string) {
 
 /** The manifest, config and layer digests a source serves at its root (an index resolved). */
 async function digestsOf(source: ImageSource) {
-  const { images } = await copyImage(source, { description: 'nowhere', hasBlob: async () => true, putBlob: async () => undefined, putManifest: async () => undefined });
+  const { images } = await copyImage(source, {
+    description: 'nowhere',
+    hasBlob: async () => true,
+    putBlob: async () => undefined,
+    putManifest: async () => undefined,
+  });
   const img = images[0]!;
   return { manifest: img.manifest.digest, config: img.parsed.config.digest, layers: img.parsed.layers.map((l) => l.digest) };
 }
@@ -200,7 +224,10 @@ describe('image transports: every source into every sink', () => {
         const source = await from.read(a);
         const fromDigests = await digestsOf(source);
         assert.equal(fromDigests.config, image.config.digest);
-        assert.deepEqual(fromDigests.layers, image.layers.map((l) => l.digest));
+        assert.deepEqual(
+          fromDigests.layers,
+          image.layers.map((l) => l.digest),
+        );
         if (from.keepsManifest) assert.equal(fromDigests.manifest, image.manifest.digest, 'the index resolves to its image manifest, bytes kept');
 
         const b = nextTag();
@@ -208,12 +235,18 @@ describe('image transports: every source into every sink', () => {
         const back = await to.read(b);
         const got = await digestsOf(back);
         assert.equal(got.config, image.config.digest);
-        assert.deepEqual(got.layers, image.layers.map((l) => l.digest));
+        assert.deepEqual(
+          got.layers,
+          image.layers.map((l) => l.digest),
+        );
         if (from.keepsManifest && to.keepsManifest) assert.equal(got.manifest, image.manifest.digest);
         // And back into the first transport, which then holds what it started with.
         const c = nextTag();
         await copyInto(back, from, c);
-        assert.deepEqual((await digestsOf(await from.read(c))).layers, image.layers.map((l) => l.digest));
+        assert.deepEqual(
+          (await digestsOf(await from.read(c))).layers,
+          image.layers.map((l) => l.digest),
+        );
       });
     }
   }
@@ -235,7 +268,10 @@ describe('image transports: every sink refuses what is broken', () => {
       const image = await testImage(`missing-${to.name}`);
       image.source.blobs.delete(image.layers[1]!.digest);
       const tag = nextTag();
-      await assert.rejects(copyInto(image.source, to, tag), (e) => e instanceof BerthError && e.code === 'NOT_FOUND' && e.message.includes(image.layers[1]!.digest));
+      await assert.rejects(
+        copyInto(image.source, to, tag),
+        (e) => e instanceof BerthError && e.code === 'NOT_FOUND' && e.message.includes(image.layers[1]!.digest),
+      );
       await assert.rejects(async () => digestsOf(await to.read(tag)));
     });
 
@@ -247,7 +283,10 @@ describe('image transports: every sink refuses what is broken', () => {
       image.source.blobs.set(image.layers[0]!.digest, bad);
       const tag = nextTag();
       if (to.verifies) {
-        await assert.rejects(copyInto(image.source, to, tag), (e) => e instanceof BerthError && /DATA_CORRUPT|INVALID|UNAVAILABLE/.test(e.code) && /digest|match|hash/i.test(e.message));
+        await assert.rejects(
+          copyInto(image.source, to, tag),
+          (e) => e instanceof BerthError && /DATA_CORRUPT|INVALID|UNAVAILABLE/.test(e.code) && /digest|match|hash/i.test(e.message),
+        );
         await assert.rejects(async () => digestsOf(await to.read(tag)));
       } else {
         await copyInto(image.source, to, tag);

@@ -39,7 +39,15 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const FILES = { 'a.txt': 'alpha\n', 'b.py': 'print(1)\n', 'c.py': 'print(2)\n', 'dir/x': 'x\n', 'dir/sub/y': 'yy\n', 'data/big.bin': 'big\n', 'requirements.txt': 'numpy\n' };
+const FILES = {
+  'a.txt': 'alpha\n',
+  'b.py': 'print(1)\n',
+  'c.py': 'print(2)\n',
+  'dir/x': 'x\n',
+  'dir/sub/y': 'yy\n',
+  'data/big.bin': 'big\n',
+  'requirements.txt': 'numpy\n',
+};
 
 const cases: Array<[string, string, Record<string, string>?]> = [
   ['env and cmd', 'FROM bb:1\nENV A=1 B="two words"\nENV C $A-x\nCMD ["sh", "-c", "echo $A"]\n'],
@@ -59,11 +67,20 @@ const cases: Array<[string, string, Record<string, string>?]> = [
   ['copy chown by name', 'FROM bb:1\nCOPY --chown=user:staff a.txt /home/user/\n'],
   ['copy to relative dest with workdir', 'FROM bb:1\nWORKDIR /w\nCOPY a.txt .\nCOPY dir ./d/\n'],
   ['dockerignore', 'FROM bb:1\nCOPY . /ctx/\n', { '.dockerignore': 'data\n*.py\n!c.py\n' }],
-  ['arg and env expansion', 'ARG BASE=bb:1\nFROM $BASE\nARG VERSION=1.2\nENV APP_VERSION=${VERSION}\nWORKDIR /opt/app-${VERSION}\nCOPY a.txt /opt/${VERSION:-none}/\nRUN echo "$VERSION" > /v\n'],
-  ['multi-stage copy --from', 'FROM bb:1 AS build\nRUN mkdir -p /out && echo bin > /out/app && chmod 755 /out/app\nFROM bb:1\nCOPY --from=build /out/app /usr/local/bin/app\nCOPY --from=0 /out /out2\n'],
+  [
+    'arg and env expansion',
+    'ARG BASE=bb:1\nFROM $BASE\nARG VERSION=1.2\nENV APP_VERSION=${VERSION}\nWORKDIR /opt/app-${VERSION}\nCOPY a.txt /opt/${VERSION:-none}/\nRUN echo "$VERSION" > /v\n',
+  ],
+  [
+    'multi-stage copy --from',
+    'FROM bb:1 AS build\nRUN mkdir -p /out && echo bin > /out/app && chmod 755 /out/app\nFROM bb:1\nCOPY --from=build /out/app /usr/local/bin/app\nCOPY --from=0 /out /out2\n',
+  ],
   ['run creates and deletes', 'FROM bb:1\nRUN mkdir -p /x/y && echo 1 > /x/y/f && ln -s /x/y/f /link\nRUN rm -rf /x/y && mkdir /x/z\n'],
   ['run replaces a dir', 'FROM bb:1\nRUN mkdir /d && touch /d/a /d/b\nRUN rm -rf /d && mkdir /d && touch /d/c\n'],
-  ['quotes and escapes in ENV and LABEL', 'FROM bb:1\nENV Q="a \\"quoted\\" word" S=\'single $HOME\' E=esc\\ aped\nLABEL "key with space"="v" multi="line1 \\\n line2"\n'],
+  [
+    'quotes and escapes in ENV and LABEL',
+    'FROM bb:1\nENV Q="a \\"quoted\\" word" S=\'single $HOME\' E=esc\\ aped\nLABEL "key with space"="v" multi="line1 \\\n line2"\n',
+  ],
   ['onbuild triggers', 'FROM obparent:1\nRUN cat /onbuild-ran > /copied\n'],
   ['add local tar', 'FROM bb:1\nADD files.tar /unpacked/\n', { 'files.tar': '' }],
   ['requirements first', 'FROM bb:1\nWORKDIR /app\nCOPY requirements.txt .\nRUN wc -l requirements.txt > /req-count\nCOPY . .\nUSER user\n'],
@@ -84,7 +101,9 @@ function tree(root: string): string[] {
       const p = rel ? `${rel}/${n}` : n;
       const st = lstatSync(join(root, p));
       const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
-      out.push(`${p} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}${type === 'f' ? ` ${st.size}` : ''}${type === 'l' ? ` -> ${readlinkSync(join(root, p))}` : ''}`);
+      out.push(
+        `${p} ${type} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}${type === 'f' ? ` ${st.size}` : ''}${type === 'l' ? ` -> ${readlinkSync(join(root, p))}` : ''}`,
+      );
       if (type === 'd') walk(p);
     }
   };
@@ -102,7 +121,8 @@ function flatten(image: string, dest: string): string[] {
   return tree(dest);
 }
 
-const CONFIG_FIELDS = '{{json .Config.Env}}|{{json .Config.Cmd}}|{{json .Config.Entrypoint}}|{{json .Config.WorkingDir}}|{{json .Config.User}}|{{json .Config.ExposedPorts}}|{{json .Config.Volumes}}|{{json .Config.Labels}}|{{json .Config.StopSignal}}|{{json .Config.Healthcheck}}|{{json .Config.OnBuild}}';
+const CONFIG_FIELDS =
+  '{{json .Config.Env}}|{{json .Config.Cmd}}|{{json .Config.Entrypoint}}|{{json .Config.WorkingDir}}|{{json .Config.User}}|{{json .Config.ExposedPorts}}|{{json .Config.Volumes}}|{{json .Config.Labels}}|{{json .Config.StopSignal}}|{{json .Config.Healthcheck}}|{{json .Config.OnBuild}}';
 
 describe('build: berth matches docker BuildKit', () => {
   for (const [i, [name, dockerfile, extra]] of cases.entries()) {

@@ -132,8 +132,13 @@ describe('image removal and archive integrity', () => {
     // Corrupt the config blob in place (the file keeps its digest name) and drop the
     // docker manifest so the OCI index, which names blobs by digest, is what load reads.
     const index = JSON.parse(execFileSync('cat', [join(dir, 'index.json')]).toString()) as { manifests: Array<{ digest: string }> };
-    const manifest = JSON.parse(execFileSync('cat', [join(dir, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7))]).toString()) as { config: { digest: string } };
-    writeFileSync(join(dir, 'blobs', 'sha256', manifest.config.digest.slice(7)), '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":1}');
+    const manifest = JSON.parse(execFileSync('cat', [join(dir, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7))]).toString()) as {
+      config: { digest: string };
+    };
+    writeFileSync(
+      join(dir, 'blobs', 'sha256', manifest.config.digest.slice(7)),
+      '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"x":1}',
+    );
     execFileSync('rm', [join(dir, 'manifest.json')]);
     const fresh = tempRoot('berth-tamper-');
     try {

@@ -65,7 +65,10 @@ describe('zstd', () => {
     assert.equal(p.code, 0, p.stderr);
     const digest = p.stdout.match(/digest: (\S+)/)![1]!;
     const manifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`], { encoding: 'utf8' }));
-    assert.deepEqual(manifest.layers.map((l: { mediaType: string }) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+zstd']);
+    assert.deepEqual(
+      manifest.layers.map((l: { mediaType: string }) => l.mediaType),
+      ['application/vnd.oci.image.layer.v1.tar+zstd'],
+    );
     const blob = execFileSync('curl', ['-sfL', '-r', '0-3', `http://${reg.host}/v2/team/zstd/blobs/${manifest.layers[0].digest}`]);
     assert.deepEqual([...blob.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], 'zstd magic');
     const again = t.run(['push', '--compression-format', 'zstd', name]);
@@ -96,7 +99,7 @@ describe('built images', () => {
     assert.equal(docker(['run', '--rm', '--network', 'none', name]).stdout, 'built-here\n');
   });
 
-  it('a layer dir changed on disk is refused by the registry\'s digest check, not pushed', () => {
+  it("a layer dir changed on disk is refused by the registry's digest check, not pushed", () => {
     const ctx = join(work, 'tampered');
     execFileSync('mkdir', ['-p', ctx]);
     execFileSync('sh', ['-c', `printf 'FROM bb:1\nRUN echo original > /t\n' > ${ctx}/Dockerfile`]);

@@ -21,7 +21,12 @@ const NOT_VARIABLES = [
 ];
 
 it('bin/berth unsets every variable Node reads as it starts (NODE_EXTRA_CA_CERTS is handed over)', () => {
-  const unset = new Set(/^unset ((?:[^\n]*\\\n)*[^\n]*)/m.exec(SCRIPT)![1]!.split(/[\s\\]+/).filter(Boolean));
+  const unset = new Set(
+    /^unset ((?:[^\n]*\\\n)*[^\n]*)/m
+      .exec(SCRIPT)![1]!
+      .split(/[\s\\]+/)
+      .filter(Boolean),
+  );
   assert.ok(unset.has('NODE_OPTIONS') && unset.has('OPENSSL_CONF'), 'the unset line is found');
   const binary = readFileSync(process.execPath).toString('latin1');
   const read = new Set<string>();

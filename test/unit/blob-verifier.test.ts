@@ -26,9 +26,20 @@ describe('BlobVerifier', () => {
     { name: 'bytes that match digest and size', chunks: ['hello ', 'world'], expected: good, size: 11, want: good },
     { name: 'no promise at all: the digest of what came', chunks: ['hello world'], want: good },
     { name: 'only a size, met', chunks: ['hello', ' world'], size: 11, want: good },
-    { name: 'a digest that does not match', chunks: ['hello world'], expected: other, want: /^digest mismatch: expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}$/ },
+    {
+      name: 'a digest that does not match',
+      chunks: ['hello world'],
+      expected: other,
+      want: /^digest mismatch: expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}$/,
+    },
     { name: 'fewer bytes than promised', chunks: ['hello'], expected: good, size: 11, want: /^blob sha256:[0-9a-f]{64}: expected 11 bytes, got 5$/ },
-    { name: 'more bytes than promised, cut off at once', chunks: ['hello world', '!'], expected: good, size: 11, want: /^blob sha256:[0-9a-f]{64} is larger than its 11 bytes$/ },
+    {
+      name: 'more bytes than promised, cut off at once',
+      chunks: ['hello world', '!'],
+      expected: good,
+      size: 11,
+      want: /^blob sha256:[0-9a-f]{64} is larger than its 11 bytes$/,
+    },
     { name: 'more bytes than a size-only promise', chunks: ['hello world!'], size: 11, want: /^the blob is larger than its 11 bytes$/ },
     { name: 'nothing where something was promised', chunks: [], size: 11, want: /expected 11 bytes, got 0$/ },
   ];
@@ -47,7 +58,10 @@ describe('BlobVerifier', () => {
   it('verify() takes a promise made late (a writer told at commit)', () => {
     const v = new BlobVerifier();
     v.update(data);
-    assert.throws(() => v.verify(other), (e) => isBerthError(e, 'DATA_CORRUPT'));
+    assert.throws(
+      () => v.verify(other),
+      (e) => isBerthError(e, 'DATA_CORRUPT'),
+    );
   });
 
   it('counts what it saw', () => {
@@ -59,9 +73,18 @@ describe('BlobVerifier', () => {
 
   it('verifyBytes checks bytes in memory the same way', () => {
     assert.equal(verifyBytes(data, good, 11), good);
-    assert.throws(() => verifyBytes(data, good, 12), (e) => isBerthError(e, 'DATA_CORRUPT') && /expected 12 bytes, got 11/.test(e.message));
-    assert.throws(() => verifyBytes(data, good, 5), (e) => isBerthError(e, 'DATA_CORRUPT') && /expected 5 bytes, got 11/.test(e.message));
-    assert.throws(() => verifyBytes(data, other), (e) => isBerthError(e, 'DATA_CORRUPT'));
+    assert.throws(
+      () => verifyBytes(data, good, 12),
+      (e) => isBerthError(e, 'DATA_CORRUPT') && /expected 12 bytes, got 11/.test(e.message),
+    );
+    assert.throws(
+      () => verifyBytes(data, good, 5),
+      (e) => isBerthError(e, 'DATA_CORRUPT') && /expected 5 bytes, got 11/.test(e.message),
+    );
+    assert.throws(
+      () => verifyBytes(data, other),
+      (e) => isBerthError(e, 'DATA_CORRUPT'),
+    );
   });
 
   it('digestOfFile rehashes a file, and says undefined when there is none', async () => {

@@ -40,7 +40,14 @@ describe('Go-template subset', () => {
   for (const [tpl, want] of cases) it(tpl, () => assert.equal(renderTemplate(tpl, row), want));
 
   it('renders a table with aligned columns', () => {
-    const s = formatRows(undefined, [{ A: 'x', B: 'yy' }, { A: 'longer', B: 'z' }], { headers: ['A', 'B'], cells: (r) => [String(r.A), String(r.B)] });
+    const s = formatRows(
+      undefined,
+      [
+        { A: 'x', B: 'yy' },
+        { A: 'longer', B: 'z' },
+      ],
+      { headers: ['A', 'B'], cells: (r) => [String(r.A), String(r.B)] },
+    );
     assert.equal(s, 'A        B\nx        yy\nlonger   z\n');
   });
 
@@ -49,7 +56,7 @@ describe('Go-template subset', () => {
   });
 });
 
-describe('malformed templates, refused with Go text/template\'s words', () => {
+describe("malformed templates, refused with Go text/template's words", () => {
   const refused: Array<[string, string]> = [
     ['{{.Foo', 'unclosed action'],
     ['{{ .Id }}x{{', 'unclosed action'],
@@ -62,11 +69,23 @@ describe('malformed templates, refused with Go text/template\'s words', () => {
   ];
   for (const [tpl, want] of refused) {
     it(`refuses ${JSON.stringify(tpl)}`, () => {
-      assert.throws(() => renderTemplate(tpl, {}), (e: Error & { code?: string }) => e.code === 'SYNTAX' && e.message.startsWith('template parsing error: template: :') && e.message.endsWith(want));
+      assert.throws(
+        () => renderTemplate(tpl, {}),
+        (e: Error & { code?: string }) => e.code === 'SYNTAX' && e.message.startsWith('template parsing error: template: :') && e.message.endsWith(want),
+      );
       assert.throws(() => formatRows(`table ${tpl}`, [], { headers: [], cells: () => [] }), /template parsing error/);
     });
   }
 
-  const accepted = ['{{.Id}} }}', '{{- .Id -}}', '{{range .Mounts}}{{.Source}} {{end}}', '{{index .Config.Labels "a.b"}}', '{{/* c */}}{{.Id}}', '{{if eq .State.Status "running"}}up{{end}}', '{{$x := .Id}}{{$x}}', 'plain'];
+  const accepted = [
+    '{{.Id}} }}',
+    '{{- .Id -}}',
+    '{{range .Mounts}}{{.Source}} {{end}}',
+    '{{index .Config.Labels "a.b"}}',
+    '{{/* c */}}{{.Id}}',
+    '{{if eq .State.Status "running"}}up{{end}}',
+    '{{$x := .Id}}{{$x}}',
+    'plain',
+  ];
   for (const tpl of accepted) it(`takes ${JSON.stringify(tpl)}`, () => assert.doesNotThrow(() => renderTemplate(tpl, {})));
 });

@@ -15,24 +15,99 @@ const REPO = join(import.meta.dirname, '..', '..');
 const CASES: ReadonlyArray<{ name: SettingName; variable: string; unset: unknown; good: ReadonlyArray<[string, unknown]>; bad: readonly string[] }> = [
   { name: 'stateRoot', variable: 'BERTH_ROOT', unset: undefined, good: [['/srv/berth', '/srv/berth']], bad: ['/a\0b'] },
   { name: 'runRoot', variable: 'BERTH_RUN_ROOT', unset: undefined, good: [['/run/b', '/run/b']], bad: ['x\0'] },
-  { name: 'snapshotter', variable: 'BERTH_SNAPSHOTTER', unset: undefined, good: [['overlay', 'overlay'], ['native', 'native']], bad: ['zfs', 'Overlay'] },
-  { name: 'runc', variable: 'BERTH_RUNC', unset: undefined, good: [['/opt/runc', '/opt/runc'], ['crun', 'crun']], bad: ['\0'] },
+  {
+    name: 'snapshotter',
+    variable: 'BERTH_SNAPSHOTTER',
+    unset: undefined,
+    good: [
+      ['overlay', 'overlay'],
+      ['native', 'native'],
+    ],
+    bad: ['zfs', 'Overlay'],
+  },
+  {
+    name: 'runc',
+    variable: 'BERTH_RUNC',
+    unset: undefined,
+    good: [
+      ['/opt/runc', '/opt/runc'],
+      ['crun', 'crun'],
+    ],
+    bad: ['\0'],
+  },
   { name: 'zstd', variable: 'BERTH_ZSTD', unset: undefined, good: [['/usr/bin/zstd', '/usr/bin/zstd']], bad: ['z\0'] },
   { name: 'aardvarkDns', variable: 'BERTH_AARDVARK', unset: undefined, good: [['aardvark-dns', 'aardvark-dns']], bad: ['\0'] },
   { name: 'cniPath', variable: 'BERTH_CNI_PATH', unset: '/usr/lib/cni', good: [['/opt/cni/bin', '/opt/cni/bin']], bad: ['\0'] },
   { name: 'binfmtDir', variable: 'BERTH_BINFMT_D', unset: '/usr/lib/binfmt.d', good: [['/etc/binfmt.d', '/etc/binfmt.d']], bad: ['\0'] },
   { name: 'netDir', variable: 'BERTH_NET_DIR', unset: '/run/berth', good: [['/tmp/net', '/tmp/net']], bad: ['\0'] },
-  { name: 'bridgeName', variable: 'BERTH_BRIDGE', unset: 'berth0', good: [['br-test', 'br-test'], ['abcdefghijklmno', 'abcdefghijklmno']], bad: ['abcdefghijklmnop', 'br 0', 'br/0', '..'] },
-  { name: 'bridgeSubnet', variable: 'BERTH_SUBNET', unset: '10.87.0.0/16', good: [['10.231.0.0/16', '10.231.0.0/16'], ['192.168.5.0/24', '192.168.5.0/24']], bad: ['10.87.0.0', '10.87.0.0/33', '300.1.1.1/16', 'fd00::/64'] },
+  {
+    name: 'bridgeName',
+    variable: 'BERTH_BRIDGE',
+    unset: 'berth0',
+    good: [
+      ['br-test', 'br-test'],
+      ['abcdefghijklmno', 'abcdefghijklmno'],
+    ],
+    bad: ['abcdefghijklmnop', 'br 0', 'br/0', '..'],
+  },
+  {
+    name: 'bridgeSubnet',
+    variable: 'BERTH_SUBNET',
+    unset: '10.87.0.0/16',
+    good: [
+      ['10.231.0.0/16', '10.231.0.0/16'],
+      ['192.168.5.0/24', '192.168.5.0/24'],
+    ],
+    bad: ['10.87.0.0', '10.87.0.0/33', '300.1.1.1/16', 'fd00::/64'],
+  },
   { name: 'networkPool', variable: 'BERTH_NETWORK_POOL', unset: '10.89', good: [['172.30', '172.30']], bad: ['10', '10.89.0', '10.256', 'a.b'] },
   { name: 'certsDir', variable: 'BERTH_CERTS_D', unset: '/etc/docker/certs.d', good: [['/tmp/certs.d', '/tmp/certs.d']], bad: ['\0'] },
-  { name: 'extraCaCerts', variable: 'BERTH_EXTRA_CA_CERTS', unset: undefined, good: [['/etc/ssl/certs/ca-certificates.crt', '/etc/ssl/certs/ca-certificates.crt'], ['certs.pem', 'certs.pem']], bad: ['\0'] },
+  {
+    name: 'extraCaCerts',
+    variable: 'BERTH_EXTRA_CA_CERTS',
+    unset: undefined,
+    good: [
+      ['/etc/ssl/certs/ca-certificates.crt', '/etc/ssl/certs/ca-certificates.crt'],
+      ['certs.pem', 'certs.pem'],
+    ],
+    bad: ['\0'],
+  },
   { name: 'nofileHard', variable: 'BERTH_NOFILE_HARD', unset: 20000, good: [['1024', 1024]], bad: ['0', '-1', '1e4', 'many', '10.5'] },
-  { name: 'noNative', variable: 'BERTH_NO_NATIVE', unset: false, good: [['1', true], ['true', true], ['YES', true], ['0', false], ['off', false]], bad: ['2', 'maybe'] },
-  { name: 'timing', variable: 'BERTH_TIMING', unset: false, good: [['1', true], ['no', false]], bad: ['verbose'] },
+  {
+    name: 'noNative',
+    variable: 'BERTH_NO_NATIVE',
+    unset: false,
+    good: [
+      ['1', true],
+      ['true', true],
+      ['YES', true],
+      ['0', false],
+      ['off', false],
+    ],
+    bad: ['2', 'maybe'],
+  },
+  {
+    name: 'timing',
+    variable: 'BERTH_TIMING',
+    unset: false,
+    good: [
+      ['1', true],
+      ['no', false],
+    ],
+    bad: ['verbose'],
+  },
   { name: 'rangeThreshold', variable: 'BERTH_RANGE_THRESHOLD', unset: 64 << 20, good: [['100000', 100000]], bad: ['0', '64M', ' 1'] },
   { name: 'rangePart', variable: 'BERTH_RANGE_PART', unset: 16 << 20, good: [['262144', 262144]], bad: ['0', '-5'] },
-  { name: 'layerThreadThreshold', variable: 'BERTH_THREAD_THRESHOLD', unset: 32 << 20, good: [['1', 1], ['0', 0]], bad: ['x', '99999999999999999999'] },
+  {
+    name: 'layerThreadThreshold',
+    variable: 'BERTH_THREAD_THRESHOLD',
+    unset: 32 << 20,
+    good: [
+      ['1', 1],
+      ['0', 0],
+    ],
+    bad: ['x', '99999999999999999999'],
+  },
   { name: 'copyThreadThreshold', variable: 'BERTH_COPY_THREAD_THRESHOLD', unset: 4000, good: [['2', 2]], bad: ['two'] },
   { name: 'uploadChunk', variable: 'BERTH_UPLOAD_CHUNK', unset: 64 << 20, good: [['1048576', 1 << 20]], bad: ['0', '1MiB'] },
 ];
@@ -94,9 +169,11 @@ describe('src/ outside config/', () => {
         const p = join(dir, e.name);
         if (e.isDirectory()) walk(p);
         else if (e.name.endsWith('.ts') && !p.includes(`${join('src', 'config')}`)) {
-          readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
-            if (/\benv(\.|\[['"])BERTH_/.test(line)) offenders.push(`${p}:${i + 1}`);
-          });
+          readFileSync(p, 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              if (/\benv(\.|\[['"])BERTH_/.test(line)) offenders.push(`${p}:${i + 1}`);
+            });
         }
       }
     };

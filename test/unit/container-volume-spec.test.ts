@@ -22,6 +22,10 @@ describe('parseV', () => {
     ['/a:/x:bogus', 'invalid mode: bogus'],
   ];
   for (const [spec, message] of refused) {
-    it(`refuses ${JSON.stringify(spec)}`, () => assert.throws(() => parseV(spec), (e: Error & { code?: string }) => e.message === message && e.code === 'INVALID_ARGUMENT'));
+    it(`refuses ${JSON.stringify(spec)}`, () =>
+      assert.throws(
+        () => parseV(spec),
+        (e: Error & { code?: string }) => e.message === message && e.code === 'INVALID_ARGUMENT',
+      ));
   }
 });

@@ -24,7 +24,14 @@ describe('DirectWriter', () => {
     const want = Buffer.alloc(size);
     // Whole parts out of order and a short last one make up the file; then a part of one
     // block and a few bytes, and one of less than a block, are written over its start.
-    const writes: Array<[number, number]> = [[0, part], [2 * part, part], [part, part], [3 * part, 10_000], [0, 4096 + 7], [4096, 100]];
+    const writes: Array<[number, number]> = [
+      [0, part],
+      [2 * part, part],
+      [part, part],
+      [3 * part, 10_000],
+      [0, 4096 + 7],
+      [4096, 100],
+    ];
     for (const [pos, len] of writes) {
       const buf = direct.buffer(len);
       assert.equal(buf.length, len);

@@ -22,7 +22,10 @@ describe('every ML corpus file dumps', { skip: SKIP }, () => {
       const r = parseDockerfile(src, f);
       const lines = dump(r).trimEnd().split('\n');
       assert.equal(lines.length, r.children.length);
-      assert.ok(lines.every((l) => /^\([a-z]+( |\)$)/.test(l) && l.endsWith(')')), 'every line is an S-expression');
+      assert.ok(
+        lines.every((l) => /^\([a-z]+( |\)$)/.test(l) && l.endsWith(')')),
+        'every line is an S-expression',
+      );
       dumped++;
     });
   }

@@ -48,14 +48,16 @@ describe('canSkipDir', () => {
     [['*', '!src'], 'src', false],
     [['data', '!data'], 'data', false],
   ];
-  for (const [patterns, dir, want] of cases) it(`${JSON.stringify(patterns)} ${dir} → ${want}`, () => assert.equal(new IgnoreMatcher(patterns).canSkipDir(dir), want));
+  for (const [patterns, dir, want] of cases)
+    it(`${JSON.stringify(patterns)} ${dir} → ${want}`, () => assert.equal(new IgnoreMatcher(patterns).canSkipDir(dir), want));
   it('never skips a dir holding a file that matching re-includes', () => {
     const patterns = ['data', '!data/a/*.txt', 'models/**', '!models/keep/**'];
     const m = new IgnoreMatcher(patterns);
     const files = ['data/a/x.txt', 'data/b/y.bin', 'models/keep/w', 'models/drop/w'];
     for (const f of files.filter((f) => !m.matches(f))) {
       const parts = f.split('/');
-      for (let i = 1; i < parts.length; i++) assert.equal(m.canSkipDir(parts.slice(0, i).join('/')), false, `${f} is kept, so ${parts.slice(0, i).join('/')} must be walked`);
+      for (let i = 1; i < parts.length; i++)
+        assert.equal(m.canSkipDir(parts.slice(0, i).join('/')), false, `${f} is kept, so ${parts.slice(0, i).join('/')} must be walked`);
     }
     assert.equal(m.canSkipDir('models/drop'), true);
   });

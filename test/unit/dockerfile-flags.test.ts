@@ -5,7 +5,8 @@ import { copyFlags, loadDockerfile, parseRunMount, parseSize, runFlags, type Run
 import { BerthError } from '../../src/errors/index.ts';
 
 const invalid = (msg: RegExp) => (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && msg.test(e.message);
-const syntax = (msg: RegExp, line?: number) => (e: unknown) => e instanceof BerthError && e.code === 'SYNTAX' && msg.test(e.message) && (line === undefined || e.position?.line === line);
+const syntax = (msg: RegExp, line?: number) => (e: unknown) =>
+  e instanceof BerthError && e.code === 'SYNTAX' && msg.test(e.message) && (line === undefined || e.position?.line === line);
 const vars: Record<string, string> = { DIR: '/cache', ID: 'pip', T: 'tmpfs', MODE: '0700', EMPTY: '' };
 const expand = (w: string) => w.replace(/\$(\w+)/g, (_, n: string) => vars[n] ?? '');
 
@@ -22,7 +23,10 @@ describe('parseRunMount: every key', () => {
     ['type=bind,target=/b,rw=0', { type: 'bind', target: '/b', ...base }],
     ['from=binaries', { type: 'bind', target: '', from: 'binaries', ...base }],
     ['type=cache,target=/root/.cache', { type: 'cache', target: '/root/.cache', readonly: false, required: false }],
-    ['TYPE=CACHE,Target=/c,id=pip,sharing=LOCKED,mode=0755,uid=1000,gid=1001,ro', { type: 'cache', target: '/c', id: 'pip', sharing: 'locked', mode: 0o755, uid: 1000, gid: 1001, readonly: true, required: false }],
+    [
+      'TYPE=CACHE,Target=/c,id=pip,sharing=LOCKED,mode=0755,uid=1000,gid=1001,ro',
+      { type: 'cache', target: '/c', id: 'pip', sharing: 'locked', mode: 0o755, uid: 1000, gid: 1001, readonly: true, required: false },
+    ],
     ['type=cache,target=/c,sharing=shared,readonly=true', { type: 'cache', target: '/c', sharing: 'shared', readonly: true, required: false }],
     ['type=cache,target=/c,from=base,source=/x', { type: 'cache', target: '/c', from: 'base', source: '/x', readonly: false, required: false }],
     ['type=tmpfs,target=/t', { type: 'tmpfs', target: '/t', readonly: false, required: false }],
@@ -30,7 +34,10 @@ describe('parseRunMount: every key', () => {
     ['type=secret,id=tok', { type: 'secret', id: 'tok', target: '/run/secrets/tok', ...base }],
     ['type=secret,target=/run/secrets/npmrc/', { type: 'secret', id: 'npmrc', target: '/run/secrets/npmrc/', ...base }],
     ['type=secret,source=aws', { type: 'secret', id: 'aws', target: '/run/secrets/aws', ...base }],
-    ['type=secret,id=tok,target=/t,required,mode=0440,uid=1,gid=2', { type: 'secret', id: 'tok', target: '/t', mode: 0o440, uid: 1, gid: 2, readonly: true, required: true }],
+    [
+      'type=secret,id=tok,target=/t,required,mode=0440,uid=1,gid=2',
+      { type: 'secret', id: 'tok', target: '/t', mode: 0o440, uid: 1, gid: 2, readonly: true, required: true },
+    ],
     ['type=secret,id=tok,required=false,env=TOKEN', { type: 'secret', id: 'tok', target: '/run/secrets/tok', env: 'TOKEN', ...base }],
     ['type=ssh', { type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', ...base }],
     ['type=ssh,id=gh,target=/ssh,required=true', { type: 'ssh', id: 'gh', target: '/ssh', readonly: true, required: true }],
@@ -76,8 +83,14 @@ describe('parseRunMount: every error', () => {
 
 describe('parseRunMount: parse time and expansion', () => {
   it('a mistyped key gets the nearest known one as its hint', () => {
-    assert.throws(() => parseRunMount('traget=/x'), (e) => e instanceof BerthError && e.hint === 'did you mean target?');
-    assert.throws(() => parseRunMount(`${'k'.repeat(100_000)}=1`), (e) => e instanceof BerthError && /keys are/.test(e.hint ?? '') && e.message.length < 300);
+    assert.throws(
+      () => parseRunMount('traget=/x'),
+      (e) => e instanceof BerthError && e.hint === 'did you mean target?',
+    );
+    assert.throws(
+      () => parseRunMount(`${'k'.repeat(100_000)}=1`),
+      (e) => e instanceof BerthError && /keys are/.test(e.hint ?? '') && e.message.length < 300,
+    );
   });
   it('values are expanded one by one, after the fields are split', () => {
     const m = parseRunMount('type=$T,target=$DIR/x', expand);
@@ -91,7 +104,10 @@ describe('parseRunMount: parse time and expansion', () => {
     assert.throws(() => parseRunMount('type=cache,target=$DIR,mode=9'), invalid(/invalid value 9 for mode/));
   });
   it('sizes read as docker reads them', () => {
-    assert.deepEqual(['1024', '1k', '1KiB', '1.5m', '2g', '1 GB'].map((s) => parseSize(s)), [1024, 1024, 1024, 1.5 * 2 ** 20, 2 * 2 ** 30, 2 ** 30]);
+    assert.deepEqual(
+      ['1024', '1k', '1KiB', '1.5m', '2g', '1 GB'].map((s) => parseSize(s)),
+      [1024, 1024, 1024, 1.5 * 2 ** 20, 2 * 2 ** 30, 2 ** 30],
+    );
     for (const bad of ['', '-1', '1x', '1mm', '50%']) assert.throws(() => parseSize(bad), invalid(/invalid value for size/));
   });
 });
@@ -105,14 +121,27 @@ describe('runFlags', () => {
     assert.throws(() => runFlags({ security: ['privileged'] }), invalid(/unsupported --security value "privileged"/));
   });
   it('every --mount is read', () => {
-    assert.deepEqual(runFlags({ mount: ['type=cache,target=/a', 'type=tmpfs,target=/b'] }, (w) => w).mounts.map((m) => m.type), ['cache', 'tmpfs']);
+    assert.deepEqual(
+      runFlags({ mount: ['type=cache,target=/a', 'type=tmpfs,target=/b'] }, (w) => w).mounts.map((m) => m.type),
+      ['cache', 'tmpfs'],
+    );
   });
 });
 
 describe('copyFlags', () => {
   it('every flag', () => {
     const f = copyFlags({ from: ['build'], chown: ['1:2'], chmod: ['0755'], link: ['true'], parents: ['true'], exclude: ['*.md', '*.txt'] });
-    assert.deepEqual(f, { from: 'build', chown: '1:2', chmod: 0o755, link: true, parents: true, exclude: ['*.md', '*.txt'], checksum: undefined, keepGitDir: false, unpack: undefined });
+    assert.deepEqual(f, {
+      from: 'build',
+      chown: '1:2',
+      chmod: 0o755,
+      link: true,
+      parents: true,
+      exclude: ['*.md', '*.txt'],
+      checksum: undefined,
+      keepGitDir: false,
+      unpack: undefined,
+    });
     const add = copyFlags({ checksum: [`sha256:${'a'.repeat(64)}`], 'keep-git-dir': ['true'], unpack: ['false'], link: ['false'] }, (w) => w);
     assert.deepEqual([add.checksum, add.keepGitDir, add.unpack, add.link, add.parents], [`sha256:${'a'.repeat(64)}`, true, false, false, false]);
   });
@@ -125,7 +154,10 @@ describe('copyFlags', () => {
     assert.throws(() => copyFlags({ checksum: ['md5'] }), invalid(/invalid --checksum/));
     assert.doesNotThrow(() => copyFlags({ checksum: ['sha256:00'] }), 'at parse time only the shape');
     assert.throws(() => copyFlags({ checksum: ['sha256:00'] }, (w) => w), invalid(/invalid --checksum/));
-    assert.throws(() => copyFlags({ checksum: [`sha512:${'a'.repeat(128)}`] }, (w) => w), (e) => e instanceof BerthError && /only sha256/.test(e.hint ?? ''));
+    assert.throws(
+      () => copyFlags({ checksum: [`sha512:${'a'.repeat(128)}`] }, (w) => w),
+      (e) => e instanceof BerthError && /only sha256/.test(e.hint ?? ''),
+    );
     assert.throws(() => copyFlags({ link: ['yes'] }), invalid(/invalid value for --link: yes/));
     assert.doesNotThrow(() => copyFlags({ chmod: ['$MODE'] }), 'a variable is judged once expanded');
   });
@@ -143,7 +175,9 @@ describe('at parse time, as lint and build see them', () => {
   ];
   for (const [src, msg, line] of cases) it(msg.source, () => assert.throws(() => loadDockerfile(src), syntax(msg, line)));
   it('a valid file types every flag', () => {
-    const df = loadDockerfile('FROM a\nARG T=cache\nRUN --mount=type=$T,target=/c --mount=type=secret,id=s,required --network=none true\nCOPY --from=0 --chown=1 --chmod=644 --link --parents --exclude=x a b\n');
+    const df = loadDockerfile(
+      'FROM a\nARG T=cache\nRUN --mount=type=$T,target=/c --mount=type=secret,id=s,required --network=none true\nCOPY --from=0 --chown=1 --chmod=644 --link --parents --exclude=x a b\n',
+    );
     assert.equal(df.stages[0]!.instructions.length, 3);
   });
 });

@@ -9,7 +9,12 @@ import { CORPUS_ABSENT, corpusDir } from '../helpers/corpus.ts';
 const PARSER = corpusDir('buildkit-parser');
 const ML = corpusDir('ml-dockerfiles');
 const SKIP = PARSER && ML ? false : CORPUS_ABSENT;
-const norm = (s: string) => s.split('\n').map((l) => l.trimEnd()).join('\n').trim();
+const norm = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .trim();
 
 // Cases we cannot match, with the reason: none at the moment.
 const KNOWN_DIFFERENCES: Record<string, string> = {};
@@ -37,7 +42,10 @@ describe('BuildKit parser corpus: negative cases are rejected', { skip: SKIP }, 
   for (const name of readdirSync(new URL('testfiles-negative/', PARSER))) {
     it(name, () => {
       const src = readFileSync(new URL(`testfiles-negative/${name}/Dockerfile`, PARSER), 'utf8');
-      assert.throws(() => parseDockerfile(src, name), (e) => e instanceof BerthError && e.code === 'SYNTAX' && e.position !== undefined);
+      assert.throws(
+        () => parseDockerfile(src, name),
+        (e) => e instanceof BerthError && e.code === 'SYNTAX' && e.position !== undefined,
+      );
     });
   }
 });
@@ -46,21 +54,55 @@ describe('line numbers survive continuations, comments and blank lines', () => {
   it('testfile-line', { skip: SKIP }, () => {
     if (!PARSER) return;
     const r = parseDockerfile(readFileSync(new URL('testfile-line/Dockerfile', PARSER), 'utf8'));
-    assert.deepEqual(r.children.map((c) => [c.startLine, c.endLine]), [[5, 5], [11, 12], [17, 31]]);
+    assert.deepEqual(
+      r.children.map((c) => [c.startLine, c.endLine]),
+      [
+        [5, 5],
+        [11, 12],
+        [17, 31],
+      ],
+    );
   });
   it('heredocs extend the instruction to the terminator', () => {
     const r = parseDockerfile('FROM x\nRUN <<EOF\necho a\necho b\nEOF\nRUN <<-A cat && cat <<"B"\n\tone\n\tA\ntwo $X\nB\n');
-    assert.deepEqual(r.children.map((c) => [c.value, c.startLine, c.endLine]), [['from', 1, 1], ['run', 2, 5], ['run', 6, 10]]);
+    assert.deepEqual(
+      r.children.map((c) => [c.value, c.startLine, c.endLine]),
+      [
+        ['from', 1, 1],
+        ['run', 2, 5],
+        ['run', 6, 10],
+      ],
+    );
     assert.equal(r.children[1]!.heredocs[0]!.content, 'echo a\necho b\n');
-    assert.deepEqual(r.children[2]!.heredocs.map((h) => [h.name, h.chomp, h.expand, h.content]), [['A', true, true, '\tone\n'], ['B', false, false, 'two $X\n']]);
+    assert.deepEqual(
+      r.children[2]!.heredocs.map((h) => [h.name, h.chomp, h.expand, h.content]),
+      [
+        ['A', true, true, '\tone\n'],
+        ['B', false, false, 'two $X\n'],
+      ],
+    );
   });
 });
 
 describe('heredocs', () => {
   const cases: Array<[string, string, Array<[string, boolean, boolean, string]>]> = [
     ['quoted <<EOF is an argument, not a heredoc', 'FROM x\nRUN echo "a <<EOF"\n', []],
-    ['several on one line, quoted delimiters', 'FROM x\nRUN cat <<A <<\'B\'\n1\nA\n$2\nB\n', [['A', false, true, '1\n'], ['B', false, false, '$2\n']]],
-    ['COPY with <<-, redirect right after the name', 'FROM x\nCOPY <<-EOF /a\n\tx\n\tEOF\nRUN cat <<EOF>out\ny\nEOF\n', [['EOF', true, true, '\tx\n'], ['EOF', false, true, 'y\n']]],
+    [
+      'several on one line, quoted delimiters',
+      "FROM x\nRUN cat <<A <<'B'\n1\nA\n$2\nB\n",
+      [
+        ['A', false, true, '1\n'],
+        ['B', false, false, '$2\n'],
+      ],
+    ],
+    [
+      'COPY with <<-, redirect right after the name',
+      'FROM x\nCOPY <<-EOF /a\n\tx\n\tEOF\nRUN cat <<EOF>out\ny\nEOF\n',
+      [
+        ['EOF', true, true, '\tx\n'],
+        ['EOF', false, true, 'y\n'],
+      ],
+    ],
     ['not in exec form', 'FROM x\nRUN ["cat", "<<EOF"]\n', []],
   ];
   for (const [name, src, want] of cases) {
@@ -74,7 +116,14 @@ describe('heredocs', () => {
 describe('directives, continuations and forms', () => {
   it('directives only at the top; the last escape wins for the file', () => {
     const r = parseDockerfile('# syntax=docker/dockerfile:1\n#check=skip=all\n# escape=`\nFROM a\n# escape=\\\nRUN echo `\n  hi\n');
-    assert.deepEqual(r.directives.map((d) => [d.name, d.value, d.line]), [['syntax', 'docker/dockerfile:1', 1], ['check', 'skip=all', 2], ['escape', '`', 3]]);
+    assert.deepEqual(
+      r.directives.map((d) => [d.name, d.value, d.line]),
+      [
+        ['syntax', 'docker/dockerfile:1', 1],
+        ['check', 'skip=all', 2],
+        ['escape', '`', 3],
+      ],
+    );
     assert.equal(dump(r), '(from "a")\n(run "echo   hi")\n');
   });
   it('a comment or blank line ends the directives', () => {
@@ -87,18 +136,22 @@ describe('directives, continuations and forms', () => {
     assert.equal(r.warnings.length, 1);
   });
   it('ENV legacy and = forms, flags, ONBUILD', () => {
-    const src = 'FROM --platform=$BUILDPLATFORM a AS b\nENV A b c\nENV x=1 y="2 3"\nCOPY --from=b --chown=1:1 --link --parents --exclude=*.md --exclude=*.txt a b\nRUN --mount=type=cache,target=/c --mount=type=secret,id=s --network=none --security=insecure make\nADD --checksum=sha256:00 --keep-git-dir=true https://x/y /z\nHEALTHCHECK --start-period=3s CMD ["true"]\nONBUILD RUN echo hi\n';
-    assert.equal(dump(parseDockerfile(src)), [
-      '(from ["--platform=$BUILDPLATFORM"] "a" "AS" "b")',
-      '(env "A" "b c" "")',
-      '(env "x" "1" "=" "y" "\\"2 3\\"" "=")',
-      '(copy ["--from=b" "--chown=1:1" "--link" "--parents" "--exclude=*.md" "--exclude=*.txt"] "a" "b")',
-      '(run ["--mount=type=cache,target=/c" "--mount=type=secret,id=s" "--network=none" "--security=insecure"] "make")',
-      '(add ["--checksum=sha256:00" "--keep-git-dir=true"] "https://x/y" "/z")',
-      '(healthcheck ["--start-period=3s"] "CMD" "true")',
-      '(onbuild (run "echo hi"))',
-      '',
-    ].join('\n'));
+    const src =
+      'FROM --platform=$BUILDPLATFORM a AS b\nENV A b c\nENV x=1 y="2 3"\nCOPY --from=b --chown=1:1 --link --parents --exclude=*.md --exclude=*.txt a b\nRUN --mount=type=cache,target=/c --mount=type=secret,id=s --network=none --security=insecure make\nADD --checksum=sha256:00 --keep-git-dir=true https://x/y /z\nHEALTHCHECK --start-period=3s CMD ["true"]\nONBUILD RUN echo hi\n';
+    assert.equal(
+      dump(parseDockerfile(src)),
+      [
+        '(from ["--platform=$BUILDPLATFORM"] "a" "AS" "b")',
+        '(env "A" "b c" "")',
+        '(env "x" "1" "=" "y" "\\"2 3\\"" "=")',
+        '(copy ["--from=b" "--chown=1:1" "--link" "--parents" "--exclude=*.md" "--exclude=*.txt"] "a" "b")',
+        '(run ["--mount=type=cache,target=/c" "--mount=type=secret,id=s" "--network=none" "--security=insecure"] "make")',
+        '(add ["--checksum=sha256:00" "--keep-git-dir=true"] "https://x/y" "/z")',
+        '(healthcheck ["--start-period=3s"] "CMD" "true")',
+        '(onbuild (run "echo hi"))',
+        '',
+      ].join('\n'),
+    );
     const df = loadDockerfile(src);
     const copy = df.stages[0]!.instructions[2]!;
     assert.ok(copy.kind === 'copy');
@@ -134,17 +187,23 @@ describe('errors carry file:line:col and a hint', () => {
     ['bad escape directive', '# escape=x\nFROM a\n', /invalid escape token/, 1],
   ];
   it('column points at the flag', () => {
-    assert.throws(() => loadDockerfile('FROM a\nCOPY --chown=1 --form=b x y\n'), (e) => e instanceof BerthError && e.position?.column === 16 && e.position.lineText === 'COPY --chown=1 --form=b x y');
+    assert.throws(
+      () => loadDockerfile('FROM a\nCOPY --chown=1 --form=b x y\n'),
+      (e) => e instanceof BerthError && e.position?.column === 16 && e.position.lineText === 'COPY --chown=1 --form=b x y',
+    );
   });
   for (const [name, src, msg, line] of cases) {
     it(name, () => {
-      assert.throws(() => loadDockerfile(src, 'Dockerfile'), (e) => {
-        assert.ok(e instanceof BerthError && e.code === 'SYNTAX');
-        assert.match(e.message, msg);
-        assert.equal(e.position?.line, line);
-        assert.equal(e.position?.file, 'Dockerfile');
-        return true;
-      });
+      assert.throws(
+        () => loadDockerfile(src, 'Dockerfile'),
+        (e) => {
+          assert.ok(e instanceof BerthError && e.code === 'SYNTAX');
+          assert.match(e.message, msg);
+          assert.equal(e.position?.line, line);
+          assert.equal(e.position?.file, 'Dockerfile');
+          return true;
+        },
+      );
     });
   }
 });
@@ -154,7 +213,9 @@ describe('fuzz: mutated corpus files only ever fail with a positioned BerthError
     if (!PARSER || !ML) return;
     const t0 = Date.now();
     const sources = [
-      ...readdirSync(ML).filter((f) => f.endsWith('Dockerfile')).map((f) => readFileSync(new URL(f, ML), 'utf8')),
+      ...readdirSync(ML)
+        .filter((f) => f.endsWith('Dockerfile'))
+        .map((f) => readFileSync(new URL(f, ML), 'utf8')),
       ...readdirSync(new URL('testfiles/', PARSER)).map((n) => readFileSync(new URL(`testfiles/${n}/Dockerfile`, PARSER), 'utf8')),
     ];
     let seed = 0x5eed;
@@ -162,7 +223,30 @@ describe('fuzz: mutated corpus files only ever fail with a positioned BerthError
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const alphabet = ['\\', '`', '"', "'", '[', ']', '{', '}', '$', '<<', '<<-EOF', 'EOF', '\n', ' ', '#', '--', '=', 'ONBUILD ', 'FROM ', 'RUN ', '\t', '\u00e9'];
+    const alphabet = [
+      '\\',
+      '`',
+      '"',
+      "'",
+      '[',
+      ']',
+      '{',
+      '}',
+      '$',
+      '<<',
+      '<<-EOF',
+      'EOF',
+      '\n',
+      ' ',
+      '#',
+      '--',
+      '=',
+      'ONBUILD ',
+      'FROM ',
+      'RUN ',
+      '\t',
+      '\u00e9',
+    ];
     let inputs = 0;
     let failures = 0;
     for (let i = 0; i < 20_000; i++) {

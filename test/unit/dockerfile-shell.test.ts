@@ -28,7 +28,10 @@ describe('envVarTest (BuildKit vectors)', { skip: SKIP }, () => {
     if (platform === 'W') continue;
     total++;
     it(`${input} → ${expected === '' ? '""' : expected}`, () => {
-      assert.equal(expandOrError(() => processWord(input!, ENV)), expected);
+      assert.equal(
+        expandOrError(() => processWord(input!, ENV)),
+        expected,
+      );
       pass++;
     });
   }
@@ -99,7 +102,13 @@ describe('errors name the variable and the message', () => {
     ['${:}', /bad substitution/],
     ["'open", /matching single-quote/],
   ];
-  for (const [input, msg] of cases) it(input, () => assert.throws(() => processWord(input, { E: '' }), (e) => e instanceof ShellError && msg.test(e.message)));
+  for (const [input, msg] of cases)
+    it(input, () =>
+      assert.throws(
+        () => processWord(input, { E: '' }),
+        (e) => e instanceof ShellError && msg.test(e.message),
+      ),
+    );
 });
 
 describe('heredoc bodies: variables expand, quotes stay', () => {

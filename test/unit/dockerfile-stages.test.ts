@@ -24,7 +24,9 @@ function show(b: ResolvedBuild, stage = b.stages.at(-1)!.index): string[] {
         return `arg ${i.args.map((a) => a.name).join(' ')}`;
       case 'copy':
       case 'add':
-        return `${i.kind} ${Object.entries(i.flags).map(([k, v]) => `--${k}=${v.join(',')} `).join('')}${i.sources.join(' ')} -> ${i.dest}`;
+        return `${i.kind} ${Object.entries(i.flags)
+          .map(([k, v]) => `--${k}=${v.join(',')} `)
+          .join('')}${i.sources.join(' ')} -> ${i.dest}`;
       case 'workdir':
       case 'user':
       case 'stopsignal':
@@ -52,7 +54,17 @@ describe('word expansion per instruction', () => {
     {
       name: 'RUN, CMD and ENTRYPOINT stay raw; COPY, USER, EXPOSE, VOLUME, LABEL expand',
       src: 'FROM a\nENV D=/app U=me P=8080\nRUN echo $D\nCMD ["$D"]\nENTRYPOINT $D\nCOPY --chown=$U src/ $D/\nUSER $U\nEXPOSE $P\nVOLUME ${D}/data\nLABEL "k$U"="v ${D}"\n',
-      want: ['env D=/app U=me P=8080', 'run echo $D', 'cmd $D', 'entrypoint $D', 'copy --chown=me src/ -> /app/', 'user me', 'expose 8080', 'volume /app/data', 'label kme=v /app'],
+      want: [
+        'env D=/app U=me P=8080',
+        'run echo $D',
+        'cmd $D',
+        'entrypoint $D',
+        'copy --chown=me src/ -> /app/',
+        'user me',
+        'expose 8080',
+        'volume /app/data',
+        'label kme=v /app',
+      ],
     },
     {
       name: 'quotes are removed in expanded words',
@@ -93,7 +105,10 @@ describe('word expansion per instruction', () => {
     const b = resolve('FROM a\nENV X=1\nCOPY <<EOF <<-"Q" /d/\n"$X" \\$X\nEOF\n\t$X\n\tQ\n');
     const copy = b.stages[0]!.instructions[1]!;
     assert.ok(copy.kind === 'copy');
-    assert.deepEqual(copy.heredocs.map((h) => h.content), ['"1" $X\n', '$X\n']);
+    assert.deepEqual(
+      copy.heredocs.map((h) => h.content),
+      ['"1" $X\n', '$X\n'],
+    );
   });
 });
 
@@ -107,38 +122,83 @@ describe('stages and FROM', () => {
     const b = resolve('FROM img AS base\nENV A=1\nFROM base AS mid\nENV B=$A$C\nFROM scratch\nCOPY --from=mid /a /b\n', {
       imageEnv: (ref) => (ref === 'img' ? ['C=c', 'PATH=/bin'] : undefined),
     });
-    assert.deepEqual(b.stages.map((s) => [s.index, s.base.kind, s.dependsOn]), [[0, 'image', []], [1, 'stage', [0]], [2, 'scratch', [1]]]);
-    assert.deepEqual([...b.stages[1]!.final.env], [['C', 'c'], ['PATH', '/bin'], ['A', '1'], ['B', '1c']]);
+    assert.deepEqual(
+      b.stages.map((s) => [s.index, s.base.kind, s.dependsOn]),
+      [
+        [0, 'image', []],
+        [1, 'stage', [0]],
+        [2, 'scratch', [1]],
+      ],
+    );
+    assert.deepEqual(
+      [...b.stages[1]!.final.env],
+      [
+        ['C', 'c'],
+        ['PATH', '/bin'],
+        ['A', '1'],
+        ['B', '1c'],
+      ],
+    );
   });
   it('only the stages the target needs, by name or index', () => {
     const src = 'FROM a AS one\nRUN x\nFROM b AS two\nRUN --mount=from=one,target=/m y\nFROM c AS three\nCOPY --from=0 /a /a\n';
-    assert.deepEqual(resolve(src, { target: 'two' }).stages.map((s) => s.index), [0, 1]);
-    assert.deepEqual(resolve(src, { target: 'THREE' }).stages.map((s) => s.index), [0, 2]);
-    assert.deepEqual(resolve(src, { target: '0' }).stages.map((s) => s.index), [0]);
+    assert.deepEqual(
+      resolve(src, { target: 'two' }).stages.map((s) => s.index),
+      [0, 1],
+    );
+    assert.deepEqual(
+      resolve(src, { target: 'THREE' }).stages.map((s) => s.index),
+      [0, 2],
+    );
+    assert.deepEqual(
+      resolve(src, { target: '0' }).stages.map((s) => s.index),
+      [0],
+    );
     assert.equal(resolve(src).target, 2);
   });
   it('errors in stages the target does not need are not reported', () => {
     const src = 'FROM a AS ok\nRUN x\nFROM b AS broken\nWORKDIR ${MISSING:?must be set}\n';
     assert.equal(resolve(src, { target: 'ok' }).stages.length, 1);
-    assert.throws(() => resolve(src), (e) => e instanceof BerthError && e.code === 'SYNTAX' && e.position?.line === 4 && /must be set/.test(e.message));
+    assert.throws(
+      () => resolve(src),
+      (e) => e instanceof BerthError && e.code === 'SYNTAX' && e.position?.line === 4 && /must be set/.test(e.message),
+    );
   });
   it('unknown target', () => {
-    assert.throws(() => resolve('FROM a AS x\n', { target: 'y' }), (e) => e instanceof BerthError && e.code === 'NOT_FOUND' && /stages: x/.test(e.hint ?? ''));
+    assert.throws(
+      () => resolve('FROM a AS x\n', { target: 'y' }),
+      (e) => e instanceof BerthError && e.code === 'NOT_FOUND' && /stages: x/.test(e.hint ?? ''),
+    );
   });
   it('a cycle through COPY --from is an error', () => {
-    assert.throws(() => resolve('FROM a AS x\nCOPY --from=y /a /a\nFROM b AS y\nCOPY --from=x /b /b\n'), (e) => e instanceof BerthError && /circular dependency/.test(e.message));
+    assert.throws(
+      () => resolve('FROM a AS x\nCOPY --from=y /a /a\nFROM b AS y\nCOPY --from=x /b /b\n'),
+      (e) => e instanceof BerthError && /circular dependency/.test(e.message),
+    );
   });
   it('COPY --from its own stage is an error', () => {
-    assert.throws(() => resolve('FROM a AS x\nCOPY --from=x /a /a\n'), (e) => e instanceof BerthError && e.position?.line === 2);
+    assert.throws(
+      () => resolve('FROM a AS x\nCOPY --from=x /a /a\n'),
+      (e) => e instanceof BerthError && e.position?.line === 2,
+    );
   });
 });
 
 describe('scope, proxies and unused build args', () => {
   it('each instruction carries the scope before it; RUN gets proxies, ARGs and ENV', () => {
-    const b = resolve('FROM a\nARG V=1\nENV V=2 W=3\nRUN env\n', { buildArgs: { HTTP_PROXY: 'http://p', NOPE: 'x', BUILDKIT_INLINE_CACHE: '1', SOURCE_DATE_EPOCH: '0' } });
+    const b = resolve('FROM a\nARG V=1\nENV V=2 W=3\nRUN env\n', {
+      buildArgs: { HTTP_PROXY: 'http://p', NOPE: 'x', BUILDKIT_INLINE_CACHE: '1', SOURCE_DATE_EPOCH: '0' },
+    });
     const run = b.stages[0]!.instructions[2]!;
     assert.deepEqual([...run.scope.args], [['V', '1']]);
-    assert.deepEqual([...runEnvironment(run.scope, b.proxyArgs)], [['HTTP_PROXY', 'http://p'], ['V', '2'], ['W', '3']]);
+    assert.deepEqual(
+      [...runEnvironment(run.scope, b.proxyArgs)],
+      [
+        ['HTTP_PROXY', 'http://p'],
+        ['V', '2'],
+        ['W', '3'],
+      ],
+    );
     assert.deepEqual(b.unusedBuildArgs, ['NOPE']);
   });
   it('instructions keep their node, position and original text', () => {

@@ -26,7 +26,9 @@ function install(): string {
 }
 
 function caches(d: string): string[] {
-  return readdirSync(join(d, 'dist')).filter((f) => f.endsWith('.cache')).sort();
+  return readdirSync(join(d, 'dist'))
+    .filter((f) => f.endsWith('.cache'))
+    .sort();
 }
 
 describe('entry point code caches', () => {

@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { BerthError } from '../../src/errors/index.ts';
-import { IgnoreMatcher, loadDockerfile, parseIgnoreFile, pathGlob, processWord, resolveBuild, ShellError, suggestInstruction } from '../../src/dockerfile/index.ts';
+import {
+  IgnoreMatcher,
+  loadDockerfile,
+  parseIgnoreFile,
+  pathGlob,
+  processWord,
+  resolveBuild,
+  ShellError,
+  suggestInstruction,
+} from '../../src/dockerfile/index.ts';
 import { readTar } from '../../src/layer/index.ts';
 import { familiarName, parseReference } from '../../src/reference/index.ts';
 import { encodeHeader, END_OF_ARCHIVE } from '../../src/layer/tar-format.ts';
@@ -33,20 +42,50 @@ function timed<T>(ms: number, f: () => T): T {
 
 describe('Dockerfile and word expansion', () => {
   const cases: Array<{ name: string; run: () => unknown; want: string }> = [
-    { name: '${ nested 10 000 deep: a typed error, not a stack overflow', run: () => processWord(`${'${a:-'.repeat(10_000)}x${'}'.repeat(10_000)}`, new Map()), want: 'ShellError' },
+    {
+      name: '${ nested 10 000 deep: a typed error, not a stack overflow',
+      run: () => processWord(`${'${a:-'.repeat(10_000)}x${'}'.repeat(10_000)}`, new Map()),
+      want: 'ShellError',
+    },
     { name: '${ nested 200 deep still expands', run: () => assert.equal(processWord(`${'${a:-'.repeat(200)}x${'}'.repeat(200)}`, new Map()), 'x'), want: 'ok' },
-    { name: 'the same nesting in a COPY is a SYNTAX error at its line', run: () => resolveBuild(loadDockerfile(`FROM a\nCOPY ${'${a:-'.repeat(5000)}x /\n`)), want: 'SYNTAX' },
-    { name: '40 000 comment lines (the comment list was copied per line)', run: () => loadDockerfile(`${'# licence\n\n#x\n'.repeat(20_000)}FROM a\n`), want: 'ok' },
-    { name: 'a directive-like line of 100 000 spaces (the directive RegExp was quadratic)', run: () => loadDockerfile(`#a=${' x'.repeat(50_000)}\nFROM a\n`), want: 'ok' },
+    {
+      name: 'the same nesting in a COPY is a SYNTAX error at its line',
+      run: () => resolveBuild(loadDockerfile(`FROM a\nCOPY ${'${a:-'.repeat(5000)}x /\n`)),
+      want: 'SYNTAX',
+    },
+    {
+      name: '40 000 comment lines (the comment list was copied per line)',
+      run: () => loadDockerfile(`${'# licence\n\n#x\n'.repeat(20_000)}FROM a\n`),
+      want: 'ok',
+    },
+    {
+      name: 'a directive-like line of 100 000 spaces (the directive RegExp was quadratic)',
+      run: () => loadDockerfile(`#a=${' x'.repeat(50_000)}\nFROM a\n`),
+      want: 'ok',
+    },
     { name: 'a blank directive value is its last character, as BuildKit reads it', run: () => loadDockerfile('# escape=  \nFROM a\n'), want: 'SYNTAX' },
     { name: '2 000 heredocs on one line', run: () => loadDockerfile(`FROM a\nRUN ${'<<E '.repeat(2000)}\n${'E\n'.repeat(2000)}`), want: 'ok' },
     { name: 'a 100 kB unknown keyword: no suggestion measured against it', run: () => loadDockerfile(`${'A/'.repeat(50_000)} x\n`), want: 'SYNTAX' },
-    { name: '${A#***…*b} on a long value (was exponential backtracking)', run: () => processWord(`\${A#${'*'.repeat(40)}b}`, new Map([['A', 'a'.repeat(5000)]])), want: 'ok' },
+    {
+      name: '${A#***…*b} on a long value (was exponential backtracking)',
+      run: () => processWord(`\${A#${'*'.repeat(40)}b}`, new Map([['A', 'a'.repeat(5000)]])),
+      want: 'ok',
+    },
     { name: '${A//*a*a*a*a*a*a*a*a*c/x}', run: () => processWord('${A//*a*a*a*a*a*a*a*a*c/x}', new Map([['A', 'a'.repeat(2000)]])), want: 'ok' },
-    { name: '${A//[a[[[[…} (each [ scanned the rest of the line for its ])', run: () => processWord(`\${A//[a${'['.repeat(50_000)}}`, new Map([['A', 'abc']])), want: 'ok' },
+    {
+      name: '${A//[a[[[[…} (each [ scanned the rest of the line for its ])',
+      run: () => processWord(`\${A//[a${'['.repeat(50_000)}}`, new Map([['A', 'abc']])),
+      want: 'ok',
+    },
     { name: '${A%[z-a]}: an inverted range matches nothing', run: () => assert.equal(processWord('${A%[z-a]}', new Map([['A', 'abc']])), 'abc'), want: 'ok' },
   ];
-  for (const c of cases) it(c.name, () => assert.equal(timed(2000, () => outcome(c.run)), c.want));
+  for (const c of cases)
+    it(c.name, () =>
+      assert.equal(
+        timed(2000, () => outcome(c.run)),
+        c.want,
+      ),
+    );
 
   it('lint of 10 000 RUNs in a row (the run list was copied per RUN)', async () => {
     const { lint } = await import('../../src/lint/index.ts');
@@ -70,7 +109,12 @@ describe('.dockerignore and COPY globs', () => {
     { name: '**/**/**… repeated', patterns: `${'**/'.repeat(1300)}x`, path: `${'a/'.repeat(1000)}y`, want: false },
     { name: '*a*a*a… against a long name without the tail', patterns: `${'*a'.repeat(30)}*c`, path: 'a'.repeat(4000), want: false },
     { name: '$$$…', patterns: '$'.repeat(4000), path: '$'.repeat(4000), want: true },
-    { name: 'a pattern longer than PATH_MAX (was "regular expression too large", or minutes of matching)', patterns: `a/${'*txt'.repeat(50_000)}`, path: 'a/b', want: 'INVALID_ARGUMENT' },
+    {
+      name: 'a pattern longer than PATH_MAX (was "regular expression too large", or minutes of matching)',
+      patterns: `a/${'*txt'.repeat(50_000)}`,
+      path: 'a/b',
+      want: 'INVALID_ARGUMENT',
+    },
     { name: '[z-a] is a class matching nothing (was a SyntaxError)', patterns: '[z-a]', path: 'b', want: false },
     { name: 'many [ and one ] (the unclosed check was quadratic)', patterns: `${'['.repeat(4000)}]`, path: 'x', want: false },
     { name: '[!a] in .dockerignore is the class of ! and a (a Go regexp), as before', patterns: '[!a]x', path: '!x', want: true },
@@ -103,7 +147,8 @@ describe('.dockerignore and COPY globs', () => {
 });
 
 describe('layer tar headers', () => {
-  const base = () => encodeHeader({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() });
+  const base = () =>
+    encodeHeader({ name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() });
   const checksum = (b: Buffer) => {
     b.fill(0x20, 148, 156);
     let sum = 0;

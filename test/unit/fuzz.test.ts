@@ -13,7 +13,12 @@ import { hasCorpus } from '../fuzz/seeds.ts';
 const SEED = 20261207;
 
 function describeFindings(s: Summary): string {
-  return s.findings.map((f) => `#${f.index} ${f.kind} ${f.name}: ${f.message.slice(0, 200)} at ${f.where}\n  input ${typeof f.input === 'string' ? JSON.stringify(f.input.slice(0, 300)) : f.input.toString('base64').slice(0, 300)}`).join('\n');
+  return s.findings
+    .map(
+      (f) =>
+        `#${f.index} ${f.kind} ${f.name}: ${f.message.slice(0, 200)} at ${f.where}\n  input ${typeof f.input === 'string' ? JSON.stringify(f.input.slice(0, 300)) : f.input.toString('base64').slice(0, 300)}`,
+    )
+    .join('\n');
 }
 
 describe('fuzz (bounded run)', () => {

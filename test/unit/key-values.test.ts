@@ -37,20 +37,43 @@ describe('splitFields: one CSV record', () => {
     [' "a"', /quote inside an unquoted field/],
     ['k="v"', /quote inside an unquoted field/],
   ];
-  for (const [input, msg] of bad) it(`refuses ${JSON.stringify(input)}`, () => assert.throws(() => splitFields(input), (e) => invalid(e) && msg.test((e as Error).message)));
+  for (const [input, msg] of bad)
+    it(`refuses ${JSON.stringify(input)}`, () =>
+      assert.throws(
+        () => splitFields(input),
+        (e) => invalid(e) && msg.test((e as Error).message),
+      ));
 });
 
 describe('parseKeyValues', () => {
   const cases: Array<[string, Array<{ key: string; value?: string }>]> = [
-    ['type=cache,target=/root/.cache', [{ key: 'type', value: 'cache' }, { key: 'target', value: '/root/.cache' }]],
+    [
+      'type=cache,target=/root/.cache',
+      [
+        { key: 'type', value: 'cache' },
+        { key: 'target', value: '/root/.cache' },
+      ],
+    ],
     ['ro', [{ key: 'ro' }]],
     ['readonly,rw=false', [{ key: 'readonly' }, { key: 'rw', value: 'false' }]],
     ['k=', [{ key: 'k', value: '' }]],
     ['=v', [{ key: '', value: 'v' }]],
     ['k=a=b', [{ key: 'k', value: 'a=b' }]],
-    ['id=1,id=2', [{ key: 'id', value: '1' }, { key: 'id', value: '2' }]],
+    [
+      'id=1,id=2',
+      [
+        { key: 'id', value: '1' },
+        { key: 'id', value: '2' },
+      ],
+    ],
     ['Type=Bind', [{ key: 'Type', value: 'Bind' }]],
-    ['"src=a,b",dst=/x', [{ key: 'src', value: 'a,b' }, { key: 'dst', value: '/x' }]],
+    [
+      '"src=a,b",dst=/x',
+      [
+        { key: 'src', value: 'a,b' },
+        { key: 'dst', value: '/x' },
+      ],
+    ],
     ['a,,b,', [{ key: 'a' }, { key: 'b' }]],
     ['', []],
   ];
@@ -65,20 +88,39 @@ describe('parseKeyValues', () => {
     assert.equal(splitFields(quoted)[0]!.length, 200_000);
   });
   it('an unbalanced quote in a huge input is an error, and its message stays short', () => {
-    assert.throws(() => parseKeyValues(`"${'y'.repeat(1_000_000)}`), (e) => invalid(e) && (e as Error).message.length < 200);
+    assert.throws(
+      () => parseKeyValues(`"${'y'.repeat(1_000_000)}`),
+      (e) => invalid(e) && (e as Error).message.length < 200,
+    );
   });
 });
 
 describe('keyValueMap', () => {
   it('lower-cases keys; a bare field has no value', () => {
-    assert.deepEqual([...keyValueMap('ID=a,SRC=/f,quiet', '--secret')], [['id', 'a'], ['src', '/f'], ['quiet', undefined]]);
+    assert.deepEqual(
+      [...keyValueMap('ID=a,SRC=/f,quiet', '--secret')],
+      [
+        ['id', 'a'],
+        ['src', '/f'],
+        ['quiet', undefined],
+      ],
+    );
   });
   it('a repeated key is an error naming the option', () => {
-    assert.throws(() => keyValueMap('id=a,ID=b', '--secret'), (e) => invalid(e) && /--secret/.test((e as Error).message) && /"id" is given twice/.test((e as Error).message));
+    assert.throws(
+      () => keyValueMap('id=a,ID=b', '--secret'),
+      (e) => invalid(e) && /--secret/.test((e as Error).message) && /"id" is given twice/.test((e as Error).message),
+    );
   });
   it('a bare field can stand for a key (docker --output ./dir)', () => {
     assert.deepEqual([...keyValueMap('./Out', '--output', { bare: 'dest' })], [['dest', './Out']]);
-    assert.deepEqual([...keyValueMap('type=tar,dest=-', '--output', { bare: 'dest' })], [['type', 'tar'], ['dest', '-']]);
+    assert.deepEqual(
+      [...keyValueMap('type=tar,dest=-', '--output', { bare: 'dest' })],
+      [
+        ['type', 'tar'],
+        ['dest', '-'],
+      ],
+    );
     assert.throws(() => keyValueMap('./a,dest=./b', '--output', { bare: 'dest' }), invalid);
   });
 });

@@ -11,7 +11,15 @@ const uid = process.geteuid!();
 const gid = process.getegid!();
 
 describe('fileMetaCalls', () => {
-  const cases: Array<{ name: string; mode: number; uid?: number; gid?: number; plainParent?: boolean; mask?: number; want: { createMode: number; chown: boolean; chmod: boolean } }> = [
+  const cases: Array<{
+    name: string;
+    mode: number;
+    uid?: number;
+    gid?: number;
+    plainParent?: boolean;
+    mask?: number;
+    want: { createMode: number; chown: boolean; chmod: boolean };
+  }> = [
     { name: 'own ids, 0644, plain parent', mode: 0o100644, want: { createMode: 0o644, chown: false, chmod: false } },
     { name: 'own ids, 0755, plain parent', mode: 0o100755, want: { createMode: 0o755, chown: false, chmod: false } },
     { name: 'read-only file is still created with its mode', mode: 0o100444, want: { createMode: 0o444, chown: false, chmod: false } },

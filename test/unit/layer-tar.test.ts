@@ -70,7 +70,17 @@ describe('encodeHeader ↔ readTar', () => {
     { name: 'non-ASCII name needs PAX', header: h({ name: 'caf\u00e9/\u65e5\u672c' }), pax: true },
     { name: 'long symlink target needs PAX', header: h({ name: 'l', type: 'symlink', linkname: 't'.repeat(101) }), pax: true },
     { name: 'uid over 7 octal digits needs PAX', header: h({ name: 'u', uid: 3_000_000, gid: 2_097_151 }), pax: true },
-    { name: 'binary xattr value survives', header: h({ name: 'cap', xattrs: new Map([['security.capability', allBytes], ['user.note', Buffer.from('hi')]]) }), pax: true },
+    {
+      name: 'binary xattr value survives',
+      header: h({
+        name: 'cap',
+        xattrs: new Map([
+          ['security.capability', allBytes],
+          ['user.note', Buffer.from('hi')],
+        ]),
+      }),
+      pax: true,
+    },
     { name: 'device numbers', header: h({ name: 'dev/null', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 }), pax: false },
     { name: 'dir, setuid/sticky modes', header: h({ name: 'tmp/', type: 'directory', mode: 0o1777 }), pax: false },
     { name: 'hardlink', header: h({ name: 'b', type: 'link', linkname: 'a', mode: 0o4755 }), pax: false },
@@ -104,7 +114,13 @@ describe('readTar', () => {
     const chunks: Buffer[] = [];
     for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
     const got = await readAll(Buffer.concat(chunks));
-    assert.deepEqual(got.map((e) => [e.header.name, e.header.uid, e.header.gid, e.body.toString()]), [[`${'x'.repeat(200)}/f`, 5, 6, 'body'], ['l', 0, 0, '']]);
+    assert.deepEqual(
+      got.map((e) => [e.header.name, e.header.uid, e.header.gid, e.body.toString()]),
+      [
+        [`${'x'.repeat(200)}/f`, 5, 6, 'body'],
+        ['l', 0, 0, ''],
+      ],
+    );
   });
 
   it("reads GNU tar's long names (gnu format) and xattrs (posix format)", async () => {
@@ -129,7 +145,14 @@ describe('readTar', () => {
   // it to later entries; Docker's extraction ignores that entry. berth must see the same tree.
   const globalCases: Array<{ records: Array<[string, string]>; check: keyof TarHeader; want: unknown[] }> = [
     { records: [['path', 'etc/passwd']], check: 'name', want: ['a', 'b'] },
-    { records: [['uid', '4242'], ['gid', '4242']], check: 'uid', want: [0, 0] },
+    {
+      records: [
+        ['uid', '4242'],
+        ['gid', '4242'],
+      ],
+      check: 'uid',
+      want: [0, 0],
+    },
     { records: [['linkpath', '/etc/shadow']], check: 'linkname', want: ['', ''] },
     { records: [['size', '9999']], check: 'size', want: [0, 0] },
     { records: [['SCHILY.xattr.security.capability', 'x']], check: 'xattrs', want: [new Map(), new Map()] },
@@ -140,7 +163,10 @@ describe('readTar', () => {
       const global = Buffer.from(c.records.map(([k, v]) => paxRecord(k, v)).join(''));
       const bytes = Buffer.concat([globalHeader(global), tarBytes([{ header: h({ name: 'a' }) }, { header: h({ name: 'b' }) }])]);
       const got = await readAll(bytes);
-      assert.deepEqual(got.map((e) => e.header[c.check]), c.want);
+      assert.deepEqual(
+        got.map((e) => e.header[c.check]),
+        c.want,
+      );
     });
   }
 
@@ -150,14 +176,22 @@ describe('readTar', () => {
   });
 
   it('skips unread bodies and reads every byte of the source (for the diffID)', async () => {
-    const bytes = Buffer.concat([tarBytes([{ header: h({ name: 'a' }), body: Buffer.alloc(3000, 1) }, { header: h({ name: 'b' }), body: Buffer.from('b') }]), Buffer.alloc(10_240)]);
+    const bytes = Buffer.concat([
+      tarBytes([
+        { header: h({ name: 'a' }), body: Buffer.alloc(3000, 1) },
+        { header: h({ name: 'b' }), body: Buffer.from('b') },
+      ]),
+      Buffer.alloc(10_240),
+    ]);
     let consumed = 0;
-    const src = Readable.from((function* () {
-      for (let i = 0; i < bytes.length; i += 700) {
-        consumed += Math.min(700, bytes.length - i);
-        yield bytes.subarray(i, i + 700);
-      }
-    })());
+    const src = Readable.from(
+      (function* () {
+        for (let i = 0; i < bytes.length; i += 700) {
+          consumed += Math.min(700, bytes.length - i);
+          yield bytes.subarray(i, i + 700);
+        }
+      })(),
+    );
     const names: string[] = [];
     for await (const e of readTar(src)) names.push(e.header.name);
     assert.deepEqual(names, ['a', 'b']);
@@ -192,7 +226,10 @@ describe('readTar chunking', () => {
       assert.equal(whole.length, 6);
       for (const e of whole) assert.equal(e.data, e.header.type === 'file' ? e.body : '', e.header.name);
       const got = await read(size);
-      assert.deepEqual(got.map(({ header, body }) => ({ header, body })), whole.map(({ header, body }) => ({ header, body })));
+      assert.deepEqual(
+        got.map(({ header, body }) => ({ header, body })),
+        whole.map(({ header, body }) => ({ header, body })),
+      );
       for (const e of got) if (e.data !== undefined) assert.equal(e.data, e.body, e.header.name);
     });
   }
@@ -291,7 +328,10 @@ describe('tarCheck (import: bytes pass only as a tar)', () => {
   }
 
   it('passes a tar through unchanged, in small chunks or one', async () => {
-    const bytes = Buffer.concat([tarBytes([{ header: h({ name: 'a' }), body: Buffer.alloc(3000, 7) }, { header: h({ name: 'b/', type: 'directory' }) }]), Buffer.alloc(9000)]);
+    const bytes = Buffer.concat([
+      tarBytes([{ header: h({ name: 'a' }), body: Buffer.alloc(3000, 7) }, { header: h({ name: 'b/', type: 'directory' }) }]),
+      Buffer.alloc(9000),
+    ]);
     assert.deepEqual(await through([bytes]), bytes);
     const small = Array.from({ length: Math.ceil(bytes.length / 333) }, (_, i) => bytes.subarray(i * 333, i * 333 + 333));
     assert.deepEqual(await through(small), bytes);

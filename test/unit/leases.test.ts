@@ -35,7 +35,7 @@ describe('ProcessLease', () => {
   const records = new LeaseRecords(db);
   after(() => db.close());
 
-  it('names what it uses, and a dead owner\'s lease is reported as dead, not live', () => {
+  it("names what it uses, and a dead owner's lease is reported as dead, not live", () => {
     const lease = new ProcessLease(records);
     lease.add('blob', ['sha256:aa', 'sha256:bb']);
     records.put('999999999:7', 999999999, 0);
@@ -48,7 +48,7 @@ describe('ProcessLease', () => {
     assert.equal(records.read().names.get('blob'), undefined);
   });
 
-  it('takes a dead writer\'s partial download over at once', async () => {
+  it("takes a dead writer's partial download over at once", async () => {
     records.put('999999998:7', 999999998, 0);
     records.addNames('999999998:7', 'ingest', ['abc']);
     const lease = new ProcessLease(records);

@@ -15,7 +15,12 @@ async function ids(src: string, context?: LintInput['context']): Promise<string[
   return (await lint({ file: 'Dockerfile', dockerfile: loadDockerfile(src), context })).map((f) => f.ruleId);
 }
 
-const ctx = (ignored: string[], size = 0, hasDockerignore = true): LintInput['context'] => ({ dir: '/x', hasDockerignore, isIgnored: (p) => ignored.includes(p), sizeBytes: async () => size });
+const ctx = (ignored: string[], size = 0, hasDockerignore = true): LintInput['context'] => ({
+  dir: '/x',
+  hasDockerignore,
+  isIgnored: (p) => ignored.includes(p),
+  sizeBytes: async () => size,
+});
 
 // [rule, fires on, stays quiet on, context?]
 const table: Array<[string, string, string, LintInput['context']?]> = [
@@ -23,13 +28,33 @@ const table: Array<[string, string, string, LintInput['context']?]> = [
   ['BL001', 'FROM nvidia/cuda:latest\nUSER a\n', 'FROM base:1 AS b\nFROM b\nUSER a\n'],
   ['BL002', 'FROM a:1\nRUN x\n', 'FROM a:1\nUSER 1000\n'],
   ['BL002', 'FROM a:1\nUSER app\nUSER root\n', 'FROM a:1\nUSER root\nUSER app\n'],
-  ['BL003', 'FROM a:1\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends x && rm -rf /var/lib/apt/lists/*\nUSER a\n', 'FROM a:1\nRUN apt-get update && apt-get install -y --no-install-recommends x && rm -rf /var/lib/apt/lists/*\nUSER a\n'],
-  ['BL004', 'FROM a:1\nRUN apt-get update && apt-get install python3\nUSER a\n', 'FROM a:1\nRUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*\nUSER a\n'],
-  ['BL004', 'FROM a:1\nRUN apt-get update && apt-get install -y --no-install-recommends x\nUSER a\n', 'FROM a:1\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=cache,target=/var/lib/apt apt-get update && apt-get install -y --no-install-recommends x\nUSER a\n'],
+  [
+    'BL003',
+    'FROM a:1\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends x && rm -rf /var/lib/apt/lists/*\nUSER a\n',
+    'FROM a:1\nRUN apt-get update && apt-get install -y --no-install-recommends x && rm -rf /var/lib/apt/lists/*\nUSER a\n',
+  ],
+  [
+    'BL004',
+    'FROM a:1\nRUN apt-get update && apt-get install python3\nUSER a\n',
+    'FROM a:1\nRUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*\nUSER a\n',
+  ],
+  [
+    'BL004',
+    'FROM a:1\nRUN apt-get update && apt-get install -y --no-install-recommends x\nUSER a\n',
+    'FROM a:1\nRUN --mount=type=cache,target=/var/cache/apt --mount=type=cache,target=/var/lib/apt apt-get update && apt-get install -y --no-install-recommends x\nUSER a\n',
+  ],
   ['BL005', 'FROM a:1\nRUN apt-get update & apt-get install -y x\nUSER a\n', 'FROM a:1\nRUN make 2>&1 | tee log && echo "a & b" && cmd &> out\nUSER a\n'],
   ['BL006', 'FROM a:1\nRUN pip install torch\nUSER a\n', 'FROM a:1\nRUN pip install --no-cache-dir torch\nUSER a\n'],
-  ['BL006', 'FROM a:1\nRUN python -m pip install -r r.txt\nUSER a\n', 'FROM a:1\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r r.txt\nUSER a\n'],
-  ['BL007', 'FROM a:1\nCOPY . /app\nRUN pip install --no-cache-dir -r /app/requirements.txt\nUSER a\n', 'FROM a:1\nCOPY requirements.txt /app/\nRUN pip install --no-cache-dir -r /app/requirements.txt\nCOPY . /app\nUSER a\n'],
+  [
+    'BL006',
+    'FROM a:1\nRUN python -m pip install -r r.txt\nUSER a\n',
+    'FROM a:1\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r r.txt\nUSER a\n',
+  ],
+  [
+    'BL007',
+    'FROM a:1\nCOPY . /app\nRUN pip install --no-cache-dir -r /app/requirements.txt\nUSER a\n',
+    'FROM a:1\nCOPY requirements.txt /app/\nRUN pip install --no-cache-dir -r /app/requirements.txt\nCOPY . /app\nUSER a\n',
+  ],
   ['BL008', 'FROM a:1\nRUN a\nRUN b\nRUN c\nUSER a\n', 'FROM a:1\nRUN a\nRUN b\nUSER a\n'],
   ['BL009', 'FROM a:1\nADD app.py /app/\nUSER a\n', 'FROM a:1\nADD https://example.com/x.tar.gz /opt/\nADD model.tar.gz /models/\nUSER a\n'],
   ['BL010', 'FROM a:1\nENV HF_TOKEN=hf_abc\nUSER a\n', 'FROM a:1\nENV HF_HOME=/cache GPG_KEY=ABCD\nUSER a\n'],
@@ -39,9 +64,17 @@ const table: Array<[string, string, string, LintInput['context']?]> = [
   ['BL013', 'FROM a:1\nUSER a\nCMD python3 app.py\n', 'FROM a:1\nUSER a\nCMD ["python3", "app.py"]\n'],
   ['BL013', 'FROM a:1\nUSER a\nENTRYPOINT python3 serve.py\n', 'FROM a:1\nUSER a\nENTRYPOINT ["python3", "serve.py"]\n'],
   ['BL014', 'FROM a:1\nMAINTAINER me\nUSER a\n', 'FROM a:1\nLABEL org.opencontainers.image.authors=me\nUSER a\n'],
-  ['BL015', 'FROM a:1\nRUN curl -fsSL https://x/install.sh | sh\nUSER a\n', 'FROM a:1\nRUN set -o pipefail && curl -fsSL https://x/install.sh | bash\nUSER a\n'],
+  [
+    'BL015',
+    'FROM a:1\nRUN curl -fsSL https://x/install.sh | sh\nUSER a\n',
+    'FROM a:1\nRUN set -o pipefail && curl -fsSL https://x/install.sh | bash\nUSER a\n',
+  ],
   ['BL016', 'FROM --platform=linux/amd64 a:1\nUSER a\n', 'FROM --platform=$BUILDPLATFORM a:1\nUSER a\n'],
-  ['BL017', 'FROM a:1\nRUN wget https://x/tool-linux-amd64.tgz\nUSER a\n', 'FROM a:1\nARG TARGETARCH\nRUN wget https://x/tool-linux-${TARGETARCH}.tgz\nUSER a\n'],
+  [
+    'BL017',
+    'FROM a:1\nRUN wget https://x/tool-linux-amd64.tgz\nUSER a\n',
+    'FROM a:1\nARG TARGETARCH\nRUN wget https://x/tool-linux-${TARGETARCH}.tgz\nUSER a\n',
+  ],
   ['BL018', 'FROM a:1\nCOPY data/train.csv /d/\nUSER a\n', 'FROM a:1\nCOPY src /app/\nUSER a\n', ctx(['data/train.csv'])],
   ['BL019', 'FROM a:1\nUSER a\n', 'FROM a:1\nUSER a\n', ctx([], 500e6, false)],
 ];
@@ -71,7 +104,10 @@ describe('the seed example', () => {
   it('the fixed example in examples/ml is clean of warnings', async () => {
     const src = readFileSync(new URL('../../examples/ml/Dockerfile', import.meta.url), 'utf8');
     const findings = await lint({ file: 'Dockerfile', dockerfile: loadDockerfile(src) });
-    assert.deepEqual(findings.filter((f) => f.severity !== 'info').map((f) => `${f.ruleId} ${f.message}`), []);
+    assert.deepEqual(
+      findings.filter((f) => f.severity !== 'info').map((f) => `${f.ruleId} ${f.message}`),
+      [],
+    );
   });
 });
 
@@ -105,7 +141,10 @@ describe('ML corpus', { skip: ML ? false : CORPUS_ABSENT }, () => {
     }
     const ms = performance.now() - t0;
     console.log(`# lint over ${files.length} ML Dockerfiles in ${ms.toFixed(1)} ms`);
-    for (const r of RULES) console.log(`#   ${r.id} ${r.name.padEnd(36)} ${String(counts.get(r.id)).padStart(4)} findings in ${String(filesHit.get(r.id)?.size ?? 0).padStart(2)} files`);
+    for (const r of RULES)
+      console.log(
+        `#   ${r.id} ${r.name.padEnd(36)} ${String(counts.get(r.id)).padStart(4)} findings in ${String(filesHit.get(r.id)?.size ?? 0).padStart(2)} files`,
+      );
     // No rule should fire on nearly every file (false-positive smell).
     for (const [id, set] of filesHit) assert.ok(set.size < files.length * 0.9, `${id} fires on ${set.size}/${files.length} files`);
   });
@@ -114,7 +153,9 @@ describe('ML corpus', { skip: ML ? false : CORPUS_ABSENT }, () => {
 describe('output', () => {
   it('SARIF validates against the SARIF 2.1.0 schema', async () => {
     const Ajv = require('ajv-draft-04') as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } };
-    const validate = new Ajv({ strict: false, unicodeRegExp: false, validateFormats: false }).compile(JSON.parse(readFileSync(new URL('../fixtures/sarif-2.1.0.schema.json', import.meta.url), 'utf8')));
+    const validate = new Ajv({ strict: false, unicodeRegExp: false, validateFormats: false }).compile(
+      JSON.parse(readFileSync(new URL('../fixtures/sarif-2.1.0.schema.json', import.meta.url), 'utf8')),
+    );
     const findings = await lint({ file: 'Dockerfile', dockerfile: loadDockerfile('FROM ubuntu\nRUN a & b\n') });
     const sarif = toSarif('Dockerfile', findings, RULES);
     assert.ok(validate(sarif), JSON.stringify(validate.errors));

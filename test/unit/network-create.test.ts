@@ -9,8 +9,14 @@ describe('checkAddresses', () => {
     [{ subnet: '10.99.0.0/24' }, { subnet: '10.99.0.0/24' }],
     [{ subnet: '10.1.1.5/24' }, { subnet: '10.1.1.0/24' }], // host bits: kept as the network address
     [{ subnet: '10.1.1.0/024' }, { subnet: '10.1.1.0/24' }],
-    [{ subnet: '172.30.0.0/16', gateway: '172.30.255.254' }, { subnet: '172.30.0.0/16', gateway: '172.30.255.254' }],
-    [{ subnet: '10.1.1.0/30', gateway: '10.1.1.2' }, { subnet: '10.1.1.0/30', gateway: '10.1.1.2' }],
+    [
+      { subnet: '172.30.0.0/16', gateway: '172.30.255.254' },
+      { subnet: '172.30.0.0/16', gateway: '172.30.255.254' },
+    ],
+    [
+      { subnet: '10.1.1.0/30', gateway: '10.1.1.2' },
+      { subnet: '10.1.1.0/30', gateway: '10.1.1.2' },
+    ],
   ];
   for (const [input, want] of accepted) it(`takes ${JSON.stringify(input)}`, () => assert.deepEqual(checkAddresses(input), want));
 
@@ -29,6 +35,10 @@ describe('checkAddresses', () => {
     [{ subnet: '10.1.1.0/24', gateway: '10.1.1.255' }, 'failed to allocate gateway (10.1.1.255): Address already in use'],
   ];
   for (const [input, message] of refused) {
-    it(`refuses ${JSON.stringify(input)}`, () => assert.throws(() => checkAddresses(input), (e: Error & { code?: string }) => e.message === message && e.code === 'INVALID_ARGUMENT'));
+    it(`refuses ${JSON.stringify(input)}`, () =>
+      assert.throws(
+        () => checkAddresses(input),
+        (e: Error & { code?: string }) => e.message === message && e.code === 'INVALID_ARGUMENT',
+      ));
   }
 });

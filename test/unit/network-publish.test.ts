@@ -23,10 +23,13 @@ describe('parsePublish: accepted forms', () => {
     ['[2001:db8::1]:443:443/tcp', [tcp('2001:db8::1', 443, 443)]],
     ['8000-8002:80-82', [tcp('', 8000, 80), tcp('', 8001, 81), tcp('', 8002, 82)]],
     ['80-81', [tcp('', 0, 80), tcp('', 0, 81)]],
-    ['127.0.0.1:9000-9001:9000-9001/udp', [
-      { hostIp: '127.0.0.1', hostPort: 9000, containerPort: 9000, protocol: 'udp' },
-      { hostIp: '127.0.0.1', hostPort: 9001, containerPort: 9001, protocol: 'udp' },
-    ]],
+    [
+      '127.0.0.1:9000-9001:9000-9001/udp',
+      [
+        { hostIp: '127.0.0.1', hostPort: 9000, containerPort: 9000, protocol: 'udp' },
+        { hostIp: '127.0.0.1', hostPort: 9001, containerPort: 9001, protocol: 'udp' },
+      ],
+    ],
     ['8000-8010:80', [{ hostIp: '', hostPort: 8000, hostPortEnd: 8010, containerPort: 80, protocol: 'tcp' }]],
     ['65535:1', [tcp('', 65535, 1)]],
     [' 8080:80 ', [tcp('', 8080, 80)]],

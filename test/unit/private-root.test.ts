@@ -44,15 +44,29 @@ describe('tightenStateRoot', () => {
   it("makes an old root's dirs 0700 and secrets 0600, and leaves links, layers and _data alone", () => {
     const root = join(base, 'old');
     const id = 'c'.repeat(64);
-    for (const d of ['content/blobs/sha256', 'content/ingest', 'snapshots/layers/abc/bin', 'snapshots/active', `containers/${id}/bundle`, 'volumes/v/_data']) mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
-    for (const f of ['metadata.db', 'metadata.db-wal', `containers/${id}/${id}-json.log`, 'snapshots/layers/abc/bin/tool']) writeFileSync(join(root, f), 'x', { mode: 0o644 });
+    for (const d of ['content/blobs/sha256', 'content/ingest', 'snapshots/layers/abc/bin', 'snapshots/active', `containers/${id}/bundle`, 'volumes/v/_data'])
+      mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
+    for (const f of ['metadata.db', 'metadata.db-wal', `containers/${id}/${id}-json.log`, 'snapshots/layers/abc/bin/tool'])
+      writeFileSync(join(root, f), 'x', { mode: 0o644 });
     // A link where a config.json would be: its target, outside, must keep its mode.
     const outside = join(base, 'outside.txt');
     writeFileSync(outside, 'y', { mode: 0o644 });
     symlinkSync(outside, join(root, 'containers', id, 'bundle', 'config.json'));
     chmodSync(join(root, 'volumes/v/_data'), 0o755);
     tightenStateRoot(root);
-    for (const d of ['content', 'content/blobs', 'content/blobs/sha256', 'content/ingest', 'snapshots', 'snapshots/layers', 'snapshots/active', 'containers', `containers/${id}`, `containers/${id}/bundle`, 'volumes']) {
+    for (const d of [
+      'content',
+      'content/blobs',
+      'content/blobs/sha256',
+      'content/ingest',
+      'snapshots',
+      'snapshots/layers',
+      'snapshots/active',
+      'containers',
+      `containers/${id}`,
+      `containers/${id}/bundle`,
+      'volumes',
+    ]) {
       assert.equal(mode(join(root, d)), 0o700, d);
     }
     for (const f of ['metadata.db', 'metadata.db-wal', `containers/${id}/${id}-json.log`]) assert.equal(mode(join(root, f)), 0o600, f);

@@ -26,7 +26,13 @@ function run(timing: string | undefined) {
   else env.BERTH_TIMING = timing;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], { cwd: REPO, env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  return { stdout: r.stdout, marks: r.stderr.split('\n').filter((l) => l.startsWith('berth-timing ')).map((l) => l.replace(/^berth-timing [\d.]+ms /, '')) };
+  return {
+    stdout: r.stdout,
+    marks: r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('berth-timing '))
+      .map((l) => l.replace(/^berth-timing [\d.]+ms /, '')),
+  };
 }
 
 describe('timing marks', () => {

@@ -21,14 +21,21 @@ describe('transfer progress', () => {
   for (const [n, want] of sizes) it(`humanSize(${n}, 4) is ${want}`, () => assert.equal(humanSize(n, 4), want));
 
   it('a line has the bar, bytes of the total and the rate', () => {
-    assert.equal(progressLine({ id: 'abc123def456', size: 1000_000, bytes: 500_000 }, 'Downloading', 1000), `abc123def456: Downloading [${'='.repeat(19)}>${' '.repeat(20)}]  500kB/1MB  500kB/s`);
+    assert.equal(
+      progressLine({ id: 'abc123def456', size: 1000_000, bytes: 500_000 }, 'Downloading', 1000),
+      `abc123def456: Downloading [${'='.repeat(19)}>${' '.repeat(20)}]  500kB/1MB  500kB/s`,
+    );
     assert.match(progressLine({ id: 'x', size: 10, bytes: 10 }, 'Pushing', 0), /\[={39}>\] {2}10B\/10B$/);
   });
 
-  it('redraws in place and ends with every blob\'s final word', () => {
+  it("redraws in place and ends with every blob's final word", () => {
     let out = '';
     let t = 0;
-    const r = transferRenderer((s) => (out += s), { active: 'Downloading', done: 'Pull complete', exists: 'Already exists' }, () => t);
+    const r = transferRenderer(
+      (s) => (out += s),
+      { active: 'Downloading', done: 'Pull complete', exists: 'Already exists' },
+      () => t,
+    );
     r.onProgress({ kind: 'blob-start', digest: A, size: 2000, label: 'layer' });
     r.onProgress({ kind: 'blob-done', digest: B, skipped: 'exists' });
     t = 1000;

@@ -74,7 +74,10 @@ describe('parseReference: valid references normalize like docker', () => {
 describe('parseReference: invalid references are rejected with a clear message', () => {
   for (const [input, why] of invalid) {
     it(`${JSON.stringify(input.slice(0, 40))} (${why})`, () => {
-      assert.throws(() => parseReference(input), (e) => isBerthError(e, 'INVALID_ARGUMENT') && e.message.startsWith('invalid reference format'));
+      assert.throws(
+        () => parseReference(input),
+        (e) => isBerthError(e, 'INVALID_ARGUMENT') && e.message.startsWith('invalid reference format'),
+      );
     });
   }
 });

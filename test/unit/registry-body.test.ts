@@ -28,8 +28,20 @@ describe('readBounded', () => {
   const cases: Array<{ name: string; headers: Record<string, string>; chunks: string[]; endless?: number; limit: number; want: string | RegExp }> = [
     { name: 'a body under the limit', headers: { 'content-length': '5' }, chunks: ['ab', 'cde'], limit: 10, want: 'abcde' },
     { name: 'a chunked body exactly at the limit', headers: {}, chunks: ['abcde', 'fghij'], limit: 10, want: 'abcdefghij' },
-    { name: 'a Content-Length over the limit, before a byte is read', headers: { 'content-length': '10737418240' }, chunks: ['{'], limit: 10, want: /^the thing from here is larger than 10 bytes \(it says 10737418240 bytes\)$/ },
-    { name: 'a chunked body one byte over', headers: {}, chunks: ['abcde', 'fghijk'], limit: 10, want: /^the thing from here is larger than 10 bytes \(more than 11 bytes came\)$/ },
+    {
+      name: 'a Content-Length over the limit, before a byte is read',
+      headers: { 'content-length': '10737418240' },
+      chunks: ['{'],
+      limit: 10,
+      want: /^the thing from here is larger than 10 bytes \(it says 10737418240 bytes\)$/,
+    },
+    {
+      name: 'a chunked body one byte over',
+      headers: {},
+      chunks: ['abcde', 'fghijk'],
+      limit: 10,
+      want: /^the thing from here is larger than 10 bytes \(more than 11 bytes came\)$/,
+    },
     { name: 'a chunked body without end', headers: {}, chunks: ['{'], endless: 1e9, limit: 4096, want: /larger than 4 KiB \(more than \d+ bytes came\)/ },
   ];
   for (const c of cases) {

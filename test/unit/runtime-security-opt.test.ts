@@ -28,6 +28,10 @@ describe('parseSecurityOpts', () => {
     ['writable-cgroups=true', 'invalid --security-opt 2: "writable-cgroups=true"'],
   ];
   for (const [opt, message] of refused) {
-    it(`refuses ${opt}`, () => assert.throws(() => parseSecurityOpts([opt]), (e: Error & { code?: string }) => e.message === message && e.code === 'INVALID_ARGUMENT'));
+    it(`refuses ${opt}`, () =>
+      assert.throws(
+        () => parseSecurityOpts([opt]),
+        (e: Error & { code?: string }) => e.message === message && e.code === 'INVALID_ARGUMENT',
+      ));
   }
 });

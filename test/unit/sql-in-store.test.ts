@@ -10,7 +10,9 @@ import { describe, it } from 'node:test';
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 const SIGNS: Array<[string, RegExp]> = [
@@ -26,7 +28,11 @@ describe('SQL lives in store/ only', () => {
   it('finds the sources it checks', () => assert.ok(outside.length > 50, `${outside.length} files`));
   for (const [what, re] of SIGNS) {
     it(`no module outside store/ holds ${what}`, () => {
-      const hits = outside.flatMap((f) => readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (re.test(line) ? [`${relative(SRC, f)}:${i + 1}: ${line.trim()}`] : [])));
+      const hits = outside.flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (re.test(line) ? [`${relative(SRC, f)}:${i + 1}: ${line.trim()}`] : [])),
+      );
       assert.deepEqual(hits, []);
     });
   }

@@ -63,7 +63,10 @@ describe('ContainerRecords', () => {
   for (const [what, key] of missing) {
     it(`finds nothing for ${what}, and require says NOT_FOUND`, () => {
       assert.equal(m.containers.find(key), undefined);
-      assert.throws(() => m.containers.require(key), (e) => isBerthError(e, 'NOT_FOUND'));
+      assert.throws(
+        () => m.containers.require(key),
+        (e) => isBerthError(e, 'NOT_FOUND'),
+      );
     });
   }
 
@@ -73,12 +76,18 @@ describe('ContainerRecords', () => {
       () => m.containers.insert(container('b'.repeat(64), 'web')),
       (e) => isBerthError(e, 'CONFLICT') && e.message.includes(`"/web" is already in use by container "${holder.id}"`),
     );
-    assert.throws(() => m.containers.insert(container(holder.id, 'other')), (e) => isBerthError(e, 'CONFLICT'));
+    assert.throws(
+      () => m.containers.insert(container(holder.id, 'other')),
+      (e) => isBerthError(e, 'CONFLICT'),
+    );
   });
 
   it('says INVALID_ARGUMENT for an ambiguous id prefix', () => {
     m.containers.insert(container('abd'.padEnd(64, '0'), 'web2'));
-    assert.throws(() => m.containers.find('ab'), (e) => isBerthError(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => m.containers.find('ab'),
+      (e) => isBerthError(e, 'INVALID_ARGUMENT'),
+    );
   });
 
   for (const name of HOSTILE) {
@@ -96,7 +105,10 @@ describe('ContainerRecords', () => {
     const next = m.containers.updateState(m.containers.require('web').id, (s) => ({ ...s, status: 'running', pid: 42 }));
     assert.deepEqual(next, { status: 'running', pid: 42 });
     assert.deepEqual(m.containers.require('web').state, next);
-    assert.throws(() => m.containers.updateState('0'.repeat(64), (s) => s), (e) => isBerthError(e, 'NOT_FOUND'));
+    assert.throws(
+      () => m.containers.updateState('0'.repeat(64), (s) => s),
+      (e) => isBerthError(e, 'NOT_FOUND'),
+    );
   });
 
   it('answers the questions other modules ask: volumes held, images used, counts by status', () => {
@@ -110,17 +122,31 @@ describe('ContainerRecords', () => {
   });
 
   it('lists newest first, and removes (a second remove is no error)', () => {
-    assert.deepEqual(m.containers.list().map((c) => c.name), ['web2', 'web']);
+    assert.deepEqual(
+      m.containers.list().map((c) => c.name),
+      ['web2', 'web'],
+    );
     const id = m.containers.require('web2').id;
     m.containers.delete(id);
     m.containers.delete(id);
-    assert.deepEqual(m.containers.list().map((c) => c.name), ['web']);
+    assert.deepEqual(
+      m.containers.list().map((c) => c.name),
+      ['web'],
+    );
   });
 });
 
 describe('NetworkRecords', () => {
   const m = open();
-  const net = (id: string, name: string): NetworkRecord => ({ id, name, bridge: `br-${id.slice(0, 12)}`, subnet: '10.89.0.0/24', gateway: '10.89.0.1', labels: { 'a"b': `c'd` }, created: '2026-01-01T00:00:00.000Z' });
+  const net = (id: string, name: string): NetworkRecord => ({
+    id,
+    name,
+    bridge: `br-${id.slice(0, 12)}`,
+    subnet: '10.89.0.0/24',
+    gateway: '10.89.0.1',
+    labels: { 'a"b': `c'd` },
+    created: '2026-01-01T00:00:00.000Z',
+  });
 
   it('inserts a network and reads it back by name, id and unique id prefix', () => {
     const n = net('12ab'.padEnd(64, '0'), 'front');
@@ -131,10 +157,16 @@ describe('NetworkRecords', () => {
 
   it('matches an id prefix exactly: `_` and `%` are characters, not wildcards', () => {
     m.networks.insert(net('12cd'.padEnd(64, '0'), 'back'));
-    assert.throws(() => m.networks.find('12'), (e) => isBerthError(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => m.networks.find('12'),
+      (e) => isBerthError(e, 'INVALID_ARGUMENT'),
+    );
     for (const key of ['1_a', '1%', '%', '_', '12A', LONG]) {
       assert.equal(m.networks.find(key), undefined, key);
-      assert.throws(() => m.networks.require(key), (e) => isBerthError(e, 'NOT_FOUND'));
+      assert.throws(
+        () => m.networks.require(key),
+        (e) => isBerthError(e, 'NOT_FOUND'),
+      );
     }
   });
 
@@ -149,16 +181,30 @@ describe('NetworkRecords', () => {
   }
 
   it('refuses a taken name or id with CONFLICT', () => {
-    assert.throws(() => m.networks.insert(net('f'.repeat(64), 'front')), (e) => isBerthError(e, 'CONFLICT'));
-    assert.throws(() => m.networks.insert(net(m.networks.require('front').id, 'new')), (e) => isBerthError(e, 'CONFLICT'));
+    assert.throws(
+      () => m.networks.insert(net('f'.repeat(64), 'front')),
+      (e) => isBerthError(e, 'CONFLICT'),
+    );
+    assert.throws(
+      () => m.networks.insert(net(m.networks.require('front').id, 'new')),
+      (e) => isBerthError(e, 'CONFLICT'),
+    );
   });
 
   it('createNetworkRecord checks the name and picks a free subnet over the repository', () => {
     const rec = createNetworkRecord(m.networks, 'made', { hostRoutes: ['10.89.1.0/24'] });
     assert.equal(rec.subnet, '10.89.2.0/24', 'skips the subnet of front/back and a host route');
     assert.deepEqual(m.networks.require('made'), rec);
-    assert.throws(() => createNetworkRecord(m.networks, 'made', { hostRoutes: [] }), (e) => isBerthError(e, 'CONFLICT'));
-    for (const bad of ['50%', 'a b', `it's`, '_x']) assert.throws(() => createNetworkRecord(m.networks, bad, { hostRoutes: [] }), (e) => isBerthError(e, 'INVALID_ARGUMENT'), bad);
+    assert.throws(
+      () => createNetworkRecord(m.networks, 'made', { hostRoutes: [] }),
+      (e) => isBerthError(e, 'CONFLICT'),
+    );
+    for (const bad of ['50%', 'a b', `it's`, '_x'])
+      assert.throws(
+        () => createNetworkRecord(m.networks, bad, { hostRoutes: [] }),
+        (e) => isBerthError(e, 'INVALID_ARGUMENT'),
+        bad,
+      );
   });
 });
 
@@ -182,7 +228,10 @@ describe('VolumeRecords', () => {
 
   it('lists by name, counts, and says whether a remove removed anything', () => {
     m.volumes.insertIfAbsent({ name: 'a', created: 'c', labels: {}, anonymous: true });
-    assert.deepEqual(m.volumes.list().map((v) => v.name), ['a', 'data']);
+    assert.deepEqual(
+      m.volumes.list().map((v) => v.name),
+      ['a', 'data'],
+    );
     assert.equal(m.volumes.count(), 2);
     assert.equal(m.volumes.delete('a'), true);
     assert.equal(m.volumes.delete('a'), false);
@@ -193,7 +242,7 @@ describe('VolumeRecords', () => {
 describe('BuildCacheRecords', () => {
   const m = open();
 
-  it('keeps a step\'s layer and a build\'s image config apart, under their keys', () => {
+  it("keeps a step's layer and a build's image config apart, under their keys", () => {
     m.buildCache.putLayer('step', digest('1'), 123, 1000);
     m.buildCache.putConfig('image', digest('2'), 1000);
     assert.deepEqual(m.buildCache.layerOf('step'), { diffId: digest('1'), size: 123, lastUsed: 1000 });
@@ -239,13 +288,13 @@ describe('FileHashRecords', () => {
     assert.equal(m.fileHashes.under('/nowhere').size, 0);
   });
 
-  it('replaces a changed file\'s hash; an empty batch writes nothing', () => {
+  it("replaces a changed file's hash; an empty batch writes nothing", () => {
     m.fileHashes.rememberAll([['/ctx/a', h('2')]]);
     m.fileHashes.rememberAll([]);
     assert.deepEqual(m.fileHashes.under('/ctx').get('/ctx/a'), h('2'));
   });
 
-  it('remembers a selection\'s digest with the stat signature it was computed under', () => {
+  it("remembers a selection's digest with the stat signature it was computed under", () => {
     assert.equal(m.fileHashes.selection('sel'), undefined);
     m.fileHashes.rememberSelection('sel', 'sig1', 'd1');
     m.fileHashes.rememberSelection('sel', 'sig2', 'd2');
@@ -257,13 +306,24 @@ describe('FileHashRecords', () => {
 
 describe('ImageRecords', () => {
   const m = open();
-  const img = { id: digest('9'), manifestDigest: digest('8'), manifestMediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, os: 'linux', architecture: 'amd64', addedAt: 1 };
+  const img = {
+    id: digest('9'),
+    manifestDigest: digest('8'),
+    manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+    size: 10,
+    os: 'linux',
+    architecture: 'amd64',
+    addedAt: 1,
+  };
 
   it('records an image with tags, resolves them, untags and deletes', () => {
     m.images.put(img, ['docker.io/library/bb:1', `x/it's:50%`]);
     assert.equal(m.images.resolveTag(`x/it's:50%`), img.id);
     assert.equal(m.images.resolveTag('x/it_s:50%'), undefined);
-    assert.deepEqual(m.images.byIdPrefix('99').map((i) => i.id), [img.id]);
+    assert.deepEqual(
+      m.images.byIdPrefix('99').map((i) => i.id),
+      [img.id],
+    );
     assert.deepEqual(m.images.byIdPrefix('9%'), []);
     assert.equal(m.images.untag(`x/it's:50%`), true);
     assert.equal(m.images.untag(`x/it's:50%`), false);
@@ -288,7 +348,10 @@ describe('Metadata', () => {
       }),
       /stop/,
     );
-    assert.deepEqual(m.volumes.list().map((v) => v.name), ['kept']);
+    assert.deepEqual(
+      m.volumes.list().map((v) => v.name),
+      ['kept'],
+    );
   });
 
   it('finds a sound database sound', () => assert.deepEqual(m.integrityProblems(), []));

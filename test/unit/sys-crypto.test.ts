@@ -41,7 +41,16 @@ describe('createSha256', () => {
   });
 
   it('without the addon (BERTH_NO_NATIVE=1) node:crypto gives the same', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/sys/crypto.ts').then((m) => console.log(m.createSha256().update('abc').update(Buffer.from('def')).digest('hex')))"], { env: { ...process.env, BERTH_NO_NATIVE: '1' } });
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/sys/crypto.ts').then((m) => console.log(m.createSha256().update('abc').update(Buffer.from('def')).digest('hex')))",
+      ],
+      { env: { ...process.env, BERTH_NO_NATIVE: '1' } },
+    );
     assert.equal(out.toString().trim(), reference(['abc', 'def']));
   });
 });

@@ -16,7 +16,12 @@ export const aptInstallFlags: Rule = {
         const missing: string[] = [];
         if (installs.some((c) => !/(\s-y\b|\s-[a-z]*y[a-z]*\b|--yes\b|--assume-yes\b|-qq?y)/.test(c))) missing.push('-y');
         if (installs.some((c) => !/--no-install-recommends/.test(c))) missing.push('--no-install-recommends');
-        if (!hasCacheMount(inst, /\/var\/(lib|cache)\/apt/) && !/rm\s+-[a-z]*r[a-z]*f?\s+[^&;]*\/var\/lib\/apt\/lists/.test(text) && !/apt-get\s+clean/.test(text)) missing.push('rm -rf /var/lib/apt/lists/*');
+        if (
+          !hasCacheMount(inst, /\/var\/(lib|cache)\/apt/) &&
+          !/rm\s+-[a-z]*r[a-z]*f?\s+[^&;]*\/var\/lib\/apt\/lists/.test(text) &&
+          !/apt-get\s+clean/.test(text)
+        )
+          missing.push('rm -rf /var/lib/apt/lists/*');
         return missing.length ? [{ inst, message: `apt-get install without ${missing.join(', ')}` }] : [];
       }),
     );

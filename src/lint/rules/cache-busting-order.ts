@@ -1,6 +1,7 @@
 import { commands, runText, type Rule } from '../types.ts';
 
-const INSTALL = /^(\S*\/)?(pip3?\s+install|python3?\s+-m\s+pip\s+install|conda\s+(env\s+)?(install|create|update)|mamba\s+install|npm\s+(ci|install)|yarn(\s+install)?$|poetry\s+install|uv\s+(pip\s+install|sync)|pipenv\s+install|apt-get\s+.*install)/;
+const INSTALL =
+  /^(\S*\/)?(pip3?\s+install|python3?\s+-m\s+pip\s+install|conda\s+(env\s+)?(install|create|update)|mamba\s+install|npm\s+(ci|install)|yarn(\s+install)?$|poetry\s+install|uv\s+(pip\s+install|sync)|pipenv\s+install|apt-get\s+.*install)/;
 
 export const cacheBustingOrder: Rule = {
   id: 'BL007',
@@ -14,7 +15,8 @@ export const cacheBustingOrder: Rule = {
       const out = [];
       let fullCopy: number | undefined;
       for (const inst of s.instructions) {
-        if ((inst.kind === 'copy' || inst.kind === 'add') && !inst.flags.from && inst.sources.some((x) => x === '.' || x === './' || x === '*')) fullCopy ??= inst.node.startLine;
+        if ((inst.kind === 'copy' || inst.kind === 'add') && !inst.flags.from && inst.sources.some((x) => x === '.' || x === './' || x === '*'))
+          fullCopy ??= inst.node.startLine;
         if (inst.kind === 'run' && fullCopy !== undefined && commands(runText(inst)).some((c) => INSTALL.test(c))) {
           out.push({ inst, message: `dependencies are installed after the whole context was copied (line ${fullCopy}), so every code change reinstalls them` });
           break;

@@ -13,11 +13,16 @@ export const consecutiveRuns: Rule = {
     for (const s of dockerfile.stages) {
       let run: Instruction[] = [];
       const flush = () => {
-        if (run.length >= 3) out.push({ inst: run[0], message: `${run.length} consecutive RUN instructions (lines ${run[0]!.node.startLine}-${run.at(-1)!.node.endLine}) could be one layer` });
+        if (run.length >= 3)
+          out.push({
+            inst: run[0],
+            message: `${run.length} consecutive RUN instructions (lines ${run[0]!.node.startLine}-${run.at(-1)!.node.endLine}) could be one layer`,
+          });
         run = [];
       };
       for (const inst of s.instructions) {
-        if (inst.kind === 'run' && !(inst.flags.mount ?? []).length) run.push(inst); // not copied: 10 000 RUNs in a row are linear
+        if (inst.kind === 'run' && !(inst.flags.mount ?? []).length)
+          run.push(inst); // not copied: 10 000 RUNs in a row are linear
         else flush();
       }
       flush();

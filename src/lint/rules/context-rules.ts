@@ -12,7 +12,10 @@ export const copyIgnoredSource: Rule = {
     return dockerfile.stages.flatMap((s) =>
       s.instructions.flatMap((inst) => {
         if ((inst.kind !== 'copy' && inst.kind !== 'add') || inst.flags.from) return [];
-        const ignored = inst.sources.filter((src) => !src.includes('$') && !/[*?[]/.test(src) && src !== '.' && !/^https?:/.test(src) && context.isIgnored(src.replace(/^\.?\//, '').replace(/\/$/, '')));
+        const ignored = inst.sources.filter(
+          (src) =>
+            !src.includes('$') && !/[*?[]/.test(src) && src !== '.' && !/^https?:/.test(src) && context.isIgnored(src.replace(/^\.?\//, '').replace(/\/$/, '')),
+        );
         return ignored.length ? [{ inst, message: `${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} excluded by .dockerignore` }] : [];
       }),
     );
@@ -31,6 +34,8 @@ export const largeContext: Rule = {
   async check({ dockerfile, context }) {
     if (!context || context.hasDockerignore) return [];
     const size = await context.sizeBytes();
-    return size > LIMIT ? [{ inst: dockerfile.stages[0]!.from, line: 1, column: 1, message: `the build context is ${(size / 1e6).toFixed(0)} MB and there is no .dockerignore` }] : [];
+    return size > LIMIT
+      ? [{ inst: dockerfile.stages[0]!.from, line: 1, column: 1, message: `the build context is ${(size / 1e6).toFixed(0)} MB and there is no .dockerignore` }]
+      : [];
   },
 };

@@ -5,7 +5,7 @@ export const curlPipeSh: Rule = {
   name: 'pipe-without-pipefail',
   severity: 'warning',
   summary: '`curl … | sh` (or wget) without `set -o pipefail`',
-  why: 'A pipeline\'s status is the last command\'s: if the download fails, `sh` runs an empty script, succeeds, and the build goes on without the tool.',
+  why: "A pipeline's status is the last command's: if the download fails, `sh` runs an empty script, succeeds, and the build goes on without the tool.",
   fix: 'Start the RUN with `set -o pipefail &&` (bash) or set `SHELL ["/bin/bash", "-o", "pipefail", "-c"]`.',
   check({ dockerfile }) {
     return dockerfile.stages.flatMap((s) => {

@@ -18,6 +18,23 @@ import { cdInRun, relativeWorkdir } from './workdir-rules.ts';
 
 /** Every rule, in id order. */
 export const RULES: readonly Rule[] = [
-  baseImageTag, rootUser, aptUpdateAlone, aptInstallFlags, singleAmpersand, pipNoCache, cacheBustingOrder, consecutiveRuns, addForLocal,
-  secretInEnv, relativeWorkdir, cdInRun, shellFormCmd, maintainerDeprecated, curlPipeSh, constantPlatform, archSpecificBinary, copyIgnoredSource, largeContext,
+  baseImageTag,
+  rootUser,
+  aptUpdateAlone,
+  aptInstallFlags,
+  singleAmpersand,
+  pipNoCache,
+  cacheBustingOrder,
+  consecutiveRuns,
+  addForLocal,
+  secretInEnv,
+  relativeWorkdir,
+  cdInRun,
+  shellFormCmd,
+  maintainerDeprecated,
+  curlPipeSh,
+  constantPlatform,
+  archSpecificBinary,
+  copyIgnoredSource,
+  largeContext,
 ];

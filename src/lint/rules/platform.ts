@@ -8,7 +8,9 @@ export const constantPlatform: Rule = {
   why: 'A fixed platform makes the image build for that architecture everywhere: on an arm64 Mac or a Graviton node you get an emulated, slow, or failing image.',
   fix: 'Use `--platform=$BUILDPLATFORM` for build stages (and TARGETARCH inside), or drop the flag.',
   check({ dockerfile }) {
-    return dockerfile.stages.flatMap((s) => (s.from.platform && !s.from.platform.includes('$') ? [{ inst: s.from, message: `FROM --platform=${s.from.platform} is fixed` }] : []));
+    return dockerfile.stages.flatMap((s) =>
+      s.from.platform && !s.from.platform.includes('$') ? [{ inst: s.from, message: `FROM --platform=${s.from.platform} is fixed` }] : [],
+    );
   },
 };
 
@@ -27,7 +29,8 @@ export const archSpecificBinary: Rule = {
       return s.instructions.flatMap((inst) => {
         const text = runText(inst);
         const url = /(https?:\/\/\S+)/g;
-        for (const m of text.matchAll(url)) if (ARCH_WORD.test(m[1]!)) return [{ inst, message: `downloads an architecture-specific file (${m[1]!.slice(0, 80)}) without TARGETARCH` }];
+        for (const m of text.matchAll(url))
+          if (ARCH_WORD.test(m[1]!)) return [{ inst, message: `downloads an architecture-specific file (${m[1]!.slice(0, 80)}) without TARGETARCH` }];
         return [];
       });
     });

@@ -9,7 +9,11 @@ export const shellFormCmd: Rule = {
   fix: 'Use exec (JSON) form: `ENTRYPOINT ["python3", "train.py"]`.',
   check({ dockerfile }) {
     return dockerfile.stages.flatMap((s) =>
-      s.instructions.flatMap((inst) => ((inst.kind === 'cmd' || inst.kind === 'entrypoint') && !inst.json && inst.args.length ? [{ inst, message: `${inst.kind.toUpperCase()} in shell form: the app will not receive signals` }] : [])),
+      s.instructions.flatMap((inst) =>
+        (inst.kind === 'cmd' || inst.kind === 'entrypoint') && !inst.json && inst.args.length
+          ? [{ inst, message: `${inst.kind.toUpperCase()} in shell form: the app will not receive signals` }]
+          : [],
+      ),
     );
   },
 };

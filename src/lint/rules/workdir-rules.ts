@@ -5,11 +5,13 @@ export const relativeWorkdir: Rule = {
   name: 'relative-workdir',
   severity: 'warning',
   summary: 'A relative WORKDIR',
-  why: 'A relative WORKDIR depends on every WORKDIR before it (and on the base image\'s): moving one line silently changes where files land.',
+  why: "A relative WORKDIR depends on every WORKDIR before it (and on the base image's): moving one line silently changes where files land.",
   fix: 'Use an absolute path: `WORKDIR /app`.',
   check({ dockerfile }) {
     return dockerfile.stages.flatMap((s) =>
-      s.instructions.flatMap((inst) => (inst.kind === 'workdir' && !/^["']?[/$]/.test(inst.value) ? [{ inst, message: `WORKDIR ${inst.value} is relative` }] : [])),
+      s.instructions.flatMap((inst) =>
+        inst.kind === 'workdir' && !/^["']?[/$]/.test(inst.value) ? [{ inst, message: `WORKDIR ${inst.value} is relative` }] : [],
+      ),
     );
   },
 };
