@@ -1,5 +1,5 @@
 /** The linter's contract: a rule is a value with an id, a severity, docs, and a check. */
-import type { Dockerfile, Instruction, Stage } from '../dockerfile/index.ts';
+import { parseRunMount, type Dockerfile, type Instruction, type RunMount, type Stage } from '../dockerfile/index.ts';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -52,8 +52,21 @@ export function runText(inst: Instruction): string {
   return [head, ...inst.heredocs.map((h) => h.content)].join('\n');
 }
 
+/** Whether the RUN has a cache mount (at a target `target` matches): read through dockerfile/'s typed --mount. */
 export function hasCacheMount(inst: Instruction, target?: RegExp): boolean {
-  return (inst.flags.mount ?? []).some((m) => /(^|,)type=cache(,|$)/.test(m) && (!target || target.test(m)));
+  return (inst.flags.mount ?? []).some((spec) => {
+    const mount = cacheMountOf(spec);
+    return mount !== undefined && (!target || target.test(mount.target));
+  });
+}
+
+function cacheMountOf(spec: string): RunMount | undefined {
+  try {
+    const mount = parseRunMount(spec);
+    return mount.type === 'cache' ? mount : undefined;
+  } catch {
+    return undefined; // a bad --mount is the parser's finding, not this rule's
+  }
 }
 
 export function finalStage(df: Dockerfile): Stage {
