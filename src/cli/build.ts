@@ -98,9 +98,14 @@ export function register(program: Command): void {
     .option('--check', 'treat lint findings (warnings and errors) as build errors')
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { buildImage, resolveBuildInput } = await import('../services/build.ts');
+      const { buildImage, isContextArchive, resolveBuildInput } = await import('../services/build.ts');
       const { progressRenderer } = await import('../progress/index.ts');
-      const input = await resolveBuildInput(engine, contextArg, { file: f.file, stdin: contextArg === '-' ? await readStdin() : undefined });
+      const stdin = contextArg === '-' ? await readStdin() : undefined;
+      // A context archive's reader (tar, zod schemas) is loaded only by the builds that get one.
+      const input =
+        stdin && isContextArchive(stdin)
+          ? await (await import('../services/build-archive.ts')).contextFromArchive(engine, stdin, f.file)
+          : await resolveBuildInput(contextArg, { file: f.file, stdin });
       const { contextDir, dockerfile } = input;
       const useTty = !f.quiet && (f.progress === 'tty' || (f.progress === 'auto' && process.stderr.isTTY && !process.env.CI));
       const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
