@@ -1,6 +1,7 @@
 /** berth build runs the plan dockerfile/ makes: stage cycles, forward --from, typed flags refused before any step runs. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,5 +78,26 @@ describe('build: typed flags', () => {
     const r = build(dir, 'vars:1');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'vars:1', 'stat', '-c', '%a', '/ok', '/f']).stdout.split('\n')[1], '604');
+  });
+});
+
+describe('build -: the context from stdin', () => {
+  it('a lone Dockerfile on stdin builds with no context', () => {
+    const r = t.run(['build', '--network', 'none', '-q', '-t', 'stdin-df:1', '-'], { input: 'FROM bb:1\nRUN echo from-stdin > /s\n', timeout: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'stdin-df:1', 'cat', '/s']).stdout, 'from-stdin\n');
+  });
+
+  it('a gzipped tar on stdin is the context, and -f names its Dockerfile inside it', () => {
+    const dir = context('stdin-tar', 'FROM scratch\n', { 'Other.Dockerfile': 'FROM bb:1\nCOPY f /f\n', f: 'in-the-archive\n' });
+    const tar = execFileSync('tar', ['-cz', '-C', dir, '.']);
+    const r = t.run(['build', '--network', 'none', '-q', '-f', 'Other.Dockerfile', '-t', 'stdin-tar:1', '-'], { input: tar, timeout: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(t.run(['run', '--rm', '--network', 'none', 'stdin-tar:1', 'cat', '/f']).stdout, 'in-the-archive\n');
+    assert.deepEqual(
+      readdirSync(t.root).filter((n) => n.startsWith('tmp-context-')),
+      [],
+      'the unpacked context is removed',
+    );
   });
 });
