@@ -4,26 +4,29 @@
  * moby's .dockerignore cases, 50 ML Dockerfiles). Always in the same order, so that a case
  * index names the same input in every thread and every run.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { corpusDir } from '../helpers/corpus.ts';
 
-export const CORPUS_DIR = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
+/** The shared corpus, found where every corpus reader looks (test/helpers/corpus.ts); undefined in a fresh clone. */
+const CORPUS = corpusDir('.');
 
 export function hasCorpus(): boolean {
-  return existsSync(CORPUS_DIR);
+  return CORPUS !== undefined;
 }
 
 function read(rel: string): string | undefined {
+  if (!CORPUS) return undefined;
   try {
-    return readFileSync(`${CORPUS_DIR}${rel}`, 'utf8');
+    return readFileSync(new URL(rel, CORPUS), 'utf8');
   } catch {
     return undefined;
   }
 }
 
 function list(rel: string): string[] {
+  if (!CORPUS) return [];
   try {
-    return readdirSync(`${CORPUS_DIR}${rel}`).sort();
+    return readdirSync(new URL(rel, CORPUS)).sort();
   } catch {
     return [];
   }
