@@ -11,7 +11,7 @@ import { join, posix, relative } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { copyFlags, IgnoreMatcher, pathGlob, processWord, type CopyFlags, type Instruction } from '../dockerfile/index.ts';
 import { applyLayer } from '../layer/index.ts';
-import { isGzip, isUstar } from '../layer/magic.ts';
+import { isTarArchive } from '../layer/magic.ts';
 import { resolveUser } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
@@ -237,12 +237,12 @@ function isDirInRoot(rootfs: string, path: string): boolean {
   }
 }
 
-async function isTarArchive(path: string): Promise<boolean> {
+async function isTarArchiveFile(path: string): Promise<boolean> {
   const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(512);
     const { bytesRead } = await fh.read(b, 0, 512, 0);
-    return isGzip(b.subarray(0, bytesRead)) || isUstar(b.subarray(0, bytesRead));
+    return isTarArchive(b.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
@@ -267,7 +267,7 @@ export async function applyCopy(ctx: StepContext, state: StageState, _inst: Copy
     const destExistsAsDir = isDirInRoot(snap.rootfs, plan.dest);
     if (plan.destIsDir || destExistsAsDir) closeFd(mkdirInRoot(snap.rootfs, plan.dest, own));
     for (const r of plan.roots) {
-      if (plan.extractTars && !r.isDir && !r.remote && (await isTarArchive(r.abs))) {
+      if (plan.extractTars && !r.isDir && !r.remote && (await isTarArchiveFile(r.abs))) {
         // The archive is unpacked below the destination's fd, as into a root of its own.
         const target = mkdirInRoot(snap.rootfs, plan.dest, own);
         try {

@@ -17,3 +17,8 @@ export function isZstd(head: Uint8Array): boolean {
 export function isUstar(head: Uint8Array): boolean {
   return head.length >= 262 && Buffer.from(head.buffer, head.byteOffset + 257, 5).toString('latin1') === 'ustar';
 }
+
+/** A tar archive, gzipped or plain, as `build -` and ADD take one: its first 512 bytes are enough. */
+export function isTarArchive(head: Uint8Array): boolean {
+  return isGzip(head) || isUstar(head);
+}

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, type BuildOptions, type BuildResult } from '../builder/builder.ts';
 import { BerthError } from '../errors/index.ts';
-import { isGzip, isUstar } from '../layer/magic.ts';
+import { isTarArchive } from '../layer/magic.ts';
 
 export interface BuildInput {
   /** The context directory; none for a Dockerfile read from stdin. */
@@ -20,7 +20,7 @@ export interface BuildInput {
 
 /** Whether stdin holds a context archive (a tar, gzipped or not) rather than a lone Dockerfile. */
 export function isContextArchive(input: Buffer): boolean {
-  return isGzip(input) || isUstar(input);
+  return isTarArchive(input);
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { isBerthError } from '../../src/errors/index.ts';
-import { isGzip, isUstar, isZstd } from '../../src/layer/magic.ts';
+import { isGzip, isTarArchive, isUstar, isZstd } from '../../src/layer/magic.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import { sha256 } from '../../src/sys/crypto.ts';
 import { BlobVerifier, digestOfFile, verifyBytes } from '../../src/store/verifier.ts';
@@ -108,7 +108,11 @@ describe('magic numbers', () => {
     ['a header cut before "ustar" ends', tarHead.subarray(0, 260), { gzip: false, zstd: false, ustar: false }],
   ];
   for (const [name, head, want] of cases) {
-    it(name, () => assert.deepEqual({ gzip: isGzip(head), zstd: isZstd(head), ustar: isUstar(head) }, want));
+    it(name, () => {
+      assert.deepEqual({ gzip: isGzip(head), zstd: isZstd(head), ustar: isUstar(head) }, want);
+      // A tar archive as build - and ADD take one: gzipped or plain, never zstd.
+      assert.equal(isTarArchive(head), want.gzip || want.ustar);
+    });
   }
 
   it('reads a view at its own offset', () => {
