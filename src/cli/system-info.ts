@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .action(async (o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { systemInfo } = await import('../services/system.ts');
-      const info = systemInfo(engine);
+      const info = await systemInfo(engine);
       if (o.format) return out(`${renderTemplate(o.format, info)}\n`);
       out(
         [

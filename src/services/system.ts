@@ -2,13 +2,13 @@
  * What the engine runs on and what it holds: `info`'s facts and `system df`'s counts, as data.
  * `system check` and `system prune` are gc.ts.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ImageStores } from '../image/stores.ts';
 import { RUNC } from '../runtime/runc.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
 import type { ContainerRecords } from '../store/containers.ts';
+import { runChild } from '../sys/spawn.ts';
 
 /** docker info's fields, under docker's names (a `--format` template reads them). */
 export type SystemInfo = {
@@ -38,24 +38,19 @@ function cgroupVersion(): string {
   return existsSync('/sys/fs/cgroup/unified') ? '1 (hybrid)' : '1';
 }
 
-export function systemInfo(
+export async function systemInfo(
   engine: Pick<ImageStores, 'images' | 'snapshots'> & {
     readonly containers: Pick<ContainerRecords, 'countByStatus'>;
     readonly root: string;
     readonly runRoot: string;
   },
-): SystemInfo {
+): Promise<SystemInfo> {
   const containers = engine.containers.countByStatus();
   const count = (s: string) => containers.get(s) ?? 0;
   let runcVersion = 'unknown';
-  try {
-    runcVersion = execFileSync(RUNC, ['--version'])
-      .toString()
-      .split('\n')[0]!
-      .replace(/^runc version /, '');
-  } catch {
-    /* runc missing: reported as unknown */
-  }
+  // Through the one spawn path, as every runc start is (sys/spawn.ts).
+  const r = await runChild(RUNC, ['--version']).catch(() => undefined);
+  if (r?.status === 0) runcVersion = r.stdout.split('\n')[0]!.replace(/^runc version /, '');
   return {
     Containers: [...containers.values()].reduce((n, c) => n + c, 0),
     ContainersRunning: count('running'),

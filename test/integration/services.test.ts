@@ -70,7 +70,7 @@ describe('services, called without the CLI', () => {
     assert.deepEqual((view as { Config: { Cmd: string[] } }).Config.Cmd, ['sh']);
     assert.equal((await historyOf(e, name))[0]!.id, imported.id);
 
-    assert.equal(systemInfo(e).Images, 1);
+    assert.equal((await systemInfo(e)).Images, 1);
     assert.equal(diskUsage(e).find((u) => u.type === 'Images')!.total, 1);
     const check = await checkStore(e);
     assert.deepEqual(check.problems, []);
