@@ -19,6 +19,7 @@ APT_PACKAGES=(
   docker-registry               # a real registry for push/pull tests
   skopeo umoci                  # independent OCI validators in tests
   docker.io                     # a real Docker engine for differential tests
+  docker-compose                # compose 1.29 drives berth serve in the API tests
   apache2-utils openssl         # htpasswd + TLS certs for registry auth tests
   ca-certificates curl
 )

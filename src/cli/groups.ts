@@ -20,6 +20,7 @@ export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
   [() => import('./lint.ts'), ['lint']],
   [() => import('./registry.ts'), ['pull', 'push', 'login', 'logout']],
   [() => import('./system-info.ts'), ['info']],
+  [() => import('./serve.ts'), ['serve']],
 ];
 
 /** The command's verb: the first argument that is not an option (nor `--root`'s value). */

@@ -40,7 +40,7 @@ export function privateDir(path: string): DirState {
       });
     }
     chownSync(path, 0, 0);
-  } else if ((st.mode & 0o077) === 0) return 'private';
+  } else if ((st.mode & 0o067) === 0) return 'private'; // g+x alone: `berth serve` lets its socket's group through to it
   chmodSync(path, PRIVATE_DIR);
   return 'tightened';
 }

@@ -1,0 +1,8 @@
+/** What the API's handlers are given: the engine the server opened, and the server's own facts. */
+import type { Engine } from '../engine.ts';
+
+export interface ApiDeps {
+  readonly engine: Engine;
+  /** berth's version, as `Server`, `/version` and `/info` show it. */
+  readonly serverVersion: string;
+}

@@ -1,0 +1,92 @@
+/**
+ * `berth serve`: the Docker Engine API on a socket, in the foreground, on the same state as
+ * the CLI. SIGTERM and SIGINT close it; running containers keep running under their monitors.
+ */
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { DEFAULT_HOST, groupId, listenTcp, listenUnix, parseHost } from '../api/listen.ts';
+import { createApiServer, type TlsFiles } from '../api/server.ts';
+import { BerthError } from '../errors/index.ts';
+import { collect, getEngine } from './context.ts';
+
+interface ServeFlags {
+  host?: string[];
+  tls?: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  insecureTcp?: boolean;
+  logLevel: string;
+  group?: string;
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
+
+function tlsFiles(f: ServeFlags): TlsFiles | undefined {
+  if (!f.tls && !f.tlsverify) return undefined;
+  if (!f.tlscert || !f.tlskey) throw new BerthError('INVALID_ARGUMENT', '--tls needs --tlscert and --tlskey');
+  if (f.tlsverify && !f.tlscacert) throw new BerthError('INVALID_ARGUMENT', '--tlsverify needs --tlscacert');
+  const read = (p: string) => readFileSync(p);
+  return { cert: read(f.tlscert), key: read(f.tlskey), ca: f.tlsverify ? read(f.tlscacert!) : undefined };
+}
+
+async function serve(cmd: Command, f: ServeFlags): Promise<void> {
+  if (!LEVELS.includes(f.logLevel)) throw new BerthError('INVALID_ARGUMENT', `invalid --log-level ${f.logLevel}: use one of ${LEVELS.join(', ')}`);
+  const hosts = (f.host?.length ? f.host : [DEFAULT_HOST]).map(parseHost);
+  const tls = tlsFiles(f);
+  for (const h of hosts) {
+    if (h.kind === 'tcp' && !tls && !f.insecureTcp) {
+      throw new BerthError('INVALID_ARGUMENT', `refusing to listen on tcp://${h.host}:${h.port} without TLS: anyone who reaches it is root here`, {
+        hint: 'give --tlsverify --tlscacert --tlscert --tlskey, or --insecure-tcp if you mean it',
+      });
+    }
+  }
+  const engine = await getEngine(cmd);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const gid = f.group !== undefined ? groupId([f.group]) : groupId(['docker', 'berth']);
+  if (f.group !== undefined && gid === undefined) throw new BerthError('NOT_FOUND', `group ${f.group} not found`);
+  const servers = hosts.map((h) => ({
+    h,
+    api: createApiServer({
+      deps: { engine, serverVersion: '0.1.0' },
+      tls: h.kind === 'tcp' ? tls : undefined,
+      logRequest: f.logLevel === 'debug' ? log : undefined,
+    }),
+  }));
+  for (const { h, api } of servers) {
+    if (h.kind === 'unix') {
+      await listenUnix(api.http, h.path, gid);
+      if (f.logLevel !== 'error' && f.logLevel !== 'fatal') log(`API listen on ${h.path}`);
+    } else {
+      if (!tls) log(`WARNING: API listening on tcp://${h.host}:${h.port} without TLS: anyone who can reach it can run anything as root here`);
+      await listenTcp(api.http, h.host, h.port);
+      if (f.logLevel !== 'error' && f.logLevel !== 'fatal') log(`API listen on ${h.host}:${h.port}`);
+    }
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await Promise.all(servers.map(({ api }) => api.close()));
+  for (const { h } of servers) if (h.kind === 'unix') await rm(h.path, { force: true });
+  engine.close();
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description("Serve the Docker Engine API, so docker's clients drive berth")
+    .option('-H, --host <address>', `where to listen: unix:///path or tcp://host:port (repeatable; default ${DEFAULT_HOST})`, collect)
+    .option('--tls', 'serve TCP over TLS (with --tlscert and --tlskey)')
+    .option('--tlsverify', 'serve TCP over TLS and require client certificates signed by --tlscacert')
+    .option('--tlscacert <file>', 'CA that signs accepted client certificates')
+    .option('--tlscert <file>', "the server's certificate")
+    .option('--tlskey <file>', "the server's key")
+    .option('--insecure-tcp', 'allow tcp:// without TLS (anyone who reaches it is root here)')
+    .option('-l, --log-level <level>', 'debug logs one line per request (debug, info, warn, error, fatal)', 'info')
+    .option('-G, --group <name>', 'group of the unix socket (default: docker, else berth, when one exists)')
+    .action(async (f: ServeFlags, cmd: Command) => serve(cmd, f));
+}
