@@ -4,6 +4,7 @@ import type { Route } from '../router.ts';
 import { buildRoutes } from './build.ts';
 import { containerIoRoutes } from './container-io.ts';
 import { containerRoutes } from './containers.ts';
+import { diskRoutes } from './disk.ts';
 import { eventRoutes } from './events.ts';
 import { execRoutes } from './exec.ts';
 import { imageRoutes } from './images.ts';
@@ -22,5 +23,6 @@ export function allRoutes(deps: ApiDeps): Route[] {
     ...imageRoutes(deps),
     ...volumeRoutes(deps),
     ...networkRoutes(deps),
+    ...diskRoutes(deps),
   ];
 }
