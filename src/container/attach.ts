@@ -20,6 +20,8 @@ export enum FrameKind {
   StdinEnd = 3,
   Resize = 4,
   Exit = 5,
+  /** From the starter of a monitor told to hold: its attach is in place, run the container now. */
+  Go = 6,
 }
 
 export interface Frame {
@@ -59,6 +61,8 @@ export interface AttachInput {
   onStdin(data: Buffer): void;
   onStdinEnd(): void;
   onResize(cols: number, rows: number): void;
+  /** A client released a monitor that holds the container until its starter has attached. */
+  onGo?(): void;
 }
 
 export interface AttachServer {
@@ -80,6 +84,7 @@ export async function serveAttach(path: string, input: AttachInput): Promise<Att
         if (f.kind === FrameKind.Stdin) input.onStdin(f.payload);
         else if (f.kind === FrameKind.StdinEnd) input.onStdinEnd();
         else if (f.kind === FrameKind.Resize && f.payload.length === 4) input.onResize(f.payload.readUInt16BE(0), f.payload.readUInt16BE(2));
+        else if (f.kind === FrameKind.Go) input.onGo?.();
       }
     });
     sock.on('error', () => sock.destroy());

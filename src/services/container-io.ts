@@ -12,7 +12,8 @@ import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
 
-export { attachClient } from '../container/attach.ts';
+export { attachClient, encodeFrame, FrameDecoder, FrameKind } from '../container/attach.ts';
+export { archiveContainerPath, extractToContainer, type PathStat, statContainerPath } from '../container/archive.ts';
 export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
 export { execInContainer } from '../container/exec.ts';
 export type { LogLine } from '../container/logs.ts';
@@ -29,9 +30,9 @@ export async function containerLogs(
   return { id: rec.id, lines, end };
 }
 
-/** Emits a container's log lines from byte `start` on until it stops running. */
-export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
-  return followLog(deps, id, start, emit);
+/** Emits a container's log lines from byte `start` on until it stops running (or `signal` aborts). */
+export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  return followLog(deps, id, start, emit, opts);
 }
 
 /**
@@ -43,6 +44,12 @@ export function attachTarget(deps: ContainerControl, idOrName: string): { rec: C
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', 'You cannot attach to a stopped container, start it first');
   const socket = attachSocketPath(deps, rec.id);
   return { rec, socket: existsSync(socket) ? socket : undefined };
+}
+
+/** A container's record as it is now (a running one whose recorder died is reconciled), undefined when gone. */
+export async function currentRecord(deps: ContainerControl, id: string): Promise<ContainerRecord | undefined> {
+  const cur = deps.containers.get(id);
+  return cur ? reconcile(deps, cur) : undefined;
 }
 
 /** The exit code a container ended with (reconciled first), 0 when it is gone. */
