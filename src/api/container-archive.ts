@@ -58,8 +58,5 @@ async function putArchive(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 }
 
 export function archiveRoutes(deps: ApiDeps): Route[] {
-  return [
-    route('GET', '/containers/:id/archive', (ctx) => getArchive(deps, ctx)),
-    route('PUT', '/containers/:id/archive', (ctx) => putArchive(deps, ctx)),
-  ];
+  return [route('GET', '/containers/:id/archive', (ctx) => getArchive(deps, ctx)), route('PUT', '/containers/:id/archive', (ctx) => putArchive(deps, ctx))];
 }

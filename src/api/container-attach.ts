@@ -21,7 +21,7 @@ export function parseDetachKeys(spec: string): Buffer {
   return Buffer.from(
     spec.split(',').map((k) => {
       const ctrl = /^ctrl-(.)$/i.exec(k);
-      const c = ctrl?.[1]!.toLowerCase();
+      const c = ctrl?.[1]?.toLowerCase();
       if (c !== undefined && c >= 'a' && c <= 'z') return c.charCodeAt(0) - 96;
       if (c !== undefined && c in special) return special[c]!;
       if (!ctrl && k.length === 1) return k.charCodeAt(0);

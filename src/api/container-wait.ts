@@ -23,7 +23,7 @@ export async function waitForCondition(engine: Engine, hub: AttachHub, rec: Cont
   const finishedBefore = rec.state.finishedAt;
   let last = rec;
   let exitSeen: number | undefined;
-  let wake = () => undefined as void;
+  let wake: () => void = () => undefined;
   const off = hub.onExit(id, (code) => {
     exitSeen = code;
     wake();

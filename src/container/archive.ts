@@ -24,7 +24,17 @@ export interface PathStat {
 }
 
 /** Go's os.FileMode type bits over the permission bits. */
-const GO_MODE = { dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, pipe: 2 ** 25, socket: 2 ** 24, setuid: 2 ** 23, setgid: 2 ** 22, char: 2 ** 21, sticky: 2 ** 20 };
+const GO_MODE = {
+  dir: 2 ** 31,
+  symlink: 2 ** 27,
+  device: 2 ** 26,
+  pipe: 2 ** 25,
+  socket: 2 ** 24,
+  setuid: 2 ** 23,
+  setgid: 2 ** 22,
+  char: 2 ** 21,
+  sticky: 2 ** 20,
+};
 
 function goMode(st: import('node:fs').Stats): number {
   let m = st.mode & 0o777;
@@ -143,9 +153,13 @@ export function archiveContainerPath(
     try {
       const rename = at.leaf !== at.stat.name && at.stat.name !== '/' ? ['--transform', renameExpr(at.leaf, at.stat.name)] : [];
       // Under the dir's fd: tar opens nothing by a host path the container could redirect.
-      const tar = spawnChild(TAR, ['--numeric-owner', '--xattrs', '--xattrs-include=security.capability', ...rename, '-C', fdPath(at.dir), '-cf', '-', '--', at.leaf], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const tar = spawnChild(
+        TAR,
+        ['--numeric-owner', '--xattrs', '--xattrs-include=security.capability', ...rename, '-C', fdPath(at.dir), '-cf', '-', '--', at.leaf],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
       tar.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       let done = false;

@@ -307,7 +307,7 @@ export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: b
   // Input that comes before the container does (stdin piped ahead of the start) waits for it.
   const early: Array<(p: MonitoredProcess) => void> = [];
   const toProcess = (fn: (p: MonitoredProcess) => void) => (proc ? fn(proc) : early.push(fn));
-  let release = () => undefined as void;
+  let release: () => void = () => undefined;
   const released = opts.hold
     ? new Promise<void>((r) => {
         const timer = setTimeout(r, HOLD_TIMEOUT_MS);

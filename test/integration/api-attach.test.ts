@@ -180,9 +180,12 @@ describe('berth serve: container streams', () => {
   test('wait headers come at once, and a client that drops the wait leaves the server serving', async () => {
     const id = create('bb:1', 'sleep', '30');
     await s.request('POST', `/containers/${id}/start`);
-    const head = await rawExchange(s.socket, `POST /containers/${id}/wait?condition=next-exit HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`, [300, 'shut'], 5000).catch(
-      (e: Error) => Buffer.from(e.message),
-    );
+    const head = await rawExchange(
+      s.socket,
+      `POST /containers/${id}/wait?condition=next-exit HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`,
+      [300, 'shut'],
+      5000,
+    ).catch((e: Error) => Buffer.from(e.message));
     assert.match(head.toString(), /HTTP\/1\.1 200 OK/);
     assert.equal((await s.request('GET', '/_ping')).status, 200);
     berthIn(s.root, ['rm', '-f', id]);
@@ -239,7 +242,12 @@ describe('berth serve: container streams', () => {
   });
 
   test('docker cp both ways, a HEAD stat, and hostile paths that stay inside the rootfs', async () => {
-    const id = create('bb:1', 'sh', '-c', 'mkdir -p /data/sub; echo inside > /data/sub/f; ln -s /etc /data/etclink; ln -s ../../../../../../etc/hostname /up; sleep 30');
+    const id = create(
+      'bb:1',
+      'sh',
+      '-c',
+      'mkdir -p /data/sub; echo inside > /data/sub/f; ln -s /etc /data/etclink; ln -s ../../../../../../etc/hostname /up; sleep 30',
+    );
     await s.request('POST', `/containers/${id}/start`);
     await sleep(500);
     const dir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
