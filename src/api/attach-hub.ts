@@ -83,6 +83,8 @@ export class AttachHub {
     if (l.connecting) return l.connecting.then(() => this.connect(id, socketPath, opts));
     l.connecting = new Promise<void>((resolve, reject) => {
       const sock = createConnection(socketPath);
+      // The monitor owns the container: this link must not keep a stopping server alive.
+      sock.unref();
       const decoder = new FrameDecoder();
       sock.once('connect', () => {
         l.sock = l.sock ?? sock;

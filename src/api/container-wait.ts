@@ -14,6 +14,8 @@ export const WAIT_CONDITIONS = ['not-running', 'next-exit', 'removed'] as const;
 export type WaitCondition = (typeof WAIT_CONDITIONS)[number];
 
 const POLL_MS = 100;
+/** Once the exit is seen, the monitor's removal of a `--rm` record follows within moments. */
+const REMOVAL_POLL_MS = 15;
 /** Every so many polls, a running record is reconciled: its monitor may have died. */
 const RECONCILE_EVERY = 10;
 
@@ -47,7 +49,7 @@ export async function waitForCondition(engine: Engine, hub: AttachHub, rec: Cont
       }
       if (cur) last = cur;
       await new Promise<void>((r) => {
-        const timer = setTimeout(r, POLL_MS);
+        const timer = setTimeout(r, exitSeen === undefined ? POLL_MS : REMOVAL_POLL_MS);
         wake = () => {
           clearTimeout(timer);
           r();

@@ -4,7 +4,7 @@
  * on the socket. Containers are created with berth's CLI on the server's state root.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,27 @@ function rawExchange(socket: string, request: string, steps: Array<string | numb
         }
       })();
     });
+  });
+}
+
+/** Runs `command` under `script`, so the docker CLI has a terminal, feeding it `steps` (text, or ms to wait). */
+function inTerminal(command: string, steps: Array<string | number>, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128, out });
+    });
+    void (async () => {
+      for (const s of steps) {
+        if (typeof s === 'number') await sleep(s);
+        else child.stdin.write(s);
+      }
+    })();
   });
 }
 
@@ -101,15 +122,19 @@ describe('berth serve: container streams', () => {
     assert.notEqual(berthIn(s.root, ['inspect', bad]).code, 0, 'the --rm container is gone');
     const cli = create('bb:1', 'nosuchcmd');
     if (await cliCanInspect(cli)) {
+      // `start` prints the daemon's words and exits 1 (`run` maps them to 127).
       const c = s.docker(['start', '-a', cli]);
-      assert.equal(c.code, 127, c.stderr);
+      assert.equal(c.code, 1, c.stderr);
+      assert.match(c.stderr, /Error response from daemon: failed to create shim task: .*exec: "nosuchcmd": executable file not found in \$PATH/);
     }
   });
 
   test('a container started through the API outlives the server', async () => {
     const id = create('bb:1', 'sh', '-c', 'sleep 2; echo survived');
     assert.equal((await s.request('POST', `/containers/${id}/start`)).status, 204);
+    const t0 = Date.now();
     await s.stop();
+    assert.ok(Date.now() - t0 < 4000, 'SIGTERM stops the server (its links to monitors do not hold it)');
     s = await startServe({ root: s.root });
     const w = await s.request('POST', `/containers/${id}/wait`);
     assert.deepEqual(JSON.parse(w.body.toString()), { Error: null, StatusCode: 0 });
@@ -156,6 +181,23 @@ describe('berth serve: container streams', () => {
     const r = s.docker(['attach', id]);
     assert.equal(r.stdout, 'late\n');
     assert.equal(r.code, 4);
+  });
+
+  test('docker start -ai on a TTY under a pty: raw both ways, typed input, the status; ctrl-p ctrl-q detaches', async (c) => {
+    const id = create('-t', '-i', 'bb:1', 'sh');
+    if (!(await cliCanInspect(id))) return c.skip('GET /containers/{id}/json is not on this branch');
+    const r = await inTerminal(`docker start -ai ${id}`, [1500, 'echo typed-$((6*7))\r', 500, 'exit 3\r'], { DOCKER_HOST: s.host });
+    assert.match(r.out, /typed-42\r\n/);
+    assert.equal(r.code, 3);
+    assert.equal(state(id), 'exited 3');
+    const d = create('-t', '-i', 'bb:1', 'sh');
+    const detached = await inTerminal(`docker start -ai ${d}`, [1500, '\x10\x11', 500], { DOCKER_HOST: s.host });
+    assert.equal(detached.code, 0, detached.out);
+    assert.equal(state(d), 'running 0');
+    // The server watches for them too: a raw TTY attach that sends them is closed, the container runs on.
+    const raw = await rawExchange(s.socket, attachRequest(d, 'stdin=1&stdout=1&stream=1'), [300, '\x10\x11'], 5000);
+    assert.ok(raw.toString().startsWith(HANDSHAKE));
+    assert.equal(state(d), 'running 0');
   });
 
   test('wait: not-running, next-exit and removed; an unknown condition is 400', async () => {
