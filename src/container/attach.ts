@@ -80,13 +80,19 @@ export async function serveAttach(path: string, input: AttachInput): Promise<Att
     clients.add(sock);
     const decoder = new FrameDecoder();
     sock.on('data', (chunk: Buffer) => {
-      for (const f of decoder.push(chunk)) {
+      for (const f of decoder.push(chunk)) dispatch(f);
+    });
+    // A client's frame must never end the monitor: a resize of a pty that just closed throws EBADF.
+    const dispatch = (f: Frame) => {
+      try {
         if (f.kind === FrameKind.Stdin) input.onStdin(f.payload);
         else if (f.kind === FrameKind.StdinEnd) input.onStdinEnd();
         else if (f.kind === FrameKind.Resize && f.payload.length === 4) input.onResize(f.payload.readUInt16BE(0), f.payload.readUInt16BE(2));
         else if (f.kind === FrameKind.Go) input.onGo?.();
+      } catch {
+        // The container is going away; its exit is recorded all the same.
       }
-    });
+    };
     sock.on('error', () => sock.destroy());
     sock.on('close', () => clients.delete(sock));
   });

@@ -331,7 +331,13 @@ export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: b
   // `startDetached` reports (exit 125), not container output.
   const runc = new RuncStartWatch();
   proc = await spawnMonitored(engine, rec, runc);
-  for (const fn of early.splice(0)) fn(proc);
+  for (const fn of early.splice(0)) {
+    try {
+      fn(proc);
+    } catch {
+      // As for live input (attach.ts): a frame that cannot apply never ends the monitor.
+    }
+  }
   proc.onOutput((kind, data) => {
     if (runc.claims(data)) return;
     log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);

@@ -200,6 +200,34 @@ describe('berth serve: container streams', () => {
     assert.equal(state(d), 'running 0');
   });
 
+  test('docker run: --rm echo, piped -i, -it under a pty, -d with logs -f, a missing command (127)', async (c) => {
+    const probe = await s.request('POST', '/containers/create', { body: '{', headers: { 'Content-Type': 'application/json' } });
+    if (probe.status === 404) return c.skip('POST /containers/create is not on this branch');
+    const hi = s.docker(['run', '--rm', '--network', 'none', 'bb:1', 'echo', 'hi']);
+    assert.equal(hi.stdout, 'hi\n', hi.stderr);
+    assert.equal(hi.code, 0);
+    const piped = s.docker(['run', '-i', '--rm', '--network', 'none', 'bb:1', 'cat'], { input: 'x\n' });
+    assert.equal(piped.stdout, 'x\n', piped.stderr);
+    const status = s.docker(['run', '--rm', '--network', 'none', 'bb:1', 'sh', '-c', 'echo out; exit 7']);
+    assert.equal(status.code, 7);
+    const missing = s.docker(['run', '--rm', '--network', 'none', 'bb:1', 'nosuchcmd']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /executable file not found in \$PATH/);
+    const tty = await inTerminal(
+      `stty cols 100 rows 30; docker run -it --rm --network none bb:1 sh`,
+      [1500, 'stty size; echo typed-$((6*7))\r', 500, 'exit 3\r'],
+      { DOCKER_HOST: s.host },
+    );
+    assert.match(tty.out, /30 100\r\n/);
+    assert.match(tty.out, /typed-42\r\n/);
+    assert.equal(tty.code, 3);
+    const d = s.docker(['run', '-d', '--network', 'none', 'bb:1', 'sh', '-c', 'for i in 1 2 3; do echo l$i; sleep 0.3; done']);
+    assert.equal(d.code, 0, d.stderr);
+    const follow = s.docker(['logs', '-f', d.stdout.trim()]);
+    assert.equal(follow.stdout, 'l1\nl2\nl3\n');
+    assert.equal(s.docker(['ps', '-aq', '--filter', 'status=running']).stdout.includes(d.stdout.trim().slice(0, 12)), false);
+  });
+
   test('wait: not-running, next-exit and removed; an unknown condition is 400', async () => {
     const id = create('bb:1', 'sh', '-c', 'sleep 1; exit 5');
     const created = await s.request('POST', `/containers/${id}/wait`);
