@@ -301,6 +301,32 @@ describe('berth serve: container streams', () => {
     assert.ok(follow.stdout.split('\n').filter(Boolean).length >= 2);
   });
 
+  test('bad input: unknown container (404, also on an upgrade), bad detach keys, bad since, no streams', async () => {
+    const unknown = await rawExchange(s.socket, attachRequest('nosuch', 'stdout=1&stream=1'), [], 5000);
+    assert.match(unknown.toString(), /^HTTP\/1\.1 404 .*\r\n[\s\S]*No such container: nosuch/);
+    const id = create('bb:1', 'sh', '-c', 'echo a; sleep 1; echo b');
+    const keys = await rawExchange(s.socket, attachRequest(id, 'stdout=1&stream=1&detachKeys=ctrl-%C3%A9'), [], 5000);
+    assert.match(keys.toString(), /^HTTP\/1\.1 400 [\s\S]*Invalid detach keys/);
+    assert.equal((await s.request('GET', `/containers/${id}/logs?stdout=1&since=yesterday`)).status, 400);
+    assert.equal((await s.request('GET', '/containers/nosuch/logs?stdout=1')).status, 404);
+    assert.equal((await s.request('POST', `/containers/${id}/resize?h=-1&w=5`)).status, 400);
+    await s.request('POST', `/containers/${id}/start`);
+    await s.request('POST', `/containers/${id}/wait`);
+    // since and until pick lines by their time; logs=1 on an attach replays the log.
+    const all = await s.request('GET', `/containers/${id}/logs?stdout=1&timestamps=1`);
+    const second = all.body.subarray(8 + all.body.readUInt32BE(4) + 8).toString();
+    const secondTime = Date.parse(second.split(' ')[0]!) / 1000;
+    const since = await s.request('GET', `/containers/${id}/logs?stdout=1&since=${(secondTime - 0.001).toFixed(3)}`);
+    assert.equal(since.body.subarray(8).toString(), 'b\n');
+    const until = await s.request('GET', `/containers/${id}/logs?stdout=1&until=${(secondTime - 0.001).toFixed(3)}`);
+    assert.equal(until.body.subarray(8).toString(), 'a\n');
+    const replay = await rawExchange(s.socket, attachRequest(id, 'stdout=1&logs=1&stream=0'), [], 5000);
+    assert.equal(
+      replay.subarray(HANDSHAKE.length).toString('hex'),
+      `0100000000000002${Buffer.from('a\n').toString('hex')}0100000000000002${Buffer.from('b\n').toString('hex')}`,
+    );
+  });
+
   test('a client disconnecting mid-stream (attach, logs -f) leaves the server up', async () => {
     const id = create('bb:1', 'sh', '-c', 'while true; do echo tick; sleep 0.1; done');
     await s.request('POST', `/containers/${id}/start`);
@@ -353,6 +379,38 @@ describe('berth serve: container streams', () => {
       assert.equal(existsSync('/tmp/berth-escape-x'), false);
       const dots = await s.request('GET', `/containers/${id}/archive?path=../../../etc/hostname`);
       assert.equal(dots.status, 200);
+      // A dir's tar names its entries from the path's last component.
+      const tarOf = await s.request('GET', `/containers/${id}/archive?path=/data/sub`);
+      writeFileSync(join(dir, 'sub.tar'), tarOf.body);
+      assert.deepEqual(
+        spawnSync('tar', ['-tf', join(dir, 'sub.tar')])
+          .stdout.toString()
+          .split('\n')
+          .filter(Boolean)
+          .sort(),
+        ['sub/', 'sub/f', 'sub/in.txt'],
+      );
+      // Into a link to /etc: the container's /etc gets the file, the host's does not.
+      writeFileSync(join(evil, 'berth-api-io-probe'), 'probe');
+      const probeTar = spawnSync('tar', ['-C', evil, '-cf', '-', 'berth-api-io-probe']).stdout;
+      assert.equal((await s.request('PUT', `/containers/${id}/archive?path=/data/etclink`, { body: probeTar })).status, 200);
+      assert.equal(berthIn(s.root, ['exec', id, 'cat', '/etc/berth-api-io-probe']).stdout, 'probe');
+      assert.equal(existsSync('/etc/berth-api-io-probe'), false);
+      // A tar that plants a link to / and writes through it stays inside the target dir.
+      mkdirSync(join(evil, 't'));
+      spawnSync('ln', ['-s', '/', join(evil, 't', 'root')]);
+      mkdirSync(join(evil, 'u', 'root', 'tmp'), { recursive: true });
+      writeFileSync(join(evil, 'u', 'root', 'tmp', 'berth-escape-y'), 'y');
+      const linkTar = Buffer.concat([
+        spawnSync('tar', ['-C', join(evil, 't'), '-cf', '-', 'root']).stdout.subarray(0, -1024),
+        spawnSync('tar', ['-C', join(evil, 'u'), '-cf', '-', 'root/tmp/berth-escape-y']).stdout,
+      ]);
+      await s.request('PUT', `/containers/${id}/archive?path=/data`, { body: linkTar });
+      assert.equal(existsSync('/tmp/berth-escape-y'), false);
+      const notDir = await s.request('PUT', `/containers/${id}/archive?path=/data/sub/f`, { body: probeTar });
+      assert.equal(notDir.status, 400);
+      assert.equal((await s.request('PUT', `/containers/${id}/archive?path=/nodir`, { body: probeTar })).status, 404);
+      assert.equal((await s.request('PUT', `/containers/${id}/archive`, { body: probeTar })).status, 400);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       berthIn(s.root, ['rm', '-f', id]);
