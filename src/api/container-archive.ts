@@ -51,7 +51,7 @@ async function putArchive(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const name = ctx.params.id!;
   engine.containers.require(name);
   const path = requiredPath(ctx);
-  await extractToContainer(engine, name, path, ctx.req, { signal: ctx.signal });
+  await extractToContainer(engine, name, path, ctx.req, { noOverwriteDirNonDir: ctx.query.bool('noOverwriteDirNonDir'), signal: ctx.signal });
   const res = ctx.res!;
   res.writeHead(200, { 'Content-Length': 0 });
   res.end();

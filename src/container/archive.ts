@@ -191,13 +191,19 @@ export function archiveContainerPath(
  * `PUT /containers/{id}/archive`: extracts `tar` into the dir `path` names (links followed
  * inside the root). Entries land under that dir or nowhere (layer/apply.ts).
  */
-export function extractToContainer(engine: CopyDeps, idOrName: string, path: string, tar: Readable, opts: { signal?: AbortSignal } = {}): Promise<void> {
+export function extractToContainer(
+  engine: CopyDeps,
+  idOrName: string,
+  path: string,
+  tar: Readable,
+  opts: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
   return withRootfs(engine, idOrName, async (rootFd) => {
     const dir = tryOpen(rootFd, posix.join('/', path), { flags: O_PATH, followFinal: true });
     if (dir === undefined) throw new BerthError('NOT_FOUND', `Could not find the file ${path} in container ${idOrName}`);
     try {
       if (!fstatFd(dir).isDirectory()) throw new BerthError('INVALID_ARGUMENT', 'extraction point is not a directory');
-      await applyLayer(tar, fdPath(dir), { whiteouts: 'apply', signal: opts.signal });
+      await applyLayer(tar, fdPath(dir), { whiteouts: 'plain', noReplaceDirNonDir: opts.noOverwriteDirNonDir, signal: opts.signal });
     } finally {
       closeFd(dir);
     }

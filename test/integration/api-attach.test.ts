@@ -407,6 +407,21 @@ describe('berth serve: container streams', () => {
       ]);
       await s.request('PUT', `/containers/${id}/archive?path=/data`, { body: linkTar });
       assert.equal(existsSync('/tmp/berth-escape-y'), false);
+      // docker cp's noOverwriteDirNonDir: a file named like a dir there is refused, and the dir stays.
+      writeFileSync(join(evil, 'sub'), 'not a dir');
+      const clash = await s.request('PUT', `/containers/${id}/archive?path=/data&noOverwriteDirNonDir=true`, {
+        body: spawnSync('tar', ['-C', evil, '-cf', '-', 'sub']).stdout,
+      });
+      assert.equal(clash.status, 400);
+      assert.match(JSON.parse(clash.body.toString()).message, /cannot overwrite directory/);
+      assert.equal(berthIn(s.root, ['exec', id, 'cat', '/data/sub/f']).stdout, 'inside\n');
+      // `.wh.f` copied in is a file of that name, not a deletion of f.
+      writeFileSync(join(evil, '.wh.f'), 'just a name');
+      assert.equal(
+        (await s.request('PUT', `/containers/${id}/archive?path=/data/sub`, { body: spawnSync('tar', ['-C', evil, '-cf', '-', '.wh.f']).stdout })).status,
+        200,
+      );
+      assert.equal(berthIn(s.root, ['exec', id, 'cat', '/data/sub/f', '/data/sub/.wh.f']).stdout, 'inside\njust a name');
       const notDir = await s.request('PUT', `/containers/${id}/archive?path=/data/sub/f`, { body: probeTar });
       assert.equal(notDir.status, 400);
       assert.equal((await s.request('PUT', `/containers/${id}/archive?path=/nodir`, { body: probeTar })).status, 404);
