@@ -95,12 +95,12 @@ export class VolumeStore {
     await rm(join(this.dir, name), { recursive: true, force: true });
   }
 
-  /** Removes volumes no container uses; anonymous only unless `all` (docker 23+ semantics). */
-  async prune(opts: { all?: boolean } = {}): Promise<{ removed: string[]; bytes: number }> {
+  /** Removes volumes no container uses (that `match` takes, when given); anonymous only unless `all` (docker 23+ semantics). */
+  async prune(opts: { all?: boolean; match?: (v: Volume) => boolean } = {}): Promise<{ removed: string[]; bytes: number }> {
     const removed: string[] = [];
     let bytes = 0;
     for (const v of this.list()) {
-      if (!opts.all && !v.anonymous) continue;
+      if ((!opts.all && !v.anonymous) || (opts.match && !opts.match(v))) continue;
       if (this.usedBy(v.name).length) continue;
       bytes += await dirSize(v.mountpoint);
       await this.remove(v.name);
