@@ -6,6 +6,7 @@
  */
 import { checkEventQuery, eventJson, followEvents, parseEventFilters, parseEventTime } from '../../services/events.ts';
 import type { ApiDeps } from '../deps.ts';
+import { queryFilters } from '../filters.ts';
 import type { ApiContext } from '../http.ts';
 import { type Route, route } from '../router.ts';
 
@@ -15,7 +16,7 @@ async function events(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const q = {
     since: since ? parseEventTime(since) : undefined,
     until: until ? parseEventTime(until) : undefined,
-    filters: parseEventFilters(ctx.query.json<Record<string, unknown>>('filters', {})),
+    filters: parseEventFilters(Object.fromEntries(queryFilters(ctx))),
     signal: ctx.signal,
   };
   checkEventQuery(q);
