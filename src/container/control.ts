@@ -45,6 +45,8 @@ export async function finishContainer(
   if (!rec) return;
   // Independent: the network and the rootfs mount are released side by side.
   await Promise.all([teardownRuntime(engine, rec, { runcGone: extra.runcGone }).catch(() => undefined), engine.snapshots.unmount(id).catch(() => undefined)]);
+  // Recorded before the state says exited: a `stop` waiting on the state records its own event after this one.
+  if (rec.state.status !== 'exited') containerEvent(rec, 'die', { exitCode: String(exitCode) });
   records.updateState(id, (s) => ({
     ...s,
     status: 'exited',
@@ -57,7 +59,6 @@ export async function finishContainer(
     ports: [],
     monitorPid: undefined,
   }));
-  if (rec.state.status !== 'exited') containerEvent(rec, 'die', { exitCode: String(exitCode) });
 }
 
 /** Corrects a record that says running when nobody is left to record its exit. */

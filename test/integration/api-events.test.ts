@@ -6,14 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { DOCKER_28, startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { DOCKER_20, DOCKER_28, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
 /** Unix seconds with nanoseconds, as the docker CLI sends `since` and `until`. */
 const stamp = (ms = Date.now()) => (ms / 1000).toFixed(9);
+
+/**
+ * A request on a connection of its own: the docker and berth CLIs run with spawnSync, which
+ * blocks this process's loop, so a pooled keep-alive connection the server closed meanwhile
+ * would be written to before its close is seen (EPIPE).
+ */
+let serve: ServeHandle;
+const request = (method: string, path: string, o: { body?: string; headers?: Record<string, string> } = {}) =>
+  serve.request(method, path, { ...o, headers: { Connection: 'close', ...o.headers } });
 
 describe('berth serve: events', () => {
   let s: ServeHandle;
@@ -22,12 +31,13 @@ describe('berth serve: events', () => {
   let runId: string;
   before(async () => {
     s = await startServe();
+    serve = s;
     assert.equal(berthIn(s.root, ['import', busyboxTar(), 'bb:1']).code, 0);
     t0 = stamp(Date.now() - 1000);
     const r = berthIn(s.root, ['run', '--rm', '--name', 'ev1', '--label', 'com.example.k=v', 'bb:1', 'true']);
     assert.equal(r.code, 0, r.stderr);
     t1 = stamp(Date.now() + 1000);
-    const lines = JSON.parse(`[${(await s.request('GET', `/events?since=${t0}&until=${t1}`)).body.toString().trim().split('\n').join(',')}]`);
+    const lines = JSON.parse(`[${(await request('GET', `/events?since=${t0}&until=${t1}`)).body.toString().trim().split('\n').join(',')}]`);
     runId = lines.find((e: { Actor: { Attributes: { name?: string } } }) => e.Actor.Attributes.name === 'ev1').Actor.ID;
   });
   after(() => s.stop());
@@ -39,6 +49,38 @@ describe('berth serve: events', () => {
       r.stdout.trim().split('\n'),
       ['create', 'attach', 'start', 'die', 'destroy'].map((a) => `container ${a} ${runId}`),
     );
+  });
+
+  test('a detached container stopped and removed: create, start, kill (15), die, stop, destroy, from three processes', () => {
+    const since = stamp();
+    const trap = 'trap "exit 0" TERM; while true; do sleep 0.1; done';
+    assert.equal(berthIn(s.root, ['run', '-d', '--name', 'ev2', 'bb:1', 'sh', '-c', trap]).code, 0);
+    assert.equal(berthIn(s.root, ['stop', 'ev2']).code, 0);
+    assert.equal(berthIn(s.root, ['rm', 'ev2']).code, 0);
+    const r = s.docker([
+      'events',
+      '--since',
+      since,
+      '--until',
+      stamp(Date.now() + 500),
+      '--filter',
+      'container=ev2',
+      '--format',
+      '{{json .Actor.Attributes}} {{.Action}}',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [attrs, action] = [JSON.parse(l.slice(0, l.lastIndexOf(' '))), l.slice(l.lastIndexOf(' ') + 1)];
+        return [action, attrs.signal ?? attrs.exitCode ?? ''].join(' ').trim();
+      });
+    assert.deepEqual(got, ['create', 'start', 'kill 15', 'die 0', 'stop', 'destroy']);
+    // The same through docker 20.10's CLI.
+    const old = s.docker(['events', '--since', since, '--until', stamp(), '--filter', 'container=ev2', '--format', '{{.Status}}'], { cli: DOCKER_20 });
+    assert.equal(old.code, 0, old.stderr);
+    assert.deepEqual(old.stdout.trim().split('\n'), ['create', 'start', 'kill', 'die', 'stop', 'destroy']);
   });
 
   test("docker's default lines: time, type, action, id and the sorted attributes", () => {
@@ -54,7 +96,7 @@ describe('berth serve: events', () => {
 
   test('the JSON of an event has the legacy fields for containers and an exact timeNano', async () => {
     const filters = encodeURIComponent(JSON.stringify({ event: ['start'], container: ['ev1'] }));
-    const res = await s.request('GET', `/v1.41/events?since=${t0}&until=${t1}&filters=${filters}`);
+    const res = await request('GET', `/v1.41/events?since=${t0}&until=${t1}&filters=${filters}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-type'], 'application/json');
     const [line, ...rest] = res.body.toString().trim().split('\n');
@@ -100,12 +142,12 @@ describe('berth serve: events', () => {
       await exited;
     }
     // The server is still up for the next client.
-    assert.equal((await s.request('GET', '/_ping')).status, 200);
+    assert.equal((await request('GET', '/_ping')).status, 200);
   });
 
   test('until in the future: the stream ends there by itself', async () => {
     const started = Date.now();
-    const res = await s.request('GET', `/events?until=${stamp(Date.now() + 700)}`);
+    const res = await request('GET', `/events?until=${stamp(Date.now() + 700)}`);
     assert.equal(res.status, 200);
     assert.ok(Date.now() - started >= 600, `ended after ${Date.now() - started} ms`);
   });
@@ -120,7 +162,7 @@ describe('berth serve: events', () => {
       `filters=${encodeURIComponent('{"type":"container"}')}`,
       `filters=${encodeURIComponent('[1,2]')}`,
     ]) {
-      const r = await s.request('GET', `/events?${q}${q.includes('until=') ? '' : `&until=${t1}`}`);
+      const r = await request('GET', `/events?${q}${q.includes('until=') ? '' : `&until=${t1}`}`);
       assert.equal(r.status, 400, q);
       assert.equal(typeof JSON.parse(r.body.toString()).message, 'string', q);
     }
@@ -131,7 +173,7 @@ describe('berth serve: events', () => {
 
   test('a client that disconnects mid-stream leaves the server serving', async () => {
     await new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: s.socket, path: '/events', method: 'GET' }, (res) => {
+      const req = httpRequest({ socketPath: s.socket, path: '/events', method: 'GET' }, (res) => {
         assert.equal(res.statusCode, 200);
         res.destroy();
         resolve();
@@ -139,7 +181,7 @@ describe('berth serve: events', () => {
       req.on('error', reject);
       req.end();
     });
-    const pings = await Promise.all(Array.from({ length: 20 }, () => s.request('GET', '/_ping')));
+    const pings = await Promise.all(Array.from({ length: 20 }, () => request('GET', '/_ping')));
     assert.ok(pings.every((p) => p.status === 200));
   });
 

@@ -12,6 +12,15 @@ import { busyboxTar } from '../helpers/busybox.ts';
 
 const json = (b: Buffer) => JSON.parse(b.toString());
 
+/**
+ * A request on a connection of its own: the docker and berth CLIs run with spawnSync, which
+ * blocks this process's loop, so a pooled keep-alive connection the server closed meanwhile
+ * would be written to before its close is seen (EPIPE).
+ */
+let serve: ServeHandle;
+const request = (method: string, path: string, o: { body?: string; headers?: Record<string, string> } = {}) =>
+  serve.request(method, path, { ...o, headers: { Connection: 'close', ...o.headers } });
+
 describe('berth serve: volumes, networks, system df', () => {
   let s: ServeHandle;
   const berth = (args: string[]) => {
@@ -21,6 +30,7 @@ describe('berth serve: volumes, networks, system df', () => {
   };
   before(async () => {
     s = await startServe();
+    serve = s;
     berth(['import', busyboxTar(), 'bb:1']);
   });
   after(async () => {
@@ -52,12 +62,12 @@ describe('berth serve: volumes, networks, system df', () => {
     const rm = s.docker(['volume', 'rm', 'vol1']);
     assert.equal(rm.code, 1);
     assert.equal(rm.stderr, `Error response from daemon: remove vol1: volume is in use - [${id}]\n`);
-    assert.equal((await s.request('DELETE', '/volumes/vol1')).status, 409);
+    assert.equal((await request('DELETE', '/volumes/vol1')).status, 409);
     const unknown = s.docker(['volume', 'rm', 'vol9']);
     assert.equal(unknown.code, 1);
     assert.equal(unknown.stderr, 'Error response from daemon: get vol9: no such volume\n');
-    assert.equal((await s.request('GET', '/volumes/vol9')).status, 404);
-    assert.equal((await s.request('DELETE', '/volumes/vol9?force=1')).status, 204);
+    assert.equal((await request('GET', '/volumes/vol9')).status, 404);
+    assert.equal((await request('DELETE', '/volumes/vol9?force=1')).status, 204);
   });
 
   test('volume prune (API 1.41: every unused volume) keeps the one in use; rm removes', () => {
@@ -71,14 +81,14 @@ describe('berth serve: volumes, networks, system df', () => {
   });
 
   test('volume create bodies: docker defaults, hostile input 400, unknown driver 404', async () => {
-    const ok = await s.request('POST', '/volumes/create', { body: '{"Name":"api1","Driver":"local","Labels":{"a":"b"},"DriverOpts":{}}\n' });
+    const ok = await request('POST', '/volumes/create', { body: '{"Name":"api1","Driver":"local","Labels":{"a":"b"},"DriverOpts":{}}\n' });
     assert.equal(ok.status, 201);
     const v = json(ok.body);
     assert.deepEqual([v.Name, v.Driver, v.Scope, v.Labels.a, v.Options], ['api1', 'local', 'local', 'b', null]);
     assert.match(v.CreatedAt, /^\d{4}-\d\d-\d\dT/);
-    const anon = json((await s.request('POST', '/volumes/create', { body: '{}' })).body);
+    const anon = json((await request('POST', '/volumes/create', { body: '{}' })).body);
     assert.match(anon.Name, /^[0-9a-f]{64}$/);
-    const list = json((await s.request('GET', '/volumes')).body);
+    const list = json((await request('GET', '/volumes')).body);
     assert.equal(list.Warnings, null);
     assert.ok(list.Volumes.some((x: { Name: string }) => x.Name === 'api1'));
     for (const [body, status] of [
@@ -91,17 +101,17 @@ describe('berth serve: volumes, networks, system df', () => {
       ['{"Name":"x","Driver":"nfs"}', 404],
       ['{"Name":"x","DriverOpts":{"type":"nfs"}}', 501],
     ] as const) {
-      const r = await s.request('POST', '/volumes/create', { body });
+      const r = await request('POST', '/volumes/create', { body });
       assert.equal(r.status, status, body);
       assert.equal(typeof json(r.body).message, 'string', body);
     }
     // On a connection of its own: the server refuses the body before reading it all and drops the connection.
-    const huge = await s.request('POST', '/volumes/create', { body: `{"Name":"${'a'.repeat(5 << 20)}"}`, headers: { Connection: 'close' } });
+    const huge = await request('POST', '/volumes/create', { body: `{"Name":"${'a'.repeat(5 << 20)}"}`, headers: { Connection: 'close' } });
     assert.equal(huge.status, 400);
-    assert.equal((await s.request('GET', `/volumes?filters=${encodeURIComponent('{"colour":["red"]}')}`)).status, 400);
-    assert.equal((await s.request('GET', '/volumes?filters=%7B')).status, 400);
-    assert.equal((await s.request('DELETE', '/volumes/api1')).status, 204);
-    assert.equal((await s.request('DELETE', `/volumes/${anon.Name}`)).status, 204);
+    assert.equal((await request('GET', `/volumes?filters=${encodeURIComponent('{"colour":["red"]}')}`)).status, 400);
+    assert.equal((await request('GET', '/volumes?filters=%7B')).status, 400);
+    assert.equal((await request('DELETE', '/volumes/api1')).status, 204);
+    assert.equal((await request('DELETE', `/volumes/${anon.Name}`)).status, 204);
   });
 
   test('network create, ls with the predefined networks and filters, inspect', () => {
@@ -130,18 +140,18 @@ describe('berth serve: volumes, networks, system df', () => {
     const dup = s.docker(['network', 'create', 'net1']);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /network with name net1 already exists/);
-    assert.equal((await s.request('POST', '/networks/create', { body: '{"Name":"net1"}' })).status, 409);
-    const bad = await s.request('POST', '/networks/create', { body: '{"Name":"bad name!"}' });
+    assert.equal((await request('POST', '/networks/create', { body: '{"Name":"net1"}' })).status, 409);
+    const bad = await request('POST', '/networks/create', { body: '{"Name":"bad name!"}' });
     assert.equal(bad.status, 400);
     assert.match(json(bad.body).message, /invalid network name/);
     const unknown = s.docker(['network', 'rm', 'nosuch']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /network nosuch not found/);
-    assert.equal((await s.request('GET', '/networks/nosuch')).status, 404);
-    const predefined = await s.request('DELETE', '/networks/bridge');
+    assert.equal((await request('GET', '/networks/nosuch')).status, 404);
+    const predefined = await request('DELETE', '/networks/bridge');
     assert.equal(predefined.status, 403);
     assert.match(json(predefined.body).message, /bridge is a pre-defined network and cannot be removed/);
-    assert.equal((await s.request('POST', '/networks/create', { body: '{"Name":"host"}' })).status, 403);
+    assert.equal((await request('POST', '/networks/create', { body: '{"Name":"host"}' })).status, 403);
     for (const [body, status] of [
       ['{"Name":', 400],
       ['"net"', 400],
@@ -152,10 +162,10 @@ describe('berth serve: volumes, networks, system df', () => {
       ['{"Name":"x","Internal":true}', 501],
       ['{"Name":"x","Labels":{"a":[1]}}', 400],
     ] as const) {
-      const r = await s.request('POST', '/networks/create', { body });
+      const r = await request('POST', '/networks/create', { body });
       assert.equal(r.status, status, body);
     }
-    assert.equal((await s.request('GET', `/networks?filters=${encodeURIComponent('{"type":["weird"]}')}`)).status, 400);
+    assert.equal((await request('GET', `/networks?filters=${encodeURIComponent('{"type":["weird"]}')}`)).status, 400);
   });
 
   test('connect and disconnect a created container, as compose does before it starts', async () => {
@@ -168,11 +178,11 @@ describe('berth serve: volumes, networks, system df', () => {
     const dis = s.docker(['network', 'disconnect', 'net1', 'c2']);
     assert.equal(dis.code, 0, dis.stderr);
     assert.equal(berth(['inspect', '--format', '{{.HostConfig.NetworkMode}}', 'c2']), 'none');
-    const again = await s.request('POST', '/networks/net1/disconnect', { body: '{"Container":"c2"}' });
+    const again = await request('POST', '/networks/net1/disconnect', { body: '{"Container":"c2"}' });
     assert.equal(again.status, 403);
-    assert.equal((await s.request('POST', '/networks/net1/disconnect', { body: '{"Container":"c2","Force":true}' })).status, 200);
+    assert.equal((await request('POST', '/networks/net1/disconnect', { body: '{"Container":"c2","Force":true}' })).status, 200);
     // The raw body compose sends: the service name as an alias.
-    const raw = await s.request('POST', '/v1.41/networks/net1/connect', { body: '{"Container":"c2","EndpointConfig":{"Aliases":["svc"]}}' });
+    const raw = await request('POST', '/v1.41/networks/net1/connect', { body: '{"Container":"c2","EndpointConfig":{"Aliases":["svc"]}}' });
     assert.equal(raw.status, 200, raw.body.toString());
     for (const [path, body, status] of [
       ['/networks/net1/connect', '{"Container":"nosuch"}', 404],
@@ -182,7 +192,7 @@ describe('berth serve: volumes, networks, system df', () => {
       ['/networks/net1/connect', '{bad', 400],
       ['/networks/bridge/connect', '{"Container":"c2","EndpointConfig":{"Aliases":["x"]}}', 400],
     ] as const) {
-      assert.equal((await s.request('POST', path, { body })).status, status, `${path} ${body}`);
+      assert.equal((await request('POST', path, { body })).status, status, `${path} ${body}`);
     }
   });
 
@@ -226,7 +236,7 @@ describe('berth serve: volumes, networks, system df', () => {
     assert.match(v.stdout, /\nbb\s+1\s+[0-9a-f]{12}\s/);
     assert.match(v.stdout, /\nvol1\s+1\s+\S+\n/);
     assert.match(v.stdout, /\s+holder\n/);
-    const raw = json((await s.request('GET', '/system/df')).body);
+    const raw = json((await request('GET', '/system/df')).body);
     assert.ok(raw.LayersSize > 0);
     assert.equal(raw.Images[0].Containers, 1);
     assert.equal(raw.Images[0].Size, raw.LayersSize);
