@@ -87,7 +87,9 @@ export function networkView(deps: NetworkDeps, row: NetworkRow, opts: { containe
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: containers,
-    Options: rec ? { 'com.docker.network.bridge.name': rec.bridge } : row.Name === 'bridge' ? { 'com.docker.network.bridge.name': DEFAULT_BRIDGE.bridge } : {},
+    // A user network's are the options it was created with (none: berth takes none), which
+    // docker-compose compares with its file's; the default bridge shows its bridge's name.
+    Options: row.Name === 'bridge' ? { 'com.docker.network.bridge.name': DEFAULT_BRIDGE.bridge } : {},
     Labels: rec?.labels ?? {},
   };
 }

@@ -133,6 +133,8 @@ describe('berth serve: volumes, networks, system df', () => {
     assert.deepEqual(n.Labels, { team: 'ml' });
     assert.match(n.IPAM.Config[0].Subnet, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
     assert.deepEqual(n.Containers, {});
+    // What it was created with: docker-compose compares these with its file's.
+    assert.deepEqual(n.Options, {});
     assert.equal(JSON.parse(s.docker(['network', 'inspect', id.slice(0, 10)]).stdout)[0].Name, 'net1');
   });
 
@@ -160,6 +162,7 @@ describe('berth serve: volumes, networks, system df', () => {
       ['{"Name":"x","IPAM":{"Config":[{"Subnet":"nonsense"}]}}', 400],
       ['{"Name":"x","IPAM":{"Config":"no"}}', 400],
       ['{"Name":"x","Internal":true}', 501],
+      ['{"Name":"x","Options":{"com.docker.network.bridge.enable_icc":"false"}}', 501],
       ['{"Name":"x","Labels":{"a":[1]}}', 400],
     ] as const) {
       const r = await request('POST', '/networks/create', { body });

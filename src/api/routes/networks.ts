@@ -57,6 +57,8 @@ async function create(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   if (body.Driver !== undefined && typeof body.Driver !== 'string') throw new BerthError('INVALID_ARGUMENT', 'invalid Driver: a string is expected');
   if (body.Internal === true) throw new BerthError('UNSUPPORTED', 'internal networks are not supported by berth');
   if (body.EnableIPv6 === true) throw new BerthError('UNSUPPORTED', 'IPv6 networks are not supported by berth');
+  if (Object.keys(stringMap(body.Options, 'Options')).length)
+    throw new BerthError('UNSUPPORTED', 'network driver options (Options) are not supported by berth');
   const driver = (body.Driver as string | undefined) || 'bridge';
   if (driver !== 'bridge') throw new BerthError('NOT_FOUND', `plugin "${driver}" not found`);
   try {
