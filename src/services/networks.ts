@@ -119,19 +119,28 @@ function matches(value: string, source: string): boolean {
 
 /**
  * `network ls --filter`: `name` and `id` as docker's patterns, `driver` exact, `type`
- * custom or builtin, `label` key or key=value (every one must hold), `scope` local.
+ * custom or builtin, `label` key or key=value (every one must hold), `scope` local,
+ * `dangling` (no container names it).
  * Values of one key are alternatives; unknown keys are docker's 400.
  */
-export function filterNetworks(rows: readonly NetworkRow[], filters: ReadonlyMap<string, readonly string[]>): NetworkRow[] {
+export function filterNetworks(deps: NetworkDeps, rows: readonly NetworkRow[], filters: ReadonlyMap<string, readonly string[]>): NetworkRow[] {
   for (const k of filters.keys()) {
     if (!['name', 'id', 'driver', 'type', 'label', 'scope', 'dangling'].includes(k)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
   }
   for (const t of filters.get('type') ?? []) {
     if (t !== 'custom' && t !== 'builtin') throw new BerthError('INVALID_ARGUMENT', `invalid filter: 'type'='${t}'`);
   }
+  const dangling = filters.get('dangling')?.map((d) => {
+    if (!['true', '1', 'false', '0'].includes(d.toLowerCase())) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'dangling=${d}'`);
+    return d.toLowerCase() === 'true' || d === '1';
+  });
+  // Dangling: a user network no container names (the predefined ones never are).
+  const named = dangling?.length ? deps.containers.list() : [];
+  const isDangling = (r: NetworkRow) => Boolean(r.rec) && !named.some((c) => usesNetwork(c, r.Name));
   const any = (k: string, test: (v: string) => boolean) => !filters.get(k)?.length || filters.get(k)!.some(test);
   return rows.filter(
     (r) =>
+      (!dangling?.length || dangling.includes(isDangling(r))) &&
       any('name', (v) => matches(v, r.Name)) &&
       any('id', (v) => matches(v, r.ID)) &&
       any('driver', (v) => v === r.Driver) &&

@@ -51,7 +51,7 @@ export function filterVolumes(deps: VolumeDeps, vols: readonly Volume[], filters
   }
   const dangling = filters.get('dangling')?.map((d) => {
     if (!['true', '1', 'false', '0'].includes(d.toLowerCase())) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'dangling=${d}'`);
-    return d === 'true' || d === '1';
+    return d.toLowerCase() === 'true' || d === '1';
   });
   const any = (k: string, test: (v: string) => boolean) => !filters.get(k)?.length || filters.get(k)!.some(test);
   return vols.filter(

@@ -176,11 +176,13 @@ describe('berth serve: volumes, networks, system df', () => {
     const con = s.docker(['network', 'connect', '--alias', 'web', 'net1', 'c2']);
     assert.equal(con.code, 0, con.stderr);
     assert.equal(berth(['inspect', '--format', '{{.HostConfig.NetworkMode}}', 'c2']), 'net1');
-    // A network a container names is not pruned.
+    // A network a container names is not dangling, and not pruned.
+    assert.equal(s.docker(['network', 'ls', '-q', '--filter', 'dangling=true']).stdout, '');
     assert.equal(s.docker(['network', 'prune', '-f']).stdout, '');
     const dis = s.docker(['network', 'disconnect', 'net1', 'c2']);
     assert.equal(dis.code, 0, dis.stderr);
     assert.equal(berth(['inspect', '--format', '{{.HostConfig.NetworkMode}}', 'c2']), 'none');
+    assert.equal(s.docker(['network', 'ls', '--format', '{{.Name}}', '--filter', 'dangling=true']).stdout, 'net1\n');
     const again = await request('POST', '/networks/net1/disconnect', { body: '{"Container":"c2"}' });
     assert.equal(again.status, 403);
     assert.equal((await request('POST', '/networks/net1/disconnect', { body: '{"Container":"c2","Force":true}' })).status, 200);

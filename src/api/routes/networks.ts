@@ -124,7 +124,7 @@ export function networkRoutes(deps: ApiDeps): Route[] {
   const engine = deps.engine;
   return [
     route('GET', '/networks', (ctx) => {
-      const rows = filterNetworks(listNetworks(engine), queryFilters(ctx));
+      const rows = filterNetworks(engine, listNetworks(engine), queryFilters(ctx));
       sendJson(
         ctx,
         200,
