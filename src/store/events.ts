@@ -6,6 +6,7 @@
  * The log is bounded: an insert now and then trims it to the last `KEEP_ROWS` rows and the
  * last `KEEP_NS` of time, so it never grows with the engine's age.
  */
+import type { Statement } from 'better-sqlite3';
 import type { Database } from './db.ts';
 
 /** How many rows the log keeps at most (plus the inserts between two trims). */
@@ -51,14 +52,16 @@ export function nowNano(): bigint {
 }
 
 export class EventRecords {
+  /** Prepared once: a command records several events, each an insert of its own. */
+  private insertStatement?: Statement;
+
   constructor(private readonly db: Database) {}
 
   /** Appends one event; returns its id. */
   insert(ev: { type: string; action: string; actorId: string; attributes?: Readonly<Record<string, string>>; timeNano?: bigint }): number {
     const time = ev.timeNano ?? nowNano();
-    const r = this.db
-      .prepare('INSERT INTO events (time_ns, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)')
-      .run(time, ev.type, ev.action, ev.actorId, JSON.stringify(ev.attributes ?? {}));
+    this.insertStatement ??= this.db.prepare('INSERT INTO events (time_ns, type, action, actor_id, attributes) VALUES (?, ?, ?, ?, ?)');
+    const r = this.insertStatement.run(time, ev.type, ev.action, ev.actorId, JSON.stringify(ev.attributes ?? {}));
     const id = Number(r.lastInsertRowid);
     if (id % TRIM_EVERY === 0) this.trim(id, time);
     return id;
