@@ -13,6 +13,7 @@ import type { ImageStores } from '../image/stores.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
 import type { VolumeStore } from '../volume/index.ts';
+import { volumeView } from './volumes.ts';
 
 /** Bytes under `dir` (du's apparent sizes); 0 when it is not there. */
 async function dirBytes(dir: string): Promise<number> {
@@ -96,13 +97,7 @@ export async function diskUsageDetail(deps: DiskUsageDeps): Promise<Record<strin
   );
   const volumeRows = await Promise.all(
     deps.volumes.list().map(async (v) => ({
-      CreatedAt: v.created,
-      Driver: 'local',
-      Labels: Object.keys(v.labels).length ? v.labels : null,
-      Mountpoint: v.mountpoint,
-      Name: v.name,
-      Options: null,
-      Scope: 'local',
+      ...volumeView(v),
       UsageData: { Size: await dirBytes(v.mountpoint), RefCount: deps.volumes.usedBy(v.name).length },
     })),
   );

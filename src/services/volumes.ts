@@ -17,7 +17,8 @@ export function listVolumes(deps: VolumeDeps): Volume[] {
 /** Docker's JSON of a volume, as inspect, create and the API's list give it. */
 export function volumeView(v: Volume): Record<string, unknown> {
   return {
-    CreatedAt: v.created,
+    // RFC 3339 to the second, as docker's.
+    CreatedAt: v.created.replace(/\.\d+Z$/, 'Z'),
     Driver: 'local',
     Labels: Object.keys(v.labels).length ? v.labels : null,
     Mountpoint: v.mountpoint,

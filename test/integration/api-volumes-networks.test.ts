@@ -85,7 +85,7 @@ describe('berth serve: volumes, networks, system df', () => {
     assert.equal(ok.status, 201);
     const v = json(ok.body);
     assert.deepEqual([v.Name, v.Driver, v.Scope, v.Labels.a, v.Options], ['api1', 'local', 'local', 'b', null]);
-    assert.match(v.CreatedAt, /^\d{4}-\d\d-\d\dT/);
+    assert.match(v.CreatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const anon = json((await request('POST', '/volumes/create', { body: '{}' })).body);
     assert.match(anon.Name, /^[0-9a-f]{64}$/);
     const list = json((await request('GET', '/volumes')).body);
