@@ -201,6 +201,41 @@ describe('berth serve: volumes, networks, system df', () => {
     }
   });
 
+  test("docker-compose 1.29's bodies (docker-py's nulls): project network and volume, created, inspected, removed", async () => {
+    const labels = { 'com.docker.compose.network': 'default', 'com.docker.compose.project': 'proj', 'com.docker.compose.version': '1.29.2' };
+    const net = await request('POST', '/v1.41/networks/create', {
+      body: JSON.stringify({
+        Name: 'proj_default',
+        Driver: null,
+        Options: null,
+        IPAM: { Driver: null, Config: null, Options: null },
+        CheckDuplicate: true,
+        Labels: labels,
+        Internal: false,
+        Attachable: true,
+      }),
+    });
+    assert.equal(net.status, 201, net.body.toString());
+    assert.match(json(net.body).Id, /^[0-9a-f]{64}$/);
+    assert.equal(json(net.body).Warning, '');
+    const seen = json((await request('GET', '/v1.41/networks/proj_default')).body);
+    // What compose compares with its file before it reuses the network.
+    assert.deepEqual([seen.Driver, seen.Options, seen.Internal, seen.EnableIPv6, seen.Labels], ['bridge', {}, false, false, labels]);
+    const byLabel = json((await request('GET', `/v1.41/networks?filters=${encodeURIComponent('{"label":["com.docker.compose.project=proj"]}')}`)).body);
+    assert.deepEqual(
+      byLabel.map((n: { Name: string }) => n.Name),
+      ['proj_default'],
+    );
+    const vol = await request('POST', '/v1.41/volumes/create', {
+      body: JSON.stringify({ Name: 'proj_data', Driver: null, DriverOpts: null, Labels: { 'com.docker.compose.project': 'proj' } }),
+    });
+    assert.equal(vol.status, 201, vol.body.toString());
+    assert.equal(json(vol.body).Driver, 'local');
+    assert.equal((await request('DELETE', '/v1.41/volumes/proj_data')).status, 204);
+    assert.equal((await request('DELETE', '/v1.41/networks/proj_default')).status, 204);
+    assert.equal((await request('GET', '/v1.41/networks/proj_default')).status, 404);
+  });
+
   test('a running container: no connect to another network (501), its network is not removed (403)', async () => {
     assert.equal(s.docker(['network', 'create', 'net2']).code, 0);
     berth(['run', '-d', '--name', 'r1', '--network', 'net2', 'bb:1', 'sleep', '60']);

@@ -35,7 +35,7 @@ function objectBody<T>(body: T): T {
 function ipamPool(ipam: CreateBody['IPAM']): { subnet?: string; gateway?: string } {
   if (ipam === undefined || ipam === null) return {};
   if (typeof ipam !== 'object') throw new BerthError('INVALID_ARGUMENT', 'invalid IPAM: an object is expected');
-  if (ipam.Driver !== undefined && ipam.Driver !== '' && ipam.Driver !== 'default') {
+  if (ipam.Driver !== undefined && ipam.Driver !== null && ipam.Driver !== '' && ipam.Driver !== 'default') {
     throw new BerthError('NOT_FOUND', `plugin "${String(ipam.Driver)}" not found`);
   }
   const configs = ipam.Config ?? [];
@@ -54,7 +54,9 @@ function ipamPool(ipam: CreateBody['IPAM']): { subnet?: string; gateway?: string
 async function create(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const body = objectBody(await readJson<CreateBody>(ctx));
   if (typeof body.Name !== 'string' || !body.Name) throw new BerthError('INVALID_ARGUMENT', 'network name must not be empty');
-  if (body.Driver !== undefined && typeof body.Driver !== 'string') throw new BerthError('INVALID_ARGUMENT', 'invalid Driver: a string is expected');
+  // docker-py (docker-compose) sends null for what it leaves to the engine: Driver, Options, IPAM.
+  if (body.Driver !== undefined && body.Driver !== null && typeof body.Driver !== 'string')
+    throw new BerthError('INVALID_ARGUMENT', 'invalid Driver: a string is expected');
   if (body.Internal === true) throw new BerthError('UNSUPPORTED', 'internal networks are not supported by berth');
   if (body.EnableIPv6 === true) throw new BerthError('UNSUPPORTED', 'IPv6 networks are not supported by berth');
   if (Object.keys(stringMap(body.Options, 'Options')).length)
