@@ -256,6 +256,8 @@ describe('berth serve: volumes, networks, system df', () => {
 
   test('network prune removes what no container names; rm removes', () => {
     assert.equal(s.docker(['network', 'create', 'spare']).code, 0);
+    // Created just now: not before an hour ago.
+    assert.equal(s.docker(['network', 'prune', '-f', '--filter', 'until=1h']).stdout, '');
     const p = s.docker(['network', 'prune', '-f']);
     assert.equal(p.stdout, 'Deleted Networks:\nspare\n\n');
     berth(['rm', 'c2']);
