@@ -47,7 +47,7 @@ export function connectNetwork(
       throw new BerthError('UNSUPPORTED', `container ${rec.name} is on network ${c.network}: a berth container is on one network; disconnect it first`);
     }
     if (c.network === 'host') throw new BerthError('FAILED_PRECONDITION', 'container cannot be disconnected from host network or connected to host network');
-    return { ...c, network: net.Name, networkAliases: [...aliases] };
+    return { ...c, network: net.Name, networkAliases: [...new Set(aliases)] };
   });
   recordEvent('network', 'connect', net.ID, { container: rec.id, name: net.Name, type: net.Driver });
 }
