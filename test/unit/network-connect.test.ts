@@ -79,7 +79,8 @@ describe('filterNetworks', () => {
     ['dangling: user networks no container names', { dangling: ['true'] }, ['back', 'front']],
   ];
   for (const [what, f, want] of cases) it(what, () => assert.deepEqual(names(f), want));
-  for (const bad of [{ colour: ['x'] }, { type: ['weird'] }, { dangling: ['maybe'] }]) {
+  const bads: Array<Record<string, string[]>> = [{ colour: ['x'] }, { type: ['weird'] }, { dangling: ['maybe'] }];
+  for (const bad of bads) {
     it(`refuses ${JSON.stringify(bad)}`, () =>
       assert.throws(
         () => names(bad),
