@@ -16,8 +16,6 @@ export interface ExecConfig extends ExecOptions {
   readonly attachStdout: boolean;
   readonly attachStderr: boolean;
   readonly detachKeys: string;
-  /** [rows, cols] for the terminal at start, as docker's `ConsoleSize`. */
-  readonly consoleSize?: readonly [number, number];
 }
 
 export interface ExecInstance {

@@ -5,9 +5,9 @@
  * runc makes and sends over a console socket (sys/terminal.ts), as a detached `-t` container's
  * monitor holds its terminal.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { checkCommand, composeEnv, Executor, resolveUser, capabilitySet, waitForPidFile, type RuntimeOptions } from '../runtime/index.ts';
 import { exitStatus, type StdioKind } from '../sys/spawn.ts';
@@ -27,6 +27,8 @@ export interface ExecOptions {
   readonly privileged?: boolean;
   /** `-d`: return once the process has started; its output goes nowhere, as docker's does. */
   readonly detach?: boolean;
+  /** [height, width] (docker's order) of the terminal runc makes: set before the process runs, so its first look at the size sees it. */
+  readonly consoleSize?: readonly [number, number];
 }
 
 /**
@@ -91,6 +93,7 @@ export async function startExec(engine: ContainerControl, idOrName: string, opts
     cwd,
     capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
     noNewPrivileges: false,
+    ...(opts.consoleSize?.[0] && opts.consoleSize[1] ? { consoleSize: { height: opts.consoleSize[0], width: opts.consoleSize[1] } } : {}),
   };
   const paths = containerPaths(engine, rec.id);
   const tag = randomHex(6);
@@ -137,15 +140,22 @@ export async function startExec(engine: ContainerControl, idOrName: string, opts
       io === 'inherit'
         ? [opts.interactive || opts.tty ? 'inherit' : 'ignore', 'inherit', 'inherit']
         : [io.stdin ? 'pipe' : 'ignore', io.stdout ? 'pipe' : 'ignore', 'pipe'];
-    const child = executor.exec(rec.id, file, { stdio, tty: io === 'inherit' && opts.tty, pidFile });
+    const child = executor.exec(rec.id, file, { stdio, tty: io === 'inherit' && opts.tty, pidFile, longLived: io !== 'inherit' });
     // A runc that could not even be started counts as 127, as a shell has it.
     const exited = child.exited.then(exitStatus, () => 127);
-    void exited.finally(cleanup);
     child.stdin?.on('error', () => undefined); // a process that stops reading: the input is lost, not the engine
     const gone = new AbortController();
     void exited.then(() => gone.abort());
-    const pid = await Promise.race([waitForPidFile(pidFile, { signal: gone.signal }).catch(() => 0), exited.then(() => 0)]);
-    return { pid, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, resize: () => undefined, exited };
+    // Taken at once: Node drops the output of a child that exits before anyone reads it, which the pid's wait could let happen.
+    const stdout = child.stdout?.pipe(new PassThrough()) ?? null;
+    const stderr = child.stderr?.pipe(new PassThrough()) ?? null;
+    // A process quicker than the poll is gone by now, its pid file left behind: read once more.
+    const pid =
+      (await Promise.race([waitForPidFile(pidFile, { signal: gone.signal }).catch(() => 0), exited.then(() => 0)])) ||
+      Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) ||
+      0;
+    void exited.finally(cleanup);
+    return { pid, stdin: child.stdin, stdout, stderr, resize: () => undefined, exited };
   } catch (e) {
     await cleanup();
     throw e;

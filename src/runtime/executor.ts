@@ -21,7 +21,7 @@ import { mkdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
-import { exitStatus, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
+import { exitStatus, waitAdoptedChild, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
 import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
@@ -284,7 +284,7 @@ export class Executor {
   exec(
     id: string,
     processJson: string,
-    opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean; pidFile?: string },
+    opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean; pidFile?: string; longLived?: boolean },
   ): SpawnedChild {
     return this.runc.exec(id, processJson, opts);
   }
@@ -302,7 +302,8 @@ export class Executor {
     const runcStatus = child.exited.then(exitStatus, () => 127);
     void runcStatus.then(() => socket.close());
     const pid = runcStatus.then(async (status) => (status === 0 ? Number((await readFile(io.pidFile, 'utf8').catch(() => '')).trim()) || 0 : 0));
-    const exited = pid.then(async (p) => (p ? exitStatus(await waitChild(p)) : runcStatus));
+    // Waited for on SIGCHLD: a server may hold many of these, each for as long as its client likes.
+    const exited = pid.then(async (p) => (p ? exitStatus(await waitAdoptedChild(p)) : runcStatus));
     return { pid, terminal: socket.terminal, stderr: child.stderr, exited };
   }
 

@@ -80,7 +80,15 @@ export class Runc {
   exec(
     id: string,
     processJson: string,
-    opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean; pidFile?: string; consoleSocket?: string },
+    opts: {
+      stdio: readonly [StdioKind, StdioKind, StdioKind];
+      tty: boolean;
+      detach?: boolean;
+      pidFile?: string;
+      consoleSocket?: string;
+      /** Reaped by Node on SIGCHLD rather than by a thread (sys/spawn.ts): for a process a client may keep running. */
+      longLived?: boolean;
+    },
   ): SpawnedChild {
     const args = [
       ...this.base(),
@@ -93,7 +101,7 @@ export class Runc {
       ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []),
       id,
     ];
-    return spawnChild(RUNC, args, { stdio: opts.stdio });
+    return spawnChild(RUNC, args, { stdio: opts.stdio, longLived: opts.longLived });
   }
 
   async kill(id: string, signal: string): Promise<void> {

@@ -251,6 +251,22 @@ describe('berth serve: exec', () => {
     assert.equal(s.docker(['exec', 'ex', 'echo', 'still']).stdout, 'still\n');
   });
 
+  test('long-running execs, with and without a tty, hold no server thread: a further exec starts at once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = await createExec({ Cmd: ['sleep', '20'], Tty: i % 2 === 0 });
+      ids.push(id);
+      const t0 = Date.now();
+      const r = await s.request('POST', `/exec/${id}/start`, { body: '{"Detach":true}' });
+      assert.equal(r.status, 200);
+      assert.ok(Date.now() - t0 < 10_000, `start ${i} waited for the others`);
+    }
+    const r = s.docker(['exec', 'ex', 'echo', 'free'], { timeout: 10_000 });
+    assert.equal(r.stdout, 'free\n');
+    for (const id of ids) assert.equal((await inspect(id)).Running, true);
+    s.docker(['exec', 'ex', 'pkill', 'sleep']);
+  });
+
   test('dockerode: container.exec, exec.start hijacked, demuxStream', async () => {
     const docker = new Docker({ socketPath: s.socket });
     const exec = await docker.getContainer('ex').exec({ Cmd: ['sh', '-c', 'echo out; echo err >&2'], AttachStdout: true, AttachStderr: true });
