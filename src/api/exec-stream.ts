@@ -3,11 +3,13 @@
  * process (its half-close is the process's stdin EOF, never the end of the output), the
  * process's output to the client (framed when there is no tty), and the stream closes once
  * the process has exited and its output has all been passed on. The exit code is recorded
- * before the stream closes: the docker CLI asks for it as soon as the stream ends.
+ * before the stream closes: the docker CLI asks for it as soon as the stream ends. With a tty
+ * the client may detach (its detach keys): the stream ends and the process runs on.
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import type { ExecHandle } from '../services/container-io.ts';
+import { DEFAULT_DETACH_KEYS, DetachWatcher, parseDetachKeys } from './detach-keys.ts';
 import type { ExecInstance, ExecRegistry } from './exec-registry.ts';
 import { StreamType, type RawStream } from './streams.ts';
 
@@ -32,23 +34,35 @@ function drained(s: NodeJS.ReadableStream | null): Promise<void> {
  */
 const TERMINAL_GRACE_MS = 500;
 
-/** Passes the client's input to the process: to its stdin pipe, or its terminal. */
-function wireInput(stream: RawStream, handle: ExecHandle, attachStdin: boolean): void {
+/**
+ * Passes the client's input to the process: to its stdin pipe, or its terminal, where the
+ * detach keys are watched for. Resolves when the client detaches (it never does otherwise).
+ */
+function wireInput(stream: RawStream, handle: ExecHandle, inst: ExecInstance): Promise<void> {
   const input = stream.input;
-  if (!attachStdin || (!handle.stdin && !handle.terminal)) {
+  const never = new Promise<void>(() => undefined);
+  if (!inst.config.attachStdin || (!handle.stdin && !handle.terminal)) {
     // Read and dropped, so that the client's half-close and close are seen.
     input?.on('data', () => undefined);
     input?.on('error', () => undefined);
     input?.resume();
-    return;
+    return never;
   }
   if (!input) {
     handle.stdin?.end();
-    return;
+    return never;
   }
+  let detach!: () => void;
+  const detached = new Promise<void>((r) => (detach = r));
+  const watcher = new DetachWatcher(parseDetachKeys(inst.config.detachKeys) ?? DEFAULT_DETACH_KEYS);
   input.on('data', (d: Buffer) => {
-    if (handle.terminal) handle.terminal.write(d);
-    else handle.stdin?.write(d);
+    if (!handle.terminal) {
+      handle.stdin?.write(d);
+      return;
+    }
+    const pass = watcher.feed(d);
+    if (pass.length) handle.terminal.write(pass);
+    if (watcher.detached) detach();
   });
   input.on('error', () => undefined);
   // A pipe's EOF is the process's stdin EOF; a terminal has no EOF of its own, so it stays open.
@@ -59,6 +73,7 @@ function wireInput(stream: RawStream, handle: ExecHandle, attachStdin: boolean):
   void stream.closed.then(endStdin);
   // The server paused the socket after reading the request's body off it: what came since waits.
   input.resume();
+  return detached;
 }
 
 /** Passes the process's output to the client; resolves once it has all been passed on. */
@@ -96,11 +111,14 @@ function wireOutput(stream: RawStream, handle: ExecHandle, inst: ExecInstance): 
  * nothing but where the output goes (nowhere): the process runs on, as docker's does.
  */
 export async function pumpExec(stream: RawStream, handle: ExecHandle, inst: ExecInstance, registry: ExecRegistry): Promise<void> {
-  wireInput(stream, handle, inst.config.attachStdin);
+  const detached = wireInput(stream, handle, inst);
   const output = wireOutput(stream, handle, inst);
-  const code = await handle.exited;
-  await output;
-  registry.finish(inst, code);
+  const finished = handle.exited.then(async (code) => {
+    await output;
+    registry.finish(inst, code);
+  });
+  // A detach ends only the stream: the process runs on, and its exit is recorded all the same.
+  await Promise.race([finished, detached]);
   await stream.end();
 }
 

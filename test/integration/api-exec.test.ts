@@ -211,6 +211,21 @@ describe('berth serve: exec', () => {
     assert.ok(after_.Pid > 0);
   });
 
+  test('a start without Upgrade (dockerode without hijack) is a plain 200 carrying the frames', async () => {
+    const id = await createExec({ AttachStdout: true, AttachStderr: true, Cmd: ['sh', '-c', 'echo plain; echo e >&2'] });
+    const r = await s.request('POST', `/exec/${id}/start`, { body: '{}', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'application/vnd.docker.raw-stream');
+    assert.deepEqual(
+      frames(r.body).sort((a, b) => a.type - b.type),
+      [
+        { type: 1, text: 'plain\n' },
+        { type: 2, text: 'e\n' },
+      ],
+    );
+    assert.equal((await inspect(id)).ExitCode, 0);
+  });
+
   test('raw HTTP: a TTY exec streams raw output with CRLF, takes stdin, and applies ConsoleSize', async () => {
     const id = await createExec({
       AttachStdin: true,
@@ -225,6 +240,25 @@ describe('berth serve: exec', () => {
     assert.match(text, /got-abc\r\n/);
     assert.ok(!text.includes('\x00'), 'raw: no frame headers');
     assert.equal((await inspect(id)).ExitCode, 0);
+  });
+
+  test('a TTY client detaches with its detach keys: the stream ends, the process runs on', async () => {
+    const id = await createExec({
+      AttachStdin: true,
+      AttachStdout: true,
+      Tty: true,
+      DetachKeys: 'ctrl-x,y',
+      Cmd: ['sh', '-c', 'read l; echo got-$l; sleep 30'],
+    });
+    const t0 = Date.now();
+    const bytes = await rawExchange(s.socket, upgradeHead(`/exec/${id}/start`), { body: '{}', input: 'one\n\x18y', keepOpen: true });
+    assert.ok(Date.now() - t0 < 20_000, 'the stream ended at the detach, not at the exit');
+    assert.match(bytes.toString(), /HTTP\/1\.1 101 UPGRADED/);
+    const info = await inspect(id);
+    assert.equal(info.Running, true);
+    assert.equal(info.ExitCode, null);
+    // The container's own sleep is its pid 1, which a signal it has no handler for leaves alone.
+    s.docker(['exec', 'ex', 'pkill', 'sleep']);
   });
 
   test('a client that goes away mid-exec: the server answers on and records the exit', async () => {
@@ -264,6 +298,7 @@ describe('berth serve: exec', () => {
     const r = s.docker(['exec', 'ex', 'echo', 'free'], { timeout: 10_000 });
     assert.equal(r.stdout, 'free\n');
     for (const id of ids) assert.equal((await inspect(id)).Running, true);
+    // The container's own sleep is its pid 1, which a signal it has no handler for leaves alone.
     s.docker(['exec', 'ex', 'pkill', 'sleep']);
   });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExecRegistry, type ExecConfig } from '../../src/api/exec-registry.ts';
 import { parseExecConfig } from '../../src/api/routes/exec.ts';
+import { DEFAULT_DETACH_KEYS, DetachWatcher, parseDetachKeys } from '../../src/api/detach-keys.ts';
 import { BerthError } from '../../src/errors/index.ts';
 
 const config: ExecConfig = parseExecConfig({ Cmd: ['true'], AttachStdout: true });
@@ -89,5 +90,25 @@ describe('parseExecConfig', () => {
         () => parseExecConfig(bad),
         (err: unknown) => err instanceof BerthError && err.code === 'INVALID_ARGUMENT',
       );
+  });
+});
+
+describe('detach keys', () => {
+  it("parses docker's key names and refuses unknown ones", () => {
+    assert.deepEqual([...parseDetachKeys('ctrl-p,ctrl-q')!], [0x10, 0x11]);
+    assert.deepEqual([...parseDetachKeys('a,ctrl-@,ctrl-_')!], [0x61, 0, 31]);
+    assert.equal(parseDetachKeys('ctrl-pp'), undefined);
+    assert.equal(parseDetachKeys(''), undefined);
+  });
+
+  it('holds back a prefix across chunks, passes it on when broken, and detaches on the whole sequence', () => {
+    const w = new DetachWatcher(DEFAULT_DETACH_KEYS);
+    assert.equal(w.feed(Buffer.from('ab\x10')).toString(), 'ab');
+    assert.equal(w.feed(Buffer.from('x')).toString(), '\x10x');
+    assert.equal(w.feed(Buffer.from('\x10\x10')).toString(), '\x10');
+    assert.equal(w.detached, false);
+    assert.equal(w.feed(Buffer.from('\x11after')).toString(), '');
+    assert.equal(w.detached, true);
+    assert.equal(w.feed(Buffer.from('more')).length, 0);
   });
 });
