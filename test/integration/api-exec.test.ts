@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-import { startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { DOCKER_20, startServe, type ServeHandle } from '../helpers/api-server.ts';
 
 /** A raw HTTP exchange on the socket: the request, optional stdin, a half-close; all bytes until the server closes. */
 function rawExchange(socket: string, head: string, opts: { body?: string; input?: string; keepOpen?: boolean } = {}): Promise<Buffer> {
@@ -86,6 +86,15 @@ describe('berth serve: exec', () => {
     assert.equal(err.code, 3);
     assert.equal(err.stderr, 'to-err\n');
     assert.equal(err.stdout, '');
+  });
+
+  test('docker exec -w -u -e reach the process, and CLI 20.10 execs too', () => {
+    const r = s.docker(['exec', '-w', '/tmp', '-u', '65534', '-e', 'FOO=bar', 'ex', 'sh', '-c', 'pwd; id -u; echo $FOO']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '/tmp\n65534\nbar\n');
+    const old = s.docker(['exec', 'ex', 'sh', '-c', 'echo twenty; exit 9'], { cli: DOCKER_20 });
+    assert.equal(old.stdout, 'twenty\n');
+    assert.equal(old.code, 9, old.stderr);
   });
 
   test('docker exec -i passes piped stdin, and its EOF ends the process, not the output', () => {
