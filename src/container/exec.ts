@@ -55,10 +55,10 @@ export interface ExecHandle {
 
 /** The CLI's exec: attached to this terminal (or detached); resolves to the exit status. */
 export async function execInContainer(engine: ContainerControl, idOrName: string, opts: ExecOptions): Promise<number> {
+  // runc, on this terminal too, gets the terminal's signals and passes them to the process: this CLI lives on to report its exit.
+  if (!opts.detach) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
   const handle = await startExec(engine, idOrName, opts, 'inherit');
-  if (opts.detach) return 0;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
-  return handle.exited;
+  return opts.detach ? 0 : handle.exited;
 }
 
 /** The container an exec may run in: it must exist and run. */
