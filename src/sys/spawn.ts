@@ -66,8 +66,16 @@ function procState(pid: number): string | undefined {
   }
 }
 
-/** How often an adopted child is looked at besides on SIGCHLD, should a signal be missed. */
+/** How often adopted children are looked at besides on SIGCHLD, should a signal be missed. */
 const ADOPTED_POLL_MS = 1000;
+
+/** The adopted children being waited for, each with its check; one SIGCHLD listener and one timer serve them all. */
+const adopted = new Map<number, () => void>();
+let adoptedTimer: NodeJS.Timeout | undefined;
+
+function checkAdopted(): void {
+  for (const check of [...adopted.values()]) check();
+}
 
 /**
  * The exit of an orphan this process adopted as subreaper, waited for without holding a
@@ -77,21 +85,25 @@ const ADOPTED_POLL_MS = 1000;
  */
 export function waitAdoptedChild(pid: number): Promise<ChildExit> {
   return new Promise((resolve, reject) => {
-    let done = false;
     const check = (): void => {
-      if (done) return;
       const state = procState(pid);
       if (state !== undefined && state !== 'Z') return;
-      done = true;
-      process.off('SIGCHLD', check);
-      clearInterval(timer);
+      adopted.delete(pid);
+      if (!adopted.size) {
+        process.off('SIGCHLD', checkAdopted);
+        clearInterval(adoptedTimer);
+        adoptedTimer = undefined;
+      }
       // Gone without a zombie: someone else reaped it, and its status went with them.
       if (state === undefined) resolve({ code: null, signal: 'SIGKILL' });
       else waitChild(pid).then(resolve, reject);
     };
-    process.on('SIGCHLD', check);
-    const timer = setInterval(check, ADOPTED_POLL_MS);
-    timer.unref();
+    if (!adopted.size) {
+      process.on('SIGCHLD', checkAdopted);
+      adoptedTimer = setInterval(checkAdopted, ADOPTED_POLL_MS);
+      adoptedTimer.unref();
+    }
+    adopted.set(pid, check);
     check();
   });
 }
