@@ -7,7 +7,7 @@
  */
 import type { Engine } from '../engine.ts';
 import { BerthError } from '../errors/index.ts';
-import { attachTarget, containerLogs, currentRecord, FrameKind, followLogs } from '../services/container-io.ts';
+import { attachTarget, containerLogs, currentRecord, FrameKind, followLogs, recordAttach } from '../services/container-io.ts';
 import type { AttachHub } from './attach-hub.ts';
 import type { ApiContext } from './http.ts';
 import { openRawStream, type RawStream, StreamType } from './streams.ts';
@@ -65,6 +65,7 @@ export async function attachStream(engine: Engine, hub: AttachHub, ctx: ApiConte
   const keys = parseDetachKeys(q.get('detachKeys') ?? DEFAULT_DETACH_KEYS);
   const tty = rec.config.tty;
   const out = openRawStream(ctx, { multiplexed: !tty });
+  recordAttach(rec);
   let ended = false;
   const finish = () => {
     if (ended) return;

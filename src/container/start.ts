@@ -357,6 +357,8 @@ export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: b
   await proc.outputDone();
   // No pid: runc is gone already, having either run a very short container or failed to start one.
   if (!pid) reportStart(runc.error ? { error: runc.error } : {});
+  // A container that ran and exited before its pid was seen still started: its record and `start` event say so.
+  if (!pid && !runc.error) markRunning(engine, id, 0, process.pid);
   await log.close();
   await finishContainer(engine, id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
   await attach.exit(code);

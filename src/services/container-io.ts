@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { attachSocketPath } from '../container/attach.ts';
 import { reconcile, type ContainerControl } from '../container/control.ts';
 import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
+import { containerEvent } from '../container/events.ts';
 import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
@@ -56,4 +57,9 @@ export async function currentRecord(deps: ContainerControl, id: string): Promise
 export async function exitCodeOf(deps: ContainerControl, id: string): Promise<number> {
   const cur = deps.containers.get(id);
   return cur ? (await reconcile(deps, cur)).state.exitCode : 0;
+}
+
+/** docker's `attach` event, for an attach through the API (an attached CLI run records its own). */
+export function recordAttach(rec: ContainerRecord): void {
+  containerEvent(rec, 'attach');
 }

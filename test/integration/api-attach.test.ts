@@ -88,6 +88,16 @@ describe('berth serve: container streams', () => {
     const bytes = await got;
     assert.equal(bytes.subarray(0, HANDSHAKE.length).toString(), HANDSHAKE);
     assert.equal(bytes.subarray(HANDSHAKE.length).toString('hex'), `0100000000000003${Buffer.from('hi\n').toString('hex')}`);
+    // docker's order of events for an attached start.
+    await s.request('POST', `/containers/${id}/wait`);
+    const filters = encodeURIComponent(JSON.stringify({ container: [id] }));
+    const events = await s.request('GET', `/events?since=0&until=${Math.ceil(Date.now() / 1000) + 1}&filters=${filters}`);
+    const actions = events.body
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).Action as string);
+    assert.deepEqual(actions, ['create', 'attach', 'start', 'die']);
   });
 
   test('stdin piped before start reaches the container, and its half-close ends the container stdin', async () => {
