@@ -14,6 +14,23 @@ import { openRawStream, type RawStream, StreamType } from './streams.ts';
 
 const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
 
+/**
+ * Output a client has not read yet, beyond which it is dropped: the container's output is not
+ * held back for one reader (its log has it all), and the server's memory stays bounded.
+ */
+export const SLOW_CLIENT_LIMIT = 16 << 20;
+
+/** The bytes written to this request's client that it has not taken yet. */
+export function unsent(ctx: ApiContext): number {
+  return (ctx.upgrade?.socket as { writableLength?: number } | undefined)?.writableLength ?? ctx.res?.writableLength ?? 0;
+}
+
+/** Closes this request's connection at once, whatever is unsent. */
+export function dropClient(ctx: ApiContext): void {
+  if (ctx.upgrade) ctx.upgrade.socket.destroy();
+  else ctx.res?.destroy();
+}
+
 /** docker's detach-keys syntax: comma-separated `ctrl-<letter>`, `ctrl-@`, `ctrl-[` ... or single characters. */
 export function parseDetachKeys(spec: string): Buffer {
   if (spec === '') return Buffer.alloc(0);
@@ -84,7 +101,10 @@ export async function attachStream(engine: Engine, hub: AttachHub, ctx: ApiConte
   const remove = hub.add(rec.id, {
     stdout: want.stdout,
     stderr: want.stderr,
-    output: (kind, data) => out.write(kind === FrameKind.Stdout ? StreamType.Stdout : StreamType.Stderr, data),
+    output: (kind, data) => {
+      if (unsent(ctx) > SLOW_CLIENT_LIMIT) return dropClient(ctx);
+      out.write(kind === FrameKind.Stdout ? StreamType.Stdout : StreamType.Stderr, data);
+    },
     end: finish,
   });
   void out.closed.then(remove);

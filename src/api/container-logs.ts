@@ -4,9 +4,11 @@
  * `timestamps` puts the line's time and a space inside the payload; `follow` goes on until
  * the container stops running or the client goes away.
  */
+import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
 import { BerthError } from '../errors/index.ts';
 import { containerLogs, followLogs, type LogLine } from '../services/container-io.ts';
+import { dropClient, SLOW_CLIENT_LIMIT } from './container-attach.ts';
 import type { ApiContext, Query } from './http.ts';
 import { versionAtLeast } from './router.ts';
 import { frame, StreamType, streamContentType } from './streams.ts';
@@ -49,12 +51,33 @@ export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void>
   // dockerd before API 1.42 gives a log no Content-Type at all.
   res.writeHead(200, versionAtLeast(ctx.version, '1.42') ? { 'Content-Type': streamContentType(ctx.version, multiplexed) } : {});
   res.flushHeaders();
-  const emit = (l: LogLine): void => {
-    if (!wanted(l) || res.destroyed) return;
+  const encode = (l: LogLine): Buffer => {
     const payload = Buffer.from(timestamps ? `${l.time} ${l.log}` : l.log);
-    res.write(multiplexed ? frame(l.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload) : payload);
+    return multiplexed ? frame(l.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload) : payload;
   };
-  (tail === undefined ? shown : shown.slice(Math.max(0, shown.length - tail))).forEach(emit);
-  if (q.bool('follow') && (until === undefined || until > Date.now())) await followLogs(engine, id, end, emit, { signal: ctx.signal });
+  // The stored log goes at the client's pace; a followed line is dropped on a client too slow for it.
+  for (const l of tail === undefined ? shown : shown.slice(Math.max(0, shown.length - tail))) {
+    if (res.destroyed) return;
+    if (!res.write(encode(l))) await drained(res);
+  }
+  const follow = (l: LogLine): void => {
+    if (!wanted(l) || res.destroyed) return;
+    if (res.writableLength > SLOW_CLIENT_LIMIT) return dropClient(ctx);
+    res.write(encode(l));
+  };
+  if (q.bool('follow') && (until === undefined || until > Date.now())) await followLogs(engine, id, end, follow, { signal: ctx.signal });
   if (!res.destroyed) res.end();
+}
+
+/** Resolves when `res` can take more, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -95,6 +96,24 @@ describe('berth serve: container logs and archive', () => {
     assert.equal((await s.request('GET', '/_ping')).status, 200);
     assert.equal(state(id), 'running 0');
     berthIn(s.root, ['rm', '-f', id]);
+  });
+
+  test('a client that reads nothing is dropped once too far behind; the container and the server go on', async () => {
+    const id = create('bb:1', 'sh', '-c', 'head -c 18000000 /dev/urandom | base64 -w 65536; echo done');
+    const sock = connect(s.socket);
+    sock.on('error', () => undefined);
+    await new Promise((r) => sock.on('connect', r));
+    sock.write(attachRequest(id, 'stdout=1&stream=1'));
+    sock.pause(); // reads nothing while the container writes 24 MB
+    await sleep(300);
+    await s.request('POST', `/containers/${id}/start`);
+    const w = await s.request('POST', `/containers/${id}/wait`);
+    assert.deepEqual(JSON.parse(w.body.toString()), { Error: null, StatusCode: 0 });
+    let received = 0;
+    sock.on('data', (d: Buffer) => (received += d.length));
+    await new Promise((r) => sock.on('close', r).resume());
+    assert.ok(received < 22_000_000, `the server kept ${received} bytes for a client that read nothing`);
+    assert.equal((await s.request('GET', '/_ping')).status, 200);
   });
 
   test('docker cp both ways, a HEAD stat, and hostile paths that stay inside the rootfs', async () => {
