@@ -102,8 +102,8 @@ export async function attachStream(engine: Engine, hub: AttachHub, ctx: ApiConte
     stdout: want.stdout,
     stderr: want.stderr,
     output: (kind, data) => {
-      if (unsent(ctx) > SLOW_CLIENT_LIMIT) return dropClient(ctx);
-      out.write(kind === FrameKind.Stdout ? StreamType.Stdout : StreamType.Stderr, data);
+      if (unsent(ctx) > SLOW_CLIENT_LIMIT) dropClient(ctx);
+      else out.write(kind === FrameKind.Stdout ? StreamType.Stdout : StreamType.Stderr, data);
     },
     end: finish,
   });

@@ -62,8 +62,8 @@ export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void>
   }
   const follow = (l: LogLine): void => {
     if (!wanted(l) || res.destroyed) return;
-    if (res.writableLength > SLOW_CLIENT_LIMIT) return dropClient(ctx);
-    res.write(encode(l));
+    if (res.writableLength > SLOW_CLIENT_LIMIT) dropClient(ctx);
+    else res.write(encode(l));
   };
   if (q.bool('follow') && (until === undefined || until > Date.now())) await followLogs(engine, id, end, follow, { signal: ctx.signal });
   if (!res.destroyed) res.end();
