@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { berthIn, tempRoot } from '../helpers/berth.ts';
+import { berthAsync, berthIn, tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 import { startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { attachRequest, HANDSHAKE, inTerminal, rawExchange, sleep } from '../helpers/api-streams.ts';
@@ -65,6 +65,24 @@ describe('berth serve: container streams', () => {
       assert.equal(c.code, 1, c.stderr);
       assert.match(c.stderr, /Error response from daemon: failed to create shim task: .*exec: "nosuchcmd": executable file not found in \$PATH/);
     }
+  });
+
+  test('two starts at once run one monitor: one 204, one 304', async () => {
+    const id = create('bb:1', 'sh', '-c', 'sleep 1; echo once');
+    const [a, b] = await Promise.all([s.request('POST', `/containers/${id}/start`), s.request('POST', `/containers/${id}/start`)]);
+    assert.deepEqual([a.status, b.status].sort(), [204, 304]);
+    const w = await s.request('POST', `/containers/${id}/wait`);
+    assert.deepEqual(JSON.parse(w.body.toString()), { Error: null, StatusCode: 0 });
+    const logs = await s.request('GET', `/containers/${id}/logs?stdout=1`);
+    assert.equal(logs.body.subarray(8).toString(), 'once\n');
+  });
+
+  test('attach to a container a CLI runs attached follows its live output', async () => {
+    const run = berthAsync(s.root, ['run', '--network', 'none', '--name', 'cli-attached', 'bb:1', 'sh', '-c', 'sleep 1.5; echo live']);
+    for (let i = 0; i < 100 && state('cli-attached') !== 'running 0'; i++) await sleep(50);
+    const bytes = await rawExchange(s.socket, attachRequest('cli-attached', 'stdout=1&stream=1'), [], 15_000);
+    assert.equal(bytes.subarray(HANDSHAKE.length).toString('hex'), `0100000000000005${Buffer.from('live\n').toString('hex')}`);
+    assert.equal((await run).stdout, 'live\n');
   });
 
   test('a container started through the API outlives the server', async () => {

@@ -31,16 +31,28 @@ function startError(e: unknown): unknown {
   return e;
 }
 
-async function start(deps: ApiDeps, hub: AttachHub, ctx: ApiContext): Promise<void> {
+/** Starts under way, by container: a second start of the same container waits for the first and is a no-op (304). */
+type Starting = Map<string, Promise<void>>;
+
+async function start(deps: ApiDeps, hub: AttachHub, starting: Starting, ctx: ApiContext): Promise<void> {
   const engine = deps.engine;
   const rec = engine.containers.require(ctx.params.id!);
+  const under = starting.get(rec.id);
+  if (under) {
+    await under.catch(() => undefined);
+    return sendEmpty(ctx, 304);
+  }
   if ((await currentRecord(engine, rec.id))?.state.status === 'running') return sendEmpty(ctx, 304);
+  // Held until the hub is connected: clients attached before the start see the first byte.
+  const run = startDetached(engine, rec.id, { beforeRun: (socket) => hub.connect(rec.id, socket, { go: true }) });
+  starting.set(rec.id, run);
   try {
-    // Held until the hub is connected: clients attached before the start see the first byte.
-    await startDetached(engine, rec.id, { beforeRun: (socket) => hub.connect(rec.id, socket, { go: true }) });
+    await run;
   } catch (e) {
     hub.abandon(rec.id);
     throw startError(e);
+  } finally {
+    starting.delete(rec.id);
   }
   sendEmpty(ctx, 204);
 }
@@ -79,8 +91,9 @@ async function resize(deps: ApiDeps, hub: AttachHub, ctx: ApiContext): Promise<v
 
 export function containerIoRoutes(deps: ApiDeps): Route[] {
   const hub = new AttachHub();
+  const starting: Starting = new Map();
   return [
-    route('POST', '/containers/:id/start', (ctx) => start(deps, hub, ctx)),
+    route('POST', '/containers/:id/start', (ctx) => start(deps, hub, starting, ctx)),
     route('POST', '/containers/:id/attach', (ctx) => attachStream(deps.engine, hub, ctx)),
     route('POST', '/containers/:id/wait', (ctx) => wait(deps, hub, ctx)),
     route('POST', '/containers/:id/resize', (ctx) => resize(deps, hub, ctx)),
