@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { DEFAULT_HOST, groupId, listenTcp, listenUnix, parseHost } from '../api/listen.ts';
 import { createApiServer, type TlsFiles } from '../api/server.ts';
 import { BerthError } from '../errors/index.ts';
+import { spawnAsServer } from '../sys/spawn.ts';
 import { collect, getEngine } from './context.ts';
 
 interface ServeFlags {
@@ -43,6 +44,7 @@ async function serve(cmd: Command, f: ServeFlags): Promise<void> {
       });
     }
   }
+  spawnAsServer();
   const engine = await getEngine(cmd);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const gid = f.group !== undefined ? groupId([f.group]) : groupId(['docker', 'berth']);
