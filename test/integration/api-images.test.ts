@@ -4,7 +4,7 @@
  * dockerode (pull with followProgress), plus raw requests for the wire shapes and hostile input.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -263,6 +263,23 @@ describe('berth serve: images', () => {
     }
   });
 
+  test('docker import (fromSrc=-) makes an image of a rootfs tarball; docker image prune removes untagged ones', async () => {
+    const imp = s.docker(['import', '-c', 'CMD ["echo","imported"]', '-m', 'via api', busyboxTar(), 'imp:1']);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.match(imp.stdout.trim(), /^sha256:[a-f0-9]{64}$/);
+    assert.equal(berth(['run', '--rm', 'imp:1']).stdout, 'imported\n');
+    const notTar = await json('POST', '/images/create?fromSrc=-&repo=imp&tag=2', { body: 'plain text, no tar' });
+    assert.equal(notTar.status, 400);
+    assert.equal((await json('POST', '/images/create?fromSrc=http%3A%2F%2Fexample.com%2Fx.tar')).status, 501);
+    const untagged = s.docker(['import', busyboxTar()]);
+    assert.equal(untagged.code, 0, untagged.stderr);
+    const prune = s.docker(['image', 'prune', '-f']);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, new RegExp(`deleted: ${untagged.stdout.trim()}`));
+    assert.match(prune.stdout, /Total reclaimed space:/);
+    assert.equal(s.docker(['images', 'imp', '-q']).stdout.trim().length, 12); // tagged: kept
+  });
+
   test('hostile input: bad X-Registry-Auth, names with .. or control characters', async () => {
     for (const header of ['!!!not base64', auth({}).replace(/=*$/, '') + '%', Buffer.from('not json').toString('base64'), auth({ username: 5 })]) {
       const r = await json('POST', `/images/create?fromImage=${encodeURIComponent(`${reg.host}/x`)}&tag=1`, { headers: { 'X-Registry-Auth': header } });
@@ -323,5 +340,17 @@ describe('berth serve: /auth and credentials the client sends', () => {
     const pull = s.docker(['pull', `${reg.host}/priv:1`], { env });
     assert.equal(pull.code, 0, pull.stderr);
     assert.match(pull.stdout, /Downloaded newer image/);
+  });
+
+  test("a build's FROM pulls with the credentials of X-Registry-Config, and only those", () => {
+    assert.equal(s.docker(['rmi', `${reg.host}/priv:1`]).code, 0);
+    const ctx = join(config, 'ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${reg.host}/priv:1\nRUN echo built\n`);
+    const anon = s.docker(['build', '-t', 'fromprivate:1', ctx], { env: { DOCKER_CONFIG: join(config, 'anon') } });
+    assert.equal(anon.code, 1, anon.stdout);
+    const ok = s.docker(['build', '-t', 'fromprivate:1', ctx], { env });
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    assert.match(ok.stdout, /Successfully tagged fromprivate:1/);
   });
 });
