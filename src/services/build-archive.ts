@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
-import { unpackArchive } from '../image/archive-read.ts';
+import { applyLayer } from '../layer/index.ts';
 import type { ProcessLease } from '../store/leases.ts';
 import { readFileInRoot } from '../sys/in-root.ts';
 import type { BuildInput } from './build.ts';
@@ -33,7 +33,9 @@ export async function contextFromStream(
   const dir = await mkdtemp(join(deps.root, 'tmp-context-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    await unpackArchive(archive, dir, opts);
+    // Extracted as a layer is: modes, links and ownership kept (a script COPY'd from the
+    // context stays executable), every path held inside the dir.
+    await applyLayer(archive, dir, { whiteouts: 'apply', signal: opts.signal });
     const content = readFileInRoot(dir, rel);
     if (content === undefined) throw new BerthError('NOT_FOUND', `Cannot locate specified Dockerfile: ${file ?? 'Dockerfile'}`);
     return { contextDir: dir, dockerfile: { path: join(dir, rel), content }, cleanup };

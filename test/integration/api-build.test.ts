@@ -79,6 +79,18 @@ describe('berth serve: POST /build', () => {
     assert.match(again.stdout, new RegExp(`Successfully built ${built[1]}`));
   });
 
+  test("the context keeps its files' modes and symlinks: a COPY'd script runs", () => {
+    const { dir } = context(work, 'exec', {
+      Dockerfile: 'FROM bb:1\nCOPY . /app/\nRUN /app/run.sh && readlink /app/link.sh\n',
+      'run.sh': '#!/bin/sh\necho script-ran\n',
+    });
+    execFileSync('chmod', ['755', join(dir, 'run.sh')]);
+    execFileSync('ln', ['-s', 'run.sh', join(dir, 'link.sh')]);
+    const r = s.docker(['build', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^script-ran\nrun\.sh$/m);
+  });
+
   test('build -q prints only the image id; --iidfile gets it from aux', () => {
     const { dir } = simple();
     const iid = join(work, 'iid');
