@@ -251,6 +251,10 @@ describe('berth serve: images', () => {
       assert.equal(out.stdout, 'committed\n', out.stderr);
       assert.notEqual(berth(['run', '--rm', 'cap:c', 'ls', '/bin/true']).code, 0); // the deletion is in the layer
       assert.match(s.docker(['history', 'cap:c']).stdout, /a note/);
+      // berth's own commit is the same use case, and the server sees its image at once.
+      const cli = berth(['commit', '-c', 'CMD ["cat","/c"]', 'to-commit', 'cap:cli']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.equal(s.docker(['images', 'cap:cli', '-q', '--no-trunc']).stdout.trim(), cli.stdout.trim());
       const untagged = await json('POST', '/commit?container=to-commit');
       assert.equal(untagged.status, 201);
       const pruned = await json('POST', '/images/prune?filters=%7B%22dangling%22%3A%7B%22true%22%3Atrue%7D%7D');
@@ -281,7 +285,7 @@ describe('berth serve: images', () => {
   });
 
   test('hostile input: bad X-Registry-Auth, names with .. or control characters', async () => {
-    for (const header of ['!!!not base64', auth({}).replace(/=*$/, '') + '%', Buffer.from('not json').toString('base64'), auth({ username: 5 })]) {
+    for (const header of ['!!!not base64', `${auth({}).replace(/=*$/, '')}%`, Buffer.from('not json').toString('base64'), auth({ username: 5 })]) {
       const r = await json('POST', `/images/create?fromImage=${encodeURIComponent(`${reg.host}/x`)}&tag=1`, { headers: { 'X-Registry-Auth': header } });
       assert.equal(r.status, 400, header);
       assert.match(r.body.message, /X-Registry-Auth/);
