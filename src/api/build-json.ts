@@ -12,6 +12,8 @@ import type { JsonMessage } from './progress-json.ts';
 export interface ClassicBuildOutput extends ProgressSink {
   /** Ends the output of a successful build: the last step's id, the image id, its names. */
   finish(imageId: string, tags: readonly string[]): void;
+  /** Before a failure is reported: a RUN that failed without output still says `Running in`. */
+  failed(): void;
 }
 
 /** `[stage 2/4] RUN x` → `RUN x`: BuildKit's step names carry their stage. */
@@ -19,40 +21,68 @@ function instructionText(name: string): string {
   return name.replace(/^\[[^\]]*\]\s*/, '');
 }
 
+/** How the classic builder runs an instruction: FROM and COPY/ADD make no container; every other one does. */
+function stepKind(text: string): 'from' | 'copy' | 'run' | 'config' {
+  const word = /^\S+/.exec(text)?.[0]?.toUpperCase() ?? '';
+  if (word === 'FROM') return 'from';
+  if (word === 'COPY' || word === 'ADD') return 'copy';
+  return word === 'RUN' ? 'run' : 'config';
+}
+
 /**
  * `total` is the number of instructions the build runs (FROM lines included), the N of
- * `Step k/N`; `baseId` gives the id of a FROM's image when the store has it.
+ * `Step k/N`; `baseId` gives the id of a FROM's image when the store has it. berth caches
+ * only the steps that make layers; a config step (CMD, ENV...) counts as cached, as the
+ * classic builder's does, when every step before it in its stage was (none with `noCache`).
  */
-export function classicBuildOutput(write: (m: JsonMessage) => void, total: number, baseId: (name: string) => string | undefined): ClassicBuildOutput {
+export function classicBuildOutput(
+  write: (m: JsonMessage) => void,
+  total: number,
+  baseId: (name: string) => string | undefined,
+  opts: { noCache?: boolean } = {},
+): ClassicBuildOutput {
   let count = 0;
   let chain = '';
+  let allCached = !opts.noCache;
   /** The step whose ` ---> <id>` is still owed: it is written when the next step starts, or by finish. */
   let owed: { id: string } | undefined;
-  /** A RUN step that has not said `Running in` yet (a cached one never does). */
-  const runs = new Map<number, { container: string; announced: boolean }>();
-  const texts = new Map<number, string>();
+  /** Steps that run in a container, until they say `Running in` (a cached one never does). */
+  const containers = new Map<number, { id: string; announced: boolean }>();
+  const steps = new Map<number, { text: string; ended: boolean }>();
   const stream = (s: string) => write({ stream: s });
   const payOwed = () => {
     if (owed) stream(` ---> ${owed.id}\n`);
     owed = undefined;
   };
   const announce = (step: number) => {
-    const r = runs.get(step);
-    if (r && !r.announced) {
-      r.announced = true;
-      stream(` ---> Running in ${r.container}\n`);
+    const c = containers.get(step);
+    if (c && !c.announced) {
+      c.announced = true;
+      stream(` ---> Running in ${c.id}\n`);
     }
+  };
+  /** A step is over: its id (a stand-in, or its base image's) is owed until the next one starts. */
+  const stepEnded = (step: number) => {
+    const st = steps.get(step);
+    if (!st) return;
+    st.ended = true;
+    containers.delete(step);
+    chain = stepHash(chain, st.text, 'image');
+    const from = /^FROM\s+(\S+)/i.exec(st.text);
+    owed = { id: (from && baseId(from[1]!)) || chain };
   };
   const emit = (ev: BuildEvent) => {
     switch (ev.kind) {
       case 'step-start': {
         payOwed();
         const text = instructionText(ev.name);
-        texts.set(ev.step, text);
+        steps.set(ev.step, { text, ended: false });
         count++;
         stream(`Step ${count}/${Math.max(total, count)} : ${text}`);
         stream('\n');
-        if (/^RUN\s/i.test(text)) runs.set(ev.step, { container: stepHash(chain, text, 'container'), announced: false });
+        const kind = stepKind(text);
+        if (kind === 'from') allCached = !opts.noCache;
+        if (kind === 'run' || kind === 'config') containers.set(ev.step, { id: stepHash(chain, text, 'container'), announced: false });
         break;
       }
       case 'step-log':
@@ -60,18 +90,24 @@ export function classicBuildOutput(write: (m: JsonMessage) => void, total: numbe
         stream(ev.text);
         break;
       case 'step-cached':
-        runs.delete(ev.step);
         stream(' ---> Using cache\n');
+        // A cache hit is the step's end: no step-done follows it.
+        stepEnded(ev.step);
         break;
       case 'step-done': {
-        const text = texts.get(ev.step) ?? '';
-        announce(ev.step);
-        const r = runs.get(ev.step);
-        if (r) stream(`Removing intermediate container ${r.container}\n`);
-        runs.delete(ev.step);
-        chain = stepHash(chain, text, 'image');
-        const from = /^FROM\s+(\S+)/i.exec(text);
-        owed = { id: (from && baseId(from[1]!)) || chain };
+        const st = steps.get(ev.step);
+        if (!st || st.ended) break;
+        const kind = stepKind(st.text);
+        if (kind === 'config' && allCached) {
+          containers.delete(ev.step);
+          stream(' ---> Using cache\n');
+        } else if (kind !== 'from') {
+          allCached = false;
+          announce(ev.step);
+          const c = containers.get(ev.step);
+          if (c) stream(`Removing intermediate container ${c.id}\n`);
+        }
+        stepEnded(ev.step);
         break;
       }
       case 'step-error':
@@ -94,6 +130,9 @@ export function classicBuildOutput(write: (m: JsonMessage) => void, total: numbe
       write({ aux: { ID: imageId } });
       stream(`Successfully built ${short}\n`);
       for (const t of tags) stream(`Successfully tagged ${t}\n`);
+    },
+    failed() {
+      for (const step of containers.keys()) if (stepKind(steps.get(step)?.text ?? '') === 'run') announce(step);
     },
   };
 }

@@ -68,14 +68,20 @@ describe('berth serve: POST /build', () => {
     const built = /^Successfully built ([a-f0-9]{12})$/m.exec(r.stdout);
     assert.ok(built, r.stdout);
     assert.match(r.stdout, /^Successfully tagged cap:1$/m);
-    // The last step's id is the image's, as with docker.
-    assert.match(r.stdout, new RegExp(` ---> ${built[1]}\\nSuccessfully built`));
+    // A config step runs in a container in the classic builder; the last step's id is the image's.
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `CMD \\["cat", "/a", "/f"\\]\\n ---> Running in ([a-f0-9]{12})\\nRemoving intermediate container \\1\\n ---> ${built[1]}\\nSuccessfully built`,
+      ),
+    );
     assert.equal(s.docker(['images', 'cap', '--format', '{{.Tag}} {{.ID}}']).stdout.trim(), `1 ${built[1]}`);
     const run = berth(['run', '--rm', 'cap:1']);
     assert.equal(run.stdout, 'a\nfile-f\n', run.stderr);
     // Again: every step is cached, and the image is the same.
     const again = s.docker(['build', '-t', 'cap:1', dir]);
-    assert.match(again.stdout, / ---> Using cache/);
+    assert.equal(again.stdout.match(/ ---> Using cache\n ---> [a-f0-9]{12}\n/g)?.length, 3, again.stdout); // RUN, COPY and CMD
+    assert.doesNotMatch(again.stdout, /Running in/);
     assert.match(again.stdout, new RegExp(`Successfully built ${built[1]}`));
   });
 
@@ -131,10 +137,12 @@ describe('berth serve: POST /build', () => {
     assert.equal(last.error, "The command '/bin/sh -c exit 3' returned a non-zero code: 3");
   });
 
-  test('a Dockerfile syntax error and a missing base image are errors in the stream', () => {
+  test('a Dockerfile syntax error is an HTTP error in dockerd words; a missing base image an error in the stream', async () => {
     const syntax = s.docker(['build', context(work, 'syntax', { Dockerfile: 'FROM bb:1\nFOO bar\n' }).dir]);
     assert.equal(syntax.code, 1);
-    assert.match(syntax.stderr + syntax.stdout, /Dockerfile parse error line 2: unknown instruction: FOO/);
+    assert.match(syntax.stderr, /Error response from daemon: dockerfile parse error line 2: unknown instruction: FOO/);
+    const raw = await s.request('POST', '/build', { body: context(work, 'syntax', { Dockerfile: 'FROM bb:1\nFOO bar\n' }).tar });
+    assert.equal(raw.status, 400);
     const missing = s.docker(['build', context(work, 'missing', { Dockerfile: 'FROM 127.0.0.1:1/nosuch:1\n' }).dir]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr + missing.stdout, /nosuch/);

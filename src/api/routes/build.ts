@@ -72,15 +72,22 @@ function buildParams(ctx: ApiContext): BuildParams {
   };
 }
 
-/** The N of `Step k/N`: every instruction of the stages up to the target, FROM lines included. */
+/**
+ * The N of `Step k/N`: every instruction of the stages up to the target, FROM lines included.
+ * The Dockerfile is parsed here, before the stream starts: a syntax error is an HTTP error
+ * in dockerd's words, as the classic builder's is.
+ */
 function stepCount(content: string, target: string | undefined): number {
+  let df: ReturnType<typeof loadDockerfile>;
   try {
-    const df = loadDockerfile(content);
-    const last = target ? df.stages.findIndex((s) => s.name === target.toLowerCase()) : df.stages.length - 1;
-    return df.stages.slice(0, (last < 0 ? df.stages.length - 1 : last) + 1).reduce((n, s) => n + 1 + s.instructions.length, 0);
-  } catch {
-    return 0; // the build reports the syntax error itself
+    df = loadDockerfile(content);
+  } catch (e) {
+    if (isBerthError(e, 'SYNTAX'))
+      throw new BerthError('INVALID_ARGUMENT', `dockerfile parse error${e.position ? ` line ${e.position.line}` : ''}: ${e.message}`, { cause: e });
+    throw e;
   }
+  const last = target ? df.stages.findIndex((s) => s.name === target.toLowerCase()) : df.stages.length - 1;
+  return df.stages.slice(0, (last < 0 ? df.stages.length - 1 : last) + 1).reduce((n, s) => n + 1 + s.instructions.length, 0);
 }
 
 /** A FROM's missing image is pulled with the credentials the client sent for its registry, or none. */
@@ -93,7 +100,6 @@ function pullerWith(credentials: ReadonlyMap<string, Credentials>): ImagePuller 
 /** docker's words for a failed build, and the exit status the CLI takes from `code`. */
 function buildFailure(e: unknown): { message: string; code?: number } {
   if (e instanceof StepExitError) return { message: `The command '${e.argv.join(' ')}' returned a non-zero code: ${e.exitCode}`, code: e.exitCode };
-  if (isBerthError(e, 'SYNTAX') && e.position) return { message: `Dockerfile parse error line ${e.position.line}: ${e.message}` };
   return { message: e instanceof Error ? e.message : String(e) };
 }
 
@@ -111,14 +117,23 @@ async function postBuild(deps: ApiDeps, ctx: ApiContext): Promise<void> {
     closeAfterReply(ctx);
     throw e;
   }
-  const stream = new JsonMessageStream(ctx);
+  let total: number;
   try {
-    const total = stepCount(input.dockerfile.content, params.target);
-    const output = classicBuildOutput(
-      (m) => !params.quiet && stream.write(m),
-      total,
-      (name) => imageIdOf(engine, name)?.slice(7, 19),
-    );
+    total = stepCount(input.dockerfile.content, params.target);
+  } catch (e) {
+    await input.cleanup();
+    throw e;
+  }
+  const stream = new JsonMessageStream(ctx);
+  const output = classicBuildOutput(
+    (m) => !params.quiet && stream.write(m),
+    total,
+    (name) => imageIdOf(engine, name)?.slice(7, 19),
+    {
+      noCache: params.noCache,
+    },
+  );
+  try {
     const result = await buildImage(
       { ...engine, puller: pullerWith(credentials) },
       {
@@ -142,8 +157,9 @@ async function postBuild(deps: ApiDeps, ctx: ApiContext): Promise<void> {
     else output.finish(result.image.id, names);
     stream.end();
   } catch (e) {
+    output.failed();
     const { message, code } = buildFailure(e);
-    // Every failure after the upload goes in the stream, as the classic builder's do.
+    // Every failure once the build has begun goes in the stream, as the classic builder's do.
     stream.write({ errorDetail: code === undefined ? { message } : { code, message }, error: message });
     stream.end();
   } finally {

@@ -90,8 +90,20 @@ async function pullImage(deps: ApiDeps, ctx: ApiContext): Promise<void> {
     live = true;
     for (const m of held.splice(0)) stream.write(m);
   };
-  const progress = pullMessages(write);
+  // dockerd skips the layer lines of an image it has (under any name): `Already exists` is
+  // held until a layer downloads, and dropped if none does and the image was here before.
+  const present: JsonMessage[] = [];
+  let downloaded = false;
+  const progress = pullMessages((m) => {
+    if (m.status === 'Already exists' && !downloaded) return present.push(m);
+    if (m.status === 'Pulling fs layer' && !downloaded) {
+      downloaded = true;
+      for (const p of present.splice(0)) write(p);
+    }
+    write(m);
+  });
   const before = imageIdOf(deps.engine, name);
+  const known = new Set(deps.engine.images.list().map((i) => i.id));
   try {
     const r = await pull(deps.engine, name, {
       platform: ctx.query.get('platform') || undefined,
@@ -104,6 +116,7 @@ async function pullImage(deps: ApiDeps, ctx: ApiContext): Promise<void> {
         progress(ev);
       },
     });
+    if (!known.has(r.record.id)) for (const p of present.splice(0)) write(p);
     goLive();
     write({ status: `Digest: ${r.digest}` });
     write({ status: `Status: ${before === r.record.id ? 'Image is up to date' : 'Downloaded newer image'} for ${r.familiar}` });
