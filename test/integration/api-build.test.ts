@@ -4,7 +4,7 @@
  * followProgress; plus bodies that are not a context, or far too big.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,25 @@ describe('berth serve: POST /build', () => {
       messages(raw.body).some((m) => m.stream === 'Successfully tagged capgz:1\n'),
       raw.body.toString(),
     );
+  });
+
+  test('docker-py (what docker-compose builds with): images.build, a BuildError on a failing RUN', () => {
+    const { dir } = simple();
+    const fail = context(work, 'py-fail', { Dockerfile: 'FROM bb:1\nRUN exit 4\n' }).dir;
+    const script = [
+      'import docker, sys',
+      `c = docker.DockerClient(base_url='unix://${s.socket}')`,
+      `img, _ = c.images.build(path='${dir}', tag='py:1', rm=True)`,
+      'print(img.id, img.tags)',
+      'try:',
+      `    c.images.build(path='${fail}')`,
+      'except docker.errors.BuildError as e:',
+      '    print("BuildError", e)',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const id = s.docker(['image', 'inspect', 'py:1', '--format', '{{.Id}}']).stdout.trim();
+    assert.equal(r.stdout, `${id} ['py:1']\nBuildError The command '/bin/sh -c exit 4' returned a non-zero code: 4\n`);
   });
 
   test('hostile bodies and parameters: not a tar, far too big, a Dockerfile outside the context, bad JSON', async () => {
