@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
+import * as tar from 'tar-stream';
 import { DOCKER_20, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
@@ -33,6 +34,19 @@ function context(root: string, name: string, files: Record<string, string>): { d
     writeFileSync(join(dir, f), text);
   }
   return { dir, tar: execFileSync('tar', ['-C', dir, '--format=ustar', '-cf', '-', ...Object.keys(files)]) };
+}
+
+/** A tar of hand-made entries (links and names a tar tool would not write). */
+async function packTar(entries: Array<{ name: string; type?: 'file' | 'symlink'; linkname?: string; body?: string }>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'symlink') pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname });
+    else pack.entry({ name: e.name, mode: 0o644 }, e.body ?? '');
+  }
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const c of pack) parts.push(c as Buffer);
+  return Buffer.concat(parts);
 }
 
 describe('berth serve: POST /build', () => {
@@ -219,6 +233,17 @@ describe('berth serve: POST /build', () => {
       const r = await s.request('POST', `/build?${q}`, { body: tar });
       assert.ok(r.status === 400 || r.status === 501, `${q}: ${r.status}`);
     }
+    // A Dockerfile that is a link out of the context reads nothing outside it; an entry that climbs out is refused.
+    const linked = await s.request('POST', '/build', { body: await packTar([{ name: 'Dockerfile', type: 'symlink', linkname: '/etc/passwd' }]) });
+    assert.equal(linked.status, 404);
+    assert.match(JSON.parse(linked.body.toString()).message, /Cannot locate specified Dockerfile/);
+    const climbing = await s.request('POST', '/build', {
+      body: await packTar([
+        { name: '../../escape', body: 'x' },
+        { name: 'Dockerfile', body: 'FROM bb:1\n' },
+      ]),
+    });
+    assert.equal(climbing.status, 400, climbing.body.toString());
     const badConfig = await s.request('POST', '/build', { body: tar, headers: { 'X-Registry-Config': '%%%' } });
     assert.equal(badConfig.status, 400);
     // A truncated gzip: an error, not a hang, and nothing is built.
