@@ -1,6 +1,6 @@
 /**
- * The image endpoints: list, inspect, history, tag, remove, pull (`/images/create`), push,
- * save (`/images/get`), load, prune, and `/auth`. Names in paths come unescaped with their
+ * The image endpoints: list, inspect, history, tag, remove, pull and import
+ * (`/images/create`), push, save (`/images/get`), load, prune, `/commit` and `/auth`. Names in paths come unescaped with their
  * `/` and `:` (the router's greedy `:name*`); the CLI normalizes a tag target to
  * `docker.io/library/...`, which the store keeps as berth keeps any name.
  */
