@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +202,29 @@ describe('berth serve: POST /build', () => {
     const [first, second] = r.stdout.split('\n');
     assert.match(first!, new RegExp(`^${id} \\[.*'py:1'.*\\]$`));
     assert.equal(second, "BuildError The command '/bin/sh -c exit 4' returned a non-zero code: 4");
+  });
+
+  test('a client that goes away mid-build stops the build: its RUN is killed and its context removed', async () => {
+    const { tar } = context(work, 'slow', { Dockerfile: 'FROM bb:1\nRUN echo started && sleep 60\n' });
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: s.socket, method: 'POST', path: '/build?nocache=1', headers: { 'Content-Length': String(tar.length) } }, (res) => {
+        res.on('data', (c: Buffer) => {
+          if (c.toString().includes('started')) {
+            req.destroy();
+            resolve();
+          }
+        });
+      });
+      req.on('error', () => undefined);
+      setTimeout(() => reject(new Error('the RUN never started')), 30_000);
+      req.end(tar);
+    });
+    const leftovers = () => readdirSync(s.root).filter((n) => n.startsWith('tmp-context-'));
+    for (let i = 0; i < 100 && leftovers().length; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(leftovers(), []);
+    assert.ok(Date.now() - started < 30_000, 'the sleep was not waited for');
+    assert.equal((await s.request('GET', '/_ping')).status, 200);
   });
 
   test('hostile bodies and parameters: not a tar, far too big, a Dockerfile outside the context, bad JSON', async () => {
