@@ -9,7 +9,7 @@ import { DEFAULT_HOST, groupId, listenTcp, listenUnix, parseHost } from '../api/
 import { createApiServer, type TlsFiles } from '../api/server.ts';
 import { BerthError } from '../errors/index.ts';
 import { spawnAsServer } from '../sys/spawn.ts';
-import { collect, getEngine } from './context.ts';
+import { anonymousPuller, collect, getEngine } from './context.ts';
 
 interface ServeFlags {
   host?: string[];
@@ -45,7 +45,7 @@ async function serve(cmd: Command, f: ServeFlags): Promise<void> {
     }
   }
   spawnAsServer();
-  const engine = await getEngine(cmd);
+  const engine = await getEngine(cmd, { puller: anonymousPuller });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const gid = f.group !== undefined ? groupId([f.group]) : groupId(['docker', 'berth']);
   if (f.group !== undefined && gid === undefined) throw new BerthError('NOT_FOUND', `group ${f.group} not found`);
