@@ -11,7 +11,7 @@ import { BerthError } from '../errors/index.ts';
 import type { ExecHandle } from '../services/container-io.ts';
 import { DEFAULT_DETACH_KEYS, DetachWatcher, parseDetachKeys } from './detach-keys.ts';
 import type { ExecInstance, ExecRegistry } from './exec-registry.ts';
-import { StreamType, type RawStream } from './streams.ts';
+import { relay, StreamType, type RawStream } from './streams.ts';
 
 /** The exit code docker gives an exec that could not start: 127 for a command not found, 126 otherwise. */
 export function startFailureCode(e: unknown): number {
@@ -90,7 +90,7 @@ function wireOutput(stream: RawStream, handle: ExecHandle, inst: ExecInstance): 
   if (handle.terminal) {
     const output = handle.terminal.output;
     // Read whether attached or not: a full pty would stop the process.
-    output.on('data', (d: Buffer) => attachStdout && stream.write(StreamType.Stdout, d));
+    relay(output, stream, StreamType.Stdout, attachStdout);
     const closed = drained(output);
     handle.stderr?.resume();
     return handle.exited.then(async () => {
@@ -100,8 +100,8 @@ function wireOutput(stream: RawStream, handle: ExecHandle, inst: ExecInstance): 
       handle.terminal!.close();
     });
   }
-  handle.stdout?.on('data', (d: Buffer) => attachStdout && stream.write(StreamType.Stdout, d));
-  handle.stderr?.on('data', (d: Buffer) => attachStderr && stream.write(StreamType.Stderr, d));
+  if (handle.stdout) relay(handle.stdout, stream, StreamType.Stdout, attachStdout);
+  if (handle.stderr) relay(handle.stderr, stream, StreamType.Stderr, attachStderr);
   return Promise.all([drained(handle.stdout), drained(handle.stderr)]).then(() => undefined);
 }
 

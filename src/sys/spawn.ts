@@ -41,6 +41,15 @@ export interface SpawnOptions {
   readonly longLived?: boolean;
 }
 
+/**
+ * Set by a process that serves many requests (`berth serve`): every child is then waited for as
+ * a long-lived one, since any build step or runc it starts may run for as long as it likes.
+ */
+let serving = false;
+export function spawnAsServer(): void {
+  serving = true;
+}
+
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 const KIND_CODE: Record<StdioKind, number> = { pipe: 0, ignore: 1, inherit: 2 };
 
@@ -113,7 +122,7 @@ export function spawnChild(file: string, args: readonly string[], opts: SpawnOpt
   const stdio = opts.stdio ?? ['ignore', 'pipe', 'pipe'];
   const env = opts.env ?? process.env;
   const native = sys();
-  if (!native?.spawn || opts.longLived) {
+  if (!native?.spawn || opts.longLived || serving) {
     const child = spawn(file, args, { stdio: [...stdio], env });
     const exited = new Promise<ChildExit>((resolve, reject) => {
       child.on('error', reject);
