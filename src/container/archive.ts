@@ -155,7 +155,7 @@ export function archiveContainerPath(
       // Under the dir's fd: tar opens nothing by a host path the container could redirect.
       const tar = spawnChild(
         TAR,
-        ['--numeric-owner', '--xattrs', '--xattrs-include=security.capability', ...rename, '-C', fdPath(at.dir), '-cf', '-', '--', at.leaf],
+        ['--format=gnu', '--numeric-owner', ...rename, '-C', fdPath(at.dir), '-cf', '-', '--', at.leaf],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
         },

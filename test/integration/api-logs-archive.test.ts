@@ -134,6 +134,16 @@ describe('berth serve: container logs and archive', () => {
       const into = s.docker(['cp', join(dir, 'in.txt'), `${id}:/data/sub/`]);
       assert.equal(into.code, 0, into.stderr);
       assert.equal(berthIn(s.root, ['exec', id, 'cat', '/data/sub/in.txt']).stdout, 'from host\n');
+      // A new name in the container, a host dir in, and a tar on stdout, as docker cp does them.
+      assert.equal(s.docker(['cp', join(dir, 'in.txt'), `${id}:/data/renamed.txt`]).code, 0);
+      mkdirSync(join(dir, 'tree', 'deep'), { recursive: true });
+      writeFileSync(join(dir, 'tree', 'deep', 'leaf'), 'leaf\n');
+      assert.equal(s.docker(['cp', join(dir, 'tree'), `${id}:/data/`]).code, 0);
+      assert.equal(berthIn(s.root, ['exec', id, 'cat', '/data/renamed.txt', '/data/tree/deep/leaf']).stdout, 'from host\nleaf\n');
+      const tarOut = s.docker(['cp', `${id}:/data/sub/f`, '-']);
+      assert.equal(tarOut.code, 0, tarOut.stderr);
+      assert.ok(tarOut.stdout.startsWith('f\0'), 'a tar whose first entry is f');
+      assert.ok(tarOut.stdout.includes('inside\n'));
       const head = await s.request('HEAD', `/containers/${id}/archive?path=/data/sub/f`);
       assert.equal(head.status, 200);
       const stat = JSON.parse(Buffer.from(String(head.headers['x-docker-container-path-stat']), 'base64').toString());
