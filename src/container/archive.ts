@@ -153,13 +153,9 @@ export function archiveContainerPath(
     try {
       const rename = at.leaf !== at.stat.name && at.stat.name !== '/' ? ['--transform', renameExpr(at.leaf, at.stat.name)] : [];
       // Under the dir's fd: tar opens nothing by a host path the container could redirect.
-      const tar = spawnChild(
-        TAR,
-        ['--format=gnu', '--numeric-owner', ...rename, '-C', fdPath(at.dir), '-cf', '-', '--', at.leaf],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const tar = spawnChild(TAR, ['--format=gnu', '--numeric-owner', ...rename, '-C', fdPath(at.dir), '-cf', '-', '--', at.leaf], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       tar.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       let done = false;
