@@ -5,9 +5,9 @@
  */
 import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
-import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
-import { inspectContainer, psRow } from '../container/views.ts';
+import { psRow } from '../container/views.ts';
+import { containerInspectView } from './container-ops.ts';
 import { BerthError } from '../errors/index.ts';
 import { ensureImage, type ImagePuller } from '../image/ensure.ts';
 import { inspectImage } from '../image/inspect.ts';
@@ -62,11 +62,11 @@ export async function listContainers(deps: ContainerControl, opts: { all?: boole
 /** Docker's `ps` row of a container (ID, Image, Command, Status, Ports, Names...). */
 export { psRow };
 
-/** `container prune`: removes every container that is not running; returns their ids. */
-export async function pruneContainers(deps: ContainerControl): Promise<string[]> {
+/** `container prune`: removes every container that is not running (and that `match` takes); returns their ids. */
+export async function pruneContainers(deps: ContainerControl, match: (rec: ContainerRecord) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const r of deps.containers.list()) {
-    if ((await reconcile(deps, r)).state.status === 'running') continue;
+    if ((await reconcile(deps, r)).state.status === 'running' || !match(r)) continue;
     await removeContainer(deps, r.id);
     removed.push(r.id);
   }
@@ -86,8 +86,7 @@ export async function inspectObjects(
   for (const n of names) {
     const rec = opts.type === 'image' ? undefined : deps.containers.find(n);
     if (rec) {
-      const p = containerPaths(deps, rec.id);
-      views.push(inspectContainer(rec, { logPath: p.log, rootfs: `${deps.root}/snapshots/active/${rec.id}/merged` }));
+      views.push(containerInspectView(deps, await reconcile(deps, rec)));
       continue;
     }
     const id = opts.type === 'container' ? undefined : findImageId(deps, n);

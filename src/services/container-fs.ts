@@ -1,0 +1,124 @@
+/**
+ * A container's file system as docker shows it: `diff` (what its writable layer changed,
+ * read from the snapshot's upperdir) and `export` (its whole rootfs as a tar). The upperdir
+ * is the container's to write while it runs, so it is walked through in-root fds; the
+ * export of a running container reads host paths, so the container is frozen meanwhile,
+ * as `cp` does (container/freeze.ts).
+ */
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { withFrozen } from '../container/freeze.ts';
+import type { ContainerControl } from '../container/control.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { loadImage } from '../image/resolve.ts';
+import type { ImageStores } from '../image/stores.ts';
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, writeLayer } from '../layer/index.ts';
+import type { Digest } from '../oci/digest.ts';
+import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
+import type { ContainerRecord } from '../container/records.ts';
+
+/** docker's change kinds: 0 modified, 1 added, 2 deleted. */
+export const ChangeKind = { Modified: 0, Added: 1, Deleted: 2 } as const;
+
+export interface Change {
+  readonly Path: string;
+  readonly Kind: 0 | 1 | 2;
+}
+
+type FsDeps = ContainerControl & Pick<ImageStores, 'content' | 'images'>;
+
+/** The image layers under the container, bottom first. */
+async function layersOf(deps: FsDeps, rec: ContainerRecord): Promise<readonly Digest[]> {
+  return (await loadImage(deps, rec.imageId)).config.rootfs.diff_ids;
+}
+
+/** True when `rel` names an entry in one of `lowers` (top first), stopping at a whiteout. */
+function inLower(lowerFds: readonly number[], rel: string): boolean {
+  for (const root of lowerFds) {
+    let fd: number;
+    try {
+      fd = openInRoot(root, rel, { flags: O_PATH });
+    } catch (e) {
+      if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(e) ?? '')) continue;
+      throw e;
+    }
+    try {
+      const st = lstatSync(fdPath(fd));
+      // An overlay-form layer deletes with a 0/0 character device.
+      return !(st.isCharacterDevice() && st.rdev === 0);
+    } finally {
+      closeFd(fd);
+    }
+  }
+  return false;
+}
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/**
+ * `docker diff`: every entry of the upperdir, as added (absent below), modified (present
+ * below: a dir is listed when anything under it changed), or deleted (a whiteout).
+ */
+export async function containerChanges(deps: FsDeps, rec: ContainerRecord): Promise<Change[]> {
+  const layers = await layersOf(deps, rec);
+  const wasRunning = rec.state.status === 'running';
+  const snap = await deps.snapshots.mount(rec.id, layers);
+  try {
+    if (snap.upperDir === snap.rootfs) {
+      throw new BerthError('UNSUPPORTED', 'container changes need the overlay snapshotter: the native one keeps no separate writable layer');
+    }
+    const lowerFds: number[] = [];
+    const upperFd = openRoot(snap.upperDir);
+    try {
+      for (const l of [...layers].reverse()) {
+        const info = await deps.snapshots.stat(l);
+        if (info) lowerFds.push(openRoot(info.path));
+      }
+      const out: Change[] = [];
+      const walk = (rel: string): void => {
+        const dirFd = rel === '' ? upperFd : openInRoot(upperFd, rel, { flags: O_PATH | O_DIRECTORY });
+        try {
+          for (const name of readdirSync(fdPath(dirFd)).sort()) {
+            const childRel = rel === '' ? name : `${rel}/${name}`;
+            const st = lstatSync(fdPath(dirFd, name));
+            if (isWhiteout(st)) {
+              out.push({ Path: `/${childRel}`, Kind: ChangeKind.Deleted });
+              continue;
+            }
+            if (name.startsWith(WHITEOUT_PREFIX) || name === OPAQUE_WHITEOUT) continue;
+            out.push({ Path: `/${childRel}`, Kind: inLower(lowerFds, childRel) ? ChangeKind.Modified : ChangeKind.Added });
+            if (st.isDirectory()) walk(childRel);
+          }
+        } finally {
+          if (dirFd !== upperFd) closeFd(dirFd);
+        }
+      };
+      walk('');
+      return out;
+    } finally {
+      closeFd(upperFd);
+      for (const fd of lowerFds) closeFd(fd);
+    }
+  } finally {
+    // A stopped container's overlay was mounted for this look only.
+    if (!wasRunning && deps.containers.get(rec.id)?.state.status !== 'running') await deps.snapshots.unmount(rec.id).catch(() => undefined);
+  }
+}
+
+/**
+ * `docker export`: the container's rootfs as a plain tar (layer/'s writer, so the same tree
+ * gives the same bytes). `consume` reads the stream; the rootfs stays mounted, and a running
+ * container frozen, until it settles.
+ */
+export async function exportContainer(deps: FsDeps, rec: ContainerRecord, consume: (tar: Readable) => Promise<void>): Promise<void> {
+  const layers = await layersOf(deps, rec);
+  const running = rec.state.status === 'running';
+  const snap = await deps.snapshots.mount(rec.id, layers);
+  try {
+    await withFrozen(deps, rec.id, running, () => consume(writeLayer(snap.rootfs, { mode: 'plain' })));
+  } finally {
+    if (!running && deps.containers.get(rec.id)?.state.status !== 'running') await deps.snapshots.unmount(rec.id).catch(() => undefined);
+  }
+}
