@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { DOCKER_20, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
@@ -231,6 +232,63 @@ describe('berth serve: containers', () => {
     assert.ok(keep);
     ok(['rm', '-f', 'keep']);
     assert.equal(ok(['ps', '-aq']), '');
+  });
+
+  test('a random host port (HostPort "0") is chosen at start and shown by port, ps and inspect', () => {
+    ok(['create', '--name', 'p1', '-p', '0:80', 'bb:1', 'sleep', '300']);
+    berth(['start', 'p1']);
+    const port = ok(['port', 'p1', '80/tcp']).trim();
+    assert.match(port, /^0\.0\.0\.0:(\d+)$/);
+    const hostPort = port.split(':')[1];
+    assert.notEqual(hostPort, '0');
+    assert.match(ok(['ps', '--filter', 'name=p1', '--format', '{{.Ports}}']), new RegExp(`0\\.0\\.0\\.0:${hostPort}->80/tcp`));
+    ok(['rm', '-f', 'p1']);
+  });
+
+  test('dockerode repeats the body in the query: only name is taken from it; stats streams until the client leaves', async () => {
+    const body = JSON.stringify({ Image: 'bb:1', Cmd: ['sleep', '300'], Labels: { from: 'body' } });
+    const r = await s.request('POST', '/containers/create?name=q1&Image=nosuch&Cmd=false&Labels=%7B%7D', {
+      body,
+      headers: { 'Content-Type': 'application/json', Connection: 'close' },
+    });
+    assert.equal(r.status, 201, r.body.toString());
+    const created = json(r.body) as { Id: string; Warnings: unknown[] };
+    assert.deepEqual(created.Warnings, []);
+    const [v] = JSON.parse(ok(['inspect', 'q1'])) as View[];
+    assert.equal(v!.Id, created.Id);
+    assert.equal(v!.Config.Labels.from, 'body');
+    berth(['start', 'q1']);
+    const objects = await new Promise<Array<{ id: string; pids_stats: { current: number } }>>((resolve, reject) => {
+      const req = httpRequest({ socketPath: s.socket, path: '/containers/q1/stats', headers: { Connection: 'close' } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+          const lines = text.split('\n').filter(Boolean);
+          if (lines.length >= 2) {
+            req.destroy();
+            resolve(lines.slice(0, 2).map((l) => JSON.parse(l)));
+          }
+        });
+        res.on('error', () => undefined);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(objects[0]!.id, created.Id);
+    assert.equal(objects[1]!.pids_stats.current, 1);
+    // The server goes on answering after the client left mid-stream.
+    assert.equal(JSON.parse(ok(['inspect', 'q1']))[0].State.Running, true);
+    ok(['rm', '-f', 'q1']);
+  });
+
+  test('the docker CLI 20.10 lists and inspects through the same endpoints', () => {
+    berth(['run', '-d', '--name', 'old1', 'bb:1', 'sleep', '300']);
+    const r = s.docker(['ps', '--format', '{{.Names}} {{.Image}}'], { cli: DOCKER_20 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^old1 bb:1$/m);
+    const i = s.docker(['inspect', '-f', '{{.State.Status}} {{.Name}}', 'old1'], { cli: DOCKER_20 });
+    assert.equal(i.stdout, 'running /old1\n');
+    ok(['rm', '-f', 'old1']);
   });
 
   test('hostile input: malformed JSON, bad filters, unknown containers, restart policies, huge bodies', async () => {
