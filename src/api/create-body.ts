@@ -5,7 +5,7 @@
  * one parser downstream reads both front ends. Pure: no state is read.
  *
  * What berth cannot do is refused with a message that says so (a restart policy, another
- * container's network namespace, host devices), and what it ignores without harm is listed
+ * container's network namespace), and what it ignores without harm is listed
  * in `warnings`, which the reply carries as docker's `Warnings`.
  */
 import { z } from 'zod';
@@ -201,9 +201,6 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
   const warnings: string[] = [];
   if (!b.Image) throw invalid('Config.Image is required: the image to create the container from');
   restartPolicy(hc.RestartPolicy);
-  if (hc.Devices?.length) {
-    throw new BerthError('UNSUPPORTED', `HostConfig.Devices is not supported: berth cannot pass host devices into a container (${hc.Devices[0]!.PathOnHost})`);
-  }
   const network = networkOf(hc.NetworkMode);
   const endpoint = b.NetworkingConfig?.EndpointsConfig?.[network] ?? b.NetworkingConfig?.EndpointsConfig?.[hc.NetworkMode ?? ''];
   // Aliases on a predefined network are refused downstream, as docker refuses them.
@@ -283,6 +280,7 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
       groupAdd: hc.GroupAdd ?? [],
       platform: query.platform || undefined,
       exposedPorts: Object.keys(b.ExposedPorts ?? {}),
+      devices: (hc.Devices ?? []).map((d) => `${d.PathOnHost}:${d.PathInContainer || d.PathOnHost}:${d.CgroupPermissions || 'rwm'}`),
     },
   };
   return { options, warnings };

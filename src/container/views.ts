@@ -1,5 +1,6 @@
 /** Docker-shaped views of a container: `ps` rows, status text, and `inspect` JSON. */
 import { humanDuration } from '../progress/units.ts';
+import { parseDevice } from '../runtime/index.ts';
 import type { ContainerRecord } from './records.ts';
 import { ZERO_TIME } from './types.ts';
 
@@ -82,6 +83,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     shmSize?: number;
     init?: boolean;
     exposedPorts?: string[];
+    devices?: string[];
   };
   const net = (s.network ?? {}) as NetworkView;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
@@ -174,7 +176,10 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       MemorySwap: rt.memorySwap ?? 0,
       NanoCpus: rt.cpus ? Math.round(rt.cpus * 1e9) : 0,
       CgroupParent: '',
-      Devices: [],
+      Devices: (rt.devices ?? []).map((spec) => {
+        const d = parseDevice(spec);
+        return { PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.permissions };
+      }),
       PidsLimit: rt.pidsLimit ?? null,
       Init: rt.init ?? null,
     },

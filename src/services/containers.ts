@@ -14,6 +14,7 @@ import { inspectImage } from '../image/inspect.ts';
 import { findImageId } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
+import { deviceOf } from '../runtime/index.ts';
 
 export { killContainer, removeContainer, stopContainer, waitContainer } from '../container/control.ts';
 export type { CreateOptions } from '../container/create.ts';
@@ -37,6 +38,8 @@ export async function createContainer(
   messages: CreateMessages = {},
 ): Promise<ContainerRecord> {
   checkCreateOptions(deps, opts);
+  // A host device that is not there is refused now, as docker does, not when the container starts.
+  for (const d of (opts.runtime.devices as readonly string[] | undefined) ?? []) deviceOf(d);
   const image = await ensureImage(deps, opts.image, { pull: opts.pull, platform: opts.platform, log: messages.log });
   if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
     messages.warn?.(

@@ -291,6 +291,19 @@ describe('berth serve: containers', () => {
     ok(['rm', '-f', 'old1']);
   });
 
+  test('a host device given to create is a device node in the container; a missing one is refused at create', () => {
+    ok(['create', '--name', 'dev1', '--device', '/dev/null:/dev/mynull', 'bb:1', 'sleep', '300']);
+    berth(['start', 'dev1']);
+    assert.equal(berth(['exec', 'dev1', 'sh', '-c', 'echo gone > /dev/mynull && ls -l /dev/mynull']).slice(0, 1), 'c');
+    assert.deepEqual(JSON.parse(ok(['inspect', 'dev1']))[0].HostConfig.Devices, [
+      { PathOnHost: '/dev/null', PathInContainer: '/dev/mynull', CgroupPermissions: 'rwm' },
+    ]);
+    ok(['rm', '-f', 'dev1']);
+    const missing = docker(['create', '--device', '/dev/nosuch-device', 'bb:1', 'true']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /error gathering device information while adding custom device "\/dev\/nosuch-device"/);
+  });
+
   test('hostile input: malformed JSON, bad filters, unknown containers, restart policies, huge bodies', async () => {
     // One connection per request: a kept-alive socket the server has since closed fails as EPIPE.
     const request = (method: string, path: string, body?: string) =>

@@ -146,6 +146,14 @@ const CASES: Array<{ name: string; body: Record<string, unknown>; query?: { name
     want: { runtime: { cpus: 0.5 } },
   },
   { name: 'PidsLimit 0 and -1 are unlimited', body: { Image: 'bb:1', HostConfig: { PidsLimit: -1 } }, want: { runtime: { pidsLimit: undefined } } },
+  {
+    name: 'host devices as --device specs',
+    body: {
+      Image: 'bb:1',
+      HostConfig: { Devices: [{ PathOnHost: '/dev/fuse' }, { PathOnHost: '/dev/null', PathInContainer: '/dev/n', CgroupPermissions: 'r' }] },
+    },
+    want: { runtime: { devices: ['/dev/fuse:/dev/fuse:rwm', '/dev/null:/dev/n:r'] } },
+  },
   { name: 'CpuShares is accepted with a warning', body: { Image: 'bb:1', HostConfig: { CpuShares: 512 } }, want: {}, warnings: /CpuShares/ },
 ];
 
@@ -171,7 +179,6 @@ const ERRORS: Array<{ name: string; body: unknown; code: string; message: RegExp
     code: 'INVALID_ARGUMENT',
     message: /cannot join another container's network/,
   },
-  { name: 'host devices', body: { Image: 'bb:1', HostConfig: { Devices: [{ PathOnHost: '/dev/fuse' }] } }, code: 'UNSUPPORTED', message: /Devices/ },
   {
     name: 'a bad port key',
     body: { Image: 'bb:1', HostConfig: { PortBindings: { 'http/tcp': [] } } },
