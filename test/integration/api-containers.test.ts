@@ -214,9 +214,16 @@ describe('berth serve: containers', () => {
     assert.equal(ok(['stop', 'r2']), 'r2\n');
   });
 
-  test('restart starts a stopped container again; stop stops it', () => {
+  test('restart starts a stopped container again, and a running one under a new process; stop stops it', () => {
     ok(['restart', '-t', '1', 'r2']);
-    assert.equal(JSON.parse(ok(['inspect', 'r2']))[0].State.Status, 'running');
+    const first = JSON.parse(ok(['inspect', 'r2']))[0].State;
+    assert.equal(first.Status, 'running');
+    ok(['restart', '-t', '1', 'r2']);
+    const second = JSON.parse(ok(['inspect', 'r2']))[0].State;
+    assert.equal(second.Status, 'running');
+    assert.notEqual(second.Pid, first.Pid);
+    // The restarted container is a working one.
+    assert.equal(berth(['exec', 'r2', 'echo', 'alive']), 'alive');
     ok(['stop', '-t', '1', 'r2']);
     assert.equal(JSON.parse(ok(['inspect', 'r2']))[0].State.Status, 'exited');
   });
