@@ -232,6 +232,14 @@ describe('berth serve: containers', () => {
     ok(['rm', 'r2']);
     assert.match(docker(['inspect', 'r2']).stderr, /No such object/);
     const keep = berth(['run', '-d', '--name', 'keep', 'bb:1', 'sleep', '300']);
+    ok(['create', '--name', 'old-a', '--label', 'batch=a', 'bb:1', 'true']);
+    const b = ok(['create', '--name', 'old-b', '--label', 'batch=b', 'bb:1', 'true']).trim();
+    // The newest first, and -n counts stopped ones too.
+    assert.equal(ok(['ps', '-n', '1', '--format', '{{.Names}}']), 'old-b\n');
+    assert.equal(ok(['ps', '-a', '--filter', 'before=old-b', '--filter', 'since=keep', '--format', '{{.Names}}']), 'old-a\n');
+    const some = ok(['container', 'prune', '-f', '--filter', 'label=batch=b']);
+    assert.match(some, new RegExp(`Deleted Containers:\n${b}\n`));
+    assert.match(ok(['ps', '-a', '--format', '{{.Names}}']), /old-a/);
     const out = ok(['container', 'prune', '-f']);
     assert.match(out, /Deleted Containers:/);
     const left = ok(['ps', '-a', '--format', '{{.Names}}']).split('\n').filter(Boolean);
