@@ -62,6 +62,71 @@ function isWhiteout(st: Stats): boolean {
  * below: a dir is listed when anything under it changed), or deleted (a whiteout).
  */
 export async function containerChanges(deps: FsDeps, rec: ContainerRecord): Promise<Change[]> {
+  return withUpper(deps, rec, async (upperFd, layers) => {
+    const lowerFds: number[] = [];
+    try {
+      for (const l of [...layers].reverse()) {
+        const info = await deps.snapshots.stat(l);
+        if (info) lowerFds.push(openRoot(info.path));
+      }
+      const out: Change[] = [];
+      walkTree(upperFd, '', (rel, st) => {
+        if (isWhiteout(st)) out.push({ Path: `/${rel}`, Kind: ChangeKind.Deleted });
+        else if (!isOverlayMarker(rel)) out.push({ Path: `/${rel}`, Kind: inLower(lowerFds, rel) ? ChangeKind.Modified : ChangeKind.Added });
+      });
+      return out;
+    } finally {
+      for (const fd of lowerFds) closeFd(fd);
+    }
+  });
+}
+
+/**
+ * docker's `SizeRw` (the bytes the container wrote: the files of its writable layer, each
+ * hard link once) and `SizeRootFs` (that and its image). With the native driver, whose
+ * rootfs is one copied tree with no separate writable layer, SizeRw is unknown: 0.
+ */
+export async function containerSize(deps: FsDeps, rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const image = deps.images.get(rec.imageId)?.size ?? 0;
+  if (deps.snapshots.driver !== 'overlay') return { SizeRw: 0, SizeRootFs: image };
+  const sizeRw = await withUpper(deps, rec, async (upperFd) => {
+    const seen = new Set<string>();
+    let total = 0;
+    walkTree(upperFd, '', (_rel, st) => {
+      if (!(st.isFile() || st.isSymbolicLink()) || (st.nlink > 1 && seen.has(`${st.ino}`))) return;
+      seen.add(`${st.ino}`);
+      total += st.size;
+    });
+    return total;
+  });
+  return { SizeRw: sizeRw, SizeRootFs: sizeRw + image };
+}
+
+function isOverlayMarker(rel: string): boolean {
+  const leaf = rel.slice(rel.lastIndexOf('/') + 1);
+  return leaf.startsWith(WHITEOUT_PREFIX) || leaf === OPAQUE_WHITEOUT;
+}
+
+/** Calls `visit` for every entry under `rel` of the tree `rootFd` holds, parents first, names sorted, through in-root fds. */
+function walkTree(rootFd: number, rel: string, visit: (rel: string, st: Stats) => void): void {
+  const dirFd = rel === '' ? rootFd : openInRoot(rootFd, rel, { flags: O_PATH | O_DIRECTORY });
+  try {
+    for (const name of readdirSync(fdPath(dirFd)).sort()) {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const st = lstatSync(fdPath(dirFd, name));
+      visit(childRel, st);
+      if (st.isDirectory()) walkTree(rootFd, childRel, visit);
+    }
+  } finally {
+    if (dirFd !== rootFd) closeFd(dirFd);
+  }
+}
+
+/**
+ * Runs `read` on the container's writable layer (an in-root fd of its upperdir) and its
+ * image layers. A stopped container's overlay is mounted for the look and taken down after.
+ */
+async function withUpper<T>(deps: FsDeps, rec: ContainerRecord, read: (upperFd: number, layers: readonly Digest[]) => Promise<T>): Promise<T> {
   const layers = await layersOf(deps, rec);
   const wasRunning = rec.state.status === 'running';
   const snap = await deps.snapshots.mount(rec.id, layers);
@@ -69,40 +134,13 @@ export async function containerChanges(deps: FsDeps, rec: ContainerRecord): Prom
     if (snap.upperDir === snap.rootfs) {
       throw new BerthError('UNSUPPORTED', 'container changes need the overlay snapshotter: the native one keeps no separate writable layer');
     }
-    const lowerFds: number[] = [];
     const upperFd = openRoot(snap.upperDir);
     try {
-      for (const l of [...layers].reverse()) {
-        const info = await deps.snapshots.stat(l);
-        if (info) lowerFds.push(openRoot(info.path));
-      }
-      const out: Change[] = [];
-      const walk = (rel: string): void => {
-        const dirFd = rel === '' ? upperFd : openInRoot(upperFd, rel, { flags: O_PATH | O_DIRECTORY });
-        try {
-          for (const name of readdirSync(fdPath(dirFd)).sort()) {
-            const childRel = rel === '' ? name : `${rel}/${name}`;
-            const st = lstatSync(fdPath(dirFd, name));
-            if (isWhiteout(st)) {
-              out.push({ Path: `/${childRel}`, Kind: ChangeKind.Deleted });
-              continue;
-            }
-            if (name.startsWith(WHITEOUT_PREFIX) || name === OPAQUE_WHITEOUT) continue;
-            out.push({ Path: `/${childRel}`, Kind: inLower(lowerFds, childRel) ? ChangeKind.Modified : ChangeKind.Added });
-            if (st.isDirectory()) walk(childRel);
-          }
-        } finally {
-          if (dirFd !== upperFd) closeFd(dirFd);
-        }
-      };
-      walk('');
-      return out;
+      return await read(upperFd, layers);
     } finally {
       closeFd(upperFd);
-      for (const fd of lowerFds) closeFd(fd);
     }
   } finally {
-    // A stopped container's overlay was mounted for this look only.
     if (!wasRunning && deps.containers.get(rec.id)?.state.status !== 'running') await deps.snapshots.unmount(rec.id).catch(() => undefined);
   }
 }

@@ -183,6 +183,10 @@ describe('berth serve: containers', () => {
     assert.ok(entries.includes('bin/busybox'), entries.slice(0, 20).join(' '));
     assert.ok(entries.includes('tmp/added'));
     assert.ok(!entries.includes('bin/false'));
+    // ps -s: the bytes it wrote, and those with its image's.
+    const size = ok(['ps', '-s', '--filter', 'name=r1', '--format', '{{.Size}}']).trim();
+    assert.match(size, /^\d+(\.\d+)?[kMG]?B \(virtual [\d.]+[kMG]?B\)$/);
+    assert.notEqual(size.split(' ')[0], '0B');
     // The container was frozen only for the export.
     const [v] = JSON.parse(ok(['inspect', 'r1'])) as View[];
     assert.equal(v!.State.Paused, false);

@@ -6,7 +6,7 @@
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../../errors/index.ts';
-import { containerChanges, exportContainer } from '../../services/container-fs.ts';
+import { containerChanges, containerSize, exportContainer } from '../../services/container-fs.ts';
 import {
   containerInspectView,
   listContainersFiltered,
@@ -66,18 +66,19 @@ async function create(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 
 async function list(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const recs = await listContainersFiltered(deps.engine, { all: ctx.query.bool('all'), limit: ctx.query.int('limit'), filters: parseFilters(ctx) });
-  sendJson(
-    ctx,
-    200,
-    recs.map((r) => containerRow(r, containerInspectView(deps.engine, r))),
-  );
+  const size = ctx.query.bool('size');
+  const rows = [];
+  for (const r of recs) {
+    const row = containerRow(r, containerInspectView(deps.engine, r));
+    rows.push(size ? { ...row, ...(await containerSize(deps.engine, r)) } : row);
+  }
+  sendJson(ctx, 200, rows);
 }
 
 async function inspect(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const rec = await refreshedContainer(deps.engine, param(ctx, 'id'));
   const view = containerInspectView(deps.engine, rec);
-  // size=1 asks for the writable layer's size: not measured, so shown as unknown.
-  if (ctx.query.bool('size')) Object.assign(view, { SizeRw: 0, SizeRootFs: 0 });
+  if (ctx.query.bool('size')) Object.assign(view, await containerSize(deps.engine, rec));
   sendJson(ctx, 200, view);
 }
 
