@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DOCKER_20, startServe, type ServeHandle } from '../helpers/api-server.ts';
-import { berthIn } from '../helpers/berth.ts';
+import { BERTH, berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 
 /**
@@ -321,6 +321,24 @@ describe('berth serve: containers', () => {
     const missing = docker(['create', '--device', '/dev/nosuch-device', 'bb:1', 'true']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /error gathering device information while adding custom device "\/dev\/nosuch-device"/);
+  });
+
+  test("berth's own CLI has the same verbs on the same services: rename, pause, top, diff, export, restart", () => {
+    berth(['run', '-d', '--name', 'cli1', 'bb:1', 'sleep', '300']);
+    berth(['rename', 'cli1', 'cli2']);
+    assert.equal(JSON.parse(ok(['inspect', 'cli2']))[0].Name, '/cli2');
+    berth(['pause', 'cli2']);
+    assert.equal(JSON.parse(ok(['inspect', 'cli2']))[0].State.Status, 'paused');
+    berth(['unpause', 'cli2']);
+    assert.match(berth(['top', 'cli2']), /sleep 300/);
+    berth(['exec', 'cli2', 'touch', '/made']);
+    assert.equal(berth(['diff', 'cli2']), ok(['diff', 'cli2']).trim());
+    const tar = spawnSync('sh', ['-c', `"$0" --root "$1" export cli2 | tar t`, BERTH, s.root]);
+    assert.ok(tar.stdout.toString().split('\n').includes('made'), tar.stderr.toString());
+    assert.match(berth(['stats', '--no-stream', 'cli2']), /cli2\s+[\d.]+%/);
+    berth(['restart', '-t', '0', 'cli2']);
+    assert.equal(JSON.parse(ok(['inspect', 'cli2']))[0].State.Running, true);
+    ok(['rm', '-f', 'cli2']);
   });
 
   test('hostile input: malformed JSON, bad filters, unknown containers, restart policies, huge bodies', async () => {
