@@ -145,6 +145,8 @@ describe('berth serve: containers', () => {
     assert.deepEqual(names(['--filter', 'ancestor=bb:1']), ['c1', 'done1', 'r1']);
     assert.deepEqual(names(['--filter', `id=${running.slice(0, 10)}`]), ['r1']);
     assert.deepEqual(names(['--filter', 'ancestor=nosuch']), []);
+    // berth ps takes the same filters and finds the same containers.
+    assert.equal(berth(['ps', '-a', '--filter', 'label=team=ml', '--filter', 'status=running', '--format', '{{.Names}}']), 'r1');
     // Without -a only the running one; the status column is docker's text.
     const plain = ok(['ps', '--format', '{{.Names}}|{{.Status}}|{{.Image}}']).trim();
     assert.match(plain, /^r1\|Up .+\|bb:1$/);
