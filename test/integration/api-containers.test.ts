@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -243,6 +244,12 @@ describe('berth serve: containers', () => {
     // The newest first, and -n counts stopped ones too.
     assert.equal(ok(['ps', '-n', '1', '--format', '{{.Names}}']), 'old-b\n');
     assert.equal(ok(['ps', '-a', '--filter', 'before=old-b', '--filter', 'since=keep', '--format', '{{.Names}}']), 'old-a\n');
+    // A container that never ran: its filesystem is mounted for the export and the diff only.
+    const tar = spawnSync('sh', ['-c', 'docker export old-a | tar t'], { env: { ...process.env, DOCKER_HOST: s.host } });
+    assert.ok(tar.stdout.toString().split('\n').includes('bin/busybox'), tar.stderr.toString());
+    assert.equal(ok(['diff', 'old-a']), '');
+    const a = JSON.parse(ok(['inspect', 'old-a']))[0].Id as string;
+    assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(`/active/${a}/merged`), 'the overlay was taken down again');
     const some = ok(['container', 'prune', '-f', '--filter', 'label=batch=b']);
     assert.match(some, new RegExp(`Deleted Containers:\n${b}\n`));
     assert.match(ok(['ps', '-a', '--format', '{{.Names}}']), /old-a/);
