@@ -347,7 +347,10 @@ describe('berth serve: containers', () => {
     assert.match(berth(['stats', '--no-stream', 'cli2']), /cli2\s+[\d.]+%/);
     berth(['restart', '-t', '0', 'cli2']);
     assert.equal(JSON.parse(ok(['inspect', 'cli2']))[0].State.Running, true);
+    // A frozen container takes no signal: rm -f thaws it first, as docker does.
+    berth(['pause', 'cli2']);
     ok(['rm', '-f', 'cli2']);
+    assert.match(docker(['inspect', 'cli2']).stderr, /No such object/);
   });
 
   test('hostile input: malformed JSON, bad filters, unknown containers, restart policies, huge bodies', async () => {
