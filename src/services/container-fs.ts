@@ -74,7 +74,7 @@ export async function containerChanges(deps: FsDeps, rec: ContainerRecord): Prom
         if (isWhiteout(st)) out.push({ Path: `/${rel}`, Kind: ChangeKind.Deleted });
         else if (!isOverlayMarker(rel)) out.push({ Path: `/${rel}`, Kind: inLower(lowerFds, rel) ? ChangeKind.Modified : ChangeKind.Added });
       });
-      return out;
+      return withoutMountPoints(out);
     } finally {
       for (const fd of lowerFds) closeFd(fd);
     }
@@ -100,6 +100,19 @@ export async function containerSize(deps: FsDeps, rec: ContainerRecord): Promise
     return total;
   });
   return { SizeRw: sizeRw, SizeRootFs: sizeRw + image };
+}
+
+/**
+ * The /etc files berth bind-mounts into every container leave empty mount points in its
+ * writable layer (runc makes them): docker keeps those in an init layer below, so its diff
+ * never shows them, nor /etc for their sake.
+ */
+const MOUNT_POINTS = new Set(['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+
+function withoutMountPoints(changes: Change[]): Change[] {
+  const kept = changes.filter((c) => !MOUNT_POINTS.has(c.Path));
+  const etcChanged = kept.some((c) => c.Path.startsWith('/etc/'));
+  return kept.filter((c) => c.Path !== '/etc' || etcChanged || c.Kind === ChangeKind.Deleted);
 }
 
 function isOverlayMarker(rel: string): boolean {

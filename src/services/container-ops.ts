@@ -136,7 +136,12 @@ export function renameContainer(deps: Pick<ContainerControl, 'containers'>, idOr
   if (!name) throw new BerthError('INVALID_ARGUMENT', 'Neither old nor new names may be empty');
   if (!NAME_RE.test(name)) throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   if (name === rec.name) throw new BerthError('INVALID_ARGUMENT', 'Renaming a container with the same name as its current name');
-  deps.containers.rename(rec.id, name);
+  try {
+    deps.containers.rename(rec.id, name);
+  } catch (e) {
+    if (e instanceof BerthError && e.code === 'CONFLICT') throw new BerthError('CONFLICT', `Error when allocating new name: ${e.message}`);
+    throw e;
+  }
 }
 
 function runcOf(deps: ContainerControl, id: string): Runc {
