@@ -80,7 +80,7 @@ describe('berth serve and dockerd answer the docker CLI alike', () => {
     same(['stop', 'nosuch']);
   });
 
-  it('rename, top titles, diff after a change, then prune', () => {
+  it('rename, top titles, diff after a change, stats, pause, then prune', () => {
     same(['rename', 'new', 'renamed']);
     same(['rename', 'renamed', 'up']);
     const [a, b] = both(['top', 'up']);
@@ -91,6 +91,13 @@ describe('berth serve and dockerd answer the docker CLI alike', () => {
     const [da, db] = both(['diff', 'up']);
     assert.deepEqual(da!.stdout.split('\n').sort(), db!.stdout.split('\n').sort());
     assert.equal(da!.code, db!.code);
+    same(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'up']);
+    same(['pause', 'up']);
+    same(['pause', 'up']);
+    same(['ps', '--filter', 'status=paused', '--format', '{{.Names}} {{.State}}']);
+    same(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'up']);
+    same(['unpause', 'up']);
+    same(['unpause', 'up']);
     same(['kill', 'up']);
     const [pa, pb] = both(['container', 'prune', '-f']);
     assert.equal(pa!.code, pb!.code);
