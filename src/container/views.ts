@@ -67,6 +67,12 @@ type NetworkView = {
   hostnamePath?: string;
 };
 
+/** A capability as docker 20.10 shows it: upper case with its CAP_ prefix (`ALL` stays). */
+function capName(c: string): string {
+  const u = c.toUpperCase();
+  return u === 'ALL' || u.startsWith('CAP_') ? u : `CAP_${u}`;
+}
+
 export function inspectContainer(rec: ContainerRecord, paths: { logPath: string; rootfs: string }, live: InspectLive = {}): Record<string, unknown> {
   const s = rec.state;
   const c = rec.config;
@@ -151,8 +157,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       AutoRemove: c.autoRemove,
       VolumeDriver: '',
       VolumesFrom: null,
-      CapAdd: rt.capAdd?.length ? rt.capAdd : null,
-      CapDrop: rt.capDrop?.length ? rt.capDrop : null,
+      CapAdd: rt.capAdd?.length ? rt.capAdd.map(capName) : null,
+      CapDrop: rt.capDrop?.length ? rt.capDrop.map(capName) : null,
       Dns: [],
       DnsOptions: [],
       DnsSearch: [],
@@ -181,6 +187,9 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
         return { PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.permissions };
       }),
       PidsLimit: rt.pidsLimit ?? null,
+      ...(c.mounts.some((m) => m.type === 'tmpfs')
+        ? { Tmpfs: Object.fromEntries(c.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.destination, (m.options ?? []).join(',')])) }
+        : {}),
       Init: rt.init ?? null,
     },
     GraphDriver: { Name: 'overlay2', Data: { MergedDir: paths.rootfs } },

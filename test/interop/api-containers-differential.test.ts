@@ -72,6 +72,38 @@ describe('berth serve and dockerd answer the docker CLI alike', () => {
     same(['inspect', 'nosuch']);
   });
 
+  it('create options as inspect shows them', () => {
+    const args = ['--network', 'none', '-e', 'A=1', '-w', '/w', '-u', '0', '--hostname', 'hh', '--tmpfs', '/t:size=1m', '--memory', '64m', '--cpus', '1.5'];
+    const more = [
+      '--cap-add',
+      'NET_ADMIN',
+      '--cap-drop',
+      'MKNOD',
+      '--read-only',
+      '--init',
+      '--pids-limit',
+      '50',
+      '--shm-size',
+      '1m',
+      '--stop-signal',
+      'SIGINT',
+    ];
+    same(['create', '--name', 'opts', ...args, ...more, '--label', 'a=b', '--entrypoint', 'sh', 'bbd:1', '-c', 'true']);
+    same([
+      'inspect',
+      '-f',
+      '{{.Config.User}}|{{.Config.WorkingDir}}|{{.Config.Hostname}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{.Config.StopSignal}}|{{.Path}}|{{json .Args}}',
+      'opts',
+    ]);
+    same([
+      'inspect',
+      '-f',
+      '{{.HostConfig.Memory}}|{{.HostConfig.NanoCpus}}|{{json .HostConfig.CapAdd}}|{{json .HostConfig.CapDrop}}|{{.HostConfig.ReadonlyRootfs}}|{{json .HostConfig.Init}}|{{json .HostConfig.Tmpfs}}|{{json .HostConfig.PidsLimit}}|{{.HostConfig.ShmSize}}',
+      'opts',
+    ]);
+    same(['rm', 'opts']);
+  });
+
   it('rm of a running container, kill and stop of a stopped one, unknown containers', () => {
     same(['rm', 'up']);
     same(['kill', 'down']);
