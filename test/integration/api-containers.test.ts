@@ -44,9 +44,9 @@ interface View {
   Id: string;
   Name: string;
   Config: { Labels: Record<string, string>; Env: string[]; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
-  HostConfig: { AutoRemove: boolean; PortBindings: Record<string, unknown>; RestartPolicy: unknown };
+  HostConfig: { AutoRemove: boolean; PortBindings: Record<string, unknown>; RestartPolicy: unknown; NetworkMode: string };
   State: { Status: string; Running: boolean; Pid: number; Paused: boolean };
-  NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null; NetworkID: string }> };
 }
 
 const json = (b: Buffer) => JSON.parse(b.toString()) as Record<string, unknown> & { message?: string };
@@ -351,6 +351,27 @@ describe('berth serve: containers', () => {
     berth(['pause', 'cli2']);
     ok(['rm', '-f', 'cli2']);
     assert.match(docker(['inspect', 'cli2']).stderr, /No such object/);
+  });
+
+  test('network modes: a user network with aliases, none and host; aliases on the bridge are refused', () => {
+    berth(['network', 'create', 'api-net']);
+    ok(['create', '--name', 'un', '--network', 'api-net', '--network-alias', 'web', 'bb:1', 'sleep', '300']);
+    const [v] = JSON.parse(ok(['inspect', 'un'])) as View[];
+    assert.equal(v!.HostConfig.NetworkMode, 'api-net');
+    const endpoint = v!.NetworkSettings.Networks['api-net']!;
+    assert.deepEqual(endpoint.Aliases, ['web']);
+    assert.match(endpoint.NetworkID, /^[0-9a-f]{64}$/);
+    for (const mode of ['none', 'host']) {
+      ok(['create', '--name', `m-${mode}`, '--network', mode, 'bb:1', 'true']);
+      assert.equal(ok(['inspect', '-f', '{{.HostConfig.NetworkMode}}', `m-${mode}`]), `${mode}\n`);
+    }
+    const refused = docker(['create', '--network', 'bridge', '--network-alias', 'x', 'bb:1', 'true']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /network-scoped alias/);
+    const missing = docker(['create', '--network', 'nosuch-net', 'bb:1', 'true']);
+    assert.notEqual(missing.code, 0);
+    ok(['rm', 'un', 'm-none', 'm-host']);
+    berth(['network', 'rm', 'api-net']);
   });
 
   test('hostile input: malformed JSON, bad filters, unknown containers, restart policies, huge bodies', async () => {
