@@ -100,11 +100,43 @@ export async function listContainersFiltered(
     if (f.ancestor?.length && !ancestors.some((a) => a.ref === r.imageRef || (a.id !== undefined && a.id === r.imageId))) return false;
     if (f.network?.length && !f.network.includes(r.config.network)) return false;
     if (f.volume?.length && !f.volume.some((v) => r.config.mounts.some((m) => m.volumeName === v || m.destination === v || m.source === v))) return false;
+    // berth has no health checks and no swarm tasks: every container is health "none", no task.
+    if (f.health?.length && !f.health.includes('none')) return false;
+    if (f['is-task']?.length && !f['is-task'].includes('false')) return false;
+    if (
+      f.publish?.length &&
+      !f.publish.some((p) =>
+        portMatches(
+          p,
+          (r.state.ports ?? []).map((b) => [b.hostPort, b.protocol]),
+        ),
+      )
+    )
+      return false;
+    if (f.expose?.length && !f.expose.some((p) => portMatches(p, exposedOf(r)))) return false;
     if (before !== undefined && !(Date.parse(r.created) < before)) return false;
     if (since !== undefined && !(Date.parse(r.created) > since)) return false;
     return true;
   });
   return opts.limit && opts.limit > 0 ? out.slice(0, opts.limit) : out;
+}
+
+/** The container ports a container exposes or publishes, with their protocols. */
+function exposedOf(rec: ContainerRecord): Array<[number, string]> {
+  const exposed = ((rec.config.runtime as { exposedPorts?: string[] }).exposedPorts ?? []).map((e): [number, string] => {
+    const [port, proto = 'tcp'] = e.split('/');
+    return [Number(port), proto];
+  });
+  return [...exposed, ...(rec.state.ports ?? []).map((b): [number, string] => [b.containerPort, b.protocol])];
+}
+
+/** docker's `publish`/`expose` filter value: `80`, `80/udp`, or a range `8000-8080[/tcp]`. */
+function portMatches(filter: string, ports: ReadonlyArray<readonly [number, string]>): boolean {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(filter);
+  if (!m) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${filter}': not a port or a port range`);
+  const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
+  const proto = m[3] ?? 'tcp';
+  return ports.some(([port, p]) => port >= lo && port <= hi && p === proto);
 }
 
 /** `until` for prune: a unix time, an RFC 3339 time, or a duration before now (`10m`, `2h`). */

@@ -269,6 +269,10 @@ describe('berth serve: containers', () => {
     assert.match(port, /^0\.0\.0\.0:(\d+)$/);
     const hostPort = port.split(':')[1];
     assert.notEqual(hostPort, '0');
+    assert.equal(ok(['ps', '--filter', `publish=${hostPort}`, '--filter', 'expose=80/tcp', '--format', '{{.Names}}']), 'p1\n');
+    assert.equal(ok(['ps', '--filter', 'expose=81', '--format', '{{.Names}}']), '');
+    assert.equal(ok(['ps', '--filter', 'health=none', '--filter', 'name=p1', '--format', '{{.Names}}']), 'p1\n');
+    assert.equal(ok(['ps', '--filter', 'health=healthy', '--format', '{{.Names}}']), '');
     assert.match(ok(['ps', '--filter', 'name=p1', '--format', '{{.Ports}}']), new RegExp(`0\\.0\\.0\\.0:${hostPort}->80/tcp`));
     ok(['rm', '-f', 'p1']);
   });
