@@ -14,7 +14,7 @@ import { loadImage } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, writeLayer } from '../layer/index.ts';
 import type { Digest } from '../oci/digest.ts';
-import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
+import { closeFd, fdPath, fstatFd, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import type { ContainerRecord } from '../container/records.ts';
 
 /** docker's change kinds: 0 modified, 1 added, 2 deleted. */
@@ -43,9 +43,8 @@ function inLower(lowerFds: readonly number[], rel: string): boolean {
       throw e;
     }
     try {
-      const st = lstatSync(fdPath(fd));
       // An overlay-form layer deletes with a 0/0 character device.
-      return !(st.isCharacterDevice() && st.rdev === 0);
+      return !isWhiteout(fstatFd(fd));
     } finally {
       closeFd(fd);
     }

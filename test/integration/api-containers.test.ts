@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -193,6 +195,21 @@ describe('berth serve: containers', () => {
     // The container was frozen only for the export.
     const [v] = JSON.parse(ok(['inspect', 'r1'])) as View[];
     assert.equal(v!.State.Paused, false);
+  });
+
+  test('diff: a file an image layer deleted and the container made again is added, not modified', () => {
+    const ctx = mkdtempSync(join(tmpdir(), 'berth-api-ctx-'));
+    try {
+      writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nRUN rm /bin/false\n');
+      berth(['build', '-q', '-t', 'bb:nofalse', ctx]);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+    berth(['run', '-d', '--name', 'wh1', 'bb:nofalse', 'sleep', '300']);
+    berth(['exec', 'wh1', 'touch', '/bin/false']);
+    const d = ok(['diff', 'wh1']).split('\n').filter(Boolean).sort();
+    assert.deepEqual(d, ['A /bin/false', 'C /bin']);
+    ok(['rm', '-f', 'wh1']);
   });
 
   test('pause and unpause freeze and thaw it; ps shows it paused', () => {
