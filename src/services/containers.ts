@@ -38,6 +38,15 @@ export async function createContainer(
   messages: CreateMessages = {},
 ): Promise<ContainerRecord> {
   checkCreateOptions(deps, opts);
+  // Before volumes are made or images pulled for it: a taken name would leave them behind.
+  const name = opts.name?.replace(/^\//, '');
+  const holder = name ? deps.containers.find(name) : undefined;
+  if (holder && holder.name === name) {
+    throw new BerthError(
+      'CONFLICT',
+      `Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+    );
+  }
   // A host device that is not there is refused now, as docker does, not when the container starts.
   for (const d of (opts.runtime.devices as readonly string[] | undefined) ?? []) deviceOf(d);
   const image = await ensureImage(deps, opts.image, { pull: opts.pull, platform: opts.platform, log: messages.log });

@@ -125,9 +125,12 @@ describe('berth serve: containers', () => {
     });
     assert.equal(r.status, 404);
     assert.equal(json(r.body).message, 'No such image: nosuch:9');
-    const dup = docker(['create', '--name', 'c1', 'bb:1', 'true']);
+    const volumesBefore = berth(['volume', 'ls', '-q']);
+    const dup = docker(['create', '--name', 'c1', '-v', '/anon', 'bb:1', 'true']);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, /Conflict\. The container name "\/c1" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\)/);
+    // Refused before anything was made for it: no anonymous volume is left behind.
+    assert.equal(berth(['volume', 'ls', '-q']), volumesBefore);
   });
 
   test('ps -a with filters: label, name, status, ancestor, id; rows carry names, state and status text', () => {
