@@ -95,10 +95,11 @@ export function register(program: Command): void {
   program
     .command('__monitor', { hidden: true })
     .argument('<id>')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
+    .option('--hold', "wait for the starter's Go on the attach socket before running the container")
+    .action(async (id: string, o: { hold?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       process.on('SIGINT', () => undefined).on('SIGHUP', () => undefined);
-      await (await starting()).runMonitor(engine, id);
+      await (await starting()).runMonitor(engine, id, { hold: !!o.hold });
     });
 
   const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean; filter: string[] }, cmd: Command) => {
