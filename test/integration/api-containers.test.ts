@@ -129,6 +129,10 @@ describe('berth serve: containers', () => {
     const dup = docker(['create', '--name', 'c1', '-v', '/anon', 'bb:1', 'true']);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, /Conflict\. The container name "\/c1" is already in use by container "[0-9a-f]{64}"\. You have to remove \(or rename\)/);
+    const bind = docker(['create', '--mount', 'type=bind,source=/nonexistent-berth-src,target=/x', 'bb:1', 'true']);
+    assert.notEqual(bind.code, 0);
+    assert.match(bind.stderr, /bind source path does not exist: \/nonexistent-berth-src/);
+    assert.doesNotMatch(bind.stderr, /Unable to find image/);
     // Refused before anything was made for it: no anonymous volume is left behind.
     assert.equal(berth(['volume', 'ls', '-q']), volumesBefore);
   });
