@@ -265,7 +265,9 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
     // socket (as docker's shim has it); the container is then this process's child.
     const container = await startRuntime(engine, rec.id, { terminal: true });
     let outputFn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void = () => undefined;
-    let size: [number, number] = [80, 24];
+    // [cols, rows]: the size the client asked for at create (its spec has it too), else 80×24.
+    const asked = (rec.config.runtime as { consoleSize?: [number, number] }).consoleSize;
+    let size: [number, number] = asked ? [asked[1], asked[0]] : [80, 24];
     // runc's own complaints (it could not start the container) come on its stderr.
     container.stderr?.on('data', (c: Buffer) => void startWatch.claims(c));
     const term = await container.terminal!.catch(() => undefined);
