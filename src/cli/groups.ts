@@ -8,7 +8,7 @@ export type Group = () => Promise<{ register(p: Command): void }>;
 
 /** Each verb group, with the top-level commands it registers (cli-verbs.test.ts keeps this true). */
 export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
-  [() => import('./image.ts'), ['import', 'images', 'image', 'tag', 'rmi', 'history', 'save', 'load', 'system']],
+  [() => import('./image.ts'), ['import', 'images', 'image', 'tag', 'rmi', 'history', 'save', 'load', 'system', 'commit']],
   [() => import('./volume.ts'), ['volume']],
   [() => import('./network.ts'), ['network']],
   [
