@@ -105,7 +105,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         res.destroy();
       } else {
         const text = `${JSON.stringify(body)}\n`;
-        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+        // A body nobody read (refused as too large, or sent to an unknown route) is not drained
+        // for keep-alive: the connection closes after the reply, so a client cannot make the
+        // server read a gigabyte it already said no to.
+        const unread = !req.complete;
+        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(unread ? { Connection: 'close' } : {}) });
         res.end(text);
       }
     } finally {

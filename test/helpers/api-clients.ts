@@ -180,37 +180,45 @@ export function openFds(pid: number): number {
 
 /**
  * Sends a request head, then body bytes in 1 MiB pieces (with backpressure) until the server
- * answers or closes, or `maxBytes` are sent: the status line it answered with (or '' for a
- * close without one) and how many body bytes had gone out by then.
+ * closes the connection or `maxBytes` are sent: the status line it answered with ('' for none),
+ * how many body bytes had gone out when the answer came (`sent`), and in all (`sentInAll`): a
+ * server that refuses a body closes the connection instead of reading the rest.
  */
-export function uploadUntilAnswered(socketPath: string, head: string, maxBytes: number): Promise<{ statusLine: string; reply: string; sent: number }> {
+export function uploadUntilAnswered(
+  socketPath: string,
+  head: string,
+  maxBytes: number,
+): Promise<{ statusLine: string; reply: string; sent: number; sentInAll: number; closed: boolean }> {
   return new Promise((resolve) => {
     const sock = connect(socketPath);
     const piece = Buffer.alloc(1 << 20, 0x7b);
-    let sent = 0;
+    const chunked = /transfer-encoding: chunked/i.test(head);
+    let sentInAll = 0;
+    let sent = -1;
     let reply = '';
     let done = false;
-    const finish = () => {
+    const finish = (closed: boolean) => {
       if (done) return;
       done = true;
       sock.destroy();
-      resolve({ statusLine: reply.split('\r\n')[0] ?? '', reply, sent });
+      resolve({ statusLine: reply.split('\r\n')[0] ?? '', reply, sent: sent < 0 ? sentInAll : sent, sentInAll, closed });
     };
     sock.on('data', (d: Buffer) => {
       reply += d.toString('latin1');
-      if (reply.includes('\r\n\r\n')) setTimeout(finish, 100);
+      if (sent < 0 && reply.includes('\r\n\r\n')) sent = sentInAll;
     });
-    sock.on('error', finish);
-    sock.on('close', finish);
+    sock.on('error', () => finish(true));
+    sock.on('close', () => finish(true));
     const pump = () => {
-      while (!done && sent < maxBytes) {
-        sent += piece.length;
-        if (!sock.write(head.includes('chunked') ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece)) {
+      while (!done && sentInAll < maxBytes) {
+        sentInAll += piece.length;
+        const data = chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece;
+        if (!sock.write(data)) {
           sock.once('drain', pump);
           return;
         }
       }
-      if (!done) setTimeout(finish, 2_000);
+      if (!done) setTimeout(() => finish(false), 2_000);
     };
     sock.on('connect', () => {
       sock.write(head);

@@ -163,6 +163,7 @@ describe('berth serve: hostile input and clients', () => {
     );
     assert.match(fixed.statusLine, /^HTTP\/1\.1 (400|413) /, fixed.reply);
     assert.ok(fixed.sent < 64 << 20, `the server took ${fixed.sent} bytes before refusing`);
+    assert.ok(fixed.closed && fixed.sentInAll < 128 << 20, `the server read on after refusing: ${fixed.sentInAll} bytes`);
     const chunked = await uploadUntilAnswered(
       s.socket,
       'POST /networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
@@ -170,6 +171,7 @@ describe('berth serve: hostile input and clients', () => {
     );
     assert.match(chunked.statusLine, /^HTTP\/1\.1 (400|413) /, chunked.reply);
     assert.ok(chunked.sent < 64 << 20, `the server took ${chunked.sent} bytes before refusing`);
+    assert.ok(chunked.closed && chunked.sentInAll < 128 << 20, `the server read on after refusing: ${chunked.sentInAll} bytes`);
     assert.ok(memoryOf(s.pid).rss < before + (64 << 20), 'the refused bodies were not kept');
   });
 
