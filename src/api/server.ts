@@ -64,6 +64,19 @@ function readUpgradeBody(socket: Duplex, head: Buffer, n: number): Promise<Buffe
   });
 }
 
+/**
+ * What is left of a body nobody read (refused as too large, or sent to an unknown route) is
+ * read and dropped so the connection can serve the next request, but only up to `limit`: past
+ * that the connection closes, so a client cannot make the server read a gigabyte it refused.
+ */
+function drainBounded(req: IncomingMessage, limit: number): void {
+  let dropped = 0;
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > limit) req.socket.destroy();
+  });
+}
+
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const routes: CompiledRoute[] = compile(allRoutes(opts.deps));
   const serverVersion = opts.deps.serverVersion;
@@ -105,12 +118,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         res.destroy();
       } else {
         const text = `${JSON.stringify(body)}\n`;
-        // A body nobody read (refused as too large, or sent to an unknown route) is not drained
-        // for keep-alive: the connection closes after the reply, so a client cannot make the
-        // server read a gigabyte it already said no to.
-        const unread = !req.complete;
-        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(unread ? { Connection: 'close' } : {}) });
+        res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
         res.end(text);
+        if (!req.complete) drainBounded(req, JSON_BODY_LIMIT);
       }
     } finally {
       opts.logRequest?.(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`);
