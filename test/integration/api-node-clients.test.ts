@@ -115,7 +115,11 @@ describe('node clients against berth serve', () => {
     const tgz = join(work, 'bad.tar.gz');
     execFileSync('tar', ['-czf', tgz, '-C', ctx, '.']);
     const stream = await docker.buildImage(createReadStream(tgz) as unknown as NodeJS.ReadableStream, { t: 'bad:1' });
-    await assert.rejects(followProgress(docker, stream), /returned a non-zero code: 7/);
+    // followProgress ends normally; the failure is the last message, with the step's exit code.
+    const messages = await followProgress(docker, stream);
+    const last = messages.at(-1) as { error?: string; errorDetail?: { code?: number } };
+    assert.match(String(last.error), /returned a non-zero code: 7/);
+    assert.equal(last.errorDetail?.code, 7);
   });
 
   test('dockerode: logs with follow, demultiplexed by modem.demuxStream', async () => {
