@@ -216,8 +216,9 @@ describe('dev containers CLI against berth serve', () => {
     rmSync(folder, { recursive: true, force: true });
   });
 
-  const devcontainer = (args: string[]) => {
-    const r = spawnSync(join(REPO, 'node_modules', '.bin', 'devcontainer'), [...args, '--workspace-folder', folder, '--docker-path', DOCKER_28], {
+  /** `devcontainer SUBCOMMAND --workspace-folder F --docker-path D ...rest`: the options before a command to run. */
+  const devcontainer = ([sub, ...rest]: string[]) => {
+    const r = spawnSync(join(REPO, 'node_modules', '.bin', 'devcontainer'), [sub!, '--workspace-folder', folder, '--docker-path', DOCKER_28, ...rest], {
       env: clientEnv(s.host),
       timeout: 180_000,
       maxBuffer: 64 << 20,
