@@ -26,20 +26,27 @@ BERTH_HOST=unix://$SOCK
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 at() { local host=$1; shift; DOCKER_HOST=$host "$DOCKER_CLI" "$@"; }
 
-for h in "$BERTH_HOST" "$DOCKERD_HOST"; do at "$h" run --rm bb:1 true >/dev/null; done # untimed warm-up
-declare -A T=([berth]="" [dockerd]="")
-for i in $(seq "$N"); do
-  order="berth dockerd"; [ $((i % 2)) = 0 ] && order="dockerd berth"
-  for e in $order; do
-    h=$BERTH_HOST; [ "$e" = dockerd ] && h=$DOCKERD_HOST
-    T[$e]+=" $(time_ms at "$h" run --rm bb:1 true)"
+# run_pair ARGS...: `docker run --rm ARGS` through each engine, N times in alternating order;
+# prints the medians and the ratio.
+run_pair() {
+  for h in "$BERTH_HOST" "$DOCKERD_HOST"; do at "$h" run --rm "$@" >/dev/null; done # untimed warm-up
+  declare -A T=([berth]="" [dockerd]="")
+  for i in $(seq "$N"); do
+    order="berth dockerd"; [ $((i % 2)) = 0 ] && order="dockerd berth"
+    for e in $order; do
+      h=$BERTH_HOST; [ "$e" = dockerd ] && h=$DOCKERD_HOST
+      T[$e]+=" $(time_ms at "$h" run --rm "$@")"
+    done
   done
-done
-b=$(median ${T[berth]}); d=$(median ${T[dockerd]})
-echo "docker run --rm bb:1 true (docker CLI 28, median of $N, ms)"
-echo "  through berth serve:      $b (runs:${T[berth]})"
-echo "  through a private dockerd: $d (runs:${T[dockerd]})"
-echo "  berth/dockerd: $(ratio "$b" "$d")"
+  local b d
+  b=$(median ${T[berth]}); d=$(median ${T[dockerd]})
+  echo "docker run --rm $* (docker CLI 28, median of $N, ms)"
+  echo "  through berth serve:       $b (runs:${T[berth]})"
+  echo "  through a private dockerd: $d (runs:${T[dockerd]})"
+  echo "  berth/dockerd: $(ratio "$b" "$d")"
+}
+run_pair bb:1 true
+run_pair --network none bb:1 true
 
 # Some containers to list: ten created ones on each engine.
 for h in "$BERTH_HOST" "$DOCKERD_HOST"; do
