@@ -9,6 +9,7 @@ import type { ImagePuller } from './image/ensure.ts';
 import { openSnapshotter, type Snapshotter } from './snapshot/index.ts';
 import { LocalContentStore, type ContentStore } from './store/content.ts';
 import type { BuildCacheRecords } from './store/build-cache.ts';
+import type { EventRecords } from './store/events.ts';
 import type { FileHashRecords } from './store/file-hashes.ts';
 import type { ImageRecords } from './store/images.ts';
 import { ProcessLease, type LeaseRecords } from './store/leases.ts';
@@ -35,6 +36,8 @@ export interface Engine {
   readonly fileHashes: FileHashRecords;
   /** Every process's lease rows: gc reads them, and keeps what a live one covers. */
   readonly leases: LeaseRecords;
+  /** The event log every process of this root records into (`docker events`). */
+  readonly events: EventRecords;
   readonly snapshots: Snapshotter;
   /** Volumes: their rows and their data dirs. */
   readonly volumes: VolumeStore;
@@ -83,6 +86,7 @@ export async function openEngine(opts: { root?: string; puller?: ImagePuller } =
     buildCache: metadata.buildCache,
     fileHashes: metadata.fileHashes,
     leases: metadata.leases,
+    events: metadata.events,
     snapshots,
     volumes: new VolumeStore(root, metadata.volumes, metadata.containers),
     lease,

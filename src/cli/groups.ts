@@ -21,6 +21,7 @@ export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
   [() => import('./registry.ts'), ['pull', 'push', 'login', 'logout']],
   [() => import('./system-info.ts'), ['info']],
   [() => import('./serve.ts'), ['serve']],
+  [() => import('./events.ts'), ['events']],
 ];
 
 /** The command's verb: the first argument that is not an option (nor `--root`'s value). */

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { BerthError } from '../errors/index.ts';
 import type { Snapshotter } from '../snapshot/index.ts';
 import type { VolumeStore } from '../volume/index.ts';
+import { containerEvent, signalNumber } from './events.ts';
 import { thawAbandoned } from './freeze.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
@@ -44,6 +45,8 @@ export async function finishContainer(
   if (!rec) return;
   // Independent: the network and the rootfs mount are released side by side.
   await Promise.all([teardownRuntime(engine, rec, { runcGone: extra.runcGone }).catch(() => undefined), engine.snapshots.unmount(id).catch(() => undefined)]);
+  // Recorded before the state says exited: a `stop` waiting on the state records its own event after this one.
+  if (rec.state.status !== 'exited') containerEvent(rec, 'die', { exitCode: String(exitCode) });
   records.updateState(id, (s) => ({
     ...s,
     status: 'exited',
@@ -89,6 +92,7 @@ export async function killContainer(engine: ContainerControl, idOrName: string, 
     throw new BerthError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
   }
   await runcKill(engine, rec.id, signal);
+  containerEvent(rec, 'kill', { signal: signalNumber(signal) });
   return rec;
 }
 
@@ -99,15 +103,18 @@ export async function stopContainer(engine: ContainerControl, idOrName: string, 
   if (rec.state.status !== 'running') return;
   const timeout = opts.timeout ?? rec.config.stopTimeout;
   await runcKill(engine, rec.id, opts.signal ?? rec.config.stopSignal).catch(() => undefined);
+  containerEvent(rec, 'kill', { signal: signalNumber(opts.signal ?? rec.config.stopSignal) });
   const deadline = Date.now() + timeout * 1000;
   while (Date.now() < deadline) {
-    if (records.require(rec.id).state.status !== 'running') return;
+    if (records.require(rec.id).state.status !== 'running') return containerEvent(rec, 'stop');
     await new Promise((r) => setTimeout(r, 20));
   }
   await runcKill(engine, rec.id, 'SIGKILL').catch(() => undefined);
+  containerEvent(rec, 'kill', { signal: '9' });
   const ac = AbortSignal.timeout(15_000);
   await waitContainer(engine, rec.id, { signal: ac }).catch(() => undefined);
   await reconcile(engine, records.require(rec.id));
+  containerEvent(rec, 'stop');
 }
 
 export async function removeContainer(engine: ContainerControl, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -126,6 +133,7 @@ export async function removeContainer(engine: ContainerControl, idOrName: string
   await teardownRuntime(engine, records.get(rec.id) ?? rec, { runcGone: true }).catch(() => undefined);
   await engine.snapshots.remove(rec.id);
   records.delete(rec.id);
+  containerEvent(rec, 'destroy');
   if (opts.volumes) {
     for (const m of rec.config.mounts) if (m.anonymous && m.volumeName) await engine.volumes.remove(m.volumeName, { force: true }).catch(() => undefined);
   }

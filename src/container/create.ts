@@ -11,6 +11,7 @@ import type { ImageStores } from '../image/stores.ts';
 import { isPredefinedNetwork, type NetworkRecords } from '../network/records.ts';
 import { randomHex } from '../sys/crypto.ts';
 import type { VolumeStore } from '../volume/index.ts';
+import { containerEvent } from './events.ts';
 import { resolveMounts } from './mounts.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
@@ -158,6 +159,7 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
     records.delete(id);
     throw e;
   }
+  containerEvent(rec, 'create');
   // The record keeps the image and the snapshot from now on; a lease held on while the
   // container runs would keep every later crash's leftovers from prune.
   engine.lease.release();

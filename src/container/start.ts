@@ -17,6 +17,7 @@ import type { ImageStores } from '../image/stores.ts';
 import { loadImage } from '../image/resolve.ts';
 import { ensureEmulator, RuncStartWatch, type RunningContainer } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
+import { containerEvent } from './events.ts';
 import { JsonLogWriter } from './logs.ts';
 import { mark } from '../progress/timing.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
@@ -94,12 +95,14 @@ async function prepareOrRemove(engine: StartDeps, rec: ContainerRecord): Promise
 
 function markRunning(engine: StartDeps, id: string, pid: number, monitorPid: number): void {
   engine.containers.updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
+  containerEvent(engine.containers.get(id), 'start');
 }
 
 /** Runs the container attached to this terminal; resolves to its exit status. */
 export async function startAttached(engine: StartDeps, id: string, io: { stdin: boolean }): Promise<number> {
   const records = engine.containers;
   const rec = records.require(id);
+  containerEvent(rec, 'attach');
   await prepareOrRemove(engine, rec);
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;

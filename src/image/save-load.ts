@@ -11,6 +11,7 @@ import { ArchiveImageSink, ArchiveWriter } from './archive-write.ts';
 import { copyImage } from './copy.ts';
 import { requireImageId } from './resolve.ts';
 import { StoreImageSink, StoreImageSource } from './store-transport.ts';
+import { recordEvent } from '../store/events.ts';
 import type { ImageStores } from './stores.ts';
 
 export async function saveImages(
@@ -34,6 +35,7 @@ export async function saveImages(
     const record = stores.images.get(p.id);
     if (!record) throw new BerthError('NOT_FOUND', `No such image: ${p.id}`);
     await copyImage(new StoreImageSource(stores, record), new ArchiveImageSink(writer, p.tags), { signal: opts.signal });
+    recordEvent('image', 'save', p.id, { name: p.id });
   }
   await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
 }
@@ -62,6 +64,7 @@ export async function loadImages(stores: ImageStores, input: string, tmpDir: str
     await copyImage(img.source, sink, { signal: opts.signal, platform: hostPlatform() });
     const rec = sink.written.at(-1);
     if (!rec) continue;
+    recordEvent('image', 'load', rec.id, { name: rec.id });
     if (tags.length) for (const t of tags) lines.push(`Loaded image: ${familiarName(withDefaultTag(parseReference(t)))}`);
     else lines.push(`Loaded image ID: ${rec.id}`);
   }

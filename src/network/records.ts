@@ -6,6 +6,7 @@
  */
 import { BerthError } from '../errors/index.ts';
 import type { NetworkRecord, NetworkRecords } from '../store/networks.ts';
+import { recordEvent } from '../store/events.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { cidrsOverlap, type BridgeNetwork } from './bridge.ts';
 import { settings } from '../config/index.ts';
@@ -53,6 +54,7 @@ export function createNetworkRecord(
   const id = randomHex(32);
   const rec: NetworkRecord = { id, name, bridge: `br-${id.slice(0, 12)}`, subnet, gateway, labels: opts.labels ?? {}, created: new Date().toISOString() };
   records.insert(rec);
+  recordEvent('network', 'create', rec.id, { name: rec.name, type: 'bridge' });
   return rec;
 }
 

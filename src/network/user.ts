@@ -1,5 +1,6 @@
 /** Creating and removing user networks: the record in the state root plus the machine state it owns. */
 import { BerthError } from '../errors/index.ts';
+import { recordEvent } from '../store/events.ts';
 import { hostRoutes, removeBridge } from './bridge.ts';
 import { removeDnsNetwork } from './dns.ts';
 import { bridgeOf, createNetworkRecord, type NetworkRecord, type NetworkRecords } from './records.ts';
@@ -76,5 +77,6 @@ export async function removeUserNetwork(records: NetworkRecords, rec: NetworkRec
   await removeDnsNetwork({ bridge: rec.bridge, gateway: rec.gateway });
   const warnings = await removeBridge(bridgeOf(rec));
   records.delete(rec.id);
+  recordEvent('network', 'destroy', rec.id, { name: rec.name, type: 'bridge' });
   return warnings;
 }

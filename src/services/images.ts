@@ -14,6 +14,7 @@ import { loadImages as loadArchive, saveImages as saveArchive } from '../image/s
 import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
 import { parsePlatform } from '../oci/platform.ts';
+import { recordEvent } from '../store/events.ts';
 import type { ImageRecord } from '../store/images.ts';
 
 /** One row of `images`: an image under one of its names (`<none>` when it has none). */
@@ -45,7 +46,9 @@ export function listImages(stores: Pick<ImageStores, 'images'>, opts: { reposito
 
 /** `tag SOURCE TARGET`: TARGET names the image SOURCE names. */
 export function tagImage(stores: Pick<ImageStores, 'images'>, source: string, target: string): void {
-  stores.images.tag(normalizeName(target), requireImageId(stores, source));
+  const id = requireImageId(stores, source);
+  stores.images.tag(normalizeName(target), id);
+  recordEvent('image', 'tag', id, { name: familiarTag(normalizeName(target)) });
 }
 
 /** Docker's `image inspect` JSON of each named image, in order; an unknown name fails them all. */
@@ -84,7 +87,9 @@ export async function importImage(
 ): Promise<ImageRecord> {
   const tags = opts.reference ? [normalizeName(opts.reference)] : [];
   const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
-  return importRootfs(stores, input, { tags, changes: opts.changes, message: opts.message, source: opts.source, platform, signal: opts.signal });
+  const rec = await importRootfs(stores, input, { tags, changes: opts.changes, message: opts.message, source: opts.source, platform, signal: opts.signal });
+  recordEvent('image', 'import', rec.id, { name: rec.id });
+  return rec;
 }
 
 /** `save`: the named images as one docker-archive (or oci-archive) tar stream. */

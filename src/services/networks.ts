@@ -5,6 +5,7 @@
 import type { ContainerRecords } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
 import { isPredefinedNetwork, PREDEFINED_NETWORKS, type NetworkRecord, type NetworkRecords } from '../network/records.ts';
+import { DEFAULT_BRIDGE } from '../network/bridge.ts';
 import { createUserNetwork, removeUserNetwork } from '../network/user.ts';
 import { createSha256 } from '../sys/crypto.ts';
 
@@ -23,12 +24,20 @@ export interface NetworkRow {
   readonly rec?: NetworkRecord;
 }
 
+/** The names a container's `network` may carry for the default bridge (the API sends '' or `default`). */
+const DEFAULT_BRIDGE_MODES = new Set(['', 'default', 'bridge']);
+
+/** Whether `c` is configured for the network named `name`. */
+export function usesNetwork(c: { config: { network: string } }, name: string): boolean {
+  return name === 'bridge' ? DEFAULT_BRIDGE_MODES.has(c.config.network) : c.config.network === name;
+}
+
 /** Running containers on `name`, with the address each holds there. */
 function endpoints(deps: NetworkDeps, name: string) {
   return deps.containers
     .list()
-    .filter((c) => c.config.network === name && c.state.status === 'running')
-    .map((c) => ({ id: c.id, name: c.name, ip: c.state.ipAddress }));
+    .filter((c) => usesNetwork(c, name) && c.state.status === 'running')
+    .map((c) => ({ id: c.id, name: c.name, ip: c.state.ipAddress, mac: (c.state.network as { macAddress?: string } | undefined)?.macAddress }));
 }
 
 /** Docker shows the predefined networks with ids of their own; berth derives stable ones. */
@@ -44,11 +53,26 @@ export function listNetworks(deps: NetworkDeps): NetworkRow[] {
   return [...fixed, ...user].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
 
-function inspectView(deps: NetworkDeps, row: NetworkRow): Record<string, unknown> {
+/** Docker's network JSON; `containers` false leaves `Containers` empty, as docker's list does. */
+export function networkView(deps: NetworkDeps, row: NetworkRow, opts: { containers?: boolean } = {}): Record<string, unknown> {
   const rec = row.rec;
-  const containers = Object.fromEntries(
-    endpoints(deps, row.Name).map((e) => [e.id, { Name: e.name, IPv4Address: e.ip && rec ? `${e.ip}/${rec.subnet.split('/')[1]}` : '' }]),
-  );
+  const subnet = rec?.subnet ?? (row.Name === 'bridge' ? DEFAULT_BRIDGE.subnet : undefined);
+  const prefix = subnet?.split('/')[1];
+  const containers =
+    opts.containers === false
+      ? {}
+      : Object.fromEntries(
+          endpoints(deps, row.Name).map((e) => [
+            e.id,
+            {
+              Name: e.name,
+              EndpointID: createSha256().update(`berth-endpoint:${row.ID}:${e.id}`).digest('hex'),
+              MacAddress: e.mac ?? '',
+              IPv4Address: e.ip && prefix ? `${e.ip}/${prefix}` : '',
+              IPv6Address: '',
+            },
+          ]),
+        );
   return {
     Name: row.Name,
     Id: row.ID,
@@ -56,23 +80,78 @@ function inspectView(deps: NetworkDeps, row: NetworkRow): Record<string, unknown
     Scope: 'local',
     Driver: row.Driver,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: rec ? [{ Subnet: rec.subnet, Gateway: rec.gateway }] : [] },
+    IPAM: { Driver: 'default', Options: null, Config: rec ? [{ Subnet: rec.subnet, Gateway: rec.gateway }] : subnet ? [{ Subnet: subnet }] : [] },
     Internal: false,
     Attachable: false,
     Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
     Containers: containers,
-    Options: rec ? { 'com.docker.network.bridge.name': rec.bridge } : {},
+    // A user network's are the options it was created with (none: berth takes none), which
+    // docker-compose compares with its file's; the default bridge shows its bridge's name.
+    Options: row.Name === 'bridge' ? { 'com.docker.network.bridge.name': DEFAULT_BRIDGE.bridge } : {},
     Labels: rec?.labels ?? {},
   };
 }
 
+/** The row of a network by name, full id or id prefix (predefined ones by name or id); NOT_FOUND otherwise. */
+export function findNetwork(deps: NetworkDeps, nameOrId: string): NetworkRow {
+  const rows = listNetworks(deps);
+  const direct = rows.find((r) => r.Name === nameOrId || r.ID === nameOrId);
+  if (direct) return direct;
+  const id = deps.networks.require(nameOrId).id;
+  return rows.find((r) => r.rec?.id === id)!;
+}
+
 /** Docker's `network inspect` JSON of each network, by name, id or id prefix. */
 export function inspectNetworks(deps: NetworkDeps, names: readonly string[]): Array<Record<string, unknown>> {
-  const rows = listNetworks(deps);
-  return names.map((n) => {
-    const row = rows.find((r) => r.Name === n || r.ID === n) ?? rows.find((r) => r.rec?.id === deps.networks.require(n).id)!;
-    return inspectView(deps, row);
+  return names.map((n) => networkView(deps, findNetwork(deps, n)));
+}
+
+/** Docker's Match: the filter value as a regular expression found in `source` (a bad one as plain text). */
+function matches(value: string, source: string): boolean {
+  try {
+    return new RegExp(value).test(source);
+  } catch {
+    return source.includes(value);
+  }
+}
+
+/**
+ * `network ls --filter`: `name` and `id` as docker's patterns, `driver` exact, `type`
+ * custom or builtin, `label` key or key=value (every one must hold), `scope` local,
+ * `dangling` (no container names it).
+ * Values of one key are alternatives; unknown keys are docker's 400.
+ */
+export function filterNetworks(deps: NetworkDeps, rows: readonly NetworkRow[], filters: ReadonlyMap<string, readonly string[]>): NetworkRow[] {
+  for (const k of filters.keys()) {
+    if (!['name', 'id', 'driver', 'type', 'label', 'scope', 'dangling'].includes(k)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+  }
+  for (const t of filters.get('type') ?? []) {
+    if (t !== 'custom' && t !== 'builtin') throw new BerthError('INVALID_ARGUMENT', `invalid filter: 'type'='${t}'`);
+  }
+  const dangling = filters.get('dangling')?.map((d) => {
+    if (!['true', '1', 'false', '0'].includes(d.toLowerCase())) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'dangling=${d}'`);
+    return d.toLowerCase() === 'true' || d === '1';
   });
+  // Dangling: a user network no container names (the predefined ones never are).
+  const named = dangling?.length ? deps.containers.list() : [];
+  const isDangling = (r: NetworkRow) => Boolean(r.rec) && !named.some((c) => usesNetwork(c, r.Name));
+  const any = (k: string, test: (v: string) => boolean) => !filters.get(k)?.length || filters.get(k)!.some(test);
+  return rows.filter(
+    (r) =>
+      (!dangling?.length || dangling.includes(isDangling(r))) &&
+      any('name', (v) => matches(v, r.Name)) &&
+      any('id', (v) => matches(v, r.ID)) &&
+      any('driver', (v) => v === r.Driver) &&
+      any('scope', (v) => v === r.Scope) &&
+      any('type', (v) => (v === 'custom') === Boolean(r.rec)) &&
+      (filters.get('label') ?? []).every((l) => {
+        const labels = r.rec?.labels ?? {};
+        const i = l.indexOf('=');
+        return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
+      }),
+  );
 }
 
 export interface CreateNetworkOptions {
@@ -100,12 +179,12 @@ export async function removeNetwork(deps: NetworkDeps, name: string): Promise<st
   );
 }
 
-/** `network prune`: removes every user-defined network no container names; returns their names. */
-export async function pruneNetworks(deps: NetworkDeps): Promise<string[]> {
+/** `network prune`: removes every user-defined network no container names (and that `match`, when given, takes); returns their names. */
+export async function pruneNetworks(deps: NetworkDeps, opts: { match?: (rec: NetworkRecord) => boolean } = {}): Promise<string[]> {
   const used = new Set(deps.containers.list().map((c) => c.config.network));
   const removed: string[] = [];
   for (const rec of deps.networks.list()) {
-    if (used.has(rec.name)) continue;
+    if (used.has(rec.name) || (opts.match && !opts.match(rec))) continue;
     await removeUserNetwork(deps.networks, rec, []);
     removed.push(rec.name);
   }

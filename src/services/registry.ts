@@ -5,9 +5,10 @@
 import { BerthError } from '../errors/index.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { ProgressEvent } from '../image/transfer.ts';
-import { familiarName, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
+import { familiarName, familiarRepository, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
 import { checkLogin, eraseCredentials, pullImage, pushImage, storeCredentials } from '../registry/index.ts';
 import type { CompressionFormat } from '../registry/push-source.ts';
+import { recordEvent } from '../store/events.ts';
 import type { ImageRecord } from '../store/images.ts';
 
 export interface PullRequest {
@@ -43,6 +44,7 @@ export async function pull(stores: ImageStores, name: string, opts: PullRequest 
     signal: opts.signal,
     onProgress: opts.onProgress,
   });
+  recordEvent('image', 'pull', familiarName(ref), { name: familiarRepository(ref) });
   return { ...r, familiar: familiarName(ref) };
 }
 
@@ -80,6 +82,7 @@ export async function push(stores: Pick<ImageStores, 'content' | 'images' | 'sna
     onProgress: opts.onProgress,
     onMessage: opts.onMessage,
   });
+  recordEvent('image', 'push', familiarName(ref), { name: familiarRepository(ref) });
   return { tag: ref.tag!, ...r };
 }
 

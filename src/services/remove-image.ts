@@ -11,6 +11,7 @@ import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
 import { formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
 import type { ContainerRecords } from '../store/containers.ts';
+import { recordEvent } from '../store/events.ts';
 
 /** What removing an image reads and writes: the image rows, and the containers table to see who uses it. */
 export type RemoveImageDeps = Pick<ImageStores, 'images'> & { readonly containers: Pick<ContainerRecords, 'idsUsingImage'> };
@@ -30,6 +31,7 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
   if (byName && tags.length > 1) {
     const full = formatReference(withDefaultTag(parseReference(nameOrId)));
     engine.images.untag(full);
+    recordEvent('image', 'untag', id, { name: id });
     return [{ Untagged: familiarTag(full) }];
   }
   if (!byName && tags.length > 1 && !opts.force) {
@@ -43,11 +45,13 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
   }
   for (const t of tags) {
     engine.images.untag(t);
+    recordEvent('image', 'untag', id, { name: id });
     events.push({ Untagged: familiarTag(t) });
   }
   for (const d of engine.images.repoDigestsOf(id)) events.push({ Untagged: `${d.repository}@${d.digest}` });
   if (users.length) return events; // forced while in use: docker untags but keeps the image
   engine.images.delete(id);
+  recordEvent('image', 'delete', id, { name: id });
   events.push({ Deleted: id });
   return events;
 }

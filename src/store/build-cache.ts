@@ -72,6 +72,21 @@ export class BuildCacheRecords {
     return { layers, configs };
   }
 
+  /** Every step entry (a cached layer): its key, layer, size and times (ms), as `system df` lists them. */
+  steps(): Array<{ key: string; diffId: Digest; size: number; created: number; lastUsed: number }> {
+    const rows = this.db.prepare('SELECT cache_key, result, created, last_used FROM build_cache').all() as Array<{
+      cache_key: string;
+      result: string;
+      created: number;
+      last_used: number;
+    }>;
+    return rows.flatMap((r) => {
+      const res = JSON.parse(r.result) as Result;
+      const diffId = res.layers?.[0];
+      return diffId ? [{ key: r.cache_key, diffId, size: res.size ?? 0, created: r.created, lastUsed: r.last_used }] : [];
+    });
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) n FROM build_cache').get() as { n: number }).n;
   }

@@ -86,6 +86,20 @@ export class ContainerRecords<Config extends ContainerConfigShape = ContainerCon
     });
   }
 
+  /**
+   * Applies `change` to the config atomically, returning the new one; `change` sees the state
+   * too, and refuses (throws) a change the state does not allow (network connect on a running container).
+   */
+  updateConfig(id: string, change: (c: Config, s: State) => Config): Config {
+    return immediate(this.db, () => {
+      const row = this.db.prepare('SELECT config, state FROM containers WHERE id = ?').get(id) as { config: string; state: string } | undefined;
+      if (!row) throw new BerthError('NOT_FOUND', `No such container: ${id}`);
+      const next = change(JSON.parse(row.config) as Config, JSON.parse(row.state) as State);
+      this.db.prepare('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(next), id);
+      return next;
+    });
+  }
+
   get(id: string): StoredContainer<Config, State> | undefined {
     const r = this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as Row | undefined;
     return r && this.toRecord(r);

@@ -6,6 +6,7 @@
 import { BuildCacheRecords } from './build-cache.ts';
 import { ContainerRecords, type ContainerConfigShape, type ContainerStateShape } from './containers.ts';
 import { openDatabase, type Database } from './db.ts';
+import { EventRecords, eventLog, setEventLog } from './events.ts';
 import { FileHashRecords } from './file-hashes.ts';
 import { ImageRecords } from './images.ts';
 import { LeaseRecords } from './leases.ts';
@@ -35,6 +36,8 @@ export class Metadata<Config extends ContainerConfigShape = ContainerConfigShape
   readonly fileHashes: FileHashRecords;
   readonly images: ImageRecords;
   readonly leases: LeaseRecords;
+  /** The event log; this process's `recordEvent` calls write to the last one opened. */
+  readonly events: EventRecords;
   private readonly db: Database;
 
   constructor(path: string) {
@@ -46,6 +49,8 @@ export class Metadata<Config extends ContainerConfigShape = ContainerConfigShape
     this.fileHashes = new FileHashRecords(this.db);
     this.images = new ImageRecords(this.db);
     this.leases = new LeaseRecords(this.db);
+    this.events = new EventRecords(this.db);
+    setEventLog(this.events);
   }
 
   integrityProblems(): string[] {
@@ -66,6 +71,7 @@ export class Metadata<Config extends ContainerConfigShape = ContainerConfigShape
   }
 
   close(): void {
+    if (eventLog() === this.events) setEventLog(undefined);
     this.db.close();
   }
 }

@@ -1,5 +1,5 @@
 /** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -92,4 +92,13 @@ CREATE TABLE IF NOT EXISTS lease_resources (
   PRIMARY KEY (lease_id, kind, name)
 );
 CREATE INDEX IF NOT EXISTS lease_resources_by_name ON lease_resources(kind, name);
+CREATE TABLE IF NOT EXISTS events (    -- store/events.ts: what docker events reads, trimmed as it grows
+  id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: a follower reads the rows after the last it saw
+  time_ns INTEGER NOT NULL,
+  type TEXT NOT NULL,                  -- container, image, volume, network
+  action TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  attributes TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ns);
 `;

@@ -6,6 +6,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
+import { recordEvent } from '../store/events.ts';
 import type { VolumeRecords, VolumeRow } from '../store/volumes.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
@@ -73,7 +74,8 @@ export class VolumeStore {
     // volumes/ and volumes/<name> 0700 (store/private-root.ts); `_data`, the container's, 0755 as docker's.
     await mkdir(join(this.dir, vname), { recursive: true, mode: 0o700 });
     await mkdir(this.mountpoint(vname), { recursive: true, mode: 0o755 });
-    this.records.insertIfAbsent({ name: vname, created: new Date().toISOString(), labels: opts.labels ?? {}, anonymous: opts.anonymous ?? false });
+    if (this.records.insertIfAbsent({ name: vname, created: new Date().toISOString(), labels: opts.labels ?? {}, anonymous: opts.anonymous ?? false }))
+      recordEvent('volume', 'create', vname, { driver: 'local' });
     return this.get(vname)!;
   }
 
@@ -89,15 +91,16 @@ export class VolumeStore {
     const users = this.usedBy(name);
     if (users.length) throw new BerthError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
     this.records.delete(name);
+    recordEvent('volume', 'destroy', name, { driver: 'local' });
     await rm(join(this.dir, name), { recursive: true, force: true });
   }
 
-  /** Removes volumes no container uses; anonymous only unless `all` (docker 23+ semantics). */
-  async prune(opts: { all?: boolean } = {}): Promise<{ removed: string[]; bytes: number }> {
+  /** Removes volumes no container uses (that `match` takes, when given); anonymous only unless `all` (docker 23+ semantics). */
+  async prune(opts: { all?: boolean; match?: (v: Volume) => boolean } = {}): Promise<{ removed: string[]; bytes: number }> {
     const removed: string[] = [];
     let bytes = 0;
     for (const v of this.list()) {
-      if (!opts.all && !v.anonymous) continue;
+      if ((!opts.all && !v.anonymous) || (opts.match && !opts.match(v))) continue;
       if (this.usedBy(v.name).length) continue;
       bytes += await dirSize(v.mountpoint);
       await this.remove(v.name);
