@@ -34,6 +34,9 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** Requests that wait on a container or a log and write nothing to the store. */
+const LONG_POLL = /^(\/v[\d.]+)?\/(containers\/[^/?]+\/(wait|attach|logs|stats|top)|exec\/[^/?]+\/start|events)(\?|$)/;
+
 /** The headers a hijacked request's body is told by: a plain Content-Length, or none. */
 function contentLength(req: IncomingMessage): number {
   const n = Number(req.headers['content-length'] ?? 0);
@@ -85,6 +88,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const handle = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> => {
     const started = Date.now();
+    // What a request makes or uses is kept from prune while it runs (store/leases.ts); a long
+    // poll makes nothing, and holding the lease through it would keep everything newer.
+    const leave = LONG_POLL.test(req.url ?? '') ? () => undefined : opts.deps.engine.lease.enter();
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
@@ -123,6 +129,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (!req.complete) drainBounded(req, JSON_BODY_LIMIT);
       }
     } finally {
+      leave();
       opts.logRequest?.(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`);
     }
   };

@@ -30,8 +30,13 @@ export function streamContentType(version: string, multiplexed: boolean): string
 }
 
 export interface RawStream {
-  /** Sends output to the client, framed when the stream is multiplexed. */
-  write(type: StreamType.Stdout | StreamType.Stderr | StreamType.SystemErr, data: Buffer): void;
+  /**
+   * Sends output to the client, framed when the stream is multiplexed. False when the client
+   * is not keeping up: the writer should wait for `drain` before it sends more (see `relay`).
+   */
+  write(type: StreamType.Stdout | StreamType.Stderr | StreamType.SystemErr, data: Buffer): boolean;
+  /** Resolves once what was written has gone to the client (or the client is gone). */
+  drain(): Promise<void>;
   /** The client's raw input (stdin), ending at its half-close; absent for a plain 200 stream. */
   readonly input?: Readable;
   /** Resolves when the client has gone away (or the stream was ended). */
@@ -50,9 +55,8 @@ export function openRawStream(ctx: ApiContext, opts: { multiplexed: boolean }): 
     const closed = new Promise<void>((r) => sock.once('close', () => r()));
     sock.on('error', () => sock.destroy());
     return {
-      write: (type, data) => {
-        if (!sock.destroyed && sock.writable) sock.write(encode(type, data));
-      },
+      write: (type, data) => (!sock.destroyed && sock.writable ? sock.write(encode(type, data)) : true),
+      drain: () => drained(sock, closed),
       input: sock as unknown as Readable,
       closed,
       end: async () => {
@@ -68,10 +72,27 @@ export function openRawStream(ctx: ApiContext, opts: { multiplexed: boolean }): 
   res.flushHeaders();
   const closed = new Promise<void>((r) => res.once('close', () => r()));
   return {
-    write: (type, data) => {
-      if (!res.writableEnded && !res.destroyed) res.write(encode(type, data));
-    },
+    write: (type, data) => (!res.writableEnded && !res.destroyed ? res.write(encode(type, data)) : true),
+    drain: () => drained(res, closed),
     closed,
     end: () => new Promise<void>((r) => (res.writableEnded ? r() : res.end(() => r()))),
   };
+}
+
+function drained(w: NodeJS.WritableStream & { writableNeedDrain?: boolean }, closed: Promise<void>): Promise<void> {
+  if (!w.writableNeedDrain) return Promise.resolve();
+  return Promise.race([new Promise<void>((r) => w.once('drain', () => r())), closed]);
+}
+
+/**
+ * Passes `source` to the client as `type`, pausing it while the client is behind, so a client
+ * that reads slowly (or not at all) holds the producer back instead of filling the server's
+ * memory. `enabled` false reads and drops (a process must not block on a pipe nobody reads).
+ */
+export function relay(source: NodeJS.ReadableStream, stream: RawStream, type: StreamType.Stdout | StreamType.Stderr, enabled = true): void {
+  source.on('data', (d: Buffer) => {
+    if (!enabled || stream.write(type, d)) return;
+    source.pause();
+    void stream.drain().then(() => source.resume());
+  });
 }

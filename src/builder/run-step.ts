@@ -22,6 +22,16 @@ import type { StepContext } from './step-context.ts';
 
 type RunInstruction = Extract<Instruction, { kind: 'run' }>;
 
+/** A RUN whose process exited non-zero: its argv and exit code, which the Engine API reports as docker's classic builder does. */
+export class StepExitError extends BerthError {
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number,
+  ) {
+    super('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${exitCode}`);
+  }
+}
+
 /** The argv a RUN executes: exec form as is; shell form (and heredocs) through the stage's SHELL. */
 export function runArgv(inst: RunInstruction, state: StageState): string[] {
   if (inst.json) return inst.args;
@@ -177,7 +187,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     ctx.signal?.removeEventListener('abort', abort);
     if (ctx.signal?.aborted) throw new BerthError('CANCELLED', 'the build was cancelled');
     if (code !== 0) {
-      throw new BerthError('RUNTIME', `process "${argv.join(' ')}" did not complete successfully: exit code: ${code}`);
+      throw new StepExitError(argv, code);
     }
     // Straight from the upperdir while the overlay is still mounted: nothing uses the merged
     // view any more, and the commit detaches it while it hashes. Unmounting first put the

@@ -10,10 +10,18 @@ const puller: ImagePuller = {
   pull: async (stores, name, opts) => (await import('../registry/index.ts')).pullImage(stores, name, opts),
 };
 
-export function getEngine(cmd: Command): Promise<Engine> {
+/**
+ * What `berth serve` pulls with when a request gives no credentials: nobody's. The server's
+ * clients are not root, so root's docker config is not theirs to use.
+ */
+export const anonymousPuller: ImagePuller = {
+  pull: async (stores, name, opts) => (await import('../registry/index.ts')).pullImage(stores, name, { ...opts, credentials: null }),
+};
+
+export function getEngine(cmd: Command, opts: { puller?: ImagePuller } = {}): Promise<Engine> {
   let root: string | undefined;
   for (let c: Command | null = cmd; c; c = c.parent) root ??= (c.opts() as { root?: string }).root;
-  engine ??= import('../engine.ts').then((m) => m.openEngine({ root, puller }));
+  engine ??= import('../engine.ts').then((m) => m.openEngine({ root, puller: opts.puller ?? puller }));
   return engine;
 }
 

@@ -1,4 +1,4 @@
-/** Image verbs: import, images, tag, rmi, inspect, history, save, load. */
+/** Image verbs: import, images, tag, rmi, inspect, history, save, load, commit. */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
@@ -187,6 +187,35 @@ export function register(program: Command): void {
       const lines = await loadImages(engine, o.input ?? '-');
       if (!o.quiet) out(lines.map((l) => `${l}\n`).join(''));
     });
+
+  program
+    .command('commit')
+    .description("Create a new image from a container's changes")
+    .argument('<container>')
+    .argument('[repository]', 'name[:tag] for the new image')
+    .option('-a, --author <author>', 'author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the created image', collect, [])
+    .option('-m, --message <text>', 'commit message')
+    .option('-p, --pause [bool]', 'pause the container during commit', 'true')
+    .action(
+      async (
+        container: string,
+        repository: string | undefined,
+        o: { author?: string; change: string[]; message?: string; pause: string | boolean },
+        cmd: Command,
+      ) => {
+        const engine = await getEngine(cmd);
+        const { commitContainer } = await import('../services/commit.ts');
+        const rec = await commitContainer(engine, container, {
+          reference: repository,
+          author: o.author,
+          comment: o.message,
+          changes: o.change,
+          pause: o.pause !== 'false' && o.pause !== false,
+        });
+        out(`${rec.id}\n`);
+      },
+    );
 
   program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune());
 }

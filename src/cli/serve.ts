@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { DEFAULT_HOST, groupId, listenTcp, listenUnix, parseHost } from '../api/listen.ts';
 import { createApiServer, type TlsFiles } from '../api/server.ts';
 import { BerthError } from '../errors/index.ts';
-import { collect, getEngine } from './context.ts';
+import { spawnAsServer } from '../sys/spawn.ts';
+import { anonymousPuller, collect, getEngine } from './context.ts';
 
 interface ServeFlags {
   host?: string[];
@@ -43,7 +44,8 @@ async function serve(cmd: Command, f: ServeFlags): Promise<void> {
       });
     }
   }
-  const engine = await getEngine(cmd);
+  spawnAsServer();
+  const engine = await getEngine(cmd, { puller: anonymousPuller });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const gid = f.group !== undefined ? groupId([f.group]) : groupId(['docker', 'berth']);
   if (f.group !== undefined && gid === undefined) throw new BerthError('NOT_FOUND', `group ${f.group} not found`);

@@ -99,7 +99,7 @@ export async function copyImage(source: ImageSource, sink: ImageSink, opts: Copy
   for (const img of images) for (const d of [img.parsed.config, ...img.parsed.layers]) blobs.set(d.digest, d);
   const copyBlob = async (desc: Descriptor) => {
     if (await sink.hasBlob(desc, opts)) {
-      opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, skipped: 'exists' });
+      opts.onProgress?.({ kind: 'blob-done', digest: desc.digest, skipped: 'exists', label: desc.mediaType });
       return;
     }
     opts.onProgress?.({ kind: 'blob-start', digest: desc.digest, size: desc.size, label: desc.mediaType });

@@ -1,7 +1,7 @@
 /** `save` and `load`: the store to an archive and back, both through copyImage. */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../errors/index.ts';
 import { hostPlatform } from '../oci/platform.ts';
 import { familiarName, parseReference, withDefaultTag } from '../reference/index.ts';
@@ -40,13 +40,13 @@ export async function saveImages(
   await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
 }
 
-/** Loads every image in the archive; returns docker's output lines. */
-export async function loadImages(stores: ImageStores, input: string, tmpDir: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+/** Loads every image in the archive (a path, `-` for stdin, or a stream); returns docker's output lines. */
+export async function loadImages(stores: ImageStores, input: string | Readable, tmpDir: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
   let dir = tmpDir;
-  if (input !== '-' && (await stat(input).catch(() => undefined))?.isDirectory()) {
+  if (typeof input === 'string' && input !== '-' && (await stat(input).catch(() => undefined))?.isDirectory()) {
     dir = input;
   } else {
-    const stream = input === '-' ? process.stdin : createReadStream(input);
+    const stream = typeof input !== 'string' ? input : input === '-' ? process.stdin : createReadStream(input);
     await unpackArchive(stream, tmpDir, opts);
   }
   const lines: string[] = [];

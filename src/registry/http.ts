@@ -19,8 +19,11 @@ import { settings } from '../config/index.ts';
 export interface ClientOptions {
   /** Allow http and unverified TLS (`--tls-verify=false`, insecure-registries). */
   readonly insecure?: boolean;
-  /** Explicit credentials; otherwise read from docker's config. */
-  readonly credentials?: Credentials;
+  /**
+   * Explicit credentials; `null` for none at all (an API request that sent none: the server
+   * never lends its own); otherwise read from docker's config.
+   */
+  readonly credentials?: Credentials | null;
 }
 
 export interface RequestOptions {
@@ -92,8 +95,8 @@ export class RegistryClient {
     readonly registry: string,
     private readonly opts: ClientOptions = {},
   ) {
-    this.creds = opts.credentials;
-    this.credsLoaded = !!opts.credentials;
+    this.creds = opts.credentials ?? undefined;
+    this.credsLoaded = opts.credentials !== undefined;
     const caFile = join(settings().certsDir, registry, 'ca.crt');
     if (existsSync(caFile)) this.ca = readFileSync(caFile);
   }

@@ -13,6 +13,7 @@ import { hostPlatform, parsePlatform } from '../oci/platform.ts';
 import { formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { discard } from './body.ts';
+import type { Credentials } from './credentials.ts';
 import { RegistryClient } from './http.ts';
 import { pushSource, type CompressionFormat } from './push-source.ts';
 import { RegistrySink } from './sink.ts';
@@ -21,19 +22,21 @@ import { RegistrySource } from './source.ts';
 export { RegistryClient } from './http.ts';
 export { RegistrySource } from './source.ts';
 export { RegistrySink } from './sink.ts';
-export { getCredentials, storeCredentials, eraseCredentials } from './credentials.ts';
+export { getCredentials, storeCredentials, eraseCredentials, type Credentials } from './credentials.ts';
 
 export interface PullOptions {
   readonly platform?: string;
   readonly allPlatforms?: boolean;
   readonly insecure?: boolean;
+  /** The registry's credentials; `null` for none; read from docker's config when absent. */
+  readonly credentials?: Credentials | null;
   readonly signal?: AbortSignal;
   readonly onProgress?: (ev: ProgressEvent) => void;
 }
 
 export async function pullImage(stores: ImageStores, name: string, opts: PullOptions = {}): Promise<{ record: ImageRecord; digest: string; ref: string }> {
   const ref = withDefaultTag(parseReference(name));
-  const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
+  const client = new RegistryClient(ref.registry, { insecure: opts.insecure, credentials: opts.credentials });
   const sink = new StoreImageSink(stores, { tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [], repository: repositoryName(ref) });
   const result = await copyImage(new RegistrySource(client, ref), sink, {
     platform: opts.platform ? parsePlatform(opts.platform) : hostPlatform(),
@@ -48,6 +51,8 @@ export async function pullImage(stores: ImageStores, name: string, opts: PullOpt
 
 export interface PushOptions {
   readonly insecure?: boolean;
+  /** The registry's credentials; `null` for none; read from docker's config when absent. */
+  readonly credentials?: Credentials | null;
   readonly compression?: CompressionFormat;
   readonly signal?: AbortSignal;
   readonly onProgress?: (ev: ProgressEvent) => void;
@@ -64,7 +69,7 @@ export async function pushImage(
   stores.lease.add('image', [id]); // kept from a prune while its blobs are sent
   const record = stores.images.get(id);
   if (!record) throw new BerthError('NOT_FOUND', `No such image: ${name}`);
-  const client = new RegistryClient(ref.registry, { insecure: opts.insecure });
+  const client = new RegistryClient(ref.registry, { insecure: opts.insecure, credentials: opts.credentials });
   const mountFrom = stores.images
     .repoDigestsOf(id)
     .map((d) => parseReference(d.repository))

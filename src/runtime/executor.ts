@@ -21,7 +21,7 @@ import { mkdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
-import { exitStatus, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
+import { exitStatus, waitAdoptedChild, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
 import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
@@ -90,6 +90,17 @@ export interface RunningContainer {
   kill(signal: string): Promise<void>;
   /** Removes runc's state of it (killing it first): for a start that is abandoned. */
   delete(): Promise<void>;
+}
+
+/** An exec'd process whose terminal this process holds (`Executor.execWithConsole`). */
+export interface RunningExec {
+  /** Its pid once runc has started it, or 0 when runc failed. */
+  readonly pid: Promise<number>;
+  readonly terminal: Promise<Terminal>;
+  /** runc's own errors. */
+  readonly stderr: NodeJS.ReadableStream | null;
+  /** Its exit status (128+n for a signal), or runc's when it never started. */
+  readonly exited: Promise<number>;
 }
 
 /** The network namespace runc is told to make or join. */
@@ -270,8 +281,30 @@ export class Executor {
   }
 
   /** `runc exec` of a process.json in a running container, in the foreground or detached. */
-  exec(id: string, processJson: string, opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean }): SpawnedChild {
+  exec(
+    id: string,
+    processJson: string,
+    opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean; pidFile?: string; longLived?: boolean },
+  ): SpawnedChild {
     return this.runc.exec(id, processJson, opts);
+  }
+
+  /**
+   * `runc exec` of a tty process whose terminal this process holds: runc sends the pty's
+   * master to `consoleSocket` and exits once the process runs, leaving it to this process
+   * (the child subreaper), which waits for it. `pid` is 0 when runc could not start it, and
+   * `exited` is then runc's own status, with its reason on `stderr`.
+   */
+  async execWithConsole(id: string, processJson: string, io: { consoleSocket: string; pidFile: string }): Promise<RunningExec> {
+    const socket = await listenConsoleSocket(io.consoleSocket);
+    becomeSubreaper();
+    const child = this.runc.exec(id, processJson, { stdio: ['ignore', 'ignore', 'pipe'], tty: true, detach: true, ...io });
+    const runcStatus = child.exited.then(exitStatus, () => 127);
+    void runcStatus.then(() => socket.close());
+    const pid = runcStatus.then(async (status) => (status === 0 ? Number((await readFile(io.pidFile, 'utf8').catch(() => '')).trim()) || 0 : 0));
+    // Waited for on SIGCHLD: a server may hold many of these, each for as long as its client likes.
+    const exited = pid.then(async (p) => (p ? exitStatus(await waitAdoptedChild(p)) : runcStatus));
+    return { pid, terminal: socket.terminal, stderr: child.stderr, exited };
   }
 
   kill(id: string, signal: string): Promise<void> {

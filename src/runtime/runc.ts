@@ -74,11 +74,34 @@ export class Runc {
 
   /**
    * `runc exec` with a process.json: in the foreground, it exits with the process; with
-   * `detach`, as soon as the process has started.
+   * `detach`, as soon as the process has started. A console socket (detached, tty) is where
+   * runc sends the master of the pty it makes; a pid file is where it writes the process's pid.
    */
-  exec(id: string, processJson: string, opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; tty: boolean; detach?: boolean }): SpawnedChild {
-    const args = [...this.base(), 'exec', '--process', processJson, ...(opts.tty ? ['--tty'] : []), ...(opts.detach ? ['--detach'] : []), id];
-    return spawnChild(RUNC, args, { stdio: opts.stdio });
+  exec(
+    id: string,
+    processJson: string,
+    opts: {
+      stdio: readonly [StdioKind, StdioKind, StdioKind];
+      tty: boolean;
+      detach?: boolean;
+      pidFile?: string;
+      consoleSocket?: string;
+      /** Reaped by Node on SIGCHLD rather than by a thread (sys/spawn.ts): for a process a client may keep running. */
+      longLived?: boolean;
+    },
+  ): SpawnedChild {
+    const args = [
+      ...this.base(),
+      'exec',
+      '--process',
+      processJson,
+      ...(opts.tty ? ['--tty'] : []),
+      ...(opts.detach ? ['--detach'] : []),
+      ...(opts.consoleSocket ? ['--console-socket', opts.consoleSocket] : []),
+      ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []),
+      id,
+    ];
+    return spawnChild(RUNC, args, { stdio: opts.stdio, longLived: opts.longLived });
   }
 
   async kill(id: string, signal: string): Promise<void> {

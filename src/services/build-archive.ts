@@ -1,9 +1,11 @@
 /** A build context that arrives as an archive (`build -` with a tar on stdin, or the Engine API's build body). */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { unpackArchive } from '../image/archive-read.ts';
+import { BerthError } from '../errors/index.ts';
+import { applyLayer } from '../layer/index.ts';
 import type { ProcessLease } from '../store/leases.ts';
+import { readFileInRoot } from '../sys/in-root.ts';
 import type { BuildInput } from './build.ts';
 
 /**
@@ -12,15 +14,41 @@ import type { BuildInput } from './build.ts';
  * The input's cleanup removes the dir.
  */
 export async function contextFromArchive(deps: { readonly root: string; readonly lease: ProcessLease }, archive: Buffer, file?: string): Promise<BuildInput> {
+  return contextFromStream(deps, Readable.from([archive]), file);
+}
+
+/**
+ * The same from a stream (an upload), which is unpacked as it arrives, never held whole:
+ * its size is bounded by the caller (the stream fails) and by the disk. `file` is a path
+ * inside the context; one that leaves it is refused.
+ */
+export async function contextFromStream(
+  deps: { readonly root: string; readonly lease: ProcessLease },
+  archive: Readable,
+  file?: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<BuildInput> {
+  const rel = dockerfileInContext(file);
   deps.lease.hold();
   const dir = await mkdtemp(join(deps.root, 'tmp-context-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    await unpackArchive(Readable.from([archive]), dir);
-    const path = join(dir, file ?? 'Dockerfile');
-    return { contextDir: dir, dockerfile: { path, content: await readFile(path, 'utf8') }, cleanup };
+    // Extracted as a layer is: modes, links and ownership kept (a script COPY'd from the
+    // context stays executable), every path held inside the dir.
+    await applyLayer(archive, dir, { whiteouts: 'apply', signal: opts.signal });
+    const content = readFileInRoot(dir, rel);
+    if (content === undefined) throw new BerthError('NOT_FOUND', `Cannot locate specified Dockerfile: ${file ?? 'Dockerfile'}`);
+    return { contextDir: dir, dockerfile: { path: join(dir, rel), content }, cleanup };
   } catch (e) {
     await cleanup();
     throw e;
   }
+}
+
+/** The Dockerfile's path relative to the context (a leading `/` is its root); `..` out of it is refused. */
+function dockerfileInContext(file: string | undefined): string {
+  const given = posix.normalize(file || 'Dockerfile');
+  const rel = posix.normalize(`/${given}`).slice(1);
+  if (!rel || given === '..' || given.startsWith('../')) throw new BerthError('INVALID_ARGUMENT', `the Dockerfile (${file}) must be within the build context`);
+  return rel;
 }

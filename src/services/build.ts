@@ -10,6 +10,8 @@ import { build, type BuildOptions, type BuildResult } from '../builder/builder.t
 import { BerthError } from '../errors/index.ts';
 import { isTarArchive } from '../layer/magic.ts';
 
+export { StepExitError } from '../builder/run-step.ts';
+
 export interface BuildInput {
   /** The context directory; none for a Dockerfile read from stdin. */
   readonly contextDir?: string;

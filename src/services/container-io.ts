@@ -14,7 +14,7 @@ import { BerthError } from '../errors/index.ts';
 
 export { attachClient } from '../container/attach.ts';
 export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
-export { execInContainer } from '../container/exec.ts';
+export { execInContainer, requireRunning, startExec, type ExecHandle, type ExecIo, type ExecOptions } from '../container/exec.ts';
 export type { LogLine } from '../container/logs.ts';
 
 /** A container's log so far (the last `tail` lines when given), and where a follow goes on from. */

@@ -9,13 +9,16 @@ import type { Readable, Writable } from 'node:stream';
 import { importRootfs } from '../image/import.ts';
 import { familiarTag, imageHistory, inspectImage, type HistoryRow } from '../image/inspect.ts';
 import { normalizeName } from '../image/names.ts';
-import { requireImageId } from '../image/resolve.ts';
+import { findImageId, loadImage, requireImageId } from '../image/resolve.ts';
 import { loadImages as loadArchive, saveImages as saveArchive } from '../image/save-load.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
 import { parsePlatform } from '../oci/platform.ts';
 import { recordEvent } from '../store/events.ts';
+import { familiarRepository, parseReference } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
+
+export type { HistoryRow };
 
 /** One row of `images`: an image under one of its names (`<none>` when it has none). */
 export interface ImageSummary {
@@ -42,6 +45,47 @@ export function listImages(stores: Pick<ImageStores, 'images'>, opts: { reposito
     }
   }
   return rows;
+}
+
+/** One image with all its names, as the Engine API lists them (`GET /images/json`). */
+export interface ImageDetail {
+  readonly id: Digest;
+  /** Familiar names: `bb:1`, `127.0.0.1:5000/cap:1`. */
+  readonly tags: readonly string[];
+  /** `NAME@sha256:...` for each registry the image is known at. */
+  readonly repoDigests: readonly string[];
+  readonly created?: string;
+  readonly size: number;
+  readonly labels: Readonly<Record<string, string>> | null;
+}
+
+/** Every image once, with its names and labels (read from its config). */
+export async function imageDetails(stores: Pick<ImageStores, 'content' | 'images'>): Promise<ImageDetail[]> {
+  const out: ImageDetail[] = [];
+  for (const img of stores.images.list()) {
+    const config = await loadImage(stores, img.id).then(
+      (l) => l.config,
+      () => undefined, // a record whose blobs are gone still lists, as `images` does
+    );
+    out.push({
+      id: img.id,
+      tags: stores.images.tagsOf(img.id).map(familiarTag),
+      repoDigests: stores.images.repoDigestsOf(img.id).map((d) => `${familiarRepository(parseReference(d.repository))}@${d.digest}`),
+      created: img.created,
+      size: img.size,
+      labels: config?.config?.Labels ?? null,
+    });
+  }
+  return out;
+}
+
+/** The id of the image a name or id names, or undefined when there is none (or the name is not one). */
+export function imageIdOf(stores: Pick<ImageStores, 'images'>, nameOrId: string): Digest | undefined {
+  try {
+    return findImageId(stores, nameOrId);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `tag SOURCE TARGET`: TARGET names the image SOURCE names. */
@@ -103,11 +147,15 @@ export function saveImages(
 }
 
 /**
- * `load`: every image in a tar archive (a path, or `-` for stdin) or an OCI layout directory.
+ * `load`: every image in a tar archive (a path, `-` for stdin, or a stream) or an OCI layout directory.
  * Returns docker's lines (`Loaded image: NAME`). The archive is unpacked in a temp dir under
  * the state root, which this process's lease keeps from a prune until it is gone.
  */
-export async function loadImages(stores: ImageStores & { readonly root: string }, input: string, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+export async function loadImages(
+  stores: ImageStores & { readonly root: string },
+  input: string | Readable,
+  opts: { signal?: AbortSignal } = {},
+): Promise<string[]> {
   stores.lease.hold();
   const tmp = await mkdtemp(join(stores.root, 'tmp-load-'));
   try {

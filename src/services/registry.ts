@@ -6,10 +6,12 @@ import { BerthError } from '../errors/index.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { ProgressEvent } from '../image/transfer.ts';
 import { familiarName, familiarRepository, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
-import { checkLogin, eraseCredentials, pullImage, pushImage, storeCredentials } from '../registry/index.ts';
+import { checkLogin, type Credentials, eraseCredentials, pullImage, pushImage, storeCredentials } from '../registry/index.ts';
 import type { CompressionFormat } from '../registry/push-source.ts';
 import { recordEvent } from '../store/events.ts';
 import type { ImageRecord } from '../store/images.ts';
+
+export type { Credentials };
 
 export interface PullRequest {
   /** `os/arch[/variant]`; the host's by default. */
@@ -18,6 +20,8 @@ export interface PullRequest {
   readonly allPlatforms?: boolean;
   /** Plain HTTP, or HTTPS without verifying the certificate. */
   readonly insecure?: boolean;
+  /** The registry's credentials; `null` for none (the API's anonymous requests); docker's config file when absent. */
+  readonly credentials?: Credentials | null;
   readonly signal?: AbortSignal;
   /** Called once the name is understood, before anything is fetched (docker's `TAG: Pulling from REPO`). */
   readonly onStart?: (what: { tagOrDigest: string; repository: string }) => void;
@@ -41,6 +45,7 @@ export async function pull(stores: ImageStores, name: string, opts: PullRequest 
     platform: opts.platform,
     allPlatforms: opts.allPlatforms,
     insecure: opts.insecure,
+    credentials: opts.credentials,
     signal: opts.signal,
     onProgress: opts.onProgress,
   });
@@ -52,6 +57,8 @@ export const COMPRESSION_FORMATS: readonly CompressionFormat[] = ['auto', 'gzip'
 
 export interface PushRequest {
   readonly insecure?: boolean;
+  /** The registry's credentials; `null` for none; docker's config file when absent. */
+  readonly credentials?: Credentials | null;
   /** How layers are compressed on the way: auto (gzip unless it does not pay), gzip, none, zstd. */
   readonly compression?: string;
   readonly signal?: AbortSignal;
@@ -77,6 +84,7 @@ export async function push(stores: Pick<ImageStores, 'content' | 'images' | 'sna
   opts.onStart?.({ repository: repositoryName(ref) });
   const r = await pushImage(stores, name, {
     insecure: opts.insecure,
+    credentials: opts.credentials,
     compression: compression as CompressionFormat,
     signal: opts.signal,
     onProgress: opts.onProgress,
@@ -99,6 +107,21 @@ export async function login(server: string, credentials: { username?: string; pa
   if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', 'a password is required', { hint: 'use --password-stdin' });
   await checkLogin(registry, credentials.username, credentials.password, opts.insecure ?? false);
   await storeCredentials(registry, { username: credentials.username, password: credentials.password });
+  return registry;
+}
+
+/**
+ * Checks credentials at a registry and keeps nothing: the Engine API's `/auth`, where, as with
+ * dockerd, the client stores what it logged in with. Returns the registry host.
+ */
+export async function checkCredentials(
+  server: string,
+  credentials: { username?: string; password?: string },
+  opts: { insecure?: boolean } = {},
+): Promise<string> {
+  const registry = registryHost(server || 'docker.io', { dockerIoAlias: true });
+  if (!credentials.username || !credentials.password) throw new BerthError('INVALID_ARGUMENT', 'a username and a password are required');
+  await checkLogin(registry, credentials.username, credentials.password, opts.insecure ?? false);
   return registry;
 }
 

@@ -9,7 +9,7 @@ import { familiarTag } from '../image/inspect.ts';
 import { requireImageId } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
-import { formatReference, parseReference, withDefaultTag } from '../reference/index.ts';
+import { familiarRepository, formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
 import type { ContainerRecords } from '../store/containers.ts';
 import { recordEvent } from '../store/events.ts';
 
@@ -29,10 +29,15 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
   const byName = !/^(sha256:)?[a-f0-9]{4,64}$/.test(nameOrId);
   const users = containersUsing(engine, id);
   if (byName && tags.length > 1) {
-    const full = formatReference(withDefaultTag(parseReference(nameOrId)));
+    const ref = withDefaultTag(parseReference(nameOrId));
+    const full = formatReference(ref);
     engine.images.untag(full);
     recordEvent('image', 'untag', id, { name: id });
-    return [{ Untagged: familiarTag(full) }];
+    // As docker: with the repository's last tag goes the image's digest there (set by a push or pull).
+    const repository = repositoryName(ref);
+    if (engine.images.tagsOf(id).some((t) => repositoryName(parseReference(t)) === repository)) return [{ Untagged: familiarTag(full) }];
+    const digests = engine.images.untagRepoDigests(id, repository);
+    return [{ Untagged: familiarTag(full) }, ...digests.map((d) => ({ Untagged: `${familiarRepository(ref)}@${d}` }))];
   }
   if (!byName && tags.length > 1 && !opts.force) {
     throw new BerthError('CONFLICT', `conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
@@ -48,7 +53,7 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
     recordEvent('image', 'untag', id, { name: id });
     events.push({ Untagged: familiarTag(t) });
   }
-  for (const d of engine.images.repoDigestsOf(id)) events.push({ Untagged: `${d.repository}@${d.digest}` });
+  for (const d of engine.images.repoDigestsOf(id)) events.push({ Untagged: `${familiarRepository(parseReference(d.repository))}@${d.digest}` });
   if (users.length) return events; // forced while in use: docker untags but keeps the image
   engine.images.delete(id);
   recordEvent('image', 'delete', id, { name: id });

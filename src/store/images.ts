@@ -126,6 +126,15 @@ export class ImageRecords {
     return this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
   }
 
+  /** Forgets the image's digests at one repository (its last tag there is gone); returns the digests forgotten. */
+  untagRepoDigests(id: Digest, repository: string): Digest[] {
+    return immediate(this.db, () => {
+      const rows = this.db.prepare('SELECT digest FROM repo_digests WHERE image_id = ? AND repository = ?').all(id, repository) as Array<{ digest: Digest }>;
+      this.db.prepare('DELETE FROM repo_digests WHERE image_id = ? AND repository = ?').run(id, repository);
+      return rows.map((r) => r.digest);
+    });
+  }
+
   /** Deletes the image record and everything naming it. */
   delete(id: Digest): void {
     immediate(this.db, () => {

@@ -146,6 +146,8 @@ export function coveredBy(live: LiveLeases, timeMs: number): boolean {
 /** This process's lease on one state root. */
 export class ProcessLease {
   private id: string | undefined;
+  private atExit = false;
+  private users = 0;
 
   constructor(private readonly records: LeaseRecords) {}
 
@@ -155,7 +157,24 @@ export class ProcessLease {
     const id = `${process.pid}:${processStart('self')}`;
     this.records.put(id, process.pid, Date.now() - SLACK_MS);
     this.id = id;
-    process.once('exit', () => this.release());
+    if (!this.atExit) process.once('exit', () => this.release());
+    this.atExit = true;
+  }
+
+  /**
+   * For a process that lives on between pieces of work (`berth serve`): marks one piece as
+   * begun, and returns its end. When the last piece in flight ends the lease is released, so
+   * what the server made and recorded is no longer kept from prune; the next write takes a
+   * new lease. A command, which does one piece of work, never calls this.
+   */
+  enter(): () => void {
+    this.users++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.users === 0) this.release();
+    };
   }
 
   /** Names things this process is about to use; call before looking for them. */

@@ -6,6 +6,7 @@
  * size. Without the addon, Node's spawn does it. Callers never see which one ran.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { Readable, Writable } from 'node:stream';
@@ -32,6 +33,21 @@ export interface SpawnOptions {
   /** fds 0, 1, 2; the default is stdin from /dev/null and stdout, stderr on pipes. */
   readonly stdio?: readonly [StdioKind, StdioKind, StdioKind];
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A child that may run for as long as a client likes (an exec in `berth serve`): started by
+   * Node's spawn, whose exit Node reaps on SIGCHLD, because the addon's waitpid holds a
+   * thread-pool thread for the child's whole life, and a server has only a few of them.
+   */
+  readonly longLived?: boolean;
+}
+
+/**
+ * Set by a process that serves many requests (`berth serve`): every child is then waited for as
+ * a long-lived one, since any build step or runc it starts may run for as long as it likes.
+ */
+let serving = false;
+export function spawnAsServer(): void {
+  serving = true;
 }
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -49,12 +65,64 @@ export function waitChild(pid: number): Promise<ChildExit> {
   return native.waitpid(pid).then((r) => ({ code: r.code, signal: r.signal === null ? null : (signalNames.get(r.signal) ?? null) }));
 }
 
+/** The state letter of /proc/PID/stat (after the command name, which may hold spaces and parens), or undefined when there is no such process. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How often adopted children are looked at besides on SIGCHLD, should a signal be missed. */
+const ADOPTED_POLL_MS = 1000;
+
+/** The adopted children being waited for, each with its check; one SIGCHLD listener and one timer serve them all. */
+const adopted = new Map<number, () => void>();
+let adoptedTimer: NodeJS.Timeout | undefined;
+
+function checkAdopted(): void {
+  for (const check of [...adopted.values()]) check();
+}
+
+/**
+ * The exit of an orphan this process adopted as subreaper, waited for without holding a
+ * thread: its state is read on each SIGCHLD (and now and then besides), and only once it is a
+ * zombie is it reaped, where waitChild returns at once. A waitChild held for a long-lived
+ * process would keep a thread-pool thread the whole time.
+ */
+export function waitAdoptedChild(pid: number): Promise<ChildExit> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const state = procState(pid);
+      if (state !== undefined && state !== 'Z') return;
+      adopted.delete(pid);
+      if (!adopted.size) {
+        process.off('SIGCHLD', checkAdopted);
+        clearInterval(adoptedTimer);
+        adoptedTimer = undefined;
+      }
+      // Gone without a zombie: someone else reaped it, and its status went with them.
+      if (state === undefined) resolve({ code: null, signal: 'SIGKILL' });
+      else waitChild(pid).then(resolve, reject);
+    };
+    if (!adopted.size) {
+      process.on('SIGCHLD', checkAdopted);
+      adoptedTimer = setInterval(checkAdopted, ADOPTED_POLL_MS);
+      adoptedTimer.unref();
+    }
+    adopted.set(pid, check);
+    check();
+  });
+}
+
 /** Starts `file` (an absolute path: there is no PATH search) with `args`. */
 export function spawnChild(file: string, args: readonly string[], opts: SpawnOptions = {}): SpawnedChild {
   const stdio = opts.stdio ?? ['ignore', 'pipe', 'pipe'];
   const env = opts.env ?? process.env;
   const native = sys();
-  if (!native?.spawn) {
+  if (!native?.spawn || opts.longLived || serving) {
     const child = spawn(file, args, { stdio: [...stdio], env });
     const exited = new Promise<ChildExit>((resolve, reject) => {
       child.on('error', reject);

@@ -81,4 +81,24 @@ describe('ProcessLease', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('a server releases its lease when the last piece of work in flight ends, and takes a new one on the next write', () => {
+    const lease = new ProcessLease(records);
+    const self = `${process.pid}:${processStart('self')}`;
+    const endA = lease.enter();
+    const endB = lease.enter();
+    lease.add('blob', ['sha256:served']);
+    assert.ok(records.read().names.get('blob')?.has('sha256:served'));
+    endA();
+    endA(); // a second end of the same piece counts once
+    assert.ok(records.read().names.get('blob')?.has('sha256:served'), 'B is still in flight');
+    endB();
+    assert.equal(records.read().names.get('blob')?.has('sha256:served') ?? false, false);
+    assert.equal(records.read().since, undefined);
+    const endC = lease.enter();
+    lease.hold();
+    assert.ok(records.read().since !== undefined, `${self} holds a lease again`);
+    endC();
+    assert.equal(records.read().since, undefined);
+  });
 });

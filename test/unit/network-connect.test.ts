@@ -26,7 +26,7 @@ after(() => {
 const deps = { networks: m.networks, containers: m.containers };
 
 const front = createNetworkRecord(m.networks, 'front', { hostRoutes: [], labels: { team: 'web', tier: 'a' } });
-const back = createNetworkRecord(m.networks, 'back', { hostRoutes: [], labels: { team: 'db' } });
+createNetworkRecord(m.networks, 'back', { hostRoutes: [], labels: { team: 'db' } });
 
 function container(id: string, name: string, network: string, status: ContainerState['status'] = 'created'): ContainerRecord {
   const config = {
@@ -117,21 +117,41 @@ describe('connect and disconnect', () => {
   });
 
   const refusals: Array<[string, () => void, string]> = [
-    ['a second chosen network', () => (container('2'.repeat(64), 'c2', 'back'), connectNetwork(deps, 'front', 'c2')), 'UNSUPPORTED'],
+    [
+      'a second chosen network',
+      () => {
+        container('2'.repeat(64), 'c2', 'back');
+        connectNetwork(deps, 'front', 'c2');
+      },
+      'UNSUPPORTED',
+    ],
     [
       'another network for a running container',
-      () => (container('3'.repeat(64), 'c3', 'bridge', 'running'), connectNetwork(deps, 'front', 'c3')),
+      () => {
+        container('3'.repeat(64), 'c3', 'bridge', 'running');
+        connectNetwork(deps, 'front', 'c3');
+      },
       'UNSUPPORTED',
     ],
     [
       'the network a running container is on',
-      () => (container('4'.repeat(64), 'c4', 'back', 'running'), connectNetwork(deps, 'back', 'c4')),
+      () => {
+        container('4'.repeat(64), 'c4', 'back', 'running');
+        connectNetwork(deps, 'back', 'c4');
+      },
       'FAILED_PRECONDITION',
     ],
     ['disconnecting a running container', () => disconnectNetwork(deps, 'back', 'c4'), 'UNSUPPORTED'],
     ['a network the container is not on', () => disconnectNetwork(deps, 'front', 'c2'), 'FAILED_PRECONDITION'],
     ['aliases on a predefined network', () => connectNetwork(deps, 'bridge', 'c2', { aliases: ['x'] }), 'INVALID_ARGUMENT'],
-    ['a host-network container', () => (container('5'.repeat(64), 'c5', 'host'), connectNetwork(deps, 'front', 'c5')), 'FAILED_PRECONDITION'],
+    [
+      'a host-network container',
+      () => {
+        container('5'.repeat(64), 'c5', 'host');
+        connectNetwork(deps, 'front', 'c5');
+      },
+      'FAILED_PRECONDITION',
+    ],
     ['an unknown container', () => connectNetwork(deps, 'front', 'nosuch'), 'NOT_FOUND'],
     ['an unknown network', () => connectNetwork(deps, 'nosuch', 'c2'), 'NOT_FOUND'],
   ];
