@@ -67,6 +67,9 @@ export function openRawStream(ctx: ApiContext, opts: { multiplexed: boolean }): 
     };
   }
   const res = ctx.res!;
+  // As dockerd: no length and no chunking, the body ends when the connection closes.
+  res.useChunkedEncodingByDefault = false;
+  res.shouldKeepAlive = false;
   res.writeHead(200, { 'Content-Type': contentType });
   // Headers go now: the client waits for them before it calls start.
   res.flushHeaders();

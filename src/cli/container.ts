@@ -32,6 +32,17 @@ export function parseDetachKeys(spec: string): Buffer {
   );
 }
 
+/** `--filter key=value`, repeated, as the filters map docker's API takes. */
+function psFilters(specs: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new BerthError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${spec}`);
+    (out[spec.slice(0, eq)] ??= []).push(spec.slice(eq + 1));
+  }
+  return out;
+}
+
 export function register(program: Command): void {
   addCreateFlags(program.command('create').description('Create a new container')).action(
     async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
@@ -84,16 +95,23 @@ export function register(program: Command): void {
   program
     .command('__monitor', { hidden: true })
     .argument('<id>')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
+    .option('--hold', "wait for the starter's Go on the attach socket before running the container")
+    .action(async (id: string, o: { hold?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       process.on('SIGINT', () => undefined).on('SIGHUP', () => undefined);
-      await (await starting()).runMonitor(engine, id);
+      await (await starting()).runMonitor(engine, id, { hold: !!o.hold });
     });
 
-  const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean }, cmd: Command) => {
+  const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean; filter: string[] }, cmd: Command) => {
     const engine = await getEngine(cmd);
     const { listContainers, psRow } = await containers();
-    const shown = await listContainers(engine, { all: o.all, latest: o.latest });
+    const shown = o.filter.length
+      ? await (await import('../services/container-ops.ts')).listContainersFiltered(engine, {
+          all: o.all,
+          limit: o.latest ? 1 : undefined,
+          filters: psFilters(o.filter),
+        })
+      : await listContainers(engine, { all: o.all, latest: o.latest });
     const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
     if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
     out(
@@ -109,6 +127,7 @@ export function register(program: Command): void {
       .option('-q, --quiet', 'only display container IDs')
       .option('-l, --latest', 'show the latest created container')
       .option('--no-trunc', 'do not truncate output')
+      .option('-f, --filter <filter>', 'filter output based on conditions provided (label, name, status, id, ancestor, exited...)', collect, [])
       .option('--format <format>', 'table, json, or a Go template')
       .action(ps);
   }

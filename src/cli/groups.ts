@@ -15,6 +15,7 @@ export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
     () => import('./container.ts'),
     ['create', 'run', 'start', '__monitor', 'ps', 'container', 'exec', 'cp', 'logs', 'attach', 'stop', 'kill', 'rm', 'wait', 'inspect'],
   ],
+  [() => import('./container-more.ts'), ['restart', 'rename', 'pause', 'unpause', 'top', 'stats', 'diff', 'export']],
   [() => import('./dockerfile.ts'), ['dockerfile']],
   [() => import('./build.ts'), ['build']],
   [() => import('./lint.ts'), ['lint']],

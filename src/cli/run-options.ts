@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import type { CreateOptions } from '../services/containers.ts';
 import { collect } from './context.ts';
+import { parseDevice } from '../runtime/devices.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
 
 export function addCreateFlags(cmd: Command): Command {
@@ -32,6 +33,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--cap-add <cap>', 'add Linux capabilities', collect, [])
     .option('--cap-drop <cap>', 'drop Linux capabilities', collect, [])
     .option('--privileged', 'give extended privileges to this container')
+    .option('--device <spec>', 'add a host device to the container (HOST[:CONTAINER][:PERMS])', collect, [])
     .option('--security-opt <opt>', 'security options', collect, [])
     .option('--init', 'run an init inside the container that forwards signals and reaps processes')
     .option('-m, --memory <bytes>', 'memory limit')
@@ -79,6 +81,7 @@ export interface CreateFlags {
   capAdd: string[];
   capDrop: string[];
   privileged?: boolean;
+  device?: string[];
   securityOpt: string[];
   init?: boolean;
   memory?: string;
@@ -103,6 +106,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
   };
   const memSwap = f.memorySwap === '-1' ? -1 : parseBytes(f.memorySwap, '--memory-swap');
   parseSecurityOpts(f.securityOpt); // refused at create, as docker does, not when the container starts
+  for (const d of f.device ?? []) parseDevice(d);
   return {
     image,
     command,
@@ -132,6 +136,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
       capAdd: f.capAdd,
       capDrop: f.capDrop,
       privileged: !!f.privileged,
+      devices: f.device ?? [],
       securityOpt: f.securityOpt,
       init: !!f.init,
       memory: parseBytes(f.memory, '--memory'),

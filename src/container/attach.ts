@@ -20,6 +20,8 @@ export enum FrameKind {
   StdinEnd = 3,
   Resize = 4,
   Exit = 5,
+  /** From the starter of a monitor told to hold: its attach is in place, run the container now. */
+  Go = 6,
 }
 
 export interface Frame {
@@ -59,6 +61,8 @@ export interface AttachInput {
   onStdin(data: Buffer): void;
   onStdinEnd(): void;
   onResize(cols: number, rows: number): void;
+  /** A client released a monitor that holds the container until its starter has attached. */
+  onGo?(): void;
 }
 
 export interface AttachServer {
@@ -76,12 +80,19 @@ export async function serveAttach(path: string, input: AttachInput): Promise<Att
     clients.add(sock);
     const decoder = new FrameDecoder();
     sock.on('data', (chunk: Buffer) => {
-      for (const f of decoder.push(chunk)) {
+      for (const f of decoder.push(chunk)) dispatch(f);
+    });
+    // A client's frame must never end the monitor: a resize of a pty that just closed throws EBADF.
+    const dispatch = (f: Frame) => {
+      try {
         if (f.kind === FrameKind.Stdin) input.onStdin(f.payload);
         else if (f.kind === FrameKind.StdinEnd) input.onStdinEnd();
         else if (f.kind === FrameKind.Resize && f.payload.length === 4) input.onResize(f.payload.readUInt16BE(0), f.payload.readUInt16BE(2));
+        else if (f.kind === FrameKind.Go) input.onGo?.();
+      } catch {
+        // The container is going away; its exit is recorded all the same.
       }
-    });
+    };
     sock.on('error', () => sock.destroy());
     sock.on('close', () => clients.delete(sock));
   });

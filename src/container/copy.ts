@@ -64,7 +64,7 @@ export interface CopyOptions {
 }
 
 /** The container's rootfs as an fd, mounted for the copy when it is not running, frozen when it is. */
-async function withRootfs<T>(engine: CopyDeps, idOrName: string, fn: (rootFd: number, rootfs: string) => Promise<T>): Promise<T> {
+export async function withRootfs<T>(engine: CopyDeps, idOrName: string, fn: (rootFd: number, rootfs: string) => Promise<T>): Promise<T> {
   const rec = engine.containers.require(idOrName);
   const { config } = await loadImage(engine, rec.imageId);
   const wasRunning = rec.state.status === 'running';
@@ -88,7 +88,7 @@ function inRootErrno(e: unknown): boolean {
 }
 
 /** Opens `rel` inside the root, or undefined when it is not there. */
-function tryOpen(rootFd: number, rel: string, opts: Parameters<typeof openInRoot>[2]): number | undefined {
+export function tryOpen(rootFd: number, rel: string, opts: Parameters<typeof openInRoot>[2]): number | undefined {
   try {
     return openInRoot(rootFd, rel, opts);
   } catch (e) {
@@ -102,7 +102,7 @@ function tryOpen(rootFd: number, rel: string, opts: Parameters<typeof openInRoot
  * into its dir and name. Only used with the container frozen or stopped, and the result is
  * opened inside the root again.
  */
-function rootRelative(fd: number, rootfs: string): string {
+export function rootRelative(fd: number, rootfs: string): string {
   const host = hostPathOf(fd);
   const root = realpathSync(rootfs);
   if (host === root) return '/';

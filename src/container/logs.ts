@@ -74,7 +74,13 @@ export async function readLogLines(path: string, opts: { start?: number } = {}):
  * Emits a container's log lines from byte `start` on, as they are written, until nobody runs
  * the container any more (its recorder gone is the same as its exit); then the last lines.
  */
-export async function followLog(engine: ContainerControl, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
+export async function followLog(
+  engine: ContainerControl,
+  id: string,
+  start: number,
+  emit: (l: LogLine) => void,
+  opts: { signal?: AbortSignal } = {},
+): Promise<void> {
   const records = engine.containers;
   const path = containerPaths(engine, id).log;
   let end = start;
@@ -87,6 +93,7 @@ export async function followLog(engine: ContainerControl, id: string, start: num
       (await readLogLines(path, { start: end })).lines.forEach(emit);
       return;
     }
+    if (opts.signal?.aborted) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -149,8 +149,21 @@ function ended(stream: NodeJS.ReadableStream | null): Promise<void> {
   return new Promise((r) => (s && !s.readableEnded && !s.destroyed ? s.once('close', () => r()).once('end', () => r()) : r()));
 }
 
+export interface DetachedStartOptions {
+  /**
+   * Called once the monitor serves the container's attach socket (attach.ts) and before it
+   * runs the container, for a starter that must see the output from its first byte (the API,
+   * whose clients attach before they start). It connects to `attachSocket` and sends a Go
+   * frame; the monitor runs the container at the first Go, or after HOLD_TIMEOUT_MS.
+   */
+  readonly beforeRun?: (attachSocket: string) => Promise<void>;
+}
+
+/** How long a held monitor waits for its starter's Go: a starter that died must not leave the container unstarted. */
+const HOLD_TIMEOUT_MS = 10_000;
+
 /** Starts the container under a monitor process and returns once it runs (or failed to). */
-export async function startDetached(engine: StartDeps, id: string): Promise<void> {
+export async function startDetached(engine: StartDeps, id: string, opts: DetachedStartOptions = {}): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
   // Said here, with a hint, rather than by a monitor that could not take the terminal.
@@ -163,27 +176,36 @@ export async function startDetached(engine: StartDeps, id: string): Promise<void
   // fd 3 is a pipe on which it reports the start, one JSON line; a pipe and not the record,
   // because a quick `--rm` container can be run, removed and gone before a poll would see it.
   const entry = process.argv[1]!;
-  const monitor = spawn(process.execPath, ['--', entry, '--root', engine.root, '__monitor', rec.id], {
+  const hold = opts.beforeRun ? ['--hold'] : [];
+  const monitor = spawn(process.execPath, ['--', entry, '--root', engine.root, '__monitor', rec.id, ...hold], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     env: process.env,
   });
   monitor.unref();
-  const report = await readStartReport(monitor.stdio[3] as Readable, rec.id);
+  const beforeRun = opts.beforeRun;
+  // A starter that cannot attach lets the monitor's own timeout run the container.
+  const onListening = beforeRun ? () => void beforeRun(attachSocketPath(engine, rec.id)).catch(() => undefined) : undefined;
+  const report = await readStartReport(monitor.stdio[3] as Readable, rec.id, onListening);
+  if (!report && rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
   if (report?.error) throw new BerthError('RUNTIME', report.error);
   if (!report) throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)}: the monitor process exited before it started the container`);
 }
 
-/** What the monitor says of a start: `{}` when the container runs (or ran), `{error}` when runc could not start it. */
+/**
+ * What the monitor says of a start: `{}` when the container runs (or ran), `{error}` when runc
+ * could not start it; a held monitor first says `{listening}` once its attach socket is served.
+ */
 interface StartReport {
   error?: string;
+  listening?: boolean;
 }
 
 /**
- * The monitor's one-line report; undefined when the pipe closes without one (the monitor died),
- * and an error when none comes within 30 s.
+ * The monitor's report; undefined when the pipe closes without one (the monitor died),
+ * and an error when none comes within 30 s. A `listening` line before it goes to `onListening`.
  */
-function readStartReport(pipe: Readable, id: string): Promise<StartReport | undefined> {
+function readStartReport(pipe: Readable, id: string, onListening?: () => void): Promise<StartReport | undefined> {
   return new Promise((resolve) => {
     let text = '';
     const timer = setTimeout(() => done({ error: `container ${id.slice(0, 12)} did not start within 30s` }), 30_000);
@@ -196,12 +218,25 @@ function readStartReport(pipe: Readable, id: string): Promise<StartReport | unde
     };
     pipe.on('data', (c: Buffer) => {
       text += c.toString();
-      const nl = text.indexOf('\n');
-      if (nl >= 0) done(JSON.parse(text.slice(0, nl)) as StartReport);
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+        const report = JSON.parse(text.slice(0, nl)) as StartReport;
+        text = text.slice(nl + 1);
+        if (!report.listening) return done(report);
+        onListening?.();
+      }
     });
     pipe.on('error', () => undefined);
     pipe.on('close', () => done(undefined));
   });
+}
+
+/** A held monitor's word to its starter that the attach socket is served; fd 3 stays open for the start report. */
+function reportListening(): void {
+  try {
+    writeSync(3, `${JSON.stringify({ listening: true })}\n`);
+  } catch {
+    // No starter to tell: the hold times out.
+  }
 }
 
 /** The monitor's side of that pipe: report once, then let go of it. */
@@ -266,21 +301,46 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
 }
 
 /** The monitor process body: own `runc run`, log its output, serve attach, record its exit. */
-export async function runMonitor(engine: StartDeps, id: string): Promise<void> {
+export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: boolean } = {}): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
   const paths = containerPaths(engine, id);
   const log = new JsonLogWriter(paths.log);
   let proc: MonitoredProcess | undefined;
+  // Input that comes before the container does (stdin piped ahead of the start) waits for it.
+  const early: Array<(p: MonitoredProcess) => void> = [];
+  const toProcess = (fn: (p: MonitoredProcess) => void) => (proc ? fn(proc) : early.push(fn));
+  let release: () => void = () => undefined;
+  const released = opts.hold
+    ? new Promise<void>((r) => {
+        const timer = setTimeout(r, HOLD_TIMEOUT_MS);
+        release = () => {
+          clearTimeout(timer);
+          r();
+        };
+      })
+    : undefined;
   const attach = await serveAttach(attachSocketPath(engine, id), {
-    onStdin: (d) => proc?.input.onStdin(d),
-    onStdinEnd: () => proc?.input.onStdinEnd(),
-    onResize: (c, r) => proc?.input.onResize(c, r),
+    onStdin: (d) => toProcess((p) => p.input.onStdin(d)),
+    onStdinEnd: () => toProcess((p) => p.input.onStdinEnd()),
+    onResize: (c, r) => toProcess((p) => p.input.onResize(c, r)),
+    onGo: () => release(),
   });
+  if (released) {
+    reportListening();
+    await released;
+  }
   // As attached: runc failing to start the container is the engine's error, which
   // `startDetached` reports (exit 125), not container output.
   const runc = new RuncStartWatch();
   proc = await spawnMonitored(engine, rec, runc);
+  for (const fn of early.splice(0)) {
+    try {
+      fn(proc);
+    } catch {
+      // As for live input (attach.ts): a frame that cannot apply never ends the monitor.
+    }
+  }
   proc.onOutput((kind, data) => {
     if (runc.claims(data)) return;
     log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
@@ -297,6 +357,8 @@ export async function runMonitor(engine: StartDeps, id: string): Promise<void> {
   await proc.outputDone();
   // No pid: runc is gone already, having either run a very short container or failed to start one.
   if (!pid) reportStart(runc.error ? { error: runc.error } : {});
+  // A container that ran and exited before its pid was seen still started: its record and `start` event say so.
+  if (!pid && !runc.error) markRunning(engine, id, 0, process.pid);
   await log.close();
   await finishContainer(engine, id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
   await attach.exit(code);

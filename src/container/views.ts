@@ -1,5 +1,6 @@
 /** Docker-shaped views of a container: `ps` rows, status text, and `inspect` JSON. */
 import { humanDuration } from '../progress/units.ts';
+import { parseDevice } from '../runtime/index.ts';
 import type { ContainerRecord } from './records.ts';
 import { ZERO_TIME } from './types.ts';
 
@@ -48,31 +49,83 @@ export function psRow(rec: ContainerRecord, opts: { noTrunc?: boolean } = {}): R
   };
 }
 
-export function inspectContainer(rec: ContainerRecord, paths: { logPath: string; rootfs: string }): Record<string, unknown> {
+/** What inspect shows beyond the record: facts only the kernel or other stores know. */
+export interface InspectLive {
+  /** The cgroup freezer holds it (`pause`). */
+  readonly paused?: boolean;
+  /** The id of the network the container is on, when it is a user network. */
+  readonly networkId?: string;
+}
+
+type NetworkView = {
+  ipAddress?: string;
+  ipPrefixLength?: number;
+  gateway?: string;
+  macAddress?: string;
+  resolvConfPath?: string;
+  hostsPath?: string;
+  hostnamePath?: string;
+};
+
+/** A capability as docker 20.10 shows it: upper case with its CAP_ prefix (`ALL` stays). */
+function capName(c: string): string {
+  const u = c.toUpperCase();
+  return u === 'ALL' || u.startsWith('CAP_') ? u : `CAP_${u}`;
+}
+
+export function inspectContainer(rec: ContainerRecord, paths: { logPath: string; rootfs: string }, live: InspectLive = {}): Record<string, unknown> {
   const s = rec.state;
   const c = rec.config;
   const rt = c.runtime as {
     memory?: number;
+    memorySwap?: number;
     cpus?: number;
     pidsLimit?: number;
     readOnly?: boolean;
     privileged?: boolean;
     capAdd?: string[];
     capDrop?: string[];
+    securityOpt?: string[];
     shmSize?: number;
     init?: boolean;
+    exposedPorts?: string[];
+    devices?: string[];
   };
-  const ports: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  const net = (s.network ?? {}) as NetworkView;
+  const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const e of rt.exposedPorts ?? []) ports[e.includes('/') ? e : `${e}/tcp`] = null;
   for (const p of s.ports ?? []) (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const spec of c.publish) {
+    const m = /^(?:(.*):)?(\d*):(\d+)(?:\/(\w+))?$/.exec(spec) ?? /^()()(\d+)(?:\/(\w+))?$/.exec(spec);
+    if (m) (bindings[`${m[3]}/${m[4] ?? 'tcp'}`] ??= []).push({ HostIp: (m[1] ?? '').replace(/^\[|\]$/g, ''), HostPort: m[2] ?? '' });
+  }
+  const running = s.status === 'running';
+  const endpoint = {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: c.networkAliases?.length ? [...c.networkAliases] : null,
+    NetworkID: live.networkId ?? '',
+    EndpointID: running && net.ipAddress ? rec.id : '',
+    Gateway: net.gateway ?? '',
+    IPAddress: s.ipAddress ?? '',
+    IPPrefixLen: net.ipPrefixLength ?? 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: net.macAddress ?? '',
+    DriverOpts: null,
+  };
+  const exposed = Object.fromEntries((rt.exposedPorts ?? []).map((e) => [e.includes('/') ? e : `${e}/tcp`, {}]));
   return {
     Id: rec.id,
     Created: rec.created,
     Path: c.path,
     Args: c.args,
     State: {
-      Status: s.status,
-      Running: s.status === 'running',
-      Paused: false,
+      Status: running && live.paused ? 'paused' : s.status,
+      Running: running,
+      Paused: running && !!live.paused,
       Restarting: false,
       OOMKilled: s.oomKilled,
       Dead: s.status === 'dead',
@@ -83,27 +136,60 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       FinishedAt: s.finishedAt,
     },
     Image: rec.imageId,
-    ResolvConfPath: '',
-    HostnamePath: '',
-    HostsPath: '',
+    ResolvConfPath: net.resolvConfPath ?? '',
+    HostnamePath: net.hostnamePath ?? '',
+    HostsPath: net.hostsPath ?? '',
     LogPath: paths.logPath,
     Name: `/${rec.name}`,
     RestartCount: 0,
     Driver: 'overlay2',
     Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
     HostConfig: {
       Binds: c.mounts.filter((m) => m.type !== 'tmpfs').map((m) => `${m.volumeName ?? m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
+      LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: c.network,
-      PortBindings: ports,
+      PortBindings: bindings,
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: c.autoRemove,
-      CapAdd: rt.capAdd ?? null,
-      CapDrop: rt.capDrop ?? null,
+      VolumeDriver: '',
+      VolumesFrom: null,
+      CapAdd: rt.capAdd?.length ? rt.capAdd.map(capName) : null,
+      CapDrop: rt.capDrop?.length ? rt.capDrop.map(capName) : null,
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      GroupAdd: null,
+      IpcMode: 'private',
+      Links: null,
+      OomScoreAdj: 0,
+      PidMode: '',
       Privileged: rt.privileged ?? false,
+      PublishAllPorts: false,
       ReadonlyRootfs: rt.readOnly ?? false,
+      SecurityOpt: rt.securityOpt?.length ? rt.securityOpt : null,
+      UTSMode: '',
+      UsernsMode: '',
       ShmSize: rt.shmSize ?? 67108864,
+      Runtime: 'runc',
+      Isolation: '',
+      CpuShares: 0,
       Memory: rt.memory ?? 0,
+      MemorySwap: rt.memorySwap ?? 0,
       NanoCpus: rt.cpus ? Math.round(rt.cpus * 1e9) : 0,
+      CgroupParent: '',
+      Devices: (rt.devices ?? []).map((spec) => {
+        const d = parseDevice(spec);
+        return { PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.permissions };
+      }),
       PidsLimit: rt.pidsLimit ?? null,
+      ...(c.mounts.some((m) => m.type === 'tmpfs')
+        ? { Tmpfs: Object.fromEntries(c.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.destination, (m.options ?? []).join(',')])) }
+        : {}),
       Init: rt.init ?? null,
     },
     GraphDriver: { Name: 'overlay2', Data: { MergedDir: paths.rootfs } },
@@ -112,6 +198,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       ...(m.volumeName ? { Name: m.volumeName } : {}),
       Source: m.source,
       Destination: m.destination,
+      ...(m.type === 'volume' ? { Driver: 'local' } : {}),
       Mode: m.readonly ? 'ro' : '',
       RW: !m.readonly,
       Propagation: m.type === 'bind' ? 'rprivate' : '',
@@ -121,20 +208,42 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       Domainname: '',
       User: c.user,
       AttachStdin: c.interactive,
+      AttachStdout: !c.interactive,
+      AttachStderr: !c.interactive,
+      ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
       Tty: c.tty,
       OpenStdin: c.interactive,
+      StdinOnce: c.interactive,
       Env: c.env,
       Cmd: c.cmd ?? null,
       Image: rec.imageRef,
+      Volumes: null,
       WorkingDir: c.workdir,
       Entrypoint: c.entrypoint ?? null,
+      OnBuild: null,
       Labels: c.labels,
       StopSignal: c.stopSignal,
+      StopTimeout: c.stopTimeout,
     },
     NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
       Ports: ports,
-      IPAddress: s.ipAddress ?? '',
-      Networks: { [c.network]: { IPAddress: s.ipAddress ?? '' } },
+      SandboxKey: '',
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: c.network === 'bridge' ? endpoint.EndpointID : '',
+      Gateway: c.network === 'bridge' ? endpoint.Gateway : '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: c.network === 'bridge' ? endpoint.IPAddress : '',
+      IPPrefixLen: c.network === 'bridge' ? endpoint.IPPrefixLen : 0,
+      IPv6Gateway: '',
+      MacAddress: c.network === 'bridge' ? endpoint.MacAddress : '',
+      Networks: { [c.network]: endpoint },
     },
   };
 }

@@ -35,6 +35,8 @@ export class ApplyTree {
   constructor(
     readonly root: string,
     private readonly trackCreated: boolean,
+    /** An entry whose kind (dir or not) differs from what is in its way is refused, not replaced. */
+    readonly noReplaceDirNonDir = false,
   ) {}
 
   /** Dirs whose mtime is set last (creating entries in them changes it). */

@@ -62,7 +62,10 @@ const FORBIDDEN_XATTR = /^trusted\.overlay\./;
 const LAYER_ERRNOS = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG', 'ELOOP', 'EINVAL', 'ENOTEMPTY', 'EMLINK', 'ENOENT', 'EXDEV']);
 
 export interface ApplyOptions {
-  readonly whiteouts: 'overlay' | 'apply';
+  /** `plain`: no entry is a whiteout (an archive copied in, where `.wh.x` is just a name). */
+  readonly whiteouts: 'overlay' | 'apply' | 'plain';
+  /** Refuse a dir over a non-dir and the other way round, instead of replacing (docker cp's noOverwriteDirNonDir). */
+  readonly noReplaceDirNonDir?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -80,7 +83,7 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   const tail = pipeline(input, decompressAuto(), hasher.stream, () => undefined);
   const onAbort = () => input.destroy(new BerthError('CANCELLED', 'layer extraction was cancelled'));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const tree = new ApplyTree(root, opts.whiteouts === 'apply');
+  const tree = new ApplyTree(root, opts.whiteouts === 'apply', !!opts.noReplaceDirNonDir);
   let current = '';
   try {
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
@@ -129,7 +132,7 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
   const base = rel.slice(slash + 1);
   const parentRel = slash === -1 ? '' : rel.slice(0, slash);
 
-  if (base.startsWith(WHITEOUT_PREFIX)) {
+  if (base.startsWith(WHITEOUT_PREFIX) && opts.whiteouts !== 'plain') {
     applyWhiteout(tree, h.name, parentRel, base, opts);
     return undefined;
   }
@@ -182,6 +185,8 @@ function replacing(tree: ApplyTree, rel: string, create: () => void): void {
     create();
   } catch (e) {
     if (errnoCode(e) !== 'EEXIST') throw e;
+    if (tree.noReplaceDirNonDir && lstatSync(tree.abs(rel)).isDirectory())
+      throw new BerthError('INVALID_ARGUMENT', `cannot overwrite directory "/${rel}" with non-directory`);
     tree.remove(rel);
     create();
   }
@@ -194,6 +199,7 @@ function makeDir(tree: ApplyTree, path: string, rel: string): void {
   } catch (e) {
     if (errnoCode(e) !== 'EEXIST') throw e;
     if (!lstatSync(path).isDirectory()) {
+      if (tree.noReplaceDirNonDir) throw new BerthError('INVALID_ARGUMENT', `cannot overwrite non-directory "/${rel}" with directory`);
       tree.remove(rel);
       mkdirSync(path, { mode: 0o700 });
     }

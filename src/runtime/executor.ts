@@ -17,7 +17,7 @@
  * becomes the child subreaper for it (sys/terminal.ts). runc always starts through
  * sys/spawn.ts.
  */
-import { mkdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
@@ -222,6 +222,8 @@ export class Executor {
 
   /** Starts `runc run` on a written bundle. */
   async start(id: string, bundle: string, io: StartIo): Promise<RunningContainer> {
+    // A restarted container's last pid file would otherwise be read as this run's pid.
+    if (io.pidFile) rmSync(io.pidFile, { force: true });
     return 'consoleSocket' in io ? this.startWithConsole(id, bundle, io) : this.startForeground(id, bundle, io);
   }
 

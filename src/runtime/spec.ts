@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
+import { deviceOf } from './devices.ts';
 import { seccompFor } from './seccomp.ts';
 import { parseSecurityOpts } from './security-opt.ts';
 import type { ResolvedUser } from './user.ts';
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   readonly ulimits?: readonly string[];
   readonly shmSize?: number;
   readonly groupAdd?: readonly string[];
+  /** Host devices, as `--device` specs (devices.ts). */
+  readonly devices?: readonly string[];
 }
 
 export type NetNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
@@ -130,7 +133,8 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const namespaces: Array<Record<string, string>> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.netns.kind === 'new') namespaces.push({ type: 'network' });
   if (input.netns.kind === 'path') namespaces.push({ type: 'network', path: input.netns.path });
-  const resources: Record<string, unknown> = { devices: defaultDeviceRules(!!o.privileged) };
+  const devices = (o.devices ?? []).map(deviceOf);
+  const resources: Record<string, unknown> = { devices: [...defaultDeviceRules(!!o.privileged), ...devices.map((d) => d.rule)] };
   if (o.memory) resources.memory = { limit: o.memory, swap: o.memorySwap === -1 ? -1 : (o.memorySwap ?? o.memory * 2) };
   if (o.cpus) resources.cpu = { quota: Math.round(o.cpus * 100000), period: 100000 };
   if (o.pidsLimit !== undefined && o.pidsLimit > 0) resources.pids = { limit: o.pidsLimit };
@@ -152,6 +156,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     mounts,
     linux: {
       ...(seccomp ? { seccomp } : {}),
+      ...(devices.length ? { devices: devices.map((d) => d.node) } : {}),
       resources,
       cgroupsPath: `/berth/${input.id}`,
       namespaces,

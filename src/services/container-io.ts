@@ -8,11 +8,13 @@ import { existsSync } from 'node:fs';
 import { attachSocketPath } from '../container/attach.ts';
 import { reconcile, type ContainerControl } from '../container/control.ts';
 import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
+import { containerEvent } from '../container/events.ts';
 import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
 
-export { attachClient } from '../container/attach.ts';
+export { attachClient, encodeFrame, FrameDecoder, FrameKind } from '../container/attach.ts';
+export { archiveContainerPath, extractToContainer, type PathStat, statContainerPath } from '../container/archive.ts';
 export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
 export { execInContainer, requireRunning, startExec, type ExecHandle, type ExecIo, type ExecOptions } from '../container/exec.ts';
 export type { LogLine } from '../container/logs.ts';
@@ -29,9 +31,9 @@ export async function containerLogs(
   return { id: rec.id, lines, end };
 }
 
-/** Emits a container's log lines from byte `start` on until it stops running. */
-export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void): Promise<void> {
-  return followLog(deps, id, start, emit);
+/** Emits a container's log lines from byte `start` on until it stops running (or `signal` aborts). */
+export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  return followLog(deps, id, start, emit, opts);
 }
 
 /**
@@ -45,8 +47,19 @@ export function attachTarget(deps: ContainerControl, idOrName: string): { rec: C
   return { rec, socket: existsSync(socket) ? socket : undefined };
 }
 
+/** A container's record as it is now (a running one whose recorder died is reconciled), undefined when gone. */
+export async function currentRecord(deps: ContainerControl, id: string): Promise<ContainerRecord | undefined> {
+  const cur = deps.containers.get(id);
+  return cur ? reconcile(deps, cur) : undefined;
+}
+
 /** The exit code a container ended with (reconciled first), 0 when it is gone. */
 export async function exitCodeOf(deps: ContainerControl, id: string): Promise<number> {
   const cur = deps.containers.get(id);
   return cur ? (await reconcile(deps, cur)).state.exitCode : 0;
+}
+
+/** docker's `attach` event, for an attach through the API (an attached CLI run records its own). */
+export function recordAttach(rec: ContainerRecord): void {
+  containerEvent(rec, 'attach');
 }

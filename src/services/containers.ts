@@ -5,15 +5,16 @@
  */
 import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
-import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
-import { inspectContainer, psRow } from '../container/views.ts';
+import { psRow } from '../container/views.ts';
+import { containerInspectView } from './container-ops.ts';
 import { BerthError } from '../errors/index.ts';
 import { ensureImage, type ImagePuller } from '../image/ensure.ts';
 import { inspectImage } from '../image/inspect.ts';
 import { findImageId } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
+import { deviceOf } from '../runtime/index.ts';
 
 export { killContainer, removeContainer, stopContainer, waitContainer } from '../container/control.ts';
 export type { CreateOptions } from '../container/create.ts';
@@ -37,6 +38,17 @@ export async function createContainer(
   messages: CreateMessages = {},
 ): Promise<ContainerRecord> {
   checkCreateOptions(deps, opts);
+  // Before volumes are made or images pulled for it: a taken name would leave them behind.
+  const name = opts.name?.replace(/^\//, '');
+  const holder = name ? deps.containers.find(name) : undefined;
+  if (holder && holder.name === name) {
+    throw new BerthError(
+      'CONFLICT',
+      `Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+    );
+  }
+  // A host device that is not there is refused now, as docker does, not when the container starts.
+  for (const d of (opts.runtime.devices as readonly string[] | undefined) ?? []) deviceOf(d);
   const image = await ensureImage(deps, opts.image, { pull: opts.pull, platform: opts.platform, log: messages.log });
   if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
     messages.warn?.(
@@ -62,11 +74,11 @@ export async function listContainers(deps: ContainerControl, opts: { all?: boole
 /** Docker's `ps` row of a container (ID, Image, Command, Status, Ports, Names...). */
 export { psRow };
 
-/** `container prune`: removes every container that is not running; returns their ids. */
-export async function pruneContainers(deps: ContainerControl): Promise<string[]> {
+/** `container prune`: removes every container that is not running (and that `match` takes); returns their ids. */
+export async function pruneContainers(deps: ContainerControl, match: (rec: ContainerRecord) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const r of deps.containers.list()) {
-    if ((await reconcile(deps, r)).state.status === 'running') continue;
+    if ((await reconcile(deps, r)).state.status === 'running' || !match(r)) continue;
     await removeContainer(deps, r.id);
     removed.push(r.id);
   }
@@ -86,8 +98,7 @@ export async function inspectObjects(
   for (const n of names) {
     const rec = opts.type === 'image' ? undefined : deps.containers.find(n);
     if (rec) {
-      const p = containerPaths(deps, rec.id);
-      views.push(inspectContainer(rec, { logPath: p.log, rootfs: `${deps.root}/snapshots/active/${rec.id}/merged` }));
+      views.push(containerInspectView(deps, await reconcile(deps, rec)));
       continue;
     }
     const id = opts.type === 'container' ? undefined : findImageId(deps, n);

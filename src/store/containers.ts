@@ -164,6 +164,20 @@ export class ContainerRecords<Config extends ContainerConfigShape = ContainerCon
     return (this.db.prepare('SELECT COUNT(*) n FROM containers').get() as { n: number }).n;
   }
 
+  /** Gives a container a new name; CONFLICT, in docker's words, when another has it. */
+  rename(id: string, name: string): void {
+    try {
+      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      const other = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(name) as { id: string } | undefined;
+      throw new BerthError(
+        'CONFLICT',
+        `Conflict. The container name "/${name}" is already in use by container "${other?.id ?? ''}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+  }
+
   /** Removes the row; a container that is not there is no error (two removers may race). */
   delete(id: string): void {
     this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);

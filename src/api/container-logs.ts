@@ -1,0 +1,83 @@
+/**
+ * `GET /containers/{id}/logs`: the json log (services/container-io.ts) as a chunked 200, one
+ * multiplexed frame per line when the container has no TTY, raw bytes for a TTY's.
+ * `timestamps` puts the line's time and a space inside the payload; `follow` goes on until
+ * the container stops running or the client goes away.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Engine } from '../engine.ts';
+import { BerthError } from '../errors/index.ts';
+import { containerLogs, followLogs, type LogLine } from '../services/container-io.ts';
+import { dropClient, SLOW_CLIENT_LIMIT } from './container-attach.ts';
+import type { ApiContext, Query } from './http.ts';
+import { versionAtLeast } from './router.ts';
+import { frame, StreamType, streamContentType } from './streams.ts';
+
+/** A `since`/`until` value: unix seconds with an optional fraction (what the CLI sends), or an RFC 3339 time; undefined when absent or 0. */
+export function parseLogTime(q: Query, key: string): number | undefined {
+  const v = q.get(key);
+  if (v === undefined || v === '' || v === '0') return undefined;
+  const ms = /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : Date.parse(v);
+  if (Number.isNaN(ms)) throw new BerthError('INVALID_ARGUMENT', `invalid value for ${key}: ${JSON.stringify(v)}`);
+  return ms;
+}
+
+/** `tail`: a count of last lines, or every line for `all`, nothing, or anything else (as dockerd). */
+function parseTail(q: Query): number | undefined {
+  const v = q.get('tail');
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void> {
+  const rec = engine.containers.require(ctx.params.id!);
+  const q = ctx.query;
+  const stdout = q.bool('stdout');
+  const stderr = q.bool('stderr');
+  if (!stdout && !stderr) throw new BerthError('INVALID_ARGUMENT', 'Bad parameters: you must choose at least one stream');
+  const since = parseLogTime(q, 'since');
+  const until = parseLogTime(q, 'until');
+  const tail = parseTail(q);
+  const timestamps = q.bool('timestamps');
+  const multiplexed = !rec.config.tty;
+  const wanted = (l: LogLine): boolean => {
+    if (!(l.stream === 'stdout' ? stdout : stderr)) return false;
+    if (since === undefined && until === undefined) return true;
+    const t = Date.parse(l.time);
+    return (since === undefined || t > since) && (until === undefined || t <= until);
+  };
+  const { id, lines, end } = await containerLogs(engine, rec.id);
+  const shown = lines.filter(wanted);
+  const res = ctx.res!;
+  // dockerd before API 1.42 gives a log no Content-Type at all.
+  res.writeHead(200, versionAtLeast(ctx.version, '1.42') ? { 'Content-Type': streamContentType(ctx.version, multiplexed) } : {});
+  res.flushHeaders();
+  const encode = (l: LogLine): Buffer => {
+    const payload = Buffer.from(timestamps ? `${l.time} ${l.log}` : l.log);
+    return multiplexed ? frame(l.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload) : payload;
+  };
+  // The stored log goes at the client's pace; a followed line is dropped on a client too slow for it.
+  for (const l of tail === undefined ? shown : shown.slice(Math.max(0, shown.length - tail))) {
+    if (res.destroyed) return;
+    if (!res.write(encode(l))) await drained(res);
+  }
+  const follow = (l: LogLine): void => {
+    if (!wanted(l) || res.destroyed) return;
+    if (res.writableLength > SLOW_CLIENT_LIMIT) dropClient(ctx);
+    else res.write(encode(l));
+  };
+  if (q.bool('follow') && (until === undefined || until > Date.now())) await followLogs(engine, id, end, follow, { signal: ctx.signal });
+  if (!res.destroyed) res.end();
+}
+
+/** Resolves when `res` can take more, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
