@@ -71,7 +71,8 @@ async function resolveSource(volumes: VolumeStore, source: string, dest: string,
     if (!isAbsolute(source)) throw new BerthError('INVALID_ARGUMENT', `invalid mount config: bind source path must be absolute: "${source}"`);
     const st = await stat(source).catch(() => undefined);
     if (!st) {
-      if (forceType === 'bind') throw new BerthError('NOT_FOUND', `invalid mount config for type "bind": bind source path does not exist: ${source}`);
+      // A bad request, not a missing object: the docker CLI answers a 404 from create by pulling the image.
+      if (forceType === 'bind') throw new BerthError('INVALID_ARGUMENT', `invalid mount config for type "bind": bind source path does not exist: ${source}`);
       await mkdir(source, { recursive: true }); // -v creates a missing host dir, as docker does
     }
     return { type: 'bind', source, destination, readonly: ro };

@@ -9,6 +9,7 @@ import { containerPaths } from '../container/paths.ts';
 import type { NetworkRecords } from '../network/records.ts';
 import { isPredefinedNetwork } from '../network/records.ts';
 import type { StartDeps } from '../container/start.ts';
+import { containerEvent } from '../container/events.ts';
 import { BerthError } from '../errors/index.ts';
 import { findImageId } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
@@ -174,6 +175,7 @@ export function renameContainer(deps: Pick<ContainerControl, 'containers'>, idOr
     if (e instanceof BerthError && e.code === 'CONFLICT') throw new BerthError('CONFLICT', `Error when allocating new name: ${e.message}`);
     throw e;
   }
+  containerEvent({ ...rec, name }, 'rename', { oldName: `/${rec.name}` });
 }
 
 function runcOf(deps: ContainerControl, id: string): Runc {
@@ -186,6 +188,7 @@ export async function pauseContainer(deps: ContainerControl, idOrName: string): 
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   if (isPaused(rec.id)) throw new BerthError('CONFLICT', `Container ${rec.id} is already paused`);
   if (!(await runcOf(deps, rec.id).pause(rec.id))) throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
+  containerEvent(rec, 'pause');
 }
 
 /** `unpause`: thaws a paused container. */
@@ -193,6 +196,7 @@ export async function unpauseContainer(deps: ContainerControl, idOrName: string)
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   if (rec.state.status !== 'running' || !isPaused(rec.id)) throw new BerthError('CONFLICT', `Container ${rec.id} is not paused`);
   await runcOf(deps, rec.id).resume(rec.id);
+  containerEvent(rec, 'unpause');
 }
 
 /**
