@@ -15,8 +15,14 @@ rm -f "$SOCK"
 ./bin/berth --root "$ROOT" serve -H "unix://$SOCK" --log-level warn 2>"$BENCH_TMP/api/serve.log" &
 SERVE_PID=$!
 cleanup() {
+  local dockerd_pid
+  dockerd_pid=$(cat "$BENCH_TMP/d/pid" 2>/dev/null || true)
   kill "$SERVE_PID" 2>/dev/null || true
   stop_dockerd
+  # Both gone before the next bench starts: a lingering daemon would share its CPUs.
+  for pid in "$SERVE_PID" $dockerd_pid; do
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
 }
 trap cleanup EXIT
 start_dockerd # exports DOCKER_HOST for dockerd
