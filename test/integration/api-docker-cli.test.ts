@@ -158,7 +158,12 @@ describe('docker CLI: berth serve answers as dockerd does', () => {
 
   test('run -d, logs, exec, stop, rm', () => {
     same(['run', '-d', '--name', 'd1', 'bb:1', 'sh', '-c', 'echo out; echo err >&2; trap "exit 0" TERM; while :; do sleep 0.1; done']);
-    for (let i = 0; i < 50 && !dockerAt(s.host, ['logs', 'd1']).stdout.includes('out'); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    // Both lines logged on both engines before their logs are compared.
+    const logged = (e: Engine) => {
+      const r = dockerAt(e.host, ['logs', 'd1']);
+      return r.stdout.includes('out') && r.stderr.includes('err');
+    };
+    for (let i = 0; i < 50 && !engines.every(logged); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
     same(['logs', 'd1'], { stderr: true });
     same(['exec', 'd1', 'sh', '-c', 'echo x; exit 4']);
     same(['exec', '-i', 'd1', 'cat'], { input: 'piped\n' });
