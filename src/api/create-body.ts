@@ -46,6 +46,7 @@ const HostConfigSchema = z
     CpuPeriod: z.number().nullish(),
     PidsLimit: z.number().nullish(),
     ShmSize: z.number().nullish(),
+    ConsoleSize: z.array(z.number().int().min(0).max(65535)).length(2).nullish(),
     Devices: z
       .array(z.object({ PathOnHost: z.string(), PathInContainer: z.string().nullish(), CgroupPermissions: z.string().nullish() }).passthrough())
       .nullish(),
@@ -277,6 +278,8 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
       pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
       ulimits: (hc.Ulimits ?? []).map((u) => `${u.Name}=${u.Soft}:${u.Hard}`),
       shmSize: hc.ShmSize || undefined,
+      // [rows, cols], as `docker run -t` sends it: the pty has its size before the process starts.
+      consoleSize: b.Tty && hc.ConsoleSize?.[0] && hc.ConsoleSize[1] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
       groupAdd: hc.GroupAdd ?? [],
       platform: query.platform || undefined,
       exposedPorts: Object.keys(b.ExposedPorts ?? {}),

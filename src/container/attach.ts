@@ -8,7 +8,7 @@
  * limited to 108 bytes.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ContainerRoots } from './paths.ts';
 import { BerthError } from '../errors/index.ts';
@@ -97,6 +97,8 @@ export async function serveAttach(path: string, input: AttachInput): Promise<Att
     sock.on('close', () => clients.delete(sock));
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, () => resolve()));
+  // The next run's monitor binds the same path: at exit, unlink the socket only if it is still this one.
+  const own = (await stat(path)).ino;
   return {
     output(kind, data) {
       const frame = encodeFrame(kind, data);
@@ -108,7 +110,7 @@ export async function serveAttach(path: string, input: AttachInput): Promise<Att
       const frame = encodeFrame(FrameKind.Exit, payload);
       await Promise.all([...clients].map((c) => new Promise<void>((r) => c.end(frame, () => r()))));
       await new Promise<void>((r) => server.close(() => r()));
-      await rm(path, { force: true });
+      if ((await stat(path).catch(() => undefined))?.ino === own) await rm(path, { force: true });
     },
   };
 }

@@ -9,7 +9,7 @@
  * Both start it through the executor (runtime/executor.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
@@ -166,6 +166,9 @@ const HOLD_TIMEOUT_MS = 10_000;
 export async function startDetached(engine: StartDeps, id: string, opts: DetachedStartOptions = {}): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
+  // The last run's monitor records the exit, then closes its attach socket, whose path the new
+  // monitor binds (closing a unix socket server unlinks its path): start once it is gone.
+  await monitorGone(rec.state.monitorPid, rec.id, 10_000);
   // Said here, with a hint, rather than by a monitor that could not take the terminal.
   if (rec.config.tty) needTerminalSupport();
   await prepareOrRemove(engine, rec);
@@ -190,6 +193,21 @@ export async function startDetached(engine: StartDeps, id: string, opts: Detache
   if (!report && rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
   if (report?.error) throw new BerthError('RUNTIME', report.error);
   if (!report) throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)}: the monitor process exited before it started the container`);
+}
+
+/** Waits (at most `limitMs`) while `pid` is still the monitor of container `id`; a reused pid is another process. */
+async function monitorGone(pid: number | undefined, id: string, limitMs: number): Promise<void> {
+  if (!pid || pid === process.pid) return;
+  const isMonitor = (): boolean => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.includes('__monitor') && argv.includes(id);
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + limitMs;
+  while (isMonitor() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /**
@@ -265,7 +283,9 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
     // socket (as docker's shim has it); the container is then this process's child.
     const container = await startRuntime(engine, rec.id, { terminal: true });
     let outputFn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void = () => undefined;
-    let size: [number, number] = [80, 24];
+    // [cols, rows]: the size the client asked for at create (its spec has it too), else 80×24.
+    const asked = (rec.config.runtime as { consoleSize?: [number, number] }).consoleSize;
+    let size: [number, number] = asked ? [asked[1], asked[0]] : [80, 24];
     // runc's own complaints (it could not start the container) come on its stderr.
     container.stderr?.on('data', (c: Buffer) => void startWatch.claims(c));
     const term = await container.terminal!.catch(() => undefined);

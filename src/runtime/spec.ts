@@ -31,6 +31,8 @@ export interface RuntimeOptions {
   readonly groupAdd?: readonly string[];
   /** Host devices, as `--device` specs (devices.ts). */
   readonly devices?: readonly string[];
+  /** A terminal's first size, [rows, cols]. */
+  readonly consoleSize?: readonly [number, number];
 }
 
 export type NetNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
@@ -142,6 +144,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
     ociVersion: '1.0.2-dev',
     process: {
       terminal: input.tty,
+      ...(input.tty && o.consoleSize ? { consoleSize: { height: o.consoleSize[0], width: o.consoleSize[1] } } : {}),
       user: { uid: input.user.uid, gid: input.user.gid, ...(input.user.additionalGids.length ? { additionalGids: input.user.additionalGids } : {}) },
       args,
       env: composeEnv(input.env, input.hostname, input.tty, input.user.home),

@@ -213,9 +213,6 @@ export async function restartContainer(deps: StartDeps, idOrName: string, opts: 
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   await thawForSignal(deps, rec.id);
   await stopContainer(deps, rec.id, { timeout: opts.timeout });
-  // The last run's monitor records the exit, then closes and unlinks its attach socket: the
-  // new monitor's socket has the same path, so it may listen only once the old one is gone.
-  await processGone(rec.state.monitorPid, 10_000);
   await startDetached(deps, rec.id);
 }
 
@@ -233,20 +230,4 @@ export function containerInspectView(deps: ContainerControl & { readonly network
 /** The record of a container by id, prefix or name, reconciled (a dead recorder's container reads as exited). */
 export function refreshedContainer(deps: ContainerControl, idOrName: string): Promise<ContainerRecord> {
   return reconcile(deps, deps.containers.require(idOrName));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Resolves once process `pid` has exited (at once for none), or after `limitMs`. */
-async function processGone(pid: number | undefined, limitMs: number): Promise<void> {
-  if (!pid || pid === process.pid) return;
-  const deadline = Date.now() + limitMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }

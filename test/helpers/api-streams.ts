@@ -4,18 +4,33 @@ import { connect } from 'node:net';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A raw HTTP exchange on the socket: the request, then `steps` (bytes to send, ms to wait, 'shut' to half-close); resolves with every byte the server sent until it closed. */
-export function rawExchange(socket: string, request: string, steps: Array<string | number | Buffer> = [], timeoutMs = 20_000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+/**
+ * A raw HTTP exchange on the socket: the request, then `steps` (bytes to send, ms to wait,
+ * 'shut' to half-close); resolves with every byte the server sent until it closed. `answered`
+ * resolves at the server's first bytes (a 101 or a 200's headers), as a client waits for them.
+ */
+export function rawExchange(
+  socket: string,
+  request: string,
+  steps: Array<string | number | Buffer> = [],
+  timeoutMs = 20_000,
+): Promise<Buffer> & { answered: Promise<void> } {
+  let answer: () => void = () => undefined;
+  const answered = new Promise<void>((r) => (answer = r));
+  const done = new Promise<Buffer>((resolve, reject) => {
     const sock = connect(socket);
     const parts: Buffer[] = [];
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`no close within ${timeoutMs}ms; got ${JSON.stringify(Buffer.concat(parts).toString())}`));
+      reject(new Error(`no close within ${timeoutMs}ms; got ${JSON.stringify(Buffer.concat(parts).toString().slice(0, 2000))}`));
     }, timeoutMs);
-    sock.on('data', (d: Buffer) => parts.push(d));
+    sock.on('data', (d: Buffer) => {
+      parts.push(d);
+      answer();
+    });
     sock.on('close', () => {
       clearTimeout(timer);
+      answer();
       resolve(Buffer.concat(parts));
     });
     sock.on('error', reject);
@@ -30,6 +45,7 @@ export function rawExchange(socket: string, request: string, steps: Array<string
       })();
     });
   });
+  return Object.assign(done, { answered });
 }
 
 /** Runs `command` under `script`, so the docker CLI has a terminal, feeding it `steps` (text, or ms to wait). */

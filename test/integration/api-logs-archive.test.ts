@@ -104,8 +104,8 @@ describe('berth serve: container logs and archive', () => {
     sock.on('error', () => undefined);
     await new Promise((r) => sock.on('connect', r));
     sock.write(attachRequest(id, 'stdout=1&stream=1'));
-    sock.pause(); // reads nothing while the container writes 24 MB
-    await sleep(300);
+    await new Promise((r) => sock.once('data', r)); // the 101
+    sock.pause(); // then reads nothing while the container writes 24 MB
     await s.request('POST', `/containers/${id}/start`);
     const w = await s.request('POST', `/containers/${id}/wait`);
     assert.deepEqual(JSON.parse(w.body.toString()), { Error: null, StatusCode: 0 });
