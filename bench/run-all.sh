@@ -8,3 +8,4 @@ node --import tsx bench/page-cache.ts
 bash bench/run-latency.sh
 bash bench/build.sh
 bash bench/registry.sh
+bash bench/api-run.sh

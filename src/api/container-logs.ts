@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
 import { BerthError } from '../errors/index.ts';
-import { containerLogs, followLogs, type LogLine } from '../services/container-io.ts';
+import { followLogs, type LogLine, visitContainerLogs } from '../services/container-io.ts';
 import { dropClient, SLOW_CLIENT_LIMIT } from './container-attach.ts';
 import type { ApiContext, Query } from './http.ts';
 import { versionAtLeast } from './router.ts';
@@ -45,8 +45,6 @@ export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void>
     const t = Date.parse(l.time);
     return (since === undefined || t > since) && (until === undefined || t <= until);
   };
-  const { id, lines, end } = await containerLogs(engine, rec.id);
-  const shown = lines.filter(wanted);
   const res = ctx.res!;
   // dockerd before API 1.42 gives a log no Content-Type at all.
   res.writeHead(200, versionAtLeast(ctx.version, '1.42') ? { 'Content-Type': streamContentType(ctx.version, multiplexed) } : {});
@@ -55,11 +53,30 @@ export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void>
     const payload = Buffer.from(timestamps ? `${l.time} ${l.log}` : l.log);
     return multiplexed ? frame(l.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload) : payload;
   };
-  // The stored log goes at the client's pace; a followed line is dropped on a client too slow for it.
-  for (const l of tail === undefined ? shown : shown.slice(Math.max(0, shown.length - tail))) {
-    if (res.destroyed) return;
-    if (!res.write(encode(l))) await drained(res);
+  // The stored log is read and sent at the client's pace, never held whole; only a tail's
+  // last lines are kept. A followed line is dropped on a client too slow for it.
+  const send = async (l: LogLine): Promise<void> => {
+    if (!res.destroyed && !res.write(encode(l))) await drained(res);
+  };
+  let id: string;
+  let end: number;
+  if (tail === undefined) {
+    ({ id, end } = await visitContainerLogs(engine, rec.id, (l) => (wanted(l) ? send(l) : undefined), { signal: ctx.signal }));
+  } else {
+    const last: LogLine[] = [];
+    ({ id, end } = await visitContainerLogs(
+      engine,
+      rec.id,
+      (l) => {
+        if (!wanted(l)) return;
+        last.push(l);
+        if (last.length > tail) last.shift();
+      },
+      { signal: ctx.signal },
+    ));
+    for (const l of last) await send(l);
   }
+  if (res.destroyed) return;
   const follow = (l: LogLine): void => {
     if (!wanted(l) || res.destroyed) return;
     if (res.writableLength > SLOW_CLIENT_LIMIT) dropClient(ctx);

@@ -67,6 +67,19 @@ function readUpgradeBody(socket: Duplex, head: Buffer, n: number): Promise<Buffe
   });
 }
 
+/**
+ * What is left of a body nobody read (refused as too large, or sent to an unknown route) is
+ * read and dropped so the connection can serve the next request, but only up to `limit`: past
+ * that the connection closes, so a client cannot make the server read a gigabyte it refused.
+ */
+function drainBounded(req: IncomingMessage, limit: number): void {
+  let dropped = 0;
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > limit) req.socket.destroy();
+  });
+}
+
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const routes: CompiledRoute[] = compile(allRoutes(opts.deps));
   const serverVersion = opts.deps.serverVersion;
@@ -113,6 +126,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const text = `${JSON.stringify(body)}\n`;
         res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
         res.end(text);
+        if (!req.complete) drainBounded(req, JSON_BODY_LIMIT);
       }
     } finally {
       leave();

@@ -49,48 +49,66 @@ export class JsonLogWriter {
   }
 }
 
-export async function readLogLines(path: string, opts: { start?: number } = {}): Promise<{ lines: LogLine[]; end: number }> {
+/**
+ * Visits the whole log lines from byte `start` to the file's present end, one at a time,
+ * waiting for each visit: a slow consumer slows the reading, and the file is never held
+ * whole (a log can be gigabytes). Stops early when `signal` aborts. Resolves with the byte
+ * after the last whole line visited, where a later read goes on.
+ */
+export async function eachLogLine(path: string, start: number, visit: (l: LogLine) => unknown, opts: { signal?: AbortSignal } = {}): Promise<number> {
   const size = (await stat(path).catch(() => undefined))?.size ?? 0;
-  const start = opts.start ?? 0;
-  if (size <= start) return { lines: [], end: start };
-  const lines: LogLine[] = [];
+  if (size <= start) return start;
   const rl = createInterface({ input: createReadStream(path, { start, end: size - 1 }), crlfDelay: Infinity });
   let consumed = start;
-  for await (const l of rl) {
-    consumed += Buffer.byteLength(l) + 1;
-    if (!l) continue;
-    try {
-      lines.push(JSON.parse(l) as LogLine);
-    } catch {
-      /* a line being written right now: read it next time */
-      consumed -= Buffer.byteLength(l) + 1;
-      break;
+  try {
+    for await (const l of rl) {
+      if (opts.signal?.aborted) break;
+      if (l) {
+        let line: LogLine;
+        try {
+          line = JSON.parse(l) as LogLine;
+        } catch {
+          break; // a line being written right now: read it next time
+        }
+        consumed += Buffer.byteLength(l) + 1;
+        const pending = visit(line);
+        if (pending instanceof Promise) await pending;
+      } else consumed += 1;
     }
+  } finally {
+    rl.close();
   }
-  return { lines, end: Math.min(consumed, size) };
+  return Math.min(consumed, size);
+}
+
+export async function readLogLines(path: string, opts: { start?: number } = {}): Promise<{ lines: LogLine[]; end: number }> {
+  const lines: LogLine[] = [];
+  const end = await eachLogLine(path, opts.start ?? 0, (l) => {
+    lines.push(l);
+  });
+  return { lines, end };
 }
 
 /**
  * Emits a container's log lines from byte `start` on, as they are written, until nobody runs
  * the container any more (its recorder gone is the same as its exit); then the last lines.
+ * An `emit` that returns a promise is waited for before the next line.
  */
 export async function followLog(
   engine: ContainerControl,
   id: string,
   start: number,
-  emit: (l: LogLine) => void,
+  emit: (l: LogLine) => unknown,
   opts: { signal?: AbortSignal } = {},
 ): Promise<void> {
   const records = engine.containers;
   const path = containerPaths(engine, id).log;
   let end = start;
   for (;;) {
-    const next = await readLogLines(path, { start: end });
-    next.lines.forEach(emit);
-    end = next.end;
+    end = await eachLogLine(path, end, emit, opts);
     const cur = records.get(id);
     if (!cur || (await reconcile(engine, cur)).state.status !== 'running') {
-      (await readLogLines(path, { start: end })).lines.forEach(emit);
+      await eachLogLine(path, end, emit, opts);
       return;
     }
     if (opts.signal?.aborted) return;

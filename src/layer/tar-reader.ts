@@ -7,7 +7,7 @@
  * read to its very end, so a hash taken upstream covers the whole stream (the diffID).
  *
  * It never waits on bytes that will not come: the end of the source mid-header or
- * mid-body is a DATA_CORRUPT error.
+ * mid-body is a DATA_CORRUPT error (the end in a body's padding is the archive's end).
  */
 import { BerthError } from '../errors/index.ts';
 import { BLOCK, cString, isZeroBlock, padding, parseNumber, parsePax, verifyChecksum, XATTR_PAX_PREFIX, type EntryType, type TarHeader } from './tar-format.ts';
@@ -109,6 +109,17 @@ class ByteReader {
       return;
     }
     for await (const _ of this.chunks(n, what)) void _;
+  }
+
+  /** Skips up to n bytes; false when the source ended before all of them. */
+  async skipUpTo(n: number): Promise<boolean> {
+    while (n > 0) {
+      if (this.buf.length === 0 && !(await this.more())) return false;
+      const take = Math.min(n, this.buf.length);
+      this.take(take);
+      n -= take;
+    }
+    return true;
   }
 
   /** Reads the source to its end; more than `max` bytes left is an error (the bytes after a tar's end). */
@@ -247,7 +258,10 @@ export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailin
       }
     };
     yield { header, body };
-    await r.discard(bodySize - consumed + padding(bodySize), what);
+    await r.discard(bodySize - consumed, what);
+    // The docker CLI's context for `build -f -` ends right after its last entry's data, with
+    // neither padding nor end marker; Go's reader, and so dockerd, takes that as the end.
+    if (!(await r.skipUpTo(padding(bodySize)))) break;
   }
   await r.drain(opts.maxTrailing);
 }

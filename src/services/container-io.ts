@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { attachSocketPath } from '../container/attach.ts';
 import { reconcile, type ContainerControl } from '../container/control.ts';
-import { followLog, readLogLines, type LogLine } from '../container/logs.ts';
+import { eachLogLine, followLog, readLogLines, type LogLine } from '../container/logs.ts';
 import { containerEvent } from '../container/events.ts';
 import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
@@ -31,8 +31,28 @@ export async function containerLogs(
   return { id: rec.id, lines, end };
 }
 
-/** Emits a container's log lines from byte `start` on until it stops running (or `signal` aborts). */
-export function followLogs(deps: ContainerControl, id: string, start: number, emit: (l: LogLine) => void, opts: { signal?: AbortSignal } = {}): Promise<void> {
+/**
+ * Visits a container's log so far line by line, at the visitor's pace (the log is never held
+ * whole); resolves with the container's id and where a follow goes on from.
+ */
+export async function visitContainerLogs(
+  deps: Pick<ContainerControl, 'containers' | 'root' | 'runRoot'>,
+  idOrName: string,
+  visit: (l: LogLine) => unknown,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ id: string; end: number }> {
+  const rec = deps.containers.require(idOrName);
+  return { id: rec.id, end: await eachLogLine(containerPaths(deps, rec.id).log, 0, visit, opts) };
+}
+
+/** Emits a container's log lines from byte `start` on until it stops running (or `signal` aborts); a promise `emit` returns is waited for. */
+export function followLogs(
+  deps: ContainerControl,
+  id: string,
+  start: number,
+  emit: (l: LogLine) => unknown,
+  opts: { signal?: AbortSignal } = {},
+): Promise<void> {
   return followLog(deps, id, start, emit, opts);
 }
 

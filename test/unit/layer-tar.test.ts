@@ -175,6 +175,23 @@ describe('readTar', () => {
     await assert.rejects(readAll(bytes), /invalid PAX record/);
   });
 
+  it("takes a last entry whose padding and end marker are missing (the docker CLI's `build -f -` context)", async () => {
+    const whole = tarBytes([
+      { header: h({ name: 'Dockerfile' }), body: Buffer.from('FROM bb:1\n') },
+      { header: h({ name: '.dockerignore' }), body: Buffer.from('.dockerignore\n') },
+    ]);
+    const cut = whole.subarray(0, 512 + 512 + 512 + '.dockerignore\n'.length);
+    const got = await readAll(cut);
+    assert.deepEqual(
+      got.map((e) => [e.header.name, e.body.toString()]),
+      [
+        ['Dockerfile', 'FROM bb:1\n'],
+        ['.dockerignore', '.dockerignore\n'],
+      ],
+    );
+    await assert.rejects(readAll(cut.subarray(0, cut.length - 1)), /ends in the middle of the entry ".dockerignore"/);
+  });
+
   it('skips unread bodies and reads every byte of the source (for the diffID)', async () => {
     const bytes = Buffer.concat([
       tarBytes([
