@@ -199,7 +199,7 @@ export function extractToContainer(
     if (dir === undefined) throw new BerthError('NOT_FOUND', `Could not find the file ${path} in container ${idOrName}`);
     try {
       if (!fstatFd(dir).isDirectory()) throw new BerthError('INVALID_ARGUMENT', 'extraction point is not a directory');
-      await applyLayer(tar, fdPath(dir), { whiteouts: 'plain', noReplaceDirNonDir: opts.noOverwriteDirNonDir, signal: opts.signal });
+      await applyLayer(tar, fdPath(dir), { whiteouts: 'plain', fromClient: true, noReplaceDirNonDir: opts.noOverwriteDirNonDir, signal: opts.signal });
     } finally {
       closeFd(dir);
     }

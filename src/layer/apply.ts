@@ -66,6 +66,8 @@ export interface ApplyOptions {
   readonly whiteouts: 'overlay' | 'apply' | 'plain';
   /** Refuse a dir over a non-dir and the other way round, instead of replacing (docker cp's noOverwriteDirNonDir). */
   readonly noReplaceDirNonDir?: boolean;
+  /** An archive a client sent (a build context, docker cp's): it may end in its last entry's padding (tar-reader.ts). */
+  readonly fromClient?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -87,7 +89,7 @@ export async function applyLayer(input: Readable, target: string, opts: ApplyOpt
   let current = '';
   try {
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
-    for await (const entry of readTar(tail)) {
+    for await (const entry of readTar(tail, { endInPadding: opts.fromClient })) {
       current = entry.header.name;
       if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'layer extraction was cancelled');
       const pending = applyEntry(tree, entry, opts);

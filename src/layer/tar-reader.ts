@@ -7,7 +7,7 @@
  * read to its very end, so a hash taken upstream covers the whole stream (the diffID).
  *
  * It never waits on bytes that will not come: the end of the source mid-header or
- * mid-body is a DATA_CORRUPT error (the end in a body's padding is the archive's end).
+ * mid-body is a DATA_CORRUPT error, and so is the end in a body's padding unless `endInPadding`.
  */
 import { BerthError } from '../errors/index.ts';
 import { BLOCK, cString, isZeroBlock, padding, parseNumber, parsePax, verifyChecksum, XATTR_PAX_PREFIX, type EntryType, type TarHeader } from './tar-format.ts';
@@ -171,7 +171,12 @@ function id(n: number, what: string, at: number): number {
  * 10 KiB record; a stream of zeros, /dev/zero, is one endless end marker). Unbounded by
  * default: a layer's size is fixed by its digest.
  */
-export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailing?: number } = {}): AsyncGenerator<TarEntry> {
+/**
+ * `endInPadding`: the source may end in its last entry's padding, with no end marker. The docker
+ * CLI's build context for `build -f -` does (Go's reader, and so dockerd, takes it as the end);
+ * only an archive a client sends is read so, never a layer, whose bytes must be a whole tar.
+ */
+export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailing?: number; endInPadding?: boolean } = {}): AsyncGenerator<TarEntry> {
   const r = new ByteReader(source[Symbol.asyncIterator]());
   let pax: Map<string, Buffer> | undefined;
   let longName: string | undefined;
@@ -259,9 +264,8 @@ export async function* readTar(source: AsyncIterable<Buffer>, opts: { maxTrailin
     };
     yield { header, body };
     await r.discard(bodySize - consumed, what);
-    // The docker CLI's context for `build -f -` ends right after its last entry's data, with
-    // neither padding nor end marker; Go's reader, and so dockerd, takes that as the end.
-    if (!(await r.skipUpTo(padding(bodySize)))) break;
+    if (!opts.endInPadding) await r.discard(padding(bodySize), what);
+    else if (!(await r.skipUpTo(padding(bodySize)))) break;
   }
   await r.drain(opts.maxTrailing);
 }

@@ -35,7 +35,7 @@ export async function contextFromStream(
   try {
     // Extracted as a layer is: modes, links and ownership kept (a script COPY'd from the
     // context stays executable), every path held inside the dir.
-    await applyLayer(archive, dir, { whiteouts: 'apply', signal: opts.signal });
+    await applyLayer(archive, dir, { whiteouts: 'plain', fromClient: true, signal: opts.signal });
     const content = readFileInRoot(dir, rel);
     if (content === undefined) throw new BerthError('NOT_FOUND', `Cannot locate specified Dockerfile: ${file ?? 'Dockerfile'}`);
     return { contextDir: dir, dockerfile: { path: join(dir, rel), content }, cleanup };

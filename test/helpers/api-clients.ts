@@ -8,8 +8,6 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { berthIn } from './berth.ts';
-import { busyboxTar } from './busybox.ts';
 import { DOCKER_28, type ServeHandle, startServe } from './api-server.ts';
 
 export interface CliResult {
@@ -76,14 +74,8 @@ export function normalize(text: string, vars: Readonly<Record<string, string>> =
 }
 
 /** A docker-style server on a fresh root with busybox imported as bb:1; stop it in `after`. */
-export async function startServeWithBusybox(): Promise<ServeHandle> {
-  const s = await startServe();
-  const r = berthIn(s.root, ['import', busyboxTar(), 'bb:1']);
-  if (r.code !== 0) {
-    await s.stop();
-    throw new Error(`import bb:1 failed: ${r.stderr}`);
-  }
-  return s;
+export function startServeWithBusybox(): Promise<ServeHandle> {
+  return startServe({ busybox: true });
 }
 
 /** A client process that keeps running (`logs -f`, `events`, compose up): its output so far, waits on it, and a stop by PID. */

@@ -3,12 +3,14 @@
  * child and stopped by its PID (TERM, then KILL) by `stop()`, and at the latest when the test
  * process exits, so no server outlives its tests. `docker()` runs a real docker CLI against it.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BERTH } from './berth.ts';
+import { BERTH, berthIn } from './berth.ts';
+import { busyboxTar } from './busybox.ts';
 
 /** The docker CLIs on the machine: 28 (first on PATH, no buildx) and the Debian package's 20.10. */
 export const DOCKER_28 = '/usr/local/bin/docker';
@@ -32,7 +34,11 @@ export interface ServeHandle {
     path: string,
     opts?: { body?: string | Buffer; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>;
-  stop(): Promise<void>;
+  /**
+   * Removes every container of the root (so no mount or netns outlives the test), then stops
+   * the server by its PID; `keepContainers` for a test that restarts the server on the same root.
+   */
+  stop(opts?: { keepContainers?: boolean }): Promise<void>;
 }
 
 function alive(pid: number): boolean {
@@ -46,9 +52,9 @@ function alive(pid: number): boolean {
 
 /**
  * Starts `berth --root ROOT serve -H unix://SOCKET --log-level debug`; resolves once `/_ping`
- * answers. `root` defaults to a fresh temp dir, which `stop()` removes (a given one is kept).
+ * answers (and, with `busybox`, once the busybox image is imported as bb:1). `root` defaults to a fresh temp dir, which `stop()` removes (a given one is kept).
  */
-export async function startServe(opts: { root?: string; args?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<ServeHandle> {
+export async function startServe(opts: { root?: string; args?: readonly string[]; env?: NodeJS.ProcessEnv; busybox?: boolean } = {}): Promise<ServeHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-serve-'));
   const root = opts.root ?? join(dir, 'root');
   const socket = join(dir, 'berth.sock');
@@ -97,8 +103,10 @@ export async function startServe(opts: { root?: string; args?: readonly string[]
         req.end(o.body);
       });
     },
-    async stop() {
+    async stop(o: { keepContainers?: boolean } = {}) {
       process.off('exit', kill);
+      const ids = o.keepContainers ? [] : berthIn(root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
+      if (ids.length) berthIn(root, ['rm', '-f', ...ids]);
       if (alive(pid)) {
         process.kill(pid, 'SIGTERM');
         for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
@@ -116,6 +124,13 @@ export async function startServe(opts: { root?: string; args?: readonly string[]
         (r) => r.status === 200,
         () => false,
       );
+      if (ok && opts.busybox) {
+        const r = berthIn(root, ['import', busyboxTar(), 'bb:1']);
+        if (r.code !== 0) {
+          await handle.stop();
+          throw new Error(`import bb:1 failed: ${r.stderr}`);
+        }
+      }
       if (ok) return handle;
     }
     if (!alive(pid)) break;
@@ -123,4 +138,42 @@ export async function startServe(opts: { root?: string; args?: readonly string[]
   }
   await handle.stop();
   throw new Error(`berth serve did not start:\n${handle.log()}`);
+}
+
+/** The fields of docker's inspect JSON the API tests read. */
+export interface ContainerView {
+  Id: string;
+  Name: string;
+  Config: { Labels: Record<string, string>; Env: string[]; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
+  HostConfig: { AutoRemove: boolean; PortBindings: Record<string, unknown>; RestartPolicy: unknown; NetworkMode: string };
+  State: { Status: string; Running: boolean; Pid: number; Paused: boolean };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null; NetworkID: string }> };
+}
+
+/** A JSON reply body, with docker's error `message` when there is one. */
+export const json = (b: Buffer) => JSON.parse(b.toString()) as Record<string, unknown> & { message?: string };
+
+/**
+ * Commands against a test file's server (`get` is read at each call, after `before` set it)
+ * that fail the test when they fail: berth's CLI on the server's root, and the docker CLI.
+ */
+export function runnersFor(get: () => ServeHandle) {
+  const berth = (args: readonly string[]): string => {
+    const r = berthIn(get().root, args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  return {
+    berth,
+    /** `docker ARGS`, which must succeed: its stdout. */
+    ok(args: readonly string[]): string {
+      const r = get().docker(args);
+      assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    },
+    /** A container made by berth's CLI with no network: its id. */
+    create: (...args: string[]): string => berth(['create', '--network', 'none', ...args]),
+    /** `STATUS EXITCODE` of a container, from berth's inspect. */
+    state: (id: string): string => berthIn(get().root, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout.trim(),
+  };
 }

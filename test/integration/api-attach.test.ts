@@ -6,30 +6,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { berthAsync, berthIn, tempRoot } from '../helpers/berth.ts';
-import { busyboxTar } from '../helpers/busybox.ts';
-import { startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { runnersFor, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { attachRequest, HANDSHAKE, inTerminal, rawExchange, sleep } from '../helpers/api-streams.ts';
 
 describe('berth serve: container streams', () => {
   let s: ServeHandle;
+  const { create, state } = runnersFor(() => s);
   const t = tempRoot('berth-api-io-');
-  const create = (...args: string[]) => {
-    const r = berthIn(s.root, ['create', '--network', 'none', ...args]);
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout.trim();
-  };
   /** The docker CLI inspects before start -a, attach and logs: that endpoint is routes/containers.ts'. */
   const cliCanInspect = async (id: string) => (await s.request('GET', `/containers/${id}/json`)).status === 200;
-  const state = (id: string) => berthIn(s.root, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout.trim();
 
   before(async () => {
-    s = await startServe({ root: t.root });
-    const r = berthIn(s.root, ['import', busyboxTar(), 'bb:1']);
-    assert.equal(r.code, 0, r.stderr);
+    s = await startServe({ root: t.root, busybox: true });
   });
   after(async () => {
-    const ids = berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berthIn(s.root, ['rm', '-f', ...ids]);
     await s.stop();
     t.cleanup();
   });
@@ -89,7 +79,7 @@ describe('berth serve: container streams', () => {
     const id = create('bb:1', 'sh', '-c', 'sleep 2; echo survived');
     assert.equal((await s.request('POST', `/containers/${id}/start`)).status, 204);
     const t0 = Date.now();
-    await s.stop();
+    await s.stop({ keepContainers: true });
     assert.ok(Date.now() - t0 < 4900, 'SIGTERM stops the server (its links to monitors do not hold it)');
     s = await startServe({ root: s.root });
     const w = await s.request('POST', `/containers/${id}/wait`);

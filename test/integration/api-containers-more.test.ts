@@ -11,44 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { DOCKER_20, startServe, type ServeHandle } from '../helpers/api-server.ts';
-import { BERTH, berthIn } from '../helpers/berth.ts';
-import { busyboxTar } from '../helpers/busybox.ts';
-
-/** The fields of docker's inspect JSON these tests read. */
-interface View {
-  Id: string;
-  Name: string;
-  Config: { Labels: Record<string, string>; Env: string[]; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
-  HostConfig: { AutoRemove: boolean; PortBindings: Record<string, unknown>; RestartPolicy: unknown; NetworkMode: string };
-  State: { Status: string; Running: boolean; Pid: number; Paused: boolean };
-  NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null; NetworkID: string }> };
-}
-
-const json = (b: Buffer) => JSON.parse(b.toString()) as Record<string, unknown> & { message?: string };
+import { DOCKER_20, type ContainerView, json, runnersFor, startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { BERTH } from '../helpers/berth.ts';
 
 describe('berth serve: containers, more', () => {
   let s: ServeHandle;
-  const berth = (args: readonly string[]) => {
-    const r = berthIn(s.root, args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const { berth, ok } = runnersFor(() => s);
   const docker = (args: readonly string[], opts: { input?: string } = {}) => s.docker(args, opts);
-  const ok = (args: readonly string[]) => {
-    const r = docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
 
   before(async () => {
-    s = await startServe();
-    berth(['import', busyboxTar(), 'bb:1']);
+    s = await startServe({ busybox: true });
   });
   after(async () => {
     if (!s) return;
-    const ids = berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berthIn(s.root, ['rm', '-f', ...ids]);
     await s.stop();
   });
 
@@ -91,7 +66,7 @@ describe('berth serve: containers, more', () => {
     assert.equal(r.status, 201, r.body.toString());
     const created = json(r.body) as { Id: string; Warnings: unknown[] };
     assert.deepEqual(created.Warnings, []);
-    const [v] = JSON.parse(ok(['inspect', 'q1'])) as View[];
+    const [v] = JSON.parse(ok(['inspect', 'q1'])) as ContainerView[];
     assert.equal(v!.Id, created.Id);
     assert.equal(v!.Config.Labels.from, 'body');
     berth(['start', 'q1']);
@@ -165,7 +140,7 @@ describe('berth serve: containers, more', () => {
   test('network modes: a user network with aliases, none and host; aliases on the bridge are refused', () => {
     berth(['network', 'create', 'api-net']);
     ok(['create', '--name', 'un', '--network', 'api-net', '--network-alias', 'web', 'bb:1', 'sleep', '300']);
-    const [v] = JSON.parse(ok(['inspect', 'un'])) as View[];
+    const [v] = JSON.parse(ok(['inspect', 'un'])) as ContainerView[];
     assert.equal(v!.HostConfig.NetworkMode, 'api-net');
     const endpoint = v!.NetworkSettings.Networks['api-net']!;
     assert.deepEqual(endpoint.Aliases, ['web']);

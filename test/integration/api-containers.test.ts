@@ -8,9 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { type ContainerView, json, runnersFor, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { berthIn } from '../helpers/berth.ts';
-import { busyboxTar } from '../helpers/busybox.ts';
 
 /**
  * POSTs `size` bytes of JSON-ish body on a raw socket and returns what the server answered:
@@ -38,40 +37,16 @@ function sendHuge(socketPath: string, path: string, size: number): Promise<strin
   });
 }
 
-/** The fields of docker's inspect JSON these tests read. */
-interface View {
-  Id: string;
-  Name: string;
-  Config: { Labels: Record<string, string>; Env: string[]; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
-  HostConfig: { AutoRemove: boolean; PortBindings: Record<string, unknown>; RestartPolicy: unknown; NetworkMode: string };
-  State: { Status: string; Running: boolean; Pid: number; Paused: boolean };
-  NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null; NetworkID: string }> };
-}
-
-const json = (b: Buffer) => JSON.parse(b.toString()) as Record<string, unknown> & { message?: string };
-
 describe('berth serve: containers', () => {
   let s: ServeHandle;
-  const berth = (args: readonly string[]) => {
-    const r = berthIn(s.root, args);
-    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const { berth, ok } = runnersFor(() => s);
   const docker = (args: readonly string[], opts: { input?: string } = {}) => s.docker(args, opts);
-  const ok = (args: readonly string[]) => {
-    const r = docker(args);
-    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
 
   before(async () => {
-    s = await startServe();
-    berth(['import', busyboxTar(), 'bb:1']);
+    s = await startServe({ busybox: true });
   });
   after(async () => {
     if (!s) return;
-    const ids = berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berthIn(s.root, ['rm', '-f', ...ids]);
     await s.stop();
   });
 
@@ -97,7 +72,7 @@ describe('berth serve: containers', () => {
       '60',
     ]).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
-    const [view] = JSON.parse(ok(['inspect', 'c1'])) as View[];
+    const [view] = JSON.parse(ok(['inspect', 'c1'])) as ContainerView[];
     assert.equal(view!.Id, id);
     assert.equal(view!.Name, '/c1');
     assert.equal(view!.Config.Labels.team, 'ml');
@@ -110,7 +85,7 @@ describe('berth serve: containers', () => {
     assert.equal(view!.State.Status, 'created');
     assert.deepEqual(view!.HostConfig.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
     // The CLI's inspect of the same container agrees with the API's.
-    const [mine] = JSON.parse(berth(['inspect', 'c1'])) as View[];
+    const [mine] = JSON.parse(berth(['inspect', 'c1'])) as ContainerView[];
     assert.deepEqual(mine!.Config, view!.Config);
     assert.deepEqual(mine!.HostConfig, view!.HostConfig);
   });
@@ -161,7 +136,7 @@ describe('berth serve: containers', () => {
   });
 
   test('inspect of a running container: state, pid, network; unknown is docker\'s "No such object"', () => {
-    const [v] = JSON.parse(ok(['inspect', 'r1'])) as View[];
+    const [v] = JSON.parse(ok(['inspect', 'r1'])) as ContainerView[];
     assert.equal(v!.State.Running, true);
     assert.equal(v!.State.Status, 'running');
     assert.ok(v!.State.Pid > 0);
@@ -197,7 +172,7 @@ describe('berth serve: containers', () => {
     assert.match(size, /^\d+(\.\d+)?[kMG]?B \(virtual [\d.]+[kMG]?B\)$/);
     assert.notEqual(size.split(' ')[0], '0B');
     // The container was frozen only for the export.
-    const [v] = JSON.parse(ok(['inspect', 'r1'])) as View[];
+    const [v] = JSON.parse(ok(['inspect', 'r1'])) as ContainerView[];
     assert.equal(v!.State.Paused, false);
   });
 

@@ -36,8 +36,6 @@ describe('berth serve: dockerode on container streams', () => {
     assert.equal(r.code, 0, r.stderr);
   });
   after(async () => {
-    const ids = berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berthIn(s.root, ['rm', '-f', ...ids]);
     await s.stop();
     t.cleanup();
   });

@@ -269,7 +269,7 @@ describe('berth serve: hostile input and clients', () => {
         }
       }
       follow.destroy();
-      await s.stop();
+      await s.stop({ keepContainers: true });
       rmSync(dirname(s.socket), { recursive: true, force: true });
       s = await startServe({ root: t.root });
       assert.deepEqual(running(), ['fromapi', 'fromcli'], `after ${signal}`);

@@ -10,30 +10,20 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { berthIn, tempRoot } from '../helpers/berth.ts';
-import { busyboxTar } from '../helpers/busybox.ts';
-import { startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { runnersFor, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { attachRequest, HANDSHAKE, rawExchange, sleep } from '../helpers/api-streams.ts';
 
 describe('berth serve: container logs and archive', () => {
   let s: ServeHandle;
+  const { create, state } = runnersFor(() => s);
   const t = tempRoot('berth-api-io-');
-  const create = (...args: string[]) => {
-    const r = berthIn(s.root, ['create', '--network', 'none', ...args]);
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout.trim();
-  };
   /** The docker CLI inspects before start -a, attach and logs: that endpoint is routes/containers.ts'. */
   const cliCanInspect = async (id: string) => (await s.request('GET', `/containers/${id}/json`)).status === 200;
-  const state = (id: string) => berthIn(s.root, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout.trim();
 
   before(async () => {
-    s = await startServe({ root: t.root });
-    const r = berthIn(s.root, ['import', busyboxTar(), 'bb:1']);
-    assert.equal(r.code, 0, r.stderr);
+    s = await startServe({ root: t.root, busybox: true });
   });
   after(async () => {
-    const ids = berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berthIn(s.root, ['rm', '-f', ...ids]);
     await s.stop();
     t.cleanup();
   });

@@ -44,7 +44,6 @@ describe('node clients against berth serve', () => {
     docker = new Docker({ socketPath: s.socket });
   });
   after(async () => {
-    for (const id of berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean)) berthIn(s.root, ['rm', '-f', id]);
     await s?.stop();
     registry?.stop();
     rmSync(work, { recursive: true, force: true });
@@ -176,7 +175,6 @@ describe('testcontainers against berth serve', () => {
     process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   });
   after(async () => {
-    for (const id of berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean)) berthIn(s.root, ['rm', '-f', id]);
     await s?.stop();
   });
 
@@ -211,7 +209,6 @@ describe('dev containers CLI against berth serve', () => {
     writeFileSync(join(folder, 'hello.txt'), 'in-workspace\n');
   });
   after(async () => {
-    for (const id of berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean)) berthIn(s.root, ['rm', '-f', id]);
     await s?.stop();
     rmSync(folder, { recursive: true, force: true });
   });

@@ -42,8 +42,6 @@ before(async () => {
 });
 after(async () => {
   if (s) {
-    const ids = berthIn(s.root, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berthIn(s.root, ['rm', '-f', ...ids]);
     await s.stop();
   }
   stopDockerd();
