@@ -177,3 +177,12 @@ export function runnersFor(get: () => ServeHandle) {
     state: (id: string): string => berthIn(get().root, ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]).stdout.trim(),
   };
 }
+
+/** The objects of a JSON message stream (pull, push, build, load): one per `\r\n`-ended line. */
+export function jsonMessages(body: Buffer): Array<Record<string, unknown>> {
+  return body
+    .toString()
+    .split('\r\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

@@ -13,17 +13,9 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { DOCKER_20, startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { DOCKER_20, jsonMessages as messages, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-
-function messages(body: Buffer): Array<Record<string, unknown>> {
-  return body
-    .toString()
-    .split('\r\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** A context dir with these files, and the same as a tar. */
 function context(root: string, name: string, files: Record<string, string>): { dir: string; tar: Buffer } {

@@ -9,19 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { startServe, type ServeHandle } from '../helpers/api-server.ts';
+import { jsonMessages as messages, startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { berthIn } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 /** The JSON messages of a progress stream, one per `\r\n`-ended line. */
-function messages(body: Buffer): Array<Record<string, unknown>> {
-  return body
-    .toString()
-    .split('\r\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 const auth = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
