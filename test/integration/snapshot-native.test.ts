@@ -62,7 +62,8 @@ describe('native driver', () => {
     const copied = join(tempDir('berth-snap-cp-'), 'w');
     assert.equal(n.run(['cp', `${id}:/tmp/w`, copied]).code, 0);
     assert.equal(readFileSync(copied, 'utf8'), 'mine\n');
-    assert.equal(n.run(['run', '--rm', '--network', 'none', 'bb:1', 'cat', '/tmp/w']).code, 1, 'another container does not see it');
+    const other = n.run(['run', '--rm', '--network', 'none', 'bb:1', 'cat', '/tmp/w']);
+    assert.equal(other.code, 1, `another container does not see it: ${other.stderr}`);
     assert.equal(n.run(['rm', id]).code, 0);
     assert.equal(n.run(['system', 'check']).code, 0);
   });
