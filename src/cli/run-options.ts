@@ -1,12 +1,17 @@
 /** The flags `create` and `run` share, as docker spells them, and their mapping to CreateOptions. */
 import { type Command, Option } from 'commander';
-import { BerthError } from '../errors/index.ts';
+
 import type { CreateOptions } from '../services/containers.ts';
 import { collect } from './context.ts';
-import { parseDevice } from '../runtime/devices.ts';
+import { addDeviceFlags, type DeviceFlags, deviceRuntimeOptions } from './run-flags-devices.ts';
+import { addHostFlags, flagNumber, type HostFlags, hostRuntimeOptions } from './run-flags-host.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
 
 export function addCreateFlags(cmd: Command): Command {
+  return addDeviceFlags(addHostFlags(addContainerFlags(cmd)));
+}
+
+function addContainerFlags(cmd: Command): Command {
   return cmd
     .argument('<image>')
     .argument('[command...]')
@@ -33,15 +38,8 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--cap-add <cap>', 'add Linux capabilities', collect, [])
     .option('--cap-drop <cap>', 'drop Linux capabilities', collect, [])
     .option('--privileged', 'give extended privileges to this container')
-    .option('--device <spec>', 'add a host device to the container (HOST[:CONTAINER][:PERMS])', collect, [])
     .option('--security-opt <opt>', 'security options', collect, [])
     .option('--init', 'run an init inside the container that forwards signals and reaps processes')
-    .option('-m, --memory <bytes>', 'memory limit')
-    .option('--memory-swap <bytes>', 'swap limit equal to memory plus swap: -1 to enable unlimited swap')
-    .option('--cpus <n>', 'number of CPUs')
-    .option('--pids-limit <n>', 'tune container pids limit (set -1 for unlimited)')
-    .option('--ulimit <spec>', 'ulimit options', collect, [])
-    .option('--shm-size <bytes>', 'size of /dev/shm')
     .option('--group-add <group>', 'add additional groups to join', collect, [])
     .option('--stop-signal <signal>', 'signal to stop the container')
     .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
@@ -49,16 +47,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option('--pull <policy>', 'pull image before running (always, missing, never)', 'missing');
 }
 
-/** Docker's byte sizes: 64m, 1g, 512k, 100 (bytes). */
-export function parseBytes(s: string | undefined, flag: string): number | undefined {
-  if (s === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)b?$/i.exec(s.trim());
-  if (!m) throw new BerthError('INVALID_ARGUMENT', `invalid argument "${s}" for "${flag}" flag: invalid size`);
-  const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()]!;
-  return Math.round(Number(m[1]) * mult);
-}
-
-export interface CreateFlags {
+export interface CreateFlags extends HostFlags, DeviceFlags {
   name?: string;
   entrypoint?: string;
   env: string[];
@@ -81,15 +70,8 @@ export interface CreateFlags {
   capAdd: string[];
   capDrop: string[];
   privileged?: boolean;
-  device?: string[];
   securityOpt: string[];
   init?: boolean;
-  memory?: string;
-  memorySwap?: string;
-  cpus?: string;
-  pidsLimit?: string;
-  ulimit: string[];
-  shmSize?: string;
   groupAdd: string[];
   stopSignal?: string;
   stopTimeout?: string;
@@ -98,15 +80,7 @@ export interface CreateFlags {
 }
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags): CreateOptions {
-  const num = (s: string | undefined, flag: string) => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isFinite(n)) throw new BerthError('INVALID_ARGUMENT', `invalid argument "${s}" for "${flag}" flag`);
-    return n;
-  };
-  const memSwap = f.memorySwap === '-1' ? -1 : parseBytes(f.memorySwap, '--memory-swap');
   parseSecurityOpts(f.securityOpt); // refused at create, as docker does, not when the container starts
-  for (const d of f.device ?? []) parseDevice(d);
   return {
     image,
     command,
@@ -128,7 +102,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     autoRemove: !!f.rm,
     labels: Object.fromEntries(f.label.map((l) => [l.split('=')[0]!, l.includes('=') ? l.slice(l.indexOf('=') + 1) : ''])),
     stopSignal: f.stopSignal,
-    stopTimeout: num(f.stopTimeout, '--stop-timeout'),
+    stopTimeout: flagNumber(f.stopTimeout, '--stop-timeout'),
     pull: f.pull as 'missing',
     platform: f.platform,
     runtime: {
@@ -136,15 +110,10 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
       capAdd: f.capAdd,
       capDrop: f.capDrop,
       privileged: !!f.privileged,
-      devices: f.device ?? [],
       securityOpt: f.securityOpt,
       init: !!f.init,
-      memory: parseBytes(f.memory, '--memory'),
-      memorySwap: memSwap,
-      cpus: num(f.cpus, '--cpus'),
-      pidsLimit: num(f.pidsLimit, '--pids-limit'),
-      ulimits: f.ulimit,
-      shmSize: parseBytes(f.shmSize, '--shm-size'),
+      ...hostRuntimeOptions(f),
+      ...deviceRuntimeOptions(f),
       groupAdd: f.groupAdd,
       platform: f.platform,
     },
