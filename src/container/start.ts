@@ -6,16 +6,16 @@
  * errors are still reported here, then a monitor process (`berth __monitor ID`, detached
  * from the terminal) owns the container, writes the json log and records the exit after this
  * CLI is gone; for `-t` it holds the pty's master, which runc sends it (sys/terminal.ts).
- * Both start it through the executor (runtime/executor.ts).
+ * Both start it through the executor (runtime/executor.ts); the monitor's body is monitor.ts.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { loadImage } from '../image/resolve.ts';
-import { ensureEmulator, RuncStartWatch, type RunningContainer } from '../runtime/index.ts';
+import { ensureEmulator, RuncStartWatch } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { containerEvent } from './events.ts';
 import { JsonLogWriter } from './logs.ts';
@@ -27,7 +27,7 @@ import type { ContainerControl } from './control.ts';
 /** What starting a container uses: its records and runtime (ContainerControl), and the image stores its volumes are filled from. */
 export type StartDeps = ContainerControl & Pick<ImageStores, 'content' | 'images' | 'snapshots'>;
 import type { ContainerRecord } from './records.ts';
-import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
+import { attachSocketPath } from './attach.ts';
 import { prepareRuntime, startRuntime } from './runtime-adapter.ts';
 import { needTerminalSupport } from '../sys/terminal.ts';
 
@@ -93,7 +93,7 @@ async function prepareOrRemove(engine: StartDeps, rec: ContainerRecord): Promise
   }
 }
 
-function markRunning(engine: StartDeps, id: string, pid: number, monitorPid: number): void {
+export function markRunning(engine: StartDeps, id: string, pid: number, monitorPid: number): void {
   engine.containers.updateState(id, (s) => ({ ...s, status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), exitCode: 0 }));
   containerEvent(engine.containers.get(id), 'start');
 }
@@ -160,7 +160,7 @@ export interface DetachedStartOptions {
 }
 
 /** How long a held monitor waits for its starter's Go: a starter that died must not leave the container unstarted. */
-const HOLD_TIMEOUT_MS = 10_000;
+export const HOLD_TIMEOUT_MS = 10_000;
 
 /** Starts the container under a monitor process and returns once it runs (or failed to). */
 export async function startDetached(engine: StartDeps, id: string, opts: DetachedStartOptions = {}): Promise<void> {
@@ -214,7 +214,7 @@ async function monitorGone(pid: number | undefined, id: string, limitMs: number)
  * What the monitor says of a start: `{}` when the container runs (or ran), `{error}` when runc
  * could not start it; a held monitor first says `{listening}` once its attach socket is served.
  */
-interface StartReport {
+export interface StartReport {
   error?: string;
   listening?: boolean;
 }
@@ -246,141 +246,4 @@ function readStartReport(pipe: Readable, id: string, onListening?: () => void): 
     pipe.on('error', () => undefined);
     pipe.on('close', () => done(undefined));
   });
-}
-
-/** A held monitor's word to its starter that the attach socket is served; fd 3 stays open for the start report. */
-function reportListening(): void {
-  try {
-    writeSync(3, `${JSON.stringify({ listening: true })}\n`);
-  } catch {
-    // No starter to tell: the hold times out.
-  }
-}
-
-/** The monitor's side of that pipe: report once, then let go of it. */
-function reportStart(report: StartReport): void {
-  try {
-    writeSync(3, `${JSON.stringify(report)}\n`);
-    closeSync(3);
-  } catch {
-    // The starting CLI is gone (EPIPE) or this monitor was not started by one: nobody to tell.
-  }
-}
-
-/** The monitor's container: on a pty whose master it holds for a `-t` container, on pipes otherwise. */
-interface MonitoredProcess {
-  readonly container: RunningContainer;
-  onOutput(fn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void): void;
-  /** Resolves once the output has all been passed on. */
-  outputDone(): Promise<void>;
-  input: AttachInput;
-}
-
-async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatch: RuncStartWatch): Promise<MonitoredProcess> {
-  const interactive = rec.config.interactive;
-  if (rec.config.tty) {
-    // runc makes the container's pty and sends its master to this process over the console
-    // socket (as docker's shim has it); the container is then this process's child.
-    const container = await startRuntime(engine, rec.id, { terminal: true });
-    let outputFn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void = () => undefined;
-    // [cols, rows]: the size the client asked for at create (its spec has it too), else 80×24.
-    const asked = (rec.config.runtime as { consoleSize?: [number, number] }).consoleSize;
-    let size: [number, number] = asked ? [asked[1], asked[0]] : [80, 24];
-    // runc's own complaints (it could not start the container) come on its stderr.
-    container.stderr?.on('data', (c: Buffer) => void startWatch.claims(c));
-    const term = await container.terminal!.catch(() => undefined);
-    term?.resize(...size);
-    const done = term ? new Promise<void>((r) => term.output.once('close', () => r())) : Promise.resolve();
-    term?.output.on('data', (d: Buffer) => outputFn(FrameKind.Stdout, d));
-    void container.wait().then(() => setTimeout(() => term?.close(), 2000).unref());
-    return {
-      container,
-      onOutput: (fn) => (outputFn = fn),
-      outputDone: () => done,
-      input: {
-        onStdin: (data) => interactive && term?.write(data),
-        onStdinEnd: () => undefined,
-        onResize: (cols, rows) => {
-          size = [cols, rows];
-          term?.resize(cols, rows);
-        },
-      },
-    };
-  }
-  const container = await startRuntime(engine, rec.id, { stdio: [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  container.stdin?.on('error', () => undefined);
-  return {
-    container,
-    onOutput: (fn) => {
-      container.stdout!.on('data', (c: Buffer) => fn(FrameKind.Stdout, c));
-      container.stderr!.on('data', (c: Buffer) => fn(FrameKind.Stderr, c));
-    },
-    outputDone: () => Promise.resolve(),
-    input: { onStdin: (data) => container.stdin?.write(data), onStdinEnd: () => container.stdin?.end(), onResize: () => undefined },
-  };
-}
-
-/** The monitor process body: own `runc run`, log its output, serve attach, record its exit. */
-export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: boolean } = {}): Promise<void> {
-  const records = engine.containers;
-  const rec = records.require(id);
-  const paths = containerPaths(engine, id);
-  const log = new JsonLogWriter(paths.log);
-  let proc: MonitoredProcess | undefined;
-  // Input that comes before the container does (stdin piped ahead of the start) waits for it.
-  const early: Array<(p: MonitoredProcess) => void> = [];
-  const toProcess = (fn: (p: MonitoredProcess) => void) => (proc ? fn(proc) : early.push(fn));
-  let release: () => void = () => undefined;
-  const released = opts.hold
-    ? new Promise<void>((r) => {
-        const timer = setTimeout(r, HOLD_TIMEOUT_MS);
-        release = () => {
-          clearTimeout(timer);
-          r();
-        };
-      })
-    : undefined;
-  const attach = await serveAttach(attachSocketPath(engine, id), {
-    onStdin: (d) => toProcess((p) => p.input.onStdin(d)),
-    onStdinEnd: () => toProcess((p) => p.input.onStdinEnd()),
-    onResize: (c, r) => toProcess((p) => p.input.onResize(c, r)),
-    onGo: () => release(),
-  });
-  if (released) {
-    reportListening();
-    await released;
-  }
-  // As attached: runc failing to start the container is the engine's error, which
-  // `startDetached` reports (exit 125), not container output.
-  const runc = new RuncStartWatch();
-  proc = await spawnMonitored(engine, rec, runc);
-  for (const fn of early.splice(0)) {
-    try {
-      fn(proc);
-    } catch {
-      // As for live input (attach.ts): a frame that cannot apply never ends the monitor.
-    }
-  }
-  proc.onOutput((kind, data) => {
-    if (runc.claims(data)) return;
-    log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
-    attach.output(kind, data);
-  });
-  const exited = proc.container.wait();
-  const pid = await proc.container.started();
-  if (pid) {
-    runc.containerStarted();
-    markRunning(engine, id, pid, process.pid);
-    reportStart({});
-  }
-  const code = await exited;
-  await proc.outputDone();
-  // No pid: runc is gone already, having either run a very short container or failed to start one.
-  if (!pid) reportStart(runc.error ? { error: runc.error } : {});
-  // A container that ran and exited before its pid was seen still started: its record and `start` event say so.
-  if (!pid && !runc.error) markRunning(engine, id, 0, process.pid);
-  await log.close();
-  await finishContainer(engine, id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
-  await attach.exit(code);
-  if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
 }

@@ -3,4 +3,5 @@
  * detached one's exit. These are the executor's (container/start.ts), re-exported so a front
  * end calls services only.
  */
-export { runMonitor, startAttached, startDetached, type DetachedStartOptions } from '../container/start.ts';
+export { startAttached, startDetached, type DetachedStartOptions } from '../container/start.ts';
+export { runMonitor } from '../container/monitor.ts';
