@@ -1,0 +1,59 @@
+/**
+ * The host options that name other containers or the host's state: `--ipc container:NAME` and
+ * `--pid container:NAME` (checked at create: the target must exist; resolved at each start:
+ * it must run, and for IPC be shareable, as docker says), and the checks docker makes at
+ * create on sysctls, cgroup limits and the runtime (runtime/host-resources.ts).
+ */
+import { existsSync } from 'node:fs';
+import { BerthError } from '../errors/index.ts';
+import { checkHostResources, checkIpcMode, checkPidMode, checkSysctls, joinedContainer, type RuntimeOptions } from '../runtime/index.ts';
+import type { ContainerRecord, ContainerRecords } from './records.ts';
+
+/** Create's checks of the host options: the modes, their targets, sysctls against the namespaces, limits, runtime. */
+export function checkHostOptions(records: ContainerRecords, runtime: Readonly<Record<string, unknown>>, network: string): void {
+  const o = runtime as RuntimeOptions;
+  checkIpcMode(o.ipcMode);
+  checkPidMode(o.pidMode);
+  for (const mode of [o.ipcMode, o.pidMode]) {
+    const target = joinedContainer(mode);
+    if (target !== undefined) records.require(target);
+  }
+  checkSysctls(o.sysctls, { network, ipcMode: o.ipcMode });
+  checkHostResources(o);
+}
+
+/** The pid of `target` when it runs: its recorded process must still be there. */
+function runningPid(target: ContainerRecord): number | undefined {
+  const pid = target.state.pid;
+  return target.state.status === 'running' && pid > 0 && existsSync(`/proc/${pid}/ns`) ? pid : undefined;
+}
+
+/**
+ * The namespace paths a container joins on this start, from its `container:NAME` modes:
+ * /proc/PID/ns/ipc and /proc/PID/ns/pid of the target's process. A target that is gone, not
+ * running, or (for IPC) not shareable is refused with docker's words.
+ */
+export function namespacesToJoin(records: ContainerRecords, rec: ContainerRecord): { ipc?: string; pid?: string } {
+  const o = rec.config.runtime as RuntimeOptions;
+  const out: { ipc?: string; pid?: string } = {};
+  const ipcTarget = joinedContainer(o.ipcMode);
+  if (ipcTarget !== undefined) {
+    const target = records.require(ipcTarget);
+    const pid = runningPid(target);
+    if (!pid) throw new BerthError('CONFLICT', `can't join IPC of container ${target.id}: container ${target.id} is not running`);
+    if ((target.config.runtime as RuntimeOptions).ipcMode !== 'shareable') {
+      throw new BerthError('CONFLICT', `can't join IPC of container ${target.id}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`, {
+        hint: `start ${target.name} with --ipc shareable`,
+      });
+    }
+    out.ipc = `/proc/${pid}/ns/ipc`;
+  }
+  const pidTarget = joinedContainer(o.pidMode);
+  if (pidTarget !== undefined) {
+    const target = records.require(pidTarget);
+    const pid = runningPid(target);
+    if (!pid) throw new BerthError('CONFLICT', `container ${target.id} is not running`);
+    out.pid = `/proc/${pid}/ns/pid`;
+  }
+  return out;
+}
