@@ -88,7 +88,11 @@ const table: Array<[string, string, string, LintInput['context']?]> = [
     'FROM python:3.11-slim\nRUN apt-get install -y --no-install-recommends python3-numpy\nUSER a\n',
   ],
   ['BL020', 'FROM a:1\nRUN conda install -y pytorch torchvision -c pytorch\nUSER a\n', 'FROM a:1\nRUN echo torch\nUSER a\n'],
-  ['BL020', 'FROM a:1\nRUN apt-get install -y --no-install-recommends python3-torch\nUSER a\n', 'FROM a:1\nCOPY torch /opt/torch\nUSER a\n'],
+  [
+    'BL020',
+    'FROM a:1\nRUN if [ -n "$T" ]; then apt-get install -y --no-install-recommends python3-torch; fi\nUSER a\n',
+    'FROM a:1\nCOPY torch /opt/torch\nUSER a\n',
+  ],
 ];
 
 describe('every rule fires on its positive case and not on its negative case', () => {

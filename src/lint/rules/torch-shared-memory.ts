@@ -1,8 +1,8 @@
 import { commands, runText, type Rule } from '../types.ts';
 
-/** A command that installs PyTorch: pip or conda (torch, pytorch, torchvision, torchaudio) or Debian's python3-torch. */
+/** A command that installs PyTorch (torch, pytorch, torchvision, torchaudio, Debian's python3-torch), also inside an `if` or a loop. */
 const INSTALLS_TORCH =
-  /^(\S*\/)?(pip3?|python3?\s+-m\s+pip|uv\s+pip|conda|mamba|micromamba|apt-get|apt)\s+(install|add)\b.*(^|[\s"'=])(torch|pytorch|torchvision|torchaudio|python3-torch)([\s"'=<>~!@[]|$)/;
+  /^(?:(?:then|do|else|sudo|exec)\s+)*(\S*\/)?(pip3?|python3?\s+-m\s+pip|uv\s+pip|conda|mamba|micromamba|apt-get|apt)\s+(install|add)\b.*(^|[\s"'=])(torch|pytorch|torchvision|torchaudio|python3-torch)([\s"'=<>~!@[]|$)/;
 
 /** A base image that ships PyTorch already. */
 const TORCH_BASE = /(^|\/)(pytorch\/pytorch|nvidia\/pytorch|pytorch)(:|$)/;
