@@ -8,7 +8,22 @@ import { totalmem } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { RUNC } from './runc.ts';
-import type { RuntimeOptions } from './spec.ts';
+
+/** The runtime options of this file (part of RuntimeOptions). */
+export interface HostResourceOptions {
+  readonly memory?: number;
+  readonly memorySwap?: number;
+  readonly memoryReservation?: number;
+  readonly cpus?: number;
+  readonly cpuShares?: number;
+  readonly cpuPeriod?: number;
+  readonly cpuQuota?: number;
+  readonly cpusetCpus?: string;
+  readonly cpusetMems?: string;
+  readonly pidsLimit?: number;
+  /** `--runtime`: `runc`, or another OCI runtime with runc's command line (runtimeBinary). */
+  readonly ociRuntime?: string;
+}
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
@@ -91,7 +106,7 @@ function checkCpuset(list: string | undefined, kind: 'cpus' | 'mems'): void {
  * The checks docker makes at create: ranges, conflicts, cpusets the host has, the runtime.
  * Reads the host (cpusets, PATH); the container is not made when one fails.
  */
-export function checkHostResources(o: RuntimeOptions): void {
+export function checkHostResources(o: HostResourceOptions): void {
   if (o.memory && o.memory > 0 && o.memory < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
   if (o.memoryReservation !== undefined) {
     if (o.memoryReservation > 0 && o.memoryReservation < MIN_MEMORY) throw invalid('Minimum memory reservation allowed is 6MB');
@@ -114,7 +129,7 @@ export function checkHostResources(o: RuntimeOptions): void {
 }
 
 /** The spec's cgroup limits, apart from the device rules. */
-export function cgroupResources(o: RuntimeOptions): Record<string, unknown> {
+export function cgroupResources(o: HostResourceOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const memory: Record<string, number> = {};
   if (o.memory) {

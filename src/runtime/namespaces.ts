@@ -10,7 +10,20 @@
  */
 import { BerthError } from '../errors/index.ts';
 import type { SpecMount } from './defaults.ts';
-import type { NetNamespace, RuntimeOptions } from './spec.ts';
+
+export type NetNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
+
+/** The runtime options of this file (part of RuntimeOptions). */
+export interface NamespaceOptions {
+  /** `--ipc`: private (docker's default), shareable, host, none or container:NAME. */
+  readonly ipcMode?: string;
+  /** `--pid`: '' (a namespace of its own), host or container:NAME. */
+  readonly pidMode?: string;
+  /** The namespaces a `container:NAME` mode joins, resolved at each start (never recorded). */
+  readonly joinNamespaces?: { readonly ipc?: string; readonly pid?: string };
+  /** `--sysctl`: the namespaced kernel parameters this file allows. */
+  readonly sysctls?: Readonly<Record<string, string>>;
+}
 
 export const IPC_MODES = ['private', 'shareable', 'host', 'none'] as const;
 
@@ -33,7 +46,7 @@ export function checkPidMode(mode: string | undefined): void {
 }
 
 /** The namespaces runc makes or joins for a container. */
-export function containerNamespaces(o: RuntimeOptions, netns: NetNamespace): Array<Record<string, string>> {
+export function containerNamespaces(o: NamespaceOptions, netns: NetNamespace): Array<Record<string, string>> {
   const out: Array<Record<string, string>> = [];
   const join = o.joinNamespaces ?? {};
   if (o.pidMode !== 'host') out.push(join.pid ? { type: 'pid', path: join.pid } : { type: 'pid' });
@@ -48,7 +61,7 @@ export function containerNamespaces(o: RuntimeOptions, netns: NetNamespace): Arr
  * The mounts with /dev/shm as the IPC mode wants it: the host's own for `host` (as docker
  * binds it), none for `none`, the sized tmpfs otherwise.
  */
-export function withIpcShm(mounts: readonly SpecMount[], o: RuntimeOptions): SpecMount[] {
+export function withIpcShm(mounts: readonly SpecMount[], o: NamespaceOptions): SpecMount[] {
   if (o.ipcMode === 'none') return mounts.filter((m) => m.destination !== '/dev/shm');
   if (o.ipcMode !== 'host') return [...mounts];
   return mounts.map((m) => (m.destination === '/dev/shm' ? { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] } : m));
@@ -104,7 +117,7 @@ export function checkSysctls(sysctls: Readonly<Record<string, string>> | undefin
 }
 
 /** The spec's `linux.sysctl`, checked against the network namespace it goes into. */
-export function specSysctls(o: RuntimeOptions, netns: NetNamespace): { sysctl?: Record<string, string> } {
+export function specSysctls(o: NamespaceOptions, netns: NetNamespace): { sysctl?: Record<string, string> } {
   if (!o.sysctls || !Object.keys(o.sysctls).length) return {};
   checkSysctls(o.sysctls, { network: netns.kind === 'host' ? 'host' : 'private', ipcMode: o.ipcMode });
   return { sysctl: { ...o.sysctls } };

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
 import { deviceOf } from './devices.ts';
-import { cgroupResources, DEFAULT_SHM_SIZE } from './host-resources.ts';
-import { containerNamespaces, specSysctls, withIpcShm } from './namespaces.ts';
+import { cgroupResources, DEFAULT_SHM_SIZE, type HostResourceOptions } from './host-resources.ts';
+import { containerNamespaces, type NamespaceOptions, type NetNamespace, specSysctls, withIpcShm } from './namespaces.ts';
 import { seccompFor } from './seccomp.ts';
 import { parseSecurityOpts } from './security-opt.ts';
 import { specRlimits } from './ulimits.ts';
@@ -18,7 +18,8 @@ import type { ResolvedUser } from './user.ts';
 /** The init for `--init`: a static tini, so it runs in any image (busybox has no libc). */
 export const INIT_BINARY = ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/bin/tini'].find((p) => existsSync(p)) ?? '/usr/bin/tini-static';
 
-export interface RuntimeOptions {
+/** What create decided for the runtime; the IPC/PID/sysctl and cgroup fields are declared beside their use. */
+export interface RuntimeOptions extends NamespaceOptions, HostResourceOptions {
   readonly readOnly?: boolean;
   readonly capAdd?: readonly string[];
   readonly capDrop?: readonly string[];
@@ -32,22 +33,6 @@ export interface RuntimeOptions {
   /** `--ulimit` values, NAME=SOFT[:HARD] (ulimits.ts). */
   readonly ulimits?: readonly string[];
   readonly shmSize?: number;
-  /** `--ipc`: private (docker's default), shareable, host, none or container:NAME (namespaces.ts). */
-  readonly ipcMode?: string;
-  /** `--pid`: '' (a namespace of its own), host or container:NAME. */
-  readonly pidMode?: string;
-  /** The namespaces a `container:NAME` mode joins, resolved at each start (never recorded). */
-  readonly joinNamespaces?: { readonly ipc?: string; readonly pid?: string };
-  /** `--sysctl`: namespaced kernel parameters (namespaces.ts says which). */
-  readonly sysctls?: Readonly<Record<string, string>>;
-  readonly cpuShares?: number;
-  readonly cpuPeriod?: number;
-  readonly cpuQuota?: number;
-  readonly cpusetCpus?: string;
-  readonly cpusetMems?: string;
-  readonly memoryReservation?: number;
-  /** `--runtime`: `runc`, or another OCI runtime with runc's command line (host-resources.ts). */
-  readonly ociRuntime?: string;
   readonly groupAdd?: readonly string[];
   /** Host devices, as `--device` specs (devices.ts). */
   readonly devices?: readonly string[];
@@ -55,7 +40,7 @@ export interface RuntimeOptions {
   readonly consoleSize?: readonly [number, number];
 }
 
-export type NetNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
+export type { NetNamespace } from './namespaces.ts';
 
 export interface SpecInput {
   readonly id: string;
