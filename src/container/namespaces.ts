@@ -16,7 +16,8 @@ export function checkHostOptions(records: ContainerRecords, runtime: Readonly<Re
   checkPidMode(o.pidMode);
   for (const mode of [o.ipcMode, o.pidMode]) {
     const target = joinedContainer(mode);
-    if (target !== undefined) records.require(target);
+    // Refused as a bad parameter, as docker does: a 404 would have its CLI pull the image.
+    if (target !== undefined && !records.find(target)) throw new BerthError('INVALID_ARGUMENT', `No such container: ${target}`);
   }
   checkSysctls(o.sysctls, { network, ipcMode: o.ipcMode });
   checkHostResources(o);
