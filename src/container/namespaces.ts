@@ -4,9 +4,14 @@
  * it must run, and for IPC be shareable, as docker says), and the checks docker makes at
  * create on sysctls, cgroup limits and the runtime (runtime/host-resources.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BerthError } from '../errors/index.ts';
 import { checkHostResources, checkIpcMode, checkPidMode, checkSysctls, joinedContainer, type RuntimeOptions } from '../runtime/index.ts';
+import { DEFAULT_SHM_SIZE } from '../runtime/host-resources.ts';
+import { detachMount, mountTmpfs } from '../sys/mount.ts';
+import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
 
 /** Create's checks of the host options: the modes, their targets, sysctls against the namespaces, limits, runtime. */
@@ -34,9 +39,9 @@ function runningPid(target: ContainerRecord): number | undefined {
  * /proc/PID/ns/ipc and /proc/PID/ns/pid of the target's process. A target that is gone, not
  * running, or (for IPC) not shareable is refused with docker's words.
  */
-export function namespacesToJoin(records: ContainerRecords, rec: ContainerRecord): { ipc?: string; pid?: string } {
+export function namespacesToJoin(roots: ContainerRoots, records: ContainerRecords, rec: ContainerRecord): { ipc?: string; pid?: string; shm?: string } {
   const o = rec.config.runtime as RuntimeOptions;
-  const out: { ipc?: string; pid?: string } = {};
+  const out: { ipc?: string; pid?: string; shm?: string } = {};
   const ipcTarget = joinedContainer(o.ipcMode);
   if (ipcTarget !== undefined) {
     const target = records.require(ipcTarget);
@@ -48,6 +53,8 @@ export function namespacesToJoin(records: ContainerRecords, rec: ContainerRecord
       });
     }
     out.ipc = `/proc/${pid}/ns/ipc`;
+    const shm = sharedShmPath(roots, target.id);
+    if (isMountPoint(shm)) out.shm = shm;
   }
   const pidTarget = joinedContainer(o.pidMode);
   if (pidTarget !== undefined) {
@@ -57,4 +64,41 @@ export function namespacesToJoin(records: ContainerRecords, rec: ContainerRecord
     out.pid = `/proc/${pid}/ns/pid`;
   }
   return out;
+}
+
+/** Where a shareable container's /dev/shm is mounted on the host, so that joiners can bind it too (as docker's `mounts/shm`). */
+function sharedShmPath(roots: ContainerRoots, id: string): string {
+  return join(containerPaths(roots, id).runDir, 'shm');
+}
+
+function isMountPoint(path: string): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[4] === path);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A shareable container's /dev/shm: a tmpfs of its --shm-size mounted on the host under its
+ * run dir, made at start (once: a restart keeps it) and gone at its teardown. Undefined for
+ * any other IPC mode.
+ */
+export async function mountSharedShm(roots: ContainerRoots, rec: ContainerRecord): Promise<string | undefined> {
+  const o = rec.config.runtime as RuntimeOptions;
+  if (o.ipcMode !== 'shareable') return undefined;
+  const path = sharedShmPath(roots, rec.id);
+  if (isMountPoint(path)) return path;
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await mountTmpfs(path, ['mode=1777', `size=${o.shmSize || DEFAULT_SHM_SIZE}`]);
+  return path;
+}
+
+/** Unmounts a shareable container's /dev/shm (a joiner still running keeps it until it exits). */
+export async function unmountSharedShm(roots: ContainerRoots, rec: ContainerRecord): Promise<void> {
+  if ((rec.config.runtime as RuntimeOptions).ipcMode !== 'shareable') return;
+  const path = sharedShmPath(roots, rec.id);
+  if (isMountPoint(path)) await detachMount(path);
 }

@@ -26,7 +26,7 @@ import { containerPaths, type ContainerRoots } from './paths.ts';
 /** What the runtime calls use: the state and run roots, and the user networks a container joins. */
 export type RuntimeDeps = ContainerRoots & { readonly networks: NetworkRecords };
 import type { ContainerRecord, ContainerRecords } from './records.ts';
-import { namespacesToJoin } from './namespaces.ts';
+import { mountSharedShm, namespacesToJoin, unmountSharedShm } from './namespaces.ts';
 import type { ContainerMount, PortBinding } from './types.ts';
 import { settings } from '../config/index.ts';
 
@@ -75,8 +75,9 @@ export async function prepareRuntime(
 ): Promise<PreparedRuntime> {
   const paths = containerPaths(engine, rec.id);
   const c = rec.config;
-  const joinNamespaces = namespacesToJoin(engine.containers, rec);
-  const opts: RuntimeOptions = { ...(c.runtime as RuntimeOptions), joinNamespaces };
+  const joined = namespacesToJoin(engine, engine.containers, rec);
+  const ownShm = await mountSharedShm(engine, rec);
+  const opts: RuntimeOptions = { ...(c.runtime as RuntimeOptions), joinNamespaces: { ...joined, ...(ownShm ? { shm: ownShm } : {}) } };
   const user = await resolveUser(rootfs, c.user, opts.groupAdd ?? []);
   const env = composeEnv(c.env, c.hostname, c.tty, user.home);
   if (c.workdir) {
@@ -146,6 +147,7 @@ export function startRuntime(
  */
 export async function teardownRuntime(engine: RuntimeDeps, rec: ContainerRecord, opts: { runcGone?: boolean } = {}): Promise<void> {
   if (!opts.runcGone) await executor(engine).delete(rec.id);
+  await unmountSharedShm(engine, rec).catch(() => undefined);
   const net = rec.state.network as NetworkAttachment | undefined;
   if (net) {
     await teardownNetwork(net);

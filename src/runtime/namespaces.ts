@@ -19,8 +19,11 @@ export interface NamespaceOptions {
   readonly ipcMode?: string;
   /** `--pid`: '' (a namespace of its own), host or container:NAME. */
   readonly pidMode?: string;
-  /** The namespaces a `container:NAME` mode joins, resolved at each start (never recorded). */
-  readonly joinNamespaces?: { readonly ipc?: string; readonly pid?: string };
+  /**
+   * Resolved at each start, never recorded: the namespaces a `container:NAME` mode joins, and
+   * the host-side tmpfs that is /dev/shm for a shareable container and those that join it.
+   */
+  readonly joinNamespaces?: { readonly ipc?: string; readonly pid?: string; readonly shm?: string };
   /** `--sysctl`: the namespaced kernel parameters this file allows. */
   readonly sysctls?: Readonly<Record<string, string>>;
 }
@@ -59,12 +62,14 @@ export function containerNamespaces(o: NamespaceOptions, netns: NetNamespace): A
 
 /**
  * The mounts with /dev/shm as the IPC mode wants it: the host's own for `host` (as docker
- * binds it), none for `none`, the sized tmpfs otherwise.
+ * binds it), none for `none`, the shared host-side tmpfs for a shareable container and its
+ * joiners, the sized tmpfs otherwise.
  */
 export function withIpcShm(mounts: readonly SpecMount[], o: NamespaceOptions): SpecMount[] {
   if (o.ipcMode === 'none') return mounts.filter((m) => m.destination !== '/dev/shm');
-  if (o.ipcMode !== 'host') return [...mounts];
-  return mounts.map((m) => (m.destination === '/dev/shm' ? { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] } : m));
+  const source = o.ipcMode === 'host' ? '/dev/shm' : o.joinNamespaces?.shm;
+  if (!source) return [...mounts];
+  return mounts.map((m) => (m.destination === '/dev/shm' ? { destination: '/dev/shm', type: 'bind', source, options: ['rbind', 'rprivate'] } : m));
 }
 
 /** The IPC sysctls docker allows by name; `fs.mqueue.` and `net.` are allowed by prefix. */

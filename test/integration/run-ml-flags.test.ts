@@ -104,6 +104,40 @@ describe('--ipc', () => {
       t.run(['rm', '-f', 'ipc-donor']);
     }
   });
+  it("container:NAME shares the donor's /dev/shm, of the donor's size, which goes when the donor stops", () => {
+    ok([
+      'run',
+      '-d',
+      '--name',
+      'shm-donor',
+      '--ipc',
+      'shareable',
+      '--shm-size',
+      '16m',
+      '--network',
+      'none',
+      'bb:1',
+      'sh',
+      '-c',
+      'echo from-donor > /dev/shm/marker; sleep 60',
+    ]);
+    const sharedMounts = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('/containers/') && / \/\S+\/shm /.test(l) && l.includes(' - tmpfs '));
+    try {
+      let out = '';
+      for (let i = 0; i < 50 && !out.startsWith('from-donor'); i++)
+        out = ok([...RUN, '--ipc', 'container:shm-donor', 'bb:1', 'sh', '-c', 'cat /dev/shm/marker 2>/dev/null; df -k /dev/shm | tail -1']);
+      assert.match(out, /^from-donor\n/);
+      assert.equal(out.split('\n')[1]!.split(/\s+/)[1], String(16 * 1024));
+      assert.equal(sharedMounts().length, 1);
+      ok(['stop', '-t', '0', 'shm-donor']);
+      assert.equal(sharedMounts().length, 0);
+    } finally {
+      t.run(['rm', '-f', 'shm-donor']);
+    }
+  });
   it('a donor that is not shareable, or not running, is refused with docker words', () => {
     ok(['run', '-d', '--name', 'ipc-private', '--network', 'none', 'bb:1', 'sleep', '60']);
     ok(['create', '--name', 'ipc-stopped', '--ipc', 'shareable', 'bb:1', 'true']);

@@ -22,7 +22,7 @@ before(async () => {
   assert.equal(docker(['import', busyboxTar(), 'bbdiff:1']).code, 0);
   assert.equal(t.run(['import', busyboxTar(), 'bbdiff:1']).code, 0);
   for (const d of DONORS) {
-    const args = ['run', '-d', '--network', 'none', ...d, 'bbdiff:1', 'sleep', '300'];
+    const args = ['run', '-d', '--network', 'none', ...d, 'bbdiff:1', 'sh', '-c', 'echo from-donor > /dev/shm/marker; exec sleep 300'];
     assert.equal(docker(args).code, 0);
     assert.equal(t.run(args).code, 0);
   }
@@ -58,6 +58,7 @@ const cases: DiffCase[] = [
   { name: 'ipc none has no /dev/shm', args: [...RUN, '--ipc', 'none', ...sh('ls /dev/shm 2>/dev/null; echo $?')] },
   { name: 'ipc private is its own', args: [...RUN, '--ipc', 'private', ...sh(`[ "$(readlink /proc/self/ns/ipc)" = "${HOST_IPC}" ] && echo host || echo own`)] },
   { name: 'ipc container: joins a shareable donor', args: [...RUN, '--ipc', 'container:mldonor', '--pid', 'container:mldonor', ...sharesWithPid1('ipc')] },
+  { name: "ipc container: shares the donor's /dev/shm", args: [...RUN, '--ipc', 'container:mldonor', ...sh('cat /dev/shm/marker')] },
   { name: 'ipc container: of a private donor is refused', args: [...RUN, '--ipc', 'container:mlprivate', 'bbdiff:1', 'true'] },
   { name: 'ipc container: of a missing one is refused', args: [...RUN, '--ipc', 'container:missing', 'bbdiff:1', 'true'] },
   { name: 'ipc with an unknown mode', args: [...RUN, '--ipc', 'bogus', 'bbdiff:1', 'true'] },
