@@ -27,7 +27,7 @@ export interface HostResourceOptions {
 
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
-/** docker's smallest memory limit and reservation. */
+/** docker's smallest memory reservation. */
 const MIN_MEMORY = 6 * 1024 * 1024;
 
 function invalid(message: string, hint?: string): BerthError {
@@ -107,7 +107,6 @@ function checkCpuset(list: string | undefined, kind: 'cpus' | 'mems'): void {
  * Reads the host (cpusets, PATH); the container is not made when one fails.
  */
 export function checkHostResources(o: HostResourceOptions): void {
-  if (o.memory && o.memory > 0 && o.memory < MIN_MEMORY) throw invalid('Minimum memory limit allowed is 6MB');
   if (o.memoryReservation !== undefined) {
     if (o.memoryReservation > 0 && o.memoryReservation < MIN_MEMORY) throw invalid('Minimum memory reservation allowed is 6MB');
     if (o.memory && o.memory > 0 && o.memory < o.memoryReservation) {
