@@ -152,7 +152,9 @@ export function cgroupResources(o: HostResourceOptions): Record<string, unknown>
 /**
  * The OCI runtime binary `--runtime NAME` names: runc's for `runc`, an absolute path to an
  * executable, or a name found on PATH (a GPU runtime wrapper, say, with runc's command line).
- * A relative path would depend on the directory berth was started in: refused.
+ * A relative path would depend on the directory berth was started in: refused. It is resolved
+ * at create (to refuse a missing one) and again at each start, which it runs; kill, delete and
+ * exec go through runc on the same state dir, which a runc-compatible runtime shares.
  */
 export function runtimeBinary(name: string | undefined): string {
   if (name === undefined || name === '' || name === 'runc') return RUNC;
