@@ -26,6 +26,7 @@ import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/term
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
 import { buildSpec, type NetNamespace, type RuntimeOptions } from './spec.ts';
+import { specJson } from './ulimits.ts';
 import type { ResolvedUser } from './user.ts';
 
 /**
@@ -183,9 +184,12 @@ function resolveDestinations(rootfs: string, mounts: readonly SpecMount[]): Spec
 export class Executor {
   private readonly runc: Runc;
 
-  /** `stateRoot`: runc's --root, where it keeps the state of the containers it runs. */
-  constructor(stateRoot: string) {
-    this.runc = new Runc(stateRoot);
+  /**
+   * `stateRoot`: runc's --root, where it keeps the state of the containers it runs;
+   * `runtime`: the runtime binary (runc unless `--runtime` named another).
+   */
+  constructor(stateRoot: string, runtime?: string) {
+    this.runc = new Runc(stateRoot, runtime);
   }
 
   /** The OCI spec of `spec`, with its mounts resolved inside the rootfs. */
@@ -212,7 +216,7 @@ export class Executor {
    * small file, where a trip through the thread pool would cost more than the write.
    */
   writeBundle(spec: ContainerSpec): void {
-    const config = JSON.stringify(this.specOf(spec));
+    const config = specJson(this.specOf(spec)); // rlimits are uint64s, which JSON.stringify cannot write
     mkdirSync(spec.bundle, { recursive: true, mode: 0o700 });
     const path = join(spec.bundle, 'config.json');
     const tmp = `${path}.${process.pid}.tmp`;
