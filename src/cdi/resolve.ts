@@ -32,7 +32,7 @@ export interface CdiInjection {
 /** The hint for a device that is not there: what the specs hold, or how to make NVIDIA's. */
 function missingHint(registry: CdiRegistry, kind: string): string {
   const broken = registry.errors.map((e) => `${e.path}: ${e.message}`);
-  if (broken.length) return `these spec files were left out: ${broken.slice(0, 5).join('; ')}`;
+  if (broken.length) return `these spec files were left out: ${broken.slice(0, 10).join('; ')}`;
   if (kind === 'nvidia.com/gpu')
     return `generate NVIDIA's spec with \`nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml\` (spec dirs: ${registry.dirs.join(', ')})`;
   const known = [...registry.devices.keys()];
