@@ -1,7 +1,8 @@
 /**
  * A fake GPU for CDI tests, made as CDI's own tests make one: a spec directory whose
  * `example.com/gpu` devices are device nodes backed by /dev/null (`=0`) and /dev/zero
- * (`=1`), with env, a bind mount of a fake `libfakecuda.so.1`, and a createContainer hook
+ * (`=1`), and a read-only one by /dev/loop-control (`=ctl`, whose numbers no default device
+ * rule allows), with env, a bind mount of a fake `libfakecuda.so.1`, and a createContainer hook
  * that writes a marker into the container's rootfs. Also a fake `nvidia.com/gpu` spec with
  * GPUs 0 to 2 and `all`, as `nvidia-ctk cdi generate` names them.
  */
@@ -53,6 +54,11 @@ devices:
       deviceNodes:
         - path: /dev/fakegpu1
           hostPath: /dev/zero
+  - name: ctl
+    containerEdits:
+      deviceNodes:
+        - path: /dev/fakectl
+          hostPath: /dev/loop-control
           permissions: r
   - name: all
     containerEdits:
