@@ -161,7 +161,7 @@ describe('berth run with CDI devices', () => {
     assert.match(list.stderr, /WARNING: CDI spec .*broken\.yaml: invalid YAML/);
     const r = bad(['run', '--rm', '--device', 'unknown.com/gpu=0', 'bb:1', 'true']);
     assert.equal(r.code, 125);
-    assert.match(r.stderr, /unresolvable CDI devices unknown\.com\/gpu=0[^]*unknown\.yaml: unknown field "vendor"/);
+    assert.match(r.stderr, /unresolvable CDI devices unknown\.com\/gpu=0[\s\S]*unknown\.yaml: unknown field "vendor"/);
     const n = bad(['run', '--rm', '--device', 'notdev.com/gpu=0', 'bb:1', 'true']);
     assert.equal(n.code, 125);
     assert.match(n.stderr, /CDI device node "\/dev\/g": cannot use host device "\/etc\/hostname": not a device node/);
