@@ -114,7 +114,7 @@ describe('parseRunMount: parse time and expansion', () => {
 
 describe('runFlags', () => {
   it('network and security', () => {
-    assert.deepEqual(runFlags({ network: ['none'], security: ['insecure'] }), { mounts: [], network: 'none', security: 'insecure' });
+    assert.deepEqual(runFlags({ network: ['none'], security: ['insecure'] }), { mounts: [], network: 'none', security: 'insecure', devices: [] });
     assert.deepEqual(runFlags({ network: ['host'] }), { mounts: [], network: 'host', security: undefined });
     assert.deepEqual(runFlags({ network: ['default'], security: ['sandbox'] }), { mounts: [], network: 'default', security: 'sandbox' });
     assert.throws(() => runFlags({ network: ['bridge'] }), invalid(/unsupported --network value "bridge"/));
