@@ -11,8 +11,9 @@
  *   the same directory that define the same device are a conflict: the device is left out
  *   and both files get the error, so asking for it names them.
  *
- * Files are bounded (MAX_SPEC_FILE_BYTES, MAX_SPEC_FILES per directory): a spec directory is
- * root's, but a runaway generator should give an error, not an engine that eats memory.
+ * Files are bounded (MAX_SPEC_FILE_BYTES, MAX_SPEC_FILES per directory, YAML aliases): a spec
+ * directory is root's, but a runaway generator should give an error, not an engine that eats
+ * memory. Run as root, berth refuses a spec file that anyone but root may write.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, constants } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
@@ -77,6 +78,13 @@ function readBounded(path: string): string {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new Error('not a regular file');
+    // Its hooks run as root, and its mounts and devices go into containers: a file that
+    // someone other than root may write is someone else's way in.
+    if (process.getuid?.() === 0 && (st.uid !== 0 || (st.mode & 0o022) !== 0)) {
+      throw new Error(
+        `the file is writable by users other than root (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): refused, as its hooks would run as root`,
+      );
+    }
     if (st.size > MAX_SPEC_FILE_BYTES) throw new Error(`the file is ${st.size} bytes, more than the ${MAX_SPEC_FILE_BYTES} a spec may have`);
     const buf = Buffer.alloc(Math.min(st.size + 1, MAX_SPEC_FILE_BYTES + 1));
     let n = 0;

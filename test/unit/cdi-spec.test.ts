@@ -4,7 +4,7 @@
  * and spec files loaded from directories (YAML and JSON, broken files, duplicates, size).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -197,6 +197,22 @@ describe('spec directories', () => {
     assert.equal(r.devices.size, 1);
     assert.equal(r.errors.length, 2);
     assert.match(r.errors.find((e) => e.path.endsWith('null.yaml'))!.message, /not a regular file/);
+  });
+  it('a file others may write is refused (its hooks would run as root); a YAML alias bomb is refused', async () => {
+    const d = dirOf('perms', { 'open.yaml': yamlSpec('open.com/gpu', ['0']), 'ok.yaml': yamlSpec('example.com/gpu', ['0']) });
+    chmodSync(join(d, 'open.yaml'), 0o666);
+    const lines = ['cdiVersion: "0.5.0"', 'kind: bomb.com/x', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    writeFileSync(join(d, 'bomb.yaml'), `${lines.join('\n')}\ndevices: [{name: x}]\n`);
+    const r = await loadCdiRegistry([d]);
+    assert.deepEqual([...r.devices.keys()], ['example.com/gpu=0']);
+    assert.match(r.errors.find((e) => e.path.endsWith('open.yaml'))!.message, /writable by users other than root .*mode 666/);
+    assert.match(r.errors.find((e) => e.path.endsWith('bomb.yaml'))!.message, /alias/i);
   });
   it("=all is the spec's own `all` device, else every device of the kind", async () => {
     const d = dirOf('all', { 'a.yaml': yamlSpec('example.com/gpu', ['0', '1']), 'b.yaml': yamlSpec('other.com/x', ['all', 'y'], 'ALL=yes') });
