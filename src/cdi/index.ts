@@ -11,6 +11,6 @@ export { cdiSpecDirs, DEFAULT_CDI_SPEC_DIRS, useCdiSpecDirs } from './dirs.ts';
 export { csvFields, GPU_KIND, gpuRequestDevices, NVIDIA_CTK_HINT, parseGpus, type GpuRequest } from './gpus.ts';
 export { looksQualified, parseQualifiedName, type QualifiedName } from './names.ts';
 export { loadCdiRegistry, MAX_SPEC_FILE_BYTES, readSpecFile, type CdiRegistry, type LoadedSpec, type RegisteredDevice, type SpecError } from './registry.ts';
-export { cdiInjectionFor, checkCdiRequest, wantsCdi, type CdiRequest } from './request.ts';
+export { cdiInjectionFor, checkCdiRequest, deviceRequestsView, wantsCdi, type CdiRequest } from './request.ts';
 export { resolveCdiDevices, type CdiInjection, type CdiOciMount } from './resolve.ts';
 export { CDI_VERSIONS, requiredVersion, SpecFieldError, validateSpec, type CdiSpec } from './spec-schema.ts';

@@ -44,3 +44,19 @@ export async function checkCdiRequest(req: CdiRequest): Promise<void> {
   const injection = await cdiInjectionFor(req);
   for (const node of injection?.deviceNodes ?? []) completeDeviceNode(node);
 }
+
+/** The request as docker's inspect shows HostConfig.DeviceRequests: CDI names as a request of driver `cdi`, then the GPU requests; null for none. */
+export function deviceRequestsView(req: CdiRequest): Array<Record<string, unknown>> | null {
+  const out: Array<Record<string, unknown>> = [];
+  if (req.cdiDevices?.length) out.push({ Driver: 'cdi', Count: 0, DeviceIDs: [...req.cdiDevices], Capabilities: null, Options: null });
+  for (const g of req.gpus ?? []) {
+    out.push({
+      Driver: g.driver ?? '',
+      Count: g.count,
+      DeviceIDs: g.deviceIds ? [...g.deviceIds] : null,
+      Capabilities: g.capabilities.map((c) => [...c]),
+      Options: { ...(g.options ?? {}) },
+    });
+  }
+  return out.length ? out : null;
+}

@@ -81,6 +81,14 @@ describe('berth run with CDI devices', () => {
   it('a detached container keeps its spec dirs: a later start without the flag finds the devices', () => {
     const c = run(['create', '--device', 'example.com/gpu=0', 'bb:1', 'sh', '-c', 'cat /cdi-marker; echo $FAKEGPU_VISIBLE_DEVICES']);
     assert.equal(c.code, 0, c.stderr);
+    const g = run(['create', '--device', 'example.com/gpu=1', '--gpus', '"device=0,2"', 'bb:1', 'true']);
+    assert.equal(g.code, 0, g.stderr);
+    const hc = JSON.parse(t.run(['inspect', g.stdout.trim()]).stdout)[0].HostConfig;
+    assert.deepEqual(hc.DeviceRequests, [
+      { Driver: 'cdi', Count: 0, DeviceIDs: ['example.com/gpu=1'], Capabilities: null, Options: null },
+      { Driver: '', Count: 0, DeviceIDs: ['0', '2'], Capabilities: [['gpu']], Options: {} },
+    ]);
+    t.run(['rm', '-f', g.stdout.trim()]);
     const s = t.run(['start', '-a', c.stdout.trim()]);
     assert.equal(s.code, 0, s.stderr);
     assert.equal(s.stdout, 'created by fakegpu\n0\n');
