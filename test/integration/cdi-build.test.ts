@@ -65,6 +65,18 @@ describe('berth build with CDI devices', () => {
     assert.equal(probeOf('cdi-b:2'), EXPECTED);
   });
 
+  it('build --device is part of the RUN cache key: a step cached without the device runs again with it', () => {
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nRUN (ls /dev/fakegpu0 2>/dev/null || echo none) > /seen\n');
+    const cached = (extra: readonly string[], tag: string) => {
+      const r = t.run(['--cdi-spec-dir', fake.specDir, 'build', '--progress', 'plain', ...extra, '-t', tag, ctx]);
+      assert.equal(r.code, 0, r.stderr);
+      return t.run(['run', '--rm', tag, 'cat', '/seen']).stdout;
+    };
+    assert.equal(cached([], 'cdi-c:1'), 'none\n');
+    assert.equal(cached(['--device', 'example.com/gpu=0', '--allow', 'device'], 'cdi-c:2'), '/dev/fakegpu0\n');
+    assert.equal(cached([], 'cdi-c:3'), 'none\n');
+  });
+
   it("a device whose spec has BuildKit's autoallow annotation needs no grant", () => {
     const dir = join(fake.hostDir, 'autoallow');
     const spec = {
