@@ -118,6 +118,44 @@ describe('berth run with CDI devices', () => {
     assert.equal(viaEnv.stdout, 'created by fakegpu\n', viaEnv.stderr);
   });
 
+  it('specs of every version from 0.3.0 to 1.1.0 load; a version too old for its fields is named', () => {
+    const dir = join(fake.hostDir, 'versions');
+    mkdirSync(dir);
+    const versions = ['0.3.0', '0.4.0', '0.5.0', '0.6.0', '0.7.0', '0.8.0', '1.0.0', '1.1.0'];
+    for (const v of versions) {
+      writeFileSync(
+        join(dir, `v${v}.json`),
+        JSON.stringify({ cdiVersion: v, kind: `v${v.replace(/\./g, '')}.example.com/gpu`, devices: [{ name: 'dev', containerEdits: { env: [`V=${v}`] } }] }),
+      );
+    }
+    writeFileSync(
+      join(dir, 'too-old.yaml'),
+      'cdiVersion: "0.4.0"\nkind: old.example.com/gpu\ndevices:\n  - name: "0"\n    containerEdits:\n      env: [A=1]\n',
+    );
+    const list = t.run(['--cdi-spec-dir', dir, 'cdi', 'list', '--format', '{{.Name}} {{.CDIVersion}}']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(
+      list.stdout.trim().split('\n'),
+      versions.map((v) => `v${v.replace(/\./g, '')}.example.com/gpu=dev ${v}`),
+    );
+    assert.match(list.stderr, /too-old\.yaml: the spec uses fields of version 0\.5\.0, but says cdiVersion "0\.4\.0"/);
+    const r = t.run([
+      '--cdi-spec-dir',
+      dir,
+      'run',
+      '--rm',
+      '--device',
+      'v110.example.com/gpu=dev',
+      '--device',
+      'v030.example.com/gpu=dev',
+      'bb:1',
+      'sh',
+      '-c',
+      'echo $V',
+    ]);
+    assert.equal(r.stdout, '0.3.0\n', r.stderr);
+  });
+
   it('a device no spec defines is refused at create, naming it; nothing is left behind', () => {
     const before = t.run(['ps', '-aq']).stdout;
     const r = run(['run', '--rm', '--device', 'example.com/gpu=7', 'bb:1', 'true']);
