@@ -71,6 +71,12 @@ describe('CDI devices through the Engine API', () => {
     s.docker(['rm', '-f', id]);
   });
 
+  it("docker info lists the server's CDI spec directories", () => {
+    const r = s.docker(['info']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`CDI spec directories:\\n\\s+${fake.specDir}\\n`));
+  });
+
   it('a device no spec defines, too many GPUs, a bad request: the CLI prints the error', () => {
     const missing = s.docker(['run', '--rm', '--device', 'example.com/gpu=7', 'bb:1', 'true']);
     assert.equal(missing.code, 125);
