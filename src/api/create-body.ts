@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { BerthError } from '../errors/index.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
+import { DeviceMappingSchema, DeviceRequestSchema, deviceRuntimeOptions } from './create-devices.ts';
 import type { CreateOptions } from '../services/containers.ts';
 import { hostResourceOptions } from './create-body-host.ts';
 
@@ -48,9 +49,8 @@ const HostConfigSchema = z
     PidsLimit: z.number().nullish(),
     ShmSize: z.number().nullish(),
     ConsoleSize: z.array(z.number().int().min(0).max(65535)).length(2).nullish(),
-    Devices: z
-      .array(z.object({ PathOnHost: z.string(), PathInContainer: z.string().nullish(), CgroupPermissions: z.string().nullish() }).passthrough())
-      .nullish(),
+    Devices: z.array(DeviceMappingSchema).nullish(),
+    DeviceRequests: z.array(DeviceRequestSchema).max(64).nullish(),
     CapAdd: z.array(z.string()).nullish(),
     CapDrop: z.array(z.string()).nullish(),
     Privileged: z.boolean().nullish(),
@@ -281,8 +281,8 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
       groupAdd: hc.GroupAdd ?? [],
       platform: query.platform || undefined,
       exposedPorts: Object.keys(b.ExposedPorts ?? {}),
-      devices: (hc.Devices ?? []).map((d) => `${d.PathOnHost}:${d.PathInContainer || d.PathOnHost}:${d.CgroupPermissions || 'rwm'}`),
       ...hostResourceOptions(hc),
+      ...deviceRuntimeOptions(hc.Devices ?? [], hc.DeviceRequests ?? []),
     },
   };
   return { options, warnings };

@@ -23,12 +23,13 @@ export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
   [() => import('./system-info.ts'), ['info']],
   [() => import('./serve.ts'), ['serve']],
   [() => import('./events.ts'), ['events']],
+  [() => import('./cdi.ts'), ['cdi']],
 ];
 
-/** The command's verb: the first argument that is not an option (nor `--root`'s value). */
+/** The command's verb: the first argument that is not an option (nor the value of a global option: `--root`, `--cdi-spec-dir`). */
 export function verbOf(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--root') i++;
+    if (args[i] === '--root' || args[i] === '--cdi-spec-dir') i++;
     else if (!args[i]!.startsWith('-')) return args[i];
   }
   return undefined;

@@ -5,6 +5,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { cdiInjectionFor } from '../cdi/index.ts';
 import type { NetworkRecords } from '../network/records.ts';
 import { closeFd, mkdirAllInRoot, openRoot } from '../sys/in-root.ts';
 import type { StdioKind } from '../sys/spawn.ts';
@@ -89,6 +90,7 @@ export async function prepareRuntime(
     }
   }
   await checkCommand(rootfs, c.path, env, c.workdir);
+  const cdi = await cdiInjectionFor(opts);
   await mkdir(paths.netDir, { recursive: true });
   const net = await setupNetwork({
     containerId: rec.id,
@@ -109,6 +111,7 @@ export async function prepareRuntime(
       network: net,
       options: opts,
       hardLimits: hardLimits(),
+      cdi,
     });
     return {
       state: net,

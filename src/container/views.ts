@@ -1,5 +1,6 @@
 /** Docker-shaped views of a container: `ps` rows, status text, and `inspect` JSON. */
 import { humanDuration } from '../progress/units.ts';
+import { deviceRequestsView, type CdiRequest } from '../cdi/index.ts';
 import { parseDevice } from '../runtime/index.ts';
 import { hostResourceFields, type HostRuntimeView } from './host-config.ts';
 import type { ContainerRecord } from './records.ts';
@@ -91,7 +92,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     init?: boolean;
     exposedPorts?: string[];
     devices?: string[];
-  } & HostRuntimeView;
+  } & HostRuntimeView &
+    CdiRequest;
   const net = (s.network ?? {}) as NetworkView;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const e of rt.exposedPorts ?? []) ports[e.includes('/') ? e : `${e}/tcp`] = null;
@@ -188,6 +190,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
         const d = parseDevice(spec);
         return { PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.permissions };
       }),
+      DeviceRequests: deviceRequestsView(rt),
       PidsLimit: rt.pidsLimit ?? null,
       ...(c.mounts.some((m) => m.type === 'tmpfs')
         ? { Tmpfs: Object.fromEntries(c.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.destination, (m.options ?? []).join(',')])) }

@@ -23,6 +23,7 @@ import { join, posix } from 'node:path';
 import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { exitStatus, waitAdoptedChild, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
 import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
+import type { CdiInjection } from '../cdi/index.ts';
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
 import { buildSpec, type NetNamespace, type RuntimeOptions } from './spec.ts';
@@ -67,6 +68,8 @@ export interface ContainerSpec {
   readonly options?: RuntimeOptions;
   /** Hard limits of this process: a spec may never ask above them. */
   readonly hardLimits?: Readonly<Record<string, number>>;
+  /** The CDI devices' edits (cdi/request.ts). */
+  readonly cdi?: CdiInjection;
 }
 
 export type StartIo =
@@ -208,6 +211,8 @@ export class Executor {
       netns: netnsOf(spec.network),
       options: spec.options ?? {},
       hardLimits: spec.hardLimits,
+      // A CDI mount's destination is resolved inside the rootfs as every other mount's is.
+      cdi: spec.cdi && { ...spec.cdi, mounts: resolveDestinations(spec.rootfs, spec.cdi.mounts) },
     });
   }
 

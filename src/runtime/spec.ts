@@ -5,6 +5,7 @@
  * Docker's default seccomp profile (seccomp.ts).
  */
 import { existsSync } from 'node:fs';
+import { applyCdiInjection, type CdiInjection, type GpuRequest } from '../cdi/index.ts';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
 import { deviceOf } from './devices.ts';
@@ -38,6 +39,12 @@ export interface RuntimeOptions extends NamespaceOptions, HostResourceOptions {
   readonly devices?: readonly string[];
   /** A terminal's first size, [rows, cols]. */
   readonly consoleSize?: readonly [number, number];
+  /** CDI devices by qualified name (`vendor.com/class=name`), injected when the spec is built (cdi/). */
+  readonly cdiDevices?: readonly string[];
+  /** `--gpus` requests, served as `nvidia.com/gpu` CDI devices. */
+  readonly gpus?: readonly GpuRequest[];
+  /** The CDI spec dirs of the create. */
+  readonly cdiSpecDirs?: readonly string[];
 }
 
 export type { NetNamespace } from './namespaces.ts';
@@ -57,6 +64,8 @@ export interface SpecInput {
   /** Hard limits of this process: a spec may never ask above them. */
   readonly hardLimits?: Readonly<Record<string, number>>;
   readonly initPath?: string;
+  /** What the container's CDI devices add (cdi/request.ts resolved it from `options`). */
+  readonly cdi?: CdiInjection;
 }
 
 function normCap(c: string): string {
@@ -93,6 +102,12 @@ export function composeEnv(env: readonly string[], hostname: string, tty: boolea
 }
 
 export function buildSpec(input: SpecInput): Record<string, unknown> {
+  const spec = buildBaseSpec(input);
+  if (input.cdi) applyCdiInjection(spec, input.cdi);
+  return spec;
+}
+
+function buildBaseSpec(input: SpecInput): Record<string, unknown> {
   const o = input.options;
   const caps = capabilitySet(o);
   const security = parseSecurityOpts(o.securityOpt);
