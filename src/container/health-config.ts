@@ -48,8 +48,8 @@ export const HEALTH_DEFAULTS = {
 const NS_PER: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
-  µs: 1_000n,
-  μs: 1_000n,
+  '\u00b5s': 1_000n,
+  '\u03bcs': 1_000n,
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -73,7 +73,7 @@ export function parseGoDuration(text: string): number | undefined {
   if (rest === '') return undefined;
   let total = 0n;
   while (rest) {
-    const m = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    const m = /^(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/.exec(rest);
     if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
     const unit = NS_PER[m[3]!]!;
     let part = BigInt(m[1] || '0') * unit;
@@ -97,7 +97,7 @@ export function formatGoDuration(ns: number): string {
   };
   if (n < 1e9) {
     if (n < 1e3) return `${sign}${n}ns`;
-    if (n < 1e6) return `${sign}${Math.floor(n / 1e3)}${frac(n % 1e3, 3)}µs`;
+    if (n < 1e6) return `${sign}${Math.floor(n / 1e3)}${frac(n % 1e3, 3)}\u00b5s`;
     return `${sign}${Math.floor(n / 1e6)}${frac(n % 1e6, 6)}ms`;
   }
   const secs = `${Math.floor(n / 1e9) % 60}${frac(n % 1e9, 9)}s`;
