@@ -97,7 +97,11 @@ async function runProbe(engine: ContainerControl, id: string, argv: readonly str
   clearTimeout(timer);
   stopped.removeEventListener('abort', onStop);
   const output = () => probeOutput(Buffer.concat(chunks), truncated);
-  if (code !== undefined) return result(code, output());
+  if (code !== undefined) {
+    // The exit can come before the last of the output has been read: wait (briefly) for both ends.
+    await Promise.race([Promise.all([ended(handle.stdout), ended(handle.stderr)]), sleep(2_000)]);
+    return result(code, output());
+  }
   // Killed, and waited for, so that probes that will not die do not pile up.
   if (handle.pid) {
     try {
@@ -110,4 +114,9 @@ async function runProbe(engine: ContainerControl, id: string, argv: readonly str
   const limit = `Health check exceeded timeout (${formatGoDuration(schedule.timeoutMs * 1e6)})`;
   const out = output();
   return result(-1, out ? `${limit}: ${out}` : limit);
+}
+
+function ended(stream: NodeJS.ReadableStream | null): Promise<void> {
+  const s = stream as (NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }) | null;
+  return new Promise((r) => (s && !s.readableEnded && !s.destroyed ? s.once('end', () => r()).once('close', () => r()) : r()));
 }

@@ -223,7 +223,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       StdinOnce: c.interactive,
       Env: c.env,
       Cmd: c.cmd ?? null,
-      ...(c.healthcheck ? { Healthcheck: c.healthcheck } : {}),
+      // docker leaves out the fields at their zero (omitempty).
+      ...(c.healthcheck ? { Healthcheck: Object.fromEntries(Object.entries(c.healthcheck).filter(([, v]) => v !== 0 && v !== null && v !== undefined)) } : {}),
       Image: rec.imageRef,
       Volumes: null,
       WorkingDir: c.workdir,
