@@ -36,7 +36,7 @@ export async function startAttached(engine: StartDeps, id: string, io: { stdin: 
 
 async function restartAfterAttached(engine: StartDeps, id: string, ranMs: number): Promise<void> {
   const rec = engine.containers.get(id);
-  if (!rec || rec.state.status !== 'exited') return;
+  if (rec?.state.status !== 'exited') return;
   const s = rec.state;
   const policy = rec.config.restartPolicy ?? NO_RESTART;
   const next = decideRestart(
