@@ -25,18 +25,20 @@ function invalid(message: string): BerthError {
   return new BerthError('INVALID_ARGUMENT', message);
 }
 
-/** The `--restart` flag in the docker CLI's syntax, `NAME[:COUNT]`; the name is checked by `validateRestartPolicy`. */
+/**
+ * The `--restart` flag in the docker CLI's (28.2) syntax, `NAME[:COUNT]`; the name is checked by
+ * `validateRestartPolicy`, which takes an empty one (`:3`) as none, as the daemon does.
+ */
 export function parseRestartFlag(spec: string): { Name: string; MaximumRetryCount: number } {
   if (spec === '') return { Name: '', MaximumRetryCount: 0 };
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
   const count = colon < 0 ? '' : spec.slice(colon + 1);
-  if (colon >= 0 && name === '') throw invalid('invalid restart policy format: no policy provided before colon');
   let retries = 0;
   if (count !== '') {
     // Go's strconv.Atoi: an optional sign and decimal digits that fit an int64.
     if (!/^[+-]?\d+$/.test(count) || !Number.isSafeInteger(Number(count))) {
-      throw invalid('invalid restart policy format: maximum retry count must be an integer');
+      throw invalid('maximum retry count must be an integer');
     }
     retries = Number(count);
   }
