@@ -175,7 +175,8 @@ export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: b
     if (!next) break;
     await finishContainer(engine, id, end.code, { runcGone: true, error: end.error, restarting: next });
     if (!(await waitBackoff(records, id, next.restartDelayMs))) {
-      records.updateState(id, (s) => (s.status === 'restarting' ? { ...s, status: 'exited', monitorPid: undefined } : s));
+      // Stopped by the user while it waited (or removed): it stays exited.
+      if (records.get(id)) records.updateState(id, (s) => (s.status === 'restarting' ? { ...s, status: 'exited', monitorPid: undefined } : s));
       recorded = true;
       break;
     }

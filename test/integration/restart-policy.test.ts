@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { openEngine } from '../../src/engine.ts';
+import { pullImage } from '../../src/registry/index.ts';
+import { updateRestartPolicy } from '../../src/services/restart.ts';
 import { startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { busyboxRoot } from '../helpers/busybox.ts';
 
@@ -123,6 +126,33 @@ describe('restart policies', () => {
     if (r.code !== 0) assert.match(r.stderr, /You cannot remove a (restarting|running) container/);
     assert.equal(t.run(['rm', '-f', 'rmr']).code, 0);
     assert.notEqual(t.run(['inspect', 'rmr']).code, 0);
+  });
+});
+
+describe('updateRestartPolicy (for `update --restart`)', () => {
+  it("changes a running container's policy, which its monitor follows at the next exit", async () => {
+    assert.equal(t.run(['run', '-d', '--name', 'upd', 'bb:1', 'sh', '-c', 'sleep 2; exit 1']).code, 0);
+    const engine = await openEngine({ root: t.root, puller: { pull: pullImage } });
+    try {
+      const rec = updateRestartPolicy(engine, 'upd', 'on-failure:1');
+      assert.deepEqual(rec.config.restartPolicy, { name: 'on-failure', maximumRetryCount: 1 });
+      assert.throws(() => updateRestartPolicy(engine, 'upd', 'sometimes'), /unknown policy 'sometimes'/);
+      assert.throws(() => updateRestartPolicy(engine, 'nosuch', 'always'), /No such container: nosuch/);
+    } finally {
+      engine.close();
+    }
+    assert.equal(inspect('upd', '{{json .HostConfig.RestartPolicy}}'), '{"Name":"on-failure","MaximumRetryCount":1}');
+    await waitFor('upd restarted once', () => (inspect('upd', '{{.State.Status}} {{.RestartCount}}') === 'exited 1' ? true : undefined));
+  });
+
+  it('a --rm container keeps no policy', async () => {
+    assert.equal(t.run(['create', '--rm', '--name', 'updrm', 'bb:1', 'true']).code, 0);
+    const engine = await openEngine({ root: t.root, puller: { pull: pullImage } });
+    try {
+      assert.throws(() => updateRestartPolicy(engine, 'updrm', 'always'), /AutoRemove is enabled/);
+    } finally {
+      engine.close();
+    }
   });
 });
 
