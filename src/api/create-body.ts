@@ -4,8 +4,8 @@
  * flags (cli/run-options.ts): publish, volume, mount and tmpfs specs in the CLI's syntax, so
  * one parser downstream reads both front ends. Pure: no state is read.
  *
- * What berth cannot do is refused with a message that says so (a restart policy, another
- * container's network namespace), and what it ignores without harm is listed
+ * What berth cannot do is refused with a message that says so (another container's network
+ * namespace), and what it ignores without harm is listed
  * in `warnings`, which the reply carries as docker's `Warnings`.
  */
 import { z } from 'zod';
@@ -79,6 +79,17 @@ export const CreateBodySchema = z
     Volumes: z.record(z.unknown()).nullish(),
     StopSignal: z.string().nullish(),
     StopTimeout: z.number().int().nullish(),
+    Healthcheck: z
+      .object({
+        Test: z.array(z.string()).nullish(),
+        Interval: z.number().int().nullish(),
+        Timeout: z.number().int().nullish(),
+        StartPeriod: z.number().int().nullish(),
+        StartInterval: z.number().int().nullish(),
+        Retries: z.number().int().nullish(),
+      })
+      .passthrough()
+      .nullish(),
     HostConfig: HostConfigSchema.nullish(),
     NetworkingConfig: z
       .object({
@@ -179,12 +190,17 @@ function networkOf(mode: string | null | undefined): string {
   return mode;
 }
 
-function restartPolicy(rp: z.infer<typeof HostConfigSchema>['RestartPolicy']): void {
-  const name = rp?.Name ?? '';
-  if (name === '' || name === 'no') return;
-  throw invalid(
-    `RestartPolicy "${name}" is not supported: berth has no restart policies (nothing restarts a container after it exits or after a reboot); use "no"`,
-  );
+/** Config.Healthcheck with docker's zeros for what is unset (nulls dropped); checked at create. */
+function healthcheckOf(h: CreateBody['Healthcheck']): CreateOptions['healthcheck'] {
+  if (!h) return undefined;
+  return {
+    ...(h.Test ? { Test: h.Test } : {}),
+    Interval: h.Interval ?? 0,
+    Timeout: h.Timeout ?? 0,
+    StartPeriod: h.StartPeriod ?? 0,
+    StartInterval: h.StartInterval ?? 0,
+    Retries: h.Retries ?? 0,
+  };
 }
 
 /**
@@ -202,7 +218,6 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
   const hc = b.HostConfig ?? {};
   const warnings: string[] = [];
   if (!b.Image) throw invalid('Config.Image is required: the image to create the container from');
-  restartPolicy(hc.RestartPolicy);
   const network = networkOf(hc.NetworkMode);
   const endpoint = b.NetworkingConfig?.EndpointsConfig?.[network] ?? b.NetworkingConfig?.EndpointsConfig?.[hc.NetworkMode ?? ''];
   // Aliases on a predefined network are refused downstream, as docker refuses them.
@@ -264,6 +279,8 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
     stopTimeout: b.StopTimeout ?? undefined,
     pull: 'never',
     platform: query.platform || undefined,
+    restartPolicy: hc.RestartPolicy ? { Name: hc.RestartPolicy.Name, MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount } : undefined,
+    healthcheck: healthcheckOf(b.Healthcheck),
     runtime: {
       readOnly: !!hc.ReadonlyRootfs,
       capAdd: hc.CapAdd ?? [],

@@ -5,6 +5,7 @@ import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { ago, formatRows, humanSize } from './format.ts';
+import { systemBoot } from './system-boot.ts';
 
 export function register(program: Command): void {
   program
@@ -217,7 +218,7 @@ export function register(program: Command): void {
       },
     );
 
-  program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune());
+  program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune()).addCommand(systemBoot());
 }
 
 function systemCheck() {

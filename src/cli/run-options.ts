@@ -6,45 +6,61 @@ import { collect } from './context.ts';
 import { addDeviceFlags, type DeviceFlags, deviceRuntimeOptions } from './run-flags-devices.ts';
 import { addHostFlags, flagNumber, type HostFlags, hostRuntimeOptions } from './run-flags-host.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
+import { healthFromFlags } from '../container/health-config.ts';
+import { parseRestartFlag } from '../container/restart-policy.ts';
 
 export function addCreateFlags(cmd: Command): Command {
   return addDeviceFlags(addHostFlags(addContainerFlags(cmd)));
 }
 
 function addContainerFlags(cmd: Command): Command {
-  return cmd
-    .argument('<image>')
-    .argument('[command...]')
-    .passThroughOptions()
-    .option('--name <name>', 'assign a name to the container')
-    .option('--entrypoint <cmd>', 'overwrite the default ENTRYPOINT of the image')
-    .option('-e, --env <env>', 'set environment variables', collect, [])
-    .option('--env-file <file>', 'read in a file of environment variables', collect, [])
-    .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
-    .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('-h, --hostname <name>', 'container host name')
-    .option('-t, --tty', 'allocate a pseudo-TTY')
-    .option('-i, --interactive', 'keep STDIN open even if not attached')
-    .option('--network <mode>', "connect a container to a network (bridge, host, none, or a network's name)", 'bridge')
-    .option('--network-alias <name>', 'add a network-scoped alias for the container', collect, [])
-    .addOption(new Option('--net <mode>').hideHelp())
-    .option('-p, --publish <spec>', "publish a container's port(s) to the host", collect, [])
-    .option('-v, --volume <spec>', 'bind mount a volume', collect, [])
-    .option('--mount <spec>', 'attach a filesystem mount to the container', collect, [])
-    .option('--tmpfs <spec>', 'mount a tmpfs directory', collect, [])
-    .option('--rm', 'automatically remove the container when it exits')
-    .option('-l, --label <label>', 'set meta data on a container', collect, [])
-    .option('--read-only', "mount the container's root filesystem as read only")
-    .option('--cap-add <cap>', 'add Linux capabilities', collect, [])
-    .option('--cap-drop <cap>', 'drop Linux capabilities', collect, [])
-    .option('--privileged', 'give extended privileges to this container')
-    .option('--security-opt <opt>', 'security options', collect, [])
-    .option('--init', 'run an init inside the container that forwards signals and reaps processes')
-    .option('--group-add <group>', 'add additional groups to join', collect, [])
-    .option('--stop-signal <signal>', 'signal to stop the container')
-    .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
-    .option('--platform <platform>', 'set platform if server is multi-platform capable')
-    .option('--pull <policy>', 'pull image before running (always, missing, never)', 'missing');
+  return (
+    cmd
+      .argument('<image>')
+      .argument('[command...]')
+      .passThroughOptions()
+      .option('--name <name>', 'assign a name to the container')
+      .option('--entrypoint <cmd>', 'overwrite the default ENTRYPOINT of the image')
+      .option('-e, --env <env>', 'set environment variables', collect, [])
+      .option('--env-file <file>', 'read in a file of environment variables', collect, [])
+      .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
+      .option('-w, --workdir <dir>', 'working directory inside the container')
+      .option('-h, --hostname <name>', 'container host name')
+      .option('-t, --tty', 'allocate a pseudo-TTY')
+      .option('-i, --interactive', 'keep STDIN open even if not attached')
+      .option('--network <mode>', "connect a container to a network (bridge, host, none, or a network's name)", 'bridge')
+      .option('--network-alias <name>', 'add a network-scoped alias for the container', collect, [])
+      .addOption(new Option('--net <mode>').hideHelp())
+      .option('-p, --publish <spec>', "publish a container's port(s) to the host", collect, [])
+      .option('-v, --volume <spec>', 'bind mount a volume', collect, [])
+      .option('--mount <spec>', 'attach a filesystem mount to the container', collect, [])
+      .option('--tmpfs <spec>', 'mount a tmpfs directory', collect, [])
+      .option('--rm', 'automatically remove the container when it exits')
+      .option('-l, --label <label>', 'set meta data on a container', collect, [])
+      .option('--read-only', "mount the container's root filesystem as read only")
+      .option('--cap-add <cap>', 'add Linux capabilities', collect, [])
+      .option('--cap-drop <cap>', 'drop Linux capabilities', collect, [])
+      .option('--privileged', 'give extended privileges to this container')
+      .option('--security-opt <opt>', 'security options', collect, [])
+      .option('--init', 'run an init inside the container that forwards signals and reaps processes')
+      .option('--group-add <group>', 'add additional groups to join', collect, [])
+      .option('--stop-signal <signal>', 'signal to stop the container')
+      .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
+      .option('--platform <platform>', 'set platform if server is multi-platform capable')
+      .option('--pull <policy>', 'pull image before running (always, missing, never)', 'missing')
+      // Restart policy and health check (h-restart): kept by the container's monitor.
+      .option('--restart <policy>', 'restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)', 'no')
+      .option('--health-cmd <command>', 'command to run to check health')
+      .option('--health-interval <duration>', 'time between running the check (ms|s|m|h) (default 0s)')
+      .option('--health-timeout <duration>', 'maximum time to allow one check to run (ms|s|m|h) (default 0s)')
+      .option('--health-retries <n>', 'consecutive failures needed to report unhealthy')
+      .option(
+        '--health-start-period <duration>',
+        'start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)',
+      )
+      .option('--health-start-interval <duration>', 'time between running the check during the start period (ms|s|m|h) (default 0s)')
+      .option('--no-healthcheck', 'disable any container-specified HEALTHCHECK')
+  );
 }
 
 export interface CreateFlags extends HostFlags, DeviceFlags {
@@ -77,6 +93,15 @@ export interface CreateFlags extends HostFlags, DeviceFlags {
   stopTimeout?: string;
   platform?: string;
   pull: string;
+  restart?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  /** commander's `--no-healthcheck`: false when given. */
+  healthcheck?: boolean;
 }
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags): CreateOptions {
@@ -105,6 +130,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     stopTimeout: flagNumber(f.stopTimeout, '--stop-timeout'),
     pull: f.pull as 'missing',
     platform: f.platform,
+    ...restartAndHealth(f),
     runtime: {
       readOnly: !!f.readOnly,
       capAdd: f.capAdd,
@@ -117,5 +143,21 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
       groupAdd: f.groupAdd,
       platform: f.platform,
     },
+  };
+}
+
+/** `--restart` and the `--health-*` flags, read as the docker CLI reads them; the engine checks the rest at create. */
+function restartAndHealth(f: CreateFlags): Pick<CreateOptions, 'restartPolicy' | 'healthcheck'> {
+  return {
+    restartPolicy: parseRestartFlag(f.restart ?? ''),
+    healthcheck: healthFromFlags({
+      cmd: f.healthCmd,
+      interval: f.healthInterval,
+      timeout: f.healthTimeout,
+      retries: f.healthRetries,
+      startPeriod: f.healthStartPeriod,
+      startInterval: f.healthStartInterval,
+      none: f.healthcheck === false,
+    }),
   };
 }

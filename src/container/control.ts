@@ -11,6 +11,7 @@ import { containerEvent, signalNumber } from './events.ts';
 import { thawAbandoned } from './freeze.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
+import { markStoppedByUser, settleRestart } from './restart-state.ts';
 import { runcDelete, runcKill, runcStatus, teardownRuntime, type RuntimeDeps } from './runtime-adapter.ts';
 
 /**
@@ -38,7 +39,13 @@ export async function finishContainer(
   engine: ContainerControl,
   id: string,
   exitCode: number,
-  extra: { error?: string; oomKilled?: boolean; runcGone?: boolean } = {},
+  extra: {
+    error?: string;
+    oomKilled?: boolean;
+    runcGone?: boolean;
+    /** Its policy starts it again (restart-policy.ts): it is `restarting`, still its monitor's, with this count and back-off. */
+    restarting?: { restartCount: number; restartDelayMs: number };
+  } = {},
 ): Promise<void> {
   const records = engine.containers;
   const rec = records.get(id);
@@ -47,9 +54,11 @@ export async function finishContainer(
   await Promise.all([teardownRuntime(engine, rec, { runcGone: extra.runcGone }).catch(() => undefined), engine.snapshots.unmount(id).catch(() => undefined)]);
   // Recorded before the state says exited: a `stop` waiting on the state records its own event after this one.
   if (rec.state.status !== 'exited') containerEvent(rec, 'die', { exitCode: String(exitCode) });
+  const restarting = extra.restarting;
   records.updateState(id, (s) => ({
     ...s,
-    status: 'exited',
+    status: restarting ? 'restarting' : 'exited',
+    ...(restarting ?? {}),
     pid: 0,
     exitCode,
     finishedAt: new Date().toISOString(),
@@ -57,12 +66,17 @@ export async function finishContainer(
     oomKilled: extra.oomKilled ?? s.oomKilled,
     network: undefined,
     ports: [],
-    monitorPid: undefined,
+    monitorPid: restarting ? s.monitorPid : undefined,
   }));
 }
 
 /** Corrects a record that says running when nobody is left to record its exit. */
 export async function reconcile(engine: ContainerControl, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (rec.state.status === 'restarting' && !alive(rec.state.monitorPid)) {
+    // Its monitor died waiting out the back-off (a reboot): nothing will start it but a user or `system boot`.
+    engine.containers.updateState(rec.id, (s) => (s.status === 'restarting' ? { ...s, status: 'exited', monitorPid: undefined } : s));
+    return engine.containers.require(rec.id);
+  }
   if (rec.state.status !== 'running') return rec;
   await thawAbandoned(engine, rec.id).catch(() => false); // a killed `berth cp` left it frozen
   if (alive(rec.state.monitorPid)) return rec;
@@ -76,7 +90,13 @@ export async function waitContainer(engine: ContainerControl, idOrName: string, 
   const records = engine.containers;
   let rec = records.require(idOrName);
   for (let i = 0; ; i++) {
-    if (rec.state.status === 'exited' || (rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z')) return rec.state.exitCode;
+    // As docker's wait, a container its policy restarts has exited all the same.
+    if (
+      rec.state.status === 'exited' ||
+      rec.state.status === 'restarting' ||
+      (rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z')
+    )
+      return rec.state.exitCode;
     if (rec.state.status === 'created' || rec.state.status === 'dead') return rec.state.exitCode;
     if (opts.signal?.aborted) throw new BerthError('CANCELLED', 'wait cancelled');
     await new Promise((r) => setTimeout(r, Math.min(10 + i * 5, 100)));
@@ -87,10 +107,15 @@ export async function waitContainer(engine: ContainerControl, idOrName: string, 
 }
 
 export async function killContainer(engine: ContainerControl, idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
-  const rec = await reconcile(engine, engine.containers.require(idOrName));
+  const found = await reconcile(engine, engine.containers.require(idOrName));
+  // A restarting container is not signalled: the mark keeps its monitor from starting it (docker's ExitOnNext).
+  const rec = await settleRestart(engine.containers, found);
+  if (found.state.status === 'restarting' && rec.state.status !== 'running') return rec;
   if (rec.state.status !== 'running') {
     throw new BerthError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
   }
+  // SIGKILL or the stop signal is the user stopping it: its policy must not start it again.
+  if (signalNumber(signal) === '9' || signalNumber(signal) === signalNumber(rec.config.stopSignal)) markStoppedByUser(engine.containers, rec.id);
   await runcKill(engine, rec.id, signal);
   containerEvent(rec, 'kill', { signal: signalNumber(signal) });
   return rec;
@@ -99,8 +124,9 @@ export async function killContainer(engine: ContainerControl, idOrName: string, 
 /** STOPSIGNAL, then SIGKILL after `timeout` seconds, as docker stop. */
 export async function stopContainer(engine: ContainerControl, idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
   const records = engine.containers;
-  const rec = await reconcile(engine, records.require(idOrName));
+  const rec = await settleRestart(records, await reconcile(engine, records.require(idOrName)));
   if (rec.state.status !== 'running') return;
+  markStoppedByUser(records, rec.id);
   const timeout = opts.timeout ?? rec.config.stopTimeout;
   await runcKill(engine, rec.id, opts.signal ?? rec.config.stopSignal).catch(() => undefined);
   containerEvent(rec, 'kill', { signal: signalNumber(opts.signal ?? rec.config.stopSignal) });
@@ -119,8 +145,15 @@ export async function stopContainer(engine: ContainerControl, idOrName: string, 
 
 export async function removeContainer(engine: ContainerControl, idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const records = engine.containers;
-  const rec = await reconcile(engine, records.require(idOrName));
+  let rec = await reconcile(engine, records.require(idOrName));
+  if (rec.state.status === 'restarting') {
+    if (!opts.force) {
+      throw new BerthError('CONFLICT', `You cannot remove a restarting container ${rec.id}. Stop the container before attempting removal or force remove`);
+    }
+    rec = await settleRestart(records, rec);
+  }
   const wasRunning = rec.state.status === 'running';
+  if (wasRunning && opts.force) markStoppedByUser(records, rec.id);
   if (wasRunning) {
     if (!opts.force) {
       throw new BerthError('CONFLICT', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);

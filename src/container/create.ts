@@ -12,11 +12,13 @@ import { isPredefinedNetwork, type NetworkRecords } from '../network/records.ts'
 import { randomHex } from '../sys/crypto.ts';
 import type { VolumeStore } from '../volume/index.ts';
 import { containerEvent } from './events.ts';
+import { mergeHealthConfig, validateHealthConfig, type HealthConfig } from './health-config.ts';
 import { resolveMounts } from './mounts.ts';
 import { checkHostOptions } from './namespaces.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
+import { validateRestartPolicy } from './restart-policy.ts';
 import { initialState, type ContainerConfigRecord } from './types.ts';
 
 export interface CreateOptions {
@@ -45,6 +47,10 @@ export interface CreateOptions {
   readonly runtime: Readonly<Record<string, unknown>>;
   readonly pull?: PullPolicy;
   readonly platform?: string;
+  /** docker's HostConfig.RestartPolicy as given (`--restart`, the API's body); checked at create. */
+  readonly restartPolicy?: { readonly Name?: string | null; readonly MaximumRetryCount?: number | null };
+  /** docker's Config.Healthcheck as given (`--health-*`, the API's body); the image's fills what it leaves unset. */
+  readonly healthcheck?: HealthConfig;
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops the image's CMD. */
@@ -107,6 +113,8 @@ export function checkCreateOptions(engine: Pick<CreateDeps, 'networks' | 'contai
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
+  validateRestartPolicy(opts.restartPolicy, opts.autoRemove);
+  validateHealthConfig(opts.healthcheck);
   if (!isPredefinedNetwork(opts.network)) engine.networks.require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
   checkHostOptions(engine.containers, opts.runtime, opts.network);
@@ -150,6 +158,8 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
     stopSignal: opts.stopSignal ?? ic.StopSignal ?? 'SIGTERM',
     stopTimeout: opts.stopTimeout ?? 10,
     runtime: opts.runtime,
+    restartPolicy: validateRestartPolicy(opts.restartPolicy, opts.autoRemove),
+    healthcheck: mergeHealthConfig(opts.healthcheck, ic.Healthcheck ?? undefined),
   };
   const rec: ContainerRecord = { id, name, imageId: image.record.id, imageRef: opts.image, created: new Date().toISOString(), config, state: initialState() };
   const paths = containerPaths(engine, id);

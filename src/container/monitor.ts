@@ -1,6 +1,7 @@
 /**
  * The monitor process (`berth __monitor ID`): it owns a detached container's `runc run`, writes
- * its json log, serves its attach socket, and records its exit once no CLI is left to do it.
+ * its json log, serves its attach socket, runs its health checks (health.ts), restarts it as
+ * its restart policy says (restart-policy.ts), and records its exit once no CLI is left to do it.
  * Its starter (start.ts `startDetached`) reads one start report from it on fd 3.
  */
 import { closeSync, writeSync } from 'node:fs';
@@ -10,8 +11,11 @@ import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
 import { containerPaths } from './paths.ts';
 import type { ContainerRecord } from './records.ts';
+import { startHealthChecks, type HealthChecks } from './health.ts';
+import { decideRestart, NO_RESTART } from './restart-policy.ts';
+import { waitBackoff } from './restart-state.ts';
 import { startRuntime } from './runtime-adapter.ts';
-import { HOLD_TIMEOUT_MS, markRunning, type StartDeps, type StartReport } from './start.ts';
+import { HOLD_TIMEOUT_MS, markRunning, prepare, type StartDeps, type StartReport } from './start.ts';
 
 /** A held monitor's word to its starter that the attach socket is served; fd 3 stays open for the start report. */
 function reportListening(): void {
@@ -90,7 +94,17 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
   };
 }
 
-/** The monitor process body: own `runc run`, log its output, serve attach, record its exit. */
+/** How one run under the monitor ended: its exit status, and runc's reason when it could not start it. */
+interface RunEnd {
+  readonly code: number;
+  readonly error?: string;
+}
+
+/**
+ * The monitor process body: own `runc run`, log its output, serve attach, record its exit;
+ * and, when the container's restart policy says so, start it again after docker's back-off,
+ * until the policy or the user (stop, kill) says no more.
+ */
 export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: boolean } = {}): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
@@ -120,37 +134,80 @@ export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: b
     reportListening();
     await released;
   }
-  // As attached: runc failing to start the container is the engine's error, which
-  // `startDetached` reports (exit 125), not container output.
-  const runc = new RuncStartWatch();
-  proc = await spawnMonitored(engine, rec, runc);
-  for (const fn of early.splice(0)) {
-    try {
-      fn(proc);
-    } catch {
-      // As for live input (attach.ts): a frame that cannot apply never ends the monitor.
+
+  /** One run: start the container, pass its output on, check its health, wait for its exit. */
+  const runOnce = async (first: boolean): Promise<RunEnd> => {
+    // As attached: runc failing to start the container is the engine's error, which
+    // `startDetached` reports (exit 125), not container output.
+    const runc = new RuncStartWatch();
+    const current = await spawnMonitored(engine, records.require(id), runc);
+    proc = current;
+    for (const fn of early.splice(0)) {
+      try {
+        fn(current);
+      } catch {
+        // As for live input (attach.ts): a frame that cannot apply never ends the monitor.
+      }
     }
+    current.onOutput((kind, data) => {
+      if (runc.claims(data)) return;
+      log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
+      attach.output(kind, data);
+    });
+    const exited = current.container.wait();
+    const pid = await current.container.started();
+    let health: HealthChecks | undefined;
+    if (pid) {
+      runc.containerStarted();
+      markRunning(engine, id, pid, process.pid);
+      if (first) reportStart({});
+      health = startHealthChecks(engine, id, Date.now());
+    }
+    const code = await exited;
+    await health?.stop();
+    await current.outputDone();
+    // No pid: runc is gone already, having either run a very short container or failed to start one.
+    if (!pid && first) reportStart(runc.error ? { error: runc.error } : {});
+    // A container that ran and exited before its pid was seen still started: its record and `start` event say so.
+    if (!pid && !runc.error) markRunning(engine, id, 0, process.pid);
+    return { code: runc.error ? 128 : code, error: runc.error };
+  };
+
+  let end = await runOnce(true);
+  let recorded = false;
+  for (;;) {
+    const next = restartDecision(records.get(id), end);
+    if (!next) break;
+    await finishContainer(engine, id, end.code, { runcGone: true, error: end.error, restarting: next });
+    if (!(await waitBackoff(records, id, next.restartDelayMs))) {
+      // Stopped by the user while it waited (or removed): it stays exited.
+      if (records.get(id)) records.updateState(id, (s) => (s.status === 'restarting' ? { ...s, status: 'exited', monitorPid: undefined } : s));
+      recorded = true;
+      break;
+    }
+    try {
+      await prepare(engine, records.require(id));
+    } catch {
+      recorded = true; // prepare recorded the exit and its reason
+      break;
+    }
+    end = await runOnce(false);
   }
-  proc.onOutput((kind, data) => {
-    if (runc.claims(data)) return;
-    log.write(kind === FrameKind.Stdout ? 'stdout' : 'stderr', data);
-    attach.output(kind, data);
-  });
-  const exited = proc.container.wait();
-  const pid = await proc.container.started();
-  if (pid) {
-    runc.containerStarted();
-    markRunning(engine, id, pid, process.pid);
-    reportStart({});
-  }
-  const code = await exited;
-  await proc.outputDone();
-  // No pid: runc is gone already, having either run a very short container or failed to start one.
-  if (!pid) reportStart(runc.error ? { error: runc.error } : {});
-  // A container that ran and exited before its pid was seen still started: its record and `start` event say so.
-  if (!pid && !runc.error) markRunning(engine, id, 0, process.pid);
   await log.close();
-  await finishContainer(engine, id, runc.error ? 128 : code, { runcGone: true, error: runc.error });
-  await attach.exit(code);
+  if (!recorded) await finishContainer(engine, id, end.code, { runcGone: true, error: end.error });
+  await attach.exit(end.code);
   if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true });
+}
+
+/** Whether the policy starts the container again after `end` (restart-policy.ts), with its next count and back-off. */
+function restartDecision(rec: ContainerRecord | undefined, end: RunEnd): { restartCount: number; restartDelayMs: number } | undefined {
+  // A container runc could not start is not restarted, as docker's is not.
+  if (!rec || end.error) return undefined;
+  const s = rec.state;
+  const decision = decideRestart(
+    rec.config.restartPolicy ?? NO_RESTART,
+    { exitCode: end.code, stoppedByUser: !!s.stoppedByUser, restartCount: s.restartCount ?? 0, ranMs: Date.now() - Date.parse(s.startedAt) },
+    s.restartDelayMs ?? 0,
+  );
+  return decision.restart ? { restartCount: (s.restartCount ?? 0) + 1, restartDelayMs: decision.delayMs } : undefined;
 }

@@ -60,7 +60,8 @@ async function copyUpVolumes(engine: StartDeps, rec: ContainerRecord, rootfs: st
   }
 }
 
-async function prepare(engine: StartDeps, rec: ContainerRecord): Promise<void> {
+/** Mounts, volumes, network and the runtime bundle of a container about to run; the monitor calls it again for each restart. */
+export async function prepare(engine: StartDeps, rec: ContainerRecord): Promise<void> {
   if (rec.state.status === 'running') throw new BerthError('CONFLICT', `container ${rec.id.slice(0, 12)} is already running`);
   const { config } = await loadImage(engine, rec.imageId);
   if ((await ensureEmulator(config.architecture)) === 'unavailable') {

@@ -1,4 +1,6 @@
 /** Plain data for containers: what `create` was asked, and what is known of the process. */
+import type { HealthConfig, HealthState } from './health-config.ts';
+import type { RestartPolicy } from './restart-policy.ts';
 
 export type MountType = 'volume' | 'bind' | 'tmpfs';
 
@@ -46,9 +48,14 @@ export interface ContainerConfigRecord {
   readonly stopTimeout: number;
   /** The runtime's options, kept to rebuild the spec on start. */
   readonly runtime: Readonly<Record<string, unknown>>;
+  /** `--restart`; absent is `no` (records made before restart policies). `update --restart` changes it. */
+  readonly restartPolicy?: RestartPolicy;
+  /** The health check, the image's HEALTHCHECK merged under the `--health-*` flags (docker's Config.Healthcheck). */
+  readonly healthcheck?: HealthConfig;
 }
 
-export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
+/** `restarting`: its monitor waits out the back-off before starting it again (restart-policy.ts). */
+export type ContainerStatus = 'created' | 'running' | 'restarting' | 'exited' | 'removing' | 'dead';
 
 export interface ContainerState {
   readonly status: ContainerStatus;
@@ -62,6 +69,14 @@ export interface ContainerState {
   readonly ports?: readonly PortBinding[];
   readonly ipAddress?: string;
   readonly network?: unknown;
+  /** Restarts by its policy since the user last started it (docker's RestartCount). */
+  readonly restartCount?: number;
+  /** The user stopped or killed it: no restart, and `unless-stopped` stays down at boot (docker's HasBeenManuallyStopped). */
+  readonly stoppedByUser?: boolean;
+  /** The last back-off the monitor waited, for the next one to double. */
+  readonly restartDelayMs?: number;
+  /** The health check's state, once a run with one has started (docker's State.Health). */
+  readonly health?: HealthState;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -3,14 +3,18 @@ import { humanDuration } from '../progress/units.ts';
 import { deviceRequestsView, type CdiRequest } from '../cdi/index.ts';
 import { parseDevice } from '../runtime/index.ts';
 import { hostResourceFields, type HostRuntimeView } from './host-config.ts';
+import { healthText } from './health-config.ts';
 import type { ContainerRecord } from './records.ts';
+import { restartPolicyView } from './restart-policy.ts';
 import { ZERO_TIME } from './types.ts';
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const s = rec.state;
   switch (s.status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(s.startedAt))}${s.health ? ` (${healthText(s.health.Status)})` : ''}`;
+    case 'restarting':
+      return `Restarting (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
     case 'exited':
       return s.finishedAt === ZERO_TIME ? `Exited (${s.exitCode})` : `Exited (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
     case 'created':
@@ -104,6 +108,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     if (m) (bindings[`${m[3]}/${m[4] ?? 'tcp'}`] ??= []).push({ HostIp: (m[1] ?? '').replace(/^\[|\]$/g, ''), HostPort: m[2] ?? '' });
   }
   const running = s.status === 'running';
+  // docker counts a restarting container as running (its State.Running), waiting for its next start.
+  const restarting = s.status === 'restarting';
   const endpoint = {
     IPAMConfig: null,
     Links: null,
@@ -127,9 +133,9 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     Args: c.args,
     State: {
       Status: running && live.paused ? 'paused' : s.status,
-      Running: running,
+      Running: running || restarting,
       Paused: running && !!live.paused,
-      Restarting: false,
+      Restarting: restarting,
       OOMKilled: s.oomKilled,
       Dead: s.status === 'dead',
       Pid: s.pid,
@@ -137,6 +143,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       Error: s.error,
       StartedAt: s.startedAt,
       FinishedAt: s.finishedAt,
+      ...(s.health ? { Health: s.health } : {}),
     },
     Image: rec.imageId,
     ResolvConfPath: net.resolvConfPath ?? '',
@@ -144,7 +151,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     HostsPath: net.hostsPath ?? '',
     LogPath: paths.logPath,
     Name: `/${rec.name}`,
-    RestartCount: 0,
+    RestartCount: s.restartCount ?? 0,
     Driver: 'overlay2',
     Platform: 'linux',
     MountLabel: '',
@@ -156,7 +163,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: c.network,
       PortBindings: bindings,
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      RestartPolicy: restartPolicyView(c.restartPolicy),
       AutoRemove: c.autoRemove,
       VolumeDriver: '',
       VolumesFrom: null,
@@ -221,6 +228,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       StdinOnce: c.interactive,
       Env: c.env,
       Cmd: c.cmd ?? null,
+      // docker leaves out the fields at their zero (omitempty).
+      ...(c.healthcheck ? { Healthcheck: Object.fromEntries(Object.entries(c.healthcheck).filter(([, v]) => v !== 0 && v !== null && v !== undefined)) } : {}),
       Image: rec.imageRef,
       Volumes: null,
       WorkingDir: c.workdir,

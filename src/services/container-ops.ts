@@ -92,7 +92,7 @@ export async function listContainersFiltered(
   const ancestors = (f.ancestor ?? []).map((a) => ({ ref: a, id: findImageId(deps, a) }));
   const out = recs.filter((r) => {
     const status = liveStatus(r);
-    if (!all && status !== 'running' && status !== 'paused') return false;
+    if (!all && status !== 'running' && status !== 'paused' && status !== 'restarting') return false;
     if (f.status?.length && !f.status.includes(status)) return false;
     if (f.label?.length && !labelsMatch(r.config.labels, f.label)) return false;
     if (f.name?.length && !f.name.some((n) => regexMatch(n, `/${r.name}`))) return false;
@@ -101,8 +101,8 @@ export async function listContainersFiltered(
     if (f.ancestor?.length && !ancestors.some((a) => a.ref === r.imageRef || (a.id !== undefined && a.id === r.imageId))) return false;
     if (f.network?.length && !f.network.includes(r.config.network)) return false;
     if (f.volume?.length && !f.volume.some((v) => r.config.mounts.some((m) => m.volumeName === v || m.destination === v || m.source === v))) return false;
-    // berth has no health checks and no swarm tasks: every container is health "none", no task.
-    if (f.health?.length && !f.health.includes('none')) return false;
+    // A container without a health check is health "none"; berth has no swarm tasks.
+    if (f.health?.length && !f.health.includes(r.state.health && r.config.healthcheck ? r.state.health.Status : 'none')) return false;
     if (f['is-task']?.length && !f['is-task'].includes('false')) return false;
     if (
       f.publish?.length &&

@@ -70,7 +70,8 @@ export async function listContainers(deps: ContainerControl, opts: { all?: boole
   const recs = [];
   for (const r of deps.containers.list()) recs.push(await reconcile(deps, r));
   if (opts.latest) return recs.slice(0, 1);
-  return opts.all ? recs : recs.filter((r) => r.state.status === 'running');
+  // A restarting container counts as running, as docker lists it.
+  return opts.all ? recs : recs.filter((r) => r.state.status === 'running' || r.state.status === 'restarting');
 }
 
 /** Docker's `ps` row of a container (ID, Image, Command, Status, Ports, Names...). */

@@ -3,5 +3,7 @@
  * detached one's exit. These are the executor's (container/start.ts), re-exported so a front
  * end calls services only.
  */
-export { startAttached, startDetached, type DetachedStartOptions } from '../container/start.ts';
+export type { DetachedStartOptions } from '../container/start.ts';
+// A start by the user resets the restart count; an attached run with a policy is handed to a monitor (restart.ts).
+export { startAttached, startDetached } from './restart.ts';
 export { runMonitor } from '../container/monitor.ts';

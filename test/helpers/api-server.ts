@@ -90,8 +90,16 @@ export async function startServe(opts: { root?: string; args?: readonly string[]
     },
     request(method, path, o = {}) {
       return new Promise((resolve, reject) => {
+        // A connection of its own: Node's default agent keeps sockets alive and may reuse one the
+        // server has just closed as idle, which fails the request with EPIPE.
         const req = request(
-          { socketPath: socket, method, path, headers: { ...(o.body !== undefined ? { 'Content-Length': Buffer.byteLength(o.body) } : {}), ...o.headers } },
+          {
+            socketPath: socket,
+            agent: false,
+            method,
+            path,
+            headers: { ...(o.body !== undefined ? { 'Content-Length': Buffer.byteLength(o.body) } : {}), ...o.headers },
+          },
           (res) => {
             const parts: Buffer[] = [];
             res.on('data', (c: Buffer) => parts.push(c));

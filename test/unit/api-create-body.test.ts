@@ -190,24 +190,27 @@ const CASES: Array<{ name: string; body: Record<string, unknown>; query?: { name
     want: { runtime: { devices: ['/dev/fuse:/dev/fuse:rwm', '/dev/null:/dev/n:r'] } },
   },
   { name: 'CpuShares is the relative CPU weight', body: { Image: 'bb:1', HostConfig: { CpuShares: 512 } }, want: { runtime: { cpuShares: 512 } } },
+  {
+    name: 'RestartPolicy is passed on as given (create checks it)',
+    body: { Image: 'bb:1', HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } },
+    want: { restartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } },
+  },
+  {
+    name: 'Healthcheck with docker zeros for what is unset',
+    body: { Image: 'bb:1', Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1e9, Retries: null } },
+    want: { healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1e9, Timeout: 0, StartPeriod: 0, StartInterval: 0, Retries: 0 } },
+  },
+  {
+    name: 'RestartPolicy always',
+    body: { Image: 'bb:1', HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } },
+    want: { restartPolicy: { Name: 'always', MaximumRetryCount: 0 } },
+  },
 ];
 
 const ERRORS: Array<{ name: string; body: unknown; code: string; message: RegExp }> = [
   { name: 'no body object', body: [], code: 'INVALID_ARGUMENT', message: /Config cannot be empty/ },
   { name: 'no image', body: { Cmd: ['true'] }, code: 'INVALID_ARGUMENT', message: /Image is required/ },
   { name: 'a field of the wrong type', body: { Image: 'bb:1', Env: 'A=1' }, code: 'INVALID_ARGUMENT', message: /Env/ },
-  {
-    name: 'restart policy always',
-    body: { Image: 'bb:1', HostConfig: { RestartPolicy: { Name: 'always' } } },
-    code: 'INVALID_ARGUMENT',
-    message: /berth has no restart policies/,
-  },
-  {
-    name: 'restart policy on-failure',
-    body: { Image: 'bb:1', HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } },
-    code: 'INVALID_ARGUMENT',
-    message: /"on-failure"/,
-  },
   {
     name: "another container's network",
     body: { Image: 'bb:1', HostConfig: { NetworkMode: 'container:db' } },
@@ -231,6 +234,12 @@ const ERRORS: Array<{ name: string; body: unknown; code: string; message: RegExp
     body: { Image: 'bb:1', HostConfig: { SecurityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'] } },
     code: 'UNSUPPORTED',
     message: /inline/,
+  },
+  {
+    name: 'a Healthcheck interval that is not a number',
+    body: { Image: 'bb:1', Healthcheck: { Interval: '5s' } },
+    code: 'INVALID_ARGUMENT',
+    message: /Healthcheck/,
   },
   { name: 'a bad security option', body: { Image: 'bb:1', HostConfig: { SecurityOpt: ['bogus=1'] } }, code: 'INVALID_ARGUMENT', message: /security-opt/ },
   { name: 'an unknown IpcMode', body: { Image: 'bb:1', HostConfig: { IpcMode: 'bogus' } }, code: 'INVALID_ARGUMENT', message: /Invalid IPC mode: bogus/ },
@@ -299,6 +308,7 @@ describe('mapCreateBody', () => {
       memory: '64m',
       cpus: '2',
       pull: 'never',
+      restart: 'no',
     };
     const cli = toCreateOptions('bb:1', ['sleep', '1'], flags);
     const { options } = mapCreateBody(

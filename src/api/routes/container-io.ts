@@ -42,7 +42,8 @@ async function start(deps: ApiDeps, hub: AttachHub, starting: Starting, ctx: Api
     await under.catch(() => undefined);
     return sendEmpty(ctx, 304);
   }
-  if ((await currentRecord(engine, rec.id))?.state.status === 'running') return sendEmpty(ctx, 304);
+  const status = (await currentRecord(engine, rec.id))?.state.status;
+  if (status === 'running' || status === 'restarting') return sendEmpty(ctx, 304);
   // Held until the hub is connected: clients attached before the start see the first byte.
   const run = startDetached(engine, rec.id, { beforeRun: (socket) => hub.connect(rec.id, socket, { go: true }) });
   starting.set(rec.id, run);

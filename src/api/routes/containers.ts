@@ -93,7 +93,7 @@ async function remove(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 async function stop(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const rec = await refreshedContainer(deps.engine, param(ctx, 'id'));
   // docker's answer to stopping a stopped container: 304, which the CLI takes as done.
-  if (rec.state.status !== 'running') return sendEmpty(ctx, 304);
+  if (rec.state.status !== 'running' && rec.state.status !== 'restarting') return sendEmpty(ctx, 304);
   await thawForSignal(deps.engine, rec.id);
   await stopContainer(deps.engine, rec.id, { timeout: ctx.query.int('t'), signal: signalParam(ctx, undefined) });
   sendEmpty(ctx, 204);
