@@ -107,7 +107,8 @@ export function containerListMatcher(args: FilterArgs, lookups: ContainerLookups
       return (
         exactMatch(args, 'status', live.status) &&
         labelsMatch(args, rec.config.labels) &&
-        regexMatch(args, 'name', `/${rec.name}`) &&
+        // docker matches the name with and without its slash.
+        (regexMatch(args, 'name', `/${rec.name}`) || regexMatch(args, 'name', rec.name)) &&
         regexMatch(args, 'id', rec.id) &&
         (!exited.length || (rec.state.status === 'exited' && exited.includes(rec.state.exitCode))) &&
         (!ancestors.length || ancestors.some((a) => a.ref === rec.imageRef || (a.id !== undefined && a.id === rec.imageId))) &&
