@@ -38,6 +38,25 @@ export function addPsFlags(cmd: Command): Command {
   return addFilterOption(cmd, { short: true });
 }
 
+/** Go's time.Time String() of a creation time, as docker's `.CreatedAt`: `2026-12-07 21:54:00 +0000 UTC`. */
+export function goTimeString(iso: string): string {
+  const t = new Date(Date.parse(iso));
+  const offsetMin = -t.getTimezoneOffset();
+  const local = new Date(t.getTime() + offsetMin * 60_000).toISOString();
+  const abs = Math.abs(offsetMin);
+  const offset = `${offsetMin < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+  const zone =
+    offsetMin === 0
+      ? 'UTC'
+      : (new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(t).find((p) => p.type === 'timeZoneName')?.value ?? offset);
+  return `${local.slice(0, 10)} ${local.slice(11, 19)} ${offset} ${zone}`;
+}
+
+/** The network docker names for a container on the default bridge, however it was asked for. */
+function networkName(network: string): string {
+  return network === '' || network === 'default' ? 'bridge' : network;
+}
+
 const HEADERS = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
 
 /** The text `ps` prints for these flags. */
@@ -53,7 +72,12 @@ export async function listContainersForPs(engine: Engine, o: PsFlags): Promise<s
   const { containerSize } = await import('../services/container-fs.ts');
   const rows: Array<Record<string, unknown>> = [];
   for (const rec of recs) {
-    const row: Record<string, unknown> = { ...psRow(rec, { noTrunc }), State: liveStatus(rec) };
+    const row: Record<string, unknown> = {
+      ...psRow(rec, { noTrunc }),
+      CreatedAt: goTimeString(rec.created),
+      State: liveStatus(rec),
+      Networks: networkName(rec.config.network),
+    };
     if (sized) {
       const s = await containerSize(engine, rec).catch(() => ({ SizeRw: 0, SizeRootFs: 0 }));
       row.Size = `${humanSize(s.SizeRw)} (virtual ${humanSize(s.SizeRootFs)})`;

@@ -110,6 +110,11 @@ describe('filters and prompts through the CLI', () => {
       assert.equal(out, 'c1|created|a=1,b=|bb:1|"true"|Created\n');
       assert.match(ok(['ps', '--format', '{{.Names}} {{.Size}}']), /^c3 \d+(\.\d+)?k?B \(virtual /);
       assert.equal(JSON.parse(ok(['ps', '--format', 'json'])).Names, 'c3');
+      assert.match(
+        ok(['ps', '--format', '{{.CreatedAt}}|{{.Networks}}|{{.Mounts}}|{{.RunningFor}}']),
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \w+\|none\|named\|.+ ago\n$/,
+      );
+      assert.equal(ok(['ps', '-a', '--filter', 'name=c1', '--format', '{{.Networks}}']), 'bridge\n');
     });
   });
 

@@ -76,6 +76,10 @@ const cases: DiffCase[] = [
   { name: 'ps -n 1 after a filter', args: ['ps', '-n', '1', '--filter', 'label=a', ...NAMES] },
   { name: 'ps -n with a word', args: ['ps', '-n', 'x'] },
   { name: 'ps filter without =', args: ['ps', '--filter', 'noequals'] },
+  {
+    name: 'ps placeholders',
+    args: ['ps', '-a', '--filter', 'name=fc1', '--format', '{{.CreatedAt}}|{{.Networks}}|{{.State}}|{{.Labels}}|{{.Command}}|{{.Image}}'],
+  },
   { name: 'ps --no-trunc -q', args: ['ps', '-aq', '--no-trunc', '--filter', 'name=fc1'] },
   { name: 'images reference repository', args: ['images', ...REPO_TAG, '--filter', 'reference=bbdiff'], unordered: true },
   { name: 'images reference glob tag', args: ['images', ...REPO_TAG, '--filter', 'reference=bbdiff:*'], unordered: true },
