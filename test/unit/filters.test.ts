@@ -11,6 +11,7 @@ import { initialState, type ContainerConfigRecord, type ContainerState } from '.
 import { isBerthError } from '../../src/errors/index.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import {
+  backtrackingRisk,
   boolFilter,
   containerListMatcher,
   containerPruneMatcher,
@@ -26,6 +27,7 @@ import {
   networkPruneMatcher,
   parseTimestamp,
   referenceMatches,
+  regexMatch,
   untilCutoff,
   type VolumeFacts,
   volumeListMatcher,
@@ -404,4 +406,38 @@ describe('network filters', () => {
     assert.deepEqual(prune('until=1h'), ['front', 'back']);
     refused(() => prune('name=front'), "invalid filter 'name'");
   });
+});
+
+describe('regexMatch (docker Match) on hostile patterns', () => {
+  const match = (pattern: string, source: string) => regexMatch(f(`name=${pattern}`), 'name', source);
+  const cases: Array<[string, string, boolean]> = [
+    ['web', 'my-web-1', true],
+    ['^web$', 'web', true],
+    ['^web$', 'my-web', false],
+    ['(?i)^WEB', 'web-1', true],
+    ['(', '(', true],
+    ['(', 'x(', false],
+    ['[a-', 'a', false],
+  ];
+  for (const [pattern, source, want] of cases) it(`${pattern} vs ${source}: ${want}`, () => assert.equal(match(pattern, source), want));
+  it('a nested repeat runs in no time on a long name (plain text, not backtracking)', () => {
+    const started = process.hrtime.bigint();
+    for (const p of ['(a+)+$', '(a*)*b', '(a|aa)+$', '((a+))+c', '(x+x+)+y', 'a*a*a*a*a*a*a*a*b', '(?:a|a){2,}$'])
+      assert.equal(match(p, `${'a'.repeat(40)}!`), false);
+    assert.equal(match('(a+)+', '(a+)+'), true);
+    assert.ok(process.hrtime.bigint() - started < 1_000_000_000n);
+  });
+  const risks: Array<[string, boolean]> = [
+    ['^web-[0-9]+$', false],
+    ['(web|api)-1', false],
+    ['^(web|api)-.*$', false],
+    ['[(]+', false],
+    ['\\(a+\\)+', false],
+    ['(a+)+', true],
+    ['(a|b)*', true],
+    ['((a)+)*', true],
+    ['a*b*c*d*e*', true],
+  ];
+  for (const [p, want] of risks) it(`backtracking risk of ${p}: ${want}`, () => assert.equal(backtrackingRisk(p), want));
+  it('an overlong pattern is plain text', () => assert.equal(match('a'.repeat(600), 'a'.repeat(600)), true));
 });

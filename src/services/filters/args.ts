@@ -101,9 +101,61 @@ export function regexMatch(args: FilterArgs, key: string, source: string): boole
   return anyValue(args, key, (v) => v === source || patternFound(v, source));
 }
 
+/**
+ * Go's regexp finds a match in linear time; JavaScript's backtracks. A pattern that repeats
+ * a group holding a repeat or an alternative (`(a+)+`, `(a|aa)*`), or that has many repeats
+ * (`a*a*a*a*a*b`), could then take exponential or huge polynomial time on a name of a few
+ * dozen characters, and the API takes patterns from any client: such a pattern is matched as
+ * plain text instead (what docker does with a value that is no expression).
+ */
+const MAX_PATTERN = 512;
+const MAX_REPEATS = 4;
+
+export function backtrackingRisk(pattern: string): boolean {
+  if (pattern.length > MAX_PATTERN) return true;
+  /** For each open group: whether it holds a repeat or an alternative. */
+  const groups: boolean[] = [];
+  let repeats = 0;
+  let lastGroupRisky = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    const closedGroupJustBefore = lastGroupRisky;
+    lastGroupRisky = false;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      // A class is one character: skip to its end (a `]` first in it is literal).
+      let j = i + 1;
+      if (pattern[j] === '^') j++;
+      if (pattern[j] === ']') j++;
+      while (j < pattern.length && pattern[j] !== ']') j += pattern[j] === '\\' ? 2 : 1;
+      i = j;
+      continue;
+    }
+    if (c === '(') groups.push(false);
+    else if (c === ')') {
+      const risky = groups.pop() ?? false;
+      if (risky && groups.length) groups[groups.length - 1] = true;
+      lastGroupRisky = risky;
+    } else if (c === '|') {
+      if (groups.length) groups[groups.length - 1] = true;
+    } else if (c === '*' || c === '+' || c === '{') {
+      if (closedGroupJustBefore) return true;
+      if (++repeats > MAX_REPEATS) return true;
+      if (groups.length) groups[groups.length - 1] = true;
+    }
+  }
+  return false;
+}
+
 function patternFound(pattern: string, source: string): boolean {
+  if (backtrackingRisk(pattern)) return source === pattern;
+  // Go's flag for case, `(?i)`, is JavaScript's `i`.
+  const caseless = pattern.startsWith('(?i)');
   try {
-    return new RegExp(pattern).test(source);
+    return new RegExp(caseless ? pattern.slice(4) : pattern, caseless ? 'i' : '').test(source);
   } catch {
     return false;
   }
