@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--since <time>', 'show all events created since timestamp')
     .option('--until <time>', 'stream events until this timestamp')
     .option('--format <format>', "format output using a custom template: 'json' or a Go template")
-    .action(async (o: { since?: string; until?: string; filter: string[]; format?: string }, cmd: Command) => {
+    .action(async (o: { since?: string; until?: string; filter?: string[]; format?: string }, cmd: Command) => {
       const { followEvents, parseEventFilters, parseEventTime, eventJson, eventObject } = await events();
       const q = {
         since: o.since ? parseEventTime(o.since) : undefined,

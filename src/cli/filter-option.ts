@@ -15,7 +15,7 @@ function collectFilter(value: string, previous: string[] = []): string[] {
 export function addFilterOption(cmd: Command, opts: { short: boolean; description?: string }): Command {
   const flags = opts.short ? '-f, --filter <filter>' : '--filter <filter>';
   const description = opts.description ?? (opts.short ? 'filter output based on conditions provided' : "provide filter values (e.g. 'until=<timestamp>')");
-  return cmd.addOption(new Option(flags, description).argParser(collectFilter).default([]));
+  return cmd.addOption(new Option(flags, description).argParser(collectFilter));
 }
 
 /** The `--filter` flags given, as filter arguments. */

@@ -36,7 +36,7 @@ export function register(program: Command): void {
 
   const listImages = async (
     repo: string | undefined,
-    o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean; filter: string[] },
+    o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean; filter?: string[] },
     cmd: Command,
   ) => {
     const engine = await getEngine(cmd);

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'only display network IDs')
     .option('--no-trunc', 'do not truncate the output')
     .option('--format <format>')
-    .action(async (o: { quiet?: boolean; trunc: boolean; format?: string; filter: string[] }, cmd: Command) => {
+    .action(async (o: { quiet?: boolean; trunc: boolean; format?: string; filter?: string[] }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { filterNetworks, listNetworks } = await networks();
       const rows = filterNetworks(engine, listNetworks(engine), cliFilters(o.filter)).map((r) => ({

@@ -11,7 +11,7 @@ import { addFilterOption, cliFilters } from './filter-option.ts';
 import { humanSize } from './format.ts';
 import { confirm } from './prompt.ts';
 
-type PruneFlags = { force?: boolean; all?: boolean; volumes?: boolean; filter: string[] };
+type PruneFlags = { force?: boolean; all?: boolean; volumes?: boolean; filter?: string[] };
 
 /**
  * A prune command with `-f/--force` and `--filter`, whose action runs only once the user

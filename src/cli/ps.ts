@@ -16,7 +16,7 @@ export interface PsFlags {
   readonly last: number;
   readonly size?: boolean;
   readonly trunc?: boolean;
-  readonly filter: string[];
+  readonly filter?: string[];
   readonly format?: string;
 }
 

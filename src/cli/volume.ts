@@ -26,7 +26,7 @@ export function register(program: Command): void {
   addFilterOption(volume.command('ls').alias('list').description('List volumes'), { short: true })
     .option('-q, --quiet', 'only display volume names')
     .option('--format <format>')
-    .action(async (o: { quiet?: boolean; format?: string; filter: string[] }, cmd: Command) => {
+    .action(async (o: { quiet?: boolean; format?: string; filter?: string[] }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { filterVolumes, listVolumes } = await volumes();
       const vols = filterVolumes(engine, listVolumes(engine), cliFilters(o.filter));

@@ -78,7 +78,7 @@ const cases: DiffCase[] = [
   { name: 'ps filter without =', args: ['ps', '--filter', 'noequals'] },
   {
     name: 'ps placeholders',
-    args: ['ps', '-a', '--filter', 'name=fc1', '--format', '{{.CreatedAt}}|{{.Networks}}|{{.State}}|{{.Labels}}|{{.Command}}|{{.Image}}'],
+    args: ['ps', '-a', '--filter', 'name=fc1', '--format', '{{.CreatedAt}}|{{.Networks}}|{{.State}}|{{.Command}}|{{.Image}}'],
   },
   { name: 'ps --no-trunc -q', args: ['ps', '-aq', '--no-trunc', '--filter', 'name=fc1'] },
   { name: 'images reference repository', args: ['images', ...REPO_TAG, '--filter', 'reference=bbdiff'], unordered: true },
