@@ -96,7 +96,7 @@ export function containerListMatcher(args: FilterArgs, lookups: ContainerLookups
   }
   const publish = (args.get('publish') ?? []).map((p) => parsePortFilter('publish', p));
   const expose = (args.get('expose') ?? []).map((p) => parsePortFilter('expose', p));
-  // Docker bounds by the newest `before` and oldest `since` given... of one value each in practice.
+  // Several `before` values: older than the oldest of them; several `since`: newer than the newest.
   const before = args.get('before')?.length ? Math.min(...args.get('before')!.map(lookups.createdOf)) : undefined;
   const since = args.get('since')?.length ? Math.max(...args.get('since')!.map(lookups.createdOf)) : undefined;
   const ancestors = (args.get('ancestor') ?? []).map((a) => ({ ref: a, id: lookups.imageIdOf(a) }));
