@@ -1,9 +1,11 @@
-/** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
+/** Container verbs: create, start, run, ps (ps.ts), logs, stop, kill, rm, wait, inspect, container prune (prune.ts). */
 import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { formatRows, renderTemplate } from './format.ts';
+import { renderTemplate } from './format.ts';
+import { containerPrune } from './prune.ts';
+import { addPsFlags, listContainersForPs, type PsFlags } from './ps.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
 const containers = () => import('../services/containers.ts');
@@ -30,17 +32,6 @@ export function parseDetachKeys(spec: string): Buffer {
       throw new BerthError('INVALID_ARGUMENT', `invalid detach keys (${spec})`, { hint: 'use e.g. ctrl-p,ctrl-q or ctrl-a,x' });
     }),
   );
-}
-
-/** `--filter key=value`, repeated, as the filters map docker's API takes. */
-function psFilters(specs: readonly string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    if (eq <= 0) throw new BerthError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${spec}`);
-    (out[spec.slice(0, eq)] ??= []).push(spec.slice(eq + 1));
-  }
-  return out;
 }
 
 export function register(program: Command): void {
@@ -102,34 +93,10 @@ export function register(program: Command): void {
       await (await starting()).runMonitor(engine, id, { hold: !!o.hold });
     });
 
-  const ps = async (o: { all?: boolean; quiet?: boolean; format?: string; trunc?: boolean; latest?: boolean; filter: string[] }, cmd: Command) => {
-    const engine = await getEngine(cmd);
-    const { listContainers, psRow } = await containers();
-    const shown = o.filter.length
-      ? await (await import('../services/container-ops.ts')).listContainersFiltered(engine, {
-          all: o.all,
-          limit: o.latest ? 1 : undefined,
-          filters: psFilters(o.filter),
-        })
-      : await listContainers(engine, { all: o.all, latest: o.latest });
-    const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
-    if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
-    out(
-      formatRows(o.format, rows, {
-        headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names].map(String),
-      }),
-    );
-  };
   for (const c of [program.command('ps'), group(program, 'container', 'Manage containers').command('ls')]) {
-    c.description('List containers')
-      .option('-a, --all', 'show all containers (default shows just running)')
-      .option('-q, --quiet', 'only display container IDs')
-      .option('-l, --latest', 'show the latest created container')
-      .option('--no-trunc', 'do not truncate output')
-      .option('-f, --filter <filter>', 'filter output based on conditions provided (label, name, status, id, ancestor, exited...)', collect, [])
-      .option('--format <format>', 'table, json, or a Go template')
-      .action(ps);
+    addPsFlags(c.description('List containers')).action(async (o: PsFlags, cmd: Command) => {
+      out(await listContainersForPs(await getEngine(cmd), o));
+    });
   }
 
   program
@@ -289,16 +256,7 @@ export function register(program: Command): void {
       for (const n of names) out(`${await waitContainer(engine, n)}\n`);
     });
 
-  group(program, 'container')
-    .command('prune')
-    .description('Remove all stopped containers')
-    .option('-f, --force', 'do not prompt for confirmation')
-    .action(async (_o: unknown, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const removed = await (await containers()).pruneContainers(engine);
-      if (removed.length) out(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n`);
-      out('Total reclaimed space: 0B\n');
-    });
+  group(program, 'container').addCommand(containerPrune());
 
   program
     .command('inspect')

@@ -1,6 +1,7 @@
 /** `berth events`: the state root's event log, as `docker events` prints it, replayed and followed. */
 import type { Command } from 'commander';
-import { collect, getEngine, out } from './context.ts';
+import { getEngine, out } from './context.ts';
+import { addFilterOption } from './filter-option.ts';
 import { renderTemplate } from './format.ts';
 
 const events = () => import('../services/events.ts');
@@ -25,14 +26,11 @@ export function eventLine(ev: { timeNano: bigint; type: string; action: string; 
 }
 
 export function register(program: Command): void {
-  program
-    .command('events')
-    .description('Get real time events from the server')
+  addFilterOption(program.command('events').description('Get real time events from the server'), { short: true })
     .option('--since <time>', 'show all events created since timestamp')
     .option('--until <time>', 'stream events until this timestamp')
-    .option('-f, --filter <filter>', 'filter output based on conditions provided', collect, [])
     .option('--format <format>', "format output using a custom template: 'json' or a Go template")
-    .action(async (o: { since?: string; until?: string; filter: string[]; format?: string }, cmd: Command) => {
+    .action(async (o: { since?: string; until?: string; filter?: string[]; format?: string }, cmd: Command) => {
       const { followEvents, parseEventFilters, parseEventTime, eventJson, eventObject } = await events();
       const q = {
         since: o.since ? parseEventTime(o.since) : undefined,

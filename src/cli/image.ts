@@ -4,8 +4,10 @@ import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
+import { addFilterOption, cliFilters } from './filter-option.ts';
 import { ago, formatRows, humanSize } from './format.ts';
 import { systemBoot } from './system-boot.ts';
+import { imagePrune, systemPrune } from './prune.ts';
 
 export function register(program: Command): void {
   program
@@ -35,12 +37,14 @@ export function register(program: Command): void {
 
   const listImages = async (
     repo: string | undefined,
-    o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean },
+    o: { quiet?: boolean; format?: string; all?: boolean; digests?: boolean; noTrunc?: boolean; filter?: string[] },
     cmd: Command,
   ) => {
     const engine = await getEngine(cmd);
-    const { listImages } = await import('../services/images.ts');
-    const rows: Array<Record<string, unknown>> = listImages(engine, { repository: repo }).map((img) => ({
+    const { listImages, listImagesFiltered } = await import('../services/images.ts');
+    const filters = cliFilters(o.filter);
+    const found = filters.size ? await listImagesFiltered(engine, { repository: repo, filters }) : listImages(engine, { repository: repo });
+    const rows: Array<Record<string, unknown>> = found.map((img) => ({
       Repository: img.repository,
       Tag: img.tag,
       Digest: img.digest,
@@ -67,6 +71,7 @@ export function register(program: Command): void {
     );
   };
   for (const c of [program.command('images'), group(program, 'image', 'Manage images').command('ls')]) {
+    addFilterOption(c, { short: true });
     c.description('List images')
       .argument('[repository]')
       .option('-q, --quiet', 'only show image IDs')
@@ -218,6 +223,7 @@ export function register(program: Command): void {
       },
     );
 
+  group(program, 'image').addCommand(imagePrune());
   program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune()).addCommand(systemBoot());
 }
 
@@ -259,21 +265,5 @@ function systemDf() {
           cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
         }),
       );
-    });
-}
-
-function systemPrune() {
-  return new Command('prune')
-    .description('Remove dangling images and unreferenced blobs and layers')
-    .option('-a, --all', 'remove all unused images, not just dangling ones')
-    .option('-f, --force', 'do not prompt for confirmation')
-    .action(async (o: { all?: boolean }, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const { pruneStore } = await import('../services/gc.ts');
-      const r = await pruneStore(engine, { allImages: o.all });
-      if (r.deletedImages.length) out(`Deleted Images:\n${r.deletedImages.map((d) => `deleted: ${d}\n`).join('')}\n`);
-      if (r.leftovers) out(`Removed ${r.leftovers} leftover(s) of interrupted work\n`);
-      for (const w of r.warnings) process.stderr.write(`WARNING: could not remove ${w}\n`);
-      out(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
     });
 }

@@ -1,7 +1,9 @@
 /** `berth network create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
+import { addFilterOption, cliFilters } from './filter-option.ts';
 import { formatRows, renderTemplate } from './format.ts';
+import { networkPrune } from './prune.ts';
 
 const networks = () => import('../services/networks.ts');
 
@@ -29,18 +31,19 @@ export function register(program: Command): void {
       });
       out(`${rec.id}\n`);
     });
-  network
-    .command('ls')
-    .alias('list')
-    .description('List networks')
+  addFilterOption(network.command('ls').alias('list').description('List networks'), { short: true })
     .option('-q, --quiet', 'only display network IDs')
     .option('--no-trunc', 'do not truncate the output')
     .option('--format <format>')
-    .action(async (o: { quiet?: boolean; trunc: boolean; format?: string }, cmd: Command) => {
+    .action(async (o: { quiet?: boolean; trunc: boolean; format?: string; filter?: string[] }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const rows = (await networks())
-        .listNetworks(engine)
-        .map((r) => ({ ID: o.trunc ? r.ID.slice(0, 12) : r.ID, Name: r.Name, Driver: r.Driver, Scope: r.Scope }));
+      const { filterNetworks, listNetworks } = await networks();
+      const rows = filterNetworks(engine, listNetworks(engine), cliFilters(o.filter)).map((r) => ({
+        ID: o.trunc ? r.ID.slice(0, 12) : r.ID,
+        Name: r.Name,
+        Driver: r.Driver,
+        Scope: r.Scope,
+      }));
       if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
       out(
         formatRows(o.format, rows, {
@@ -74,13 +77,5 @@ export function register(program: Command): void {
         out(`${n}\n`);
       }
     });
-  network
-    .command('prune')
-    .description('Remove all unused networks')
-    .option('-f, --force', 'do not prompt for confirmation')
-    .action(async (_o: unknown, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const removed = await (await networks()).pruneNetworks(engine);
-      if (removed.length) out(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
-    });
+  network.addCommand(networkPrune());
 }

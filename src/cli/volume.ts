@@ -1,7 +1,9 @@
 /** `berth volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
-import { formatRows, humanSize } from './format.ts';
+import { addFilterOption, cliFilters } from './filter-option.ts';
+import { formatRows } from './format.ts';
+import { volumePrune } from './prune.ts';
 
 const volumes = () => import('../services/volumes.ts');
 
@@ -21,14 +23,13 @@ export function register(program: Command): void {
       const v = await (await volumes()).createVolume(engine, name, { labels: parseLabels(o.label) });
       out(`${v.name}\n`);
     });
-  volume
-    .command('ls')
-    .alias('list')
+  addFilterOption(volume.command('ls').alias('list').description('List volumes'), { short: true })
     .option('-q, --quiet', 'only display volume names')
     .option('--format <format>')
-    .action(async (o: { quiet?: boolean; format?: string }, cmd: Command) => {
+    .action(async (o: { quiet?: boolean; format?: string; filter?: string[] }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const vols = (await volumes()).listVolumes(engine);
+      const { filterVolumes, listVolumes } = await volumes();
+      const vols = filterVolumes(engine, listVolumes(engine), cliFilters(o.filter));
       if (o.quiet) return out(vols.map((v) => `${v.name}\n`).join(''));
       const rows = vols.map((v) => ({
         Driver: 'local',
@@ -67,14 +68,5 @@ export function register(program: Command): void {
         out(`${n}\n`);
       }
     });
-  volume
-    .command('prune')
-    .option('-a, --all', 'remove all unused volumes, not just anonymous ones')
-    .option('-f, --force', 'do not prompt for confirmation')
-    .action(async (o: { all?: boolean }, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const r = await (await volumes()).pruneVolumes(engine, o);
-      if (r.removed.length) out(`Deleted Volumes:\n${r.removed.map((n) => `${n}\n`).join('')}\n`);
-      out(`Total reclaimed space: ${humanSize(r.bytes)}\n`);
-    });
+  volume.addCommand(volumePrune());
 }

@@ -1,10 +1,10 @@
 /**
  * Container verbs beyond create/start/stop/kill/rm: rename, pause and unpause (runc's
- * freezer), restart, and the filters `ps --filter` and `container prune --filter` take, in
- * docker's meanings. The front ends parse the filters; this decides what matches.
+ * freezer), restart, and `ps` with its filters (their meanings are filters/containers.ts).
  */
 import { reconcile, stopContainer, type ContainerControl } from '../container/control.ts';
 import { NAME_RE } from '../container/names.ts';
+import { containerListMatcher, type FilterArgs, NO_FILTERS } from './filters/index.ts';
 import { containerPaths } from '../container/paths.ts';
 import type { NetworkRecords } from '../network/records.ts';
 import { isPredefinedNetwork } from '../network/records.ts';
@@ -19,147 +19,41 @@ import type { ContainerRecord } from '../container/records.ts';
 import { inspectContainer } from '../container/views.ts';
 import { startDetached } from './start.ts';
 
-/** Filters as docker's `filters` parameter carries them: each key to the values given for it. */
-export type ContainerFilters = Readonly<Record<string, readonly string[]>>;
-
-const LIST_FILTERS = [
-  'ancestor',
-  'before',
-  'exited',
-  'id',
-  'label',
-  'name',
-  'network',
-  'since',
-  'status',
-  'volume',
-  'health',
-  'isolation',
-  'is-task',
-  'publish',
-  'expose',
-];
-const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-
 /** The status docker shows: `paused` is a running container the freezer holds. */
 export function liveStatus(rec: ContainerRecord): string {
   return rec.state.status === 'running' && isPaused(rec.id) ? 'paused' : rec.state.status;
 }
 
-/** `label=k` (has the key) or `label=k=v` (has the value), as docker matches them. */
-export function labelsMatch(labels: Readonly<Record<string, string>>, wanted: readonly string[]): boolean {
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    return eq < 0 ? w in labels : labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
-}
-
-function regexMatch(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(pattern).test(value);
-  } catch {
-    return value.includes(pattern);
-  }
-}
-
-/** Checks the keys and values of list filters; an unknown key is docker's 400. */
-export function checkListFilters(filters: ContainerFilters): void {
-  for (const key of Object.keys(filters)) {
-    if (!LIST_FILTERS.includes(key)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${key}'`);
-  }
-  for (const s of filters.status ?? []) {
-    if (!STATUSES.includes(s)) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'status=${s}'`, { hint: `status is one of ${STATUSES.join(', ')}` });
-  }
-  for (const e of filters.exited ?? []) if (!/^-?\d+$/.test(e)) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'exited=${e}'`);
+/** The health status `ps` filters on: the record's when the container has a health check, else `none`. */
+function healthOf(rec: ContainerRecord): string {
+  return rec.state.health && rec.config.healthcheck ? rec.state.health.Status : 'none';
 }
 
 /**
- * `ps` with filters: newest first, running ones only unless `all`, a status or exited filter
- * (which asks for stopped ones by itself), or a limit. Each record is reconciled first.
+ * `ps`: newest first, each record reconciled; running ones only unless `all`, a `status`
+ * filter (which asks for stopped ones by itself) or a `limit` (`-n`, `-l`: the newest of all,
+ * after the filters).
  */
 export async function listContainersFiltered(
   deps: ContainerControl & Pick<ImageStores, 'images'>,
-  opts: { all?: boolean; limit?: number; filters?: ContainerFilters } = {},
+  opts: { all?: boolean; limit?: number; filters?: FilterArgs } = {},
 ): Promise<ContainerRecord[]> {
-  const f = opts.filters ?? {};
-  checkListFilters(f);
-  const all = opts.all || (opts.limit ?? 0) > 0 || !!f.status?.length || !!f.exited?.length;
-  const recs: ContainerRecord[] = [];
-  for (const r of deps.containers.list()) recs.push(await reconcile(deps, r));
-  const createdOf = (key: string) => Date.parse(deps.containers.require(key).created);
-  const before = f.before?.length ? Math.min(...f.before.map(createdOf)) : undefined;
-  const since = f.since?.length ? Math.max(...f.since.map(createdOf)) : undefined;
-  const ancestors = (f.ancestor ?? []).map((a) => ({ ref: a, id: findImageId(deps, a) }));
-  const out = recs.filter((r) => {
-    const status = liveStatus(r);
-    if (!all && status !== 'running' && status !== 'paused' && status !== 'restarting') return false;
-    if (f.status?.length && !f.status.includes(status)) return false;
-    if (f.label?.length && !labelsMatch(r.config.labels, f.label)) return false;
-    if (f.name?.length && !f.name.some((n) => regexMatch(n, `/${r.name}`))) return false;
-    if (f.id?.length && !f.id.some((i) => r.id.startsWith(i))) return false;
-    if (f.exited?.length && !(r.state.status === 'exited' && f.exited.includes(String(r.state.exitCode)))) return false;
-    if (f.ancestor?.length && !ancestors.some((a) => a.ref === r.imageRef || (a.id !== undefined && a.id === r.imageId))) return false;
-    if (f.network?.length && !f.network.includes(r.config.network)) return false;
-    if (f.volume?.length && !f.volume.some((v) => r.config.mounts.some((m) => m.volumeName === v || m.destination === v || m.source === v))) return false;
-    // A container without a health check is health "none"; berth has no swarm tasks.
-    if (f.health?.length && !f.health.includes(r.state.health && r.config.healthcheck ? r.state.health.Status : 'none')) return false;
-    if (f['is-task']?.length && !f['is-task'].includes('false')) return false;
-    if (
-      f.publish?.length &&
-      !f.publish.some((p) =>
-        portMatches(
-          p,
-          (r.state.ports ?? []).map((b) => [b.hostPort, b.protocol]),
-        ),
-      )
-    )
-      return false;
-    if (f.expose?.length && !f.expose.some((p) => portMatches(p, exposedOf(r)))) return false;
-    if (before !== undefined && !(Date.parse(r.created) < before)) return false;
-    if (since !== undefined && !(Date.parse(r.created) > since)) return false;
-    return true;
+  const matcher = containerListMatcher(opts.filters ?? NO_FILTERS, {
+    createdOf: (key) => Date.parse(deps.containers.require(key).created),
+    imageIdOf: (ref) => findImageId(deps, ref),
   });
-  return opts.limit && opts.limit > 0 ? out.slice(0, opts.limit) : out;
-}
-
-/** The container ports a container exposes or publishes, with their protocols. */
-function exposedOf(rec: ContainerRecord): Array<[number, string]> {
-  const exposed = ((rec.config.runtime as { exposedPorts?: string[] }).exposedPorts ?? []).map((e): [number, string] => {
-    const [port, proto = 'tcp'] = e.split('/');
-    return [Number(port), proto];
-  });
-  return [...exposed, ...(rec.state.ports ?? []).map((b): [number, string] => [b.containerPort, b.protocol])];
-}
-
-/** docker's `publish`/`expose` filter value: `80`, `80/udp`, or a range `8000-8080[/tcp]`. */
-function portMatches(filter: string, ports: ReadonlyArray<readonly [number, string]>): boolean {
-  const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(filter);
-  if (!m) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${filter}': not a port or a port range`);
-  const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
-  const proto = m[3] ?? 'tcp';
-  return ports.some(([port, p]) => port >= lo && port <= hi && p === proto);
-}
-
-/** `until` for prune: a unix time, an RFC 3339 time, or a duration before now (`10m`, `2h`). */
-export function untilTime(value: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (d) return now - Number(d[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[d[2] as 'ms' | 's' | 'm' | 'h'];
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'until=${value}': not a time or a duration`);
-  return t;
-}
-
-/** Which stopped containers `container prune` takes: `label`, `label!` and `until` filters. */
-export function pruneMatcher(filters: ContainerFilters): (rec: ContainerRecord) => boolean {
-  for (const key of Object.keys(filters)) {
-    if (!['label', 'label!', 'until'].includes(key)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${key}'`);
+  const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined;
+  const all = opts.all || limit !== undefined || matcher.wantsStopped;
+  const out: ContainerRecord[] = [];
+  for (const r of deps.containers.list()) {
+    const rec = await reconcile(deps, r);
+    const status = liveStatus(rec);
+    if (!all && status !== 'running' && status !== 'paused' && status !== 'restarting') continue;
+    if (!matcher.matches(rec, { status, health: healthOf(rec) })) continue;
+    out.push(rec);
+    if (limit !== undefined && out.length >= limit) break;
   }
-  const until = filters.until?.length ? Math.min(...filters.until.map((u) => untilTime(u))) : undefined;
-  return (rec) =>
-    (!filters.label?.length || labelsMatch(rec.config.labels, filters.label)) &&
-    (!filters['label!']?.length || !filters['label!'].some((l) => labelsMatch(rec.config.labels, [l]))) &&
-    (until === undefined || Date.parse(rec.created) < until);
+  return out;
 }
 
 /** `rename`: the name's syntax as create checks it, and docker's conflict when it is taken. */

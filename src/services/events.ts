@@ -5,76 +5,36 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../errors/index.ts';
+import { checkFilterKeys, type FilterArgs, filtersFromFlags, filtersFromJson } from './filters/args.ts';
+import { parseTimestamp } from './filters/time.ts';
 import { type EventRecords, type EventRow, nowNano } from '../store/events.ts';
 
 const NS_PER_S = 1_000_000_000n;
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, '\u00b5s': 1e3, '\u03bcs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** A Go duration (`10m`, `1h30m`, `1.5s`, `-2m`) in nanoseconds; undefined when `text` is not one. */
-export function parseGoDuration(text: string): bigint | undefined {
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.exec(text);
-  if (!m) return undefined;
-  let total = 0;
-  for (const part of text.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g))
-    total += Number(part[1]) * DURATION_UNITS[part[2]!]!;
-  const ns = BigInt(Math.round(total));
-  return m[1] === '-' ? -ns : ns;
-}
+export { parseGoDuration } from './filters/time.ts';
 
 /**
- * A `since` or `until` value as docker takes it, in nanoseconds since the epoch: Unix
- * seconds with an optional fraction (`1700000000.5`, what the docker CLI sends), RFC 3339
- * (`2026-12-07T18:00:00Z`, or without a zone as UTC, or a bare date), or a Go duration
- * counted back from `now` (`10m`; a negative one counts forward). Anything else is a 400.
+ * A `since` or `until` value as docker takes it, in nanoseconds since the epoch (see
+ * filters/time.ts): Unix seconds, RFC 3339, or a Go duration counted back from `now`.
  */
 export function parseEventTime(text: string, now: bigint = nowNano()): bigint {
-  const value = text.trim();
-  const unix = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (unix) return BigInt(unix[1]!) * NS_PER_S + BigInt((unix[2] ?? '').padEnd(9, '0') || '0');
-  // Docker reads "0" as the epoch, not as a zero duration.
-  const d = parseGoDuration(value);
-  if (d !== undefined) return now - d;
-  const rfc = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2})?)(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$/.exec(value);
-  if (rfc) {
-    const ms = Date.parse(`${rfc[1]}T${rfc[2] ?? '00:00:00'}${rfc[4] ?? 'Z'}`);
-    if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n + BigInt((rfc[3] ?? '.').slice(1).padEnd(9, '0') || '0');
-  }
-  throw new BerthError('INVALID_ARGUMENT', `failed to parse value as time or duration: "${text}"`);
+  return parseTimestamp(text, now);
 }
 
 /** The filter keys `docker events` takes; berth's log has events of the first few only. */
 const FILTER_KEYS = ['container', 'event', 'image', 'label', 'network', 'type', 'volume', 'scope', 'daemon', 'plugin', 'node', 'service', 'secret', 'config'];
 
 /** docker's `filters`: each key's values; values of one key are alternatives, keys all apply. */
-export type EventFilters = ReadonlyMap<string, readonly string[]>;
+export type EventFilters = FilterArgs;
 
 /**
  * `filters` as the API sends it (`{"type":["container"]}`, or the old `{"type":{"container":true}}`)
  * or as `--filter k=v` flags give it; an unknown key is docker's 400.
  */
 export function parseEventFilters(input: Record<string, unknown> | readonly string[] | undefined): EventFilters {
-  const out = new Map<string, string[]>();
-  const add = (k: string, v: string) => {
-    if (!FILTER_KEYS.includes(k)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-    out.set(k, [...(out.get(k) ?? []), v]);
-  };
-  if (Array.isArray(input)) {
-    for (const f of input as readonly string[]) {
-      const i = f.indexOf('=');
-      if (i <= 0) throw new BerthError('INVALID_ARGUMENT', `bad format of filter (expected name=value)`);
-      add(f.slice(0, i).toLowerCase(), f.slice(i + 1));
-    }
-    return out;
-  }
-  if (input === undefined || input === null) return out;
-  if (typeof input !== 'object') throw new BerthError('INVALID_ARGUMENT', 'invalid filters: not an object of lists');
-  for (const [k, v] of Object.entries(input)) {
-    if (Array.isArray(v)) for (const x of v) add(k, String(x));
-    else if (v && typeof v === 'object') for (const [x, on] of Object.entries(v)) on && add(k, x);
-    else throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}': its values must be a list`);
-  }
-  return out;
+  const args = Array.isArray(input) ? filtersFromFlags(input as readonly string[]) : filtersFromJson(input);
+  checkFilterKeys(args, FILTER_KEYS);
+  return args;
 }
 
 /** Docker's FuzzyMatch: no values, or one that is the source or a prefix of it. */

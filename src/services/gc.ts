@@ -6,6 +6,7 @@
  * leases a name either is seen by the marks or looks for it after the deletions. A crash
  * mid-prune loses only garbage.
  */
+import { familiarTag } from '../image/inspect.ts';
 import type { Digest } from '../oci/digest.ts';
 import { imageConfigSchema, manifestSchema } from '../oci/schema.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
@@ -81,6 +82,8 @@ export async function checkStore(engine: GcDeps): Promise<CheckReport> {
 }
 
 export interface PruneReport {
+  /** The familiar names (`bb:1`) of the images deleted, untagged before their ids go. */
+  readonly untagged: string[];
   readonly deletedImages: Digest[];
   readonly deletedBlobs: number;
   readonly deletedLayers: number;
@@ -91,8 +94,15 @@ export interface PruneReport {
   readonly warnings: string[];
 }
 
-/** Removes dangling images (no tag, no container, no lease), then everything no longer reachable. */
-export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
+/** Which images a prune may take beyond the unused ones: their creation time and labels. */
+export type ImagePruneFilter = (img: { readonly created?: string; readonly labels: Readonly<Record<string, string>> | null }) => boolean;
+
+/**
+ * Removes dangling images (no tag, no container, no lease; every unused one with
+ * `allImages`) that `matches` takes, then everything no longer reachable.
+ */
+export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean; matches?: ImagePruneFilter } = {}): Promise<PruneReport> {
+  const untagged: string[] = [];
   const deletedImages: Digest[] = [];
   let deletedBlobs = 0;
   let deletedLayers = 0;
@@ -121,10 +131,12 @@ export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean } =
     const used = engine.containers.imageIds();
     for (const img of engine.images.list()) {
       if (used.has(img.id) || leased.has(img.id)) continue;
-      if (opts.allImages || engine.images.tagsOf(img.id).length === 0) {
-        engine.images.delete(img.id);
-        deletedImages.push(img.id);
-      }
+      const tags = engine.images.tagsOf(img.id);
+      if (!opts.allImages && tags.length) continue;
+      if (opts.matches && !opts.matches({ created: img.created, labels: await labelsOf(engine, img.id) })) continue;
+      untagged.push(...tags.map(familiarTag));
+      engine.images.delete(img.id);
+      deletedImages.push(img.id);
     }
     const refs = await imageRefs(engine);
     const found = await findLeftovers(engine, { ...live, dead: [] }, refs);
@@ -140,5 +152,14 @@ export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean } =
   // Slow deletes, and what has random names nobody can take meanwhile: after the transaction.
   for (const f of finishing) await f.finish().catch((e: unknown) => failed(f.what, e));
   for (const l of later) await drop(l);
-  return { deletedImages, deletedBlobs, deletedLayers, leftovers: removed - deletedBlobs - deletedLayers, reclaimedBytes, warnings };
+  return { untagged, deletedImages, deletedBlobs, deletedLayers, leftovers: removed - deletedBlobs - deletedLayers, reclaimedBytes, warnings };
+}
+
+/** An image's labels from its config; null when the config cannot be read (such an image still prunes). */
+async function labelsOf(engine: GcDeps, id: Digest): Promise<Readonly<Record<string, string>> | null> {
+  try {
+    return imageConfigSchema.parse(JSON.parse((await engine.content.readBytes(id)).toString())).config?.Labels ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -17,6 +17,7 @@ import { parsePlatform } from '../oci/platform.ts';
 import { recordEvent } from '../store/events.ts';
 import { familiarRepository, parseReference } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { type FilterArgs, filterImages } from './filters/index.ts';
 
 export type { HistoryRow };
 
@@ -77,6 +78,26 @@ export async function imageDetails(stores: Pick<ImageStores, 'content' | 'images
     });
   }
   return out;
+}
+
+/**
+ * `images` with `--filter`: the rows of `listImages` whose image, and whose name when a
+ * `reference` filter narrows the names, the filters keep (filters/images.ts).
+ */
+export async function listImagesFiltered(
+  stores: Pick<ImageStores, 'content' | 'images'>,
+  opts: { repository?: string; filters: FilterArgs },
+): Promise<ImageSummary[]> {
+  const details = await imageDetails(stores);
+  const byName = (n: string) => {
+    const id = imageIdOf(stores, n);
+    return details.find((d) => d.id === id);
+  };
+  const kept = new Map(filterImages(details, opts.filters, byName).map((d) => [d.id, d]));
+  return listImages(stores, opts).filter((row) => {
+    const d = kept.get(row.id);
+    return d !== undefined && (d.tags.length === 0 || d.tags.includes(`${row.repository}:${row.tag}`));
+  });
 }
 
 /** The id of the image a name or id names, or undefined when there is none (or the name is not one). */

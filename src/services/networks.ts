@@ -8,6 +8,7 @@ import { isPredefinedNetwork, PREDEFINED_NETWORKS, type NetworkRecord, type Netw
 import { DEFAULT_BRIDGE } from '../network/bridge.ts';
 import { createUserNetwork, removeUserNetwork } from '../network/user.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import { type FilterArgs, type NetworkFacts, NO_FILTERS, networkListMatcher, networkPruneMatcher } from './filters/index.ts';
 
 /** Networks live in the metadata database, beside the containers attached to them. */
 export interface NetworkDeps {
@@ -108,50 +109,29 @@ export function inspectNetworks(deps: NetworkDeps, names: readonly string[]): Ar
   return names.map((n) => networkView(deps, findNetwork(deps, n)));
 }
 
-/** Docker's Match: the filter value as a regular expression found in `source` (a bad one as plain text). */
-function matches(value: string, source: string): boolean {
-  try {
-    return new RegExp(value).test(source);
-  } catch {
-    return source.includes(value);
-  }
+/**
+ * `network ls --filter` (meanings in filters/objects.ts): a network is dangling when it is a
+ * user network no container names (the predefined ones never are).
+ */
+export function filterNetworks(deps: NetworkDeps, rows: readonly NetworkRow[], filters: FilterArgs): NetworkRow[] {
+  const matches = networkListMatcher(filters);
+  const named = filters.get('dangling')?.length ? deps.containers.list() : [];
+  return rows.filter((r) => matches(networkFacts(r, () => Boolean(r.rec) && !named.some((c) => usesNetwork(c, r.Name)))));
 }
 
-/**
- * `network ls --filter`: `name` and `id` as docker's patterns, `driver` exact, `type`
- * custom or builtin, `label` key or key=value (every one must hold), `scope` local,
- * `dangling` (no container names it).
- * Values of one key are alternatives; unknown keys are docker's 400.
- */
-export function filterNetworks(deps: NetworkDeps, rows: readonly NetworkRow[], filters: ReadonlyMap<string, readonly string[]>): NetworkRow[] {
-  for (const k of filters.keys()) {
-    if (!['name', 'id', 'driver', 'type', 'label', 'scope', 'dangling'].includes(k)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-  }
-  for (const t of filters.get('type') ?? []) {
-    if (t !== 'custom' && t !== 'builtin') throw new BerthError('INVALID_ARGUMENT', `invalid filter: 'type'='${t}'`);
-  }
-  const dangling = filters.get('dangling')?.map((d) => {
-    if (!['true', '1', 'false', '0'].includes(d.toLowerCase())) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'dangling=${d}'`);
-    return d.toLowerCase() === 'true' || d === '1';
-  });
-  // Dangling: a user network no container names (the predefined ones never are).
-  const named = dangling?.length ? deps.containers.list() : [];
-  const isDangling = (r: NetworkRow) => Boolean(r.rec) && !named.some((c) => usesNetwork(c, r.Name));
-  const any = (k: string, test: (v: string) => boolean) => !filters.get(k)?.length || filters.get(k)!.some(test);
-  return rows.filter(
-    (r) =>
-      (!dangling?.length || dangling.includes(isDangling(r))) &&
-      any('name', (v) => matches(v, r.Name)) &&
-      any('id', (v) => matches(v, r.ID)) &&
-      any('driver', (v) => v === r.Driver) &&
-      any('scope', (v) => v === r.Scope) &&
-      any('type', (v) => (v === 'custom') === Boolean(r.rec)) &&
-      (filters.get('label') ?? []).every((l) => {
-        const labels = r.rec?.labels ?? {};
-        const i = l.indexOf('=');
-        return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
-      }),
-  );
+function networkFacts(r: NetworkRow, dangling: () => boolean): NetworkFacts {
+  return {
+    name: r.Name,
+    id: r.ID,
+    driver: r.Driver,
+    scope: r.Scope,
+    labels: r.rec?.labels ?? {},
+    custom: Boolean(r.rec),
+    get dangling() {
+      return dangling();
+    },
+    created: r.rec ? Date.parse(r.rec.created) : 0,
+  };
 }
 
 export interface CreateNetworkOptions {
@@ -179,12 +159,16 @@ export async function removeNetwork(deps: NetworkDeps, name: string): Promise<st
   );
 }
 
-/** `network prune`: removes every user-defined network no container names (and that `match`, when given, takes); returns their names. */
-export async function pruneNetworks(deps: NetworkDeps, opts: { match?: (rec: NetworkRecord) => boolean } = {}): Promise<string[]> {
-  const used = new Set(deps.containers.list().map((c) => c.config.network));
+/**
+ * `network prune`: removes every user-defined network no container names and that the
+ * filters (`label`, `label!`, `until`) take; returns their names.
+ */
+export async function pruneNetworks(deps: NetworkDeps, opts: { filters?: FilterArgs } = {}): Promise<string[]> {
+  const matches = networkPruneMatcher(opts.filters ?? NO_FILTERS);
+  const used = deps.containers.list();
   const removed: string[] = [];
   for (const rec of deps.networks.list()) {
-    if (used.has(rec.name) || (opts.match && !opts.match(rec))) continue;
+    if (used.some((c) => usesNetwork(c, rec.name)) || !matches({ labels: rec.labels, created: Date.parse(rec.created) })) continue;
     await removeUserNetwork(deps.networks, rec, []);
     removed.push(rec.name);
   }

@@ -1,6 +1,6 @@
 /** Volume use cases: create, list, inspect, remove, prune, over the engine's volume store. */
-import { BerthError } from '../errors/index.ts';
 import type { Volume, VolumeStore } from '../volume/index.ts';
+import { type FilterArgs, NO_FILTERS, volumeListMatcher, volumePruneSelection } from './filters/index.ts';
 
 export interface VolumeDeps {
   readonly volumes: VolumeStore;
@@ -33,34 +33,18 @@ export function inspectVolumes(deps: VolumeDeps, names: readonly string[]): Arra
   return names.map((n) => volumeView(deps.volumes.require(n)));
 }
 
-/** Whether a volume's labels hold every `key` or `key=value` of `wanted` (docker's label filter). */
-export function labelsMatch(labels: Readonly<Record<string, string>>, wanted: readonly string[]): boolean {
-  return wanted.every((l) => {
-    const i = l.indexOf('=');
-    return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
-  });
-}
-
-/**
- * `volume ls --filter`: `name` (a substring, as docker's), `label` (each must hold), `driver`,
- * `dangling` (true: no container holds it). Values of one key are alternatives; an unknown key
- * is docker's 400.
- */
-export function filterVolumes(deps: VolumeDeps, vols: readonly Volume[], filters: ReadonlyMap<string, readonly string[]>): Volume[] {
-  for (const k of filters.keys()) {
-    if (!['name', 'label', 'driver', 'dangling'].includes(k)) throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-  }
-  const dangling = filters.get('dangling')?.map((d) => {
-    if (!['true', '1', 'false', '0'].includes(d.toLowerCase())) throw new BerthError('INVALID_ARGUMENT', `invalid filter 'dangling=${d}'`);
-    return d.toLowerCase() === 'true' || d === '1';
-  });
-  const any = (k: string, test: (v: string) => boolean) => !filters.get(k)?.length || filters.get(k)!.some(test);
-  return vols.filter(
-    (v) =>
-      any('name', (n) => v.name.includes(n)) &&
-      any('driver', (d) => d === 'local') &&
-      labelsMatch(v.labels, filters.get('label') ?? []) &&
-      (!dangling?.length || dangling.includes(deps.volumes.usedBy(v.name).length === 0)),
+/** `volume ls --filter` (meanings in filters/objects.ts); dangling: no container holds it. */
+export function filterVolumes(deps: VolumeDeps, vols: readonly Volume[], filters: FilterArgs): Volume[] {
+  const matches = volumeListMatcher(filters);
+  return vols.filter((v) =>
+    matches({
+      name: v.name,
+      driver: 'local',
+      labels: v.labels,
+      get dangling() {
+        return deps.volumes.usedBy(v.name).length === 0;
+      },
+    }),
   );
 }
 
@@ -68,8 +52,11 @@ export function removeVolume(deps: VolumeDeps, name: string, opts: { force?: boo
   return deps.volumes.remove(name, opts);
 }
 
-/** `volume prune`: anonymous volumes no container uses (all unused ones with `all`), those `labels` name if given. */
-export function pruneVolumes(deps: VolumeDeps, opts: { all?: boolean; labels?: readonly string[] } = {}): Promise<{ removed: string[]; bytes: number }> {
-  const labels = opts.labels ?? [];
-  return deps.volumes.prune({ all: opts.all, match: labels.length ? (v) => labelsMatch(v.labels, labels) : undefined });
+/**
+ * `volume prune`: anonymous volumes no container uses, every unused one with `all` (or the
+ * filter `all=true`), narrowed by `label` and `label!`.
+ */
+export function pruneVolumes(deps: VolumeDeps, opts: { all?: boolean; filters?: FilterArgs } = {}): Promise<{ removed: string[]; bytes: number }> {
+  const selection = volumePruneSelection(opts.filters ?? NO_FILTERS, { all: opts.all });
+  return deps.volumes.prune({ all: selection.all, match: (v) => selection.matches(v.labels) });
 }

@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, request } from 'node:http';
 import { describe, test } from 'node:test';
 import { classicBuildOutput } from '../../src/api/build-json.ts';
 import type { ApiContext } from '../../src/api/http.ts';
-import { filterImages, imageSummaryJson, parseFilters, pathMatch } from '../../src/api/image-json.ts';
+import { imageSummaryJson } from '../../src/api/image-json.ts';
+import { filterImages, filtersFromJson, pathMatch } from '../../src/services/filters/index.ts';
 import { progressBar, pullMessages, type JsonMessage } from '../../src/api/progress-json.ts';
 import { registryAuth, registryConfig, registryOfServer } from '../../src/api/registry-auth.ts';
 import { boundedUpload } from '../../src/api/upload.ts';
@@ -44,8 +45,7 @@ describe('filterImages and the list rows', () => {
   });
   const images = [img('a', ['bb:1', 'cap:2']), img('b', [], { tier: 'ml' }, '2026-02-01T00:00:00Z'), img('c', ['user/app:latest'], { tier: 'web' })];
   const byName = (n: string) => images.find((i) => i.tags.includes(n));
-  const ids = (f: unknown) =>
-    filterImages(images, parseFilters(f, ['reference', 'dangling', 'label', 'before', 'since']), byName).map((i) => [i.id[7], i.tags]);
+  const ids = (f: unknown) => filterImages(images, filtersFromJson(f), byName).map((i) => [i.id[7], i.tags]);
 
   const cases: Array<[string, unknown, unknown]> = [
     [
@@ -82,8 +82,8 @@ describe('filterImages and the list rows', () => {
   for (const [name, filters, want] of cases) test(name, () => assert.deepEqual(ids(filters), want));
 
   test('bad filters are 400s', () => {
-    assert.throws(() => parseFilters({ colour: ['red'] }, ['dangling']), /invalid filter 'colour'/);
-    assert.throws(() => parseFilters([1], ['dangling']), /not a JSON object/);
+    assert.throws(() => ids({ colour: ['red'] }), /invalid filter 'colour'/);
+    assert.throws(() => filtersFromJson([1]), /not an object of lists/);
     assert.throws(() => ids({ dangling: ['maybe'] }), /invalid filter/);
     assert.throws(() => ids({ before: ['nosuch:1'] }), /No such image: nosuch:1/);
   });

@@ -11,37 +11,21 @@ import {
   containerInspectView,
   listContainersFiltered,
   pauseContainer,
-  pruneMatcher,
   refreshedContainer,
   renameContainer,
   restartContainer,
   thawForSignal,
   unpauseContainer,
-  type ContainerFilters,
 } from '../../services/container-ops.ts';
 import { containerStats, containerTop, type StatsSample } from '../../services/container-stats.ts';
 import { createContainer, killContainer, pruneContainers, removeContainer, stopContainer, waitContainer } from '../../services/containers.ts';
+import { containerPruneMatcher } from '../../services/filters/index.ts';
 import { containerRow } from '../container-json.ts';
+import { queryFilters } from '../filters.ts';
 import { mapCreateBody } from '../create-body.ts';
 import type { ApiDeps } from '../deps.ts';
 import { type ApiContext, readJson, sendEmpty, sendJson } from '../http.ts';
 import { type Route, route } from '../router.ts';
-
-/**
- * docker's `filters` parameter: `{"label":{"k=v":true}}`, or the older `{"label":["k=v"]}`;
- * anything else is a 400.
- */
-export function parseFilters(ctx: ApiContext): ContainerFilters {
-  const raw = ctx.query.json<unknown>('filters', {});
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new BerthError('INVALID_ARGUMENT', 'invalid filters parameter: not a JSON object');
-  const out: Record<string, string[]> = {};
-  for (const [key, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[key] = v as string[];
-    else if (v && typeof v === 'object' && !Array.isArray(v)) out[key] = Object.entries(v).flatMap(([k, on]) => (on ? [k] : []));
-    else throw new BerthError('INVALID_ARGUMENT', `invalid filters parameter: the values of "${key}" are neither a list nor a map`);
-  }
-  return out;
-}
 
 /** A signal as docker takes it: a name with or without SIG, or a number; an unknown one is a 400. */
 function signalParam(ctx: ApiContext, fallback: string | undefined): string | undefined {
@@ -65,7 +49,7 @@ async function create(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 }
 
 async function list(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const recs = await listContainersFiltered(deps.engine, { all: ctx.query.bool('all'), limit: ctx.query.int('limit'), filters: parseFilters(ctx) });
+  const recs = await listContainersFiltered(deps.engine, { all: ctx.query.bool('all'), limit: ctx.query.int('limit'), filters: queryFilters(ctx) });
   const size = ctx.query.bool('size');
   const rows = [];
   for (const r of recs) {
@@ -122,7 +106,7 @@ function rename(deps: ApiDeps, ctx: ApiContext): void {
 }
 
 async function prune(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const removed = await pruneContainers(deps.engine, pruneMatcher(parseFilters(ctx)));
+  const removed = await pruneContainers(deps.engine, containerPruneMatcher(queryFilters(ctx)));
   sendJson(ctx, 200, { ContainersDeleted: removed.length ? removed : null, SpaceReclaimed: 0 });
 }
 

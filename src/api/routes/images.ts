@@ -14,7 +14,9 @@ import { checkCredentials, pull, push } from '../../services/registry.ts';
 import { isTarArchive } from '../../layer/magic.ts';
 import type { ApiDeps } from '../deps.ts';
 import { type ApiContext, JsonMessageStream, readJson, sendEmpty, sendJson } from '../http.ts';
-import { filterImages, historyJson, imageSummaryJson, parseFilters } from '../image-json.ts';
+import { filterImages, imagePruneSelection } from '../../services/filters/images.ts';
+import { queryFilters } from '../filters.ts';
+import { historyJson, imageSummaryJson } from '../image-json.ts';
 import { pullMessages, pushMessages, type JsonMessage } from '../progress-json.ts';
 import { registryAuth } from '../registry-auth.ts';
 import { type Route, route } from '../router.ts';
@@ -35,7 +37,7 @@ function withTag(name: string, tag: string | undefined): string {
 }
 
 async function listImages(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const filters = parseFilters(ctx.query.json<unknown>('filters', null), ['reference', 'dangling', 'label', 'before', 'since']);
+  const filters = queryFilters(ctx);
   const legacy = ctx.query.get('filter'); // API < 1.41's name filter
   const all = await imageDetails(deps.engine);
   const byName = (n: string): ImageDetail | undefined => {
@@ -204,11 +206,8 @@ async function load(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 }
 
 async function prune(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const filters = parseFilters(ctx.query.json<unknown>('filters', null), ['dangling', 'until', 'label']);
-  if (filters.get('until')?.length || filters.get('label')?.length)
-    throw new BerthError('UNSUPPORTED', 'image prune filters until and label are not supported: only dangling');
-  const dangling = filters.get('dangling') ?? [];
-  const r = await pruneStore(deps.engine, { allImages: dangling.includes('false') || dangling.includes('0') });
+  const selection = imagePruneSelection(queryFilters(ctx));
+  const r = await pruneStore(deps.engine, { allImages: selection.all, matches: selection.matches });
   sendJson(ctx, 200, { ImagesDeleted: r.deletedImages.length ? r.deletedImages.map((id) => ({ Deleted: id })) : null, SpaceReclaimed: r.reclaimedBytes });
 }
 

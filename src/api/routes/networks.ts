@@ -5,7 +5,6 @@
  * endpoints, with 403.
  */
 import { BerthError, isBerthError } from '../../errors/index.ts';
-import { parseEventTime } from '../../services/events.ts';
 import { connectNetwork, disconnectNetwork } from '../../services/network-connect.ts';
 import { createNetwork, filterNetworks, findNetwork, listNetworks, networkView, pruneNetworks, removeNetwork } from '../../services/networks.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -86,19 +85,7 @@ async function remove(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 }
 
 async function prune(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const filters = queryFilters(ctx);
-  for (const k of filters.keys()) if (k !== 'label' && k !== 'until') throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-  const labels = filters.get('label') ?? [];
-  // until: only networks created before then (a time or a duration back from now, as events take).
-  const until = (filters.get('until') ?? []).map((u) => parseEventTime(u));
-  const removed = await pruneNetworks(deps.engine, {
-    match: (rec) =>
-      until.every((t) => BigInt(Date.parse(rec.created)) * 1_000_000n < t) &&
-      labels.every((l) => {
-        const i = l.indexOf('=');
-        return i < 0 ? l in rec.labels : rec.labels[l.slice(0, i)] === l.slice(i + 1);
-      }),
-  });
+  const removed = await pruneNetworks(deps.engine, { filters: queryFilters(ctx) });
   sendJson(ctx, 200, { NetworksDeleted: removed });
 }
 

@@ -43,11 +43,8 @@ async function create(deps: ApiDeps, ctx: ApiContext): Promise<void> {
 }
 
 async function prune(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const filters = queryFilters(ctx);
-  for (const k of filters.keys()) if (k !== 'all' && k !== 'label') throw new BerthError('INVALID_ARGUMENT', `invalid filter '${k}'`);
   // Before API 1.42 a prune took every unused volume; from then on only anonymous ones unless all=true.
-  const all = !versionAtLeast(ctx.version, '1.42') || (filters.get('all') ?? []).some((v) => v === 'true' || v === '1');
-  const r = await pruneVolumes(deps.engine, { all, labels: filters.get('label') });
+  const r = await pruneVolumes(deps.engine, { all: !versionAtLeast(ctx.version, '1.42'), filters: queryFilters(ctx) });
   sendJson(ctx, 200, { VolumesDeleted: r.removed, SpaceReclaimed: r.bytes });
 }
 
