@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { formatRows, renderTemplate } from './format.ts';
+import { formatRows, PS_CONTEXT } from './format.ts';
+import { printInspect } from './format-inspect.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
 const containers = () => import('../services/containers.ts');
@@ -115,10 +116,15 @@ export function register(program: Command): void {
     const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
     if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
     out(
-      formatRows(o.format, rows, {
-        headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names].map(String),
-      }),
+      formatRows(
+        o.format,
+        rows,
+        {
+          headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+          cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names].map(String),
+        },
+        PS_CONTEXT,
+      ),
     );
   };
   for (const c of [program.command('ps'), group(program, 'container', 'Manage containers').command('ls')]) {
@@ -309,7 +315,7 @@ export function register(program: Command): void {
     .action(async (names: string[], o: { format?: string; type?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const views = await (await containers()).inspectObjects(engine, names, { type: o.type });
-      if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+      if (o.format) return printInspect(o.format, views);
       out(`${JSON.stringify(views, null, 4)}\n`);
     });
 }

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { ago, formatRows, humanSize } from './format.ts';
+import { ago, formatRows, humanSize, IMAGES_CONTEXT } from './format.ts';
 
 export function register(program: Command): void {
   program
@@ -58,11 +58,16 @@ export function register(program: Command): void {
     }
     const headers = o.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
     out(
-      formatRows(o.format, rows, {
-        headers,
-        cells: (r) =>
-          (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
-      }),
+      formatRows(
+        o.format,
+        rows,
+        {
+          headers,
+          cells: (r) =>
+            (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
+        },
+        IMAGES_CONTEXT,
+      ),
     );
   };
   for (const c of [program.command('images'), group(program, 'image', 'Manage images').command('ls')]) {
@@ -114,10 +119,7 @@ export function register(program: Command): void {
     const engine = await getEngine(cmd);
     const { inspectImages: inspect } = await import('../services/images.ts');
     const views = await inspect(engine, names);
-    if (o.format) {
-      const { renderTemplate } = await import('./format.ts');
-      return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
-    }
+    if (o.format) return (await import('./format-inspect.ts')).printInspect(o.format, views);
     out(`${JSON.stringify(views, null, 4)}\n`);
   };
   group(program, 'image')

@@ -1,7 +1,8 @@
 /** `berth network create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
-import { formatRows, renderTemplate } from './format.ts';
+import { formatRows, NETWORKS_CONTEXT } from './format.ts';
+import { printInspect } from './format-inspect.ts';
 
 const networks = () => import('../services/networks.ts');
 
@@ -43,10 +44,15 @@ export function register(program: Command): void {
         .map((r) => ({ ID: o.trunc ? r.ID.slice(0, 12) : r.ID, Name: r.Name, Driver: r.Driver, Scope: r.Scope }));
       if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
       out(
-        formatRows(o.format, rows, {
-          headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
-          cells: (r) => [String(r.ID), String(r.Name), String(r.Driver), String(r.Scope)],
-        }),
+        formatRows(
+          o.format,
+          rows,
+          {
+            headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
+            cells: (r) => [String(r.ID), String(r.Name), String(r.Driver), String(r.Scope)],
+          },
+          NETWORKS_CONTEXT,
+        ),
       );
     });
   network
@@ -57,7 +63,7 @@ export function register(program: Command): void {
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const views = (await networks()).inspectNetworks(engine, names);
-      if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+      if (o.format) return printInspect(o.format, views);
       out(`${JSON.stringify(views, null, 4)}\n`);
     });
   network

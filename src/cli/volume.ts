@@ -1,7 +1,7 @@
 /** `berth volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
-import { formatRows, humanSize } from './format.ts';
+import { formatRows, humanSize, VOLUMES_CONTEXT } from './format.ts';
 
 const volumes = () => import('../services/volumes.ts');
 
@@ -39,7 +39,7 @@ export function register(program: Command): void {
           .join(','),
         Scope: 'local',
       }));
-      out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }));
+      out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }, VOLUMES_CONTEXT));
     });
   volume
     .command('inspect')
@@ -49,8 +49,7 @@ export function register(program: Command): void {
       const engine = await getEngine(cmd);
       const views = (await volumes()).inspectVolumes(engine, names);
       if (o.format) {
-        const { renderTemplate } = await import('./format.ts');
-        return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+        return (await import('./format-inspect.ts')).printInspect(o.format, views, { typeName: 'volume.Volume' });
       }
       out(`${JSON.stringify(views, null, 4)}\n`);
     });

@@ -1,0 +1,437 @@
+/**
+ * Go's text/template parser (text/template/parse): items in, a tree of nodes out, with Go's
+ * parse errors word for word (`template: NAME:LINE: function "foo" not defined`). Functions
+ * are checked here, as Go checks them, so an unknown one fails before any output.
+ */
+import { type Item, type ItemType, lex } from './lexer.ts';
+
+export type Node =
+  | { kind: 'list'; pos: number; nodes: Node[] }
+  | { kind: 'text'; pos: number; text: string }
+  | { kind: 'action'; pos: number; pipe: PipeNode }
+  | { kind: 'if' | 'with' | 'range'; pos: number; pipe: PipeNode; list: ListNode; elseList?: ListNode }
+  | { kind: 'break' | 'continue'; pos: number }
+  | PipeNode
+  | { kind: 'command'; pos: number; args: Node[] }
+  | { kind: 'field'; pos: number; ident: string[] }
+  | { kind: 'variable'; pos: number; ident: string[] }
+  | { kind: 'chain'; pos: number; node: Node; field: string[] }
+  | { kind: 'identifier'; pos: number; ident: string }
+  | { kind: 'dot' | 'nil'; pos: number }
+  | { kind: 'bool'; pos: number; value: boolean }
+  | { kind: 'number'; pos: number; text: string; value: number; isFloat: boolean }
+  | { kind: 'string'; pos: number; quoted: string; text: string }
+  | { kind: 'end' | 'else'; pos: number };
+
+export type ListNode = Extract<Node, { kind: 'list' }>;
+export type CommandNode = Extract<Node, { kind: 'command' }>;
+export type ControlNode = Extract<Node, { kind: 'if' | 'with' | 'range' }>;
+export interface PipeNode {
+  kind: 'pipe';
+  pos: number;
+  decl: Array<{ pos: number; name: string }>;
+  isAssign: boolean;
+  cmds: CommandNode[];
+}
+
+/** A parse error: the whole message is Go's, `template: :1: ...`. */
+export class TemplateParseError extends Error {}
+
+export interface Tree {
+  readonly name: string;
+  readonly text: string;
+  readonly root: ListNode;
+}
+
+export function parse(name: string, text: string, hasFunction: (name: string) => boolean): Tree {
+  return new Parser(name, text, lex(text), hasFunction).parseTree();
+}
+
+class Parser {
+  private i = 0;
+  private line = 1;
+  private vars: string[] = ['$'];
+  private actionLine = 0;
+  private rangeDepth = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly text: string,
+    private readonly items: Item[],
+    private readonly hasFunction: (name: string) => boolean,
+  ) {}
+
+  parseTree(): Tree {
+    const root: ListNode = { kind: 'list', pos: this.peek().pos, nodes: [] };
+    while (this.peek().type !== 'eof') {
+      const n = this.textOrAction();
+      if (n.kind === 'end' || n.kind === 'else') this.errorf(`unexpected ${nodeString(n)}`);
+      root.nodes.push(n);
+    }
+    return { name: this.name, text: this.text, root };
+  }
+
+  private next(): Item {
+    const item = this.items[Math.min(this.i, this.items.length - 1)]!;
+    this.i++;
+    this.line = item.line;
+    return item;
+  }
+  private peek(): Item {
+    return this.items[Math.min(this.i, this.items.length - 1)]!;
+  }
+  private backup(n = 1): void {
+    this.i -= n;
+  }
+  private nextNonSpace(): Item {
+    let item = this.next();
+    while (item.type === 'space') item = this.next();
+    return item;
+  }
+  private peekNonSpace(): Item {
+    const item = this.nextNonSpace();
+    this.backup();
+    return item;
+  }
+
+  private errorf(message: string): never {
+    throw new TemplateParseError(`template: ${this.name}:${this.line}: ${message}`);
+  }
+  private unexpected(item: Item, context: string): never {
+    if (item.type === 'error') {
+      let extra = '';
+      if (this.actionLine !== 0 && this.actionLine !== item.line) {
+        extra = ` in action started at ${this.name}:${this.actionLine}`;
+        if (item.val.endsWith(' action')) extra = extra.slice(' in action'.length);
+      }
+      this.line = item.line;
+      this.errorf(`${item.val}${extra}`);
+    }
+    this.errorf(`unexpected ${itemString(item)} in ${context}`);
+  }
+  private expect(type: ItemType, context: string): Item {
+    const item = this.nextNonSpace();
+    if (item.type !== type) this.unexpected(item, context);
+    return item;
+  }
+
+  private itemList(): [ListNode, Node] {
+    const list: ListNode = { kind: 'list', pos: this.peekNonSpace().pos, nodes: [] };
+    while (this.peekNonSpace().type !== 'eof') {
+      const n = this.textOrAction();
+      if (n.kind === 'end' || n.kind === 'else') return [list, n];
+      list.nodes.push(n);
+    }
+    this.errorf('unexpected EOF');
+  }
+
+  private textOrAction(): Node {
+    const item = this.nextNonSpace();
+    if (item.type === 'text') return { kind: 'text', pos: item.pos, text: item.val };
+    if (item.type === 'leftDelim') {
+      this.actionLine = item.line;
+      try {
+        return this.action();
+      } finally {
+        this.actionLine = 0;
+      }
+    }
+    this.unexpected(item, 'input');
+  }
+
+  private action(): Node {
+    const item = this.nextNonSpace();
+    if (item.type === 'keyword') {
+      switch (item.val) {
+        case 'else':
+          return this.elseControl();
+        case 'end':
+          return { kind: 'end', pos: this.expect('rightDelim', 'end').pos };
+        case 'if':
+        case 'with':
+        case 'range':
+          return this.control(item.val);
+        case 'break':
+        case 'continue':
+          if (this.rangeDepth === 0) this.errorf(`{{${item.val}}} outside {{range}}`);
+          this.expect('rightDelim', item.val);
+          return { kind: item.val, pos: item.pos };
+        default:
+          this.errorf(`{{${item.val}}} is not supported by berth's templates`);
+      }
+    }
+    this.backup();
+    const pos = this.peek().pos;
+    return { kind: 'action', pos, pipe: this.pipeline('command', 'rightDelim') };
+  }
+
+  private elseControl(): Node {
+    const peek = this.peekNonSpace();
+    if (peek.type === 'keyword' && (peek.val === 'if' || peek.val === 'with')) return { kind: 'else', pos: peek.pos };
+    return { kind: 'else', pos: this.expect('rightDelim', 'else').pos };
+  }
+
+  private control(kind: 'if' | 'with' | 'range'): Node {
+    const varsBefore = this.vars.length;
+    try {
+      const pipe = this.pipeline(kind, 'rightDelim');
+      if (kind === 'range') this.rangeDepth++;
+      const [list, next] = this.itemList();
+      if (kind === 'range') this.rangeDepth--;
+      let elseList: ListNode | undefined;
+      if (next.kind === 'else') {
+        const peek = this.peek();
+        if (peek.type === 'keyword' && ((kind === 'if' && peek.val === 'if') || (kind === 'with' && peek.val === 'with'))) {
+          this.next();
+          elseList = { kind: 'list', pos: next.pos, nodes: [this.control(kind)] };
+        } else {
+          const [els, end] = this.itemList();
+          if (end.kind !== 'end') this.errorf(`expected end; found ${nodeString(end)}`);
+          elseList = els;
+        }
+      }
+      return { kind, pos: pipe.pos, pipe, list, elseList };
+    } finally {
+      this.vars.length = varsBefore;
+    }
+  }
+
+  private pipeline(context: string, end: ItemType): PipeNode {
+    const pipe: PipeNode = { kind: 'pipe', pos: this.peekNonSpace().pos, decl: [], isAssign: false, cmds: [] };
+    for (;;) {
+      const v = this.peekNonSpace();
+      if (v.type !== 'variable') break;
+      const mark = this.i;
+      this.nextNonSpace();
+      const next = this.peekNonSpace();
+      if (next.type === 'assign' || next.type === 'declare') {
+        pipe.isAssign = next.type === 'assign';
+        this.nextNonSpace();
+        pipe.decl.push({ pos: v.pos, name: v.val });
+        this.vars.push(v.val);
+        break;
+      }
+      if (next.type === 'char-comma') {
+        this.nextNonSpace();
+        pipe.decl.push({ pos: v.pos, name: v.val });
+        this.vars.push(v.val);
+        if (context === 'range' && pipe.decl.length < 2) {
+          const t = this.peekNonSpace().type;
+          if (t === 'variable' || t === 'rightDelim' || t === 'rightParen') continue;
+          this.errorf('range can only initialize variables');
+        }
+        this.errorf(`too many declarations in ${context}`);
+      }
+      // Not a declaration: give the variable back.
+      this.i = mark;
+      break;
+    }
+    for (;;) {
+      const item = this.nextNonSpace();
+      if (item.type === end) {
+        this.checkPipeline(pipe, context);
+        return pipe;
+      }
+      switch (item.type) {
+        case 'bool':
+        case 'char':
+        case 'dot':
+        case 'field':
+        case 'identifier':
+        case 'number':
+        case 'nil':
+        case 'rawString':
+        case 'string':
+        case 'variable':
+        case 'leftParen':
+          this.backup();
+          pipe.cmds.push(this.command());
+          break;
+        default:
+          this.unexpected(item, context);
+      }
+    }
+  }
+
+  private checkPipeline(pipe: PipeNode, context: string): void {
+    if (pipe.cmds.length === 0) this.errorf(`missing value for ${context}`);
+    pipe.cmds.slice(1).forEach((c, i) => {
+      const k = c.args[0]!.kind;
+      if (k === 'bool' || k === 'dot' || k === 'nil' || k === 'number' || k === 'string') this.errorf(`non executable command in pipeline stage ${i + 2}`);
+    });
+  }
+
+  private command(): CommandNode {
+    const cmd: CommandNode = { kind: 'command', pos: this.peekNonSpace().pos, args: [] };
+    for (;;) {
+      this.peekNonSpace();
+      const operand = this.operand();
+      if (operand) cmd.args.push(operand);
+      const item = this.next();
+      if (item.type === 'space') continue;
+      if (item.type === 'rightDelim' || item.type === 'rightParen') this.backup();
+      else if (item.type !== 'pipe') this.unexpected(item, 'operand');
+      break;
+    }
+    if (cmd.args.length === 0) this.errorf('empty command');
+    return cmd;
+  }
+
+  private operand(): Node | undefined {
+    const node = this.term();
+    if (!node || this.peek().type !== 'field') return node;
+    const pos = this.peek().pos;
+    const fields: string[] = [];
+    while (this.peek().type === 'field') fields.push(this.next().val.slice(1));
+    switch (node.kind) {
+      case 'field':
+        return { kind: 'field', pos, ident: [...node.ident, ...fields] };
+      case 'variable':
+        return { kind: 'variable', pos, ident: [...node.ident, ...fields] };
+      case 'bool':
+      case 'string':
+      case 'number':
+      case 'nil':
+      case 'dot':
+        return this.errorf(`unexpected . after term ${goQuote(nodeString(node))}`);
+      default:
+        return { kind: 'chain', pos, node, field: fields };
+    }
+  }
+
+  private term(): Node | undefined {
+    const item = this.nextNonSpace();
+    switch (item.type) {
+      case 'identifier':
+        if (!this.hasFunction(item.val)) this.errorf(`function ${goQuote(item.val)} not defined`);
+        return { kind: 'identifier', pos: item.pos, ident: item.val };
+      case 'dot':
+        return { kind: 'dot', pos: item.pos };
+      case 'nil':
+        return { kind: 'nil', pos: item.pos };
+      case 'variable': {
+        const ident = item.val.split('.');
+        if (!this.vars.includes(ident[0]!)) this.errorf(`undefined variable ${goQuote(ident[0]!)}`);
+        return { kind: 'variable', pos: item.pos, ident };
+      }
+      case 'field':
+        return { kind: 'field', pos: item.pos, ident: [item.val.slice(1)] };
+      case 'bool':
+        return { kind: 'bool', pos: item.pos, value: item.val === 'true' };
+      case 'number':
+      case 'char':
+        return this.number(item);
+      case 'leftParen':
+        return this.pipeline('parenthesized pipeline', 'rightParen');
+      case 'string':
+      case 'rawString':
+        return { kind: 'string', pos: item.pos, quoted: item.val, text: this.unquote(item.val) };
+    }
+    this.backup();
+    return undefined;
+  }
+
+  private number(item: Item): Node {
+    if (item.type === 'char') {
+      const text = this.unquote(`"${item.val.slice(1, -1).replace(/"/g, '\\"')}"`);
+      if ([...text].length !== 1) this.errorf(`malformed character constant: ${item.val}`);
+      return { kind: 'number', pos: item.pos, text: item.val, value: text.codePointAt(0)!, isFloat: false };
+    }
+    const t = item.val.replace(/_/g, '');
+    const isHex = /^[+-]?0[xX]/.test(t);
+    let value: number;
+    if (/^[+-]?0[bB]/.test(t)) value = Number.parseInt(t.replace(/0[bB]/, ''), 2);
+    else if (/^[+-]?0[oO]/.test(t)) value = Number.parseInt(t.replace(/0[oO]/, ''), 8);
+    else if (/^[+-]?0\d+$/.test(t)) value = Number.parseInt(t, 8);
+    else if (isHex && !/[.pP]/.test(t)) value = Number.parseInt(t.replace(/0[xX]/, ''), 16);
+    else value = Number(t);
+    if (Number.isNaN(value) || t.endsWith('i')) this.errorf(`illegal number syntax: ${goQuote(item.val)}`);
+    const isFloat = !isHex && /[.eE]/.test(t);
+    return { kind: 'number', pos: item.pos, text: item.val, value, isFloat };
+  }
+
+  private unquote(quoted: string): string {
+    if (quoted.startsWith('`')) return quoted.slice(1, -1);
+    try {
+      return JSON.parse(
+        quoted.replace(/\\([abfnrtv'\\"]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3})/g, (_m, e: string) => {
+          const simple: Record<string, string> = {
+            a: '\\u0007',
+            b: '\\b',
+            f: '\\f',
+            n: '\\n',
+            r: '\\r',
+            t: '\\t',
+            v: '\\u000b',
+            "'": "'",
+            '\\': '\\\\',
+            '"': '\\"',
+          };
+          if (simple[e]) return simple[e]!;
+          const cp = e[0] === 'x' || e[0] === 'u' || e[0] === 'U' ? Number.parseInt(e.slice(1), 16) : Number.parseInt(e, 8);
+          return JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
+        }),
+      ) as string;
+    } catch {
+      this.errorf('invalid syntax');
+    }
+  }
+}
+
+/** Go's %q of a string, for the messages that quote a name. */
+export function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+function itemString(item: Item): string {
+  if (item.type === 'eof') return 'EOF';
+  if (item.type === 'error') return item.val;
+  if (item.type === 'keyword' || item.type === 'nil') return `<${item.val}>`;
+  if ([...item.val].length > 10) return `${goQuote([...item.val].slice(0, 10).join(''))}...`;
+  return goQuote(item.val);
+}
+
+/** A node as Go prints it in `executing "" at <...>` and in parse errors. */
+export function nodeString(n: Node): string {
+  switch (n.kind) {
+    case 'list':
+      return n.nodes.map(nodeString).join('');
+    case 'text':
+      return goQuote(n.text);
+    case 'action':
+      return `{{${nodeString(n.pipe)}}}`;
+    case 'if':
+    case 'with':
+    case 'range':
+      return `{{${n.kind} ${nodeString(n.pipe)}}}${nodeString(n.list)}${n.elseList ? `{{else}}${nodeString(n.elseList)}` : ''}{{end}}`;
+    case 'break':
+    case 'continue':
+    case 'end':
+    case 'else':
+      return `{{${n.kind}}}`;
+    case 'pipe': {
+      const decl = n.decl.length ? `${n.decl.map((d) => d.name).join(', ')} ${n.isAssign ? '=' : ':='} ` : '';
+      return decl + n.cmds.map(nodeString).join(' | ');
+    }
+    case 'command':
+      return n.args.map((a) => (a.kind === 'pipe' ? `(${nodeString(a)})` : nodeString(a))).join(' ');
+    case 'field':
+      return n.ident.map((f) => `.${f}`).join('');
+    case 'variable':
+      return n.ident.join('.');
+    case 'chain':
+      return `${n.node.kind === 'pipe' ? `(${nodeString(n.node)})` : nodeString(n.node)}${n.field.map((f) => `.${f}`).join('')}`;
+    case 'identifier':
+      return n.ident;
+    case 'dot':
+      return '.';
+    case 'nil':
+      return 'nil';
+    case 'bool':
+      return String(n.value);
+    case 'number':
+      return n.text;
+    case 'string':
+      return n.quoted;
+  }
+}
