@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { formatRows, PS_CONTEXT } from './format.ts';
+import { formatRows, goTime, labelMethod, PS_CONTEXT } from './format.ts';
 import { printInspect } from './format-inspect.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
@@ -113,7 +113,13 @@ export function register(program: Command): void {
           filters: psFilters(o.filter),
         })
       : await listContainers(engine, { all: o.all, latest: o.latest });
-    const rows = shown.map((r) => psRow(r, { noTrunc: o.trunc === false }));
+    const rows: Array<Record<string, unknown>> = shown.map((r) => ({
+      ...psRow(r, { noTrunc: o.trunc === false }),
+      CreatedAt: goTime(r.created),
+      LocalVolumes: String(r.config.mounts.filter((m) => m.volumeName).length),
+      Platform: null,
+      Label: labelMethod(r.config.labels),
+    }));
     if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
     out(
       formatRows(

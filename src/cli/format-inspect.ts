@@ -117,7 +117,7 @@ export function formatInspect(format: string, views: readonly unknown[], opts: {
   const errors: string[] = [];
   for (const v of views) {
     try {
-      stdout += `${tpl.execute(goView(v, opts.typeName))}\n`;
+      stdout += `${tpl.execute(goView(v, opts.typeName), { jsonNumbers: !opts.typeName })}\n`;
     } catch (e) {
       if (!(e instanceof TemplateExecError)) throw e;
       errors.push(`template parsing error: ${(e as Error).message}`);

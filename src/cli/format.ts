@@ -162,3 +162,26 @@ export const NETWORKS_CONTEXT: RowContext = {
   type: '*network.networkContext',
   headers: { ID: 'NETWORK ID', CreatedAt: 'CREATED AT', IPv6: 'IPV6', IPv4: 'IPV4' },
 };
+
+/** A row's `.Label "name"`, as docker's list rows have it: the label's value, or "" when it has none. */
+export function labelMethod(labels: Readonly<Record<string, string>>): (name: string) => string {
+  return (name) => (typeof name === 'string' && Object.hasOwn(labels, name) ? labels[name]! : '');
+}
+
+/** A row's `.Labels`: `k=v` pairs joined by commas, as docker's rows print them. */
+export function labelsText(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/**
+ * Go's time.Time String() in UTC, as docker's rows print CreatedAt: `2026-12-07 21:52:29 +0000 UTC`;
+ * `fraction` keeps the sub-second digits (a network's CreatedAt), trailing zeros dropped as Go does.
+ */
+export function goTime(iso: string, fraction = false): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?/.exec(new Date(Date.parse(iso)).toISOString());
+  if (!m || Number.isNaN(Date.parse(iso))) return iso;
+  const frac = fraction ? (/\.(\d+)/.exec(iso)?.[1] ?? '').replace(/0+$/, '') : '';
+  return `${m[1]} ${m[2]}${frac ? `.${frac}` : ''} +0000 UTC`;
+}

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { ago, formatRows, humanSize, IMAGES_CONTEXT } from './format.ts';
+import { ago, formatRows, goTime, humanSize, IMAGES_CONTEXT } from './format.ts';
 
 export function register(program: Command): void {
   program
@@ -44,7 +44,7 @@ export function register(program: Command): void {
       Tag: img.tag,
       Digest: img.digest,
       ID: o.noTrunc ? img.id : img.id.slice(7, 19),
-      CreatedAt: img.created ?? '',
+      CreatedAt: img.created ? goTime(img.created) : '',
       CreatedSince: ago(img.created),
       Size: humanSize(img.size),
       Containers: 'N/A',

@@ -1,7 +1,7 @@
 /** `berth network create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
-import { formatRows, NETWORKS_CONTEXT } from './format.ts';
+import { formatRows, goTime, labelMethod, labelsText, NETWORKS_CONTEXT } from './format.ts';
 import { printInspect } from './format-inspect.ts';
 
 const networks = () => import('../services/networks.ts');
@@ -39,9 +39,18 @@ export function register(program: Command): void {
     .option('--format <format>')
     .action(async (o: { quiet?: boolean; trunc: boolean; format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const rows = (await networks())
-        .listNetworks(engine)
-        .map((r) => ({ ID: o.trunc ? r.ID.slice(0, 12) : r.ID, Name: r.Name, Driver: r.Driver, Scope: r.Scope }));
+      const rows = (await networks()).listNetworks(engine).map((r) => ({
+        ID: o.trunc ? r.ID.slice(0, 12) : r.ID,
+        Name: r.Name,
+        Driver: r.Driver,
+        Scope: r.Scope,
+        IPv4: 'false',
+        IPv6: 'false',
+        Internal: 'false',
+        Labels: labelsText(r.rec?.labels ?? {}),
+        CreatedAt: r.rec ? goTime(r.rec.created, true) : '',
+        Label: labelMethod(r.rec?.labels ?? {}),
+      }));
       if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
       out(
         formatRows(

@@ -1,7 +1,7 @@
 /** `berth volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
-import { formatRows, humanSize, VOLUMES_CONTEXT } from './format.ts';
+import { formatRows, humanSize, labelsText, labelMethod, VOLUMES_CONTEXT } from './format.ts';
 
 const volumes = () => import('../services/volumes.ts');
 
@@ -34,10 +34,14 @@ export function register(program: Command): void {
         Driver: 'local',
         Name: v.name,
         Mountpoint: v.mountpoint,
-        Labels: Object.entries(v.labels)
-          .map(([k, x]) => `${k}=${x}`)
-          .join(','),
+        Labels: labelsText(v.labels),
         Scope: 'local',
+        Availability: 'N/A',
+        Group: 'N/A',
+        Links: 'N/A',
+        Size: 'N/A',
+        Status: 'N/A',
+        Label: labelMethod(v.labels),
       }));
       out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }, VOLUMES_CONTEXT));
     });

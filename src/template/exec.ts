@@ -16,8 +16,16 @@ type Final = unknown;
 class BreakSignal {}
 class ContinueSignal {}
 
-export function execute(tree: Tree, data: unknown): string {
-  return new State(tree, data).run();
+export interface ExecOptions {
+  /**
+   * Numbers are named `json.Number` in type errors, as docker's inspect words them: its
+   * fallback run over the raw JSON decodes numbers so.
+   */
+  readonly jsonNumbers?: boolean;
+}
+
+export function execute(tree: Tree, data: unknown, opts: ExecOptions = {}): string {
+  return new State(tree, data, opts).run();
 }
 
 class State {
@@ -28,6 +36,7 @@ class State {
   constructor(
     private readonly tree: Tree,
     data: unknown,
+    private readonly opts: ExecOptions,
   ) {
     this.vars = [{ name: '$', value: data }];
   }
@@ -146,6 +155,11 @@ class State {
     this.at(node);
     if (typeof v === 'function') this.errorf(`can't print ${nodeString(node)} of type func`);
     this.out += formatValue(v);
+  }
+
+  private typeName(v: unknown): string {
+    const k = kindOf(v);
+    return this.opts.jsonNumbers && (k === 'int' || k === 'float') ? 'json.Number' : goTypeName(v);
   }
 
   private setVar(name: string, value: unknown): void {
@@ -352,7 +366,7 @@ class State {
       (type === 'string' && typeof v === 'string') ||
       (type === 'int' && kindOf(v) === 'int') ||
       (type === 'strings' && (v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string'))));
-    if (!ok) this.errorf(`wrong type for value; expected ${goParam(type)}; got ${goTypeName(v)}`);
+    if (!ok) this.errorf(`wrong type for value; expected ${goParam(type)}; got ${this.typeName(v)}`);
     return type === 'strings' && v === null ? [] : v;
   }
 }
