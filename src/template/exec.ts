@@ -86,6 +86,19 @@ class State {
       case 'range':
         this.walkRange(dot, node);
         return;
+      case 'template': {
+        const body = this.tree.defs.get(node.name);
+        if (!body) this.errorf(`template ${goQuote(node.name)} not defined`);
+        const newDot = node.pipe ? this.evalPipeline(dot, node.pipe) : null;
+        const saved = this.vars;
+        this.vars = [{ name: '$', value: newDot }];
+        try {
+          this.walk(newDot, body);
+        } finally {
+          this.vars = saved;
+        }
+        return;
+      }
       case 'break':
         throw new BreakSignal();
       case 'continue':
@@ -144,7 +157,6 @@ class State {
       case 'nil':
         break;
       default:
-        this.at(r);
         this.errorf(`range can't iterate over ${formatValue(val)}`);
     }
     if (!ran && r.elseList) this.walk(dot, r.elseList);
@@ -343,13 +355,17 @@ class State {
         return this.validate(type, this.evalCommand(dot, { kind: 'command', pos: n.pos, args: [n] }, NONE));
       case 'bool':
         if (type === 'any') return n.value;
+        if (type === 'string') this.errorf(`expected string; found ${nodeString(n)}`);
+        if (type === 'int') this.errorf(`expected integer; found ${nodeString(n)}`);
         break;
       case 'string':
         if (type === 'any' || type === 'string') return n.text;
+        if (type === 'int') this.errorf(`expected integer; found ${nodeString(n)}`);
         break;
       case 'number':
         if (type === 'int' && n.isFloat) this.errorf(`expected integer; found ${n.text}`);
         if (type === 'any' || type === 'int') return n.isFloat ? new GoFloat(n.value) : n.value;
+        if (type === 'string') this.errorf(`expected string; found ${n.text}`);
         break;
     }
     this.errorf(`can't handle ${nodeString(n)} for arg of type ${goParam(type)}`);

@@ -81,7 +81,7 @@ function length(a: unknown): number {
       return Object.keys(a as object).length;
     case 'nil':
     case 'invalid':
-      throw new CallError('len of nil pointer');
+      throw new CallError('reflect: call of reflect.Value.Type on zero Value');
     default:
       throw new CallError(`len of type ${goTypeName(a)}`);
   }
@@ -99,13 +99,13 @@ function indexOne(item: unknown, key: unknown): unknown {
     case 'slice': {
       const arr = item as unknown[];
       const i = toIndex(key, arr.length);
-      if (i >= arr.length) throw new CallError(`index out of range: ${i}`);
+      if (i >= arr.length) throw new CallError('reflect: slice index out of range');
       return arr[i];
     }
     case 'string': {
       const b = Buffer.from(item as string);
       const i = toIndex(key, b.length);
-      if (i >= b.length) throw new CallError(`index out of range: ${i}`);
+      if (i >= b.length) throw new CallError('reflect: string index out of range');
       return b[i];
     }
     case 'map': {

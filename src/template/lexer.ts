@@ -26,7 +26,8 @@ export type ItemType =
   | 'rightParen'
   | 'declare'
   | 'assign'
-  | 'char-comma'
+  /** Any other printable ASCII character (`,` in `range $i, $v`); the parser decides. */
+  | 'punct'
   | 'comment'
   | 'error'
   | 'eof';
@@ -202,9 +203,9 @@ export function lex(input: string): Item[] {
         parenDepth--;
         if (parenDepth < 0) return fail('unexpected right paren');
         emit('rightParen');
-      } else if (c === ',') {
+      } else if (c >= ' ' && c <= '~') {
         advance();
-        emit('char-comma');
+        emit('punct');
       } else {
         return fail(`unrecognized character in action: ${quoteRune(c)}`);
       }
@@ -237,7 +238,7 @@ export function lex(input: string): Item[] {
       while ('0123456789_'.includes(input[pos] ?? '#')) advance();
     }
     if (input[pos] === 'i') advance();
-    if (isAlnum(input[pos]) || input[pos] === '.') {
+    if (isAlnum(input[pos]) || input[pos] === '.' || ((input[pos] === '-' || input[pos] === '+') && /\d/.test(input.slice(start, pos)))) {
       advance();
       return false;
     }

@@ -11,6 +11,7 @@ export type Node =
   | { kind: 'action'; pos: number; pipe: PipeNode }
   | { kind: 'if' | 'with' | 'range'; pos: number; pipe: PipeNode; list: ListNode; elseList?: ListNode }
   | { kind: 'break' | 'continue'; pos: number }
+  | { kind: 'template'; pos: number; name: string; pipe?: PipeNode }
   | PipeNode
   | { kind: 'command'; pos: number; args: Node[] }
   | { kind: 'field'; pos: number; ident: string[] }
@@ -41,6 +42,8 @@ export interface Tree {
   readonly name: string;
   readonly text: string;
   readonly root: ListNode;
+  /** Templates named by `{{define}}` and `{{block}}`, for `{{template "name"}}`. */
+  readonly defs: ReadonlyMap<string, ListNode>;
 }
 
 export function parse(name: string, text: string, hasFunction: (name: string) => boolean): Tree {
@@ -53,6 +56,7 @@ class Parser {
   private vars: string[] = ['$'];
   private actionLine = 0;
   private rangeDepth = 0;
+  private readonly defs = new Map<string, ListNode>();
 
   constructor(
     private readonly name: string,
@@ -64,11 +68,55 @@ class Parser {
   parseTree(): Tree {
     const root: ListNode = { kind: 'list', pos: this.peek().pos, nodes: [] };
     while (this.peek().type !== 'eof') {
+      if (this.peek().type === 'leftDelim') {
+        const mark = this.i;
+        this.next();
+        const word = this.nextNonSpace();
+        if (word.type === 'keyword' && word.val === 'define') {
+          this.define(this.expectName('define clause'));
+          continue;
+        }
+        this.i = mark;
+      }
       const n = this.textOrAction();
       if (n.kind === 'end' || n.kind === 'else') this.errorf(`unexpected ${nodeString(n)}`);
       root.nodes.push(n);
     }
-    return { name: this.name, text: this.text, root };
+    return { name: this.name, text: this.text, root, defs: this.defs };
+  }
+
+  private expectName(context: string): string {
+    const item = this.nextNonSpace();
+    if (item.type !== 'string' && item.type !== 'rawString') this.unexpected(item, context);
+    return this.unquote(item.val);
+  }
+
+  /** The body of `{{define "name"}}` or `{{block "name" ...}}`, up to its `{{end}}`. */
+  private define(name: string): void {
+    this.expect('rightDelim', 'define clause');
+    const varsBefore = this.vars;
+    this.vars = ['$'];
+    const [list, end] = this.itemList();
+    if (end.kind !== 'end') this.errorf(`unexpected ${nodeString(end)} in define clause`);
+    this.vars = varsBefore;
+    this.defs.set(name, list);
+  }
+
+  private templateControl(kind: 'template' | 'block'): Node {
+    const pos = this.peekNonSpace().pos;
+    const name = this.expectName(`${kind} clause`);
+    let pipe: PipeNode | undefined;
+    if (this.peekNonSpace().type !== 'rightDelim') pipe = this.pipeline(`${kind} clause`, 'rightDelim');
+    else this.nextNonSpace();
+    if (kind === 'block') {
+      const varsBefore = this.vars;
+      this.vars = ['$'];
+      const [list, end] = this.itemList();
+      if (end.kind !== 'end') this.errorf(`unexpected ${nodeString(end)} in block clause`);
+      this.vars = varsBefore;
+      this.defs.set(name, list);
+    }
+    return { kind: 'template', pos, name, pipe };
   }
 
   private next(): Item {
@@ -156,8 +204,11 @@ class Parser {
           if (this.rangeDepth === 0) this.errorf(`{{${item.val}}} outside {{range}}`);
           this.expect('rightDelim', item.val);
           return { kind: item.val, pos: item.pos };
+        case 'template':
+        case 'block':
+          return this.templateControl(item.val);
         default:
-          this.errorf(`{{${item.val}}} is not supported by berth's templates`);
+          this.unexpected(item, 'command');
       }
     }
     this.backup();
@@ -211,7 +262,7 @@ class Parser {
         this.vars.push(v.val);
         break;
       }
-      if (next.type === 'char-comma') {
+      if (next.type === 'punct' && next.val === ',') {
         this.nextNonSpace();
         pipe.decl.push({ pos: v.pos, name: v.val });
         this.vars.push(v.val);
@@ -404,6 +455,8 @@ export function nodeString(n: Node): string {
     case 'with':
     case 'range':
       return `{{${n.kind} ${nodeString(n.pipe)}}}${nodeString(n.list)}${n.elseList ? `{{else}}${nodeString(n.elseList)}` : ''}{{end}}`;
+    case 'template':
+      return `{{template ${goQuote(n.name)}${n.pipe ? ` ${nodeString(n.pipe)}` : ''}}}`;
     case 'break':
     case 'continue':
     case 'end':
