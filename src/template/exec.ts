@@ -147,7 +147,7 @@ class State {
         }
         break;
       case 'int':
-        if (decl > 1) this.errorf("can't use int to iterate over more than one variable");
+        if (decl > 1) this.errorf(`can't use ${formatValue(val)} to iterate over more than one variable`);
         for (let i = 0; i < (val as number); i++) {
           ran = true;
           if (!one(i, i)) break;
@@ -274,7 +274,8 @@ class State {
         return value;
       }
       if (hasArgs) this.errorf(`${name} is not a method but has arguments`);
-      return value;
+      // A map's nil element is a nil interface, which Go turns into "no value".
+      return value === null ? undefined : value;
     }
     this.errorf(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
   }
@@ -302,9 +303,9 @@ class State {
     for (let i = 0; i < total; i++) {
       v = i < argNodes.length ? this.evalArg(dot, 'any', argNodes[i]!) : final;
       if (v === undefined) v = null;
-      if (isTrue(v) === (name === 'or')) return v;
+      if (isTrue(v) === (name === 'or')) return v === null ? undefined : v;
     }
-    return v;
+    return v === null ? undefined : v;
   }
 
   private evalCall(
@@ -325,7 +326,9 @@ class State {
     const values = argNodes.map((a, i) => this.evalArg(dot, paramAt(i), a));
     if (final !== NONE) values.push(this.validate(paramAt(values.length), final));
     try {
-      return f.call(values);
+      // A function's nil interface result is "no value", as Go's evalPipeline unwraps it.
+      const result = f.call(values);
+      return result === null ? undefined : result;
     } catch (e) {
       if (!(e instanceof CallError)) throw e;
       this.at(node);

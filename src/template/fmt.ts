@@ -115,6 +115,7 @@ function formatOne(verb: string, v: unknown, spec: Spec): string {
   const kind = kindOf(v);
   if (verb === 'v') {
     if (spec.plus && kind === 'int') return withSign(String(v), spec);
+    if (kind === 'float' && spec.prec !== undefined) return formatOne('g', v, spec);
     return kind === 'string' && spec.prec !== undefined ? (v as string).slice(0, spec.prec) : formatValue(v ?? null);
   }
   if (verb === 'T') return goTypeName(v);

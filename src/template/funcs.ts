@@ -40,7 +40,14 @@ export const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
         .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
     true,
   ),
-  eq: fn(['any', 'any'], ([a, ...rest]) => rest.some((b) => equal(a, b)), true),
+  eq: fn(
+    ['any', 'any'],
+    ([a, ...rest]) => {
+      if (rest.length === 0) throw new CallError('missing argument for comparison');
+      return rest.some((b) => equal(a, b));
+    },
+    true,
+  ),
   ne: fn(['any', 'any'], ([a, b]) => !equal(a, b)),
   lt: fn(['any', 'any'], ([a, b]) => less(a, b)),
   le: fn(['any', 'any'], ([a, b]) => less(a, b) || equal(a, b)),
@@ -52,13 +59,20 @@ export const DOCKER_FUNCS: Readonly<Record<string, TemplateFunction>> = {
   json: fn(['any'], ([v]) => toJson(v)),
   split: fn(['string', 'string'], ([s, sep]) => goSplit(s as string, sep as string)),
   join: fn(['strings', 'string'], ([a, sep]) => (a as string[]).join(sep as string)),
-  title: fn(['string'], ([s]) => (s as string).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, c: string) => pre + c.toUpperCase())),
+  title: fn(['string'], ([s]) =>
+    (s as string).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, c: string) => {
+      const upper = c.toUpperCase();
+      return pre + (upper.length === c.length ? upper : c);
+    }),
+  ),
   lower: fn(['string'], ([s]) => (s as string).toLowerCase()),
   upper: fn(['string'], ([s]) => (s as string).toUpperCase()),
   pad: fn(['string', 'int', 'int'], ([s, pre, post]) => (s === '' ? '' : ' '.repeat(pre as number) + s + ' '.repeat(post as number))),
   truncate: fn(['string', 'int'], ([s, n]) => {
     const b = Buffer.from(s as string);
-    return b.length < (n as number) ? s : b.subarray(0, n as number).toString();
+    if (b.length < (n as number)) return s;
+    if ((n as number) < 0) throw new CallError(`runtime error: slice bounds out of range [:${n as number}]`);
+    return b.subarray(0, n as number).toString();
   }),
 };
 
@@ -155,7 +169,7 @@ function htmlEscape(s: string): string {
 function jsEscape(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: Go's JSEscape escapes control characters.
   return s.replace(/[\\'"<>&=\0-\x1f]/g, (c) => {
-    const simple: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const simple: Record<string, string> = { '\\': '\\\\', "'": "\\'", '"': '\\"' };
     return simple[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
   });
 }
@@ -176,9 +190,11 @@ function basicKind(v: unknown): Basic | undefined {
 function equal(a: unknown, b: unknown): boolean {
   const ka = basicKind(a);
   const kb = basicKind(b);
-  if (ka === undefined) throw new CallError(`non-comparable type ${formatValue(a ?? null)}: ${goTypeName(a)}`);
-  if (kb === undefined) throw new CallError(`non-comparable type ${formatValue(b ?? null)}: ${goTypeName(b)}`);
   if (ka === 'nil' || kb === 'nil') return ka === kb;
+  if (ka === undefined || kb === undefined) {
+    if (kindOf(a) !== kindOf(b)) throw new CallError('incompatible types for comparison');
+    throw new CallError(`non-comparable types ${formatValue(a)}: ${goTypeName(a)}, ${goTypeName(b)}: ${formatValue(b)}`);
+  }
   if (ka !== kb) throw new CallError('incompatible types for comparison');
   return ka === 'int' || ka === 'float' ? numberValue(a) === numberValue(b) : a === b;
 }
