@@ -111,7 +111,7 @@ export function goView(view: unknown, typeName = ''): unknown {
  * (exit 1) with every error, after an empty line if nothing was printed.
  */
 export function formatInspect(format: string, views: readonly unknown[], opts: { typeName?: string } = {}): { stdout: string; error?: StatusError } {
-  if (format === 'json') return { stdout: `${toJson(views.map((v) => goView(v)))}\n` };
+  if (format === 'json') return { stdout: `${toJson(views)}\n` };
   const tpl = compileTemplate(format, 'template parsing error: ', 64);
   let stdout = '';
   const errors: string[] = [];

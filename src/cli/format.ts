@@ -180,8 +180,10 @@ export function labelsText(labels: Readonly<Record<string, string>>): string {
  * `fraction` keeps the sub-second digits (a network's CreatedAt), trailing zeros dropped as Go does.
  */
 export function goTime(iso: string, fraction = false): string {
-  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?/.exec(new Date(Date.parse(iso)).toISOString());
-  if (!m || Number.isNaN(Date.parse(iso))) return iso;
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)/.exec(new Date(t).toISOString());
+  if (!m) return iso;
   const frac = fraction ? (/\.(\d+)/.exec(iso)?.[1] ?? '').replace(/0+$/, '') : '';
   return `${m[1]} ${m[2]}${frac ? `.${frac}` : ''} +0000 UTC`;
 }

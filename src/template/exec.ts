@@ -13,6 +13,12 @@ export class TemplateExecError extends Error {}
 const NONE = Symbol('none');
 type Final = unknown;
 
+/**
+ * How deep `{{template}}` may call itself. Go allows 100000; a JS stack holds fewer frames, so
+ * berth stops sooner, with Go's words, rather than overflow.
+ */
+const MAX_TEMPLATE_DEPTH = 1000;
+
 class BreakSignal {}
 class ContinueSignal {}
 
@@ -32,6 +38,7 @@ class State {
   private out = '';
   private vars: Array<{ name: string; value: unknown }>;
   private node: Node | undefined;
+  private depth = 0;
 
   constructor(
     private readonly tree: Tree,
@@ -90,12 +97,15 @@ class State {
         const body = this.tree.defs.get(node.name);
         if (!body) this.errorf(`template ${goQuote(node.name)} not defined`);
         const newDot = node.pipe ? this.evalPipeline(dot, node.pipe) : null;
+        if (this.depth >= MAX_TEMPLATE_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
         const saved = this.vars;
         this.vars = [{ name: '$', value: newDot }];
+        this.depth++;
         try {
           this.walk(newDot, body);
         } finally {
           this.vars = saved;
+          this.depth--;
         }
         return;
       }

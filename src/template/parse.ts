@@ -24,12 +24,16 @@ export function parse(name: string, text: string, hasFunction: (name: string) =>
   return new Parser(name, text, lex(text), hasFunction).parseTree();
 }
 
+/** How deeply control structures and parentheses may nest (Go: 10000; less here, for a JS stack). */
+const MAX_PARSE_DEPTH = 1000;
+
 class Parser {
   private i = 0;
   private line = 1;
   private vars: string[] = ['$'];
   private actionLine = 0;
   private rangeDepth = 0;
+  private depth = 0;
   private readonly defs = new Map<string, ListNode>();
 
   constructor(
@@ -198,6 +202,7 @@ class Parser {
 
   private control(kind: 'if' | 'with' | 'range'): Node {
     const varsBefore = this.vars.length;
+    if (++this.depth > MAX_PARSE_DEPTH) this.errorf('max expression depth exceeded');
     try {
       const pipe = this.pipeline(kind, 'rightDelim');
       if (kind === 'range') this.rangeDepth++;
@@ -218,6 +223,7 @@ class Parser {
       return { kind, pos: pipe.pos, pipe, list, elseList };
     } finally {
       this.vars.length = varsBefore;
+      this.depth--;
     }
   }
 
@@ -347,7 +353,12 @@ class Parser {
       case 'char':
         return this.number(item);
       case 'leftParen':
-        return this.pipeline('parenthesized pipeline', 'rightParen');
+        if (++this.depth > MAX_PARSE_DEPTH) this.errorf('max expression depth exceeded');
+        try {
+          return this.pipeline('parenthesized pipeline', 'rightParen');
+        } finally {
+          this.depth--;
+        }
       case 'string':
       case 'rawString':
         return { kind: 'string', pos: item.pos, quoted: item.val, text: this.unquote(item.val) };
