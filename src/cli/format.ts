@@ -61,12 +61,26 @@ export function runTemplate(tpl: Template, data: unknown, prefix = 'template par
   }
 }
 
+/** How a verb that formats one value (info, version, events) words its failures, as docker does. */
+export interface RenderOptions {
+  /** The template's name in messages (`template: version:1: ...`); docker names version's `version`. */
+  readonly name?: string;
+  /** Docker's Go type of the value: it becomes a struct, whose missing fields are errors naming it. */
+  readonly type?: string;
+  /** The exit status of a syntax error (64 for info and version in docker 28). */
+  readonly parseStatus?: number;
+  readonly parsePrefix?: string;
+}
+
 /**
  * One value through a template, as `info --format` and `events --format` do: the data is a
- * Go map (a missing key prints `<no value>`) unless the caller marked structs (template/values.ts).
+ * Go map (a missing key prints `<no value>`) unless `opts.type` makes its top a struct.
+ * A syntax error is `template parsing error: ...`; an execution error is Go's message alone.
  */
-export function renderTemplate(template: string, data: unknown): string {
-  return runTemplate(compileTemplate(template), data, '');
+export function renderTemplate(template: string, data: unknown, opts: RenderOptions = {}): string {
+  const tpl = compileTemplate(template, opts.parsePrefix, opts.parseStatus, opts.name);
+  const value = opts.type && typeof data === 'object' && data !== null ? asStruct({ ...data }, opts.type) : data;
+  return runTemplate(tpl, value, '');
 }
 
 /** docker's formatter: `\t` and `\n` typed in a --format mean tab and newline, and the ends are trimmed of spaces. */
