@@ -171,6 +171,11 @@ export const IMAGES_CONTEXT: RowContext = {
   type: '*formatter.imageContext',
   headers: { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', VirtualSize: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' },
 };
+export const HISTORY_CONTEXT: RowContext = {
+  type: '*image.historyContext',
+  headers: { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY' },
+};
+export const DISK_USAGE_CONTEXT: RowContext = { type: '*formatter.diskUsageImagesContext', headers: { TotalCount: 'TOTAL' } };
 export const VOLUMES_CONTEXT: RowContext = { type: '*formatter.volumeContext', headers: { Name: 'VOLUME NAME' } };
 export const NETWORKS_CONTEXT: RowContext = {
   type: '*network.networkContext',

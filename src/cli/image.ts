@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { ago, formatRows, goTime, humanSize, IMAGES_CONTEXT } from './format.ts';
+import { ago, DISK_USAGE_CONTEXT, formatRows, goTime, HISTORY_CONTEXT, humanSize, IMAGES_CONTEXT } from './format.ts';
 
 export function register(program: Command): void {
   program
@@ -151,10 +151,15 @@ export function register(program: Command): void {
         Comment: r.comment,
       }));
       out(
-        formatRows(o.format, view, {
-          headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
-          cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String),
-        }),
+        formatRows(
+          o.format,
+          view,
+          {
+            headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+            cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String),
+          },
+          HISTORY_CONTEXT,
+        ),
       );
     });
 
@@ -255,10 +260,15 @@ function systemDf() {
         Reclaimable: humanSize(u.reclaimable),
       }));
       out(
-        formatRows(o.format, rows, {
-          headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
-          cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
-        }),
+        formatRows(
+          o.format,
+          rows,
+          {
+            headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+            cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
+          },
+          DISK_USAGE_CONTEXT,
+        ),
       );
     });
 }
