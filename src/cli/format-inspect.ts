@@ -7,7 +7,8 @@
  */
 import { asStruct, TemplateExecError, toJson, typedNil } from '../template/index.ts';
 import { out } from './context.ts';
-import { StatusError } from './exit.ts';
+import { type BerthError, isBerthError } from '../errors/index.ts';
+import { formatError, StatusError } from './exit.ts';
 import { compileTemplate } from './format.ts';
 
 /** Fields whose Go type is a map in docker's inspect types (the rest of the objects are structs). */
@@ -98,7 +99,8 @@ export function goView(view: unknown, typeName = ''): unknown {
     if (typeof v !== 'object') return v;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) out[k] = walk(x, k, isMapField ? parentKey : key, isMapField, false);
-    if (!isMapField) for (const k of OMITTED_FIELDS[key] ?? []) if (!(k in out)) out[k] = null;
+    // Not enumerable: a template sees the field and `{{.State}}` prints it, `json` leaves it out as docker's omitempty does.
+    if (!isMapField) for (const k of OMITTED_FIELDS[key] ?? []) if (!(k in out)) Object.defineProperty(out, k, { value: null, enumerable: false });
     return isMapField ? out : asStruct(out, top ? typeName : '');
   };
   return walk(view, '', '', false, true);
@@ -108,7 +110,7 @@ export function goView(view: unknown, typeName = ''): unknown {
  * Prints inspect's `--format`: `json` as one JSON array; otherwise the template once per
  * object, each followed by a newline. As docker: a syntax error exits 64 before any output;
  * an object the template fails on is left out, the others printed, and the command then fails
- * (exit 1) with every error, after an empty line if nothing was printed.
+ * (exit 1) with every error. With nothing printed, docker prints an empty line.
  */
 export function formatInspect(format: string, views: readonly unknown[], opts: { typeName?: string } = {}): { stdout: string; error?: StatusError } {
   if (format === 'json') return { stdout: `${toJson(views)}\n` };
@@ -123,13 +125,40 @@ export function formatInspect(format: string, views: readonly unknown[], opts: {
       errors.push(`template parsing error: ${(e as Error).message}`);
     }
   }
-  if (!errors.length) return { stdout };
+  // As docker's inspector: with nothing printed, an empty line.
+  if (!errors.length) return { stdout: stdout || '\n' };
   return { stdout: stdout || '\n', error: new StatusError(1, errors.join('\n')) };
 }
 
-/** formatInspect's output to stdout; its error, if any, thrown for the CLI to print and exit with. */
-export function printInspect(format: string, views: readonly unknown[], opts: { typeName?: string } = {}): void {
-  const { stdout, error } = formatInspect(format, views, opts);
+/**
+ * Inspects each name on its own, as docker does: an object not found does not hide the others.
+ * Errors other than NOT_FOUND end the command at once.
+ */
+export async function inspectEach<T>(
+  names: readonly string[],
+  inspect: (name: string) => Promise<readonly T[]>,
+): Promise<{ views: T[]; missing: BerthError[] }> {
+  const views: T[] = [];
+  const missing: BerthError[] = [];
+  for (const name of names) {
+    try {
+      views.push(...(await inspect(name)));
+    } catch (e) {
+      if (!isBerthError(e, 'NOT_FOUND')) throw e;
+      missing.push(e);
+    }
+  }
+  return { views, missing };
+}
+
+/**
+ * inspect's output: the template's (formatInspect) or, without `--format`, the indented JSON
+ * array; then the failures, each on stderr, the last thrown for the CLI's exit status.
+ */
+export function printInspect(format: string | undefined, views: readonly unknown[], opts: { typeName?: string; missing?: readonly BerthError[] } = {}): void {
+  const { stdout, error } = format ? formatInspect(format, views, opts) : { stdout: `${JSON.stringify(views, null, 4)}\n`, error: undefined };
   out(stdout);
-  if (error) throw error;
+  const failures: Error[] = [...(opts.missing ?? []), ...(error ? [error] : [])];
+  for (const e of failures.slice(0, -1)) process.stderr.write(`berth: ${formatError(e)}\n`);
+  if (failures.length) throw failures[failures.length - 1];
 }

@@ -144,7 +144,8 @@ export function formatValue(v: unknown, top = true): string {
         .map((k) => `${k}:${formatValue((v as Record<string, unknown>)[k] ?? null, false)}`)
         .join(' ')}]`;
     case 'struct':
-      return `{${Object.values(v as object)
+      return `{${Object.getOwnPropertyNames(v)
+        .map((k) => (v as Record<string, unknown>)[k])
         .filter((x) => typeof x !== 'function')
         .map((x) => formatValue(x ?? null, false))
         .join(' ')}}`;
