@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StatusError } from '../../src/cli/exit.ts';
-import { formatRows, goTime, IMAGES_CONTEXT, labelMethod, PS_CONTEXT, tabwrite, VOLUMES_CONTEXT } from '../../src/cli/format.ts';
+import { formatRows, goTime, IMAGES_CONTEXT, labelMethod, PS_CONTEXT, renderTemplate, tabwrite, VOLUMES_CONTEXT } from '../../src/cli/format.ts';
 import { formatInspect, goView } from '../../src/cli/format-inspect.ts';
 import { parseTemplate } from '../../src/template/index.ts';
 
@@ -159,6 +159,35 @@ describe('formatInspect: inspect verbs', () => {
     goView(container);
     assert.equal(JSON.stringify(container), before);
   });
+});
+
+describe('renderTemplate: one value (info, version, events)', () => {
+  const info = { Driver: 'overlay', Plugins: { Volume: ['local'] } };
+  it('fields and maps', () => assert.equal(renderTemplate('{{.Driver}} {{.Plugins.Volume}} {{.Plugins.Nope}}', info), 'overlay [local] <no value>'));
+  it("info's missing field names docker's type, without a prefix", () =>
+    fails(
+      () => renderTemplate('{{.Foo}}', info, { type: 'system.dockerInfo', parseStatus: 64 }),
+      1,
+      'template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type system.dockerInfo',
+    ));
+  it("info's syntax error exits 64", () =>
+    fails(
+      () => renderTemplate('{{foo}}', info, { type: 'system.dockerInfo', parseStatus: 64 }),
+      64,
+      'template parsing error: template: :1: function "foo" not defined',
+    ));
+  it("version's template is named version", () =>
+    fails(
+      () => renderTemplate('{{.Foo}}', {}, { name: 'version', type: 'system.versionInfo', parseStatus: 64 }),
+      1,
+      'template: version:1:2: executing "version" at <.Foo>: can\'t evaluate field Foo in type system.versionInfo',
+    ));
+  it("events' syntax error has its own words", () =>
+    fails(
+      () => renderTemplate('{{.X', {}, { parsePrefix: 'Error parsing format: ', parseStatus: 64 }),
+      64,
+      'Error parsing format: template: :1: unclosed action',
+    ));
 });
 
 describe('hostile templates stop with an error, not a crash', () => {
