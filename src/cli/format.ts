@@ -7,7 +7,7 @@
  */
 
 import { humanDuration } from '../progress/units.ts';
-import { asStruct, parseTemplate, type Template, TemplateExecError, TemplateParseError, toJson } from '../template/index.ts';
+import { asStruct, marshalsEscaped, parseTemplate, type Template, TemplateExecError, TemplateParseError, toJson } from '../template/index.ts';
 import { StatusError } from './exit.ts';
 
 export { humanDuration, humanSize } from '../progress/units.ts';
@@ -95,7 +95,7 @@ function preFormat(format: string): string {
 function rowValue(r: Row, type: string): Row {
   const sorted: Row = {};
   for (const k of Object.keys(r).sort()) sorted[k] = r[k];
-  return asStruct(sorted, type);
+  return marshalsEscaped(asStruct(sorted, type));
 }
 
 /** The header docker shows for a field: its name split at case changes and upper-cased, unless the verb names it. */

@@ -9,7 +9,7 @@ import { parse, type Tree } from './parse.ts';
 
 export { type ExecOptions, TemplateExecError } from './exec.ts';
 export { TemplateParseError } from './parse.ts';
-export { asStruct, formatValue, isTypedNil, toJson, typedNil } from './values.ts';
+export { asStruct, formatValue, isTypedNil, marshalsEscaped, toJson, typedNil } from './values.ts';
 
 export interface Template {
   /** Runs the template over `data`; throws TemplateExecError with Go's message. */

@@ -12,6 +12,7 @@
 
 const STRUCT = Symbol('go struct');
 const NIL = Symbol('go nil');
+const MARSHALS_ESCAPED = Symbol('go json.Marshal');
 
 export class GoFloat {
   constructor(readonly value: number) {}
@@ -20,6 +21,15 @@ export class GoFloat {
 /** Marks `obj` as a Go struct named `typeName`; an empty name gives docker inspect's wording for a missing field. */
 export function asStruct<T extends object>(obj: T, typeName = ''): T {
   Object.defineProperty(obj, STRUCT, { value: typeName, enumerable: false });
+  return obj;
+}
+
+/**
+ * Marks a value whose Go type marshals itself with json.Marshal, which escapes `<>&` (docker's
+ * list rows): `{{json .}}` on it escapes them too, where the `json` function otherwise does not.
+ */
+export function marshalsEscaped<T extends object>(obj: T): T {
+  Object.defineProperty(obj, MARSHALS_ESCAPED, { value: true, enumerable: false });
   return obj;
 }
 
@@ -165,5 +175,6 @@ export function toJson(v: unknown, escapeHTML = false): string {
       return x;
     }) ?? 'null';
   const out = s.replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
-  return escapeHTML ? out.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : out;
+  const escapeMarkup = escapeHTML || (typeof v === 'object' && v !== null && (v as { [MARSHALS_ESCAPED]?: boolean })[MARSHALS_ESCAPED] === true);
+  return escapeMarkup ? out.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : out;
 }

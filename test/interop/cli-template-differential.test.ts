@@ -153,6 +153,11 @@ const cases: DiffCase[] = [
   { name: 'history', args: ['history', '--format', '{{.ID}} {{if .CreatedBy}}by{{else}}imported{{end}}', 'bbdiff:1'] },
   { name: 'history table', args: ['history', '--format', 'table {{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}', 'bbdiff:1'] },
   { name: 'history missing field', args: ['history', '--format', '{{.Foo}}', 'bbdiff:1'], stderr: true },
+  {
+    name: 'images json of a field and of a row',
+    args: ['images', '--format', '{{json .Digest}} {{json .}}'],
+    mask: (out) => out.replace(/ \{.*"Digest":"([^"]*)".*\}$/gm, ' $1'),
+  },
   { name: 'images missing field', args: ['images', '--format', '{{.Foo}}'], stderr: true },
   { name: 'volume ls', args: ['volume', 'ls', '--format', '{{.Name}} {{.Driver}} [{{.Label "a"}}] {{.Labels}}'], unordered: true },
   { name: 'volume ls table', args: ['volume', 'ls', '--format', 'table {{.Name}}\\t{{.Labels}}\\t{{.Scope}}\\t{{.Links}}'], unordered: true },

@@ -55,6 +55,9 @@ describe('formatRows: list verbs', () => {
   it('json lines escape <>& as docker marshals rows', () => {
     assert.equal(formatRows('json', [{ Digest: '<none>', ID: 'x' }], TABLE, IMAGES_CONTEXT), '{"Digest":"\\u003cnone\\u003e","ID":"x"}\n');
   });
+  it('{{json .}} of a row escapes <>& too (the row marshals itself); the json function of a string does not', () => {
+    assert.equal(formatRows('{{json .}} {{json .Digest}}', [{ Digest: '<none>' }], TABLE, IMAGES_CONTEXT), '{"Digest":"\\u003cnone\\u003e"} "<none>"\n');
+  });
   it('a table with no rows still has its header', () => {
     assert.equal(formatRows('table {{.Name}}\\t{{.Driver}}', [], TABLE, VOLUMES_CONTEXT), 'VOLUME NAME   DRIVER\n');
   });
