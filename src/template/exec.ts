@@ -125,7 +125,7 @@ class State {
     const decl = r.pipe.decl.length;
     const one = (index: unknown, elem: unknown): boolean => {
       if (decl > 0) {
-        if (r.pipe.isAssign) this.setVar(r.pipe.decl[decl - 1]!.name, decl > 1 ? elem : elem);
+        if (r.pipe.isAssign) this.setVar(r.pipe.decl[decl - 1]!.name, elem);
         else this.vars[this.vars.length - 1]!.value = elem;
       }
       if (decl > 1) {
