@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
-import { renderTemplate } from './format.ts';
 import { containerPrune } from './prune.ts';
 import { addPsFlags, listContainersForPs, type PsFlags } from './ps.ts';
+import { inspectEach, printInspect } from './format-inspect.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
 
 const containers = () => import('../services/containers.ts');
@@ -266,8 +266,8 @@ export function register(program: Command): void {
     .option('--type <type>', 'only inspect objects of the given type (container, image)')
     .action(async (names: string[], o: { format?: string; type?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const views = await (await containers()).inspectObjects(engine, names, { type: o.type });
-      if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
-      out(`${JSON.stringify(views, null, 4)}\n`);
+      const { inspectObjects } = await containers();
+      const { views, missing } = await inspectEach(names, (name) => inspectObjects(engine, [name], { type: o.type }));
+      printInspect(o.format, views, { missing });
     });
 }

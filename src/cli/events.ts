@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { getEngine, out } from './context.ts';
 import { addFilterOption } from './filter-option.ts';
-import { renderTemplate } from './format.ts';
+import { compileTemplate, runTemplate } from './format.ts';
 
 const events = () => import('../services/events.ts');
 
@@ -37,13 +37,15 @@ export function register(program: Command): void {
         until: o.until ? parseEventTime(o.until) : undefined,
         filters: parseEventFilters(o.filter),
       };
+      // A template that does not parse fails before any event, as docker's (exit 64).
+      const template = o.format && o.format !== 'json' && o.format !== '{{json .}}' ? compileTemplate(o.format, 'Error parsing format: ', 64) : undefined;
       const engine = await getEngine(cmd);
       const ac = new AbortController();
       // Interrupted, the follower stops and the command ends as docker's does.
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
       for await (const ev of followEvents(engine.events, { ...q, signal: ac.signal })) {
         if (o.format === 'json' || o.format === '{{json .}}') out(`${eventJson(ev)}\n`);
-        else if (o.format) out(`${renderTemplate(o.format, eventObject(ev))}\n`);
+        else if (template) out(`${runTemplate(template, eventObject(ev), '')}\n`);
         else out(eventLine(ev));
       }
     });

@@ -10,11 +10,26 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   SYNTAX: 1,
 };
 
+/**
+ * An error that carries docker's exit status and its whole message, printed as is (docker's
+ * cli.StatusError): Go template errors (`template parsing error: ...`, exit 64 or 1).
+ */
+export class StatusError extends BerthError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('SYNTAX', message);
+  }
+}
+
 export function exitCodeFor(e: unknown): number {
+  if (e instanceof StatusError) return e.status;
   return e instanceof BerthError ? (EXIT_BY_CODE[e.code] ?? 125) : 125;
 }
 
 export function formatError(e: unknown): string {
+  if (e instanceof StatusError) return e.message;
   if (e instanceof BerthError) {
     const lines: string[] = [];
     if (e.position) {

@@ -5,9 +5,9 @@ import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
-import { ago, formatRows, humanSize } from './format.ts';
 import { systemBoot } from './system-boot.ts';
 import { imagePrune, systemPrune } from './prune.ts';
+import { ago, DISK_USAGE_CONTEXT, formatRows, goTime, HISTORY_CONTEXT, humanSize, IMAGES_CONTEXT } from './format.ts';
 
 export function register(program: Command): void {
   program
@@ -49,7 +49,7 @@ export function register(program: Command): void {
       Tag: img.tag,
       Digest: img.digest,
       ID: o.noTrunc ? img.id : img.id.slice(7, 19),
-      CreatedAt: img.created ?? '',
+      CreatedAt: img.created ? goTime(img.created) : '',
       CreatedSince: ago(img.created),
       Size: humanSize(img.size),
       Containers: 'N/A',
@@ -63,11 +63,16 @@ export function register(program: Command): void {
     }
     const headers = o.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
     out(
-      formatRows(o.format, rows, {
-        headers,
-        cells: (r) =>
-          (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
-      }),
+      formatRows(
+        o.format,
+        rows,
+        {
+          headers,
+          cells: (r) =>
+            (o.digests ? [r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size] : [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]).map(String),
+        },
+        IMAGES_CONTEXT,
+      ),
     );
   };
   for (const c of [program.command('images'), group(program, 'image', 'Manage images').command('ls')]) {
@@ -120,10 +125,7 @@ export function register(program: Command): void {
     const engine = await getEngine(cmd);
     const { inspectImages: inspect } = await import('../services/images.ts');
     const views = await inspect(engine, names);
-    if (o.format) {
-      const { renderTemplate } = await import('./format.ts');
-      return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
-    }
+    if (o.format) return (await import('./format-inspect.ts')).printInspect(o.format, views);
     out(`${JSON.stringify(views, null, 4)}\n`);
   };
   group(program, 'image')
@@ -155,10 +157,15 @@ export function register(program: Command): void {
         Comment: r.comment,
       }));
       out(
-        formatRows(o.format, view, {
-          headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
-          cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String),
-        }),
+        formatRows(
+          o.format,
+          view,
+          {
+            headers: ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+            cells: (r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment].map(String),
+          },
+          HISTORY_CONTEXT,
+        ),
       );
     });
 
@@ -260,10 +267,15 @@ function systemDf() {
         Reclaimable: humanSize(u.reclaimable),
       }));
       out(
-        formatRows(o.format, rows, {
-          headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
-          cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
-        }),
+        formatRows(
+          o.format,
+          rows,
+          {
+            headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
+            cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
+          },
+          DISK_USAGE_CONTEXT,
+        ),
       );
     });
 }

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
-import { formatRows, renderTemplate } from './format.ts';
 import { networkPrune } from './prune.ts';
+import { formatRows, goTime, labelMethod, labelsText, NETWORKS_CONTEXT } from './format.ts';
+import { printInspect } from './format-inspect.ts';
 
 const networks = () => import('../services/networks.ts');
 
@@ -43,13 +44,24 @@ export function register(program: Command): void {
         Name: r.Name,
         Driver: r.Driver,
         Scope: r.Scope,
+        IPv4: 'false',
+        IPv6: 'false',
+        Internal: 'false',
+        Labels: labelsText(r.rec?.labels ?? {}),
+        CreatedAt: r.rec ? goTime(r.rec.created, true) : '',
+        Label: labelMethod(r.rec?.labels ?? {}),
       }));
       if (o.quiet) return out(rows.map((r) => `${r.ID}\n`).join(''));
       out(
-        formatRows(o.format, rows, {
-          headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
-          cells: (r) => [String(r.ID), String(r.Name), String(r.Driver), String(r.Scope)],
-        }),
+        formatRows(
+          o.format,
+          rows,
+          {
+            headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'],
+            cells: (r) => [String(r.ID), String(r.Name), String(r.Driver), String(r.Scope)],
+          },
+          NETWORKS_CONTEXT,
+        ),
       );
     });
   network
@@ -60,7 +72,7 @@ export function register(program: Command): void {
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const views = (await networks()).inspectNetworks(engine, names);
-      if (o.format) return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+      if (o.format) return printInspect(o.format, views);
       out(`${JSON.stringify(views, null, 4)}\n`);
     });
   network

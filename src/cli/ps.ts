@@ -7,7 +7,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Engine } from '../engine.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
-import { formatRows, humanSize } from './format.ts';
+import { formatRows, humanSize, labelMethod, PS_CONTEXT } from './format.ts';
 
 export interface PsFlags {
   readonly all?: boolean;
@@ -75,6 +75,8 @@ export async function listContainersForPs(engine: Engine, o: PsFlags): Promise<s
     const row: Record<string, unknown> = {
       ...psRow(rec, { noTrunc }),
       CreatedAt: goTimeString(rec.created),
+      LocalVolumes: String(rec.config.mounts.filter((m) => m.volumeName).length),
+      Platform: null,
       State: liveStatus(rec),
       Networks: networkName(rec.config.network),
     };
@@ -83,13 +85,17 @@ export async function listContainersForPs(engine: Engine, o: PsFlags): Promise<s
       row.Size = `${humanSize(s.SizeRw)} (virtual ${humanSize(s.SizeRootFs)})`;
     }
     // `.Label "k"`: a method in docker's row; JSON output leaves functions out, as docker's has no Label key.
-    const labels = rec.config.labels;
-    row.Label = (key: string) => labels[key] ?? '';
+    row.Label = labelMethod(rec.config.labels);
     rows.push(row);
   }
   const headers = o.size ? [...HEADERS, 'SIZE'] : HEADERS;
-  return formatRows(o.format, rows, {
-    headers,
-    cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names, ...(o.size ? [r.Size] : [])].map(String),
-  });
+  return formatRows(
+    o.format,
+    rows,
+    {
+      headers,
+      cells: (r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names, ...(o.size ? [r.Size] : [])].map(String),
+    },
+    PS_CONTEXT,
+  );
 }

@@ -12,7 +12,7 @@ export function register(program: Command): void {
       const engine = await getEngine(cmd);
       const { systemInfo } = await import('../services/system.ts');
       const info = { ...(await systemInfo(engine)), ...(await cdiInfo()) };
-      if (o.format) return out(`${renderTemplate(o.format, info)}\n`);
+      if (o.format) return out(`${renderTemplate(o.format, info, { type: 'system.dockerInfo', parseStatus: 64 })}\n`);
       out(
         [
           'Server:',

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { collect, getEngine, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
-import { formatRows } from './format.ts';
 import { volumePrune } from './prune.ts';
+import { formatRows, labelsText, labelMethod, VOLUMES_CONTEXT } from './format.ts';
 
 const volumes = () => import('../services/volumes.ts');
 
@@ -35,12 +35,16 @@ export function register(program: Command): void {
         Driver: 'local',
         Name: v.name,
         Mountpoint: v.mountpoint,
-        Labels: Object.entries(v.labels)
-          .map(([k, x]) => `${k}=${x}`)
-          .join(','),
+        Labels: labelsText(v.labels),
         Scope: 'local',
+        Availability: 'N/A',
+        Group: 'N/A',
+        Links: 'N/A',
+        Size: 'N/A',
+        Status: 'N/A',
+        Label: labelMethod(v.labels),
       }));
-      out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }));
+      out(formatRows(o.format, rows, { headers: ['DRIVER', 'VOLUME NAME'], cells: (r) => [String(r.Driver), String(r.Name)] }, VOLUMES_CONTEXT));
     });
   volume
     .command('inspect')
@@ -50,8 +54,7 @@ export function register(program: Command): void {
       const engine = await getEngine(cmd);
       const views = (await volumes()).inspectVolumes(engine, names);
       if (o.format) {
-        const { renderTemplate } = await import('./format.ts');
-        return out(views.map((v) => `${renderTemplate(o.format!, v)}\n`).join(''));
+        return (await import('./format-inspect.ts')).printInspect(o.format, views, { typeName: 'volume.Volume' });
       }
       out(`${JSON.stringify(views, null, 4)}\n`);
     });

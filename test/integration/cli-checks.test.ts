@@ -66,7 +66,7 @@ describe('options refused as docker refuses them', () => {
   });
 
   it('a --format template that does not parse', () => {
-    refused(['inspect', '--format', '{{.Foo', 'bb:1'], 'template parsing error: template: :1: unclosed action', 1);
+    refused(['inspect', '--format', '{{.Foo', 'bb:1'], 'template parsing error: template: :1: unclosed action', 64);
     refused(['images', '--format', '{{bogus .ID}}'], 'function "bogus" not defined', 1);
     const ok = t.run(['inspect', '--format', '{{.Architecture}}', 'bb:1']);
     assert.equal(ok.code, 0, ok.stderr);
