@@ -90,6 +90,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     init?: boolean;
     exposedPorts?: string[];
     devices?: string[];
+    cpuShares?: number;
+    cpusetCpus?: string;
   };
   const net = (s.network ?? {}) as NetworkView;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
@@ -177,11 +179,12 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       ShmSize: rt.shmSize ?? 67108864,
       Runtime: 'runc',
       Isolation: '',
-      CpuShares: 0,
+      CpuShares: rt.cpuShares ?? 0,
       Memory: rt.memory ?? 0,
       MemorySwap: rt.memorySwap ?? 0,
       NanoCpus: rt.cpus ? Math.round(rt.cpus * 1e9) : 0,
       CgroupParent: '',
+      CpusetCpus: rt.cpusetCpus ?? '',
       Devices: (rt.devices ?? []).map((spec) => {
         const d = parseDevice(spec);
         return { PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.permissions };

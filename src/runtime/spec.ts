@@ -26,6 +26,10 @@ export interface RuntimeOptions {
   readonly memorySwap?: number;
   readonly cpus?: number;
   readonly pidsLimit?: number;
+  /** CPU shares (cgroup v1 weight), as `--cpu-shares`. */
+  readonly cpuShares?: number;
+  /** The CPUs the container may run on, as `--cpuset-cpus` (`0-2,4`). */
+  readonly cpusetCpus?: string;
   readonly ulimits?: readonly string[];
   readonly shmSize?: number;
   readonly groupAdd?: readonly string[];
@@ -138,7 +142,11 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
   const devices = (o.devices ?? []).map(deviceOf);
   const resources: Record<string, unknown> = { devices: [...defaultDeviceRules(!!o.privileged), ...devices.map((d) => d.rule)] };
   if (o.memory) resources.memory = { limit: o.memory, swap: o.memorySwap === -1 ? -1 : (o.memorySwap ?? o.memory * 2) };
-  if (o.cpus) resources.cpu = { quota: Math.round(o.cpus * 100000), period: 100000 };
+  const cpu: Record<string, unknown> = {};
+  if (o.cpus) Object.assign(cpu, { quota: Math.round(o.cpus * 100000), period: 100000 });
+  if (o.cpuShares) cpu.shares = o.cpuShares;
+  if (o.cpusetCpus) cpu.cpus = o.cpusetCpus;
+  if (Object.keys(cpu).length) resources.cpu = cpu;
   if (o.pidsLimit !== undefined && o.pidsLimit > 0) resources.pids = { limit: o.pidsLimit };
   return {
     ociVersion: '1.0.2-dev',

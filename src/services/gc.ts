@@ -91,8 +91,11 @@ export interface PruneReport {
   readonly warnings: string[];
 }
 
-/** Removes dangling images (no tag, no container, no lease), then everything no longer reachable. */
-export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean } = {}): Promise<PruneReport> {
+/**
+ * Removes dangling images (no tag, no container, no lease), then everything no longer reachable.
+ * With `keepImages`, only the unreachable rest (after build cache entries were dropped).
+ */
+export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean; keepImages?: boolean } = {}): Promise<PruneReport> {
   const deletedImages: Digest[] = [];
   let deletedBlobs = 0;
   let deletedLayers = 0;
@@ -119,7 +122,7 @@ export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean } =
     engine.leases.drop(live.dead);
     const leased = live.names.get('image') ?? new Set<string>();
     const used = engine.containers.imageIds();
-    for (const img of engine.images.list()) {
+    for (const img of opts.keepImages ? [] : engine.images.list()) {
       if (used.has(img.id) || leased.has(img.id)) continue;
       if (opts.allImages || engine.images.tagsOf(img.id).length === 0) {
         engine.images.delete(img.id);
