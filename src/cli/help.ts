@@ -42,7 +42,7 @@ export function dockerHelp(program: Command): void {
   }
   const rank = (c: Command) => {
     const common = COMMON.indexOf(c.name());
-    return common >= 0 ? common : 100;
+    return common >= 0 ? common : c.commands.length ? 100 : 200;
   };
   (program.commands as Command[]).sort((a, b) => rank(a) - rank(b) || a.name().localeCompare(b.name()));
   for (const c of program.commands) {
