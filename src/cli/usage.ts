@@ -122,6 +122,11 @@ export function usageError(e: CommanderError | UnknownCommand): UsageError {
     case 'commander.excessArguments':
       if (cmd.commands.length) return unknownCommandError(cmd, cmd.args[0] ?? '');
       return { text: `berth: '${full(cmd)}' ${argumentCount(cmd)}${tail}`, exitCode: 1 };
+    case 'commander.invalidArgument': {
+      const m = /option '([^']+)' argument '(.*)' is invalid\. (.*)$/s.exec(message);
+      const flags = m?.[1]!.replace(/ [<[].*$/, '');
+      return { text: `${m ? `invalid argument "${m[2]}" for "${flags}" flag: ${m[3]}` : message}${tail}`, exitCode: 125 };
+    }
     default:
       // An invalid value, conflicting or missing mandatory options: flag errors, as docker's are.
       return { text: `${message}${tail}`, exitCode: 125 };

@@ -16,14 +16,17 @@ export type VersionView = {
   Server?: Record<string, unknown>;
 };
 
-/** The object `--format` templates see, with the fields and names of docker's. */
+/**
+ * The object `--format` templates see, with the fields of docker's and its Go names
+ * (`APIVersion`); `--format json` writes the JSON names (`ApiVersion`), as docker does.
+ */
 export async function versionView(server: () => Promise<{ runcVersion: string }>): Promise<{ view: VersionView; serverError?: unknown }> {
   const platform = { Os: 'linux', Arch: GO_ARCH[osArch()] ?? osArch() };
   const runtime = `node ${process.version}`;
   const Client = {
     Platform: { Name: 'berth' },
     Version: BERTH_VERSION,
-    ApiVersion: API_VERSION,
+    APIVersion: API_VERSION,
     DefaultAPIVersion: API_VERSION,
     GitCommit: '',
     GoVersion: runtime,
@@ -33,14 +36,23 @@ export async function versionView(server: () => Promise<{ runcVersion: string }>
   };
   try {
     const { runcVersion } = await server();
-    const common = { Version: BERTH_VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: runtime, ...platform };
+    const common = { Version: BERTH_VERSION, APIVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: runtime, ...platform };
     const Server = {
       Platform: { Name: 'berth' },
       Components: [
         {
           Name: 'Engine',
           Version: BERTH_VERSION,
-          Details: { ...common, BuildTime: '', Experimental: 'false', KernelVersion: release() },
+          Details: {
+            ApiVersion: API_VERSION,
+            MinAPIVersion: MIN_API_VERSION,
+            GitCommit: '',
+            GoVersion: runtime,
+            ...platform,
+            BuildTime: '',
+            Experimental: 'false',
+            KernelVersion: release(),
+          },
         },
         { Name: 'runc', Version: runcVersion, Details: { GitCommit: '' } },
       ],
@@ -64,7 +76,7 @@ export function versionText(v: VersionView): string {
   const lines = [
     'Client:',
     ` ${pad('Version', 18)}${c.Version}`,
-    ` ${pad('API version', 18)}${c.ApiVersion}`,
+    ` ${pad('API version', 18)}${c.APIVersion}`,
     ` ${pad('Node version', 18)}${process.version}`,
     ` ${pad('Git commit', 18)}${c.GitCommit}`,
     ` ${pad('Built', 18)}${c.BuildTime}`,
@@ -105,7 +117,7 @@ export function register(program: Command): void {
         const { systemInfo } = await import('../services/system.ts');
         return { runcVersion: (await systemInfo(engine)).RuncVersion };
       });
-      if (o.format === 'json') out(`${JSON.stringify(view)}\n`);
+      if (o.format === 'json') out(`${JSON.stringify(view).replace(/"APIVersion":/g, '"ApiVersion":')}\n`);
       else if (o.format) out(`${(await import('./format.ts')).renderTemplate(o.format, view)}\n`);
       else out(versionText(view));
       if (serverError) throw serverError;

@@ -85,7 +85,8 @@ describe('update', () => {
   const refusals: Array<[string[], RegExp, number]> = [
     [['update', 'upd'], /you must provide one or more flags/, 1],
     [['update', '--memory', '1m', 'upd'], /Minimum memory limit allowed is 6MB/, 1],
-    [['update', '--memory', 'lots', 'upd'], /invalid size/, 1],
+    [['update', '--memory', 'lots', 'upd'], /^invalid argument "lots" for "-m, --memory" flag: invalid size: 'lots'$/m, 125],
+    [['update', '--cpus', 'two', 'upd'], /invalid argument "two" for "--cpus" flag/, 125],
     [['update', '--cpus', '9999', 'upd'], /Range of CPUs is from 0\.01/, 1],
     [['update', '--cpuset-cpus', '0-127', 'upd'], /Requested CPUs are not available/, 1],
     [['update', '--cpuset-cpus', '0;rm -rf /', 'upd'], /Invalid value 0;rm -rf \/ for cpuset cpus/, 1],
