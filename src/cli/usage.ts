@@ -124,7 +124,7 @@ export function usageError(e: CommanderError | UnknownCommand): UsageError {
       return { text: `berth: '${full(cmd)}' ${argumentCount(cmd)}${tail}`, exitCode: 1 };
     case 'commander.invalidArgument': {
       const m = /option '([^']+)' argument '(.*)' is invalid\. (.*)$/s.exec(message);
-      const flags = m?.[1]!.replace(/ [<[].*$/, '');
+      const flags = (m?.[1] ?? '').replace(/ [<[].*$/, '');
       return { text: `${m ? `invalid argument "${m[2]}" for "${flags}" flag: ${m[3]}` : message}${tail}`, exitCode: 125 };
     }
     default:

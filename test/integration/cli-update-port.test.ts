@@ -116,7 +116,7 @@ describe('port', () => {
     [['port', 'ports', '80'], 0, '127.0.0.1:18431\n'],
     [['port', 'ports', '80/tcp'], 0, '127.0.0.1:18431\n'],
     [['container', 'port', 'ports', '53/udp'], 0, '0.0.0.0:18432\n'],
-    [['port', 'ports', '81'], 1, /No public port '81\/tcp' published for ports/],
+    [['port', 'ports', '81'], 1, /No public port '81' published for ports/],
     [['port', 'ports', '80/sctp'], 1, /No public port '80\/sctp' published for ports/],
     [['port', 'ports', '80/xyz'], 1, /Invalid port: 80\/xyz/],
     [['port', 'ports', '99999'], 1, /Invalid port: 99999/],
