@@ -16,7 +16,7 @@ const program = new Command('berth')
   .usage('[OPTIONS] COMMAND')
   .option('--root <dir>', 'state root (default /var/lib/berth as root; env BERTH_ROOT)')
   .option('-D, --debug', 'print stack traces for errors')
-  .version(BERTH_VERSION, '-v, --version', 'print version information and quit')
+  .version(`berth version ${BERTH_VERSION}`, '-v, --version', 'print version information and quit')
   .showHelpAfterError(false)
   .exitOverride()
   .enablePositionalOptions();
