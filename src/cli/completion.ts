@@ -114,7 +114,7 @@ export function register(program: Command): void {
     .description('Output shell completion code for bash, zsh or fish')
     .argument('<shell>', 'bash, zsh or fish')
     .action((shell: string) => {
-      const write = SHELLS[shell as keyof typeof SHELLS];
+      const write = Object.hasOwn(SHELLS, shell) ? SHELLS[shell as keyof typeof SHELLS] : undefined;
       if (!write) throw new BerthError('INVALID_ARGUMENT', `unsupported shell "${shell}": use bash, zsh or fish`);
       out(write(program));
     });

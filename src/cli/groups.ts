@@ -63,7 +63,9 @@ export function verbOf(args: readonly string[]): string | undefined {
  */
 export function canonicalArgs(args: readonly string[]): string[] {
   const i = verbIndex(args);
-  const forward = i < 0 ? undefined : FORWARDS[args[i]!]?.[args[i + 1] ?? ''];
+  // Own keys only: a word such as `constructor` or `__proto__` is no form.
+  const forms = i >= 0 && Object.hasOwn(FORWARDS, args[i]!) ? FORWARDS[args[i]!] : undefined;
+  const forward = forms && Object.hasOwn(forms, args[i + 1] ?? '') ? forms[args[i + 1]!] : undefined;
   return forward ? [...args.slice(0, i), ...forward, ...args.slice(i + 2)] : [...args];
 }
 

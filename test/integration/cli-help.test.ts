@@ -156,8 +156,10 @@ describe('berth completion', () => {
   it('zsh and fish scripts are written, and an unknown shell is refused', () => {
     assert.match(t.run(['completion', 'zsh']).stdout, /^#compdef berth\n/);
     assert.match(t.run(['completion', 'fish']).stdout, /complete -c berth -n '__fish_use_subcommand' -a 'run'/);
-    const bad = t.run(['completion', 'tcsh; rm -rf /']);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /unsupported shell/);
+    for (const shell of ['tcsh; rm -rf /', '__proto__', 'constructor']) {
+      const bad = t.run(['completion', shell]);
+      assert.equal(bad.code, 1, shell);
+      assert.match(bad.stderr, /unsupported shell/);
+    }
   });
 });
