@@ -39,6 +39,8 @@ export function useDockerUsage(program: Command): void {
     c.showHelpAfterError(false);
     c.configureOutput({ outputError: () => void (failed = c) });
     if (c.commands.length && !(c as unknown as { _actionHandler?: unknown })._actionHandler) {
+      // An action would take the place of commander's `help VERB`: kept, as docker has it.
+      if (!c.parent) c.helpCommand(true);
       c.allowExcessArguments().action((_o: unknown, self: Command) => {
         if (self.args.length) unknownCommand(self, self.args[0]!);
         self.outputHelp();
