@@ -60,9 +60,18 @@ describe('the verb table of the CLI', () => {
       ['ps', 'container', 'ls'],
       ['ps', 'container', 'ls'],
     ], // words after the verb are its own
-    [['container', '__proto__'], ['container', '__proto__']], // hostile words are no forms
-    [['constructor', 'name'], ['constructor', 'name']],
-    [['container', 'toString'], ['container', 'toString']],
+    [
+      ['container', '__proto__'],
+      ['container', '__proto__'],
+    ], // hostile words are no forms
+    [
+      ['constructor', 'name'],
+      ['constructor', 'name'],
+    ],
+    [
+      ['container', 'toString'],
+      ['container', 'toString'],
+    ],
     [['container'], ['container']],
   ];
   for (const [args, want] of forms) {
