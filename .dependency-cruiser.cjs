@@ -19,7 +19,7 @@ const LEVELS = [
   ['layer'],
   // L3: the only folder with SQL (see scripts/check-sql.ts for the statements themselves).
   ['store'],
-  ['snapshot', 'volume', 'network', 'runtime'],
+  ['snapshot', 'volume', 'network', 'runtime', 'cdi'],
   ['image'],
   ['registry'],
   ['builder', 'container'],

@@ -11,7 +11,9 @@
 import { z } from 'zod';
 import { BerthError } from '../errors/index.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
+import { DeviceMappingSchema, DeviceRequestSchema, deviceRuntimeOptions } from './create-devices.ts';
 import type { CreateOptions } from '../services/containers.ts';
+import { hostResourceOptions } from './create-body-host.ts';
 
 /** docker's strslice: a JSON string or an array of strings; null or absent is none. */
 const StrSlice = z.union([z.string(), z.array(z.string())]).nullish();
@@ -47,9 +49,8 @@ const HostConfigSchema = z
     PidsLimit: z.number().nullish(),
     ShmSize: z.number().nullish(),
     ConsoleSize: z.array(z.number().int().min(0).max(65535)).length(2).nullish(),
-    Devices: z
-      .array(z.object({ PathOnHost: z.string(), PathInContainer: z.string().nullish(), CgroupPermissions: z.string().nullish() }).passthrough())
-      .nullish(),
+    Devices: z.array(DeviceMappingSchema).nullish(),
+    DeviceRequests: z.array(DeviceRequestSchema).max(64).nullish(),
     CapAdd: z.array(z.string()).nullish(),
     CapDrop: z.array(z.string()).nullish(),
     Privileged: z.boolean().nullish(),
@@ -236,9 +237,7 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
   // Config.Volumes: anonymous volumes, except where a bind, mount or tmpfs already goes.
   const anonymous = Object.keys(b.Volumes ?? {}).filter((d) => !taken.has(d.replace(/\/+$/, '') || '/'));
 
-  let cpus = hc.NanoCpus ? hc.NanoCpus / 1e9 : undefined;
-  if (!cpus && hc.CpuQuota && hc.CpuQuota > 0) cpus = hc.CpuQuota / (hc.CpuPeriod && hc.CpuPeriod > 0 ? hc.CpuPeriod : 100_000);
-  if (hc.CpuShares) warnings.push('berth ignores CpuShares: it sets no relative CPU weight (use NanoCpus or CpuQuota for a limit)');
+  const cpus = hc.NanoCpus ? hc.NanoCpus / 1e9 : undefined;
   if (hc.Memory !== undefined && hc.Memory !== null && hc.Memory < 0) throw invalid('invalid Memory: must be positive');
 
   const options: CreateOptions = {
@@ -276,14 +275,14 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
       memorySwap: hc.MemorySwap === -1 ? -1 : hc.MemorySwap || undefined,
       cpus,
       pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
-      ulimits: (hc.Ulimits ?? []).map((u) => `${u.Name}=${u.Soft}:${u.Hard}`),
       shmSize: hc.ShmSize || undefined,
       // [rows, cols], as `docker run -t` sends it: the pty has its size before the process starts.
       consoleSize: b.Tty && hc.ConsoleSize?.[0] && hc.ConsoleSize[1] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
       groupAdd: hc.GroupAdd ?? [],
       platform: query.platform || undefined,
       exposedPorts: Object.keys(b.ExposedPorts ?? {}),
-      devices: (hc.Devices ?? []).map((d) => `${d.PathOnHost}:${d.PathInContainer || d.PathOnHost}:${d.CgroupPermissions || 'rwm'}`),
+      ...hostResourceOptions(hc),
+      ...deviceRuntimeOptions(hc.Devices ?? [], hc.DeviceRequests ?? []),
     },
   };
   return { options, warnings };

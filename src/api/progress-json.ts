@@ -25,55 +25,65 @@ function isLayer(mediaType: string): boolean {
   return /layer/i.test(mediaType);
 }
 
-/**
- * The per-layer messages of a pull: `Pulling fs layer`, `Downloading` with progress,
- * `Download complete`, then `Pull complete` (berth unpacks while it downloads), or
- * `Already exists` for a layer the store has.
- */
-export function pullMessages(write: (m: JsonMessage) => void): (ev: ProgressEvent) => void {
+/** The words one direction of a transfer uses for each step of a layer. */
+interface LayerWords {
+  readonly start: string;
+  readonly progress: string;
+  readonly exists: string;
+  /** What a finished layer says: one message or more, by how it finished. */
+  readonly done: (skipped: string | undefined) => readonly string[];
+}
+
+/** One `{status, id}` stream per layer from transfer events, in `words`. */
+function layerMessages(words: LayerWords, write: (m: JsonMessage) => void): (ev: ProgressEvent) => void {
   const layers = new Set<string>();
   return (ev) => {
     if (ev.kind === 'blob-start') {
       if (!isLayer(ev.label)) return;
       layers.add(ev.digest);
-      write({ status: 'Pulling fs layer', progressDetail: {}, id: shortId(ev.digest) });
+      write({ status: words.start, progressDetail: {}, id: shortId(ev.digest) });
     } else if (ev.kind === 'blob-progress') {
       if (!layers.has(ev.digest)) return;
-      write({ status: 'Downloading', progressDetail: { current: ev.bytes, total: ev.size }, progress: progressBar(ev.bytes, ev.size), id: shortId(ev.digest) });
+      write({
+        status: words.progress,
+        progressDetail: { current: ev.bytes, total: ev.size },
+        progress: progressBar(ev.bytes, ev.size),
+        id: shortId(ev.digest),
+      });
     } else if (ev.kind === 'blob-done') {
       if (ev.skipped === 'exists') {
-        if (ev.label === undefined || isLayer(ev.label)) write({ status: 'Already exists', progressDetail: {}, id: shortId(ev.digest) });
+        if (ev.label === undefined || isLayer(ev.label)) write({ status: words.exists, progressDetail: {}, id: shortId(ev.digest) });
         return;
       }
       if (!layers.has(ev.digest)) return;
-      write({ status: 'Download complete', progressDetail: {}, id: shortId(ev.digest) });
-      write({ status: 'Pull complete', progressDetail: {}, id: shortId(ev.digest) });
+      for (const status of words.done(ev.skipped)) write({ status, progressDetail: {}, id: shortId(ev.digest) });
     } else if (ev.kind === 'message') {
       write({ status: ev.text });
     }
   };
 }
 
+/**
+ * The per-layer messages of a pull: `Pulling fs layer`, `Downloading` with progress,
+ * `Download complete`, then `Pull complete` (berth unpacks while it downloads), or
+ * `Already exists` for a layer the store has.
+ */
+export function pullMessages(write: (m: JsonMessage) => void): (ev: ProgressEvent) => void {
+  return layerMessages(
+    { start: 'Pulling fs layer', progress: 'Downloading', exists: 'Already exists', done: () => ['Download complete', 'Pull complete'] },
+    write,
+  );
+}
+
 /** The per-layer messages of a push: `Preparing`, `Pushing` with progress, `Pushed`, or `Layer already exists`. */
 export function pushMessages(write: (m: JsonMessage) => void): (ev: ProgressEvent) => void {
-  const layers = new Set<string>();
-  return (ev) => {
-    if (ev.kind === 'blob-start') {
-      if (!isLayer(ev.label)) return;
-      layers.add(ev.digest);
-      write({ status: 'Preparing', progressDetail: {}, id: shortId(ev.digest) });
-    } else if (ev.kind === 'blob-progress') {
-      if (!layers.has(ev.digest)) return;
-      write({ status: 'Pushing', progressDetail: { current: ev.bytes, total: ev.size }, progress: progressBar(ev.bytes, ev.size), id: shortId(ev.digest) });
-    } else if (ev.kind === 'blob-done') {
-      if (ev.skipped === 'exists') {
-        if (ev.label === undefined || isLayer(ev.label)) write({ status: 'Layer already exists', progressDetail: {}, id: shortId(ev.digest) });
-        return;
-      }
-      if (!layers.has(ev.digest)) return;
-      write({ status: ev.skipped === 'mounted' ? 'Mounted from another repository' : 'Pushed', progressDetail: {}, id: shortId(ev.digest) });
-    } else if (ev.kind === 'message') {
-      write({ status: ev.text });
-    }
-  };
+  return layerMessages(
+    {
+      start: 'Preparing',
+      progress: 'Pushing',
+      exists: 'Layer already exists',
+      done: (skipped) => [skipped === 'mounted' ? 'Mounted from another repository' : 'Pushed'],
+    },
+    write,
+  );
 }

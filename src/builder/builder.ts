@@ -22,6 +22,7 @@ import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
+import type { BuildDevices } from './devices.ts';
 import type { BuilderDeps, StepContext } from './step-context.ts';
 
 export interface BuildOptions {
@@ -41,6 +42,8 @@ export interface BuildOptions {
   readonly pull?: boolean;
   readonly progress: ProgressSink;
   readonly signal?: AbortSignal;
+  /** CDI devices: the `device` entitlement and `--device` (devices.ts). */
+  readonly devices?: BuildDevices;
 }
 
 export interface BuildResult {
@@ -77,6 +80,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     network: opts.network,
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
+    devices: opts.devices,
     background: (work) => void started.push(work.catch(() => undefined)),
     mountEnv: {
       cacheDir: join(engine.root, 'build-cache-mounts'),

@@ -16,6 +16,7 @@ import { setupNetwork, teardownNetwork } from '../network/index.ts';
 import { composeEnv, ensureEmulator, Executor, resolveUser, type RunningContainer, type SpecMount } from '../runtime/index.ts';
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { randomHex } from '../sys/crypto.ts';
+import { stepDevices } from './devices.ts';
 import { resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
@@ -139,7 +140,16 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const flags = runFlags(inst.flags, (word) => expandWord(state, word));
     const mounts: SpecMount[] = await resolveRunMounts(flags.mounts, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
     const network = flags.network ?? ctx.network;
-    const created = createdMountPoints(snap.rootfs, ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts', ...mounts.map((m) => m.destination)]);
+    const cdi = await stepDevices(ctx.devices, flags.devices, (text) => ctx.progress.emit({ kind: 'warning', text }));
+    const created = createdMountPoints(snap.rootfs, [
+      '/proc',
+      '/dev',
+      '/sys',
+      '/etc/resolv.conf',
+      '/etc/hosts',
+      ...mounts.map((m) => m.destination),
+      ...(cdi?.mounts ?? []).map((m) => m.destination),
+    ]);
     const user = await resolveUser(snap.rootfs, c.User ?? '');
     net = await setupNetwork({
       containerId: key.padEnd(64, '0'),
@@ -168,6 +178,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
         network: { mode: net.mode, netnsPath: net.netnsPath, hostsPath: net.hostsPath, resolvConfPath: net.resolvConfPath },
         etcReadOnly: true,
         options: { privileged: flags.security === 'insecure' },
+        cdi,
       },
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

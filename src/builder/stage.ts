@@ -92,6 +92,8 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         state.config.config?.User ?? '',
         state.config.config?.WorkingDir ?? '',
         inst.flags,
+        // `build --device` changes what every RUN sees, as its own --device flags do.
+        ...(run.ctx.devices?.all.length ? [['device', ...run.ctx.devices.all]] : []),
       );
       const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step));
       return addLayer(state, layer, key, history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false));

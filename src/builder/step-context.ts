@@ -3,6 +3,7 @@ import type { ImageStores } from '../image/stores.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
 import type { FileHashRecords } from '../store/file-hashes.ts';
+import type { BuildDevices } from './devices.ts';
 import type { MountEnv } from './mounts.ts';
 
 /**
@@ -26,6 +27,8 @@ export interface StepContext {
   readonly sourceDateEpoch?: number;
   readonly signal?: AbortSignal;
   readonly mountEnv: Omit<MountEnv, 'secretDir'>;
+  /** The devices the command line granted or gave (devices.ts). */
+  readonly devices?: BuildDevices;
   /**
    * Takes work a step started and nothing after it reads (its cleanup): the step goes on
    * without waiting, and the build waits for all of it, failed or not, before it returns.

@@ -24,6 +24,8 @@ interface BuildFlags {
   output?: string;
   progress: string;
   quiet?: boolean;
+  device: string[];
+  allow: string[];
 }
 
 function keyValues(list: readonly string[], flag: string): Map<string, string> {
@@ -96,6 +98,8 @@ export function register(program: Command): void {
     .option('--progress <mode>', 'progress output (auto, plain, tty, rawjson, quiet)', 'auto')
     .option('-q, --quiet', 'suppress the build output and print image ID on success')
     .option('--check', 'treat lint findings (warnings and errors) as build errors')
+    .option('--device <name>', 'give a CDI device (vendor.com/class=name) to every RUN step; needs --allow device', collect, [])
+    .option('--allow <entitlement>', 'grant an entitlement: device (RUN --device), device=NAME', collect, [])
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { buildImage, isContextArchive, resolveBuildInput } = await import('../services/build.ts');
@@ -142,6 +146,7 @@ export function register(program: Command): void {
           pull: !!f.pull,
           progress,
           signal: ac.signal,
+          devices: await buildDevices(f),
         });
         await lintNow();
         const id = result.image.id;
@@ -181,4 +186,18 @@ async function lintBeforeBuild(
       hint: 'run `berth lint` for details and fixes',
     });
   }
+}
+
+/** `--device` and `--allow` as the builder's BuildDevices: `build --device` is a grant only with `--allow device`. */
+async function buildDevices(f: BuildFlags): Promise<import('../builder/devices.ts').BuildDevices> {
+  const { parseAllow } = await import('../builder/devices.ts');
+  const { cdiSpecDirs, parseQualifiedName } = await import('../cdi/index.ts');
+  const allowed = parseAllow(f.allow);
+  for (const d of f.device) {
+    parseQualifiedName(d);
+    if (allowed !== true && !(Array.isArray(allowed) && allowed.includes(d))) {
+      throw new BerthError('FAILED_PRECONDITION', `build --device ${d} needs the device entitlement`, { hint: `add --allow device (or --allow device=${d})` });
+    }
+  }
+  return { allowed, all: f.device, specDirs: cdiSpecDirs() };
 }

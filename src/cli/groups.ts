@@ -36,21 +36,22 @@ export const GROUPS: ReadonlyArray<readonly [Group, readonly string[]]> = [
   [() => import('./version.ts'), ['version']],
   [() => import('./serve.ts'), ['serve']],
   [() => import('./events.ts'), ['events']],
+  [() => import('./cdi.ts'), ['cdi']],
   [() => import('./completion.ts'), ['completion']],
   // Last: it fills in the management forms the files above did not register themselves.
   [() => import('./management.ts'), ['builder', 'container', 'image', 'system']],
 ];
 
-/** Where the command's verb is: the first argument that is not an option (nor `--root`'s value). */
+/** Where the command's verb is: the first argument that is not an option (nor the value of a global option: `--root`, `--cdi-spec-dir`). */
 function verbIndex(args: readonly string[]): number {
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--root') i++;
+    if (args[i] === '--root' || args[i] === '--cdi-spec-dir') i++;
     else if (!args[i]!.startsWith('-')) return i;
   }
   return -1;
 }
 
-/** The command's verb: the first argument that is not an option (nor `--root`'s value). */
+/** The command's verb: the first argument that is not an option (nor a global option's value). */
 export function verbOf(args: readonly string[]): string | undefined {
   const i = verbIndex(args);
   return i < 0 ? undefined : args[i];

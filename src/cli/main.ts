@@ -16,10 +16,19 @@ const program = new Command('berth')
   .usage('[OPTIONS] COMMAND')
   .option('--root <dir>', 'state root (default /var/lib/berth as root; env BERTH_ROOT)')
   .option('-D, --debug', 'print stack traces for errors')
+  .option(
+    '--cdi-spec-dir <dir>',
+    'read CDI device specs from this directory instead of /etc/cdi and /var/run/cdi (repeatable; env BERTH_CDI_SPEC_DIRS)',
+    (v: string, p: string[] = []) => [...p, v],
+  )
   .version(`berth version ${BERTH_VERSION}`, '-v, --version', 'print version information and quit')
   .showHelpAfterError(false)
   .exitOverride()
-  .enablePositionalOptions();
+  .enablePositionalOptions()
+  .hook('preAction', async () => {
+    const dirs = (program.opts() as { cdiSpecDir?: string[] }).cdiSpecDir;
+    if (dirs) (await import('../cdi/dirs.ts')).useCdiSpecDirs(dirs);
+  });
 
 // A closed pipe (`berth save | head`) ends the command quietly, as it does for docker.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .action(async (o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { systemInfo } = await import('../services/system.ts');
-      const info = await systemInfo(engine);
+      const info = { ...(await systemInfo(engine)), ...(await cdiInfo()) };
       if (o.format) return out(`${renderTemplate(o.format, info)}\n`);
       out(
         [
@@ -25,6 +25,10 @@ export function register(program: Command): void {
           ` Cgroup Driver: ${info.CgroupDriver}`,
           ` Cgroup Version: ${info.CgroupVersion}`,
           ` Default Runtime: runc (${info.RuncVersion})`,
+          ' CDI spec directories:',
+          ...info.CDISpecDirs.map((d) => `  ${d}`),
+          ` CDI devices: ${info.CDIDevices.length ? '' : '(none)'}`.trimEnd(),
+          ...info.CDIDevices.map((d) => `  ${d}`),
           ` Kernel Version: ${info.KernelVersion}`,
           ` Operating System: ${info.OperatingSystem}`,
           ` Architecture: ${info.Architecture}`,
@@ -36,4 +40,11 @@ export function register(program: Command): void {
         ].join('\n'),
       );
     });
+}
+
+/** The CDI spec directories and the devices they define, as docker info's `CDISpecDirs` (plus berth's `CDIDevices`). */
+async function cdiInfo(): Promise<{ CDISpecDirs: string[]; CDIDevices: string[] }> {
+  const { cdiSpecDirs, loadCdiRegistry } = await import('../cdi/index.ts');
+  const registry = await loadCdiRegistry(cdiSpecDirs());
+  return { CDISpecDirs: [...registry.dirs], CDIDevices: [...registry.devices.keys()] };
 }

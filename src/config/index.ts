@@ -36,6 +36,16 @@ const path: Kind<string> = {
   parse: (raw) => (raw.includes('\0') ? undefined : raw),
 };
 
+/** Directories separated by `:`, as PATH is written. */
+const pathList: Kind<readonly string[]> = {
+  name: 'path list',
+  expected: 'directories separated by `:`',
+  parse: (raw) => {
+    const dirs = raw.split(':').filter((d) => d !== '');
+    return raw.includes('\0') || dirs.length === 0 ? undefined : dirs;
+  },
+};
+
 const command: Kind<string> = {
   name: 'command',
   expected: 'the path of an executable, or a name looked up on PATH',
@@ -210,6 +220,15 @@ const DEFINITIONS = {
     defaultText: "unset: Node's CA store",
     about: "A PEM file of CAs trusted besides Node's own. bin/berth sets it from NODE_EXTRA_CA_CERTS, which it takes out of Node's way.",
   },
+  cdiSpecDirs: {
+    variable: 'BERTH_CDI_SPEC_DIRS',
+    kind: pathList,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: '/etc/cdi:/var/run/cdi',
+    about:
+      'Where CDI device specs are read (`run --device vendor.com/class=name`, `--gpus`), later directories first on a clash. The global `--cdi-spec-dir` takes precedence.',
+  },
   nofileHard: {
     variable: 'BERTH_NOFILE_HARD',
     kind: integer(1, 'open files'),
@@ -270,7 +289,7 @@ const DEFINITIONS = {
     defaultText: '67108864 (64 MiB)',
     about: 'Blobs bigger than this are pushed in PATCH pieces of this size.',
   },
-} as const satisfies Record<string, Definition<never> | Definition<string> | Definition<number> | Definition<boolean>>;
+} as const satisfies Record<string, Definition<never> | Definition<string> | Definition<readonly string[]> | Definition<number> | Definition<boolean>>;
 
 type Definitions = typeof DEFINITIONS;
 type ValueOf<D> = D extends { kind: Kind<infer T>; fallback: infer F } ? (F extends undefined ? T | undefined : T) : never;

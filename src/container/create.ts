@@ -13,6 +13,7 @@ import { randomHex } from '../sys/crypto.ts';
 import type { VolumeStore } from '../volume/index.ts';
 import { containerEvent } from './events.ts';
 import { resolveMounts } from './mounts.ts';
+import { checkHostOptions } from './namespaces.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
@@ -102,12 +103,13 @@ export type CreateDeps = ContainerRoots &
   };
 
 /** The checks that fail before an image is pulled: the name's syntax and the network. */
-export function checkCreateOptions(engine: Pick<CreateDeps, 'networks'>, opts: CreateOptions): void {
+export function checkCreateOptions(engine: Pick<CreateDeps, 'networks' | 'containers'>, opts: CreateOptions): void {
   if (opts.name !== undefined && !NAME_RE.test(opts.name)) {
     throw new BerthError('INVALID_ARGUMENT', `Invalid container name (${opts.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   if (!isPredefinedNetwork(opts.network)) engine.networks.require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
+  checkHostOptions(engine.containers, opts.runtime, opts.network);
 }
 
 /**

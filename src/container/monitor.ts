@@ -4,7 +4,7 @@
  * Its starter (start.ts `startDetached`) reads one start report from it on fd 3.
  */
 import { closeSync, writeSync } from 'node:fs';
-import { RuncStartWatch, type RunningContainer } from '../runtime/index.ts';
+import { RuncStartWatch, type RunningContainer, type RuntimeOptions } from '../runtime/index.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { JsonLogWriter } from './logs.ts';
@@ -46,7 +46,7 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
   if (rec.config.tty) {
     // runc makes the container's pty and sends its master to this process over the console
     // socket (as docker's shim has it); the container is then this process's child.
-    const container = await startRuntime(engine, rec.id, { terminal: true });
+    const container = await startRuntime(engine, rec.id, { terminal: true }, (rec.config.runtime as RuntimeOptions).ociRuntime);
     let outputFn: (kind: FrameKind.Stdout | FrameKind.Stderr, data: Buffer) => void = () => undefined;
     // [cols, rows]: the size the client asked for at create (its spec has it too), else 80×24.
     const asked = (rec.config.runtime as { consoleSize?: [number, number] }).consoleSize;
@@ -72,7 +72,12 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
       },
     };
   }
-  const container = await startRuntime(engine, rec.id, { stdio: [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const container = await startRuntime(
+    engine,
+    rec.id,
+    { stdio: [interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'] },
+    (rec.config.runtime as RuntimeOptions).ociRuntime,
+  );
   container.stdin?.on('error', () => undefined);
   return {
     container,

@@ -5,23 +5,35 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { cdiInjectionFor } from '../cdi/index.ts';
 import type { NetworkRecords } from '../network/records.ts';
 import { closeFd, mkdirAllInRoot, openRoot } from '../sys/in-root.ts';
 import type { StdioKind } from '../sys/spawn.ts';
 import { bridgeOf, isPredefinedNetwork } from '../network/records.ts';
 import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
-import { checkCommand, composeEnv, Executor, resolveUser, type RunningContainer, type RuntimeOptions, type SpecMount } from '../runtime/index.ts';
+import {
+  checkCommand,
+  composeEnv,
+  Executor,
+  resolveUser,
+  runtimeBinary,
+  type RunningContainer,
+  type RuntimeOptions,
+  type SpecMount,
+} from '../runtime/index.ts';
 import { attachSocketPath } from './attach.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 
 /** What the runtime calls use: the state and run roots, and the user networks a container joins. */
 export type RuntimeDeps = ContainerRoots & { readonly networks: NetworkRecords };
-import type { ContainerRecord } from './records.ts';
+import type { ContainerRecord, ContainerRecords } from './records.ts';
+import { mountSharedShm, namespacesToJoin, unmountSharedShm } from './namespaces.ts';
 import type { ContainerMount, PortBinding } from './types.ts';
 import { settings } from '../config/index.ts';
 
-function executor(engine: RuntimeDeps): Executor {
-  return new Executor(containerPaths(engine, '').runcRoot);
+/** `runtime`: the binary that starts the container (runc unless `--runtime` named another). */
+function executor(engine: RuntimeDeps, runtime?: string): Executor {
+  return new Executor(containerPaths(engine, '').runcRoot, runtime);
 }
 
 function hardLimits(): Record<string, number> {
@@ -57,10 +69,16 @@ export interface PreparedRuntime {
 }
 
 /** Network, /etc files, user, command check, bundle: after this the executor can start it. */
-export async function prepareRuntime(engine: RuntimeDeps, rec: ContainerRecord, rootfs: string): Promise<PreparedRuntime> {
+export async function prepareRuntime(
+  engine: RuntimeDeps & { readonly containers: ContainerRecords },
+  rec: ContainerRecord,
+  rootfs: string,
+): Promise<PreparedRuntime> {
   const paths = containerPaths(engine, rec.id);
   const c = rec.config;
-  const opts = c.runtime as RuntimeOptions;
+  const joined = namespacesToJoin(engine, engine.containers, rec);
+  const ownShm = await mountSharedShm(engine, rec);
+  const opts: RuntimeOptions = { ...(c.runtime as RuntimeOptions), joinNamespaces: { ...joined, ...(ownShm ? { shm: ownShm } : {}) } };
   const user = await resolveUser(rootfs, c.user, opts.groupAdd ?? []);
   const env = composeEnv(c.env, c.hostname, c.tty, user.home);
   if (c.workdir) {
@@ -72,6 +90,7 @@ export async function prepareRuntime(engine: RuntimeDeps, rec: ContainerRecord, 
     }
   }
   await checkCommand(rootfs, c.path, env, c.workdir);
+  const cdi = await cdiInjectionFor(opts);
   await mkdir(paths.netDir, { recursive: true });
   const net = await setupNetwork({
     containerId: rec.id,
@@ -92,6 +111,7 @@ export async function prepareRuntime(engine: RuntimeDeps, rec: ContainerRecord, 
       network: net,
       options: opts,
       hardLimits: hardLimits(),
+      cdi,
     });
     return {
       state: net,
@@ -113,10 +133,15 @@ export function startRuntime(
   engine: RuntimeDeps,
   id: string,
   io: { stdio: readonly [StdioKind, StdioKind, StdioKind] } | { terminal: true },
+  ociRuntime?: string,
 ): Promise<RunningContainer> {
   const paths = containerPaths(engine, id);
   const consoleSocket = join(dirname(attachSocketPath(engine, id)), `${id.slice(0, 12)}.console.sock`);
-  return executor(engine).start(id, paths.bundle, 'stdio' in io ? { stdio: io.stdio, pidFile: paths.pidFile } : { consoleSocket, pidFile: paths.pidFile });
+  return executor(engine, runtimeBinary(ociRuntime)).start(
+    id,
+    paths.bundle,
+    'stdio' in io ? { stdio: io.stdio, pidFile: paths.pidFile } : { consoleSocket, pidFile: paths.pidFile },
+  );
 }
 
 /**
@@ -125,6 +150,7 @@ export function startRuntime(
  */
 export async function teardownRuntime(engine: RuntimeDeps, rec: ContainerRecord, opts: { runcGone?: boolean } = {}): Promise<void> {
   if (!opts.runcGone) await executor(engine).delete(rec.id);
+  await unmountSharedShm(engine, rec).catch(() => undefined);
   const net = rec.state.network as NetworkAttachment | undefined;
   if (net) {
     await teardownNetwork(net);

@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import type { ImageStores } from '../image/stores.ts';
 import { loadImage } from '../image/resolve.ts';
-import { ensureEmulator, RuncStartWatch } from '../runtime/index.ts';
+import { ensureEmulator, RuncStartWatch, type RuntimeOptions } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { containerEvent } from './events.ts';
 import { JsonLogWriter } from './logs.ts';
@@ -107,9 +107,12 @@ export async function startAttached(engine: StartDeps, id: string, io: { stdin: 
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
   // With -t runc proxies a pty of its own on this terminal; without, output comes through pipes to log.
-  const child = await startRuntime(engine, rec.id, {
-    stdio: tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'],
-  });
+  const child = await startRuntime(
+    engine,
+    rec.id,
+    { stdio: tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'] },
+    (rec.config.runtime as RuntimeOptions).ociRuntime,
+  );
   const log = new JsonLogWriter(paths.log);
   const runc = new RuncStartWatch();
   if (!tty) {

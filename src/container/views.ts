@@ -1,6 +1,8 @@
 /** Docker-shaped views of a container: `ps` rows, status text, and `inspect` JSON. */
 import { humanDuration } from '../progress/units.ts';
+import { deviceRequestsView, type CdiRequest } from '../cdi/index.ts';
 import { parseDevice } from '../runtime/index.ts';
+import { hostResourceFields, type HostRuntimeView } from './host-config.ts';
 import type { ContainerRecord } from './records.ts';
 import { ZERO_TIME } from './types.ts';
 
@@ -90,9 +92,8 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
     init?: boolean;
     exposedPorts?: string[];
     devices?: string[];
-    cpuShares?: number;
-    cpusetCpus?: string;
-  };
+  } & HostRuntimeView &
+    CdiRequest;
   const net = (s.network ?? {}) as NetworkView;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const e of rt.exposedPorts ?? []) ports[e.includes('/') ? e : `${e}/tcp`] = null;
@@ -166,10 +167,10 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       DnsSearch: [],
       ExtraHosts: null,
       GroupAdd: null,
-      IpcMode: 'private',
+      IpcMode: rt.ipcMode || 'private',
       Links: null,
       OomScoreAdj: 0,
-      PidMode: '',
+      PidMode: rt.pidMode ?? '',
       Privileged: rt.privileged ?? false,
       PublishAllPorts: false,
       ReadonlyRootfs: rt.readOnly ?? false,
@@ -177,18 +178,19 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
       UTSMode: '',
       UsernsMode: '',
       ShmSize: rt.shmSize ?? 67108864,
-      Runtime: 'runc',
+      Runtime: rt.ociRuntime ?? 'runc',
       Isolation: '',
       CpuShares: rt.cpuShares ?? 0,
       Memory: rt.memory ?? 0,
       MemorySwap: rt.memorySwap ?? 0,
       NanoCpus: rt.cpus ? Math.round(rt.cpus * 1e9) : 0,
       CgroupParent: '',
-      CpusetCpus: rt.cpusetCpus ?? '',
+      ...hostResourceFields(rt),
       Devices: (rt.devices ?? []).map((spec) => {
         const d = parseDevice(spec);
         return { PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.permissions };
       }),
+      DeviceRequests: deviceRequestsView(rt),
       PidsLimit: rt.pidsLimit ?? null,
       ...(c.mounts.some((m) => m.type === 'tmpfs')
         ? { Tmpfs: Object.fromEntries(c.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.destination, (m.options ?? []).join(',')])) }

@@ -1,5 +1,5 @@
 /**
- * Instruction flags as typed values: RUN `--mount`, `--network`, `--security`; COPY/ADD
+ * Instruction flags as typed values: RUN `--mount`, `--network`, `--security`, `--device`; COPY/ADD
  * `--from`, `--chown`, `--chmod`, `--link`, `--parents`, `--exclude`, ADD `--checksum`,
  * `--keep-git-dir`, `--unpack`. The instruction keeps its flags as written (`flags`, which the
  * build cache keys hash); these functions read them.
@@ -50,10 +50,19 @@ export interface RunMount {
 export type RunNetwork = 'default' | 'none' | 'host';
 export type RunSecurity = 'sandbox' | 'insecure';
 
+/** One `RUN --device=NAME[,required[=BOOL]]` (BuildKit's labs syntax): a CDI device the step asks for. */
+export interface RunDevice {
+  /** A CDI name, `vendor.com/class=name`; the builder checks it. */
+  readonly name: string;
+  /** Fail the step when no spec defines it (else the step runs without it). */
+  readonly required: boolean;
+}
+
 export interface RunFlags {
   readonly mounts: readonly RunMount[];
   readonly network?: RunNetwork;
   readonly security?: RunSecurity;
+  readonly devices: readonly RunDevice[];
 }
 
 export interface CopyFlags {
@@ -277,7 +286,23 @@ export function runFlags(flags: RawFlags, expand?: Expand): RunFlags {
     mounts: (flags.mount ?? []).map((m) => parseRunMount(m, expand)),
     network: oneOf('network', flags.network?.[0], ['default', 'none', 'host'] as const),
     security: oneOf('security', flags.security?.[0], ['sandbox', 'insecure'] as const),
+    devices: (flags.device ?? []).map((d) => parseRunDevice(d, expand)),
   };
+}
+
+/** `--device=NAME[,required[=BOOL]]`: the name holds `=` itself, so the options follow the first comma. */
+export function parseRunDevice(spec: string, expand?: Expand): RunDevice {
+  const [rawName = '', ...options] = spec.split(',');
+  const name = word(rawName, expand)!;
+  if (!name) throw invalid(`invalid --device=${shown(spec)}: a device name is required`, 'use --device=vendor.com/class=name[,required]');
+  let required = false;
+  for (const o of options) {
+    const eq = o.indexOf('=');
+    const key = eq < 0 ? o : o.slice(0, eq);
+    if (key !== 'required') throw invalid(`unexpected key '${shown(key)}' in --device=${shown(spec)}`, 'use --device=vendor.com/class=name[,required]');
+    required = eq < 0 ? true : parseBool(o.slice(eq + 1), 'required');
+  }
+  return { name, required };
 }
 
 /** A word of a flag BuildKit expands; at parse time a word with `$` is left for later. */

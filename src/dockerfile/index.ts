@@ -14,7 +14,7 @@
  *   `Instruction` per node (a discriminated union on `kind`), flags checked per
  *   instruction, grouped into `Stage`s; ARGs before the first FROM are `globalArgs`.
  * - `runFlags(flags, expand?)` / `copyFlags(flags, expand?)` (flags.ts): RUN's and COPY/ADD's
- *   flags as typed values (mounts, network, security; from, chown, chmod, link, parents,
+ *   flags as typed values (mounts, network, security, devices; from, chown, chmod, link, parents,
  *   exclude, checksum); checked at parse time, read again expanded by the builder.
  * - `planBuild(dockerfile, { buildArgs, target, targetPlatform, buildPlatform })` (plan.ts):
  *   the stage graph the builder runs: the target, the stages it needs with their expanded
@@ -71,6 +71,8 @@ export {
   type MountSharing,
   type RunNetwork,
   type RunSecurity,
+  type RunDevice,
+  parseRunDevice,
   type CopyFlags,
   type Expand,
 } from './flags.ts';

@@ -58,7 +58,7 @@ export interface Dockerfile {
 
 const FLAGS: Readonly<Record<string, { single?: string[]; multi?: string[]; bool?: string[] }>> = {
   from: { single: ['platform'] },
-  run: { single: ['network', 'security'], multi: ['mount'] },
+  run: { single: ['network', 'security'], multi: ['mount', 'device'] },
   copy: { single: ['from', 'chown', 'chmod'], bool: ['link', 'parents'], multi: ['exclude'] },
   add: { single: ['chown', 'chmod', 'checksum'], bool: ['link', 'keep-git-dir', 'unpack'], multi: ['exclude'] },
   healthcheck: { single: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'] },

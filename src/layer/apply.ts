@@ -49,7 +49,7 @@ import { BerthError, errnoCode, isBerthError } from '../errors/index.ts';
 import type { Digest } from '../oci/digest.ts';
 import { ApplyTree } from './apply-tree.ts';
 import { decompressAuto, hashingStream } from './compress.ts';
-import { DirectWriter, writeAt } from './direct-write.ts';
+import { DirectWriter, writeDirect } from './direct-write.ts';
 import { makeNode, makeWhiteouts } from '../sys/device-nodes.ts';
 import { setXattrs } from '../sys/xattr.ts';
 import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
@@ -124,6 +124,8 @@ const writeAsync = promisify(write);
 
 /** Files above this size are written on the thread pool (see writeFile). */
 const BIG_FILE = 1 << 20;
+/** Files from this size up (model weights) are written past the page cache where they can be. */
+const DIRECT_FILE = 32 << 20;
 
 /** Applies one entry; returns a promise only for the work that has to wait (streamed bodies, device nodes). */
 function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promise<void> | undefined {
@@ -246,63 +248,6 @@ function writeFile(tree: ApplyTree, entry: TarEntry, path: string, rel: string, 
       closeSync(fd!);
     }
   })();
-}
-
-/** Files from this size up (model weights) are written past the page cache where they can be. */
-const DIRECT_FILE = 32 << 20;
-/** The size of a direct write, and how many may be on their way to the disk at once. */
-const STAGE = 4 << 20;
-const STAGES = 4;
-
-/**
- * A big file's body, gathered into aligned stages and written with O_DIRECT (direct-write.ts),
- * up to STAGES at once, so that the decompression and the hash go on meanwhile; the last
- * partial stage goes through `fd`, so that the writes keep up with the gunzip in front of
- * them (docs/benchmarks.md). The
- * cost: the file is not in the page cache when a container first reads it. Its bytes reach
- * the disk here; the tree's other files are written back later, as before.
- */
-async function writeDirect(direct: DirectWriter, fd: number, body: AsyncIterable<Buffer>): Promise<void> {
-  const free: Buffer[] = [];
-  const writing = new Set<Promise<void>>();
-  let failure: unknown;
-  let stage: Buffer | undefined;
-  let filled = 0;
-  let pos = 0; // where `stage` starts in the file
-  try {
-    for await (const chunk of body) {
-      for (let off = 0; off < chunk.length && failure === undefined; ) {
-        if (!stage) {
-          while (!free.length && writing.size >= STAGES) await Promise.race(writing);
-          stage = free.pop() ?? direct.buffer(STAGE);
-          filled = 0;
-        }
-        const n = chunk.copy(stage, filled, off);
-        off += n;
-        filled += n;
-        if (filled === STAGE) {
-          const buf = stage;
-          const w: Promise<void> = direct
-            .write(buf, pos, fd)
-            .catch((e: unknown) => void (failure ??= e))
-            .finally(() => {
-              writing.delete(w);
-              free.push(buf);
-            });
-          writing.add(w);
-          pos += STAGE;
-          stage = undefined;
-        }
-      }
-      if (failure !== undefined) break;
-    }
-    // The last, partial stage is not whole blocks: it goes through the page cache.
-    if (stage && filled && failure === undefined) await writeAt(fd, stage.subarray(0, filled), pos);
-  } finally {
-    await Promise.all(writing);
-    await direct.close();
-  }
-  if (failure !== undefined) throw failure;
 }
 
 /** The process's umask, read once: it decides whether a file is created with its final mode. */

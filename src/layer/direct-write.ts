@@ -101,3 +101,57 @@ export class DirectWriter {
     await this.fh.close();
   }
 }
+
+/** The size of a direct write, and how many may be on their way to the disk at once. */
+const STAGE = 4 << 20;
+const STAGES = 4;
+
+/**
+ * A big file's body, gathered into aligned stages and written with O_DIRECT (the class above),
+ * up to STAGES at once, so that the decompression and the hash go on meanwhile; the last
+ * partial stage goes through `fd`, so that the writes keep up with the gunzip in front of
+ * them (docs/benchmarks.md). The cost: the file is not in the page cache when a container
+ * first reads it. Its bytes reach the disk here; a layer's other files are written back later.
+ */
+export async function writeDirect(direct: DirectWriter, fd: number, body: AsyncIterable<Buffer>): Promise<void> {
+  const free: Buffer[] = [];
+  const writing = new Set<Promise<void>>();
+  let failure: unknown;
+  let stage: Buffer | undefined;
+  let filled = 0;
+  let pos = 0; // where `stage` starts in the file
+  try {
+    for await (const chunk of body) {
+      for (let off = 0; off < chunk.length && failure === undefined; ) {
+        if (!stage) {
+          while (!free.length && writing.size >= STAGES) await Promise.race(writing);
+          stage = free.pop() ?? direct.buffer(STAGE);
+          filled = 0;
+        }
+        const n = chunk.copy(stage, filled, off);
+        off += n;
+        filled += n;
+        if (filled === STAGE) {
+          const buf = stage;
+          const w: Promise<void> = direct
+            .write(buf, pos, fd)
+            .catch((e: unknown) => void (failure ??= e))
+            .finally(() => {
+              writing.delete(w);
+              free.push(buf);
+            });
+          writing.add(w);
+          pos += STAGE;
+          stage = undefined;
+        }
+      }
+      if (failure !== undefined) break;
+    }
+    // The last, partial stage is not whole blocks: it goes through the page cache.
+    if (stage && filled && failure === undefined) await writeAt(fd, stage.subarray(0, filled), pos);
+  } finally {
+    await Promise.all(writing);
+    await direct.close();
+  }
+  if (failure !== undefined) throw failure;
+}

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
 
 export interface DeviceRequest {
   readonly pathOnHost: string;
@@ -40,8 +40,12 @@ export function deviceOf(spec: string): { node: Record<string, unknown>; rule: R
   try {
     st = statSync(d.pathOnHost);
   } catch (e) {
-    // Not NOT_FOUND: the docker CLI answers any 404 from create by pulling the image.
-    throw new BerthError('INVALID_ARGUMENT', `error gathering device information while adding custom device "${d.pathOnHost}": ${(e as Error).message}`);
+    const prefix = `error gathering device information while adding custom device "${d.pathOnHost}"`;
+    // A missing path exits 127 as with docker, whose CLI gives that status to any error that
+    // says "no such file or directory"; the API's 400 carries the same words to the docker
+    // CLI. Not NOT_FOUND: the docker CLI answers any 404 from create by pulling the image.
+    if (errnoCode(e) === 'ENOENT') throw new BerthError('CMD_NOT_FOUND', `${prefix}: no such file or directory`);
+    throw new BerthError('INVALID_ARGUMENT', `${prefix}: ${(e as Error).message}`);
   }
   if (!st.isCharacterDevice() && !st.isBlockDevice()) {
     throw new BerthError('INVALID_ARGUMENT', `error gathering device information while adding custom device "${d.pathOnHost}": not a device node`);

@@ -23,9 +23,11 @@ import { join, posix } from 'node:path';
 import { closeFd, fdPath, hostPathOf, openInRoot, openRoot, splitLeaf } from '../sys/in-root.ts';
 import { exitStatus, waitAdoptedChild, waitChild, type SpawnedChild, type StdioKind } from '../sys/spawn.ts';
 import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/terminal.ts';
+import type { CdiInjection } from '../cdi/index.ts';
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
 import { buildSpec, type NetNamespace, type RuntimeOptions } from './spec.ts';
+import { specJson } from './ulimits.ts';
 import type { ResolvedUser } from './user.ts';
 
 /**
@@ -66,6 +68,8 @@ export interface ContainerSpec {
   readonly options?: RuntimeOptions;
   /** Hard limits of this process: a spec may never ask above them. */
   readonly hardLimits?: Readonly<Record<string, number>>;
+  /** The CDI devices' edits (cdi/request.ts). */
+  readonly cdi?: CdiInjection;
 }
 
 export type StartIo =
@@ -183,9 +187,12 @@ function resolveDestinations(rootfs: string, mounts: readonly SpecMount[]): Spec
 export class Executor {
   private readonly runc: Runc;
 
-  /** `stateRoot`: runc's --root, where it keeps the state of the containers it runs. */
-  constructor(stateRoot: string) {
-    this.runc = new Runc(stateRoot);
+  /**
+   * `stateRoot`: runc's --root, where it keeps the state of the containers it runs;
+   * `runtime`: the runtime binary (runc unless `--runtime` named another).
+   */
+  constructor(stateRoot: string, runtime?: string) {
+    this.runc = new Runc(stateRoot, runtime);
   }
 
   /** The OCI spec of `spec`, with its mounts resolved inside the rootfs. */
@@ -204,6 +211,8 @@ export class Executor {
       netns: netnsOf(spec.network),
       options: spec.options ?? {},
       hardLimits: spec.hardLimits,
+      // A CDI mount's destination is resolved inside the rootfs as every other mount's is.
+      cdi: spec.cdi && { ...spec.cdi, mounts: resolveDestinations(spec.rootfs, spec.cdi.mounts) },
     });
   }
 
@@ -212,7 +221,7 @@ export class Executor {
    * small file, where a trip through the thread pool would cost more than the write.
    */
   writeBundle(spec: ContainerSpec): void {
-    const config = JSON.stringify(this.specOf(spec));
+    const config = specJson(this.specOf(spec)); // rlimits are uint64s, which JSON.stringify cannot write
     mkdirSync(spec.bundle, { recursive: true, mode: 0o700 });
     const path = join(spec.bundle, 'config.json');
     const tmp = `${path}.${process.pid}.tmp`;

@@ -41,7 +41,11 @@ export const RUNC = settings().runc ?? ['/usr/sbin/runc', '/usr/bin/runc', '/usr
 
 /** runc's own commands, all started through sys/spawn.ts; executor.ts is the one user of `run` and `exec`. */
 export class Runc {
-  constructor(private readonly stateRoot: string) {}
+  /** `binary`: runc, or another OCI runtime with its command line (`--runtime`). */
+  constructor(
+    private readonly stateRoot: string,
+    private readonly binary: string = RUNC,
+  ) {}
 
   private base(): string[] {
     return ['--root', this.stateRoot];
@@ -49,7 +53,7 @@ export class Runc {
 
   /** Runs a runc command to its end; rejects with its stderr when it fails. */
   private async command(args: readonly string[]): Promise<string> {
-    const r = await runChild(RUNC, [...this.base(), ...args]);
+    const r = await runChild(this.binary, [...this.base(), ...args]);
     if (r.status !== 0) throw Object.assign(new Error(r.stderr.trim() || `runc ${args[0]} exited with ${r.status}`), { stderr: r.stderr });
     return r.stdout;
   }
@@ -59,7 +63,9 @@ export class Runc {
    * its own terminal when the spec asks for one) and exits with the container's status.
    */
   run(id: string, bundle: string, opts: { stdio: readonly [StdioKind, StdioKind, StdioKind]; pidFile?: string }): SpawnedChild {
-    return spawnChild(RUNC, [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id], { stdio: opts.stdio });
+    return spawnChild(this.binary, [...this.base(), 'run', '--bundle', bundle, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id], {
+      stdio: opts.stdio,
+    });
   }
 
   /**
@@ -69,7 +75,7 @@ export class Runc {
    */
   runWithConsole(id: string, bundle: string, opts: { consoleSocket: string; pidFile: string }): SpawnedChild {
     const args = [...this.base(), 'run', '--detach', '--console-socket', opts.consoleSocket, '--pid-file', opts.pidFile, '--bundle', bundle, id];
-    return spawnChild(RUNC, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    return spawnChild(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
 
   /**
@@ -101,7 +107,7 @@ export class Runc {
       ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []),
       id,
     ];
-    return spawnChild(RUNC, args, { stdio: opts.stdio, longLived: opts.longLived });
+    return spawnChild(this.binary, args, { stdio: opts.stdio, longLived: opts.longLived });
   }
 
   async kill(id: string, signal: string): Promise<void> {

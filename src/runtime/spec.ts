@@ -5,17 +5,22 @@
  * Docker's default seccomp profile (seccomp.ts).
  */
 import { existsSync } from 'node:fs';
+import { applyCdiInjection, type CdiInjection, type GpuRequest } from '../cdi/index.ts';
 import { BerthError } from '../errors/index.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
 import { deviceOf } from './devices.ts';
+import { cgroupResources, DEFAULT_SHM_SIZE, type HostResourceOptions } from './host-resources.ts';
+import { containerNamespaces, type NamespaceOptions, type NetNamespace, specSysctls, withIpcShm } from './namespaces.ts';
 import { seccompFor } from './seccomp.ts';
 import { parseSecurityOpts } from './security-opt.ts';
+import { specRlimits } from './ulimits.ts';
 import type { ResolvedUser } from './user.ts';
 
 /** The init for `--init`: a static tini, so it runs in any image (busybox has no libc). */
 export const INIT_BINARY = ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/bin/tini'].find((p) => existsSync(p)) ?? '/usr/bin/tini-static';
 
-export interface RuntimeOptions {
+/** What create decided for the runtime; the IPC/PID/sysctl and cgroup fields are declared beside their use. */
+export interface RuntimeOptions extends NamespaceOptions, HostResourceOptions {
   readonly readOnly?: boolean;
   readonly capAdd?: readonly string[];
   readonly capDrop?: readonly string[];
@@ -26,10 +31,7 @@ export interface RuntimeOptions {
   readonly memorySwap?: number;
   readonly cpus?: number;
   readonly pidsLimit?: number;
-  /** CPU shares (cgroup v1 weight), as `--cpu-shares`. */
-  readonly cpuShares?: number;
-  /** The CPUs the container may run on, as `--cpuset-cpus` (`0-2,4`). */
-  readonly cpusetCpus?: string;
+  /** `--ulimit` values, NAME=SOFT[:HARD] (ulimits.ts). */
   readonly ulimits?: readonly string[];
   readonly shmSize?: number;
   readonly groupAdd?: readonly string[];
@@ -37,9 +39,15 @@ export interface RuntimeOptions {
   readonly devices?: readonly string[];
   /** A terminal's first size, [rows, cols]. */
   readonly consoleSize?: readonly [number, number];
+  /** CDI devices by qualified name (`vendor.com/class=name`), injected when the spec is built (cdi/). */
+  readonly cdiDevices?: readonly string[];
+  /** `--gpus` requests, served as `nvidia.com/gpu` CDI devices. */
+  readonly gpus?: readonly GpuRequest[];
+  /** The CDI spec dirs of the create. */
+  readonly cdiSpecDirs?: readonly string[];
 }
 
-export type NetNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
+export type { NetNamespace } from './namespaces.ts';
 
 export interface SpecInput {
   readonly id: string;
@@ -56,6 +64,8 @@ export interface SpecInput {
   /** Hard limits of this process: a spec may never ask above them. */
   readonly hardLimits?: Readonly<Record<string, number>>;
   readonly initPath?: string;
+  /** What the container's CDI devices add (cdi/request.ts resolved it from `options`). */
+  readonly cdi?: CdiInjection;
 }
 
 function normCap(c: string): string {
@@ -91,63 +101,25 @@ export function composeEnv(env: readonly string[], hostname: string, tty: boolea
   return out;
 }
 
-const RLIMITS: Record<string, string> = {
-  nofile: 'RLIMIT_NOFILE',
-  nproc: 'RLIMIT_NPROC',
-  core: 'RLIMIT_CORE',
-  memlock: 'RLIMIT_MEMLOCK',
-  stack: 'RLIMIT_STACK',
-  fsize: 'RLIMIT_FSIZE',
-  cpu: 'RLIMIT_CPU',
-  data: 'RLIMIT_DATA',
-  as: 'RLIMIT_AS',
-  locks: 'RLIMIT_LOCKS',
-  sigpending: 'RLIMIT_SIGPENDING',
-  msgqueue: 'RLIMIT_MSGQUEUE',
-  nice: 'RLIMIT_NICE',
-  rtprio: 'RLIMIT_RTPRIO',
-  rss: 'RLIMIT_RSS',
-};
-
-export function parseUlimits(specs: readonly string[], hard: Readonly<Record<string, number>> = {}) {
-  return specs.map((s) => {
-    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
-    if (!m || !RLIMITS[m[1]!])
-      throw new BerthError('INVALID_ARGUMENT', `invalid ulimit argument: "${s}"`, { hint: 'use name=soft[:hard], e.g. nofile=1024:2048' });
-    const type = RLIMITS[m[1]!]!;
-    const soft = Number(m[2]);
-    const hardWanted = m[3] === undefined ? soft : Number(m[3]);
-    if (soft > hardWanted) throw new BerthError('INVALID_ARGUMENT', `ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hardWanted}`);
-    const cap = hard[type];
-    if (cap !== undefined && hardWanted > cap) {
-      throw new BerthError('INVALID_ARGUMENT', `ulimit ${m[1]}=${hardWanted} is above this host's hard limit of ${cap}`, { hint: `ask for at most ${cap}` });
-    }
-    return { type, soft, hard: hardWanted };
-  });
+export function buildSpec(input: SpecInput): Record<string, unknown> {
+  const spec = buildBaseSpec(input);
+  if (input.cdi) applyCdiInjection(spec, input.cdi);
+  return spec;
 }
 
-export function buildSpec(input: SpecInput): Record<string, unknown> {
+function buildBaseSpec(input: SpecInput): Record<string, unknown> {
   const o = input.options;
   const caps = capabilitySet(o);
   const security = parseSecurityOpts(o.securityOpt);
   const noNewPrivileges = security.noNewPrivileges;
   const seccomp = seccompFor(o, caps);
   const args = o.init ? ['/sbin/docker-init', '--', ...input.args] : [...input.args];
-  const mounts: SpecMount[] = [...defaultMounts(o.shmSize ?? 64 * 1024 * 1024)];
+  const mounts: SpecMount[] = withIpcShm(defaultMounts(o.shmSize || DEFAULT_SHM_SIZE), o);
   if (o.init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath ?? INIT_BINARY, options: ['rbind', 'ro', 'rprivate'] });
   mounts.push(...input.mounts);
-  const namespaces: Array<Record<string, string>> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (input.netns.kind === 'new') namespaces.push({ type: 'network' });
-  if (input.netns.kind === 'path') namespaces.push({ type: 'network', path: input.netns.path });
+  const namespaces = containerNamespaces(o, input.netns);
   const devices = (o.devices ?? []).map(deviceOf);
-  const resources: Record<string, unknown> = { devices: [...defaultDeviceRules(!!o.privileged), ...devices.map((d) => d.rule)] };
-  if (o.memory) resources.memory = { limit: o.memory, swap: o.memorySwap === -1 ? -1 : (o.memorySwap ?? o.memory * 2) };
-  const cpu: Record<string, unknown> = {};
-  if (o.cpus) Object.assign(cpu, { quota: Math.round(o.cpus * 100000), period: 100000 });
-  if (o.cpuShares) cpu.shares = o.cpuShares;
-  if (o.cpusetCpus) cpu.cpus = o.cpusetCpus;
-  if (Object.keys(cpu).length) resources.cpu = cpu;
-  if (o.pidsLimit !== undefined && o.pidsLimit > 0) resources.pids = { limit: o.pidsLimit };
+  const resources: Record<string, unknown> = { devices: [...defaultDeviceRules(!!o.privileged), ...devices.map((d) => d.rule)], ...cgroupResources(o) };
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -158,7 +130,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       env: composeEnv(input.env, input.hostname, input.tty, input.user.home),
       cwd: input.workdir || '/',
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
-      rlimits: parseUlimits(o.ulimits ?? [], input.hardLimits),
+      rlimits: specRlimits(o.ulimits ?? [], input.hardLimits),
       noNewPrivileges,
       oomScoreAdj: 0,
     },
@@ -169,6 +141,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       ...(seccomp ? { seccomp } : {}),
       ...(devices.length ? { devices: devices.map((d) => d.node) } : {}),
       resources,
+      ...specSysctls(o, input.netns),
       cgroupsPath: `/berth/${input.id}`,
       namespaces,
       maskedPaths: o.privileged || security.unconfinedSystemPaths ? [] : MASKED_PATHS,

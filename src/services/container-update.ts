@@ -10,23 +10,12 @@ import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
 import { Runc } from '../runtime/index.ts';
+import { checkHostResources } from '../runtime/host-resources.ts';
 import type { RuntimeOptions } from '../runtime/spec.ts';
 
 export type ResourceUpdate = Pick<RuntimeOptions, 'memory' | 'memorySwap' | 'cpus' | 'cpuShares' | 'cpusetCpus' | 'pidsLimit'>;
 
 const MIN_MEMORY = 6 * 1024 * 1024;
-
-/** The CPUs a `--cpuset-cpus` list names (`0-2,4`); undefined when it is not such a list. */
-export function cpusetList(spec: string): number[] | undefined {
-  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(spec)) return undefined;
-  const out: number[] = [];
-  for (const part of spec.split(',')) {
-    const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    if (b! < a || b! - a > 4096) return undefined;
-    for (let n = a; n <= b!; n++) out.push(n);
-  }
-  return out;
-}
 
 /** The limits after the update, refused as docker refuses them. */
 function checked(current: ResourceUpdate, u: ResourceUpdate): ResourceUpdate {
@@ -35,16 +24,10 @@ function checked(current: ResourceUpdate, u: ResourceUpdate): ResourceUpdate {
   if (u.cpus !== undefined && (u.cpus < 0.01 || u.cpus > ncpu)) {
     throw new BerthError('INVALID_ARGUMENT', `Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
   }
-  if (u.cpuShares !== undefined && (!Number.isInteger(u.cpuShares) || u.cpuShares < 0))
-    throw new BerthError('INVALID_ARGUMENT', `invalid CPU shares: ${u.cpuShares}`);
+  if (u.cpuShares !== undefined && !Number.isInteger(u.cpuShares)) throw new BerthError('INVALID_ARGUMENT', `invalid CPU shares: ${u.cpuShares}`);
   if (u.pidsLimit !== undefined && !Number.isInteger(u.pidsLimit)) throw new BerthError('INVALID_ARGUMENT', `invalid pids limit: ${u.pidsLimit}`);
-  if (u.cpusetCpus !== undefined) {
-    const list = cpusetList(u.cpusetCpus);
-    if (!list) throw new BerthError('INVALID_ARGUMENT', `Invalid value ${u.cpusetCpus} for cpuset cpus`);
-    const missing = list.find((n) => n >= ncpu);
-    if (missing !== undefined)
-      throw new BerthError('INVALID_ARGUMENT', `Requested CPUs are not available - requested ${u.cpusetCpus}, available: 0-${ncpu - 1}`);
-  }
+  // The shares' range and the cpuset's syntax and presence on this host, as create checks them.
+  checkHostResources({ cpuShares: u.cpuShares, cpusetCpus: u.cpusetCpus });
   const next: ResourceUpdate = { ...current, ...Object.fromEntries(Object.entries(u).filter(([, v]) => v !== undefined)) };
   const memory = next.memory ?? 0;
   if (u.memorySwap !== undefined && u.memorySwap !== -1) {

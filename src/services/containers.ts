@@ -3,6 +3,7 @@
  * missing), list, inspect, prune, and the lifecycle verbs of container/control.ts. Starting
  * is start.ts; logs, attach, exec and cp are container-io.ts: a `run` loads only what it runs.
  */
+import { checkCdiRequest } from '../cdi/index.ts';
 import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
 import type { ContainerRecord } from '../container/records.ts';
@@ -49,6 +50,7 @@ export async function createContainer(
   }
   // A host device that is not there is refused now, as docker does, not when the container starts.
   for (const d of (opts.runtime.devices as readonly string[] | undefined) ?? []) deviceOf(d);
+  await checkCdiRequest(opts.runtime);
   const image = await ensureImage(deps, opts.image, { pull: opts.pull, platform: opts.platform, log: messages.log });
   if (!opts.platform && image.config.architecture !== hostPlatform().architecture) {
     messages.warn?.(

@@ -12,6 +12,9 @@ const MAX_OPTIONS = 4000;
 /** mount(2)'s MS_RDONLY flag. */
 const MS_RDONLY = 1;
 
+/** mount(2)'s MS_NOSUID | MS_NODEV | MS_NOEXEC. */
+const MS_NOSUID_NODEV_NOEXEC = 2 | 4 | 8;
+
 export interface OverlayMount {
   /** The directory the lowerdirs are named in. */
   readonly layersRoot: string;
@@ -58,6 +61,13 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
     { cwd: m.layersRoot },
   );
   return lower;
+}
+
+/** Mounts a tmpfs (nosuid, nodev, noexec) at `target` with `options` such as `size=` and `mode=`. */
+export async function mountTmpfs(target: string, options: readonly string[]): Promise<void> {
+  const native = sys();
+  if (native) native.mountSync('shm', target, 'tmpfs', MS_NOSUID_NODEV_NOEXEC, options.join(','));
+  else await execFileAsync('mount', ['-t', 'tmpfs', '-o', ['nosuid', 'nodev', 'noexec', ...options].join(','), 'shm', target]);
 }
 
 /**

@@ -141,9 +141,44 @@ const CASES: Array<{ name: string; body: Record<string, unknown>; query?: { name
     },
   },
   {
-    name: 'CpuQuota over CpuPeriod is a CPU count',
+    name: 'CpuQuota and CpuPeriod are the CFS quota and period, as given',
     body: { Image: 'bb:1', HostConfig: { CpuQuota: 50000, CpuPeriod: 100000 } },
-    want: { runtime: { cpus: 0.5 } },
+    want: { runtime: { cpus: undefined, cpuQuota: 50000, cpuPeriod: 100000 } },
+  },
+  {
+    name: 'the host fields: IPC and PID modes, sysctls, ulimits, cpusets, shares, reservation, runtime',
+    body: {
+      Image: 'bb:1',
+      HostConfig: {
+        IpcMode: 'shareable',
+        PidMode: 'host',
+        Sysctls: { 'net.ipv4.ip_forward': '1' },
+        Ulimits: [{ Name: 'memlock', Soft: -1, Hard: -1 }],
+        CpusetCpus: '0',
+        CpusetMems: '0',
+        CpuShares: 512,
+        MemoryReservation: 64 << 20,
+        Runtime: '/usr/local/bin/gpu-runc',
+      },
+    },
+    want: {
+      runtime: {
+        ipcMode: 'shareable',
+        pidMode: 'host',
+        sysctls: { 'net.ipv4.ip_forward': '1' },
+        ulimits: ['memlock=-1:-1'],
+        cpusetCpus: '0',
+        cpusetMems: '0',
+        cpuShares: 512,
+        memoryReservation: 64 << 20,
+        ociRuntime: '/usr/local/bin/gpu-runc',
+      },
+    },
+  },
+  {
+    name: "IpcMode and PidMode '' are the container's own",
+    body: { Image: 'bb:1', HostConfig: { IpcMode: '', PidMode: '', Runtime: 'runc' } },
+    want: { runtime: { ipcMode: undefined, pidMode: undefined, ociRuntime: undefined } },
   },
   { name: 'PidsLimit 0 and -1 are unlimited', body: { Image: 'bb:1', HostConfig: { PidsLimit: -1 } }, want: { runtime: { pidsLimit: undefined } } },
   {
@@ -154,7 +189,7 @@ const CASES: Array<{ name: string; body: Record<string, unknown>; query?: { name
     },
     want: { runtime: { devices: ['/dev/fuse:/dev/fuse:rwm', '/dev/null:/dev/n:r'] } },
   },
-  { name: 'CpuShares is accepted with a warning', body: { Image: 'bb:1', HostConfig: { CpuShares: 512 } }, want: {}, warnings: /CpuShares/ },
+  { name: 'CpuShares is the relative CPU weight', body: { Image: 'bb:1', HostConfig: { CpuShares: 512 } }, want: { runtime: { cpuShares: 512 } } },
 ];
 
 const ERRORS: Array<{ name: string; body: unknown; code: string; message: RegExp }> = [
@@ -198,6 +233,27 @@ const ERRORS: Array<{ name: string; body: unknown; code: string; message: RegExp
     message: /inline/,
   },
   { name: 'a bad security option', body: { Image: 'bb:1', HostConfig: { SecurityOpt: ['bogus=1'] } }, code: 'INVALID_ARGUMENT', message: /security-opt/ },
+  { name: 'an unknown IpcMode', body: { Image: 'bb:1', HostConfig: { IpcMode: 'bogus' } }, code: 'INVALID_ARGUMENT', message: /Invalid IPC mode: bogus/ },
+  { name: 'an unknown PidMode', body: { Image: 'bb:1', HostConfig: { PidMode: 'bogus' } }, code: 'INVALID_ARGUMENT', message: /invalid PID mode/ },
+  {
+    name: 'an unknown ulimit',
+    body: { Image: 'bb:1', HostConfig: { Ulimits: [{ Name: 'as', Soft: 1, Hard: 1 }] } },
+    code: 'INVALID_ARGUMENT',
+    message: /invalid ulimit type: as/,
+  },
+  {
+    name: 'a ulimit whose soft limit is above its hard one',
+    body: { Image: 'bb:1', HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 5 }] } },
+    code: 'INVALID_ARGUMENT',
+    message: /soft limit must be less than or equal to hard limit: 10 > 5/,
+  },
+  {
+    name: 'a sysctl outside the namespaced ones',
+    body: { Image: 'bb:1', HostConfig: { Sysctls: { 'vm.swappiness': '1' } } },
+    code: 'INVALID_ARGUMENT',
+    message: /not allowed/,
+  },
+  { name: 'a non-integer CpuShares', body: { Image: 'bb:1', HostConfig: { CpuShares: 1.5 } }, code: 'INVALID_ARGUMENT', message: /CpuShares/ },
 ];
 
 describe('mapCreateBody', () => {

@@ -72,6 +72,16 @@ const CASES: ReadonlyArray<{ name: SettingName; variable: string; unset: unknown
     ],
     bad: ['\0'],
   },
+  {
+    name: 'cdiSpecDirs',
+    variable: 'BERTH_CDI_SPEC_DIRS',
+    unset: undefined,
+    good: [
+      ['/etc/cdi', ['/etc/cdi']],
+      ['/a:/b', ['/a', '/b']],
+    ],
+    bad: [':', 'a\0b'],
+  },
   { name: 'nofileHard', variable: 'BERTH_NOFILE_HARD', unset: 20000, good: [['1024', 1024]], bad: ['0', '-1', '1e4', 'many', '10.5'] },
   {
     name: 'noNative',
@@ -125,7 +135,7 @@ describe('settings from the environment', () => {
         assert.equal(settingsFrom({ [c.variable]: '' })[c.name], c.unset);
       });
       for (const [raw, value] of c.good) {
-        it(`reads ${JSON.stringify(raw)} as ${String(value)}`, () => assert.equal(settingsFrom({ [c.variable]: raw })[c.name], value));
+        it(`reads ${JSON.stringify(raw)} as ${String(value)}`, () => assert.deepEqual(settingsFrom({ [c.variable]: raw })[c.name], value));
       }
       for (const raw of c.bad) {
         it(`refuses ${JSON.stringify(raw)} with a hint that names it`, () => {

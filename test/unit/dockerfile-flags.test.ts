@@ -114,9 +114,9 @@ describe('parseRunMount: parse time and expansion', () => {
 
 describe('runFlags', () => {
   it('network and security', () => {
-    assert.deepEqual(runFlags({ network: ['none'], security: ['insecure'] }), { mounts: [], network: 'none', security: 'insecure' });
-    assert.deepEqual(runFlags({ network: ['host'] }), { mounts: [], network: 'host', security: undefined });
-    assert.deepEqual(runFlags({ network: ['default'], security: ['sandbox'] }), { mounts: [], network: 'default', security: 'sandbox' });
+    assert.deepEqual(runFlags({ network: ['none'], security: ['insecure'] }), { mounts: [], network: 'none', security: 'insecure', devices: [] });
+    assert.deepEqual(runFlags({ network: ['host'] }), { mounts: [], network: 'host', security: undefined, devices: [] });
+    assert.deepEqual(runFlags({ network: ['default'], security: ['sandbox'] }), { mounts: [], network: 'default', security: 'sandbox', devices: [] });
     assert.throws(() => runFlags({ network: ['bridge'] }), invalid(/unsupported --network value "bridge"/));
     assert.throws(() => runFlags({ security: ['privileged'] }), invalid(/unsupported --security value "privileged"/));
   });

@@ -77,6 +77,22 @@ const table: Array<[string, string, string, LintInput['context']?]> = [
   ],
   ['BL018', 'FROM a:1\nCOPY data/train.csv /d/\nUSER a\n', 'FROM a:1\nCOPY src /app/\nUSER a\n', ctx(['data/train.csv'])],
   ['BL019', 'FROM a:1\nUSER a\n', 'FROM a:1\nUSER a\n', ctx([], 500e6, false)],
+  [
+    'BL020',
+    'FROM a:1\nRUN pip install --no-cache-dir torch==2.3.0 numpy\nUSER a\n',
+    'FROM a:1\nRUN pip install --no-cache-dir torchmetrics-lite numpy\nUSER a\n',
+  ],
+  [
+    'BL020',
+    'FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime\nUSER a\n',
+    'FROM python:3.11-slim\nRUN apt-get install -y --no-install-recommends python3-numpy\nUSER a\n',
+  ],
+  ['BL020', 'FROM a:1\nRUN conda install -y pytorch torchvision -c pytorch\nUSER a\n', 'FROM a:1\nRUN echo torch\nUSER a\n'],
+  [
+    'BL020',
+    'FROM a:1\nRUN if [ -n "$T" ]; then apt-get install -y --no-install-recommends python3-torch; fi\nUSER a\n',
+    'FROM a:1\nCOPY torch /opt/torch\nUSER a\n',
+  ],
 ];
 
 describe('every rule fires on its positive case and not on its negative case', () => {

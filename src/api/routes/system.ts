@@ -4,6 +4,7 @@
  */
 import { release } from 'node:os';
 import { BerthError } from '../../errors/index.ts';
+import { cdiSpecDirs } from '../../cdi/index.ts';
 import { systemInfo } from '../../services/system.ts';
 import type { ApiDeps } from '../deps.ts';
 import { type ApiContext, sendJson } from '../http.ts';
@@ -106,6 +107,7 @@ async function info(deps: ApiDeps, ctx: ApiContext): Promise<void> {
     ServerVersion: deps.serverVersion,
     Runtimes: { runc: { path: 'runc' } },
     DefaultRuntime: 'runc',
+    CDISpecDirs: [...cdiSpecDirs()],
     Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
     // A container outlives the server: its monitor owns it, as live-restore keeps docker's.
     LiveRestoreEnabled: true,

@@ -14,6 +14,7 @@ import { rootUser } from './root-user.ts';
 import { secretInEnv } from './secret-in-env.ts';
 import { shellFormCmd } from './shell-form-cmd.ts';
 import { singleAmpersand } from './single-ampersand.ts';
+import { torchSharedMemory } from './torch-shared-memory.ts';
 import { cdInRun, relativeWorkdir } from './workdir-rules.ts';
 
 /** Every rule, in id order. */
@@ -37,4 +38,5 @@ export const RULES: readonly Rule[] = [
   archSpecificBinary,
   copyIgnoredSource,
   largeContext,
+  torchSharedMemory,
 ];
