@@ -1,6 +1,9 @@
 /**
  * The one place where errors become exit statuses and the one-line message Docker users
- * expect: `berth: Error: <message>` then `hint: <hint>`, exit 125 for engine errors.
+ * expect: `berth: Error: <message>` then `hint: <hint>`. An engine error exits 1, as
+ * docker's do, except under `run` and `create`, where docker keeps 1 and up for the
+ * container's own status and says 125 for its own failures (126 and 127 for a command that
+ * cannot be run). Usage errors have their own statuses (usage.ts).
  */
 import { BerthError, type ErrorCode } from '../errors/index.ts';
 
@@ -23,9 +26,13 @@ export class StatusError extends BerthError {
   }
 }
 
-export function exitCodeFor(e: unknown): number {
+/** The verbs whose engine errors exit 125: the container's own status has 1 and up. */
+const CONTAINER_STATUS_VERBS = ['run', 'create'];
+
+export function exitCodeFor(e: unknown, verb?: string): number {
   if (e instanceof StatusError) return e.status;
-  return e instanceof BerthError ? (EXIT_BY_CODE[e.code] ?? 125) : 125;
+  const engineError = verb !== undefined && CONTAINER_STATUS_VERBS.includes(verb) ? 125 : 1;
+  return e instanceof BerthError ? (EXIT_BY_CODE[e.code] ?? engineError) : engineError;
 }
 
 export function formatError(e: unknown): string {

@@ -7,19 +7,21 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, formatError } from './exit.ts';
 import { mark } from '../progress/timing.ts';
 import { setWorkerEntry, WORKER_ARG, type WorkerKind } from '../layer/worker-entry.ts';
-import { groupsFor, verbOf } from './groups.ts';
+import { canonicalArgs, groupsFor, verbOf } from './groups.ts';
 import { useEngineUmask } from '../sys/umask.ts';
+import { BERTH_VERSION } from './version-info.ts';
 
 const program = new Command('berth')
   .description("A container engine with Docker's verbs")
+  .usage('[OPTIONS] COMMAND')
   .option('--root <dir>', 'state root (default /var/lib/berth as root; env BERTH_ROOT)')
-  .option('--debug', 'print stack traces for errors')
+  .option('-D, --debug', 'print stack traces for errors')
   .option(
     '--cdi-spec-dir <dir>',
     'read CDI device specs from this directory instead of /etc/cdi and /var/run/cdi (repeatable; env BERTH_CDI_SPEC_DIRS)',
     (v: string, p: string[] = []) => [...p, v],
   )
-  .version('0.1.0')
+  .version(`berth version ${BERTH_VERSION}`, '-v, --version', 'print version information and quit')
   .showHelpAfterError(false)
   .exitOverride()
   .enablePositionalOptions()
@@ -33,19 +35,31 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(141);
 });
 
+/** The arguments after the program's name, management forms made top-level verbs (groups.ts). */
+let args: string[] = [];
+
 // No top-level await: the same module also runs as a CommonJS bundle (see bin/berth).
 async function main(): Promise<void> {
   try {
     mark('cli loaded');
-    for (const load of groupsFor(verbOf(process.argv.slice(2)))) (await load()).register(program);
-    await program.parseAsync(process.argv);
+    args = canonicalArgs(process.argv.slice(2));
+    for (const load of groupsFor(verbOf(args))) (await load()).register(program);
+    const { useDockerUsage } = await import('./usage.ts');
+    useDockerUsage(program);
+    (await import('./help.ts')).dockerHelp(program);
+    await program.parseAsync(args, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) {
-      process.exitCode = e.exitCode === 0 ? 0 : 125;
+    const usage = await import('./usage.ts');
+    if (e instanceof CommanderError && (e.exitCode === 0 || e.code === 'commander.help' || e.code === 'commander.helpDisplayed')) {
+      process.exitCode = e.exitCode;
+    } else if (e instanceof CommanderError || usage.isUsageError(e)) {
+      const u = usage.usageError(e as CommanderError);
+      process.stderr.write(`${u.text}\n`);
+      process.exitCode = u.exitCode;
     } else {
       process.stderr.write(`berth: ${formatError(e)}\n`);
       if (program.opts().debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-      process.exitCode = exitCodeFor(e);
+      process.exitCode = exitCodeFor(e, verbOf(args));
     }
   }
   finished = true;

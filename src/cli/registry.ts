@@ -35,6 +35,11 @@ function layerLines(verb: string): (ev: ProgressEvent) => void {
   };
 }
 
+/** docker 28's words when credentials land in config.json in the clear. */
+export function unencryptedWarning(file: string): string {
+  return `\nWARNING! Your credentials are stored unencrypted in '${file}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`;
+}
+
 async function readPasswordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -48,21 +53,36 @@ export function register(program: Command): void {
     .command('pull')
     .description('Download an image from a registry')
     .argument('<name>', 'NAME[:TAG|@DIGEST]')
-    .option('-a, --all-tags', 'download all platform variants of the image')
+    .option('-a, --all-tags', 'download all tagged images in the repository')
     .option('--platform <platform>', 'set platform if server is multi-platform capable')
     .option('--tls-verify <bool>', 'require HTTPS and verify certificates', 'true')
     .option('-q, --quiet', 'suppress verbose output')
     .action(async (name: string, o: { allTags?: boolean; platform?: string; tlsVerify: string; quiet?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const { pull } = await import('../services/registry.ts');
+      const { pull, pullAllTags } = await import('../services/registry.ts');
       const progress = o.quiet ? undefined : await transferProgress('Pull complete');
-      const r = await pull(engine, name, {
+      const request = {
         platform: o.platform,
-        allPlatforms: o.allTags,
         insecure: o.tlsVerify === 'false',
-        onStart: o.quiet ? undefined : (p) => out(`${p.tagOrDigest}: Pulling from ${p.repository}\n`),
+        onStart: o.quiet ? undefined : (p: { tagOrDigest: string; repository: string }) => out(`${p.tagOrDigest}: Pulling from ${p.repository}\n`),
         onProgress: progress?.onProgress,
-      }).finally(() => progress?.finish());
+      };
+      if (o.allTags) {
+        // docker's form: each tag's lines and digest, then one status for the repository.
+        const all = await pullAllTags(engine, name, {
+          ...request,
+          onStart: o.quiet
+            ? undefined
+            : (p) => {
+                progress?.finish();
+                out(`${p.tagOrDigest}: Pulling from ${p.repository}\n`);
+              },
+        }).finally(() => progress?.finish());
+        if (!o.quiet) out(`${all.results.map((r) => `Digest: ${r.digest}\n`).join('')}Status: Downloaded newer image for ${all.familiar}\n`);
+        out(`${all.repository}\n`);
+        return;
+      }
+      const r = await pull(engine, name, request).finally(() => progress?.finish());
       if (!o.quiet) out(`Digest: ${r.digest}\nStatus: Downloaded newer image for ${r.familiar}\n`);
       out(`${r.ref}\n`);
     });
@@ -90,18 +110,22 @@ export function register(program: Command): void {
 
   program
     .command('login')
-    .description('Log in to a registry')
+    .description('Authenticate to a registry')
     .argument('[server]', 'registry host (default docker.io)', 'docker.io')
     .option('-u, --username <name>', 'username')
-    .option('-p, --password <password>', 'password')
+    .option('-p, --password <password>', 'password or personal access token')
     .option('--password-stdin', 'take the password from stdin')
     .option('--tls-verify <bool>', 'require HTTPS and verify certificates', 'true')
     .action(async (server: string, o: { username?: string; password?: string; passwordStdin?: boolean; tlsVerify: string }) => {
       const { login } = await import('../services/registry.ts');
-      if (!o.username) throw new BerthError('INVALID_ARGUMENT', 'a username is required', { hint: 'use -u NAME' });
-      const password = o.passwordStdin ? await readPasswordFromStdin() : o.password;
-      if (password && o.password) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-      await login(server, { username: o.username, password }, { insecure: o.tlsVerify === 'false' });
+      if (o.password && o.passwordStdin) throw new BerthError('INVALID_ARGUMENT', '--password and --password-stdin are mutually exclusive');
+      if (o.password) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      const prompt = await import('./prompt.ts');
+      if (o.passwordStdin && !o.username) throw new BerthError('INVALID_ARGUMENT', 'Must provide --username with --password-stdin');
+      const username = o.username ?? (await prompt.askLine('Username: '));
+      const password = o.passwordStdin ? await readPasswordFromStdin() : (o.password ?? (await prompt.askSecret('Password: ')));
+      const r = await login(server, { username, password }, { insecure: o.tlsVerify === 'false' });
+      if (r.unencryptedIn) process.stderr.write(unencryptedWarning(r.unencryptedIn));
       out('Login Succeeded\n');
     });
 

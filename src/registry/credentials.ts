@@ -77,7 +77,8 @@ export async function getCredentials(registry: string): Promise<Credentials | un
   return undefined;
 }
 
-export async function storeCredentials(registry: string, creds: Credentials): Promise<void> {
+/** Stores a registry's credentials; says which file holds them in the clear when no helper took them. */
+export async function storeCredentials(registry: string, creds: Credentials): Promise<{ unencryptedIn?: string }> {
   const cfg = await readConfig();
   const key = configKey(registry);
   const helperName = cfg.credHelpers?.[key] ?? cfg.credsStore;
@@ -88,6 +89,7 @@ export async function storeCredentials(registry: string, creds: Credentials): Pr
     cfg.auths = { ...(cfg.auths ?? {}), [key]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } };
   }
   await writeConfig(cfg);
+  return helperName ? {} : { unencryptedIn: join(configDir(), 'config.json') };
 }
 
 export async function eraseCredentials(registry: string): Promise<boolean> {

@@ -23,6 +23,7 @@ export { RegistryClient } from './http.ts';
 export { RegistrySource } from './source.ts';
 export { RegistrySink } from './sink.ts';
 export { getCredentials, storeCredentials, eraseCredentials, type Credentials } from './credentials.ts';
+export { listTags } from './tags.ts';
 
 export interface PullOptions {
   readonly platform?: string;

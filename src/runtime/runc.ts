@@ -147,6 +147,15 @@ export class Runc {
     }
   }
 
+  /** `runc update`: new cgroup limits for a running container (flag names as runc's). */
+  async update(id: string, limits: Readonly<Record<string, string>>): Promise<void> {
+    try {
+      await this.command(['update', ...Object.entries(limits).flatMap(([k, v]) => [`--${k}`, v]), id]);
+    } catch (e) {
+      throw new BerthError('RUNTIME', `runc update failed: ${String((e as { stderr?: string }).stderr ?? e).trim()}`);
+    }
+  }
+
   async resume(id: string): Promise<void> {
     await this.command(['resume', id]);
   }

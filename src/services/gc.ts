@@ -99,9 +99,10 @@ export type ImagePruneFilter = (img: { readonly created?: string; readonly label
 
 /**
  * Removes dangling images (no tag, no container, no lease; every unused one with
- * `allImages`) that `matches` takes, then everything no longer reachable.
+ * `allImages`) that `matches` takes, then everything no longer reachable. With `keepImages`,
+ * only the unreachable rest (after build cache entries were dropped).
  */
-export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean; matches?: ImagePruneFilter } = {}): Promise<PruneReport> {
+export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean; keepImages?: boolean; matches?: ImagePruneFilter } = {}): Promise<PruneReport> {
   const untagged: string[] = [];
   const deletedImages: Digest[] = [];
   let deletedBlobs = 0;
@@ -129,7 +130,7 @@ export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean; ma
     engine.leases.drop(live.dead);
     const leased = live.names.get('image') ?? new Set<string>();
     const used = engine.containers.imageIds();
-    for (const img of engine.images.list()) {
+    for (const img of opts.keepImages ? [] : engine.images.list()) {
       if (used.has(img.id) || leased.has(img.id)) continue;
       const tags = engine.images.tagsOf(img.id);
       if (!opts.allImages && tags.length) continue;

@@ -5,8 +5,8 @@
 import { BerthError } from '../errors/index.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { ProgressEvent } from '../image/transfer.ts';
-import { familiarName, familiarRepository, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
-import { checkLogin, type Credentials, eraseCredentials, pullImage, pushImage, storeCredentials } from '../registry/index.ts';
+import { familiarName, familiarRepository, formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
+import { checkLogin, type Credentials, eraseCredentials, listTags, pullImage, pushImage, storeCredentials } from '../registry/index.ts';
 import type { CompressionFormat } from '../registry/push-source.ts';
 import { recordEvent } from '../store/events.ts';
 import type { ImageRecord } from '../store/images.ts';
@@ -51,6 +51,24 @@ export async function pull(stores: ImageStores, name: string, opts: PullRequest 
   });
   recordEvent('image', 'pull', familiarName(ref), { name: familiarRepository(ref) });
   return { ...r, familiar: familiarName(ref) };
+}
+
+/**
+ * `pull --all-tags`: every tag the registry lists for the repository, one pull each, in the
+ * registry's order. A name with a tag or digest is refused, as docker refuses it.
+ */
+export async function pullAllTags(
+  stores: ImageStores,
+  name: string,
+  opts: PullRequest = {},
+): Promise<{ results: PullResult[]; repository: string; familiar: string }> {
+  const ref = parseReference(name);
+  if (ref.tag || ref.digest) throw new BerthError('INVALID_ARGUMENT', "tag can't be used with --all-tags/-a");
+  const tags = await listTags(ref.registry, ref.repository, { insecure: opts.insecure, credentials: opts.credentials, signal: opts.signal });
+  if (!tags.length) throw new BerthError('NOT_FOUND', `${familiarRepository(ref)} has no tags`);
+  const results: PullResult[] = [];
+  for (const tag of tags) results.push(await pull(stores, formatReference({ ...ref, tag }), opts));
+  return { results, repository: repositoryName(ref), familiar: familiarRepository(ref) };
 }
 
 export const COMPRESSION_FORMATS: readonly CompressionFormat[] = ['auto', 'gzip', 'none', 'zstd'];
@@ -100,14 +118,21 @@ function registryHost(server: string, opts: { dockerIoAlias: boolean }): string 
   return opts.dockerIoAlias ? host.replace(/^index\.docker\.io$/, 'docker.io') : host;
 }
 
-/** Checks the credentials at the registry, then stores them in docker's config file. Returns the registry host. */
-export async function login(server: string, credentials: { username?: string; password?: string }, opts: { insecure?: boolean } = {}): Promise<string> {
+/**
+ * Checks the credentials at the registry, then stores them in docker's config file. Returns the
+ * registry host, and the file that holds them unencrypted when no credential helper took them.
+ */
+export async function login(
+  server: string,
+  credentials: { username?: string; password?: string },
+  opts: { insecure?: boolean } = {},
+): Promise<{ registry: string; unencryptedIn?: string }> {
   const registry = registryHost(server, { dockerIoAlias: true });
   if (!credentials.username) throw new BerthError('INVALID_ARGUMENT', 'a username is required', { hint: 'use -u NAME' });
   if (!credentials.password) throw new BerthError('INVALID_ARGUMENT', 'a password is required', { hint: 'use --password-stdin' });
   await checkLogin(registry, credentials.username, credentials.password, opts.insecure ?? false);
-  await storeCredentials(registry, { username: credentials.username, password: credentials.password });
-  return registry;
+  const stored = await storeCredentials(registry, { username: credentials.username, password: credentials.password });
+  return { registry, ...stored };
 }
 
 /**

@@ -87,6 +87,11 @@ export class BuildCacheRecords {
     });
   }
 
+  /** Every entry's key, step and image config entries alike. */
+  keys(): string[] {
+    return (this.db.prepare('SELECT cache_key FROM build_cache').all() as Array<{ cache_key: string }>).map((r) => r.cache_key);
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) n FROM build_cache').get() as { n: number }).n;
   }

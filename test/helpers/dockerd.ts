@@ -14,9 +14,16 @@ const DIR = join(tmpdir(), `berth-test-dockerd-${process.pid}`);
 let pid: number | undefined;
 export const DOCKER_HOST = `unix://${join(DIR, 'docker.sock')}`;
 const CLI = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+/** docker CLI 28 (/usr/bin/docker is docker.io's 20.10): a test file sets BERTH_TEST_DOCKER_CLI to it to compare with 28. */
+export const DOCKER_CLI_28 = '/usr/local/bin/docker';
 
 export function docker(args: readonly string[], opts: { input?: string | Buffer; timeout?: number } = {}) {
-  const r = spawnSync(CLI, args, { env: { ...process.env, DOCKER_HOST }, input: opts.input, timeout: opts.timeout ?? 120_000, maxBuffer: 256 << 20 });
+  const r = spawnSync(process.env.BERTH_TEST_DOCKER_CLI ?? CLI, args, {
+    env: { ...process.env, DOCKER_HOST },
+    input: opts.input,
+    timeout: opts.timeout ?? 120_000,
+    maxBuffer: 256 << 20,
+  });
   if (r.error) throw r.error;
   return { code: r.status ?? 137, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }

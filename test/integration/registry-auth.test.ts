@@ -32,7 +32,7 @@ describe('htpasswd + TLS registry', () => {
 
   it('a wrong password gives a clear 401 error and stores nothing', () => {
     const r = t.run(['login', '-u', 'alice', '--password-stdin', reg.host], { input: 'wrong\n', env: env() });
-    assert.equal(r.code, 125);
+    assert.equal(r.code, 1);
     assert.match(r.stderr, /401 unauthorized/);
     assert.throws(() => readFileSync(join(dockerConfig, 'config.json')));
   });
@@ -56,7 +56,7 @@ describe('htpasswd + TLS registry', () => {
     }
     assert.equal(t.run(['logout', reg.host], { env: env() }).code, 0);
     const anon = t.run(['pull', name], { env: env() });
-    assert.equal(anon.code, 125);
+    assert.equal(anon.code, 1);
     assert.match(anon.stderr, /unauthorized|requires authentication/);
   });
 
@@ -124,7 +124,7 @@ describe('bearer token auth', () => {
     try {
       const env = { DOCKER_CONFIG: cfgDir };
       const bad = await berthAsync(fresh.root, ['login', '-u', 'bob', '--password-stdin', host], { input: 'nope\n', env });
-      assert.equal(bad.code, 125);
+      assert.equal(bad.code, 1);
       assert.match(bad.stderr, /401|unauthorized/);
       const ok = await berthAsync(fresh.root, ['login', '-u', 'bob', '--password-stdin', host], { input: 'pw\n', env });
       assert.equal(ok.code, 0, ok.stderr);
@@ -195,7 +195,7 @@ describe('multi-arch index', () => {
       assert.equal((await berthAsync(host.root, ['inspect', '-f', '{{.Architecture}}', name])).stdout, 'amd64\n');
       assert.equal((await berthAsync(host.root, ['run', '--rm', '--network', 'none', name])).stdout, 'amd64\n');
       const none = await berthAsync(host.root, ['pull', '--platform', 'linux/s390x', name]);
-      assert.equal(none.code, 125);
+      assert.equal(none.code, 1);
       assert.match(none.stderr, /no matching manifest for linux\/s390x/);
       assert.match(none.stderr, /linux\/amd64, linux\/arm64\/v8/);
       void createHash;

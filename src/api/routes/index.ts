@@ -4,6 +4,7 @@ import type { Route } from '../router.ts';
 import { buildRoutes } from './build.ts';
 import { containerIoRoutes } from './container-io.ts';
 import { containerRoutes } from './containers.ts';
+import { containerUpdateRoutes } from './container-update.ts';
 import { diskRoutes } from './disk.ts';
 import { eventRoutes } from './events.ts';
 import { execRoutes } from './exec.ts';
@@ -17,6 +18,7 @@ export function allRoutes(deps: ApiDeps): Route[] {
     ...systemRoutes(deps),
     ...eventRoutes(deps),
     ...containerRoutes(deps),
+    ...containerUpdateRoutes(deps),
     ...containerIoRoutes(deps),
     ...execRoutes(deps),
     ...buildRoutes(deps),
