@@ -5,13 +5,31 @@ import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
+import { CidFile } from './run-flags-check.ts';
 
 const containers = () => import('../services/containers.ts');
 const starting = () => import('../services/start.ts');
 const streams = () => import('../services/container-io.ts');
 
-/** Where create's words go: the pull lines and warnings on stderr, as docker prints them. */
-const createMessages = { log: (s: string) => void process.stderr.write(s), warn: (line: string) => void process.stderr.write(`${line}\n`) };
+/** Where create's words go: the pull lines (unless `-q`) and warnings on stderr, as docker prints them. */
+function createMessages(quiet: boolean) {
+  return { log: quiet ? undefined : (s: string) => void process.stderr.write(s), warn: (line: string) => void process.stderr.write(`${line}\n`) };
+}
+
+/** `create`'s and `run`'s create: the flags checked, the `--cidfile` claimed first and filled with the id. */
+async function createFromFlags(cmd: Command, image: string, command: string[], f: CreateFlags) {
+  const opts = toCreateOptions(image, command, f);
+  const cid = CidFile.claim(f.cidfile);
+  try {
+    const engine = await getEngine(cmd);
+    const rec = await (await containers()).createContainer(engine, opts, createMessages(!!f.quiet));
+    cid?.write(rec.id);
+    return rec;
+  } catch (e) {
+    cid?.release();
+    throw e;
+  }
+}
 
 /** Docker's detach-keys syntax: comma-separated `ctrl-<letter>`, `ctrl-@`, `ctrl-[` ... or single characters. */
 export function parseDetachKeys(spec: string): Buffer {
@@ -46,8 +64,7 @@ function psFilters(specs: readonly string[]): Record<string, string[]> {
 export function register(program: Command): void {
   addCreateFlags(program.command('create').description('Create a new container')).action(
     async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
+      const rec = await createFromFlags(cmd, image, command, f);
       out(`${rec.id}\n`);
     },
   );
@@ -55,8 +72,9 @@ export function register(program: Command): void {
   addCreateFlags(program.command('run').description('Create and run a new container from an image'))
     .option('-d, --detach', 'run container in background and print container ID')
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
+      if (f.detach && f.attach?.length) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -a and -d');
       const engine = await getEngine(cmd);
-      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
+      const rec = await createFromFlags(cmd, image, command, f);
       mark('container created');
       const start = await starting();
       if (f.detach) {

@@ -6,6 +6,7 @@ import { collect } from './context.ts';
 import { addDeviceFlags, type DeviceFlags, deviceRuntimeOptions } from './run-flags-devices.ts';
 import { addHostFlags, flagNumber, type HostFlags, hostRuntimeOptions } from './run-flags-host.ts';
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
+import { absoluteVolumeSource, attachStreams, flagChecks, logConfigOf, oomScoreAdjOf } from './run-flags-check.ts';
 
 export function addCreateFlags(cmd: Command): Command {
   return addDeviceFlags(addHostFlags(addContainerFlags(cmd)));
@@ -44,7 +45,22 @@ function addContainerFlags(cmd: Command): Command {
     .option('--stop-signal <signal>', 'signal to stop the container')
     .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
     .option('--platform <platform>', 'set platform if server is multi-platform capable')
-    .option('--pull <policy>', 'pull image before running (always, missing, never)', 'missing');
+    .option('--pull <policy>', 'pull image before running (always, missing, never)', 'missing')
+    .option('--add-host <host:ip>', 'add a custom host-to-IP mapping (host:ip, or host:host-gateway)', collect, [])
+    .option('--dns <ip>', 'set custom DNS servers', collect, [])
+    .option('--dns-search <domain>', 'set custom DNS search domains', collect, [])
+    .option('--dns-option <option>', 'set DNS options', collect, [])
+    .addOption(new Option('--dns-opt <option>').hideHelp().argParser(collect).default([]))
+    .option('-P, --publish-all', 'publish all exposed ports to random ports')
+    .option('--expose <port>', 'expose a port or a range of ports', collect, [])
+    .option('--label-file <file>', 'read in a line delimited file of labels', collect, [])
+    .option('--cidfile <file>', 'write the container ID to the file')
+    .option('--log-driver <driver>', 'logging driver for the container (json-file, none)')
+    .option('--log-opt <opt>', 'log driver options (max-size, max-file, labels, env)', collect, [])
+    .option('--volumes-from <container>', 'mount volumes from the specified container(s) (CONTAINER[:ro|rw])', collect, [])
+    .option('-a, --attach <stream>', 'attach to STDIN, STDOUT or STDERR', collect, [])
+    .option('--oom-score-adj <n>', "tune host's OOM preferences (-1000 to 1000)")
+    .option('-q, --quiet', 'suppress the pull output');
 }
 
 export interface CreateFlags extends HostFlags, DeviceFlags {
@@ -77,6 +93,21 @@ export interface CreateFlags extends HostFlags, DeviceFlags {
   stopTimeout?: string;
   platform?: string;
   pull: string;
+  addHost?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  dnsOpt?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  labelFile?: string[];
+  cidfile?: string;
+  logDriver?: string;
+  logOpt?: string[];
+  volumesFrom?: string[];
+  attach?: string[];
+  oomScoreAdj?: string;
+  quiet?: boolean;
 }
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags): CreateOptions {
@@ -96,7 +127,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     network: f.net ?? f.network,
     networkAliases: f.networkAlias,
     publish: f.publish,
-    volumes: f.volume,
+    volumes: f.volume.map(absoluteVolumeSource),
     mounts: f.mount,
     tmpfs: f.tmpfs,
     autoRemove: !!f.rm,
@@ -105,6 +136,16 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     stopTimeout: flagNumber(f.stopTimeout, '--stop-timeout'),
     pull: f.pull as 'missing',
     platform: f.platform,
+    labelFiles: f.labelFile ?? [],
+    extraHosts: flagChecks.addHost(f.addHost ?? []),
+    dns: flagChecks.dns(f.dns ?? []),
+    dnsSearch: flagChecks.dnsSearch(f.dnsSearch ?? []),
+    dnsOptions: [...(f.dnsOption ?? []), ...(f.dnsOpt ?? [])],
+    publishAll: !!f.publishAll,
+    expose: flagChecks.expose(f.expose ?? []),
+    logConfig: logConfigOf(f.logDriver, f.logOpt ?? []),
+    volumesFrom: f.volumesFrom ?? [],
+    attach: attachStreams(f.attach ?? []),
     runtime: {
       readOnly: !!f.readOnly,
       capAdd: f.capAdd,
@@ -116,6 +157,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
       ...deviceRuntimeOptions(f),
       groupAdd: f.groupAdd,
       platform: f.platform,
+      ...(f.oomScoreAdj !== undefined ? { oomScoreAdj: oomScoreAdjOf(f.oomScoreAdj) } : {}),
     },
   };
 }

@@ -13,6 +13,8 @@ import { randomHex } from '../sys/crypto.ts';
 import type { VolumeStore } from '../volume/index.ts';
 import { containerEvent } from './events.ts';
 import { resolveMounts } from './mounts.ts';
+import { checkRunConfig, exposedPorts, labelsOf, publishAllPorts, runConfigFields, volumesFromMounts } from './create-extras.ts';
+import type { LogConfig } from './run-config.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
@@ -44,6 +46,22 @@ export interface CreateOptions {
   readonly runtime: Readonly<Record<string, unknown>>;
   readonly pull?: PullPolicy;
   readonly platform?: string;
+  /** `--label-file`s: lines of `KEY=VALUE` under `labels`, read as env files are. */
+  readonly labelFiles?: readonly string[];
+  /** `--add-host NAME:IP` (or `NAME=IP`, or IP `host-gateway`). */
+  readonly extraHosts?: readonly string[];
+  readonly dns?: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOptions?: readonly string[];
+  /** `-P`: every exposed port (the image's and `expose`) gets a random host port. */
+  readonly publishAll?: boolean;
+  /** `--expose`, one `PORT/PROTO` each (expandExpose). */
+  readonly expose?: readonly string[];
+  readonly logConfig?: LogConfig;
+  /** `--volumes-from CONTAINER[:ro|rw]`. */
+  readonly volumesFrom?: readonly string[];
+  /** `-a`: the streams an attached run shows. */
+  readonly attach?: ReadonlyArray<'stdin' | 'stdout' | 'stderr'>;
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops the image's CMD. */
@@ -65,7 +83,8 @@ export function resolveProcess(
   return { path: argv[0]!, args: argv.slice(1), entrypoint, cmd };
 }
 
-async function readEnvFiles(files: readonly string[]): Promise<string[]> {
+/** Lines of env (and label) files: blank lines and `#` comments skipped, as docker reads them. */
+export async function readEnvFiles(files: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const f of files) {
     const text = await readFile(f, 'utf8').catch((e: Error) => {
@@ -108,6 +127,7 @@ export function checkCreateOptions(engine: Pick<CreateDeps, 'networks'>, opts: C
   }
   if (!isPredefinedNetwork(opts.network)) engine.networks.require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
+  checkRunConfig(opts);
 }
 
 /**
@@ -121,12 +141,15 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
   const id = randomHex(32);
   const name = opts.name?.replace(/^\//, '') ?? randomName();
   const userEnv = [...(await readEnvFiles(opts.envFiles)), ...opts.env];
+  const fileLabels = labelsOf(await readEnvFiles(opts.labelFiles ?? []));
   const mounts = await resolveMounts(engine.volumes, {
     volumes: opts.volumes,
     mounts: opts.mounts,
     tmpfs: opts.tmpfs,
     imageVolumes: Object.keys(ic.Volumes ?? {}),
+    inherited: volumesFromMounts(records, opts.volumesFrom ?? []),
   });
+  const exposed = exposedPorts(ic, opts);
   const config: ContainerConfigRecord = {
     path: proc.path,
     args: proc.args,
@@ -140,14 +163,15 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
     interactive: opts.interactive,
     network: opts.network,
     networkAliases: opts.networkAliases ?? [],
-    publish: opts.publish,
+    publish: opts.publishAll ? publishAllPorts(opts.publish, exposed) : opts.publish,
     mounts,
     volumes: mounts.flatMap((m) => (m.volumeName ? [m.volumeName] : [])),
     autoRemove: opts.autoRemove,
-    labels: { ...(ic.Labels ?? {}), ...opts.labels },
+    labels: { ...(ic.Labels ?? {}), ...fileLabels, ...opts.labels },
     stopSignal: opts.stopSignal ?? ic.StopSignal ?? 'SIGTERM',
     stopTimeout: opts.stopTimeout ?? 10,
-    runtime: opts.runtime,
+    ...runConfigFields(opts),
+    runtime: { ...opts.runtime, ...(exposed.length ? { exposedPorts: exposed } : {}) },
   };
   const rec: ContainerRecord = { id, name, imageId: image.record.id, imageRef: opts.image, created: new Date().toISOString(), config, state: initialState() };
   const paths = containerPaths(engine, id);

@@ -31,6 +31,8 @@ export interface RuntimeOptions {
   readonly groupAdd?: readonly string[];
   /** Host devices, as `--device` specs (devices.ts). */
   readonly devices?: readonly string[];
+  /** `--oom-score-adj`: the container process's OOM score adjustment, -1000..1000. */
+  readonly oomScoreAdj?: number;
   /** A terminal's first size, [rows, cols]. */
   readonly consoleSize?: readonly [number, number];
 }
@@ -152,7 +154,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       rlimits: parseUlimits(o.ulimits ?? [], input.hardLimits),
       noNewPrivileges,
-      oomScoreAdj: 0,
+      oomScoreAdj: o.oomScoreAdj ?? 0,
     },
     root: { path: input.rootfs, readonly: !!o.readOnly },
     hostname: input.hostname,
