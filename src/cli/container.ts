@@ -1,15 +1,16 @@
 /** Container verbs: create, start, run, ps, logs, stop, kill, rm, wait, inspect, container prune. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { formatRows, renderTemplate } from './format.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
-import { CidFile } from './run-flags-check.ts';
+import { CidFile, stopFlags } from './run-flags-check.ts';
 
 const containers = () => import('../services/containers.ts');
 const starting = () => import('../services/start.ts');
 const streams = () => import('../services/container-io.ts');
+type LogLine = import('../services/container-io.ts').LogLine;
 
 /** Where create's words go: the pull lines (unless `-q`) and warnings on stderr, as docker prints them. */
 function createMessages(quiet: boolean) {
@@ -48,6 +49,15 @@ export function parseDetachKeys(spec: string): Buffer {
       throw new BerthError('INVALID_ARGUMENT', `invalid detach keys (${spec})`, { hint: 'use e.g. ctrl-p,ctrl-q or ctrl-a,x' });
     }),
   );
+}
+
+interface LogsFlags {
+  follow?: boolean;
+  tail: string;
+  timestamps?: boolean;
+  since?: string;
+  until?: string;
+  details?: boolean;
 }
 
 /** `--filter key=value`, repeated, as the filters map docker's API takes. */
@@ -160,16 +170,34 @@ export function register(program: Command): void {
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
     .option('-e, --env <env>', 'set environment variables', collect, [])
+    .option('--env-file <file>', 'read in a file of environment variables', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--privileged', 'give extended privileges to the command')
     .option('-d, --detach', 'detached mode: run command in the background')
+    .option('--detach-keys <keys>', 'override the key sequence for detaching a container')
     .action(
       async (
         name: string,
         command: string[],
-        o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean },
+        o: {
+          interactive?: boolean;
+          tty?: boolean;
+          user?: string;
+          env: string[];
+          envFile: string[];
+          workdir?: string;
+          privileged?: boolean;
+          detach?: boolean;
+          detachKeys?: string;
+        },
         cmd: Command,
       ) => {
+        // Checked as docker checks it; the terminal is runc's own here, which reads no detach keys.
+        if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
+        // A bare NAME takes this shell's value, or is dropped, as docker's -e has it.
+        const env = [...(await (await import('../container/create.ts')).readEnvFiles(o.envFile)), ...o.env].flatMap((e) =>
+          e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : [],
+        );
         const engine = await getEngine(cmd);
         const { execInContainer } = await streams();
         process.exitCode = await execInContainer(engine, name, {
@@ -177,7 +205,7 @@ export function register(program: Command): void {
           tty: !!o.tty,
           interactive: !!o.interactive,
           user: o.user,
-          env: o.env,
+          env,
           workdir: o.workdir,
           privileged: o.privileged,
           detach: !!o.detach,
@@ -198,6 +226,13 @@ export function register(program: Command): void {
       const a = cp.splitCopyArg(src);
       const b = cp.splitCopyArg(dest);
       const opts = { archive: !!o.archive, followLink: !!o.followLink };
+      // `-`: a tar stream on stdout or stdin, made and unpacked as the API's archive endpoints do.
+      if (a.container && dest === '-') {
+        const { pipeline } = await import('node:stream/promises');
+        return cp.archiveContainerPath(engine, a.container, a.path, (_stat, tar) => pipeline(tar, process.stdout, { end: false }));
+      }
+      if (b.container && src === '-') return cp.extractToContainer(engine, b.container, b.path, process.stdin);
+      if (src === '-' || dest === '-') throw new BerthError('INVALID_ARGUMENT', 'must specify at least one container source');
       if (a.container && !b.container) await cp.copyFromContainer(engine, a.container, a.path, b.path, opts);
       else if (b.container && !a.container) await cp.copyToContainer(engine, b.container, a.path, b.path, opts);
       else
@@ -213,14 +248,27 @@ export function register(program: Command): void {
     .option('-f, --follow', 'follow log output')
     .option('-n, --tail <n>', 'number of lines to show from the end of the logs', 'all')
     .option('-t, --timestamps', 'show timestamps')
-    .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean }, cmd: Command) => {
+    .option('--since <time>', 'show logs since a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
+    .option('--until <time>', 'show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
+    .option('--details', 'show extra details provided to logs')
+    .action(async (name: string, o: LogsFlags, cmd: Command) => {
+      const { parseLogTimestamp, detailsPrefix } = await import('../container/log-time.ts');
+      const now = Date.now();
+      const since = o.since === undefined ? undefined : parseLogTimestamp(o.since, 'since', now);
+      const until = o.until === undefined ? undefined : parseLogTimestamp(o.until, 'until', now);
       const engine = await getEngine(cmd);
       const { containerLogs, followLogs } = await streams();
-      const emit = (l: { log: string; stream: string; time: string }) =>
-        (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
+      const inRange = (t: number) => (since === undefined || t >= since) && (until === undefined || t <= until);
+      const emit = (l: LogLine) => {
+        if ((since !== undefined || until !== undefined) && !inRange(Date.parse(l.time))) return;
+        const text = o.details ? `${detailsPrefix(l.attrs)}${l.log}` : l.log;
+        (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${text}` : text);
+      };
       const { id, lines, end } = await containerLogs(engine, name, { tail: o.tail === 'all' ? undefined : Number(o.tail) });
       lines.forEach(emit);
-      if (o.follow) await followLogs(engine, id, end, emit);
+      // Following stops at --until, as docker's does.
+      const signal = until === undefined ? undefined : AbortSignal.timeout(Math.max(0, until - Date.now()));
+      if (o.follow && (until === undefined || until > Date.now())) await followLogs(engine, id, end, emit, { signal });
     });
 
   program
@@ -250,13 +298,15 @@ export function register(program: Command): void {
     .command('stop')
     .description('Stop one or more running containers')
     .argument('<containers...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing the container')
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing the container')
+    .addOption(new Option('--time <seconds>').hideHelp())
     .option('-s, --signal <signal>', 'signal to send to the container')
-    .action(async (names: string[], o: { time?: string; signal?: string }, cmd: Command) => {
+    .action(async (names: string[], o: { timeout?: string; time?: string; signal?: string }, cmd: Command) => {
+      const stop = stopFlags(o);
       const engine = await getEngine(cmd);
       const { stopContainer } = await containers();
       for (const n of names) {
-        await stopContainer(engine, n, { timeout: o.time === undefined ? undefined : Number(o.time), signal: o.signal });
+        await stopContainer(engine, n, stop);
         out(`${n}\n`);
       }
     });

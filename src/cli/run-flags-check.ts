@@ -1,11 +1,21 @@
 /**
  * What the docker CLI itself does with some `create`/`run` flags before it asks the engine:
  * checks each value with the flag named in the error, resolves a relative `-v` source
- * against the working dir (docker 23+), and writes the `--cidfile`.
+ * against the working dir (docker 23+), writes the `--cidfile`, and reads `stop`'s flags.
  */
 import { closeSync, constants, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { checkDnsSearch, checkExtraHost, checkIpAddress, checkLogConfig, checkOomScoreAdj, expandExpose, type LogConfig } from '../container/run-config.ts';
+import {
+  checkDnsSearch,
+  checkExtraHost,
+  checkIpAddress,
+  checkLogConfig,
+  checkOomScoreAdj,
+  checkSignal,
+  expandExpose,
+  type LogConfig,
+  parseTimeoutSeconds,
+} from '../container/run-config.ts';
 import { BerthError } from '../errors/index.ts';
 
 /** Runs `check` on each value; its error is worded as docker words a flag's: `invalid argument "V" for "FLAG" flag: ...`. */
@@ -98,4 +108,13 @@ export class CidFile {
   release(): void {
     rmSync(this.path, { force: true });
   }
+}
+
+/** `stop`'s and `restart`'s `-t/--timeout` (or the old `--time`) and `-s/--signal`, checked as docker checks them. */
+export function stopFlags(o: { timeout?: string; time?: string; signal?: string }): { timeout?: number; signal?: string } {
+  const t = o.timeout ?? o.time;
+  return {
+    timeout: t === undefined ? undefined : parseTimeoutSeconds(t, o.timeout !== undefined ? '-t, --timeout' : '--time'),
+    signal: o.signal === undefined ? undefined : checkSignal(o.signal),
+  };
 }

@@ -8,7 +8,7 @@ import { BerthError } from '../errors/index.ts';
 import { parsePublish } from '../network/index.ts';
 import type { CreateOptions } from './create.ts';
 import type { ContainerRecords } from './records.ts';
-import { checkDnsSearch, checkExtraHost, checkIpAddress, checkLogConfig, checkOomScoreAdj } from './run-config.ts';
+import { checkDnsSearch, checkExtraHost, checkIpAddress, checkLogConfig, checkOomScoreAdj, checkSignal } from './run-config.ts';
 import type { ContainerConfigRecord, ContainerMount } from './types.ts';
 
 /** The checks of these options that fail before an image is pulled or a volume made. */
@@ -17,6 +17,7 @@ export function checkRunConfig(opts: CreateOptions): void {
   for (const d of opts.dns ?? []) checkIpAddress(d);
   for (const d of opts.dnsSearch ?? []) checkDnsSearch(d);
   if (opts.logConfig) checkLogConfig(opts.logConfig.type, opts.logConfig.config);
+  if (opts.stopSignal) checkSignal(opts.stopSignal);
   const oom = (opts.runtime as { oomScoreAdj?: number }).oomScoreAdj;
   if (oom !== undefined) checkOomScoreAdj(oom);
 }

@@ -14,6 +14,8 @@ import type { ContainerConfigRecord } from './types.ts';
 export interface LogLine {
   readonly log: string;
   readonly stream: 'stdout' | 'stderr';
+  /** The `labels`/`env` log options' values, when the container has them. */
+  readonly attrs?: Readonly<Record<string, string>>;
   readonly time: string;
 }
 

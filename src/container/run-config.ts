@@ -5,6 +5,7 @@
  * and `create` calls them again for what the API sends.
  */
 import { isIP } from 'node:net';
+import { constants } from 'node:os';
 import { BerthError } from '../errors/index.ts';
 
 /** `--add-host host-gateway`: the address of the host as the default bridge's gateway. */
@@ -143,4 +144,20 @@ export function checkLogConfig(driver: string | undefined, opts: Readonly<Record
 export function checkOomScoreAdj(value: number): number {
   if (!Number.isInteger(value) || value < -1000 || value > 1000) throw invalid(`Invalid value ${value}, range for oom score adj is [-1000, 1000]`);
   return value;
+}
+
+const SIGNALS = new Set(Object.keys(constants.signals).map((s) => s.slice(3)));
+
+/** docker's ParseSignal: a number other than 0, or a name with or without `SIG`, in any case. */
+export function checkSignal(value: string): string {
+  if (/^\d+$/.test(value) ? Number(value) === 0 : !SIGNALS.has(value.toUpperCase().replace(/^SIG/, ''))) {
+    throw invalid(`Invalid signal: ${value}`);
+  }
+  return value;
+}
+
+/** A stop timeout in whole seconds as docker's flag parses it; a negative one waits for ever. */
+export function parseTimeoutSeconds(value: string, flag: string): number {
+  if (!/^[+-]?\d+$/.test(value.trim())) throw invalid(`invalid argument "${value}" for "${flag}" flag: strconv.ParseInt: parsing "${value}": invalid syntax`);
+  return Number(value);
 }
