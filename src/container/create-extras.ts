@@ -6,10 +6,36 @@
  */
 import { BerthError } from '../errors/index.ts';
 import { parsePublish } from '../network/index.ts';
-import type { CreateOptions } from './create.ts';
 import type { ContainerRecords } from './records.ts';
-import { checkDnsSearch, checkExtraHost, checkIpAddress, checkLogConfig, checkOomScoreAdj, checkSignal } from './run-config.ts';
+import { checkDnsSearch, checkExtraHost, checkIpAddress, checkLogConfig, checkOomScoreAdj, checkSignal, type LogConfig } from './run-config.ts';
 import type { ContainerConfigRecord, ContainerMount } from './types.ts';
+
+/** The options of `create` (CreateOptions) that this file reads. */
+export interface RunFlagOptions {
+  /** `--label-file`s: lines of `KEY=VALUE` under `labels`, read as env files are. */
+  readonly labelFiles?: readonly string[];
+  /** `--add-host NAME:IP` (or `NAME=IP`, or IP `host-gateway`). */
+  readonly extraHosts?: readonly string[];
+  readonly dns?: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOptions?: readonly string[];
+  /** `-P`: every exposed port (the image's and `expose`) gets a random host port. */
+  readonly publishAll?: boolean;
+  /** `--expose`, one `PORT/PROTO` each (expandExpose). */
+  readonly expose?: readonly string[];
+  readonly logConfig?: LogConfig;
+  /** `--volumes-from CONTAINER[:ro|rw]`. */
+  readonly volumesFrom?: readonly string[];
+  /** `-a`: the streams an attached run shows. */
+  readonly attach?: ReadonlyArray<'stdin' | 'stdout' | 'stderr'>;
+}
+
+/** What else of CreateOptions these functions read. */
+type CreateOptions = RunFlagOptions & {
+  readonly publish: readonly string[];
+  readonly stopSignal?: string;
+  readonly runtime: Readonly<Record<string, unknown>>;
+};
 
 /** The checks of these options that fail before an image is pulled or a volume made. */
 export function checkRunConfig(opts: CreateOptions): void {
@@ -111,4 +137,18 @@ export function volumesFromMounts(containers: ContainerRecords, specs: readonly 
     }
   }
   return out;
+}
+
+/** inspect's HostConfig fields of these options, as docker shows them (over the defaults views.ts writes). */
+export function runFlagsHostConfig(c: ContainerConfigRecord): Record<string, unknown> {
+  return {
+    LogConfig: { Type: c.logConfig?.type ?? 'json-file', Config: c.logConfig?.config ?? {} },
+    Dns: c.dns ?? [],
+    DnsOptions: c.dnsOptions ?? [],
+    DnsSearch: c.dnsSearch ?? [],
+    ExtraHosts: c.extraHosts?.length ? c.extraHosts : null,
+    PublishAllPorts: !!c.publishAll,
+    VolumesFrom: c.volumesFrom?.length ? c.volumesFrom : null,
+    OomScoreAdj: (c.runtime as { oomScoreAdj?: number }).oomScoreAdj ?? 0,
+  };
 }

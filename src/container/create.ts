@@ -13,14 +13,13 @@ import { randomHex } from '../sys/crypto.ts';
 import type { VolumeStore } from '../volume/index.ts';
 import { containerEvent } from './events.ts';
 import { resolveMounts } from './mounts.ts';
-import { checkRunConfig, exposedPorts, labelsOf, publishAllPorts, runConfigFields, volumesFromMounts } from './create-extras.ts';
-import type { LogConfig } from './run-config.ts';
+import { checkRunConfig, exposedPorts, labelsOf, publishAllPorts, runConfigFields, type RunFlagOptions, volumesFromMounts } from './create-extras.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
 import { initialState, type ContainerConfigRecord } from './types.ts';
 
-export interface CreateOptions {
+export interface CreateOptions extends RunFlagOptions {
   readonly image: string;
   readonly command: readonly string[];
   readonly name?: string;
@@ -46,22 +45,6 @@ export interface CreateOptions {
   readonly runtime: Readonly<Record<string, unknown>>;
   readonly pull?: PullPolicy;
   readonly platform?: string;
-  /** `--label-file`s: lines of `KEY=VALUE` under `labels`, read as env files are. */
-  readonly labelFiles?: readonly string[];
-  /** `--add-host NAME:IP` (or `NAME=IP`, or IP `host-gateway`). */
-  readonly extraHosts?: readonly string[];
-  readonly dns?: readonly string[];
-  readonly dnsSearch?: readonly string[];
-  readonly dnsOptions?: readonly string[];
-  /** `-P`: every exposed port (the image's and `expose`) gets a random host port. */
-  readonly publishAll?: boolean;
-  /** `--expose`, one `PORT/PROTO` each (expandExpose). */
-  readonly expose?: readonly string[];
-  readonly logConfig?: LogConfig;
-  /** `--volumes-from CONTAINER[:ro|rw]`. */
-  readonly volumesFrom?: readonly string[];
-  /** `-a`: the streams an attached run shows. */
-  readonly attach?: ReadonlyArray<'stdin' | 'stdout' | 'stderr'>;
 }
 
 /** Docker's rule: `--entrypoint` replaces the image's and drops the image's CMD. */

@@ -43,12 +43,12 @@ export function parseLogTimestamp(value: string, flag: 'since' | 'until', now: n
 /** `--details`' prefix of a line: its attributes as `k=v,k2=v2` (query-escaped, sorted by key) and a space. */
 export function detailsPrefix(attrs: Readonly<Record<string, string>> | undefined): string {
   // Go's url.QueryEscape: what encodeURIComponent leaves, less !'()*, and a space as +.
-  const escape = (s: string) =>
+  const queryEscape = (s: string) =>
     encodeURIComponent(s)
       .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
       .replace(/%20/g, '+');
   return `${Object.keys(attrs ?? {})
     .sort()
-    .map((k) => `${escape(k)}=${escape(attrs![k]!)}`)
+    .map((k) => `${queryEscape(k)}=${queryEscape(attrs![k]!)}`)
     .join(',')} `;
 }
