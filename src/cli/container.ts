@@ -267,8 +267,10 @@ export function register(program: Command): void {
       const { id, lines, end } = await containerLogs(engine, name, { tail: o.tail === 'all' ? undefined : Number(o.tail) });
       lines.forEach(emit);
       // Following stops at --until, as docker's does.
-      const signal = until === undefined ? undefined : AbortSignal.timeout(Math.max(0, until - Date.now()));
-      if (o.follow && (until === undefined || until > Date.now())) await followLogs(engine, id, end, emit, { signal });
+      if (o.follow && (until === undefined || until > Date.now())) {
+        const signal = until === undefined ? undefined : AbortSignal.timeout(Math.min(until - Date.now(), 2 ** 31 - 1));
+        await followLogs(engine, id, end, emit, { signal });
+      }
     });
 
   program
