@@ -18,9 +18,9 @@ function createMessages(quiet: boolean) {
 }
 
 /** `create`'s and `run`'s create: the flags checked, the `--cidfile` claimed first and filled with the id. */
-async function createFromFlags(cmd: Command, image: string, command: string[], f: CreateFlags) {
+async function createFromFlags(cmd: Command, image: string, command: string[], f: CreateFlags, verb: 'create' | 'run' = 'create') {
   const opts = toCreateOptions(image, command, f);
-  const cid = CidFile.claim(f.cidfile);
+  const cid = CidFile.claim(f.cidfile, verb);
   try {
     const engine = await getEngine(cmd);
     const rec = await (await containers()).createContainer(engine, opts, createMessages(!!f.quiet));
@@ -82,9 +82,14 @@ export function register(program: Command): void {
   addCreateFlags(program.command('run').description('Create and run a new container from an image'))
     .option('-d, --detach', 'run container in background and print container ID')
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
-      if (f.detach && f.attach?.length) throw new BerthError('INVALID_ARGUMENT', 'Conflicting options: -a and -d');
+      // The docker CLI's own check, which exits 1 where the engine's refusals exit 125.
+      if (f.detach && f.attach?.length) {
+        process.stderr.write('berth: Error: Conflicting options: -a and -d\n');
+        process.exitCode = 1;
+        return;
+      }
       const engine = await getEngine(cmd);
-      const rec = await createFromFlags(cmd, image, command, f);
+      const rec = await createFromFlags(cmd, image, command, f, 'run');
       mark('container created');
       const start = await starting();
       if (f.detach) {

@@ -83,7 +83,8 @@ export function absoluteVolumeSource(spec: string): string {
 export class CidFile {
   private constructor(private readonly path: string) {}
 
-  static claim(path: string | undefined): CidFile | undefined {
+  /** `run` exits 127 for a file it cannot make, as the docker CLI's run maps "no such file or directory"; `create` exits 125. */
+  static claim(path: string | undefined, verb: 'create' | 'run' = 'create'): CidFile | undefined {
     if (path === undefined) return undefined;
     if (statSync(path, { throwIfNoEntry: false })) {
       throw new BerthError('CONFLICT', `container ID file found, make sure the other container isn't running or delete ${path}`);
@@ -93,7 +94,8 @@ export class CidFile {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       const reason = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EEXIST' ? 'file exists' : err.message;
-      throw new BerthError('INVALID_ARGUMENT', `failed to create the container ID file: open ${path}: ${reason}`);
+      const code = verb === 'run' && err.code === 'ENOENT' ? 'CMD_NOT_FOUND' : 'INVALID_ARGUMENT';
+      throw new BerthError(code, `failed to create the container ID file: open ${path}: ${reason}`);
     }
     return new CidFile(path);
   }
