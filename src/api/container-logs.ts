@@ -30,6 +30,8 @@ function parseTail(q: Query): number | undefined {
 
 export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void> {
   const rec = engine.containers.require(ctx.params.id!);
+  // Before the 200 goes out: docker's answer for a container whose driver keeps no log.
+  if (rec.config.logConfig?.type === 'none') throw new BerthError('UNSUPPORTED', 'configured logging driver does not support reading');
   const q = ctx.query;
   const stdout = q.bool('stdout');
   const stderr = q.bool('stderr');

@@ -31,8 +31,25 @@ function refused(args: string[], message: RegExp): void {
   assert.match(r.stderr, message);
 }
 
-function inspect(name: string): Record<string, any> {
-  return JSON.parse(ok(['inspect', name]))[0];
+/** The parts of docker's inspect JSON these tests read. */
+interface Inspected {
+  Config: { ExposedPorts: Record<string, unknown>; Labels: Record<string, string> };
+  HostConfig: {
+    ExtraHosts: string[] | null;
+    Dns: string[];
+    DnsSearch: string[];
+    DnsOptions: string[];
+    PublishAllPorts: boolean;
+    LogConfig: { Type: string };
+    OomScoreAdj: number;
+  };
+  NetworkSettings: { Ports: Record<string, Array<{ HostPort: string }> | null> };
+  State: { ExitCode: number; Running: boolean };
+  LogPath: string;
+}
+
+function inspect(name: string): Inspected {
+  return (JSON.parse(ok(['inspect', name])) as Inspected[])[0]!;
 }
 
 describe('run flags: /etc/hosts and /etc/resolv.conf', () => {
@@ -187,7 +204,7 @@ describe('run flags: logging', () => {
       'for i in $(seq 1 60); do echo line$i; done',
     ]).trim();
     ok(['wait', id]);
-    const logPath = inspect(id).LogPath as string;
+    const logPath = inspect(id).LogPath;
     const dir = join(logPath, '..');
     const files = readdirSync(dir).filter((f) => f.startsWith(`${id}-json.log`));
     assert.deepEqual(files.sort(), [`${id}-json.log`, `${id}-json.log.1`, `${id}-json.log.2`]);
