@@ -150,7 +150,9 @@ const SIGNALS = new Set(Object.keys(constants.signals).map((s) => s.slice(3)));
 
 /** docker's ParseSignal: a number other than 0, or a name with or without `SIG`, in any case. */
 export function checkSignal(value: string): string {
-  if (/^\d+$/.test(value) ? Number(value) === 0 : !SIGNALS.has(value.toUpperCase().replace(/^SIG/, ''))) {
+  const name = value.toUpperCase().replace(/^SIG/, '');
+  const known = SIGNALS.has(name) || /^RTMIN(\+\d+)?$|^RTMAX(-\d+)?$/.test(name); // the real-time ones Node does not list
+  if (/^\d+$/.test(value) ? Number(value) === 0 : !known) {
     throw invalid(`Invalid signal: ${value}`);
   }
   return value;
