@@ -146,7 +146,8 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
     interactive: opts.interactive,
     network: opts.network,
     networkAliases: opts.networkAliases ?? [],
-    publish: opts.publishAll ? publishAllPorts(opts.publish, exposed) : opts.publish,
+    // -P on none or host has nothing to publish on, and docker publishes nothing there.
+    publish: opts.publishAll && opts.network !== 'none' && opts.network !== 'host' ? publishAllPorts(opts.publish, exposed) : opts.publish,
     mounts,
     volumes: mounts.flatMap((m) => (m.volumeName ? [m.volumeName] : [])),
     autoRemove: opts.autoRemove,

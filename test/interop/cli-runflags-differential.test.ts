@@ -61,6 +61,7 @@ const cases: DiffCase[] = [
   },
   { name: 'dns servers only', args: [...RUN, '--dns', '1.1.1.1', '--dns', '8.8.8.8', 'bbdiff:1', 'grep', 'nameserver', '/etc/resolv.conf'] },
   { name: 'dns that is not an IP', args: [...RUN, '--dns', 'dns.example', 'bbdiff:1', 'true'] },
+  { name: '-P on the none network publishes nothing', args: [...RUN, '-P', '--expose', '80', 'bbdiff:1', 'echo', 'fine'] },
   { name: 'oom-score-adj', args: [...RUN, '--oom-score-adj', '500', 'bbdiff:1', 'cat', '/proc/self/oom_score_adj'] },
   { name: 'oom-score-adj out of range', args: [...RUN, '--oom-score-adj', '1001', 'bbdiff:1', 'true'] },
   { name: 'log-driver none still shows the output', args: [...RUN, '--log-driver', 'none', 'bbdiff:1', 'echo', 'shown'] },
