@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
+import { detailsPrefix } from '../container/log-time.ts';
 import { BerthError } from '../errors/index.ts';
 import { followLogs, type LogLine, visitContainerLogs } from '../services/container-io.ts';
 import { dropClient, SLOW_CLIENT_LIMIT } from './container-attach.ts';
@@ -51,8 +52,10 @@ export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void>
   // dockerd before API 1.42 gives a log no Content-Type at all.
   res.writeHead(200, versionAtLeast(ctx.version, '1.42') ? { 'Content-Type': streamContentType(ctx.version, multiplexed) } : {});
   res.flushHeaders();
+  const details = q.bool('details');
   const encode = (l: LogLine): Buffer => {
-    const payload = Buffer.from(timestamps ? `${l.time} ${l.log}` : l.log);
+    const text = details ? `${detailsPrefix(l.attrs)}${l.log}` : l.log;
+    const payload = Buffer.from(timestamps ? `${l.time} ${text}` : text);
     return multiplexed ? frame(l.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload) : payload;
   };
   // The stored log is read and sent at the client's pace, never held whole; only a tail's

@@ -84,8 +84,24 @@ describe('run flags through berth serve and the docker CLI', () => {
     const bad = s.docker(['run', '--rm', '--log-opt', 'max-file=0', 'bb:1', 'true']);
     assert.equal(bad.code, 125);
     assert.match(bad.stderr, /max-file cannot be less than 1/);
-    const rotated = ok(['create', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'bb:1', 'true']).trim();
+    const rotated = ok([
+      'create',
+      '--log-opt',
+      'max-size=1k',
+      '--log-opt',
+      'max-file=2',
+      '-l',
+      'team=ml',
+      '--log-opt',
+      'labels=team',
+      'bb:1',
+      'echo',
+      'kept',
+    ]).trim();
     assert.equal(ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', rotated]), 'json-file\n');
+    ok(['start', '-a', rotated]);
+    assert.equal(ok(['logs', '--details', rotated]), 'team=ml kept\n');
+    assert.equal(ok(['logs', '--until', '1h', rotated]), '');
     ok(['rm', rotated]);
   });
 });
