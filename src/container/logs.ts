@@ -59,7 +59,10 @@ export class JsonLogWriter implements LogSink {
     const text = this.partial[stream] + chunk.toString();
     const lines = text.split('\n');
     this.partial[stream] = lines.pop()!;
-    for (const l of lines) this.append(`${l}\n`, stream);
+    this.append(
+      lines.map((l) => `${l}\n`),
+      stream,
+    );
   }
 
   stream(name: 'stdout' | 'stderr'): Writable {
@@ -71,12 +74,29 @@ export class JsonLogWriter implements LogSink {
     });
   }
 
-  private append(log: string, stream: 'stdout' | 'stderr'): void {
-    const entry = this.attrs ? { log, stream, attrs: this.attrs, time: new Date().toISOString() } : { log, stream, time: new Date().toISOString() };
-    const buf = Buffer.from(`${JSON.stringify(entry)}\n`);
-    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
-    this.size += buf.length;
-    if (this.opts.maxSize !== undefined && this.size >= this.opts.maxSize) this.rotate();
+  /** Writes the lines of one chunk with as few writes as rotation allows: one, unless a line crosses max-size. */
+  private append(logs: readonly string[], stream: 'stdout' | 'stderr'): void {
+    const time = new Date().toISOString();
+    let pending: string[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      if (!pending.length) return;
+      const buf = Buffer.from(pending.join(''));
+      for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
+      this.size += buf.length;
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (const log of logs) {
+      const line = `${JSON.stringify(this.attrs ? { log, stream, attrs: this.attrs, time } : { log, stream, time })}\n`;
+      pending.push(line);
+      pendingBytes += Buffer.byteLength(line);
+      if (this.opts.maxSize !== undefined && this.size + pendingBytes >= this.opts.maxSize) {
+        flush();
+        this.rotate();
+      }
+    }
+    flush();
   }
 
   private rotate(): void {
@@ -96,7 +116,7 @@ export class JsonLogWriter implements LogSink {
 
   async close(): Promise<void> {
     for (const s of ['stdout', 'stderr'] as const) {
-      if (this.partial[s]) this.append(this.partial[s], s);
+      if (this.partial[s]) this.append([this.partial[s]], s);
       this.partial[s] = '';
     }
     closeSync(this.fd);
