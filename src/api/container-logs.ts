@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
+import { detailsPrefix } from '../container/log-time.ts';
 import { BerthError } from '../errors/index.ts';
 import { followLogs, type LogLine, visitContainerLogs } from '../services/container-io.ts';
 import { dropClient, SLOW_CLIENT_LIMIT } from './container-attach.ts';
@@ -30,6 +31,8 @@ function parseTail(q: Query): number | undefined {
 
 export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void> {
   const rec = engine.containers.require(ctx.params.id!);
+  // Before the 200 goes out: docker's answer for a container whose driver keeps no log.
+  if (rec.config.logConfig?.type === 'none') throw new BerthError('UNSUPPORTED', 'configured logging driver does not support reading');
   const q = ctx.query;
   const stdout = q.bool('stdout');
   const stderr = q.bool('stderr');
@@ -49,8 +52,10 @@ export async function streamLogs(engine: Engine, ctx: ApiContext): Promise<void>
   // dockerd before API 1.42 gives a log no Content-Type at all.
   res.writeHead(200, versionAtLeast(ctx.version, '1.42') ? { 'Content-Type': streamContentType(ctx.version, multiplexed) } : {});
   res.flushHeaders();
+  const details = q.bool('details');
   const encode = (l: LogLine): Buffer => {
-    const payload = Buffer.from(timestamps ? `${l.time} ${l.log}` : l.log);
+    const text = details ? `${detailsPrefix(l.attrs)}${l.log}` : l.log;
+    const payload = Buffer.from(timestamps ? `${l.time} ${text}` : text);
     return multiplexed ? frame(l.stream === 'stdout' ? StreamType.Stdout : StreamType.Stderr, payload) : payload;
   };
   // The stored log is read and sent at the client's pace, never held whole; only a tail's

@@ -14,6 +14,7 @@ import { parseSecurityOpts } from '../runtime/security-opt.ts';
 import { DeviceMappingSchema, DeviceRequestSchema, deviceRuntimeOptions } from './create-devices.ts';
 import type { CreateOptions } from '../services/containers.ts';
 import { hostResourceOptions } from './create-body-host.ts';
+import type { LogConfig } from '../container/run-config.ts';
 
 /** docker's strslice: a JSON string or an array of strings; null or absent is none. */
 const StrSlice = z.union([z.string(), z.array(z.string())]).nullish();
@@ -60,6 +61,13 @@ const HostConfigSchema = z
     GroupAdd: z.array(z.string()).nullish(),
     Ulimits: z.array(z.object({ Name: z.string(), Soft: z.number(), Hard: z.number() }).passthrough()).nullish(),
     RestartPolicy: z.object({ Name: z.string().nullish(), MaximumRetryCount: z.number().nullish() }).passthrough().nullish(),
+    ExtraHosts: z.array(z.string()).nullish(),
+    Dns: z.array(z.string()).nullish(),
+    DnsSearch: z.array(z.string()).nullish(),
+    DnsOptions: z.array(z.string()).nullish(),
+    LogConfig: z.object({ Type: z.string().nullish(), Config: StringMap }).passthrough().nullish(),
+    VolumesFrom: z.array(z.string()).nullish(),
+    OomScoreAdj: z.number().int().nullish(),
   })
   .passthrough();
 
@@ -153,25 +161,19 @@ function portKey(key: string): { port: string; proto: string } {
   return { port: m[1]!, proto: (m[2] ?? 'tcp').toLowerCase() };
 }
 
-/** PortBindings (and, with PublishAllPorts, every exposed port left unbound) as `-p` specs; HostPort "" or "0" is a random host port. */
+/** PortBindings as `-p` specs (HostPort "" or "0" is a random host port); each ExposedPorts key checked. */
 function publishSpecs(hc: z.infer<typeof HostConfigSchema>, exposed: readonly string[]): string[] {
   const out: string[] = [];
-  const bound = new Set<string>();
   for (const [key, bindings] of Object.entries(hc.PortBindings ?? {})) {
     const { port, proto } = portKey(key);
-    bound.add(`${port}/${proto}`);
     for (const b of bindings ?? []) {
       const hostPort = !b.HostPort || b.HostPort === '0' ? '' : b.HostPort;
       const ip = b.HostIp ? (b.HostIp.includes(':') ? `[${b.HostIp}]` : b.HostIp) : '';
       out.push(ip ? `${ip}:${hostPort}:${port}/${proto}` : hostPort ? `${hostPort}:${port}/${proto}` : `${port}/${proto}`);
     }
   }
-  if (hc.PublishAllPorts) {
-    for (const key of exposed) {
-      const { port, proto } = portKey(key);
-      if (!bound.has(`${port}/${proto}`)) out.push(`${port}/${proto}`);
-    }
-  }
+  // PublishAllPorts is create's (publishAll), which knows the image's exposed ports too.
+  for (const key of exposed) portKey(key);
   return out;
 }
 
@@ -201,6 +203,12 @@ function healthcheckOf(h: CreateBody['Healthcheck']): CreateOptions['healthcheck
     StartInterval: h.StartInterval ?? 0,
     Retries: h.Retries ?? 0,
   };
+}
+
+/** HostConfig.LogConfig; an empty Type is the default driver, json-file. Checked downstream (container/run-config.ts). */
+function logConfigOf(lc: NonNullable<z.infer<typeof HostConfigSchema>['LogConfig']>): LogConfig {
+  const type = lc.Type || 'json-file';
+  return { type: type as LogConfig['type'], config: lc.Config ?? {} };
 }
 
 /**
@@ -281,6 +289,13 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
     platform: query.platform || undefined,
     restartPolicy: hc.RestartPolicy ? { Name: hc.RestartPolicy.Name, MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount } : undefined,
     healthcheck: healthcheckOf(b.Healthcheck),
+    extraHosts: hc.ExtraHosts ?? [],
+    dns: hc.Dns ?? [],
+    dnsSearch: hc.DnsSearch ?? [],
+    dnsOptions: hc.DnsOptions ?? [],
+    publishAll: !!hc.PublishAllPorts,
+    logConfig: hc.LogConfig?.Type || Object.keys(hc.LogConfig?.Config ?? {}).length ? logConfigOf(hc.LogConfig!) : undefined,
+    volumesFrom: hc.VolumesFrom ?? [],
     runtime: {
       readOnly: !!hc.ReadonlyRootfs,
       capAdd: hc.CapAdd ?? [],
@@ -297,6 +312,7 @@ export function mapCreateBody(raw: unknown, query: { name?: string; platform?: s
       consoleSize: b.Tty && hc.ConsoleSize?.[0] && hc.ConsoleSize[1] ? [hc.ConsoleSize[0], hc.ConsoleSize[1]] : undefined,
       groupAdd: hc.GroupAdd ?? [],
       platform: query.platform || undefined,
+      ...(hc.OomScoreAdj ? { oomScoreAdj: hc.OomScoreAdj } : {}),
       exposedPorts: Object.keys(b.ExposedPorts ?? {}),
       ...hostResourceOptions(hc),
       ...deviceRuntimeOptions(hc.Devices ?? [], hc.DeviceRequests ?? []),

@@ -2,13 +2,14 @@
  * The container verbs `berth serve` answers too, on the same services: restart, rename,
  * pause, unpause, top, stats, diff and export.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { BerthError } from '../errors/index.ts';
 import { humanSize } from '../progress/units.ts';
 import { getEngine, out } from './context.ts';
 import { renderTable } from './format.ts';
+import { stopFlags } from './run-flags-check.ts';
 
 const ops = () => import('../services/container-ops.ts');
 
@@ -32,11 +33,14 @@ export function register(program: Command): void {
     .command('restart')
     .description('Restart one or more containers')
     .argument('<containers...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing the container')
-    .action(async (names: string[], o: { time?: string }, cmd: Command) => {
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing the container')
+    .addOption(new Option('--time <seconds>').hideHelp())
+    .option('-s, --signal <signal>', 'signal to send to the container')
+    .action(async (names: string[], o: { timeout?: string; time?: string; signal?: string }, cmd: Command) => {
+      const stop = stopFlags(o);
       const engine = await getEngine(cmd);
       const { restartContainer } = await ops();
-      await eachName(names, (n) => restartContainer(engine, n, { timeout: o.time === undefined ? undefined : Number(o.time) }));
+      await eachName(names, (n) => restartContainer(engine, n, stop));
     });
 
   program

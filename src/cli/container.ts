@@ -1,5 +1,5 @@
 /** Container verbs: create, start, run, ps (ps.ts), logs, stop, kill, rm, wait, inspect, container prune (prune.ts). */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { mark } from '../progress/timing.ts';
 import { collect, getEngine, group, out } from './context.ts';
@@ -7,13 +7,32 @@ import { containerPrune } from './prune.ts';
 import { addPsFlags, listContainersForPs, type PsFlags } from './ps.ts';
 import { inspectEach, printInspect } from './format-inspect.ts';
 import { addCreateFlags, toCreateOptions, type CreateFlags } from './run-options.ts';
+import { CidFile, stopFlags } from './run-flags-check.ts';
 
 const containers = () => import('../services/containers.ts');
 const starting = () => import('../services/start.ts');
 const streams = () => import('../services/container-io.ts');
+type LogLine = import('../services/container-io.ts').LogLine;
 
-/** Where create's words go: the pull lines and warnings on stderr, as docker prints them. */
-const createMessages = { log: (s: string) => void process.stderr.write(s), warn: (line: string) => void process.stderr.write(`${line}\n`) };
+/** Where create's words go: the pull lines (unless `-q`) and warnings on stderr, as docker prints them. */
+function createMessages(quiet: boolean) {
+  return { log: quiet ? undefined : (s: string) => void process.stderr.write(s), warn: (line: string) => void process.stderr.write(`${line}\n`) };
+}
+
+/** `create`'s and `run`'s create: the flags checked, the `--cidfile` claimed first and filled with the id. */
+async function createFromFlags(cmd: Command, image: string, command: string[], f: CreateFlags, verb: 'create' | 'run' = 'create') {
+  const opts = toCreateOptions(image, command, f);
+  const cid = CidFile.claim(f.cidfile, verb);
+  try {
+    const engine = await getEngine(cmd);
+    const rec = await (await containers()).createContainer(engine, opts, createMessages(!!f.quiet));
+    cid?.write(rec.id);
+    return rec;
+  } catch (e) {
+    cid?.release();
+    throw e;
+  }
+}
 
 /** Docker's detach-keys syntax: comma-separated `ctrl-<letter>`, `ctrl-@`, `ctrl-[` ... or single characters. */
 export function parseDetachKeys(spec: string): Buffer {
@@ -34,11 +53,19 @@ export function parseDetachKeys(spec: string): Buffer {
   );
 }
 
+interface LogsFlags {
+  follow?: boolean;
+  tail: string;
+  timestamps?: boolean;
+  since?: string;
+  until?: string;
+  details?: boolean;
+}
+
 export function register(program: Command): void {
   addCreateFlags(program.command('create').description('Create a new container')).action(
     async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
+      const rec = await createFromFlags(cmd, image, command, f);
       out(`${rec.id}\n`);
     },
   );
@@ -46,8 +73,14 @@ export function register(program: Command): void {
   addCreateFlags(program.command('run').description('Create and run a new container from an image'))
     .option('-d, --detach', 'run container in background and print container ID')
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
+      // The docker CLI's own check, which exits 1 where the engine's refusals exit 125.
+      if (f.detach && f.attach?.length) {
+        process.stderr.write('berth: Error: Conflicting options: -a and -d\n');
+        process.exitCode = 1;
+        return;
+      }
       const engine = await getEngine(cmd);
-      const rec = await (await containers()).createContainer(engine, toCreateOptions(image, command, f), createMessages);
+      const rec = await createFromFlags(cmd, image, command, f, 'run');
       mark('container created');
       const start = await starting();
       if (f.detach) {
@@ -109,16 +142,34 @@ export function register(program: Command): void {
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('-u, --user <user>', 'username or UID (format: <name|uid>[:<group|gid>])')
     .option('-e, --env <env>', 'set environment variables', collect, [])
+    .option('--env-file <file>', 'read in a file of environment variables', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('--privileged', 'give extended privileges to the command')
     .option('-d, --detach', 'detached mode: run command in the background')
+    .option('--detach-keys <keys>', 'override the key sequence for detaching a container')
     .action(
       async (
         name: string,
         command: string[],
-        o: { interactive?: boolean; tty?: boolean; user?: string; env: string[]; workdir?: string; privileged?: boolean; detach?: boolean },
+        o: {
+          interactive?: boolean;
+          tty?: boolean;
+          user?: string;
+          env: string[];
+          envFile: string[];
+          workdir?: string;
+          privileged?: boolean;
+          detach?: boolean;
+          detachKeys?: string;
+        },
         cmd: Command,
       ) => {
+        // Checked as docker checks it; the terminal is runc's own here, which reads no detach keys.
+        if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
+        // A bare NAME takes this shell's value, or is dropped, as docker's -e has it.
+        const env = [...(await (await import('../container/create.ts')).readEnvFiles(o.envFile)), ...o.env].flatMap((e) =>
+          e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : [],
+        );
         const engine = await getEngine(cmd);
         const { execInContainer } = await streams();
         process.exitCode = await execInContainer(engine, name, {
@@ -126,7 +177,7 @@ export function register(program: Command): void {
           tty: !!o.tty,
           interactive: !!o.interactive,
           user: o.user,
-          env: o.env,
+          env,
           workdir: o.workdir,
           privileged: o.privileged,
           detach: !!o.detach,
@@ -147,6 +198,13 @@ export function register(program: Command): void {
       const a = cp.splitCopyArg(src);
       const b = cp.splitCopyArg(dest);
       const opts = { archive: !!o.archive, followLink: !!o.followLink };
+      // `-`: a tar stream on stdout or stdin, made and unpacked as the API's archive endpoints do.
+      if (a.container && dest === '-') {
+        const { pipeline } = await import('node:stream/promises');
+        return cp.archiveContainerPath(engine, a.container, a.path, (_stat, tar) => pipeline(tar, process.stdout, { end: false }));
+      }
+      if (b.container && src === '-') return cp.extractToContainer(engine, b.container, b.path, process.stdin);
+      if (src === '-' || dest === '-') throw new BerthError('INVALID_ARGUMENT', 'must specify at least one container source');
       if (a.container && !b.container) await cp.copyFromContainer(engine, a.container, a.path, b.path, opts);
       else if (b.container && !a.container) await cp.copyToContainer(engine, b.container, a.path, b.path, opts);
       else
@@ -162,14 +220,29 @@ export function register(program: Command): void {
     .option('-f, --follow', 'follow log output')
     .option('-n, --tail <n>', 'number of lines to show from the end of the logs', 'all')
     .option('-t, --timestamps', 'show timestamps')
-    .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean }, cmd: Command) => {
+    .option('--since <time>', 'show logs since a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
+    .option('--until <time>', 'show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
+    .option('--details', 'show extra details provided to logs')
+    .action(async (name: string, o: LogsFlags, cmd: Command) => {
+      const { parseLogTimestamp, detailsPrefix } = await import('../container/log-time.ts');
+      const now = Date.now();
+      const since = o.since === undefined ? undefined : parseLogTimestamp(o.since, 'since', now);
+      const until = o.until === undefined ? undefined : parseLogTimestamp(o.until, 'until', now);
       const engine = await getEngine(cmd);
       const { containerLogs, followLogs } = await streams();
-      const emit = (l: { log: string; stream: string; time: string }) =>
-        (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${l.log}` : l.log);
+      const inRange = (t: number) => (since === undefined || t >= since) && (until === undefined || t <= until);
+      const emit = (l: LogLine) => {
+        if ((since !== undefined || until !== undefined) && !inRange(Date.parse(l.time))) return;
+        const text = o.details ? `${detailsPrefix(l.attrs)}${l.log}` : l.log;
+        (l.stream === 'stderr' ? process.stderr : process.stdout).write(o.timestamps ? `${l.time} ${text}` : text);
+      };
       const { id, lines, end } = await containerLogs(engine, name, { tail: o.tail === 'all' ? undefined : Number(o.tail) });
       lines.forEach(emit);
-      if (o.follow) await followLogs(engine, id, end, emit);
+      // Following stops at --until, as docker's does.
+      if (o.follow && (until === undefined || until > Date.now())) {
+        const signal = until === undefined ? undefined : AbortSignal.timeout(Math.min(until - Date.now(), 2 ** 31 - 1));
+        await followLogs(engine, id, end, emit, { signal });
+      }
     });
 
   program
@@ -199,13 +272,15 @@ export function register(program: Command): void {
     .command('stop')
     .description('Stop one or more running containers')
     .argument('<containers...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing the container')
+    .option('-t, --timeout <seconds>', 'seconds to wait before killing the container')
+    .addOption(new Option('--time <seconds>').hideHelp())
     .option('-s, --signal <signal>', 'signal to send to the container')
-    .action(async (names: string[], o: { time?: string; signal?: string }, cmd: Command) => {
+    .action(async (names: string[], o: { timeout?: string; time?: string; signal?: string }, cmd: Command) => {
+      const stop = stopFlags(o);
       const engine = await getEngine(cmd);
       const { stopContainer } = await containers();
       for (const n of names) {
-        await stopContainer(engine, n, { timeout: o.time === undefined ? undefined : Number(o.time), signal: o.signal });
+        await stopContainer(engine, n, stop);
         out(`${n}\n`);
       }
     });

@@ -8,6 +8,7 @@ import { addHostFlags, flagNumber, type HostFlags, hostRuntimeOptions } from './
 import { parseSecurityOpts } from '../runtime/security-opt.ts';
 import { healthFromFlags } from '../container/health-config.ts';
 import { parseRestartFlag } from '../container/restart-policy.ts';
+import { absoluteVolumeSource, attachStreams, flagChecks, logConfigOf, oomScoreAdjOf } from './run-flags-check.ts';
 
 export function addCreateFlags(cmd: Command): Command {
   return addDeviceFlags(addHostFlags(addContainerFlags(cmd)));
@@ -48,6 +49,21 @@ function addContainerFlags(cmd: Command): Command {
       .option('--stop-timeout <seconds>', 'timeout (in seconds) to stop a container')
       .option('--platform <platform>', 'set platform if server is multi-platform capable')
       .option('--pull <policy>', 'pull image before running (always, missing, never)', 'missing')
+      .option('--add-host <host:ip>', 'add a custom host-to-IP mapping (host:ip, or host:host-gateway)', collect, [])
+      .option('--dns <ip>', 'set custom DNS servers', collect, [])
+      .option('--dns-search <domain>', 'set custom DNS search domains', collect, [])
+      .option('--dns-option <option>', 'set DNS options', collect, [])
+      .addOption(new Option('--dns-opt <option>').hideHelp().argParser(collect).default([]))
+      .option('-P, --publish-all', 'publish all exposed ports to random ports')
+      .option('--expose <port>', 'expose a port or a range of ports', collect, [])
+      .option('--label-file <file>', 'read in a line delimited file of labels', collect, [])
+      .option('--cidfile <file>', 'write the container ID to the file')
+      .option('--log-driver <driver>', 'logging driver for the container (json-file, none)')
+      .option('--log-opt <opt>', 'log driver options (max-size, max-file, labels, env)', collect, [])
+      .option('--volumes-from <container>', 'mount volumes from the specified container(s) (CONTAINER[:ro|rw])', collect, [])
+      .option('-a, --attach <stream>', 'attach to STDIN, STDOUT or STDERR', collect, [])
+      .option('--oom-score-adj <n>', "tune host's OOM preferences (-1000 to 1000)")
+      .option('-q, --quiet', 'suppress the pull output')
       // Restart policy and health check (h-restart): kept by the container's monitor.
       .option('--restart <policy>', 'restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)', 'no')
       .option('--health-cmd <command>', 'command to run to check health')
@@ -102,6 +118,21 @@ export interface CreateFlags extends HostFlags, DeviceFlags {
   healthStartInterval?: string;
   /** commander's `--no-healthcheck`: false when given. */
   healthcheck?: boolean;
+  addHost?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  dnsOpt?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  labelFile?: string[];
+  cidfile?: string;
+  logDriver?: string;
+  logOpt?: string[];
+  volumesFrom?: string[];
+  attach?: string[];
+  oomScoreAdj?: string;
+  quiet?: boolean;
 }
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags): CreateOptions {
@@ -121,7 +152,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     network: f.net ?? f.network,
     networkAliases: f.networkAlias,
     publish: f.publish,
-    volumes: f.volume,
+    volumes: f.volume.map(absoluteVolumeSource),
     mounts: f.mount,
     tmpfs: f.tmpfs,
     autoRemove: !!f.rm,
@@ -131,6 +162,16 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     pull: f.pull as 'missing',
     platform: f.platform,
     ...restartAndHealth(f),
+    labelFiles: f.labelFile ?? [],
+    extraHosts: flagChecks.addHost(f.addHost ?? []),
+    dns: flagChecks.dns(f.dns ?? []),
+    dnsSearch: flagChecks.dnsSearch(f.dnsSearch ?? []),
+    dnsOptions: [...(f.dnsOption ?? []), ...(f.dnsOpt ?? [])],
+    publishAll: !!f.publishAll,
+    expose: flagChecks.expose(f.expose ?? []),
+    logConfig: logConfigOf(f.logDriver, f.logOpt ?? []),
+    volumesFrom: f.volumesFrom ?? [],
+    attach: attachStreams(f.attach ?? []),
     runtime: {
       readOnly: !!f.readOnly,
       capAdd: f.capAdd,
@@ -142,6 +183,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
       ...deviceRuntimeOptions(f),
       groupAdd: f.groupAdd,
       platform: f.platform,
+      ...(f.oomScoreAdj !== undefined ? { oomScoreAdj: oomScoreAdjOf(f.oomScoreAdj) } : {}),
     },
   };
 }

@@ -130,7 +130,7 @@ export async function stopContainer(engine: ContainerControl, idOrName: string, 
   const timeout = opts.timeout ?? rec.config.stopTimeout;
   await runcKill(engine, rec.id, opts.signal ?? rec.config.stopSignal).catch(() => undefined);
   containerEvent(rec, 'kill', { signal: signalNumber(opts.signal ?? rec.config.stopSignal) });
-  const deadline = Date.now() + timeout * 1000;
+  const deadline = timeout < 0 ? Number.POSITIVE_INFINITY : Date.now() + timeout * 1000; // -1: docker's wait for ever
   while (Date.now() < deadline) {
     if (records.require(rec.id).state.status !== 'running') return containerEvent(rec, 'stop');
     await new Promise((r) => setTimeout(r, 20));

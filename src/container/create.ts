@@ -15,13 +15,14 @@ import { containerEvent } from './events.ts';
 import { mergeHealthConfig, validateHealthConfig, type HealthConfig } from './health-config.ts';
 import { resolveMounts } from './mounts.ts';
 import { checkHostOptions } from './namespaces.ts';
+import { checkRunConfig, exposedPorts, labelsOf, publishAllPorts, runConfigFields, type RunFlagOptions, volumesFromMounts } from './create-extras.ts';
 import { NAME_RE, randomName } from './names.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
 import { validateRestartPolicy } from './restart-policy.ts';
 import { initialState, type ContainerConfigRecord } from './types.ts';
 
-export interface CreateOptions {
+export interface CreateOptions extends RunFlagOptions {
   readonly image: string;
   readonly command: readonly string[];
   readonly name?: string;
@@ -72,7 +73,8 @@ export function resolveProcess(
   return { path: argv[0]!, args: argv.slice(1), entrypoint, cmd };
 }
 
-async function readEnvFiles(files: readonly string[]): Promise<string[]> {
+/** Lines of env (and label) files: blank lines and `#` comments skipped, as docker reads them. */
+export async function readEnvFiles(files: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const f of files) {
     const text = await readFile(f, 'utf8').catch((e: Error) => {
@@ -118,6 +120,7 @@ export function checkCreateOptions(engine: Pick<CreateDeps, 'networks' | 'contai
   if (!isPredefinedNetwork(opts.network)) engine.networks.require(opts.network);
   else if (opts.networkAliases?.length) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are only supported for user-defined networks');
   checkHostOptions(engine.containers, opts.runtime, opts.network);
+  checkRunConfig(opts);
 }
 
 /**
@@ -131,12 +134,15 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
   const id = randomHex(32);
   const name = opts.name?.replace(/^\//, '') ?? randomName();
   const userEnv = [...(await readEnvFiles(opts.envFiles)), ...opts.env];
+  const fileLabels = labelsOf(await readEnvFiles(opts.labelFiles ?? []));
   const mounts = await resolveMounts(engine.volumes, {
     volumes: opts.volumes,
     mounts: opts.mounts,
     tmpfs: opts.tmpfs,
     imageVolumes: Object.keys(ic.Volumes ?? {}),
+    inherited: volumesFromMounts(records, opts.volumesFrom ?? []),
   });
+  const exposed = exposedPorts(ic, opts);
   const config: ContainerConfigRecord = {
     path: proc.path,
     args: proc.args,
@@ -150,14 +156,16 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
     interactive: opts.interactive,
     network: opts.network,
     networkAliases: opts.networkAliases ?? [],
-    publish: opts.publish,
+    // -P on none or host has nothing to publish on, and docker publishes nothing there.
+    publish: opts.publishAll && opts.network !== 'none' && opts.network !== 'host' ? publishAllPorts(opts.publish, exposed) : opts.publish,
     mounts,
     volumes: mounts.flatMap((m) => (m.volumeName ? [m.volumeName] : [])),
     autoRemove: opts.autoRemove,
-    labels: { ...(ic.Labels ?? {}), ...opts.labels },
+    labels: { ...(ic.Labels ?? {}), ...fileLabels, ...opts.labels },
     stopSignal: opts.stopSignal ?? ic.StopSignal ?? 'SIGTERM',
     stopTimeout: opts.stopTimeout ?? 10,
-    runtime: opts.runtime,
+    ...runConfigFields(opts),
+    runtime: { ...opts.runtime, ...(exposed.length ? { exposedPorts: exposed } : {}) },
     restartPolicy: validateRestartPolicy(opts.restartPolicy, opts.autoRemove),
     healthcheck: mergeHealthConfig(opts.healthcheck, ic.Healthcheck ?? undefined),
   };

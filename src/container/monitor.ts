@@ -8,7 +8,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { RuncStartWatch, type RunningContainer, type RuntimeOptions } from '../runtime/index.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
 import { finishContainer, removeContainer } from './control.ts';
-import { JsonLogWriter } from './logs.ts';
+import { openLogSink } from './logs.ts';
 import { containerPaths } from './paths.ts';
 import type { ContainerRecord } from './records.ts';
 import { startHealthChecks, type HealthChecks } from './health.ts';
@@ -109,7 +109,7 @@ export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: b
   const records = engine.containers;
   const rec = records.require(id);
   const paths = containerPaths(engine, id);
-  const log = new JsonLogWriter(paths.log);
+  const log = openLogSink(paths.log, rec.config);
   let proc: MonitoredProcess | undefined;
   // Input that comes before the container does (stdin piped ahead of the start) waits for it.
   const early: Array<(p: MonitoredProcess) => void> = [];

@@ -15,6 +15,8 @@ export interface MountRequest {
   readonly mounts: readonly string[]; // --mount
   readonly tmpfs: readonly string[]; // --tmpfs
   readonly imageVolumes: readonly string[];
+  /** `--volumes-from`'s mounts: below the user's own, above the image's VOLUMEs. */
+  readonly inherited?: readonly ContainerMount[];
 }
 
 function cleanDest(dest: string, spec: string): string {
@@ -23,7 +25,7 @@ function cleanDest(dest: string, spec: string): string {
 }
 
 /** `-v SRC:DEST[:MODE]`, its sections checked in order as the docker CLI checks them. */
-export function parseV(spec: string): { source: string; dest: string; ro: boolean } {
+export function parseV(spec: string): { source: string; dest: string; ro: boolean; noCopy?: boolean } {
   if (spec === '') throw new BerthError('INVALID_ARGUMENT', 'invalid empty volume spec');
   const parts = spec.split(':');
   if (spec.length > 2) {
@@ -44,16 +46,19 @@ export function parseV(spec: string): { source: string; dest: string; ro: boolea
       throw new BerthError('INVALID_ARGUMENT', `invalid mode: ${m}`);
     }
   }
-  return { source, dest, ro: modes.includes('ro') };
+  // z and Z relabel for SELinux, which this host does not enforce: accepted and ignored, as docker does then.
+  return { source, dest, ro: modes.includes('ro'), ...(modes.includes('nocopy') ? { noCopy: true } : {}) };
 }
 
-function parseMountFlag(spec: string): { type: string; source: string; dest: string; ro: boolean; options: string[] } {
+function parseMountFlag(spec: string): { type: string; source: string; dest: string; ro: boolean; options: string[]; noCopy?: boolean } {
   const kv: Record<string, string> = {};
   let ro = false;
+  let noCopy = false;
   for (const { key: k, value } of parseKeyValues(spec)) {
     const key = k.trim().toLowerCase();
     const v = value ?? '';
     if (key === 'readonly' || key === 'ro') ro = v === '' || v === 'true' || v === '1';
+    else if (key === 'volume-nocopy') noCopy = v === '' || v === 'true' || v === '1';
     else kv[key] = v;
   }
   const type = kv.type ?? 'volume';
@@ -62,10 +67,18 @@ function parseMountFlag(spec: string): { type: string; source: string; dest: str
   const options: string[] = [];
   if (kv['tmpfs-size']) options.push(`size=${kv['tmpfs-size']}`);
   if (kv['tmpfs-mode']) options.push(`mode=${kv['tmpfs-mode']}`);
-  return { type, source: kv.source ?? kv.src ?? '', dest, ro, options };
+  return { type, source: kv.source ?? kv.src ?? '', dest, ro, options, ...(noCopy ? { noCopy } : {}) };
 }
 
-async function resolveSource(volumes: VolumeStore, source: string, dest: string, ro: boolean, spec: string, forceType?: string): Promise<ContainerMount> {
+async function resolveSource(
+  volumes: VolumeStore,
+  source: string,
+  dest: string,
+  ro: boolean,
+  spec: string,
+  forceType?: string,
+  noCopy?: boolean,
+): Promise<ContainerMount> {
   const destination = cleanDest(dest, spec);
   if (forceType === 'bind' || (forceType === undefined && (isAbsolute(source) || source.startsWith('.')))) {
     if (!isAbsolute(source)) throw new BerthError('INVALID_ARGUMENT', `invalid mount config: bind source path must be absolute: "${source}"`);
@@ -78,19 +91,19 @@ async function resolveSource(volumes: VolumeStore, source: string, dest: string,
     return { type: 'bind', source, destination, readonly: ro };
   }
   const vol = await volumes.create(source || undefined, { anonymous: !source });
-  return { type: 'volume', source: vol.mountpoint, destination, readonly: ro, volumeName: vol.name, anonymous: vol.anonymous };
+  return { type: 'volume', source: vol.mountpoint, destination, readonly: ro, volumeName: vol.name, anonymous: vol.anonymous, ...(noCopy ? { noCopy } : {}) };
 }
 
 export async function resolveMounts(volumes: VolumeStore, req: MountRequest): Promise<ContainerMount[]> {
   const out: ContainerMount[] = [];
   for (const spec of req.volumes) {
     const v = parseV(spec);
-    out.push(await resolveSource(volumes, v.source, v.dest, v.ro, spec));
+    out.push(await resolveSource(volumes, v.source, v.dest, v.ro, spec, undefined, v.noCopy));
   }
   for (const spec of req.mounts) {
     const m = parseMountFlag(spec);
     if (m.type === 'tmpfs') out.push({ type: 'tmpfs', source: '', destination: cleanDest(m.dest, spec), readonly: m.ro, options: m.options });
-    else if (m.type === 'bind' || m.type === 'volume') out.push(await resolveSource(volumes, m.source, m.dest, m.ro, spec, m.type));
+    else if (m.type === 'bind' || m.type === 'volume') out.push(await resolveSource(volumes, m.source, m.dest, m.ro, spec, m.type, m.noCopy));
     else throw new BerthError('INVALID_ARGUMENT', `invalid mount type "${m.type}"`, { hint: 'use bind, volume or tmpfs' });
   }
   for (const spec of req.tmpfs) {
@@ -100,6 +113,11 @@ export async function resolveMounts(volumes: VolumeStore, req: MountRequest): Pr
   const taken = new Set(out.map((m) => m.destination));
   for (const dest of out.map((m) => m.destination)) {
     if (out.filter((m) => m.destination === dest).length > 1) throw new BerthError('INVALID_ARGUMENT', `Duplicate mount point: ${dest}`);
+  }
+  for (const m of req.inherited ?? []) {
+    if (taken.has(m.destination)) continue;
+    out.push(m);
+    taken.add(m.destination);
   }
   for (const v of req.imageVolumes) {
     const dest = cleanDest(v, v);

@@ -10,7 +10,8 @@ import type { NetworkRecords } from '../network/records.ts';
 import { closeFd, mkdirAllInRoot, openRoot } from '../sys/in-root.ts';
 import type { StdioKind } from '../sys/spawn.ts';
 import { bridgeOf, isPredefinedNetwork } from '../network/records.ts';
-import { setupNetwork, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
+import { DEFAULT_BRIDGE, setupNetwork, subnetGateway, teardownNetwork, teardownNetworkDir, type NetworkAttachment } from '../network/index.ts';
+import { HOST_GATEWAY, splitExtraHost } from './run-config.ts';
 import {
   checkCommand,
   composeEnv,
@@ -62,6 +63,14 @@ function userNetworkOf(engine: RuntimeDeps, rec: ContainerRecord) {
   return { bridge: bridgeOf(net), gateway: net.gateway, dnsNames: [rec.name, rec.id.slice(0, 12), ...(rec.config.networkAliases ?? [])] };
 }
 
+/** `--add-host` entries, `host-gateway` as the default bridge's gateway (where the host answers containers), as docker has it. */
+function extraHostsOf(entries: readonly string[]): Array<{ name: string; ip: string }> {
+  return entries.map((e) => {
+    const { name, ip } = splitExtraHost(e);
+    return { name, ip: ip === HOST_GATEWAY ? subnetGateway(DEFAULT_BRIDGE.subnet) : ip };
+  });
+}
+
 export interface PreparedRuntime {
   readonly state: NetworkAttachment;
   readonly ports: readonly PortBinding[];
@@ -99,6 +108,10 @@ export async function prepareRuntime(
     hostname: c.hostname,
     stateDir: paths.netDir,
     userNetwork: userNetworkOf(engine, rec),
+    extraHosts: extraHostsOf(c.extraHosts ?? []),
+    dns: c.dns,
+    dnsSearch: c.dnsSearch,
+    dnsOptions: c.dnsOptions,
   });
   try {
     executor(engine).writeBundle({

@@ -18,7 +18,7 @@ import { loadImage } from '../image/resolve.ts';
 import { ensureEmulator, RuncStartWatch, type RuntimeOptions } from '../runtime/index.ts';
 import { finishContainer, removeContainer } from './control.ts';
 import { containerEvent } from './events.ts';
-import { JsonLogWriter } from './logs.ts';
+import { openLogSink } from './logs.ts';
 import { mark } from '../progress/timing.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { containerPaths } from './paths.ts';
@@ -37,7 +37,7 @@ import { needTerminalSupport } from '../sys/terminal.ts';
  * host's), and the copy reads through the fd.
  */
 async function copyUpVolumes(engine: StartDeps, rec: ContainerRecord, rootfs: string): Promise<void> {
-  const volumes = rec.config.mounts.filter((m) => m.type === 'volume' && m.volumeName);
+  const volumes = rec.config.mounts.filter((m) => m.type === 'volume' && m.volumeName && !m.noCopy);
   if (!volumes.length) return;
   const rootFd = openRoot(rootfs);
   try {
@@ -107,23 +107,26 @@ export async function startAttached(engine: StartDeps, id: string, io: { stdin: 
   await prepareOrRemove(engine, rec);
   const paths = containerPaths(engine, rec.id);
   const tty = rec.config.tty;
+  // `-a`: the streams shown here; the log keeps them all.
+  const shown = (s: 'stdin' | 'stdout' | 'stderr') => !rec.config.attach?.length || rec.config.attach.includes(s);
+  const stdin = io.stdin && shown('stdin');
   // With -t runc proxies a pty of its own on this terminal; without, output comes through pipes to log.
   const child = await startRuntime(
     engine,
     rec.id,
-    { stdio: tty || io.stdin ? ['inherit', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'] },
+    { stdio: tty || stdin ? [stdin || tty ? 'inherit' : 'ignore', tty ? 'inherit' : 'pipe', tty ? 'inherit' : 'pipe'] : ['ignore', 'pipe', 'pipe'] },
     (rec.config.runtime as RuntimeOptions).ociRuntime,
   );
-  const log = new JsonLogWriter(paths.log);
+  const log = openLogSink(paths.log, rec.config);
   const runc = new RuncStartWatch();
   if (!tty) {
     child.stdout!.on('data', (c: Buffer) => {
-      process.stdout.write(c);
+      if (shown('stdout')) process.stdout.write(c);
       log.write('stdout', c);
     });
     child.stderr!.on('data', (c: Buffer) => {
       if (runc.claims(c)) return;
-      process.stderr.write(c);
+      if (shown('stderr')) process.stderr.write(c);
       log.write('stderr', c);
     });
   }

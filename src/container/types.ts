@@ -1,6 +1,7 @@
 /** Plain data for containers: what `create` was asked, and what is known of the process. */
 import type { HealthConfig, HealthState } from './health-config.ts';
 import type { RestartPolicy } from './restart-policy.ts';
+import type { LogConfig } from './run-config.ts';
 
 export type MountType = 'volume' | 'bind' | 'tmpfs';
 
@@ -14,6 +15,8 @@ export interface ContainerMount {
   readonly anonymous?: boolean;
   /** tmpfs options such as size=64m,mode=1777. */
   readonly options?: readonly string[];
+  /** `-v NAME:/dir:nocopy`: the volume is not filled from the image's dir. */
+  readonly noCopy?: boolean;
 }
 
 export interface PortBinding {
@@ -46,6 +49,20 @@ export interface ContainerConfigRecord {
   readonly labels: Readonly<Record<string, string>>;
   readonly stopSignal: string;
   readonly stopTimeout: number;
+  /** `--add-host` entries, `NAME:IP` (IP may be `host-gateway`, resolved at start). */
+  readonly extraHosts?: readonly string[];
+  /** `--dns`, `--dns-search`, `--dns-option`: they replace the host's in resolv.conf. */
+  readonly dns?: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOptions?: readonly string[];
+  /** `--log-driver`/`--log-opt`; absent is json-file without limits. */
+  readonly logConfig?: LogConfig;
+  /** `-a`: the streams an attached run shows (all when absent). */
+  readonly attach?: readonly ('stdin' | 'stdout' | 'stderr')[];
+  /** `-P`: every exposed port was given a random host port (they are in `publish`). */
+  readonly publishAll?: boolean;
+  /** `--volumes-from` as given; their mounts are in `mounts`. */
+  readonly volumesFrom?: readonly string[];
   /** The runtime's options, kept to rebuild the spec on start. */
   readonly runtime: Readonly<Record<string, unknown>>;
   /** `--restart`; absent is `no` (records made before restart policies). `update --restart` changes it. */

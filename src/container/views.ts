@@ -7,6 +7,7 @@ import { healthText } from './health-config.ts';
 import type { ContainerRecord } from './records.ts';
 import { restartPolicyView } from './restart-policy.ts';
 import { ZERO_TIME } from './types.ts';
+import { runFlagsHostConfig } from './create-extras.ts';
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const s = rec.state;
@@ -203,6 +204,7 @@ export function inspectContainer(rec: ContainerRecord, paths: { logPath: string;
         ? { Tmpfs: Object.fromEntries(c.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.destination, (m.options ?? []).join(',')])) }
         : {}),
       Init: rt.init ?? null,
+      ...runFlagsHostConfig(c),
     },
     GraphDriver: { Name: 'overlay2', Data: { MergedDir: paths.rootfs } },
     Mounts: c.mounts.map((m) => ({

@@ -71,6 +71,15 @@ export function containerResolvConf(mode: string, hostText: string, upstreamText
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
+/** host-local's gateway of an IPv4 subnet: its first address (`10.87.0.0/16` → `10.87.0.1`). */
+export function subnetGateway(subnet: string): string {
+  const [addr, bits] = subnet.split('/') as [string, string?];
+  const n = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const mask = bits === undefined ? 0 : 2 ** (32 - Number(bits));
+  const gw = Math.floor(n / mask) * mask + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(gw / 2 ** s) % 256).join('.');
+}
+
 export interface HostsOptions {
   readonly hostname: string;
   /** The container's own address; without it (none, host) no line names the container. */

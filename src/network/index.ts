@@ -46,7 +46,7 @@ import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
 
 export { parsePublish, formatPortMapping, type PortMapping, type PortProtocol } from './publish.ts';
-export { containerHosts, containerResolvConf, type DnsOptions } from './files.ts';
+export { containerHosts, containerResolvConf, subnetGateway, type DnsOptions } from './files.ts';
 export { netnsNameFor, netnsPathFor } from './netns.ts';
 export { DEFAULT_BRIDGE } from './bridge.ts';
 export { loadAttachment, type NetworkAttachment } from './attachment.ts';

@@ -37,6 +37,8 @@ export interface RuntimeOptions extends NamespaceOptions, HostResourceOptions {
   readonly groupAdd?: readonly string[];
   /** Host devices, as `--device` specs (devices.ts). */
   readonly devices?: readonly string[];
+  /** `--oom-score-adj`: the container process's OOM score adjustment, -1000..1000. */
+  readonly oomScoreAdj?: number;
   /** A terminal's first size, [rows, cols]. */
   readonly consoleSize?: readonly [number, number];
   /** CDI devices by qualified name (`vendor.com/class=name`), injected when the spec is built (cdi/). */
@@ -132,7 +134,7 @@ function buildBaseSpec(input: SpecInput): Record<string, unknown> {
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       rlimits: specRlimits(o.ulimits ?? [], input.hardLimits),
       noNewPrivileges,
-      oomScoreAdj: 0,
+      oomScoreAdj: o.oomScoreAdj ?? 0,
     },
     root: { path: input.rootfs, readonly: !!o.readOnly },
     hostname: input.hostname,

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { attachSocketPath } from '../container/attach.ts';
 import { reconcile, type ContainerControl } from '../container/control.ts';
-import { eachLogLine, followLog, readLogLines, type LogLine } from '../container/logs.ts';
+import { eachLogLineRotated, followLog, type LogLine } from '../container/logs.ts';
 import { containerEvent } from '../container/events.ts';
 import { containerPaths } from '../container/paths.ts';
 import type { ContainerRecord } from '../container/records.ts';
@@ -25,10 +25,20 @@ export async function containerLogs(
   idOrName: string,
   opts: { tail?: number } = {},
 ): Promise<{ id: string; lines: LogLine[]; end: number }> {
-  const rec = deps.containers.require(idOrName);
-  let { lines, end } = await readLogLines(containerPaths(deps, rec.id).log);
+  const rec = readableLog(deps, idOrName);
+  let lines: LogLine[] = [];
+  const end = await eachLogLineRotated(containerPaths(deps, rec.id).log, (l) => {
+    lines.push(l);
+  });
   if (opts.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - opts.tail));
   return { id: rec.id, lines, end };
+}
+
+/** The container whose log is read; a container that keeps none (`--log-driver none`) is docker's error. */
+function readableLog(deps: Pick<ContainerControl, 'containers'>, idOrName: string): ContainerRecord {
+  const rec = deps.containers.require(idOrName);
+  if (rec.config.logConfig?.type === 'none') throw new BerthError('UNSUPPORTED', 'configured logging driver does not support reading');
+  return rec;
 }
 
 /**
@@ -41,8 +51,8 @@ export async function visitContainerLogs(
   visit: (l: LogLine) => unknown,
   opts: { signal?: AbortSignal } = {},
 ): Promise<{ id: string; end: number }> {
-  const rec = deps.containers.require(idOrName);
-  return { id: rec.id, end: await eachLogLine(containerPaths(deps, rec.id).log, 0, visit, opts) };
+  const rec = readableLog(deps, idOrName);
+  return { id: rec.id, end: await eachLogLineRotated(containerPaths(deps, rec.id).log, visit, opts) };
 }
 
 /** Emits a container's log lines from byte `start` on until it stops running (or `signal` aborts); a promise `emit` returns is waited for. */

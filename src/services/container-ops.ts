@@ -103,10 +103,10 @@ export async function thawForSignal(deps: ContainerControl, idOrName: string): P
 }
 
 /** `restart`: stop (STOPSIGNAL, then SIGKILL after `timeout`), then start detached under a new monitor. */
-export async function restartContainer(deps: StartDeps, idOrName: string, opts: { timeout?: number } = {}): Promise<void> {
+export async function restartContainer(deps: StartDeps, idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   await thawForSignal(deps, rec.id);
-  await stopContainer(deps, rec.id, { timeout: opts.timeout });
+  await stopContainer(deps, rec.id, opts);
   await startDetached(deps, rec.id);
 }
 

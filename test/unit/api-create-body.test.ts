@@ -62,9 +62,34 @@ const CASES: Array<{ name: string; body: Record<string, unknown>; query?: { name
     want: { publish: ['8080:80/tcp', '81/tcp', '127.0.0.1::82/tcp', '[::1]:5353:53/udp'] },
   },
   {
-    name: 'PublishAllPorts publishes the exposed ports left unbound',
+    // create publishes the rest, the image's exposed ports among them (container/create-extras.ts).
+    name: 'PublishAllPorts is passed on with the bindings and the exposed ports',
     body: { Image: 'bb:1', ExposedPorts: { '80/tcp': {}, '90': {} }, HostConfig: { PublishAllPorts: true, PortBindings: { '80/tcp': [{ HostPort: '1' }] } } },
-    want: { publish: ['1:80/tcp', '90/tcp'] },
+    want: { publish: ['1:80/tcp'], publishAll: true },
+  },
+  {
+    name: 'ExtraHosts, Dns, DnsSearch, DnsOptions, LogConfig, VolumesFrom, OomScoreAdj',
+    body: {
+      Image: 'bb:1',
+      HostConfig: {
+        ExtraHosts: ['a:1.2.3.4'],
+        Dns: ['9.9.9.9'],
+        DnsSearch: ['example.com'],
+        DnsOptions: ['ndots:2'],
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
+        VolumesFrom: ['data:ro'],
+        OomScoreAdj: 500,
+      },
+    },
+    want: {
+      extraHosts: ['a:1.2.3.4'],
+      dns: ['9.9.9.9'],
+      dnsSearch: ['example.com'],
+      dnsOptions: ['ndots:2'],
+      logConfig: { type: 'json-file', config: { 'max-size': '1m' } },
+      volumesFrom: ['data:ro'],
+      runtime: { oomScoreAdj: 500 },
+    },
   },
   {
     name: 'binds, mounts of three kinds, tmpfs, and Config.Volumes not already covered',

@@ -1,0 +1,54 @@
+/**
+ * The times `logs --since/--until` take, read as the docker CLI reads them (its
+ * GetTimestamp): a Go duration back from now (`10m`, `1h30m`), a unix time with an optional
+ * fraction, or an RFC 3339 date or time, whose zone is the local one when it names none.
+ * Pure: `now` is given.
+ */
+import { BerthError } from '../errors/index.ts';
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration, in milliseconds; undefined when the text is not one. */
+export function parseGoDuration(text: string): number | undefined {
+  const m = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(text);
+  if (!m) return text === '0' ? 0 : undefined;
+  let ms = 0;
+  for (const part of m[2]!.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) ms += Number(part[1]) * DURATION_UNITS[part[2]!]!;
+  return m[1] === '-' ? -ms : ms;
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?(Z|z|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * A `--since`/`--until` value as milliseconds since the epoch. Anything else is docker's
+ * error: `invalid value for "since": failed to parse value as time or duration: "x"`.
+ */
+export function parseLogTimestamp(value: string, flag: 'since' | 'until', now: number): number {
+  const d = parseGoDuration(value);
+  if (d !== undefined && value !== '0') return now - d;
+  const date = DATE_RE.exec(value);
+  if (date) {
+    const [, y, mo, da, h = '00', mi = '00', s = '00', frac = '', zone] = date;
+    const iso = `${y}-${mo}-${da}T${h}:${mi}:${s}${frac.slice(0, 4)}`;
+    const ms = zone ? Date.parse(`${iso}${zone.toUpperCase()}`) : new Date(iso).getTime();
+    if (!Number.isNaN(ms)) return ms;
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const reason = value.includes('-')
+    ? `parsing time ${JSON.stringify(value)}: cannot parse it as RFC 3339`
+    : `failed to parse value as time or duration: ${JSON.stringify(value)}`;
+  throw new BerthError('INVALID_ARGUMENT', `invalid value for "${flag}": ${reason}`);
+}
+
+/** `--details`' prefix of a line: its attributes as `k=v,k2=v2` (query-escaped, sorted by key) and a space. */
+export function detailsPrefix(attrs: Readonly<Record<string, string>> | undefined): string {
+  // Go's url.QueryEscape: what encodeURIComponent leaves, less !'()*, and a space as +.
+  const queryEscape = (s: string) =>
+    encodeURIComponent(s)
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, '+');
+  return `${Object.keys(attrs ?? {})
+    .sort()
+    .map((k) => `${queryEscape(k)}=${queryEscape(attrs![k]!)}`)
+    .join(',')} `;
+}
