@@ -190,8 +190,15 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     await saveAttachment(att);
     att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
     await saveAttachment(att);
-    await bringUpLoopback(opts.containerId, netnsPath);
-    const cniResult = await addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) });
+    // lo and eth0 are independent: brought up side by side (as containerd's go-cni attaches
+    // networks), and both settled before a failure tears down what either made.
+    const [lo, added] = await Promise.allSettled([
+      bringUpLoopback(opts.containerId, netnsPath),
+      addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) }),
+    ]);
+    if (lo.status === 'rejected') throw lo.reason;
+    if (added.status === 'rejected') throw added.reason;
+    const cniResult = added.value;
     att = { ...att, cniResult, ...addressOf(cniResult, netnsPath) };
     await saveAttachment(att);
     await enableLocalnetRouting(net.bridge);

@@ -5,3 +5,4 @@
  */
 export { startAttached, startDetached, type DetachedStartOptions } from '../container/start.ts';
 export { runMonitor } from '../container/monitor.ts';
+export { awaitMonitorOrder, MonitorStandby, type MonitorLauncher } from '../container/monitor-standby.ts';
