@@ -4,15 +4,22 @@
  * that already exists (netns.ts makes the file and the shared /run/netns mount it sits in).
  * The namespace is made by a thread of its own, which exits once the mount holds the
  * namespace: unshare(CLONE_NEWNET) moves only the calling thread, and no thread of Node's
- * may be left in another network namespace.
+ * may be left in another network namespace. The same thread brings the namespace's `lo` up,
+ * as runc does in a namespace of its own and docker's libnetwork in one it made, instead of
+ * starting CNI's loopback plugin for it.
  */
 #define _GNU_SOURCE
 #include "berth_sys.h"
 #include <errno.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 typedef struct {
   const char *target;
@@ -20,11 +27,30 @@ typedef struct {
   const char *syscall;
 } netns_bind;
 
+/* SIOCSIFFLAGS with IFF_UP on `lo` of the calling thread's network namespace; an errno, or 0. */
+static int loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int err = 0;
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) err = errno;
+  else if (!(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  close(s);
+  return err;
+}
+
 static void *netns_bind_thread(void *p) {
   netns_bind *b = p;
   if (unshare(CLONE_NEWNET) != 0) {
     b->err = errno;
     b->syscall = "unshare";
+  } else if ((b->err = loopback_up()) != 0) {
+    b->syscall = "ioctl(SIOCSIFFLAGS lo)";
   } else if (mount("/proc/thread-self/ns/net", b->target, "none", MS_BIND, NULL) != 0) {
     b->err = errno;
     b->syscall = "mount";
@@ -32,7 +58,7 @@ static void *netns_bind_thread(void *p) {
   return NULL;
 }
 
-/* netnsBind(target): a new network namespace, bind-mounted on `target` (an existing file). */
+/* netnsBind(target): a new network namespace with `lo` up, bind-mounted on `target` (an existing file). */
 static napi_value js_netns_bind(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv, "netnsBind(target)")) return NULL;

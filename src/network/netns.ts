@@ -7,8 +7,9 @@
  * Names use the first 12 hex digits of the container id, like Docker's short ids.
  *
  * With berth's addon the same steps run in this process (the shared mount, the file, a new
- * namespace bound on it; and to delete, a detach and an unlink), since starting `ip` twice
- * was a good part of a bridge container's start and exit; without it, `ip` does them.
+ * namespace bound on it, its `lo` brought up; and to delete, a detach and an unlink), since
+ * starting `ip` twice and CNI's loopback plugin once was a good part of a bridge container's
+ * start and exit; without it, `ip` and the plugin do them.
  */
 import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { BerthError, errnoCode } from '../errors/index.ts';
@@ -64,19 +65,28 @@ function createInProcess(native: Sys & Required<Pick<Sys, 'netnsBind'>>, name: s
   }
 }
 
-export async function createNetns(name: string): Promise<string> {
+/** A named network namespace: its path, and whether its `lo` is up already (made in process). */
+export interface MadeNetns {
+  readonly path: string;
+  readonly loopbackUp: boolean;
+}
+
+export async function createNetns(name: string): Promise<MadeNetns> {
   const path = `${NETNS_DIR}/${name}`;
   const native = sys();
   try {
-    if (native?.netnsBind) createInProcess(native as Sys & Required<Pick<Sys, 'netnsBind'>>, name, path);
-    else await execFileAsync('ip', ['netns', 'add', name]);
+    if (native?.netnsBind) {
+      createInProcess(native as Sys & Required<Pick<Sys, 'netnsBind'>>, name, path);
+      return { path, loopbackUp: true };
+    }
+    await execFileAsync('ip', ['netns', 'add', name]);
   } catch (e) {
     if (e instanceof BerthError) throw e;
     const msg = stderrOf(e);
     if (/exists/i.test(msg)) throw new BerthError('ALREADY_EXISTS', `create network namespace ${name}: it already exists`, { cause: e });
     throw new BerthError('RUNTIME', `create network namespace ${name}: ${msg}`, { cause: e, hint: 'berth needs root and iproute2 for container networking' });
   }
-  return path;
+  return { path, loopbackUp: false };
 }
 
 /** Idempotent: a missing namespace is already deleted. */

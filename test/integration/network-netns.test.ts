@@ -1,7 +1,7 @@
 /**
  * Named network namespaces made in process (network/netns.ts with berth's addon), as
  * `ip netns add/del` makes them: `ip` sees and enters the namespace, which is a fresh one
- * with only `lo`; a second add of the same name is ALREADY_EXISTS; delete leaves no file and
+ * with only `lo`, up; a second add of the same name is ALREADY_EXISTS; delete leaves no file and
  * no mount, and deleting twice is fine. Hostile names never reach here (netnsNameFor).
  */
 import assert from 'node:assert/strict';
@@ -26,8 +26,9 @@ describe('network namespaces in process', { skip: !sys()?.netnsBind && 'no addon
   });
 
   test('add makes a namespace ip can enter, with lo only; a second add is ALREADY_EXISTS; delete undoes it', async () => {
-    const path = await createNetns(NAME);
+    const { path, loopbackUp } = await createNetns(NAME);
     assert.equal(path, `${NETNS_DIR}/${NAME}`);
+    assert.equal(loopbackUp, true);
     assert.ok(mounted(path), 'the namespace is bind-mounted on its file');
     assert.ok(
       execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
@@ -39,6 +40,10 @@ describe('network namespaces in process', { skip: !sys()?.netnsBind && 'no addon
       links.map((l) => l.split(':')[1]!.trim()),
       ['lo'],
     );
+    // lo is up, with its address, as the loopback plugin would leave it.
+    assert.match(links[0]!, /<LOOPBACK,UP,LOWER_UP>/);
+    const addrs = execFileSync('ip', ['-n', NAME, '-o', '-4', 'addr', 'show', 'lo'], { encoding: 'utf8' });
+    assert.match(addrs, /inet 127\.0\.0\.1\/8/);
     // Another namespace than this process's own.
     const inside = execFileSync('ip', ['netns', 'exec', NAME, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
     assert.notEqual(inside, execFileSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).trim());
