@@ -69,10 +69,11 @@ export const freshMonitors: MonitorLauncher = {
  * A server's way: at most one standby is kept ready for a root. A start takes it (or, when
  * none is ready, a standby spawned on the spot, which is then no slower than a fresh monitor);
  * the next one is spawned once the taken one's start is over (its report pipe closed), so that
- * the two do not share the CPU during the start.
+ * the two do not share the CPU during the start. An idle standby is renewed at half its idle
+ * timeout, so a start after a quiet hour still finds one.
  */
 export class MonitorStandby implements MonitorLauncher {
-  private ready: { child: ChildProcess; spawnedAt: number } | undefined;
+  private ready: { child: ChildProcess; renew: NodeJS.Timeout } | undefined;
   private closed = false;
 
   constructor(private readonly root: string) {}
@@ -81,10 +82,18 @@ export class MonitorStandby implements MonitorLauncher {
   prepare(): void {
     if (this.closed || this.ready) return;
     const child = spawnMonitor(this.root, ['--standby']);
-    const entry = { child, spawnedAt: Date.now() };
-    // A standby that died (or idled out) is no longer offered.
+    // Replaced well before its own idle timeout, so an order never meets one that is leaving.
+    const renew = setTimeout(() => {
+      this.discard();
+      this.prepare();
+    }, STANDBY_IDLE_MS / 2);
+    renew.unref();
+    const entry = { child, renew };
+    // A standby that died is no longer offered.
     child.once('exit', () => {
-      if (this.ready === entry) this.ready = undefined;
+      if (this.ready !== entry) return;
+      clearTimeout(renew);
+      this.ready = undefined;
     });
     reportsOf(child).on('error', () => undefined);
     this.ready = entry;
@@ -92,20 +101,14 @@ export class MonitorStandby implements MonitorLauncher {
 
   launch(root: string, order: MonitorOrder): LaunchedMonitor {
     if (root !== this.root) return freshMonitors.launch(root, order);
-    // One close to its own idle timeout might exit as the order arrives: retire it early.
-    if (this.ready && Date.now() - this.ready.spawnedAt > STANDBY_IDLE_MS / 2) this.discard();
     this.prepare();
     const taken = this.ready!;
+    clearTimeout(taken.renew);
     this.ready = undefined;
     const reports = reportsOf(taken.child);
     reports.once('close', () => this.prepare());
     reports.write(`${JSON.stringify(order)}\n`);
     return { reports };
-  }
-
-  /** Pid of the standby ready now, if any (for tests and diagnostics). */
-  get readyPid(): number | undefined {
-    return this.ready?.child.pid;
   }
 
   /** Kills the ready standby and spawns no other (the server is shutting down). */
@@ -118,6 +121,7 @@ export class MonitorStandby implements MonitorLauncher {
     const r = this.ready;
     this.ready = undefined;
     if (!r) return;
+    clearTimeout(r.renew);
     r.child.kill('SIGKILL');
     reportsOf(r.child).destroy();
   }
