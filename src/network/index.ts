@@ -190,8 +190,10 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   try {
     await mkdir(opts.stateDir, { recursive: true }); // only now: clearing a stale run removes the dir
     await saveAttachment(att);
-    att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
-    await saveAttachment(att);
+    if (requested.length) {
+      att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
+      await saveAttachment(att);
+    }
     // lo (unless the namespace came with it up: netns.ts) and eth0 are independent: brought up
     // side by side (as containerd's go-cni attaches networks), and both settled before a
     // failure tears down what either made.
