@@ -13,6 +13,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { read, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { ContainerRecords } from './records.ts';
 
@@ -127,6 +129,16 @@ export class MonitorStandby implements MonitorLauncher {
   }
 }
 
+/**
+ * bin/berth.cjs loads some of Node's modules at their first use (net, child_process,
+ * fs/promises), and a monitor first uses them once its container is waiting for it: the
+ * attach socket, runc's pipes, the CNI plugins of its teardown. A standby loads them while
+ * it waits: reading a property of each is what loads it.
+ */
+function loadLazyBuiltins(): void {
+  for (const f of [createServer, spawn, readFile]) if (typeof f !== 'function') throw new Error('a Node module failed to load');
+}
+
 /** Reads fd `fd` until a newline; undefined at EOF (the server is gone) or past ORDER_MAX_BYTES. */
 function readOrderLine(fd: number): Promise<string | undefined> {
   const buf = Buffer.alloc(ORDER_MAX_BYTES + 1);
@@ -172,6 +184,7 @@ export function parseOrder(line: string, containers: Pick<ContainerRecords, 'get
  * a start report with an error, before exiting (status 2).
  */
 export async function awaitMonitorOrder(containers: Pick<ContainerRecords, 'get'>): Promise<MonitorOrder> {
+  loadLazyBuiltins();
   const idle = setTimeout(() => process.exit(0), STANDBY_IDLE_MS);
   const line = await readOrderLine(3);
   clearTimeout(idle);
