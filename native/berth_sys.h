@@ -37,4 +37,5 @@ bool job_failed(napi_env env, napi_status status, job *b, const char *syscall, c
 napi_status berth_spawn_define(napi_env env, napi_value exports);
 napi_status berth_hash_define(napi_env env, napi_value exports);
 napi_status berth_pty_define(napi_env env, napi_value exports);
+napi_status berth_netns_define(napi_env env, napi_value exports);
 #endif

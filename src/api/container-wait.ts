@@ -15,7 +15,7 @@ export type WaitCondition = (typeof WAIT_CONDITIONS)[number];
 
 const POLL_MS = 100;
 /** Once the exit is seen, the monitor's removal of a `--rm` record follows within moments. */
-const REMOVAL_POLL_MS = 15;
+const REMOVAL_POLL_MS = 5;
 /** Every so many polls, a running record is reconciled: its monitor may have died. */
 const RECONCILE_EVERY = 10;
 

@@ -118,12 +118,16 @@ export function register(program: Command): void {
 
   program
     .command('__monitor', { hidden: true })
-    .argument('<id>')
+    .argument('[id]')
     .option('--hold', "wait for the starter's Go on the attach socket before running the container")
-    .action(async (id: string, o: { hold?: boolean }, cmd: Command) => {
+    .option('--standby', 'load, open the engine, then wait for the order (container id) on fd 3 (berth serve keeps one)')
+    .action(async (id: string | undefined, o: { hold?: boolean; standby?: boolean }, cmd: Command) => {
       const engine = await getEngine(cmd);
       process.on('SIGINT', () => undefined).on('SIGHUP', () => undefined);
-      await (await starting()).runMonitor(engine, id, { hold: !!o.hold });
+      const start = await starting();
+      if (!o.standby && !id) throw new BerthError('INVALID_ARGUMENT', '__monitor needs a container id or --standby');
+      const order = o.standby ? await start.awaitMonitorOrder(engine.containers) : { id: id!, hold: !!o.hold };
+      await start.runMonitor(engine, order.id, { hold: order.hold });
     });
 
   for (const c of [program.command('ps'), group(program, 'container', 'Manage containers').command('ls')]) {

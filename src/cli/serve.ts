@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { DEFAULT_HOST, groupId, listenTcp, listenUnix, parseHost } from '../api/listen.ts';
 import { createApiServer, type TlsFiles } from '../api/server.ts';
 import { BerthError } from '../errors/index.ts';
+import { MonitorStandby } from '../services/start.ts';
 import { spawnAsServer } from '../sys/spawn.ts';
 import { anonymousPuller, collect, getEngine } from './context.ts';
 
@@ -49,10 +50,12 @@ async function serve(cmd: Command, f: ServeFlags): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const gid = f.group !== undefined ? groupId([f.group]) : groupId(['docker', 'berth']);
   if (f.group !== undefined && gid === undefined) throw new BerthError('NOT_FOUND', `group ${f.group} not found`);
+  // A monitor kept ready for the next start: the container's start skips Node's start-up.
+  const monitors = new MonitorStandby(engine.root);
   const servers = hosts.map((h) => ({
     h,
     api: createApiServer({
-      deps: { engine, serverVersion: '0.1.0' },
+      deps: { engine, serverVersion: '0.1.0', monitors },
       tls: h.kind === 'tcp' ? tls : undefined,
       logRequest: f.logLevel === 'debug' ? log : undefined,
     }),
@@ -67,11 +70,13 @@ async function serve(cmd: Command, f: ServeFlags): Promise<void> {
       if (f.logLevel !== 'error' && f.logLevel !== 'fatal') log(`API listen on ${h.host}:${h.port}`);
     }
   }
+  monitors.prepare();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  monitors.close();
   await Promise.all(servers.map(({ api }) => api.close()));
   for (const { h } of servers) if (h.kind === 'unix') await rm(h.path, { force: true });
   engine.close();

@@ -8,7 +8,6 @@
  * CLI is gone; for `-t` it holds the pty's master, which runc sends it (sys/terminal.ts).
  * Both start it through the executor (runtime/executor.ts); the monitor's body is monitor.ts.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -22,6 +21,7 @@ import { openLogSink } from './logs.ts';
 import { mark } from '../progress/timing.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { containerPaths } from './paths.ts';
+import { freshMonitors, type MonitorLauncher } from './monitor-standby.ts';
 import type { ContainerControl } from './control.ts';
 
 /** What starting a container uses: its records and runtime (ContainerControl), and the image stores its volumes are filled from. */
@@ -164,6 +164,8 @@ export interface DetachedStartOptions {
    * frame; the monitor runs the container at the first Go, or after HOLD_TIMEOUT_MS.
    */
   readonly beforeRun?: (attachSocket: string) => Promise<void>;
+  /** Where the monitor process comes from: a fresh one by default, a server's standby (monitor-standby.ts). */
+  readonly monitors?: MonitorLauncher;
 }
 
 /** How long a held monitor waits for its starter's Go: a starter that died must not leave the container unstarted. */
@@ -181,22 +183,13 @@ export async function startDetached(engine: StartDeps, id: string, opts: Detache
   await prepareOrRemove(engine, rec);
   // A restart must not mistake the last run's exit for this one's: clear it before the monitor runs.
   records.updateState(rec.id, (s) => ({ ...s, status: 'created' }));
-  // The monitor is this same program: argv[1] is bin/berth (or the bundle) as it was started,
-  // and after `--`, as bin/berth starts it, so that Node reads no option out of berth's arguments.
-  // fd 3 is a pipe on which it reports the start, one JSON line; a pipe and not the record,
-  // because a quick `--rm` container can be run, removed and gone before a poll would see it.
-  const entry = process.argv[1]!;
-  const hold = opts.beforeRun ? ['--hold'] : [];
-  const monitor = spawn(process.execPath, ['--', entry, '--root', engine.root, '__monitor', rec.id, ...hold], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    env: process.env,
-  });
-  monitor.unref();
+  // fd 3 is a pipe on which the monitor reports the start, one JSON line; a pipe and not the
+  // record, because a quick `--rm` container can be run, removed and gone before a poll would see it.
+  const monitor = (opts.monitors ?? freshMonitors).launch(engine.root, { id: rec.id, hold: !!opts.beforeRun });
   const beforeRun = opts.beforeRun;
   // A starter that cannot attach lets the monitor's own timeout run the container.
   const onListening = beforeRun ? () => void beforeRun(attachSocketPath(engine, rec.id)).catch(() => undefined) : undefined;
-  const report = await readStartReport(monitor.stdio[3] as Readable, rec.id, onListening);
+  const report = await readStartReport(monitor.reports, rec.id, onListening);
   if (!report && rec.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
   if (report?.error) throw new BerthError('RUNTIME', report.error);
   if (!report) throw new BerthError('RUNTIME', `container ${rec.id.slice(0, 12)}: the monitor process exited before it started the container`);
@@ -208,7 +201,8 @@ async function monitorGone(pid: number | undefined, id: string, limitMs: number)
   const isMonitor = (): boolean => {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv.includes('__monitor') && argv.includes(id);
+      // A server's standby (monitor-standby.ts) was told its container on fd 3, not in argv.
+      return argv.includes('__monitor') && (argv.includes(id) || argv.includes('--standby'));
     } catch {
       return false;
     }
@@ -234,23 +228,29 @@ function readStartReport(pipe: Readable, id: string, onListening?: () => void): 
   return new Promise((resolve) => {
     let text = '';
     const timer = setTimeout(() => done({ error: `container ${id.slice(0, 12)} did not start within 30s` }), 30_000);
-    const done = (r: StartReport | undefined): void => {
-      clearTimeout(timer);
-      pipe.removeAllListeners();
-      // runc and the container inherit the monitor's end, so EOF may never come: stop reading now.
-      pipe.destroy();
-      resolve(r);
-    };
-    pipe.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       text += c.toString();
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
         const report = JSON.parse(text.slice(0, nl)) as StartReport;
         text = text.slice(nl + 1);
-        if (!report.listening) return done(report);
+        if (!report.listening) {
+          done(report);
+          return;
+        }
         onListening?.();
       }
-    });
+    };
+    const onClose = (): void => done(undefined);
+    const done = (r: StartReport | undefined): void => {
+      clearTimeout(timer);
+      // Only this reader's listeners: the launcher may be listening for the close too.
+      pipe.off('data', onData).off('close', onClose);
+      // runc and the container inherit the monitor's end, so EOF may never come: stop reading now.
+      pipe.destroy();
+      resolve(r);
+    };
+    pipe.on('data', onData);
     pipe.on('error', () => undefined);
-    pipe.on('close', () => done(undefined));
+    pipe.on('close', onClose);
   });
 }

@@ -4,7 +4,8 @@
  *
  * - `bridge` (also `default`): a named netns (`/run/netns/berth-<id12>`, see netns.ts) wired
  *   by the standard CNI plugins exactly as a conflist would: bridge + host-local → portmap
- *   (with -p only), after the loopback plugin has brought `lo` up; masquerading and
+ *   (with -p only), with `lo` up (netns.ts brings it up as it makes the namespace;
+ *   without berth's addon, the loopback plugin does, beside the conflist); masquerading and
  *   forwarding are the bridge's own rules (bridge.ts).
  * - `none`: no netns of berth's: runc makes a fresh one for the container, and runc brings
  *   its `lo` up when it creates the namespace itself. That saves three helper processes
@@ -41,7 +42,7 @@ import {
 import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
-import { createNetns, deleteNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
+import { createNetns, deleteNetns, type MadeNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
 import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
 
@@ -133,14 +134,14 @@ async function clearStale(containerId: string, stateDir: string, netnsName: stri
   await releaseAll(PORTS_DIR, containerId);
 }
 
-async function createNamespace(containerId: string, stateDir: string, net: BridgeNetwork): Promise<{ netnsName: string; netnsPath: string }> {
+async function createNamespace(containerId: string, stateDir: string, net: BridgeNetwork): Promise<{ netnsName: string; made: MadeNetns }> {
   const netnsName = netnsNameFor(containerId);
   try {
-    return { netnsName, netnsPath: await createNetns(netnsName) };
+    return { netnsName, made: await createNetns(netnsName) };
   } catch (e) {
     if (!(e instanceof BerthError && e.code === 'ALREADY_EXISTS')) throw e;
     await clearStale(containerId, stateDir, netnsName, net);
-    return { netnsName, netnsPath: await createNetns(netnsName) };
+    return { netnsName, made: await createNetns(netnsName) };
   }
 }
 
@@ -183,15 +184,26 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
   // record that `system prune` undoes (network/leftovers.ts). A record there already is a
   // stale run's, which createNamespace needs as it is.
   await saveCachedAttachmentIfNone({ ...pending, pending: true });
-  const { netnsName, netnsPath } = await createNamespace(opts.containerId, opts.stateDir, net);
+  const { netnsName, made } = await createNamespace(opts.containerId, opts.stateDir, net);
+  const netnsPath = made.path;
   let att: NetworkAttachment = { ...pending, netnsName, netnsPath };
   try {
     await mkdir(opts.stateDir, { recursive: true }); // only now: clearing a stale run removes the dir
     await saveAttachment(att);
-    att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
-    await saveAttachment(att);
-    await bringUpLoopback(opts.containerId, netnsPath);
-    const cniResult = await addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) });
+    if (requested.length) {
+      att = { ...att, ports: await allocatePorts(PORTS_DIR, opts.containerId, requested) };
+      await saveAttachment(att);
+    }
+    // lo (unless the namespace came with it up: netns.ts) and eth0 are independent: brought up
+    // side by side (as containerd's go-cni attaches networks), and both settled before a
+    // failure tears down what either made.
+    const [lo, added] = await Promise.allSettled([
+      made.loopbackUp ? Promise.resolve() : bringUpLoopback(opts.containerId, netnsPath),
+      addNetwork(cniConfig, eth0(att as { containerId: string; netnsPath: string }), { portMappings: cniPortMappings(att.ports) }),
+    ]);
+    if (lo.status === 'rejected') throw lo.reason;
+    if (added.status === 'rejected') throw added.reason;
+    const cniResult = added.value;
     att = { ...att, cniResult, ...addressOf(cniResult, netnsPath) };
     await saveAttachment(att);
     await enableLocalnetRouting(net.bridge);

@@ -59,6 +59,8 @@ export interface Sys {
   recvFd?(socketFd: number): Promise<number>;
   /** ioctl(TIOCSWINSZ) on a terminal (a pty master). */
   setWindowSize?(fd: number, cols: number, rows: number): void;
+  /** A new network namespace bind-mounted on the existing file `target` (netns.ts). Absent from an addon built before it. */
+  netnsBind?(target: string): void;
   /** Fills `buf` from getrandom(2). */
   randomFill(buf: Buffer): Buffer;
   /** OpenSSL's SHA-256 (crypto.ts); absent from an addon built without OpenSSL's headers. */

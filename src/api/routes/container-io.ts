@@ -45,7 +45,7 @@ async function start(deps: ApiDeps, hub: AttachHub, starting: Starting, ctx: Api
   const status = (await currentRecord(engine, rec.id))?.state.status;
   if (status === 'running' || status === 'restarting') return sendEmpty(ctx, 304);
   // Held until the hub is connected: clients attached before the start see the first byte.
-  const run = startDetached(engine, rec.id, { beforeRun: (socket) => hub.connect(rec.id, socket, { go: true }) });
+  const run = startDetached(engine, rec.id, { beforeRun: (socket) => hub.connect(rec.id, socket, { go: true }), monitors: deps.monitors });
   starting.set(rec.id, run);
   try {
     await run;
