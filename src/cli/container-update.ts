@@ -1,4 +1,4 @@
-/** `port` (a container's published ports, as docker lists them) and `update` (new resource limits). */
+/** `port` (a container's published ports, as docker lists them) and `update` (new resource limits, a new restart policy). */
 import { type Command, InvalidArgumentError } from 'commander';
 import { BerthError } from '../errors/index.ts';
 import { getEngine, out } from './context.ts';
@@ -10,6 +10,7 @@ interface UpdateFlags {
   cpuShares?: number;
   cpusetCpus?: string;
   pidsLimit?: number;
+  restart?: string;
 }
 
 /** Flag values checked as they are parsed: a bad one is a flag error (125), as docker's are. */
@@ -65,16 +66,21 @@ export function register(program: Command): void {
     .option('-c, --cpu-shares <n>', 'CPU shares (relative weight)', integer)
     .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
     .option('--pids-limit <n>', 'tune container pids limit (set -1 for unlimited)', integer)
-    .action(async (names: string[], update: UpdateFlags, cmd: Command) => {
-      if (Object.values(update).every((v) => v === undefined)) {
+    .option('--restart <policy>', 'restart policy to apply when a container exits')
+    .action(async (names: string[], flags: UpdateFlags, cmd: Command) => {
+      const { restart, ...update } = flags;
+      if (restart === undefined && Object.values(update).every((v) => v === undefined)) {
         throw new BerthError('INVALID_ARGUMENT', 'you must provide one or more flags when using this command');
       }
       const engine = await getEngine(cmd);
       const { updateContainer } = await import('../services/container-update.ts');
+      const { updateRestartPolicy } = await import('../services/restart.ts');
+      const limits = Object.values(update).some((v) => v !== undefined);
       let failed = false;
       for (const n of names) {
         try {
-          await updateContainer(engine, n, update);
+          if (restart !== undefined) updateRestartPolicy(engine, n, restart);
+          if (limits) await updateContainer(engine, n, update);
           out(`${n}\n`);
         } catch (e) {
           failed = true;

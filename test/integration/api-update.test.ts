@@ -36,7 +36,22 @@ describe('the update endpoint', () => {
     assert.equal(hostConfig().PidsLimit, 40);
   });
 
+  it('docker update --restart and a raw RestartPolicy set the policy inspect shows', async () => {
+    const r = s.docker(['update', '--restart', 'on-failure:4', 'lim'], { cli: DOCKER_28 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(hostConfig().RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 4 });
+    const raw = await s.request('POST', '/containers/lim/update', {
+      body: JSON.stringify({ RestartPolicy: { Name: 'unless-stopped' } }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(raw.status, 200, raw.body.toString());
+    assert.deepEqual(hostConfig().RestartPolicy, { Name: 'unless-stopped', MaximumRetryCount: 0 });
+  });
+
   const refusals: Array<[string, string, number]> = [
+    ['a restart policy that is not one', '{"RestartPolicy":{"Name":"sometimes"}}', 400],
+    ['a restart policy that is not an object', '{"RestartPolicy":"always"}', 400],
+    ['a retry count that is not an integer', '{"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":"x"}}', 400],
     ['a body that is not an object', '[1,2]', 400],
     ['a limit that is not a number', '{"Memory":"lots"}', 400],
     ['a memory limit under 6MB', '{"Memory":1024}', 400],

@@ -82,6 +82,21 @@ describe('update', () => {
     assert.equal(hostConfig('upd-stopped').PidsLimit, 20);
   });
 
+  it('--restart sets a new policy, alone or with limits; a bad one changes nothing', () => {
+    const policy = () => JSON.stringify(hostConfig('upd-stopped').RestartPolicy);
+    let r = t.run(['update', '--restart', 'on-failure:2', 'upd-stopped']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(policy(), JSON.stringify({ Name: 'on-failure', MaximumRetryCount: 2 }));
+    r = t.run(['update', '--restart', 'always', '--pids-limit', '25', 'upd-stopped']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(policy(), JSON.stringify({ Name: 'always', MaximumRetryCount: 0 }));
+    assert.equal(hostConfig('upd-stopped').PidsLimit, 25);
+    r = t.run(['update', '--restart', 'sometimes', 'upd-stopped']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /invalid restart policy|sometimes/i);
+    assert.equal(policy(), JSON.stringify({ Name: 'always', MaximumRetryCount: 0 }));
+  });
+
   const refusals: Array<[string[], RegExp, number]> = [
     [['update', 'upd'], /you must provide one or more flags/, 1],
     [['update', '--memory', '1m', 'upd'], /Minimum memory limit allowed is 6MB/, 1],

@@ -1,9 +1,10 @@
 /**
- * `POST /containers/{id}/update`: new resource limits, as `berth update` sets them (the same
- * service). In docker's body a zero or absent field leaves its limit as it is.
+ * `POST /containers/{id}/update`: new resource limits and restart policy, as `berth update` sets
+ * them (the same services). In docker's body a zero or absent field leaves its limit as it is.
  */
 import { BerthError } from '../../errors/index.ts';
 import { type ResourceUpdate, updateContainer } from '../../services/container-update.ts';
+import { updateRestartPolicy } from '../../services/restart.ts';
 import type { ApiDeps } from '../deps.ts';
 import { type ApiContext, readJson, sendJson } from '../http.ts';
 import { type Route, route } from '../router.ts';
@@ -30,10 +31,28 @@ export function updateFromBody(body: Record<string, unknown>): ResourceUpdate {
   };
 }
 
+/** RestartPolicy of docker's update body as the flag's text (`on-failure:3`); undefined when absent or empty. */
+export function restartSpecFromBody(body: Record<string, unknown>): string | undefined {
+  const rp = body.RestartPolicy;
+  if (rp === undefined || rp === null) return undefined;
+  if (typeof rp !== 'object' || Array.isArray(rp)) throw new BerthError('INVALID_ARGUMENT', 'invalid RestartPolicy');
+  const { Name, MaximumRetryCount } = rp as { Name?: unknown; MaximumRetryCount?: unknown };
+  if (Name === undefined || Name === '') return undefined;
+  if (typeof Name !== 'string') throw new BerthError('INVALID_ARGUMENT', 'invalid RestartPolicy.Name');
+  if (MaximumRetryCount === undefined || MaximumRetryCount === null || MaximumRetryCount === 0) return Name;
+  if (typeof MaximumRetryCount !== 'number' || !Number.isInteger(MaximumRetryCount))
+    throw new BerthError('INVALID_ARGUMENT', 'invalid RestartPolicy.MaximumRetryCount');
+  return `${Name}:${MaximumRetryCount}`;
+}
+
 async function update(deps: ApiDeps, ctx: ApiContext): Promise<void> {
   const body = await readJson(ctx);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BerthError('INVALID_ARGUMENT', 'the body must be a JSON object');
-  await updateContainer(deps.engine, ctx.params.id ?? '', updateFromBody(body));
+  const id = ctx.params.id ?? '';
+  const policy = restartSpecFromBody(body);
+  if (policy !== undefined) updateRestartPolicy(deps.engine, id, policy);
+  const limits = updateFromBody(body);
+  if (Object.values(limits).some((v) => v !== undefined) || policy === undefined) await updateContainer(deps.engine, id, limits);
   sendJson(ctx, 200, { Warnings: [] });
 }
 
