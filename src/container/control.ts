@@ -11,7 +11,7 @@ import { containerEvent, signalNumber } from './events.ts';
 import { thawAbandoned } from './freeze.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
-import { markStoppedByUser, settleRestart } from './restart-state.ts';
+import { alive, markStoppedByUser, settleRestart } from './restart-state.ts';
 import { runcDelete, runcKill, runcStatus, teardownRuntime, type RuntimeDeps } from './runtime-adapter.ts';
 
 /**
@@ -24,16 +24,6 @@ export type ContainerControl = ContainerRoots & {
   readonly snapshots: Snapshotter;
   readonly volumes: VolumeStore;
 } & RuntimeDeps;
-
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function finishContainer(
   engine: ContainerControl,

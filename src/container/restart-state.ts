@@ -22,7 +22,8 @@ export function resetForUserStart(records: ContainerRecords, id: string): void {
   );
 }
 
-function alive(pid: number | undefined): boolean {
+/** Whether `pid` names a live process (signal 0 reaches it). */
+export function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);

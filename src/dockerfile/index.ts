@@ -32,7 +32,7 @@
  */
 export type { Arg, Directive, Heredoc, Node, ParseResult, ParseWarning } from './ast.ts';
 export { parseDockerfile, heredocsInLine } from './parser.ts';
-export { dump, dumpNode, goQuote } from './dump.ts';
+export { dump, dumpNode } from './dump.ts';
 export { processWord, processWords, processHeredoc, ShellError, type Env } from './shell.ts';
 export { IgnoreMatcher, parseIgnoreFile, cleanPath } from './dockerignore.ts';
 export { compileGlob, pathGlob, ShellPattern, type Glob, type GlobSyntax } from './glob.ts';
