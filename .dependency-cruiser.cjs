@@ -13,7 +13,7 @@
 /** Bottom to top. */
 const LEVELS = [
   // L0, the pure modules: they take text and bytes and return values.
-  ['errors', 'oci', 'reference', 'dockerfile', 'lint', 'template'],
+  ['errors', 'oci', 'reference', 'dockerfile', 'lint', 'template', 'gotime'],
   // L1: the system facade (every addon-or-fallback choice), progress output, the BERTH_* settings.
   ['sys', 'progress', 'config'],
   ['layer'],

@@ -4,6 +4,7 @@
  * words, the image's HEALTHCHECK merged under the container's, and what one probe's result
  * does to `State.Health`. The monitor runs the probes (health.ts).
  */
+import { parseGoDuration as parseGoDurationNs } from '../gotime/index.ts';
 import { BerthError } from '../errors/index.ts';
 
 /** docker's HealthConfig: durations in nanoseconds, 0 meaning the default (or the image's). */
@@ -45,44 +46,13 @@ export const HEALTH_DEFAULTS = {
   maxLog: 5,
 } as const;
 
-const NS_PER: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  '\u00b5s': 1_000n,
-  '\u03bcs': 1_000n,
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
-const MAX_INT64 = 2n ** 63n - 1n;
-
 /**
- * Go's time.ParseDuration: `1h30m`, `1.5s`, `300ms`, `-2s`, `0`; nanoseconds as a number
- * (exact to 2^53 ns, some 104 days, which no health setting needs beyond), or undefined when
- * the text is not a duration or overflows an int64 of nanoseconds, as Go refuses it.
+ * Go's time.ParseDuration in nanoseconds as a number (exact to 2^53 ns, some 104 days, which no
+ * health setting needs beyond); undefined when the text is not a duration (gotime/).
  */
 export function parseGoDuration(text: string): number | undefined {
-  let rest = text;
-  let sign = 1n;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1n;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') return undefined;
-  let total = 0n;
-  while (rest) {
-    const m = /^(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/.exec(rest);
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
-    const unit = NS_PER[m[3]!]!;
-    let part = BigInt(m[1] || '0') * unit;
-    if (m[2]) part += (BigInt(m[2]) * unit) / 10n ** BigInt(m[2].length);
-    total += part;
-    if (total > MAX_INT64) return undefined;
-    rest = rest.slice(m[0].length);
-  }
-  return Number(sign * total);
+  const ns = parseGoDurationNs(text);
+  return ns === undefined ? undefined : Number(ns);
 }
 
 /** Go's Duration.String(): `30s`, `1.5s`, `500ms`, `1m0s`, `1h0m0s`. */

@@ -5,16 +5,12 @@
  * Pure: `now` is given.
  */
 import { BerthError } from '../errors/index.ts';
+import { parseGoDuration as parseGoDurationNs } from '../gotime/index.ts';
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go's time.ParseDuration, in milliseconds; undefined when the text is not one. */
+/** Go's time.ParseDuration, in milliseconds; undefined when the text is not one (gotime/). */
 export function parseGoDuration(text: string): number | undefined {
-  const m = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$/.exec(text);
-  if (!m) return text === '0' ? 0 : undefined;
-  let ms = 0;
-  for (const part of m[2]!.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) ms += Number(part[1]) * DURATION_UNITS[part[2]!]!;
-  return m[1] === '-' ? -ms : ms;
+  const ns = parseGoDurationNs(text);
+  return ns === undefined ? undefined : Number(ns) / 1e6;
 }
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?(Z|z|[+-]\d{2}:\d{2})?$/;

@@ -4,26 +4,16 @@
  * duration counted back from now.
  */
 import { BerthError } from '../../errors/index.ts';
+import { parseGoDuration } from '../../gotime/index.ts';
+
+export { parseGoDuration };
 import type { FilterArgs } from './args.ts';
 
 const NS_PER_S = 1_000_000_000n;
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, '\u00b5s': 1e3, '\u03bcs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
 /** Now in nanoseconds since the epoch. */
 export function nowNanoseconds(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
-}
-
-/** A Go duration (`10m`, `1h30m`, `1.5s`, `-2m`) in nanoseconds; undefined when `text` is not one. */
-export function parseGoDuration(text: string): bigint | undefined {
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.exec(text);
-  if (!m) return undefined;
-  let total = 0;
-  for (const part of text.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g))
-    total += Number(part[1]) * DURATION_UNITS[part[2]!]!;
-  const ns = BigInt(Math.round(total));
-  return m[1] === '-' ? -ns : ns;
 }
 
 /**
