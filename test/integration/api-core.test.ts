@@ -85,7 +85,7 @@ describe('berth serve: listening', () => {
 
   test('TCP without TLS is refused unless --insecure-tcp is given', () => {
     const r = t.run(['serve', '-H', 'tcp://127.0.0.1:23999']);
-    assert.equal(r.code, 125);
+    assert.equal(r.code, 1); // an engine error outside run/create, as dockerd exits on a bad start
     assert.match(r.stderr, /without TLS/);
     assert.match(r.stderr, /hint: .*--insecure-tcp/);
   });
@@ -98,7 +98,7 @@ describe('berth serve: listening', () => {
   test('SIGTERM closes the server and removes its socket; a second server on a live socket is refused', async () => {
     const s = await startServe({ root: t.root });
     const second = t.run(['serve', '-H', s.host]);
-    assert.equal(second.code, 125);
+    assert.equal(second.code, 1);
     assert.match(second.stderr, /in use/);
     process.kill(s.pid, 'SIGTERM');
     for (let i = 0; i < 100; i++) {

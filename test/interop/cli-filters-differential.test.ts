@@ -7,8 +7,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { exitCodeFor } from '../../src/cli/exit.ts';
-import { BerthError } from '../../src/errors/index.ts';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 import { assertSameAsDocker, type DiffCase, normalise } from '../helpers/cli-diff.ts';
@@ -121,8 +119,7 @@ function docker28(args: readonly string[], input: string | undefined) {
   return { code: r.status ?? 137, stdout: r.stdout.toString() };
 }
 
-/** Engine errors exit 1 in docker outside run/create; until berth's exit codes say so too, these are todo. */
-const engineErrorsExit1 = exitCodeFor(new BerthError('INVALID_ARGUMENT', 'probe')) === 1;
+/** Engine errors: docker exits 1 for them outside run/create, and so does berth. */
 const errorCases: DiffCase[] = [
   { name: 'ps unknown filter key', args: ps('bogus=1') },
   { name: 'ps bad status', args: ps('status=sleeping') },
@@ -149,8 +146,6 @@ describe('CLI filters and prune prompts, berth vs docker', () => {
   }
   it('ps after the declined prunes: nothing went', () => assertSameAsDocker({ name: 'ps', args: ['ps', '-a', ...NAMES] }, (args) => t.run(args)));
   for (const c of errorCases) {
-    it(c.name, { todo: engineErrorsExit1 ? false : 'engine errors exit 1 once the exit codes follow docker (h-cli)' }, () =>
-      assertSameAsDocker(c, (args, input) => t.run(args, { input })),
-    );
+    it(c.name, () => assertSameAsDocker(c, (args, input) => t.run(args, { input })));
   }
 });
