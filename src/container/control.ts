@@ -70,7 +70,7 @@ export async function reconcile(engine: ContainerControl, rec: ContainerRecord):
   if (rec.state.status !== 'running') return rec;
   await thawAbandoned(engine, rec.id).catch(() => false); // a killed `berth cp` left it frozen
   if (alive(rec.state.monitorPid)) return rec;
-  const st = await runcStatus(engine, rec.id);
+  const st = await runcStatus(engine, rec);
   if (st === 'running') return rec;
   await finishContainer(engine, rec.id, 137, { error: "the process recording this container's exit died" });
   return engine.containers.require(rec.id);
@@ -106,7 +106,7 @@ export async function killContainer(engine: ContainerControl, idOrName: string, 
   }
   // SIGKILL or the stop signal is the user stopping it: its policy must not start it again.
   if (signalNumber(signal) === '9' || signalNumber(signal) === signalNumber(rec.config.stopSignal)) markStoppedByUser(engine.containers, rec.id);
-  await runcKill(engine, rec.id, signal);
+  await runcKill(engine, rec, signal);
   containerEvent(rec, 'kill', { signal: signalNumber(signal) });
   return rec;
 }
@@ -118,14 +118,14 @@ export async function stopContainer(engine: ContainerControl, idOrName: string, 
   if (rec.state.status !== 'running') return;
   markStoppedByUser(records, rec.id);
   const timeout = opts.timeout ?? rec.config.stopTimeout;
-  await runcKill(engine, rec.id, opts.signal ?? rec.config.stopSignal).catch(() => undefined);
+  await runcKill(engine, rec, opts.signal ?? rec.config.stopSignal).catch(() => undefined);
   containerEvent(rec, 'kill', { signal: signalNumber(opts.signal ?? rec.config.stopSignal) });
   const deadline = timeout < 0 ? Number.POSITIVE_INFINITY : Date.now() + timeout * 1000; // -1: docker's wait for ever
   while (Date.now() < deadline) {
     if (records.require(rec.id).state.status !== 'running') return containerEvent(rec, 'stop');
     await new Promise((r) => setTimeout(r, 20));
   }
-  await runcKill(engine, rec.id, 'SIGKILL').catch(() => undefined);
+  await runcKill(engine, rec, 'SIGKILL').catch(() => undefined);
   containerEvent(rec, 'kill', { signal: '9' });
   const ac = AbortSignal.timeout(15_000);
   await waitContainer(engine, rec.id, { signal: ac }).catch(() => undefined);
@@ -148,11 +148,11 @@ export async function removeContainer(engine: ContainerControl, idOrName: string
     if (!opts.force) {
       throw new BerthError('CONFLICT', `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
     }
-    await runcKill(engine, rec.id, 'SIGKILL').catch(() => undefined);
+    await runcKill(engine, rec, 'SIGKILL').catch(() => undefined);
     await waitContainer(engine, rec.id, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
   }
   // An exited container's runc state and network were released when its exit was recorded.
-  if (wasRunning) await runcDelete(engine, rec.id).catch(() => undefined);
+  if (wasRunning) await runcDelete(engine, rec).catch(() => undefined);
   await teardownRuntime(engine, records.get(rec.id) ?? rec, { runcGone: true }).catch(() => undefined);
   await engine.snapshots.remove(rec.id);
   records.delete(rec.id);

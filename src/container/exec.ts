@@ -5,6 +5,7 @@
  * runc makes and sends over a console socket (sys/terminal.ts), as a detached `-t` container's
  * monitor holds its terminal.
  */
+import { runtimeOf } from './runtime-adapter.ts';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -101,7 +102,7 @@ export async function startExec(engine: ContainerControl, idOrName: string, opts
   const pidFile = join(paths.runDir, `exec-${tag}.pid`);
   await writeFile(file, JSON.stringify(process_), { mode: 0o600 }); // its env
   const cleanup = () => Promise.all([rm(file, { force: true }), rm(pidFile, { force: true })]).then(() => undefined);
-  const executor = new Executor(paths.runcRoot);
+  const executor = new Executor(paths.runcRoot, runtimeOf(rec));
   try {
     if (consoleTty) {
       // A socket path must stay short: the attach dir's, as the monitor's console socket.

@@ -180,14 +180,23 @@ export async function teardownRuntime(engine: RuntimeDeps, rec: ContainerRecord,
     await teardownNetworkDir(netDir);
 }
 
-export function runcKill(engine: RuntimeDeps, id: string, signal: string): Promise<void> {
-  return executor(engine).kill(id, signal);
+/**
+ * The OCI runtime binary of a container (`--runtime`; runc when it named none): docker runs
+ * every command on a container through the runtime that created it, and so does berth.
+ */
+export function runtimeOf(rec: Pick<ContainerRecord, 'config'>): string | undefined {
+  const name = (rec.config.runtime as RuntimeOptions).ociRuntime;
+  return name === undefined ? undefined : runtimeBinary(name);
 }
 
-export function runcDelete(engine: RuntimeDeps, id: string): Promise<void> {
-  return executor(engine).delete(id);
+export function runcKill(engine: RuntimeDeps, rec: ContainerRecord, signal: string): Promise<void> {
+  return executor(engine, runtimeOf(rec)).kill(rec.id, signal);
 }
 
-export function runcStatus(engine: RuntimeDeps, id: string): Promise<string | undefined> {
-  return executor(engine).status(id);
+export function runcDelete(engine: RuntimeDeps, rec: ContainerRecord): Promise<void> {
+  return executor(engine, runtimeOf(rec)).delete(rec.id);
+}
+
+export function runcStatus(engine: RuntimeDeps, rec: ContainerRecord): Promise<string | undefined> {
+  return executor(engine, runtimeOf(rec)).status(rec.id);
 }

@@ -6,6 +6,7 @@ import { reconcile, stopContainer, type ContainerControl } from '../container/co
 import { NAME_RE } from '../container/names.ts';
 import { containerListMatcher, type FilterArgs, NO_FILTERS } from './filters/index.ts';
 import { containerPaths } from '../container/paths.ts';
+import { runtimeOf } from '../container/runtime-adapter.ts';
 import type { NetworkRecords } from '../network/records.ts';
 import { isPredefinedNetwork } from '../network/records.ts';
 import type { StartDeps } from '../container/start.ts';
@@ -72,8 +73,8 @@ export function renameContainer(deps: Pick<ContainerControl, 'containers'>, idOr
   containerEvent({ ...rec, name }, 'rename', { oldName: `/${rec.name}` });
 }
 
-function runcOf(deps: ContainerControl, id: string): Runc {
-  return new Runc(containerPaths(deps, id).runcRoot);
+function runcOf(deps: ContainerControl, rec: ContainerRecord): Runc {
+  return new Runc(containerPaths(deps, rec.id).runcRoot, runtimeOf(rec));
 }
 
 /** `pause`: freezes every process of a running container (runc pause, the cgroup freezer). */
@@ -81,7 +82,7 @@ export async function pauseContainer(deps: ContainerControl, idOrName: string): 
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   if (isPaused(rec.id)) throw new BerthError('CONFLICT', `Container ${rec.id} is already paused`);
-  if (!(await runcOf(deps, rec.id).pause(rec.id))) throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
+  if (!(await runcOf(deps, rec).pause(rec.id))) throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   containerEvent(rec, 'pause');
 }
 
@@ -89,7 +90,7 @@ export async function pauseContainer(deps: ContainerControl, idOrName: string): 
 export async function unpauseContainer(deps: ContainerControl, idOrName: string): Promise<void> {
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   if (rec.state.status !== 'running' || !isPaused(rec.id)) throw new BerthError('CONFLICT', `Container ${rec.id} is not paused`);
-  await runcOf(deps, rec.id).resume(rec.id);
+  await runcOf(deps, rec).resume(rec.id);
   containerEvent(rec, 'unpause');
 }
 
@@ -99,7 +100,7 @@ export async function unpauseContainer(deps: ContainerControl, idOrName: string)
  */
 export async function thawForSignal(deps: ContainerControl, idOrName: string): Promise<void> {
   const rec = deps.containers.find(idOrName);
-  if (rec?.state.status === 'running' && isPaused(rec.id)) await runcOf(deps, rec.id).resume(rec.id);
+  if (rec?.state.status === 'running' && isPaused(rec.id)) await runcOf(deps, rec).resume(rec.id);
 }
 
 /** `restart`: stop (STOPSIGNAL, then SIGKILL after `timeout`), then start detached under a new monitor. */

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { reconcile, type ContainerControl } from '../container/control.ts';
 import { containerEvent } from '../container/events.ts';
 import { containerPaths } from '../container/paths.ts';
+import { runtimeOf } from '../container/runtime-adapter.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { BerthError } from '../errors/index.ts';
 import { Runc } from '../runtime/index.ts';
@@ -58,7 +59,7 @@ export async function updateContainer(deps: ContainerControl, idOrName: string, 
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   const current = rec.config.runtime as ResourceUpdate;
   const next = checked(current, u);
-  if (rec.state.status === 'running') await new Runc(containerPaths(deps, rec.id).runcRoot).update(rec.id, runcLimits(next, u));
+  if (rec.state.status === 'running') await new Runc(containerPaths(deps, rec.id).runcRoot, runtimeOf(rec)).update(rec.id, runcLimits(next, u));
   const config = deps.containers.updateConfig(rec.id, (c) => ({ ...c, runtime: { ...c.runtime, ...next } }));
   const updated = { ...rec, config };
   containerEvent(updated, 'update');

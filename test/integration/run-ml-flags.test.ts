@@ -280,6 +280,17 @@ describe('--runtime', () => {
     assert.match(readFileSync(log, 'utf8'), / run --detach| run /);
     ok(['rm', r.stdout.trim()]);
   });
+  it('exec, pause, kill and rm of its container go through the same runtime', () => {
+    const id = ok(['run', '-d', '--network', 'none', '--runtime', wrapper, 'bb:1', 'sleep', '300']).trim();
+    rmSync(log, { force: true });
+    assert.equal(ok(['exec', id, 'echo', 'inside']), 'inside\n');
+    ok(['pause', id]);
+    ok(['unpause', id]);
+    ok(['kill', id]);
+    ok(['rm', '-f', id]);
+    const calls = readFileSync(log, 'utf8');
+    for (const verb of ['exec', 'pause', 'resume', 'kill']) assert.match(calls, new RegExp(`(^| )${verb} `, 'm'), `${verb} in:\n${calls}`);
+  });
 });
 
 describe('hostile input is refused before a container exists', () => {
