@@ -78,8 +78,15 @@ const SLICE_FIELDS = new Set([
   'Peers',
 ]);
 
-/** Fields docker's structs have that its JSON leaves out when nil (omitempty): present as nil here. */
-const OMITTED_FIELDS: Readonly<Record<string, readonly string[]>> = { State: ['Health'] };
+/**
+ * Fields docker's structs have that its JSON leaves out when nil (omitempty): present as nil
+ * here. Keyed by the field's name, or by `.Name` for a field of the top object only.
+ */
+const OMITTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  State: ['Health'],
+  // container.Config, in both a container's and an image's inspect.
+  '.Config': ['ExposedPorts', 'Healthcheck', 'ArgsEscaped', 'NetworkDisabled', 'MacAddress', 'StopSignal', 'StopTimeout', 'Shell'],
+};
 
 /**
  * A copy of an inspect view in which docker's structs are marked as Go structs (`typeName`
@@ -100,7 +107,8 @@ export function goView(view: unknown, typeName = ''): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) out[k] = walk(x, k, isMapField ? parentKey : key, isMapField, false);
     // Not enumerable: a template sees the field and `{{.State}}` prints it, `json` leaves it out as docker's omitempty does.
-    if (!isMapField) for (const k of OMITTED_FIELDS[key] ?? []) if (!(k in out)) Object.defineProperty(out, k, { value: null, enumerable: false });
+    const omitted = [...(OMITTED_FIELDS[key] ?? []), ...(OMITTED_FIELDS[`${parentKey}.${key}`] ?? [])];
+    if (!isMapField) for (const k of omitted) if (!(k in out)) Object.defineProperty(out, k, { value: null, enumerable: false });
     return isMapField ? out : asStruct(out, top ? typeName : '');
   };
   return walk(view, '', '', false, true);

@@ -119,6 +119,8 @@ describe('formatInspect: inspect verbs', () => {
     ['{{.Config.Entrypoint}} {{.ExecIDs}} {{.Config.Volumes}} {{.HostConfig.CapAdd}}', '[] [] map[] []\n'],
     ['{{json .Config.Entrypoint}} {{json .Config.Volumes}} {{len .ExecIDs}}', 'null null 0\n'],
     ['{{.HostConfig.MemorySwappiness}} {{.State.Health}}', '<nil> <nil>\n'],
+    // Config fields docker's JSON omits when nil (an image without HEALTHCHECK) are still fields.
+    ['{{json .Config.Healthcheck}} {{json .Config.ExposedPorts}} {{.Config.Shell}}', 'null null <nil>\n'],
     ['{{.State}}', '{created false 0 <nil>}\n'],
     ['{{.HostConfig.LogConfig.Config}} {{.HostConfig.PortBindings}}', 'map[] map[]\n'],
     ['{{json .Config.Labels}} {{json .Mounts}}', '{"team":"ml","tier":"gpu"} [{"Type":"volume","Name":"tvol","Destination":"/data","RW":true}]\n'],
