@@ -8,6 +8,7 @@ import { type CommandNode, goQuote, type ListNode, type Node, nodeString, type P
 
 export type { CommandNode, ControlNode, ListNode, Node, PipeNode } from './nodes.ts';
 export { goQuote, nodeString } from './nodes.ts';
+import { goNumber, goUnquote } from './literals.ts';
 
 /** A parse error: the whole message is Go's, `template: :1: ...`. */
 export class TemplateParseError extends Error {}
@@ -373,44 +374,15 @@ class Parser {
       if ([...text].length !== 1) this.errorf(`malformed character constant: ${item.val}`);
       return { kind: 'number', pos: item.pos, text: item.val, value: text.codePointAt(0)!, isFloat: false };
     }
-    const t = item.val.replace(/_/g, '');
-    const isHex = /^[+-]?0[xX]/.test(t);
-    let value: number;
-    if (/^[+-]?0[bB]/.test(t)) value = Number.parseInt(t.replace(/0[bB]/, ''), 2);
-    else if (/^[+-]?0[oO]/.test(t)) value = Number.parseInt(t.replace(/0[oO]/, ''), 8);
-    else if (/^[+-]?0\d+$/.test(t)) value = Number.parseInt(t, 8);
-    else if (isHex && !/[.pP]/.test(t)) value = Number.parseInt(t.replace(/0[xX]/, ''), 16);
-    else value = Number(t);
-    if (Number.isNaN(value) || t.endsWith('i')) this.errorf(`illegal number syntax: ${goQuote(item.val)}`);
-    const isFloat = !isHex && /[.eE]/.test(t);
-    return { kind: 'number', pos: item.pos, text: item.val, value, isFloat };
+    const n = goNumber(item.val);
+    if (!n) this.errorf(`illegal number syntax: ${goQuote(item.val)}`);
+    return { kind: 'number', pos: item.pos, text: item.val, ...n };
   }
 
   private unquote(quoted: string): string {
-    if (quoted.startsWith('`')) return quoted.slice(1, -1);
-    try {
-      return JSON.parse(
-        quoted.replace(/\\([abfnrtv'\\"]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3})/g, (_m, e: string) => {
-          const simple: Record<string, string> = {
-            a: '\\u0007',
-            b: '\\b',
-            f: '\\f',
-            n: '\\n',
-            r: '\\r',
-            t: '\\t',
-            v: '\\u000b',
-            "'": "'",
-            '\\': '\\\\',
-            '"': '\\"',
-          };
-          if (simple[e]) return simple[e]!;
-          const cp = e[0] === 'x' || e[0] === 'u' || e[0] === 'U' ? Number.parseInt(e.slice(1), 16) : Number.parseInt(e, 8);
-          return JSON.stringify(String.fromCodePoint(cp)).slice(1, -1);
-        }),
-      ) as string;
-    } catch {
-      this.errorf('invalid syntax');
-    }
+    const text = goUnquote(quoted);
+    if (text === undefined) this.errorf('invalid syntax');
+    return text;
   }
 }
 
