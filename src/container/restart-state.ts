@@ -5,6 +5,7 @@
  * waiting out a back-off watches for that mark; a user's start clears it and the count.
  * There is no daemon to hold these in memory: the record is where they meet.
  */
+import { readFileSync } from 'node:fs';
 import type { ContainerRecord, ContainerRecords } from './records.ts';
 
 /** Marks the container stopped by the user; its monitor restarts it no more. */
@@ -22,14 +23,24 @@ export function resetForUserStart(records: ContainerRecords, id: string): void {
   );
 }
 
-/** Whether `pid` names a live process (signal 0 reaches it). */
+/**
+ * Whether `pid` names a live process. Signal 0 reaches a zombie too: a monitor killed while its
+ * parent (init, for a detached one) has not yet reaped it is dead all the same, so its state
+ * in /proc decides.
+ */
 export function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // The state is the first field after the command's name, which ends at the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone meanwhile
   }
 }
 

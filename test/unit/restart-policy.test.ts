@@ -1,4 +1,7 @@
 /** Restart policies and health checks, the pure parts: docker's syntax, checks and decisions, table by table. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { alive } from '../../src/container/restart-state.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -208,4 +211,26 @@ describe('health status from probe results', () => {
   });
   test('defaults: 30s, 30s, 3 retries', () =>
     assert.deepEqual(healthSchedule({}), { intervalMs: 30_000, timeoutMs: 30_000, startPeriodMs: 0, startIntervalMs: 5_000, retries: 3 }));
+});
+
+describe('alive: whether a monitor still lives', () => {
+  test('is true for a live process and false for none', () => {
+    assert.equal(alive(process.pid), true);
+    assert.equal(alive(undefined), false);
+    assert.equal(alive(2 ** 22 + 1), false);
+  });
+  test('is false for a zombie (killed, not yet reaped by its parent)', async () => {
+    // sh starts `sleep 60` in the background, then becomes `sleep 5`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const child = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+      assert.equal(alive(child), true);
+      process.kill(child, 'SIGKILL');
+      for (let i = 0; i < 50 && !readFileSync(`/proc/${child}/stat`, 'utf8').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(readFileSync(`/proc/${child}/stat`, 'utf8'), /\) Z /, 'the child is a zombie');
+      assert.equal(alive(child), false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
 });
