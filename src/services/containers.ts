@@ -14,6 +14,7 @@ import { ensureImage, type ImagePuller } from '../image/ensure.ts';
 import { inspectImage } from '../image/inspect.ts';
 import { findImageId } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
+import type { LeaseRecords } from '../store/leases.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
 import { deviceOf } from '../runtime/index.ts';
 
@@ -57,7 +58,10 @@ export async function createContainer(
       `WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested`,
     );
   }
-  return recordContainer(deps, opts, image);
+  const rec = await recordContainer(deps, opts, image);
+  // Until this process ends (a `run` starts the container it made), a prune must not take it.
+  deps.lease.add('container', [rec.id]);
+  return rec;
 }
 
 /** The record of a container by id, id prefix or name; NOT_FOUND otherwise. */
@@ -78,10 +82,15 @@ export async function listContainers(deps: ContainerControl, opts: { all?: boole
 export { psRow };
 
 /** `container prune`: removes every container that is not running (and that `match` takes); returns their ids. */
-export async function pruneContainers(deps: ContainerControl, match: (rec: ContainerRecord) => boolean = () => true): Promise<string[]> {
+export async function pruneContainers(
+  deps: ContainerControl & { readonly leases: LeaseRecords },
+  match: (rec: ContainerRecord) => boolean = () => true,
+): Promise<string[]> {
   const removed: string[] = [];
+  // A container a live process has just made (a `run` between create and start) is in use.
+  const leased = deps.leases.read().names.get('container') ?? new Set<string>();
   for (const r of deps.containers.list()) {
-    if ((await reconcile(deps, r)).state.status === 'running' || !match(r)) continue;
+    if (leased.has(r.id) || (await reconcile(deps, r)).state.status === 'running' || !match(r)) continue;
     await removeContainer(deps, r.id);
     removed.push(r.id);
   }

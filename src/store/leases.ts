@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import type { Database } from './db.ts';
 
-export type LeaseKind = 'blob' | 'layer' | 'image' | 'snapshot' | 'ingest';
+export type LeaseKind = 'blob' | 'layer' | 'image' | 'snapshot' | 'ingest' | 'container';
 
 /** Timestamps on disk are a little coarse: what appears this long before a lease counts as after it. */
 const SLACK_MS = 2000;
