@@ -83,6 +83,8 @@ export async function startServe(opts: { root?: string; args?: readonly string[]
         env: { ...process.env, DOCKER_HOST: `unix://${socket}`, ...o.env },
         input: o.input,
         timeout: o.timeout ?? 120_000,
+        // The docker CLI forwards SIGTERM to the container and goes on waiting: only KILL ends it.
+        killSignal: 'SIGKILL',
         maxBuffer: 256 << 20,
       });
       if (r.error) throw r.error;
