@@ -22,6 +22,8 @@ export function docker(args: readonly string[], opts: { input?: string | Buffer;
     env: { ...process.env, DOCKER_HOST },
     input: opts.input,
     timeout: opts.timeout ?? 120_000,
+    // The docker CLI forwards SIGTERM to the container and goes on waiting: only KILL ends it.
+    killSignal: 'SIGKILL',
     maxBuffer: 256 << 20,
   });
   if (r.error) throw r.error;
