@@ -37,8 +37,12 @@ export function normalise(out: string): string {
 }
 
 /** Runs one case through both engines and asserts the same exit code and (normalised) stdout. */
-export function assertSameAsDocker(c: DiffCase, berth: (args: readonly string[], input?: string) => BerthResult): void {
-  const want = docker(c.args, { input: c.input });
+export function assertSameAsDocker(
+  c: DiffCase,
+  berth: (args: readonly string[], input?: string) => BerthResult,
+  dockerCli: (args: readonly string[], opts: { input?: string }) => BerthResult = docker,
+): void {
+  const want = dockerCli(c.args, { input: c.input });
   const got = berth(c.args, c.input);
   const show = `\nberth stdout: ${got.stdout}\nberth stderr: ${got.stderr}\ndocker stdout: ${want.stdout}\ndocker stderr: ${want.stderr}`;
   assert.equal(got.code, want.code, `exit: berth ${got.code} vs docker ${want.code}${show}`);

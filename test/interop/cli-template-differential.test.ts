@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
-import { type DiffCase, normalise } from '../helpers/cli-diff.ts';
+import { assertSameAsDocker, type DiffCase } from '../helpers/cli-diff.ts';
 import { DOCKER_HOST, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
 
 const DOCKER_28 = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : 'docker';
@@ -62,23 +62,6 @@ after(() => {
   for (const name of ['tmplbox', 'tmpl2']) t.run(['rm', '-f', name]);
   t.cleanup();
 });
-
-function assertSame(c: DiffCase): void {
-  const want = docker(c.args);
-  const got = t.run(c.args);
-  const show = `\nberth stdout: ${got.stdout}\nberth stderr: ${got.stderr}\ndocker stdout: ${want.stdout}\ndocker stderr: ${want.stderr}`;
-  assert.equal(got.code, want.code, `exit: berth ${got.code} vs docker ${want.code}${show}`);
-  const norm = (s: string) => {
-    let out = normalise(s);
-    if (c.mask) out = c.mask(out);
-    return c.unordered ? out.split('\n').sort().join('\n') : out;
-  };
-  assert.equal(norm(got.stdout), norm(want.stdout), show);
-  if (c.stderr) {
-    const first = (s: string) => normalise(s.split('\n')[0]!.replace(/^(berth|docker): /, ''));
-    assert.equal(first(got.stderr), first(want.stderr), show);
-  }
-}
 
 const inspect = (format: string, ...names: string[]) => ['inspect', '--format', format, ...(names.length ? names : ['tmplbox'])];
 const noBlank = (out: string) => out.replace(/^\n/gm, '');
@@ -178,5 +161,5 @@ const cases: DiffCase[] = [
 ];
 
 describe('--format templates: berth matches docker 28', () => {
-  for (const c of cases) it(c.name, () => assertSame(c));
+  for (const c of cases) it(c.name, () => assertSameAsDocker(c, (args) => t.run(args), docker));
 });
