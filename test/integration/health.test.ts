@@ -10,20 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { busyboxRoot } from '../helpers/busybox.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
 
 const t = busyboxRoot('berth-health-');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
 
 type Health = { Status: string; FailingStreak: number; Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }> };
 

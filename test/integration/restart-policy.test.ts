@@ -12,21 +12,9 @@ import { pullImage } from '../../src/registry/index.ts';
 import { updateRestartPolicy } from '../../src/services/restart.ts';
 import { startServe, type ServeHandle } from '../helpers/api-server.ts';
 import { busyboxRoot } from '../helpers/busybox.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
 
 const t = busyboxRoot('berth-restart-');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value (not undefined) or `ms` pass; the last seen state goes in the failure. */
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function inspect(name: string, format: string): string {
   const r = t.run(['inspect', '-f', format, name]);
