@@ -60,7 +60,7 @@ export async function finishContainer(
   }));
 }
 
-/** Corrects a record that says running when nobody is left to record its exit. */
+/** Corrects a record that says running when nobody is left to record its exit (and removes it when it was `--rm`). */
 export async function reconcile(engine: ContainerControl, rec: ContainerRecord): Promise<ContainerRecord> {
   if (rec.state.status === 'restarting' && !alive(rec.state.monitorPid)) {
     // Its monitor died waiting out the back-off (a reboot): nothing will start it but a user or `system boot`.
@@ -73,7 +73,20 @@ export async function reconcile(engine: ContainerControl, rec: ContainerRecord):
   const st = await runcStatus(engine, rec);
   if (st === 'running') return rec;
   await finishContainer(engine, rec.id, 137, { error: "the process recording this container's exit died" });
-  return engine.containers.require(rec.id);
+  const finished = engine.containers.require(rec.id);
+  // Its monitor would have removed it: a client waiting for `removed` must not wait forever.
+  if (finished.config.autoRemove) await removeContainer(engine, rec.id, { force: true, volumes: true }).catch(() => undefined);
+  return finished;
+}
+
+/** Every container, newest first, each reconciled; a `--rm` one whose monitor died is gone from the list as from the store. */
+export async function reconciledList(engine: ContainerControl): Promise<ContainerRecord[]> {
+  const out: ContainerRecord[] = [];
+  for (const r of engine.containers.list()) {
+    const rec = await reconcile(engine, r);
+    if (rec === r || engine.containers.get(r.id)) out.push(rec);
+  }
+  return out;
 }
 
 export async function waitContainer(engine: ContainerControl, idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {

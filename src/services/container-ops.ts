@@ -2,7 +2,7 @@
  * Container verbs beyond create/start/stop/kill/rm: rename, pause and unpause (runc's
  * freezer), restart, and `ps` with its filters (their meanings are filters/containers.ts).
  */
-import { reconcile, stopContainer, type ContainerControl } from '../container/control.ts';
+import { reconcile, reconciledList, stopContainer, type ContainerControl } from '../container/control.ts';
 import { NAME_RE } from '../container/names.ts';
 import { containerListMatcher, type FilterArgs, NO_FILTERS } from './filters/index.ts';
 import { containerPaths } from '../container/paths.ts';
@@ -46,8 +46,7 @@ export async function listContainersFiltered(
   const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined;
   const all = opts.all || limit !== undefined || matcher.wantsStopped;
   const out: ContainerRecord[] = [];
-  for (const r of deps.containers.list()) {
-    const rec = await reconcile(deps, r);
+  for (const rec of await reconciledList(deps)) {
     const status = liveStatus(rec);
     if (!all && status !== 'running' && status !== 'paused' && status !== 'restarting') continue;
     if (!matcher.matches(rec, { status, health: healthOf(rec) })) continue;

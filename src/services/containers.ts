@@ -4,7 +4,7 @@
  * is start.ts; logs, attach, exec and cp are container-io.ts: a `run` loads only what it runs.
  */
 import { checkCdiRequest } from '../cdi/index.ts';
-import { reconcile, removeContainer, type ContainerControl } from '../container/control.ts';
+import { reconcile, reconciledList, removeContainer, type ContainerControl } from '../container/control.ts';
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { psRow } from '../container/views.ts';
@@ -71,8 +71,7 @@ export function findContainer(deps: Pick<ContainerControl, 'containers'>, idOrNa
 
 /** Containers newest first, each reconciled (a dead recorder's container reads as exited); running ones only unless `all`. */
 export async function listContainers(deps: ContainerControl, opts: { all?: boolean; latest?: boolean } = {}): Promise<ContainerRecord[]> {
-  const recs = [];
-  for (const r of deps.containers.list()) recs.push(await reconcile(deps, r));
+  const recs = await reconciledList(deps);
   if (opts.latest) return recs.slice(0, 1);
   // A restarting container counts as running, as docker lists it.
   return opts.all ? recs : recs.filter((r) => r.state.status === 'running' || r.state.status === 'restarting');

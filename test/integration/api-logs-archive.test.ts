@@ -190,7 +190,8 @@ describe('berth serve: container logs and archive', () => {
       });
       assert.equal(clash.status, 400);
       assert.match(JSON.parse(clash.body.toString()).message, /cannot overwrite directory/);
-      assert.equal(berthIn(s.root, ['exec', id, 'cat', '/data/sub/f']).stdout, 'inside\n');
+      const kept = berthIn(s.root, ['exec', id, 'cat', '/data/sub/f']);
+      assert.equal(kept.stdout, 'inside\n', `exec exited ${kept.code}: ${kept.stderr}`);
       // `.wh.f` copied in is a file of that name, not a deletion of f.
       writeFileSync(join(evil, '.wh.f'), 'just a name');
       assert.equal(

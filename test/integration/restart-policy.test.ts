@@ -22,7 +22,6 @@ function inspect(name: string, format: string): string {
   return r.stdout.trim();
 }
 
-/** Plays a host's reboot for one container: its monitor and processes killed (-9), runc's state deleted. */
 /** The pids of the monitors of container `id` (`berth __monitor ID`). */
 function monitorsOf(id: string): number[] {
   const pids: number[] = [];
@@ -57,6 +56,16 @@ async function simulateReboot(name: string): Promise<void> {
 }
 
 describe('restart policies', () => {
+  it('a --rm container whose monitor died is recorded exited (137) and removed at the next look, as dockerd removes it on restore', async () => {
+    const r = t.run(['run', '-d', '--rm', '--name', 'rmdead', 'bb:1', 'sleep', '60']);
+    assert.equal(r.code, 0, r.stderr);
+    await simulateReboot('rmdead');
+    const ps = t.run(['ps', '-a', '--format', '{{.Names}}']);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.equal(ps.stdout.split('\n').includes('rmdead'), false, ps.stdout);
+    assert.match(t.run(['inspect', 'rmdead']).stderr, /No such object: rmdead/);
+  });
+
   it('on-failure:3: a process that exits 1 is started 3 more times, then stays exited', async () => {
     const r = t.run(['run', '-d', '--name', 'of3', '--restart', 'on-failure:3', 'bb:1', 'sh', '-c', 'echo run; exit 1']);
     assert.equal(r.code, 0, r.stderr);
