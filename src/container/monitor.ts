@@ -106,6 +106,27 @@ interface RunEnd {
  * until the policy or the user (stop, kill) says no more.
  */
 export async function runMonitor(engine: StartDeps, id: string, opts: { hold?: boolean } = {}): Promise<void> {
+  // A monitor's stderr goes nowhere: a failure is recorded on the container, where inspect shows it.
+  const fail = (e: unknown) => void recordMonitorFailure(engine, id, e).finally(() => process.exit(1));
+  process.on('uncaughtException', fail).on('unhandledRejection', fail);
+  try {
+    await monitorContainer(engine, id, opts);
+  } catch (e) {
+    await recordMonitorFailure(engine, id, e);
+    throw e;
+  }
+}
+
+/** The exit of a container whose monitor failed: 137 and the reason; a `--rm` one is removed, as its monitor would have. */
+async function recordMonitorFailure(engine: StartDeps, id: string, e: unknown): Promise<void> {
+  const rec = engine.containers.get(id);
+  if (!rec) return;
+  const reason = e instanceof Error ? e.message : String(e);
+  if (rec.state.status !== 'exited') await finishContainer(engine, id, 137, { error: `the container's monitor failed: ${reason}` }).catch(() => undefined);
+  if (rec.config.autoRemove) await removeContainer(engine, id, { force: true, volumes: true }).catch(() => undefined);
+}
+
+async function monitorContainer(engine: StartDeps, id: string, opts: { hold?: boolean }): Promise<void> {
   const records = engine.containers;
   const rec = records.require(id);
   const paths = containerPaths(engine, id);
