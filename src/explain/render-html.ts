@@ -36,7 +36,14 @@ function treemapSvg(tree: TreeNode): string {
         ? `<rect class="dir" x="${px(b.x)}" y="${px(b.y)}" width="${px(b.w)}" height="${px(b.h)}">${title}</rect>`
         : `<rect class="f L${b.layer}" data-layer="${b.layer}" x="${px(b.x)}" y="${px(b.y)}" width="${px(b.w)}" height="${px(b.h)}" fill="${layerColor(b.layer)}">${title}</rect>`;
     });
-  return `<svg id="treemap" xmlns="http://www.w3.org/2000/svg" width="${MAP_W}" height="${MAP_H}" viewBox="0 0 ${MAP_W} ${MAP_H}">${rects.join('')}</svg>`;
+  // Names on the boxes with room for them; the title (hover) names every box.
+  const labels = boxes
+    .filter((b) => !b.dir && b.w >= 70 && b.h >= 16)
+    .map((b) => {
+      const label = `${b.path.slice(b.path.lastIndexOf('/') + 1)} ${humanSize(b.size)}`;
+      return `<text x="${px(b.x + 4)}" y="${px(b.y + 13)}">${html(label.length * 7 > b.w ? `${label.slice(0, Math.max(1, Math.floor(b.w / 7) - 1))}…` : label)}</text>`;
+    });
+  return `<svg id="treemap" xmlns="http://www.w3.org/2000/svg" width="${MAP_W}" height="${MAP_H}" viewBox="0 0 ${MAP_W} ${MAP_H}">${rects.join('')}<g class="names">${labels.join('')}</g></svg>`;
 }
 
 function where(src: SourceLine | null): string {
@@ -54,6 +61,8 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:20px 0 6px}
 #treemap{display:block;background:#fff}
 #treemap rect.dir{fill:none;stroke:#333;stroke-width:0.6}
 #treemap rect.f{stroke:#fff;stroke-width:0.4}
+#treemap text{font:11px ui-monospace,monospace;fill:#111;pointer-events:none}
+#treemap.focus text{display:none}
 #treemap.focus rect.f{opacity:.15} #treemap.focus rect.f.on{opacity:1}
 .legend span{display:inline-block;margin:2px 10px 2px 0;cursor:pointer}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
