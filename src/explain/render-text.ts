@@ -43,7 +43,7 @@ function clip(s: string, n: number): string {
 }
 
 export function renderText(r: ExplainReport, opts: TextOptions): string {
-  const paint = (layer: number, s: string) => (opts.color ? `\x1b[38;5;${ANSI[layer % ANSI.length]}m${s}\x1b[0m` : s);
+  const paint = (layer: number, s: string) => (opts.color && s ? `\x1b[38;5;${ANSI[layer % ANSI.length]}m${s}\x1b[0m` : s);
   const bold = (s: string) => (opts.color ? `\x1b[1m${s}\x1b[0m` : s);
   const width = Math.max(40, opts.width ?? 100);
   const out: string[] = [];

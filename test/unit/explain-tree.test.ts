@@ -36,13 +36,19 @@ describe('explain path tree', () => {
     },
     {
       name: 'an opaque dir hides lower content but keeps its own layer, whatever the entry order',
-      layers: [[h('d/old', 'file', 7), h('d/sub/old2', 'file', 3)], [h('d/new', 'file', 5), h('d/.wh..wh..opq')]],
+      layers: [
+        [h('d/old', 'file', 7), h('d/sub/old2', 'file', 3)],
+        [h('d/new', 'file', 5), h('d/.wh..wh..opq')],
+      ],
       files: ['/d/new@1'],
       wasted: ['deleted /d/old 7/1 0->1', 'deleted /d/sub 3/1 0->1'],
     },
     {
       name: 'a rewritten file (chmod copy-up) is overwritten; a dir entry again is not',
-      layers: [[h('etc/', 'directory'), h('etc/f', 'file', 50)], [h('etc/', 'directory'), h('etc/f', 'file', 50)]],
+      layers: [
+        [h('etc/', 'directory'), h('etc/f', 'file', 50)],
+        [h('etc/', 'directory'), h('etc/f', 'file', 50)],
+      ],
       files: ['/etc/f@1'],
       wasted: ['overwritten /etc/f 50/1 0->1'],
     },
