@@ -19,6 +19,7 @@ const ANSI = [33, 208, 35, 163, 178, 39, 124, 71, 99, 172];
 
 /** Control characters (C0, DEL, C1) and bidi overrides as `\xNN` / `\u{...}`. */
 export function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\\]/g, (c) => {
     if (c === '\\') return '\\\\';
     const code = c.codePointAt(0)!;
@@ -62,7 +63,7 @@ export function renderText(r: ExplainReport, opts: TextOptions): string {
     const kept = Math.min(full, Math.round((l.finalSize / biggest) * BAR));
     const bar = paint(l.index, '█'.repeat(kept)) + paint(l.index, '░'.repeat(full - kept)) + ' '.repeat(BAR - full);
     const src = where(l.source);
-    const head = `#${l.index}`.padEnd(4) + ` ${bar} ${humanSize(l.size).padStart(7)}  ${src ? `${printable(src)}  ` : ''}`;
+    const head = `${`#${l.index}`.padEnd(4)} ${bar} ${humanSize(l.size).padStart(7)}  ${src ? `${printable(src)}  ` : ''}`;
     out.push(head + printable(clip(instructionText(l.instruction), width - 40)));
     const files = l.biggestFiles.slice(0, 3);
     for (const f of files) out.push(`        ${humanSize(f.size).padStart(7)}  ${printable(f.path)}`);

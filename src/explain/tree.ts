@@ -73,7 +73,7 @@ export class PathTree {
     let node = this.root;
     for (let i = 0; i < parts.length; i++) {
       let next = node.children!.get(parts[i]!);
-      if (!next || next.kind !== 'dir') {
+      if (next?.kind !== 'dir') {
         if (next && next.layer < layer) this.recordRemoval('overwritten', parts.slice(0, i + 1), next, layer);
         next = { kind: 'dir', size: 0, layer, children: new Map() };
         node.children!.set(parts[i]!, next);

@@ -92,7 +92,7 @@ export function layoutTreemap(root: TreeNode, width: number, height: number): Bo
       kids.map((k) => k.size),
       inner,
     );
-    kids.forEach((k, i) => visit(k, rects[i]!, path === '/' ? `/${k.name}` : `${path}/${k.name}`));
+    for (const [i, k] of kids.entries()) visit(k, rects[i]!, path === '/' ? `/${k.name}` : `${path}/${k.name}`);
   };
   visit(root, { x: 0, y: 0, w: width, h: height }, '/');
   return boxes;
