@@ -28,8 +28,12 @@ export function imageExplain(): Command {
       if (o.html) {
         const { rename, writeFile } = await import('node:fs/promises');
         const tmp = `${o.html}.tmp-${process.pid}`;
-        await writeFile(tmp, renderHtml(report, tree), { mode: callerMode(0o666) });
-        await rename(tmp, o.html);
+        try {
+          await writeFile(tmp, renderHtml(report, tree), { mode: callerMode(0o666) });
+          await rename(tmp, o.html);
+        } catch (e) {
+          throw new BerthError('INVALID_ARGUMENT', `cannot write ${o.html}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
       }
       if (format === 'json') return out(`${JSON.stringify(report, null, 2)}\n`);
       const color = !!process.stdout.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';

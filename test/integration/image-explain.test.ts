@@ -226,6 +226,9 @@ describe('image explain: hostile input', () => {
     const d = t.run(['image', 'explain', '-f', join(work, 'no-such-Dockerfile'), 'waste:1']);
     assert.notEqual(d.code, 0);
     assert.match(d.stderr, /cannot read the Dockerfile/);
+    const h = t.run(['image', 'explain', '--html', join(work, 'no-such-dir', 'x.html'), 'waste:1']);
+    assert.notEqual(h.code, 0);
+    assert.match(h.stderr, /cannot write .*x\.html: ENOENT/);
   });
 
   it('a layer of many files and names made of HTML and terminal escapes', () => {
