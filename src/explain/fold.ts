@@ -50,6 +50,8 @@ function fold(name: string, node: PathNode, minSize: number): Folded {
   }
   const layer = dominant(layerBytes, node.layer);
   if (size < minSize) return { node: { name, size, layer }, layerBytes }; // folded by the caller; no children kept
+  // A dir whose entries are all small is one box under its own name.
+  if (!kept.length) return { node: { name, size, layer }, layerBytes };
   if (small.count) kept.push({ name: `(${small.count} smaller)`, size: small.size, layer: dominant(small.layerBytes, layer) });
   kept.sort((a, b) => b.size - a.size);
   return { node: { name, size, layer, children: kept }, layerBytes };

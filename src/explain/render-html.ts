@@ -40,7 +40,7 @@ function treemapSvg(tree: TreeNode): string {
   const labels = boxes
     .filter((b) => !b.dir && b.w >= 70 && b.h >= 16)
     .map((b) => {
-      const label = `${b.path.slice(b.path.lastIndexOf('/') + 1)} ${humanSize(b.size)}`;
+      const label = `${b.name} ${humanSize(b.size)}`;
       return `<text x="${px(b.x + 4)}" y="${px(b.y + 13)}">${html(label.length * 7 > b.w ? `${label.slice(0, Math.max(1, Math.floor(b.w / 7) - 1))}…` : label)}</text>`;
     });
   return `<svg id="treemap" xmlns="http://www.w3.org/2000/svg" width="${MAP_W}" height="${MAP_H}" viewBox="0 0 ${MAP_W} ${MAP_H}">${rects.join('')}<g class="names">${labels.join('')}</g></svg>`;

@@ -12,6 +12,8 @@ export interface Box {
   readonly h: number;
   readonly layer: number;
   readonly path: string;
+  /** The last component of the path, or a folded group's `(N smaller)`. */
+  readonly name: string;
   readonly size: number;
   /** A dir's box is drawn as an outline around its children's. */
   readonly dir: boolean;
@@ -83,10 +85,10 @@ export function layoutTreemap(root: TreeNode, width: number, height: number): Bo
     const kids = (node.children ?? []).filter((c) => c.size > 0);
     const roomy = rect.w > 4 * PAD && rect.h > 4 * PAD;
     if (!kids.length || !roomy) {
-      boxes.push({ ...rect, layer: node.layer, path, size: node.size, dir: false });
+      boxes.push({ ...rect, layer: node.layer, path, name: node.name, size: node.size, dir: false });
       return;
     }
-    boxes.push({ ...rect, layer: node.layer, path, size: node.size, dir: true });
+    boxes.push({ ...rect, layer: node.layer, path, name: node.name, size: node.size, dir: true });
     const inner = { x: rect.x + PAD, y: rect.y + PAD, w: rect.w - 2 * PAD, h: rect.h - 2 * PAD };
     const rects = squarify(
       kids.map((k) => k.size),
