@@ -21,7 +21,7 @@ const LEVELS = [
   ['store'],
   ['snapshot', 'volume', 'network', 'runtime', 'cdi'],
   ['image'],
-  ['registry'],
+  ['registry', 'explain'],
   ['builder', 'container'],
   // L8: use cases that combine services, and the composition root.
   ['services', 'engine.ts'],

@@ -22,6 +22,7 @@ APT_PACKAGES=(
   docker-compose                # compose 1.29 drives berth serve in the API tests
   apache2-utils openssl         # htpasswd + TLS certs for registry auth tests
   ca-certificates curl
+  chromium                      # headless screenshots of the `image explain --html` page in tests
 )
 
 # The arm64 busybox of the platform tests comes from apt (`apt-get download busybox-static:arm64`).

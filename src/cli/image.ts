@@ -7,6 +7,7 @@ import { collect, getEngine, group, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
 import { systemBoot } from './system-boot.ts';
 import { imagePrune, systemPrune } from './prune.ts';
+import { imageExplain } from './image-explain.ts';
 import { ago, DISK_USAGE_CONTEXT, formatRows, goTime, HISTORY_CONTEXT, humanSize, IMAGES_CONTEXT } from './format.ts';
 
 export function register(program: Command): void {
@@ -230,7 +231,7 @@ export function register(program: Command): void {
       },
     );
 
-  group(program, 'image').addCommand(imagePrune());
+  group(program, 'image').addCommand(imagePrune()).addCommand(imageExplain());
   program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune()).addCommand(systemBoot());
 }
 
