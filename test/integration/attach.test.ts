@@ -4,23 +4,36 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { BERTH } from '../helpers/berth.ts';
 import { busyboxRoot } from '../helpers/busybox.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
 import { parseDetachKeys } from '../../src/cli/container.ts';
 import { encodeFrame, FrameDecoder, FrameKind } from '../../src/container/attach.ts';
 
 const t = busyboxRoot('berth-attach-');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Runs `berth attach` under `script`, so its stdin is a real terminal, feeding it `steps`. */
-function attachInTerminal(id: string, steps: Array<string | number>, prelude = ''): Promise<{ code: number; out: string }> {
+/**
+ * `berth attach` on a terminal (script(1)), fed `steps`: text to type, a pause in ms, or a pattern
+ * to wait for in the output. Keys typed before attach has put the terminal in raw mode would meet
+ * the line discipline (ctrl-q is its XON), so a test waits for output before its detach keys.
+ * A client still there after 90 s is killed: the test fails instead of holding the suite.
+ */
+function attachInTerminal(id: string, steps: Array<string | number | RegExp>, prelude = ''): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('script', ['-qefc', `${prelude}${BERTH} --root ${t.root} attach ${id}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qefc', `${prelude}${BERTH} --root ${t.root} attach ${id}`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     let out = '';
+    const limit = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 90_000);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 128, out }));
+    child.on('exit', (code) => {
+      clearTimeout(limit);
+      resolve({ code: code ?? 128, out });
+    });
     void (async () => {
       for (const s of steps) {
         if (typeof s === 'number') await sleep(s);
+        else if (s instanceof RegExp) await waitFor(`${s} in the output`, () => (s.test(out) ? true : undefined), 30_000).catch(() => undefined);
         else child.stdin.write(s);
       }
     })();
@@ -85,7 +98,7 @@ describe('run -d with -t and -i', () => {
 
   it('the terminal size reaches the container, and ctrl-p ctrl-q detaches leaving it running', async () => {
     const id = t.run(['run', '-dit', '--network', 'none', 'bb:1', 'sh']).stdout.trim();
-    const r = await attachInTerminal(id, [400, 'stty size\r', 300, '\x10\x11'], 'stty cols 123 rows 45; ');
+    const r = await attachInTerminal(id, [400, 'stty size\r', /45 123/, '\x10\x11'], 'stty cols 123 rows 45; ');
     assert.equal(r.code, 0);
     assert.match(r.out, /45 123/);
     assert.equal(running(id), 'true');
