@@ -57,7 +57,7 @@ async function readAll(stream: Readable, desc: Descriptor, what: string): Promis
   if (desc.size > MAX_DOCUMENT_BYTES)
     throw new BerthError('DATA_CORRUPT', `${what}: ${desc.digest} is ${desc.size} bytes, more than ${limitText(MAX_DOCUMENT_BYTES)}`);
   const chunks: Buffer[] = [];
-  await pipeline(stream, verifiedBlob(desc, what), async function* (src) {
+  await pipeline(stream, verifiedBlob(desc, what), async (src: AsyncIterable<Buffer>) => {
     for await (const c of src) chunks.push(c as Buffer);
   });
   return Buffer.concat(chunks);

@@ -12,7 +12,7 @@ import { sha256 } from '../../sys/crypto.ts';
 import type { CacheBackend } from './backends.ts';
 import { buildCacheConfig, CACHE_CONFIG_MEDIA_TYPE, type ExportRecord } from './format.ts';
 import { packMount } from './mounts.ts';
-import type { RemoteCacheStores } from './session.ts';
+import type { RemoteCacheStores } from './types.ts';
 
 /** A step the build ran or found cached: its key, its parent step's key, its layers' diffIDs. */
 export interface RecordedStep {

@@ -11,7 +11,7 @@ import type { Descriptor } from '../../oci/schema.ts';
 import type { CacheBackend } from './backends.ts';
 import { randomHex } from '../../sys/crypto.ts';
 import { CACHE_MOUNT_ANNOTATION } from './format.ts';
-import type { RemoteCacheStores } from './session.ts';
+import type { RemoteCacheStores } from './types.ts';
 
 export async function packMount(stores: RemoteCacheStores, id: string, dir: string): Promise<Descriptor> {
   const info = await stores.content.put(writeLayer(dir, { mode: 'plain' }).pipe(compress('gzip')));

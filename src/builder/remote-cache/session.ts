@@ -6,7 +6,6 @@
 import { isBerthError } from '../../errors/index.ts';
 import type { LocalLayer } from '../../image/commit.ts';
 import { hasLayerBlob } from '../../image/layer-blob.ts';
-import type { ImageStores } from '../../image/stores.ts';
 import type { Digest } from '../../oci/digest.ts';
 import { MediaType } from '../../oci/mediatypes.ts';
 import type { Descriptor, ImageConfig } from '../../oci/schema.ts';
@@ -17,9 +16,7 @@ import { INLINE_CACHE_FIELD, inlineRecords } from './format.ts';
 import { historyMatch, type ImportedCache, loadCache } from './imports.ts';
 import { restoreMount } from './mounts.ts';
 import type { CacheExportSpec, CacheImportSpec } from './options.ts';
-import type { LayerStep, RemoteCache } from './types.ts';
-
-export type RemoteCacheStores = Pick<ImageStores, 'content' | 'images' | 'snapshots' | 'lease'>;
+import type { LayerStep, RemoteCache, RemoteCacheStores } from './types.ts';
 
 function backendOf(spec: CacheImportSpec | Exclude<CacheExportSpec, { type: 'inline' }>): CacheBackend {
   if (spec.type === 'registry') return new RegistryCacheBackend(spec.ref);
