@@ -120,20 +120,11 @@ describe('build remote cache (registry, local)', () => {
   });
 
   it('refuses bad --cache-to and --cache-from values before building', () => {
+    // The whole list of bad specs is in test/unit/remote-cache-format.test.ts; here, that the CLI stops on one.
     for (const [flag, spec, want] of [
       ['--cache-to', 'type=s3,ref=x', /unsupported cache type "s3"/],
-      ['--cache-to', 'type=registry', /ref is required/],
-      ['--cache-to', 'type=registry,ref=UPPER/Case', /not a valid reference/],
       ['--cache-to', `type=registry,ref=${reg.host}/c:1,mode=most`, /mode is min or max/],
-      ['--cache-to', `type=registry,ref=${reg.host}/c:1,mounts=yes`, /mounts is true or false/],
-      ['--cache-to', `type=registry,ref=${reg.host}/c:1,bogus=1`, /unknown key "bogus"/],
-      ['--cache-to', 'type=local', /dest is required/],
-      ['--cache-to', 'type=local,dest=/tmp/x,tag=../../etc', /not a valid tag/],
-      ['--cache-to', 'type=inline,mode=max', /mode=min/],
-      ['--cache-to', 'novalue', /is not key=value/],
       ['--cache-from', 'type=local,src=/tmp/x,digest=sha256:abc', /digest is sha256/],
-      ['--cache-from', 'type=local', /src is required/],
-      ['--cache-from', `type=registry,ref=${reg.host}/c:1,ref=${reg.host}/c:2`, /given twice/],
     ] as const) {
       const r = b.run(['build', flag, spec, join(work, 'ctx')]);
       assert.notEqual(r.code, 0, `${flag} ${spec}`);

@@ -2,8 +2,8 @@
  * Inline build cache between Docker's BuildKit (the private dockerd, 20.10) and berth, through
  * a local registry. docker → berth: an image docker built with BUILDKIT_INLINE_CACHE=1 serves
  * berth's --cache-from. BuildKit's record keys are its own LLB digests, which berth does not
- * compute; berth matches such an image by its layers and history instead (imports.ts), for
- * RUN steps up to the first COPY or ADD. berth → docker: BuildKit reads berth's inline
+ * compute; berth matches such an image's RUN steps by its layers (diffIDs) and history
+ * instead (imports.ts). berth → docker: BuildKit reads berth's inline
  * records without error but finds none of its keys in them, so its steps run.
  */
 import assert from 'node:assert/strict';

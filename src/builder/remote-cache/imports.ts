@@ -110,9 +110,10 @@ async function fromImage(backend: CacheBackend, manifest: Record<string, unknown
 
 /**
  * Where an image built elsewhere (BuildKit's keys are not berth's) gives this RUN step's
- * layer: its layers so far are the step's parents, and its history up to that layer reads
- * as the step's does, entry by entry. A COPY or ADD on the way stops the match: BuildKit's
- * history does not name what was copied, so the files could differ.
+ * layer: its layers so far are the step's parents, by diffID (so the files the command
+ * sees are the same, whatever made them), and its history up to that layer reads as the
+ * step's does, entry by entry (so are the command, ENV, USER, WORKDIR and, through
+ * BuildKit's `|N name=value` prefix, build args).
  */
 export function historyMatch(image: ImageLayers, parents: readonly Digest[], history: readonly History[]): number | undefined {
   const n = parents.length;
@@ -131,7 +132,6 @@ export function historyMatch(image: ImageLayers, parents: readonly Digest[], his
     const a = image.history[i]!;
     const b = history[i]!;
     if ((a.created_by ?? '') !== (b.created_by ?? '') || !!a.empty_layer !== !!b.empty_layer) return undefined;
-    if (/^(COPY|ADD) .*# buildkit$/s.test(a.created_by ?? '')) return undefined;
   }
   return n;
 }
