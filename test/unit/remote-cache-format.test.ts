@@ -1,11 +1,12 @@
 /** --cache-to/--cache-from specs, and BuildKit's cache config as berth reads and writes it, with hostile input. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Digest } from '../../src/oci/digest.ts';
 import { buildCacheConfig, cacheChains, inlineRecords } from '../../src/builder/remote-cache/format.ts';
 import { historyMatch } from '../../src/builder/remote-cache/imports.ts';
 import { parseCacheFrom, parseCacheTo } from '../../src/builder/remote-cache/options.ts';
 
-const D = (c: string) => `sha256:${c.repeat(64)}` as `sha256:${string}`;
+const D = (c: string) => `sha256:${c.repeat(64)}` as Digest;
 
 describe('cache specs', () => {
   it('reads the forms buildx takes', () => {

@@ -8,7 +8,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, isBerthError } from '../../errors/index.ts';
 import type { Digest } from '../../oci/digest.ts';
@@ -53,9 +53,13 @@ export function verifiedBlob(desc: Descriptor, what: string): Transform {
   });
 }
 
-async function readAll(stream: Readable, desc: Descriptor, what: string): Promise<Buffer> {
+/** A document bigger than this is refused before it is asked for. */
+function boundedDocument(desc: Descriptor, what: string): void {
   if (desc.size > MAX_DOCUMENT_BYTES)
     throw new BerthError('DATA_CORRUPT', `${what}: ${desc.digest} is ${desc.size} bytes, more than ${limitText(MAX_DOCUMENT_BYTES)}`);
+}
+
+async function readAll(stream: Readable, desc: Descriptor, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   await pipeline(stream, verifiedBlob(desc, what), async (src: AsyncIterable<Buffer>) => {
     for await (const c of src) chunks.push(c as Buffer);
@@ -87,6 +91,7 @@ export class RegistryCacheBackend implements CacheBackend {
   }
 
   async readDocument(desc: Descriptor): Promise<Buffer> {
+    boundedDocument(desc, this.description);
     if (desc.mediaType === MediaType.OciManifest || desc.mediaType === MediaType.DockerManifest) {
       const m = await this.source.manifest(desc.digest);
       return m.bytes;
@@ -156,6 +161,7 @@ export class LocalCacheBackend implements CacheBackend {
   }
 
   async readDocument(desc: Descriptor): Promise<Buffer> {
+    boundedDocument(desc, this.dir);
     return readAll(await this.openRaw(desc), desc, this.dir);
   }
 
@@ -192,7 +198,7 @@ export class LocalCacheBackend implements CacheBackend {
 
   async putRoot(bytes: Buffer, mediaType: string): Promise<void> {
     const desc: Descriptor = { mediaType, digest: sha256(bytes), size: bytes.length };
-    await this.putBlob(desc, async () => (await import('node:stream')).Readable.from([bytes]));
+    await this.putBlob(desc, async () => Readable.from([bytes]));
     const index: LayoutIndex = (await this.readIndex()) ?? { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
     index.manifests = [...index.manifests.filter((m) => m.annotations?.[REF_NAME] !== this.tag), { ...desc, annotations: { [REF_NAME]: this.tag } }];
     await writeFile(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
