@@ -77,16 +77,46 @@ describe('inline build cache with docker (BuildKit)', () => {
     assert.equal(t.run(['run', '--rm', 'from-docker:1', 'cat', '/two']).stdout.trim(), 'two');
   });
 
-  it("berth's --cache-to type=inline image is read by docker's --cache-from without error (its keys are not BuildKit's: no hits)", () => {
+  it("berth's inline and registry caches are read by docker's --cache-from without error (its keys are not BuildKit's: no hits)", () => {
     const image = `${reg.host}/bt:inline`;
-    const b = t.run(['build', '--progress', 'plain', '--network', 'none', '--no-cache', '--cache-to', 'type=inline', '-t', image, join(work, 'ctx')]);
+    const cache = `${reg.host}/bt-cache:1`;
+    const b = t.run([
+      'build',
+      '--progress',
+      'plain',
+      '--network',
+      'none',
+      '--no-cache',
+      '--cache-to',
+      'type=inline',
+      '--cache-to',
+      `type=registry,ref=${cache}`,
+      '-t',
+      image,
+      join(work, 'ctx'),
+    ]);
     assert.equal(b.code, 0, b.stderr);
     assert.equal(t.run(['push', image]).code, 0);
     dockerBuildKit(['builder', 'prune', '-af']);
     dockerBuildKit(['rmi', '-f', `${reg.host}/dk:inline`]);
-    const d = dockerBuildKit(['build', '--progress', 'plain', '--network', 'none', '--cache-from', image, '-t', 'from-berth:1', join(work, 'ctx')]);
+    const d = dockerBuildKit([
+      'build',
+      '--progress',
+      'plain',
+      '--network',
+      'none',
+      '--cache-from',
+      image,
+      '--cache-from',
+      cache,
+      '-t',
+      'from-berth:1',
+      join(work, 'ctx'),
+    ]);
     assert.equal(d.code, 0, d.stderr);
-    assert.match(d.stderr, /importing cache manifest from/);
+    assert.match(d.stderr, /importing cache manifest from [^\n]*bt:inline/);
+    assert.match(d.stderr, /importing cache manifest from [^\n]*bt-cache:1/);
+    assert.doesNotMatch(d.stderr, /failed to (import|parse)|invalid/i);
     assert.ok(ran(d.stderr, 'ran-step-one'), "BuildKit ran the step: berth's record keys are not its LLB keys");
   });
 });

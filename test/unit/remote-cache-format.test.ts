@@ -55,6 +55,8 @@ describe('cache config', () => {
       '2024-01-01T00:00:00Z',
     );
     assert.equal(cfg.layers!.length, 3, 'layer a listed once');
+    // A root's parent is written as -1: BuildKit (Go's omitempty) reads an absent parent as 0.
+    assert.equal((JSON.parse(JSON.stringify(cfg)) as { layers: { parent?: number }[] }).layers[0]!.parent, -1);
     assert.deepEqual(cfg.records![1]!.inputs, [[{ selector: '', link: 0 }]]);
     const chains = cacheChains(JSON.parse(JSON.stringify(cfg)));
     assert.deepEqual(
@@ -78,6 +80,7 @@ describe('cache config', () => {
         }),
       /looping/,
     );
+    assert.throws(() => cacheChains({ layers: [{ blob: D('a') }], records: [{ digest: 'k', layers: [{ layer: 0 }] }] }), /looping/, 'an absent parent is 0');
     assert.throws(() => cacheChains({ layers: [], records: [{ digest: 'k', layers: [{ layer: 3 }] }] }), /invalid layer index/);
     assert.throws(() => cacheChains({ records: [{ digest: 'k', inputs: [[]] }] }), /empty input/);
     assert.throws(() => cacheChains({ records: [{ digest: 'k', inputs: [[{ link: 9 }]] }] }), /missing record/);

@@ -67,7 +67,8 @@ export function cacheChains(config: unknown): Map<string, ChainLayer[]> {
   const chainOf = (top: number): ChainLayer[] => {
     const out: ChainLayer[] = [];
     const seen = new Set<number>();
-    for (let i = top; i !== -1; i = layers[i]!.parent ?? -1) {
+    // As in Go, whose `omitempty` drops a parent of 0: an absent parent is 0; a root's is -1.
+    for (let i = top; i !== -1; i = layers[i]!.parent ?? 0) {
       if (!Number.isInteger(i) || i < 0 || i >= layers.length) throw corrupt(`invalid layer index ${i}`);
       if (seen.has(i)) throw corrupt('looping layer chain');
       seen.add(i);
@@ -122,7 +123,7 @@ export function buildCacheConfig(records: readonly ExportRecord[], createdAt: st
       let idx = layerIndex.get(id);
       if (idx === undefined) {
         idx = layers.length;
-        layers.push({ blob: l.blob, ...(parent >= 0 ? { parent } : {}), annotations: { mediaType: l.mediaType, diffID: l.diffId, size: l.size, createdAt } });
+        layers.push({ blob: l.blob, parent, annotations: { mediaType: l.mediaType, diffID: l.diffId, size: l.size, createdAt } });
         layerIndex.set(id, idx);
       }
       parent = idx;

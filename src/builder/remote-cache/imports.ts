@@ -99,7 +99,7 @@ async function fromImage(backend: CacheBackend, manifest: Record<string, unknown
       records: records as CacheConfig['records'],
       layers: layers.map((l, i) => ({
         blob: l.digest,
-        ...(i ? { parent: i - 1 } : {}),
+        parent: i - 1,
         annotations: { diffID: diffIds[i], mediaType: l.mediaType, size: l.size },
       })),
     };
