@@ -14,7 +14,7 @@ import { tempRoot } from '../helpers/berth.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 const DOCKERFILE = (base: string) => `FROM ${base} AS deps
-RUN echo wheels > /deps.txt && echo ran-deps-stage
+RUN --mount=type=cache,id=scratch,target=/scratch,sharing=private echo wheels > /deps.txt && echo x > /scratch/x && echo ran-deps-stage
 FROM ${base}
 RUN --mount=type=cache,id=pip,target=/root/.cache/pip,sharing=locked echo fill > /root/.cache/pip/wheel-1 && echo ran-install
 COPY --from=deps /deps.txt /deps.txt
@@ -76,6 +76,7 @@ describe('build remote cache (registry, local)', () => {
       root.manifests.some((m) => m.annotations?.['dev.berth.cache-mount.id'] === 'pip'),
       'the pip cache mount is in the index',
     );
+    assert.ok(!root.manifests.some((m) => m.annotations?.['dev.berth.cache-mount.id'] === 'scratch'), 'a sharing=private mount is not exported');
     const c = tempRoot('berth-cache-c-');
     try {
       const rc = c.run(['build', '--progress', 'plain', '--cache-from', `type=local,src=${dir}`, '-t', 'ml:c', join(work, 'ctx')]);
