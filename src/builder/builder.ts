@@ -23,6 +23,7 @@ import type { CopyEnv } from './copy-step.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
 import type { BuildDevices } from './devices.ts';
+import type { RemoteCache } from './remote-cache/types.ts';
 import type { BuilderDeps, StepContext } from './step-context.ts';
 
 export interface BuildOptions {
@@ -44,6 +45,8 @@ export interface BuildOptions {
   readonly signal?: AbortSignal;
   /** CDI devices: the `device` entitlement and `--device` (devices.ts). */
   readonly devices?: BuildDevices;
+  /** --cache-from and --cache-to (remote-cache/). */
+  readonly remoteCache?: RemoteCache & { readonly inline: boolean };
 }
 
 export interface BuildResult {
@@ -81,12 +84,14 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     sourceDateEpoch: opts.sourceDateEpoch,
     signal: opts.signal,
     devices: opts.devices,
+    remoteCache: opts.remoteCache,
     background: (work) => void started.push(work.catch(() => undefined)),
     mountEnv: {
       cacheDir: join(engine.root, 'build-cache-mounts'),
       secrets: opts.secrets,
       contextDir: opts.contextDir ?? tmpDir,
       rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs,
+      onCacheMount: opts.remoteCache && ((id, dir, sharing) => opts.remoteCache!.cacheMount(id, dir, sharing)),
     },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
@@ -190,15 +195,16 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     mkdirSync(tmpDir, { recursive: true }); // in line, as its removal: usually empty, one call each
     const final = await buildStage(plan.target);
     const labels = Object.fromEntries(Object.entries({ ...(final.config.config?.Labels ?? {}), ...opts.labels }).sort(([a], [b]) => (a < b ? -1 : 1)));
-    const config: ImageConfig = {
+    const built: ImageConfig = {
       ...final.config,
       created,
       config: { ...(final.config.config ?? {}), ...(Object.keys(labels).length ? { Labels: labels } : {}) },
       rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
     };
+    const config = opts.remoteCache ? opts.remoteCache.finishConfig(built, final.layers) : built;
     // A fully cached build gives the same image (same config digest), as BuildKit does:
     // the config of the last build with this exact chain is reused, timestamps included.
-    const imageKey = chainKey(final.cacheKey, 'image', labels, platform);
+    const imageKey = chainKey(final.cacheKey, 'image', labels, platform, ...(opts.remoteCache?.inline ? ['inline-cache'] : []));
     const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
     // The image's records wait for its layers to be on disk (Snapshotter.durable), while its
     // blobs are fsynced; meanwhile what the commits left goes (Snapshotter.cleanup).

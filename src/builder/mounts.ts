@@ -19,6 +19,8 @@ export interface MountEnv {
   readonly contextDir: string;
   /** A stage's or image's rootfs, mounted for the duration of the step. */
   readonly rootfsOf: (from: string) => Promise<string>;
+  /** Called before a cache mount's dir is mounted (an imported cache restores it: remote-cache/). */
+  readonly onCacheMount?: (id: string, dir: string, sharing: 'shared' | 'private' | 'locked') => Promise<void>;
 }
 
 export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
@@ -33,6 +35,7 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
         await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
         if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
         if (m.mode !== undefined) await chmod(dir, m.mode);
+        await env.onCacheMount?.(id, dir, m.sharing ?? 'shared');
         out.push({ destination: target, type: 'bind', source: dir, options: ['rbind', 'rprivate', m.readonly ? 'ro' : 'rw'] });
         break;
       }

@@ -17,6 +17,7 @@ import { applyMetadata, envPairs, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
 import { chainKey, configChange, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
+import type { LayerStep } from './remote-cache/types.ts';
 
 export interface StageRun {
   readonly ctx: StepContext;
@@ -52,14 +53,24 @@ async function existsInLayers(run: StageRun, state: StageState, path: string): P
   return false;
 }
 
-async function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>): Promise<CachedLayer> {
-  const hit = run.noCache ? undefined : await cacheLookup(run.ctx.engine, key);
+/** A layer step as an imported or exported cache sees it (remote-cache/types.ts). */
+function layerStep(state: StageState, key: string, kind: LayerStep['kind'], h: History): LayerStep {
+  return { key, kind, parents: state.layers, history: [...(state.config.history ?? []), h] };
+}
+
+async function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>, remote?: LayerStep): Promise<CachedLayer> {
+  const remoteCache = remote && run.ctx.remoteCache;
+  const local = run.noCache ? undefined : await cacheLookup(run.ctx.engine, key);
+  const hit = local ?? (remoteCache && !run.noCache ? await remoteCache.lookup(remote!) : undefined);
   if (hit) {
+    if (!local) cachePut(run.ctx.engine, key, hit, run.ctx.sourceDateEpoch);
+    remoteCache?.record(remote!, hit);
     run.ctx.progress.emit({ kind: 'step-cached', step });
     return hit;
   }
   const t0 = Date.now();
   const layer = await exec();
+  remoteCache?.record(remote!, layer);
   // The cache entry names the layer: written once the layer is on disk.
   run.ctx.background(run.ctx.engine.snapshots.durable().then(() => cachePut(run.ctx.engine, key, layer, run.ctx.sourceDateEpoch)));
   run.ctx.progress.emit({ kind: 'step-done', step, seconds: (Date.now() - t0) / 1000 });
@@ -95,16 +106,18 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         // `build --device` changes what every RUN sees, as its own --device flags do.
         ...(run.ctx.devices?.all.length ? [['device', ...run.ctx.devices.all]] : []),
       );
-      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step));
-      return addLayer(state, layer, key, history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false));
+      const h = history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false);
+      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step), layerStep(state, key, 'run', h));
+      return addLayer(state, layer, key, h);
     }
     case 'copy':
     case 'add': {
       const plan = await planCopy(inst, state, run.copyEnv);
       try {
         const key = chainKey(state.cacheKey, inst.kind, plan.digest, plan.dest, plan.destIsDir, inst.flags);
-        const layer = await cachedOrRun(run, step, key, () => applyCopy(run.ctx, state, inst, plan));
-        return addLayer(state, layer, key, history(run, `${text} # buildkit`, false));
+        const h = history(run, `${text} # buildkit`, false);
+        const layer = await cachedOrRun(run, step, key, () => applyCopy(run.ctx, state, inst, plan), layerStep(state, key, inst.kind, h));
+        return addLayer(state, layer, key, h);
       } finally {
         run.ctx.background(plan.cleanup());
       }
@@ -122,22 +135,29 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         };
       }
       const key = chainKey(state.cacheKey, 'workdir', dir);
-      const layer = await cachedOrRun(run, step, key, async () => {
-        const snapKey = `build-${randomHex(8)}`;
-        const snap = await run.ctx.engine.snapshots.prepare(
-          snapKey,
-          state.layers.map((l) => l.diffId),
-          { volatile: true },
-        );
-        try {
-          closeFd(mkdirInRoot(snap.rootfs, dir));
-          return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });
-        } catch (e) {
-          await run.ctx.engine.snapshots.remove(snapKey).catch(() => undefined);
-          throw e;
-        }
-      });
-      return addLayer(withDir, layer, key, history(run, `WORKDIR ${dir}`, false));
+      const h = history(run, `WORKDIR ${dir}`, false);
+      const layer = await cachedOrRun(
+        run,
+        step,
+        key,
+        async () => {
+          const snapKey = `build-${randomHex(8)}`;
+          const snap = await run.ctx.engine.snapshots.prepare(
+            snapKey,
+            state.layers.map((l) => l.diffId),
+            { volatile: true },
+          );
+          try {
+            closeFd(mkdirInRoot(snap.rootfs, dir));
+            return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });
+          } catch (e) {
+            await run.ctx.engine.snapshots.remove(snapKey).catch(() => undefined);
+            throw e;
+          }
+        },
+        layerStep(state, key, 'workdir', h),
+      );
+      return addLayer(withDir, layer, key, h);
     }
     case 'from':
       return state;

@@ -5,6 +5,7 @@ import type { BuildCacheRecords } from '../store/build-cache.ts';
 import type { FileHashRecords } from '../store/file-hashes.ts';
 import type { BuildDevices } from './devices.ts';
 import type { MountEnv } from './mounts.ts';
+import type { RemoteCache } from './remote-cache/types.ts';
 
 /**
  * What the builder uses: the image stores (and the puller a FROM of a missing image needs),
@@ -29,6 +30,8 @@ export interface StepContext {
   readonly mountEnv: Omit<MountEnv, 'secretDir'>;
   /** The devices the command line granted or gave (devices.ts). */
   readonly devices?: BuildDevices;
+  /** Imported and exported caches (--cache-from, --cache-to), when the build has any. */
+  readonly remoteCache?: RemoteCache;
   /**
    * Takes work a step started and nothing after it reads (its cleanup): the step goes on
    * without waiting, and the build waits for all of it, failed or not, before it returns.

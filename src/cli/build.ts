@@ -26,6 +26,8 @@ interface BuildFlags {
   quiet?: boolean;
   device: string[];
   allow: string[];
+  cacheFrom: string[];
+  cacheTo: string[];
 }
 
 function keyValues(list: readonly string[], flag: string): Map<string, string> {
@@ -100,6 +102,8 @@ export function register(program: Command): void {
     .option('--check', 'treat lint findings (warnings and errors) as build errors')
     .option('--device <name>', 'give a CDI device (vendor.com/class=name) to every RUN step; needs --allow device', collect, [])
     .option('--allow <entitlement>', 'grant an entitlement: device (RUN --device), device=NAME', collect, [])
+    .option('--cache-from <spec>', 'external cache sources (type=registry,ref=REF or type=local,src=DIR)', collect, [])
+    .option('--cache-to <spec>', 'cache export destinations (type=registry,ref=REF[,mode=max][,mounts=true], type=local,dest=DIR, type=inline)', collect, [])
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { buildImage, isContextArchive, resolveBuildInput } = await import('../services/build.ts');
@@ -127,6 +131,14 @@ export function register(program: Command): void {
       if (f.check) await lintNow();
       else void lintNow().catch(() => undefined);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
+      const caches =
+        f.cacheFrom.length || f.cacheTo.length
+          ? await (await import('../services/build-remote-cache.ts')).openBuildCaches(engine, {
+              cacheFrom: f.cacheFrom,
+              cacheTo: f.cacheTo,
+              warn: (text) => progress.emit({ kind: 'warning', text }),
+            })
+          : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       try {
@@ -147,7 +159,9 @@ export function register(program: Command): void {
           progress,
           signal: ac.signal,
           devices: await buildDevices(f),
+          remoteCache: caches,
         });
+        await caches?.export(result.stage.layers, (text) => progress.emit({ kind: 'message', text }));
         await lintNow();
         const id = result.image.id;
         if (f.iidfile) await writeFile(f.iidfile, id, { mode: callerMode(0o666) });

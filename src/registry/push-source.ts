@@ -34,7 +34,11 @@ async function sampleRatio(stores: Pick<ImageStores, 'content' | 'snapshots'>, d
 }
 
 /** The layer compressed (parallel gzip, or zstd on all cores), made once and cached by diffID. */
-async function compressedLayer(stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, diffId: Digest, kind: 'gzip' | 'zstd'): Promise<Descriptor> {
+export async function compressedLayer(
+  stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
+  diffId: Digest,
+  kind: 'gzip' | 'zstd',
+): Promise<Descriptor> {
   const mediaType = kind === 'gzip' ? MediaType.OciLayerGzip : MediaType.OciLayerZstd;
   const cached = stores.images.blobsOfLayer(diffId).find((b) => layerCompression(b.mediaType) === kind);
   if (cached && (await stores.content.has(cached.digest))) return { mediaType, digest: cached.digest, size: cached.size };

@@ -1,0 +1,122 @@
+/**
+ * Inline build cache between Docker's BuildKit (the private dockerd, 20.10) and berth, through
+ * a local registry. docker → berth: an image docker built with BUILDKIT_INLINE_CACHE=1 serves
+ * berth's --cache-from. BuildKit's record keys are its own LLB digests, which berth does not
+ * compute; berth matches such an image's RUN steps by its layers (diffIDs) and history
+ * instead (imports.ts). berth → docker: BuildKit reads berth's inline
+ * records without error but finds none of its keys in them, so its steps run.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempRoot } from '../helpers/berth.ts';
+import { busyboxTar } from '../helpers/busybox.ts';
+import { DOCKER_HOST, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+
+function dockerBuildKit(args: string[]) {
+  const r = spawnSync('/usr/bin/docker', args, {
+    env: { ...process.env, DOCKER_HOST, DOCKER_BUILDKIT: '1' },
+    maxBuffer: 64 << 20,
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
+  });
+  return { code: r.status ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+const ran = (out: string, what: string) => new RegExp(`#\\d+ [\\d.]+ ${what}`).test(out);
+
+describe('inline build cache with docker (BuildKit)', () => {
+  let reg: TestRegistry;
+  const t = tempRoot('berth-inline-docker-');
+  const work = mkdtempSync(join(tmpdir(), 'berth-inline-docker-'));
+  let base = '';
+  before(async () => {
+    reg = await startRegistry();
+    await startDockerd();
+    base = `${reg.host}/bb:base`;
+    assert.equal(dockerBuildKit(['import', busyboxTar(), base]).code, 0);
+    const push = dockerBuildKit(['push', base]);
+    assert.equal(push.code, 0, push.stderr);
+    mkdirSync(join(work, 'ctx'));
+    writeFileSync(
+      join(work, 'ctx', 'Dockerfile'),
+      `FROM ${base}\nENV STAGE=one\nRUN echo one > /one && echo ran-step-one\nRUN echo two > /two && echo ran-step-two\n`,
+    );
+  });
+  after(() => {
+    stopDockerd();
+    reg?.stop();
+    t.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("docker's BUILDKIT_INLINE_CACHE image serves berth's --cache-from: its RUN steps are cache hits", () => {
+    const image = `${reg.host}/dk:inline`;
+    const d = dockerBuildKit(['build', '--network', 'none', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '-t', image, join(work, 'ctx')]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(dockerBuildKit(['push', image]).code, 0);
+    const r = t.run([
+      'build',
+      '--progress',
+      'plain',
+      '--network',
+      'none',
+      '--cache-from',
+      `type=registry,ref=${image}`,
+      '-t',
+      'from-docker:1',
+      join(work, 'ctx'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!ran(r.stderr, 'ran-step-one') && !ran(r.stderr, 'ran-step-two'), r.stderr);
+    assert.match(r.stderr, /CACHED/);
+    assert.equal(t.run(['run', '--rm', 'from-docker:1', 'cat', '/two']).stdout.trim(), 'two');
+  });
+
+  it("berth's inline and registry caches are read by docker's --cache-from without error (its keys are not BuildKit's: no hits)", () => {
+    const image = `${reg.host}/bt:inline`;
+    const cache = `${reg.host}/bt-cache:1`;
+    const b = t.run([
+      'build',
+      '--progress',
+      'plain',
+      '--network',
+      'none',
+      '--no-cache',
+      '--cache-to',
+      'type=inline',
+      '--cache-to',
+      `type=registry,ref=${cache}`,
+      '-t',
+      image,
+      join(work, 'ctx'),
+    ]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(t.run(['push', image]).code, 0);
+    dockerBuildKit(['builder', 'prune', '-af']);
+    dockerBuildKit(['rmi', '-f', `${reg.host}/dk:inline`]);
+    const d = dockerBuildKit([
+      'build',
+      '--progress',
+      'plain',
+      '--network',
+      'none',
+      '--cache-from',
+      image,
+      '--cache-from',
+      cache,
+      '-t',
+      'from-berth:1',
+      join(work, 'ctx'),
+    ]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /importing cache manifest from [^\n]*bt:inline/);
+    assert.match(d.stderr, /importing cache manifest from [^\n]*bt-cache:1/);
+    assert.doesNotMatch(d.stderr, /failed to (import|parse)|invalid/i);
+    assert.ok(ran(d.stderr, 'ran-step-one'), "BuildKit ran the step: berth's record keys are not its LLB keys");
+  });
+});
