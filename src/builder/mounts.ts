@@ -1,7 +1,8 @@
 /**
  * RUN --mount, as dockerfile/flags.ts types it: cache dirs that persist in the store between builds (the pip/apt cache),
  * read-only binds from the context or another stage, tmpfs, and secrets (bind-mounted from
- * a file outside the rootfs, so their bytes never reach a layer or the history).
+ * a file outside the rootfs, so their bytes never reach a layer or the history), and ssh agent
+ * sockets (ssh.ts), forwarded the same way.
  */
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -9,6 +10,7 @@ import { BerthError } from '../errors/index.ts';
 import type { SpecMount } from '../runtime/index.ts';
 import type { RunMount } from '../dockerfile/index.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import { relaySocket, type SshAgents } from './ssh.ts';
 
 export interface MountEnv {
   /** Where cache mounts live: `<root>/build-cache-mounts`. */
@@ -19,13 +21,22 @@ export interface MountEnv {
   readonly contextDir: string;
   /** A stage's or image's rootfs, mounted for the duration of the step. */
   readonly rootfsOf: (from: string) => Promise<string>;
+  /** The agents `build --ssh` gave (ssh.ts). */
+  readonly ssh?: SshAgents;
+  /** Per step: what to stop once the step's container is gone (its ssh relays). */
+  readonly releases?: Array<() => Promise<void>>;
+}
+
+/** Where a mount goes in the step's rootfs: its target, relative ones under WORKDIR. */
+export function mountTarget(m: RunMount, workdir: string): string {
+  const written = posix.normalize(m.target);
+  return written.startsWith('/') ? written : posix.join(workdir || '/', written);
 }
 
 export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
   const out: SpecMount[] = [];
   for (const m of specs) {
-    const written = posix.normalize(m.target);
-    const target = written.startsWith('/') ? written : posix.join(workdir || '/', written);
+    const target = mountTarget(m, workdir);
     switch (m.type) {
       case 'cache': {
         const id = m.id ?? target;
@@ -63,8 +74,25 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
         out.push({ destination: target, type: 'bind', source: file, options: ['rbind', 'rprivate', 'ro'] });
         break;
       }
-      case 'ssh':
-        throw new BerthError('UNSUPPORTED', 'RUN --mount=type=ssh is not supported yet');
+      case 'ssh': {
+        const id = m.id ?? 'default';
+        const agent = env.ssh?.socketOf(id);
+        if (!agent) {
+          if (m.required) {
+            const given = env.ssh?.ids.length ? ` (the build has ${env.ssh.ids.join(', ')})` : '';
+            throw new BerthError('NOT_FOUND', `no SSH key "${id}" forwarded from the client${given}`, {
+              hint: `pass it with --ssh ${id} (your agent) or --ssh ${id}=KEYFILE`,
+            });
+          }
+          break;
+        }
+        // Each ssh mount relays through a socket of its own, in the step's private dir.
+        await mkdir(env.secretDir, { recursive: true, mode: 0o700 });
+        const sock = join(env.secretDir, `ssh-${out.length}`);
+        env.releases?.push(await relaySocket(agent, sock, { uid: m.uid, gid: m.gid, mode: m.mode }));
+        out.push({ destination: target, type: 'bind', source: sock, options: ['rbind', 'rprivate'] });
+        break;
+      }
     }
   }
   return out;

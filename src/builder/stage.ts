@@ -6,7 +6,7 @@
 import { BerthError } from '../errors/index.ts';
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { loadDockerfile, type Instruction } from '../dockerfile/index.ts';
+import { loadDockerfile, PROXY_ARGS, type Instruction } from '../dockerfile/index.ts';
 import type { History } from '../oci/schema.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { cacheLookup, cachePut, type CachedLayer } from './cache.ts';
@@ -15,7 +15,8 @@ import { mkdirInRoot } from './copy-files.ts';
 import { closeFd } from '../sys/in-root.ts';
 import { applyMetadata, envPairs, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
-import { chainKey, configChange, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
+import { chainKey, configChange, envMap, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
+import { resolveUser } from '../runtime/index.ts';
 import type { StepContext } from './step-context.ts';
 
 export interface StageRun {
@@ -79,7 +80,15 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         const value = run.buildArgs.get(a.name) ?? (a.value !== undefined ? expandWord(state, a.value) : run.argDefaults.get(a.name));
         if (value !== undefined) args.set(a.name, value);
       }
-      const next = { ...state, args, cacheKey: chainKey(state.cacheKey, 'arg', [...args]) };
+      const next = {
+        ...state,
+        args,
+        cacheKey: chainKey(
+          state.cacheKey,
+          'arg',
+          [...args].filter(([k]) => !PROXY_ARGS.includes(k)),
+        ),
+      };
       run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
       return next;
     }
@@ -88,14 +97,16 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         state.cacheKey,
         'run',
         runArgv(inst, state),
-        runEnv(state),
+        // As BuildKit: proxy build args reach the step's env but not its cache key.
+        runEnv(state).filter((e) => !proxyFromArg(state, e)),
         state.config.config?.User ?? '',
         state.config.config?.WorkingDir ?? '',
         inst.flags,
         // `build --device` changes what every RUN sees, as its own --device flags do.
         ...(run.ctx.devices?.all.length ? [['device', ...run.ctx.devices.all]] : []),
       );
-      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step));
+      const proxies = [...run.buildArgs].filter(([k]) => PROXY_ARGS.includes(k) && !envMap(state).has(k)).map(([k, v]) => `${k}=${v}`);
+      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step, proxies));
       return addLayer(state, layer, key, history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false));
     }
     case 'copy':
@@ -121,7 +132,9 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
           config: { ...withDir.config, history: [...(state.config.history ?? []), history(run, `WORKDIR ${dir}`, true)] },
         };
       }
-      const key = chainKey(state.cacheKey, 'workdir', dir);
+      // As BuildKit: the dirs WORKDIR makes belong to the stage's USER.
+      const user = state.config.config?.User ?? '';
+      const key = chainKey(state.cacheKey, 'workdir', dir, ...(user ? [user] : []));
       const layer = await cachedOrRun(run, step, key, async () => {
         const snapKey = `build-${randomHex(8)}`;
         const snap = await run.ctx.engine.snapshots.prepare(
@@ -130,7 +143,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
           { volatile: true },
         );
         try {
-          closeFd(mkdirInRoot(snap.rootfs, dir));
+          closeFd(mkdirInRoot(snap.rootfs, dir, user ? await resolveUser(snap.rootfs, user) : undefined));
           return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });
         } catch (e) {
           await run.ctx.engine.snapshots.remove(snapKey).catch(() => undefined);
@@ -158,6 +171,12 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       return out;
     }
   }
+}
+
+/** Whether an env entry is a proxy variable that only an ARG (not ENV) put there. */
+function proxyFromArg(state: StageState, entry: string): boolean {
+  const name = entry.slice(0, entry.indexOf('='));
+  return PROXY_ARGS.includes(name) && state.args.has(name) && !(state.config.config?.Env ?? []).some((e) => e.startsWith(`${name}=`));
 }
 
 /** Runs the base image's ONBUILD triggers, then clears them, as docker does for a child build. */
