@@ -177,8 +177,9 @@ export async function runStep(
       ...(cdi?.mounts ?? []).map((m) => m.destination),
     ]);
     const resolved = await resolveUser(snap.rootfs, c.User ?? '');
-    // As BuildKit: a USER with a group part runs with that group alone, no supplementary ones.
-    const user = (c.User ?? '').includes(':') ? { ...resolved, additionalGids: [] } : resolved;
+    // As BuildKit: a USER with a group part runs with that group alone; one without has the
+    // groups /etc/group lists it in, but not its primary group again, as a container's has.
+    const user = { ...resolved, additionalGids: (c.User ?? '').includes(':') ? [] : resolved.additionalGids.filter((g) => g !== resolved.gid) };
     net = await setupNetwork({
       containerId: key.padEnd(64, '0'),
       mode: network === 'default' ? 'bridge' : network,

@@ -97,14 +97,14 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         state.cacheKey,
         'run',
         runArgv(inst, state),
-        // As BuildKit: proxy build args reach the step's env but not its cache key.
-        runEnv(state).filter((e) => !proxyFromArg(state, e)),
+        runEnv(state),
         state.config.config?.User ?? '',
         state.config.config?.WorkingDir ?? '',
         inst.flags,
         // `build --device` changes what every RUN sees, as its own --device flags do.
         ...(run.ctx.devices?.all.length ? [['device', ...run.ctx.devices.all]] : []),
       );
+      // As BuildKit: proxy build args no ARG declares reach the step's env, but not its cache key.
       const proxies = [...run.buildArgs].filter(([k]) => PROXY_ARGS.includes(k) && !envMap(state).has(k)).map(([k, v]) => `${k}=${v}`);
       const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step, proxies));
       return addLayer(state, layer, key, history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false));
@@ -171,12 +171,6 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
       return out;
     }
   }
-}
-
-/** Whether an env entry is a proxy variable that only an ARG (not ENV) put there. */
-function proxyFromArg(state: StageState, entry: string): boolean {
-  const name = entry.slice(0, entry.indexOf('='));
-  return PROXY_ARGS.includes(name) && state.args.has(name) && !(state.config.config?.Env ?? []).some((e) => e.startsWith(`${name}=`));
 }
 
 /** Runs the base image's ONBUILD triggers, then clears them, as docker does for a child build. */
