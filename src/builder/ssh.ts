@@ -101,7 +101,10 @@ async function startAgent(id: string, keys: readonly string[], dir: string): Pro
   child.stdout?.resume();
   child.stderr?.resume();
   let gone = false;
-  const exited = child.exited.then(() => (gone = true)).catch(() => (gone = true));
+  void child.exited.then(
+    () => (gone = true),
+    () => (gone = true),
+  );
   for (let i = 0; i < 200 && !gone; i++) {
     try {
       if (lstatSync(socket).isSocket()) break;
@@ -111,7 +114,6 @@ async function startAgent(id: string, keys: readonly string[], dir: string): Pro
     await new Promise((r) => setTimeout(r, 10));
   }
   if (gone) throw new BerthError('UNAVAILABLE', `--ssh ${id}: ssh-agent exited before it listened`, { hint: 'install openssh-client' });
-  void exited;
   // `ssh-add` must not ask for a passphrase: without a terminal or askpass it fails at once.
   const add = spawnChild(tool('ssh-add'), ['-q', ...keys], {
     stdio: ['ignore', 'pipe', 'pipe'],

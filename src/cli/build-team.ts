@@ -68,13 +68,13 @@ export async function afterTeamBuild(
   tags: readonly string[],
   message: (text: string) => void,
 ): Promise<void> {
-  let pushed: string | undefined;
+  let pushed: { digest: string; size: number } | undefined;
   if (f.push) {
     const { push } = await import('../services/registry.ts');
     for (const t of tags) {
       message(`pushing ${t}`);
       const r = await push(engine, t);
-      pushed = r.digest;
+      pushed = r;
       message(`pushing ${t} done: ${r.digest}`);
     }
   }

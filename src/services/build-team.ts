@@ -52,22 +52,24 @@ export async function resolveNamedContexts(stores: ImageStores, values: readonly
   return out;
 }
 
-/** buildx's `--metadata-file` keys for an image the build made (and pushed: its manifest digest is the registry's). */
+/** buildx's `--metadata-file` keys for an image the build made (and pushed: its manifest is then the registry's). */
 export async function buildMetadata(
   stores: Pick<ImageStores, 'content'>,
   result: BuildResult,
   tags: readonly string[],
-  pushedDigest?: string,
+  pushed?: { readonly digest: string; readonly size: number },
 ): Promise<Record<string, unknown>> {
   const img = result.image;
-  const size = await stores.content.readBytes(img.manifestDigest).then(
-    (b) => b.length,
-    () => undefined,
-  );
-  const digest = pushedDigest ?? img.manifestDigest;
+  const size =
+    pushed?.size ??
+    (await stores.content.readBytes(img.manifestDigest).then(
+      (b) => b.length,
+      () => undefined,
+    ));
+  const digest = pushed?.digest ?? img.manifestDigest;
   return {
     'containerimage.config.digest': img.id,
-    'containerimage.descriptor': { mediaType: img.manifestMediaType, digest, ...(size !== undefined && !pushedDigest ? { size } : {}) },
+    'containerimage.descriptor': { mediaType: img.manifestMediaType, digest, ...(size !== undefined ? { size } : {}) },
     'containerimage.digest': digest,
     ...(tags.length ? { 'image.name': tags.map(normalizeName).join(',') } : {}),
   };
