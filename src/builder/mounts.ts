@@ -6,7 +6,8 @@
  */
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { closeFd, hostPathOf, openInRoot, openRoot } from '../sys/in-root.ts';
 import type { SpecMount } from '../runtime/index.ts';
 import type { RunMount } from '../dockerfile/index.ts';
 import { createSha256 } from '../sys/crypto.ts';
@@ -33,6 +34,28 @@ export function mountTarget(m: RunMount, workdir: string): string {
   return written.startsWith('/') ? written : posix.join(workdir || '/', written);
 }
 
+/**
+ * A bind's source resolved inside its tree (a stage, an image, a context dir), symlinks
+ * included: runc follows a link in a source on the host, so a link in an image or a context
+ * would otherwise mount any host path into the step.
+ */
+function sourceInRoot(base: string, source: string): string {
+  const rootFd = openRoot(base);
+  try {
+    const fd = openInRoot(rootFd, posix.normalize(`/${source}`), { followFinal: true });
+    try {
+      return hostPathOf(fd);
+    } finally {
+      closeFd(fd);
+    }
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new BerthError('NOT_FOUND', `RUN --mount: source ${source} not found`);
+    throw e;
+  } finally {
+    closeFd(rootFd);
+  }
+}
+
 export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
   const out: SpecMount[] = [];
   for (const m of specs) {
@@ -49,7 +72,7 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
       }
       case 'bind': {
         const base = m.from ? await env.rootfsOf(m.from) : env.contextDir;
-        const source = join(base, posix.normalize(`/${m.source ?? '/'}`));
+        const source = sourceInRoot(base, m.source ?? '/');
         // A writable bind must not write back into the context: writes go to a tmpfs copy-free overlay is
         // not available here, so rw binds are refused instead of silently changing the user's files.
         if (!m.readonly && !m.from)

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -63,6 +63,22 @@ describe('build --build-context', () => {
     r = t.run(['build', '--network', 'none', '--build-context', `extra=${extra}`, '-t', 'named-dir:2', ctx]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(t.run(['run', '--rm', '--network', 'none', 'named-dir:2', 'cat', '/from-dir', '/via-mount', '/via-stage']).stdout, 'two\ntwo\ntwo\n');
+  });
+
+  it('hostile: a link in a directory context resolves inside it, never to the host', () => {
+    const dir = join(work, 'linky');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'inside'), 'in\n');
+    symlinkSync('/', join(dir, 'escape'));
+    symlinkSync('/etc/hostname', join(dir, 'host-file'));
+    let r = build('FROM bb:1\nRUN --mount=type=bind,from=linky,source=escape,target=/m test -e /m/inside && test ! -e /m/proc/1 && test ! -e /m/etc\n', [
+      '--build-context',
+      `linky=${dir}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    r = build('FROM bb:1\nRUN --mount=type=bind,from=linky,source=host-file,target=/m cat /m\n', ['--build-context', `linky=${dir}`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /source host-file not found/);
   });
 
   it('docker-image:// and oci-layout:// stand for FROM NAME, an image no registry has', () => {
