@@ -21,6 +21,7 @@ APT_PACKAGES=(
   docker.io                     # a real Docker engine for differential tests
   docker-compose                # compose 1.29 drives berth serve in the API tests
   apache2-utils openssl         # htpasswd + TLS certs for registry auth tests
+  openssh-server openssh-client git  # sshd, ssh-agent and git for the RUN --mount=type=ssh tests
   ca-certificates curl
   chromium                      # headless screenshots of the `image explain --html` page in tests
 )

@@ -24,7 +24,9 @@ import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
 import type { BuildDevices } from './devices.ts';
 import type { RemoteCache } from './remote-cache/types.ts';
-import type { BuilderDeps, StepContext } from './step-context.ts';
+import type { BuilderDeps, StepContext, StepHost } from './step-context.ts';
+import { openSshAgents, type SshAgents, type SshSpec } from './ssh.ts';
+import { contextKey, type NamedContext } from './named-contexts.ts';
 
 export interface BuildOptions {
   readonly contextDir?: string;
@@ -47,6 +49,12 @@ export interface BuildOptions {
   readonly devices?: BuildDevices;
   /** --cache-from and --cache-to (remote-cache/). */
   readonly remoteCache?: RemoteCache & { readonly inline: boolean };
+  /** `--ssh`: the agents or key files `RUN --mount=type=ssh` may forward (ssh.ts). */
+  readonly ssh?: readonly SshSpec[];
+  /** `--add-host`, `--shm-size`, `--ulimit`: what every RUN step's container gets. */
+  readonly stepHost?: StepHost;
+  /** `--build-context NAME=…`: what `FROM NAME`, `COPY --from=NAME` and `--mount from=NAME` use instead (named-contexts.ts). */
+  readonly namedContexts?: ReadonlyMap<string, NamedContext>;
 }
 
 export interface BuildResult {
@@ -77,6 +85,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
   const started: Promise<unknown>[] = [];
   const results = new Map<number, Promise<StageState>>();
   let steps = 0;
+  const ssh: SshAgents | undefined = opts.ssh?.length ? await openSshAgents(opts.ssh) : undefined;
   const ctx: StepContext = {
     engine,
     progress: opts.progress,
@@ -85,6 +94,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     signal: opts.signal,
     devices: opts.devices,
     remoteCache: opts.remoteCache,
+    host: opts.stepHost,
     background: (work) => void started.push(work.catch(() => undefined)),
     mountEnv: {
       cacheDir: join(engine.root, 'build-cache-mounts'),
@@ -92,6 +102,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
       contextDir: opts.contextDir ?? tmpDir,
       rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs,
       onCacheMount: opts.remoteCache && ((id, dir, sharing) => opts.remoteCache!.cacheMount(id, dir, sharing)),
+      ssh,
     },
   };
   const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
@@ -102,6 +113,9 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
    */
   const rootfsOf = async (from: string, writable = false): Promise<{ rootfs: string; key: string }> => {
     const idx = findStage(df, from);
+    const named = idx === undefined ? opts.namedContexts?.get(from) : undefined;
+    // A directory context is read where it is, as the build context is.
+    if (named?.kind === 'dir') return { rootfs: named.path, key: await contextKey(await dirContext(named.path)) };
     let layers: string[];
     let key: string;
     if (idx !== undefined) {
@@ -109,7 +123,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
       layers = st.layers.map((l) => l.diffId);
       key = st.cacheKey;
     } else {
-      const img = await resolveImage(engine, from);
+      const img = named ? await ensureImage(engine, named.ref, { pull: 'missing', log: () => undefined }) : await resolveImage(engine, from);
       layers = img.config.rootfs.diff_ids;
       key = img.record.id;
     }
@@ -119,6 +133,13 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     return { rootfs: snap.rootfs, key };
   };
   const copyEnv: CopyEnv = { context, rootfsOf, tmpDir };
+  /** Directory contexts, each opened (its listing read) once. */
+  const dirContexts = new Map<string, Promise<BuildContext>>();
+  const dirContext = (dir: string): Promise<BuildContext> => {
+    let c = dirContexts.get(dir);
+    if (!c) dirContexts.set(dir, (c = BuildContext.open(dir, join(dir, 'Dockerfile'), engine.fileHashes)));
+    return c;
+  };
 
   const baseState = async (s: PlannedStage): Promise<StageState> => {
     if (s.base.kind === 'stage') {
@@ -142,7 +163,9 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
         cmdSet: false,
       };
     }
-    const img = await ensureImage(engine, s.base.ref, {
+    const named = opts.namedContexts?.get(s.base.ref);
+    if (named?.kind === 'dir') return await dirBase(s, named.path);
+    const img = await ensureImage(engine, named?.ref ?? s.base.ref, {
       pull: opts.pull ? 'always' : 'missing',
       platform: opts.platform,
       log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }),
@@ -162,22 +185,32 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     };
   };
 
+  /** `FROM NAME` of a directory context: its files in one layer on scratch, as `COPY . /` puts them. */
+  const dirBase = async (s: PlannedStage, dir: string): Promise<StageState> => {
+    const scratch = await baseState({ ...s, base: { kind: 'scratch' } });
+    const copy = loadDockerfile('FROM scratch\nCOPY . /\n', 'build-context').stages[0]!.instructions[0]!;
+    const run = stageRun(`context ${s.from.image}`, { ...copyEnv, context: await dirContext(dir) });
+    return await runInstruction(run, scratch, copy, 1, 1);
+  };
+
+  const stageRun = (stageLabel: string, env: CopyEnv): StageRun => ({
+    ctx,
+    copyEnv: env,
+    noCache: opts.noCache,
+    created,
+    buildArgs: opts.buildArgs,
+    argDefaults: plan.globalArgs,
+    stageLabel,
+    nextStep: () => ++steps,
+  });
+
   const buildStage = (i: number): Promise<StageState> => {
     let p = results.get(i);
     if (p) return p;
     p = (async () => {
       const s = stagePlan(i);
       await Promise.all(s.dependsOn.map((d) => buildStage(d)));
-      const run: StageRun = {
-        ctx,
-        copyEnv,
-        noCache: opts.noCache,
-        created,
-        buildArgs: opts.buildArgs,
-        argDefaults: plan.globalArgs,
-        stageLabel: s.name ?? `stage-${i}`,
-        nextStep: () => ++steps,
-      };
+      const run = stageRun(s.name ?? `stage-${i}`, copyEnv);
       const step = run.nextStep();
       opts.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel}] FROM ${s.from.image}` });
       let state = await baseState(s);
@@ -221,6 +254,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     return { image, config: previous?.config ?? config, stage: final };
   } finally {
     while (started.length) await Promise.all(started.splice(0));
+    await ssh?.close();
     for (const v of views) await engine.snapshots.remove(v).catch(() => undefined);
     rmSync(tmpDir, { recursive: true, force: true });
   }

@@ -1,14 +1,17 @@
 /**
  * RUN --mount, as dockerfile/flags.ts types it: cache dirs that persist in the store between builds (the pip/apt cache),
  * read-only binds from the context or another stage, tmpfs, and secrets (bind-mounted from
- * a file outside the rootfs, so their bytes never reach a layer or the history).
+ * a file outside the rootfs, so their bytes never reach a layer or the history), and ssh agent
+ * sockets (ssh.ts), forwarded the same way.
  */
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { BerthError } from '../errors/index.ts';
+import { BerthError, errnoCode } from '../errors/index.ts';
+import { closeFd, hostPathOf, openInRoot, openRoot } from '../sys/in-root.ts';
 import type { SpecMount } from '../runtime/index.ts';
 import type { RunMount } from '../dockerfile/index.ts';
 import { createSha256 } from '../sys/crypto.ts';
+import { relaySocket, type SshAgents } from './ssh.ts';
 
 export interface MountEnv {
   /** Where cache mounts live: `<root>/build-cache-mounts`. */
@@ -21,13 +24,44 @@ export interface MountEnv {
   readonly rootfsOf: (from: string) => Promise<string>;
   /** Called before a cache mount's dir is mounted (an imported cache restores it: remote-cache/). */
   readonly onCacheMount?: (id: string, dir: string, sharing: 'shared' | 'private' | 'locked') => Promise<void>;
+  /** The agents `build --ssh` gave (ssh.ts). */
+  readonly ssh?: SshAgents;
+  /** Per step: what to stop once the step's container is gone (its ssh relays). */
+  readonly releases?: Array<() => Promise<void>>;
+}
+
+/** Where a mount goes in the step's rootfs: its target, relative ones under WORKDIR. */
+export function mountTarget(m: RunMount, workdir: string): string {
+  const written = posix.normalize(m.target);
+  return written.startsWith('/') ? written : posix.join(workdir || '/', written);
+}
+
+/**
+ * A bind's source resolved inside its tree (a stage, an image, a context dir), symlinks
+ * included: runc follows a link in a source on the host, so a link in an image or a context
+ * would otherwise mount any host path into the step.
+ */
+function sourceInRoot(base: string, source: string): string {
+  const rootFd = openRoot(base);
+  try {
+    const fd = openInRoot(rootFd, posix.normalize(`/${source}`), { followFinal: true });
+    try {
+      return hostPathOf(fd);
+    } finally {
+      closeFd(fd);
+    }
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') throw new BerthError('NOT_FOUND', `RUN --mount: source ${source} not found`);
+    throw e;
+  } finally {
+    closeFd(rootFd);
+  }
 }
 
 export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv, workdir: string): Promise<SpecMount[]> {
   const out: SpecMount[] = [];
   for (const m of specs) {
-    const written = posix.normalize(m.target);
-    const target = written.startsWith('/') ? written : posix.join(workdir || '/', written);
+    const target = mountTarget(m, workdir);
     switch (m.type) {
       case 'cache': {
         const id = m.id ?? target;
@@ -41,7 +75,7 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
       }
       case 'bind': {
         const base = m.from ? await env.rootfsOf(m.from) : env.contextDir;
-        const source = join(base, posix.normalize(`/${m.source ?? '/'}`));
+        const source = sourceInRoot(base, m.source ?? '/');
         // A writable bind must not write back into the context: writes go to a tmpfs copy-free overlay is
         // not available here, so rw binds are refused instead of silently changing the user's files.
         if (!m.readonly && !m.from)
@@ -66,8 +100,25 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
         out.push({ destination: target, type: 'bind', source: file, options: ['rbind', 'rprivate', 'ro'] });
         break;
       }
-      case 'ssh':
-        throw new BerthError('UNSUPPORTED', 'RUN --mount=type=ssh is not supported yet');
+      case 'ssh': {
+        const id = m.id ?? 'default';
+        const agent = env.ssh?.socketOf(id);
+        if (!agent) {
+          if (m.required) {
+            const given = env.ssh?.ids.length ? ` (the build has ${env.ssh.ids.join(', ')})` : '';
+            throw new BerthError('NOT_FOUND', `no SSH key "${id}" forwarded from the client${given}`, {
+              hint: `pass it with --ssh ${id} (your agent) or --ssh ${id}=KEYFILE`,
+            });
+          }
+          break;
+        }
+        // Each ssh mount relays through a socket of its own, in the step's private dir.
+        await mkdir(env.secretDir, { recursive: true, mode: 0o700 });
+        const sock = join(env.secretDir, `ssh-${out.length}`);
+        env.releases?.push(await relaySocket(agent, sock, { uid: m.uid, gid: m.gid, mode: m.mode }));
+        out.push({ destination: target, type: 'bind', source: sock, options: ['rbind', 'rprivate'] });
+        break;
+      }
     }
   }
   return out;

@@ -7,7 +7,7 @@
 import { openSync, readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
-import { runFlags, type Instruction } from '../dockerfile/index.ts';
+import { runFlags, type Instruction, type RunMount } from '../dockerfile/index.ts';
 import { closeFd, fdPath, O_DIRECTORY, O_NOFOLLOW, O_PATH, openInRoot, openRoot } from '../sys/in-root.ts';
 import { cleanComponents } from '../layer/index.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
@@ -17,7 +17,7 @@ import { composeEnv, ensureEmulator, Executor, resolveUser, type RunningContaine
 import type { CommittedLayer } from '../snapshot/index.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { stepDevices } from './devices.ts';
-import { resolveRunMounts } from './mounts.ts';
+import { mountTarget, resolveRunMounts } from './mounts.ts';
 import { envMap, expandWord, shellOf, type StageState } from './state.ts';
 import type { StepContext } from './step-context.ts';
 
@@ -113,7 +113,27 @@ function removeMountPoints(upper: string, targets: readonly string[]): void {
   }
 }
 
-export async function runStep(ctx: StepContext, state: StageState, inst: RunInstruction, stepNo: number): Promise<CommittedLayer> {
+/** The first ssh mount the step got (one of `mounts`), where SSH_AUTH_SOCK points, as BuildKit sets it. */
+function stepSshSocket(specs: readonly RunMount[], mounts: readonly SpecMount[], workdir: string): string | undefined {
+  return specs
+    .filter((m) => m.type === 'ssh')
+    .map((m) => mountTarget(m, workdir))
+    .find((t) => mounts.some((s) => s.destination === t));
+}
+
+/** SSH_AUTH_SOCK set to the step's agent socket, unless the env sets it already. */
+function withSshAuthSock(env: string[], socket: string | undefined): string[] {
+  return socket && !env.some((e) => e.startsWith('SSH_AUTH_SOCK=')) ? [...env, `SSH_AUTH_SOCK=${socket}`] : env;
+}
+
+/** `extraEnv`: what the step's env has beyond runEnv(state), outside its cache key (proxy build args). */
+export async function runStep(
+  ctx: StepContext,
+  state: StageState,
+  inst: RunInstruction,
+  stepNo: number,
+  extraEnv: readonly string[] = [],
+): Promise<CommittedLayer> {
   const key = `build-${randomHex(8)}`;
   const engine = ctx.engine;
   const snap = await engine.snapshots.prepare(
@@ -125,9 +145,12 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
   let net: Awaited<ReturnType<typeof setupNetwork>> | undefined;
   const executor = new Executor(join(engine.runRoot, 'runc'));
   let container: RunningContainer | undefined;
+  /** What the step's mounts started (ssh relays): stopped once its container is gone. */
+  const releases: Array<() => Promise<void>> = [];
   // The step's network and bundle dir (a few files on the run dir's tmpfs): released once
   // the container is gone, in the background (StepContext.background).
   const release = async () => {
+    await Promise.all(releases.map((r) => r().catch(() => undefined)));
     rmSync(runDir, { recursive: true, force: true });
     if (net) await teardownNetwork(net).catch(() => undefined);
   };
@@ -138,7 +161,10 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
     const workdir = c.WorkingDir || '/';
     closeFd(mkdirInRoot(snap.rootfs, workdir, undefined, true));
     const flags = runFlags(inst.flags, (word) => expandWord(state, word));
-    const mounts: SpecMount[] = await resolveRunMounts(flags.mounts, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets') }, workdir);
+    const mounts: SpecMount[] = await resolveRunMounts(flags.mounts, { ...ctx.mountEnv, secretDir: join(runDir, 'secrets'), releases }, workdir);
+    // As BuildKit: a cache mount's target stays in the layer (an empty dir); other mount points go.
+    const cacheTargets = new Set(flags.mounts.filter((m) => m.type === 'cache').map((m) => mountTarget(m, workdir)));
+    const sshSocket = stepSshSocket(flags.mounts, mounts, workdir);
     const network = flags.network ?? ctx.network;
     const cdi = await stepDevices(ctx.devices, flags.devices, (text) => ctx.progress.emit({ kind: 'warning', text }));
     const created = createdMountPoints(snap.rootfs, [
@@ -147,16 +173,20 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
       '/sys',
       '/etc/resolv.conf',
       '/etc/hosts',
-      ...mounts.map((m) => m.destination),
+      ...mounts.map((m) => m.destination).filter((d) => !cacheTargets.has(d)),
       ...(cdi?.mounts ?? []).map((m) => m.destination),
     ]);
-    const user = await resolveUser(snap.rootfs, c.User ?? '');
+    const resolved = await resolveUser(snap.rootfs, c.User ?? '');
+    // As BuildKit: a USER with a group part runs with that group alone; one without has the
+    // groups /etc/group lists it in, but not its primary group again, as a container's has.
+    const user = { ...resolved, additionalGids: (c.User ?? '').includes(':') ? [] : resolved.additionalGids.filter((g) => g !== resolved.gid) };
     net = await setupNetwork({
       containerId: key.padEnd(64, '0'),
       mode: network === 'default' ? 'bridge' : network,
       publish: [],
       hostname: 'buildkitsandbox',
       stateDir: join(runDir, 'net'),
+      extraHosts: ctx.host?.extraHosts,
     });
     const argv = runArgv(inst, state);
     // The bundle is on the run dir's tmpfs, which no crash outlives; its config.json holds the step's env, build args included.
@@ -168,7 +198,10 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
         hostname: 'buildkitsandbox',
         process: {
           args: argv,
-          env: composeEnv(runEnv(state), 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')),
+          env: withSshAuthSock(
+            composeEnv([...extraEnv, ...runEnv(state)], 'buildkitsandbox', false, user.home).filter((e) => !e.startsWith('HOSTNAME=')),
+            sshSocket,
+          ),
           cwd: workdir,
           user,
           tty: false,
@@ -177,7 +210,7 @@ export async function runStep(ctx: StepContext, state: StageState, inst: RunInst
         // A build step gets no /etc/hostname of its own, and its /etc files are read-only.
         network: { mode: net.mode, netnsPath: net.netnsPath, hostsPath: net.hostsPath, resolvConfPath: net.resolvConfPath },
         etcReadOnly: true,
-        options: { privileged: flags.security === 'insecure' },
+        options: { privileged: flags.security === 'insecure', shmSize: ctx.host?.shmSize, ulimits: ctx.host?.ulimits },
         cdi,
       },
       { stdio: ['ignore', 'pipe', 'pipe'] },

@@ -6,7 +6,7 @@
 import { BerthError } from '../errors/index.ts';
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { loadDockerfile, type Instruction } from '../dockerfile/index.ts';
+import { loadDockerfile, PROXY_ARGS, type Instruction } from '../dockerfile/index.ts';
 import type { History } from '../oci/schema.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { cacheLookup, cachePut, type CachedLayer } from './cache.ts';
@@ -15,7 +15,8 @@ import { mkdirInRoot } from './copy-files.ts';
 import { closeFd } from '../sys/in-root.ts';
 import { applyMetadata, envPairs, historyText } from './metadata.ts';
 import { runArgv, runEnv, runStep } from './run-step.ts';
-import { chainKey, configChange, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
+import { chainKey, configChange, envMap, expandWord, giveTo, ownedBy, type StageState } from './state.ts';
+import { resolveUser } from '../runtime/index.ts';
 import type { StepContext } from './step-context.ts';
 import type { LayerStep } from './remote-cache/types.ts';
 
@@ -90,7 +91,15 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         const value = run.buildArgs.get(a.name) ?? (a.value !== undefined ? expandWord(state, a.value) : run.argDefaults.get(a.name));
         if (value !== undefined) args.set(a.name, value);
       }
-      const next = { ...state, args, cacheKey: chainKey(state.cacheKey, 'arg', [...args]) };
+      const next = {
+        ...state,
+        args,
+        cacheKey: chainKey(
+          state.cacheKey,
+          'arg',
+          [...args].filter(([k]) => !PROXY_ARGS.includes(k)),
+        ),
+      };
       run.ctx.progress.emit({ kind: 'step-done', step, seconds: 0 });
       return next;
     }
@@ -106,8 +115,10 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
         // `build --device` changes what every RUN sees, as its own --device flags do.
         ...(run.ctx.devices?.all.length ? [['device', ...run.ctx.devices.all]] : []),
       );
+      // As BuildKit: proxy build args no ARG declares reach the step's env, but not its cache key.
+      const proxies = [...run.buildArgs].filter(([k]) => PROXY_ARGS.includes(k) && !envMap(state).has(k)).map(([k, v]) => `${k}=${v}`);
       const h = history(run, `RUN ${runArgv(inst, state).join(' ')} # buildkit`, false);
-      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step), layerStep(state, key, 'run', h));
+      const layer = await cachedOrRun(run, step, key, () => runStep(run.ctx, state, inst, step, proxies), layerStep(state, key, 'run', h));
       return addLayer(state, layer, key, h);
     }
     case 'copy':
@@ -134,7 +145,9 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
           config: { ...withDir.config, history: [...(state.config.history ?? []), history(run, `WORKDIR ${dir}`, true)] },
         };
       }
-      const key = chainKey(state.cacheKey, 'workdir', dir);
+      // As BuildKit: the dirs WORKDIR makes belong to the stage's USER.
+      const user = state.config.config?.User ?? '';
+      const key = chainKey(state.cacheKey, 'workdir', dir, ...(user ? [user] : []));
       const h = history(run, `WORKDIR ${dir}`, false);
       const layer = await cachedOrRun(
         run,
@@ -148,7 +161,7 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
             { volatile: true },
           );
           try {
-            closeFd(mkdirInRoot(snap.rootfs, dir));
+            closeFd(mkdirInRoot(snap.rootfs, dir, user ? await resolveUser(snap.rootfs, user) : undefined));
             return await run.ctx.engine.snapshots.commit(snapKey, { sourceDateEpoch: run.ctx.sourceDateEpoch });
           } catch (e) {
             await run.ctx.engine.snapshots.remove(snapKey).catch(() => undefined);

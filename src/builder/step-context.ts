@@ -20,6 +20,14 @@ export interface BuilderDeps extends ImageStores {
   readonly runRoot: string;
 }
 
+/** `build --add-host`, `--shm-size`, `--ulimit`: the host side of every RUN step's container. */
+export interface StepHost {
+  readonly extraHosts?: ReadonlyArray<{ readonly name: string; readonly ip: string }>;
+  readonly shmSize?: number;
+  /** NAME=SOFT[:HARD], as runtime/ulimits.ts reads them. */
+  readonly ulimits?: readonly string[];
+}
+
 /** What every step of one build shares. */
 export interface StepContext {
   readonly engine: BuilderDeps;
@@ -32,6 +40,7 @@ export interface StepContext {
   readonly devices?: BuildDevices;
   /** Imported and exported caches (--cache-from, --cache-to), when the build has any. */
   readonly remoteCache?: RemoteCache;
+  readonly host?: StepHost;
   /**
    * Takes work a step started and nothing after it reads (its cleanup): the step goes on
    * without waiting, and the build waits for all of it, failed or not, before it returns.

@@ -7,8 +7,9 @@ import { BerthError } from '../errors/index.ts';
 import { callerMode } from '../sys/umask.ts';
 import { markSteps } from '../progress/timing.ts';
 import { collect, getEngine, out } from './context.ts';
+import { addTeamBuildFlags, afterTeamBuild, teamBuildOptions, type TeamBuildFlags } from './build-team.ts';
 
-interface BuildFlags {
+interface BuildFlags extends TeamBuildFlags {
   check?: boolean;
   tag: string[];
   file?: string;
@@ -81,8 +82,7 @@ async function readStdin(): Promise<Buffer> {
 }
 
 export function register(program: Command): void {
-  program
-    .command('build')
+  addTeamBuildFlags(program.command('build'))
     .description('Build an image from a Dockerfile')
     .argument('<context>', 'a directory, or - for a Dockerfile or a context tar on stdin')
     .option('-t, --tag <name>', 'name and optionally a tag (name:tag)', collect, [])
@@ -130,6 +130,7 @@ export function register(program: Command): void {
       const lintNow = () => (linted ??= lintBeforeBuild(dockerfile, context, progress, !!f.check));
       if (f.check) await lintNow();
       else void lintNow().catch(() => undefined);
+      const team = await teamBuildOptions(engine, f, f.tag);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
       const caches =
         f.cacheFrom.length || f.cacheTo.length
@@ -160,6 +161,7 @@ export function register(program: Command): void {
           signal: ac.signal,
           devices: await buildDevices(f),
           remoteCache: caches,
+          ...team,
         });
         await caches?.export(result.stage.layers, (text) => progress.emit({ kind: 'message', text }));
         await lintNow();
@@ -169,6 +171,7 @@ export function register(program: Command): void {
           const { exportImage } = await import('../services/build-export.ts');
           await exportImage(engine, result, f.output, f.tag);
         }
+        await afterTeamBuild(engine, f, result, f.tag, (text) => progress.emit({ kind: 'message', text }));
         if (f.quiet) out(`${id}\n`);
         else {
           progress.emit({ kind: 'message', text: `writing image ${id} done` });

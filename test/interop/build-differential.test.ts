@@ -84,6 +84,18 @@ const cases: Array<[string, string, Record<string, string>?]> = [
   ['onbuild triggers', 'FROM obparent:1\nRUN cat /onbuild-ran > /copied\n'],
   ['add local tar', 'FROM bb:1\nADD files.tar /unpacked/\n', { 'files.tar': '' }],
   ['requirements first', 'FROM bb:1\nWORKDIR /app\nCOPY requirements.txt .\nRUN wc -l requirements.txt > /req-count\nCOPY . .\nUSER user\n'],
+  [
+    "workdir made under a user is the user's",
+    'FROM bb:1\nRUN echo "app:x:1001:1002::/home/app:/bin/sh" >> /etc/passwd && echo "app:x:1002:" >> /etc/group\nUSER app\nWORKDIR /srv/a\nUSER 0\nWORKDIR /srv/b\nUSER 1003:1004\nWORKDIR /num\n',
+  ],
+  [
+    'run under uid:gid has no supplementary groups, under a name only its /etc/group ones',
+    'FROM bb:1\nRUN mkdir -m 777 /out && echo "app:x:1001:1002::/home/app:/bin/sh" >> /etc/passwd && echo "extra:x:1003:app" >> /etc/group\nUSER 1001:1002\nRUN id > /out/numeric\nUSER app\nRUN id > /out/named\n',
+  ],
+  [
+    'cache mount leaves its mount point',
+    'FROM bb:1\nRUN --mount=type=cache,target=/cache true\nRUN --mount=type=cache,target=/var/cache/deep/x,id=x touch /var/cache/deep/x/f\n',
+  ],
 ];
 
 function materialize(dir: string, extra: Record<string, string> = {}): void {
@@ -148,4 +160,36 @@ describe('build: berth matches docker BuildKit', () => {
     });
   }
   it(`has at least 20 Dockerfiles (${cases.length})`, () => assert.ok(cases.length >= 20));
+
+  it('proxy build args (no ARG declares them) reach RUN, but neither its cache key nor the history', () => {
+    const ctx = join(work, 'proxy');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM bb:1\nRUN echo "$HTTP_PROXY $https_proxy $no_proxy" > /seen\n');
+    const first = ['--build-arg', 'HTTP_PROXY=http://a:1', '--build-arg', 'https_proxy=http://s:1', '--build-arg', 'no_proxy=x'];
+    const second = ['--build-arg', 'HTTP_PROXY=http://b:2', '--build-arg', 'https_proxy=http://s:2'];
+    const layers = '{{json .RootFS.Layers}}';
+    const engines = {
+      docker: (args: string[]) => dockerBuildKit(args),
+      berth: (args: string[]) => t.run(args),
+    };
+    for (const [name, run] of Object.entries(engines)) {
+      for (const [tag, args] of [
+        [`${name}-proxy:1`, first],
+        [`${name}-proxy:2`, second],
+      ] as const) {
+        const r = run(['build', '--network', 'none', ...args, '-t', tag, ctx]);
+        assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      }
+      assert.equal(
+        run(['inspect', '-f', layers, `${name}-proxy:2`]).stdout,
+        run(['inspect', '-f', layers, `${name}-proxy:1`]).stdout,
+        `${name}: the proxy changed the cache key`,
+      );
+      const history = run(['history', '--no-trunc', '--format', '{{.CreatedBy}}', `${name}-proxy:1`]).stdout;
+      assert.doesNotMatch(history, /a:1|s:1|no_proxy=/, `${name}: a proxy value is in the history`);
+    }
+    const saved = dockerBuildKit(['save', 'docker-proxy:1']);
+    assert.equal(t.run(['load'], { input: saved.raw }).code, 0);
+    assert.deepEqual(flatten('berth-proxy:1', join(work, 'proxy-b')), flatten('docker-proxy:1', join(work, 'proxy-d')), 'file tree differs');
+  });
 });
