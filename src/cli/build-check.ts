@@ -15,13 +15,29 @@ interface DockerfileText {
   readonly content: string;
 }
 
-async function findingsFor(dockerfile: DockerfileText, context: BuildContext | undefined): Promise<{ findings: Finding[]; error: boolean }> {
+/** What the checks see of the build: its context dir, the store's images and the target platform. */
+export interface CheckScope {
+  readonly context: BuildContext | undefined;
+  readonly stores: Parameters<typeof import('../services/lint-context.ts').localBaseImage>[0];
+  readonly platform?: string;
+}
+
+async function findingsFor(dockerfile: DockerfileText, scope: CheckScope): Promise<{ findings: Finding[]; error: boolean }> {
+  const { context } = scope;
   const { loadDockerfile } = await import('../dockerfile/index.ts');
   const { lint, checkOptions } = await import('../lint/index.ts');
-  const { lintContext } = await import('../services/lint-context.ts');
+  const { lintContext, localBaseImage } = await import('../services/lint-context.ts');
   const lintCtx = context ? lintContext(context.dir, { sizeBytes: () => context.sizeBytes() }) : undefined;
   const df = loadDockerfile(dockerfile.content, dockerfile.path, { allowDuplicateStageNames: true });
-  const findings = (await lint({ file: dockerfile.path, dockerfile: df, context: lintCtx })).filter((f) => f.severity !== 'info');
+  // A multi-platform build checks its base images against its first platform.
+  const input = {
+    file: dockerfile.path,
+    dockerfile: df,
+    context: lintCtx,
+    baseImage: localBaseImage(scope.stores),
+    targetPlatform: scope.platform?.split(',')[0],
+  };
+  const findings = (await lint(input)).filter((f) => f.severity !== 'info');
   return { findings, error: checkOptions(df).error };
 }
 
@@ -36,8 +52,8 @@ export function checksMustPass(content: string): boolean {
 }
 
 /** The findings as warnings on the build's progress; with `# check=error=true` they stop it. */
-export async function warnBeforeBuild(dockerfile: DockerfileText, context: BuildContext | undefined, progress: ProgressSink): Promise<void> {
-  const { findings, error } = await findingsFor(dockerfile, context);
+export async function warnBeforeBuild(dockerfile: DockerfileText, scope: CheckScope, progress: ProgressSink): Promise<void> {
+  const { findings, error } = await findingsFor(dockerfile, scope);
   for (const f of findings) progress.emit({ kind: 'warning', text: `${f.ruleId}: ${f.message} (line ${f.line})` });
   if (error && findings.length) throw violation(findings);
 }
@@ -46,9 +62,9 @@ export async function warnBeforeBuild(dockerfile: DockerfileText, context: Build
  * `build --check`: the report on stdout, as `docker build --check` prints it, and exit status 1
  * when anything was found. Nothing is built.
  */
-export async function runChecks(dockerfile: DockerfileText, context: BuildContext | undefined, write: (s: string) => void): Promise<number> {
+export async function runChecks(dockerfile: DockerfileText, scope: CheckScope, write: (s: string) => void): Promise<number> {
   const { sourceSnippet } = await import('../progress/source.ts');
-  const { findings, error } = await findingsFor(dockerfile, context);
+  const { findings, error } = await findingsFor(dockerfile, scope);
   if (!findings.length) {
     write('Check complete, no warnings found.\n');
     return 0;

@@ -122,16 +122,17 @@ export function register(program: Command): void {
         ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) })
         : undefined;
       const checks = await import('./build-check.ts');
+      const scope = { context, stores: engine, platform: f.platform };
       if (f.check) {
         // As `docker build --check`: the report, exit 1 on any finding, and no build.
-        process.exitCode = await checks.runChecks(dockerfile, context, out);
+        process.exitCode = await checks.runChecks(dockerfile, scope, out);
         await input.cleanup();
         return;
       }
       // The findings are warnings, and the lint runs beside the build (it changes nothing the
       // build does), unless the Dockerfile says `# check=error=true`: then they stop it first.
       let linted: Promise<void> | undefined;
-      const lintNow = () => (linted ??= checks.warnBeforeBuild(dockerfile, context, progress));
+      const lintNow = () => (linted ??= checks.warnBeforeBuild(dockerfile, scope, progress));
       if (checks.checksMustPass(dockerfile.content)) await lintNow();
       else void lintNow().catch(() => undefined);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;

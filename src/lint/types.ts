@@ -28,10 +28,13 @@ export interface LintInput {
     readonly sizeBytes: () => Promise<number>;
   };
   /**
-   * The ENV names of a base image, when the caller can know them (an image already in the
-   * store); undefined when it cannot, and then UndefinedVar stays quiet in that stage.
+   * A base image's ENV names and platform (`os/arch[/variant]`), when the caller can know them
+   * (an image already in the store); undefined when it cannot, and then UndefinedVar stays
+   * quiet in that stage and InvalidBaseImagePlatform says nothing of it.
    */
-  readonly baseImageEnv?: (ref: string) => Promise<readonly string[] | undefined>;
+  readonly baseImage?: (ref: string) => Promise<{ readonly env: readonly string[]; readonly platform: string } | undefined>;
+  /** The platform the build is for (`--platform`), when not the host's. */
+  readonly targetPlatform?: string;
 }
 
 export interface RuleHit {

@@ -184,6 +184,13 @@ describe('build --check', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /Check complete, no warnings found/);
   });
+  it('knows a base image in the store: its platform and its ENV', () => {
+    const based = context('based', 'FROM bb:1\nUSER $APP_USR\n');
+    const r = t.run(['build', '--check', '--platform', 'linux/riscv64', based]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /\nWARNING: InvalidBaseImagePlatform\nBase image bb:1 was pulled with platform "linux\/[a-z0-9]+", expected "linux\/riscv64" for current build\n/);
+    assert.match(r.stdout, /\nUsage of undefined variable '\$APP_USR'\nDockerfile:2\n/);
+  });
   it('# check=error=true stops a plain build before any step runs', () => {
     const strict = context('strict', '# check=error=true\nFROM bb:1 as base\nUSER 1000\nRUN echo ran-a-step\n');
     const r = t.run(['build', '--progress', 'plain', strict]);

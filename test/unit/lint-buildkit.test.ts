@@ -78,7 +78,7 @@ const table: Array<[string, string, string, string, Partial<LintInput>?]> = [
     'FROM busybox:1\nUSER $APP_USR\n',
     "Usage of undefined variable '$APP_USR' (did you mean $APP_USER?)",
     'FROM unknown.example/img:1\nUSER $FROM_THE_IMAGE\n',
-    { baseImageEnv: async (ref) => (ref === 'busybox:1' ? ['APP_USER=app'.split('=')[0]!] : undefined) },
+    { baseImage: async (ref) => (ref === 'busybox:1' ? { env: ['APP_USER'], platform: 'linux/amd64' } : undefined) },
   ],
   ['NoEmptyContinuation', 'FROM a:1\nRUN echo a \\\n\n  b\n', 'Empty continuation line', 'FROM a:1\nRUN echo a \\\n  b\n'],
   [
@@ -180,6 +180,20 @@ const table: Array<[string, string, string, string, Partial<LintInput>?]> = [
     'FROM a:1\nLABEL org.opencontainers.image.authors=me\n',
   ],
   [
+    'InvalidBaseImagePlatform',
+    'FROM --platform=linux/arm64 busybox:1\n',
+    'Base image busybox:1 was pulled with platform "linux/amd64", expected "linux/arm64" for current build',
+    'FROM --platform=linux/amd64 busybox:1\nFROM scratch\n',
+    { baseImage: async (ref) => (ref === 'busybox:1' ? { env: [], platform: 'linux/amd64' } : undefined) },
+  ],
+  [
+    'InvalidBaseImagePlatform',
+    'FROM busybox:1\n',
+    'Base image busybox:1 was pulled with platform "linux/amd64", expected "linux/riscv64" for current build',
+    'FROM other:1\n',
+    { targetPlatform: 'linux/riscv64', baseImage: async (ref) => (ref === 'busybox:1' ? { env: [], platform: 'linux/amd64' } : undefined) },
+  ],
+  [
     'FromPlatformFlagConstDisallowed',
     'FROM --platform=linux/amd64 a:1 AS build\n# check=skip=BL016\nFROM --platform=linux/arm64 a:1 AS build2\n',
     'FROM --platform flag should not use constant value "linux/arm64"',
@@ -195,7 +209,14 @@ describe('BuildKit check rules: positive and negative cases', () => {
         hits.some((f) => f.message === message),
         `${rule} should say ${message}; got ${JSON.stringify(hits.map((h) => h.message))}`,
       );
-      assert.ok(hits.every((f) => f.severity === 'warning' && f.url?.startsWith('https://docs.docker.com/go/dockerfile/rule/')));
+      // Every rule has a page on docs.docker.com but InvalidBaseImagePlatform, as in BuildKit.
+      assert.ok(
+        hits.every(
+          (f) =>
+            f.severity === 'warning' &&
+            (rule === 'InvalidBaseImagePlatform' ? f.url === undefined : f.url?.startsWith('https://docs.docker.com/go/dockerfile/rule/')),
+        ),
+      );
       const quiet = (await findings(good, extra)).filter((f) => f.ruleId === rule);
       assert.deepEqual(
         quiet.map((f) => f.message),
@@ -279,5 +300,31 @@ describe('the check directive', () => {
   it('ADD of a local file is a warning', async () => {
     const f = await findings('FROM a:1\nADD app.py /app/\n');
     assert.equal(f.find((x) => x.ruleId === 'BL009')?.severity, 'warning');
+  });
+});
+
+describe('hostile input', () => {
+  it('a malformed check directive skips nothing and fails nothing', async () => {
+    const src = '# check=skip=;error=maybe;x=y;;=\nFROM a:1 as b\n';
+    assert.equal(checkOptions(loadDockerfile(src)).error, false);
+    assert.ok((await findings(src)).some((f) => f.ruleId === 'FromAsCasing'));
+  });
+  it('words the shell cannot expand are left to the build, not a crash', async () => {
+    const src = 'ARG X=${\nFROM a:${X\nFROM scratch\nENV A=${B\nCOPY ${C /d\nEXPOSE ${P:-80:80\n';
+    await assert.doesNotReject(findings(src));
+  });
+  it('a COPY source that climbs out of the context is judged as cleaned, never read', async () => {
+    const seen: string[] = [];
+    const context = { ...ignoring([]), isIgnored: (p: string) => (seen.push(p), false) } as LintInput['context'];
+    await findings('# check=skip=BL018\nFROM a:1\nCOPY ../../etc/passwd /x\nCOPY /abs/./x /y\n', { context });
+    assert.ok(
+      seen.every((p) => !p.startsWith('/') && !p.split('/').includes('..')),
+      JSON.stringify(seen),
+    );
+  });
+  it('control characters and long names in EXPOSE and ARG stay text', async () => {
+    const long = 'A'.repeat(5000);
+    const f = await findings(`FROM a:1\nEXPOSE 80/T\u0007CP\nARG ${long}_TOKEN\n`);
+    assert.ok(f.some((x) => x.ruleId === 'ExposeProtoCasing'));
   });
 });

@@ -16,6 +16,7 @@ import {
 import {
   duplicateStageName,
   fromPlatformFlagConstDisallowed,
+  invalidBaseImagePlatform,
   invalidDefaultArgInFrom,
   redundantTargetPlatform,
   reservedStageName,
@@ -44,4 +45,5 @@ export const BUILDKIT_RULES: readonly Rule[] = [
   copyIgnoredFile,
   exposeProtoCasing,
   exposeInvalidFormat,
+  invalidBaseImagePlatform,
 ];

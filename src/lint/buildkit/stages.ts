@@ -1,7 +1,7 @@
 /** BuildKit's checks on FROM lines: stage names, `--platform` values, and base names under default ARGs. */
-import { parsePlatform } from '../../oci/index.ts';
+import { formatPlatform, hostPlatform, parsePlatform, type Platform } from '../../oci/index.ts';
 import { parseReference } from '../../reference/index.ts';
-import type { RuleHit } from '../types.ts';
+import type { Rule, RuleHit } from '../types.ts';
 import { buildkitRule, suggest } from './common.ts';
 import { expandRecording, globalScope } from './expand.ts';
 
@@ -125,3 +125,48 @@ export const fromPlatformFlagConstDisallowed = buildkitRule({
     });
   },
 });
+
+/** A platform as containerd normalizes it for display: arm64's default variant (v8) is left out. */
+function shown(p: Platform): string {
+  return formatPlatform(p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture } : p);
+}
+
+export const invalidBaseImagePlatform: Rule = {
+  ...buildkitRule({
+    id: 'InvalidBaseImagePlatform',
+    slug: 'invalid-base-image-platform',
+    summary: 'Base image platform does not match expected target platform',
+    why: 'The stage would run (or fail to run) binaries built for another machine.',
+    fix: 'Pull the base image for the platform you build (`pull --platform`), or build for the image’s platform.',
+    async check({ dockerfile, baseImage, targetPlatform }) {
+      if (!baseImage) return [];
+      const { values } = globalScope(dockerfile);
+      const stageNames = new Set(dockerfile.stages.flatMap((s) => (s.name ? [s.name] : [])));
+      const hits: RuleHit[] = [];
+      for (const s of dockerfile.stages) {
+        const name = expandRecording(s.from.image, values, dockerfile.parsed.escape).result;
+        if (!name || name === 'scratch' || stageNames.has(name.toLowerCase())) continue;
+        const image = await baseImage(name);
+        if (!image) continue;
+        const word = s.from.platform === undefined ? undefined : expandRecording(s.from.platform, values, dockerfile.parsed.escape).result;
+        let expected: Platform;
+        let actual: Platform;
+        try {
+          expected = word ? parsePlatform(word) : targetPlatform ? parsePlatform(targetPlatform) : hostPlatform();
+          actual = parsePlatform(image.platform);
+        } catch {
+          continue; // a bad platform is the build's error
+        }
+        if (expected.os !== actual.os || expected.architecture !== actual.architecture) {
+          hits.push({
+            inst: s.from,
+            message: `Base image ${name} was pulled with platform "${shown(actual)}", expected "${shown(expected)}" for current build`,
+          });
+        }
+      }
+      return hits;
+    },
+  }),
+  // BuildKit's rule has no page of its own.
+  url: undefined,
+};

@@ -45,8 +45,8 @@ async function baseNames(
     return parent && new Set(parent);
   }
   if (image === 'scratch') return new Set(['PATH']);
-  const env = await input.baseImageEnv?.(image);
-  return env ? new Set([...env, 'PATH']) : undefined;
+  const base = await input.baseImage?.(image);
+  return base ? new Set([...base.env, 'PATH']) : undefined;
 }
 
 export const undefinedVar = buildkitRule({
