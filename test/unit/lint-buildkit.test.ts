@@ -315,7 +315,13 @@ describe('hostile input', () => {
   });
   it('a COPY source that climbs out of the context is judged as cleaned, never read', async () => {
     const seen: string[] = [];
-    const context = { ...ignoring([]), isIgnored: (p: string) => (seen.push(p), false) } as LintInput['context'];
+    const context = {
+      ...ignoring([]),
+      isIgnored: (p: string) => {
+        seen.push(p);
+        return false;
+      },
+    } as LintInput['context'];
     await findings('# check=skip=BL018\nFROM a:1\nCOPY ../../etc/passwd /x\nCOPY /abs/./x /y\n', { context });
     assert.ok(
       seen.every((p) => !p.startsWith('/') && !p.split('/').includes('..')),
