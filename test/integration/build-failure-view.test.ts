@@ -188,7 +188,10 @@ describe('build --check', () => {
     const based = context('based', 'FROM bb:1\nUSER $APP_USR\n');
     const r = t.run(['build', '--check', '--platform', 'linux/riscv64', based]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stdout, /\nWARNING: InvalidBaseImagePlatform\nBase image bb:1 was pulled with platform "linux\/[a-z0-9]+", expected "linux\/riscv64" for current build\n/);
+    assert.match(
+      r.stdout,
+      /\nWARNING: InvalidBaseImagePlatform\nBase image bb:1 was pulled with platform "linux\/[a-z0-9]+", expected "linux\/riscv64" for current build\n/,
+    );
     assert.match(r.stdout, /\nUsage of undefined variable '\$APP_USR'\nDockerfile:2\n/);
   });
   it('# check=error=true stops a plain build before any step runs', () => {
