@@ -84,6 +84,19 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
   const step = run.nextStep();
   const text = historyText(inst);
   run.ctx.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel} ${index}/${total}] ${text}` });
+  try {
+    return await dispatchInstruction(run, state, inst, step, text);
+  } catch (e) {
+    // The failing step, with the Dockerfile lines it came from, for the progress view's ERROR.
+    if (!(e instanceof BerthError && e.code === 'CANCELLED')) {
+      const message = e instanceof Error ? e.message : String(e);
+      run.ctx.progress.emit({ kind: 'step-error', step, message, lines: { start: inst.node.startLine, end: inst.node.endLine } });
+    }
+    throw e;
+  }
+}
+
+async function dispatchInstruction(run: StageRun, state: StageState, inst: Instruction, step: number, text: string): Promise<StageState> {
   switch (inst.kind) {
     case 'arg': {
       const args = new Map(state.args);

@@ -1,6 +1,6 @@
 /** `berth build`: docker's flags, BuildKit-style progress, an image in the store. */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { BuildContext } from '../builder/context.ts';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { keyValueMap } from '../dockerfile/key-values.ts';
 import { BerthError } from '../errors/index.ts';
@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option('-o, --output <spec>', 'output destination (type=local|tar|oci|docker,dest=path)')
     .option('--progress <mode>', 'progress output (auto, plain, tty, rawjson, quiet)', 'auto')
     .option('-q, --quiet', 'suppress the build output and print image ID on success')
-    .option('--check', 'treat lint findings (warnings and errors) as build errors')
+    .option('--check', "run BuildKit's and berth's checks and report them, without building (exit 1 on any finding)")
     .option('--device <name>', 'give a CDI device (vendor.com/class=name) to every RUN step; needs --allow device', collect, [])
     .option('--allow <entitlement>', 'grant an entitlement: device (RUN --device), device=NAME', collect, [])
     .option('--cache-from <spec>', 'external cache sources (type=registry,ref=REF or type=local,src=DIR)', collect, [])
@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .action(async (contextArg: string, f: BuildFlags, cmd: Command) => {
       const engine = await getEngine(cmd);
       const { buildImage, isContextArchive, resolveBuildInput } = await import('../services/build.ts');
-      const { progressRenderer } = await import('../progress/index.ts');
+      const { progressMode, progressRenderer } = await import('../progress/index.ts');
       const stdin = contextArg === '-' ? await readStdin() : undefined;
       // A context archive's reader (tar, zod schemas) is loaded only by the builds that get one.
       const input =
@@ -115,20 +115,29 @@ export function register(program: Command): void {
           ? await (await import('../services/build-archive.ts')).contextFromArchive(engine, stdin, f.file)
           : await resolveBuildInput(contextArg, { file: f.file, stdin });
       const { contextDir, dockerfile } = input;
-      const useTty = !f.quiet && (f.progress === 'tty' || (f.progress === 'auto' && process.stderr.isTTY && !process.env.CI));
-      const mode = f.quiet ? 'quiet' : f.progress === 'rawjson' ? 'rawjson' : 'plain';
+      const mode = progressMode(f.quiet ? 'quiet' : f.progress, process.env.BUILDKIT_PROGRESS, !!process.stderr.isTTY && !process.env.CI);
       const { ttyRenderer } = await import('../progress/tty.ts');
-      const tty = useTty ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
-      const progress = markSteps(tty ?? progressRenderer(mode, (s) => process.stderr.write(s)));
+      const tty = mode === 'tty' ? ttyRenderer((s) => process.stderr.write(s)) : undefined;
+      const { failureRecorder } = await import('../progress/failure.ts');
+      const failures = failureRecorder(tty ?? progressRenderer(mode, (s) => process.stderr.write(s)));
+      const progress = markSteps(failures);
       const { BuildContext } = await import('../builder/context.ts');
       const context = contextDir
         ? await BuildContext.open(contextDir, dockerfile.path, engine.fileHashes, { warn: (text) => progress.emit({ kind: 'warning', text }) })
         : undefined;
-      // With --check the findings stop the build before it starts; without, they are only
-      // warnings, and the lint runs beside the build (it changes nothing the build does).
+      const checks = await import('./build-check.ts');
+      const scope = { context, stores: engine, platform: f.platform };
+      if (f.check) {
+        // As `docker build --check`: the report, exit 1 on any finding, and no build.
+        process.exitCode = await checks.runChecks(dockerfile, scope, out);
+        await input.cleanup();
+        return;
+      }
+      // The findings are warnings, and the lint runs beside the build (it changes nothing the
+      // build does), unless the Dockerfile says `# check=error=true`: then they stop it first.
       let linted: Promise<void> | undefined;
-      const lintNow = () => (linted ??= lintBeforeBuild(dockerfile, context, progress, !!f.check));
-      if (f.check) await lintNow();
+      const lintNow = () => (linted ??= checks.warnBeforeBuild(dockerfile, scope, progress));
+      if (checks.checksMustPass(dockerfile.content)) await lintNow();
       else void lintNow().catch(() => undefined);
       const team = await teamBuildOptions(engine, f, f.tag);
       const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
@@ -177,32 +186,16 @@ export function register(program: Command): void {
           progress.emit({ kind: 'message', text: `writing image ${id} done` });
           for (const t of f.tag) progress.emit({ kind: 'message', text: `naming to ${t} done` });
         }
+      } catch (e) {
+        // The failing step's block and its Dockerfile lines follow the progress, as BuildKit's do.
+        tty?.finish();
+        if (mode === 'plain' || mode === 'tty') process.stderr.write(failures.report({ name: basename(dockerfile.path), content: dockerfile.content }));
+        throw e;
       } finally {
         tty?.finish();
         await input.cleanup();
       }
     });
-}
-
-/** The linter's findings as warnings before the build starts; with --check they stop it. */
-async function lintBeforeBuild(
-  dockerfile: { path: string; content: string },
-  context: BuildContext | undefined,
-  progress: { emit(ev: { kind: 'warning'; text: string }): void },
-  check: boolean,
-): Promise<void> {
-  const { loadDockerfile } = await import('../dockerfile/index.ts');
-  const { lint } = await import('../lint/index.ts');
-  const { lintContext } = await import('../services/lint-context.ts');
-  const lintCtx = context ? lintContext(context.dir, { sizeBytes: () => context.sizeBytes() }) : undefined;
-  const findings = await lint({ file: dockerfile.path, dockerfile: loadDockerfile(dockerfile.content, dockerfile.path), context: lintCtx });
-  const relevant = findings.filter((f) => f.severity !== 'info');
-  for (const f of relevant) progress.emit({ kind: 'warning', text: `${f.ruleId}: ${f.message} (line ${f.line})` });
-  if (check && relevant.length) {
-    throw new BerthError('FAILED_PRECONDITION', `lint found ${relevant.length} problem(s) and --check is set`, {
-      hint: 'run `berth lint` for details and fixes',
-    });
-  }
 }
 
 /** `--device` and `--allow` as the builder's BuildDevices: `build --device` is a grant only with `--allow device`. */

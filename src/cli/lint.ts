@@ -9,7 +9,7 @@ import { collect, out } from './context.ts';
 export function register(program: Command): void {
   program
     .command('lint')
-    .description('Check a Dockerfile for the practices ML images get wrong')
+    .description("Check a Dockerfile: BuildKit's checks and the practices ML images get wrong")
     .argument('[path]', 'a Dockerfile, or a build context directory', '.')
     .option('-f, --file <path>', 'the Dockerfile (default: PATH/Dockerfile)')
     .option('--format <format>', 'text, json or sarif', 'text')
@@ -26,7 +26,10 @@ export function register(program: Command): void {
         throw new BerthError('NOT_FOUND', `cannot read ${file}`);
       });
       if (!(o.errorOn in SEVERITY_RANK)) throw new BerthError('INVALID_ARGUMENT', `invalid --error-on "${o.errorOn}"`, { hint: 'use info, warning or error' });
-      const findings = await lint({ file, dockerfile: loadDockerfile(source, file), context: lintContext(contextDir) }, { ignore: o.ignore });
+      const findings = await lint(
+        { file, dockerfile: loadDockerfile(source, file, { allowDuplicateStageNames: true }), context: lintContext(contextDir) },
+        { ignore: o.ignore },
+      );
       if (o.format === 'json') out(`${JSON.stringify(findings, null, 2)}\n`);
       else if (o.format === 'sarif') out(`${JSON.stringify(toSarif(file, findings, RULES), null, 2)}\n`);
       else if (o.format === 'text') out(findings.length ? formatText(file, findings) : '');

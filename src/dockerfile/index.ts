@@ -81,7 +81,10 @@ export { parseKeyValues, keyValueMap, splitFields, type KeyValue } from './key-v
 import { parseDockerfile } from './parser.ts';
 import { toDockerfile, type Dockerfile } from './instructions.ts';
 
-/** Parses and types a Dockerfile in one step. */
-export function loadDockerfile(source: string, file = 'Dockerfile'): Dockerfile {
-  return toDockerfile(parseDockerfile(source, file));
+/**
+ * Parses and types a Dockerfile in one step. A build refuses two stages of one name; the linter
+ * loads with `allowDuplicateStageNames` so that DuplicateStageName can report them as BuildKit does.
+ */
+export function loadDockerfile(source: string, file = 'Dockerfile', opts: { allowDuplicateStageNames?: boolean } = {}): Dockerfile {
+  return toDockerfile(parseDockerfile(source, file), opts);
 }

@@ -221,13 +221,13 @@ export function toInstruction(node: Node, file: ParseResult): Instruction {
 }
 
 /** Types every instruction and groups them into stages; ARGs before the first FROM are global. */
-export function toDockerfile(parsed: ParseResult): Dockerfile {
+export function toDockerfile(parsed: ParseResult, opts: { allowDuplicateStageNames?: boolean } = {}): Dockerfile {
   const globalArgs: Array<Extract<Instruction, { kind: 'arg' }>> = [];
   const stages: Array<{ index: number; name?: string; from: Extract<Instruction, { kind: 'from' }>; instructions: Instruction[] }> = [];
   for (const node of parsed.children) {
     const inst = toInstruction(node, parsed);
     if (inst.kind === 'from') {
-      if (inst.stageName && stages.some((s) => s.name === inst.stageName)) {
+      if (inst.stageName && !opts.allowDuplicateStageNames && stages.some((s) => s.name === inst.stageName)) {
         throw syntaxError(parsed.file, parsed.lines, node.startLine, `duplicate stage name "${inst.stageName}"`);
       }
       if (inst.stageName && !/^[a-z][a-z0-9-_.]*$/.test(inst.stageName)) {

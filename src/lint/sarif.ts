@@ -20,6 +20,7 @@ export function toSarif(file: string, findings: readonly Finding[], rules: reado
               shortDescription: { text: r.summary },
               fullDescription: { text: r.why },
               help: { text: r.fix },
+              ...(r.url ? { helpUri: r.url } : {}),
               defaultConfiguration: { level: LEVEL[r.severity] },
             })),
           },

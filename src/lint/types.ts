@@ -11,6 +11,8 @@ export interface Finding {
   readonly column: number;
   readonly endLine: number;
   readonly fix: string;
+  /** The rule's documentation page (BuildKit's rules have one). */
+  readonly url?: string;
 }
 
 export interface LintInput {
@@ -21,8 +23,18 @@ export interface LintInput {
     readonly dir: string;
     readonly hasDockerignore: boolean;
     readonly isIgnored: (rel: string) => boolean;
+    /** The .dockerignore has `!` exceptions: BuildKit then does not judge COPY sources statically. */
+    readonly hasExclusions?: boolean;
     readonly sizeBytes: () => Promise<number>;
   };
+  /**
+   * A base image's ENV names and platform (`os/arch[/variant]`), when the caller can know them
+   * (an image already in the store); undefined when it cannot, and then UndefinedVar stays
+   * quiet in that stage and InvalidBaseImagePlatform says nothing of it.
+   */
+  readonly baseImage?: (ref: string) => Promise<{ readonly env: readonly string[]; readonly platform: string } | undefined>;
+  /** The platform the build is for (`--platform`), when not the host's. */
+  readonly targetPlatform?: string;
 }
 
 export interface RuleHit {
@@ -42,6 +54,10 @@ export interface Rule {
   readonly why: string;
   /** What to do instead (docs and the finding's hint). */
   readonly fix: string;
+  /** The documentation page, for BuildKit's rules (docs.docker.com). */
+  readonly url?: string;
+  /** The BuildKit rule this berth rule covers: on the same line, berth's finding stands for both. */
+  readonly buildkit?: string;
   check(input: LintInput): RuleHit[] | Promise<RuleHit[]>;
 }
 

@@ -4,14 +4,35 @@
  * `rawjson` prints one JSON event per line; `quiet` prints nothing. Output is never cut:
  * a step's lines are all printed, as they come.
  */
+import { BerthError } from '../errors/index.ts';
+
 export type BuildEvent =
   | { kind: 'step-start'; step: number; name: string }
   | { kind: 'step-log'; step: number; stream: 'stdout' | 'stderr'; text: string }
   | { kind: 'step-cached'; step: number }
   | { kind: 'step-done'; step: number; seconds: number }
-  | { kind: 'step-error'; step: number; message: string }
+  | { kind: 'step-error'; step: number; message: string; lines?: { readonly start: number; readonly end: number } }
   | { kind: 'warning'; text: string }
   | { kind: 'message'; text: string };
+
+export type ProgressMode = 'plain' | 'tty' | 'rawjson' | 'quiet';
+
+const MODES = ['auto', 'plain', 'tty', 'rawjson', 'quiet'];
+
+/**
+ * The renderer a build uses: `--progress` when given (anything but auto), else
+ * BUILDKIT_PROGRESS as BuildKit's clients read it, else tty on a terminal and plain elsewhere.
+ */
+export function progressMode(flag: string, env: string | undefined, terminal: boolean): ProgressMode {
+  if (!MODES.includes(flag)) throw new BerthError('INVALID_ARGUMENT', `invalid progress mode "${flag}"`, { hint: 'use auto, plain, tty, rawjson or quiet' });
+  let mode = flag;
+  if (mode === 'auto' && env) {
+    if (!MODES.includes(env.toLowerCase()))
+      throw new BerthError('INVALID_ARGUMENT', `invalid BUILDKIT_PROGRESS "${env}"`, { hint: 'use auto, plain, tty, rawjson or quiet' });
+    mode = env.toLowerCase();
+  }
+  return mode === 'auto' ? (terminal ? 'tty' : 'plain') : (mode as ProgressMode);
+}
 
 export interface ProgressSink {
   emit(ev: BuildEvent): void;

@@ -2,6 +2,8 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IgnoreMatcher, parseIgnoreFile } from '../dockerfile/index.ts';
+import { findImageId, loadImage } from '../image/resolve.ts';
+import type { ImageStores } from '../image/stores.ts';
 import type { LintInput } from '../lint/types.ts';
 
 /** Stop counting past this: the rule only needs to know the context is over 100 MB. */
@@ -36,6 +38,28 @@ export function lintContext(dir: string, opts: { sizeBytes?: () => Promise<numbe
     dir,
     hasDockerignore,
     isIgnored: (rel) => matcher.matches(rel),
+    hasExclusions: matcher.hasExclusions,
     sizeBytes: opts.sizeBytes ?? (async () => contextSize(dir, matcher, SIZE_LIMIT_HINT)),
+  };
+}
+
+/**
+ * What the checks may know of a base image without pulling it: its ENV names and platform,
+ * when it is already in the store. BuildKit knows them because it resolves every base
+ * image; a check that pulled would not be a check.
+ */
+export function localBaseImage(stores: Pick<ImageStores, 'content' | 'images'>): NonNullable<LintInput['baseImage']> {
+  return async (ref) => {
+    let id: ReturnType<typeof findImageId>;
+    try {
+      id = findImageId(stores, ref);
+    } catch {
+      return undefined; // not a name the store can look up
+    }
+    if (!id) return undefined;
+    const { config } = await loadImage(stores, id).catch(() => ({ config: undefined }));
+    if (!config) return undefined;
+    const env = (config.config?.Env ?? []).map((e) => e.split('=')[0]!);
+    return { env, platform: [config.os, config.architecture, config.variant].filter(Boolean).join('/') };
   };
 }

@@ -6,10 +6,12 @@
 import { spawnSync } from 'node:child_process';
 
 const DRIVER = `
-import json, os, pty, select, sys, time
-argv, answers = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+import fcntl, json, os, pty, select, struct, sys, termios, time
+argv, answers, size = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 pid, fd = pty.fork()
 if pid == 0:
+    if size:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', size['rows'], size['columns'], 0, 0))
     os.execvp(argv[0], argv)
 out = b''
 def pump(until, seconds):
@@ -33,9 +35,17 @@ _, status = os.waitpid(pid, 0)
 sys.stdout.write(json.dumps({'code': os.waitstatus_to_exitcode(status), 'screen': out.decode(errors='replace')}))
 `;
 
-/** Runs `argv` on a terminal, answering each prompt (in order) with its text; `\r` is Enter. */
-export function onTerminal(argv: readonly string[], answers: ReadonlyArray<[string, string]>, env: NodeJS.ProcessEnv = {}): { code: number; screen: string } {
-  const r = spawnSync('python3', ['-c', DRIVER, JSON.stringify(argv), JSON.stringify(answers)], { env: { ...process.env, ...env }, timeout: 120_000 });
+/** Runs `argv` on a terminal (of `size`, when given), answering each prompt (in order) with its text; `\r` is Enter. */
+export function onTerminal(
+  argv: readonly string[],
+  answers: ReadonlyArray<[string, string]>,
+  env: NodeJS.ProcessEnv = {},
+  size?: { rows: number; columns: number },
+): { code: number; screen: string } {
+  const r = spawnSync('python3', ['-c', DRIVER, JSON.stringify(argv), JSON.stringify(answers), JSON.stringify(size ?? null)], {
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
   if (r.status !== 0) throw new Error(`pty driver failed: ${r.stderr.toString()}`);
   return JSON.parse(r.stdout.toString()) as { code: number; screen: string };
 }

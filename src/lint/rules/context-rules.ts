@@ -4,6 +4,7 @@ export const copyIgnoredSource: Rule = {
   id: 'BL018',
   name: 'copy-ignored-source',
   severity: 'error',
+  buildkit: 'CopyIgnoredFile',
   summary: 'A COPY source that .dockerignore excludes',
   why: 'The build fails with "not found" after the slow steps before it, or copies less than you think.',
   fix: 'Remove the path from .dockerignore (or add a `!path` exception), or stop copying it.',

@@ -1,3 +1,4 @@
+import { BUILDKIT_RULES } from '../buildkit/index.ts';
 import type { Rule } from '../types.ts';
 import { addForLocal } from './add-for-local.ts';
 import { aptInstallFlags } from './apt-install-flags.ts';
@@ -17,8 +18,8 @@ import { singleAmpersand } from './single-ampersand.ts';
 import { torchSharedMemory } from './torch-shared-memory.ts';
 import { cdInRun, relativeWorkdir } from './workdir-rules.ts';
 
-/** Every rule, in id order. */
-export const RULES: readonly Rule[] = [
+/** berth's own rules, in id order. */
+export const BERTH_RULES: readonly Rule[] = [
   baseImageTag,
   rootUser,
   aptUpdateAlone,
@@ -40,3 +41,6 @@ export const RULES: readonly Rule[] = [
   largeContext,
   torchSharedMemory,
 ];
+
+/** Every rule: berth's, then BuildKit's check ruleset. */
+export const RULES: readonly Rule[] = [...BERTH_RULES, ...BUILDKIT_RULES];

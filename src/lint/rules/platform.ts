@@ -2,6 +2,7 @@ import { runText, type Rule } from '../types.ts';
 
 export const constantPlatform: Rule = {
   id: 'BL016',
+  buildkit: 'FromPlatformFlagConstDisallowed',
   name: 'constant-platform',
   severity: 'warning',
   summary: '`FROM --platform` given as a constant',

@@ -8,6 +8,7 @@ export const secretInEnv: Rule = {
   id: 'BL010',
   name: 'secret-in-env-or-arg',
   severity: 'error',
+  buildkit: 'SecretsUsedInArgOrEnv',
   summary: 'A secret-looking name (TOKEN, PASSWORD, SECRET, API_KEY, HF_TOKEN…) set with ENV or ARG',
   why: 'ENV values are stored in the image config and ARG values in the build history: anyone who pulls the image can read them.',
   fix: 'Pass secrets with `RUN --mount=type=secret,id=hf,env=HF_TOKEN …` (berth build --secret id=hf,env=HF_TOKEN); they never reach a layer or the history.',

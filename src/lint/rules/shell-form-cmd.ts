@@ -4,6 +4,7 @@ export const shellFormCmd: Rule = {
   id: 'BL013',
   name: 'shell-form-entrypoint',
   severity: 'warning',
+  buildkit: 'JSONArgsRecommended',
   summary: 'ENTRYPOINT or CMD in shell form, where signals do not reach the app',
   why: 'Shell form runs your program under `/bin/sh -c`: the shell is PID 1 and does not forward SIGTERM, so `docker stop` waits 10 s and kills training jobs without a chance to checkpoint.',
   fix: 'Use exec (JSON) form: `ENTRYPOINT ["python3", "train.py"]`.',

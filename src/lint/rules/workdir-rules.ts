@@ -4,6 +4,7 @@ export const relativeWorkdir: Rule = {
   id: 'BL011',
   name: 'relative-workdir',
   severity: 'warning',
+  buildkit: 'WorkdirRelativePath',
   summary: 'A relative WORKDIR',
   why: "A relative WORKDIR depends on every WORKDIR before it (and on the base image's): moving one line silently changes where files land.",
   fix: 'Use an absolute path: `WORKDIR /app`.',
