@@ -52,7 +52,22 @@ async function existsInLayers(run: StageRun, state: StageState, path: string): P
   return false;
 }
 
-async function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>): Promise<CachedLayer> {
+/** A step's layer: from the cache, from the same step of another platform of this build, or run now. */
+function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>): Promise<CachedLayer> {
+  const shared = run.ctx.sharedSteps;
+  const running = shared?.get(key);
+  if (running) {
+    return running.then((layer) => {
+      run.ctx.progress.emit({ kind: 'step-cached', step });
+      return layer;
+    });
+  }
+  const result = lookupOrRun(run, step, key, exec);
+  shared?.set(key, result);
+  return result;
+}
+
+async function lookupOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>): Promise<CachedLayer> {
   const hit = run.noCache ? undefined : await cacheLookup(run.ctx.engine, key);
   if (hit) {
     run.ctx.progress.emit({ kind: 'step-cached', step });
