@@ -130,7 +130,7 @@ describe('build --platform with several platforms', () => {
     }
   });
 
-  it('save and load keep every platform of the image', () => {
+  it('save and load keep every platform of the image; rmi removes them all', () => {
     const archive = join(ctx, 'app.tar');
     ok(['save', '-o', archive, 'app:1']);
     const fresh = tempRoot('berth-multiplat-load-');
@@ -147,6 +147,11 @@ describe('build --platform with several platforms', () => {
         listed.map((m) => m.RepoTags),
         [['app:1'], []],
       );
+      // rmi takes the multi-platform image whole.
+      const rmi = fresh.run(['rmi', 'app:1']);
+      assert.equal(rmi.code, 0, rmi.stderr);
+      assert.equal(rmi.stdout.match(/^Deleted: sha256:/gm)?.length, 2, rmi.stdout);
+      assert.equal(fresh.run(['images', '-aq']).stdout, '');
     } finally {
       fresh.cleanup();
     }
