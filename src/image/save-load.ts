@@ -13,6 +13,7 @@ import { indexSource, localIndex } from './image-index.ts';
 import { requireImageId } from './resolve.ts';
 import type { ImageSource } from './transfer.ts';
 import type { Digest } from '../oci/digest.ts';
+import { MAX_DOCUMENT_BYTES } from '../oci/limits.ts';
 import { StoreImageSink, StoreImageSource } from './store-transport.ts';
 import { recordEvent } from '../store/events.ts';
 import type { ImageStores } from './stores.ts';
@@ -94,11 +95,13 @@ export async function loadImages(stores: ImageStores, input: string | Readable, 
 /** Whether a source's root is an index whose platforms' manifests are all there (an archive may hold only some). */
 async function holdsEveryPlatform(source: ImageSource): Promise<boolean> {
   const root = await source.rootManifest();
-  const doc = JSON.parse(root.bytes.toString()) as { manifests?: Array<{ digest: Digest; platform?: { architecture?: string } }> };
+  const doc = JSON.parse(root.bytes.toString()) as { manifests?: Array<{ digest: Digest; size?: number; platform?: { architecture?: string } }> };
   if (!doc.manifests) return false;
   const platforms = doc.manifests.filter((m) => m.platform && m.platform.architecture !== 'unknown');
   if (!platforms.length) return false;
   for (const m of platforms) {
+    // Read only within the limit copyImage holds documents to (it refuses a bigger one itself).
+    if (typeof m.size !== 'number' || m.size > MAX_DOCUMENT_BYTES) return false;
     const found = await source.manifest(m.digest).then(
       () => true,
       () => false,
