@@ -88,7 +88,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
   return commitPlatforms(engine, images, opts.tags.map(normalizeName));
 }
 
-/** Commits a built image; a fully cached build gives the same image (same config digest) again. */
+/** Records a platform's image (its config, manifest and layers), tagged with `tags`. */
 async function commitBuilt(
   engine: BuilderDeps,
   opts: BuildOptions,
