@@ -13,8 +13,8 @@ import { resolveImage } from '../image/resolve.ts';
 import { findStage, loadDockerfile, planBuild, type PlannedStage } from '../dockerfile/index.ts';
 import { isDigest } from '../oci/digest.ts';
 import { DEFAULT_PATH } from '../runtime/index.ts';
-import { hostPlatform, parsePlatform } from '../oci/platform.ts';
-import type { ImageConfig } from '../oci/schema.ts';
+import { formatPlatform, hostPlatform } from '../oci/platform.ts';
+import type { ImageConfig, Platform } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { randomHex } from '../sys/crypto.ts';
@@ -27,6 +27,7 @@ import type { RemoteCache } from './remote-cache/types.ts';
 import type { BuilderDeps, StepContext, StepHost } from './step-context.ts';
 import { openSshAgents, type SshAgents, type SshSpec } from './ssh.ts';
 import { contextKey, type NamedContext } from './named-contexts.ts';
+import { commitPlatforms, newSharedWork, parsePlatformList, stagePlatform, type SharedWork } from './multi-platform.ts';
 
 export interface BuildOptions {
   readonly contextDir?: string;
@@ -58,14 +59,71 @@ export interface BuildOptions {
 }
 
 export interface BuildResult {
+  /** The image built; of a multi-platform build, the child the tags point at (multi-platform.ts). */
   readonly image: ImageRecord;
   readonly config: ImageConfig;
   readonly stage: StageState;
+  /** A build for several platforms: the OCI index over its images, which the tags hold. */
+  readonly index?: { readonly digest: string; readonly platforms: readonly string[] };
 }
 
+/** One platform's build, before its image is committed. */
+export interface PlatformBuild {
+  readonly config: ImageConfig;
+  readonly layers: StageState['layers'];
+  readonly imageKey: string;
+  readonly stage: StageState;
+}
+
+/**
+ * Builds for the platform `--platform` names, or for each of a list of them (`linux/amd64,linux/arm64`)
+ * into one index: the platforms' builds share every step whose cache key is the same (a
+ * `FROM --platform=$BUILDPLATFORM` stage runs once).
+ */
 export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<BuildResult> {
+  const platforms = parsePlatformList(opts.platform);
+  const shared = newSharedWork(platforms.length);
+  engine.lease.hold(); // what the build makes, its temp dir first, is kept from prune until it ends
+  if (platforms.length <= 1) {
+    const built = await buildPlatform(engine, opts, platforms[0], shared);
+    const image = await commitBuilt(engine, opts, built, opts.tags.map(normalizeName));
+    return { ...image, stage: built.stage };
+  }
+  const built = await Promise.all(platforms.map((p) => buildPlatform(engine, opts, p, shared)));
+  const images = [];
+  for (const b of built) {
+    const image = await commitBuilt(engine, opts, b, []);
+    engine.lease.add('image', [image.image.id]); // untagged until the index names it
+    images.push({ ...image, stage: b.stage });
+  }
+  return commitPlatforms(engine, images, opts.tags.map(normalizeName));
+}
+
+/** Records a platform's image (its config, manifest and layers), tagged with `tags`. */
+async function commitBuilt(
+  engine: BuilderDeps,
+  opts: BuildOptions,
+  built: PlatformBuild,
+  tags: readonly string[],
+): Promise<{ image: ImageRecord; config: ImageConfig }> {
+  // A fully cached build gives the same image (same config digest), as BuildKit does:
+  // the config of the last build with this exact chain is reused, timestamps included.
+  const previous = opts.noCache ? undefined : await previousConfig(engine, built.imageKey);
+  // The image's records wait for its layers to be on disk (Snapshotter.durable), while its
+  // blobs are fsynced.
+  const image = await commitImage(engine, previous?.config ?? built.config, built.layers, tags, {
+    configBytes: previous?.bytes,
+    layersSynced: engine.snapshots.durable(),
+  });
+  mark('image committed');
+  if (!previous) engine.buildCache.putConfig(built.imageKey, image.id);
+  return { image, config: previous?.config ?? built.config };
+}
+
+/** Runs the stages the target needs for one platform (undefined: none asked for, the host's). */
+async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Platform | undefined, shared: SharedWork): Promise<PlatformBuild> {
   const df = loadDockerfile(opts.dockerfile.content, opts.dockerfile.path);
-  const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+  const platform = asked ?? hostPlatform();
   const planOptions = { buildArgs: opts.buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() };
   const plan = planBuild(df, { ...planOptions, target: opts.target || undefined });
   const planned = new Map(plan.stages.map((s) => [s.index, s]));
@@ -73,7 +131,6 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
   const stagePlan = (index: number): PlannedStage =>
     planned.get(index) ?? planBuild(df, { ...planOptions, target: String(index) }).stages.find((s) => s.index === index)!;
 
-  engine.lease.hold(); // what the build makes, its temp dir first, is kept from prune until it ends
   const tmpDir = join(engine.root, 'tmp', `build-${randomHex(6)}`);
   const context =
     opts.context ??
@@ -84,10 +141,10 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
   /** What steps started and left running (see StepContext.background). */
   const started: Promise<unknown>[] = [];
   const results = new Map<number, Promise<StageState>>();
-  let steps = 0;
   const ssh: SshAgents | undefined = opts.ssh?.length ? await openSshAgents(opts.ssh) : undefined;
   const ctx: StepContext = {
     engine,
+    sharedSteps: shared.steps,
     progress: opts.progress,
     network: opts.network,
     sourceDateEpoch: opts.sourceDateEpoch,
@@ -146,30 +203,37 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
       const st = await buildStage(s.base.index);
       return { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
     }
+    // `FROM --platform=…` gives the stage's platform; else it is the one asked for.
+    const own = stagePlatform(s.platform, asked);
     if (s.base.kind === 'scratch') {
+      const p = own ?? platform;
       return {
         layers: [],
         config: {
-          architecture: platform.architecture,
-          os: platform.os,
-          ...(platform.variant ? { variant: platform.variant } : {}),
+          architecture: p.architecture,
+          os: p.os,
+          ...(p.variant ? { variant: p.variant } : {}),
           config: { Env: [`PATH=${DEFAULT_PATH}`] },
           rootfs: { type: 'layers', diff_ids: [] },
           history: [],
         },
         args: new Map(),
-        cacheKey: chainKey('scratch', platform),
+        cacheKey: chainKey('scratch', p),
         escape: df.parsed.escape,
         cmdSet: false,
       };
     }
     const named = opts.namedContexts?.get(s.base.ref);
     if (named?.kind === 'dir') return await dirBase(s, named.path);
-    const img = await ensureImage(engine, named?.ref ?? s.base.ref, {
-      pull: opts.pull ? 'always' : 'missing',
-      platform: opts.platform,
-      log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }),
-    });
+    const ref = named?.ref ?? s.base.ref;
+    const wanted = own ? formatPlatform(own) : undefined;
+    const img = await shared.base(`${ref}\0${wanted ?? ''}`, () =>
+      ensureImage(engine, ref, {
+        pull: opts.pull ? 'always' : 'missing',
+        platform: wanted,
+        log: (text) => opts.progress.emit({ kind: 'message', text: text.trimEnd() }),
+      }),
+    );
     const layers = img.config.rootfs.diff_ids.map((d) => ({ diffId: d, size: engine.images.layerSize(d) ?? 0 }));
     const { created: _c, ...config } = img.config;
     // As BuildKit: a base image without PATH gets the default one.
@@ -200,8 +264,8 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     created,
     buildArgs: opts.buildArgs,
     argDefaults: plan.globalArgs,
-    stageLabel,
-    nextStep: () => ++steps,
+    stageLabel: `${shared.label(asked)}${stageLabel}`,
+    nextStep: shared.nextStep,
   });
 
   const buildStage = (i: number): Promise<StageState> => {
@@ -235,23 +299,10 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
       rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
     };
     const config = opts.remoteCache ? opts.remoteCache.finishConfig(built, final.layers) : built;
-    // A fully cached build gives the same image (same config digest), as BuildKit does:
-    // the config of the last build with this exact chain is reused, timestamps included.
-    const imageKey = chainKey(final.cacheKey, 'image', labels, platform, ...(opts.remoteCache?.inline ? ['inline-cache'] : []));
-    const previous = opts.noCache ? undefined : await previousConfig(engine, imageKey);
-    // The image's records wait for its layers to be on disk (Snapshotter.durable), while its
-    // blobs are fsynced; meanwhile what the commits left goes (Snapshotter.cleanup).
-    const committing = commitImage(engine, previous?.config ?? config, final.layers, opts.tags.map(normalizeName), {
-      configBytes: previous?.bytes,
-      layersSynced: engine.snapshots.durable(),
-    });
+    // What the commits left goes (Snapshotter.cleanup) while the image is committed.
     ctx.background(engine.snapshots.cleanup());
-    const image = await committing;
-    mark('image committed');
-    if (!previous) {
-      engine.buildCache.putConfig(imageKey, image.id);
-    }
-    return { image, config: previous?.config ?? config, stage: final };
+    const imageKey = chainKey(final.cacheKey, 'image', labels, platform, ...(opts.remoteCache?.inline ? ['inline-cache'] : []));
+    return { config, layers: final.layers, imageKey, stage: final };
   } finally {
     while (started.length) await Promise.all(started.splice(0));
     await ssh?.close();

@@ -59,7 +59,22 @@ function layerStep(state: StageState, key: string, kind: LayerStep['kind'], h: H
   return { key, kind, parents: state.layers, history: [...(state.config.history ?? []), h] };
 }
 
-async function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>, remote?: LayerStep): Promise<CachedLayer> {
+/** A step's layer: from the cache, from the same step of another platform of this build, or run now. */
+function cachedOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>, remote?: LayerStep): Promise<CachedLayer> {
+  const shared = run.ctx.sharedSteps;
+  const running = shared?.get(key);
+  if (running) {
+    return running.then((layer) => {
+      run.ctx.progress.emit({ kind: 'step-cached', step });
+      return layer;
+    });
+  }
+  const result = lookupOrRun(run, step, key, exec, remote);
+  shared?.set(key, result);
+  return result;
+}
+
+async function lookupOrRun(run: StageRun, step: number, key: string, exec: () => Promise<CachedLayer>, remote?: LayerStep): Promise<CachedLayer> {
   const remoteCache = remote && run.ctx.remoteCache;
   const local = run.noCache ? undefined : await cacheLookup(run.ctx.engine, key);
   const hit = local ?? (remoteCache && !run.noCache ? await remoteCache.lookup(remote!) : undefined);

@@ -3,6 +3,7 @@ import type { ImageStores } from '../image/stores.ts';
 import type { ProgressSink } from '../progress/index.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
 import type { FileHashRecords } from '../store/file-hashes.ts';
+import type { LocalLayer } from '../image/commit.ts';
 import type { BuildDevices } from './devices.ts';
 import type { MountEnv } from './mounts.ts';
 import type { RemoteCache } from './remote-cache/types.ts';
@@ -32,6 +33,8 @@ export interface StepHost {
 export interface StepContext {
   readonly engine: BuilderDeps;
   readonly progress: ProgressSink;
+  /** Steps this command has run or is running, by cache key (a multi-platform build's platforms share them). */
+  readonly sharedSteps?: Map<string, Promise<LocalLayer>>;
   readonly network: string;
   readonly sourceDateEpoch?: number;
   readonly signal?: AbortSignal;

@@ -174,7 +174,7 @@ export function register(program: Command): void {
         });
         await caches?.export(result.stage.layers, (text) => progress.emit({ kind: 'message', text }));
         await lintNow();
-        const id = result.image.id;
+        const id = result.index?.digest ?? result.image.id; // a multi-platform build's id is its index's, as BuildKit prints it
         if (f.iidfile) await writeFile(f.iidfile, id, { mode: callerMode(0o666) });
         if (f.output) {
           const { exportImage } = await import('../services/build-export.ts');

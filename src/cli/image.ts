@@ -122,10 +122,10 @@ export function register(program: Command): void {
       }
     });
 
-  const inspectImages = async (names: string[], o: { format?: string }, cmd: Command) => {
+  const inspectImages = async (names: string[], o: { format?: string; platform?: string }, cmd: Command) => {
     const engine = await getEngine(cmd);
     const { inspectImages: inspect } = await import('../services/images.ts');
-    const views = await inspect(engine, names);
+    const views = await inspect(engine, names, { platform: o.platform });
     if (o.format) return (await import('./format-inspect.ts')).printInspect(o.format, views);
     out(`${JSON.stringify(views, null, 4)}\n`);
   };
@@ -134,6 +134,7 @@ export function register(program: Command): void {
     .description('Display detailed information on one or more images')
     .argument('<images...>')
     .option('-f, --format <format>', 'format the output using a Go template')
+    .option('--platform <platform>', "inspect that platform's image of a multi-platform image")
     .action(inspectImages);
 
   program

@@ -14,7 +14,7 @@ import { BerthError, errnoCode } from '../errors/index.ts';
 import { decompressAuto } from '../layer/index.ts';
 import { isGzip as isGzipHead } from '../layer/magic.ts';
 import { isDigest, type Digest } from '../oci/digest.ts';
-import { MediaType } from '../oci/mediatypes.ts';
+import { isIndexMediaType, MediaType } from '../oci/mediatypes.ts';
 import { indexSchema, type Descriptor } from '../oci/schema.ts';
 import { createSha256, digestOfHash } from '../sys/crypto.ts';
 import type { ImageSource, RawManifest } from './transfer.ts';
@@ -176,13 +176,17 @@ async function ociLayoutImages(dir: string): Promise<ArchiveImage[]> {
   return images;
 }
 
-/** Lists the images of an unpacked archive; docker-archive's manifest.json wins when both exist. */
+/**
+ * Lists the images of an unpacked archive; docker-archive's manifest.json wins when both exist,
+ * unless index.json names a multi-platform image (an index), which only the OCI layout keeps whole.
+ */
 export async function archiveImages(dir: string): Promise<ArchiveImage[]> {
   if (
-    await stat(join(dir, 'manifest.json')).then(
+    (await stat(join(dir, 'manifest.json')).then(
       () => true,
       () => false,
-    )
+    )) &&
+    !(await namesAnIndex(dir))
   )
     return dockerArchiveImages(dir);
   if (
@@ -195,4 +199,10 @@ export async function archiveImages(dir: string): Promise<ArchiveImage[]> {
   throw new BerthError('DATA_CORRUPT', 'the input is not an image archive: it has neither manifest.json nor index.json', {
     hint: 'berth load reads what `docker save` or `berth save` writes; use `berth import` for a rootfs tarball',
   });
+}
+
+async function namesAnIndex(dir: string): Promise<boolean> {
+  const doc = await readJson(join(dir, 'index.json'), 'index.json').catch(() => undefined);
+  const parsed = indexSchema.safeParse(doc);
+  return parsed.success && parsed.data.manifests.some((m) => isIndexMediaType(m.mediaType));
 }

@@ -9,13 +9,16 @@ import * as tar from 'tar-stream';
 import { BerthError } from '../errors/index.ts';
 import type { Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
-import { manifestSchema, type Descriptor } from '../oci/schema.ts';
+import { hostPlatform, platformMatches } from '../oci/platform.ts';
+import { manifestSchema, type Descriptor, type Platform } from '../oci/schema.ts';
 import { familiarName, parseReference, withDefaultTag } from '../reference/index.ts';
 import type { ImageSink, RawManifest } from './transfer.ts';
 
 export interface ArchiveEntryImage {
   readonly manifest: RawManifest;
   readonly names: readonly string[]; // full normalized names
+  /** A platform of a multi-platform image: index.json lists its index instead (addIndex). */
+  readonly inIndex?: boolean;
 }
 
 export class ArchiveWriter {
@@ -23,6 +26,7 @@ export class ArchiveWriter {
   private queue: Promise<void> = Promise.resolve();
   private readonly written = new Set<string>();
   private readonly images: ArchiveEntryImage[] = [];
+  private readonly indexes: Array<{ manifest: RawManifest; names: readonly string[] }> = [];
   private readonly done: Promise<void>;
   private readonly mtime = new Date(0);
   private failure: Error | undefined;
@@ -79,6 +83,11 @@ export class ArchiveWriter {
     this.images.push(img);
   }
 
+  /** A multi-platform image: its index, named in index.json; its platforms are added with addImage. */
+  addIndex(index: { manifest: RawManifest; names: readonly string[] }): void {
+    this.indexes.push(index);
+  }
+
   async finish(opts: { ociRefNames?: boolean } = {}): Promise<void> {
     const manifestJson = [];
     const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] as Descriptor[] };
@@ -95,7 +104,7 @@ export class ArchiveWriter {
         Layers: m.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
       });
       const base = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length };
-      const names = img.names.length ? img.names : [undefined];
+      const names = img.inIndex ? [] : img.names.length ? img.names : [undefined];
       for (const name of names) {
         const annotations: Record<string, string> = {};
         if (name) {
@@ -107,6 +116,14 @@ export class ArchiveWriter {
           (repositories[repo] ??= {})[ref.tag ?? 'latest'] = m.config.digest.slice(7);
         }
         index.manifests.push(Object.keys(annotations).length ? { ...base, annotations } : base);
+      }
+    }
+    for (const ix of this.indexes) {
+      const base = { mediaType: ix.manifest.mediaType, digest: ix.manifest.digest, size: ix.manifest.bytes.length };
+      await this.writeBlob(base, async () => Readable.from([ix.manifest.bytes]));
+      for (const name of ix.names.length ? ix.names : [undefined]) {
+        const tag = name && (withDefaultTag(parseReference(name)).tag ?? 'latest');
+        index.manifests.push(name ? { ...base, annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': tag! } } : base);
       }
     }
     await this.writeFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
@@ -135,8 +152,25 @@ export class ArchiveImageSink implements ImageSink {
     return this.writer.writeBlob(desc, () => open());
   }
 
-  async putManifest(manifest: RawManifest): Promise<void> {
-    if ((JSON.parse(manifest.bytes.toString()) as { manifests?: unknown }).manifests) return;
-    this.writer.addImage({ manifest, names: this.names });
+  private readonly platforms: Array<{ manifest: RawManifest; platform?: Platform }> = [];
+  private index: RawManifest | undefined;
+
+  async putManifest(manifest: RawManifest, opts: { platform?: Platform } = {}): Promise<void> {
+    if ((JSON.parse(manifest.bytes.toString()) as { manifests?: unknown }).manifests) this.index = manifest;
+    else this.platforms.push({ manifest, platform: opts.platform });
+  }
+
+  /**
+   * One image goes in with its names. A multi-platform image goes in whole: its index named in
+   * index.json, each platform in manifest.json, the names on the host's (what `docker load` tags).
+   */
+  async finish(): Promise<void> {
+    if (!this.index) {
+      for (const p of this.platforms) this.writer.addImage({ manifest: p.manifest, names: this.names });
+      return;
+    }
+    const tagged = this.platforms.find((p) => p.platform && platformMatches(hostPlatform(), p.platform)) ?? this.platforms[0];
+    for (const p of this.platforms) this.writer.addImage({ manifest: p.manifest, names: p === tagged ? this.names : [], inIndex: true });
+    this.writer.addIndex({ manifest: this.index, names: this.names });
   }
 }

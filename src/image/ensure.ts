@@ -5,6 +5,7 @@
 import { BerthError, isBerthError } from '../errors/index.ts';
 import { formatPlatform, parsePlatform, platformMatches } from '../oci/platform.ts';
 import type { ImageRecord } from '../store/images.ts';
+import { indexChildFor, indexPlatforms } from './image-index.ts';
 import { findImageId, loadImage, type LocalImage } from './resolve.ts';
 import type { ImageStores } from './stores.ts';
 
@@ -26,6 +27,7 @@ export async function ensureImage(
 ): Promise<LocalImage> {
   const policy = opts.pull ?? 'missing';
   let mismatch: string | undefined;
+  let hint: string | undefined;
   if (!['missing', 'always', 'never'].includes(policy))
     throw new BerthError('INVALID_ARGUMENT', `invalid pull policy "${policy}"`, { hint: 'use always, missing or never' });
   const want = opts.platform ? parsePlatform(opts.platform) : undefined;
@@ -34,9 +36,19 @@ export async function ensureImage(
     stores.lease.add('image', [local]); // a prune keeps it until the caller's record names it
     const image = await loadImage(stores, local);
     if (!want || platformMatches(want, image.config)) return image;
+    // A multi-platform image: the tag points at one child, the index names the others.
+    const child = indexChildFor(stores, name, want);
+    if (child) {
+      stores.lease.add('image', [child.id]);
+      return loadImage(stores, child.id);
+    }
     // Docker looks for the wanted platform at the registry, and says what it found locally.
-    mismatch = `image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(image.config)}`;
-    if (policy === 'never') throw new BerthError('NOT_FOUND', mismatch);
+    const platforms = indexPlatforms(stores, name);
+    mismatch = platforms
+      ? `image with reference ${name} was found but does not provide the specified platform (${formatPlatform(want)})`
+      : `image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(image.config)}`;
+    hint = platforms && `it provides ${platforms.join(', ')}`;
+    if (policy === 'never') throw new BerthError('NOT_FOUND', mismatch, { hint });
     local = undefined;
   }
   if (policy === 'never') throw new BerthError('NOT_FOUND', `No such image: ${name}`, { hint: 'pull it first, or use --pull missing' });
@@ -48,7 +60,7 @@ export async function ensureImage(
     return loadImage(stores, r.record.id);
   } catch (e) {
     if (local && isBerthError(e, 'UNAVAILABLE')) return loadImage(stores, local);
-    if (mismatch) throw new BerthError('NOT_FOUND', mismatch, { cause: e });
+    if (mismatch) throw new BerthError('NOT_FOUND', mismatch, { cause: e, hint });
     if (isBerthError(e, 'NOT_FOUND') || isBerthError(e, 'UNAUTHORIZED') || isBerthError(e, 'UNAVAILABLE')) {
       throw new BerthError(e.code, `Unable to find image '${name}': ${e.message}`, {
         hint: e.hint ?? 'check the name, or `berth login` to the registry',

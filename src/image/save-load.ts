@@ -9,7 +9,11 @@ import { normalizeName } from './names.ts';
 import { archiveImages, unpackArchive } from './archive-read.ts';
 import { ArchiveImageSink, ArchiveWriter } from './archive-write.ts';
 import { copyImage } from './copy.ts';
+import { indexSource, localIndex } from './image-index.ts';
 import { requireImageId } from './resolve.ts';
+import type { ImageSource } from './transfer.ts';
+import type { Digest } from '../oci/digest.ts';
+import { MAX_DOCUMENT_BYTES } from '../oci/limits.ts';
 import { StoreImageSink, StoreImageSource } from './store-transport.ts';
 import { recordEvent } from '../store/events.ts';
 import type { ImageStores } from './stores.ts';
@@ -34,7 +38,21 @@ export async function saveImages(
   for (const p of picked) {
     const record = stores.images.get(p.id);
     if (!record) throw new BerthError('NOT_FOUND', `No such image: ${p.id}`);
-    await copyImage(new StoreImageSource(stores, record), new ArchiveImageSink(writer, p.tags), { signal: opts.signal });
+    // A multi-platform image is saved whole: its index and every platform.
+    const index = p.tags.length ? localIndex(stores, p.tags[0]!) : undefined;
+    const source = index
+      ? await indexSource(
+          stores,
+          index,
+          index.children.map((c) => ({ record: c, source: new StoreImageSource(stores, c) })),
+        )
+      : new StoreImageSource(stores, record);
+    if (index)
+      stores.lease.add(
+        'image',
+        index.children.map((c) => c.id),
+      );
+    await copyImage(source, new ArchiveImageSink(writer, p.tags), { signal: opts.signal, allPlatforms: !!index });
     recordEvent('image', 'save', p.id, { name: p.id });
   }
   await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
@@ -61,7 +79,9 @@ export async function loadImages(stores: ImageStores, input: string | Readable, 
       }
     }
     const sink = new StoreImageSink(stores, { tags });
-    await copyImage(img.source, sink, { signal: opts.signal, platform: hostPlatform() });
+    // A multi-platform image comes in whole when the archive holds every platform of it.
+    const whole = await holdsEveryPlatform(img.source);
+    await copyImage(img.source, sink, { signal: opts.signal, platform: hostPlatform(), allPlatforms: whole });
     const rec = sink.written.at(-1);
     if (!rec) continue;
     recordEvent('image', 'load', rec.id, { name: rec.id });
@@ -70,4 +90,23 @@ export async function loadImages(stores: ImageStores, input: string | Readable, 
   }
   if (!lines.length) throw new BerthError('DATA_CORRUPT', 'the archive holds no images');
   return lines;
+}
+
+/** Whether a source's root is an index whose platforms' manifests are all there (an archive may hold only some). */
+async function holdsEveryPlatform(source: ImageSource): Promise<boolean> {
+  const root = await source.rootManifest();
+  const doc = JSON.parse(root.bytes.toString()) as { manifests?: Array<{ digest: Digest; size?: number; platform?: { architecture?: string } }> };
+  if (!doc.manifests) return false;
+  const platforms = doc.manifests.filter((m) => m.platform && m.platform.architecture !== 'unknown');
+  if (!platforms.length) return false;
+  for (const m of platforms) {
+    // Read only within the limit copyImage holds documents to (it refuses a bigger one itself).
+    if (typeof m.size !== 'number' || m.size > MAX_DOCUMENT_BYTES) return false;
+    const found = await source.manifest(m.digest).then(
+      () => true,
+      () => false,
+    );
+    if (!found) return false;
+  }
+  return true;
 }

@@ -11,6 +11,8 @@ import type { ImageRecord } from '../store/images.ts';
 import { ReaderStoppedError } from '../store/ranged.ts';
 import { releaseBuffer } from '../layer/apply-thread.ts';
 import type { ImageStores } from './stores.ts';
+import { platformOf } from './image-index.ts';
+import { hostPlatform, platformMatches } from '../oci/platform.ts';
 import { openLayerBlob } from './layer-blob.ts';
 import type { ImageSink, ImageSource, PutBlobOptions, RawManifest, TransferOptions } from './transfer.ts';
 import { settings } from '../config/index.ts';
@@ -61,6 +63,7 @@ interface Unpacking {
 export class StoreImageSink implements ImageSink {
   readonly description = 'local store';
   readonly written: ImageRecord[] = [];
+  private index: RawManifest | undefined;
 
   constructor(
     private readonly stores: ImageStores,
@@ -189,7 +192,10 @@ export class StoreImageSink implements ImageSink {
     const doc = JSON.parse(raw.bytes.toString()) as { manifests?: unknown };
     this.stores.lease.add('blob', [raw.digest]);
     await this.stores.content.put(raw.bytes, { expected: raw.digest });
-    if (doc.manifests) return; // an index: its images were written before it
+    if (doc.manifests) {
+      this.index = raw; // an index: its images were written before it (finish records it)
+      return;
+    }
     const manifest = manifestSchema.parse(doc);
     const config = imageConfigSchema.parse(JSON.parse((await this.stores.content.readBytes(manifest.config.digest)).toString()));
     const diffIds = config.rootfs.diff_ids;
@@ -230,6 +236,17 @@ export class StoreImageSink implements ImageSink {
   }
 
   async finish(root: RawManifest): Promise<void> {
+    // Every platform of an index came: the tags hold the multi-platform image.
+    if (this.index && this.index.digest === root.digest && this.written.length && this.opts.tags?.length) {
+      const tagged = this.written.find((r) => platformMatches(hostPlatform(), platformOf(r))) ?? this.written[0]!;
+      for (const t of this.opts.tags)
+        this.stores.images.putIndex(
+          t,
+          root.digest,
+          tagged.id,
+          this.written.map((r) => r.id),
+        );
+    }
     const last = this.written.at(-1);
     if (last && this.opts.repository && root.digest !== last.manifestDigest) {
       this.stores.images.put(last, [], [{ repository: this.opts.repository, digest: root.digest }]);

@@ -5,6 +5,7 @@
  */
 import { BerthError } from '../errors/index.ts';
 import { copyImage } from '../image/copy.ts';
+import { indexSource, localIndex } from '../image/image-index.ts';
 import { requireImageId } from '../image/resolve.ts';
 import { StoreImageSink } from '../image/store-transport.ts';
 import type { ImageStores } from '../image/stores.ts';
@@ -76,8 +77,22 @@ export async function pushImage(
     .map((d) => parseReference(d.repository))
     .filter((r) => r.registry === ref.registry)
     .map((r) => r.repository);
-  const source = await pushSource(stores, record, opts.compression ?? 'auto', opts.onMessage);
-  const result = await copyImage(source, new RegistrySink(client, ref, mountFrom), { signal: opts.signal, onProgress: opts.onProgress });
+  const compression = opts.compression ?? 'auto';
+  // A multi-platform image goes up as its index, with every child.
+  const index = localIndex(stores, name);
+  if (index)
+    stores.lease.add(
+      'image',
+      index.children.map((c) => c.id),
+    );
+  const source = index
+    ? await indexSource(
+        stores,
+        index,
+        await Promise.all(index.children.map(async (c) => ({ record: c, source: await pushSource(stores, c, compression, opts.onMessage) }))),
+      )
+    : await pushSource(stores, record, compression, opts.onMessage);
+  const result = await copyImage(source, new RegistrySink(client, ref, mountFrom), { signal: opts.signal, onProgress: opts.onProgress, allPlatforms: !!index });
   stores.images.put(record, [], [{ repository: repositoryName(ref), digest: result.root.digest }]);
   return { digest: result.root.digest, size: result.root.bytes.length };
 }

@@ -48,6 +48,7 @@ async function imageRefs(engine: GcDeps): Promise<{ blobs: Set<Digest>; layers: 
       problems.push(`image ${img.id}: cannot read its manifest or config (${(e as Error).message.split('\n')[0]})`);
     }
   }
+  for (const d of engine.images.indexes().digests) blobs.add(d); // a multi-platform image's index
   const cached = engine.buildCache.references();
   for (const d of cached.layers) {
     layers.add(d);
@@ -130,10 +131,11 @@ export async function pruneStore(engine: GcDeps, opts: { allImages?: boolean; ke
     engine.leases.drop(live.dead);
     const leased = live.names.get('image') ?? new Set<string>();
     const used = engine.containers.imageIds();
+    const children = engine.images.indexes().children; // a platform of a tagged multi-platform image is not dangling
     for (const img of opts.keepImages ? [] : engine.images.list()) {
       if (used.has(img.id) || leased.has(img.id)) continue;
       const tags = engine.images.tagsOf(img.id);
-      if (!opts.allImages && tags.length) continue;
+      if (!opts.allImages && (tags.length || children.has(img.id))) continue;
       if (opts.matches && !opts.matches({ created: img.created, labels: await labelsOf(engine, img.id) })) continue;
       untagged.push(...tags.map(familiarTag));
       engine.images.delete(img.id);

@@ -9,11 +9,14 @@ import type { Readable, Writable } from 'node:stream';
 import { importRootfs } from '../image/import.ts';
 import { familiarTag, imageHistory, inspectImage, type HistoryRow } from '../image/inspect.ts';
 import { normalizeName } from '../image/names.ts';
+import { indexChildFor, localIndex, platformOf } from '../image/image-index.ts';
 import { findImageId, loadImage, requireImageId } from '../image/resolve.ts';
+import { MediaType } from '../oci/mediatypes.ts';
+import { BerthError } from '../errors/index.ts';
 import { loadImages as loadArchive, saveImages as saveArchive } from '../image/save-load.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
-import { parsePlatform } from '../oci/platform.ts';
+import { formatPlatform, parsePlatform, platformMatches } from '../oci/platform.ts';
 import { recordEvent } from '../store/events.ts';
 import { familiarRepository, parseReference } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
@@ -35,8 +38,10 @@ export interface ImageSummary {
 /** Every image once per name, in the store's order; `repository` keeps only that repository's (or that name's) rows. */
 export function listImages(stores: Pick<ImageStores, 'images'>, opts: { repository?: string } = {}): ImageSummary[] {
   const rows: ImageSummary[] = [];
+  const { children } = stores.images.indexes();
   for (const img of stores.images.list()) {
     const tags = stores.images.tagsOf(img.id).map(familiarTag);
+    if (!tags.length && children.has(img.id)) continue; // a platform of a multi-platform image, listed under its tag
     const digest = stores.images.repoDigestsOf(img.id)[0]?.digest ?? '<none>';
     for (const t of tags.length ? tags : ['<none>:<none>']) {
       const i = t.lastIndexOf(':');
@@ -112,7 +117,8 @@ export function imageIdOf(stores: Pick<ImageStores, 'images'>, nameOrId: string)
 /** `tag SOURCE TARGET`: TARGET names the image SOURCE names. */
 export function tagImage(stores: Pick<ImageStores, 'images'>, source: string, target: string): void {
   const id = requireImageId(stores, source);
-  stores.images.tag(normalizeName(target), id);
+  const index = localIndex(stores, source);
+  stores.images.tag(normalizeName(target), id, index && { digest: index.digest, children: index.children.map((c) => c.id) });
   recordEvent('image', 'tag', id, { name: familiarTag(normalizeName(target)) });
 }
 
@@ -120,9 +126,26 @@ export function tagImage(stores: Pick<ImageStores, 'images'>, source: string, ta
 export async function inspectImages(
   stores: Pick<ImageStores, 'content' | 'images' | 'snapshots'>,
   names: readonly string[],
+  opts: { platform?: string } = {},
 ): Promise<Array<Record<string, unknown>>> {
+  const want = opts.platform ? parsePlatform(opts.platform) : undefined;
   const views = [];
-  for (const n of names) views.push(await inspectImage(stores, requireImageId(stores, n)));
+  for (const n of names) {
+    const id = requireImageId(stores, n);
+    const index = localIndex(stores, n);
+    if (want) {
+      // `--platform`: that platform's image, from a multi-platform image or as the image is.
+      const child = index ? indexChildFor(stores, n, want) : stores.images.get(id);
+      if (!child || (!index && !platformMatches(want, platformOf(child))))
+        throw new BerthError('NOT_FOUND', `image with reference ${n} was found but does not provide the specified platform (${formatPlatform(want)})`);
+      views.push(await inspectImage(stores, child.id));
+      continue;
+    }
+    const view = await inspectImage(stores, id);
+    // A multi-platform image is its index, as docker's containerd store shows it.
+    if (index) view.Descriptor = { mediaType: MediaType.OciIndex, digest: index.digest, size: (await stores.content.readBytes(index.digest)).length };
+    views.push(view);
+  }
   return views;
 }
 

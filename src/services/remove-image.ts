@@ -48,6 +48,7 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
       `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${users[0]!.slice(0, 12)} is using its referenced image ${id.slice(7, 19)}`,
     );
   }
+  const indexed = byName ? engine.images.indexOf(formatReference(withDefaultTag(parseReference(nameOrId)))) : undefined;
   for (const t of tags) {
     engine.images.untag(t);
     recordEvent('image', 'untag', id, { name: id });
@@ -58,5 +59,14 @@ export function removeImage(engine: RemoveImageDeps, nameOrId: string, opts: { f
   engine.images.delete(id);
   recordEvent('image', 'delete', id, { name: id });
   events.push({ Deleted: id });
+  // A multi-platform image goes whole: its other platforms, which nothing else names or uses.
+  const others = (indexed?.children ?? []).filter((c) => c !== id);
+  const stillIndexed = others.length ? engine.images.indexes().children : new Set<Digest>();
+  for (const c of others) {
+    if (engine.images.tagsOf(c).length || stillIndexed.has(c) || containersUsing(engine, c).length) continue;
+    engine.images.delete(c);
+    recordEvent('image', 'delete', c, { name: c });
+    events.push({ Deleted: c });
+  }
   return events;
 }

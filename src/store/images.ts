@@ -64,7 +64,11 @@ export class ImageRecords {
         )
         .run({ ...img, created: img.created ?? null, variant: img.variant ?? null });
       const tag = this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id');
-      for (const t of tags) tag.run(t, img.id);
+      const unindex = this.db.prepare('DELETE FROM image_indexes WHERE name = ?');
+      for (const t of tags) {
+        tag.run(t, img.id);
+        unindex.run(t);
+      }
       const rd = this.db.prepare('INSERT OR REPLACE INTO repo_digests (repository, digest, image_id) VALUES (?, ?, ?)');
       for (const d of repoDigests) rd.run(d.repository, d.digest, img.id);
     });
@@ -117,13 +121,54 @@ export class ImageRecords {
     }));
   }
 
-  tag(name: string, id: Digest): void {
-    this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, id);
+  /** Points `name` at an image; with `index`, the multi-platform image another tag holds comes along. */
+  tag(name: string, id: Digest, index?: { digest: Digest; children: readonly Digest[] }): void {
+    immediate(this.db, () => {
+      this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, id);
+      this.db.prepare('DELETE FROM image_indexes WHERE name = ?').run(name);
+      if (index) this.putIndexRows(name, index.digest, index.children);
+    });
   }
 
-  /** Removes a tag; returns whether it existed. */
+  /** Removes a tag (and the index it held); returns whether it existed. */
   untag(name: string): boolean {
-    return this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+    return immediate(this.db, () => {
+      this.db.prepare('DELETE FROM image_indexes WHERE name = ?').run(name);
+      return this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+    });
+  }
+
+  /**
+   * Makes `name` a multi-platform image: the tag points at `tagged` (one of the children, which
+   * are recorded already) and the index at `digest` lists them all.
+   */
+  putIndex(name: string, digest: Digest, tagged: Digest, children: readonly Digest[]): void {
+    immediate(this.db, () => {
+      this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, tagged);
+      this.db.prepare('DELETE FROM image_indexes WHERE name = ?').run(name);
+      this.putIndexRows(name, digest, children);
+    });
+  }
+
+  private putIndexRows(name: string, digest: Digest, children: readonly Digest[]): void {
+    const row = this.db.prepare('INSERT OR IGNORE INTO image_indexes (name, digest, image_id) VALUES (?, ?, ?)');
+    for (const c of children) row.run(name, digest, c);
+  }
+
+  /** The index a tag holds (a multi-platform image), and its children in this store. */
+  indexOf(name: string): { digest: Digest; children: Digest[] } | undefined {
+    const rows = this.db.prepare('SELECT digest, image_id FROM image_indexes WHERE name = ? ORDER BY rowid').all(name) as Array<{
+      digest: string;
+      image_id: string;
+    }>;
+    if (!rows.length) return undefined;
+    return { digest: rows[0]!.digest as Digest, children: rows.map((r) => r.image_id as Digest) };
+  }
+
+  /** Every index a tag holds, and the images that are children of one (not dangling though untagged). */
+  indexes(): { digests: Set<Digest>; children: Set<Digest> } {
+    const rows = this.db.prepare('SELECT digest, image_id FROM image_indexes').all() as Array<{ digest: string; image_id: string }>;
+    return { digests: new Set(rows.map((r) => r.digest as Digest)), children: new Set(rows.map((r) => r.image_id as Digest)) };
   }
 
   /** Forgets the image's digests at one repository (its last tag there is gone); returns the digests forgotten. */
@@ -138,6 +183,8 @@ export class ImageRecords {
   /** Deletes the image record and everything naming it. */
   delete(id: Digest): void {
     immediate(this.db, () => {
+      // An index without one of its children is not that image any more: its tags lose it.
+      this.db.prepare('DELETE FROM image_indexes WHERE name IN (SELECT name FROM image_indexes WHERE image_id = ?)').run(id);
       this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
       this.db.prepare('DELETE FROM repo_digests WHERE image_id = ?').run(id);
       this.db.prepare('DELETE FROM images WHERE id = ?').run(id);

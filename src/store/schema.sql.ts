@@ -1,5 +1,5 @@
 /** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -24,6 +24,13 @@ CREATE TABLE IF NOT EXISTS repo_digests (
   image_id TEXT NOT NULL REFERENCES images(id),
   PRIMARY KEY (repository, digest)
 );
+CREATE TABLE IF NOT EXISTS image_indexes ( -- a tag holding a multi-platform image: its index and the children stored here
+  name TEXT NOT NULL,                  -- the tag; tags.name points it at one child (the host's, else the first)
+  digest TEXT NOT NULL,                -- the OCI index in the content store
+  image_id TEXT NOT NULL REFERENCES images(id),
+  PRIMARY KEY (name, image_id)
+);
+CREATE INDEX IF NOT EXISTS image_indexes_by_image ON image_indexes(image_id);
 CREATE TABLE IF NOT EXISTS layers (
   diff_id TEXT PRIMARY KEY,
   size INTEGER NOT NULL                -- uncompressed tar bytes

@@ -153,8 +153,9 @@ async function postBuild(deps: ApiDeps, ctx: ApiContext): Promise<void> {
       },
     );
     const names = params.tags.map((t) => familiarName(withDefaultTag(parseReference(t))));
-    if (params.quiet) stream.write({ stream: `${result.image.id}\n` });
-    else output.finish(result.image.id, names);
+    const id = result.index?.digest ?? result.image.id; // a multi-platform build is its index
+    if (params.quiet) stream.write({ stream: `${id}\n` });
+    else output.finish(id, names);
     stream.end();
   } catch (e) {
     output.failed();

@@ -1,0 +1,159 @@
+/**
+ * `build --platform linux/amd64,linux/arm64`: one build per platform (arm64 under
+ * qemu-user-static, which the run-platform tests use too), an OCI index under the tag, `run
+ * --platform` picking its child, push as an index and pull by its digest, save and load.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { berthAsync, tempRoot } from '../helpers/berth.ts';
+import { busyboxRoot, busyboxTar } from '../helpers/busybox.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+
+const t = busyboxRoot('berth-multiplat-');
+const ctx = mkdtempSync(join(tmpdir(), 'berth-multiplat-ctx-'));
+let reg: TestRegistry | undefined;
+after(() => {
+  reg?.stop();
+  rmSync(ctx, { recursive: true, force: true });
+});
+
+const ok = (args: string[]): string => {
+  const r = t.run(args);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const runOn = (platform: string, image: string, ...cmd: string[]) => ok(['run', '--rm', '--network', 'none', '--platform', platform, image, ...cmd]);
+
+/** A Dockerfile in its own dir beside the busybox tars (a build's context). */
+function dockerfile(name: string, text: string): string {
+  writeFileSync(join(ctx, name), text);
+  return join(ctx, name);
+}
+
+const TWO_STAGE = `FROM --platform=$BUILDPLATFORM bbmulti:1 AS gen
+RUN uname -m > /built-on && cat /proc/sys/kernel/random/uuid > /once
+FROM bbmulti:1
+ARG TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT BUILDPLATFORM BUILDOS BUILDARCH
+COPY --from=gen /built-on /once /
+RUN echo "$TARGETPLATFORM|$TARGETOS|$TARGETARCH|$TARGETVARIANT|$BUILDPLATFORM|$BUILDOS|$BUILDARCH|$(uname -m)" > /env
+`;
+
+let indexDigest = '';
+
+before(() => {
+  copyFileSync(busyboxTar(), join(ctx, 'bb-amd64.tar'));
+  copyFileSync(busyboxTar('arm64'), join(ctx, 'bb-arm64.tar'));
+});
+
+describe('build --platform with several platforms', () => {
+  it('builds a base image from scratch per platform into one index under the tag', () => {
+    const df = dockerfile('Dockerfile.base', 'FROM scratch\nARG TARGETARCH\nADD bb-${TARGETARCH}.tar /\n');
+    const id = ok(['build', '-q', '--platform', 'linux/amd64,linux/arm64', '-t', 'bbmulti:1', '-f', df, ctx]).trim();
+    assert.equal(
+      ok(['image', 'inspect', '-f', '{{.Descriptor.mediaType}} {{.Descriptor.digest}} {{.Architecture}}', 'bbmulti:1']),
+      `application/vnd.oci.image.index.v1+json ${id} amd64\n`,
+    );
+    assert.equal(ok(['image', 'inspect', '--platform', 'linux/arm64', '-f', '{{.Os}}/{{.Architecture}}', 'bbmulti:1']), 'linux/arm64\n');
+    // One row for the image, not one per platform.
+    assert.deepEqual(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').filter(Boolean).sort(), ['bb:1', 'bbmulti:1']);
+  });
+
+  it('runs a FROM --platform=$BUILDPLATFORM stage once, natively, and each platform stage with its TARGET* args', () => {
+    const df = dockerfile('Dockerfile.two', TWO_STAGE);
+    const r = t.run(['build', '--progress', 'plain', '--no-cache', '--network', 'none', '--platform', 'linux/amd64,linux/arm64', '-t', 'app:1', '-f', df, ctx]);
+    assert.equal(r.code, 0, r.stderr);
+    indexDigest = /writing image (sha256:[a-f0-9]{64}) done/.exec(r.stderr)?.[1] ?? '';
+    assert.ok(indexDigest, r.stderr);
+    assert.equal(runOn('linux/amd64', 'app:1', 'uname', '-m'), 'x86_64\n');
+    assert.equal(runOn('linux/arm64', 'app:1', 'uname', '-m'), 'aarch64\n');
+    assert.equal(runOn('linux/amd64', 'app:1', 'cat', '/env'), 'linux/amd64|linux|amd64||linux/amd64|linux|amd64|x86_64\n');
+    assert.equal(runOn('linux/arm64', 'app:1', 'cat', '/env'), 'linux/arm64|linux|arm64||linux/amd64|linux|amd64|aarch64\n');
+    // The build stage ran on the build platform, once (with --no-cache): both platforms copied the same file.
+    assert.equal(runOn('linux/arm64', 'app:1', 'cat', '/built-on'), 'x86_64\n');
+    assert.equal(runOn('linux/arm64', 'app:1', 'cat', '/once'), runOn('linux/amd64', 'app:1', 'cat', '/once'));
+    assert.match(r.stderr, /\[linux\/arm64 stage-1 3\/3\] RUN echo/);
+  });
+
+  it('keeps the other platforms through an image prune', () => {
+    ok(['image', 'prune', '-f']);
+    assert.equal(runOn('linux/arm64', 'app:1', 'uname', '-m'), 'aarch64\n');
+  });
+
+  it('refuses unknown and duplicate platforms, and a base image without the platform', () => {
+    const df = dockerfile('Dockerfile.hostile', 'FROM bbmulti:1\nRUN true\n');
+    const cases: Array<[string, RegExp]> = [
+      ['linux/foo', /failed to parse platform linux\/foo: .*unknown operating system or architecture/],
+      ['plan9/amd64', /unknown operating system or architecture/],
+      ['linux/amd64,linux/amd64', /duplicate platform linux\/amd64/],
+      ['linux/arm64,linux/aarch64/v8', /duplicate platform linux\/arm64/],
+      ['linux/amd64,', /invalid platform/],
+      ['linux/amd64,linux/s390x', /bbmulti:1 was found but does not provide the specified platform \(linux\/s390x\)/],
+    ];
+    for (const [platform, want] of cases) {
+      const r = t.run(['build', '-q', '--network', 'none', '--platform', platform, '-t', 'hostile:1', '-f', df, ctx]);
+      assert.notEqual(r.code, 0, platform);
+      assert.match(r.stderr, want, platform);
+    }
+    assert.equal(t.run(['image', 'inspect', 'hostile:1']).code, 1);
+  });
+
+  it('pushes the index with every child; a pull by its digest into a fresh root gets the same index', async () => {
+    reg = await startRegistry();
+    const name = `${reg.host}/multi/app:1`;
+    ok(['tag', 'app:1', name]);
+    const push = ok(['push', name]);
+    const pushed = /digest: (sha256:[a-f0-9]{64})/.exec(push)?.[1];
+    assert.ok(pushed, push);
+    const res = await fetch(`http://${reg.host}/v2/multi/app/manifests/1`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+    assert.equal(res.headers.get('docker-content-digest'), pushed);
+    const index = (await res.json()) as { mediaType: string; manifests: Array<{ platform: { architecture: string } }> };
+    assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json');
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
+    const fresh = tempRoot('berth-multiplat-pull-');
+    try {
+      const byDigest = `${reg.host}/multi/app@${pushed}`;
+      const pull = await berthAsync(fresh.root, ['pull', byDigest]);
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.match(pull.stdout, new RegExp(`Digest: ${pushed}`));
+      assert.match((await berthAsync(fresh.root, ['image', 'inspect', '-f', '{{json .RepoDigests}}', byDigest])).stdout, new RegExp(pushed!));
+      const arm = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--platform', 'linux/arm64', byDigest, 'uname', '-m']);
+      assert.equal(arm.stdout, 'aarch64\n', arm.stderr);
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
+  it('save and load keep every platform of the image; rmi removes them all', () => {
+    const archive = join(ctx, 'app.tar');
+    ok(['save', '-o', archive, 'app:1']);
+    const fresh = tempRoot('berth-multiplat-load-');
+    try {
+      const load = fresh.run(['load', '-i', archive]);
+      assert.equal(load.code, 0, load.stderr);
+      assert.equal(load.stdout, 'Loaded image: app:1\n');
+      assert.equal(fresh.run(['image', 'inspect', '-f', '{{.Descriptor.digest}} {{.Architecture}}', 'app:1']).stdout, `${indexDigest} amd64\n`);
+      const arm = fresh.run(['run', '--rm', '--network', 'none', '--platform', 'linux/arm64', '--pull', 'never', 'app:1', 'cat', '/env']);
+      assert.equal(arm.stdout, 'linux/arm64|linux|arm64||linux/amd64|linux|amd64|aarch64\n', arm.stderr);
+      // The archive is a docker-archive too: its manifest.json lists each platform, the names on the host's.
+      const listed = JSON.parse(execFileSync('tar', ['-xOf', archive, 'manifest.json']).toString()) as Array<{ RepoTags: string[] }>;
+      assert.deepEqual(
+        listed.map((m) => m.RepoTags),
+        [['app:1'], []],
+      );
+      // rmi takes the multi-platform image whole.
+      const rmi = fresh.run(['rmi', 'app:1']);
+      assert.equal(rmi.code, 0, rmi.stderr);
+      assert.equal(rmi.stdout.match(/^Deleted: sha256:/gm)?.length, 2, rmi.stdout);
+      assert.equal(fresh.run(['images', '-aq']).stdout, '');
+    } finally {
+      fresh.cleanup();
+    }
+  });
+});
