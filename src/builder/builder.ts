@@ -84,6 +84,7 @@ export async function build(engine: BuilderDeps, opts: BuildOptions): Promise<Bu
     background: (work) => void started.push(work.catch(() => undefined)),
     mountEnv: {
       cacheDir: join(engine.root, 'build-cache-mounts'),
+      leaseCacheMount: (name) => engine.lease.add('cachemount', [name]),
       secrets: opts.secrets,
       contextDir: opts.contextDir ?? tmpDir,
       rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs,
