@@ -21,7 +21,8 @@ export function parseKeepStorage(v: string): number {
 /** The `Deleted build cache objects:` section and the total, as docker prints them. */
 export function buildCacheReport(r: { deleted: readonly string[]; reclaimedBytes: number }, total = true): string {
   const ids = r.deleted.length ? `Deleted build cache objects:\n${r.deleted.map((id) => `${id}\n`).join('')}\n` : '';
-  return total ? `${ids}Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n` : ids;
+  // docker prints the total with go-units' HumanSize: 4 significant digits.
+  return total ? `${ids}Total reclaimed space: ${humanSize(r.reclaimedBytes, 4)}\n` : ids;
 }
 
 export function builderPrune(): Command {

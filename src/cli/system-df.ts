@@ -32,9 +32,12 @@ const BUILD_CACHE_CONTEXT: RowContext = {
 };
 const DF_CONTAINERS_CONTEXT: RowContext = { ...PS_CONTEXT, ps: false };
 
+/** go-units' HumanSize (4 significant digits), where docker's df prints it rather than its 3-digit form. */
+const bigSize = (bytes: number) => humanSize(bytes, 4);
+
 /** docker's `N (P%)`, for the three kinds whose reclaimable part it shows as a share. */
 function share(reclaimable: number, total: number): string {
-  return total > 0 ? `${humanSize(reclaimable)} (${Math.floor((reclaimable * 100) / total)}%)` : humanSize(reclaimable);
+  return total > 0 ? `${bigSize(reclaimable)} (${Math.floor((reclaimable * 100) / total)}%)` : bigSize(reclaimable);
 }
 
 const shortId = (id: string, trunc: boolean) => (trunc ? id.replace(/^sha256:/, '').slice(0, 12) : id);
@@ -55,11 +58,11 @@ function verboseRows(detail: Row, trunc: boolean): { Images: Row[]; Containers: 
       Digest: '<none>',
       ID: shortId(String(i.Id), trunc),
       Repository: first ? first.slice(0, colon) : '<none>',
-      SharedSize: shared === -1 ? 'N/A' : humanSize(shared),
+      SharedSize: shared === -1 ? 'N/A' : bigSize(shared),
       Size: humanSize(size),
       Tag: first ? first.slice(colon + 1) : '<none>',
-      UniqueSize: shared === -1 ? 'N/A' : humanSize(size - shared),
-      VirtualSize: humanSize(size),
+      UniqueSize: shared === -1 ? 'N/A' : bigSize(size - shared),
+      VirtualSize: bigSize(size),
     };
   });
   const containers = list(detail.Containers).map((c) => {
@@ -92,7 +95,7 @@ function verboseRows(detail: Row, trunc: boolean): { Images: Row[]; Containers: 
       Mountpoint: String(v.Mountpoint),
       Name: String(v.Name),
       Scope: String(v.Scope),
-      Size: u.Size === undefined ? 'N/A' : humanSize(Number(u.Size)),
+      Size: u.Size === undefined ? 'N/A' : bigSize(Number(u.Size)),
     };
   });
   // Oldest use first, as docker sorts them.
@@ -164,7 +167,7 @@ function verboseText(detail: Row, format: string | undefined): string {
     `${TABLES.Images.title}\n\n${section('Images')}`,
     `\n${TABLES.Containers.title}\n\n${section('Containers')}`,
     `\n${TABLES.Volumes.title}\n\n${section('Volumes')}`,
-    `\nBuild cache usage: ${humanSize(Number(detail.BuilderSize ?? 0))}\n\n${section('BuildCache')}`,
+    `\nBuild cache usage: ${bigSize(Number(detail.BuilderSize ?? 0))}\n\n${section('BuildCache')}`,
   ].join('');
 }
 
@@ -174,8 +177,8 @@ export async function systemDfText(engine: Engine, o: { verbose?: boolean; forma
   if (o.verbose) return verboseText(detail, o.format);
   const rows = summarizeDiskUsage(detail).map((u) => ({
     Active: String(u.active),
-    Reclaimable: u.type === 'Build Cache' ? humanSize(u.reclaimable) : share(u.reclaimable, u.bytes),
-    Size: humanSize(u.bytes),
+    Reclaimable: u.type === 'Build Cache' ? bigSize(u.reclaimable) : share(u.reclaimable, u.bytes),
+    Size: bigSize(u.bytes),
     TotalCount: String(u.total),
     Type: u.type,
   }));
