@@ -78,7 +78,10 @@ export function selectForPrune(records: readonly CacheRecord[], opts: BuildCache
 }
 
 export async function pruneBuildCache(engine: BuildCachePruneDeps, opts: BuildCachePruneOptions = {}): Promise<BuildCachePruneReport> {
-  const records = await listBuildCache(engine, await measureStore(engine), engine.leases.read());
+  // Only what the cache holds alone is measured: a shared record's size frees nothing.
+  const held = await imageHoldings(engine);
+  const own = new Set<string>(engine.buildCache.steps().flatMap((st) => (held.layers.has(st.diffId) ? [] : [st.diffId])));
+  const records = await listBuildCache(engine, await measureStore(engine, own), engine.leases.read());
   const chosen = selectForPrune(records, opts);
   const deleted: string[] = [];
   const trash: string[] = [];

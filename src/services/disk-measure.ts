@@ -45,10 +45,11 @@ export interface StoreUsage {
   layerDir(diffId: Digest): number;
 }
 
-export async function measureStore(deps: Pick<ImageStores, 'content' | 'images' | 'snapshots'>): Promise<StoreUsage> {
+/** Measures the store; with `only`, just those layers' dirs (the others then count 0 bytes). */
+export async function measureStore(deps: Pick<ImageStores, 'content' | 'images' | 'snapshots'>, only?: ReadonlySet<string>): Promise<StoreUsage> {
   const blobs = new Map<string, number>();
   for await (const b of deps.content.walk()) blobs.set(b.digest, b.size);
-  const layers = (await deps.snapshots.walk()).layers;
+  const layers = (await deps.snapshots.walk()).layers.filter((l) => !only || only.has(l.name));
   const measured = await duBytes(layers.map((l) => l.path));
   const dirs = new Map(layers.map((l) => [l.name, measured.get(l.path) ?? 0]));
   const blobsOf = new Map<string, Digest[]>();
