@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { build, type BuildOptions, type BuildResult } from '../builder/builder.ts';
 import { BerthError } from '../errors/index.ts';
 import { isTarArchive } from '../layer/magic.ts';
-import { type BuildCachePruneDeps, keepCacheInBudget } from './build-cache.ts';
+import { type BuildCachePruneDeps, cacheBudget, keepCacheInBudget } from './build-cache.ts';
 
 export { StepExitError } from '../builder/run-step.ts';
 
@@ -58,7 +58,8 @@ export type BuildDeps = Parameters<typeof build>[0] & BuildCachePruneDeps;
  * cache is held to its budget (build-cache.ts), as BuildKit's garbage collection does.
  */
 export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
+  const budget = cacheBudget(deps.root); // a bad setting fails the build before it begins
   const result = await build(deps, opts);
-  await keepCacheInBudget(deps);
+  await keepCacheInBudget(deps, budget);
   return result;
 }

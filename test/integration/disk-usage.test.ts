@@ -268,3 +268,36 @@ describe('system df and the prunes, held to du', () => {
     }
   });
 });
+
+describe('the automatic cache budget', () => {
+  const b = tempRoot('berth-df-budget-');
+  after(() => b.cleanup());
+
+  it('after a build over budget, the least recently used records go; what the build used stays', () => {
+    assert.equal(b.run(['import', busyboxTar(), 'bb:1']).code, 0);
+    const dir = (name: string, target: string) => {
+      const d = join(b.root, `ctx-${name}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'Dockerfile'), `FROM bb:1\nRUN --mount=type=cache,target=${target} head -c 200000 /dev/zero > ${target}/f && echo ${name} > /n\n`);
+      return d;
+    };
+    assert.equal(b.run(['build', '-q', dir('old', '/old')]).code, 0);
+    const mounts = () => readdirSync(join(b.root, 'build-cache-mounts')).length;
+    assert.equal(mounts(), 1);
+    // Under a generous budget nothing goes.
+    const roomy = b.run(['build', '-q', dir('roomy', '/roomy')], { env: { BERTH_BUILDER_KEEP_STORAGE: '1g' } });
+    assert.equal(roomy.code, 0, roomy.stderr);
+    assert.equal(mounts(), 2);
+    // A 100 kB budget: the older cache mounts go, the one this build used stays.
+    const tight = b.run(['build', '-q', dir('new', '/new')], { env: { BERTH_BUILDER_KEEP_STORAGE: '100k' } });
+    assert.equal(tight.code, 0, tight.stderr);
+    assert.equal(mounts(), 1);
+    const v = b.run(['system', 'df', '-v', '--format', '{{range .BuildCache}}{{.CacheType}} {{.Size}}\n{{end}}']).stdout;
+    assert.equal(v.match(/^exec\.cachemount /gm)?.length, 1, v);
+    assert.match(v, /^exec\.cachemount 20\dkB$/m);
+    const bad = b.run(['build', '-q', dir('bad', '/bad')], { env: { BERTH_BUILDER_KEEP_STORAGE: 'plenty' } });
+    assert.equal(bad.code, 1, 'a build fails with 1, as docker build does');
+    assert.match(bad.stderr, /BERTH_BUILDER_KEEP_STORAGE="plenty"/);
+    assert.equal(mounts(), 1, 'refused before the build began');
+  });
+});
