@@ -155,6 +155,7 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
     background: (work) => void started.push(work.catch(() => undefined)),
     mountEnv: {
       cacheDir: join(engine.root, 'build-cache-mounts'),
+      leaseCacheMount: (name) => engine.lease.add('cachemount', [name]),
       secrets: opts.secrets,
       contextDir: opts.contextDir ?? tmpDir,
       rootfsOf: async (from) => (await rootfsOf(from, true)).rootfs,

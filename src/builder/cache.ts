@@ -29,6 +29,7 @@ export async function cacheLookup(engine: BuilderDeps, key: string): Promise<Cac
   const row = cacheRow(engine, key);
   if (!row) return undefined;
   const hit = row.layer;
+  engine.lease.add('layer', [hit.diffId]); // before the look: a prune either keeps the layer or is done with it
   if (!(await engine.snapshots.stat(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
   const now = Date.now();
   if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.buildCache.touch(key, now);

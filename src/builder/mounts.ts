@@ -4,7 +4,7 @@
  * a file outside the rootfs, so their bytes never reach a layer or the history), and ssh agent
  * sockets (ssh.ts), forwarded the same way.
  */
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { closeFd, hostPathOf, openInRoot, openRoot } from '../sys/in-root.ts';
@@ -16,6 +16,8 @@ import { relaySocket, type SshAgents } from './ssh.ts';
 export interface MountEnv {
   /** Where cache mounts live: `<root>/build-cache-mounts`. */
   readonly cacheDir: string;
+  /** Names a cache mount dir this build is about to use in its lease, so no prune takes it meanwhile. */
+  readonly leaseCacheMount?: (name: string) => void;
   /** Per-step private dir for secret files. */
   readonly secretDir: string;
   readonly secrets: ReadonlyMap<string, Buffer>;
@@ -65,8 +67,12 @@ export async function resolveRunMounts(specs: readonly RunMount[], env: MountEnv
     switch (m.type) {
       case 'cache': {
         const id = m.id ?? target;
-        const dir = join(env.cacheDir, createSha256().update(id).digest('hex').slice(0, 32));
+        const name = createSha256().update(id).digest('hex').slice(0, 32);
+        const dir = join(env.cacheDir, name);
+        env.leaseCacheMount?.(name); // before the dir is looked for: a prune either sees the name or is done with the dir
         await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
+        const now = new Date();
+        await utimes(dir, now, now); // its last use, which the cache budget and `builder prune --filter until` go by
         if (m.uid !== undefined || m.gid !== undefined) await chown(dir, m.uid ?? 0, m.gid ?? 0);
         if (m.mode !== undefined) await chmod(dir, m.mode);
         await env.onCacheMount?.(id, dir, m.sharing ?? 'shared');

@@ -6,9 +6,10 @@ import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
 import { systemBoot } from './system-boot.ts';
+import { systemDf } from './system-df.ts';
 import { imagePrune, systemPrune } from './prune.ts';
 import { imageExplain } from './image-explain.ts';
-import { ago, DISK_USAGE_CONTEXT, formatRows, goTime, HISTORY_CONTEXT, humanSize, IMAGES_CONTEXT } from './format.ts';
+import { ago, formatRows, goTime, HISTORY_CONTEXT, humanSize, IMAGES_CONTEXT } from './format.ts';
 
 export function register(program: Command): void {
   program
@@ -252,32 +253,4 @@ function systemCheck() {
     // Leftovers are not damage (a failed pull keeps its partial download to resume): exit 0.
     out(r.leftovers.length ? `store is consistent; ${r.leftovers.length} leftover(s) that \`berth system prune\` removes\n` : 'store is consistent\n');
   });
-}
-
-function systemDf() {
-  return new Command('df')
-    .description('Show disk usage')
-    .option('--format <format>')
-    .action(async (o: { format?: string }, cmd: Command) => {
-      const engine = await getEngine(cmd);
-      const { diskUsage } = await import('../services/system.ts');
-      const rows = diskUsage(engine).map((u) => ({
-        Type: u.type,
-        TotalCount: u.total,
-        Active: u.active,
-        Size: humanSize(u.bytes),
-        Reclaimable: humanSize(u.reclaimable),
-      }));
-      out(
-        formatRows(
-          o.format,
-          rows,
-          {
-            headers: ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
-            cells: (r) => [r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable].map(String),
-          },
-          DISK_USAGE_CONTEXT,
-        ),
-      );
-    });
 }

@@ -4,10 +4,9 @@
  * is `ps`) is made that verb before parsing (groups.ts); it is registered here too, so help
  * and completion list it. This file registers last and adds only what no group file did.
  */
-import { confirm } from './prompt.ts';
 import type { Command } from 'commander';
-import { getEngine, group, out } from './context.ts';
-import { humanSize } from './format.ts';
+import { builderPrune } from './builder-prune.ts';
+import { group } from './context.ts';
 import { FORWARDS } from './forms.ts';
 
 /** docker 28's descriptions of the verbs the management forms stand for. */
@@ -97,20 +96,5 @@ export function register(program: Command): void {
   for (const name of Object.keys(FORWARDS)) registerForwards(program, name);
 
   const builder = group(program, 'builder', GROUP_DESCRIPTIONS.builder);
-  if (!findSub(builder, 'prune')) {
-    builder
-      .command('prune')
-      .description('Remove build cache')
-      .option('-a, --all', 'remove all unused build cache, not just dangling ones')
-      .option('-f, --force', 'do not prompt for confirmation')
-      .action(async (o: { all?: boolean; force?: boolean }, cmd: Command) => {
-        const warning = o.all ? 'WARNING! This will remove all build cache.' : 'WARNING! This will remove all dangling build cache.';
-        if (!o.force && !(await confirm(`${warning}\nAre you sure you want to continue?`))) return;
-        const engine = await getEngine(cmd);
-        const { pruneBuildCache } = await import('../services/build-cache.ts');
-        const r = await pruneBuildCache(engine, { all: o.all });
-        if (r.deleted.length) out(`Deleted build cache objects:\n${r.deleted.map((k) => `${k.replace(/^sha256:/, '').slice(0, 25)}\n`).join('')}\n`);
-        out(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
-      });
-  }
+  if (!findSub(builder, 'prune')) builder.addCommand(builderPrune());
 }

@@ -10,6 +10,7 @@ import { getEngine, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
 import { humanSize } from './format.ts';
 import { confirm } from './prompt.ts';
+import { buildCacheReport } from './builder-prune.ts';
 
 type PruneFlags = { force?: boolean; all?: boolean; volumes?: boolean; filter?: string[] };
 
@@ -128,13 +129,17 @@ export function systemPrune(): Command {
       const volumes = o.volumes ? await (await import('../services/volumes.ts')).pruneVolumes(engine, { filters }) : { removed: [], bytes: 0 };
       const r = await (await import('../services/gc.ts')).pruneStore(engine, { allImages: selection.all, matches: selection.matches });
       for (const w of r.warnings) process.stderr.write(`WARNING: could not remove ${w}\n`);
+      // The build cache last, with the images it shared gone: docker passes it the `until` filter only.
+      const cacheFilters = new Map([...filters].filter(([k]) => k === 'until'));
+      const cache = await (await import('../services/build-cache.ts')).pruneBuildCache(engine, { all: o.all, filters: cacheFilters });
       out(
         section('Deleted Containers', containers) +
           section('Deleted Networks', networks) +
           section('Deleted Volumes', volumes.removed) +
           section('Deleted Images', [...r.untagged.map((t) => `untagged: ${t}`), ...r.deletedImages.map((d) => `deleted: ${d}`)]) +
+          buildCacheReport(cache, false) +
           (r.leftovers ? `Removed ${r.leftovers} leftover(s) of interrupted work\n\n` : '') +
-          `Total reclaimed space: ${humanSize(r.reclaimedBytes + volumes.bytes)}\n`,
+          `Total reclaimed space: ${humanSize(r.reclaimedBytes + volumes.bytes + cache.reclaimedBytes)}\n`,
       );
     },
     (o) => {

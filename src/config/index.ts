@@ -113,6 +113,19 @@ const interfaceName: Kind<string> = {
 
 const MiB = 1 << 20;
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+
+/** A byte size as docker's flags take it (go-units RAMInBytes): `10GB`, `512m`, `1.5g`, `1048576`; binary units. */
+const size: Kind<number> = {
+  name: 'size',
+  expected: 'a size such as 10GB, 512m or a number of bytes',
+  parse: (raw) => {
+    const m = /^(\d{1,20}(?:\.\d{1,20})?) ?([kmgtp])?i?b?$/i.exec(raw);
+    const n = m ? Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!) : Number.NaN;
+    return Number.isSafeInteger(n) ? n : undefined;
+  },
+};
+
 /** Every setting, by the name the code reads it under. */
 const DEFINITIONS = {
   stateRoot: {
@@ -138,6 +151,15 @@ const DEFINITIONS = {
     audience: 'users',
     defaultText: 'overlay where overlayfs mounts, else native; recorded in the state root at its first use',
     about: 'The snapshot driver of a new state root. A root keeps the driver it was made with.',
+  },
+  builderKeepStorage: {
+    variable: 'BERTH_BUILDER_KEEP_STORAGE',
+    kind: size,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: '10% of the file system that holds the state root',
+    about:
+      "The build cache's budget (BuildKit's `gc.keepStorage`): after a build, the least recently used cache records go until the cache is under it. `0` turns the automatic clean-up off.",
   },
   runc: {
     variable: 'BERTH_RUNC',

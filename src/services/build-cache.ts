@@ -1,38 +1,147 @@
 /**
- * `builder prune`: drops build cache entries, then the layers only they kept. "Dangling" cache,
- * which a prune without `all` removes, is an entry whose layer no image has: dropping it frees
- * space, where an entry that shares an image's layer frees nothing; so is an entry naming a
- * build's image config that no image has any more.
+ * `builder prune` and the automatic cache budget: removes build cache records
+ * (build-cache-usage.ts), then the layers and blobs only they kept (gc.ts).
+ *
+ * As BuildKit's prune: without `all`, a record an image shares (removing it frees nothing)
+ * stays; `until` keeps what was used more recently; `keepStorage` removes the least recently
+ * used records only until the cache is under that many bytes. A record a live build uses
+ * (named by its lease) is never removed, and the removal itself happens in the metadata's
+ * write lock, where a build names what it is about to use (store/leases.ts).
  */
-import { loadImage } from '../image/resolve.ts';
+import { mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { settings } from '../config/index.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
+import type { FileHashRecords } from '../store/file-hashes.ts';
+import { randomHex } from '../sys/crypto.ts';
+import { type BuildCacheUsageDeps, type CacheRecord, cacheBytes, cacheMountsDir, imageHoldings, listBuildCache } from './build-cache-usage.ts';
+import { duBytes, measureStore } from './disk-measure.ts';
+import { anyValue, boolFilter, checkFilterKeys, type FilterArgs, invalidValue, NO_FILTERS } from './filters/args.ts';
+import { untilCutoff } from './filters/time.ts';
 import { type GcDeps, pruneStore } from './gc.ts';
 
-export interface BuildCachePruneDeps extends GcDeps {
-  readonly buildCache: Pick<BuildCacheRecords, 'references' | 'steps' | 'keys' | 'configOf' | 'delete'>;
+export interface BuildCachePruneDeps extends GcDeps, BuildCacheUsageDeps {
+  readonly buildCache: Pick<BuildCacheRecords, 'references' | 'steps' | 'keys' | 'configOf' | 'entryTimes' | 'delete'>;
+  readonly fileHashes: Pick<FileHashRecords, 'count' | 'clear'>;
+}
+
+export interface BuildCachePruneOptions {
+  /** Shared records too (docker's `-a`). */
+  readonly all?: boolean;
+  /** docker's build cache filters: `until` (or `unused-for`), `id`, `type`, `description`, `shared`, `private`, `inuse`. */
+  readonly filters?: FilterArgs;
+  /** Bytes of cache to keep: the least recently used records go until the rest fits. */
+  readonly keepStorage?: number;
 }
 
 export interface BuildCachePruneReport {
-  /** The cache keys of the entries removed. */
+  /** The ids of the records removed. */
   readonly deleted: string[];
   readonly reclaimedBytes: number;
 }
 
-export async function pruneBuildCache(engine: BuildCachePruneDeps, opts: { all?: boolean } = {}): Promise<BuildCachePruneReport> {
-  const images = await Promise.all(engine.images.list().map((r) => loadImage(engine, r.id).catch(() => undefined)));
-  const inImages = new Set<string>(images.flatMap((img) => img?.config.rootfs.diff_ids ?? []));
+export const BUILD_CACHE_FILTER_KEYS = ['until', 'unused-for', 'id', 'type', 'description', 'shared', 'private', 'inuse'] as const;
+
+/** Which records the filters take; checked before anything is removed. */
+export function buildCacheMatcher(args: FilterArgs): (r: CacheRecord) => boolean {
+  checkFilterKeys(args, BUILD_CACHE_FILTER_KEYS);
+  if (args.has('until') && args.has('unused-for')) throw invalidValue('until', [...(args.get('until') ?? []), ...(args.get('unused-for') ?? [])]);
+  const cutoff = untilCutoff(args.has('unused-for') ? new Map([['until', args.get('unused-for')!]]) : args);
+  const shared = boolFilter(args, 'shared');
+  const priv = boolFilter(args, 'private');
+  const inUse = boolFilter(args, 'inuse');
+  return (r) =>
+    (cutoff === undefined || (r.lastUsedMs || r.createdMs) < cutoff) &&
+    anyValue(args, 'id', (v) => r.id.startsWith(v)) &&
+    anyValue(args, 'type', (v) => r.type === v) &&
+    anyValue(args, 'description', (v) => r.description.includes(v)) &&
+    (shared === undefined || r.shared === shared) &&
+    (priv === undefined || !r.shared === priv) &&
+    (inUse === undefined || r.inUse === inUse);
+}
+
+/** The records a prune with these options removes, least recently used first. */
+export function selectForPrune(records: readonly CacheRecord[], opts: BuildCachePruneOptions): CacheRecord[] {
+  const matches = buildCacheMatcher(opts.filters ?? NO_FILTERS);
+  const candidates = records
+    .filter((r) => !r.inUse && (opts.all || !r.shared) && matches(r))
+    .sort((a, b) => (a.lastUsedMs || a.createdMs) - (b.lastUsedMs || b.createdMs));
+  if (opts.keepStorage === undefined) return candidates;
+  let total = cacheBytes(records);
+  const out: CacheRecord[] = [];
+  for (const r of candidates) {
+    if (total <= opts.keepStorage) break;
+    out.push(r);
+    if (!r.shared) total -= r.size;
+  }
+  return out;
+}
+
+export async function pruneBuildCache(engine: BuildCachePruneDeps, opts: BuildCachePruneOptions = {}): Promise<BuildCachePruneReport> {
+  // Only what the cache holds alone is measured: a shared record's size frees nothing.
+  const held = await imageHoldings(engine);
+  const own = new Set<string>(engine.buildCache.steps().flatMap((st) => (held.layers.has(st.diffId) ? [] : [st.diffId])));
+  const records = await listBuildCache(engine, await measureStore(engine, own), engine.leases.read());
+  const chosen = selectForPrune(records, opts);
   const deleted: string[] = [];
-  for (const step of engine.buildCache.steps()) {
-    if (!opts.all && inImages.has(step.diffId)) continue;
-    if (engine.buildCache.delete(step.key)) deleted.push(step.key);
-  }
-  // The entries that name a whole build's image config: dangling once no image has that config.
-  const imageIds = new Set<string>(engine.images.list().map((r) => r.id));
-  for (const key of engine.buildCache.keys()) {
-    const config = engine.buildCache.configOf(key);
-    if (!config || (!opts.all && imageIds.has(config))) continue;
-    if (engine.buildCache.delete(key)) deleted.push(key);
-  }
-  const swept = await pruneStore(engine, { keepImages: true });
-  return { deleted, reclaimedBytes: swept.reclaimedBytes };
+  const trash: string[] = [];
+  let mountBytes = 0;
+  mkdirSync(join(engine.root, 'tmp'), { recursive: true, mode: 0o700 });
+  await engine.metadata.writeLocked(async () => {
+    // Leases named since the records were listed: a build that began meanwhile keeps what it uses.
+    const live = engine.leases.read();
+    const named = (kind: 'layer' | 'cachemount' | 'blob', name: string) => live.names.get(kind)?.has(name) ?? false;
+    for (const r of chosen) {
+      const s = r.source;
+      if (s.kind === 'row') {
+        if ((s.diffId && named('layer', s.diffId)) || (s.config && named('blob', s.config))) continue;
+        if (engine.buildCache.delete(s.key)) deleted.push(r.id);
+      } else if (s.kind === 'mount') {
+        const name = s.dir.slice(s.dir.lastIndexOf('/') + 1);
+        if (named('cachemount', name)) continue;
+        // Renamed away inside the lock (a build that comes next makes a fresh dir), deleted after it.
+        const away = join(engine.root, 'tmp', `rm-cachemount-${randomHex(8)}`);
+        try {
+          renameSync(s.dir, away);
+        } catch {
+          continue; // gone already
+        }
+        trash.push(away);
+        mountBytes += r.size;
+        deleted.push(r.id);
+      } else {
+        engine.fileHashes.clear();
+        deleted.push(r.id);
+      }
+    }
+  });
+  for (const dir of trash) rmSync(dir, { recursive: true, force: true });
+  const swept = deleted.length ? await pruneStore(engine, { keepImages: true }) : { reclaimedBytes: 0 };
+  return { deleted, reclaimedBytes: swept.reclaimedBytes + mountBytes };
+}
+
+/**
+ * The cache budget: `configured` (BERTH_BUILDER_KEEP_STORAGE, or a config file's
+ * `builder.gc.keepStorage`), else a tenth of the file system that holds the root, as
+ * BuildKit's default GC policy has it. 0 means no automatic clean-up.
+ */
+export function cacheBudget(root: string, configured: number | undefined = settings().builderKeepStorage): number {
+  if (configured !== undefined) return configured;
+  const fs = statfsSync(root);
+  return Math.floor((fs.blocks * fs.bsize) / 10);
+}
+
+/**
+ * After a build: when the cache holds more than `budget`, its least recently used records go
+ * until it fits. A first estimate from the recorded layer sizes spares the common case (well
+ * under budget) the measuring of every cached layer. Returns what went; undefined when the
+ * cache fit.
+ */
+export async function keepCacheInBudget(engine: BuildCachePruneDeps, budget = cacheBudget(engine.root)): Promise<BuildCachePruneReport | undefined> {
+  if (budget <= 0) return undefined;
+  const held = await imageHoldings(engine);
+  const layers = engine.buildCache.steps().reduce((n, s) => n + (held.layers.has(s.diffId) ? 0 : s.size), 0);
+  const mounts = [...(await duBytes([cacheMountsDir(engine.root)])).values()].reduce((n, b) => n + b, 0);
+  if (layers + mounts <= budget) return undefined;
+  return pruneBuildCache(engine, { keepStorage: budget });
 }

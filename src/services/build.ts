@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { build, type BuildOptions, type BuildResult } from '../builder/builder.ts';
 import { BerthError } from '../errors/index.ts';
 import { isTarArchive } from '../layer/magic.ts';
+import { type BuildCachePruneDeps, cacheBudget, keepCacheInBudget } from './build-cache.ts';
 
 export { StepExitError } from '../builder/run-step.ts';
 
@@ -49,10 +50,16 @@ export async function resolveBuildInput(context: string, opts: { file?: string; 
   return { contextDir, dockerfile: { path, content }, cleanup: async () => undefined };
 }
 
-/** What a build uses: whatever the builder's own signature asks for. */
-export type BuildDeps = Parameters<typeof build>[0];
+/** What a build uses: whatever the builder's own signature asks for, and the stores the cache budget prunes. */
+export type BuildDeps = Parameters<typeof build>[0] & BuildCachePruneDeps;
 
-/** Runs a build; the image is in the store (and tagged) when it resolves. */
-export function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
-  return build(deps, opts);
+/**
+ * Runs a build; the image is in the store (and tagged) when it resolves. Then the build
+ * cache is held to its budget (build-cache.ts), as BuildKit's garbage collection does.
+ */
+export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
+  const budget = cacheBudget(deps.root); // a bad setting fails the build before it begins
+  const result = await build(deps, opts);
+  await keepCacheInBudget(deps, budget);
+  return result;
 }

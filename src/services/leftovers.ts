@@ -20,6 +20,7 @@ import { Runc } from '../runtime/index.ts';
 import type { ContainerRecords } from '../store/containers.ts';
 import { coveredBy, type LeaseKind, type LeaseRecords, type LiveLeases } from '../store/leases.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
+import { duBytes } from './disk-measure.ts';
 
 /** What the leftover scan looks at: the stores, the metadata, and both roots. */
 export interface StoreRoots extends Pick<ImageStores, 'content' | 'images' | 'snapshots'> {
@@ -67,20 +68,24 @@ export async function findLeftovers(engine: StoreRoots, live: LiveLeases, refs: 
     return t === undefined || coveredBy(live, t); // gone already, or maybe a live process's
   };
 
+  const containers = new Set(engine.containers.ids());
   for await (const b of engine.content.walk()) {
     if (refs.blobs.has(b.digest) || inUse('blob', b.digest, engine.content.pathOf(b.digest))) continue;
     out.push({ what: `blob ${b.digest}: nothing refers to it`, bytes: b.size, locked: true, remove: () => engine.content.delete(b.digest) });
   }
   const listing = await engine.snapshots.walk();
-  for (const { name, path } of listing.layers) {
+  const unusedLayers = listing.layers.filter(({ name, path }) => !refs.layers.has(name as Digest) && !inUse('layer', name, path));
+  const unusedSnapshots = listing.snapshots.filter((s) => !containers.has(s.name) && !named('snapshot', s.name) && !coveredBy(live, s.changedMs));
+  // What removing them frees, as `du` counts it.
+  const bytes = await duBytes([...unusedLayers, ...unusedSnapshots].map((l) => l.path));
+  for (const { name, path } of unusedLayers) {
     const d = name as Digest;
-    if (refs.layers.has(d) || inUse('layer', d, path)) continue;
     // Gone inside prune's transaction (one rename), its files deleted after it.
     const remove = async () => {
       await engine.snapshots.remove(d);
       return () => engine.snapshots.cleanup();
     };
-    out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: 0, locked: true, remove });
+    out.push({ what: `layer dir ${d}: nothing refers to it`, bytes: bytes.get(path) ?? 0, locked: true, remove });
   }
 
   const ingestOwners = live.names.get('ingest') ?? new Set<string>();
@@ -96,7 +101,6 @@ export async function findLeftovers(engine: StoreRoots, live: LiveLeases, refs: 
     out.push({ what: `temp entry snapshots/layers/tmp/${t.name}`, bytes: 0, locked: false, remove: () => engine.snapshots.cleanup({ temp: [t.name] }) });
   }
 
-  const containers = new Set(engine.containers.ids());
   // A build killed during a RUN leaves the step's runc container running (`runc run` was its
   // child) on the step's snapshot: it is killed and deleted first, so the snapshot's mount goes below.
   const runcRoot = join(engine.runRoot, 'runc');
@@ -110,9 +114,13 @@ export async function findLeftovers(engine: StoreRoots, live: LiveLeases, refs: 
     };
     out.push({ what: `runc container of build step ${key}`, bytes: 0, locked: false, remove });
   }
-  for (const s of listing.snapshots) {
-    if (containers.has(s.name) || named('snapshot', s.name) || coveredBy(live, s.changedMs)) continue;
-    out.push({ what: `snapshot ${s.name}: no container or live build uses it`, bytes: 0, locked: false, remove: () => engine.snapshots.remove(s.name) });
+  for (const s of unusedSnapshots) {
+    out.push({
+      what: `snapshot ${s.name}: no container or live build uses it`,
+      bytes: bytes.get(s.path) ?? 0,
+      locked: false,
+      remove: () => engine.snapshots.remove(s.name),
+    });
   }
 
   // Temp dirs of load, export, and builds from a tar context or with a temp dir of their own.

@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ImageStores } from '../image/stores.ts';
 import { RUNC } from '../runtime/runc.ts';
-import type { BuildCacheRecords } from '../store/build-cache.ts';
 import type { ContainerRecords } from '../store/containers.ts';
 import { runChild } from '../sys/spawn.ts';
 
@@ -72,35 +71,4 @@ export async function systemInfo(
     Name: hostname(),
     ServerVersion: '0.1.0',
   };
-}
-
-/** One line of `system df`: how many of a kind there are, how many are in use, their bytes. */
-export interface DiskUsage {
-  readonly type: 'Images' | 'Containers' | 'Local Volumes' | 'Build Cache';
-  readonly total: number;
-  readonly active: number;
-  readonly bytes: number;
-  readonly reclaimable: number;
-}
-
-export function diskUsage(
-  engine: Pick<ImageStores, 'images'> & {
-    readonly containers: Pick<ContainerRecords, 'imageIds' | 'count'>;
-    readonly volumes: { count(): number };
-    readonly buildCache: Pick<BuildCacheRecords, 'count'>;
-  },
-): DiskUsage[] {
-  const images = engine.images.list();
-  const used = engine.containers.imageIds();
-  const active = images.filter((i) => used.has(i.id));
-  const containers = { n: engine.containers.count() };
-  const volumes = { n: engine.volumes.count() };
-  const cache = { n: engine.buildCache.count() };
-  const layerBytes = engine.images.allLayers().reduce((n, l) => n + l.size, 0);
-  return [
-    { type: 'Images', total: images.length, active: active.length, bytes: layerBytes, reclaimable: 0 },
-    { type: 'Containers', total: containers.n, active: 0, bytes: 0, reclaimable: 0 },
-    { type: 'Local Volumes', total: volumes.n, active: 0, bytes: 0, reclaimable: 0 },
-    { type: 'Build Cache', total: cache.n, active: 0, bytes: 0, reclaimable: 0 },
-  ];
 }

@@ -92,6 +92,12 @@ export class BuildCacheRecords {
     return (this.db.prepare('SELECT cache_key FROM build_cache').all() as Array<{ cache_key: string }>).map((r) => r.cache_key);
   }
 
+  /** When an entry was made and last used (ms). */
+  entryTimes(key: string): { created: number; lastUsed: number } | undefined {
+    const r = this.db.prepare('SELECT created, last_used FROM build_cache WHERE cache_key = ?').get(key) as { created: number; last_used: number } | undefined;
+    return r && { created: r.created, lastUsed: r.last_used };
+  }
+
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) n FROM build_cache').get() as { n: number }).n;
   }

@@ -51,4 +51,17 @@ export class FileHashRecords {
   rememberSelection(selectionId: string, statSig: string, digest: string): void {
     this.db.prepare('INSERT OR REPLACE INTO context_digests (selection, stat_sig, digest) VALUES (?, ?, ?)').run(selectionId, statSig, digest);
   }
+
+  /** How many context files have a remembered hash: `system df` shows them as one build cache record. */
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) n FROM file_hashes').get() as { n: number }).n;
+  }
+
+  /** Forgets every remembered hash (`builder prune`): the next build hashes its context again. */
+  clear(): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM file_hashes').run();
+      this.db.prepare('DELETE FROM context_digests').run();
+    })();
+  }
 }

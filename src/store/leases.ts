@@ -17,7 +17,8 @@
 import { readFileSync } from 'node:fs';
 import type { Database } from './db.ts';
 
-export type LeaseKind = 'blob' | 'layer' | 'image' | 'snapshot' | 'ingest' | 'container';
+/** `cachemount`: a RUN --mount=type=cache dir (its name under `build-cache-mounts`) a build is using. */
+export type LeaseKind = 'blob' | 'layer' | 'image' | 'snapshot' | 'ingest' | 'container' | 'cachemount';
 
 /** Timestamps on disk are a little coarse: what appears this long before a lease counts as after it. */
 const SLACK_MS = 2000;

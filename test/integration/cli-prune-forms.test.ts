@@ -70,11 +70,18 @@ describe('builder prune', () => {
     assert.equal(run.stdout, 'one\n', run.stderr);
   });
 
-  it('an unknown flag is a flag error; a docker flag berth lacks says so', () => {
+  it('an unknown flag, a bad size or a bad filter is an error before anything is asked', () => {
     assert.equal(t.run(['builder', 'prune', '--bogus']).code, 125);
-    const keep = t.run(['builder', 'prune', '--keep-storage', '1g']);
+    const keep = t.run(['builder', 'prune', '--keep-storage', 'lots']);
     assert.equal(keep.code, 125);
-    assert.match(keep.stderr, /^--keep-storage: not supported by berth yet/);
+    assert.match(keep.stderr, /invalid size: 'lots'/);
+    const filter = t.run(['builder', 'prune', '--filter', 'colour=red']);
+    assert.notEqual(filter.code, 0);
+    assert.match(filter.stderr, /invalid filter 'colour'/);
+    assert.doesNotMatch(filter.stdout, /WARNING/);
+    const until = t.run(['builder', 'prune', '-f', '--filter', 'until=soon']);
+    assert.notEqual(until.code, 0);
+    assert.match(until.stderr, /failed to parse value as time or duration: "soon"/);
   });
 });
 

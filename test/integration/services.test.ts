@@ -13,7 +13,8 @@ import { checkStore, pruneStore } from '../../src/services/gc.ts';
 import { historyOf, importImage, inspectImages, listImages, tagImage } from '../../src/services/images.ts';
 import { pull, push } from '../../src/services/registry.ts';
 import { removeImage } from '../../src/services/remove-image.ts';
-import { diskUsage, systemInfo } from '../../src/services/system.ts';
+import { systemInfo } from '../../src/services/system.ts';
+import { diskUsageDetail, summarizeDiskUsage } from '../../src/services/disk-usage.ts';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -71,7 +72,7 @@ describe('services, called without the CLI', () => {
     assert.equal((await historyOf(e, name))[0]!.id, imported.id);
 
     assert.equal((await systemInfo(e)).Images, 1);
-    assert.equal(diskUsage(e).find((u) => u.type === 'Images')!.total, 1);
+    assert.equal(summarizeDiskUsage(await diskUsageDetail(e)).find((u) => u.type === 'Images')!.total, 1);
     const check = await checkStore(e);
     assert.deepEqual(check.problems, []);
     assert.equal(check.images, 1);

@@ -111,7 +111,8 @@ describe('pulls, builds and prune at once', () => {
       const loop = (async () => {
         const failed: BerthResult[] = [];
         while (working) {
-          const p = await berthAsync(r.root, ['system', 'prune', '-f']);
+          // Every other one takes the whole build cache: cache mounts and cached layers a build is using must stay.
+          const p = await berthAsync(r.root, prunes % 2 ? ['builder', 'prune', '-a', '-f'] : ['system', 'prune', '-f']);
           prunes++;
           if (p.code !== 0) failed.push(p);
         }
@@ -127,9 +128,19 @@ describe('pulls, builds and prune at once', () => {
             berthAsync(r.root, ['pull', '-q', small]),
             berthAsync(r.root, ['build', '-q', '--no-cache', '-t', `p:${round}`, context(join(r.root, `ctx-${round}`), `r${round}`)]),
             berthAsync(r.root, ['build', '-q', context(join(r.root, `ctx-u${round}`), `u${round}`)]), // untagged: prune's to take once built
+            // A cache mount written, then read back by the same step a little later.
+            berthAsync(r.root, [
+              'build',
+              '-q',
+              '--no-cache',
+              '-t',
+              `m:${round}`,
+              context(join(r.root, `ctx-m${round}`), `m${round}`, `\nRUN --mount=type=cache,target=/c echo m${round} > /c/f && sleep 0.3 && cp /c/f /seen`),
+            ]),
           ];
           assertAllOk(await Promise.all(jobs));
           assert.equal(r.run(['run', '--rm', '--network', 'none', big, 'sh', '-c', 'wc -c < /big']).stdout.trim(), '6000000');
+          assert.equal(r.run(['run', '--rm', '--network', 'none', `m:${round}`, 'cat', '/seen']).stdout, `m${round}\n`);
           assert.equal(r.run(['rmi', big, small]).code, 0);
         }
       } finally {

@@ -60,6 +60,19 @@ const CASES: ReadonlyArray<{ name: SettingName; variable: string; unset: unknown
     ],
     bad: ['10.87.0.0', '10.87.0.0/33', '300.1.1.1/16', 'fd00::/64'],
   },
+  {
+    name: 'builderKeepStorage',
+    variable: 'BERTH_BUILDER_KEEP_STORAGE',
+    unset: undefined,
+    good: [
+      ['10GB', 10 * 2 ** 30],
+      ['512m', 512 * 2 ** 20],
+      ['1.5g', 1.5 * 2 ** 30],
+      ['1048576', 1048576],
+      ['0', 0],
+    ],
+    bad: ['lots', '-1', '10 GBB', '1e9', '99999999999999999999g'],
+  },
   { name: 'networkPool', variable: 'BERTH_NETWORK_POOL', unset: '10.89', good: [['172.30', '172.30']], bad: ['10', '10.89.0', '10.256', 'a.b'] },
   { name: 'certsDir', variable: 'BERTH_CERTS_D', unset: '/etc/docker/certs.d', good: [['/tmp/certs.d', '/tmp/certs.d']], bad: ['\0'] },
   {
