@@ -86,8 +86,8 @@ export async function pruneContainers(
   match: (rec: ContainerRecord) => boolean = () => true,
 ): Promise<string[]> {
   const removed: string[] = [];
-  // A container a live process has just made (a `run` between create and start) is in use.
-  const leased = deps.leases.read().names.get('container') ?? new Set<string>();
+  // A container another live process has just made (a `run` between create and start) is in use.
+  const leased = deps.leases.read({ othersOnly: true }).names.get('container') ?? new Set<string>();
   for (const r of deps.containers.list()) {
     if (leased.has(r.id) || (await reconcile(deps, r)).state.status === 'running' || !match(r)) continue;
     await removeContainer(deps, r.id);

@@ -62,16 +62,21 @@ export class LeaseRecords {
     return this.db.open;
   }
 
-  /** Reads every lease and sorts the live from the dead. */
-  read(): LiveLeases {
+  /**
+   * Reads every lease and sorts the live from the dead; with `othersOnly`, this process's own
+   * lease is left out (what it made itself is not in another's use).
+   */
+  read(opts: { othersOnly?: boolean } = {}): LiveLeases {
     const dead: string[] = [];
     let since: number | undefined;
     const live = new Set<string>();
+    const own = `${process.pid}:`;
     for (const l of this.db.prepare('SELECT id, since FROM leases').all() as Array<{ id: string; since: number }>) {
       if (!ownerAlive(l.id)) {
         dead.push(l.id);
         continue;
       }
+      if (opts.othersOnly && l.id.startsWith(own)) continue;
       live.add(l.id);
       since = since === undefined ? l.since : Math.min(since, l.since);
     }
