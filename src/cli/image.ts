@@ -124,9 +124,9 @@ export function register(program: Command): void {
   const inspectImages = async (names: string[], o: { format?: string }, cmd: Command) => {
     const engine = await getEngine(cmd);
     const { inspectImages: inspect } = await import('../services/images.ts');
-    const views = await inspect(engine, names);
-    if (o.format) return (await import('./format-inspect.ts')).printInspect(o.format, views);
-    out(`${JSON.stringify(views, null, 4)}\n`);
+    const { inspectEach, printInspect } = await import('./format-inspect.ts');
+    const { views, missing } = await inspectEach(names, (name) => inspect(engine, [name]));
+    printInspect(o.format, views, { missing });
   };
   group(program, 'image')
     .command('inspect')
