@@ -76,3 +76,93 @@ describe('container prune reports the space of the writable layers it removed', 
   });
   it('0B when nothing is removed', () => assertSameAsDocker({ name: 'prune none', args: ['container', 'prune', '-f', '--filter', 'label=none=1'] }, berth));
 });
+
+describe('--log-driver and --log-opt: what each driver takes, with the errors docker gives', () => {
+  const RUN = ['run', '--rm', '--network', 'none'];
+  const cases: DiffCase[] = [
+    {
+      name: 'mode=non-blocking with a max-buffer-size',
+      args: [...RUN, '--log-opt', 'mode=non-blocking', '--log-opt', 'max-buffer-size=1m', 'bbdiff:1', 'echo', 'hi'],
+    },
+    { name: 'max-buffer-size without mode=non-blocking', args: [...RUN, '--log-opt', 'max-buffer-size=4m', 'bbdiff:1', 'true'], stderr: true },
+    {
+      name: 'a max-buffer-size that is no size',
+      args: [...RUN, '--log-opt', 'mode=non-blocking', '--log-opt', 'max-buffer-size=x', 'bbdiff:1', 'true'],
+      stderr: true,
+    },
+    { name: 'an unknown mode', args: [...RUN, '--log-opt', 'mode=bogus', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'compress without max-size', args: [...RUN, '--log-opt', 'compress=true', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'compress that is no boolean', args: [...RUN, '--log-opt', 'compress=maybe', 'bbdiff:1', 'true'], stderr: true },
+    {
+      name: 'compress with max-size and max-file',
+      args: [...RUN, '--log-opt', 'compress=true', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'bbdiff:1', 'echo', 'ok'],
+    },
+    { name: 'tag is taken by json-file', args: [...RUN, '--log-opt', 'tag={{.Name}}', 'bbdiff:1', 'echo', 'ok'] },
+    { name: 'a labels-regex that does not compile', args: [...RUN, '--log-opt', 'labels-regex=[', 'bbdiff:1', 'true'] },
+    { name: 'an unknown json-file option', args: [...RUN, '--log-opt', 'colour=blue', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'the local driver', args: [...RUN, '--log-driver', 'local', 'bbdiff:1', 'echo', 'hi'] },
+    {
+      name: 'the local driver with its options',
+      args: [
+        ...RUN,
+        '--log-driver',
+        'local',
+        '--log-opt',
+        'max-size=1k',
+        '--log-opt',
+        'max-file=2',
+        '--log-opt',
+        'compress=false',
+        '--log-opt',
+        'mode=non-blocking',
+        'bbdiff:1',
+        'echo',
+        'hi',
+      ],
+    },
+    { name: 'local does not take tag', args: [...RUN, '--log-driver', 'local', '--log-opt', 'tag=x', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'local does not take labels', args: [...RUN, '--log-driver', 'local', '--log-opt', 'labels=a', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'local compresses, so one file is refused', args: [...RUN, '--log-driver', 'local', '--log-opt', 'max-file=1', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'local with a bad max-size', args: [...RUN, '--log-driver', 'local', '--log-opt', 'max-size=abc', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'local with a bad compress', args: [...RUN, '--log-driver', 'local', '--log-opt', 'compress=x', 'bbdiff:1', 'true'], stderr: true },
+    { name: 'none takes no options', args: [...RUN, '--log-driver', 'none', '--log-opt', 'mode=non-blocking', 'bbdiff:1', 'true'] },
+    { name: 'create: none takes no options', args: ['create', '--log-driver', 'none', '--log-opt', 'max-size=1k', 'bbdiff:1', 'true'] },
+    {
+      name: 'labels-regex and env-regex name attributes beside labels',
+      args: [
+        'run',
+        '--name',
+        'lre',
+        '--network',
+        'none',
+        '-l',
+        'team=ml',
+        '-l',
+        'tier=x',
+        '-l',
+        'other=y',
+        '-e',
+        'ALPHA=1',
+        '-e',
+        'BETA=2',
+        '--log-opt',
+        'labels-regex=^t',
+        '--log-opt',
+        'env-regex=^AL',
+        '--log-opt',
+        'labels=other',
+        'bbdiff:1',
+        'echo',
+        'x',
+      ],
+    },
+    { name: 'logs --details shows them', args: ['logs', '--details', 'lre'] },
+    {
+      name: 'a local-driver container',
+      args: ['run', '--name', 'lcl', '--network', 'none', '--log-driver', 'local', 'bbdiff:1', 'sh', '-c', 'echo out; echo err >&2'],
+    },
+    { name: 'logs of a local-driver container', args: ['logs', 'lcl'] },
+    { name: 'inspect of a local-driver container', args: ['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'lcl'] },
+  ];
+  for (const c of cases) it(c.name, () => assertSameAsDocker(c, berth));
+});
