@@ -9,6 +9,7 @@ import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 import { assertSameAsDocker, type DiffCase } from '../helpers/cli-diff.ts';
 import { DOCKER_CLI_28, docker, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
 
 process.env.BERTH_TEST_DOCKER_CLI = DOCKER_CLI_28;
 
@@ -79,10 +80,12 @@ describe('container prune reports the space of the writable layers it removed', 
 
 describe('--log-driver and --log-opt: what each driver takes, with the errors docker gives', () => {
   const RUN = ['run', '--rm', '--network', 'none'];
+  // What both engines take is checked at create: no container need run for it.
+  const CREATE = ['create', '--network', 'none'];
   const cases: DiffCase[] = [
     {
       name: 'mode=non-blocking with a max-buffer-size',
-      args: [...RUN, '--log-opt', 'mode=non-blocking', '--log-opt', 'max-buffer-size=1m', 'bbdiff:1', 'echo', 'hi'],
+      args: [...CREATE, '--log-opt', 'mode=non-blocking', '--log-opt', 'max-buffer-size=1m', 'bbdiff:1', 'echo', 'hi'],
     },
     { name: 'max-buffer-size without mode=non-blocking', args: [...RUN, '--log-opt', 'max-buffer-size=4m', 'bbdiff:1', 'true'], stderr: true },
     {
@@ -95,16 +98,15 @@ describe('--log-driver and --log-opt: what each driver takes, with the errors do
     { name: 'compress that is no boolean', args: [...RUN, '--log-opt', 'compress=maybe', 'bbdiff:1', 'true'], stderr: true },
     {
       name: 'compress with max-size and max-file',
-      args: [...RUN, '--log-opt', 'compress=true', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'bbdiff:1', 'echo', 'ok'],
+      args: [...CREATE, '--log-opt', 'compress=true', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', 'bbdiff:1', 'echo', 'ok'],
     },
-    { name: 'tag is taken by json-file', args: [...RUN, '--log-opt', 'tag={{.Name}}', 'bbdiff:1', 'echo', 'ok'] },
+    { name: 'tag is taken by json-file', args: [...CREATE, '--log-opt', 'tag={{.Name}}', 'bbdiff:1', 'echo', 'ok'] },
     { name: 'a labels-regex that does not compile', args: [...RUN, '--log-opt', 'labels-regex=[', 'bbdiff:1', 'true'] },
     { name: 'an unknown json-file option', args: [...RUN, '--log-opt', 'colour=blue', 'bbdiff:1', 'true'], stderr: true },
-    { name: 'the local driver', args: [...RUN, '--log-driver', 'local', 'bbdiff:1', 'echo', 'hi'] },
     {
       name: 'the local driver with its options',
       args: [
-        ...RUN,
+        ...CREATE,
         '--log-driver',
         'local',
         '--log-opt',
@@ -165,4 +167,64 @@ describe('--log-driver and --log-opt: what each driver takes, with the errors do
     { name: 'inspect of a local-driver container', args: ['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'lcl'] },
   ];
   for (const c of cases) it(c.name, () => assertSameAsDocker(c, berth));
+});
+
+describe('restart policies: kill, wait and logs -f as docker has them', () => {
+  const NONE = ['--network', 'none'];
+  const STATE = '{{.Name}} {{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}';
+  const state = (run: (typeof engines)[number], name: string) => run(['inspect', '-f', STATE, name]).stdout.trim();
+
+  it('kill -s USR1: with no stop signal named, the container is not restarted when it exits, however late; with one named, it is', async () => {
+    for (const run of engines) {
+      const start = (name: string, flags: string[], script: string) =>
+        assert.equal(run(['run', '-d', '--name', name, ...NONE, ...flags, 'bbdiff:1', 'sh', '-c', script]).code, 0);
+      start('k-exits', ['--restart', 'unless-stopped'], 'trap "exit 3" USR1; while true; do sleep 0.1; done');
+      start('k-later', ['--restart', 'always'], 'trap "echo got" USR1; while [ ! -f /stop ]; do sleep 0.1; done; exit 4');
+      start('k-named', ['--restart', 'always', '--stop-signal', 'USR2'], 'trap "exit 3" USR1; while true; do sleep 0.1; done');
+    }
+    // Each shell has to have set its trap before the signal comes.
+    await sleep(500);
+    for (const run of engines) assert.equal(run(['kill', '-s', 'USR1', 'k-exits', 'k-later', 'k-named']).code, 0);
+    for (const run of engines) {
+      await waitFor('k-exits exited', () => (state(run, 'k-exits') === '/k-exits exited 0 3' ? true : undefined), 15_000);
+      await waitFor('k-named restarted', () => (/^\/k-named running 1 /.test(state(run, 'k-named')) ? true : undefined), 15_000);
+      assert.equal(run(['exec', 'k-later', 'touch', '/stop']).code, 0);
+      await waitFor('k-later exited', () => (state(run, 'k-later') === '/k-later exited 0 4' ? true : undefined), 15_000);
+      assert.equal(run(['logs', 'k-later']).stdout, 'got\n');
+    }
+    assertSameAsDocker({ name: 'states after the kills', args: ['inspect', '-f', STATE, 'k-exits', 'k-later', 'k-named'] }, berth);
+    assertSameAsDocker(
+      { name: 'restart policies after the kills', args: ['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', 'k-exits', 'k-named'] },
+      berth,
+    );
+  });
+
+  it('wait on a container in its back-off returns the exit of the run to come, not the last one', async () => {
+    // Each run exits with its own number, counted in a volume.
+    const script = 'n=$(cat /d/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /d/n; exit $n';
+    for (const run of engines) {
+      assert.equal(run(['run', '-d', '--name', 'w-backoff', ...NONE, '--restart', 'always', '-v', 'wcount:/d', 'bbdiff:1', 'sh', '-c', script]).code, 0);
+      // From the fourth restart on the back-off is 0.8 s or more: time to ask while it lasts.
+      const seen = await waitFor(
+        'a long back-off',
+        () => {
+          const [status, count, code] = run(['inspect', '-f', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', 'w-backoff']).stdout.trim().split(' ');
+          return status === 'restarting' && Number(count) >= 4 ? Number(code) : undefined;
+        },
+        30_000,
+      );
+      const r = run(['wait', 'w-backoff']);
+      assert.equal(r.code, 0, r.stderr);
+      // The run to come, or (when the back-off ended before the wait began) a later one: never the one seen.
+      assert.ok(Number(r.stdout.trim()) > seen, `wait during the back-off after run ${seen} returned ${r.stdout.trim()}`);
+      assert.equal(run(['rm', '-f', 'w-backoff']).code, 0);
+    }
+  });
+
+  it('logs -f of a restarting container ends at its exit, as dockerd 20.10 has it', () => {
+    for (const run of engines) {
+      assert.equal(run(['run', '-d', '--name', 'lf', ...NONE, '--restart', 'always', 'bbdiff:1', 'sh', '-c', 'echo run; sleep 1; exit 1']).code, 0);
+    }
+    assertSameAsDocker({ name: 'logs -f', args: ['logs', '-f', 'lf'] }, berth);
+  });
 });
