@@ -168,15 +168,15 @@ export function register(program: Command): void {
         },
         cmd: Command,
       ) => {
-        // Checked as docker checks it; the terminal is runc's own here, which reads no detach keys.
-        if (o.detachKeys !== undefined) parseDetachKeys(o.detachKeys);
+        // Checked as docker checks it, also where no terminal is relayed to read the keys.
+        const detachKeys = parseDetachKeys(o.detachKeys ?? 'ctrl-p,ctrl-q');
         // A bare NAME takes this shell's value, or is dropped, as docker's -e has it.
         const env = [...(await (await import('../container/create.ts')).readEnvFiles(o.envFile)), ...o.env].flatMap((e) =>
           e.includes('=') ? [e] : process.env[e] !== undefined ? [`${e}=${process.env[e]}`] : [],
         );
         const engine = await getEngine(cmd);
-        const { execInContainer } = await streams();
-        process.exitCode = await execInContainer(engine, name, {
+        const { execInContainer, execOnThisTerminal } = await streams();
+        const opts = {
           command,
           tty: !!o.tty,
           interactive: !!o.interactive,
@@ -185,7 +185,18 @@ export function register(program: Command): void {
           workdir: o.workdir,
           privileged: o.privileged,
           detach: !!o.detach,
-        });
+        };
+        if (o.tty && o.interactive && !o.detach && process.stdin.isTTY) {
+          // berth relays the terminal itself, so the detach keys are read (as docker's client reads them).
+          const end = await execOnThisTerminal(engine, name, opts, detachKeys);
+          if (end.detached) {
+            process.stderr.write('read escape sequence\n');
+            process.exit(1);
+          }
+          process.exitCode = end.code;
+          return;
+        }
+        process.exitCode = await execInContainer(engine, name, opts);
       },
     );
 

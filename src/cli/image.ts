@@ -126,9 +126,9 @@ export function register(program: Command): void {
   const inspectImages = async (names: string[], o: { format?: string; platform?: string }, cmd: Command) => {
     const engine = await getEngine(cmd);
     const { inspectImages: inspect } = await import('../services/images.ts');
-    const views = await inspect(engine, names, { platform: o.platform });
-    if (o.format) return (await import('./format-inspect.ts')).printInspect(o.format, views);
-    out(`${JSON.stringify(views, null, 4)}\n`);
+    const { inspectEach, printInspect } = await import('./format-inspect.ts');
+    const { views, missing } = await inspectEach(names, (name) => inspect(engine, [name], { platform: o.platform }));
+    printInspect(o.format, views, { missing });
   };
   group(program, 'image')
     .command('inspect')

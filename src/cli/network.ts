@@ -4,7 +4,7 @@ import { collect, getEngine, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
 import { networkPrune } from './prune.ts';
 import { formatRows, goTime, labelMethod, labelsText, NETWORKS_CONTEXT } from './format.ts';
-import { printInspect } from './format-inspect.ts';
+import { inspectEach, printInspect } from './format-inspect.ts';
 
 const networks = () => import('../services/networks.ts');
 
@@ -71,9 +71,9 @@ export function register(program: Command): void {
     .option('-f, --format <format>')
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const views = (await networks()).inspectNetworks(engine, names);
-      if (o.format) return printInspect(o.format, views);
-      out(`${JSON.stringify(views, null, 4)}\n`);
+      const { inspectNetworks } = await networks();
+      const { views, missing } = await inspectEach(names, async (name) => inspectNetworks(engine, [name]));
+      printInspect(o.format, views, { missing });
     });
   network
     .command('rm')

@@ -45,8 +45,9 @@ export function containerPrune(): Command {
     async (o, cmd) => {
       const engine = await getEngine(cmd);
       const { containerPruneMatcher } = await import('../services/filters/containers.ts');
-      const removed = await (await import('../services/containers.ts')).pruneContainers(engine, containerPruneMatcher(cliFilters(o.filter)));
-      out(`${section('Deleted Containers', removed)}Total reclaimed space: 0B\n`);
+      const { pruneContainersReclaiming } = await import('../services/containers.ts');
+      const r = await pruneContainersReclaiming(engine, containerPruneMatcher(cliFilters(o.filter)));
+      out(`${section('Deleted Containers', r.removed)}Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
     },
   );
 }

@@ -52,11 +52,10 @@ export function register(program: Command): void {
     .option('-f, --format <format>')
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
       const engine = await getEngine(cmd);
-      const views = (await volumes()).inspectVolumes(engine, names);
-      if (o.format) {
-        return (await import('./format-inspect.ts')).printInspect(o.format, views, { typeName: 'volume.Volume' });
-      }
-      out(`${JSON.stringify(views, null, 4)}\n`);
+      const { inspectVolumes } = await volumes();
+      const { inspectEach, printInspect } = await import('./format-inspect.ts');
+      const { views, missing } = await inspectEach(names, async (name) => inspectVolumes(engine, [name]));
+      printInspect(o.format, views, { typeName: 'volume.Volume', missing });
     });
   volume
     .command('rm')

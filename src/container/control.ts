@@ -92,11 +92,14 @@ export async function reconciledList(engine: ContainerControl): Promise<Containe
 export async function waitContainer(engine: ContainerControl, idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
   const records = engine.containers;
   let rec = records.require(idOrName);
+  // A container waiting out its back-off counts as running to docker's wait, which returns at
+  // the next exit of the run to come (docker's SetRestarting keeps Running set); an exit after
+  // the wait began, even one its policy restarts, ends the wait.
+  const backoffOf = rec.state.status === 'restarting' ? rec.state.finishedAt : undefined;
   for (let i = 0; ; i++) {
-    // As docker's wait, a container its policy restarts has exited all the same.
     if (
       rec.state.status === 'exited' ||
-      rec.state.status === 'restarting' ||
+      (rec.state.status === 'restarting' && rec.state.finishedAt !== backoffOf) ||
       (rec.state.status === 'created' && rec.state.finishedAt !== '0001-01-01T00:00:00Z')
     )
       return rec.state.exitCode;
@@ -117,8 +120,13 @@ export async function killContainer(engine: ContainerControl, idOrName: string, 
   if (rec.state.status !== 'running') {
     throw new BerthError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
   }
-  // SIGKILL or the stop signal is the user stopping it: its policy must not start it again.
-  if (signalNumber(signal) === '9' || signalNumber(signal) === signalNumber(rec.config.stopSignal)) markStoppedByUser(engine.containers, rec.id);
+  // The user stopping it, whose policy must then not start it again (docker's ExitOnNext, kept
+  // until the process exits, however late): SIGKILL; the container's stop signal when it names
+  // one; any signal when it names none (a record from before `stopSignalSet` names one unless it is SIGTERM).
+  const named = rec.config.stopSignalSet ?? signalNumber(rec.config.stopSignal) !== '15';
+  if (signalNumber(signal) === '9' || !named || signalNumber(signal) === signalNumber(rec.config.stopSignal)) {
+    markStoppedByUser(engine.containers, rec.id);
+  }
   await runcKill(engine, rec, signal);
   containerEvent(rec, 'kill', { signal: signalNumber(signal) });
   return rec;

@@ -3,7 +3,9 @@
  * container (exec.ts `startExec`) on docker's schedule; each result goes into the record's
  * `State.Health` (health-config.ts judges it) and a change of status is a `health_status`
  * event. A probe that outlives its timeout is killed and counts as a failure (exit -1).
+ * While the container is paused no probe runs and its health stays as it was.
  */
+import { isPaused } from './cgroup-files.ts';
 import { containerEvent } from './events.ts';
 import type { ContainerControl } from './control.ts';
 import { startExec } from './exec.ts';
@@ -44,8 +46,11 @@ export function startHealthChecks(engine: ContainerControl, id: string, startedA
       const status = records.get(id)?.state.health?.Status ?? 'starting';
       await sleep(nextProbeDelay(schedule, status, Date.now() - startedAtMs), stopped.signal);
       if (stopped.signal.aborted) return;
+      // As dockerd stops a paused container's health monitor: no probe while the freezer holds
+      // it (a probe would hang there and count as a failure), and none that ran into a pause counts.
+      if (isPaused(id)) continue;
       const result = await runProbe(engine, id, argv, schedule, stopped.signal);
-      if (stopped.signal.aborted) return;
+      if (stopped.signal.aborted || isPaused(id)) continue;
       let before = status;
       const after = records.updateState(id, (s) => {
         before = s.health?.Status ?? 'starting';

@@ -134,21 +134,25 @@ function renameIfThere(from: string, to: string): void {
 /** The sink for `--log-driver none`: the output is shown to whoever is attached, and kept nowhere. */
 const DISCARD: LogSink = { write: () => undefined, close: async () => undefined };
 
-/** The `attrs` of each line: the container labels and env variables the `labels`/`env` options name, as docker's json-file writes them. */
+/** The `attrs` of each line: the container labels and env variables the `labels`/`env` options name or their `-regex` options match, as docker's json-file writes them. */
 function logAttrs(config: ContainerConfigRecord, limits: JsonFileLimits): Record<string, string> {
   const attrs: Record<string, string> = {};
   for (const k of limits.labels) if (config.labels[k] !== undefined) attrs[k] = config.labels[k];
-  for (const k of limits.env) {
-    const e = config.env.find((x) => x.startsWith(`${k}=`));
-    if (e !== undefined) attrs[k] = e.slice(k.length + 1);
+  if (limits.labelsRegex) for (const [k, v] of Object.entries(config.labels)) if (limits.labelsRegex.test(k)) attrs[k] = v;
+  const env = new Map<string, string>();
+  for (const e of config.env) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env.set(e.slice(0, eq), e.slice(eq + 1));
   }
+  for (const k of limits.env) if (env.has(k)) attrs[k] = env.get(k)!;
+  if (limits.envRegex) for (const [k, v] of env) if (limits.envRegex.test(k)) attrs[k] = v;
   return attrs;
 }
 
 /** The sink a container's log driver asks for. */
 export function openLogSink(path: string, config: ContainerConfigRecord): LogSink {
   if (config.logConfig?.type === 'none') return DISCARD;
-  const limits = jsonFileLimits(config.logConfig?.config ?? {});
+  const limits = jsonFileLimits(config.logConfig?.config ?? {}, config.logConfig?.type);
   return new JsonLogWriter(path, { maxSize: limits.maxSize, maxFile: limits.maxFile, attrs: logAttrs(config, limits) });
 }
 

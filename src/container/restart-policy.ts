@@ -70,7 +70,7 @@ export function validateRestartPolicy(raw: { Name?: string | null; MaximumRetryC
 /** What is known of a run that just ended. */
 export interface RunEnd {
   readonly exitCode: number;
-  /** `stop`, or `kill` with SIGKILL or the stop signal, asked for it (docker's HasBeenManuallyStopped and ExitOnNext). */
+  /** `stop`, or a `kill` (SIGKILL, the stop signal, any signal when none is named) asked for it (docker's HasBeenManuallyStopped and ExitOnNext). */
   readonly stoppedByUser: boolean;
   /** Restarts so far, since the user last started it. */
   readonly restartCount: number;

@@ -73,72 +73,7 @@ export function expandExpose(value: string): string[] {
   return out;
 }
 
-/** How a container's output is kept: docker's json-file (rotated by max-size/max-file), or not at all. */
-export interface LogConfig {
-  readonly type: 'json-file' | 'none';
-  readonly config: Readonly<Record<string, string>>;
-}
-
-/** json-file's options as docker's driver reads them. */
-export interface JsonFileLimits {
-  /** Bytes a log file may grow to before it is rotated; unset: no limit. */
-  readonly maxSize?: number;
-  /** How many files are kept, the live one included. */
-  readonly maxFile: number;
-  /** Container labels (`labels`) and env variables (`env`) named as attributes of every line. */
-  readonly labels: readonly string[];
-  readonly env: readonly string[];
-}
-
-const JSON_FILE_OPTS = ['max-file', 'max-size', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'];
-/** Drivers docker has that berth does not run. */
-const OTHER_DRIVERS = ['local', 'syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries'];
-
-/** go-units' FromHumanSize: a decimal size (1000s), with an optional k/m/g/t/p suffix and b. */
-function humanSize(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$/i.exec(value);
-  if (!m) throw invalid(`invalid size: '${value}'`);
-  const unit = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 }[m[2]!.toLowerCase()]!;
-  return Math.floor(Number(m[1]) * unit);
-}
-
-/** The rotation limits and attributes of a json-file config, checked as docker's driver checks them. */
-export function jsonFileLimits(config: Readonly<Record<string, string>>): JsonFileLimits {
-  let maxSize: number | undefined;
-  if (config['max-size'] !== undefined) {
-    maxSize = humanSize(config['max-size']);
-    // A size this small would rotate on every line: docker's driver refuses nothing here, but a zero means no limit to it.
-    if (maxSize === 0) maxSize = undefined;
-  }
-  let maxFile = 1;
-  if (config['max-file'] !== undefined) {
-    if (!/^[+-]?\d+$/.test(config['max-file'])) throw invalid(`strconv.Atoi: parsing ${JSON.stringify(config['max-file'])}: invalid syntax`);
-    maxFile = Number(config['max-file']);
-    if (maxFile < 1) throw invalid('max-file cannot be less than 1');
-    // Beyond this every rotation renames thousands of files: refused rather than slow.
-    if (maxFile > 1000) throw invalid(`max-file ${maxFile} is more than berth keeps (1000)`);
-  }
-  const list = (k: string) => (config[k] ?? '').split(',').filter(Boolean);
-  return { maxSize, maxFile, labels: list('labels'), env: list('env') };
-}
-
-/** `--log-driver` and `--log-opt KEY=VALUE`s as a LogConfig, with docker's errors for what it refuses. */
-export function checkLogConfig(driver: string | undefined, opts: Readonly<Record<string, string>>): LogConfig {
-  const type = driver || 'json-file';
-  if (type === 'none') {
-    if (Object.keys(opts).length) throw invalid(`unknown log opt '${Object.keys(opts)[0]}' for none log driver`);
-    return { type, config: {} };
-  }
-  if (type !== 'json-file') {
-    if (OTHER_DRIVERS.includes(type)) {
-      throw new BerthError('UNSUPPORTED', `the ${type} logging driver is not supported by berth yet`, { hint: 'use --log-driver json-file or none' });
-    }
-    throw invalid(`logger: no log driver named '${type}' is registered`);
-  }
-  for (const k of Object.keys(opts)) if (!JSON_FILE_OPTS.includes(k)) throw invalid(`unknown log opt '${k}' for json-file log driver`);
-  jsonFileLimits(opts);
-  return { type, config: { ...opts } };
-}
+export { checkLogConfig, jsonFileLimits, type JsonFileLimits, type LogConfig } from './log-config.ts';
 
 /** The kernel's range for a process's OOM score adjustment. */
 export function checkOomScoreAdj(value: number): number {

@@ -48,6 +48,8 @@ export interface ContainerConfigRecord {
   readonly autoRemove: boolean;
   readonly labels: Readonly<Record<string, string>>;
   readonly stopSignal: string;
+  /** Whether `--stop-signal` or the image's STOPSIGNAL named `stopSignal` (docker's Config.StopSignal is set): a kill then stops it only with that signal. */
+  readonly stopSignalSet?: boolean;
   readonly stopTimeout: number;
   /** `--add-host` entries, `NAME:IP` (IP may be `host-gateway`, resolved at start). */
   readonly extraHosts?: readonly string[];

@@ -17,6 +17,7 @@ export { attachClient, encodeFrame, FrameDecoder, FrameKind } from '../container
 export { archiveContainerPath, extractToContainer, type PathStat, statContainerPath } from '../container/archive.ts';
 export { copyFromContainer, copyToContainer, splitCopyArg } from '../container/copy.ts';
 export { execInContainer, requireRunning, startExec, type ExecHandle, type ExecIo, type ExecOptions } from '../container/exec.ts';
+export { execOnThisTerminal } from '../container/exec-terminal.ts';
 export type { LogLine } from '../container/logs.ts';
 
 /** A container's log so far (the last `tail` lines when given), and where a follow goes on from. */

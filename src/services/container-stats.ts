@@ -4,28 +4,14 @@
  * processes, and its network counters through /proc/<pid>. `top` and `stats` in docker's
  * shapes, and whether the freezer holds it (`pause`).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { BerthError } from '../errors/index.ts';
 import { runTool } from '../sys/run-tool.ts';
+import { cgroupFile, isPaused, readText, UNIFIED } from '../container/cgroup-files.ts';
 import type { ContainerRecord } from '../container/records.ts';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-const UNIFIED = existsSync(`${CGROUP_ROOT}/cgroup.controllers`);
 /** USER_HZ: /proc/stat counts in these ticks on every Linux berth runs on. */
 const CLOCK_TICKS = 100;
-
-function cgroupFile(controller: string, id: string, file: string): string {
-  return UNIFIED ? `${CGROUP_ROOT}/berth/${id}/${file}` : `${CGROUP_ROOT}/${controller}/berth/${id}/${file}`;
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 function readNumber(path: string): number {
   const t = readText(path)?.trim();
@@ -44,12 +30,7 @@ function readKeyed(path: string): Record<string, number> {
   return out;
 }
 
-/** True when the cgroup freezer holds the container (`pause`, or a `cp` in progress). */
-export function isPaused(id: string): boolean {
-  if (UNIFIED) return readText(cgroupFile('', id, 'cgroup.freeze'))?.trim() === '1';
-  const state = readText(cgroupFile('freezer', id, 'freezer.state'))?.trim();
-  return state === 'FROZEN' || state === 'FREEZING';
-}
+export { isPaused };
 
 /** The pids in the container's cgroup (its init and everything it started, execs included). */
 export function containerPids(id: string): number[] {

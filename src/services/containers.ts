@@ -8,6 +8,7 @@ import { reconcile, reconciledList, removeContainer, type ContainerControl } fro
 import { checkCreateOptions, createContainer as recordContainer, type CreateDeps, type CreateOptions } from '../container/create.ts';
 import type { ContainerRecord } from '../container/records.ts';
 import { psRow } from '../container/views.ts';
+import { containerSize } from './container-fs.ts';
 import { containerInspectView } from './container-ops.ts';
 import { BerthError } from '../errors/index.ts';
 import { ensureImage, type ImagePuller } from '../image/ensure.ts';
@@ -82,18 +83,32 @@ export { psRow };
 
 /** `container prune`: removes every container that is not running (and that `match` takes); returns their ids. */
 export async function pruneContainers(
-  deps: ContainerControl & { readonly leases: LeaseRecords },
+  deps: ContainerControl & Pick<ImageStores, 'content' | 'images'> & { readonly leases: LeaseRecords },
   match: (rec: ContainerRecord) => boolean = () => true,
 ): Promise<string[]> {
+  return (await pruneContainersReclaiming(deps, match)).removed;
+}
+
+/**
+ * `container prune` with docker's reclaimed space: the size of each removed container's
+ * writable layer (its SizeRw), measured just before it goes.
+ */
+export async function pruneContainersReclaiming(
+  deps: ContainerControl & Pick<ImageStores, 'content' | 'images'> & { readonly leases: LeaseRecords },
+  match: (rec: ContainerRecord) => boolean = () => true,
+): Promise<{ removed: string[]; reclaimedBytes: number }> {
   const removed: string[] = [];
+  let reclaimedBytes = 0;
   // A container another live process has just made (a `run` between create and start) is in use.
   const leased = deps.leases.read({ othersOnly: true }).names.get('container') ?? new Set<string>();
   for (const r of deps.containers.list()) {
     if (leased.has(r.id) || (await reconcile(deps, r)).state.status === 'running' || !match(r)) continue;
+    // A layer that cannot be measured (already half gone) counts as nothing, as it frees nothing we know of.
+    reclaimedBytes += (await containerSize(deps, r).catch(() => ({ SizeRw: 0 }))).SizeRw;
     await removeContainer(deps, r.id);
     removed.push(r.id);
   }
-  return removed;
+  return { removed, reclaimedBytes };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface Terminal {
   write(data: Buffer): void;
   resize(cols: number, rows: number): void;
   close(): void;
+  /** The pty master's fd, for a process that is to hold the terminal after this one lets go of it (`exec -it` detached). */
+  readonly fd: number;
 }
 
 function terminalOf(fd: number, native: TerminalSys): Terminal {
@@ -68,6 +70,7 @@ function terminalOf(fd: number, native: TerminalSys): Terminal {
     });
   return {
     output,
+    fd,
     write(data) {
       queue = queue.then(() => writeAll(data));
     },

@@ -140,6 +140,25 @@ describe('health checks', () => {
     assert.equal(t.run(['inspect', '-f', '{{json .Config.Healthcheck.Test}}', 'hnone']).stdout.trim(), '["NONE"]');
   });
 
+  it('no probe runs while the container is paused (one would time out in the freezer), and probes resume after unpause', async () => {
+    const flags = ['--health-cmd', 'echo ok', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1'];
+    assert.equal(t.run(['run', '-d', '--name', 'hpause', ...flags, 'bb:1', 'sleep', '1000']).code, 0);
+    await waitFor('hpause healthy', () => (health('hpause')?.Status === 'healthy' ? true : undefined));
+    assert.equal(t.run(['pause', 'hpause']).code, 0);
+    // A probe already in flight may still finish: what counts is that none starts after it.
+    await sleep(400);
+    const before = health('hpause')!;
+    await sleep(1500);
+    const during = health('hpause')!;
+    assert.equal(during.Status, 'healthy');
+    assert.equal(during.FailingStreak, 0);
+    assert.equal(during.Log.at(-1)!.Start, before.Log.at(-1)!.Start);
+    assert.equal(t.run(['unpause', 'hpause']).code, 0);
+    await waitFor('a probe after unpause', () => (health('hpause')!.Log.at(-1)!.Start !== before.Log.at(-1)!.Start ? true : undefined));
+    assert.equal(health('hpause')!.Status, 'healthy');
+    assert.equal(t.run(['rm', '-f', 'hpause']).code, 0);
+  });
+
   it('a health check keeps its last state after the container stops, and is not shown in an Exited status', async () => {
     assert.equal(t.run(['stop', '-t', '1', 'hok']).code, 0);
     assert.equal(health('hok')?.Status, 'healthy');

@@ -115,11 +115,23 @@ describe('restart policies', () => {
   });
 
   it('a kill with a signal that is not the stop signal does not stop an always container for good', async () => {
-    assert.equal(t.run(['run', '-d', '--name', 'usr', '--restart', 'always', 'bb:1', 'sh', '-c', 'trap "exit 3" USR1; while :; do sleep 0.1; done']).code, 0);
+    const script = 'trap "exit 3" USR1; while :; do sleep 0.1; done';
+    assert.equal(t.run(['run', '-d', '--name', 'usr', '--restart', 'always', '--stop-signal', 'USR2', 'bb:1', 'sh', '-c', script]).code, 0);
     await sleep(500);
     assert.equal(t.run(['kill', '-s', 'USR1', 'usr']).code, 0);
     await waitFor('usr restarted', () => (inspect('usr', '{{.RestartCount}}') === '1' && inspect('usr', '{{.State.Status}}') === 'running' ? true : undefined));
     assert.equal(t.run(['rm', '-f', 'usr']).code, 0);
+  });
+
+  it('with no stop signal named, any kill stops an always container for good, as docker has it', async () => {
+    const script = 'trap "exit 3" USR1; while :; do sleep 0.1; done';
+    assert.equal(t.run(['run', '-d', '--name', 'usr2', '--restart', 'always', 'bb:1', 'sh', '-c', script]).code, 0);
+    await sleep(500);
+    assert.equal(t.run(['kill', '-s', 'USR1', 'usr2']).code, 0);
+    await waitFor('usr2 exited', () => (inspect('usr2', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}') === 'exited 0 3' ? true : undefined));
+    await sleep(500);
+    assert.equal(inspect('usr2', '{{.State.Status}} {{.RestartCount}}'), 'exited 0');
+    assert.equal(t.run(['rm', '-f', 'usr2']).code, 0);
   });
 
   it('an attached run with a policy returns its exit status, and its container goes on restarting', async () => {

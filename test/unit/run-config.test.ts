@@ -58,7 +58,15 @@ describe('--expose', () => {
 
 describe('--log-driver and --log-opt', () => {
   test('json-file limits as docker reads them (decimal sizes)', () => {
-    assert.deepEqual(jsonFileLimits({ 'max-size': '10k', 'max-file': '3', labels: 'a,b' }), { maxSize: 10_000, maxFile: 3, labels: ['a', 'b'], env: [] });
+    assert.deepEqual(jsonFileLimits({ 'max-size': '10k', 'max-file': '3', labels: 'a,b' }), {
+      maxSize: 10_000,
+      maxFile: 3,
+      labels: ['a', 'b'],
+      env: [],
+      labelsRegex: undefined,
+      envRegex: undefined,
+      compress: false,
+    });
     assert.equal(jsonFileLimits({ 'max-size': '1.5m' }).maxSize, 1_500_000);
     assert.equal(jsonFileLimits({}).maxSize, undefined);
   });
@@ -69,11 +77,36 @@ describe('--log-driver and --log-opt', () => {
     [undefined, { 'max-size': 'big' }, /invalid size/],
     [undefined, { 'max-size': '-1k' }, /invalid size/],
     [undefined, { 'max-size': '1k', 'max-file': '100000' }, /more than berth keeps/],
-    [undefined, { mode: 'non-blocking' }, /unknown log opt 'mode' for json-file log driver/],
-    ['none', { 'max-size': '1k' }, /unknown log opt 'max-size' for none log driver/],
+    [undefined, { 'max-buffer-size': '4m' }, /logger: max-buffer-size option is only supported with 'mode=non-blocking'$/],
+    [undefined, { mode: 'non-blocking', 'max-buffer-size': 'x' }, /error parsing option max-buffer-size: invalid size: 'x'$/],
+    [undefined, { mode: 'bogus' }, /logger: logging mode not supported: bogus$/],
+    [undefined, { compress: 'maybe' }, /failed to initialize logging driver: strconv.ParseBool: parsing "maybe": invalid syntax$/],
+    [undefined, { compress: 'true', 'max-file': '3' }, /compress cannot be true when max-file is less than 2 or max-size is not set/],
+    [undefined, { 'labels-regex': '[' }, /failed to initialize logging driver: error parsing regexp: /],
+    [undefined, { 'env-regex': 'a'.repeat(513) }, /error parsing regexp: expression longer than 512/],
+    [undefined, { bogus: '1' }, /unknown log opt 'bogus' for json-file log driver$/],
+    ['local', { tag: 'x' }, /unknown log opt 'tag' for log driver local$/],
+    ['local', { 'max-size': 'abc' }, /invalid value for max-size: abc: invalid size: 'abc'$/],
+    ['local', { 'max-file': '1' }, /compression cannot be enabled when max file count is 1$/],
+    ['local', { compress: 'x' }, /error reading compress log option: strconv.ParseBool: parsing "x": invalid syntax$/],
+    ['none', { 'max-size': '1k' }, /invalid logging opts for driver none$/],
     ['journald', {}, /not supported by berth yet/],
     ['nope', {}, /no log driver named 'nope'/],
   ];
+  const good: Array<[string | undefined, Record<string, string>]> = [
+    [undefined, { mode: 'non-blocking', 'max-buffer-size': '4m' }],
+    [undefined, { tag: '{{.Name}}', compress: 'true', 'max-size': '1k', 'max-file': '2' }],
+    [undefined, { 'labels-regex': '^team', 'env-regex': '^A' }],
+    ['local', {}],
+    ['local', { 'max-file': '1', compress: 'false', mode: 'blocking' }],
+  ];
+  for (const [driver, opts] of good)
+    test(`takes ${driver ?? 'json-file'} ${JSON.stringify(opts)}`, () => assert.doesNotThrow(() => checkLogConfig(driver, opts)));
+  test("local keeps docker's defaults: 20 MiB files, 5 of them", () => {
+    const l = jsonFileLimits({}, 'local');
+    assert.equal(l.maxSize, 20 * 1024 * 1024);
+    assert.equal(l.maxFile, 5);
+  });
   for (const [driver, opts, message] of bad)
     test(`refuses ${driver ?? 'json-file'} ${JSON.stringify(opts)}`, () => assert.throws(() => checkLogConfig(driver, opts), message));
 });

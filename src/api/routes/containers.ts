@@ -18,7 +18,7 @@ import {
   unpauseContainer,
 } from '../../services/container-ops.ts';
 import { containerStats, containerTop, type StatsSample } from '../../services/container-stats.ts';
-import { createContainer, killContainer, pruneContainers, removeContainer, stopContainer, waitContainer } from '../../services/containers.ts';
+import { createContainer, killContainer, pruneContainersReclaiming, removeContainer, stopContainer, waitContainer } from '../../services/containers.ts';
 import { containerPruneMatcher } from '../../services/filters/index.ts';
 import { containerRow } from '../container-json.ts';
 import { queryFilters } from '../filters.ts';
@@ -106,8 +106,8 @@ function rename(deps: ApiDeps, ctx: ApiContext): void {
 }
 
 async function prune(deps: ApiDeps, ctx: ApiContext): Promise<void> {
-  const removed = await pruneContainers(deps.engine, containerPruneMatcher(queryFilters(ctx)));
-  sendJson(ctx, 200, { ContainersDeleted: removed.length ? removed : null, SpaceReclaimed: 0 });
+  const { removed, reclaimedBytes } = await pruneContainersReclaiming(deps.engine, containerPruneMatcher(queryFilters(ctx)));
+  sendJson(ctx, 200, { ContainersDeleted: removed.length ? removed : null, SpaceReclaimed: reclaimedBytes });
 }
 
 async function top(deps: ApiDeps, ctx: ApiContext): Promise<void> {
