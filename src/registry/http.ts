@@ -2,19 +2,22 @@
  * HTTP to one registry, with the distribution spec's auth: anonymous, then on a 401 the
  * challenge's scheme — Basic with stored credentials, or Bearer tokens fetched from the
  * challenge's realm for the request's scope and cached per scope. TLS is verified, except for
- * registries marked insecure and loopback ones, which docker treats as insecure by default
- * (TLS errors ignored, plain http allowed).
+ * insecure registries (hosts.ts: loopback ones, as docker, and those the config file lists):
+ * TLS errors ignored, plain http allowed. certs.d's CAs and client certificates are used for
+ * their host, connections go through the proxy the environment names (proxy.ts), and a
+ * request that fails transiently is sent again (retry.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { BerthError } from '../errors/index.ts';
 import { discard, readBounded, readPrefix } from './body.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
+import { hostTls, isInsecureRegistry, type HostTls } from './hosts.ts';
+import { proxiedRequest } from './proxy.ts';
+import { ATTEMPTS, isTransientError, isTransientStatus, retryDelay, wait } from './retry.ts';
 import { trustedCAs } from './trust.ts';
-import { settings } from '../config/index.ts';
+import { configPath } from '../config/file.ts';
 
 export interface ClientOptions {
   /** Allow http and unverified TLS (`--tls-verify=false`, insecure-registries). */
@@ -24,6 +27,11 @@ export interface ClientOptions {
    * never lends its own); otherwise read from docker's config.
    */
   readonly credentials?: Credentials | null;
+  /**
+   * A mirror's base URL (`https://host[:port]`) that serves the requests instead of the
+   * registry's own address; `registry` is then the mirror's host, for credentials and messages.
+   */
+  readonly endpoint?: string;
 }
 
 export interface RequestOptions {
@@ -36,11 +44,6 @@ export interface RequestOptions {
 
 /** Redirects followed for one request (blob GETs may go to storage on another host). */
 const MAX_REDIRECTS = 5;
-
-function isLoopback(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h.startsWith('127.') || h === '::1';
-}
 
 function parseChallenge(h: string | undefined): { scheme: string; params: Record<string, string> } | undefined {
   if (!h) return undefined;
@@ -65,6 +68,11 @@ export async function registryError(res: IncomingMessage, what: string): Promise
     /* not JSON */
   }
   const status = res.statusCode ?? 0;
+  if (status === 407) {
+    return new BerthError('UNAUTHORIZED', `${what}: the proxy answered 407 proxy authentication required`, {
+      hint: 'put the proxy credentials in HTTP_PROXY / HTTPS_PROXY: http://user:password@host:port',
+    });
+  }
   if (status === 401 || status === 403 || code === 'UNAUTHORIZED' || code === 'DENIED') {
     return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, {
       hint: 'check the credentials with `berth login`',
@@ -89,7 +97,8 @@ export class RegistryClient {
   private basic?: string;
   private credsLoaded = false;
   private creds?: Credentials;
-  private readonly ca?: Buffer;
+  private insecure = false;
+  private readonly tls = new Map<string, HostTls>();
 
   constructor(
     readonly registry: string,
@@ -97,18 +106,22 @@ export class RegistryClient {
   ) {
     this.creds = opts.credentials ?? undefined;
     this.credsLoaded = opts.credentials !== undefined;
-    const caFile = join(settings().certsDir, registry, 'ca.crt');
-    if (existsSync(caFile)) this.ca = readFileSync(caFile);
-  }
-
-  /** As docker: loopback registries (127.0.0.0/8, localhost) are insecure by default. */
-  private get insecure(): boolean {
-    return !!this.opts.insecure || isLoopback(this.host);
   }
 
   /** The host to connect to: docker.io is served by registry-1.docker.io. */
   get host(): string {
     return this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry;
+  }
+
+  /** certs.d's files for a host, by its name as the registry is named, else as it is reached. */
+  private tlsFor(host: string): HostTls {
+    let t = this.tls.get(host);
+    if (!t) {
+      t = hostTls(host);
+      if (!t.ca.length && !t.cert.length && host === this.host && host !== this.registry) t = hostTls(this.registry);
+      this.tls.set(host, t);
+    }
+    return t;
   }
 
   private async credentials(): Promise<Credentials | undefined> {
@@ -119,6 +132,10 @@ export class RegistryClient {
     return this.creds;
   }
 
+  /**
+   * One request, sent again while it fails transiently (retry.ts). When the last send still
+   * fails so, the error names the registry and the number of sends.
+   */
   private async raw(
     url: URL,
     method: string,
@@ -126,10 +143,48 @@ export class RegistryClient {
     body: Buffer | Readable | undefined,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const ca = this.ca ?? (url.protocol === 'https:' ? await trustedCAs() : undefined);
+    if (body && !Buffer.isBuffer(body)) return this.send(url, method, headers, body, signal);
+    for (let attempt = 1; ; attempt++) {
+      let res: IncomingMessage;
+      try {
+        res = await this.send(url, method, headers, body, signal);
+      } catch (e) {
+        if (!isTransientError(e) || attempt >= ATTEMPTS) {
+          if (attempt > 1) (e as Error).message += ` (tried ${attempt} times)`;
+          throw e;
+        }
+        await wait(retryDelay(attempt)!, signal);
+        continue;
+      }
+      if (!isTransientStatus(res.statusCode)) return res;
+      const delay = attempt < ATTEMPTS ? retryDelay(attempt, res.headers['retry-after']) : undefined;
+      if (delay === undefined) {
+        const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
+        throw await registryError(
+          res,
+          `${method} ${url.pathname} at ${url.host === this.host ? `registry ${this.registry}` : `${url.host} for registry ${this.registry}`}${tries}`,
+        );
+      }
+      discard(res);
+      await wait(delay, signal);
+    }
+  }
+
+  private async send(
+    url: URL,
+    method: string,
+    headers: Record<string, string | number>,
+    body: Buffer | Readable | undefined,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const https = url.protocol === 'https:';
+    const files = https ? this.tlsFor(url.host) : undefined;
+    let ca: (string | Buffer)[] | undefined = https ? await trustedCAs() : undefined;
+    // certs.d's CAs are trusted besides the usual ones, as docker adds them to the system pool.
+    if (files?.ca.length) ca = [...(ca ?? rootCertificates), ...files.ca];
+    const client = files?.cert.length ? { cert: files.cert, key: files.key } : {};
     return new Promise((resolve, reject) => {
-      const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca, timeout: 60_000 }, resolve);
+      const req = proxiedRequest(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca, ...client, timeout: 60_000 }, resolve);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timed out')));
       if (!body) req.end();
@@ -144,6 +199,8 @@ export class RegistryClient {
   /** Picks https, or http for loopback/insecure registries whose https does not answer. */
   private async resolveBase(signal?: AbortSignal): Promise<string> {
     if (this.base) return this.base;
+    this.insecure = !!this.opts.insecure || (await isInsecureRegistry(this.registry));
+    if (this.opts.endpoint) return (this.base = new URL(this.opts.endpoint).origin);
     const https = `https://${this.host}`;
     const mayUseHttp = this.insecure;
     try {
@@ -151,6 +208,7 @@ export class RegistryClient {
       discard(res);
       this.base = https;
     } catch (e) {
+      if (e instanceof BerthError) throw e;
       if (!mayUseHttp) {
         // The hint fits the failure: a name that does not resolve is not a TLS problem.
         const code = (e as NodeJS.ErrnoException).code;
@@ -159,7 +217,7 @@ export class RegistryClient {
             ? `${this.registry} does not resolve: check the name, or this machine's DNS`
             : code === 'ECONNREFUSED'
               ? `nothing listens at ${this.registry}`
-              : 'for a registry without TLS use --tls-verify=false';
+              : `for a registry without TLS, list ${this.registry} in insecure-registries of ${configPath()}`;
         throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint });
       }
       this.base = `http://${this.host}`;
