@@ -78,7 +78,7 @@ export async function registryError(res: IncomingMessage, what: string): Promise
       hint: 'check the credentials with `berth login`',
     });
   }
-  if (status === 404 || /UNKNOWN$/.test(code)) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
+  if (status === 404 || (status < 500 && /_UNKNOWN$/.test(code))) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
   return new BerthError(
     'UNAVAILABLE',
     `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`,
@@ -208,7 +208,13 @@ export class RegistryClient {
       discard(res);
       this.base = https;
     } catch (e) {
+      // A proxy that refused the tunnel refuses plain http too: that is the error to show.
+      const proxyRefused = /^EPROXY/.test((e as NodeJS.ErrnoException).code ?? '');
       if (e instanceof BerthError) throw e;
+      if (proxyRefused)
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, {
+          hint: 'check HTTPS_PROXY and its credentials',
+        });
       if (!mayUseHttp) {
         // The hint fits the failure: a name that does not resolve is not a TLS problem.
         const code = (e as NodeJS.ErrnoException).code;

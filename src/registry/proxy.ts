@@ -83,7 +83,7 @@ export function proxyFor(url: URL, env: Environment = process.env): URL | undefi
   if (noProxy && noProxyMatches(noProxy, host, port)) return undefined;
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
   const proxy = URL.canParse(text) ? new URL(text) : undefined;
-  if (!proxy || proxy.protocol !== 'http:' || !proxy.hostname) {
+  if (proxy?.protocol !== 'http:' || !proxy.hostname) {
     throw new BerthError(
       'INVALID_ARGUMENT',
       `the proxy for ${url.protocol.slice(0, -1)} (${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'}) is not an http:// proxy URL`,
