@@ -17,7 +17,15 @@ import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.t
 import { startFront, type RegistryFront } from '../helpers/registry-front.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
-const NO_PROXY_ENV = { HTTP_PROXY: '', HTTPS_PROXY: '', NO_PROXY: '', http_proxy: '', https_proxy: '', no_proxy: '' };
+const NO_PROXY_ENV = {
+  HTTP_PROXY: '',
+  HTTPS_PROXY: '',
+  NO_PROXY: '',
+  http_proxy: '',
+  https_proxy: '',
+  no_proxy: '',
+  BERTH_CONFIG: '/nonexistent/berth-config.json',
+};
 
 let plain: TestRegistry;
 let secure: TestRegistry;
