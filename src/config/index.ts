@@ -220,7 +220,7 @@ const DEFINITIONS = {
     fallback: undefined,
     audience: 'users',
     defaultText: '/etc/berth/config.json as root, else $XDG_CONFIG_HOME/berth/config.json',
-    about: 'The config file (registry mirrors, insecure registries, address pools, log options, features), with keys as in docker\'s daemon.json.',
+    about: "The config file (registry mirrors, insecure registries, address pools, log options, features), with keys as in docker's daemon.json.",
   },
   extraCaCerts: {
     variable: 'BERTH_EXTRA_CA_CERTS',

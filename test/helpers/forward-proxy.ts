@@ -36,7 +36,7 @@ export async function startForwardProxy(opts: { auth?: { user: string; password:
     }
     requests.push(`${req.method} ${req.url}`);
     const target = URL.canParse(req.url ?? '') ? new URL(req.url!) : undefined;
-    if (!target || target.protocol !== 'http:') {
+    if (target?.protocol !== 'http:') {
       res.writeHead(400, { 'Content-Length': '0' });
       return res.end();
     }
