@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { BerthError } from '../errors/index.ts';
 import { discard, readBounded, readPrefix } from './body.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
@@ -41,6 +41,9 @@ export interface RequestOptions {
   readonly scope?: string;
   readonly signal?: AbortSignal;
 }
+
+/** The methods sent again after a transient failure: repeating them changes nothing. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 
 /** Redirects followed for one request (blob GETs may go to storage on another host). */
 const MAX_REDIRECTS = 5;
@@ -99,6 +102,8 @@ export class RegistryClient {
   private creds?: Credentials;
   private insecure = false;
   private readonly tls = new Map<string, HostTls>();
+  /** One TLS context per host: parsing the CAs again for each new connection costs more than the request. */
+  private readonly contexts = new Map<string, Promise<SecureContext>>();
 
   constructor(
     readonly registry: string,
@@ -143,7 +148,8 @@ export class RegistryClient {
     body: Buffer | Readable | undefined,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    if (body && !Buffer.isBuffer(body)) return this.send(url, method, headers, body, signal);
+    // A streamed body cannot be sent twice; a POST or PATCH may have taken effect before it failed.
+    if ((body && !Buffer.isBuffer(body)) || !IDEMPOTENT.has(method)) return this.send(url, method, headers, body, signal);
     for (let attempt = 1; ; attempt++) {
       let res: IncomingMessage;
       try {
@@ -177,14 +183,9 @@ export class RegistryClient {
     body: Buffer | Readable | undefined,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const https = url.protocol === 'https:';
-    const files = https ? this.tlsFor(url.host) : undefined;
-    let ca: (string | Buffer)[] | undefined = https ? await trustedCAs() : undefined;
-    // certs.d's CAs are trusted besides the usual ones, as docker adds them to the system pool.
-    if (files?.ca.length) ca = [...(ca ?? rootCertificates), ...files.ca];
-    const client = files?.cert.length ? { cert: files.cert, key: files.key } : {};
+    const secureContext = url.protocol === 'https:' ? await this.secureContext(url.host) : undefined;
     return new Promise((resolve, reject) => {
-      const req = proxiedRequest(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca, ...client, timeout: 60_000 }, resolve);
+      const req = proxiedRequest(url, { method, headers, signal, rejectUnauthorized: !this.insecure, secureContext, timeout: 60_000 }, resolve);
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timed out')));
       if (!body) req.end();
@@ -194,6 +195,27 @@ export class RegistryClient {
         body.pipe(req);
       }
     });
+  }
+
+  /** The trusted CAs, with certs.d's for `host` added as docker adds them to the system pool, and its client certificates. */
+  private secureContext(host: string): Promise<SecureContext> {
+    let context = this.contexts.get(host);
+    if (!context) {
+      context = (async () => {
+        const files = this.tlsFor(host);
+        let ca: (string | Buffer)[] | undefined = await trustedCAs();
+        if (files.ca.length) ca = [...(ca ?? rootCertificates), ...files.ca];
+        try {
+          return createSecureContext({ ca, ...(files.cert.length ? { cert: files.cert, key: files.key } : {}) });
+        } catch (e) {
+          throw new BerthError('INVALID_ARGUMENT', `the certificates of certs.d/${host} are not usable: ${(e as Error).message}`, {
+            hint: 'certs.d/<host>/ holds PEM files: CAs as *.crt, client certificates as *.cert with the matching *.key',
+          });
+        }
+      })();
+      this.contexts.set(host, context);
+    }
+    return context;
   }
 
   /** Picks https, or http for loopback/insecure registries whose https does not answer. */

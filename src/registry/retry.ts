@@ -2,8 +2,9 @@
  * When a registry request is tried again. A connection that breaks before an answer (reset,
  * timed out, hung up), a 429 and a 5xx other than 501 and 505 are transient: the request is
  * sent again after a back-off that doubles from BASE_DELAY_MS, or after the server's
- * Retry-After when it gives one, up to ATTEMPTS sends in all. A body that streams cannot be
- * sent twice, so such a request is tried once.
+ * Retry-After when it gives one, up to ATTEMPTS sends in all. Only GET, HEAD, PUT and DELETE
+ * with no body or a body in memory are sent again (http.ts): a streamed body cannot be sent
+ * twice, and a POST or PATCH may have taken effect before its answer was lost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 

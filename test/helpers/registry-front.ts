@@ -9,7 +9,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
 export interface FrontReply {
-  readonly status: number;
+  /** The status to answer with, or `reset` to drop the connection without an answer. */
+  readonly status: number | 'reset';
   readonly headers?: Record<string, string>;
   readonly body?: string;
 }
@@ -38,9 +39,10 @@ export async function startFront(target: string, opts: FrontOptions = {}): Promi
   const handler = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     const reply = front.fault?.(req);
+    if (reply?.status === 'reset') return void req.socket.destroy();
     if (reply) {
       const body = reply.body ?? '';
-      res.writeHead(reply.status, { 'Content-Length': String(Buffer.byteLength(body)), ...reply.headers });
+      res.writeHead(reply.status as number, { 'Content-Length': String(Buffer.byteLength(body)), ...reply.headers });
       req.resume();
       return res.end(body);
     }

@@ -199,6 +199,33 @@ describe('config file', () => {
     }
   });
 
+  it("applies default-address-pools to a new network and log-opts to a new container's json-file log", async () => {
+    const t = tempRoot('berth-hosts-defaults-');
+    const net = `pool-${process.pid}`;
+    try {
+      const config = writeConfig('defaults.json', {
+        'default-address-pools': [{ base: '10.213.0.0/16', size: 26 }],
+        'log-opts': { 'max-size': '5m', 'max-file': '2' },
+      });
+      const env = { ...NO_PROXY_ENV, BERTH_CONFIG: config };
+      assert.equal((await berthAsync(t.root, ['network', 'create', net], { env })).code, 0);
+      const subnet = await berthAsync(t.root, ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', net], { env });
+      assert.match(subnet.stdout.trim(), /^10\.213\.\d+\.(0|64|128|192)\/26$/);
+      assert.equal((await berthAsync(t.root, ['import', join(dir, 'img.tar'), 'logs/img:1'], { env })).code, 0);
+      const c = await berthAsync(t.root, ['create', '--log-opt', 'max-file=3', 'logs/img:1', '/x'], { env });
+      assert.equal(c.code, 0, c.stderr);
+      const lc = await berthAsync(t.root, ['inspect', '--format', '{{json .HostConfig.LogConfig}}', c.stdout.trim()], { env });
+      assert.deepEqual(JSON.parse(lc.stdout), { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '3' } });
+      const bad = writeConfig('bad-log.json', { 'log-opts': { 'max-size': 'huge' } });
+      const refused = await berthAsync(t.root, ['create', 'logs/img:1', '/x'], { env: { ...env, BERTH_CONFIG: bad } });
+      assert.notEqual(refused.code, 0);
+      assert.ok(refused.stderr.includes(`${bad}: log-opts:`), refused.stderr);
+    } finally {
+      await berthAsync(t.root, ['network', 'rm', net]);
+      t.cleanup();
+    }
+  });
+
   it('is refused, naming the file and the key, when a value is bad or a key unknown', async () => {
     const t = tempRoot('berth-hosts-bad-');
     try {

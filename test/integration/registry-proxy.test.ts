@@ -161,13 +161,13 @@ describe('HTTP(S)_PROXY', () => {
 });
 
 describe('retries', () => {
-  it('waits out a 429 with Retry-After and a 503, then pulls', async () => {
+  it('waits out a 429 with Retry-After, a 503 and a dropped connection, then pulls', async () => {
     let manifests = 0;
     let blobs = 0;
     front.requests.length = 0;
     front.fault = (req) => {
       if (req.method === 'GET' && req.url?.includes('/manifests/') && manifests++ === 0) return { status: 429, headers: { 'Retry-After': '1' } };
-      if (req.url?.includes('/blobs/') && blobs++ === 0) return { status: 503 };
+      if (req.url?.includes('/blobs/') && blobs++ < 2) return { status: blobs === 1 ? 503 : 'reset' };
       return undefined;
     };
     try {
