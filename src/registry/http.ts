@@ -187,7 +187,7 @@ export class RegistryClient {
     return new Promise((resolve, reject) => {
       const req = proxiedRequest(url, { method, headers, signal, rejectUnauthorized: !this.insecure, secureContext, timeout: 60_000 }, resolve);
       req.on('error', reject);
-      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       if (!body) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
       else {

@@ -83,12 +83,10 @@ async function pullFresh(name: string, e: NodeJS.ProcessEnv): Promise<{ code: nu
 }
 
 describe('HTTP(S)_PROXY', () => {
-  it('carries every connection of a push and a pull to an http registry, in absolute form with the credentials', async () => {
-    const name = `${plainName()}/px/img:1`;
-    assert.equal(src.run(['tag', 'px/img:1', name]).code, 0);
+  it('carries every connection of a pull from an http registry, in absolute form with the credentials', async () => {
+    // The push is the next test's, through a tunnel; here the image was pushed in before().
+    const name = `${plainName()}/retry/img:1`;
     const before = proxy.requests.length;
-    const push = await berthAsync(src.root, ['push', name], { env: env() });
-    assert.equal(push.code, 0, push.stderr);
     const pull = await pullFresh(name, env());
     assert.equal(pull.code, 0, pull.stderr);
     const seen = proxy.requests.slice(before);
@@ -97,16 +95,12 @@ describe('HTTP(S)_PROXY', () => {
       seen.join('\n'),
     );
     assert.ok(
-      seen.some((r) => r.startsWith(`PUT http://${plainName()}/v2/px/img/manifests/1`)),
-      'the push went through the proxy',
+      seen.some((r) => r.startsWith(`GET http://${plainName()}/v2/retry/img/manifests/1`)),
+      'the manifest came through the proxy',
     );
     assert.ok(
-      seen.some((r) => r.startsWith(`GET http://${plainName()}/v2/px/img/manifests/1`)),
-      'the pull went through the proxy',
-    );
-    assert.ok(
-      seen.some((r) => /^GET .*\/v2\/px\/img\/blobs\/sha256:/.test(r)),
-      'blobs went through the proxy',
+      seen.some((r) => /^GET .*\/v2\/retry\/img\/blobs\/sha256:/.test(r)),
+      'blobs came through the proxy',
     );
     assert.equal(proxy.refused, 0);
   });

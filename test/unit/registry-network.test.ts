@@ -142,6 +142,9 @@ describe('certs.d', () => {
       assert.deepEqual(t.cert.map(String), ['CERT']);
       assert.deepEqual(t.key.map(String), ['KEY']);
       for (const hostile of ['..', '../reg.example:5000', 'a/../..', '']) assert.deepEqual(hostTls(hostile), { ca: [], cert: [], key: [] }, hostile);
+      mkdirSync(join(dir, 'nokey.example'));
+      writeFileSync(join(dir, 'nokey.example', 'client.cert'), 'CERT');
+      assert.throws(() => hostTls('nokey.example'), /missing key client\.key for client certificate/);
     } finally {
       if (prev === undefined) delete process.env.BERTH_CERTS_D;
       else process.env.BERTH_CERTS_D = prev;
