@@ -245,7 +245,7 @@ export class RegistryClient {
             ? `${this.registry} does not resolve: check the name, or this machine's DNS`
             : code === 'ECONNREFUSED'
               ? `nothing listens at ${this.registry}`
-              : `for a registry without TLS, list ${this.registry} in insecure-registries of ${configPath()}`;
+              : `for a registry without TLS, list ${this.registry} in insecure-registries of ${configPath()}, or pass --tls-verify=false`;
         throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint });
       }
       this.base = `http://${this.host}`;
