@@ -275,6 +275,7 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const res = await this.raw(url, 'GET', headers, undefined, signal).catch((e: Error) => {
+      if (e instanceof BerthError) throw e; // already says what failed, and where
       throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`, {
         hint: `the registry ${this.registry} sends its clients there for tokens: check that this machine reaches it`,
       });
@@ -303,6 +304,7 @@ export class RegistryClient {
       const headers: Record<string, string | number> = { 'User-Agent': 'berth/0.1', ...(opts.headers ?? {}) };
       if (auth && new URL(base).host === url.host) headers.Authorization = auth;
       return this.raw(url, method, headers, opts.body, opts.signal).catch((e: Error) => {
+        if (e instanceof BerthError) throw e; // already says what failed, and where
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
         throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`, {
           hint: "try again; if it persists, check the registry and this machine's network",
@@ -336,6 +338,7 @@ export class RegistryClient {
         });
       }
       res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal).catch((e: Error) => {
+        if (e instanceof BerthError) throw e; // already says what failed, and where
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
         throw new BerthError('UNAVAILABLE', `cannot reach ${next.host}, where ${this.registry} redirected ${url.pathname}: ${e.message}`, {
           hint: "check that this machine reaches the registry's storage",
