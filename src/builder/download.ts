@@ -1,18 +1,19 @@
 /**
  * ADD's download of an http(s) URL: a GET that follows redirects, as BuildKit's does, with
- * berth's trusted CAs (registry/trust.ts), since Node's fetch can be given none. The body
+ * berth's trusted CAs (registry/trust.ts), since Node's fetch can be given none, through the
+ * proxy that HTTP(S)_PROXY and NO_PROXY choose (registry/proxy.ts). The body
  * streams to a file and is hashed on the way: a URL may serve gigabytes (model weights), and
  * none of it is held in memory. The file appears under its name only once it is whole and
  * its checksum (when given) matches; on any failure nothing is left.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm, utimes } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../errors/index.ts';
 import { discard } from '../registry/body.ts';
+import { proxiedRequest } from '../registry/proxy.ts';
 import { trustedCAs } from '../registry/trust.ts';
 import { createSha256, randomHex } from '../sys/crypto.ts';
 
@@ -37,11 +38,9 @@ export interface DownloadOptions {
 }
 
 async function get(url: URL, signal?: AbortSignal): Promise<IncomingMessage> {
-  const https = url.protocol === 'https:';
-  const request = https ? httpsRequest : httpRequest;
-  const ca = https ? await trustedCAs() : undefined;
+  const ca = url.protocol === 'https:' ? await trustedCAs() : undefined;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', signal, ca, timeout: 60_000 }, resolve);
+    const req = proxiedRequest(url, { method: 'GET', signal, ca, timeout: 60_000 }, resolve);
     req.on('error', reject);
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.end();
@@ -55,7 +54,7 @@ async function open(url: string, signal?: AbortSignal): Promise<IncomingMessage>
     if (at.protocol !== 'http:' && at.protocol !== 'https:')
       throw new BerthError('INVALID_ARGUMENT', `cannot download ${url}: unsupported protocol ${at.protocol}`);
     const res = await get(at, signal).catch((e: NodeJS.ErrnoException) => {
-      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.code ?? e.message}`, {
+      throw new BerthError('UNAVAILABLE', `cannot download ${url}: ${e.code && !e.code.startsWith('EPROXY') ? e.code : e.message}`, {
         cause: e,
         hint: 'check the URL, and that this machine reaches its server',
       });

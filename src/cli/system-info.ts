@@ -36,6 +36,16 @@ export function register(program: Command): void {
           ` Total Memory: ${(info.MemTotal / 2 ** 30).toFixed(2)}GiB`,
           ` Name: ${info.Name}`,
           ` Berth Root Dir: ${info.DockerRootDir}`,
+          ...(info.HttpProxy ? [` HTTP Proxy: ${info.HttpProxy}`] : []),
+          ...(info.HttpsProxy ? [` HTTPS Proxy: ${info.HttpsProxy}`] : []),
+          ...(info.NoProxy ? [` No Proxy: ${info.NoProxy}`] : []),
+          ' Insecure Registries:',
+          ...Object.values(info.RegistryConfig.IndexConfigs)
+            .filter((c) => !c.Secure)
+            .map((c) => `  ${c.Name}`),
+          ...info.RegistryConfig.InsecureRegistryCIDRs.map((c) => `  ${c}`),
+          ...(info.RegistryConfig.Mirrors.length ? [' Registry Mirrors:', ...info.RegistryConfig.Mirrors.map((m) => `  ${m}`)] : []),
+          ...Object.entries(info.RegistryConfig.HostMirrors).flatMap(([host, list]) => [` Registry Mirrors for ${host}:`, ...list.map((m) => `  ${m}`)]),
           '',
         ].join('\n'),
       );

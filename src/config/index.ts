@@ -230,9 +230,19 @@ const DEFINITIONS = {
   certsDir: {
     variable: 'BERTH_CERTS_D',
     kind: path,
-    fallback: '/etc/docker/certs.d',
+    fallback: undefined,
     audience: 'users',
-    about: 'Per-registry CA certificates, as docker reads them: `<dir>/<host[:port]>/ca.crt`.',
+    defaultText: '/etc/berth/certs.d, then /etc/docker/certs.d',
+    about:
+      'Per-registry TLS files, as docker reads them: `<dir>/<host[:port]>/` with CAs (`*.crt`) and client certificates (`*.cert` with its `*.key`). Set, it is the only directory read.',
+  },
+  configFile: {
+    variable: 'BERTH_CONFIG',
+    kind: path,
+    fallback: undefined,
+    audience: 'users',
+    defaultText: '/etc/berth/config.json as root, else $XDG_CONFIG_HOME/berth/config.json',
+    about: "The config file (registry mirrors, insecure registries, address pools, log options, features), with keys as in docker's daemon.json.",
   },
   extraCaCerts: {
     variable: 'BERTH_EXTRA_CA_CERTS',

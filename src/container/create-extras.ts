@@ -4,7 +4,8 @@
  * `--volumes-from`. Each is checked here with docker's words (run-config.ts), for the CLI
  * and the API alike.
  */
-import { BerthError } from '../errors/index.ts';
+import { configPath, fileConfig } from '../config/file.ts';
+import { BerthError, isBerthError } from '../errors/index.ts';
 import { parsePublish } from '../network/index.ts';
 import type { ContainerRecords } from './records.ts';
 import { checkDnsSearch, checkExtraHost, checkIpAddress, checkLogConfig, checkOomScoreAdj, checkSignal, type LogConfig } from './run-config.ts';
@@ -37,12 +38,29 @@ type CreateOptions = RunFlagOptions & {
   readonly runtime: Readonly<Record<string, unknown>>;
 };
 
+/**
+ * The log config a container gets: the config file's `log-opts` fill in the options of the
+ * default driver (json-file) that the flags leave out, as daemon.json's do for dockerd.
+ */
+function withLogDefaults(lc: LogConfig | undefined): LogConfig | undefined {
+  const defaults = fileConfig()['log-opts'];
+  if (!defaults || Object.keys(defaults).length === 0 || (lc && lc.type !== 'json-file')) return lc;
+  try {
+    checkLogConfig('json-file', defaults);
+  } catch (e) {
+    if (!isBerthError(e)) throw e;
+    throw new BerthError(e.code, `${configPath()}: log-opts: ${e.message}`, { hint: `fix log-opts in ${configPath()}` });
+  }
+  return { type: 'json-file', config: { ...defaults, ...(lc?.config ?? {}) } };
+}
+
 /** The checks of these options that fail before an image is pulled or a volume made. */
 export function checkRunConfig(opts: CreateOptions): void {
   for (const h of opts.extraHosts ?? []) checkExtraHost(h);
   for (const d of opts.dns ?? []) checkIpAddress(d);
   for (const d of opts.dnsSearch ?? []) checkDnsSearch(d);
-  if (opts.logConfig) checkLogConfig(opts.logConfig.type, opts.logConfig.config);
+  const logConfig = withLogDefaults(opts.logConfig);
+  if (logConfig) checkLogConfig(logConfig.type, logConfig.config);
   if (opts.stopSignal) checkSignal(opts.stopSignal);
   const oom = (opts.runtime as { oomScoreAdj?: number }).oomScoreAdj;
   if (oom !== undefined) checkOomScoreAdj(oom);
@@ -56,7 +74,7 @@ export function runConfigFields(opts: CreateOptions): Partial<ContainerConfigRec
     dns: some(opts.dns?.map(checkIpAddress)),
     dnsSearch: some(opts.dnsSearch),
     dnsOptions: some(opts.dnsOptions),
-    logConfig: opts.logConfig,
+    logConfig: withLogDefaults(opts.logConfig),
     attach: some(opts.attach),
     publishAll: opts.publishAll || undefined,
     volumesFrom: some(opts.volumesFrom),

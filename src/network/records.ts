@@ -4,6 +4,7 @@
  * with container names answered by aardvark-dns on its gateway (dns.ts). The records live in
  * the state root's metadata DB; the bridge, leases and DNS entries are machine state on /run.
  */
+import { fileConfig } from '../config/file.ts';
 import { BerthError } from '../errors/index.ts';
 import type { NetworkRecord, NetworkRecords } from '../store/networks.ts';
 import { recordEvent } from '../store/events.ts';
@@ -58,13 +59,33 @@ export function createNetworkRecord(
   return rec;
 }
 
-function freeSubnet(taken: readonly string[]): string {
-  for (let n = 0; n < 256; n++) {
-    const candidate = `${POOL_PREFIX}.${n}.0/24`;
-    if (!taken.some((t) => cidrsOverlap(t, candidate))) return candidate;
+/**
+ * The pools new networks take their subnets from: the config file's `default-address-pools`
+ * (each a base CIDR cut into subnets of `size`), else the /24s of BERTH_NETWORK_POOL's /16.
+ */
+function addressPools(): Array<{ base: string; size: number }> {
+  return fileConfig()['default-address-pools'] ?? [{ base: `${POOL_PREFIX}.0.0/16`, size: 24 }];
+}
+
+/** The subnets of one pool, in order; at most 65536 of them are looked at. */
+function* subnetsOf(pool: { base: string; size: number }): Generator<string> {
+  const [ip, bits] = pool.base.split('/');
+  const start = ip!.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const step = 2 ** (32 - pool.size);
+  const count = Math.min(2 ** (pool.size - Number(bits)), 65536);
+  for (let i = 0; i < count; i++) {
+    const n = start + i * step;
+    yield `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')}/${pool.size}`;
   }
-  throw new BerthError('UNAVAILABLE', `no free /24 left in ${POOL_PREFIX}.0.0/16 for a new network`, {
-    hint: 'remove unused networks (`berth network prune`), or give --subnet',
+}
+
+function freeSubnet(taken: readonly string[]): string {
+  const pools = addressPools();
+  for (const pool of pools) {
+    for (const candidate of subnetsOf(pool)) if (!taken.some((t) => cidrsOverlap(t, candidate))) return candidate;
+  }
+  throw new BerthError('UNAVAILABLE', `no free subnet left in ${pools.map((p) => p.base).join(', ')} for a new network`, {
+    hint: 'remove unused networks (`berth network prune`), give --subnet, or add default-address-pools to the config file',
   });
 }
 

@@ -2,19 +2,22 @@
  * HTTP to one registry, with the distribution spec's auth: anonymous, then on a 401 the
  * challenge's scheme — Basic with stored credentials, or Bearer tokens fetched from the
  * challenge's realm for the request's scope and cached per scope. TLS is verified, except for
- * registries marked insecure and loopback ones, which docker treats as insecure by default
- * (TLS errors ignored, plain http allowed).
+ * insecure registries (hosts.ts: loopback ones, as docker, and those the config file lists):
+ * TLS errors ignored, plain http allowed. certs.d's CAs and client certificates are used for
+ * their host, connections go through the proxy the environment names (proxy.ts), and a
+ * request that fails transiently is sent again (retry.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { BerthError } from '../errors/index.ts';
 import { discard, readBounded, readPrefix } from './body.ts';
 import { getCredentials, type Credentials } from './credentials.ts';
+import { hostTls, isInsecureRegistry, type HostTls } from './hosts.ts';
+import { proxiedRequest } from './proxy.ts';
+import { ATTEMPTS, isTransientError, isTransientStatus, retryDelay, wait } from './retry.ts';
 import { trustedCAs } from './trust.ts';
-import { settings } from '../config/index.ts';
+import { configPath } from '../config/file.ts';
 
 export interface ClientOptions {
   /** Allow http and unverified TLS (`--tls-verify=false`, insecure-registries). */
@@ -24,6 +27,11 @@ export interface ClientOptions {
    * never lends its own); otherwise read from docker's config.
    */
   readonly credentials?: Credentials | null;
+  /**
+   * A mirror's base URL (`https://host[:port]`) that serves the requests instead of the
+   * registry's own address; `registry` is then the mirror's host, for credentials and messages.
+   */
+  readonly endpoint?: string;
 }
 
 export interface RequestOptions {
@@ -34,13 +42,11 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The methods sent again after a transient failure: repeating them changes nothing. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
 /** Redirects followed for one request (blob GETs may go to storage on another host). */
 const MAX_REDIRECTS = 5;
-
-function isLoopback(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h.startsWith('127.') || h === '::1';
-}
 
 function parseChallenge(h: string | undefined): { scheme: string; params: Record<string, string> } | undefined {
   if (!h) return undefined;
@@ -65,12 +71,17 @@ export async function registryError(res: IncomingMessage, what: string): Promise
     /* not JSON */
   }
   const status = res.statusCode ?? 0;
+  if (status === 407) {
+    return new BerthError('UNAUTHORIZED', `${what}: the proxy answered 407 proxy authentication required`, {
+      hint: 'put the proxy credentials in HTTP_PROXY / HTTPS_PROXY: http://user:password@host:port',
+    });
+  }
   if (status === 401 || status === 403 || code === 'UNAUTHORIZED' || code === 'DENIED') {
     return new BerthError('UNAUTHORIZED', `${what}: ${status} unauthorized${detail ? `: ${detail}` : ''}`, {
       hint: 'check the credentials with `berth login`',
     });
   }
-  if (status === 404 || /UNKNOWN$/.test(code)) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
+  if (status === 404 || (status < 500 && /_UNKNOWN$/.test(code))) return new BerthError('NOT_FOUND', `${what}: not found${detail ? ` (${detail})` : ''}`);
   return new BerthError(
     'UNAVAILABLE',
     `${what}: registry answered ${status}${detail ? `: ${detail}` : ''}`,
@@ -89,7 +100,10 @@ export class RegistryClient {
   private basic?: string;
   private credsLoaded = false;
   private creds?: Credentials;
-  private readonly ca?: Buffer;
+  private insecure = false;
+  private readonly tls = new Map<string, HostTls>();
+  /** One TLS context per host: parsing the CAs again for each new connection costs more than the request. */
+  private readonly contexts = new Map<string, Promise<SecureContext>>();
 
   constructor(
     readonly registry: string,
@@ -97,18 +111,22 @@ export class RegistryClient {
   ) {
     this.creds = opts.credentials ?? undefined;
     this.credsLoaded = opts.credentials !== undefined;
-    const caFile = join(settings().certsDir, registry, 'ca.crt');
-    if (existsSync(caFile)) this.ca = readFileSync(caFile);
-  }
-
-  /** As docker: loopback registries (127.0.0.0/8, localhost) are insecure by default. */
-  private get insecure(): boolean {
-    return !!this.opts.insecure || isLoopback(this.host);
   }
 
   /** The host to connect to: docker.io is served by registry-1.docker.io. */
   get host(): string {
     return this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry;
+  }
+
+  /** certs.d's files for a host, by its name as the registry is named, else as it is reached. */
+  private tlsFor(host: string): HostTls {
+    let t = this.tls.get(host);
+    if (!t) {
+      t = hostTls(host);
+      if (!t.ca.length && !t.cert.length && host === this.host && host !== this.registry) t = hostTls(this.registry);
+      this.tls.set(host, t);
+    }
+    return t;
   }
 
   private async credentials(): Promise<Credentials | undefined> {
@@ -119,6 +137,10 @@ export class RegistryClient {
     return this.creds;
   }
 
+  /**
+   * One request, sent again while it fails transiently (retry.ts). When the last send still
+   * fails so, the error names the registry and the number of sends.
+   */
   private async raw(
     url: URL,
     method: string,
@@ -126,12 +148,46 @@ export class RegistryClient {
     body: Buffer | Readable | undefined,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const ca = this.ca ?? (url.protocol === 'https:' ? await trustedCAs() : undefined);
+    // A streamed body cannot be sent twice; a POST or PATCH may have taken effect before it failed.
+    if ((body && !Buffer.isBuffer(body)) || !IDEMPOTENT.has(method)) return this.send(url, method, headers, body, signal);
+    for (let attempt = 1; ; attempt++) {
+      let res: IncomingMessage;
+      try {
+        res = await this.send(url, method, headers, body, signal);
+      } catch (e) {
+        if (!isTransientError(e) || attempt >= ATTEMPTS) {
+          if (attempt > 1) (e as Error).message += ` (tried ${attempt} times)`;
+          throw e;
+        }
+        await wait(retryDelay(attempt)!, signal);
+        continue;
+      }
+      if (!isTransientStatus(res.statusCode)) return res;
+      const delay = attempt < ATTEMPTS ? retryDelay(attempt, res.headers['retry-after']) : undefined;
+      if (delay === undefined) {
+        const tries = attempt > 1 ? ` (tried ${attempt} times)` : '';
+        throw await registryError(
+          res,
+          `${method} ${url.pathname} at ${url.host === this.host ? `registry ${this.registry}` : `${url.host} for registry ${this.registry}`}${tries}`,
+        );
+      }
+      discard(res);
+      await wait(delay, signal);
+    }
+  }
+
+  private async send(
+    url: URL,
+    method: string,
+    headers: Record<string, string | number>,
+    body: Buffer | Readable | undefined,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const secureContext = url.protocol === 'https:' ? await this.secureContext(url.host) : undefined;
     return new Promise((resolve, reject) => {
-      const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = fn(url, { method, headers, signal, rejectUnauthorized: !this.insecure, ca, timeout: 60_000 }, resolve);
+      const req = proxiedRequest(url, { method, headers, signal, rejectUnauthorized: !this.insecure, secureContext, timeout: 60_000 }, resolve);
       req.on('error', reject);
-      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       if (!body) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
       else {
@@ -141,9 +197,32 @@ export class RegistryClient {
     });
   }
 
+  /** The trusted CAs, with certs.d's for `host` added as docker adds them to the system pool, and its client certificates. */
+  private secureContext(host: string): Promise<SecureContext> {
+    let context = this.contexts.get(host);
+    if (!context) {
+      context = (async () => {
+        const files = this.tlsFor(host);
+        let ca: (string | Buffer)[] | undefined = await trustedCAs();
+        if (files.ca.length) ca = [...(ca ?? rootCertificates), ...files.ca];
+        try {
+          return createSecureContext({ ca, ...(files.cert.length ? { cert: files.cert, key: files.key } : {}) });
+        } catch (e) {
+          throw new BerthError('INVALID_ARGUMENT', `the certificates of certs.d/${host} are not usable: ${(e as Error).message}`, {
+            hint: 'certs.d/<host>/ holds PEM files: CAs as *.crt, client certificates as *.cert with the matching *.key',
+          });
+        }
+      })();
+      this.contexts.set(host, context);
+    }
+    return context;
+  }
+
   /** Picks https, or http for loopback/insecure registries whose https does not answer. */
   private async resolveBase(signal?: AbortSignal): Promise<string> {
     if (this.base) return this.base;
+    this.insecure = !!this.opts.insecure || (await isInsecureRegistry(this.registry));
+    if (this.opts.endpoint) return (this.base = new URL(this.opts.endpoint).origin);
     const https = `https://${this.host}`;
     const mayUseHttp = this.insecure;
     try {
@@ -151,6 +230,13 @@ export class RegistryClient {
       discard(res);
       this.base = https;
     } catch (e) {
+      // A proxy that refused the tunnel refuses plain http too: that is the error to show.
+      const proxyRefused = /^EPROXY/.test((e as NodeJS.ErrnoException).code ?? '');
+      if (e instanceof BerthError) throw e;
+      if (proxyRefused)
+        throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, {
+          hint: 'check HTTPS_PROXY and its credentials',
+        });
       if (!mayUseHttp) {
         // The hint fits the failure: a name that does not resolve is not a TLS problem.
         const code = (e as NodeJS.ErrnoException).code;
@@ -159,7 +245,7 @@ export class RegistryClient {
             ? `${this.registry} does not resolve: check the name, or this machine's DNS`
             : code === 'ECONNREFUSED'
               ? `nothing listens at ${this.registry}`
-              : 'for a registry without TLS use --tls-verify=false';
+              : `for a registry without TLS, list ${this.registry} in insecure-registries of ${configPath()}, or pass --tls-verify=false`;
         throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${(e as Error).message}`, { hint });
       }
       this.base = `http://${this.host}`;
@@ -189,6 +275,7 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const res = await this.raw(url, 'GET', headers, undefined, signal).catch((e: Error) => {
+      if (e instanceof BerthError) throw e; // already says what failed, and where
       throw new BerthError('UNAVAILABLE', `cannot reach the token server ${url.host}: ${e.message}`, {
         hint: `the registry ${this.registry} sends its clients there for tokens: check that this machine reaches it`,
       });
@@ -217,6 +304,7 @@ export class RegistryClient {
       const headers: Record<string, string | number> = { 'User-Agent': 'berth/0.1', ...(opts.headers ?? {}) };
       if (auth && new URL(base).host === url.host) headers.Authorization = auth;
       return this.raw(url, method, headers, opts.body, opts.signal).catch((e: Error) => {
+        if (e instanceof BerthError) throw e; // already says what failed, and where
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
         throw new BerthError('UNAVAILABLE', `cannot reach registry ${this.registry}: ${e.message}`, {
           hint: "try again; if it persists, check the registry and this machine's network",
@@ -250,6 +338,7 @@ export class RegistryClient {
         });
       }
       res = await this.raw(next, method === 'HEAD' ? 'HEAD' : 'GET', { ...(opts.headers ?? {}) }, undefined, opts.signal).catch((e: Error) => {
+        if (e instanceof BerthError) throw e; // already says what failed, and where
         if (e.name === 'AbortError') throw new BerthError('CANCELLED', `${method} ${url.pathname} was cancelled`);
         throw new BerthError('UNAVAILABLE', `cannot reach ${next.host}, where ${this.registry} redirected ${url.pathname}: ${e.message}`, {
           hint: "check that this machine reaches the registry's storage",

@@ -3,7 +3,7 @@
  * ImageSink (push), both used through image/copy.ts's copyImage, with docker's auth and
  * credential files.
  */
-import { BerthError } from '../errors/index.ts';
+import { BerthError, isBerthError } from '../errors/index.ts';
 import { copyImage } from '../image/copy.ts';
 import { indexSource, localIndex } from '../image/image-index.ts';
 import { requireImageId } from '../image/resolve.ts';
@@ -11,10 +11,11 @@ import { StoreImageSink } from '../image/store-transport.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { ProgressEvent } from '../image/transfer.ts';
 import { hostPlatform, parsePlatform } from '../oci/platform.ts';
-import { formatReference, parseReference, repositoryName, withDefaultTag } from '../reference/index.ts';
+import { formatReference, parseReference, type Reference, repositoryName, withDefaultTag } from '../reference/index.ts';
 import type { ImageRecord } from '../store/images.ts';
 import { discard } from './body.ts';
 import type { Credentials } from './credentials.ts';
+import { mirrorsOf } from './hosts.ts';
 import { RegistryClient } from './http.ts';
 import { pushSource, type CompressionFormat } from './push-source.ts';
 import { RegistrySink } from './sink.ts';
@@ -36,9 +37,31 @@ export interface PullOptions {
   readonly onProgress?: (ev: ProgressEvent) => void;
 }
 
+/**
+ * Pulls `name`: from each mirror the config file gives its registry, in order, and from the
+ * registry itself when none serves it, as docker falls back from its mirrors. A mirror that
+ * fails in any way (down, without the image, broken) is passed over; a cancel is not.
+ */
 export async function pullImage(stores: ImageStores, name: string, opts: PullOptions = {}): Promise<{ record: ImageRecord; digest: string; ref: string }> {
   const ref = withDefaultTag(parseReference(name));
-  const client = new RegistryClient(ref.registry, { insecure: opts.insecure, credentials: opts.credentials });
+  for (const mirror of mirrorsOf(ref.registry)) {
+    // The registry's own credentials are not sent to a mirror; one given none gets none.
+    const client = new RegistryClient(new URL(mirror).host, { endpoint: mirror, credentials: opts.credentials === null ? null : undefined });
+    try {
+      return await pullFrom(client, stores, ref, opts);
+    } catch (e) {
+      if (isBerthError(e, 'CANCELLED') || opts.signal?.aborted) throw e;
+    }
+  }
+  return pullFrom(new RegistryClient(ref.registry, { insecure: opts.insecure, credentials: opts.credentials }), stores, ref, opts);
+}
+
+async function pullFrom(
+  client: RegistryClient,
+  stores: ImageStores,
+  ref: Reference,
+  opts: PullOptions,
+): Promise<{ record: ImageRecord; digest: string; ref: string }> {
   const sink = new StoreImageSink(stores, { tags: ref.tag ? [formatReference({ ...ref, digest: undefined })] : [], repository: repositoryName(ref) });
   const result = await copyImage(new RegistrySource(client, ref), sink, {
     platform: opts.platform ? parsePlatform(opts.platform) : hostPlatform(),
@@ -47,7 +70,7 @@ export async function pullImage(stores: ImageStores, name: string, opts: PullOpt
     onProgress: opts.onProgress,
   });
   const record = sink.written.at(-1);
-  if (!record) throw new BerthError('NOT_FOUND', `no image was found at ${name}`);
+  if (!record) throw new BerthError('NOT_FOUND', `no image was found at ${formatReference(ref)}`);
   return { record, digest: result.root.digest, ref: formatReference(ref) };
 }
 

@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import type { ImageStores } from '../image/stores.ts';
+import { registryConfig, type RegistryConfig } from '../registry/hosts.ts';
+import { proxySettings } from '../registry/proxy.ts';
 import { RUNC } from '../runtime/runc.ts';
 import type { ContainerRecords } from '../store/containers.ts';
 import { runChild } from '../sys/spawn.ts';
@@ -30,6 +32,11 @@ export type SystemInfo = {
   readonly MemTotal: number;
   readonly Name: string;
   readonly ServerVersion: string;
+  /** From the config file (registry/hosts.ts). */
+  readonly RegistryConfig: RegistryConfig;
+  readonly HttpProxy: string;
+  readonly HttpsProxy: string;
+  readonly NoProxy: string;
 };
 
 function cgroupVersion(): string {
@@ -70,5 +77,7 @@ export async function systemInfo(
     MemTotal: totalmem(),
     Name: hostname(),
     ServerVersion: '0.1.0',
+    RegistryConfig: registryConfig(),
+    ...proxySettings(),
   };
 }

@@ -74,7 +74,8 @@ const CASES: ReadonlyArray<{ name: SettingName; variable: string; unset: unknown
     bad: ['lots', '-1', '10 GBB', '1e9', '99999999999999999999g'],
   },
   { name: 'networkPool', variable: 'BERTH_NETWORK_POOL', unset: '10.89', good: [['172.30', '172.30']], bad: ['10', '10.89.0', '10.256', 'a.b'] },
-  { name: 'certsDir', variable: 'BERTH_CERTS_D', unset: '/etc/docker/certs.d', good: [['/tmp/certs.d', '/tmp/certs.d']], bad: ['\0'] },
+  { name: 'certsDir', variable: 'BERTH_CERTS_D', unset: undefined, good: [['/tmp/certs.d', '/tmp/certs.d']], bad: ['\0'] },
+  { name: 'configFile', variable: 'BERTH_CONFIG', unset: undefined, good: [['/tmp/berth.json', '/tmp/berth.json']], bad: ['\0'] },
   {
     name: 'extraCaCerts',
     variable: 'BERTH_EXTRA_CA_CERTS',
