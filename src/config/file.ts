@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BerthError } from '../errors/index.ts';
-import { settings } from './index.ts';
+import { parseSize, settings } from './index.ts';
 
 const cidrV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -63,8 +63,31 @@ export const configSchema = z
     'default-address-pools': z.array(addressPool).optional(),
     'log-opts': z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'is not a log option name'), z.string()).optional(),
     features: z.record(z.string().min(1), z.boolean()).optional(),
+    /** As daemon.json's: the build cache's automatic clean-up (BuildKit's default GC policy). */
+    builder: z
+      .object({
+        gc: z
+          .object({
+            enabled: z.boolean().optional(),
+            defaultKeepStorage: z
+              .string()
+              .refine((v) => parseSize(v) !== undefined, { message: 'is not a size such as 20GB' })
+              .optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** The build cache budget the config file sets (0: clean-up turned off), undefined when it sets none. */
+export function fileKeepStorage(): number | undefined {
+  const gc = fileConfig().builder?.gc;
+  if (gc?.enabled === false) return 0;
+  return gc?.defaultKeepStorage === undefined ? undefined : parseSize(gc.defaultKeepStorage);
+}
 
 export type FileConfig = z.infer<typeof configSchema>;
 

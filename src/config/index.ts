@@ -126,6 +126,11 @@ const size: Kind<number> = {
   },
 };
 
+/** A byte size as `size` settings take it (`10GB`, `512m`); undefined when it is not one. */
+export function parseSize(raw: string): number | undefined {
+  return size.parse(raw);
+}
+
 /** Every setting, by the name the code reads it under. */
 const DEFINITIONS = {
   stateRoot: {

@@ -10,6 +10,7 @@
  */
 import { mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileKeepStorage } from '../config/file.ts';
 import { settings } from '../config/index.ts';
 import type { BuildCacheRecords } from '../store/build-cache.ts';
 import type { FileHashRecords } from '../store/file-hashes.ts';
@@ -121,11 +122,11 @@ export async function pruneBuildCache(engine: BuildCachePruneDeps, opts: BuildCa
 }
 
 /**
- * The cache budget: `configured` (BERTH_BUILDER_KEEP_STORAGE, or a config file's
- * `builder.gc.keepStorage`), else a tenth of the file system that holds the root, as
+ * The cache budget: `configured` (BERTH_BUILDER_KEEP_STORAGE, or the config file's
+ * `builder.gc.defaultKeepStorage`, 0 when its `enabled` is false), else a tenth of the file system that holds the root, as
  * BuildKit's default GC policy has it. 0 means no automatic clean-up.
  */
-export function cacheBudget(root: string, configured: number | undefined = settings().builderKeepStorage): number {
+export function cacheBudget(root: string, configured: number | undefined = settings().builderKeepStorage ?? fileKeepStorage()): number {
   if (configured !== undefined) return configured;
   const fs = statfsSync(root);
   return Math.floor((fs.blocks * fs.bsize) / 10);

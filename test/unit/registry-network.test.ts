@@ -102,6 +102,13 @@ describe('config file', () => {
     assert.deepEqual(parseConfig('', 'f'), {});
   });
 
+  it("takes daemon.json's builder.gc, and names a bad size or an unknown gc key", () => {
+    const c = parseConfig(JSON.stringify({ builder: { gc: { enabled: true, defaultKeepStorage: '20GB' } } }), 'f');
+    assert.equal(c.builder?.gc?.defaultKeepStorage, '20GB');
+    bad({ builder: { gc: { defaultKeepStorage: 'lots' } } }, /builder\.gc\.defaultKeepStorage/);
+    bad({ builder: { gc: { policy: [] } } }, /unknown key "policy"/);
+  });
+
   it('names the key of a bad value', () => {
     bad({ 'registry-mirrors': ['file:///etc/passwd'] }, /registry-mirrors\.0 .* is not a mirror URL/);
     bad({ 'registry-mirrors': ['https://m.example/v2/'] }, /registry-mirrors\.0/);
