@@ -115,6 +115,29 @@ describe('berth serve: POST /build', () => {
     assert.equal(r.stdout.trim(), id);
   });
 
+  test('--add-host, --shm-size and --ulimit reach every RUN step; bad values are 400s before the upload', async () => {
+    const { dir } = context(work, 'stephost', {
+      Dockerfile:
+        'FROM bb:1\nRUN grep -q "10.9.8.7.*gpu-box" /etc/hosts && df -k /dev/shm | tail -1 | awk \'{print "shm " $2}\' && echo "nofile $(ulimit -n)"\n',
+    });
+    const r = s.docker(['build', '--no-cache', '--add-host', 'gpu-box:10.9.8.7', '--shm-size', '256m', '--ulimit', 'nofile=1234:2345', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^shm 262144$/m);
+    assert.match(r.stdout, /^nofile 1234$/m);
+    for (const [query, why] of [
+      ['extrahosts=nohost', /not host:ip/],
+      ['extrahosts=a%3Anot-an-ip', /not host:ip/],
+      ['shmsize=-1', /not a number of bytes/],
+      ['ulimits=%7B%7D', /not a JSON array/],
+      ['ulimits=%5B%7B%22Name%22%3A%22nofile%22%2C%22Soft%22%3A%22x%22%2C%22Hard%22%3A1%7D%5D', /integer Soft and Hard/],
+      ['ulimits=%5B%7B%22Name%22%3A%22bogus%22%2C%22Soft%22%3A1%2C%22Hard%22%3A1%7D%5D', /invalid ulimit type: bogus/],
+    ] as const) {
+      const bad = await s.request('POST', `/build?${query}`, { body: 'not read' });
+      assert.equal(bad.status, 400, query);
+      assert.match(JSON.parse(bad.body.toString()).message, why, query);
+    }
+  });
+
   test('CLI 20.10 sends every default (buildargs={}, cachefrom=[], ulimits=null...) and builds', async () => {
     const { dir } = context(work, 'args', {
       Dockerfile: 'FROM bb:1 AS base\nARG GREETING=none\nRUN echo "$GREETING" > /g\nFROM base AS final\nLABEL from=dockerfile\n',

@@ -5,7 +5,12 @@
  * are told in the classic builder's words (build-json.ts). A failing step ends the stream
  * with `errorDetail`, whose `code` is the CLI's exit status.
  */
+import { isIP } from 'node:net';
+import type { StepHost } from '../../builder/step-context.ts';
+import { HOST_GATEWAY, splitExtraHost } from '../../container/run-config.ts';
 import { BerthError, isBerthError } from '../../errors/index.ts';
+import { DEFAULT_BRIDGE, subnetGateway } from '../../network/index.ts';
+import { parseUlimit } from '../../runtime/ulimits.ts';
 import { loadDockerfile } from '../../dockerfile/index.ts';
 import type { ImagePuller } from '../../image/ensure.ts';
 import { isTarArchive } from '../../layer/magic.ts';
@@ -34,6 +39,8 @@ interface BuildParams {
   readonly quiet: boolean;
   readonly network: string;
   readonly platform?: string;
+  /** `extrahosts`, `shmsize`, `ulimits`: what every RUN step's container gets, as `build --add-host/--shm-size/--ulimit`. */
+  readonly stepHost?: StepHost;
 }
 
 function stringMap(ctx: ApiContext, key: string): Record<string, string> {
@@ -69,7 +76,37 @@ function buildParams(ctx: ApiContext): BuildParams {
     quiet: q.bool('q'),
     network: network === 'bridge' ? 'default' : network,
     platform: q.get('platform') || undefined,
+    stepHost: stepHostParams(ctx),
   };
+}
+
+/** The hosts, /dev/shm size and ulimits of the steps' containers; docker's CLI sends `shmsize=0&ulimits=null` for none. */
+function stepHostParams(ctx: ApiContext): StepHost | undefined {
+  const q = ctx.query;
+  const extraHosts = q
+    .all('extrahosts')
+    .flatMap((v) => v.split(','))
+    .filter((v) => v !== '')
+    .map((entry) => {
+      const { name, ip } = splitExtraHost(entry);
+      if (!name || !(ip === HOST_GATEWAY || isIP(ip.replace(/^\[(.*)\]$/, '$1'))))
+        throw new BerthError('INVALID_ARGUMENT', `invalid extrahosts parameter: ${JSON.stringify(entry)} is not host:ip`);
+      return { name, ip: ip === HOST_GATEWAY ? subnetGateway(DEFAULT_BRIDGE.subnet) : ip.replace(/^\[(.*)\]$/, '$1') };
+    });
+  const rawShm = q.get('shmsize') || '0';
+  if (!/^\d{1,15}$/.test(rawShm)) throw new BerthError('INVALID_ARGUMENT', `invalid shmsize parameter: ${JSON.stringify(rawShm)} is not a number of bytes`);
+  const shmSize = Number(rawShm) || undefined;
+  const rawUlimits = ctx.query.json<unknown>('ulimits', null) ?? [];
+  if (!Array.isArray(rawUlimits)) throw new BerthError('INVALID_ARGUMENT', 'invalid ulimits parameter: not a JSON array');
+  const ulimits = rawUlimits.map((u: unknown) => {
+    const { Name, Soft, Hard } = (u ?? {}) as { Name?: unknown; Soft?: unknown; Hard?: unknown };
+    if (typeof Name !== 'string' || !Number.isSafeInteger(Soft) || !Number.isSafeInteger(Hard))
+      throw new BerthError('INVALID_ARGUMENT', 'invalid ulimits parameter: each needs a Name and integer Soft and Hard');
+    const spec = `${Name}=${Soft}:${Hard}`;
+    parseUlimit(spec); // an unknown name or soft above hard, in docker's words
+    return spec;
+  });
+  return extraHosts.length || shmSize !== undefined || ulimits.length ? { extraHosts, shmSize, ulimits } : undefined;
 }
 
 /**
@@ -146,6 +183,7 @@ async function postBuild(deps: ApiDeps, ctx: ApiContext): Promise<void> {
         labels: params.labels,
         platform: params.platform,
         network: params.network,
+        stepHost: params.stepHost,
         secrets: new Map(),
         pull: params.pull,
         progress: output,
