@@ -11,6 +11,7 @@
  * error at the instruction, so `berth lint` and `berth build` report the same thing.
  */
 import { BerthError } from '../errors/index.ts';
+import { editDistance } from './edit-distance.ts';
 import { parseKeyValues } from './key-values.ts';
 
 /** A function that expands one word in the instruction's scope. */
@@ -143,16 +144,7 @@ export function parseSize(value: string, key = 'size'): number {
 /** The known key nearest to a mistyped one (at most two edits away), for the hint. */
 function closest(word: string, options: readonly string[]): string | undefined {
   if (word.length > 32) return undefined; // a long word is near nothing, and not worth a table
-  const distance = (a: string, b: string): number => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-    return prev[b.length]!;
-  };
-  const best = options.map((o) => [o, distance(word, o)] as const).sort((x, y) => x[1] - y[1])[0];
+  const best = options.map((o) => [o, editDistance(word, o)] as const).sort((x, y) => x[1] - y[1])[0];
   return best && best[1] <= 2 ? best[0] : undefined;
 }
 

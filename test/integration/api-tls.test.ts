@@ -1,47 +1,13 @@
 /** `berth serve` on TCP: TLS with client certificates (`--tlsverify`), or plain only with `--insecure-tcp` and a warning. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DOCKER_28, type ServeHandle, startServe } from '../helpers/api-server.ts';
+import { makeTestCertificates } from '../helpers/certs.ts';
 import { freePort } from '../helpers/registry.ts';
-
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'ignore' });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, both signed by the CA. */
-function makeCerts(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=berth-test-ca', '-keyout', 'ca-key.pem', '-out', 'ca.pem'], dir);
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const who of ['server', 'client']) {
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', `${who}-key.pem`, '-out', `${who}.csr`], dir);
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        `${who}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca-key.pem',
-        '-CAcreateserial',
-        '-days',
-        '2',
-        '-extfile',
-        `${who}.ext`,
-        '-out',
-        `${who}.pem`,
-      ],
-      dir,
-    );
-  }
-}
 
 describe('berth serve on TCP', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-tls-'));
@@ -51,7 +17,7 @@ describe('berth serve on TCP', () => {
     let s: ServeHandle;
     let port: number;
     before(async () => {
-      makeCerts(dir);
+      makeTestCertificates(dir, '127.0.0.1');
       port = await freePort();
       s = await startServe({
         args: [
@@ -59,25 +25,25 @@ describe('berth serve on TCP', () => {
           `tcp://127.0.0.1:${port}`,
           '--tlsverify',
           '--tlscacert',
-          join(dir, 'ca.pem'),
+          join(dir, 'ca.crt'),
           '--tlscert',
-          join(dir, 'server.pem'),
+          join(dir, 'server.crt'),
           '--tlskey',
-          join(dir, 'server-key.pem'),
+          join(dir, 'server.key'),
         ],
       });
     });
     after(() => s?.stop());
 
     test('a client with a certificate the CA signed is served', () => {
-      const flags = ['--tlsverify', '--tlscacert', join(dir, 'ca.pem'), '--tlscert', join(dir, 'client.pem'), '--tlskey', join(dir, 'client-key.pem')];
+      const flags = ['--tlsverify', '--tlscacert', join(dir, 'ca.crt'), '--tlscert', join(dir, 'client.crt'), '--tlskey', join(dir, 'client.key')];
       const v = s.docker([...flags, '-H', `tcp://127.0.0.1:${port}`, 'version', '--format', '{{.Server.APIVersion}}'], { cli: DOCKER_28 });
       assert.equal(v.code, 0, v.stderr);
       assert.equal(v.stdout.trim(), '1.41');
     });
 
     test('a client without a certificate is turned away, and plain HTTP gets nothing', async () => {
-      const v = s.docker(['--tls', '--tlscacert', join(dir, 'ca.pem'), '-H', `tcp://127.0.0.1:${port}`, 'version', '--format', '{{.Server.APIVersion}}']);
+      const v = s.docker(['--tls', '--tlscacert', join(dir, 'ca.crt'), '-H', `tcp://127.0.0.1:${port}`, 'version', '--format', '{{.Server.APIVersion}}']);
       assert.notEqual(v.code, 0);
       assert.equal(v.stdout.trim(), '');
       const plain = await new Promise<number | string>((resolve) => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { berthAsync, tempRoot } from '../helpers/berth.ts';
+import { makeTestCertificates } from '../helpers/certs.ts';
 import { startFront, type RegistryFront } from '../helpers/registry-front.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
@@ -42,41 +43,9 @@ async function pullFresh(name: string, env: NodeJS.ProcessEnv, list = false): Pr
   }
 }
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-/** A CA, a server certificate for 192.0.2.2 and a client certificate, all signed by the CA. */
-function makeCertificates(): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=berth test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:192.0.2.2\n');
-  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const who of ['server', 'client']) {
-    openssl('req', ...ec, '-subj', `/CN=${who}`, '-keyout', `${who}.key`, '-out', `${who}.csr`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${who}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      `${who}.ext`,
-      '-out',
-      `${who}.crt`,
-    );
-  }
-}
-
 before(async () => {
   [origin, mirror] = await Promise.all([startRegistry(), startRegistry()]);
-  makeCertificates();
+  makeTestCertificates(dir, '192.0.2.2');
   const read = (f: string) => readFileSync(join(dir, f));
   plainFront = await startFront(origin.host, { listen: '192.0.2.2' });
   tlsFront = await startFront(origin.host, { listen: '192.0.2.2', tls: { cert: read('server.crt'), key: read('server.key'), clientCa: read('ca.crt') } });

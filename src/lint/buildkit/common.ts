@@ -3,6 +3,7 @@
  * (`# check=error=true` makes any of them fail the build), names itself in BuildKit's words
  * and links to its page on docs.docker.com.
  */
+import { editDistance } from '../../dockerfile/edit-distance.ts';
 import type { Dockerfile, Instruction } from '../../dockerfile/index.ts';
 import type { Rule } from '../types.ts';
 
@@ -24,24 +25,13 @@ export function keywordAsWritten(inst: Instruction): string {
   return /^\s*(\S+)/.exec(inst.node.original)?.[1] ?? inst.node.value;
 }
 
-/** Levenshtein distance, for BuildKit's "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
 /** The closest option within an edit distance of 2, as BuildKit suggests; none on an exact match. */
 export function suggest(value: string, options: Iterable<string>): string | undefined {
   let best: string | undefined;
   let min = 3;
   for (const o of options) {
     if (o === value) return undefined;
-    const d = distance(value, o);
+    const d = editDistance(value, o);
     if (d < min) {
       best = o;
       min = d;
