@@ -121,10 +121,11 @@ describe('--ipc', () => {
       '-c',
       'echo from-donor > /dev/shm/marker; sleep 60',
     ]);
+    // This root's only: a test file running beside this one has shm mounts of its own.
     const sharedMounts = () =>
       readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
-        .filter((l) => l.includes('/containers/') && / \/\S+\/shm /.test(l) && l.includes(' - tmpfs '));
+        .filter((l) => l.includes(`${t.root}/containers/`) && / \/\S+\/shm /.test(l) && l.includes(' - tmpfs '));
     try {
       let out = '';
       for (let i = 0; i < 50 && !out.startsWith('from-donor'); i++)
