@@ -121,11 +121,12 @@ describe('--ipc', () => {
       '-c',
       'echo from-donor > /dev/shm/marker; sleep 60',
     ]);
-    // This root's only: a test file running beside this one has shm mounts of its own.
+    // The donor's only: a test file running beside this one has shm mounts of its own.
+    const donorId = t.run(['inspect', '-f', '{{.Id}}', 'shm-donor']).stdout.trim();
     const sharedMounts = () =>
       readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
-        .filter((l) => l.includes(`${t.root}/containers/`) && / \/\S+\/shm /.test(l) && l.includes(' - tmpfs '));
+        .filter((l) => l.includes(`/containers/${donorId}/shm `) && l.includes(' - tmpfs '));
     try {
       let out = '';
       for (let i = 0; i < 50 && !out.startsWith('from-donor'); i++)
