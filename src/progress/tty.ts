@@ -106,11 +106,14 @@ export function ttyRenderer(write: (s: string) => void, opts: { size?: TtySize; 
     drawn = out.length;
     write(text);
   };
+  // Redrawn after events and, while a step runs, on a tick, so its time counts up as BuildKit's does.
   const schedule = () => {
     timer ??= setTimeout(() => {
       timer = undefined;
       render();
+      if (!finished && [...steps.values()].some((s) => s.end === undefined)) schedule();
     }, 100);
+    timer.unref();
   };
 
   return {
