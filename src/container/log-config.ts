@@ -126,32 +126,22 @@ function jsonFileStart(config: Readonly<Record<string, string>>): JsonFileLimits
   };
 }
 
+/** `config[key]` read by `parse`, else `fallback`; a bad value is the driver's error: `context`, then the parser's reason. */
+function optionOr<T>(config: Readonly<Record<string, string>>, key: string, parse: (raw: string) => T, fallback: T, context: string): T {
+  const raw = config[key];
+  if (raw === undefined) return fallback;
+  try {
+    return parse(raw);
+  } catch (e) {
+    throw invalid(`${context}: ${(e as Error).message}`);
+  }
+}
+
 /** The local driver's start (daemon/logger/local.New and validateConfig). */
 function localStart(config: Readonly<Record<string, string>>): JsonFileLimits {
-  let maxSize = LOCAL_MAX_SIZE;
-  if (config['max-size'] !== undefined) {
-    try {
-      maxSize = humanSize(config['max-size']);
-    } catch (e) {
-      throw invalid(`invalid value for max-size: ${config['max-size']}: ${(e as Error).message}`);
-    }
-  }
-  let maxFile = LOCAL_MAX_FILE;
-  if (config['max-file'] !== undefined) {
-    try {
-      maxFile = atoi(config['max-file']);
-    } catch (e) {
-      throw invalid(`invalid value for max-file: ${config['max-file']}: ${(e as Error).message}`);
-    }
-  }
-  let compress = true;
-  if (config.compress !== undefined) {
-    try {
-      compress = parseBool(config.compress);
-    } catch (e) {
-      throw invalid(`error reading compress log option: ${(e as Error).message}`);
-    }
-  }
+  const maxSize = optionOr(config, 'max-size', humanSize, LOCAL_MAX_SIZE, `invalid value for max-size: ${config['max-size']}`);
+  const maxFile = optionOr(config, 'max-file', atoi, LOCAL_MAX_FILE, `invalid value for max-file: ${config['max-file']}`);
+  const compress = optionOr(config, 'compress', parseBool, true, 'error reading compress log option');
   if (maxFile < 0) throw invalid('max-file cannot be less than 0');
   if (compress && maxFile <= 1) throw invalid('compression cannot be enabled when max file count is 1');
   return { maxSize: maxSize || undefined, maxFile: checkKept(Math.max(maxFile, 1)), labels: [], env: [], compress };
