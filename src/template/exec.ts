@@ -3,7 +3,7 @@
  * the walk over the tree, variables, pipelines, field chains, function and method calls, and
  * Go's execution errors, `template: NAME:LINE:COL: executing "NAME" at <NODE>: MESSAGE`.
  */
-import { CallError, lookupFunction, type ParamType } from './funcs.ts';
+import { CallError, checkParam, goParam, lookupFunction, type ParamType } from './funcs.ts';
 import { type CommandNode, type ControlNode, goQuote, type Node, nodeString, type PipeNode, type Tree } from './parse.ts';
 import { formatValue, GoFloat, goTypeName, isTrue, kindOf, structType } from './values.ts';
 
@@ -384,22 +384,10 @@ class State {
     this.errorf(`can't handle ${nodeString(n)} for arg of type ${goParam(type)}`);
   }
 
-  /** Go's validateType: a missing value becomes nil where nil fits; otherwise the types must match. */
+  /** Go's validateType (funcs.ts), its error at the node being evaluated. */
   private validate(type: ParamType, v: unknown): unknown {
-    if (v === undefined) {
-      if (type === 'any' || type === 'strings') return null;
-      this.errorf(`invalid value; expected ${goParam(type)}`);
-    }
-    const ok =
-      type === 'any' ||
-      (type === 'string' && typeof v === 'string') ||
-      (type === 'int' && kindOf(v) === 'int') ||
-      (type === 'strings' && (v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string'))));
-    if (!ok) this.errorf(`wrong type for value; expected ${goParam(type)}; got ${this.typeName(v)}`);
-    return type === 'strings' && v === null ? [] : v;
+    const r = checkParam(type, v, (x) => this.typeName(x));
+    if ('error' in r) this.errorf(r.error);
+    return r.value;
   }
-}
-
-function goParam(type: ParamType): string {
-  return type === 'any' ? 'interface {}' : type === 'strings' ? '[]string' : type;
 }

@@ -11,6 +11,26 @@ import { formatValue, goTypeName, isTrue, kindOf, numberValue, toJson } from './
 /** A Go parameter type: what the executor checks an argument against. */
 export type ParamType = 'any' | 'string' | 'int' | 'strings';
 
+/** How Go names a parameter type in its messages. */
+export function goParam(type: ParamType): string {
+  return type === 'any' ? 'interface {}' : type === 'strings' ? '[]string' : type;
+}
+
+/**
+ * Go's validateType for an argument `v` of a parameter of `type`: the value to pass (a missing
+ * value is nil where nil fits), or Go's message; `typeName` names v's type in it.
+ */
+export function checkParam(type: ParamType, v: unknown, typeName: (v: unknown) => string): { value: unknown } | { error: string } {
+  if (v === undefined) return type === 'any' || type === 'strings' ? { value: null } : { error: `invalid value; expected ${goParam(type)}` };
+  const ok =
+    type === 'any' ||
+    (type === 'string' && typeof v === 'string') ||
+    (type === 'int' && kindOf(v) === 'int') ||
+    (type === 'strings' && (v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string'))));
+  if (!ok) return { error: `wrong type for value; expected ${goParam(type)}; got ${typeName(v)}` };
+  return { value: type === 'strings' && v === null ? [] : v };
+}
+
 export interface TemplateFunction {
   readonly params: readonly ParamType[];
   /** The last parameter repeats (Go's `...T`). */
