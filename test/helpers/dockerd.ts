@@ -64,11 +64,32 @@ export async function startDockerd(): Promise<void> {
   throw new Error(`dockerd did not start; see ${join(DIR, 'dockerd.log')}:\n${execFileSync('tail', ['-20', join(DIR, 'dockerd.log')]).toString()}`);
 }
 
-/** Stops this process's dockerd by its PID (TERM, then KILL after 15 s) and removes its dirs. */
+/** The bridges of this dockerd's own networks (`br-<id12>`, as dockerd names them); none if it does not answer. */
+function customNetworkBridges(): string[] {
+  try {
+    const r = docker(['network', 'ls', '-q', '--no-trunc', '--filter', 'type=custom'], { timeout: 10_000 });
+    return r.code === 0
+      ? r.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((id) => `br-${id.slice(0, 12)}`)
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Stops this process's dockerd by its PID (TERM, then KILL after 15 s) and removes its dirs and
+ * the bridges of its networks. dockerd keeps a network's bridge when it stops, and its data root
+ * goes with the test, so a bridge left behind would hold one of dockerd's default address pools
+ * for good: after a few dozen test files a fresh dockerd could create no network at all.
+ */
 export function stopDockerd(): void {
   if (pid === undefined) return;
   const target = pid;
   pid = undefined;
+  const bridges = customNetworkBridges();
   const alive = () => {
     try {
       process.kill(target, 0);
@@ -85,6 +106,7 @@ export function stopDockerd(): void {
   }
   for (let i = 0; i < 150 && alive(); i++) Atomics.wait(pause, 0, 0, 100);
   if (alive()) process.kill(target, 'SIGKILL');
+  for (const bridge of bridges) spawnSync('ip', ['link', 'del', bridge]);
   spawnSync('sh', ['-c', `grep -o " ${DIR}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
   rmSync(DIR, { recursive: true, force: true });
 }

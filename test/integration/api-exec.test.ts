@@ -266,6 +266,7 @@ describe('berth serve: exec', () => {
     let info = await inspect(id);
     assert.equal(info.Running, true);
     assert.equal(info.ExitCode, null);
+    assert.ok(info.Pid > 0, 'the exec has a pid'); // process.kill(0) would signal the whole test run
     process.kill(info.Pid, 'SIGKILL');
     for (let i = 0; i < 50 && info.Running; i++) {
       await sleep(100);
@@ -313,7 +314,11 @@ describe('berth serve: exec', () => {
     for (const id of ids) assert.equal((await inspect(id)).Running, true);
     assert.doesNotMatch(s.log(), /MaxListenersExceeded/);
     // Pid is the host's pid of the process.
-    for (const id of ids) process.kill((await inspect(id)).Pid, 'SIGTERM');
+    for (const id of ids) {
+      const pid = (await inspect(id)).Pid;
+      assert.ok(pid > 0, `exec ${id} has a pid`); // process.kill(0) would signal the whole test run
+      process.kill(pid, 'SIGTERM');
+    }
     for (const id of ids) {
       let info = await inspect(id);
       for (let i = 0; i < 50 && info.Running; i++) {
