@@ -4,6 +4,7 @@
  * its restart policy says (restart-policy.ts), and records its exit once no CLI is left to do it.
  * Its starter (start.ts `startDetached`) reads one start report from it on fd 3.
  */
+import type { Readable } from 'node:stream';
 import { closeSync, writeSync } from 'node:fs';
 import { RuncStartWatch, type RunningContainer, type RuntimeOptions } from '../runtime/index.ts';
 import { attachSocketPath, FrameKind, serveAttach, type AttachInput } from './attach.ts';
@@ -83,13 +84,19 @@ async function spawnMonitored(engine: StartDeps, rec: ContainerRecord, startWatc
     (rec.config.runtime as RuntimeOptions).ociRuntime,
   );
   container.stdin?.on('error', () => undefined);
+  // runc's exit can come before the last of its output has been read from the pipes: what a
+  // short container wrote last (its stderr, often) must still reach the log and the attachers.
+  const pipesClosed = Promise.all(
+    [container.stdout!, container.stderr!].map((s) => new Promise<void>((r) => ((s as Readable).destroyed ? r() : s.once('close', () => r())))),
+  ).then(() => undefined);
   return {
     container,
     onOutput: (fn) => {
       container.stdout!.on('data', (c: Buffer) => fn(FrameKind.Stdout, c));
       container.stderr!.on('data', (c: Buffer) => fn(FrameKind.Stderr, c));
     },
-    outputDone: () => Promise.resolve(),
+    // A process the container left behind (with --pid host) may hold the pipes open: wait a while, not for ever.
+    outputDone: () => Promise.race([pipesClosed, new Promise<void>((r) => setTimeout(r, 2000).unref())]),
     input: { onStdin: (data) => container.stdin?.write(data), onStdinEnd: () => container.stdin?.end(), onResize: () => undefined },
   };
 }
