@@ -28,18 +28,16 @@ function executable(path: string): boolean {
   }
 }
 
-/** The binary's path: the usual dirs first, then PATH. */
-export function findBinary(name: string): string | undefined {
-  const dirs = [...SEARCH, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'))];
-  for (const dir of dirs) if (executable(join(dir, name))) return join(dir, name);
-  return undefined;
+/** The usual dirs first, then PATH's absolute entries. */
+function searchDirs(): string[] {
+  return [...SEARCH, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'))];
 }
 
 /** The helper to use: `prefer` when it is installed (tests pick one), else slirp4netns, else pasta. */
-export function chooseHelper(prefer?: HelperTool): { tool: HelperTool; path: string } {
+export function chooseHelper(prefer?: HelperTool, dirs: readonly string[] = searchDirs()): { tool: HelperTool; path: string } {
   const order: HelperTool[] = prefer === 'pasta' ? ['pasta', 'slirp4netns'] : ['slirp4netns', 'pasta'];
   for (const tool of order) {
-    const path = findBinary(tool);
+    const path = dirs.map((d) => join(d, tool)).find(executable);
     if (path) return { tool, path };
   }
   throw new BerthError('UNAVAILABLE', 'rootless networking needs slirp4netns or pasta, and neither is installed', {
