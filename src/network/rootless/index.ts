@@ -121,5 +121,8 @@ export function checkRootlessNetwork(att: NetworkAttachment): void {
   const helper = att.rootless;
   if (!helper?.pid || !att.netnsPath) return;
   if (!isHelper(helper.pid, helper.tool, att.netnsPath))
-    throw new BerthError('RUNTIME', `${helper.tool} (pid ${helper.pid}) of container ${att.containerId.slice(0, 12)} is not running: the container has no network`);
+    throw new BerthError(
+      'RUNTIME',
+      `${helper.tool} (pid ${helper.pid}) of container ${att.containerId.slice(0, 12)} is not running: the container has no network`,
+    );
 }

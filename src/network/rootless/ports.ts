@@ -38,7 +38,9 @@ export function privilegedPortError(port: number, start: number): BerthError {
 /** What the user's mapping may not ask for in rootless mode, whatever the port. */
 export function checkRootlessMapping(p: PortMapping): void {
   if (p.protocol === 'sctp')
-    throw new BerthError('UNSUPPORTED', `publish ${p.containerPort}/sctp: SCTP ports cannot be published in rootless mode`, { hint: 'publish it as tcp or udp' });
+    throw new BerthError('UNSUPPORTED', `publish ${p.containerPort}/sctp: SCTP ports cannot be published in rootless mode`, {
+      hint: 'publish it as tcp or udp',
+    });
   if (p.hostIp && isIP(p.hostIp) === 6)
     throw new BerthError('UNSUPPORTED', `publish on ${p.hostIp}: IPv6 host addresses cannot be published in rootless mode`, {
       hint: 'publish on 0.0.0.0 or an IPv4 address of this host',

@@ -40,7 +40,9 @@ export function slirpArgs(netnsPath: string, apiSocket: string): string[] {
 
 function logTail(logPath: string): string {
   try {
-    const lines = readFileSync(logPath, 'utf8').split('\n').filter((l) => l && !/seccomp is experimental/.test(l));
+    const lines = readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l && !/seccomp is experimental/.test(l));
     return lines.slice(-3).join('; ');
   } catch {
     return '';
@@ -84,7 +86,7 @@ export async function startSlirp4netns(binary: string, netnsPath: string, apiSoc
 }
 
 /** One request on the API socket; the reply's `return`, or a BerthError with slirp's `desc`. */
-export function slirpRequest(apiSocket: string, request: object): Promise<Record<string, unknown>> {
+export function slirpRequest(apiSocket: string, request: object, timeoutMs = API_TIMEOUT_MS): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const sock = connect(apiSocket);
     const chunks: Buffer[] = [];
@@ -93,7 +95,7 @@ export function slirpRequest(apiSocket: string, request: object): Promise<Record
       sock.destroy();
       reject(new BerthError('RUNTIME', `slirp4netns API: ${message}`));
     };
-    sock.setTimeout(API_TIMEOUT_MS, () => fail('no reply in time'));
+    sock.setTimeout(timeoutMs, () => fail('no reply in time'));
     sock.on('error', (e) => fail(e.message));
     sock.on('data', (d: Buffer) => {
       size += d.length;
