@@ -15,8 +15,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/index.ts';
 import type { NetworkAttachment } from '../attachment.ts';
-import { writeEtcFiles } from '../files.ts';
-import type { SetupOptions, TeardownResult } from '../index.ts';
+import { type DnsOptions, writeEtcFiles } from '../files.ts';
 import type { PortMapping } from '../publish.ts';
 import { forgetRootlessAttachment, helpersOn, saveRootlessAttachment } from './attachment.ts';
 import { chooseHelper, type HelperTool, isHelper, stopHelper } from './helper.ts';
@@ -24,6 +23,15 @@ import { apiSocketPath, createRootlessNetns, deleteRootlessNetns, privateDir, ro
 import { PASTA_DNS, type PastaForward, startPasta } from './pasta.ts';
 import { checkRootlessMapping, privilegedPortError, resolveRootlessPorts, unprivilegedPortStart } from './ports.ts';
 import { addHostForward, SLIRP_ADDRESS, startSlirp4netns } from './slirp.ts';
+
+/** What setupNetwork's options (network/index.ts) carry that the rootless default network uses. */
+export interface RootlessSetupOptions extends DnsOptions {
+  readonly containerId: string;
+  readonly hostname: string;
+  /** The container's network dir: etc files, attachment.json, the helper's log. */
+  readonly stateDir: string;
+  readonly extraHosts?: ReadonlyArray<{ readonly name: string; readonly ip: string }>;
+}
 
 /** What the mappings ask that no port choice can fix, refused before anything is made. */
 function precheck(requested: readonly PortMapping[]): void {
@@ -39,7 +47,7 @@ function forwardOf(p: PortMapping): PastaForward {
 }
 
 /** `prefer` picks the helper when both are installed (tests); berth itself takes helper.ts's order. */
-export async function setupRootlessNetwork(opts: SetupOptions, requested: readonly PortMapping[], prefer?: HelperTool): Promise<NetworkAttachment> {
+export async function setupRootlessNetwork(opts: RootlessSetupOptions, requested: readonly PortMapping[], prefer?: HelperTool): Promise<NetworkAttachment> {
   precheck(requested);
   const helper = chooseHelper(prefer);
   const id = opts.containerId;
@@ -97,7 +105,7 @@ export async function setupRootlessNetwork(opts: SetupOptions, requested: readon
 }
 
 /** Stops the helper (the recorded pid, and any other found on the namespace file), then removes the namespace and the records. */
-export async function teardownRootlessNetwork(att: NetworkAttachment): Promise<TeardownResult> {
+export async function teardownRootlessNetwork(att: NetworkAttachment): Promise<{ warnings: string[] }> {
   const warnings: string[] = [];
   const helper = att.rootless;
   if (helper && att.netnsPath) {

@@ -41,9 +41,9 @@ export function privateDir(path: string): string {
 /** A new network namespace bound on the container's file under the user's dir, with `lo` up. */
 export async function createRootlessNetns(containerId: string): Promise<string> {
   const path = rootlessNetnsPath(containerId);
-  const dir = privateDir(join(rootlessNetDir(), 'netns'));
+  privateDir(join(rootlessNetDir(), 'netns'));
   try {
-    if (existsSync(path)) await deleteRootlessNetns(path); // a crashed run's: its helper is gone with it (clearStale)
+    if (existsSync(path)) await deleteRootlessNetns(path); // a crashed run's, whose helper setup stopped
     closeSync(openSync(path, constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
     const native = sys();
     if (native?.netnsBind) {
