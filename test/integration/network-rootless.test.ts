@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type Server as NetServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BerthError } from '../../src/errors/index.ts';
 import type { NetworkAttachment } from '../../src/network/attachment.ts';
+import { networkLeftovers } from '../../src/network/leftovers.ts';
 import { parsePublish, type PortMapping } from '../../src/network/publish.ts';
 import { chooseHelper, isHelper, signallable } from '../../src/network/rootless/helper.ts';
 import { setupRootlessNetwork, teardownRootlessNetwork } from '../../src/network/rootless/index.ts';
@@ -94,7 +95,12 @@ describe('rootless network: slirp4netns', () => {
     const hostPort = (hostServer.address() as { port: number }).port;
     const fixed = await freePort();
     const opts = options();
-    const att = await setupRootlessNetwork(opts, [...parsePublish(`127.0.0.1:${fixed}:80`), ...parsePublish('80')], 'slirp4netns');
+    const udp = await freePort();
+    const att = await setupRootlessNetwork(
+      opts,
+      [...parsePublish(`127.0.0.1:${fixed}:80`), ...parsePublish('80'), ...parsePublish(`127.0.0.1:${udp}:53/udp`)],
+      'slirp4netns',
+    );
     attachments.push(att);
     assert.equal(att.rootless?.tool, 'slirp4netns');
     assert.ok(att.rootless?.pid && isHelper(att.rootless.pid, 'slirp4netns', att.netnsPath!));
@@ -102,6 +108,9 @@ describe('rootless network: slirp4netns', () => {
     assert.equal(att.ipAddress, '10.0.2.100');
     assert.deepEqual(att.ports[0], { hostIp: '127.0.0.1', hostPort: fixed, containerPort: 80, protocol: 'tcp' });
     assert.ok(att.ports[1]!.hostPort > 0, 'the random port is resolved');
+    assert.deepEqual(att.ports[2], { hostIp: '127.0.0.1', hostPort: udp, containerPort: 53, protocol: 'udp' });
+    assert.equal(statSync(opts.stateDir).mode & 0o777, 0o700, "the state dir is the user's alone");
+    assert.equal(statSync(join(opts.stateDir, 'attachment.json')).mode & 0o777, 0o600);
     assert.match(readFileSync(att.resolvConfPath, 'utf8'), /^nameserver 10\.0\.2\.3$/m);
     assert.match(readFileSync(att.hostsPath, 'utf8'), /^10\.0\.2\.100\tstandin$/m);
     await httpdIn(att.netnsPath!);
@@ -208,5 +217,20 @@ describe('rootless network: refusals and safety', () => {
     assertGone(att);
     const zero: NetworkAttachment = { ...att, rootless: { tool: 'slirp4netns', pid: 0 } };
     assert.deepEqual((await teardownRootlessNetwork(zero)).warnings, []);
+  });
+
+  test('system prune: a rootless network whose container is gone is listed and undone; one still owned is left alone', async () => {
+    const att = await setupRootlessNetwork(options(), [], 'slirp4netns');
+    attachments.push(att);
+    const mine = (owned: boolean) => networkLeftovers(work, () => owned).filter((l) => l.what.includes(att.containerId.slice(0, 12)));
+    assert.deepEqual(mine(true), []);
+    const [left] = mine(false);
+    assert.match(
+      left?.what ?? '',
+      new RegExp(`network of container ${att.containerId.slice(0, 12)} that no longer exists \\(slirp4netns pid ${att.rootless!.pid}\\)`),
+    );
+    await left!.remove();
+    assertGone(att);
+    assert.deepEqual(mine(false), []);
   });
 });

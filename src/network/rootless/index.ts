@@ -11,7 +11,7 @@
  * after each step (attachment.ts), so whichever process comes later (the monitor, `rm`,
  * `system prune`) stops that helper and removes the namespace. Teardown never throws.
  */
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/index.ts';
 import type { NetworkAttachment } from '../attachment.ts';
@@ -51,7 +51,8 @@ export async function setupRootlessNetwork(opts: RootlessSetupOptions, requested
   precheck(requested);
   const helper = chooseHelper(prefer);
   const id = opts.containerId;
-  privateDir(opts.stateDir);
+  // The caller may have made it already, with the umask's mode: the user's alone from here.
+  chmodSync(privateDir(opts.stateDir), 0o700);
   const netnsPath = rootlessNetnsPath(id);
   // A crashed run of the same id may have left its namespace, and a helper on it.
   for (const tool of ['slirp4netns', 'pasta'] as const) for (const pid of helpersOn(netnsPath, tool)) await stopHelper(pid, tool, netnsPath);
