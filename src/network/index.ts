@@ -48,7 +48,7 @@ import { addDnsEntry, removeDnsEntry } from './dns.ts';
 import { createNetns, deleteNetns, type MadeNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
 import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
-import { checkRootlessNetwork, setupRootlessNetwork, teardownRootlessNetwork } from './rootless/index.ts';
+import { checkRootlessNetwork, rootlessUserNetworkError, setupRootlessNetwork, teardownRootlessNetwork } from './rootless/index.ts';
 import { isRootless } from '../sys/rootless.ts';
 
 export { parsePublish, formatPortMapping, type PortMapping, type PortProtocol } from './publish.ts';
@@ -171,10 +171,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     return { mode, containerId: opts.containerId, stateDir: opts.stateDir, ports: [], ...files };
   }
   if (isRootless()) {
-    if (opts.userNetwork)
-      throw new BerthError('UNSUPPORTED', 'user networks in rootless mode are not supported yet', {
-        hint: 'use the default network (publish with -p), or --network host or none',
-      });
+    if (opts.userNetwork) throw rootlessUserNetworkError();
     return setupRootlessNetwork(opts, requested);
   }
   const net = opts.userNetwork?.bridge ?? DEFAULT_BRIDGE;

@@ -3,7 +3,7 @@
  * stand-in for it is a user namespace made by the test (as root): uid 0 inside is root
  * outside, ids 1..65536 are 100000.. (subordinate ids), so `isRootless()` is true, image
  * files keep their owners, and berth runs every verb there as it will for a user. In it:
- * `run -d -p` is fetched from the host, `port`/`ps`/inspect show the mapping, `rm` stops the
+ * `run -d -p` is fetched from the host, `port` and inspect show the mapping, `rm` stops the
  * helper; a container reaches a server on the host; privileged and hostile `-p` values fail
  * with their errors; none and host work; user networks are refused with a clear error.
  */
@@ -95,7 +95,7 @@ after(() => {
 });
 
 describe('rootless network through the CLI (a user namespace standing in for the rootless entry)', () => {
-  test('run -d -p: fetched from the host on 127.0.0.1; port, ps and inspect show it; rm stops slirp4netns', async () => {
+  test('run -d -p: fetched from the host on 127.0.0.1; port and inspect show it; rm stops slirp4netns', async () => {
     const port = await freePort();
     const run = berth(['run', '-d', '--name', 'web', '-p', `127.0.0.1:${port}:80`, 'bb:1', 'httpd', '-f', '-p', '80', '-h', '/etc']);
     assert.equal(run.code, 0, run.stderr);
@@ -161,10 +161,8 @@ describe('rootless network through the CLI (a user namespace standing in for the
       assert.equal(r.code, 125, `${spec}: ${r.stderr}`);
       assert.match(r.stderr, message);
     }
-    assert.equal(berth(['network', 'create', 'mynet']).code, 0);
-    const r = berth(['run', '--rm', '--network', 'mynet', 'bb:1', 'true']);
-    assert.equal(r.code, 125);
-    assert.match(r.stderr, /user networks in rootless mode are not supported yet/);
-    assert.equal(berth(['network', 'rm', 'mynet']).code, 0);
+    const create = berth(['network', 'create', 'mynet']);
+    assert.equal(create.code, 1);
+    assert.match(create.stderr, /user networks in rootless mode are not supported yet/);
   });
 });

@@ -125,6 +125,17 @@ export async function teardownRootlessNetwork(att: NetworkAttachment): Promise<{
   return { warnings };
 }
 
+/**
+ * User networks need Podman's "rootless netns" (one namespace per user holding the networks'
+ * bridges, joined to the outside by the helper, with aardvark-dns inside it), which berth does
+ * not make yet: `network create` and `run --network NAME` say so rather than half-work.
+ */
+export function rootlessUserNetworkError(): BerthError {
+  return new BerthError('UNSUPPORTED', 'user networks in rootless mode are not supported yet', {
+    hint: 'use the default network (publish with -p), or --network host or none',
+  });
+}
+
 /** Throws when the helper of a live attachment is gone (the container has no network then). */
 export function checkRootlessNetwork(att: NetworkAttachment): void {
   const helper = att.rootless;
