@@ -150,6 +150,9 @@ describe('rootless network: pasta', { skip: !existsSync('/usr/bin/pasta') && 'pa
     assert.equal(att.rootless?.tool, 'pasta');
     assert.ok(att.rootless?.pid && isHelper(att.rootless.pid, 'pasta', att.netnsPath!));
     assert.match(readFileSync(att.resolvConfPath, 'utf8'), /^nameserver 169\.254\.1\.1$/m);
+    // pasta copies the host's address into the namespace; the attachment says which.
+    const { stdout: inside } = await execFileAsync('nsenter', [`--net=${att.netnsPath}`, 'ip', '-4', '-o', 'addr', 'show', 'scope', 'global']);
+    assert.ok(att.ipAddress && inside.includes(` ${att.ipAddress}/${att.ipPrefixLength} `), `${att.ipAddress}/${att.ipPrefixLength} in ${inside}`);
     await httpdIn(att.netnsPath!);
     assert.equal(await fetchText(`http://127.0.0.1:${fixed}/`), 'hello from the namespace\n');
     assert.deepEqual((await teardownRootlessNetwork(att)).warnings, []);

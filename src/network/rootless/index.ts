@@ -20,7 +20,7 @@ import type { PortMapping } from '../publish.ts';
 import { forgetRootlessAttachment, helpersOn, saveRootlessAttachment } from './attachment.ts';
 import { chooseHelper, type HelperTool, isHelper, stopHelper } from './helper.ts';
 import { apiSocketPath, createRootlessNetns, deleteRootlessNetns, privateDir, rootlessNetDir, rootlessNetnsPath } from './netns.ts';
-import { PASTA_DNS, type PastaForward, startPasta } from './pasta.ts';
+import { PASTA_DNS, type PastaForward, pastaAddress, startPasta } from './pasta.ts';
 import { checkRootlessMapping, privilegedPortError, resolveRootlessPorts, unprivilegedPortStart } from './ports.ts';
 import { addHostForward, SLIRP_ADDRESS, startSlirp4netns } from './slirp.ts';
 
@@ -92,7 +92,8 @@ export async function setupRootlessNetwork(opts: RootlessSetupOptions, requested
       // pasta binds its ports as it starts: they are chosen first, then handed to it whole.
       const ports = await resolveRootlessPorts(requested, async () => undefined);
       const pid = await startPasta(helper.path, netnsPath, ports.map(forwardOf), join(opts.stateDir, 'pasta.pid'), logPath);
-      att = { ...att, ports, rootless: { tool: helper.tool, pid } };
+      const addr = pastaAddress();
+      att = { ...att, ports, rootless: { tool: helper.tool, pid }, ipAddress: addr?.ip, ipPrefixLength: addr?.prefixLength, gateway: addr?.gateway };
       dns = PASTA_DNS;
     }
     await saveRootlessAttachment(att);

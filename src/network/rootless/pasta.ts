@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { BerthError } from '../../errors/index.ts';
 
 /** The address in the namespace that pasta answers DNS on (Podman's choice). */
@@ -56,6 +57,26 @@ export function pastaArgs(netnsPath: string, forwards: readonly PastaForward[], 
     '-P',
     pidFile,
   ];
+}
+
+/**
+ * The address pasta copies into the namespace: the IPv4 address of the host's interface with
+ * the first default route (/proc/net/route), with its prefix and the route's gateway.
+ */
+export function pastaAddress(): { ip: string; prefixLength: number; gateway: string } | undefined {
+  let routes: string[];
+  try {
+    routes = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1);
+  } catch {
+    return undefined;
+  }
+  const route = routes.map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000' && f[7] === '00000000');
+  if (!route) return undefined;
+  const addr = networkInterfaces()[route[0]!]?.find((a) => a.family === 'IPv4');
+  if (!addr) return undefined;
+  // The gateway is little-endian hex.
+  const gw = Buffer.from(route[2]!.padStart(8, '0'), 'hex').reverse().join('.');
+  return { ip: addr.address, prefixLength: Number(addr.cidr?.split('/')[1] ?? 32), gateway: gw };
 }
 
 function logTail(logPath: string): string {
