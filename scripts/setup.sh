@@ -9,6 +9,7 @@ APT_PACKAGES=(
   iptables iproute2             # bridge networking, NAT, netns
   containernetworking-plugins   # CNI bridge, host-local, portmap, loopback
   aardvark-dns                  # container names on user networks
+  slirp4netns passt             # rootless networking: the default network and -p (pasta when slirp4netns is missing)
   attr                          # setfattr/getfattr: overlay opaque dirs (without berth's addon)
   gcc libc6-dev                 # compiles berth's addon, native/berth_sys.c (npm run build)
   zstd                          # zstd layers: push --compression-format zstd, and pulling them

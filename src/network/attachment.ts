@@ -37,6 +37,8 @@ export interface NetworkAttachment {
   readonly cniResult?: CniResult;
   /** On a user network: where the container's DNS entry is. */
   readonly dns?: DnsNetwork;
+  /** Rootless mode: the helper that carries the namespace's traffic, stopped by its pid (network/rootless/). */
+  readonly rootless?: { readonly tool: 'slirp4netns' | 'pasta'; readonly pid?: number; readonly apiSocket?: string };
   /** Saved before the netns was made (setupNetwork): nothing of it may exist yet. */
   readonly pending?: boolean;
 }

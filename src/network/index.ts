@@ -23,6 +23,9 @@
  *
  * Machine-wide state (IP leases, host port reservations, attachment cache) lives under
  * /run/berth (BERTH_NET_DIR), shared by every berth state root: they share one bridge.
+ *
+ * Rootless (sys/rootless.ts), `bridge` is a namespace of the container's own joined to the
+ * outside by slirp4netns or pasta instead (rootless/); none and host are as above.
  */
 import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -45,6 +48,8 @@ import { addDnsEntry, removeDnsEntry } from './dns.ts';
 import { createNetns, deleteNetns, type MadeNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
 import { allocatePorts, ownedPorts, releaseAll } from './ports.ts';
 import { parsePublish, type PortMapping } from './publish.ts';
+import { checkRootlessNetwork, rootlessUserNetworkError, setupRootlessNetwork, teardownRootlessNetwork } from './rootless/index.ts';
+import { isRootless } from '../sys/rootless.ts';
 
 export { parsePublish, formatPortMapping, type PortMapping, type PortProtocol } from './publish.ts';
 export { containerHosts, containerResolvConf, subnetGateway, type DnsOptions } from './files.ts';
@@ -165,6 +170,10 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
     const files = await writeEtcFiles(opts.stateDir, { mode, ...etc });
     return { mode, containerId: opts.containerId, stateDir: opts.stateDir, ports: [], ...files };
   }
+  if (isRootless()) {
+    if (opts.userNetwork) throw rootlessUserNetworkError();
+    return setupRootlessNetwork(opts, requested);
+  }
   const net = opts.userNetwork?.bridge ?? DEFAULT_BRIDGE;
   const cniConfig = bridgeConfList(net, { portmap: requested.length > 0 });
   await enableForwarding();
@@ -230,6 +239,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkAttachmen
  * Idempotent, and it never throws: after a crash half of it may already be gone.
  */
 export async function teardownNetwork(att: NetworkAttachment): Promise<TeardownResult> {
+  if (att.rootless) return teardownRootlessNetwork(att);
   const warnings: string[] = [];
   if (att.dns) await removeDnsEntry(att.dns, att.containerId).catch((e: Error) => warnings.push(`remove DNS entry: ${e.message}`));
   if (att.netnsName && att.netnsPath) {
@@ -263,6 +273,7 @@ export async function teardownNetworkDir(stateDir: string): Promise<TeardownResu
  * demands ip6tables chains that its ADD never made (containernetworking/plugins#819).
  */
 export async function checkNetwork(att: NetworkAttachment): Promise<void> {
+  if (att.rootless) return checkRootlessNetwork(att);
   if (!att.cniConfig || !att.netnsPath || !att.cniResult) return;
   const ips = (att.cniResult.ips ?? []) as Array<{ address: string }>;
   const hasV6 = ips.some((ip) => ip.address.includes(':'));

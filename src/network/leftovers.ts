@@ -10,6 +10,7 @@ import { ATTACHMENTS_DIR, IPAM_DIR } from './bridge.ts';
 import type { NetworkAttachment } from './attachment.ts';
 import { teardownNetwork } from './index.ts';
 import { NETNS_DIR, netnsNameFor } from './netns.ts';
+import { cachedRootlessAttachments } from './rootless/attachment.ts';
 
 export interface NetworkLeftover {
   readonly what: string;
@@ -22,6 +23,10 @@ function names(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+function ownerLabel(att: NetworkAttachment): string {
+  return att.containerId.startsWith('build-') ? `build step ${att.containerId.replace(/0+$/, '')}` : `container ${att.containerId.slice(0, 12)}`;
 }
 
 /**
@@ -45,12 +50,24 @@ export function networkLeftovers(runRoot: string, owned: (containerId: string, c
     }
     if (!st || !att.stateDir?.startsWith(`${runRoot}/`)) continue;
     if (owned(att.containerId, Math.max(st.ctimeMs, st.mtimeMs))) continue;
-    const label = att.containerId.startsWith('build-') ? `build step ${att.containerId.replace(/0+$/, '')}` : `container ${att.containerId.slice(0, 12)}`;
     out.push({
-      what: `network of ${label} that no longer exists${att.netnsName ? ` (netns ${att.netnsName})` : ''}`,
+      what: `network of ${ownerLabel(att)} that no longer exists${att.netnsName ? ` (netns ${att.netnsName})` : ''}`,
       remove: async () => {
         const { warnings } = await teardownNetwork(att);
         if (att.netnsName && lstatOrUndefined(`${NETNS_DIR}/${att.netnsName}`)) throw new Error(warnings.join('; ') || `netns ${att.netnsName} is still there`);
+      },
+    });
+  }
+  // Rootless attachments are cached under the user's dir: their helper and namespace go together.
+  for (const { path, att } of cachedRootlessAttachments()) {
+    const st = lstatOrUndefined(path);
+    if (!st || !att.stateDir?.startsWith(`${runRoot}/`) || owned(att.containerId, Math.max(st.ctimeMs, st.mtimeMs))) continue;
+    const helper = att.rootless?.pid ? ` (${att.rootless.tool} pid ${att.rootless.pid})` : '';
+    out.push({
+      what: `network of ${ownerLabel(att)} that no longer exists${helper}`,
+      remove: async () => {
+        const { warnings } = await teardownNetwork(att);
+        if (warnings.length) throw new Error(warnings.join('; '));
       },
     });
   }

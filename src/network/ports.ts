@@ -22,7 +22,7 @@ function reservationPath(dir: string, protocol: string, port: number): string {
 }
 
 /** Binds the port for a moment: it must not belong to a host process, and 0 asks the kernel for a free one. */
-function probe(p: { hostIp: string; protocol: string }, port: number): Promise<number> {
+export function probe(p: { hostIp: string; protocol: string }, port: number): Promise<number> {
   const address = p.hostIp || '0.0.0.0';
   if (p.protocol === 'sctp') return Promise.resolve(port || 0); // Node has no SCTP sockets: trust the reservation
   return new Promise((resolve, reject) => {
@@ -45,7 +45,7 @@ function probe(p: { hostIp: string; protocol: string }, port: number): Promise<n
   });
 }
 
-function bindError(p: PortMapping, port: number, e: unknown): BerthError {
+export function bindError(p: PortMapping, port: number, e: unknown): BerthError {
   const where = `${p.hostIp || '0.0.0.0'}:${port}`;
   if (errnoCode(e) === 'EADDRINUSE') return new BerthError('CONFLICT', `bind for ${where} failed: port is already allocated`, { cause: e });
   if (errnoCode(e) === 'EADDRNOTAVAIL') return new BerthError('INVALID_ARGUMENT', `publish on ${where}: the address is not one of this host's`, { cause: e });

@@ -3,6 +3,8 @@ import { BerthError } from '../errors/index.ts';
 import { recordEvent } from '../store/events.ts';
 import { hostRoutes, removeBridge } from './bridge.ts';
 import { removeDnsNetwork } from './dns.ts';
+import { rootlessUserNetworkError } from './rootless/index.ts';
+import { isRootless } from '../sys/rootless.ts';
 import { bridgeOf, createNetworkRecord, type NetworkRecord, type NetworkRecords } from './records.ts';
 
 export async function createUserNetwork(
@@ -10,6 +12,7 @@ export async function createUserNetwork(
   name: string,
   opts: { subnet?: string; gateway?: string; labels?: Record<string, string> } = {},
 ): Promise<NetworkRecord> {
+  if (isRootless()) throw rootlessUserNetworkError();
   const checked = checkAddresses(opts);
   const routes = (await hostRoutes()).map((r) => r.dst);
   return createNetworkRecord(records, name, { ...opts, ...checked, hostRoutes: routes });
