@@ -12,6 +12,7 @@ import { BerthError } from '../errors/index.ts';
 import { settings } from '../config/index.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
+import { overlayNamespaceOptions } from '../sys/rootless.ts';
 import { NativeSnapshotter } from './native.ts';
 import { OverlaySnapshotter } from './overlay.ts';
 import type { Snapshotter } from './types.ts';
@@ -29,7 +30,7 @@ type Driver = (typeof DRIVERS)[number];
 export async function overlayWorks(root: string): Promise<boolean> {
   const probe = join(root, `probe-${randomHex(4)}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(probe, d));
-  const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+  const options = [`lowerdir=${lower},upperdir=${upper},workdir=${work}`, ...overlayNamespaceOptions()].join(',');
   try {
     for (const d of [lower!, upper!, work!, merged!]) await mkdir(d, { recursive: true });
     await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() =>

@@ -1,0 +1,69 @@
+/**
+ * What an OCI spec may ask for in an ordinary user's namespace, as rootless Podman decides
+ * it. runc sees that it runs in a user namespace and uses its rootless cgroup manager, which
+ * passes over a cgroup it may not create only when the spec names no cgroup path and no
+ * limit. So without a cgroup subtree delegated to the user (cgroup v2 with systemd's
+ * Delegate=yes), the spec names neither, and limits the user asked for are dropped with a
+ * warning, not a failure. sysfs may be mounted only in a network namespace the user's
+ * namespace owns, so a container on the host's network gets the host's /sys bound read-only.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { isRootless } from '../sys/rootless.ts';
+
+/** Podman's words for the same case. */
+export const CGROUP_LIMITS_IGNORED = 'WARNING: Resource limits are not supported and ignored on cgroups V1 rootless systems';
+
+let delegated: boolean | undefined;
+
+/**
+ * Whether this process's cgroup is a cgroup v2 dir the user may write (systemd delegated it),
+ * so runc can make children with limits there. Hybrid and v1 machines have none.
+ */
+export function delegatedCgroup(): boolean {
+  if (delegated !== undefined) return delegated;
+  delegated = false;
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
+    if (!line || statSync('/sys/fs/cgroup/cgroup.controllers', { throwIfNoEntry: false }) === undefined) return false;
+    const dir = `/sys/fs/cgroup${line.slice(3)}`;
+    // Inside the user's namespace uid 0 is the user: a dir the user owns reads as owned by 0.
+    delegated = statSync(`${dir}/cgroup.procs`).uid === 0 && statSync(`${dir}/cgroup.subtree_control`).uid === 0;
+  } catch {
+    delegated = false;
+  }
+  return delegated;
+}
+
+/** Whether asking for `resources` limits is one the rootless runtime drops: the case for the warning. */
+export function limitsIgnored(resources: Record<string, unknown>): boolean {
+  return isRootless() && !delegatedCgroup() && Object.keys(resources).some((k) => k !== 'devices');
+}
+
+interface Spec {
+  process: { oomScoreAdj?: number };
+  mounts: Array<{ destination: string; type?: string; source?: string; options?: string[] }>;
+  linux: { resources?: Record<string, unknown>; cgroupsPath?: string; namespaces: Array<{ type: string; path?: string }> };
+}
+
+/** The spec `spec` becomes in an ordinary user's namespace (see the module's comment). */
+export function rootlessSpec<T extends Record<string, unknown>>(spec: T): T {
+  if (!isRootless()) return spec;
+  const s = spec as unknown as Spec;
+  if (!delegatedCgroup()) {
+    delete s.linux.cgroupsPath;
+    delete s.linux.resources;
+  }
+  // A score below this process's own is refused: the default leaves it as it is.
+  if (s.process.oomScoreAdj === 0) delete s.process.oomScoreAdj;
+  const ownNet = s.linux.namespaces.some((n) => n.type === 'network' && !n.path);
+  if (!ownNet) {
+    s.mounts = s.mounts.map((m) =>
+      m.type === 'sysfs' ? { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m,
+    );
+    // cgroup v1's hierarchies come with the host's /sys: its own cgroup mount is refused there.
+    s.mounts = s.mounts.filter((m) => m.type !== 'cgroup');
+  }
+  return spec;
+}
