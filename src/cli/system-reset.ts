@@ -14,7 +14,11 @@ export function systemReset(): Command {
     .description('Remove all containers, images, volumes, networks and build cache: the whole state root')
     .option('-f, --force', 'do not prompt for confirmation')
     .action(async (o: { force?: boolean }, cmd: Command) => {
-      if (!o.force && !(await confirm('WARNING! This will remove all containers, images, volumes, networks and build cache.\nAre you sure you want to continue?'))) return;
+      if (
+        !o.force &&
+        !(await confirm('WARNING! This will remove all containers, images, volumes, networks and build cache.\nAre you sure you want to continue?'))
+      )
+        return;
       const engine = await getEngine(cmd);
       const { removeContainer } = await import('../services/containers.ts');
       for (const c of engine.containers.list()) await removeContainer(engine, c.id, { force: true, volumes: true });

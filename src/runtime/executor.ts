@@ -199,22 +199,24 @@ export class Executor {
   /** The OCI spec of `spec`, with its mounts resolved inside the rootfs. */
   specOf(spec: ContainerSpec): Record<string, unknown> {
     const p = spec.process;
-    return rootlessSpec(buildSpec({
-      id: spec.id,
-      rootfs: spec.rootfs,
-      args: p.args,
-      env: p.env,
-      user: p.user,
-      workdir: p.cwd,
-      hostname: spec.hostname,
-      tty: p.tty,
-      mounts: resolveDestinations(spec.rootfs, [...etcMounts(spec.network, !!spec.etcReadOnly), ...spec.mounts]),
-      netns: netnsOf(spec.network),
-      options: spec.options ?? {},
-      hardLimits: spec.hardLimits,
-      // A CDI mount's destination is resolved inside the rootfs as every other mount's is.
-      cdi: spec.cdi && { ...spec.cdi, mounts: resolveDestinations(spec.rootfs, spec.cdi.mounts) },
-    }));
+    return rootlessSpec(
+      buildSpec({
+        id: spec.id,
+        rootfs: spec.rootfs,
+        args: p.args,
+        env: p.env,
+        user: p.user,
+        workdir: p.cwd,
+        hostname: spec.hostname,
+        tty: p.tty,
+        mounts: resolveDestinations(spec.rootfs, [...etcMounts(spec.network, !!spec.etcReadOnly), ...spec.mounts]),
+        netns: netnsOf(spec.network),
+        options: spec.options ?? {},
+        hardLimits: spec.hardLimits,
+        // A CDI mount's destination is resolved inside the rootfs as every other mount's is.
+        cdi: spec.cdi && { ...spec.cdi, mounts: resolveDestinations(spec.rootfs, spec.cdi.mounts) },
+      }),
+    );
   }
 
   /**

@@ -58,7 +58,14 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
   }
   await execFileAsync(
     'mount',
-    ['-t', 'overlay', 'overlay', '-o', [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options, ...overlayNamespaceOptions()].join(','), m.target],
+    [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options, ...overlayNamespaceOptions()].join(','),
+      m.target,
+    ],
     { cwd: m.layersRoot },
   );
   return lower;
