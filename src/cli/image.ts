@@ -235,7 +235,14 @@ export function register(program: Command): void {
     );
 
   group(program, 'image').addCommand(imagePrune()).addCommand(imageExplain());
-  program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune()).addCommand(systemBoot()).addCommand(systemReset());
+  program
+    .command('system')
+    .description('Manage berth')
+    .addCommand(systemCheck())
+    .addCommand(systemDf())
+    .addCommand(systemPrune())
+    .addCommand(systemBoot())
+    .addCommand(systemReset());
 }
 
 function systemCheck() {

@@ -4,12 +4,14 @@
  * the same command line again through `nsenter`, passing on its stdio, its signals and, at
  * the end, its exit. Inside, getuid() is 0, so what is the user's is worked out here, before
  * the re-exec, and handed in by environment: the state root (BERTH_ROOT) and the credentials
- * dir (DOCKER_CONFIG), never re-derived inside as root's /var/lib/berth and /root/.docker.
+ * dir (DOCKER_CONFIG) and the config file (BERTH_CONFIG), never re-derived inside as root's
+ * /var/lib/berth, /root/.docker and /etc/berth/config.json.
  * The run base follows XDG_RUNTIME_DIR, which is passed on as it is (store/root.ts).
  */
 import { spawn } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { configPath } from '../config/file.ts';
 import { defaultStateRoot } from '../store/root.ts';
 import { checkUsernsHost, onPath, usernsHolder } from '../sys/userns.ts';
 import { exitCodeFor, formatError } from './exit.ts';
@@ -38,6 +40,7 @@ export async function runInUserNamespace(args: readonly string[], verb: string |
     const env = { ...process.env };
     env.BERTH_ROOT = defaultStateRoot(env);
     env.DOCKER_CONFIG ??= join(homedir(), '.docker');
+    env.BERTH_CONFIG ??= configPath();
     const host = checkUsernsHost(env, userName(process.getuid!()));
     const pid = await usernsHolder(host);
     const nsenter = onPath('nsenter') ?? '/usr/bin/nsenter';

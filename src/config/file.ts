@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { BerthError } from '../errors/index.ts';
 import { parseSize, settings } from './index.ts';
-import { isRootless } from '../sys/rootless.ts';
 
 const cidrV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -96,7 +95,7 @@ export type FileConfig = z.infer<typeof configSchema>;
 export function configPath(): string {
   const named = settings().configFile;
   if (named) return named;
-  if (!isRootless()) return '/etc/berth/config.json';
+  if (process.getuid?.() === 0) return '/etc/berth/config.json';
   const base = process.env.XDG_CONFIG_HOME || join(homedir(), '.config');
   return join(base, 'berth', 'config.json');
 }

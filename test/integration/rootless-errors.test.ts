@@ -36,13 +36,21 @@ describe('rootless berth: errors', () => {
 
   test('no entry in /etc/subuid: the usermod line that adds one', () => {
     const r = none.berth(['images']);
-    oneError(r, new RegExp(`^berth: Error: rootless berth: no subordinate uids for user ${none.name} in /etc/subuid$`), new RegExp(`^hint: .*usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${none.name}$`));
+    oneError(
+      r,
+      new RegExp(`^berth: Error: rootless berth: no subordinate uids for user ${none.name} in /etc/subuid$`),
+      new RegExp(`^hint: .*usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${none.name}$`),
+    );
     assert.equal(existsSync(join(none.runDir, 'berth', 'userns.pid')), false);
   });
 
   test('fewer than 65,536 ids: "potentially insufficient UIDs"', () => {
     const r = few.berth(['run', '--rm', '--network', 'none', 'bb:1', 'true']);
-    oneError(r, /potentially insufficient UIDs or GIDs available in user namespace: \/etc\/subuid gives .* only 1000 uids, an image may use 65536$/, /^hint: .*usermod --add-subuids/);
+    oneError(
+      r,
+      /potentially insufficient UIDs or GIDs available in user namespace: \/etc\/subuid gives .* only 1000 uids, an image may use 65536$/,
+      /^hint: .*usermod --add-subuids/,
+    );
     assert.equal(r.code, 125, 'run says its own failure with 125');
   });
 
@@ -55,7 +63,11 @@ describe('rootless berth: errors', () => {
     oneError(full.berth(['images'], { env: { XDG_RUNTIME_DIR: undefined } }), /rootless berth: XDG_RUNTIME_DIR is not set$/, /^hint: .*XDG_RUNTIME_DIR/);
     const other = mkdtempSync('/tmp/berth-not-mine-');
     try {
-      oneError(full.berth(['images'], { env: { XDG_RUNTIME_DIR: other } }), /XDG_RUNTIME_DIR \/tmp\/berth-not-mine-\S+ is owned by uid 0, not by this user/, /^hint: /);
+      oneError(
+        full.berth(['images'], { env: { XDG_RUNTIME_DIR: other } }),
+        /XDG_RUNTIME_DIR \/tmp\/berth-not-mine-\S+ is owned by uid 0, not by this user/,
+        /^hint: /,
+      );
       oneError(full.berth(['images'], { env: { XDG_RUNTIME_DIR: '/nonexistent/run' } }), /XDG_RUNTIME_DIR \/nonexistent\/run is missing$/, /^hint: /);
       chownSync(other, full.uid, full.gid);
       const ok = full.berth(['images'], { env: { XDG_RUNTIME_DIR: other } });

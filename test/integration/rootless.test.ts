@@ -185,6 +185,19 @@ describe('rootless berth', () => {
     }
   });
 
+  test('examples/ml builds as the user (apt-get inside reaches the mirror) and runs', { skip: NETWORK }, () => {
+    const base = join(userDir(user, 'in'), 'debian.tar');
+    execFileSync('sh', ['-c', `bash ${join(REPO, 'scripts', 'make-debian-base.sh')} > ${base} && chmod 644 ${base}`], { timeout: 300_000 });
+    assert.equal(user.berth(['import', base, 'debian:bookworm-slim']).code, 0);
+    const ml = join(userDir(user, 'ctx'), 'ml');
+    execFileSync('cp', ['-r', join(REPO, 'examples', 'ml'), ml]);
+    execFileSync('chmod', ['-R', 'a+rX', ml]);
+    const build = user.berth(['build', '-q', '-t', 'ml:1', ml], { timeout: 600_000 });
+    assert.equal(build.code, 0, build.stderr);
+    const run = user.berth(['run', '--rm', 'ml:1']);
+    assert.equal(run.code, 0, run.stderr);
+  });
+
   test('after system prune -a, rm -rf of the state root as the user succeeds', () => {
     const keep = user.berth(['run', '-d', '--network', 'none', 'bb:1', 'sleep', '60']);
     assert.equal(keep.code, 0, keep.stderr);
