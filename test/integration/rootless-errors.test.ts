@@ -4,10 +4,11 @@
  * usable XDG_RUNTIME_DIR. Nothing is started for any of them: no holder is left behind.
  */
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseSubordinateRange } from '../../src/sys/subids.ts';
+import { isHolder, recordedHolder } from '../../src/sys/userns.ts';
 import { makeUser, type TestUser } from '../helpers/rootless-user.ts';
 
 describe('rootless berth: errors', () => {
@@ -91,5 +92,23 @@ describe('rootless berth: errors', () => {
     assert.deepEqual(parseSubordinateRange(text, 'bob', 1003), { start: 400000, count: 70000 });
     assert.equal(parseSubordinateRange(text, 'dave', 1004), undefined);
     assert.equal(parseSubordinateRange('eve:9007199254740991:2\n', 'eve', 1), undefined);
+  });
+
+  test('a pid file is trusted only for a holder: garbage, pid 0 or 1, a process of another user or in this namespace are not', () => {
+    const started = readFileSync(`/proc/${process.pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[19]!;
+    assert.equal(isHolder(0, '0', 0), false);
+    assert.equal(isHolder(1, '1', 0), false);
+    assert.equal(isHolder(Number.NaN, started, 0), false);
+    // This process: the right owner and start time, but not the holder's command nor another namespace.
+    assert.equal(isHolder(process.pid, started, 0), false);
+    const dir = mkdtempSync('/tmp/berth-pidfile-');
+    try {
+      for (const text of ['', 'abc', '0 0', '-1 5', `${process.pid}`, `${process.pid} ${started}`, '1 1 1', `../../${process.pid} 1`]) {
+        writeFileSync(join(dir, 'userns.pid'), text);
+        assert.equal(recordedHolder(dir, 0), undefined, text);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
