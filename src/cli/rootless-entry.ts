@@ -40,7 +40,7 @@ export async function runInUserNamespace(args: readonly string[], verb: string |
     const env = { ...process.env };
     env.BERTH_ROOT = defaultStateRoot(env);
     env.DOCKER_CONFIG ??= join(homedir(), '.docker');
-    env.BERTH_CONFIG ??= configPath();
+    if (!env.BERTH_CONFIG) env.BERTH_CONFIG = configPath();
     const host = checkUsernsHost(env, userName(process.getuid!()));
     const pid = await usernsHolder(host);
     const nsenter = onPath('nsenter') ?? '/usr/bin/nsenter';

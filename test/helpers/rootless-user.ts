@@ -21,8 +21,11 @@ export interface TestUser {
   readonly home: string;
   /** Its XDG_RUNTIME_DIR. */
   readonly runDir: string;
-  /** Runs `args` through berth as the user: env is added to a clean one (HOME, USER, PATH, XDG_RUNTIME_DIR). */
-  berth(args: readonly string[], opts?: { env?: Record<string, string | undefined>; input?: string; timeout?: number }): BerthResult;
+  /**
+   * Runs `args` through bin/berth as the user: env is added to a clean one (HOME, USER, PATH,
+   * XDG_RUNTIME_DIR). `node`: through Node directly, for a PATH without node on it.
+   */
+  berth(args: readonly string[], opts?: { env?: Record<string, string | undefined>; input?: string; timeout?: number; node?: boolean }): BerthResult;
   /** Starts berth as the user in the background (a server): stopped by remove() at the latest. */
   start(args: readonly string[]): ChildProcess;
   /** Runs a command as the user. */
@@ -93,8 +96,8 @@ export function makeUser(subids: string | null = '200000-265535'): TestUser {
     gid,
     home,
     runDir,
-    berth: (args, opts) => asUser([process.execPath, '--', join(dir, 'bin', 'berth.cjs'), ...args], opts),
-    start: (args) => spawn('setpriv', setprivArgs([process.execPath, '--', join(dir, 'bin', 'berth.cjs'), ...args]), { cwd: home, stdio: 'ignore' }),
+    berth: (args, opts) => asUser(opts?.node ? [process.execPath, '--', join(dir, 'bin', 'berth.cjs'), ...args] : [join(dir, 'bin', 'berth'), ...args], opts),
+    start: (args) => spawn('setpriv', setprivArgs([join(dir, 'bin', 'berth'), ...args]), { cwd: home, stdio: 'ignore' }),
     sh: (script) => asUser(['sh', '-c', script]),
     remove: () => {
       for (let round = 0; round < 3; round++) {

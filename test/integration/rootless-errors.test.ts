@@ -56,7 +56,7 @@ describe('rootless berth: errors', () => {
   });
 
   test('newuidmap missing (not on PATH): apt-get install uidmap', () => {
-    const r = full.berth(['images'], { env: { PATH: '/nonexistent' } });
+    const r = full.berth(['images'], { env: { PATH: '/nonexistent' }, node: true });
     oneError(r, /^berth: Error: rootless berth: newuidmap is not installed \(or not on PATH\)$/, /^hint: .*apt-get install uidmap$/);
   });
 
