@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { configPath } from '../config/file.ts';
+import { settingsEnv } from '../config/index.ts';
 import { defaultStateRoot } from '../store/root.ts';
 import { checkUsernsHost, onPath, usernsHolder } from '../sys/userns.ts';
 import { exitCodeFor, formatError } from './exit.ts';
@@ -37,10 +38,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 
 
 export async function runInUserNamespace(args: readonly string[], verb: string | undefined): Promise<void> {
   try {
-    const env = { ...process.env };
-    env.BERTH_ROOT = defaultStateRoot(env);
+    const env = { ...process.env, ...settingsEnv({ stateRoot: defaultStateRoot(), configFile: configPath() }) };
     env.DOCKER_CONFIG ??= join(homedir(), '.docker');
-    if (!env.BERTH_CONFIG) env.BERTH_CONFIG = configPath();
     const host = checkUsernsHost(env, userName(process.getuid!()));
     const pid = await usernsHolder(host);
     const nsenter = onPath('nsenter') ?? '/usr/bin/nsenter';
