@@ -4,10 +4,10 @@
  * passes over a cgroup it may not create only when the spec names no cgroup path and no
  * limit. So without a cgroup subtree delegated to the user (cgroup v2 with systemd's
  * Delegate=yes), the spec names neither, and limits the user asked for are dropped with a
- * warning, not a failure. sysfs may be mounted only in a network namespace the user's
- * namespace owns, so a container on the host's network gets the host's /sys bound read-only.
+ * warning, not a failure. sysfs, proc and mqueue may be mounted only in a network, pid or ipc
+ * namespace the user's namespace owns: a container given the host's gets the host's bound.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isRootless } from '../sys/rootless.ts';
 
 /** Podman's words for the same case. */
@@ -41,6 +41,14 @@ export function limitsIgnored(resources: Record<string, unknown>): boolean {
   return isRootless() && !delegatedCgroup() && Object.keys(resources).some((k) => k !== 'devices');
 }
 
+function ownOomScoreAdj(): number {
+  try {
+    return Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 interface Spec {
   process: { oomScoreAdj?: number };
   mounts: Array<{ destination: string; type?: string; source?: string; options?: string[] }>;
@@ -55,8 +63,22 @@ export function rootlessSpec<T extends Record<string, unknown>>(spec: T): T {
     delete s.linux.cgroupsPath;
     delete s.linux.resources;
   }
-  // A score below this process's own is refused: the default leaves it as it is.
-  if (s.process.oomScoreAdj === 0) delete s.process.oomScoreAdj;
+  // A score below this process's own is refused: it is raised to that, as rootless Podman does.
+  const own = ownOomScoreAdj();
+  if (s.process.oomScoreAdj !== undefined && s.process.oomScoreAdj < own) s.process.oomScoreAdj = own;
+  // proc and mqueue may be mounted only in a pid or ipc namespace the user's namespace owns:
+  // with the host's (--pid host, --ipc host), the host's are bound instead.
+  const has = (type: string) => s.linux.namespaces.some((n) => n.type === type);
+  const bindHost = (type: string, source: string) => {
+    s.mounts = s.mounts.map((m) =>
+      m.type === type ? { destination: m.destination, type: 'bind', source, options: ['rbind', 'nosuid', 'noexec', 'nodev'] } : m,
+    );
+  };
+  if (!has('pid')) bindHost('proc', '/proc');
+  if (!has('ipc')) {
+    if (existsSync('/dev/mqueue')) bindHost('mqueue', '/dev/mqueue');
+    else s.mounts = s.mounts.filter((m) => m.type !== 'mqueue');
+  }
   const ownNet = s.linux.namespaces.some((n) => n.type === 'network' && !n.path);
   if (!ownNet) {
     s.mounts = s.mounts.map((m) =>

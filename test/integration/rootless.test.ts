@@ -68,6 +68,27 @@ describe('rootless berth', () => {
     assert.equal(statSync(join(out, 'd')).uid, user.uid);
   });
 
+  test("the host's pid and ipc namespaces, and an oom score below the user's own, run (what a user namespace refuses is not tried)", () => {
+    const r = user.berth([
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      '--pid',
+      'host',
+      '--ipc',
+      'host',
+      '--oom-score-adj',
+      '-500',
+      'bb:1',
+      'sh',
+      '-c',
+      'test -d /proc/1 && cat /proc/self/oom_score_adj',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), readFileSync('/proc/self/oom_score_adj', 'utf8').trim());
+  });
+
   test('a detached container is seen by later commands (exec, cp, rm) through the same namespace holder', () => {
     const run = user.berth(['run', '-d', '--network', 'none', 'bb:1', 'sleep', '60']);
     assert.equal(run.code, 0, run.stderr);
