@@ -8,6 +8,7 @@
  * namespace the user's namespace owns: a container given the host's gets the host's bound.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { BerthError } from '../errors/index.ts';
 import { isRootless } from '../sys/rootless.ts';
 
 /** Podman's words for the same case. */
@@ -88,4 +89,12 @@ export function rootlessSpec<T extends Record<string, unknown>>(spec: T): T {
     s.mounts = s.mounts.filter((m) => m.type !== 'cgroup');
   }
   return spec;
+}
+
+/** Refuses `verb` (pause, update), which needs the container's cgroup, where rootless berth has none. */
+export function requireCgroup(verb: string): void {
+  if (!isRootless() || delegatedCgroup()) return;
+  throw new BerthError('UNSUPPORTED', `${verb} is not supported for rootless containers without a delegated cgroup`, {
+    hint: 'on cgroup v2, systemd delegates one to the user (Delegate=yes in user@.service); or run it as root',
+  });
 }

@@ -100,6 +100,11 @@ describe('rootless berth', () => {
     const cp = user.berth(['cp', `${id}:/x`, dest]);
     assert.equal(cp.code, 0, cp.stderr);
     assert.equal(readFileSync(dest, 'utf8'), 'x\n');
+    if (!existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      const pause = user.berth(['pause', id]);
+      assert.equal(pause.code, 1);
+      assert.match(pause.stderr, /pause is not supported for rootless containers without a delegated cgroup/);
+    }
     assert.equal(user.berth(['rm', '-f', id]).code, 0);
   });
 
