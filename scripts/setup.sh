@@ -25,6 +25,7 @@ APT_PACKAGES=(
   openssh-server openssh-client git  # sshd, ssh-agent and git for the RUN --mount=type=ssh tests
   ca-certificates curl
   chromium                      # headless screenshots of the `image explain --html` page in tests
+  uidmap fuse-overlayfs podman  # rootless berth (newuidmap/newgidmap; overlay fallback) and rootless Podman to bench against
 )
 
 # The arm64 busybox of the platform tests comes from apt (`apt-get download busybox-static:arm64`).

@@ -18,6 +18,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, constants } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { errnoCode } from '../errors/index.ts';
+import { isRootless } from '../sys/rootless.ts';
 import { qualifiedName } from './names.ts';
 import { SpecFieldError, validateSpec, type CdiDevice, type CdiSpec } from './spec-schema.ts';
 
@@ -80,7 +81,7 @@ function readBounded(path: string): string {
     if (!st.isFile()) throw new Error('not a regular file');
     // Its hooks run as root, and its mounts and devices go into containers: a file that
     // someone other than root may write is someone else's way in.
-    if (process.getuid?.() === 0 && (st.uid !== 0 || (st.mode & 0o022) !== 0)) {
+    if (!isRootless() && (st.uid !== 0 || (st.mode & 0o022) !== 0)) {
       throw new Error(
         `the file is writable by users other than root (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)}): refused, as its hooks would run as root`,
       );

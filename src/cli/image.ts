@@ -6,6 +6,7 @@ import { callerMode } from '../sys/umask.ts';
 import { collect, getEngine, group, out } from './context.ts';
 import { addFilterOption, cliFilters } from './filter-option.ts';
 import { systemBoot } from './system-boot.ts';
+import { systemReset } from './system-reset.ts';
 import { systemDf } from './system-df.ts';
 import { imagePrune, systemPrune } from './prune.ts';
 import { imageExplain } from './image-explain.ts';
@@ -234,7 +235,14 @@ export function register(program: Command): void {
     );
 
   group(program, 'image').addCommand(imagePrune()).addCommand(imageExplain());
-  program.command('system').description('Manage berth').addCommand(systemCheck()).addCommand(systemDf()).addCommand(systemPrune()).addCommand(systemBoot());
+  program
+    .command('system')
+    .description('Manage berth')
+    .addCommand(systemCheck())
+    .addCommand(systemDf())
+    .addCommand(systemPrune())
+    .addCommand(systemBoot())
+    .addCommand(systemReset());
 }
 
 function systemCheck() {

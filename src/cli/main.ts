@@ -85,6 +85,15 @@ function startCli(): void {
   // Before any file is made: the modes berth gives are docker's, not the shell's (sys/umask.ts).
   // Here, on the main thread: a worker may not set the process's umask.
   useEngineUmask();
+  // An ordinary user's verbs run in the user's namespaces: this process only relays (rootless-entry.ts).
+  if (process.getuid?.() !== 0) {
+    const argv = process.argv.slice(2);
+    void import('./rootless-entry.ts').then((m) => (m.mustEnter(argv) ? m.runInUserNamespace(argv, verbOf(canonicalArgs(argv))) : startCliHere()));
+    return;
+  }
+  startCliHere();
+}
+function startCliHere(): void {
   setWorkerEntry(process.argv[1]);
   process.once('beforeExit', failUnfinished);
   void main();

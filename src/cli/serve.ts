@@ -10,6 +10,9 @@ import { createApiServer, type TlsFiles } from '../api/server.ts';
 import { BerthError } from '../errors/index.ts';
 import { MonitorStandby } from '../services/start.ts';
 import { spawnAsServer } from '../sys/spawn.ts';
+import { isRootless } from '../sys/rootless.ts';
+import { runBase } from '../store/root.ts';
+import { join } from 'node:path';
 import { anonymousPuller, collect, getEngine } from './context.ts';
 
 interface ServeFlags {
@@ -36,7 +39,8 @@ function tlsFiles(f: ServeFlags): TlsFiles | undefined {
 
 async function serve(cmd: Command, f: ServeFlags): Promise<void> {
   if (!LEVELS.includes(f.logLevel)) throw new BerthError('INVALID_ARGUMENT', `invalid --log-level ${f.logLevel}: use one of ${LEVELS.join(', ')}`);
-  const hosts = (f.host?.length ? f.host : [DEFAULT_HOST]).map(parseHost);
+  // An ordinary user's server listens in the user's run base, as rootless docker's does.
+  const hosts = (f.host?.length ? f.host : [isRootless() ? `unix://${join(runBase(), 'berth.sock')}` : DEFAULT_HOST]).map(parseHost);
   const tls = tlsFiles(f);
   for (const h of hosts) {
     if (h.kind === 'tcp' && !tls && !f.insecureTcp) {
@@ -48,7 +52,8 @@ async function serve(cmd: Command, f: ServeFlags): Promise<void> {
   spawnAsServer();
   const engine = await getEngine(cmd, { puller: anonymousPuller });
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const gid = f.group !== undefined ? groupId([f.group]) : groupId(['docker', 'berth']);
+  // A user's socket is the user's alone: the host's docker group is no id in the user's namespace.
+  const gid = f.group !== undefined ? groupId([f.group]) : isRootless() ? undefined : groupId(['docker', 'berth']);
   if (f.group !== undefined && gid === undefined) throw new BerthError('NOT_FOUND', `group ${f.group} not found`);
   // A monitor kept ready for the next start: the container's start skips Node's start-up.
   const monitors = new MonitorStandby(engine.root);

@@ -22,6 +22,7 @@ export function register(program: Command): void {
           ` Images: ${info.Images}`,
           ` Server Version: ${info.ServerVersion}`,
           ` Storage Driver: ${info.Driver}`,
+          ...info.DriverStatus.map(([k, v]) => `  ${k}: ${v}`),
           ` Cgroup Driver: ${info.CgroupDriver}`,
           ` Cgroup Version: ${info.CgroupVersion}`,
           ` Default Runtime: runc (${info.RuncVersion})`,

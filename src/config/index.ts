@@ -397,3 +397,10 @@ let current: Settings | undefined;
 export function settings(): Settings {
   return (current ??= settingsFrom({ ...process.env }));
 }
+
+/** The variables that hand `values` to a berth process this one starts (the rootless entry's re-exec). */
+export function settingsEnv(values: { readonly [K in SettingName]?: string }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) env[DEFINITIONS[name as SettingName].variable] = value;
+  return env;
+}

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { BerthError, errnoCode } from '../errors/index.ts';
 import { Runc, RUNC } from '../runtime/index.ts';
 import { processStart } from '../store/leases.ts';
+import { delegatedCgroup } from '../runtime/rootless.ts';
+import { isRootless } from '../sys/rootless.ts';
 import { containerPaths, type ContainerRoots } from './paths.ts';
 
 const LOCK_WAIT_MS = 120_000;
@@ -99,7 +101,9 @@ export async function thawAbandoned(roots: ContainerRoots, id: string): Promise<
 
 /** Runs `fn` with the container frozen when it is running; it is thawed whatever happens. */
 export async function withFrozen<T>(roots: ContainerRoots, id: string, running: boolean, fn: () => Promise<T>): Promise<T> {
-  if (!running) return fn();
+  // An ordinary user without a delegated cgroup has no freezer (runtime/rootless.ts), as
+  // rootless Podman's cp: paths are still opened inside the rootfs (sys/in-root.ts).
+  if (!running || (isRootless() && !delegatedCgroup())) return fn();
   const paths = containerPaths(roots, id);
   mkdirSync(paths.runDir, { recursive: true });
   const unlock = await lock(lockPath(roots, id));

@@ -52,12 +52,13 @@ import { decompressAuto, hashingStream } from './compress.ts';
 import { DirectWriter, writeDirect } from './direct-write.ts';
 import { makeNode, makeWhiteouts } from '../sys/device-nodes.ts';
 import { setXattrs } from '../sys/xattr.ts';
+import { overlayXattr } from '../sys/rootless.ts';
 import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 import { readTar, type TarEntry } from './tar-reader.ts';
 
-/** overlayfs metadata a layer must not forge (redirects, metacopy, opaque) — berth sets it. */
-const FORBIDDEN_XATTR = /^trusted\.overlay\./;
+/** overlayfs metadata a layer must not forge (redirects, metacopy, opaque; user.* in a user namespace) — berth sets it. */
+const FORBIDDEN_XATTR = /^(trusted|user)\.overlay\./;
 
 const LAYER_ERRNOS = new Set(['ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG', 'ELOOP', 'EINVAL', 'ENOTEMPTY', 'EMLINK', 'ENOENT', 'EXDEV']);
 
@@ -338,7 +339,7 @@ async function finish(tree: ApplyTree, opts: ApplyOptions): Promise<void> {
     [...tree.whiteouts].map((r) => tree.abs(r)),
     opts,
   );
-  const marks = [...tree.opaqueDirs].map((r) => ({ path: tree.abs(r), name: 'trusted.overlay.opaque', value: Buffer.from('y') }));
+  const marks = [...tree.opaqueDirs].map((r) => ({ path: tree.abs(r), name: overlayXattr('opaque'), value: Buffer.from('y') }));
   if (marks.length) {
     const failed = await setXattrs(marks, opts);
     if (failed) throw new BerthError('RUNTIME', `cannot mark opaque dirs for overlayfs: ${failed}`);

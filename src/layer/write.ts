@@ -19,6 +19,7 @@ import type { Digest } from '../oci/digest.ts';
 import { cancelled, changed, readLarge, type FileFill } from './file-chunks.ts';
 import { createSha256, digestOfHash } from '../sys/crypto.ts';
 import { treeXattrs } from '../sys/xattr.ts';
+import { overlayXattr } from '../sys/rootless.ts';
 import { encodeHeader, END_OF_ARCHIVE, OPAQUE_WHITEOUT, padding, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 
 export interface WriteOptions {
@@ -125,7 +126,7 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
         add(encodeHeader(header(tarPath, st, { mode: 0 })));
       } else if (st.isDirectory()) {
         add(encodeHeader(header(`${tarPath}/`, st, { type: 'directory', xattrs: attrs })));
-        if (overlay && all?.get('trusted.overlay.opaque')?.toString() === 'y') {
+        if (overlay && all?.get(overlayXattr('opaque'))?.toString() === 'y') {
           add(encodeHeader(header(`${tarPath}/${OPAQUE_WHITEOUT}`, st, { mode: 0 })));
         }
         yield* walk(childRel);
@@ -167,7 +168,8 @@ async function* generateLayer(root: string, opts: WriteOptions): AsyncGenerator<
   yield take();
 }
 
-const OVERLAY_XATTRS = /^(trusted\.overlay\.(opaque|redirect|metacopy)|security\.capability)$/;
+/** In a user namespace the overlay's marks are user.overlay.* (sys/rootless.ts). */
+const OVERLAY_XATTRS = /^((trusted|user)\.overlay\.(opaque|redirect|metacopy)|security\.capability)$/;
 const PLAIN_XATTRS = /^security\.capability$/;
 
 /**
@@ -183,7 +185,7 @@ async function xattrReader(
   const check = (rel: string, attrs: Map<string, Buffer> | undefined) => {
     // A redirected dir or a metadata-only copy-up keeps its content in a lower layer: the
     // upperdir alone would make a layer that silently lacks it.
-    if (attrs && (attrs.has('trusted.overlay.redirect') || attrs.has('trusted.overlay.metacopy'))) {
+    if (attrs && (attrs.has(overlayXattr('redirect')) || attrs.has(overlayXattr('metacopy')))) {
       throw new BerthError('UNSUPPORTED', `cannot write "${rel}" of an overlay upperdir that uses redirect_dir or metacopy`, {
         hint: 'mount the overlay with redirect_dir=off,metacopy=off',
       });

@@ -26,6 +26,7 @@ import { becomeSubreaper, listenConsoleSocket, type Terminal } from '../sys/term
 import type { CdiInjection } from '../cdi/index.ts';
 import type { SpecMount } from './defaults.ts';
 import { Runc, waitForPidFile } from './runc.ts';
+import { rootlessSpec } from './rootless.ts';
 import { buildSpec, type NetNamespace, type RuntimeOptions } from './spec.ts';
 import { specJson } from './ulimits.ts';
 import type { ResolvedUser } from './user.ts';
@@ -198,22 +199,24 @@ export class Executor {
   /** The OCI spec of `spec`, with its mounts resolved inside the rootfs. */
   specOf(spec: ContainerSpec): Record<string, unknown> {
     const p = spec.process;
-    return buildSpec({
-      id: spec.id,
-      rootfs: spec.rootfs,
-      args: p.args,
-      env: p.env,
-      user: p.user,
-      workdir: p.cwd,
-      hostname: spec.hostname,
-      tty: p.tty,
-      mounts: resolveDestinations(spec.rootfs, [...etcMounts(spec.network, !!spec.etcReadOnly), ...spec.mounts]),
-      netns: netnsOf(spec.network),
-      options: spec.options ?? {},
-      hardLimits: spec.hardLimits,
-      // A CDI mount's destination is resolved inside the rootfs as every other mount's is.
-      cdi: spec.cdi && { ...spec.cdi, mounts: resolveDestinations(spec.rootfs, spec.cdi.mounts) },
-    });
+    return rootlessSpec(
+      buildSpec({
+        id: spec.id,
+        rootfs: spec.rootfs,
+        args: p.args,
+        env: p.env,
+        user: p.user,
+        workdir: p.cwd,
+        hostname: spec.hostname,
+        tty: p.tty,
+        mounts: resolveDestinations(spec.rootfs, [...etcMounts(spec.network, !!spec.etcReadOnly), ...spec.mounts]),
+        netns: netnsOf(spec.network),
+        options: spec.options ?? {},
+        hardLimits: spec.hardLimits,
+        // A CDI mount's destination is resolved inside the rootfs as every other mount's is.
+        cdi: spec.cdi && { ...spec.cdi, mounts: resolveDestinations(spec.rootfs, spec.cdi.mounts) },
+      }),
+    );
   }
 
   /**

@@ -3,6 +3,7 @@
  * freezer), restart, and `ps` with its filters (their meanings are filters/containers.ts).
  */
 import { reconcile, reconciledList, stopContainer, type ContainerControl } from '../container/control.ts';
+import { requireCgroup } from '../runtime/rootless.ts';
 import { NAME_RE } from '../container/names.ts';
 import { containerListMatcher, type FilterArgs, NO_FILTERS } from './filters/index.ts';
 import { containerPaths } from '../container/paths.ts';
@@ -81,6 +82,7 @@ export async function pauseContainer(deps: ContainerControl, idOrName: string): 
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   if (isPaused(rec.id)) throw new BerthError('CONFLICT', `Container ${rec.id} is already paused`);
+  requireCgroup('pause');
   if (!(await runcOf(deps, rec).pause(rec.id))) throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   containerEvent(rec, 'pause');
 }

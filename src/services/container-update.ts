@@ -4,6 +4,7 @@
  * start's spec has them. Checked as docker's daemon checks them, with its messages.
  */
 import { cpus } from 'node:os';
+import { requireCgroup } from '../runtime/rootless.ts';
 import { reconcile, type ContainerControl } from '../container/control.ts';
 import { containerEvent } from '../container/events.ts';
 import { containerPaths } from '../container/paths.ts';
@@ -59,6 +60,7 @@ export async function updateContainer(deps: ContainerControl, idOrName: string, 
   const rec = await reconcile(deps, deps.containers.require(idOrName));
   const current = rec.config.runtime as ResourceUpdate;
   const next = checked(current, u);
+  if (rec.state.status === 'running') requireCgroup('update');
   if (rec.state.status === 'running') await new Runc(containerPaths(deps, rec.id).runcRoot, runtimeOf(rec)).update(rec.id, runcLimits(next, u));
   const config = deps.containers.updateConfig(rec.id, (c) => ({ ...c, runtime: { ...c.runtime, ...next } }));
   const updated = { ...rec, config };

@@ -18,6 +18,8 @@ import type { ImageStores } from '../image/stores.ts';
 import type { LeaseRecords } from '../store/leases.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
 import { deviceOf } from '../runtime/index.ts';
+import { cgroupResources } from '../runtime/host-resources.ts';
+import { CGROUP_LIMITS_IGNORED, limitsIgnored } from '../runtime/rootless.ts';
 
 export { killContainer, removeContainer, stopContainer, waitContainer } from '../container/control.ts';
 export type { CreateOptions } from '../container/create.ts';
@@ -59,6 +61,8 @@ export async function createContainer(
       `WARNING: The requested image's platform (${formatPlatform(image.config)}) does not match the detected host platform (${formatPlatform(hostPlatform())}) and no specific platform was requested`,
     );
   }
+  // As rootless Podman: limits without a delegated cgroup are dropped, and said so (runtime/rootless.ts).
+  if (limitsIgnored(cgroupResources(opts.runtime as Parameters<typeof cgroupResources>[0]))) messages.warn?.(CGROUP_LIMITS_IGNORED);
   const rec = await recordContainer(deps, opts, image);
   // Until this process ends (a `run` starts the container it made), a prune must not take it.
   deps.lease.add('container', [rec.id]);

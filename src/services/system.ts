@@ -4,12 +4,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { ImageStores } from '../image/stores.ts';
 import { registryConfig, type RegistryConfig } from '../registry/hosts.ts';
 import { proxySettings } from '../registry/proxy.ts';
 import { RUNC } from '../runtime/runc.ts';
 import type { ContainerRecords } from '../store/containers.ts';
 import { runChild } from '../sys/spawn.ts';
+import { isRootless } from '../sys/rootless.ts';
+import { driverReason } from '../snapshot/select.ts';
 
 /** docker info's fields, under docker's names (a `--format` template reads them). */
 export type SystemInfo = {
@@ -18,6 +21,8 @@ export type SystemInfo = {
   readonly ContainersStopped: number;
   readonly Images: number;
   readonly Driver: string;
+  /** docker's pairs under the driver: here why the driver was chosen (snapshot/select.ts). */
+  readonly DriverStatus: ReadonlyArray<readonly [string, string]>;
   readonly DockerRootDir: string;
   readonly RunRoot: string;
   readonly CgroupDriver: string;
@@ -38,6 +43,11 @@ export type SystemInfo = {
   readonly HttpsProxy: string;
   readonly NoProxy: string;
 };
+
+function driverStatus(root: string): Array<[string, string]> {
+  const reason = driverReason(join(root, 'snapshots'));
+  return [...(reason ? [['Chosen because', reason] as [string, string]] : []), ...(isRootless() ? [['Rootless', 'true'] as [string, string]] : [])];
+}
 
 function cgroupVersion(): string {
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return '2';
@@ -63,6 +73,7 @@ export async function systemInfo(
     ContainersStopped: count('exited'),
     Images: engine.images.list().length,
     Driver: engine.snapshots.driver,
+    DriverStatus: driverStatus(engine.root),
     DockerRootDir: engine.root,
     RunRoot: engine.runRoot,
     CgroupDriver: 'cgroupfs',

@@ -12,6 +12,7 @@ import { BerthError } from '../errors/index.ts';
 import { settings } from '../config/index.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { execFileAsync } from '../sys/exec-file.ts';
+import { isRootless, overlayNamespaceOptions } from '../sys/rootless.ts';
 import { NativeSnapshotter } from './native.ts';
 import { OverlaySnapshotter } from './overlay.ts';
 import type { Snapshotter } from './types.ts';
@@ -29,7 +30,7 @@ type Driver = (typeof DRIVERS)[number];
 export async function overlayWorks(root: string): Promise<boolean> {
   const probe = join(root, `probe-${randomHex(4)}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(probe, d));
-  const options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+  const options = [`lowerdir=${lower},upperdir=${upper},workdir=${work}`, ...overlayNamespaceOptions()].join(',');
   try {
     for (const d of [lower!, upper!, work!, merged!]) await mkdir(d, { recursive: true });
     await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', `${options},volatile`, merged!]).catch(() =>
@@ -41,6 +42,18 @@ export async function overlayWorks(root: string): Promise<boolean> {
     return false;
   } finally {
     await rm(probe, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Why the root's driver was chosen, written beside the choice when it is made (`berth info` shows it). */
+const REASON_FILE = 'driver-reason';
+
+/** The recorded reason for a snapshots dir's driver, or '' for a root made before reasons were kept. */
+export function driverReason(root: string): string {
+  try {
+    return readFileSync(join(root, REASON_FILE), 'utf8').trim();
+  } catch {
+    return '';
   }
 }
 
@@ -64,7 +77,13 @@ export async function openSnapshotter(root: string, wanted: Driver | undefined =
   let driver: Driver = recorded || wanted || 'overlay';
   if (!recorded) {
     await mkdir(root, { recursive: true, mode: 0o700 }); // store/private-root.ts
-    if (!wanted) driver = (await overlayWorks(root)) ? 'overlay' : 'native';
+    let reason = `BERTH_SNAPSHOTTER=${wanted}`;
+    if (!wanted) {
+      driver = (await overlayWorks(root)) ? 'overlay' : 'native';
+      const where = isRootless() ? "in the user's namespace (userxattr)" : 'on this file system';
+      reason = driver === 'overlay' ? `a test mount of kernel overlayfs worked ${where}` : `kernel overlayfs cannot be mounted ${where}: layers are copied`;
+    }
+    await writeFile(join(root, REASON_FILE), `${reason}\n`);
     await writeFile(recordPath, `${driver}\n`);
   }
   return driver === 'overlay' ? new OverlaySnapshotter(root).init() : new NativeSnapshotter(root).init();

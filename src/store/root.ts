@@ -2,17 +2,19 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { settings } from '../config/index.ts';
+import { isRootless } from '../sys/rootless.ts';
 
 export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
   const { stateRoot } = settings();
   if (stateRoot) return stateRoot;
-  if (process.getuid?.() === 0) return '/var/lib/berth';
+  // Inside an ordinary user's namespace getuid() is 0 too: the user's paths, from the same env.
+  if (!isRootless()) return '/var/lib/berth';
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'berth');
 }
 
 /** The dir that holds the run roots (`/run/berth` as root): a non-default state root's is a subdir. */
 export function runBase(env: NodeJS.ProcessEnv = process.env): string {
-  return process.getuid?.() === 0 ? '/run/berth' : join(env.XDG_RUNTIME_DIR || '/tmp', 'berth');
+  return isRootless() ? join(env.XDG_RUNTIME_DIR || '/tmp', 'berth') : '/run/berth';
 }
 
 /** Runtime state (runc's state, netns, sockets) lives on tmpfs so a reboot clears it. */

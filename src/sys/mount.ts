@@ -3,6 +3,7 @@
  * berth's addon, else the `mount`, `umount` and `sync` tools, with the same results.
  */
 import { resolve } from 'node:path';
+import { overlayNamespaceOptions } from './rootless.ts';
 import { execFileAsync } from './exec-file.ts';
 import { MNT_DETACH, sys } from './index.ts';
 
@@ -45,7 +46,7 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
   const native = sys();
   let lower = m.lowerdirs();
   if (native) {
-    const absolute = [`lowerdir=${lower.map((l) => resolve(m.layersRoot, l)).join(':')}`, ...m.options].join(',');
+    const absolute = [`lowerdir=${lower.map((l) => resolve(m.layersRoot, l)).join(':')}`, ...m.options, ...overlayNamespaceOptions()].join(',');
     if (absolute.length < MAX_OPTIONS) {
       native.mountSync('overlay', m.target, 'overlay', m.readOnly ? MS_RDONLY : 0, absolute);
       return lower;
@@ -57,7 +58,14 @@ export async function mountOverlay(m: OverlayMount): Promise<readonly string[]> 
   }
   await execFileAsync(
     'mount',
-    ['-t', 'overlay', 'overlay', '-o', [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options].join(','), m.target],
+    [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      [...(m.readOnly ? ['ro'] : []), `lowerdir=${lower.join(':')}`, ...m.options, ...overlayNamespaceOptions()].join(','),
+      m.target,
+    ],
     { cwd: m.layersRoot },
   );
   return lower;

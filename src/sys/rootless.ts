@@ -16,3 +16,17 @@ export function isRootless(): boolean {
   answer = !(map.length === 3 && map[0] === '0' && map[1] === '0' && map[2] === '4294967295');
   return answer;
 }
+
+/**
+ * overlayfs keeps its marks (opaque dirs, redirects, metacopy) in `trusted.overlay.*`, which
+ * only the host's root may set. In a user namespace it is mounted with `userxattr` and keeps
+ * them in `user.overlay.*`: the name a layer dir's mark has for this process.
+ */
+export function overlayXattr(name: 'opaque' | 'redirect' | 'metacopy'): string {
+  return `${isRootless() ? 'user' : 'trusted'}.overlay.${name}`;
+}
+
+/** The mount options an overlay needs in this process's namespace (see overlayXattr). */
+export function overlayNamespaceOptions(): readonly string[] {
+  return isRootless() ? ['userxattr'] : [];
+}

@@ -74,7 +74,7 @@ async function info(deps: ApiDeps, ctx: ApiContext): Promise<void> {
     ContainersStopped: i.ContainersStopped,
     Images: i.Images,
     Driver: i.Driver === 'overlay' ? 'overlay2' : i.Driver,
-    DriverStatus: [['Backing Filesystem', 'extfs']],
+    DriverStatus: [['Backing Filesystem', 'extfs'], ...i.DriverStatus],
     Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
     MemoryLimit: true,
     SwapLimit: false,
