@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { applyCdiInjection, type CdiInjection, type GpuRequest } from '../cdi/index.ts';
 import { BerthError } from '../errors/index.ts';
-import { isRootless } from '../sys/rootless.ts';
 import { ALL_CAPS, DEFAULT_CAPS, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS, defaultDeviceRules, defaultMounts, type SpecMount } from './defaults.ts';
 import { deviceOf } from './devices.ts';
 import { cgroupResources, DEFAULT_SHM_SIZE, type HostResourceOptions } from './host-resources.ts';
@@ -118,14 +117,6 @@ function buildBaseSpec(input: SpecInput): Record<string, unknown> {
   const seccomp = seccompFor(o, caps);
   const args = o.init ? ['/sbin/docker-init', '--', ...input.args] : [...input.args];
   const mounts: SpecMount[] = withIpcShm(defaultMounts(o.shmSize || DEFAULT_SHM_SIZE), o);
-  // The kernel mounts sysfs only for a network namespace the user namespace owns: a rootless
-  // container on the host's network gets the host's /sys bound instead, as rootless Podman does.
-  if (input.netns.kind === 'host' && isRootless())
-    mounts.splice(
-      mounts.findIndex((m) => m.type === 'sysfs'),
-      1,
-      { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro', 'rprivate'] },
-    );
   if (o.init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: input.initPath ?? INIT_BINARY, options: ['rbind', 'ro', 'rprivate'] });
   mounts.push(...input.mounts);
   const namespaces = containerNamespaces(o, input.netns);
