@@ -50,4 +50,8 @@ fi
 if [ ! -d node_modules/better-sqlite3/build ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# Rootless networking (slirp4netns, pasta) opens /dev/net/tun as the user. Debian's udev makes
+# it 0666; a machine without udev may have it root-only, which leaves rootless containers no network.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then chmod 0666 /dev/net/tun; fi
+
 npm run build --silent

@@ -4,11 +4,12 @@
  * usable XDG_RUNTIME_DIR. Nothing is started for any of them: no holder is left behind.
  */
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseSubordinateRange } from '../../src/sys/subids.ts';
 import { isHolder, recordedHolder } from '../../src/sys/userns.ts';
+import { REPO } from '../helpers/berth.ts';
 import { makeUser, type TestUser } from '../helpers/rootless-user.ts';
 
 describe('rootless berth: errors', () => {
@@ -53,6 +54,25 @@ describe('rootless berth: errors', () => {
       /^hint: .*usermod --add-subuids/,
     );
     assert.equal(r.code, 125, 'run says its own failure with 125');
+  });
+
+  test('a tun device the user may not open (root-only, as on some machines): the chmod that fixes it', () => {
+    const dir = mkdtempSync('/tmp/berth-tun-');
+    const tun = join(dir, 'tun');
+    try {
+      writeFileSync(tun, '', { mode: 0o600 });
+      chmodSync(dir, 0o755);
+      const script = join(dir, 'check.mjs');
+      writeFileSync(
+        script,
+        `import(${JSON.stringify(join(REPO, 'src/network/rootless/helper.ts'))}).then((m) => { try { m.checkTunDevice(process.argv[2]); console.log('open'); } catch (e) { console.log(e.code, e.message, '|', e.hint); } });`,
+        { mode: 0o644 },
+      );
+      const r = full.sh(`node --import file://${REPO}/node_modules/tsx/dist/loader.mjs ${script} ${tun}`);
+      assert.match(r.stdout, new RegExp(`^UNAVAILABLE rootless networking needs ${tun}, which this user may not open \\| .*chmod 0666 ${tun}`), r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('newuidmap missing (not on PATH): apt-get install uidmap', () => {

@@ -45,6 +45,20 @@ export function chooseHelper(prefer?: HelperTool, dirs: readonly string[] = sear
   });
 }
 
+/**
+ * Both helpers open /dev/net/tun inside the container's namespace, as the user: a machine
+ * that keeps it root-only (0600, where Debian's udev makes it 0666) gives them no network.
+ */
+export function checkTunDevice(path = '/dev/net/tun'): void {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch {
+    throw new BerthError('UNAVAILABLE', `rootless networking needs ${path}, which this user may not open`, {
+      hint: `ask an admin to run \`chmod 0666 ${path}\` (Debian's default mode for it), or use --network none or host`,
+    });
+  }
+}
+
 /** A pid berth may signal: a whole number above 1 (0 and -1 would reach a group, 1 is init). */
 export function signallable(pid: unknown): pid is number {
   return typeof pid === 'number' && Number.isInteger(pid) && pid > 1;

@@ -18,7 +18,7 @@ import type { NetworkAttachment } from '../attachment.ts';
 import { type DnsOptions, writeEtcFiles } from '../files.ts';
 import type { PortMapping } from '../publish.ts';
 import { forgetRootlessAttachment, helpersOn, saveRootlessAttachment } from './attachment.ts';
-import { chooseHelper, type HelperTool, isHelper, stopHelper } from './helper.ts';
+import { checkTunDevice, chooseHelper, type HelperTool, isHelper, stopHelper } from './helper.ts';
 import { apiSocketPath, createRootlessNetns, deleteRootlessNetns, privateDir, rootlessNetDir, rootlessNetnsPath } from './netns.ts';
 import { PASTA_DNS, type PastaForward, pastaAddress, startPasta } from './pasta.ts';
 import { checkRootlessMapping, privilegedPortError, resolveRootlessPorts, unprivilegedPortStart } from './ports.ts';
@@ -50,6 +50,7 @@ function forwardOf(p: PortMapping): PastaForward {
 export async function setupRootlessNetwork(opts: RootlessSetupOptions, requested: readonly PortMapping[], prefer?: HelperTool): Promise<NetworkAttachment> {
   precheck(requested);
   const helper = chooseHelper(prefer);
+  checkTunDevice();
   const id = opts.containerId;
   // The caller may have made it already, with the umask's mode: the user's alone from here.
   chmodSync(privateDir(opts.stateDir), 0o700);
