@@ -123,7 +123,7 @@ export async function startServe(opts: { root?: string; args?: readonly string[]
         kill();
       }
       if (!opts.root) {
-        spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+        spawnSync('sh', ['-c', `grep -oE " ${dir}(/[^ ]*)? " /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
         rmSync(dir, { recursive: true, force: true });
       }
     },

@@ -36,7 +36,7 @@ export function tempRoot(prefix = 'berth-test-'): {
     root,
     run: (args, opts) => berthIn(root, args, opts),
     cleanup: () => {
-      spawnSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+      spawnSync('sh', ['-c', `grep -oE " ${root}(/[^ ]*)? " /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
       rmSync(root, { recursive: true, force: true });
     },
   };

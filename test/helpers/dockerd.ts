@@ -107,6 +107,6 @@ export function stopDockerd(): void {
   for (let i = 0; i < 150 && alive(); i++) Atomics.wait(pause, 0, 0, 100);
   if (alive()) process.kill(target, 'SIGKILL');
   for (const bridge of bridges) spawnSync('ip', ['link', 'del', bridge]);
-  spawnSync('sh', ['-c', `grep -o " ${DIR}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+  spawnSync('sh', ['-c', `grep -oE " ${DIR}(/[^ ]*)? " /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
   rmSync(DIR, { recursive: true, force: true });
 }

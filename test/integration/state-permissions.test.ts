@@ -69,7 +69,7 @@ describe('permissions of the state root and the run root', { skip }, () => {
 
   after(() => {
     if (id) run(['rm', '-f', id]);
-    spawnSync('sh', ['-c', `grep -o " ${root}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+    spawnSync('sh', ['-c', `grep -oE " ${root}(/[^ ]*)? " /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
     rmSync(parent, { recursive: true, force: true });
     rmSync(runRoot, { recursive: true, force: true });
   });
