@@ -39,7 +39,8 @@ import {
   leasedAddresses,
   PORTS_DIR,
 } from './bridge.ts';
-import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
+import { checkNetwork as cniCheck, CNI_VERSION, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
+import { addNetwork, delNetwork } from './veth.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
 import { createNetns, deleteNetns, type MadeNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';
