@@ -19,7 +19,7 @@ import { type BuildCacheUsageDeps, type CacheRecord, cacheBytes, cacheMountsDir,
 import { duBytes, measureStore } from './disk-measure.ts';
 import { anyValue, boolFilter, checkFilterKeys, type FilterArgs, invalidValue, NO_FILTERS } from './filters/args.ts';
 import { untilCutoff } from './filters/time.ts';
-import { type GcDeps, pruneStore } from './gc.ts';
+import type { GcDeps } from './gc.ts';
 
 export interface BuildCachePruneDeps extends GcDeps, BuildCacheUsageDeps {
   readonly buildCache: Pick<BuildCacheRecords, 'references' | 'steps' | 'keys' | 'configOf' | 'entryTimes' | 'delete'>;
@@ -117,7 +117,9 @@ export async function pruneBuildCache(engine: BuildCachePruneDeps, opts: BuildCa
     }
   });
   for (const dir of trash) rmSync(dir, { recursive: true, force: true });
-  const swept = deleted.length ? await pruneStore(engine, { keepImages: true }) : { reclaimedBytes: 0 };
+  // gc.ts (with the image schemas behind it) is loaded only by a prune that deleted something:
+  // this module is loaded by every build, for its budget.
+  const swept = deleted.length ? await (await import('./gc.ts')).pruneStore(engine, { keepImages: true }) : { reclaimedBytes: 0 };
   return { deleted, reclaimedBytes: swept.reclaimedBytes + mountBytes };
 }
 
