@@ -2,7 +2,8 @@
 # `berth serve` against a private dockerd, both driven by the docker CLI 28: `docker run --rm
 # bb:1 true` N times each, in alternating order (medians and the ratio), then 200 concurrent
 # `ps` requests on each socket (bench/api-ps.ts: median and p99), and each server's peak RSS
-# (VmHWM) over the whole bench. Both servers are stopped by PID when it ends.
+# (VmHWM) over the whole bench. Both servers are stopped by PID when it ends. OLD=<checkout>
+# (built) adds a third engine to the run rounds: `berth serve` of that checkout, on its own root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -14,13 +15,21 @@ mkdir -p "$BENCH_TMP/api"
 rm -f "$SOCK"
 ./bin/berth --root "$ROOT" serve -H "unix://$SOCK" --log-level warn 2>"$BENCH_TMP/api/serve.log" &
 SERVE_PID=$!
+OLD_PID=
+if [ -n "${OLD:-}" ]; then
+  OLD_SOCK="$BENCH_TMP/api/berth-old.sock"; rm -f "$OLD_SOCK"
+  "$OLD/bin/berth" --root "$BENCH_TMP/berth-root-old" image inspect bb:1 >/dev/null 2>&1 || "$OLD/bin/berth" --root "$BENCH_TMP/berth-root-old" import "$BB" bb:1 >/dev/null
+  "$OLD/bin/berth" --root "$BENCH_TMP/berth-root-old" serve -H "unix://$OLD_SOCK" --log-level warn 2>"$BENCH_TMP/api/serve-old.log" &
+  OLD_PID=$!
+fi
 cleanup() {
   local dockerd_pid
   dockerd_pid=$(cat "$BENCH_TMP/d/pid" 2>/dev/null || true)
   kill "$SERVE_PID" 2>/dev/null || true
+  [ -n "$OLD_PID" ] && kill "$OLD_PID" 2>/dev/null
   stop_dockerd
-  # Both gone before the next bench starts: a lingering daemon would share its CPUs.
-  for pid in "$SERVE_PID" $dockerd_pid; do
+  # All gone before the next bench starts: a lingering daemon would share its CPUs.
+  for pid in "$SERVE_PID" $OLD_PID $dockerd_pid; do
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
 }
@@ -30,26 +39,32 @@ docker_busybox
 DOCKERD_HOST=$DOCKER_HOST
 BERTH_HOST=unix://$SOCK
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -n "$OLD_PID" ] && for _ in $(seq 50); do [ -S "$OLD_SOCK" ] && break; sleep 0.1; done
+ENGINES="berth dockerd${OLD_PID:+ old}"
+host_of() { case $1 in berth) echo "$BERTH_HOST" ;; dockerd) echo "$DOCKERD_HOST" ;; old) echo "unix://$OLD_SOCK" ;; esac; }
 at() { local host=$1; shift; DOCKER_HOST=$host "$DOCKER_CLI" "$@"; }
 
 # run_pair ARGS...: `docker run --rm ARGS` through each engine, N times in alternating order;
 # prints the medians and the ratio.
 run_pair() {
-  for h in "$BERTH_HOST" "$DOCKERD_HOST"; do at "$h" run --rm "$@" >/dev/null; done # untimed warm-up
-  declare -A T=([berth]="" [dockerd]="")
+  for e in $ENGINES; do at "$(host_of "$e")" run --rm "$@" >/dev/null; done # untimed warm-up
+  declare -A T=([berth]="" [dockerd]="" [old]="")
+  local E; read -ra E <<<"$ENGINES"
   for i in $(seq "$N"); do
-    order="berth dockerd"; [ $((i % 2)) = 0 ] && order="dockerd berth"
-    for e in $order; do
-      h=$BERTH_HOST; [ "$e" = dockerd ] && h=$DOCKERD_HOST
-      T[$e]+=" $(time_ms at "$h" run --rm "$@")"
-    done
+    # The engines in turn, each round starting one further along, so none always runs first.
+    local k=$(( i % ${#E[@]} ))
+    for e in "${E[@]:k}" "${E[@]:0:k}"; do T[$e]+=" $(time_ms at "$(host_of "$e")" run --rm "$@")"; done
   done
   local b d
   b=$(median ${T[berth]}); d=$(median ${T[dockerd]})
-  echo "docker run --rm $* (docker CLI 28, median of $N, ms)"
+  echo "docker run --rm $* (docker CLI 28, median of $N, ms; load average $(cut -d' ' -f1-3 /proc/loadavg))"
   echo "  through berth serve:       $b (runs:${T[berth]})"
   echo "  through a private dockerd: $d (runs:${T[dockerd]})"
   echo "  berth/dockerd: $(ratio "$b" "$d")"
+  if [ -n "$OLD_PID" ]; then
+    echo "  through OLD's berth serve: $(median ${T[old]}) (runs:${T[old]})"
+    echo "  berth/OLD: $(ratio "$b" "$(median ${T[old]})")"
+  fi
 }
 run_pair bb:1 true
 run_pair --network none bb:1 true

@@ -289,7 +289,7 @@ NAPI_MODULE_INIT() {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (berth_spawn_define(env, exports) != napi_ok || berth_hash_define(env, exports) != napi_ok || berth_pty_define(env, exports) != napi_ok ||
-      berth_netns_define(env, exports) != napi_ok)
+      berth_netns_define(env, exports) != napi_ok || berth_veth_define(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -38,4 +38,5 @@ napi_status berth_spawn_define(napi_env env, napi_value exports);
 napi_status berth_hash_define(napi_env env, napi_value exports);
 napi_status berth_pty_define(napi_env env, napi_value exports);
 napi_status berth_netns_define(napi_env env, napi_value exports);
+napi_status berth_veth_define(napi_env env, napi_value exports);
 #endif

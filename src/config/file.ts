@@ -28,59 +28,68 @@ export function isRegistryHost(s: string): boolean {
   return s.length <= 255 && REGISTRY_HOST.test(s);
 }
 
-/** A mirror's base URL: http(s), a host, nothing else (docker's ValidateMirror). */
-const mirrorUrl = z.string().refine(
-  (s) => {
-    if (!URL.canParse(s)) return false;
-    const u = new URL(s);
-    return (
-      (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash
-    );
-  },
-  { message: 'is not a mirror URL: http:// or https://, a host and an optional port, no path, query or credentials' },
-);
+/**
+ * The file's schema, built at its first use (fileSchema): most commands find no file, and
+ * building it would cost each of them as this module loads.
+ */
+function buildSchema() {
+  /** A mirror's base URL: http(s), a host, nothing else (docker's ValidateMirror). */
+  const mirrorUrl = z.string().refine(
+    (s) => {
+      if (!URL.canParse(s)) return false;
+      const u = new URL(s);
+      return (
+        (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash
+      );
+    },
+    { message: 'is not a mirror URL: http:// or https://, a host and an optional port, no path, query or credentials' },
+  );
 
-const registryHost = z.string().refine(isRegistryHost, { message: 'is not a registry host such as ghcr.io or 10.0.0.5:5000' });
+  const registryHost = z.string().refine(isRegistryHost, { message: 'is not a registry host such as ghcr.io or 10.0.0.5:5000' });
 
-const insecureEntry = z.string().refine((s) => isCidr(s) || isRegistryHost(s), {
-  message: 'is neither a CIDR (10.0.0.0/8) nor a registry host[:port] (without http://)',
-});
+  const insecureEntry = z.string().refine((s) => isCidr(s) || isRegistryHost(s), {
+    message: 'is neither a CIDR (10.0.0.0/8) nor a registry host[:port] (without http://)',
+  });
 
-const addressPool = z
-  .object({
-    base: z.string().refine((s) => cidrV4.test(s) && isCidr(s), { message: 'is not an IPv4 CIDR such as 10.10.0.0/16' }),
-    size: z.number().int().min(8).max(30),
-  })
-  .strict()
-  .refine((p) => p.size >= Number(p.base.split('/')[1]), { message: 'size must be at least the prefix length of base' });
+  const addressPool = z
+    .object({
+      base: z.string().refine((s) => cidrV4.test(s) && isCidr(s), { message: 'is not an IPv4 CIDR such as 10.10.0.0/16' }),
+      size: z.number().int().min(8).max(30),
+    })
+    .strict()
+    .refine((p) => p.size >= Number(p.base.split('/')[1]), { message: 'size must be at least the prefix length of base' });
 
-export const configSchema = z
-  .object({
-    'registry-mirrors': z.array(mirrorUrl).optional(),
-    /** berth's own key, after containerd's hosts.toml: mirrors of any registry, by its host. */
-    'registry-host-mirrors': z.record(registryHost, z.array(mirrorUrl)).optional(),
-    'insecure-registries': z.array(insecureEntry).optional(),
-    'default-address-pools': z.array(addressPool).optional(),
-    'log-opts': z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'is not a log option name'), z.string()).optional(),
-    features: z.record(z.string().min(1), z.boolean()).optional(),
-    /** As daemon.json's: the build cache's automatic clean-up (BuildKit's default GC policy). */
-    builder: z
-      .object({
-        gc: z
-          .object({
-            enabled: z.boolean().optional(),
-            defaultKeepStorage: z
-              .string()
-              .refine((v) => parseSize(v) !== undefined, { message: 'is not a size such as 20GB' })
-              .optional(),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+  return z
+    .object({
+      'registry-mirrors': z.array(mirrorUrl).optional(),
+      /** berth's own key, after containerd's hosts.toml: mirrors of any registry, by its host. */
+      'registry-host-mirrors': z.record(registryHost, z.array(mirrorUrl)).optional(),
+      'insecure-registries': z.array(insecureEntry).optional(),
+      'default-address-pools': z.array(addressPool).optional(),
+      'log-opts': z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'is not a log option name'), z.string()).optional(),
+      features: z.record(z.string().min(1), z.boolean()).optional(),
+      /** As daemon.json's: the build cache's automatic clean-up (BuildKit's default GC policy). */
+      builder: z
+        .object({
+          gc: z
+            .object({
+              enabled: z.boolean().optional(),
+              defaultKeepStorage: z
+                .string()
+                .refine((v) => parseSize(v) !== undefined, { message: 'is not a size such as 20GB' })
+                .optional(),
+            })
+            .strict()
+            .optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
+}
+
+let schema: ReturnType<typeof buildSchema> | undefined;
+const fileSchema = () => (schema ??= buildSchema());
 
 /** The build cache budget the config file sets (0: clean-up turned off), undefined when it sets none. */
 export function fileKeepStorage(): number | undefined {
@@ -89,7 +98,7 @@ export function fileKeepStorage(): number | undefined {
   return gc?.defaultKeepStorage === undefined ? undefined : parseSize(gc.defaultKeepStorage);
 }
 
-export type FileConfig = z.infer<typeof configSchema>;
+export type FileConfig = z.infer<ReturnType<typeof buildSchema>>;
 
 /** The file berth reads: BERTH_CONFIG, else the root's or the user's. */
 export function configPath(): string {
@@ -113,11 +122,11 @@ export function parseConfig(text: string, file: string): FileConfig {
   } catch (e) {
     throw new BerthError('INVALID_ARGUMENT', `${file} is not valid JSON: ${(e as Error).message}`, { hint });
   }
-  const r = configSchema.safeParse(json);
+  const r = fileSchema().safeParse(json);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
-    const known = Object.keys(configSchema.shape).join(', ');
+    const known = Object.keys(fileSchema().shape).join(', ');
     const where = issue.path.length ? ` in ${issue.path.join('.')}` : '';
     throw new BerthError(
       'INVALID_ARGUMENT',

@@ -74,7 +74,8 @@ export function runPlugin(type: string, config: Record<string, unknown>, command
   });
 }
 
-function pluginConfig(
+/** A plugin's config as a conflist hands it over: the list's version and name, its runtimeConfig keys, the prevResult. */
+export function pluginConfig(
   conf: CniConfList,
   plugin: Record<string, unknown>,
   runtimeConfig: Record<string, unknown>,

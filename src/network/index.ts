@@ -4,7 +4,7 @@
  *
  * - `bridge` (also `default`): a named netns (`/run/netns/berth-<id12>`, see netns.ts) wired
  *   by the standard CNI plugins exactly as a conflist would: bridge + host-local → portmap
- *   (with -p only), with `lo` up (netns.ts brings it up as it makes the namespace;
+ *   (with -p only; bridge and host-local's part done in process where it can: veth.ts), with `lo` up (netns.ts brings it up as it makes the namespace;
  *   without berth's addon, the loopback plugin does, beside the conflist); masquerading and
  *   forwarding are the bridge's own rules (bridge.ts).
  * - `none`: no netns of berth's: runc makes a fresh one for the container, and runc brings
@@ -42,7 +42,8 @@ import {
   leasedAddresses,
   PORTS_DIR,
 } from './bridge.ts';
-import { addNetwork, checkNetwork as cniCheck, CNI_VERSION, delNetwork, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
+import { checkNetwork as cniCheck, CNI_VERSION, runPlugin, type CniInvocation, type CniResult } from './cni.ts';
+import { addNetwork, delNetwork } from './veth.ts';
 import { writeEtcFiles, type DnsOptions } from './files.ts';
 import { addDnsEntry, removeDnsEntry } from './dns.ts';
 import { createNetns, deleteNetns, type MadeNetns, netnsNameFor, netnsPathFor, NETNS_DIR } from './netns.ts';

@@ -140,24 +140,32 @@ function tunnel(proxy: URL, host: string, port: string, signal?: AbortSignal): P
   });
 }
 
-/** An https agent whose connections are TLS over a CONNECT tunnel through one proxy. */
-class TunnelAgent extends HttpsAgent {
-  constructor(private readonly proxy: URL) {
-    super({ keepAlive: false });
-  }
+/**
+ * An https agent whose connections are TLS over a CONNECT tunnel through one proxy. The class is
+ * made at first use: extending https's Agent as this module loads would load https, tls and
+ * http (bin/berth.cjs defers them) in every build and pull, with or without a proxy.
+ */
+let tunnelAgentClass: (new (proxy: URL) => HttpsAgent) | undefined;
+function tunnelAgentType(): new (proxy: URL) => HttpsAgent {
+  tunnelAgentClass ??= class TunnelAgent extends HttpsAgent {
+    constructor(private readonly proxy: URL) {
+      super({ keepAlive: false });
+    }
 
-  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
-    const tlsOptions = options as RequestOptions & ConnectionOptions;
-    const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
-    tunnel(this.proxy, host, String(options.port ?? 443), options.signal ?? undefined).then(
-      (socket) => {
-        const servername = isIP(host) ? undefined : (tlsOptions.servername ?? host);
-        callback?.(null, tlsConnect({ ...tlsOptions, socket, servername }));
-      },
-      (e: Error) => callback?.(e, undefined as unknown as Duplex),
-    );
-    return undefined;
-  }
+    override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
+      const tlsOptions = options as RequestOptions & ConnectionOptions;
+      const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
+      tunnel(this.proxy, host, String(options.port ?? 443), options.signal ?? undefined).then(
+        (socket) => {
+          const servername = isIP(host) ? undefined : (tlsOptions.servername ?? host);
+          callback?.(null, tlsConnect({ ...tlsOptions, socket, servername }));
+        },
+        (e: Error) => callback?.(e, undefined as unknown as Duplex),
+      );
+      return undefined;
+    }
+  };
+  return tunnelAgentClass;
 }
 
 const agents = new Map<string, HttpsAgent>();
@@ -165,14 +173,14 @@ const agents = new Map<string, HttpsAgent>();
 function tunnelAgent(proxy: URL): HttpsAgent {
   let a = agents.get(proxy.href);
   if (!a) {
-    a = new TunnelAgent(proxy);
+    a = new (tunnelAgentType())(proxy);
     agents.set(proxy.href, a);
   }
   return a;
 }
 
-/** The http agent for requests in absolute form (one connection per request, as the tunnel). */
-const plainAgent = new HttpAgent({ keepAlive: false });
+/** The http agent for requests in absolute form (one connection per request, as the tunnel); made at first use, as the tunnel's. */
+let plainAgent: HttpAgent | undefined;
 
 /**
  * `http(s).request(url, options, onResponse)` that honours the proxy variables. Everything
@@ -193,7 +201,7 @@ export function proxiedRequest(url: URL, options: RequestOptions & ConnectionOpt
       port: proxy.port || 80,
       path: url.href,
       headers,
-      agent: plainAgent,
+      agent: (plainAgent ??= new HttpAgent({ keepAlive: false })),
     },
     onResponse,
   );

@@ -54,7 +54,8 @@ export function cacheMountsDir(root: string): string {
 const shortId = (hex: string) => hex.replace(/^sha256:/, '').slice(0, 25);
 
 /** The context hashes are one record; its id is fixed so a filter or a second look finds it again. */
-const SOURCE_LOCAL_ID = shortId(createSha256().update('berth source.local context hashes').digest('hex'));
+/** The id of the context hashes' record, computed when listed (not as the module loads, which every build does). */
+const sourceLocalId = () => shortId(createSha256().update('berth source.local context hashes').digest('hex'));
 
 /** What the images hold: their layers' diffIDs and their config digests. */
 export async function imageHoldings(deps: Pick<ImageStores, 'content' | 'images'>): Promise<{ layers: Set<string>; configs: Set<string> }> {
@@ -110,7 +111,7 @@ export async function listBuildCache(deps: BuildCacheUsageDeps, usage: StoreUsag
     // The hashes keep no times of their own: they were last used by the latest build.
     const latest = out.reduce((t, r) => Math.max(t, r.lastUsedMs), 0) || Date.now();
     out.push({
-      id: SOURCE_LOCAL_ID,
+      id: sourceLocalId(),
       type: 'source.local',
       description: `local source: hashes of ${hashed} context file(s)`,
       size: 0,

@@ -8,7 +8,7 @@
  * (named by its lease) is never removed, and the removal itself happens in the metadata's
  * write lock, where a build names what it is about to use (store/leases.ts).
  */
-import { mkdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileKeepStorage } from '../config/file.ts';
 import { settings } from '../config/index.ts';
@@ -19,7 +19,7 @@ import { type BuildCacheUsageDeps, type CacheRecord, cacheBytes, cacheMountsDir,
 import { duBytes, measureStore } from './disk-measure.ts';
 import { anyValue, boolFilter, checkFilterKeys, type FilterArgs, invalidValue, NO_FILTERS } from './filters/args.ts';
 import { untilCutoff } from './filters/time.ts';
-import { type GcDeps, pruneStore } from './gc.ts';
+import type { GcDeps } from './gc.ts';
 
 export interface BuildCachePruneDeps extends GcDeps, BuildCacheUsageDeps {
   readonly buildCache: Pick<BuildCacheRecords, 'references' | 'steps' | 'keys' | 'configOf' | 'entryTimes' | 'delete'>;
@@ -117,7 +117,9 @@ export async function pruneBuildCache(engine: BuildCachePruneDeps, opts: BuildCa
     }
   });
   for (const dir of trash) rmSync(dir, { recursive: true, force: true });
-  const swept = deleted.length ? await pruneStore(engine, { keepImages: true }) : { reclaimedBytes: 0 };
+  // gc.ts (with the image schemas behind it) is loaded only by a prune that deleted something:
+  // this module is loaded by every build, for its budget.
+  const swept = deleted.length ? await (await import('./gc.ts')).pruneStore(engine, { keepImages: true }) : { reclaimedBytes: 0 };
   return { deleted, reclaimedBytes: swept.reclaimedBytes + mountBytes };
 }
 
@@ -132,6 +134,17 @@ export function cacheBudget(root: string, configured: number | undefined = setti
   return Math.floor((fs.blocks * fs.bsize) / 10);
 }
 
+/** What the cache mounts hold; none made yet (most builds use none) is measured without starting `du`. */
+async function cacheMountBytes(root: string): Promise<number> {
+  const dir = cacheMountsDir(root);
+  try {
+    if (readdirSync(dir).length === 0) return 0;
+  } catch {
+    return 0; // no cache mount since the root was made
+  }
+  return [...(await duBytes([dir])).values()].reduce((n, b) => n + b, 0);
+}
+
 /**
  * After a build: when the cache holds more than `budget`, its least recently used records go
  * until it fits. A first estimate from the recorded layer sizes spares the common case (well
@@ -140,9 +153,13 @@ export function cacheBudget(root: string, configured: number | undefined = setti
  */
 export async function keepCacheInBudget(engine: BuildCachePruneDeps, budget = cacheBudget(engine.root)): Promise<BuildCachePruneReport | undefined> {
   if (budget <= 0) return undefined;
+  const steps = engine.buildCache.steps();
+  const mounts = await cacheMountBytes(engine.root);
+  // Every step counted, even those an image holds: when even that fits, as after most builds,
+  // the images need not be loaded to find which layers they hold.
+  if (steps.reduce((n, s) => n + s.size, 0) + mounts <= budget) return undefined;
   const held = await imageHoldings(engine);
-  const layers = engine.buildCache.steps().reduce((n, s) => n + (held.layers.has(s.diffId) ? 0 : s.size), 0);
-  const mounts = [...(await duBytes([cacheMountsDir(engine.root)])).values()].reduce((n, b) => n + b, 0);
+  const layers = steps.reduce((n, s) => n + (held.layers.has(s.diffId) ? 0 : s.size), 0);
   if (layers + mounts <= budget) return undefined;
   return pruneBuildCache(engine, { keepStorage: budget });
 }

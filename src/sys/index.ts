@@ -61,6 +61,13 @@ export interface Sys {
   setWindowSize?(fd: number, cols: number, rows: number): void;
   /** A new network namespace bind-mounted on the existing file `target` (netns.ts). Absent from an addon built before it. */
   netnsBind?(target: string): void;
+  /**
+   * A veth pair: `hostName` a port of `bridge`, up; its peer `eth0` in the namespace at `netnsPath`
+   * with `mac`, up, with `address`/`prefixLength` and a default route via `gateway` (network/veth.ts).
+   */
+  vethAdd?(netnsPath: string, hostName: string, bridge: string, mac: string, address: string, prefixLength: number, gateway: string): void;
+  /** Deletes the interface `name` in the namespace at `netnsPath`; false when either is not there. */
+  linkDel?(netnsPath: string, name: string): boolean;
   /** Fills `buf` from getrandom(2). */
   randomFill(buf: Buffer): Buffer;
   /** OpenSSL's SHA-256 (crypto.ts); absent from an addon built without OpenSSL's headers. */
