@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +82,48 @@ describe('build --platform with several platforms', () => {
   it('keeps the other platforms through an image prune', () => {
     ok(['image', 'prune', '-f']);
     assert.equal(runOn('linux/arm64', 'app:1', 'uname', '-m'), 'aarch64\n');
+  });
+
+  it('writes every platform with -o: the index in an oci or docker archive, a directory per platform for local and tar', () => {
+    const df = join(ctx, 'Dockerfile.two');
+    const out = (spec: string) => ok(['build', '-q', '--network', 'none', '--platform', 'linux/amd64,linux/arm64', '-o', spec, '-f', df, ctx]);
+    const oci = join(ctx, 'out-oci.tar');
+    out(`type=oci,dest=${oci}`);
+    // An independent reader finds the index the build made (the cached build makes the same one), and each platform's image.
+    const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${oci}`]);
+    assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, indexDigest);
+    const index = JSON.parse(raw.toString()) as { manifests: Array<{ platform: { architecture: string } }> };
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
+    const arm = JSON.parse(execFileSync('skopeo', ['inspect', '--override-arch', 'arm64', `oci-archive:${oci}`]).toString()) as { Architecture: string };
+    assert.equal(arm.Architecture, 'arm64');
+    const docker = join(ctx, 'out-docker.tar');
+    out(`type=docker,dest=${docker}`);
+    const listed = JSON.parse(execFileSync('tar', ['-xOf', docker, 'manifest.json']).toString()) as unknown[];
+    assert.equal(listed.length, 2);
+    const dockerIndex = JSON.parse(execFileSync('tar', ['-xOf', docker, 'index.json']).toString()) as { manifests: Array<{ digest: string }> };
+    assert.deepEqual(
+      dockerIndex.manifests.map((m) => m.digest),
+      [indexDigest],
+    );
+    const dir = join(ctx, 'out-local');
+    out(`type=local,dest=${dir}`);
+    assert.equal(readFileSync(join(dir, 'linux_amd64', 'env'), 'utf8'), 'linux/amd64|linux|amd64||linux/amd64|linux|amd64|x86_64\n');
+    assert.equal(readFileSync(join(dir, 'linux_arm64', 'env'), 'utf8'), 'linux/arm64|linux|arm64||linux/amd64|linux|amd64|aarch64\n');
+    assert.ok(!existsSync(join(dir, 'env')), 'nothing outside the platform directories');
+    const tar = join(ctx, 'out.tar');
+    out(`type=tar,dest=${tar}`);
+    const names = execFileSync('tar', ['-tf', tar]).toString().split('\n');
+    assert.ok(names.includes('linux_amd64/env') && names.includes('linux_arm64/env'), names.slice(0, 10).join(' '));
+    assert.equal(
+      execFileSync('tar', ['-xOf', tar, 'linux_arm64/bin/busybox'], { maxBuffer: 64 << 20 })
+        .subarray(18, 20)
+        .readUInt16LE(),
+      183,
+      'the arm64 tree holds the arm64 busybox (e_machine AArch64)',
+    );
   });
 
   it('refuses unknown and duplicate platforms, and a base image without the platform', () => {
