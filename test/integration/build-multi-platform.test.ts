@@ -165,9 +165,32 @@ describe('build --platform with several platforms', () => {
       const pull = await berthAsync(fresh.root, ['pull', byDigest]);
       assert.equal(pull.code, 0, pull.stderr);
       assert.match(pull.stdout, new RegExp(`Digest: ${pushed}`));
-      assert.match((await berthAsync(fresh.root, ['image', 'inspect', '-f', '{{json .RepoDigests}}', byDigest])).stdout, new RegExp(pushed!));
-      const arm = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--platform', 'linux/arm64', byDigest, 'uname', '-m']);
+      // The index came whole: the host's image is the one the digest names, and every platform is here.
+      assert.match(
+        (await berthAsync(fresh.root, ['image', 'inspect', '-f', '{{json .RepoDigests}} {{.Architecture}}', byDigest])).stdout,
+        new RegExp(`${pushed!}.* amd64`),
+      );
+      const arm = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--pull', 'never', '--platform', 'linux/arm64', byDigest, 'uname', '-m']);
       assert.equal(arm.stdout, 'aarch64\n', arm.stderr);
+      const host = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--pull', 'never', byDigest, 'uname', '-m']);
+      assert.equal(host.stdout, 'x86_64\n', host.stderr);
+      // Pushed again under another name, it is the same index.
+      const again = `${reg.host}/multi/again:1`;
+      assert.equal((await berthAsync(fresh.root, ['tag', byDigest, again])).code, 0);
+      const repush = await berthAsync(fresh.root, ['push', again]);
+      assert.match(repush.stdout, new RegExp(`digest: ${pushed}`), repush.stderr);
+      // --platform takes that platform alone, as docker does; the digest still names what was pulled.
+      const one = tempRoot('berth-multiplat-pull1-');
+      try {
+        assert.equal((await berthAsync(one.root, ['pull', '-q', '--platform', 'linux/arm64', byDigest])).code, 0);
+        assert.equal(
+          (await berthAsync(one.root, ['image', 'inspect', '-f', '{{.Architecture}} {{json .RepoDigests}}', byDigest])).stdout,
+          `arm64 ["${reg.host}/multi/app@${pushed}"]\n`,
+        );
+        assert.equal((await berthAsync(one.root, ['images', '-q'])).stdout.trim().split('\n').length, 1);
+      } finally {
+        one.cleanup();
+      }
     } finally {
       fresh.cleanup();
     }

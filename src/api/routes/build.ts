@@ -130,7 +130,8 @@ function stepCount(content: string, target: string | undefined): number {
 /** A FROM's missing image is pulled with the credentials the client sent for its registry, or none. */
 function pullerWith(credentials: ReadonlyMap<string, Credentials>): ImagePuller {
   return {
-    pull: (stores, name, opts) => pull(stores, name, { platform: opts.platform, credentials: credentials.get(parseReference(name).registry) ?? null }),
+    pull: (stores, name, opts) =>
+      pull(stores, name, { platform: opts.platform, allPlatforms: false, credentials: credentials.get(parseReference(name).registry) ?? null }),
   };
 }
 
