@@ -172,6 +172,7 @@ describe('build --platform with several platforms', () => {
       );
       const arm = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--pull', 'never', '--platform', 'linux/arm64', byDigest, 'uname', '-m']);
       assert.equal(arm.stdout, 'aarch64\n', arm.stderr);
+      assert.equal((await berthAsync(fresh.root, ['images', '-q'])).stdout.trim().split('\n').length, 1, 'one image listed, as docker lists it');
       const host = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--pull', 'never', byDigest, 'uname', '-m']);
       assert.equal(host.stdout, 'x86_64\n', host.stderr);
       // Pushed again under another name, it is the same index.
