@@ -235,6 +235,9 @@ export class StoreImageSink implements ImageSink {
     this.written.push(record);
   }
 
+  /** Once finished: the image the copy's root names here (of a whole index, the host's platform). */
+  named: ImageRecord | undefined;
+
   async finish(root: RawManifest): Promise<void> {
     // Every platform of an index came: the tags (or, pulled by its digest, the digest) hold the multi-platform image.
     const whole = !!this.index && this.index.digest === root.digest && this.written.length > 0;
@@ -246,6 +249,7 @@ export class StoreImageSink implements ImageSink {
     }
     // The root's digest at the repository names the image that runs here: of an index, the host's child.
     const named = whole ? tagged : this.written.at(-1);
+    this.named = named;
     if (named && this.opts.repository) {
       this.stores.images.put(named, [], [{ repository: this.opts.repository, digest: root.digest }]);
     }
