@@ -29,13 +29,13 @@ median_ms() {
   median "${times[@]}"
 }
 
-# start_dockerd: a private Docker engine under $BENCH_TMP/d (ENVIRONMENT.md's recipe).
+# start_dockerd [dockerd args...]: a private Docker engine under $BENCH_TMP/d (ENVIRONMENT.md's recipe).
 start_dockerd() {
   export DOCKER_HOST=unix://$BENCH_TMP/d/docker.sock
   if docker info >/dev/null 2>&1; then return 0; fi
   mkdir -p "$BENCH_TMP/d"
   dockerd --data-root "$BENCH_TMP/d/root" --exec-root "$BENCH_TMP/d/exec" -H "$DOCKER_HOST" \
-    --pidfile "$BENCH_TMP/d/pid" >"$BENCH_TMP/d/log" 2>&1 &
+    --pidfile "$BENCH_TMP/d/pid" "$@" >"$BENCH_TMP/d/log" 2>&1 &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
   echo "bench: dockerd did not start (see $BENCH_TMP/d/log)" >&2; return 1
 }

@@ -27,7 +27,7 @@ import type { RemoteCache } from './remote-cache/types.ts';
 import type { BuilderDeps, StepContext, StepHost } from './step-context.ts';
 import { openSshAgents, type SshAgents, type SshSpec } from './ssh.ts';
 import { contextKey, type NamedContext } from './named-contexts.ts';
-import { commitPlatforms, newSharedWork, parsePlatformList, stagePlatform, type SharedWork } from './multi-platform.ts';
+import { commitPlatforms, newSharedWork, parsePlatformList, type PlatformIndex, stagePlatform, type SharedWork } from './multi-platform.ts';
 
 export interface BuildOptions {
   readonly contextDir?: string;
@@ -64,7 +64,7 @@ export interface BuildResult {
   readonly config: ImageConfig;
   readonly stage: StageState;
   /** A build for several platforms: the OCI index over its images, which the tags hold. */
-  readonly index?: { readonly digest: string; readonly platforms: readonly string[] };
+  readonly index?: PlatformIndex;
 }
 
 /** One platform's build, before its image is committed. */

@@ -6,6 +6,7 @@
  * once, and a base image is resolved once per platform it is asked for.
  */
 import { BerthError } from '../errors/index.ts';
+import type { Digest } from '../oci/digest.ts';
 import { commitIndex, platformOf } from '../image/image-index.ts';
 import type { LocalImage } from '../image/resolve.ts';
 import { formatPlatform, parsePlatform } from '../oci/platform.ts';
@@ -76,15 +77,29 @@ export function newSharedWork(platforms: number): SharedWork {
   };
 }
 
+/** A multi-platform build's index: its digest, and each platform's image in the index's order. */
+export interface PlatformIndex {
+  readonly digest: Digest;
+  readonly platforms: readonly string[];
+  readonly children: ReadonlyArray<{ readonly image: ImageRecord; readonly layers: StageState['layers'] }>;
+}
+
 /** The platforms' images committed: the index over them, held by the tags. */
 export async function commitPlatforms(
   engine: BuilderDeps,
   images: ReadonlyArray<{ image: ImageRecord; config: ImageConfig; stage: StageState }>,
   tags: readonly string[],
-): Promise<{ image: ImageRecord; config: ImageConfig; stage: StageState; index: { digest: string; platforms: string[] } }> {
+): Promise<{ image: ImageRecord; config: ImageConfig; stage: StageState; index: PlatformIndex }> {
   const records = images.map((i) => i.image);
   const index = await commitIndex(engine, records, tags);
   engine.lease.add('blob', [index.digest]);
   const chosen = images.find((i) => i.image.id === index.tagged.id) ?? images[0]!;
-  return { ...chosen, index: { digest: index.digest, platforms: records.map((r) => formatPlatform(platformOf(r))) } };
+  return {
+    ...chosen,
+    index: {
+      digest: index.digest,
+      platforms: records.map((r) => formatPlatform(platformOf(r))),
+      children: images.map((i) => ({ image: i.image, layers: i.stage.layers })),
+    },
+  };
 }

@@ -49,13 +49,11 @@ export async function commitIndex(
   return { digest, bytes, tagged };
 }
 
-/** The index a name (a tag) holds in the store, if it holds one. */
+/** The index a name (a tag, or `repo@sha256:…` pulled by the index's digest) holds in the store, if it holds one. */
 export function localIndex(stores: Pick<ImageStores, 'images'>, name: string): { digest: Digest; children: ImageRecord[] } | undefined {
   let full: string;
   try {
-    const ref = parseReference(name.trim());
-    if (ref.digest) return undefined;
-    full = formatReference(withDefaultTag(ref));
+    full = formatReference(withDefaultTag(parseReference(name.trim())));
   } catch {
     return undefined; // an id or an id prefix names one image
   }

@@ -17,6 +17,7 @@ import { MAX_DOCUMENT_BYTES } from '../oci/limits.ts';
 import { StoreImageSink, StoreImageSource } from './store-transport.ts';
 import { recordEvent } from '../store/events.ts';
 import type { ImageStores } from './stores.ts';
+import type { ImageRecord } from '../store/images.ts';
 
 export async function saveImages(
   stores: ImageStores,
@@ -39,23 +40,49 @@ export async function saveImages(
     const record = stores.images.get(p.id);
     if (!record) throw new BerthError('NOT_FOUND', `No such image: ${p.id}`);
     // A multi-platform image is saved whole: its index and every platform.
-    const index = p.tags.length ? localIndex(stores, p.tags[0]!) : undefined;
-    const source = index
-      ? await indexSource(
-          stores,
-          index,
-          index.children.map((c) => ({ record: c, source: new StoreImageSource(stores, c) })),
-        )
-      : new StoreImageSource(stores, record);
-    if (index)
-      stores.lease.add(
-        'image',
-        index.children.map((c) => c.id),
-      );
-    await copyImage(source, new ArchiveImageSink(writer, p.tags), { signal: opts.signal, allPlatforms: !!index });
-    recordEvent('image', 'save', p.id, { name: p.id });
+    await writeImage(stores, writer, record, p.tags, p.tags.length ? localIndex(stores, p.tags[0]!) : undefined, opts.signal);
   }
   await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
+}
+
+/**
+ * Saves one multi-platform image whole, named by `tags` (none: unnamed), from its index as the
+ * store holds it: what `build -o type=oci|docker` of several platforms writes.
+ */
+export async function saveIndex(
+  stores: ImageStores,
+  index: { digest: Digest; children: readonly ImageRecord[] },
+  tags: readonly string[],
+  outStream: Writable,
+  opts: { format: 'docker-archive' | 'oci-archive'; signal?: AbortSignal },
+): Promise<void> {
+  const writer = new ArchiveWriter(outStream);
+  await writeImage(stores, writer, index.children[0]!, tags.map(normalizeName), index, opts.signal);
+  await writer.finish({ ociRefNames: opts.format === 'oci-archive' });
+}
+
+async function writeImage(
+  stores: ImageStores,
+  writer: ArchiveWriter,
+  record: ImageRecord,
+  tags: readonly string[],
+  index: { digest: Digest; children: readonly ImageRecord[] } | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const source = index
+    ? await indexSource(
+        stores,
+        index,
+        index.children.map((c) => ({ record: c, source: new StoreImageSource(stores, c) })),
+      )
+    : new StoreImageSource(stores, record);
+  if (index)
+    stores.lease.add(
+      'image',
+      index.children.map((c) => c.id),
+    );
+  await copyImage(source, new ArchiveImageSink(writer, tags), { signal, allPlatforms: !!index });
+  recordEvent('image', 'save', record.id, { name: record.id });
 }
 
 /** Loads every image in the archive (a path, `-` for stdin, or a stream); returns docker's output lines. */

@@ -230,26 +230,28 @@ export class StoreImageSink implements ImageSink {
       variant: config.variant,
       addedAt: Date.now(),
     };
-    const repoDigests = this.opts.repository ? [{ repository: this.opts.repository, digest: raw.digest }] : [];
-    this.stores.images.put(record, this.opts.tags ?? [], repoDigests);
+    // The repository's digest is the root's (of an index, not this platform's manifest), as docker records it: finish().
+    this.stores.images.put(record, this.opts.tags ?? []);
     this.written.push(record);
   }
 
+  /** Once finished: the image the copy's root names here (of a whole index, the host's platform). */
+  named: ImageRecord | undefined;
+
   async finish(root: RawManifest): Promise<void> {
-    // Every platform of an index came: the tags hold the multi-platform image.
-    if (this.index && this.index.digest === root.digest && this.written.length && this.opts.tags?.length) {
-      const tagged = this.written.find((r) => platformMatches(hostPlatform(), platformOf(r))) ?? this.written[0]!;
-      for (const t of this.opts.tags)
-        this.stores.images.putIndex(
-          t,
-          root.digest,
-          tagged.id,
-          this.written.map((r) => r.id),
-        );
+    // Every platform of an index came: the tags (or, pulled by its digest, the digest) hold the multi-platform image.
+    const whole = !!this.index && this.index.digest === root.digest && this.written.length > 0;
+    const tagged = this.written.find((r) => platformMatches(hostPlatform(), platformOf(r))) ?? this.written[0];
+    if (whole && tagged) {
+      const children = this.written.map((r) => r.id);
+      for (const t of this.opts.tags ?? []) this.stores.images.putIndex(t, root.digest, tagged.id, children);
+      if (!this.opts.tags?.length && this.opts.repository) this.stores.images.putDigestIndex(`${this.opts.repository}@${root.digest}`, root.digest, children);
     }
-    const last = this.written.at(-1);
-    if (last && this.opts.repository && root.digest !== last.manifestDigest) {
-      this.stores.images.put(last, [], [{ repository: this.opts.repository, digest: root.digest }]);
+    // The root's digest at the repository names the image that runs here: of an index, the host's child.
+    const named = whole ? tagged : this.written.at(-1);
+    this.named = named;
+    if (named && this.opts.repository) {
+      this.stores.images.put(named, [], [{ repository: this.opts.repository, digest: root.digest }]);
     }
   }
 }

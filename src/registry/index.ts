@@ -69,7 +69,7 @@ async function pullFrom(
     signal: opts.signal,
     onProgress: opts.onProgress,
   });
-  const record = sink.written.at(-1);
+  const record = sink.named ?? sink.written.at(-1);
   if (!record) throw new BerthError('NOT_FOUND', `no image was found at ${formatReference(ref)}`);
   return { record, digest: result.root.digest, ref: formatReference(ref) };
 }

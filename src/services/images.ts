@@ -41,7 +41,8 @@ export function listImages(stores: Pick<ImageStores, 'images'>, opts: { reposito
   const { children } = stores.images.indexes();
   for (const img of stores.images.list()) {
     const tags = stores.images.tagsOf(img.id).map(familiarTag);
-    if (!tags.length && children.has(img.id)) continue; // a platform of a multi-platform image, listed under its tag
+    // A platform of a multi-platform image is listed under its tag, or, pulled by digest, as the one the digest names.
+    if (!tags.length && children.has(img.id) && !stores.images.repoDigestsOf(img.id).length) continue;
     const digest = stores.images.repoDigestsOf(img.id)[0]?.digest ?? '<none>';
     for (const t of tags.length ? tags : ['<none>:<none>']) {
       const i = t.lastIndexOf(':');

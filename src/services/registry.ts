@@ -16,7 +16,11 @@ export type { Credentials };
 export interface PullRequest {
   /** `os/arch[/variant]`; the host's by default. */
   readonly platform?: string;
-  /** Every platform of an index (`--all-tags`). */
+  /**
+   * Every platform of an index. By default only for a name that pins an index by its digest
+   * (without `platform`): that pull keeps the index whole, so the digest names the same image
+   * here as at the registry, and a push of it gives the same index back.
+   */
   readonly allPlatforms?: boolean;
   /** Plain HTTP, or HTTPS without verifying the certificate. */
   readonly insecure?: boolean;
@@ -43,7 +47,7 @@ export async function pull(stores: ImageStores, name: string, opts: PullRequest 
   opts.onStart?.({ tagOrDigest: (ref.tag ?? ref.digest)!, repository: familiarName({ ...ref, tag: undefined, digest: undefined }).replace(/^library\//, '') });
   const r = await pullImage(stores, name, {
     platform: opts.platform,
-    allPlatforms: opts.allPlatforms,
+    allPlatforms: opts.allPlatforms ?? (!!ref.digest && !opts.platform),
     insecure: opts.insecure,
     credentials: opts.credentials,
     signal: opts.signal,

@@ -150,6 +150,14 @@ export class ImageRecords {
     });
   }
 
+  /** Records the index a digest reference (`repo@sha256:…`) names, with no tag: a pull by the index's digest. */
+  putDigestIndex(name: string, digest: Digest, children: readonly Digest[]): void {
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM image_indexes WHERE name = ?').run(name);
+      this.putIndexRows(name, digest, children);
+    });
+  }
+
   private putIndexRows(name: string, digest: Digest, children: readonly Digest[]): void {
     const row = this.db.prepare('INSERT OR IGNORE INTO image_indexes (name, digest, image_id) VALUES (?, ?, ?)');
     for (const c of children) row.run(name, digest, c);

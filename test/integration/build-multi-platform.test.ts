@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -83,6 +84,48 @@ describe('build --platform with several platforms', () => {
     assert.equal(runOn('linux/arm64', 'app:1', 'uname', '-m'), 'aarch64\n');
   });
 
+  it('writes every platform with -o: the index in an oci or docker archive, a directory per platform for local and tar', () => {
+    const df = join(ctx, 'Dockerfile.two');
+    const out = (spec: string) => ok(['build', '-q', '--network', 'none', '--platform', 'linux/amd64,linux/arm64', '-o', spec, '-f', df, ctx]);
+    const oci = join(ctx, 'out-oci.tar');
+    out(`type=oci,dest=${oci}`);
+    // An independent reader finds the index the build made (the cached build makes the same one), and each platform's image.
+    const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${oci}`]);
+    assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, indexDigest);
+    const index = JSON.parse(raw.toString()) as { manifests: Array<{ platform: { architecture: string } }> };
+    assert.deepEqual(
+      index.manifests.map((m) => m.platform.architecture),
+      ['amd64', 'arm64'],
+    );
+    const arm = JSON.parse(execFileSync('skopeo', ['inspect', '--override-arch', 'arm64', `oci-archive:${oci}`]).toString()) as { Architecture: string };
+    assert.equal(arm.Architecture, 'arm64');
+    const docker = join(ctx, 'out-docker.tar');
+    out(`type=docker,dest=${docker}`);
+    const listed = JSON.parse(execFileSync('tar', ['-xOf', docker, 'manifest.json']).toString()) as unknown[];
+    assert.equal(listed.length, 2);
+    const dockerIndex = JSON.parse(execFileSync('tar', ['-xOf', docker, 'index.json']).toString()) as { manifests: Array<{ digest: string }> };
+    assert.deepEqual(
+      dockerIndex.manifests.map((m) => m.digest),
+      [indexDigest],
+    );
+    const dir = join(ctx, 'out-local');
+    out(`type=local,dest=${dir}`);
+    assert.equal(readFileSync(join(dir, 'linux_amd64', 'env'), 'utf8'), 'linux/amd64|linux|amd64||linux/amd64|linux|amd64|x86_64\n');
+    assert.equal(readFileSync(join(dir, 'linux_arm64', 'env'), 'utf8'), 'linux/arm64|linux|arm64||linux/amd64|linux|amd64|aarch64\n');
+    assert.ok(!existsSync(join(dir, 'env')), 'nothing outside the platform directories');
+    const tar = join(ctx, 'out.tar');
+    out(`type=tar,dest=${tar}`);
+    const names = execFileSync('tar', ['-tf', tar]).toString().split('\n');
+    assert.ok(names.includes('linux_amd64/env') && names.includes('linux_arm64/env'), names.slice(0, 10).join(' '));
+    assert.equal(
+      execFileSync('tar', ['-xOf', tar, 'linux_arm64/bin/busybox'], { maxBuffer: 64 << 20 })
+        .subarray(18, 20)
+        .readUInt16LE(),
+      183,
+      'the arm64 tree holds the arm64 busybox (e_machine AArch64)',
+    );
+  });
+
   it('refuses unknown and duplicate platforms, and a base image without the platform', () => {
     const df = dockerfile('Dockerfile.hostile', 'FROM bbmulti:1\nRUN true\n');
     const cases: Array<[string, RegExp]> = [
@@ -122,9 +165,33 @@ describe('build --platform with several platforms', () => {
       const pull = await berthAsync(fresh.root, ['pull', byDigest]);
       assert.equal(pull.code, 0, pull.stderr);
       assert.match(pull.stdout, new RegExp(`Digest: ${pushed}`));
-      assert.match((await berthAsync(fresh.root, ['image', 'inspect', '-f', '{{json .RepoDigests}}', byDigest])).stdout, new RegExp(pushed!));
-      const arm = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--platform', 'linux/arm64', byDigest, 'uname', '-m']);
+      // The index came whole: the host's image is the one the digest names, and every platform is here.
+      assert.match(
+        (await berthAsync(fresh.root, ['image', 'inspect', '-f', '{{json .RepoDigests}} {{.Architecture}}', byDigest])).stdout,
+        new RegExp(`${pushed!}.* amd64`),
+      );
+      const arm = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--pull', 'never', '--platform', 'linux/arm64', byDigest, 'uname', '-m']);
       assert.equal(arm.stdout, 'aarch64\n', arm.stderr);
+      assert.equal((await berthAsync(fresh.root, ['images', '-q'])).stdout.trim().split('\n').length, 1, 'one image listed, as docker lists it');
+      const host = await berthAsync(fresh.root, ['run', '--rm', '--network', 'none', '--pull', 'never', byDigest, 'uname', '-m']);
+      assert.equal(host.stdout, 'x86_64\n', host.stderr);
+      // Pushed again under another name, it is the same index.
+      const again = `${reg.host}/multi/again:1`;
+      assert.equal((await berthAsync(fresh.root, ['tag', byDigest, again])).code, 0);
+      const repush = await berthAsync(fresh.root, ['push', again]);
+      assert.match(repush.stdout, new RegExp(`digest: ${pushed}`), repush.stderr);
+      // --platform takes that platform alone, as docker does; the digest still names what was pulled.
+      const one = tempRoot('berth-multiplat-pull1-');
+      try {
+        assert.equal((await berthAsync(one.root, ['pull', '-q', '--platform', 'linux/arm64', byDigest])).code, 0);
+        assert.equal(
+          (await berthAsync(one.root, ['image', 'inspect', '-f', '{{.Architecture}} {{json .RepoDigests}}', byDigest])).stdout,
+          `arm64 ["${reg.host}/multi/app@${pushed}"]\n`,
+        );
+        assert.equal((await berthAsync(one.root, ['images', '-q'])).stdout.trim().split('\n').length, 1);
+      } finally {
+        one.cleanup();
+      }
     } finally {
       fresh.cleanup();
     }

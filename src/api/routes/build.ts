@@ -17,6 +17,7 @@ import { isTarArchive } from '../../layer/magic.ts';
 import { familiarName, parseReference, withDefaultTag } from '../../reference/index.ts';
 import { buildImage, StepExitError } from '../../services/build.ts';
 import { contextFromStream } from '../../services/build-archive.ts';
+import { openBuildCaches } from '../../services/build-remote-cache.ts';
 import { imageIdOf } from '../../services/images.ts';
 import { type Credentials, pull } from '../../services/registry.ts';
 import { classicBuildOutput } from '../build-json.ts';
@@ -41,6 +42,8 @@ interface BuildParams {
   readonly platform?: string;
   /** `extrahosts`, `shmsize`, `ulimits`: what every RUN step's container gets, as `build --add-host/--shm-size/--ulimit`. */
   readonly stepHost?: StepHost;
+  /** `cachefrom`: images whose inline or registry cache the build may use. */
+  readonly cacheFrom: readonly string[];
 }
 
 function stringMap(ctx: ApiContext, key: string): Record<string, string> {
@@ -77,7 +80,30 @@ function buildParams(ctx: ApiContext): BuildParams {
     network: network === 'bridge' ? 'default' : network,
     platform: q.get('platform') || undefined,
     stepHost: stepHostParams(ctx),
+    cacheFrom: cacheFromParam(ctx),
   };
+}
+
+/** More cache sources than any build names is a mistake or an attack: each is a registry round trip. */
+const MAX_CACHE_FROM = 32;
+
+/**
+ * `cachefrom`: a JSON array of image references, as docker's clients send it. Only references:
+ * a `type=local,src=DIR` spec would read the server's files, so none is taken here.
+ */
+function cacheFromParam(ctx: ApiContext): string[] {
+  const v = ctx.query.json<unknown>('cachefrom', []) ?? [];
+  if (!Array.isArray(v)) throw new BerthError('INVALID_ARGUMENT', 'invalid cachefrom parameter: not a JSON array of image references');
+  if (v.length > MAX_CACHE_FROM) throw new BerthError('INVALID_ARGUMENT', `invalid cachefrom parameter: more than ${MAX_CACHE_FROM} images`);
+  return v.map((ref: unknown) => {
+    if (typeof ref !== 'string') throw new BerthError('INVALID_ARGUMENT', 'invalid cachefrom parameter: each entry is an image reference string');
+    try {
+      parseReference(ref);
+    } catch (e) {
+      throw new BerthError('INVALID_ARGUMENT', `invalid cachefrom parameter: ${JSON.stringify(ref.slice(0, 100))} is not an image reference`, { cause: e });
+    }
+    return ref;
+  });
 }
 
 /** The hosts, /dev/shm size and ulimits of the steps' containers; docker's CLI sends `shmsize=0&ulimits=null` for none. */
@@ -130,7 +156,8 @@ function stepCount(content: string, target: string | undefined): number {
 /** A FROM's missing image is pulled with the credentials the client sent for its registry, or none. */
 function pullerWith(credentials: ReadonlyMap<string, Credentials>): ImagePuller {
   return {
-    pull: (stores, name, opts) => pull(stores, name, { platform: opts.platform, credentials: credentials.get(parseReference(name).registry) ?? null }),
+    pull: (stores, name, opts) =>
+      pull(stores, name, { platform: opts.platform, allPlatforms: false, credentials: credentials.get(parseReference(name).registry) ?? null }),
   };
 }
 
@@ -171,6 +198,15 @@ async function postBuild(deps: ApiDeps, ctx: ApiContext): Promise<void> {
     },
   );
   try {
+    // The client's credentials reach the cache's registries for this build only; a registry it sent none for is asked anonymously.
+    const caches = params.cacheFrom.length
+      ? await openBuildCaches(engine, {
+          cacheFrom: params.cacheFrom.map((ref) => `type=registry,ref=${ref}`),
+          cacheTo: [],
+          warn: (text) => output.emit({ kind: 'warning', text }),
+          credentials: (registry) => credentials.get(registry) ?? null,
+        })
+      : undefined;
     const result = await buildImage(
       { ...engine, puller: pullerWith(credentials) },
       {
@@ -188,6 +224,7 @@ async function postBuild(deps: ApiDeps, ctx: ApiContext): Promise<void> {
         pull: params.pull,
         progress: output,
         signal: ctx.signal,
+        remoteCache: caches,
       },
     );
     const names = params.tags.map((t) => familiarName(withDefaultTag(parseReference(t))));

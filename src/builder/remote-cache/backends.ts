@@ -16,7 +16,7 @@ import { MAX_DOCUMENT_BYTES, limitText } from '../../oci/limits.ts';
 import { MediaType } from '../../oci/mediatypes.ts';
 import type { Descriptor } from '../../oci/schema.ts';
 import { parseReference, withDefaultTag } from '../../reference/index.ts';
-import { RegistryClient, RegistrySink, RegistrySource } from '../../registry/index.ts';
+import { type Credentials, RegistryClient, RegistrySink, RegistrySource } from '../../registry/index.ts';
 import { createSha256, randomHex, sha256 } from '../../sys/crypto.ts';
 
 export interface CacheBackend {
@@ -72,9 +72,10 @@ export class RegistryCacheBackend implements CacheBackend {
   private readonly source: RegistrySource;
   private readonly sink: RegistrySink;
 
-  constructor(name: string) {
+  /** `credentials`: the registry's, `null` for none; docker's config file when undefined. */
+  constructor(name: string, credentials?: Credentials | null) {
     const ref = withDefaultTag(parseReference(name));
-    const client = new RegistryClient(ref.registry);
+    const client = new RegistryClient(ref.registry, { credentials });
     this.source = new RegistrySource(client, ref);
     this.sink = new RegistrySink(client, ref);
     this.description = name;

@@ -4,6 +4,8 @@
  * not verify, is a warning and a miss: the build goes on cold, as BuildKit's does.
  */
 import { isBerthError } from '../../errors/index.ts';
+import { parseReference } from '../../reference/index.ts';
+import type { Credentials } from '../../registry/index.ts';
 import type { LocalLayer } from '../../image/commit.ts';
 import { hasLayerBlob } from '../../image/layer-blob.ts';
 import type { Digest } from '../../oci/digest.ts';
@@ -18,8 +20,11 @@ import { restoreMount } from './mounts.ts';
 import type { CacheExportSpec, CacheImportSpec } from './options.ts';
 import type { LayerStep, RemoteCache, RemoteCacheStores } from './types.ts';
 
-function backendOf(spec: CacheImportSpec | Exclude<CacheExportSpec, { type: 'inline' }>): CacheBackend {
-  if (spec.type === 'registry') return new RegistryCacheBackend(spec.ref);
+/** A registry's credentials for this build: `null` for none; undefined, docker's config file. */
+export type CacheCredentials = (registry: string) => Credentials | null | undefined;
+
+function backendOf(spec: CacheImportSpec | Exclude<CacheExportSpec, { type: 'inline' }>, credentials?: CacheCredentials): CacheBackend {
+  if (spec.type === 'registry') return new RegistryCacheBackend(spec.ref, credentials?.(parseReference(spec.ref).registry));
   return 'src' in spec ? new LocalCacheBackend(spec.src, spec.tag, spec.digest) : new LocalCacheBackend(spec.dest, spec.tag);
 }
 
@@ -43,11 +48,11 @@ export class BuildCacheSession implements RemoteCache {
 
   static async open(
     stores: RemoteCacheStores,
-    opts: { from: readonly CacheImportSpec[]; to: readonly CacheExportSpec[]; warn: (text: string) => void },
+    opts: { from: readonly CacheImportSpec[]; to: readonly CacheExportSpec[]; warn: (text: string) => void; credentials?: CacheCredentials },
   ): Promise<BuildCacheSession> {
     const imports: ImportedCache[] = [];
     for (const spec of opts.from) {
-      const backend = backendOf(spec);
+      const backend = backendOf(spec, opts.credentials);
       try {
         const cache = await loadCache(backend);
         if (cache) imports.push(cache);
