@@ -11,6 +11,12 @@ import type { Digest } from '../../oci/digest.ts';
 export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
 /** The image config field an inline cache lives in (its records; the layers are the image's). */
 export const INLINE_CACHE_FIELD = 'moby.buildkit.cache.v0';
+/**
+ * Where berth puts its own inline records, in the same format, beside BuildKit's: two records
+ * with the same layers in BuildKit's field make its importer load either (byResultID), and
+ * berth's record, which links to nothing BuildKit knows, loads nothing ("failed to load deleted cache").
+ */
+export const BERTH_INLINE_CACHE_FIELD = 'dev.berth.cache.v0';
 /** berth's annotation on a cache mount's layer in the cache index: the mount's id. */
 export const CACHE_MOUNT_ANNOTATION = 'dev.berth.cache-mount.id';
 

@@ -12,7 +12,8 @@ import type { Descriptor, ImageConfig } from '../../oci/schema.ts';
 import type { CachedLayer } from '../cache.ts';
 import { type CacheBackend, LocalCacheBackend, RegistryCacheBackend } from './backends.ts';
 import { exportCache, type RecordedStep } from './export.ts';
-import { INLINE_CACHE_FIELD, inlineRecords } from './format.ts';
+import { BERTH_INLINE_CACHE_FIELD, INLINE_CACHE_FIELD, inlineRecords } from './format.ts';
+import { type LlbNode, llbInlineRecords } from './buildkit-keys.ts';
 import { historyMatch, type ImportedCache, loadCache } from './imports.ts';
 import { restoreMount } from './mounts.ts';
 import type { CacheExportSpec, CacheImportSpec } from './options.ts';
@@ -129,15 +130,19 @@ export class BuildCacheSession implements RemoteCache {
     await p;
   }
 
-  finishConfig(config: ImageConfig, layers: readonly LocalLayer[]): ImageConfig {
+  finishConfig(config: ImageConfig, layers: readonly LocalLayer[], llb?: LlbNode): ImageConfig {
     if (!this.inline) return config;
-    const records = inlineRecords(
-      [...this.steps.values()],
-      layers.map((l) => l.diffId),
-      new Date().toISOString(),
-    );
+    const diffIds = layers.map((l) => l.diffId);
+    const createdAt = new Date().toISOString();
+    const own = inlineRecords([...this.steps.values()], diffIds, createdAt);
+    const buildkit = llb ? llbInlineRecords(llb, diffIds, createdAt, 0) : [];
     // Go's encoding/json writes a []byte as base64: the field is the records' JSON, so encoded.
-    return { ...config, [INLINE_CACHE_FIELD]: Buffer.from(JSON.stringify(records)).toString('base64') } as ImageConfig;
+    const field = (records: readonly unknown[]) => Buffer.from(JSON.stringify(records)).toString('base64');
+    return {
+      ...config,
+      [BERTH_INLINE_CACHE_FIELD]: field(own),
+      ...(buildkit.length ? { [INLINE_CACHE_FIELD]: field(buildkit) } : {}),
+    } as ImageConfig;
   }
 
   /** Writes every --cache-to but the inline one (which is in the image already). */

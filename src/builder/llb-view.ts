@@ -1,0 +1,177 @@
+/**
+ * BuildKit's view of a stage, carried beside berth's own while an inline cache is exported:
+ * the cache record (remote-cache/buildkit-keys.ts) that stands for the stage's filesystem so
+ * far, and what dockerfile2llb keeps of the state for the next exec op (its env list, whose
+ * order differs from the image's, its working dir and user). An instruction berth does not
+ * map (COPY --from, RUN --mount, FROM scratch ...) ends the view: the steps after it get no
+ * BuildKit record, and BuildKit runs them.
+ */
+import { posix } from 'node:path';
+import type { Instruction } from '../dockerfile/index.ts';
+import type { Digest } from '../oci/digest.ts';
+import type { ImageConfig } from '../oci/schema.ts';
+import type { BuildContext } from './context.ts';
+import { envPairs } from './metadata.ts';
+import {
+  copyDigest,
+  copySourceNode,
+  execDigest,
+  imageSourceNode,
+  type LlbNode,
+  mkdirDigest,
+  rootKey,
+  UnsupportedForKeys,
+} from './remote-cache/buildkit-keys.ts';
+import { runArgv } from './run-step.ts';
+import { expandWord, type StageState } from './state.ts';
+
+export interface LlbView {
+  readonly node: LlbNode;
+  /** The exec env, as llb's EnvList: a key set again moves to the end. */
+  readonly env: readonly string[];
+  /** The image config's Env as dockerfile2llb keeps it (a key set again stays in place). */
+  readonly imageEnv: readonly string[];
+  readonly cwd: string;
+  readonly user: string;
+}
+
+/** What the view needs of the build beyond the states. */
+export interface LlbBuild {
+  readonly network: string;
+  readonly context?: BuildContext;
+  readonly extraHosts: boolean;
+  readonly buildArgs: ReadonlyMap<string, string>;
+  readonly argDefaults: ReadonlyMap<string, string>;
+}
+
+const views = new WeakMap<StageState, LlbView>();
+
+export const llbOf = (state: StageState): LlbView | undefined => views.get(state);
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const keyOf = (e: string) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
+
+function addOrReplace(env: readonly string[], key: string, value: string): string[] {
+  return [...env.filter((e) => keyOf(e) !== key), `${key}=${value}`];
+}
+
+function setInPlace(env: readonly string[], key: string, value: string): string[] {
+  const i = env.findIndex((e) => keyOf(e) === key);
+  return i < 0 ? [...env, `${key}=${value}`] : env.map((e, j) => (j === i ? `${key}=${value}` : e));
+}
+
+/** The view of `FROM image` (state: berth's base state; diffIds and config: the image's own). */
+export function startFromImage(state: StageState, diffIds: readonly Digest[], config: ImageConfig['config']): void {
+  if (!diffIds.length) return; // BuildKit keys a layerless image by its config's bytes
+  const own = config?.Env ?? [];
+  // dockerfile2llb appends the default PATH where berth puts it first: BuildKit's order is kept here.
+  const imageEnv = own.some((e) => keyOf(e) === 'PATH') ? [...own] : [...own, DEFAULT_PATH];
+  let env: string[] = [];
+  for (const e of imageEnv) env = addOrReplace(env, keyOf(e), e.slice(keyOf(e).length + 1));
+  const wd = config?.WorkingDir ?? '';
+  views.set(state, { node: imageSourceNode(diffIds), env, imageEnv, cwd: wd || '/', user: config?.User ?? '' });
+}
+
+/** `FROM stage`: the stage's view, its image env set again (dockerfile2llb's base metadata). */
+export function startFromStage(state: StageState, base: StageState): void {
+  const v = views.get(base);
+  if (!v) return;
+  let env = [...v.env];
+  for (const e of v.imageEnv) env = addOrReplace(env, keyOf(e), e.slice(keyOf(e).length + 1));
+  views.set(state, { ...v, env });
+}
+
+const NET_MODES: Record<string, number> = { default: 0, '': 0, host: 1, none: 2 };
+
+/** The result of a step whose state is `after`: its layers, when it made one. */
+function resultOf(before: StageState, after: StageState): LlbNode['result'] {
+  const n = after.layers.length;
+  return n > before.layers.length ? { count: n, top: after.layers[n - 1]!.diffId } : undefined;
+}
+
+/** Sets the view after `inst` (which took `before` to `after`); none when the instruction has no BuildKit key here. */
+export async function advance(build: LlbBuild, inst: Instruction, before: StageState, after: StageState): Promise<void> {
+  const v = views.get(before);
+  if (!v || after === before) return;
+  try {
+    const next = await step(build, v, inst, before, after);
+    if (next) views.set(after, next);
+  } catch (e) {
+    if (!(e instanceof UnsupportedForKeys)) throw e;
+  }
+}
+
+async function step(build: LlbBuild, v: LlbView, inst: Instruction, before: StageState, after: StageState): Promise<LlbView | undefined> {
+  const noFlags = Object.keys(inst.flags).length === 0;
+  switch (inst.kind) {
+    case 'env': {
+      let { env, imageEnv } = v;
+      for (const [k, val] of envPairs(inst, before)) {
+        env = addOrReplace(env, k, val);
+        imageEnv = setInPlace(imageEnv, k, val);
+      }
+      return { ...v, env, imageEnv };
+    }
+    case 'arg': {
+      let env = v.env;
+      for (const a of inst.args) {
+        const value = build.buildArgs.get(a.name) ?? (a.value !== undefined ? expandWord(before, a.value) : build.argDefaults.get(a.name));
+        if (value !== undefined) env = addOrReplace(env, a.name, value);
+      }
+      return { ...v, env };
+    }
+    case 'user':
+      return { ...v, user: after.config.config?.User ?? '' };
+    case 'workdir': {
+      const value = expandWord(before, inst.value);
+      const cwd = value.startsWith('/') ? value : posix.join(v.cwd, value);
+      const wd = value.startsWith('/') ? value : posix.join('/', before.config.config?.WorkingDir ?? '', value);
+      if (wd === '/') return { ...v, cwd };
+      if (v.user) return undefined; // the mkdir's owner is the user, looked up in /etc/passwd: not mapped
+      const node = { digest: rootKey(mkdirDigest(posix.normalize(wd)), 0), inputs: [[v.node]], result: resultOf(before, after) };
+      return { ...v, cwd, node };
+    }
+    case 'run': {
+      if (!noFlags || inst.heredocs.length || build.extraHosts) return undefined;
+      const network = NET_MODES[build.network];
+      if (network === undefined) return undefined;
+      const c = after.config;
+      const digest = execDigest({
+        args: runArgv(inst, before),
+        env: v.env,
+        cwd: v.cwd,
+        user: v.user,
+        network,
+        platform: { os: c.os, architecture: c.architecture, variant: c.variant },
+      });
+      return { ...v, node: { digest: rootKey(digest, 0), inputs: [[v.node]], result: resultOf(before, after) } };
+    }
+    case 'copy': {
+      if (!noFlags || inst.heredocs.length || !build.context) return undefined;
+      const sources = inst.sources.map((s) => posix.normalize(`/${expandWord(before, s)}`).replace(/(.)\/$/, '$1'));
+      if (sources.some((s) => /[*?[\\]/.test(s))) return undefined; // wildcards: ChecksumWildcard, not mapped
+      const raw = expandWord(before, inst.dest);
+      // Go's path.Join cleans (no trailing slash); then the slash the Dockerfile wrote is put back.
+      let dest = posix.join('/', raw.startsWith('/') ? raw : posix.join(v.cwd, raw)).replace(/(.)\/$/, '$1');
+      if (raw === '.' || raw === '' || raw.endsWith('/')) dest = dest === '/' ? '/' : `${dest}/`;
+      const ctx = build.context;
+      const source = await copySourceNode(ctx.dir, sources, (rel) => ctx.matcher.matches(rel));
+      const node = { digest: rootKey(copyDigest(sources, dest), 0), inputs: [[v.node], [source]], result: resultOf(before, after) };
+      return { ...v, node };
+    }
+    case 'from':
+    case 'label':
+    case 'expose':
+    case 'cmd':
+    case 'entrypoint':
+    case 'volume':
+    case 'stopsignal':
+    case 'shell':
+    case 'healthcheck':
+    case 'maintainer':
+    case 'onbuild':
+      return v; // config only: no operation
+    default:
+      return undefined;
+  }
+}
