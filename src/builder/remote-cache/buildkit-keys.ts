@@ -30,7 +30,13 @@ export interface LlbNode {
 
 /** Go's encoding/json text for a value: `<`, `>`, `&`, U+2028/9 and control characters as \u escapes, as Go writes them. */
 export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029\b\f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // Pairs first, so an escaped backslash is never read as the start of \b or \f.
+  return JSON.stringify(value).replace(/\\(.)|[<>&\u2028\u2029]/g, (m, escaped: string | undefined) => {
+    if (escaped === 'b') return '\\u0008';
+    if (escaped === 'f') return '\\u000c';
+    if (escaped !== undefined) return m;
+    return `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 const hex = (s: string | Buffer) => createSha256().update(s).digest('hex');

@@ -1,0 +1,102 @@
+/**
+ * BuildKit's cache keys as berth computes them, against the record digests docker 20.10's
+ * BuildKit (v0.8) wrote into the inline cache of an image built from:
+ *   FROM <busybox image>  /  ENV STAGE=one  /  ARG V=1  /  WORKDIR /app  /  COPY a.txt /app/
+ *   RUN echo one > /one && date > /stamp  /  COPY sub ./sub  /  RUN echo two > /two
+ * with `--network none`, a.txt = "hello\n" (0644), sub/s.txt = "subfile\n" (0644), sub 0755.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  contextChecksum,
+  copyDigest,
+  copySourceNode,
+  execDigest,
+  goJson,
+  imageSourceNode,
+  llbInlineRecords,
+  mkdirDigest,
+  rootKey,
+  UnsupportedForKeys,
+} from '../../src/builder/remote-cache/buildkit-keys.ts';
+import type { Digest } from '../../src/oci/digest.ts';
+
+const BASE = 'sha256:e266bf67748127d53a6f043f13bf296c72a78f523ff1847bad29511650b36174' as Digest;
+const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const amd64 = { os: 'linux', architecture: 'amd64' };
+
+describe("BuildKit's cache keys", () => {
+  const ctx = mkdtempSync(join(tmpdir(), 'berth-bk-keys-'));
+  writeFileSync(join(ctx, 'a.txt'), 'hello\n');
+  chmodSync(join(ctx, 'a.txt'), 0o644);
+  mkdirSync(join(ctx, 'sub'), { mode: 0o755 });
+  chmodSync(join(ctx, 'sub'), 0o755);
+  writeFileSync(join(ctx, 'sub', 's.txt'), 'subfile\n');
+  chmodSync(join(ctx, 'sub', 's.txt'), 0o644);
+  after(() => rmSync(ctx, { recursive: true, force: true }));
+  const none = () => false;
+
+  it('FROM an image: the source key of its chain ID', () => {
+    assert.equal(imageSourceNode([BASE]).digest, 'sha256:f4de5e0ab29983a4631c820b1a8afdbf2e928107483ed24ace1e110ee867da07');
+  });
+
+  it('RUN: the exec op of args, env (ENV and ARG), cwd and network', () => {
+    const env = [PATH, 'STAGE=one', 'V=1'];
+    const run = (cmd: string) => rootKey(execDigest({ args: ['/bin/sh', '-c', cmd], env, cwd: '/app', user: '', network: 2, platform: amd64 }), 0);
+    assert.equal(run('echo one > /one && date > /stamp'), 'sha256:bee6ba0f909b0baf4cf81113f17745d05735e3c27adc7889f4528735a5526747');
+    assert.equal(run('echo two > /two'), 'sha256:239dc6dc160ff53e3a03d49bccb310296607b2796844c2d800b96ca116a359d6');
+    // No WORKDIR, no ENV: the first Dockerfile's one RUN.
+    const plain = execDigest({ args: ['/bin/sh', '-c', 'echo one > /one'], env: [PATH], cwd: '/', user: '', network: 2, platform: amd64 });
+    assert.equal(rootKey(plain, 0), 'sha256:1e5ee4ee6f6110a47ed876ddf717ad12328eaafb9d2b8dc009bc9c8c3bdfd8d3');
+  });
+
+  it("WORKDIR's mkdir and COPY's file op", () => {
+    assert.equal(rootKey(mkdirDigest('/app'), 0), 'sha256:807b3e8722c68572736f54d83fd741a5b1d69ccbef218fae52b4149a56d232ce');
+    assert.equal(rootKey(copyDigest(['/a.txt'], '/app/'), 0), 'sha256:4246240add2be28e0b1ac58c7fd911a09797ac0790227da9a9e580067e8a53ce');
+    assert.equal(rootKey(copyDigest(['/sub'], '/app/sub'), 0), 'sha256:3fadb15e45e4515df354632185b81238b9a26941b289286459070d5f6094d18d');
+  });
+
+  it("COPY's source: the content checksum of a file and of a directory", async () => {
+    assert.equal((await copySourceNode(ctx, ['/a.txt'], none)).digest, 'sha256:c24a47b576469b52903dd7e5045a62fee5855b447dee1771d67b829458d2c08e');
+    assert.equal((await copySourceNode(ctx, ['/sub'], none)).digest, 'sha256:b3a0b527e32d2a112b2d4f1002c080850d734badf5732a92b706fbb098c5fb56');
+    // An ignored entry is not in the directory's checksum; a change of mode or bytes is.
+    const full = await contextChecksum(ctx, 'sub', none);
+    writeFileSync(join(ctx, 'sub', 'ignored'), 'x');
+    assert.equal(await contextChecksum(ctx, 'sub', (rel) => rel === 'sub/ignored'), full);
+    assert.notEqual(await contextChecksum(ctx, 'sub', none), full);
+    rmSync(join(ctx, 'sub', 'ignored'));
+    chmodSync(join(ctx, 'sub', 's.txt'), 0o600);
+    assert.notEqual(await contextChecksum(ctx, 'sub', none), full);
+    chmodSync(join(ctx, 'sub', 's.txt'), 0o644);
+    // A symlink is not mapped (BuildKit follows it inside a directory): no key rather than a wrong one.
+    symlinkSync('s.txt', join(ctx, 'sub', 'link'));
+    await assert.rejects(contextChecksum(ctx, 'sub', none), UnsupportedForKeys);
+    rmSync(join(ctx, 'sub', 'link'));
+  });
+
+  it("writes strings as Go's encoding/json does", () => {
+    assert.equal(goJson({ a: 'x<y>&z\u2028\b\f\n' }), '{"a":"x\\u003cy\\u003e\\u0026z\\u2028\\u0008\\u000c\\n"}');
+    assert.equal(goJson(['\\b']), '["\\\\b"]'); // a backslash, then b: no \u0008
+  });
+
+  it("inline records: each once, linked by index, results only where the layer is the image's", () => {
+    const from = imageSourceNode([BASE]);
+    const d1 = `sha256:${'1'.repeat(64)}` as Digest;
+    const src = { digest: 'sha256:src', inputs: [] };
+    const copy = { digest: 'sha256:copy', inputs: [[from], [src]], result: { count: 2, top: d1 } };
+    const run = { digest: 'sha256:run', inputs: [[copy]], result: { count: 3, top: `sha256:${'9'.repeat(64)}` as Digest } };
+    const recs = llbInlineRecords(run, [BASE, d1, `sha256:${'2'.repeat(64)}` as Digest], 't', 0);
+    assert.deepEqual(
+      recs.map((r) => [r.digest, r.layers?.[0]?.layer, r.inputs?.map((i) => i.map((l) => l.link))]),
+      [
+        [from.digest, undefined, undefined],
+        ['sha256:src', undefined, undefined],
+        ['sha256:copy', 1, [[0], [1]]],
+        ['sha256:run', undefined, [[2]]],
+      ],
+    );
+  });
+});
