@@ -3,8 +3,8 @@
  * the cache record (remote-cache/buildkit-keys.ts) that stands for the stage's filesystem so
  * far, and what dockerfile2llb keeps of the state for the next exec op (its env list, whose
  * order differs from the image's, its working dir and user). An instruction berth does not
- * map (COPY --from, RUN --mount, FROM scratch ...) ends the view: the steps after it get no
- * BuildKit record, and BuildKit runs them.
+ * map (COPY --from, RUN --mount, FROM scratch ...) ends the view: the steps before it keep
+ * their records, the steps from it on get none, and BuildKit runs them.
  */
 import { posix } from 'node:path';
 import type { Instruction } from '../dockerfile/index.ts';
@@ -26,7 +26,10 @@ import { runArgv } from './run-step.ts';
 import { expandWord, type StageState } from './state.ts';
 
 export interface LlbView {
+  /** The record of the last step mapped: with `lost`, of a step before the stage's last. */
   readonly node: LlbNode;
+  /** A step since `node` has no key here: later steps get none, and BuildKit runs them. */
+  readonly lost?: boolean;
   /** The exec env, as llb's EnvList: a key set again moves to the end. */
   readonly env: readonly string[];
   /** The image config's Env as dockerfile2llb keeps it (a key set again stays in place). */
@@ -93,11 +96,13 @@ function resultOf(before: StageState, after: StageState): LlbNode['result'] {
 export async function advance(build: LlbBuild, inst: Instruction, before: StageState, after: StageState): Promise<void> {
   const v = views.get(before);
   if (!v || after === before) return;
+  if (v.lost) return void views.set(after, v);
   try {
     const next = await step(build, v, inst, before, after);
-    if (next) views.set(after, next);
+    views.set(after, next ?? { ...v, lost: true });
   } catch (e) {
     if (!(e instanceof UnsupportedForKeys)) throw e;
+    views.set(after, { ...v, lost: true });
   }
 }
 
@@ -127,8 +132,7 @@ async function step(build: LlbBuild, v: LlbView, inst: Instruction, before: Stag
       const cwd = value.startsWith('/') ? value : posix.join(v.cwd, value);
       const wd = value.startsWith('/') ? value : posix.join('/', before.config.config?.WorkingDir ?? '', value);
       if (wd === '/') return { ...v, cwd };
-      if (v.user) return undefined; // the mkdir's owner is the user, looked up in /etc/passwd: not mapped
-      const node = { digest: rootKey(mkdirDigest(posix.normalize(wd)), 0), inputs: [[v.node]], result: resultOf(before, after) };
+      const node = { digest: rootKey(mkdirDigest(posix.normalize(wd), v.user), 0), inputs: [[v.node]], result: resultOf(before, after) };
       return { ...v, cwd, node };
     }
     case 'run': {

@@ -95,9 +95,23 @@ function fileOpDigest(actions: readonly Record<string, unknown>[], indexes: read
   return sha256(goJson(doc));
 }
 
-/** WORKDIR's mkdir (mode 0755, with parents, no owner). */
-export function mkdirDigest(path: string): string {
-  return fileOpDigest([{ path, mode: 0o755, makeParents: true, timestamp: -1 }], [[0, -1, 0]]);
+/**
+ * llb.WithUser's owner: "user[:group]", each part an ID ("root" is 0) or a name looked up in
+ * the op's input 0. Go's omitempty leaves an ID of 0 out: {"User":{}}.
+ */
+function chownOpt(user: string): Record<string, unknown> {
+  const part = (v: string) => {
+    const id = v === 'root' ? 0 : /^\+?\d+$/.test(v) && Number(v) <= 0x7fffffff ? Number(v) : undefined;
+    if (id === undefined) return { User: { byName: { name: v, input: 0 } } };
+    return { User: id ? { byID: id } : {} };
+  };
+  const [u, g] = user.split(/:(.*)/s);
+  return { user: part(u!), ...(g !== undefined ? { group: part(g) } : {}) };
+}
+
+/** WORKDIR's mkdir (mode 0755, with parents), owned by the stage's USER when there is one. */
+export function mkdirDigest(path: string, user = ''): string {
+  return fileOpDigest([{ path, mode: 0o755, makeParents: true, ...(user ? { owner: chownOpt(user) } : {}), timestamp: -1 }], [[0, -1, 0]]);
 }
 
 /** COPY of context paths into `dest` (as dockerfile2llb makes it: one action per source, each chained on the last). */
