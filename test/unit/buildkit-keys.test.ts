@@ -77,6 +77,42 @@ describe("BuildKit's cache keys", () => {
     rmSync(join(ctx, 'sub', 'link'));
   });
 
+  it('COPY of two and three sources, COPY . (the context root, .dockerignore applied), WORKDIR under USER root', async () => {
+    // A second Dockerfile docker's BuildKit built, in a context of its own (a multi-stage build, with USER and SHELL).
+    const c3 = mkdtempSync(join(tmpdir(), 'berth-bk-keys3-'));
+    try {
+      const files: Record<string, string> = {
+        f1: '1\n',
+        f2: '2\n',
+        f3: '3\n',
+        'd/x': 'x\n',
+        'd/e/y': 'y\n',
+        '.dockerignore': 'f3\n',
+        Dockerfile:
+          'FROM 127.0.0.1:5077/bb:base AS base\nENV A=1 B=2\nENV A=3\nARG V\nRUN echo base > /base\nFROM base\nARG W=w\nUSER 1000\n' +
+          'RUN id > /tmp/id\nUSER root\nCOPY f1 f2 /multi/\nCOPY f1 f2 d /three/\nCOPY . /all\nSHELL ["/bin/sh", "-ec"]\n' +
+          'RUN echo shell > /shell\nRUN ["/bin/echo", "exec form"]\nWORKDIR rel\nRUN pwd > /pwd\n',
+      };
+      mkdirSync(join(c3, 'd', 'e'), { recursive: true });
+      for (const d of ['', 'd', 'd/e']) chmodSync(join(c3, d), 0o755);
+      for (const [name, text] of Object.entries(files)) {
+        writeFileSync(join(c3, name), text);
+        chmodSync(join(c3, name), 0o644);
+      }
+      const skip = (rel: string) => rel === 'f3';
+      const key = (d: string) => rootKey(d, 0);
+      assert.equal(key(copyDigest(['/f1', '/f2'], '/multi/')), 'sha256:e20251ca0b442f096a9fdd4d54349349ed92744525049ba1f7d999528f998ab0');
+      assert.equal(key(copyDigest(['/f1', '/f2', '/d'], '/three/')), 'sha256:ffc4616f37f216797d989a7da4c9d282020dcfe00367819a51da1011db9228d8');
+      assert.equal(key(copyDigest(['/'], '/all')), 'sha256:4be93e6dab0a2ce34020cb661ba4379d414001305a54d9b432de1eb563523f7c');
+      assert.equal((await copySourceNode(c3, ['/f1', '/f2'], skip)).digest, 'sha256:c13d88371b7b94fd6d3296e5f265c7c809e21f864db5bd7b3be85e58883b0564');
+      assert.equal((await copySourceNode(c3, ['/f1', '/f2', '/d'], skip)).digest, 'sha256:870462dc542d84a2f2bc1870730014b14cbd497f40844e87a6a282c8bf081af6');
+      assert.equal((await copySourceNode(c3, ['/'], skip)).digest, 'sha256:f5c1491b86895409c6d97102f0e371643922dc29b26b2bf3f072a3e978026ea0');
+      assert.equal(key(mkdirDigest('/rel', 'root')), 'sha256:14d81870af829fe6dd2357bfb3885d598093bbbe6664ce93b2d5f3470f87d7e0');
+    } finally {
+      rmSync(c3, { recursive: true, force: true });
+    }
+  });
+
   it("writes strings as Go's encoding/json does", () => {
     assert.equal(goJson({ a: 'x<y>&z\u2028\b\f\n' }), '{"a":"x\\u003cy\\u003e\\u0026z\\u2028\\u0008\\u000c\\n"}');
     assert.equal(goJson(['\\b']), '["\\\\b"]'); // a backslash, then b: no \u0008
