@@ -50,7 +50,7 @@ export interface BuildOptions {
   /** CDI devices: the `device` entitlement and `--device` (devices.ts). */
   readonly devices?: BuildDevices;
   /** --cache-from and --cache-to (remote-cache/). */
-  readonly remoteCache?: RemoteCache & { readonly inline: boolean };
+  readonly remoteCache?: RemoteCache & { readonly inline: boolean; readonly buildkitKeys: boolean };
   /** `--ssh`: the agents or key files `RUN --mount=type=ssh` may forward (ssh.ts). */
   readonly ssh?: readonly SshSpec[];
   /** `--add-host`, `--shm-size`, `--ulimit`: what every RUN step's container gets. */
@@ -128,8 +128,8 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
   const planOptions = { buildArgs: opts.buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() };
   const plan = planBuild(df, { ...planOptions, target: opts.target || undefined });
   const planned = new Map(plan.stages.map((s) => [s.index, s]));
-  /** An inline cache also gets BuildKit's keys, which need BuildKit's view of each stage (llb-view.ts). */
-  const inlineExport = !!opts.remoteCache?.inline;
+  /** An exported cache also gets BuildKit's keys, which need BuildKit's view of each stage (llb-view.ts). */
+  const buildkitKeys = !!opts.remoteCache?.buildkitKeys;
   /** A planned stage; one that only a `--from` naming it through a base image's ENV reaches is planned when asked for. */
   const stagePlan = (index: number): PlannedStage =>
     planned.get(index) ?? planBuild(df, { ...planOptions, target: String(index) }).stages.find((s) => s.index === index)!;
@@ -253,7 +253,7 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
       escape: df.parsed.escape,
       cmdSet: false,
     };
-    if (inlineExport) startFromImage(state, img.config.rootfs.diff_ids, config.config);
+    if (buildkitKeys) startFromImage(state, img.config.rootfs.diff_ids, config.config);
     return state;
   };
 
@@ -274,7 +274,7 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
     argDefaults: plan.globalArgs,
     stageLabel: `${shared.label(asked)}${stageLabel}`,
     nextStep: shared.nextStep,
-    ...(inlineExport
+    ...(buildkitKeys
       ? {
           llb: {
             network: opts.network,

@@ -88,8 +88,7 @@ const NET_MODES: Record<string, number> = { default: 0, '': 0, host: 1, none: 2 
 
 /** The result of a step whose state is `after`: its layers, when it made one. */
 function resultOf(before: StageState, after: StageState): LlbNode['result'] {
-  const n = after.layers.length;
-  return n > before.layers.length ? { count: n, top: after.layers[n - 1]!.diffId } : undefined;
+  return after.layers.length > before.layers.length ? after.layers.map((l) => l.diffId) : undefined;
 }
 
 /** Sets the view after `inst` (which took `before` to `after`); none when the instruction has no BuildKit key here. */

@@ -122,8 +122,8 @@ describe("BuildKit's cache keys", () => {
     const from = imageSourceNode([BASE]);
     const d1 = `sha256:${'1'.repeat(64)}` as Digest;
     const src = { digest: 'sha256:src', inputs: [] };
-    const copy = { digest: 'sha256:copy', inputs: [[from], [src]], result: { count: 2, top: d1 } };
-    const run = { digest: 'sha256:run', inputs: [[copy]], result: { count: 3, top: `sha256:${'9'.repeat(64)}` as Digest } };
+    const copy = { digest: 'sha256:copy', inputs: [[from], [src]], result: [BASE, d1] };
+    const run = { digest: 'sha256:run', inputs: [[copy]], result: [BASE, d1, `sha256:${'9'.repeat(64)}` as Digest] };
     const recs = llbInlineRecords(run, [BASE, d1, `sha256:${'2'.repeat(64)}` as Digest], 't', 0);
     assert.deepEqual(
       recs.map((r) => [r.digest, r.layers?.[0]?.layer, r.inputs?.map((i) => i.map((l) => l.link))]),

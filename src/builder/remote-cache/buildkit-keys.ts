@@ -24,8 +24,8 @@ export interface LlbNode {
   readonly digest: string;
   /** Per input of the operation, the records that stand for it. */
   readonly inputs: readonly (readonly LlbNode[])[];
-  /** The result: the stage's layers after the step (its top layer is the result's). */
-  readonly result?: { readonly count: number; readonly top: Digest };
+  /** The result: the stage's layers after the step, bottom first (its top layer is the step's). */
+  readonly result?: readonly Digest[];
 }
 
 /** Go's encoding/json text for a value: `<`, `>`, `&`, U+2028/9 and control characters as \u escapes, as Go writes them. */
@@ -196,14 +196,29 @@ export function llbInlineRecords(top: LlbNode, imageDiffIds: readonly Digest[], 
     if (known !== undefined) return known;
     const inputs = n.inputs.map((links) => links.map((l) => ({ selector: '', link: add(l) })));
     const r = n.result;
+    const top = r && r.length <= imageDiffIds.length && r.every((d, j) => d === imageDiffIds[j]) ? r.length - 1 : undefined;
     const i = first + out.length;
     index.set(n.digest, i);
     out.push({
       digest: n.digest,
-      ...(r && imageDiffIds[r.count - 1] === r.top ? { layers: [{ layer: r.count - 1, createdAt }] } : {}),
+      ...(top !== undefined ? { layers: [{ layer: top, createdAt }] } : {}),
       ...(inputs.length ? { inputs } : {}),
     });
     return i;
+  };
+  add(top);
+  return out;
+}
+
+/** The records of `top` and every record it links from, in link order (a record after those it links from), for a cache config. */
+export function llbExportRecords(top: LlbNode): { key: string; inputs: string[][]; diffIds: readonly Digest[] }[] {
+  const out: { key: string; inputs: string[][]; diffIds: readonly Digest[] }[] = [];
+  const seen = new Set<string>();
+  const add = (n: LlbNode): void => {
+    if (seen.has(n.digest)) return;
+    for (const links of n.inputs) for (const l of links) add(l);
+    seen.add(n.digest);
+    out.push({ key: n.digest, inputs: n.inputs.map((links) => links.map((l) => l.digest)), diffIds: n.result ?? [] });
   };
   add(top);
   return out;

@@ -11,6 +11,7 @@ import { hostPlatform } from '../../oci/platform.ts';
 import type { Descriptor, History } from '../../oci/schema.ts';
 import type { CacheBackend } from './backends.ts';
 import {
+  BERTH_CACHE_CONFIG_MEDIA_TYPE,
   BERTH_INLINE_CACHE_FIELD,
   CACHE_CONFIG_MEDIA_TYPE,
   CACHE_MOUNT_ANNOTATION,
@@ -80,14 +81,20 @@ export async function loadCache(backend: CacheBackend): Promise<ImportedCache | 
 }
 
 async function fromCacheIndex(backend: CacheBackend, list: Descriptor[], configDesc: Descriptor): Promise<ImportedCache> {
-  const config = json(await backend.readDocument(configDesc), `cache config ${configDesc.digest}`);
   const blobs = new Map(list.map((d) => [d.digest as string, d]));
   const mounts = new Map<string, Descriptor>();
   for (const d of list) {
     const id = d.annotations?.[CACHE_MOUNT_ANNOTATION];
     if (id !== undefined) mounts.set(id, d);
   }
-  return { backend, chains: cacheChains(config), blobs, mounts };
+  // berth's own config where the index has one beside BuildKit's (export.ts), then BuildKit's.
+  const chains = new Map<string, ChainLayer[]>();
+  for (const desc of [list.find((d) => d.mediaType === BERTH_CACHE_CONFIG_MEDIA_TYPE), configDesc]) {
+    if (!desc) continue;
+    const config = json(await backend.readDocument(desc), `cache config ${desc.digest}`);
+    for (const [k, v] of cacheChains(config)) if (!chains.has(k)) chains.set(k, v);
+  }
+  return { backend, chains, blobs, mounts };
 }
 
 async function fromImage(backend: CacheBackend, manifest: Record<string, unknown>): Promise<ImportedCache> {

@@ -25,7 +25,8 @@ export interface RemoteCache {
   cacheMount(id: string, dir: string, sharing: 'shared' | 'private' | 'locked'): Promise<void>;
   /**
    * The final image's config with what an inline cache adds (`--cache-to type=inline`):
-   * berth's records, and BuildKit's from `llb`, the record of the final stage's last step.
+   * berth's records, and BuildKit's from `llb`, the record of the final stage's last step
+   * keyed (kept for the other exports too).
    */
   finishConfig(config: ImageConfig, layers: readonly LocalLayer[], llb?: LlbNode): ImageConfig;
 }
