@@ -75,6 +75,11 @@ describe("BuildKit's cache keys", () => {
     symlinkSync('s.txt', join(ctx, 'sub', 'link'));
     await assert.rejects(contextChecksum(ctx, 'sub', none), UnsupportedForKeys);
     rmSync(join(ctx, 'sub', 'link'));
+    // A source below a symlink that leaves the context is not read.
+    symlinkSync('/etc', join(ctx, 'out'));
+    await assert.rejects(copySourceNode(ctx, ['/out/passwd'], none), UnsupportedForKeys);
+    await assert.rejects(copySourceNode(ctx, ['/out'], none), UnsupportedForKeys);
+    rmSync(join(ctx, 'out'));
   });
 
   it('COPY of two and three sources, COPY . (the context root, .dockerignore applied), WORKDIR under USER root', async () => {

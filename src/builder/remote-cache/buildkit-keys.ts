@@ -179,7 +179,14 @@ export async function copySourceNode(root: string, sources: readonly string[], s
   const all = [...new Set(sources)];
   const paths = all.filter((p) => !all.some((q) => p !== q && p.startsWith(`${q}/`))).sort();
   const sums: string[] = [];
-  for (const p of paths) sums.push(await contextChecksum(root, p.slice(1), skip));
+  for (const p of paths) {
+    // No component on the way is a symlink: nothing outside the context is read, even hashed.
+    const parts = p.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      if ((await lstat(join(root, ...parts.slice(0, i)))).isSymbolicLink()) throw new UnsupportedForKeys(`${p} is below a symlink`);
+    }
+    sums.push(await contextChecksum(root, p.slice(1), skip));
+  }
   return { digest: rootKey(sha256(sums.join('\0')), -1), inputs: [] };
 }
 
