@@ -19,6 +19,7 @@ import {
   imageSourceNode,
   type LlbNode,
   mkdirDigest,
+  octalMode,
   rootKey,
   UnsupportedForKeys,
 } from './remote-cache/buildkit-keys.ts';
@@ -149,17 +150,24 @@ async function step(build: LlbBuild, v: LlbView, inst: Instruction, before: Stag
       });
       return { ...v, node: { digest: rootKey(digest, 0), inputs: [[v.node]], result: resultOf(before, after) } };
     }
-    case 'copy': {
-      if (!noFlags || inst.heredocs.length || !build.context) return undefined;
-      const sources = inst.sources.map((s) => posix.normalize(`/${expandWord(before, s)}`).replace(/(.)\/$/, '$1'));
-      if (sources.some((s) => /[*?[\\]/.test(s))) return undefined; // wildcards: ChecksumWildcard, not mapped
+    case 'copy':
+    case 'add': {
+      const flags = Object.keys(inst.flags);
+      if (flags.some((f) => f !== 'chown' && f !== 'chmod') || inst.heredocs.length || !build.context) return undefined;
+      const sources = inst.sources.map((s) => expandWord(before, s));
+      if (sources.some((s) => /^https?:\/\//.test(s))) return undefined; // ADD of a URL: an http source op, not mapped
+      const paths = sources.map((s) => posix.normalize(`/${s}`).replace(/(.)\/$/, '$1'));
+      if (paths.some((s) => /[*?[\\]/.test(s))) return undefined; // wildcards: ChecksumWildcard, not mapped
       const raw = expandWord(before, inst.dest);
       // Go's path.Join cleans (no trailing slash); then the slash the Dockerfile wrote is put back.
       let dest = posix.join('/', raw.startsWith('/') ? raw : posix.join(v.cwd, raw)).replace(/(.)\/$/, '$1');
       if (raw === '.' || raw === '' || raw.endsWith('/')) dest = dest === '/' ? '/' : `${dest}/`;
+      const chown = inst.flags.chown?.[0] !== undefined ? expandWord(before, inst.flags.chown[0]) : undefined;
+      const chmod = inst.flags.chmod?.[0] !== undefined ? expandWord(before, inst.flags.chmod[0]) : undefined;
+      const opts = { unpack: inst.kind === 'add', chown, mode: chmod ? (octalMode(chmod) ?? -1) : -1 };
       const ctx = build.context;
-      const source = await copySourceNode(ctx.dir, sources, (rel) => ctx.matcher.matches(rel));
-      const node = { digest: rootKey(copyDigest(sources, dest), 0), inputs: [[v.node], [source]], result: resultOf(before, after) };
+      const source = await copySourceNode(ctx.dir, paths, (rel) => ctx.matcher.matches(rel));
+      const node = { digest: rootKey(copyDigest(paths, dest, opts), 0), inputs: [[v.node], [source]], result: resultOf(before, after) };
       return { ...v, node };
     }
     case 'from':

@@ -19,6 +19,7 @@ import {
   imageSourceNode,
   llbInlineRecords,
   mkdirDigest,
+  octalMode,
   rootKey,
   UnsupportedForKeys,
 } from '../../src/builder/remote-cache/buildkit-keys.ts';
@@ -116,6 +117,19 @@ describe("BuildKit's cache keys", () => {
     } finally {
       rmSync(c3, { recursive: true, force: true });
     }
+  });
+
+  it('COPY --chown (IDs, a name, user:group), --chmod and ADD of a file and a directory', () => {
+    const key = (srcs: string[], dest: string, opts: Parameters<typeof copyDigest>[2]) => rootKey(copyDigest(srcs, dest, opts), 0);
+    assert.equal(key(['/a.txt'], '/o1/', { chown: '1000:1000' }), 'sha256:f5270a969868b8fc84488949091e2906c0fa4ced66df249f64fc6163406edfdc');
+    assert.equal(key(['/a.txt', '/sub'], '/o2/', { chown: 'user' }), 'sha256:c19bb8b55d94bab42acd48580d3f64ca29cef63185a9ea9d193ff769731bfbbd');
+    assert.equal(key(['/a.txt'], '/o3', { mode: octalMode('600') }), 'sha256:0d52f971b3f8d3b0a78bb956f7202e3617bcadfdb02f1413bbab9d29763fe344');
+    assert.equal(key(['/a.txt'], '/o4/', { unpack: true }), 'sha256:98b98566ffef32c2a3d12713edb1a81ce3872fb5231ee1a67db77011dab8e27e');
+    assert.equal(key(['/sub'], '/o5', { unpack: true }), 'sha256:231d95b4702a8ac9bd027a941ae3628abda419e06aea42bdafdc5efeac444859');
+    assert.equal(key(['/a.txt'], '/o6/', { chown: 'root:user' }), 'sha256:15ccc56472b28747bdaa1903dbae6b46dc5c9dad89602e6e739e06c3c7aed3df');
+    assert.equal(octalMode('0755'), 0o755);
+    assert.equal(octalMode('9'), undefined);
+    assert.equal(octalMode('-1'), undefined);
   });
 
   it("writes strings as Go's encoding/json does", () => {

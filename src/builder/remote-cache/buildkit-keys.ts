@@ -114,15 +114,28 @@ export function mkdirDigest(path: string, user = ''): string {
   return fileOpDigest([{ path, mode: 0o755, makeParents: true, ...(user ? { owner: chownOpt(user) } : {}), timestamp: -1 }], [[0, -1, 0]]);
 }
 
-/** COPY of context paths into `dest` (as dockerfile2llb makes it: one action per source, each chained on the last). */
-export function copyDigest(sources: readonly string[], dest: string): string {
+/** A COPY's or ADD's options as dockerfile2llb gives them to each copy action. */
+export interface CopyOptions {
+  /** ADD: a local archive is unpacked. */
+  readonly unpack?: boolean;
+  /** --chown, as written (names are looked up in the stage's /etc/passwd and /etc/group). */
+  readonly chown?: string;
+  /** --chmod, parsed as octal; -1 (keep the source's) when absent or unreadable. */
+  readonly mode?: number;
+}
+
+/** COPY or ADD of context paths into `dest` (as dockerfile2llb makes it: one action per source, each chained on the last). */
+export function copyDigest(sources: readonly string[], dest: string, opts: CopyOptions = {}): string {
   return fileOpDigest(
     sources.map((src) => ({
       src: src === '/' ? '/' : posix.basename(src),
       dest,
-      mode: -1,
+      // Every action's owner names input 0 (the stage), where its /etc/passwd is.
+      ...(opts.chown ? { owner: chownOpt(opts.chown) } : {}),
+      mode: opts.mode ?? -1,
       followSymlink: true,
       dirCopyContents: true,
+      ...(opts.unpack ? { attemptUnpackDockerCompatibility: true } : {}),
       createDestPath: true,
       allowWildcard: true,
       allowEmptyWildcard: true,
@@ -131,6 +144,13 @@ export function copyDigest(sources: readonly string[], dest: string): string {
     // Inputs 0 (the stage) and 1 (the context); an action after the first works on the one before it (input 2 + i - 1).
     sources.map((_, i) => [i === 0 ? 0 : 2 + i - 1, 1, i === sources.length - 1 ? 0 : -1]),
   );
+}
+
+/** Go's strconv.ParseUint(s, 8, 32) as dockerfile2llb reads --chmod; undefined where it fails. */
+export function octalMode(s: string): number | undefined {
+  if (!/^[0-7]+$/.test(s)) return undefined;
+  const n = Number.parseInt(s, 8);
+  return n <= 0xffffffff ? n | 0 : undefined;
 }
 
 /** The v1 tarsum header fields BuildKit hashes for an entry (no name, no mtime, uid and gid 0). */
