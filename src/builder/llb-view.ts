@@ -7,7 +7,7 @@
  * their records, the steps from it on get none, and BuildKit runs them.
  */
 import { posix } from 'node:path';
-import type { Instruction } from '../dockerfile/index.ts';
+import { type Instruction, runFlags } from '../dockerfile/index.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { ImageConfig } from '../oci/schema.ts';
 import type { BuildContext } from './context.ts';
@@ -15,6 +15,7 @@ import { envPairs } from './metadata.ts';
 import {
   copyDigest,
   copySourceNode,
+  type ExecMeta,
   execDigest,
   imageSourceNode,
   type LlbNode,
@@ -85,6 +86,27 @@ export function startFromStage(state: StageState, base: StageState): void {
   views.set(state, { ...v, env });
 }
 
+/**
+ * RUN's mounts when all are plain cache mounts (no from, source, uid, gid, mode or ro):
+ * each cache's ID is "/" and its id (else its target as written, cleaned), as dockerfile2llb
+ * names it with an empty namespace. Other mounts (and a `$` BuildKit v0.8 would not expand) are not mapped.
+ */
+function runCacheMounts(specs: readonly string[], cwd: string): ExecMeta['cacheMounts'] | undefined {
+  if (specs.some((m) => m.includes('$'))) return undefined;
+  const mounts = runFlags({ mount: [...specs] }).mounts;
+  if (
+    mounts.some(
+      (m) => m.type !== 'cache' || !m.target || m.from || m.source || m.uid !== undefined || m.gid !== undefined || m.mode !== undefined || m.readonly,
+    )
+  )
+    return undefined;
+  return mounts.map((m) => ({
+    dest: m.target.startsWith('/') ? m.target : posix.join('/', cwd, m.target),
+    id: `/${m.id ?? posix.normalize(m.target).replace(/(.)\/$/, '$1')}`,
+    sharing: m.sharing ?? 'shared',
+  }));
+}
+
 const NET_MODES: Record<string, number> = { default: 0, '': 0, host: 1, none: 2 };
 
 /** The result of a step whose state is `after`: its layers, when it made one. */
@@ -107,7 +129,6 @@ export async function advance(build: LlbBuild, inst: Instruction, before: StageS
 }
 
 async function step(build: LlbBuild, v: LlbView, inst: Instruction, before: StageState, after: StageState): Promise<LlbView | undefined> {
-  const noFlags = Object.keys(inst.flags).length === 0;
   switch (inst.kind) {
     case 'env': {
       let { env, imageEnv } = v;
@@ -136,7 +157,9 @@ async function step(build: LlbBuild, v: LlbView, inst: Instruction, before: Stag
       return { ...v, cwd, node };
     }
     case 'run': {
-      if (!noFlags || inst.heredocs.length || build.extraHosts) return undefined;
+      if (Object.keys(inst.flags).some((f) => f !== 'mount') || inst.heredocs.length || build.extraHosts) return undefined;
+      const cacheMounts = runCacheMounts(inst.flags.mount ?? [], v.cwd);
+      if (!cacheMounts) return undefined;
       const network = NET_MODES[build.network];
       if (network === undefined) return undefined;
       const c = after.config;
@@ -147,6 +170,7 @@ async function step(build: LlbBuild, v: LlbView, inst: Instruction, before: Stag
         user: v.user,
         network,
         platform: { os: c.os, architecture: c.architecture, variant: c.variant },
+        cacheMounts,
       });
       return { ...v, node: { digest: rootKey(digest, 0), inputs: [[v.node]], result: resultOf(before, after) } };
     }

@@ -54,6 +54,19 @@ describe("BuildKit's cache keys", () => {
     assert.equal(rootKey(plain, 0), 'sha256:1e5ee4ee6f6110a47ed876ddf717ad12328eaafb9d2b8dc009bc9c8c3bdfd8d3');
   });
 
+  it('RUN --mount=type=cache: the mounts, sorted, each cache named "/" and its id or target', () => {
+    const run = (cmd: string, cacheMounts: NonNullable<Parameters<typeof execDigest>[0]['cacheMounts']>) =>
+      rootKey(execDigest({ args: ['/bin/sh', '-c', cmd], env: [PATH], cwd: '/', user: '', network: 2, platform: amd64, cacheMounts }), 0);
+    assert.equal(
+      run('echo hi > /hi', [{ dest: '/root/.cache', id: '//root/.cache', sharing: 'shared' }]),
+      'sha256:a85bd30b3dac8a375416443fbc8f9199a2d9ecb299909f11db822cbcdf06dbf3',
+    );
+    assert.equal(
+      run('echo two > /two', [{ dest: '/c', id: '/pip', sharing: 'locked' }]),
+      'sha256:699940b142d00f5a7b6804d56bed0909904b086ee7b7a358a1b22f269c47596f',
+    );
+  });
+
   it("WORKDIR's mkdir and COPY's file op", () => {
     assert.equal(rootKey(mkdirDigest('/app'), 0), 'sha256:807b3e8722c68572736f54d83fd741a5b1d69ccbef218fae52b4149a56d232ce');
     assert.equal(rootKey(copyDigest(['/a.txt'], '/app/'), 0), 'sha256:4246240add2be28e0b1ac58c7fd911a09797ac0790227da9a9e580067e8a53ce');

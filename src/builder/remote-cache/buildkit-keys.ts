@@ -66,7 +66,11 @@ export interface ExecMeta {
   /** BuildKit's NetMode: 0 sandbox (the default), 1 host, 2 none. */
   readonly network: number;
   readonly platform: { readonly os: string; readonly architecture: string; readonly variant?: string };
+  /** `--mount=type=cache`: the absolute target, the cache ID as dockerfile2llb makes it, the sharing. */
+  readonly cacheMounts?: readonly { readonly dest: string; readonly id: string; readonly sharing: 'shared' | 'private' | 'locked' }[];
 }
+
+const SHARING = { shared: 0, private: 1, locked: 2 } as const;
 
 /** The exec op's CacheMap digest for a RUN with only its root mount. */
 export function execDigest(m: ExecMeta): string {
@@ -75,6 +79,20 @@ export function execDigest(m: ExecMeta): string {
   if (m.cwd) meta.cwd = m.cwd;
   if (m.user) meta.user = m.user;
   const exec: Record<string, unknown> = { meta };
+  // The root mount alone is left out of the key (execOp.CacheMap); with cache mounts, all are in, sorted by target.
+  if (m.cacheMounts?.length) {
+    const mounts: { dest: string; [k: string]: unknown }[] = [
+      { input: 0, dest: '/', output: 0 },
+      ...m.cacheMounts.map((c) => ({
+        input: -1,
+        dest: c.dest,
+        output: -1,
+        mountType: 3,
+        cacheOpt: { ID: c.id, ...(SHARING[c.sharing] ? { sharing: SHARING[c.sharing] } : {}) },
+      })),
+    ];
+    exec.mounts = mounts.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0));
+  }
   if (m.network) exec.network = m.network;
   const doc: Record<string, unknown> = { Type: 'buildkit.exec.v0', Exec: exec, OS: m.platform.os, Arch: m.platform.architecture };
   if (m.platform.variant) doc.Variant = m.platform.variant;
