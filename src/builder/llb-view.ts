@@ -22,7 +22,6 @@ import {
   mkdirDigest,
   octalMode,
   rootKey,
-  UnsupportedForKeys,
 } from './remote-cache/buildkit-keys.ts';
 import { runArgv } from './run-step.ts';
 import { expandWord, type StageState } from './state.ts';
@@ -122,8 +121,9 @@ export async function advance(build: LlbBuild, inst: Instruction, before: StageS
   try {
     const next = await step(build, v, inst, before, after);
     views.set(after, next ?? { ...v, lost: true });
-  } catch (e) {
-    if (!(e instanceof UnsupportedForKeys)) throw e;
+  } catch {
+    // Keys berth cannot make (UnsupportedForKeys) or a source that changed under the build:
+    // BuildKit's keys stop here; the build itself, done already, stands.
     views.set(after, { ...v, lost: true });
   }
 }
