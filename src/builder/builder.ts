@@ -22,6 +22,7 @@ import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
 import { runInstruction, runOnBuild, type StageRun } from './stage.ts';
 import { chainKey, type StageState } from './state.ts';
+import { llbOf, startFromImage, startFromStage } from './llb-view.ts';
 import type { BuildDevices } from './devices.ts';
 import type { RemoteCache } from './remote-cache/types.ts';
 import type { BuilderDeps, StepContext, StepHost } from './step-context.ts';
@@ -49,7 +50,7 @@ export interface BuildOptions {
   /** CDI devices: the `device` entitlement and `--device` (devices.ts). */
   readonly devices?: BuildDevices;
   /** --cache-from and --cache-to (remote-cache/). */
-  readonly remoteCache?: RemoteCache & { readonly inline: boolean };
+  readonly remoteCache?: RemoteCache & { readonly inline: boolean; readonly buildkitKeys: boolean };
   /** `--ssh`: the agents or key files `RUN --mount=type=ssh` may forward (ssh.ts). */
   readonly ssh?: readonly SshSpec[];
   /** `--add-host`, `--shm-size`, `--ulimit`: what every RUN step's container gets. */
@@ -127,6 +128,8 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
   const planOptions = { buildArgs: opts.buildArgs, targetPlatform: platform, buildPlatform: hostPlatform() };
   const plan = planBuild(df, { ...planOptions, target: opts.target || undefined });
   const planned = new Map(plan.stages.map((s) => [s.index, s]));
+  /** An exported cache also gets BuildKit's keys, which need BuildKit's view of each stage (llb-view.ts). */
+  const buildkitKeys = !!opts.remoteCache?.buildkitKeys;
   /** A planned stage; one that only a `--from` naming it through a base image's ENV reaches is planned when asked for. */
   const stagePlan = (index: number): PlannedStage =>
     planned.get(index) ?? planBuild(df, { ...planOptions, target: String(index) }).stages.find((s) => s.index === index)!;
@@ -202,7 +205,9 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
   const baseState = async (s: PlannedStage): Promise<StageState> => {
     if (s.base.kind === 'stage') {
       const st = await buildStage(s.base.index);
-      return { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
+      const state = { ...st, args: new Map(), cmdSet: false, cacheKey: chainKey(st.cacheKey, 'from-stage') };
+      startFromStage(state, st);
+      return state;
     }
     // `FROM --platform=…` gives the stage's platform; else it is the one asked for.
     const own = stagePlatform(s.platform, asked);
@@ -240,7 +245,7 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
     // As BuildKit: a base image without PATH gets the default one.
     const env = config.config?.Env ?? [];
     const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [`PATH=${DEFAULT_PATH}`, ...env];
-    return {
+    const state: StageState = {
       layers,
       config: { ...config, config: { ...(config.config ?? {}), Env: withPath }, history: [...(img.config.history ?? [])] },
       args: new Map(),
@@ -248,6 +253,8 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
       escape: df.parsed.escape,
       cmdSet: false,
     };
+    if (buildkitKeys) startFromImage(state, img.config.rootfs.diff_ids, config.config);
+    return state;
   };
 
   /** `FROM NAME` of a directory context: its files in one layer on scratch, as `COPY . /` puts them. */
@@ -267,6 +274,17 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
     argDefaults: plan.globalArgs,
     stageLabel: `${shared.label(asked)}${stageLabel}`,
     nextStep: shared.nextStep,
+    ...(buildkitKeys
+      ? {
+          llb: {
+            network: opts.network,
+            context: env.context,
+            extraHosts: !!opts.stepHost?.extraHosts?.length,
+            buildArgs: opts.buildArgs,
+            argDefaults: plan.globalArgs,
+          },
+        }
+      : {}),
   });
 
   const buildStage = (i: number): Promise<StageState> => {
@@ -299,7 +317,7 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
       config: { ...(final.config.config ?? {}), ...(Object.keys(labels).length ? { Labels: labels } : {}) },
       rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
     };
-    const config = opts.remoteCache ? opts.remoteCache.finishConfig(built, final.layers) : built;
+    const config = opts.remoteCache ? opts.remoteCache.finishConfig(built, final.layers, llbOf(final)?.node) : built;
     // What the commits left goes (Snapshotter.cleanup) while the image is committed.
     ctx.background(engine.snapshots.cleanup());
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform, ...(opts.remoteCache?.inline ? ['inline-cache'] : []));

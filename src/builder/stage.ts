@@ -19,6 +19,7 @@ import { chainKey, configChange, envMap, expandWord, giveTo, ownedBy, type Stage
 import { resolveUser } from '../runtime/index.ts';
 import type { StepContext } from './step-context.ts';
 import type { LayerStep } from './remote-cache/types.ts';
+import { advance, type LlbBuild } from './llb-view.ts';
 
 export interface StageRun {
   readonly ctx: StepContext;
@@ -30,6 +31,8 @@ export interface StageRun {
   readonly argDefaults: ReadonlyMap<string, string>;
   readonly stageLabel: string;
   readonly nextStep: () => number;
+  /** Set while an inline cache is exported: BuildKit's keys are followed beside berth's (llb-view.ts). */
+  readonly llb?: LlbBuild;
 }
 
 function history(run: StageRun, createdBy: string, emptyLayer: boolean): History {
@@ -100,7 +103,9 @@ export async function runInstruction(run: StageRun, state: StageState, inst: Ins
   const text = historyText(inst);
   run.ctx.progress.emit({ kind: 'step-start', step, name: `[${run.stageLabel} ${index}/${total}] ${text}` });
   try {
-    return await dispatchInstruction(run, state, inst, step, text);
+    const next = await dispatchInstruction(run, state, inst, step, text);
+    if (run.llb) await advance(run.llb, inst, state, next);
+    return next;
   } catch (e) {
     // The failing step, with the Dockerfile lines it came from, for the progress view's ERROR.
     if (!(e instanceof BerthError && e.code === 'CANCELLED')) {

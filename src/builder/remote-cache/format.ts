@@ -9,8 +9,19 @@ import { BerthError } from '../../errors/index.ts';
 import type { Digest } from '../../oci/digest.ts';
 
 export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.buildkit.cacheconfig.v0';
+/**
+ * berth's own cache config in a cache index that also holds BuildKit's keys (in the config of
+ * BuildKit's type, which its importer reads; it takes this one for a layer it never asks for).
+ */
+export const BERTH_CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.dev.berth.cacheconfig.v0';
 /** The image config field an inline cache lives in (its records; the layers are the image's). */
 export const INLINE_CACHE_FIELD = 'moby.buildkit.cache.v0';
+/**
+ * Where berth puts its own inline records, in the same format, beside BuildKit's: two records
+ * with the same layers in BuildKit's field make its importer load either (byResultID), and
+ * berth's record, which links to nothing BuildKit knows, loads nothing ("failed to load deleted cache").
+ */
+export const BERTH_INLINE_CACHE_FIELD = 'dev.berth.cache.v0';
 /** berth's annotation on a cache mount's layer in the cache index: the mount's id. */
 export const CACHE_MOUNT_ANNOTATION = 'dev.berth.cache-mount.id';
 
@@ -107,6 +118,8 @@ export function cacheChains(config: unknown): Map<string, ChainLayer[]> {
 export interface ExportRecord {
   readonly key: string;
   readonly parentKey?: string;
+  /** Instead of parentKey: per input, the keys of the records it links from (listed before it). */
+  readonly inputs?: readonly (readonly string[])[];
   readonly chain: readonly { readonly blob: Digest; readonly diffId: Digest; readonly mediaType: string; readonly size: number }[];
 }
 
@@ -129,8 +142,11 @@ export function buildCacheConfig(records: readonly ExportRecord[], createdAt: st
       parent = idx;
     }
     const link = r.parentKey !== undefined ? recordIndex.get(r.parentKey) : undefined;
+    const links = r.inputs?.map((keys) => keys.flatMap((k) => (recordIndex.has(k) ? [{ selector: '', link: recordIndex.get(k)! }] : [])));
+    const inputs = links ? (links.every((l) => l.length) ? links : undefined) : link !== undefined ? [[{ selector: '', link }]] : undefined;
     recordIndex.set(r.key, out.length);
-    out.push({ digest: r.key, layers: [{ layer: parent, createdAt }], ...(link !== undefined ? { inputs: [[{ selector: '', link }]] } : {}) });
+    // A record without layers (BuildKit's FROM or a COPY's source) is a key only.
+    out.push({ digest: r.key, ...(r.chain.length ? { layers: [{ layer: parent, createdAt }] } : {}), ...(inputs ? { inputs } : {}) });
   }
   return { layers, records: out };
 }

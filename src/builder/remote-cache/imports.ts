@@ -10,7 +10,16 @@ import { isIndexMediaType, isManifestMediaType, MediaType } from '../../oci/medi
 import { hostPlatform } from '../../oci/platform.ts';
 import type { Descriptor, History } from '../../oci/schema.ts';
 import type { CacheBackend } from './backends.ts';
-import { CACHE_CONFIG_MEDIA_TYPE, CACHE_MOUNT_ANNOTATION, type CacheConfig, cacheChains, type ChainLayer, INLINE_CACHE_FIELD } from './format.ts';
+import {
+  BERTH_CACHE_CONFIG_MEDIA_TYPE,
+  BERTH_INLINE_CACHE_FIELD,
+  CACHE_CONFIG_MEDIA_TYPE,
+  CACHE_MOUNT_ANNOTATION,
+  type CacheConfig,
+  cacheChains,
+  type ChainLayer,
+  INLINE_CACHE_FIELD,
+} from './format.ts';
 
 /** An image's own layers and history: what a cache built elsewhere can be matched by. */
 export interface ImageLayers {
@@ -72,14 +81,20 @@ export async function loadCache(backend: CacheBackend): Promise<ImportedCache | 
 }
 
 async function fromCacheIndex(backend: CacheBackend, list: Descriptor[], configDesc: Descriptor): Promise<ImportedCache> {
-  const config = json(await backend.readDocument(configDesc), `cache config ${configDesc.digest}`);
   const blobs = new Map(list.map((d) => [d.digest as string, d]));
   const mounts = new Map<string, Descriptor>();
   for (const d of list) {
     const id = d.annotations?.[CACHE_MOUNT_ANNOTATION];
     if (id !== undefined) mounts.set(id, d);
   }
-  return { backend, chains: cacheChains(config), blobs, mounts };
+  // berth's own config where the index has one beside BuildKit's (export.ts), then BuildKit's.
+  const chains = new Map<string, ChainLayer[]>();
+  for (const desc of [list.find((d) => d.mediaType === BERTH_CACHE_CONFIG_MEDIA_TYPE), configDesc]) {
+    if (!desc) continue;
+    const config = json(await backend.readDocument(desc), `cache config ${desc.digest}`);
+    for (const [k, v] of cacheChains(config)) if (!chains.has(k)) chains.set(k, v);
+  }
+  return { backend, chains, blobs, mounts };
 }
 
 async function fromImage(backend: CacheBackend, manifest: Record<string, unknown>): Promise<ImportedCache> {
@@ -90,10 +105,11 @@ async function fromImage(backend: CacheBackend, manifest: Record<string, unknown
   if (!Array.isArray(diffIds) || diffIds.length !== layers.length || diffIds.some((d) => typeof d !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d)))
     throw new BerthError('DATA_CORRUPT', `image ${backend.description}: its config's diff_ids do not match its manifest's layers`);
   const history = Array.isArray(config.history) ? (config.history as History[]) : [];
-  let chains = new Map<string, ChainLayer[]>();
-  const inline = config[INLINE_CACHE_FIELD];
-  if (typeof inline === 'string') {
-    // As BuildKit's importer: the records are the field's (base64 JSON); the layers, the image's.
+  const chains = new Map<string, ChainLayer[]>();
+  // berth's records and BuildKit's, each in its field; the layers are the image's, as BuildKit's importer reads them.
+  for (const field of [BERTH_INLINE_CACHE_FIELD, INLINE_CACHE_FIELD]) {
+    const inline = config[field];
+    if (typeof inline !== 'string') continue;
     const records = JSON.parse(Buffer.from(inline, 'base64').toString('utf8')) as unknown;
     const cc: CacheConfig = {
       records: records as CacheConfig['records'],
@@ -103,7 +119,7 @@ async function fromImage(backend: CacheBackend, manifest: Record<string, unknown
         annotations: { diffID: diffIds[i], mediaType: l.mediaType, size: l.size },
       })),
     };
-    chains = cacheChains(cc);
+    for (const [k, v] of cacheChains(cc)) if (!chains.has(k)) chains.set(k, v);
   }
   return { backend, chains, blobs: new Map(layers.map((l) => [l.digest as string, l])), mounts: new Map(), image: { diffIds, layers, history } };
 }

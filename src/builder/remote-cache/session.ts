@@ -14,7 +14,8 @@ import type { Descriptor, ImageConfig } from '../../oci/schema.ts';
 import type { CachedLayer } from '../cache.ts';
 import { type CacheBackend, LocalCacheBackend, RegistryCacheBackend } from './backends.ts';
 import { exportCache, type RecordedStep } from './export.ts';
-import { INLINE_CACHE_FIELD, inlineRecords } from './format.ts';
+import { BERTH_INLINE_CACHE_FIELD, INLINE_CACHE_FIELD, inlineRecords } from './format.ts';
+import { type LlbNode, llbExportRecords, llbInlineRecords } from './buildkit-keys.ts';
 import { historyMatch, type ImportedCache, loadCache } from './imports.ts';
 import { restoreMount } from './mounts.ts';
 import type { CacheExportSpec, CacheImportSpec } from './options.ts';
@@ -36,6 +37,8 @@ export class BuildCacheSession implements RemoteCache {
   private readonly keyOfChain = new Map<string, string>();
   private readonly mountsUsed = new Map<string, string>();
   private readonly restoring = new Map<string, Promise<void>>();
+  /** BuildKit's record of each image's last keyed step, by the image's diffIDs (finishConfig gives it, export reads it). */
+  private readonly llbOfImage = new Map<string, LlbNode>();
   /** What was fetched and from where, for the build's output. */
   readonly hits: { key: string; from: string }[] = [];
 
@@ -67,6 +70,11 @@ export class BuildCacheSession implements RemoteCache {
   /** An inline cache changes the image config: the builder keys its config reuse on it. */
   get inline(): boolean {
     return this.exports.some((e) => e.type === 'inline');
+  }
+
+  /** Any export writes BuildKit's keys too: the builder follows them (llb-view.ts) only then. */
+  get buildkitKeys(): boolean {
+    return this.exports.length > 0;
   }
 
   async lookup(step: LayerStep): Promise<CachedLayer | undefined> {
@@ -134,15 +142,20 @@ export class BuildCacheSession implements RemoteCache {
     await p;
   }
 
-  finishConfig(config: ImageConfig, layers: readonly LocalLayer[]): ImageConfig {
+  finishConfig(config: ImageConfig, layers: readonly LocalLayer[], llb?: LlbNode): ImageConfig {
+    const diffIds = layers.map((l) => l.diffId);
+    if (llb) this.llbOfImage.set(diffIds.join(','), llb);
     if (!this.inline) return config;
-    const records = inlineRecords(
-      [...this.steps.values()],
-      layers.map((l) => l.diffId),
-      new Date().toISOString(),
-    );
+    const createdAt = new Date().toISOString();
+    const own = inlineRecords([...this.steps.values()], diffIds, createdAt);
+    const buildkit = llb ? llbInlineRecords(llb, diffIds, createdAt, 0) : [];
     // Go's encoding/json writes a []byte as base64: the field is the records' JSON, so encoded.
-    return { ...config, [INLINE_CACHE_FIELD]: Buffer.from(JSON.stringify(records)).toString('base64') } as ImageConfig;
+    const field = (records: readonly unknown[]) => Buffer.from(JSON.stringify(records)).toString('base64');
+    return {
+      ...config,
+      [BERTH_INLINE_CACHE_FIELD]: field(own),
+      ...(buildkit.length ? { [INLINE_CACHE_FIELD]: field(buildkit) } : {}),
+    } as ImageConfig;
   }
 
   /** Writes every --cache-to but the inline one (which is in the image already). */
@@ -154,7 +167,9 @@ export class BuildCacheSession implements RemoteCache {
       // mode=min: the steps of the final image's own layers; mode=max: every stage's.
       const steps = [...this.steps.values()].filter((s) => spec.mode === 'max' || s.diffIds.every((d, i) => d === finalIds[i]));
       const mounts = spec.mounts ? this.mountsUsed : new Map<string, string>();
-      const digest = await exportCache(this.stores, backend, steps, mounts);
+      // BuildKit's records: those of the final stage and the stages it stands on (mode=max adds no other stage's).
+      const llb = this.llbOfImage.get(finalIds.join(','));
+      const digest = await exportCache(this.stores, backend, steps, mounts, llb ? llbExportRecords(llb) : []);
       progress(`exporting cache to ${backend.description}: ${steps.length} records, ${mounts.size} cache mounts, index ${digest}`);
     }
   }

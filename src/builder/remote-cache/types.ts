@@ -6,6 +6,7 @@
 import type { LocalLayer } from '../../image/commit.ts';
 import type { History, ImageConfig } from '../../oci/schema.ts';
 import type { ImageStores } from '../../image/stores.ts';
+import type { LlbNode } from './buildkit-keys.ts';
 
 /** A step that makes a layer: its chained cache key, the layers under it, the history with its own entry last. */
 export interface LayerStep {
@@ -22,8 +23,12 @@ export interface RemoteCache {
   record(step: LayerStep, layer: LocalLayer): void;
   /** Called before a `RUN --mount=type=cache` dir is mounted: restores it, and notes it for the export. */
   cacheMount(id: string, dir: string, sharing: 'shared' | 'private' | 'locked'): Promise<void>;
-  /** The final image's config with what an inline cache adds (`--cache-to type=inline`). */
-  finishConfig(config: ImageConfig, layers: readonly LocalLayer[]): ImageConfig;
+  /**
+   * The final image's config with what an inline cache adds (`--cache-to type=inline`):
+   * berth's records, and BuildKit's from `llb`, the record of the final stage's last step
+   * keyed (kept for the other exports too).
+   */
+  finishConfig(config: ImageConfig, layers: readonly LocalLayer[], llb?: LlbNode): ImageConfig;
 }
 
 /** The stores an imported or exported cache reads and writes. */
