@@ -52,7 +52,7 @@ import { decompressAuto, hashingStream } from './compress.ts';
 import { DirectWriter, writeDirect } from './direct-write.ts';
 import { makeNode, makeWhiteouts } from '../sys/device-nodes.ts';
 import { setXattrs } from '../sys/xattr.ts';
-import { overlayXattr } from '../sys/rootless.ts';
+import { isRootless, overlayXattr } from '../sys/rootless.ts';
 import { archiveEntryPath, resolveInRootSync } from './safe-path.ts';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, type TarHeader } from './tar-format.ts';
 import { readTar, type TarEntry } from './tar-reader.ts';
@@ -172,6 +172,10 @@ function applyEntry(tree: ApplyTree, entry: TarEntry, opts: ApplyOptions): Promi
     case 'block-device':
     case 'fifo':
       tree.remove(pathRel);
+      // A user namespace may not make device nodes (the kernel refuses mknod there), and a
+      // container gets its /dev from the runtime anyway: rootless, the node is left out, as
+      // moby's archive does in a userns. The layer's diffID is the stream's, so it is unchanged.
+      if (h.type !== 'fifo' && isRootless()) return undefined;
       wait = makeNode(path, h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c', mode, h.devmajor, h.devminor, opts).then(() => {
         lchownSync(path, h.uid, h.gid);
         chmodSync(path, mode);

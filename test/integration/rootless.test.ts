@@ -214,7 +214,8 @@ describe('rootless berth', () => {
   test('examples/ml builds as the user (apt-get inside reaches the mirror) and runs', { skip: NETWORK }, () => {
     const base = join(userDir(user, 'in'), 'debian.tar');
     execFileSync('sh', ['-c', `bash ${join(REPO, 'scripts', 'make-debian-base.sh')} > ${base} && chmod 644 ${base}`], { timeout: 300_000 });
-    assert.equal(user.berth(['import', base, 'debian:bookworm-slim']).code, 0);
+    const imported = user.berth(['import', base, 'debian:bookworm-slim']);
+    assert.equal(imported.code, 0, imported.stderr);
     const ml = join(userDir(user, 'ctx'), 'ml');
     execFileSync('cp', ['-r', join(REPO, 'examples', 'ml'), ml]);
     execFileSync('chmod', ['-R', 'a+rX', ml]);
