@@ -7,12 +7,13 @@
  * No dockerd here: only the FROM record, the image's chain ID, depends on the base image.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
+import { writeBuildkitKeysContext } from '../helpers/buildkit-keys-context.ts';
 
 /** docker's records, by the index of their result layer in its image (none: a key only). */
 const DOCKER = {
@@ -42,24 +43,7 @@ describe("BuildKit's keys through a build", () => {
     // The FROM line names the image as docker's build did: the context's checksum covers the Dockerfile.
     assert.equal(t.run(['import', busyboxTar(), '127.0.0.1:5077/bb:base']).code, 0);
     const ctx = join(work, 'ctx');
-    const files: Record<string, string> = {
-      f1: '1\n',
-      f2: '2\n',
-      f3: '3\n',
-      'd/x': 'x\n',
-      'd/e/y': 'y\n',
-      '.dockerignore': 'f3\n',
-      Dockerfile:
-        'FROM 127.0.0.1:5077/bb:base AS base\nENV A=1 B=2\nENV A=3\nARG V\nRUN echo base > /base\nFROM base\nARG W=w\nUSER 1000\n' +
-        'RUN id > /tmp/id\nUSER root\nCOPY f1 f2 /multi/\nCOPY f1 f2 d /three/\nCOPY . /all\nSHELL ["/bin/sh", "-ec"]\n' +
-        'RUN echo shell > /shell\nRUN ["/bin/echo", "exec form"]\nWORKDIR rel\nRUN pwd > /pwd\n',
-    };
-    mkdirSync(join(ctx, 'd', 'e'), { recursive: true });
-    for (const d of ['', 'd', 'd/e']) chmodSync(join(ctx, d), 0o755);
-    for (const [name, text] of Object.entries(files)) {
-      writeFileSync(join(ctx, name), text);
-      chmodSync(join(ctx, name), 0o644);
-    }
+    writeBuildkitKeysContext(ctx);
     const dest = join(work, 'cache');
     const r = t.run(['build', '--progress', 'plain', '--network', 'none', '--cache-to', `type=local,dest=${dest}`, '-t', 'keys:1', ctx]);
     assert.equal(r.code, 0, r.stderr);

@@ -24,6 +24,7 @@ import {
   UnsupportedForKeys,
 } from '../../src/builder/remote-cache/buildkit-keys.ts';
 import type { Digest } from '../../src/oci/digest.ts';
+import { writeBuildkitKeysContext } from '../helpers/buildkit-keys-context.ts';
 
 const BASE = 'sha256:e266bf67748127d53a6f043f13bf296c72a78f523ff1847bad29511650b36174' as Digest;
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -100,24 +101,7 @@ describe("BuildKit's cache keys", () => {
     // A second Dockerfile docker's BuildKit built, in a context of its own (a multi-stage build, with USER and SHELL).
     const c3 = mkdtempSync(join(tmpdir(), 'berth-bk-keys3-'));
     try {
-      const files: Record<string, string> = {
-        f1: '1\n',
-        f2: '2\n',
-        f3: '3\n',
-        'd/x': 'x\n',
-        'd/e/y': 'y\n',
-        '.dockerignore': 'f3\n',
-        Dockerfile:
-          'FROM 127.0.0.1:5077/bb:base AS base\nENV A=1 B=2\nENV A=3\nARG V\nRUN echo base > /base\nFROM base\nARG W=w\nUSER 1000\n' +
-          'RUN id > /tmp/id\nUSER root\nCOPY f1 f2 /multi/\nCOPY f1 f2 d /three/\nCOPY . /all\nSHELL ["/bin/sh", "-ec"]\n' +
-          'RUN echo shell > /shell\nRUN ["/bin/echo", "exec form"]\nWORKDIR rel\nRUN pwd > /pwd\n',
-      };
-      mkdirSync(join(c3, 'd', 'e'), { recursive: true });
-      for (const d of ['', 'd', 'd/e']) chmodSync(join(c3, d), 0o755);
-      for (const [name, text] of Object.entries(files)) {
-        writeFileSync(join(c3, name), text);
-        chmodSync(join(c3, name), 0o644);
-      }
+      writeBuildkitKeysContext(c3);
       const skip = (rel: string) => rel === 'f3';
       const key = (d: string) => rootKey(d, 0);
       assert.equal(key(copyDigest(['/f1', '/f2'], '/multi/')), 'sha256:e20251ca0b442f096a9fdd4d54349349ed92744525049ba1f7d999528f998ab0');
