@@ -13,7 +13,8 @@ if [ ! -s "$tarball" ]; then
   trap 'rm -rf "$work"' EXIT
   debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >&2
   rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin
-  tar --numeric-owner -C "$work/rootfs" -cf "$tarball.tmp" .
-  mv "$tarball.tmp" "$tarball"
+  # Two runs at once each write their own tar and the last rename wins: both are whole.
+  tar --numeric-owner -C "$work/rootfs" -cf "$work/base.tar" .
+  mv "$work/base.tar" "$tarball"
 fi
 cat "$tarball"

@@ -4,25 +4,16 @@
  * app.py and builds with `--cache-from`: the apt step and the others before app.py are cache
  * hits, and the apt cache mount (added as teams write it, `sharing=locked`) is warm for the
  * step after app.py, which counts the .deb files it finds there. The base is the debootstrap
- * image scripts/make-debian-base.sh makes; apt reaches the machine's Debian mirror.
+ * image scripts/make-debian-base.sh makes (test/helpers/debian-base.ts); apt reaches the machine's Debian mirror.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, tempRoot } from '../helpers/berth.ts';
+import { debianBase, debianBaseMissing } from '../helpers/debian-base.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
-
-/** The newest debootstrap base make-debian-base.sh has cached, if any (making one takes a minute of debootstrap). */
-function cachedDebianBase(): string | undefined {
-  const dir = process.env.BERTH_CACHE ?? '/var/cache/berth';
-  if (!existsSync(dir)) return undefined;
-  const tars = readdirSync(dir)
-    .filter((f) => /^debian-bookworm-minbase-\d{8}\.tar$/.test(f))
-    .sort();
-  return tars.length ? join(dir, tars.at(-1)!) : undefined;
-}
 
 const APT_MOUNT = '--mount=type=cache,target=/var/cache/apt,sharing=locked';
 
@@ -37,10 +28,8 @@ function mlWithAptCache(): string {
   return text;
 }
 
-const base = cachedDebianBase();
-
 describe('examples/ml: a second CI runner from the registry cache', {
-  skip: base ? false : 'no debootstrap base cached (scripts/make-debian-base.sh makes one)',
+  skip: debianBaseMissing() ?? false,
 }, () => {
   let reg: TestRegistry;
   const a = tempRoot('berth-ml-a-');
@@ -49,7 +38,7 @@ describe('examples/ml: a second CI runner from the registry cache', {
   const ctx = join(work, 'ctx');
   before(async () => {
     reg = await startRegistry();
-    assert.equal(a.run(['import', base!, 'debian:bookworm-slim']).code, 0);
+    assert.equal(a.run(['import', debianBase(), 'debian:bookworm-slim']).code, 0);
     // Runner B has the same base image (as both would pull it): the id a cache key starts from.
     const archive = join(work, 'base.tar');
     assert.equal(a.run(['save', '-o', archive, 'debian:bookworm-slim']).code, 0);

@@ -14,9 +14,8 @@ import { REPO, tempRoot } from '../helpers/berth.ts';
 import { busyboxTar } from '../helpers/busybox.ts';
 import { docker, startDockerd, stopDockerd } from '../helpers/dockerd.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { debianBase, debianBaseMissing } from '../helpers/debian-base.ts';
 import { makeUser, userDir, type TestUser } from '../helpers/rootless-user.ts';
-
-const NETWORK = existsSync(join(REPO, 'src', 'network', 'rootless', 'index.ts')) ? false : 'needs the rootless network (src/network/rootless/)';
 
 describe('rootless berth', () => {
   let user: TestUser;
@@ -197,7 +196,7 @@ describe('rootless berth', () => {
     }
   });
 
-  test('a busybox httpd published with -p 8080:80 answers on 127.0.0.1', { skip: NETWORK }, () => {
+  test('a busybox httpd published with -p 8080:80 answers on 127.0.0.1', () => {
     const run = user.berth(['run', '-d', '-p', '18080:80', 'bb:1', 'httpd', '-f', '-p', '80', '-h', '/etc']);
     assert.equal(run.code, 0, run.stderr);
     try {
@@ -211,9 +210,9 @@ describe('rootless berth', () => {
     }
   });
 
-  test('examples/ml builds as the user (apt-get inside reaches the mirror) and runs', { skip: NETWORK }, () => {
+  test('examples/ml builds as the user (apt-get inside reaches the mirror) and runs', { skip: debianBaseMissing() ?? false }, () => {
     const base = join(userDir(user, 'in'), 'debian.tar');
-    execFileSync('sh', ['-c', `bash ${join(REPO, 'scripts', 'make-debian-base.sh')} > ${base} && chmod 644 ${base}`], { timeout: 300_000 });
+    execFileSync('install', ['-m', '644', debianBase(), base]);
     const imported = user.berth(['import', base, 'debian:bookworm-slim']);
     assert.equal(imported.code, 0, imported.stderr);
     const ml = join(userDir(user, 'ctx'), 'ml');
