@@ -116,7 +116,8 @@ async function commitBuilt(
     layersSynced: engine.snapshots.durable(),
   });
   mark('image committed');
-  if (!previous) engine.buildCache.putConfig(built.imageKey, image.id);
+  if (previous) engine.buildCache.recordHit(built.imageKey);
+  else engine.buildCache.putConfig(built.imageKey, image.id);
   return { image, config: previous?.config ?? built.config };
 }
 

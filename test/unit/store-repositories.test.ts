@@ -255,10 +255,21 @@ describe('BuildCacheRecords', () => {
   for (const key of missing) it(`misses ${JSON.stringify(key.slice(0, 20))}`, () => assert.equal(m.buildCache.layerOf(key), undefined));
 
   it('records a hit, replaces an entry, names what gc keeps, counts and removes', () => {
-    m.buildCache.touch('step', 5000);
+    assert.equal(m.buildCache.entryTimes('step')?.usageCount, 1, 'its making is its first use');
+    m.buildCache.recordHit('step', 5000);
+    m.buildCache.recordHit('image', 5000);
+    m.buildCache.recordHit('image', 5000);
     assert.equal(m.buildCache.layerOf('step')?.lastUsed, 5000);
+    assert.deepEqual(
+      m.buildCache.steps().map((s) => [s.key, s.usageCount]),
+      [['step', 2]],
+    );
+    assert.equal(m.buildCache.entryTimes('image')?.usageCount, 3);
+    m.buildCache.recordHit('nope', 5000);
+    assert.equal(m.buildCache.count(), 2, 'a hit on no entry makes none');
     m.buildCache.putLayer('step', digest('3'), 7, 6000);
     assert.deepEqual(m.buildCache.layerOf('step'), { diffId: digest('3'), size: 7, lastUsed: 6000 });
+    assert.equal(m.buildCache.entryTimes('step')?.usageCount, 1, 'a replaced entry starts again');
     assert.deepEqual(m.buildCache.references(), { layers: [digest('3')], configs: [digest('2')] });
     assert.equal(m.buildCache.count(), 2);
     assert.equal(m.buildCache.delete('step'), true);
