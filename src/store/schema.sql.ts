@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS image_indexes ( -- a tag holding a multi-platform ima
   PRIMARY KEY (name, image_id)
 );
 CREATE INDEX IF NOT EXISTS image_indexes_by_image ON image_indexes(image_id);
+CREATE TABLE IF NOT EXISTS image_sources ( -- what an image built here was built from, for image explain (schema 9)
+  image_id TEXT PRIMARY KEY REFERENCES images(id),
+  file TEXT NOT NULL,                  -- the Dockerfile's name
+  text TEXT,                           -- its text, null when over the bound (images.ts)
+  lines TEXT NOT NULL                  -- JSON: per history entry, [line, endLine] of the instruction that made it, or null
+);
 CREATE TABLE IF NOT EXISTS layers (
   diff_id TEXT PRIMARY KEY,
   size INTEGER NOT NULL                -- uncompressed tar bytes

@@ -13,6 +13,7 @@ import { isBerthError } from '../../src/errors/index.ts';
 import { createNetworkRecord } from '../../src/network/records.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import type { StoredContainer } from '../../src/store/containers.ts';
+import { MAX_SOURCE_TEXT } from '../../src/store/images.ts';
 import { Metadata } from '../../src/store/metadata.ts';
 import type { NetworkRecord } from '../../src/store/networks.ts';
 
@@ -341,6 +342,20 @@ describe('ImageRecords', () => {
     m.images.delete(img.id);
     assert.equal(m.images.get(img.id), undefined);
     assert.equal(m.images.resolveTag('docker.io/library/bb:1'), undefined);
+  });
+
+  it('keeps what an image was built from, its text bounded, and forgets it with the image', () => {
+    m.images.put(img);
+    const lines = [null, [2, 2], [3, 5]] as const;
+    m.images.putBuildSource(img.id, { file: `it's "a".Dockerfile`, text: 'FROM x\n', lines });
+    assert.deepEqual(m.images.buildSource(img.id), { file: `it's "a".Dockerfile`, text: 'FROM x\n', lines });
+    // A longer Dockerfile keeps its lines, not its text; a second build of the same image replaces the first's.
+    m.images.putBuildSource(img.id, { file: 'Dockerfile', text: `#${'x'.repeat(MAX_SOURCE_TEXT)}`, lines: [[1, 1]] });
+    assert.deepEqual(m.images.buildSource(img.id), { file: 'Dockerfile', lines: [[1, 1]] });
+    assert.equal(m.images.buildSource(digest('7')), undefined);
+    assert.throws(() => m.images.putBuildSource(digest('7'), { file: 'Dockerfile', lines: [] }), /FOREIGN KEY/, 'only a recorded image keeps one');
+    m.images.delete(img.id);
+    assert.equal(m.images.buildSource(img.id), undefined);
   });
 });
 
