@@ -17,7 +17,7 @@ REG="$W/registry"
 rm -rf "$W"; mkdir -p "$REG"
 printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%s\n' "$REG" "$PORT" > "$REG/config.yml"
 docker-registry serve "$REG/config.yml" >>"$REG/log" 2>&1 & RPID=$!
-trap 'kill $RPID 2>/dev/null || true' EXIT
+trap 'kill $RPID 2>/dev/null || true; stop_dockerd' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
 with_busybox
 big_context
