@@ -4,7 +4,7 @@
  * parallel → an image in the store, tagged.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { mark } from '../progress/timing.ts';
 import { commitImage } from '../image/commit.ts';
 import { normalizeName } from '../image/names.ts';
@@ -14,9 +14,9 @@ import { findStage, loadDockerfile, planBuild, type PlannedStage } from '../dock
 import { isDigest } from '../oci/digest.ts';
 import { DEFAULT_PATH } from '../runtime/index.ts';
 import { formatPlatform, hostPlatform } from '../oci/platform.ts';
-import type { ImageConfig, Platform } from '../oci/schema.ts';
+import type { History, ImageConfig, Platform } from '../oci/schema.ts';
 import type { ProgressSink } from '../progress/index.ts';
-import type { ImageRecord } from '../store/images.ts';
+import type { BuildSource, ImageRecord } from '../store/images.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { BuildContext } from './context.ts';
 import type { CopyEnv } from './copy-step.ts';
@@ -74,6 +74,8 @@ export interface PlatformBuild {
   readonly layers: StageState['layers'];
   readonly imageKey: string;
   readonly stage: StageState;
+  /** Per history entry of `config`, the Dockerfile lines of the instruction that made it (null: a base image's). */
+  readonly sourceLines: BuildSource['lines'];
 }
 
 /**
@@ -117,7 +119,10 @@ async function commitBuilt(
     layersSynced: engine.snapshots.durable(),
   });
   mark('image committed');
-  if (!previous) engine.buildCache.putConfig(built.imageKey, image.id);
+  if (previous) engine.buildCache.recordHit(built.imageKey);
+  else engine.buildCache.putConfig(built.imageKey, image.id);
+  // For image explain, which names the line behind each layer without being given the Dockerfile.
+  engine.images.putBuildSource(image.id, { file: basename(opts.dockerfile.path), text: opts.dockerfile.content, lines: built.sourceLines });
   return { image, config: previous?.config ?? built.config };
 }
 
@@ -144,6 +149,8 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
   /** What steps started and left running (see StepContext.background). */
   const started: Promise<unknown>[] = [];
   const results = new Map<number, Promise<StageState>>();
+  /** The Dockerfile lines behind each history entry this build made (ONBUILD triggers' and base images' have none). */
+  const linesOf = new WeakMap<History, readonly [number, number]>();
   const ssh: SshAgents | undefined = opts.ssh?.length ? await openSshAgents(opts.ssh) : undefined;
   const ctx: StepContext = {
     engine,
@@ -300,7 +307,12 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
       opts.progress.emit({ kind: 'step-done', step, seconds: 0 });
       state = await runOnBuild(run, state);
       const instructions = df.stages[i]!.instructions;
-      for (const [n, inst] of instructions.entries()) state = await runInstruction(run, state, inst, n + 1, instructions.length);
+      for (const [n, inst] of instructions.entries()) {
+        const before = state.config.history?.length ?? 0;
+        state = await runInstruction(run, state, inst, n + 1, instructions.length);
+        const history = state.config.history ?? [];
+        for (let h = before; h < history.length; h++) linesOf.set(history[h]!, [inst.node.startLine, inst.node.endLine]);
+      }
       return state;
     })();
     results.set(i, p);
@@ -321,7 +333,8 @@ async function buildPlatform(engine: BuilderDeps, opts: BuildOptions, asked: Pla
     // What the commits left goes (Snapshotter.cleanup) while the image is committed.
     ctx.background(engine.snapshots.cleanup());
     const imageKey = chainKey(final.cacheKey, 'image', labels, platform, ...(opts.remoteCache?.inline ? ['inline-cache'] : []));
-    return { config, layers: final.layers, imageKey, stage: final };
+    const sourceLines = (config.history ?? []).map((h) => linesOf.get(h) ?? null);
+    return { config, layers: final.layers, imageKey, stage: final, sourceLines };
   } finally {
     while (started.length) await Promise.all(started.splice(0));
     await ssh?.close();

@@ -13,26 +13,17 @@ export interface CachedLayer {
 }
 
 export function cacheGet(engine: BuilderDeps, key: string): CachedLayer | undefined {
-  return cacheRow(engine, key)?.layer;
-}
-
-function cacheRow(engine: BuilderDeps, key: string): { layer: CachedLayer; lastUsed: number } | undefined {
   const row = engine.buildCache.layerOf(key);
-  return row && { layer: { diffId: row.diffId, size: row.size }, lastUsed: row.lastUsed };
+  return row && { diffId: row.diffId, size: row.size };
 }
 
-/** How stale `last_used` may get: a hit refreshes it at most once a minute, sparing a cached rebuild a write per step. */
-const LAST_USED_RESOLUTION_MS = 60_000;
-
-/** A hit counts only if its layer is still unpacked and its blob still stored. */
+/** A hit counts only if its layer is still unpacked and its blob still stored; it is one more use of the entry. */
 export async function cacheLookup(engine: BuilderDeps, key: string): Promise<CachedLayer | undefined> {
-  const row = cacheRow(engine, key);
-  if (!row) return undefined;
-  const hit = row.layer;
+  const hit = cacheGet(engine, key);
+  if (!hit) return undefined;
   engine.lease.add('layer', [hit.diffId]); // before the look: a prune either keeps the layer or is done with it
   if (!(await engine.snapshots.stat(hit.diffId)) || !(await hasLayerBlob(engine, hit.diffId))) return undefined;
-  const now = Date.now();
-  if (now - row.lastUsed >= LAST_USED_RESOLUTION_MS) engine.buildCache.touch(key, now);
+  engine.buildCache.recordHit(key);
   return hit;
 }
 

@@ -14,7 +14,7 @@ export function imageExplain(): Command {
   return new Command('explain')
     .description('Show what each layer of an image adds, and the bytes it wastes')
     .argument('<image>')
-    .option('-f, --file <path>', 'the Dockerfile the image was built from, to show the line behind each layer')
+    .option('-f, --file <path>', 'the Dockerfile the image was built from, to show the line behind each layer (an image berth built needs none)')
     .option('--format <format>', 'table (default) or json')
     .option('--html <file>', 'also write a self-contained HTML page with a treemap of the image')
     .action(async (image: string, o: ExplainFlags, cmd: Command) => {

@@ -298,9 +298,9 @@ const DEFINITIONS = {
   rangePart: {
     variable: 'BERTH_RANGE_PART',
     kind: integer(1, 'bytes'),
-    fallback: 16 * MiB,
+    fallback: 8 * MiB,
     audience: 'tests',
-    defaultText: '16777216 (16 MiB)',
+    defaultText: '8388608 (8 MiB)',
     about: 'The size of one ranged part of a pull.',
   },
   layerThreadThreshold: {

@@ -1,8 +1,9 @@
 /**
- * Which Dockerfile line made each layer. An image keeps only its history's `created_by`
- * texts, so they are matched against the Dockerfile's instructions: walking both from the
- * top of the image down, each history entry takes the nearest earlier instruction whose
- * command it contains. Entries of the base image find none and get no line.
+ * Which Dockerfile line made each layer. An image berth built keeps the lines of each
+ * history entry (store/images.ts's BuildSource). Otherwise the image has only its history's
+ * `created_by` texts, so they are matched against a Dockerfile's instructions: walking both
+ * from the top of the image down, each history entry takes the nearest earlier instruction
+ * whose command it contains. Entries of the base image find none and get no line.
  */
 import { loadDockerfile } from '../dockerfile/index.ts';
 import type { SourceLine } from './report.ts';
@@ -63,4 +64,18 @@ export function matchDockerfileLines(createdBy: readonly string[], text: string,
     }
   }
   return out;
+}
+
+/** The Dockerfile an image's lines come from: given by the user (text), or kept by the build that made it (lines too). */
+export interface DockerfileSource {
+  readonly file: string;
+  readonly text?: string;
+  readonly lines?: ReadonlyArray<readonly [number, number] | null>;
+}
+
+/** For each history entry, its lines: as the build kept them when they fit this history, else matched in the text. */
+export function historyLines(createdBy: readonly string[], source: DockerfileSource): Array<SourceLine | null> {
+  if (source.lines?.length === createdBy.length) return source.lines.map((l) => (l ? { file: source.file, line: l[0], endLine: l[1] } : null));
+  if (source.text !== undefined) return matchDockerfileLines(createdBy, source.text, source.file);
+  return createdBy.map(() => null);
 }

@@ -10,7 +10,7 @@ import { resolveImage } from '../image/resolve.ts';
 import type { ImageStores } from '../image/stores.ts';
 import type { Digest } from '../oci/digest.ts';
 import { CacheFinder } from './caches.ts';
-import { matchDockerfileLines } from './dockerfile-lines.ts';
+import { type DockerfileSource, historyLines } from './dockerfile-lines.ts';
 import { findDuplicates } from './duplicates.ts';
 import { layerEntries } from './layer-entries.ts';
 import { LayerStats } from './layer-stats.ts';
@@ -19,7 +19,10 @@ import { foldTree } from './fold.ts';
 import { PathTree } from './tree.ts';
 
 export interface ExplainOptions {
-  /** The Dockerfile the image was built from, to name the line behind each layer. */
+  /**
+   * The Dockerfile the image was built from, to name the line behind each layer. Without it,
+   * an image berth built names the lines its build kept; another names none.
+   */
   readonly dockerfile?: { readonly text: string; readonly file: string };
   /** How many biggest files and dirs per layer. */
   readonly top?: number;
@@ -49,11 +52,11 @@ export async function explainImage(
   // The history entries that made layers, in layer order, and their Dockerfile lines.
   const history = config.history ?? [];
   const layerHistory = history.filter((h) => !h.empty_layer);
-  const lines = opts.dockerfile
-    ? matchDockerfileLines(
+  const source: DockerfileSource | undefined = opts.dockerfile ?? stores.images.buildSource(image.record.id);
+  const lines = source
+    ? historyLines(
         history.map((h) => h.created_by ?? ''),
-        opts.dockerfile.text,
-        opts.dockerfile.file,
+        source,
       )
     : [];
   const layerLines: Array<SourceLine | null> = history.flatMap((h, i) => (h.empty_layer ? [] : [lines[i] ?? null]));
@@ -99,7 +102,7 @@ export async function explainImage(
   const report: ExplainReport = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     image: { id: image.record.id, names: stores.images.tagsOf(image.record.id).map(familiarTag), os: config.os, architecture: config.architecture },
-    dockerfile: opts.dockerfile?.file ?? null,
+    dockerfile: source?.file ?? null,
     totalSize,
     totalFiles,
     wastedSize: wasted.reduce((n, w) => n + w.size, 0),

@@ -37,6 +37,8 @@ export interface CacheRecord {
   readonly inUse: boolean;
   readonly createdMs: number;
   readonly lastUsedMs: number;
+  /** How many times a build used it, as BuildKit counts: its making, then each hit. */
+  readonly usageCount: number;
   readonly source: CacheRecordSource;
 }
 
@@ -85,6 +87,7 @@ export async function listBuildCache(deps: BuildCacheUsageDeps, usage: StoreUsag
       inUse: leased('layer', s.diffId),
       createdMs: s.created,
       lastUsedMs: s.lastUsed,
+      usageCount: s.usageCount,
       source: { kind: 'row', key: s.key, diffId: s.diffId },
     });
   }
@@ -102,6 +105,7 @@ export async function listBuildCache(deps: BuildCacheUsageDeps, usage: StoreUsag
       inUse: leased('blob', config),
       createdMs: times?.created ?? 0,
       lastUsedMs: times?.lastUsed ?? 0,
+      usageCount: times?.usageCount ?? 1,
       source: { kind: 'row', key, config },
     });
   }
@@ -119,6 +123,7 @@ export async function listBuildCache(deps: BuildCacheUsageDeps, usage: StoreUsag
       inUse: false,
       createdMs: latest,
       lastUsedMs: latest,
+      usageCount: 1,
       source: { kind: 'hashes' },
     });
   }
@@ -148,6 +153,7 @@ async function cacheMountRecords(root: string, inUse: (name: string) => boolean)
         inUse: inUse(name),
         createdMs: st.birthtimeMs || st.ctimeMs,
         lastUsedMs: Math.max(st.mtimeMs, st.ctimeMs),
+        usageCount: 1,
         source: { kind: 'mount', dir },
       },
     ];

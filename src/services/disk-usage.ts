@@ -38,7 +38,7 @@ export function cacheRecordView(r: CacheRecord): Record<string, unknown> {
     Size: r.size,
     CreatedAt: new Date(r.createdMs).toISOString(),
     LastUsedAt: r.lastUsedMs ? new Date(r.lastUsedMs).toISOString() : null,
-    UsageCount: 1,
+    UsageCount: r.usageCount,
   };
 }
 

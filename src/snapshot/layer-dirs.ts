@@ -12,6 +12,7 @@ import { applyLayer, applyLayerOffThread } from '../layer/index.ts';
 import { digestHex, isDigest, type Digest } from '../oci/digest.ts';
 import { randomHex } from '../sys/crypto.ts';
 import { lstatOrUndefined } from '../sys/quiet-fs.ts';
+import { markTopDir } from '../sys/top-dir.ts';
 import type { SnapshotInfo, UnpackOptions } from './types.ts';
 
 /**
@@ -40,7 +41,9 @@ export class LayerDirs {
   async init(): Promise<void> {
     // tmp first: it makes the layers dir 0700 (store/private-root.ts). `empty` is the lowerdir
     // of an image with no layers, the container's `/`: 0755, as docker's.
-    mkdirSync(join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
+    const made = mkdirSync(join(this.root, 'tmp'), { recursive: true, mode: 0o700 });
+    // Layers are unpacked in tmp: each new one is spread to a block group of its own (top-dir.ts).
+    if (made) await markTopDir(join(this.root, 'tmp'));
     mkdirSync(join(this.root, 'empty'), { recursive: true });
   }
 

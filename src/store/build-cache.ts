@@ -2,7 +2,8 @@
  * The `build_cache` table: a build step's cache key → the layer the step produced, and a
  * whole build's chain key → the image config it produced (so a fully cached build gives the
  * same image). The result is kept as JSON: `{ layers: [diffId], size }` for a step,
- * `{ layers: [], config }` for a build.
+ * `{ layers: [], config }` for a build. An entry counts its uses as BuildKit's records do: one
+ * for its making, one more for each cache hit.
  */
 import type { Digest } from '../oci/digest.ts';
 import type { Database } from './db.ts';
@@ -13,6 +14,18 @@ export interface CachedStepRow {
   readonly size: number;
   /** When a build last used it (ms). */
   readonly lastUsed: number;
+}
+
+/** A step entry as `system df -v` lists it. */
+export interface CacheStepEntry {
+  readonly key: string;
+  readonly diffId: Digest;
+  readonly size: number;
+  /** When it was made and last used (ms). */
+  readonly created: number;
+  readonly lastUsed: number;
+  /** Its making, then each hit. */
+  readonly usageCount: number;
 }
 
 interface Result {
@@ -55,9 +68,9 @@ export class BuildCacheRecords {
     this.put(key, { layers: [], config: configId }, now);
   }
 
-  /** Records a hit. */
-  touch(key: string, now = Date.now()): void {
-    this.db.prepare('UPDATE build_cache SET last_used = ? WHERE cache_key = ?').run(now, key);
+  /** Records a hit: one more use, and its time. */
+  recordHit(key: string, now = Date.now()): void {
+    this.db.prepare('UPDATE build_cache SET last_used = ?, usage_count = usage_count + 1 WHERE cache_key = ?').run(now, key);
   }
 
   /** Every layer and image config the cache names: garbage collection keeps them. */
@@ -72,18 +85,19 @@ export class BuildCacheRecords {
     return { layers, configs };
   }
 
-  /** Every step entry (a cached layer): its key, layer, size and times (ms), as `system df` lists them. */
-  steps(): Array<{ key: string; diffId: Digest; size: number; created: number; lastUsed: number }> {
-    const rows = this.db.prepare('SELECT cache_key, result, created, last_used FROM build_cache').all() as Array<{
+  /** Every step entry (a cached layer), as `system df` lists them. */
+  steps(): CacheStepEntry[] {
+    const rows = this.db.prepare('SELECT cache_key, result, created, last_used, usage_count FROM build_cache').all() as Array<{
       cache_key: string;
       result: string;
       created: number;
       last_used: number;
+      usage_count: number;
     }>;
     return rows.flatMap((r) => {
       const res = JSON.parse(r.result) as Result;
       const diffId = res.layers?.[0];
-      return diffId ? [{ key: r.cache_key, diffId, size: res.size ?? 0, created: r.created, lastUsed: r.last_used }] : [];
+      return diffId ? [{ key: r.cache_key, diffId, size: res.size ?? 0, created: r.created, lastUsed: r.last_used, usageCount: r.usage_count }] : [];
     });
   }
 
@@ -92,10 +106,12 @@ export class BuildCacheRecords {
     return (this.db.prepare('SELECT cache_key FROM build_cache').all() as Array<{ cache_key: string }>).map((r) => r.cache_key);
   }
 
-  /** When an entry was made and last used (ms). */
-  entryTimes(key: string): { created: number; lastUsed: number } | undefined {
-    const r = this.db.prepare('SELECT created, last_used FROM build_cache WHERE cache_key = ?').get(key) as { created: number; last_used: number } | undefined;
-    return r && { created: r.created, lastUsed: r.last_used };
+  /** When an entry was made and last used (ms), and how many times it was used. */
+  entryTimes(key: string): { created: number; lastUsed: number; usageCount: number } | undefined {
+    const r = this.db.prepare('SELECT created, last_used, usage_count FROM build_cache WHERE cache_key = ?').get(key) as
+      | { created: number; last_used: number; usage_count: number }
+      | undefined;
+    return r && { created: r.created, lastUsed: r.last_used, usageCount: r.usage_count };
   }
 
   count(): number {

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { errnoCode } from '../errors/index.ts';
-import { SCHEMA, SCHEMA_VERSION } from './schema.sql.ts';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.sql.ts';
 
 export type Database = Sqlite.Database;
 
@@ -47,6 +47,12 @@ export function openDatabase(path: string): Database {
   if (version < SCHEMA_VERSION) {
     immediate(db, () => {
       db.exec(SCHEMA);
+      // Checked by name, so a second process migrating the same root after the first adds nothing twice.
+      for (const c of ADDED_COLUMNS) {
+        if (c.version <= version) continue;
+        const columns = db.pragma(`table_info(${c.table})`) as Array<{ name: string }>;
+        if (!columns.some((col) => col.name === c.column)) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
+      }
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     });
   }

@@ -17,6 +17,21 @@ export interface ImageRecord {
   readonly addedAt: number;
 }
 
+/**
+ * What berth built an image from: the Dockerfile's name and text, and for each entry of the
+ * image's history (in the config's order) the lines of the instruction that made it, or null
+ * (an entry of a base image pulled or loaded). Only images built here have one.
+ */
+export interface BuildSource {
+  readonly file: string;
+  /** Undefined when the Dockerfile was longer than `MAX_SOURCE_TEXT`: the lines are kept all the same. */
+  readonly text?: string;
+  readonly lines: ReadonlyArray<readonly [line: number, endLine: number] | null>;
+}
+
+/** The most Dockerfile text kept with an image; a longer one keeps its lines only. */
+export const MAX_SOURCE_TEXT = 256 * 1024;
+
 export interface LayerBlob {
   readonly diffId: Digest;
   readonly digest: Digest;
@@ -195,8 +210,24 @@ export class ImageRecords {
       this.db.prepare('DELETE FROM image_indexes WHERE name IN (SELECT name FROM image_indexes WHERE image_id = ?)').run(id);
       this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
       this.db.prepare('DELETE FROM repo_digests WHERE image_id = ?').run(id);
+      this.db.prepare('DELETE FROM image_sources WHERE image_id = ?').run(id);
       this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
     });
+  }
+
+  /** Keeps what a recorded image was built from, replacing what an earlier build of the same image kept. */
+  putBuildSource(id: Digest, source: BuildSource): void {
+    const text = source.text !== undefined && Buffer.byteLength(source.text) <= MAX_SOURCE_TEXT ? source.text : null;
+    this.db
+      .prepare('INSERT OR REPLACE INTO image_sources (image_id, file, text, lines) VALUES (?, ?, ?, ?)')
+      .run(id, source.file, text, JSON.stringify(source.lines));
+  }
+
+  buildSource(id: Digest): BuildSource | undefined {
+    const r = this.db.prepare('SELECT file, text, lines FROM image_sources WHERE image_id = ?').get(id) as
+      | { file: string; text: string | null; lines: string }
+      | undefined;
+    return r && { file: r.file, ...(r.text !== null ? { text: r.text } : {}), lines: JSON.parse(r.lines) as BuildSource['lines'] };
   }
 
   putLayer(diffId: Digest, size: number, blob?: Omit<LayerBlob, 'diffId'>): void {

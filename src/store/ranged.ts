@@ -8,13 +8,17 @@
  * deleted: a bad part is never kept.
  *
  * A part is gathered in one buffer and written with one call, past the page cache where the
- * file system allows (direct-write.ts). The hash (and the extraction
- * behind it) takes the part from that buffer while the buffers held stay under a budget, and
- * reads it back whole from the file otherwise (a resumed pull's earlier parts, or parts that
- * finished while the reader was behind). Either way the reader gets whole parts it may keep
- * (`release`). Written socket chunk by socket chunk, read back in small buffers and copied
- * again for the extraction thread, a big layer would cost the main thread many write calls
- * and the process much garbage collection (docs/benchmarks.md).
+ * file system allows (direct-write.ts). The hash (and the extraction behind it) takes the
+ * part from that buffer; only a resumed pull's earlier parts are read back from the file.
+ * Either way the reader gets whole parts it may keep (`release`). Written socket chunk by
+ * socket chunk, read back in small buffers and copied again for the extraction thread, a big
+ * layer would cost the main thread many write calls and the process much garbage collection
+ * (docs/benchmarks.md).
+ *
+ * The download runs at most AHEAD parts ahead of the hash: a part is fetched only once the
+ * parts more than AHEAD before it have been handed on. So the memory a download holds is a
+ * few parts whatever the blob's size, and a reader slower than the network (an extraction
+ * from a fast registry) holds the download back instead of having it pile parts up.
  */
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
@@ -55,8 +59,8 @@ export class ReaderStoppedError extends BerthError {
 
 export const RANGE_PART = settings().rangePart;
 const ATTEMPTS = 3;
-/** Bytes of finished parts held for the hash: beyond it, parts are read back from the file. */
-const HELD_BUDGET = 128 << 20;
+/** How many parts beyond the next one to hash the workers may fetch or hold: one for each worker. */
+const aheadOf = (parallel: number) => parallel;
 
 /** Downloads into `<ingestDir>/ranged-<hex>`, verifies, and renames to `dest`. False: the source cannot do ranges. */
 export async function downloadRanged(
@@ -83,22 +87,23 @@ export async function downloadRanged(
     const verifier = new BlobVerifier(expected, size);
     let hashed = 0; // parts fed to the hash, in order
     const held = new Map<number, Buffer>(); // finished parts not hashed yet, by index
-    let heldBytes = 0;
+    /** Workers waiting for the hash to move on (the window below). */
+    const waiting: Array<() => void> = [];
+    const wakeWorkers = () => {
+      for (const w of waiting.splice(0)) w();
+    };
     // Workers finish parts concurrently; the hash takes them one at a time, in order.
     let feeding = Promise.resolve();
     const feed = () =>
       (feeding = feeding.then(async () => {
         while (hashed < count && done.has(hashed)) {
           let buf = held.get(hashed);
-          if (buf) {
-            held.delete(hashed);
-            heldBytes -= buf.length;
-          } else {
-            buf = await readPart(fh, hashed * partSize, Math.min(partSize, size - hashed * partSize));
-          }
+          if (buf) held.delete(hashed);
+          else buf = await readPart(fh, hashed * partSize, Math.min(partSize, size - hashed * partSize));
           verifier.update(buf);
           if (opts.inOrder) await handTo(opts.inOrder, opts.release ? opts.release(buf, true) : buf);
           hashed++;
+          wakeWorkers();
         }
       }));
     await feed();
@@ -114,30 +119,34 @@ export async function downloadRanged(
     const onAbort = () => stop.abort(opts.signal?.reason);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', wakeWorkers, { once: true });
     let failure: { error: unknown } | undefined;
+    const ahead = aheadOf(opts.parallel ?? 4);
     const worker = async () => {
       while (next < pending.length && !unsupported && !signal.aborted) {
+        if (pending[next]! > hashed + ahead) {
+          await new Promise<void>((wake) => waiting.push(wake));
+          continue;
+        }
         const part = pending[next++]!;
         const start = part * partSize;
         const len = Math.min(partSize, size - start);
         const buf = await fetchPart(fh, direct, openRange, start, len, { ...opts, signal });
         if (!buf) {
           unsupported = true;
+          wakeWorkers(); // a worker waiting for the window would wait for ever
           return;
         }
-        if (heldBytes + buf.length <= HELD_BUDGET) {
-          held.set(part, buf);
-          heldBytes += buf.length;
-        }
+        held.set(part, buf);
         // Not fsynced part by part: a SIGKILL keeps the page cache, and after a power loss a
         // part that did not reach the disk fails the final digest check, costing a retry.
         done.add(part);
         // The record is rewritten whole, one write at a time, and lists only finished parts.
         saving = saving.then(() => writeFileAtomic(record, JSON.stringify([...done])));
         await saving;
-        // Not awaited: a slow reader of `inOrder` must not hold the download back. Its failure
-        // surfaces at the final feed below.
-        feed().catch(() => undefined);
+        // Not awaited: this worker fetches its next part meanwhile. A failure (the reader
+        // stopped) stops the download, and surfaces again at the final feed below.
+        feed().catch(stopOnFailure);
       }
     };
     const stopOnFailure = (error: unknown) => {

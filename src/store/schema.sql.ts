@@ -1,5 +1,14 @@
-/** The metadata schema. Bump `SCHEMA_VERSION` and add a migration when it changes. */
-export const SCHEMA_VERSION = 8;
+/**
+ * The metadata schema. Bump `SCHEMA_VERSION` when it changes: a new table comes to an older
+ * root through `IF NOT EXISTS`; a new column of an existing table is also listed in
+ * `ADDED_COLUMNS`, which db.ts adds to a root made before it.
+ */
+export const SCHEMA_VERSION = 9;
+
+/** Columns added to tables an older root already has, with the schema version that added each. */
+export const ADDED_COLUMNS: ReadonlyArray<{ version: number; table: string; column: string; definition: string }> = [
+  { version: 9, table: 'build_cache', column: 'usage_count', definition: 'INTEGER NOT NULL DEFAULT 1' },
+];
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -31,6 +40,12 @@ CREATE TABLE IF NOT EXISTS image_indexes ( -- a tag holding a multi-platform ima
   PRIMARY KEY (name, image_id)
 );
 CREATE INDEX IF NOT EXISTS image_indexes_by_image ON image_indexes(image_id);
+CREATE TABLE IF NOT EXISTS image_sources ( -- what an image built here was built from, for image explain (schema 9)
+  image_id TEXT PRIMARY KEY REFERENCES images(id),
+  file TEXT NOT NULL,                  -- the Dockerfile's name
+  text TEXT,                           -- its text, null when over the bound (images.ts)
+  lines TEXT NOT NULL                  -- JSON: per history entry, [line, endLine] of the instruction that made it, or null
+);
 CREATE TABLE IF NOT EXISTS layers (
   diff_id TEXT PRIMARY KEY,
   size INTEGER NOT NULL                -- uncompressed tar bytes
@@ -61,7 +76,8 @@ CREATE TABLE IF NOT EXISTS build_cache (
   cache_key TEXT PRIMARY KEY,
   result TEXT NOT NULL,                -- JSON: the step's output (layer diffId or config change)
   created INTEGER NOT NULL,
-  last_used INTEGER NOT NULL
+  last_used INTEGER NOT NULL,
+  usage_count INTEGER NOT NULL DEFAULT 1 -- uses, as BuildKit counts them: its making, then each cache hit (schema 9)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS layer_sources (

@@ -301,3 +301,46 @@ describe('the automatic cache budget', () => {
     assert.equal(mounts(), 1, 'refused before the build began');
   });
 });
+
+describe('the build cache USAGE column', () => {
+  const u = tempRoot('berth-df-usage-');
+  after(() => u.cleanup());
+
+  it('counts each record as BuildKit does: its making, then each hit; a changed step starts new records', () => {
+    assert.equal(u.run(['import', busyboxTar(), 'bb:1']).code, 0);
+    const dir = join(u.root, 'ctx-usage');
+    mkdirSync(dir, { recursive: true });
+    const dockerfile = (second: string) => writeFileSync(join(dir, 'Dockerfile'), `FROM bb:1\nRUN echo a > /a\nRUN echo ${second} > /b\nRUN echo c > /c\n`);
+    const build = () => {
+      const r = u.run(['build', '-q', '-t', 'usage:1', dir]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    dockerfile('b');
+    build();
+    build();
+    dockerfile('changed');
+    build();
+    const [inspect] = JSON.parse(u.run(['image', 'inspect', 'usage:1']).stdout) as Array<{ RootFS: { Layers: string[] } }>;
+    const [, first, second, third] = inspect!.RootFS.Layers;
+    const rows = u
+      .run(['system', 'df', '-v', '--format', '{{range .BuildCache}}{{.CacheType}} {{.UsageCount}} {{.Description}}\n{{end}}'])
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '));
+    const usage = (diffId: string) => rows.find((r) => r[0] === 'regular' && r.at(-1) === diffId)?.[1];
+    assert.equal(usage(first!), '3', 'the unchanged first RUN: made, then hit twice');
+    assert.equal(usage(second!), '1', 'the changed RUN: a new record');
+    assert.equal(usage(third!), '1', 'the RUN after it: a new key, so a new record');
+    const counts = (type: string) =>
+      rows
+        .filter((r) => r[0] === type)
+        .map((r) => r[1])
+        .sort();
+    assert.deepEqual(counts('regular'), ['1', '1', '2', '2', '3'], 'the old second and third RUNs: made and hit once');
+    assert.deepEqual(counts('internal'), ['1', '2'], 'the first whole build was used twice');
+    // In the table, USAGE is the sixth column, as docker prints it.
+    const table = u.run(['system', 'df', '-v']).stdout;
+    assert.match(table, /\nCACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED\n/);
+    assert.match(table, /\n[0-9a-f]{12} +regular +\S+ +.+ ago +.+ ago +3 +(true|false)\n/);
+  });
+});

@@ -151,10 +151,8 @@ describe('image explain: an image with known waste', () => {
       'caches',
     ]);
     assert.deepEqual(report.image.names, ['waste:1']);
-    // Without the Dockerfile the layers have no lines, and the rest is the same.
-    const bare = explainJson('waste:1');
-    assert.ok(bare.layers.every((l) => l.source === null));
-    assert.equal(bare.wastedSize, report.wastedSize);
+    // Without --file, the lines the build kept with the image: the same report.
+    assert.deepEqual(explainJson('waste:1'), report);
   });
 
   it('the terminal view, piped, has bars and lines but no colour; NO_COLOR is honoured', () => {
@@ -212,6 +210,49 @@ describe('image explain: an image with known waste', () => {
     assert.ok(counts[4]! > counts[0]!, `the bigger layer has the bigger area: ${counts}`);
     // /big is gone from the final tree: its layer is only in the legend.
     assert.ok(counts[1]! <= 2 * legendSwatch, `deleted layer pixels: ${counts}`);
+  });
+});
+
+describe('image explain without --file', () => {
+  it('names the lines the build kept: the 50 MB file deleted and the pip cache', () => {
+    const r = explainJson('waste:1');
+    assert.equal(r.dockerfile, 'Dockerfile');
+    assert.deepEqual(
+      r.layers.map((l) => l.source?.line ?? null),
+      [null, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    const big = r.wasted.find((w) => w.path === '/big')!;
+    assert.deepEqual([lineOf(r, big.addedIn), lineOf(r, big.removedIn)], [2, 4]);
+    assert.equal(lineOf(r, r.caches.find((c) => c.kind === 'pip')!.layer), 5);
+    const text = t.run(['image', 'explain', 'waste:1'], { env: { NO_COLOR: '1' } });
+    assert.match(text.stdout, /\/big: added by #1 \(Dockerfile:2\), deleted by #3 \(Dockerfile:4\)/);
+  });
+
+  it("a multi-stage build names each stage's lines and its Dockerfile's name; a loaded image names none", () => {
+    const dir = join(work, 'stages');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'app.Dockerfile');
+    writeFileSync(file, 'FROM bb:1 AS base\nRUN echo base > /base\n\nFROM base\n# a comment\nRUN echo one > /one \\\n && echo two > /two\nENV A=1\n');
+    const b = t.run(['build', '--network', 'none', '-q', '-f', file, '-t', 'stages:1', dir]);
+    assert.equal(b.code, 0, b.stderr);
+    const r = explainJson('stages:1');
+    assert.equal(r.dockerfile, 'app.Dockerfile');
+    assert.deepEqual(
+      r.layers.map((l) => (l.source ? [l.source.file, l.source.line, l.source.endLine] : null)),
+      [null, ['app.Dockerfile', 2, 2], ['app.Dockerfile', 6, 7]],
+    );
+    // Loaded back after rmi: the same image id, but nothing kept (it went with the image).
+    const tar = join(work, 'stages.tar');
+    assert.equal(t.run(['save', '-o', tar, 'stages:1']).code, 0);
+    assert.equal(t.run(['rmi', 'stages:1']).code, 0);
+    assert.equal(t.run(['load', '-i', tar]).code, 0);
+    const loaded = explainJson('stages:1');
+    assert.equal(loaded.image.id, r.image.id);
+    assert.equal(loaded.dockerfile, null);
+    assert.ok(loaded.layers.every((l) => l.source === null));
+    assert.match(loaded.layers[2]!.instruction, /echo one/, "the history's created_by, as before");
+    // --file still matches the given Dockerfile against the history.
+    assert.equal(explainJson('-f', file, 'stages:1').layers[2]!.source?.line, 6);
   });
 });
 

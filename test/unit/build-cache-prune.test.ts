@@ -23,6 +23,7 @@ function rec(id: string, o: Partial<CacheRecord> = {}): CacheRecord {
     inUse: false,
     createdMs: now - 10 * HOUR,
     lastUsedMs: now - HOUR,
+    usageCount: 1,
     source: { kind: 'row', key: id },
     ...o,
   };

@@ -121,7 +121,7 @@ const CASES: ReadonlyArray<{ name: SettingName; variable: string; unset: unknown
     bad: ['verbose'],
   },
   { name: 'rangeThreshold', variable: 'BERTH_RANGE_THRESHOLD', unset: 64 << 20, good: [['100000', 100000]], bad: ['0', '64M', ' 1'] },
-  { name: 'rangePart', variable: 'BERTH_RANGE_PART', unset: 16 << 20, good: [['262144', 262144]], bad: ['0', '-5'] },
+  { name: 'rangePart', variable: 'BERTH_RANGE_PART', unset: 8 << 20, good: [['262144', 262144]], bad: ['0', '-5'] },
   {
     name: 'layerThreadThreshold',
     variable: 'BERTH_THREAD_THRESHOLD',

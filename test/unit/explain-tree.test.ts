@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PathTree } from '../../src/explain/tree.ts';
-import { matchDockerfileLines } from '../../src/explain/dockerfile-lines.ts';
+import { matchDockerfileLines, historyLines } from '../../src/explain/dockerfile-lines.ts';
 import type { TarHeader } from '../../src/layer/index.ts';
 
 function h(name: string, type: TarHeader['type'] = 'file', size = 0): TarHeader {
@@ -100,5 +100,20 @@ describe('explain Dockerfile lines', () => {
       matchDockerfileLines(history, df, 'Dockerfile').map((l) => l && `${l.line}-${l.endLine}`),
       [null, '2-2', '3-4', '5-5', '6-6', null],
     );
+  });
+
+  it('takes the lines a build kept when they fit the history, else matches the text, else names none', () => {
+    const history = ['ADD file:abc in / ', 'RUN /bin/sh -c echo a # buildkit'];
+    const kept = [null, [3, 4]] as const;
+    assert.deepEqual(
+      historyLines(history, { file: 'F', text: 'FROM x\nRUN echo a\n', lines: kept }).map((l) => l && `${l.file}:${l.line}-${l.endLine}`),
+      [null, 'F:3-4'],
+    );
+    // Lines for another history (a different length) are not trusted: the text is matched instead.
+    assert.deepEqual(
+      historyLines(history, { file: 'F', text: 'FROM x\nRUN echo a\n', lines: [[1, 1]] }).map((l) => l?.line ?? null),
+      [null, 2],
+    );
+    assert.deepEqual(historyLines(history, { file: 'F', lines: [[1, 1]] }), [null, null]);
   });
 });

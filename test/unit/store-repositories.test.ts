@@ -13,6 +13,7 @@ import { isBerthError } from '../../src/errors/index.ts';
 import { createNetworkRecord } from '../../src/network/records.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import type { StoredContainer } from '../../src/store/containers.ts';
+import { MAX_SOURCE_TEXT } from '../../src/store/images.ts';
 import { Metadata } from '../../src/store/metadata.ts';
 import type { NetworkRecord } from '../../src/store/networks.ts';
 
@@ -255,10 +256,21 @@ describe('BuildCacheRecords', () => {
   for (const key of missing) it(`misses ${JSON.stringify(key.slice(0, 20))}`, () => assert.equal(m.buildCache.layerOf(key), undefined));
 
   it('records a hit, replaces an entry, names what gc keeps, counts and removes', () => {
-    m.buildCache.touch('step', 5000);
+    assert.equal(m.buildCache.entryTimes('step')?.usageCount, 1, 'its making is its first use');
+    m.buildCache.recordHit('step', 5000);
+    m.buildCache.recordHit('image', 5000);
+    m.buildCache.recordHit('image', 5000);
     assert.equal(m.buildCache.layerOf('step')?.lastUsed, 5000);
+    assert.deepEqual(
+      m.buildCache.steps().map((s) => [s.key, s.usageCount]),
+      [['step', 2]],
+    );
+    assert.equal(m.buildCache.entryTimes('image')?.usageCount, 3);
+    m.buildCache.recordHit('nope', 5000);
+    assert.equal(m.buildCache.count(), 2, 'a hit on no entry makes none');
     m.buildCache.putLayer('step', digest('3'), 7, 6000);
     assert.deepEqual(m.buildCache.layerOf('step'), { diffId: digest('3'), size: 7, lastUsed: 6000 });
+    assert.equal(m.buildCache.entryTimes('step')?.usageCount, 1, 'a replaced entry starts again');
     assert.deepEqual(m.buildCache.references(), { layers: [digest('3')], configs: [digest('2')] });
     assert.equal(m.buildCache.count(), 2);
     assert.equal(m.buildCache.delete('step'), true);
@@ -330,6 +342,20 @@ describe('ImageRecords', () => {
     m.images.delete(img.id);
     assert.equal(m.images.get(img.id), undefined);
     assert.equal(m.images.resolveTag('docker.io/library/bb:1'), undefined);
+  });
+
+  it('keeps what an image was built from, its text bounded, and forgets it with the image', () => {
+    m.images.put(img);
+    const lines = [null, [2, 2], [3, 5]] as const;
+    m.images.putBuildSource(img.id, { file: `it's "a".Dockerfile`, text: 'FROM x\n', lines });
+    assert.deepEqual(m.images.buildSource(img.id), { file: `it's "a".Dockerfile`, text: 'FROM x\n', lines });
+    // A longer Dockerfile keeps its lines, not its text; a second build of the same image replaces the first's.
+    m.images.putBuildSource(img.id, { file: 'Dockerfile', text: `#${'x'.repeat(MAX_SOURCE_TEXT)}`, lines: [[1, 1]] });
+    assert.deepEqual(m.images.buildSource(img.id), { file: 'Dockerfile', lines: [[1, 1]] });
+    assert.equal(m.images.buildSource(digest('7')), undefined);
+    assert.throws(() => m.images.putBuildSource(digest('7'), { file: 'Dockerfile', lines: [] }), /FOREIGN KEY/, 'only a recorded image keeps one');
+    m.images.delete(img.id);
+    assert.equal(m.images.buildSource(img.id), undefined);
   });
 });
 
