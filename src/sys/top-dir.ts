@@ -10,6 +10,8 @@
  */
 import { runTool } from './run-tool.ts';
 
-export async function markTopDir(dir: string): Promise<void> {
-  await runTool('chattr', ['+T', dir]).catch(() => undefined);
+/** True when the dir carries the flag now; false (and the dir unchanged) where it cannot. */
+export async function markTopDir(dir: string): Promise<boolean> {
+  const r = await runTool('chattr', ['+T', dir]).catch(() => undefined);
+  return r?.code === 0;
 }
