@@ -170,10 +170,19 @@ export async function createContainer(engine: CreateDeps, opts: CreateOptions, i
     restartPolicy: validateRestartPolicy(opts.restartPolicy, opts.autoRemove),
     healthcheck: mergeHealthConfig(opts.healthcheck, ic.Healthcheck ?? undefined),
   };
-  const rec: ContainerRecord = { id, name, imageId: image.record.id, imageRef: opts.image, created: new Date().toISOString(), config, state: initialState() };
+  let rec: ContainerRecord = { id, name, imageId: image.record.id, imageRef: opts.image, created: new Date().toISOString(), config, state: initialState() };
   const paths = containerPaths(engine, id);
   await mkdir(paths.bundle, { recursive: true, mode: 0o700 }); // containers/ too: store/private-root.ts
-  records.insert(rec);
+  for (let draws = 1; ; draws++) {
+    try {
+      records.insert(rec);
+      break;
+    } catch (e) {
+      // A drawn name can meet one in use (or one another process just took): draw again, as dockerd does.
+      if (opts.name !== undefined || draws >= 10 || !(e instanceof BerthError && e.code === 'CONFLICT')) throw e;
+      rec = { ...rec, name: randomName() };
+    }
+  }
   try {
     await engine.snapshots.prepare(id, image.config.rootfs.diff_ids);
   } catch (e) {
